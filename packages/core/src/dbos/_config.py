@@ -1,0 +1,196 @@
+"""`DBOSConfig` and its validation into the settings the engine runs with."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from ._errors import DBOSConfigError
+from ._serialization import JsonPickleSerializer, Serializer
+from ._urls import mask_password, url_scheme
+
+logger = logging.getLogger("dbos")
+
+
+class DBOSConfig(TypedDict, total=False):
+    """Configuration passed to ``DBOS(config=...)``. Only `name` is required.
+
+    Attributes:
+        name: The application's name; also names the default SQLite file.
+        system_database_url: Where workflows are checkpointed. ``postgresql://...`` or
+            ``sqlite:///path``. Default: the environment variable ``DBOS_SYSTEM_DATABASE_URL``,
+            else ``sqlite:///<name>.sqlite`` in the working directory.
+        database_url: Accepted for compatibility; used as the system database when
+            `system_database_url` is not set.
+        dbos_system_schema: Postgres schema of the system tables (default ``dbos``).
+        sys_db_pool_size: Connections in the system database pool (default 10).
+        executor_id: This process's executor ID (default ``DBOS__VMID`` or ``local``).
+        application_version: Version tag that recovery matches (default ``DBOS__APPVERSION``
+            or a hash of the registered workflows' source code).
+        max_executor_threads: Threads that run started workflows (default 64).
+        serializer: A custom `Serializer`.
+        strict_serialization: Refuse to unpickle stored values (default False).
+        log_level: Level of the ``dbos`` logger, e.g. ``"INFO"``.
+    """
+
+    name: str
+    system_database_url: str | None
+    database_url: str | None
+    dbos_system_schema: str
+    sys_db_pool_size: int
+    executor_id: str
+    application_version: str
+    max_executor_threads: int
+    serializer: Serializer
+    strict_serialization: bool
+    log_level: str
+    # Accepted for DBOS Transact compatibility; they configure services this library does not run.
+    run_admin_server: bool
+    admin_port: int
+    enable_otlp: bool
+    otlp_traces_endpoints: list[str]
+    otlp_logs_endpoints: list[str]
+    otlp_attributes: dict[str, str]
+    application_database_url: str | None
+    db_engine_kwargs: dict[str, Any]
+    system_database_engine: Any
+    conductor_key: str
+    conductor_url: str
+
+
+_ACCEPTED_UNUSED = frozenset(
+    {
+        "run_admin_server",
+        "admin_port",
+        "enable_otlp",
+        "otlp_traces_endpoints",
+        "otlp_logs_endpoints",
+        "otlp_attributes",
+        "db_engine_kwargs",
+        "system_database_engine",
+        "conductor_key",
+        "conductor_url",
+    }
+)
+_KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SUPPORTED_SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated configuration."""
+
+    name: str
+    system_database_url: str
+    system_schema: str
+    pool_size: int
+    executor_id: str
+    application_version: str | None
+    max_executor_threads: int
+    serializer: Serializer
+
+
+def _positive_int(config: DBOSConfig, key: str, default: int) -> int:
+    value = config.get(key, default)
+    if type(value) is not int or value < 1:
+        raise DBOSConfigError(f"config[{key!r}] must be a positive integer, got {value!r}")
+    return value
+
+
+def _non_empty_str(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DBOSConfigError(f"config[{key!r}] must be a non-empty string, got {value!r}")
+    return value
+
+
+def validate_url(url: str, source: str) -> str:
+    """Check that `url` has a supported scheme; `source` names where it came from."""
+    if not isinstance(url, str) or "://" not in url:
+        raise DBOSConfigError(
+            f"{source} must be a URL such as postgresql://user@host:5432/db or "
+            f"sqlite:///app.sqlite; got {mask_password(str(url))!r}"
+        )
+    if url_scheme(url) not in _SUPPORTED_SCHEMES:
+        raise DBOSConfigError(
+            f"{source} has unsupported scheme {url_scheme(url)!r} in {mask_password(url)!r}; "
+            f"use one of {', '.join(_SUPPORTED_SCHEMES)}"
+        )
+    return url
+
+
+def resolve(config: DBOSConfig) -> Settings:
+    """Validate `config`, fill defaults from the environment, and return `Settings`."""
+    if not isinstance(config, dict):
+        raise DBOSConfigError(f"config must be a dict (DBOSConfig), got {type(config).__name__}")
+    unknown = sorted(set(config) - _KNOWN_KEYS)
+    if unknown:
+        raise DBOSConfigError(
+            f"unknown config key(s) {', '.join(map(repr, unknown))}; known keys: "
+            f"{', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    if "name" not in config:
+        raise DBOSConfigError("config['name'] is required (the application's name)")
+    name = _non_empty_str(config["name"], "name")
+    if not _NAME_PATTERN.match(name):
+        raise DBOSConfigError(
+            f"config['name'] {name!r} may only use letters, digits, '.', '_' and '-' "
+            "(it names the default database file)"
+        )
+    for key in sorted(_ACCEPTED_UNUSED & set(config)):
+        logger.debug("config[%r] is accepted for compatibility and has no effect here", key)
+    if config.get("application_database_url"):
+        logger.warning(
+            "config['application_database_url'] is set, but @DBOS.transaction is not supported "
+            "by this implementation yet; it is ignored"
+        )
+
+    url, source = _pick_url(config, name)
+    validate_url(url, source)
+    schema = _non_empty_str(config.get("dbos_system_schema", "dbos"), "dbos_system_schema")
+    executor_id = _non_empty_str(
+        config.get("executor_id") or os.environ.get("DBOS__VMID") or "local", "executor_id"
+    )
+    version = config.get("application_version") or os.environ.get("DBOS__APPVERSION") or None
+    if version is not None:
+        _non_empty_str(version, "application_version")
+
+    serializer = config.get("serializer")
+    strict = config.get("strict_serialization", False)
+    if not isinstance(strict, bool):
+        raise DBOSConfigError(f"config['strict_serialization'] must be a bool, got {strict!r}")
+    if serializer is None:
+        serializer = JsonPickleSerializer(strict=strict)
+    elif not (hasattr(serializer, "serialize") and hasattr(serializer, "deserialize")):
+        raise DBOSConfigError("config['serializer'] must have serialize() and deserialize()")
+
+    level = config.get("log_level")
+    if level is not None:
+        if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
+            raise DBOSConfigError(f"config['log_level'] {level!r} is not a logging level name")
+        logger.setLevel(level.upper())
+
+    return Settings(
+        name=name,
+        system_database_url=url,
+        system_schema=schema,
+        pool_size=_positive_int(config, "sys_db_pool_size", 10),
+        executor_id=executor_id,
+        application_version=version,
+        max_executor_threads=_positive_int(config, "max_executor_threads", 64),
+        serializer=serializer,
+    )
+
+
+def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:
+    for key in ("system_database_url", "database_url"):
+        value = config.get(key)
+        if value:
+            return str(value), f"config[{key!r}]"
+    env = os.environ.get("DBOS_SYSTEM_DATABASE_URL")
+    if env:
+        return env, "DBOS_SYSTEM_DATABASE_URL"
+    return f"sqlite:///{name}.sqlite", "the default SQLite URL"

@@ -1,0 +1,471 @@
+"""`DBOS`: the public face. Decorators register functions; class-level calls reach the one
+launched instance, as in DBOS Transact."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import math
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast, overload
+
+from . import _registry
+from ._config import DBOSConfig, Settings, resolve
+from ._context import current_workflow
+from ._effects import Blocking, Procedure, run_async, run_sync
+from ._engine import Engine
+from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
+from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
+from ._listing import build_query
+from ._plugins import Hooks, broken_plugins, plugin_manager
+from ._records import StorageOptions, WorkflowQuery, WorkflowRow
+from ._registry import (
+    DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    StepPolicy,
+    StepRegistration,
+    WorkflowRegistration,
+    function_name,
+)
+from ._serialization import Codec
+from ._step import sleep_procedure, step_procedure
+from ._storage import SystemStorage
+from ._urls import mask_password, url_scheme
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+logger = logging.getLogger("dbos")
+
+_REGISTRATION_ATTR = "__dbos_workflow__"
+_BACKEND_PACKAGES = {"postgresql": "dbos-postgres", "postgres": "dbos-postgres"}
+
+
+class _ClassProperty(Generic[T]):
+    """A read-only property on the class itself (``DBOS.workflow_id``)."""
+
+    def __init__(self, getter: Callable[[], T]) -> None:
+        self._getter = getter
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        return self._getter()
+
+
+def _current_workflow_id() -> str | None:
+    context = current_workflow()
+    return None if context is None else context.workflow_id
+
+
+def _current_step_id() -> int | None:
+    context = current_workflow()
+    return None if context is None else context.step_id
+
+
+def _registration_of(func: Callable[..., Any]) -> WorkflowRegistration:
+    registration = getattr(func, _REGISTRATION_ATTR, None)
+    if not isinstance(registration, WorkflowRegistration):
+        raise DBOSException(
+            f"{function_name(func)} is not a workflow; decorate it with @DBOS.workflow()"
+        )
+    return registration
+
+
+class DBOS:
+    """Durable workflows: decorate functions, configure once, launch, then call them.
+
+    Example:
+        DBOS(config={"name": "my-app"})
+        DBOS.launch()
+    """
+
+    _instance: ClassVar[DBOS | None] = None
+    _instance_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    logger: ClassVar[logging.Logger] = logger
+    workflow_id = _ClassProperty(_current_workflow_id)
+    step_id = _ClassProperty(_current_step_id)
+
+    def __init__(self, *, config: DBOSConfig) -> None:
+        settings = resolve(config)
+        with DBOS._instance_lock:
+            previous = DBOS._instance
+            if previous is not None and previous._engine is not None:
+                raise DBOSException(
+                    "a DBOS instance is already launched in this process; call DBOS.destroy() "
+                    "before creating another"
+                )
+            self._settings: Settings = settings
+            self._engine: Engine | None = None
+            self._storage: SystemStorage | None = None
+            DBOS._instance = self
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def launch(cls) -> None:
+        """Connect to the system database, migrate it, and resume this executor's pending
+        workflows. Idempotent."""
+        instance = cls._instance
+        if instance is None:
+            raise DBOSNotLaunchedError("create DBOS(config={...}) before calling DBOS.launch()")
+        instance._launch()
+
+    def _launch(self) -> None:
+        if self._engine is not None:
+            return
+        settings = self._settings
+        hooks = Hooks(plugin_manager())
+        options = StorageOptions(
+            system_schema=settings.system_schema,
+            pool_size=settings.pool_size,
+            application_name=settings.name,
+        )
+        storage = hooks.storage_for_url(settings.system_database_url, options)
+        if storage is None:
+            scheme = url_scheme(settings.system_database_url)
+            package = _BACKEND_PACKAGES.get(scheme, f"a backend for {scheme!r}")
+            broken = "".join(
+                f"\n  plugin {n} failed to load: {e}" for n, e in broken_plugins().items()
+            )
+            raise DBOSConfigError(
+                "no installed storage backend handles "
+                f"{mask_password(settings.system_database_url)!r}; install {package}{broken}"
+            )
+        try:
+            storage.setup()
+        except BaseException:
+            storage.close()
+            raise
+        version = settings.application_version or _registry.application_version()
+        engine = Engine(
+            storage,
+            hooks,
+            Codec(settings.serializer),
+            settings.executor_id,
+            version,
+            settings.max_executor_threads,
+        )
+        self._storage, self._engine = storage, engine
+        logger.info(
+            "DBOS launched: system database %s, executor %s, application version %s",
+            storage.url_for_display,
+            settings.executor_id,
+            version,
+        )
+        engine.recover_pending()
+
+    @classmethod
+    def destroy(
+        cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0
+    ) -> None:
+        """Shut down. Workflows still running stay PENDING and are recovered at the next
+        launch. `workflow_completion_timeout_sec` waits that long for them first."""
+        with cls._instance_lock:
+            instance, cls._instance = cls._instance, None
+        if instance is not None:
+            if instance._engine is not None:
+                instance._engine.close(workflow_completion_timeout_sec)
+            if instance._storage is not None:
+                instance._storage.close()
+            instance._engine = instance._storage = None
+        if destroy_registry:
+            _registry.clear()
+
+    @classmethod
+    def _launched_engine(cls) -> Engine:
+        instance = cls._instance
+        if instance is None or instance._engine is None:
+            raise DBOSNotLaunchedError(
+                "DBOS is not launched: call DBOS(config={...}) and DBOS.launch() first"
+            )
+        return instance._engine
+
+    @classmethod
+    def recover_pending_workflows(cls) -> list[WorkflowHandle[Any]]:
+        """Resume this executor's PENDING workflows now (launch does this already)."""
+        engine = cls._launched_engine()
+        return [WorkflowHandle(engine, workflow_id) for workflow_id in engine.recover_pending()]
+
+    @classmethod
+    def application_version(cls) -> str:
+        return cls._launched_engine().application_version
+
+    # --- decorators -------------------------------------------------------------------------
+
+    @classmethod
+    def workflow(
+        cls, *, name: str | None = None, max_recovery_attempts: int | None = None
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Make a function a durable workflow.
+
+        Args:
+            name: Registered name (default: the function's qualified name). Stored with
+                every execution; recovery finds the function by it.
+            max_recovery_attempts: How often a crashed execution is resumed before it is
+                marked MAX_RECOVERY_ATTEMPTS_EXCEEDED (default 100).
+        """
+        if max_recovery_attempts is not None and (
+            type(max_recovery_attempts) is not int or max_recovery_attempts < 0
+        ):
+            raise DBOSConfigError(
+                "max_recovery_attempts must be a non-negative integer, "
+                f"got {max_recovery_attempts!r}"
+            )
+
+        def decorator(func: Callable[P, R]) -> Callable[P, R]:
+            registration = WorkflowRegistration(
+                name=name or function_name(func),
+                function=func,
+                max_recovery_attempts=(
+                    DEFAULT_MAX_RECOVERY_ATTEMPTS
+                    if max_recovery_attempts is None
+                    else max_recovery_attempts
+                ),
+                is_async=inspect.iscoroutinefunction(func),
+            )
+            _registry.register_workflow(registration)
+            wrapper: Callable[..., Any]
+            if registration.is_async:
+
+                @functools.wraps(func)
+                async def async_workflow(*args: Any, **kwargs: Any) -> Any:
+                    engine = DBOS._launched_engine()
+                    return (await run_async(engine.call(registration, args, kwargs))).unwrap()
+
+                wrapper = async_workflow
+            else:
+
+                @functools.wraps(func)
+                def sync_workflow(*args: Any, **kwargs: Any) -> Any:
+                    engine = DBOS._launched_engine()
+                    return run_sync(engine.call(registration, args, kwargs)).unwrap()
+
+                wrapper = sync_workflow
+            setattr(wrapper, _REGISTRATION_ATTR, registration)
+            return cast(Callable[P, R], wrapper)
+
+        return decorator
+
+    @classmethod
+    def step(
+        cls,
+        *,
+        name: str | None = None,
+        retries_allowed: bool = False,
+        interval_seconds: float = 1.0,
+        max_attempts: int = 3,
+        backoff_rate: float = 2.0,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Make a function a checkpointed step: inside a workflow it runs once, and its
+        recorded result is returned when the workflow is replayed.
+
+        Args:
+            name: Recorded name (default: the function's qualified name).
+            retries_allowed: Retry the step when it raises.
+            interval_seconds: Wait before the first retry.
+            max_attempts: Attempts in all, the first included.
+            backoff_rate: Factor applied to the wait after each retry.
+        """
+        if type(max_attempts) is not int or max_attempts < 1:
+            raise DBOSConfigError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
+        if not _finite_at_least(interval_seconds, 0.0):
+            raise DBOSConfigError(f"interval_seconds must be >= 0, got {interval_seconds!r}")
+        if not _finite_at_least(backoff_rate, 1.0):
+            raise DBOSConfigError(f"backoff_rate must be >= 1, got {backoff_rate!r}")
+        policy = StepPolicy(
+            retries_allowed=bool(retries_allowed),
+            interval_seconds=float(interval_seconds),
+            max_attempts=max_attempts,
+            backoff_rate=float(backoff_rate),
+        )
+
+        def decorator(func: Callable[P, R]) -> Callable[P, R]:
+            registration = StepRegistration(
+                name=name or function_name(func),
+                function=func,
+                policy=policy,
+                is_async=inspect.iscoroutinefunction(func),
+            )
+            _registry.register_step(registration)
+            wrapper: Callable[..., Any]
+            if registration.is_async:
+
+                @functools.wraps(func)
+                async def async_step(*args: Any, **kwargs: Any) -> Any:
+                    return await run_async(step_procedure(registration, args, kwargs))
+
+                wrapper = async_step
+            else:
+
+                @functools.wraps(func)
+                def sync_step(*args: Any, **kwargs: Any) -> Any:
+                    return run_sync(step_procedure(registration, args, kwargs))
+
+                wrapper = sync_step
+            return cast(Callable[P, R], wrapper)
+
+        return decorator
+
+    # --- starting and finding workflows -----------------------------------------------------
+
+    @overload
+    @classmethod
+    def start_workflow(
+        cls, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    @classmethod
+    def start_workflow(
+        cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    @classmethod
+    def start_workflow(
+        cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[Any]:
+        """Start a workflow in the background and return a handle to it at once.
+
+        The workflow is durably created before this returns. A sync workflow runs on the
+        engine's thread pool; an async one on the running event loop or the engine's own.
+        """
+        engine = cls._launched_engine()
+        started = run_sync(engine.start(_registration_of(func), args, kwargs))
+        engine.dispatch(started)
+        return WorkflowHandle(engine, started.workflow_id, started.active)
+
+    @overload
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @overload
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[Any]:
+        """Start a workflow from async code; the handle's `get_result` is awaitable."""
+        engine = cls._launched_engine()
+        started = await run_async(engine.start(_registration_of(func), args, kwargs))
+        engine.dispatch(started)
+        return WorkflowHandleAsync(engine, started.workflow_id, started.active)
+
+    @classmethod
+    def retrieve_workflow(
+        cls, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandle[Any]:
+        """A handle to a workflow by ID. Raises `DBOSNonExistentWorkflowError` if there is no
+        such workflow, unless `existing_workflow` is False."""
+        engine = cls._launched_engine()
+        if existing_workflow:
+            WorkflowHandle[Any](engine, workflow_id).get_status()
+        return WorkflowHandle(engine, workflow_id)
+
+    @classmethod
+    async def retrieve_workflow_async(
+        cls, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandleAsync[Any]:
+        engine = cls._launched_engine()
+        handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(engine, workflow_id)
+        if existing_workflow:
+            await handle.get_status()
+        return handle
+
+    @classmethod
+    def get_workflow_status(cls, workflow_id: str) -> WorkflowStatus | None:
+        """The stored status of a workflow, or None if there is no such workflow."""
+        engine = cls._launched_engine()
+        row = engine.storage.get_workflow(workflow_id)
+        return None if row is None else WorkflowStatus.from_row(row, engine.codec)
+
+    @classmethod
+    async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
+        engine = cls._launched_engine()
+        row = await run_async(_blocking(engine.storage.get_workflow, workflow_id))
+        return None if row is None else WorkflowStatus.from_row(row, engine.codec)
+
+    @classmethod
+    def list_workflows(
+        cls,
+        *,
+        workflow_ids: list[str] | None = None,
+        status: str | list[str] | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        name: str | None = None,
+        app_version: str | None = None,
+        executor_id: str | None = None,
+        queue_name: str | None = None,
+        workflow_id_prefix: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+        load_output: bool = True,
+    ) -> list[WorkflowStatus]:
+        """Workflows matching every given filter, oldest first (newest with `sort_desc`)."""
+        query = build_query(
+            workflow_ids=workflow_ids,
+            status=status,
+            start_time=start_time,
+            end_time=end_time,
+            name=name,
+            app_version=app_version,
+            executor_id=executor_id,
+            queue_name=queue_name,
+            workflow_id_prefix=workflow_id_prefix,
+            limit=limit,
+            offset=offset,
+            sort_desc=sort_desc,
+            load_input=load_input,
+            load_output=load_output,
+        )
+        return _statuses(cls._launched_engine(), query)
+
+    # --- inside workflows -------------------------------------------------------------------
+
+    @classmethod
+    def sleep(cls, seconds: float) -> None:
+        """Sleep durably: inside a workflow, a recovered execution sleeps only what is left."""
+        _check_seconds(seconds)
+        run_sync(sleep_procedure(float(seconds)))
+
+    @classmethod
+    async def sleep_async(cls, seconds: float) -> None:
+        """`DBOS.sleep` for async workflows."""
+        _check_seconds(seconds)
+        await run_async(sleep_procedure(float(seconds)))
+
+
+def _statuses(engine: Engine, query: WorkflowQuery) -> list[WorkflowStatus]:
+    return [
+        WorkflowStatus.from_row(row, engine.codec) for row in engine.storage.list_workflows(query)
+    ]
+
+
+def _blocking(fn: Callable[[str], WorkflowRow | None], arg: str) -> Procedure[WorkflowRow | None]:
+    row: WorkflowRow | None = yield Blocking(fn, (arg,))
+    return row
+
+
+def _finite_at_least(value: object, minimum: float) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= minimum
+    )
+
+
+def _check_seconds(seconds: object) -> None:
+    if not _finite_at_least(seconds, 0.0):
+        raise DBOSException(f"sleep seconds must be a finite number >= 0, got {seconds!r}")

@@ -1,0 +1,124 @@
+"""One implementation of engine logic for sync and async user code.
+
+Engine procedures (run a step, run a workflow, start a workflow) are written once, as
+generators that *yield* the blocking things they need done: call the user's function, call
+storage, sleep. Two small drivers run such a generator: `run_sync` does each effect in the
+calling thread; `run_async` awaits it (storage calls go to a worker thread so the event loop
+never blocks on the database). The logic between the effects is shared and pure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+
+
+class Effect:
+    """Something an engine procedure needs done that may block."""
+
+    def run_sync(self) -> Any:
+        raise NotImplementedError
+
+    async def run_async(self) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class CallBody(Effect):
+    """Call the user's function: plainly for sync code, awaited for coroutine functions."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    def run_sync(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+    async def run_async(self) -> Any:
+        result = self.fn(*self.args, **self.kwargs)
+        if asyncio.iscoroutine(result):
+            return await result
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking(Effect):
+    """A blocking call (storage, waiting on a thread future): a worker thread under asyncio."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+    def run_sync(self) -> Any:
+        return self.fn(*self.args)
+
+    async def run_async(self) -> Any:
+        return await asyncio.to_thread(self.fn, *self.args)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep(Effect):
+    seconds: float
+
+    def run_sync(self) -> None:
+        if self.seconds > 0:
+            time.sleep(self.seconds)
+
+    async def run_async(self) -> None:
+        await asyncio.sleep(max(self.seconds, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitFuture(Effect):
+    """Wait for a result another thread (or task) will produce in this process."""
+
+    future: concurrent.futures.Future[Any]
+    timeout_s: float | None = None
+
+    def run_sync(self) -> Any:
+        return self.future.result(self.timeout_s)
+
+    async def run_async(self) -> Any:
+        # shield: a timeout here must not cancel the execution that others may wait for.
+        waiter = asyncio.shield(asyncio.wrap_future(self.future))
+        return await asyncio.wait_for(waiter, self.timeout_s)
+
+
+Procedure = Generator[Effect, Any, T]
+
+
+def run_sync(procedure: Procedure[T]) -> T:
+    """Drive `procedure` to completion in this thread."""
+    send_value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = procedure.throw(error) if error is not None else procedure.send(send_value)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        error = None
+        try:
+            send_value = effect.run_sync()
+        except BaseException as exc:
+            send_value, error = None, exc
+
+
+async def run_async(procedure: Procedure[T]) -> T:
+    """Drive `procedure` to completion on the running event loop."""
+    send_value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = procedure.throw(error) if error is not None else procedure.send(send_value)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        error = None
+        try:
+            send_value = await effect.run_async()
+        except BaseException as exc:
+            send_value, error = None, exc

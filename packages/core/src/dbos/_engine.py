@@ -1,0 +1,460 @@
+"""The engine: starts, runs and recovers workflows against a `SystemStorage`.
+
+Procedures are generators (see `_effects`): the same code runs sync and async workflows.
+One `ActiveWorkflow` per workflow executing in this process makes concurrent starts of one ID
+in this process share a single execution; across processes, `create_workflow` decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import _registry
+from ._context import (
+    WorkflowContext,
+    current_workflow,
+    enter_workflow,
+    leave_workflow,
+    take_assigned_workflow_id,
+)
+from ._decisions import child_workflow_id, replayed_step
+from ._effects import AwaitFuture, Blocking, CallBody, Procedure, run_async, run_sync
+from ._errors import (
+    DBOSSerializationError,
+    DBOSStepConflictError,
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+    DBOSWorkflowFunctionNotFoundError,
+)
+from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
+from ._plugins import Hooks
+from ._records import NewWorkflow, StepRecord, WorkflowOutcome, WorkflowRow, WorkflowStatusString
+from ._registry import WorkflowRegistration
+from ._serialization import Codec
+from ._storage import SystemStorage
+
+logger = logging.getLogger("dbos")
+
+_SUCCESS = WorkflowStatusString.SUCCESS.value
+_ERROR = WorkflowStatusString.ERROR.value
+_CANCELLED = WorkflowStatusString.CANCELLED.value
+_EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
+
+
+class ActiveWorkflow:
+    """A workflow executing (or about to) in this process.
+
+    `run` is claimed exactly once: by the background worker it was submitted to, or by a
+    thread that waits for the result before that worker got to it (which then runs it inline
+    instead of blocking a pool thread on another).
+    """
+
+    def __init__(self, workflow_id: str) -> None:
+        self.workflow_id = workflow_id
+        self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
+        self._run: Callable[[], Outcome] | None = None
+        self._lock = threading.Lock()
+
+    def set_run(self, run: Callable[[], Outcome]) -> None:
+        with self._lock:
+            self._run = run
+
+    def claim(self) -> Callable[[], Outcome] | None:
+        with self._lock:
+            run, self._run = self._run, None
+            return run
+
+
+@dataclass(frozen=True)
+class Started:
+    """The result of starting a workflow: run it here (`fresh` or not), or wait for it."""
+
+    workflow_id: str
+    active: ActiveWorkflow | None
+    registration: WorkflowRegistration
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    must_run: bool
+    fresh: bool = True
+
+
+class _LoopThread:
+    """An event loop in a daemon thread, for async workflows started from sync code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="dbos-async-workflows", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+class Engine:
+    """Runs workflows for one launched `DBOS` instance."""
+
+    def __init__(
+        self,
+        storage: SystemStorage,
+        hooks: Hooks,
+        codec: Codec,
+        executor_id: str,
+        application_version: str,
+        max_threads: int,
+    ) -> None:
+        self.storage = storage
+        self.hooks = hooks
+        self.codec = codec
+        self.executor_id = executor_id
+        self.application_version = application_version
+        self._active: dict[str, ActiveWorkflow] = {}
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_threads, thread_name_prefix="dbos-workflow"
+        )
+        self._loop_thread: _LoopThread | None = None
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._closed = False
+
+    # --- starting ---------------------------------------------------------------------------
+
+    def start(
+        self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Procedure[Started]:
+        """Create the workflow row (or find it) and decide who runs it. One round trip on a
+        first start outside a workflow; a child start also records the parent's operation."""
+        parent = current_workflow()
+        assigned = take_assigned_workflow_id()
+        parent_function_id: int | None = None
+        replayed: StepRecord | None = None
+        if parent is not None and parent.step_id is None:
+            parent_function_id = parent.take_function_id()
+            replayed = replayed_step(
+                parent.recorded, parent.workflow_id, parent_function_id, registration.name
+            )
+            if replayed is not None and replayed.child_workflow_id:
+                workflow_id = replayed.child_workflow_id
+            else:
+                workflow_id = assigned or child_workflow_id(parent.workflow_id, parent_function_id)
+        else:
+            parent = None
+            workflow_id = assigned or str(uuid.uuid4())
+        inputs = self.codec.encode_inputs(args, kwargs)
+
+        with self._lock:
+            active = self._active.get(workflow_id)
+            owner = active is None
+            if active is None:
+                active = self._active[workflow_id] = ActiveWorkflow(workflow_id)
+        must_run = False
+        try:
+            if owner:
+                init = yield Blocking(
+                    self.storage.create_workflow,
+                    (
+                        NewWorkflow(
+                            workflow_id=workflow_id,
+                            name=registration.name,
+                            inputs=inputs,
+                            executor_id=self.executor_id,
+                            application_version=self.application_version,
+                            created_at_ms=now_ms(),
+                            max_recovery_attempts=registration.max_recovery_attempts,
+                            parent_workflow_id=parent.workflow_id if parent else None,
+                        ),
+                    ),
+                )
+                if init.row.name != registration.name:
+                    raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
+                must_run = init.created
+                if not init.created:
+                    self._settle_not_run_here(active, init.row)
+            if parent is not None and parent_function_id is not None and replayed is None:
+                yield from self.checkpoint(
+                    parent,
+                    StepRecord(
+                        workflow_id=parent.workflow_id,
+                        function_id=parent_function_id,
+                        function_name=registration.name,
+                        output=None,
+                        error=None,
+                        started_at_ms=now_ms(),
+                        completed_at_ms=now_ms(),
+                        child_workflow_id=workflow_id,
+                    ),
+                )
+        except BaseException as exc:
+            if owner and not must_run:
+                self._release(active, exc)
+            raise
+        return Started(
+            workflow_id,
+            active if (must_run or not owner) else None,
+            registration,
+            args,
+            kwargs,
+            must_run,
+        )
+
+    def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow) -> None:
+        """This process does not run the workflow: hand local waiters the stored outcome, or
+        tell them to wait on storage."""
+        with self._lock:
+            self._active.pop(active.workflow_id, None)
+        active.future.set_result(
+            outcome_from_row(self.codec, row) if row.is_terminal else NOT_RUN_HERE
+        )
+
+    def _release(self, active: ActiveWorkflow, error: BaseException) -> None:
+        with self._lock:
+            if self._active.get(active.workflow_id) is active:
+                del self._active[active.workflow_id]
+        if not active.future.done():
+            active.future.set_exception(error)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def execute(
+        self,
+        workflow_id: str,
+        registration: WorkflowRegistration,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        fresh: bool,
+        active: ActiveWorkflow,
+    ) -> Procedure[Outcome]:
+        """Run the workflow body, record its outcome, and resolve local waiters."""
+        try:
+            self.hooks.workflow_started(workflow_id, registration.name, not fresh)
+            recorded: dict[int, StepRecord] = {}
+            if not fresh:
+                steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
+                recorded = {step.function_id: step for step in steps}
+            context = WorkflowContext(self, workflow_id, registration.name, recorded)
+            token = enter_workflow(context)
+            try:
+                try:
+                    value = yield CallBody(registration.function, args, kwargs)
+                    outcome = Outcome(workflow_id, _SUCCESS, value=value)
+                    stored = self._encode_success(workflow_id, value)
+                except DBOSWorkflowCancelledError as exc:
+                    outcome = Outcome(workflow_id, _CANCELLED, error=exc)
+                    stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
+                except Exception as exc:
+                    outcome = Outcome(workflow_id, _ERROR, error=exc)
+                    stored = WorkflowOutcome(
+                        workflow_id, _ERROR, None, self.codec.encode_error(exc), now_ms()
+                    )
+            finally:
+                leave_workflow(token)
+            if stored.status == _ERROR and outcome.status == _SUCCESS:
+                outcome = Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error))
+            final_status: str = yield Blocking(self.storage.finish_workflow, (stored,))
+            if final_status != outcome.status:
+                # Someone (a cancel) settled the row first; waiters see what is stored.
+                outcome = Outcome(workflow_id, final_status)
+            self.hooks.workflow_finished(workflow_id, registration.name, outcome.status)
+        except BaseException as exc:
+            # The process is going down (or a crash is being simulated): the row stays
+            # PENDING, as after a real crash, and recovery will finish it.
+            self._release(active, exc)
+            raise
+        with self._lock:
+            self._active.pop(workflow_id, None)
+        active.future.set_result(outcome)
+        return outcome
+
+    def _encode_success(self, workflow_id: str, value: Any) -> WorkflowOutcome:
+        try:
+            output = self.codec.encode_value(value)
+        except DBOSSerializationError as exc:
+            error = DBOSSerializationError(f"workflow {workflow_id!r} returned a value that {exc}")
+            return WorkflowOutcome(
+                workflow_id, _ERROR, None, self.codec.encode_error(error), now_ms()
+            )
+        return WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
+
+    def checkpoint(self, context: WorkflowContext, record: StepRecord) -> Procedure[StepRecord]:
+        """Make `record` durable, then return the record that counts: `record` itself, or the
+        one another execution of this workflow committed first."""
+        self.hooks.before_step_checkpoint(record)
+        try:
+            ack = yield Blocking(self.storage.record_step, (record,))
+        except DBOSStepConflictError:
+            steps: list[StepRecord] = yield Blocking(
+                self.storage.load_steps, (context.workflow_id,)
+            )
+            context.recorded.update({step.function_id: step for step in steps})
+            return context.recorded[record.function_id]
+        context.note_status(ack.workflow_status)
+        self.hooks.after_step_checkpoint(record)
+        return record
+
+    def replay_result(self, record: StepRecord) -> Any:
+        if record.error is not None:
+            raise self.codec.decode_error(record.error)
+        return self.codec.decode_value(record.output)
+
+    def call(
+        self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Procedure[Outcome]:
+        """A direct call of a workflow function: start it and run it in the caller."""
+        started = yield from self.start(registration, args, kwargs)
+        return (yield from self.run_started_inline(started))
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def run_started_inline(self, started: Started) -> Procedure[Outcome]:
+        """Run (or wait for) a started workflow in the calling thread or task."""
+        if started.must_run:
+            assert started.active is not None
+            outcome: Outcome = yield from self.execute(
+                started.workflow_id,
+                started.registration,
+                started.args,
+                started.kwargs,
+                fresh=started.fresh,
+                active=started.active,
+            )
+            return outcome
+        return (yield from self.wait(started.workflow_id, started.active))
+
+    def dispatch(self, started: Started) -> None:
+        """Run a started workflow in the background if this process must run it: sync bodies
+        on the thread pool, async bodies on the running event loop (or the engine's own)."""
+        active = started.active
+        if active is None or not started.must_run:
+            return
+        fresh = started.fresh
+        procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
+        if started.registration.is_async:
+            coroutine = run_async(self.execute(*procedure_args, fresh=fresh, active=active))
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run_coroutine_threadsafe(coroutine, self._background_loop())
+                return
+            task = loop.create_task(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+
+        def run() -> Outcome:
+            return run_sync(self.execute(*procedure_args, fresh=fresh, active=active))
+
+        active.set_run(run)
+        self._pool.submit(self._run_claimed, active)
+
+    @staticmethod
+    def _run_claimed(active: ActiveWorkflow) -> None:
+        run = active.claim()
+        if run is None:
+            return
+        try:
+            run()
+        except BaseException as exc:
+            logger.debug("workflow %s stopped without an outcome: %r", active.workflow_id, exc)
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop_thread is None:
+                self._loop_thread = _LoopThread()
+            return self._loop_thread.loop
+
+    # --- waiting ----------------------------------------------------------------------------
+
+    def wait(
+        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+    ) -> Procedure[Outcome]:
+        """The outcome of a workflow: from this process's execution if it has one, else from
+        storage. Raises TimeoutError if `timeout_s` passes first."""
+        if active is None:
+            with self._lock:
+                active = self._active.get(workflow_id)
+        if active is not None:
+            run = active.claim()
+            if run is not None:
+                # Not started yet by its worker: run it here rather than block on it.
+                outcome: Outcome = yield Blocking(run)
+                return outcome
+            local: Outcome = yield AwaitFuture(active.future, timeout_s)
+            if local is not NOT_RUN_HERE:
+                return local
+        row: WorkflowRow | None = yield Blocking(
+            self.storage.wait_workflow_outcome, (workflow_id, timeout_s)
+        )
+        if row is None:
+            raise TimeoutError(f"workflow {workflow_id!r} did not finish in {timeout_s} s")
+        return outcome_from_row(self.codec, row)
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    def recover_pending(self) -> list[str]:
+        """Resume this executor's PENDING workflows in the background; returns their IDs."""
+        rows = self.storage.recover_pending(self.executor_id, self.application_version)
+        to_run: list[Started] = []
+        for row in rows:
+            if row.status == _EXCEEDED:
+                logger.warning(
+                    "workflow %s (%s) exceeded its %s recovery attempts and is marked %s",
+                    row.workflow_id,
+                    row.name,
+                    row.max_recovery_attempts,
+                    _EXCEEDED,
+                )
+                continue
+            registration = _registry.workflow(row.name)
+            if registration is None:
+                logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
+                continue
+            try:
+                args, kwargs = self.codec.decode_inputs(row.inputs)
+            except DBOSSerializationError as exc:
+                logger.error("cannot recover workflow %s: %s", row.workflow_id, exc)
+                continue
+            with self._lock:
+                if row.workflow_id in self._active:
+                    continue
+                active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
+            to_run.append(
+                Started(row.workflow_id, active, registration, args, kwargs, True, fresh=False)
+            )
+        # Every recovered workflow is registered before any runs, so a recovered parent that
+        # calls a recovered child finds it here instead of starting a second execution.
+        for started in to_run:
+            self.dispatch(started)
+        if to_run:
+            logger.info("recovering %d pending workflow(s)", len(to_run))
+        return [started.workflow_id for started in to_run]
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def active_count(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def close(self, timeout_s: float) -> None:
+        """Stop background work. Workflows still running stay PENDING for recovery."""
+        if self._closed:
+            return
+        self._closed = True
+        if timeout_s > 0:
+            with self._lock:
+                futures = [active.future for active in self._active.values()]
+            concurrent.futures.wait(futures, timeout=timeout_s)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._loop_thread is not None:
+            self._loop_thread.stop()

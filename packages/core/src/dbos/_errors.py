@@ -1,0 +1,157 @@
+"""The exception tree: one root, a branch for workflow errors and one for storage errors.
+
+Configuration and usage mistakes (`DBOSConfigError`, `DBOSSerializationError`) hang directly
+off the root: they are neither a workflow's failure nor the database's.
+"""
+
+from __future__ import annotations
+
+
+class DBOSException(Exception):
+    """Root of every error this library raises on its own account."""
+
+
+# --- configuration and usage ---------------------------------------------------------------
+
+
+class DBOSConfigError(DBOSException):
+    """The configuration (or a database URL) is invalid; the message names the field."""
+
+
+#: DBOS Transact's name for configuration errors raised at launch.
+DBOSInitializationError = DBOSConfigError
+
+
+class DBOSSerializationError(DBOSException):
+    """A value cannot be serialized, or a stored value cannot (or may not) be read back."""
+
+
+class DBOSConflictingRegistrationError(DBOSException):
+    """Two different functions were registered under one workflow or step name."""
+
+
+class DBOSNotLaunchedError(DBOSException):
+    """A call needs a launched DBOS instance and there is none."""
+
+
+# --- workflow errors ------------------------------------------------------------------------
+
+
+class DBOSWorkflowError(DBOSException):
+    """Base of errors about a particular workflow."""
+
+
+class DBOSNonExistentWorkflowError(DBOSWorkflowError):
+    """No workflow with this ID exists."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"workflow {workflow_id!r} does not exist")
+        self.workflow_id = workflow_id
+
+
+class DBOSWorkflowConflictIDError(DBOSWorkflowError):
+    """A workflow ID is already used by a workflow of another name."""
+
+    def __init__(self, workflow_id: str, existing_name: str, requested_name: str) -> None:
+        super().__init__(
+            f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
+            f"it cannot be reused for {requested_name!r}"
+        )
+        self.workflow_id = workflow_id
+
+
+class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
+    """A stored workflow names a function this process has not registered."""
+
+    def __init__(self, workflow_id: str, name: str) -> None:
+        super().__init__(
+            f"workflow {workflow_id!r} needs function {name!r}, which is not registered in "
+            "this process (decorate it with @DBOS.workflow() and import its module before "
+            "DBOS.launch())"
+        )
+        self.workflow_id = workflow_id
+        self.name = name
+
+
+class DBOSUnexpectedStepError(DBOSWorkflowError):
+    """Replay found a different operation than the one recorded: the workflow is not
+    deterministic (its code or its control flow changed between runs)."""
+
+    def __init__(self, workflow_id: str, function_id: int, expected: str, recorded: str) -> None:
+        super().__init__(
+            f"workflow {workflow_id!r} step {function_id}: the code now calls {expected!r} but "
+            f"the recorded run called {recorded!r}; workflows must be deterministic"
+        )
+        self.workflow_id = workflow_id
+        self.function_id = function_id
+
+
+class DBOSMaxStepRetriesExceeded(DBOSWorkflowError):
+    """A step with retries failed on every allowed attempt."""
+
+    def __init__(self, step_name: str, max_attempts: int, errors: list[BaseException]) -> None:
+        last = f": {type(errors[-1]).__name__}: {errors[-1]}" if errors else ""
+        super().__init__(f"step {step_name!r} failed {max_attempts} times{last}")
+        self.step_name = step_name
+        self.max_attempts = max_attempts
+        self.errors = errors
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.step_name, self.max_attempts, self.errors))
+
+
+class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
+    """A workflow was recovered more times than its `max_recovery_attempts` allows."""
+
+    def __init__(self, workflow_id: str, max_attempts: int | None = None) -> None:
+        limit = f" ({max_attempts})" if max_attempts is not None else ""
+        super().__init__(
+            f"workflow {workflow_id!r} exceeded its maximum recovery attempts{limit}; it is "
+            "marked MAX_RECOVERY_ATTEMPTS_EXCEEDED and will not be retried automatically"
+        )
+        self.workflow_id = workflow_id
+
+
+class DBOSWorkflowCancelledError(DBOSWorkflowError):
+    """The workflow was cancelled; raised inside it at its next step boundary and to waiters."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"workflow {workflow_id!r} was cancelled")
+        self.workflow_id = workflow_id
+
+
+class DBOSRemoteError(DBOSWorkflowError):
+    """A recorded error whose original class cannot be rebuilt here.
+
+    Keeps the original type name, message and traceback text.
+    """
+
+    def __init__(self, type_name: str, message: str, traceback_text: str | None = None) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.message = message
+        self.traceback_text = traceback_text
+
+
+# --- storage errors -------------------------------------------------------------------------
+
+
+class DBOSStorageError(DBOSException):
+    """Base of errors raised by a storage backend."""
+
+
+class DBOSConnectionError(DBOSStorageError):
+    """The system database cannot be reached."""
+
+
+class DBOSMigrationError(DBOSStorageError):
+    """The system database schema is missing, newer than this code, or was altered."""
+
+
+class DBOSStepConflictError(DBOSStorageError):
+    """A checkpoint for this (workflow, step) already exists."""
+
+    def __init__(self, workflow_id: str, function_id: int) -> None:
+        super().__init__(f"workflow {workflow_id!r} step {function_id} is already recorded")
+        self.workflow_id = workflow_id
+        self.function_id = function_id

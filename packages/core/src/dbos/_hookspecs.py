@@ -1,0 +1,52 @@
+"""pluggy hook specifications (project name ``dbos``).
+
+Backends answer `dbos_storage_for_url`; the lifecycle hooks are what fault injection, tracing
+and metrics attach to. Every hook is called with keyword arguments through `_plugins.Hooks`.
+A lifecycle hook that raises propagates into the workflow at that point: that is how the
+testing package simulates a crash between two operations.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ._records import StepRecord, StorageOptions
+    from ._storage import SystemStorage
+
+PROJECT_NAME = "dbos"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec(firstresult=True)
+def dbos_storage_for_url(url: str, options: StorageOptions) -> SystemStorage | None:
+    """Return a storage backend for `url`, or None if this plugin does not handle its scheme."""
+
+
+@hookspec
+def dbos_workflow_started(workflow_id: str, name: str, recovered: bool) -> None:
+    """A workflow body is about to run in this process (first run or recovery)."""
+
+
+@hookspec
+def dbos_workflow_finished(workflow_id: str, name: str, status: str) -> None:
+    """A workflow body returned or raised and its outcome is recorded."""
+
+
+@hookspec
+def dbos_before_step_checkpoint(step: StepRecord) -> None:
+    """A step has run; its checkpoint is about to be written."""
+
+
+@hookspec
+def dbos_after_step_checkpoint(step: StepRecord) -> None:
+    """A step's checkpoint is durable; the workflow is about to move past it."""
+
+
+@hookspec
+def dbos_before_step(workflow_id: str, function_id: int, name: str) -> None:
+    """A step body (not a replayed one) is about to run."""

@@ -1,0 +1,77 @@
+"""`list_workflows` keyword arguments into a `WorkflowQuery` (pure; shared with the client)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ._errors import DBOSException
+from ._records import WorkflowQuery, WorkflowStatusString
+
+_VALID_STATUSES = frozenset(status.value for status in WorkflowStatusString)
+
+
+def to_epoch_ms(value: datetime | str | int | float | None, field: str) -> int | None:
+    """Accept a datetime, an ISO 8601 string (``Z`` allowed) or epoch milliseconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise DBOSException(f"{field} must be a datetime, ISO 8601 string or epoch ms")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise DBOSException(f"{field} {value!r} is not an ISO 8601 date-time") from exc
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return int(value.timestamp() * 1000)
+    raise DBOSException(f"{field} must be a datetime, ISO 8601 string or epoch ms")
+
+
+def build_query(
+    *,
+    workflow_ids: list[str] | None = None,
+    status: str | list[str] | None = None,
+    start_time: datetime | str | int | None = None,
+    end_time: datetime | str | int | None = None,
+    name: str | None = None,
+    app_version: str | None = None,
+    executor_id: str | None = None,
+    queue_name: str | None = None,
+    workflow_id_prefix: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    sort_desc: bool = False,
+    load_input: bool = True,
+    load_output: bool = True,
+) -> WorkflowQuery:
+    statuses: tuple[str, ...] | None = None
+    if status is not None:
+        statuses = (status,) if isinstance(status, str) else tuple(status)
+        unknown = [s for s in statuses if s not in _VALID_STATUSES]
+        if unknown:
+            raise DBOSException(
+                f"unknown workflow status {', '.join(map(repr, unknown))}; valid: "
+                f"{', '.join(sorted(_VALID_STATUSES))}"
+            )
+    for field, number in (("limit", limit), ("offset", offset)):
+        if number is not None and (type(number) is not int or number < 0):
+            raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
+    return WorkflowQuery(
+        workflow_ids=tuple(workflow_ids) if workflow_ids is not None else None,
+        workflow_id_prefix=workflow_id_prefix,
+        statuses=statuses,
+        name=name,
+        executor_id=executor_id,
+        application_version=app_version,
+        queue_name=queue_name,
+        created_after_ms=to_epoch_ms(start_time, "start_time"),
+        created_before_ms=to_epoch_ms(end_time, "end_time"),
+        limit=limit,
+        offset=offset,
+        sort_desc=sort_desc,
+        load_inputs=load_input,
+        load_output=load_output,
+    )

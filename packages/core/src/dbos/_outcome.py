@@ -1,0 +1,52 @@
+"""What waiting for a workflow yields, and how it becomes a return value or an exception."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import (
+    DBOSMaxRecoveryAttemptsExceededError,
+    DBOSWorkflowCancelledError,
+)
+from ._records import WorkflowRow, WorkflowStatusString
+from ._serialization import Codec
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A finished workflow's result: `value` for SUCCESS, `error` otherwise."""
+
+    workflow_id: str
+    status: str
+    value: Any = None
+    error: BaseException | None = None
+
+    def unwrap(self) -> Any:
+        if self.status == WorkflowStatusString.SUCCESS.value:
+            return self.value
+        if self.error is not None:
+            raise self.error
+        if self.status == WorkflowStatusString.CANCELLED.value:
+            raise DBOSWorkflowCancelledError(self.workflow_id)
+        if self.status == WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value:
+            raise DBOSMaxRecoveryAttemptsExceededError(self.workflow_id)
+        raise RuntimeError(f"workflow {self.workflow_id!r} has no result in status {self.status}")
+
+
+#: Resolves a local future when this process turned out not to run the workflow: the waiter
+#: must wait on storage instead.
+NOT_RUN_HERE = Outcome(workflow_id="", status="NOT_RUN_HERE")
+
+
+def outcome_from_row(codec: Codec, row: WorkflowRow) -> Outcome:
+    if row.status == WorkflowStatusString.SUCCESS.value:
+        return Outcome(row.workflow_id, row.status, value=codec.decode_value(row.output))
+    if row.status == WorkflowStatusString.ERROR.value:
+        return Outcome(row.workflow_id, row.status, error=codec.decode_error(row.error))
+    return Outcome(row.workflow_id, row.status)

@@ -1,0 +1,77 @@
+"""The plugin manager and a typed facade over pluggy's untyped hook calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from . import _hookspecs
+
+if TYPE_CHECKING:
+    from ._records import StepRecord, StorageOptions
+    from ._storage import SystemStorage
+
+logger = logging.getLogger("dbos")
+
+_lock = threading.Lock()
+_manager: pluggy.PluginManager | None = None
+#: Entry-point plugins that failed to import, by name: a missing driver in one backend must
+#: not break the others, but the error is shown when that backend is asked for.
+_broken: dict[str, str] = {}
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with entry-point plugins (group ``dbos``) loaded."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            manager = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
+            manager.add_hookspecs(_hookspecs)
+            for entry_point in entry_points(group=_hookspecs.PROJECT_NAME):
+                if manager.get_plugin(entry_point.name) is not None:
+                    continue
+                try:
+                    plugin = entry_point.load()
+                except Exception as exc:
+                    _broken[entry_point.name] = f"{entry_point.value}: {type(exc).__name__}: {exc}"
+                    logger.warning("dbos plugin %r failed to load: %s", entry_point.name, exc)
+                    continue
+                manager.register(plugin, name=entry_point.name)
+            _manager = manager
+        return _manager
+
+
+def broken_plugins() -> dict[str, str]:
+    """Plugins that could not be imported, with the reason."""
+    with _lock:
+        return dict(_broken)
+
+
+class Hooks:
+    """Typed calls into the hooks. Cheap when no plugin implements a hook."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self._hook = manager.hook
+
+    def storage_for_url(self, url: str, options: StorageOptions) -> SystemStorage | None:
+        result: SystemStorage | None = self._hook.dbos_storage_for_url(url=url, options=options)
+        return result
+
+    def workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
+        self._hook.dbos_workflow_started(workflow_id=workflow_id, name=name, recovered=recovered)
+
+    def workflow_finished(self, workflow_id: str, name: str, status: str) -> None:
+        self._hook.dbos_workflow_finished(workflow_id=workflow_id, name=name, status=status)
+
+    def before_step(self, workflow_id: str, function_id: int, name: str) -> None:
+        self._hook.dbos_before_step(workflow_id=workflow_id, function_id=function_id, name=name)
+
+    def before_step_checkpoint(self, step: StepRecord) -> None:
+        self._hook.dbos_before_step_checkpoint(step=step)
+
+    def after_step_checkpoint(self, step: StepRecord) -> None:
+        self._hook.dbos_after_step_checkpoint(step=step)

@@ -1,0 +1,157 @@
+"""Frozen records that cross the storage protocol.
+
+Every value that core hands to a backend, or a backend hands back, is one of these. Payloads
+(`inputs`, `output`, `error`) are already serialized text: backends store and return them
+verbatim and never interpret them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class WorkflowStatusString(str, Enum):
+    """The states a workflow row can be in."""
+
+    PENDING = "PENDING"
+    ENQUEUED = "ENQUEUED"
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+    CANCELLED = "CANCELLED"
+    MAX_RECOVERY_ATTEMPTS_EXCEEDED = "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
+
+
+#: Statuses after which a workflow never runs again on its own.
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {
+        WorkflowStatusString.SUCCESS.value,
+        WorkflowStatusString.ERROR.value,
+        WorkflowStatusString.CANCELLED.value,
+        WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewWorkflow:
+    """A workflow about to be created (input of `SystemStorage.create_workflow`)."""
+
+    workflow_id: str
+    name: str
+    inputs: str
+    executor_id: str
+    application_version: str
+    created_at_ms: int
+    max_recovery_attempts: int | None = None
+    parent_workflow_id: str | None = None
+    queue_name: str | None = None
+    status: str = WorkflowStatusString.PENDING.value
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRow:
+    """One stored workflow, as read back from storage."""
+
+    workflow_id: str
+    status: str
+    name: str
+    inputs: str | None
+    output: str | None
+    error: str | None
+    executor_id: str | None
+    application_version: str | None
+    recovery_attempts: int
+    max_recovery_attempts: int | None
+    created_at_ms: int
+    updated_at_ms: int
+    parent_workflow_id: str | None = None
+    queue_name: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowInit:
+    """What `create_workflow` found or made.
+
+    `created` is True when this call inserted the row; otherwise `row` is the row that was
+    already there (possibly finished, possibly another workflow's name under the same ID).
+    """
+
+    created: bool
+    row: WorkflowRow
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The recorded outcome of one operation of a workflow (a step, a child start, a sleep...).
+
+    `function_id` counts from 0 in the order the workflow runs its operations. Exactly one of
+    `output` and `error` is meaningful; `output` may be None for a step that returned nothing
+    only if the serializer says so (core always stores a serialized value).
+    """
+
+    workflow_id: str
+    function_id: int
+    function_name: str
+    output: str | None
+    error: str | None
+    started_at_ms: int
+    completed_at_ms: int
+    child_workflow_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepAck:
+    """The answer to `record_step`: the workflow's status when the checkpoint committed.
+
+    It rides on the same round trip as the checkpoint, so core can notice a cancellation at the
+    next step boundary without an extra read. None means the workflow row is gone.
+    """
+
+    workflow_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowOutcome:
+    """The final result of a workflow (input of `finish_workflow`)."""
+
+    workflow_id: str
+    status: str
+    output: str | None
+    error: str | None
+    completed_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowQuery:
+    """Filters for `list_workflows`; None means "any". Times are epoch milliseconds."""
+
+    workflow_ids: tuple[str, ...] | None = None
+    workflow_id_prefix: str | None = None
+    statuses: tuple[str, ...] | None = None
+    name: str | None = None
+    executor_id: str | None = None
+    application_version: str | None = None
+    queue_name: str | None = None
+    parent_workflow_id: str | None = None
+    created_after_ms: int | None = None
+    created_before_ms: int | None = None
+    limit: int | None = None
+    offset: int | None = None
+    sort_desc: bool = False
+    load_inputs: bool = True
+    load_output: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StorageOptions:
+    """Backend-independent knobs passed to `dbos_storage_for_url` with the URL."""
+
+    system_schema: str = "dbos"
+    pool_size: int = 10
+    application_name: str = "dbos"
+    connect_timeout_s: float = 10.0

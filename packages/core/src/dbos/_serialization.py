@@ -1,0 +1,150 @@
+"""How workflow inputs, step outputs and errors become stored text, and back.
+
+Values that JSON carries exactly (dict with str keys, list, str, int, finite float, bool, None,
+nested) are stored as plain JSON text, so they are readable from SQL (``output::jsonb``). Any
+other value is pickled and stored as ``{"__dbos_pickle__": "<base64>"}``. A plain dict that has
+that key is itself pickled, so decoding is never ambiguous. In strict mode the decoder refuses
+pickled values: a compromised database must not mean code execution in the app.
+
+Errors are stored as a JSON object with the exception's type, message and traceback text (for
+people and other languages) and, where possible, the pickled exception (for `isinstance`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import pickle
+import traceback
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._errors import DBOSRemoteError, DBOSSerializationError
+
+PICKLE_KEY = "__dbos_pickle__"
+_ERROR_KEY = "__dbos_error__"
+
+
+class Serializer(Protocol):
+    """Turns values into text and back. Implement it to plug in another format."""
+
+    def serialize(self, value: Any) -> str: ...
+
+    def deserialize(self, text: str) -> Any: ...
+
+
+def _is_plain_json(value: Any) -> bool:
+    """True if JSON round-trips `value` to an equal object of exactly the same types."""
+    kind = type(value)
+    if value is None or kind in (str, bool, int):
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(_is_plain_json(item) for item in value)
+    if kind is dict:
+        return PICKLE_KEY not in value and all(
+            type(key) is str and _is_plain_json(item) for key, item in value.items()
+        )
+    return False
+
+
+@dataclass(frozen=True)
+class JsonPickleSerializer:
+    """JSON where it is exact, tagged pickle elsewhere; `strict` refuses to unpickle."""
+
+    strict: bool = False
+
+    def serialize(self, value: Any) -> str:
+        if _is_plain_json(value):
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise DBOSSerializationError(
+                f"cannot serialize a value of type {type(value).__qualname__}: {exc}"
+            ) from exc
+        return json.dumps({PICKLE_KEY: base64.b64encode(data).decode("ascii")})
+
+    def deserialize(self, text: str) -> Any:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise DBOSSerializationError(f"stored value is not valid JSON: {exc}") from exc
+        if type(value) is dict and PICKLE_KEY in value:
+            if self.strict:
+                raise DBOSSerializationError(
+                    "stored value is pickled and strict serialization refuses to unpickle it"
+                )
+            try:
+                return pickle.loads(base64.b64decode(value[PICKLE_KEY]))
+            except Exception as exc:
+                raise DBOSSerializationError(f"cannot unpickle stored value: {exc}") from exc
+        return value
+
+
+class Codec:
+    """The engine's view of serialization: inputs, values and errors."""
+
+    def __init__(self, serializer: Serializer) -> None:
+        self.serializer = serializer
+
+    def encode_value(self, value: Any) -> str:
+        return self.serializer.serialize(value)
+
+    def decode_value(self, text: str | None) -> Any:
+        return None if text is None else self.serializer.deserialize(text)
+
+    def encode_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        try:
+            return self.serializer.serialize({"args": list(args), "kwargs": kwargs})
+        except DBOSSerializationError as exc:
+            raise DBOSSerializationError(f"workflow inputs cannot be stored: {exc}") from exc
+
+    def decode_inputs(self, text: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if text is None:
+            return (), {}
+        decoded = self.serializer.deserialize(text)
+        if not isinstance(decoded, dict) or "args" not in decoded:
+            raise DBOSSerializationError("stored workflow inputs are malformed")
+        return tuple(decoded["args"]), dict(decoded.get("kwargs") or {})
+
+    def encode_error(self, error: BaseException) -> str:
+        record: dict[str, Any] = {
+            "type": f"{type(error).__module__}.{type(error).__qualname__}",
+            "message": str(error),
+            "traceback": "".join(traceback.format_exception(error)),
+        }
+        try:
+            record[PICKLE_KEY] = base64.b64encode(
+                pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL)
+            ).decode("ascii")
+            # An exception whose constructor takes other arguments than its message pickles
+            # fine but fails to unpickle: find out now, not when a reader needs it.
+            pickle.loads(base64.b64decode(record[PICKLE_KEY]))
+        except Exception:
+            record.pop(PICKLE_KEY, None)
+        return json.dumps({_ERROR_KEY: record}, ensure_ascii=False)
+
+    def decode_error(self, text: str | None) -> BaseException:
+        if text is None:
+            return DBOSRemoteError("UnknownError", "no error was recorded")
+        try:
+            record = json.loads(text)[_ERROR_KEY]
+        except (ValueError, KeyError, TypeError):
+            return DBOSRemoteError("UnknownError", text)
+        pickled = record.get(PICKLE_KEY)
+        strict = isinstance(self.serializer, JsonPickleSerializer) and self.serializer.strict
+        if pickled is not None and not strict:
+            try:
+                error = pickle.loads(base64.b64decode(pickled))
+                if isinstance(error, BaseException):
+                    return error
+            except Exception:
+                pass
+        return DBOSRemoteError(
+            str(record.get("type", "UnknownError")),
+            str(record.get("message", "")),
+            record.get("traceback"),
+        )

@@ -1,0 +1,91 @@
+"""Helpers for backends that keep their SQL in files: named query blocks and numbered
+migrations with checksums. Pure text handling; no database driver here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from ._errors import DBOSMigrationError
+
+_NAME_LINE = re.compile(r"^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def load_queries(package: str, filename: str) -> dict[str, str]:
+    """Named blocks of a SQL file: each starts with a ``-- name: <query_name>`` line."""
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    queries: dict[str, str] = {}
+    matches = list(_NAME_LINE.finditer(text))
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        body = text[match.end() : end].strip()
+        if match.group(1) in queries:
+            raise ValueError(f"{filename}: query {match.group(1)!r} is defined twice")
+        queries[match.group(1)] = body
+    return queries
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str
+
+
+def load_migrations(package: str, folder: str = "migrations") -> list[Migration]:
+    """The numbered migration files ``NNNN_name.sql`` of a package, in order."""
+    migrations = []
+    for entry in resources.files(package).joinpath(folder).iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            sql = entry.read_text(encoding="utf-8")
+            migrations.append(Migration(int(match.group(1)), match.group(2), sql))
+    migrations.sort(key=lambda migration: migration.version)
+    versions = [migration.version for migration in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise DBOSMigrationError(
+            f"{package}: migration files must be numbered 1..n, got {versions}"
+        )
+    return migrations
+
+
+def pending_migrations(
+    available: list[Migration], applied: list[AppliedMigration]
+) -> list[Migration]:
+    """The migrations still to apply; refuses a database that does not match this code.
+
+    Raises:
+        DBOSMigrationError: an applied migration's checksum differs from its file, or the
+            database has migrations this code does not know (it is newer than this code).
+    """
+    known = {migration.version: migration for migration in available}
+    for record in applied:
+        migration = known.get(record.version)
+        if migration is None:
+            raise DBOSMigrationError(
+                f"the system database has migration {record.version} ({record.name}), which "
+                f"this version of the code does not know (it knows 1..{len(available)}); "
+                "upgrade the library or use another database"
+            )
+        if migration.checksum != record.checksum:
+            raise DBOSMigrationError(
+                f"migration {record.version} ({record.name}) was applied with checksum "
+                f"{record.checksum[:12]}..., but its file now has {migration.checksum[:12]}...; "
+                "migration files must never change once released"
+            )
+    done = {record.version for record in applied}
+    return [migration for migration in available if migration.version not in done]

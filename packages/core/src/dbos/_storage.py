@@ -1,0 +1,111 @@
+"""The storage protocol: everything the engine asks of a system database.
+
+A backend is any class with these methods. Methods are named for what they mean in workflow
+terms; the engine never sends SQL. All methods are synchronous and thread safe: the engine calls
+them from many threads at once (and from async code through a worker thread). Payload strings
+are opaque to backends. Times are integer epoch milliseconds.
+
+Errors: a backend raises `DBOSStorageError` subclasses only (`DBOSConnectionError` when the
+database cannot be reached, `DBOSStepConflictError` for a duplicate checkpoint,
+`DBOSMigrationError` for schema problems), chaining the driver's error with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ._records import (
+    NewWorkflow,
+    StepAck,
+    StepRecord,
+    WorkflowInit,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowRow,
+)
+
+
+@runtime_checkable
+class SystemStorage(Protocol):
+    """The system database, as the engine sees it."""
+
+    @property
+    def url_for_display(self) -> str:
+        """The database URL with any password masked, for logs and errors."""
+        ...
+
+    def setup(self) -> None:
+        """Make the database usable: create it if missing and apply pending migrations.
+
+        Safe to call from several processes at once (migrations run under a lock) and
+        idempotent. Raises `DBOSConnectionError` when the server cannot be reached.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections and threads. Idempotent. Other calls fail after it."""
+        ...
+
+    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        """Insert the workflow row unless one with this ID exists; one round trip.
+
+        Returns ``WorkflowInit(created=True, row=<the new row>)`` when inserted (with
+        `recovery_attempts` 1), else ``WorkflowInit(created=False, row=<the existing row>)``
+        with the existing row unchanged. Concurrent calls with one ID from any number of
+        threads or processes: exactly one sees ``created=True``.
+        """
+        ...
+
+    def record_step(self, step: StepRecord) -> StepAck:
+        """Durably record one operation's outcome; one round trip, no read before the write.
+
+        Durable (committed) before returning. Raises `DBOSStepConflictError` if
+        ``(workflow_id, function_id)`` is already recorded, leaving the stored record as it was.
+        Returns the workflow's status as of the commit (see `StepAck`).
+        """
+        ...
+
+    def load_steps(self, workflow_id: str) -> list[StepRecord]:
+        """All recorded operations of a workflow, ordered by `function_id`; one query."""
+        ...
+
+    def finish_workflow(self, outcome: WorkflowOutcome) -> str:
+        """Set a workflow's final status, output and error, if it is still PENDING.
+
+        Returns the status stored after the call: `outcome.status` when it was applied, or the
+        status already there (for example CANCELLED) when the row was no longer PENDING.
+        Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
+        """
+        ...
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        """One workflow row, or None."""
+        ...
+
+    def wait_workflow_outcome(
+        self, workflow_id: str, timeout_s: float | None
+    ) -> WorkflowRow | None:
+        """Block until the workflow is in a terminal status and return its row.
+
+        Returns None if `timeout_s` elapses first (None waits forever). A workflow that does
+        not exist yet is waited for. Holds no connection while waiting; a finish in the same
+        process wakes the waiter at once, one in another process within the polling interval
+        (or at once, where the backend has notifications).
+        """
+        ...
+
+    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+        """Claim this executor's PENDING workflows for recovery; one statement.
+
+        For each PENDING row with this executor ID and application version: increment
+        `recovery_attempts`; if it then exceeds ``max_recovery_attempts + 1`` set the status
+        to MAX_RECOVERY_ATTEMPTS_EXCEEDED. Returns the updated rows (both kinds), ordered by
+        `created_at_ms`. Rows without a max (None) are never marked exceeded.
+        """
+        ...
+
+    def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
+        """Workflows matching every non-None filter of `query`, ordered by creation time
+        (then workflow ID), descending if `query.sort_desc`. `inputs`/`output`/`error` are
+        None in the result when `load_inputs`/`load_output` are False."""
+        ...

@@ -1,0 +1,101 @@
+"""A small app the crash tests run as a real subprocess (and kill with SIGKILL).
+
+Usage: python crash_app.py DATABASE_URL WORKDIR MODE
+
+Every step appends a line to WORKDIR/effects.log when its body completes, so a test can count
+how often each step really ran. A step announces itself by creating WORKDIR/reached-<name>
+before doing its slow part, so a test knows when to kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from dbos import DBOS, SetWorkflowID
+
+URL, WORKDIR, MODE = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+
+
+def effect(name: str) -> None:
+    with (WORKDIR / "effects.log").open("a") as log:
+        log.write(f"{name} {os.getpid()}\n")
+
+
+def reached(name: str) -> None:
+    (WORKDIR / f"reached-{name}").touch()
+
+
+@DBOS.step()
+def slow_step(name: str, seconds: float) -> str:
+    reached(name)
+    time.sleep(seconds)
+    effect(name)
+    return f"{name}-done"
+
+
+@DBOS.workflow()
+def three_steps() -> list[str]:
+    # Step c is slow in the first process (so the test can kill it there) and fast after.
+    c_seconds = float(os.environ.get("C_SECONDS", "30"))
+    return [slow_step("a", 0.0), slow_step("b", 0.0), slow_step("c", c_seconds)]
+
+
+@DBOS.workflow()
+def sleepy() -> float:
+    slow_step("before", 0.0)
+    DBOS.sleep(4.0)
+    slow_step("after", 0.0)
+    return time.time()
+
+
+@DBOS.step()
+def kill_myself() -> None:
+    effect("kill")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@DBOS.workflow(max_recovery_attempts=2)
+def always_crashes() -> None:
+    kill_myself()
+
+
+@DBOS.workflow()
+def raced(tag: str) -> str:
+    slow_step("raced-body", 1.0)
+    return f"result-{tag}"
+
+
+def main() -> None:
+    DBOS(config={"name": "crash-app", "system_database_url": URL})
+    DBOS.launch()
+    result: object = None
+    if MODE in ("three_steps", "sleepy", "always_crashes"):
+        with SetWorkflowID(MODE):
+            handle = DBOS.start_workflow(
+                {"three_steps": three_steps, "sleepy": sleepy, "always_crashes": always_crashes}[
+                    MODE
+                ]
+            )
+        result = handle.get_result()
+    elif MODE.startswith("recover:"):
+        try:
+            result = DBOS.retrieve_workflow(MODE.split(":", 1)[1]).get_result()
+        except Exception as exc:
+            result = f"error: {type(exc).__name__}"
+    elif MODE == "race":
+        barrier = WORKDIR / "go"
+        while not barrier.exists():
+            time.sleep(0.005)
+        with SetWorkflowID("raced"):
+            result = DBOS.start_workflow(raced, "first-caller-wins").get_result()
+    print(json.dumps({"result": result, "pid": os.getpid()}), flush=True)
+    DBOS.destroy()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Real crashes: the app runs in a subprocess that is killed with SIGKILL, then a new process
+recovers. Side-effect files and the database say what ran and how often."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dbos import SystemStorage
+
+APP = Path(__file__).parent / "apps" / "crash_app.py"
+pytestmark = pytest.mark.slow
+
+
+def start_app(url: str, workdir: Path, mode: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(APP), url, str(workdir), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 60) -> object:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])["result"]
+
+
+def wait_for(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+
+def effects(workdir: Path) -> Counter[str]:
+    log = workdir / "effects.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter(line.split()[0] for line in lines)
+
+
+def test_sigkill_between_steps_then_recovery_in_a_new_process(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    first = start_app(dbos_system_database_url, tmp_path, "three_steps")
+    wait_for(tmp_path / "reached-c")  # steps a and b are checkpointed; c is running
+    kill(first)
+    assert effects(tmp_path) == Counter({"a": 1, "b": 1})
+    row = dbos_storage.get_workflow("three_steps")
+    assert row is not None and row.status == "PENDING"
+    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [0, 1]
+
+    second = start_app(dbos_system_database_url, tmp_path, "recover:three_steps", C_SECONDS="0")
+    assert finish(second) == ["a-done", "b-done", "c-done"]
+    # a and b ran once in all; c, interrupted before its checkpoint, completed once.
+    assert effects(tmp_path) == Counter({"a": 1, "b": 1, "c": 1})
+    row = dbos_storage.get_workflow("three_steps")
+    assert row is not None and (row.status, row.recovery_attempts) == ("SUCCESS", 2)
+    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [0, 1, 2]
+
+
+def test_durable_sleep_resumes_with_only_the_remaining_time(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    first = start_app(dbos_system_database_url, tmp_path, "sleepy")
+    deadline = time.monotonic() + 30
+    while len(dbos_storage.load_steps("sleepy")) < 2:  # "before" and the sleep are recorded
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    sleep_record = dbos_storage.load_steps("sleepy")[1]
+    assert sleep_record.function_name == "DBOS.sleep"
+    wake_at = json.loads(sleep_record.output or "null")
+    time.sleep(1.0)
+    kill(first)
+    restarted = time.time()
+    finished_at = finish(start_app(dbos_system_database_url, tmp_path, "recover:sleepy"))
+    assert isinstance(finished_at, float)
+    # It woke at the recorded time, not a full 4 s after the restart.
+    assert finished_at >= wake_at
+    assert finished_at - restarted < 4.0
+    assert effects(tmp_path) == Counter({"before": 1, "after": 1})
+
+
+def test_workflow_that_keeps_crashing_stops_being_recovered(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    first = start_app(url, tmp_path, "always_crashes")
+    first.communicate(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    # max_recovery_attempts=2: two recoveries are allowed and crash again...
+    for attempt in (2, 3):
+        process = start_app(url, tmp_path, "recover:always_crashes")
+        process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        row = dbos_storage.get_workflow("always_crashes")
+        assert row is not None and (row.status, row.recovery_attempts) == ("PENDING", attempt)
+    # ...the next launch marks it instead of running it again.
+    result = finish(start_app(url, tmp_path, "recover:always_crashes"))
+    assert result == "error: DBOSMaxRecoveryAttemptsExceededError"
+    row = dbos_storage.get_workflow("always_crashes")
+    assert row is not None and row.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
+    assert effects(tmp_path) == Counter({"kill": 3})
+
+
+def test_one_id_started_concurrently_from_many_processes_runs_once(
+    dbos_system_database_url: str, tmp_path: Path
+) -> None:
+    processes = [
+        start_app(dbos_system_database_url, tmp_path, "race", DBOS__VMID=f"worker-{i}")
+        for i in range(4)
+    ]
+    time.sleep(1.0)  # let every process launch (and race for the migrations) first
+    (tmp_path / "go").touch()
+    results = [finish(process) for process in processes]
+    assert results == ["result-first-caller-wins"] * 4
+    assert effects(tmp_path) == Counter({"raced-body": 1})

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from dbos import DBOSUnexpectedStepError
+from dbos._decisions import child_workflow_id, remaining_sleep, replayed_step, retry_delay
+from dbos._records import StepRecord
+from dbos._registry import StepPolicy
+
+
+def _record(function_id: int, name: str) -> StepRecord:
+    return StepRecord("wf", function_id, name, '"out"', None, 1, 2)
+
+
+def test_replay_returns_the_recorded_step_at_this_position() -> None:
+    recorded = {0: _record(0, "a"), 1: _record(1, "b")}
+    assert replayed_step(recorded, "wf", 1, "b") == recorded[1]
+    assert replayed_step(recorded, "wf", 2, "c") is None
+
+
+def test_replay_detects_a_changed_workflow() -> None:
+    with pytest.raises(DBOSUnexpectedStepError, match=r"step 0: the code now calls 'b'"):
+        replayed_step({0: _record(0, "a")}, "wf", 0, "b")
+
+
+def test_no_retry_without_permission() -> None:
+    assert retry_delay(StepPolicy(retries_allowed=False), 1) is None
+
+
+def test_retry_delays_grow_by_the_backoff_rate_until_attempts_run_out() -> None:
+    policy = StepPolicy(retries_allowed=True, interval_seconds=0.5, max_attempts=4, backoff_rate=3)
+    assert [retry_delay(policy, n) for n in (1, 2, 3, 4)] == [0.5, 1.5, 4.5, None]
+
+
+def test_child_ids_are_deterministic() -> None:
+    assert child_workflow_id("parent", 3) == "parent-3"
+
+
+def test_remaining_sleep_never_negative() -> None:
+    assert remaining_sleep(100.0, 90.0) == 10.0
+    assert remaining_sleep(100.0, 150.0) == 0.0

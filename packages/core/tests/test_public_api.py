@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import dbos
+
+
+def test_public_names_are_pinned() -> None:
+    # Adding or removing a public name is an API change: update this list on purpose.
+    assert dbos.__all__ == [
+        "DBOS",
+        "DBOSConfig",
+        "DBOSConfigError",
+        "DBOSConflictingRegistrationError",
+        "DBOSConnectionError",
+        "DBOSException",
+        "DBOSInitializationError",
+        "DBOSMaxRecoveryAttemptsExceededError",
+        "DBOSMaxStepRetriesExceeded",
+        "DBOSMigrationError",
+        "DBOSNonExistentWorkflowError",
+        "DBOSNotLaunchedError",
+        "DBOSRemoteError",
+        "DBOSSerializationError",
+        "DBOSStepConflictError",
+        "DBOSStorageError",
+        "DBOSUnexpectedStepError",
+        "DBOSWorkflowCancelledError",
+        "DBOSWorkflowConflictIDError",
+        "DBOSWorkflowError",
+        "DBOSWorkflowFunctionNotFoundError",
+        "JsonPickleSerializer",
+        "Serializer",
+        "SetWorkflowID",
+        "SystemStorage",
+        "WorkflowHandle",
+        "WorkflowHandleAsync",
+        "WorkflowStatus",
+        "WorkflowStatusString",
+        "hookimpl",
+    ]
+    for name in dbos.__all__:
+        assert hasattr(dbos, name), name
+
+
+def test_error_tree_has_one_root_and_two_branches() -> None:
+    assert issubclass(dbos.DBOSWorkflowError, dbos.DBOSException)
+    assert issubclass(dbos.DBOSStorageError, dbos.DBOSException)
+    assert issubclass(dbos.DBOSNonExistentWorkflowError, dbos.DBOSWorkflowError)
+    assert issubclass(dbos.DBOSConnectionError, dbos.DBOSStorageError)
+    assert dbos.DBOSInitializationError is dbos.DBOSConfigError

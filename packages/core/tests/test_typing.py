@@ -1,0 +1,40 @@
+"""Decorated functions keep their signatures for type checkers (checked by `nox -s typecheck`)."""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from dbos import DBOS, WorkflowHandle, WorkflowHandleAsync
+
+
+@DBOS.step()
+def typed_step(x: int, label: str = "") -> str:
+    return f"{label}{x}"
+
+
+@DBOS.workflow()
+def typed_workflow(x: int) -> list[str]:
+    return [typed_step(x, label="n")]
+
+
+@DBOS.workflow()
+async def typed_async_workflow(x: int) -> float:
+    return x / 2
+
+
+def test_signatures_survive_decoration() -> None:
+    # Only type checking matters here; nothing runs against a database.
+    assert typed_workflow.__name__ == "typed_workflow"
+    assert typed_step.__wrapped__.__name__ == "typed_step"  # type: ignore[attr-defined]
+
+
+def _only_type_checked() -> None:  # never called: mypy checks the types below
+    assert_type(typed_step(1), str)
+    assert_type(typed_workflow(1), list[str])
+    assert_type(DBOS.start_workflow(typed_workflow, 1), WorkflowHandle[list[str]])
+    assert_type(DBOS.start_workflow(typed_async_workflow, 1), WorkflowHandle[float])
+
+    async def uses_async() -> None:
+        handle = await DBOS.start_workflow_async(typed_async_workflow, 1)
+        assert_type(handle, WorkflowHandleAsync[float])
+        assert_type(await typed_async_workflow(2), float)

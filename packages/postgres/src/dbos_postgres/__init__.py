@@ -1,0 +1,3 @@
+"""dbos_postgres."""
+
+from __future__ import annotations

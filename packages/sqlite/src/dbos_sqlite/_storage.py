@@ -1,0 +1,340 @@
+"""`SQLiteStorage`: the system database in one SQLite file (WAL mode).
+
+One connection per storage object, guarded by a lock: SQLite serializes writers anyway, and
+within one process a lock is cheaper than a busy-wait between connections. Writes run in
+``BEGIN IMMEDIATE`` transactions so that other processes on the same file (which wait up to the
+busy timeout) never interleave with a read-then-write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dbos._errors import (
+    DBOSConnectionError,
+    DBOSMigrationError,
+    DBOSNonExistentWorkflowError,
+    DBOSStepConflictError,
+    DBOSStorageError,
+)
+from dbos._records import (
+    NewWorkflow,
+    StepAck,
+    StepRecord,
+    StorageOptions,
+    WorkflowInit,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowRow,
+)
+from dbos._sqlfiles import (
+    AppliedMigration,
+    Migration,
+    load_migrations,
+    load_queries,
+    pending_migrations,
+)
+
+from ._listing import list_workflows_sql
+from ._url import SQLiteSettings, parse_sqlite_url
+
+_QUERIES = load_queries(__package__ or "dbos_sqlite", "sql/queries.sql")
+_MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
+_POLL_START_S = 0.005
+_POLL_MAX_S = 0.1
+
+
+def _split_statements(script: str) -> list[str]:
+    """Statements of a migration script (executescript would commit mid-transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in current.splitlines()
+    ):
+        raise DBOSMigrationError(f"incomplete SQL statement in migration: {current[:80]!r}")
+    return statements
+
+
+class SQLiteStorage:
+    """The `SystemStorage` protocol on an SQLite file."""
+
+    def __init__(self, url: str, options: StorageOptions | None = None) -> None:
+        self._url = url
+        self._settings: SQLiteSettings = parse_sqlite_url(url)
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._finished = threading.Condition()
+        self._finish_generation = 0
+        self._closed = False
+
+    @property
+    def url_for_display(self) -> str:
+        return self._url
+
+    @property
+    def path(self) -> str:
+        return str(self._settings.path)
+
+    # --- connection and transactions -------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise DBOSStorageError("this SQLite storage is closed")
+        if self._connection is not None:
+            return self._connection
+        path = self._settings.path
+        if not path.parent.exists():
+            raise DBOSConnectionError(
+                f"cannot open SQLite database {str(path)!r}: directory "
+                f"{str(path.parent)!r} does not exist"
+            )
+        try:
+            connection = sqlite3.connect(
+                str(path),
+                timeout=self._settings.timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA synchronous={self._settings.synchronous.upper()}")
+            connection.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
+        self._connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE) holding this object's lock."""
+        with self._lock:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                connection.execute("ROLLBACK")
+                raise self._translate(exc) from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connect()
+
+    def _translate(self, exc: sqlite3.Error) -> DBOSStorageError:
+        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            return DBOSConnectionError(f"SQLite database {self.path!r}: {exc}")
+        return DBOSStorageError(f"SQLite database {self.path!r}: {exc}")
+
+    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
+        try:
+            return connection.execute(_QUERIES[query], params)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    # --- lifecycle and migrations ----------------------------------------------------------
+
+    def setup(self) -> None:
+        with self._lock:
+            self._connect()
+            self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, one transaction each; returns the names applied."""
+        applied_now: list[str] = []
+        with self._lock:
+            connection = self._connect()
+            self._run(connection, "create_ledger", {})
+            while True:
+                with self._transaction() as txn:
+                    pending = pending_migrations(_MIGRATIONS, self._ledger(txn))
+                    if not pending:
+                        break
+                    self._apply(txn, pending[0])
+                    applied_now.append(f"{pending[0].version:04d}_{pending[0].name}")
+        return applied_now
+
+    def verify_schema(self) -> list[str]:
+        """Check the schema without changing it; returns the names of pending migrations.
+
+        Raises:
+            DBOSMigrationError: applied migrations differ from this code's files.
+        """
+        with self._reading() as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            applied = self._ledger(connection) if exists else []
+        return [f"{m.version:04d}_{m.name}" for m in pending_migrations(_MIGRATIONS, applied)]
+
+    def _ledger(self, connection: sqlite3.Connection) -> list[AppliedMigration]:
+        rows = self._run(connection, "select_ledger", {}).fetchall()
+        return [AppliedMigration(int(v), str(n), str(c)) for v, n, c in rows]
+
+    def _apply(self, connection: sqlite3.Connection, migration: Migration) -> None:
+        try:
+            for statement in _split_statements(migration.sql):
+                connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise DBOSMigrationError(
+                f"migration {migration.version} ({migration.name}) failed on {self.path!r}: {exc}"
+            ) from exc
+        self._run(
+            connection,
+            "record_migration",
+            {
+                "version": migration.version,
+                "name": migration.name,
+                "checksum": migration.checksum,
+                "applied_at": int(time.time() * 1000),
+            },
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    # --- workflows -------------------------------------------------------------------------
+
+    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        params = {
+            "workflow_id": workflow.workflow_id,
+            "status": workflow.status,
+            "name": workflow.name,
+            "inputs": workflow.inputs,
+            "executor_id": workflow.executor_id,
+            "application_version": workflow.application_version,
+            "max_recovery_attempts": workflow.max_recovery_attempts,
+            "created_at_ms": workflow.created_at_ms,
+            "parent_workflow_id": workflow.parent_workflow_id,
+            "queue_name": workflow.queue_name,
+        }
+        with self._transaction() as connection:
+            created = self._run(connection, "insert_workflow", params).rowcount == 1
+            row = self._select_workflow(connection, workflow.workflow_id)
+        assert row is not None
+        return WorkflowInit(created=created, row=row)
+
+    def _select_workflow(
+        self, connection: sqlite3.Connection, workflow_id: str
+    ) -> WorkflowRow | None:
+        found = self._run(connection, "select_workflow", {"workflow_id": workflow_id}).fetchone()
+        return None if found is None else WorkflowRow(*found)
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        with self._reading() as connection:
+            return self._select_workflow(connection, workflow_id)
+
+    def record_step(self, step: StepRecord) -> StepAck:
+        params = {
+            "workflow_id": step.workflow_id,
+            "function_id": step.function_id,
+            "function_name": step.function_name,
+            "output": step.output,
+            "error": step.error,
+            "child_workflow_id": step.child_workflow_id,
+            "started_at_ms": step.started_at_ms,
+            "completed_at_ms": step.completed_at_ms,
+        }
+        with self._transaction() as connection:
+            try:
+                inserted = self._run(connection, "insert_step", params).rowcount == 1
+            except sqlite3.IntegrityError as exc:
+                raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
+            if not inserted:
+                raise DBOSStepConflictError(step.workflow_id, step.function_id)
+            status = self._run(connection, "select_status", params).fetchone()
+        return StepAck(workflow_status=None if status is None else status[0])
+
+    def load_steps(self, workflow_id: str) -> list[StepRecord]:
+        with self._reading() as connection:
+            rows = self._run(connection, "select_steps", {"workflow_id": workflow_id}).fetchall()
+        return [StepRecord(*row) for row in rows]
+
+    def finish_workflow(self, outcome: WorkflowOutcome) -> str:
+        params = {
+            "workflow_id": outcome.workflow_id,
+            "status": outcome.status,
+            "output": outcome.output,
+            "error": outcome.error,
+            "completed_at_ms": outcome.completed_at_ms,
+        }
+        with self._transaction() as connection:
+            self._run(connection, "finish_workflow", params)
+            status = self._run(connection, "select_status", params).fetchone()
+        if status is None:
+            raise DBOSNonExistentWorkflowError(outcome.workflow_id)
+        with self._finished:
+            self._finish_generation += 1
+            self._finished.notify_all()
+        return str(status[0])
+
+    def wait_workflow_outcome(
+        self, workflow_id: str, timeout_s: float | None
+    ) -> WorkflowRow | None:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        interval = _POLL_START_S
+        while True:
+            generation = self._finish_generation
+            row = self.get_workflow(workflow_id)
+            if row is not None and row.is_terminal:
+                return row
+            wait = interval
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                wait = min(wait, remaining)
+            with self._finished:
+                # A finish in this process wakes us at once; another process's is polled for.
+                if generation == self._finish_generation:
+                    self._finished.wait(wait)
+            interval = min(interval * 1.5, _POLL_MAX_S)
+
+    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+        params = {"executor_id": executor_id, "application_version": application_version}
+        now_ms = int(time.time() * 1000)
+        rows: list[WorkflowRow] = []
+        with self._transaction() as connection:
+            ids = [row[0] for row in self._run(connection, "select_recoverable", params)]
+            for workflow_id in ids:
+                self._run(
+                    connection,
+                    "count_recovery_attempt",
+                    {"workflow_id": workflow_id, "now_ms": now_ms},
+                )
+                row = self._select_workflow(connection, workflow_id)
+                if row is not None:
+                    rows.append(row)
+        return rows
+
+    def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
+        sql, params = list_workflows_sql(query)
+        with self._reading() as connection:
+            try:
+                rows = connection.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+        return [WorkflowRow(*row) for row in rows]

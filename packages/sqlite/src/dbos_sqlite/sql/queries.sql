@@ -1,0 +1,78 @@
+-- Statements of the SQLite backend, by name. Parameters are named (:name).
+
+-- name: insert_workflow
+INSERT INTO workflow_status (
+    workflow_id, status, name, inputs, executor_id, application_version,
+    recovery_attempts, max_recovery_attempts, created_at, updated_at,
+    parent_workflow_id, queue_name
+) VALUES (
+    :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
+    1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
+    :parent_workflow_id, :queue_name
+)
+ON CONFLICT (workflow_id) DO NOTHING
+
+-- name: select_workflow
+SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
+       recovery_attempts, max_recovery_attempts, created_at, updated_at,
+       parent_workflow_id, queue_name
+FROM workflow_status
+WHERE workflow_id = :workflow_id
+
+-- name: insert_step
+INSERT INTO operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+) VALUES (
+    :workflow_id, :function_id, :function_name, :output, :error, :child_workflow_id,
+    :started_at_ms, :completed_at_ms
+)
+ON CONFLICT (workflow_id, function_id) DO NOTHING
+
+-- name: select_status
+SELECT status FROM workflow_status WHERE workflow_id = :workflow_id
+
+-- name: select_steps
+SELECT workflow_id, function_id, function_name, output, error, started_at, completed_at,
+       child_workflow_id
+FROM operation_outputs
+WHERE workflow_id = :workflow_id
+ORDER BY function_id
+
+-- name: finish_workflow
+UPDATE workflow_status
+SET status = :status, output = :output, error = :error, updated_at = :completed_at_ms
+WHERE workflow_id = :workflow_id AND status = 'PENDING'
+
+-- name: select_recoverable
+SELECT workflow_id FROM workflow_status
+WHERE status = 'PENDING' AND executor_id = :executor_id
+  AND application_version = :application_version
+ORDER BY created_at, workflow_id
+
+-- name: count_recovery_attempt
+UPDATE workflow_status
+SET recovery_attempts = recovery_attempts + 1,
+    status = CASE
+        WHEN max_recovery_attempts IS NOT NULL
+             AND recovery_attempts + 1 > max_recovery_attempts + 1
+        THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        ELSE status
+    END,
+    updated_at = :now_ms
+WHERE workflow_id = :workflow_id AND status = 'PENDING'
+
+-- name: create_ledger
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+)
+
+-- name: select_ledger
+SELECT version, name, checksum FROM schema_migrations ORDER BY version
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name, checksum, applied_at)
+VALUES (:version, :name, :checksum, :applied_at)

@@ -1,0 +1,3 @@
+"""Conformance suites every storage backend must pass."""
+
+from __future__ import annotations
