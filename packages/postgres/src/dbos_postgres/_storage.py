@@ -1,0 +1,241 @@
+"""`PostgresStorage`: the `SystemStorage` protocol on PostgreSQL (psycopg 3 and a pool).
+
+Connections are autocommit: each protocol call is one statement, so one round trip and one
+commit. Hot statements are prepared on the server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from dbos._errors import (
+    DBOSConnectionError,
+    DBOSNonExistentWorkflowError,
+    DBOSStepConflictError,
+    DBOSStorageError,
+)
+from dbos._records import (
+    NewWorkflow,
+    StepAck,
+    StepRecord,
+    StorageOptions,
+    WorkflowInit,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowRow,
+)
+from dbos._urls import mask_password
+from dbos._waiting import FinishSignal, wait_until_terminal
+
+from . import _migrate
+from ._connect import connect, conninfo_for, ensure_database
+from ._listing import list_workflows_sql
+from ._sql import queries, validate_schema_name
+
+
+class PostgresStorage:
+    """The system database on Postgres."""
+
+    def __init__(self, url: str, options: StorageOptions | None = None) -> None:
+        options = options or StorageOptions()
+        self._display_url = mask_password(url)
+        self._schema = validate_schema_name(options.system_schema)
+        self._conninfo = conninfo_for(url, options.application_name, options.connect_timeout_s)
+        self._options = options
+        self._queries = queries(self._schema)
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pool_lock = threading.Lock()
+        self._finished = FinishSignal()
+        self._closed = False
+
+    @property
+    def url_for_display(self) -> str:
+        return self._display_url
+
+    @property
+    def schema(self) -> str:
+        return self._schema
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        ensure_database(self._conninfo, self._display_url, self._schema)
+        self.migrate()
+        self._open_pool()
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names of those applied now."""
+        with connect(self._conninfo, self._display_url) as connection:
+            return _migrate.migrate(connection, self._schema)
+
+    def verify_schema(self) -> list[str]:
+        """Pending migrations, without changing anything; raises `DBOSMigrationError` when
+        the database's applied migrations do not match this code."""
+        with connect(self._conninfo, self._display_url) as connection:
+            return _migrate.verify(connection, self._schema)
+
+    def _open_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        with self._pool_lock:
+            if self._closed:
+                raise DBOSStorageError("this Postgres storage is closed")
+            if self._pool is None:
+                pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=max(1, self._options.pool_size),
+                    kwargs={"autocommit": True},
+                    name="dbos-system",
+                    timeout=max(self._options.connect_timeout_s, 1.0),
+                    open=False,
+                )
+                pool.open(wait=True, timeout=max(self._options.connect_timeout_s, 1.0))
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    # --- statements ------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        pool = self._pool or self._open_pool()
+        try:
+            with pool.connection() as connection:
+                yield connection
+        except PoolTimeout as exc:
+            raise DBOSConnectionError(
+                f"no connection to the system database {self._display_url!r}: {exc}"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise DBOSConnectionError(
+                f"system database {self._display_url!r}: {' '.join(str(exc).split())}"
+            ) from exc
+        except psycopg.Error as exc:
+            raise DBOSStorageError(
+                f"system database {self._display_url!r}: {' '.join(str(exc).split())}"
+            ) from exc
+
+    def _one(self, query: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        with self._connection() as connection:
+            row: tuple[Any, ...] | None = connection.execute(
+                self._queries[query], params, prepare=True
+            ).fetchone()
+            return row
+
+    def _all(self, query: sql.Composed, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self._connection() as connection:
+            rows: list[tuple[Any, ...]] = connection.execute(query, params, prepare=True).fetchall()
+            return rows
+
+    # --- workflows -------------------------------------------------------------------------
+
+    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        found = self._one(
+            "create_workflow",
+            {
+                "workflow_id": workflow.workflow_id,
+                "status": workflow.status,
+                "name": workflow.name,
+                "inputs": workflow.inputs,
+                "executor_id": workflow.executor_id,
+                "application_version": workflow.application_version,
+                "max_recovery_attempts": workflow.max_recovery_attempts,
+                "created_at_ms": workflow.created_at_ms,
+                "parent_workflow_id": workflow.parent_workflow_id,
+                "queue_name": workflow.queue_name,
+            },
+        )
+        if found is not None:
+            return WorkflowInit(created=bool(found[0]), row=WorkflowRow(*found[1:]))
+        # A concurrent creator committed after this statement's snapshot was taken: the
+        # insert saw the conflict but the select could not see the row. Read it now.
+        row = self.get_workflow(workflow.workflow_id)
+        if row is None:
+            raise DBOSStorageError(
+                f"workflow {workflow.workflow_id!r} was neither created nor found"
+            )
+        return WorkflowInit(created=False, row=row)
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        found = self._one("select_workflow", {"workflow_id": workflow_id})
+        return None if found is None else WorkflowRow(*found)
+
+    def record_step(self, step: StepRecord) -> StepAck:
+        params = {
+            "workflow_id": step.workflow_id,
+            "function_id": step.function_id,
+            "function_name": step.function_name,
+            "output": step.output,
+            "error": step.error,
+            "child_workflow_id": step.child_workflow_id,
+            "started_at_ms": step.started_at_ms,
+            "completed_at_ms": step.completed_at_ms,
+        }
+        try:
+            found = self._one("record_step", params)
+        except DBOSStorageError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.ForeignKeyViolation):
+                raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
+            raise
+        assert found is not None
+        inserted, status = found
+        if not inserted:
+            raise DBOSStepConflictError(step.workflow_id, step.function_id)
+        return StepAck(workflow_status=status)
+
+    def load_steps(self, workflow_id: str) -> list[StepRecord]:
+        rows = self._all(self._queries["select_steps"], {"workflow_id": workflow_id})
+        return [StepRecord(*row) for row in rows]
+
+    def finish_workflow(self, outcome: WorkflowOutcome) -> str:
+        found = self._one(
+            "finish_workflow",
+            {
+                "workflow_id": outcome.workflow_id,
+                "status": outcome.status,
+                "output": outcome.output,
+                "error": outcome.error,
+                "completed_at_ms": outcome.completed_at_ms,
+            },
+        )
+        if found is None:
+            raise DBOSNonExistentWorkflowError(outcome.workflow_id)
+        self._finished.notify()
+        return str(found[0])
+
+    def wait_workflow_outcome(
+        self, workflow_id: str, timeout_s: float | None
+    ) -> WorkflowRow | None:
+        return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
+
+    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+        rows = self._all(
+            self._queries["recover_pending"],
+            {
+                "executor_id": executor_id,
+                "application_version": application_version,
+                "now_ms": int(time.time() * 1000),
+            },
+        )
+        return sorted(
+            (WorkflowRow(*row) for row in rows), key=lambda r: (r.created_at_ms, r.workflow_id)
+        )
+
+    def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
+        statement, params = list_workflows_sql(self._schema, query)
+        with self._connection() as connection:
+            rows = connection.execute(statement, params).fetchall()
+        return [WorkflowRow(*row) for row in rows]

@@ -1,0 +1,117 @@
+-- Statements of the Postgres backend, by name. {schema} is replaced by the quoted schema
+-- identifier (psycopg.sql.Identifier); values are bound parameters %(name)s.
+
+-- name: create_workflow
+-- One statement, one round trip: insert, or return the row that was already there.
+WITH inserted AS (
+    INSERT INTO {schema}.workflow_status (
+        workflow_id, status, name, inputs, executor_id, application_version,
+        recovery_attempts, max_recovery_attempts, created_at, updated_at,
+        parent_workflow_id, queue_name
+    ) VALUES (
+        %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
+        %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
+        %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s
+    )
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
+              application_version, recovery_attempts, max_recovery_attempts, created_at,
+              updated_at, parent_workflow_id, queue_name
+)
+SELECT true, * FROM inserted
+UNION ALL
+SELECT false, workflow_id, status, name, inputs, output, error, executor_id,
+       application_version, recovery_attempts, max_recovery_attempts, created_at,
+       updated_at, parent_workflow_id, queue_name
+FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
+
+-- name: select_workflow
+SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
+       recovery_attempts, max_recovery_attempts, created_at, updated_at,
+       parent_workflow_id, queue_name
+FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s
+
+-- name: record_step
+-- Insert the checkpoint and read the workflow's status in the same round trip.
+WITH inserted AS (
+    INSERT INTO {schema}.operation_outputs (
+        workflow_id, function_id, function_name, output, error, child_workflow_id,
+        started_at, completed_at
+    ) VALUES (
+        %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
+        %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
+    )
+    ON CONFLICT (workflow_id, function_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted),
+       (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- name: select_steps
+SELECT workflow_id, function_id, function_name, output, error, started_at, completed_at,
+       child_workflow_id
+FROM {schema}.operation_outputs
+WHERE workflow_id = %(workflow_id)s
+ORDER BY function_id
+
+-- name: finish_workflow
+-- Applies only from PENDING; either way returns the status stored afterwards.
+WITH updated AS (
+    UPDATE {schema}.workflow_status
+    SET status = %(status)s, output = %(output)s, error = %(error)s,
+        updated_at = %(completed_at_ms)s
+    WHERE workflow_id = %(workflow_id)s AND status = 'PENDING'
+    RETURNING status
+)
+SELECT status FROM updated
+UNION ALL
+SELECT status FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM updated)
+
+-- name: recover_pending
+UPDATE {schema}.workflow_status
+SET recovery_attempts = recovery_attempts + 1,
+    status = CASE
+        WHEN max_recovery_attempts IS NOT NULL
+             AND recovery_attempts + 1 > max_recovery_attempts + 1
+        THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        ELSE status
+    END,
+    updated_at = %(now_ms)s
+WHERE status = 'PENDING' AND executor_id = %(executor_id)s
+  AND application_version = %(application_version)s
+RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
+          recovery_attempts, max_recovery_attempts, created_at, updated_at,
+          parent_workflow_id, queue_name
+
+-- name: create_schema
+CREATE SCHEMA IF NOT EXISTS {schema}
+
+-- name: create_ledger
+CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+
+-- name: select_ledger
+SELECT version, name, checksum FROM {schema}.schema_migrations ORDER BY version
+
+-- name: ledger_exists
+SELECT to_regclass(%(ledger)s) IS NOT NULL
+
+-- name: record_migration
+INSERT INTO {schema}.schema_migrations (version, name, checksum)
+VALUES (%(version)s, %(name)s, %(checksum)s)
+
+-- name: lock_migrations
+SELECT pg_advisory_lock(%(key)s)
+
+-- name: unlock_migrations
+SELECT pg_advisory_unlock(%(key)s)
+
+-- name: database_exists
+SELECT 1 FROM pg_database WHERE datname = %(name)s
