@@ -63,10 +63,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def ensure_database(conninfo: str, display_url: str, schema: str) -> None:
-    """Connect to the database; if that fails and it does not exist, create it.
+    """Make sure the database exists, creating it if it does not.
 
-    The check goes through the server's ``postgres`` database rather than parsing the error
-    text (which the server may localize). Two processes creating it at once is fine.
+    Existence is checked through the server's ``postgres`` database rather than by parsing the
+    connection error (which the server may localize). Processes racing to create it are fine.
     """
     try:
         psycopg.connect(conninfo, autocommit=True).close()
@@ -77,13 +77,15 @@ def ensure_database(conninfo: str, display_url: str, schema: str) -> None:
     maintenance = make_conninfo(conninfo, dbname="postgres")
     try:
         with psycopg.connect(maintenance, autocommit=True) as admin:
-            exists = admin.execute(queries(schema)["database_exists"], {"name": name}).fetchone()
-            if exists:
-                raise first_error
-            # Another process may create it between our check and our CREATE: fine.
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            if not admin.execute(queries(schema)["database_exists"], {"name": name}).fetchone():
+                # Another process may create it between our check and our CREATE: fine. (A
+                # CREATE racing another CREATE fails on pg_database's unique index instead.)
+                with contextlib.suppress(
+                    psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+                ):
+                    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error:
         raise DBOSConnectionError(
             f"cannot connect to the system database {display_url!r}: {_reason(first_error)}"
         ) from first_error
+    connect(conninfo, display_url).close()

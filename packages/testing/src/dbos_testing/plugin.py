@@ -43,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: run this test on Postgres only")
     config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only")
+    _requested(config)  # a bad selection is a usage error before anything is collected
 
 
 def _requested(config: pytest.Config) -> tuple[tuple[str, ...], bool]:

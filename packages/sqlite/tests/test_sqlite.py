@@ -1,0 +1,126 @@
+"""SQLite specifics: URLs, WAL, migrations, several processes on one file, reopening."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
+from dbos._records import NewWorkflow, WorkflowOutcome
+from dbos_sqlite import SQLiteStorage, parse_sqlite_url
+from dbos_sqlite._storage import _MIGRATIONS
+
+
+def test_relative_absolute_and_options() -> None:
+    assert parse_sqlite_url("sqlite:///app.sqlite").path == Path("app.sqlite")
+    assert parse_sqlite_url("sqlite:////data/app.sqlite").path == Path("/data/app.sqlite")
+    settings = parse_sqlite_url("sqlite:///a.sqlite?synchronous=normal&timeout=5")
+    assert (settings.synchronous, settings.timeout_s) == ("normal", 5.0)
+    assert parse_sqlite_url("sqlite:///a.sqlite").synchronous == "full"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite://", "names no file"),
+        ("sqlite://host/app.sqlite", "host part"),
+        ("sqlite:///a.sqlite?journal=off", "unknown option"),
+        ("sqlite:///a.sqlite?synchronous=off", "synchronous must be"),
+        ("sqlite:///a.sqlite?timeout=soon", "timeout must be"),
+    ],
+)
+def test_bad_urls_name_the_problem(url: str, message: str) -> None:
+    with pytest.raises(DBOSConfigError, match=message):
+        SQLiteStorage(url)
+
+
+def test_missing_directory_is_a_connection_error(tmp_path: Path) -> None:
+    storage = SQLiteStorage(f"sqlite:///{tmp_path}/nope/app.sqlite")
+    with pytest.raises(DBOSConnectionError, match="does not exist"):
+        storage.setup()
+
+
+def test_wal_mode_and_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "app.sqlite"
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    storage.setup()
+    storage.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        ledger = connection.execute("SELECT version, name, checksum FROM schema_migrations")
+        assert ledger.fetchall() == [(m.version, m.name, m.checksum) for m in _MIGRATIONS]
+
+
+def test_changed_and_future_migrations_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "app.sqlite"
+    SQLiteStorage(f"sqlite:///{path}").setup()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_migrations SET checksum = 'abc'")
+    with pytest.raises(DBOSMigrationError, match="checksum"):
+        SQLiteStorage(f"sqlite:///{path}").setup()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM schema_migrations")
+        connection.execute(
+            "INSERT INTO schema_migrations VALUES (1, 'initial', ?, 0)", (_MIGRATIONS[0].checksum,)
+        )
+        connection.execute("INSERT INTO schema_migrations VALUES (42, 'future', 'x', 0)")
+    with pytest.raises(DBOSMigrationError, match="migration 42"):
+        SQLiteStorage(f"sqlite:///{path}").setup()
+
+
+def test_verify_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "app.sqlite"
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    assert storage.verify_schema() == ["0001_initial"]
+    with sqlite3.connect(path) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        assert tables.fetchall() == []
+    storage.migrate()
+    assert storage.verify_schema() == []
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/app.sqlite"
+    first = SQLiteStorage(url)
+    first.setup()
+    first.create_workflow(NewWorkflow("kept", "wf", "[]", "local", "v1", 1))
+    first.finish_workflow(WorkflowOutcome("kept", "SUCCESS", '"ok"', None, 2))
+    first.close()
+    second = SQLiteStorage(url)
+    second.setup()
+    row = second.get_workflow("kept")
+    assert row is not None and (row.status, row.output) == ("SUCCESS", '"ok"')
+
+
+_RACER = """
+import sys, time
+from pathlib import Path
+from dbos._records import NewWorkflow
+from dbos_sqlite import SQLiteStorage
+storage = SQLiteStorage(sys.argv[1])
+storage.setup()
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.002)
+print(storage.create_workflow(NewWorkflow("raced", "wf", "[]", sys.argv[3], "v1", 1)).created)
+"""
+
+
+def test_processes_racing_on_one_file_create_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/app.sqlite"
+    go = tmp_path / "go"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, url, str(go), f"p{i}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    go.touch()
+    outputs = [racer.communicate(timeout=60)[0].strip() for racer in racers]
+    assert sorted(outputs) == ["False", "False", "False", "True"]

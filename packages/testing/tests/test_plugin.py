@@ -1,0 +1,66 @@
+"""The plugin as a user sees it, run in a nested pytest session (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+USER_TESTS = """
+import psycopg
+import pytest
+
+def test_url(dbos_system_database_url, dbos_backend):
+    assert dbos_system_database_url.startswith(
+        "sqlite" if dbos_backend == "sqlite" else "postgresql"
+    )
+
+@pytest.mark.postgres_only
+def test_first_creates_a_table(dbos_system_database_url):
+    with psycopg.connect(dbos_system_database_url, autocommit=True) as c:
+        c.execute("CREATE TABLE leftover (x int)")
+
+@pytest.mark.postgres_only
+def test_second_gets_a_fresh_database(dbos_system_database_url):
+    with psycopg.connect(dbos_system_database_url, autocommit=True) as c:
+        assert c.execute("SELECT to_regclass('leftover')").fetchone() == (None,)
+        # ...cloned from the migrated template
+        assert c.execute("SELECT to_regclass('dbos.workflow_status')").fetchone() != (None,)
+
+def test_launched_dbos(dbos):
+    @dbos.workflow()
+    def hello(name):
+        return f"hello {name}"
+    assert hello("world") == "hello world"
+"""
+
+
+@pytest.fixture
+def reuse_server(monkeypatch: pytest.MonkeyPatch, dbos_postgres_admin_url: str) -> None:
+    # The nested session uses this session's Postgres instead of starting another one.
+    monkeypatch.setenv("DBOS_TEST_DATABASE_URL", dbos_postgres_admin_url)
+    monkeypatch.delenv("DBOS_TEST_BACKENDS", raising=False)
+
+
+@pytest.mark.usefixtures("reuse_server")
+def test_every_backend_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*test_url?sqlite? PASSED*", "*test_url?postgres? PASSED*"])
+
+
+@pytest.mark.usefixtures("reuse_server")
+def test_one_backend_on_request(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dbos-backend=sqlite")
+    # The postgres-only tests have no backend left to run on.
+    result.assert_outcomes(passed=2, skipped=2)
+
+
+def test_unknown_backend_in_environment_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBOS_TEST_BACKENDS", "sqlite,oracle")
+    pytester.makepyfile(test_user="def test_x(dbos_system_database_url): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(["*DBOS_TEST_BACKENDS names unknown backend(s)*oracle*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
