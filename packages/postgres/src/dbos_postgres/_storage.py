@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbos._errors import (
@@ -113,8 +112,13 @@ class PostgresStorage:
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         pool = self._pool or self._open_pool()
         try:
-            with pool.connection() as connection:
+            # getconn/putconn rather than pool.connection(): connections are autocommit, so the
+            # commit-on-exit of the context manager is only per-call overhead on the hot path.
+            connection = pool.getconn()
+            try:
                 yield connection
+            finally:
+                pool.putconn(connection)
         except PoolTimeout as exc:
             raise DBOSConnectionError(
                 f"no connection to the system database {self._display_url!r}: {exc}"
@@ -135,7 +139,7 @@ class PostgresStorage:
             ).fetchone()
             return row
 
-    def _all(self, query: sql.Composed, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _all(self, query: bytes, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         with self._connection() as connection:
             rows: list[tuple[Any, ...]] = connection.execute(query, params, prepare=True).fetchall()
             return rows
