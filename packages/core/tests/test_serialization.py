@@ -107,3 +107,34 @@ def test_strict_mode_reads_errors_without_unpickling() -> None:
     restored = Codec(JsonPickleSerializer(strict=True)).decode_error(text)
     assert isinstance(restored, DBOSRemoteError)
     assert restored.type_name == "builtins.KeyError"
+
+
+def _all_error_classes() -> list[type[BaseException]]:
+    import dbos
+
+    return [
+        value
+        for value in vars(dbos).values()
+        if isinstance(value, type) and issubclass(value, dbos.DBOSException)
+    ]
+
+
+@pytest.mark.parametrize("error_class", _all_error_classes(), ids=lambda c: c.__name__)
+def test_every_library_error_survives_storage_with_its_class(
+    error_class: type[BaseException],
+) -> None:
+    # An error read back from the database (another process, or after a restart) must be the
+    # same class as the one raised in-process, or `except`/`isinstance` behave differently.
+    import inspect
+
+    samples: dict[str, object] = {"max_attempts": 3, "function_id": 2, "errors": [ValueError("x")]}
+    if "__init__" not in vars(error_class) and error_class.__init__ is Exception.__init__:
+        args: list[object] = ["message"]
+    else:
+        parameters = list(inspect.signature(error_class).parameters.values())
+        args = [samples.get(p.name, f"{p.name}-value") for p in parameters if p.default is p.empty]
+    original = error_class(*args)
+    codec = Codec(JsonPickleSerializer())
+    restored = codec.decode_error(codec.encode_error(original))
+    assert type(restored) is error_class
+    assert str(restored) == str(original)

@@ -6,9 +6,23 @@ off the root: they are neither a workflow's failure nor the database's.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DBOSException(Exception):
-    """Root of every error this library raises on its own account."""
+    """Root of every error this library raises on its own account.
+
+    Errors are recorded in the database and read back elsewhere, so every subclass must
+    survive pickling: one whose constructor takes other arguments than its message keeps them
+    in `_reduce_args`, which `__reduce__` uses to rebuild it.
+    """
+
+    _reduce_args: tuple[object, ...] | None = None
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        if self._reduce_args is None:
+            return super().__reduce__()
+        return (type(self), self._reduce_args)
 
 
 # --- configuration and usage ---------------------------------------------------------------
@@ -45,6 +59,7 @@ class DBOSNonExistentWorkflowError(DBOSWorkflowError):
     """No workflow with this ID exists."""
 
     def __init__(self, workflow_id: str) -> None:
+        self._reduce_args = (workflow_id,)
         super().__init__(f"workflow {workflow_id!r} does not exist")
         self.workflow_id = workflow_id
 
@@ -53,6 +68,11 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
     """A workflow ID is already used by a workflow of another name."""
 
     def __init__(self, workflow_id: str, existing_name: str, requested_name: str) -> None:
+        self._reduce_args = (
+            workflow_id,
+            existing_name,
+            requested_name,
+        )
         super().__init__(
             f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
             f"it cannot be reused for {requested_name!r}"
@@ -64,6 +84,10 @@ class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
     """A stored workflow names a function this process has not registered."""
 
     def __init__(self, workflow_id: str, name: str) -> None:
+        self._reduce_args = (
+            workflow_id,
+            name,
+        )
         super().__init__(
             f"workflow {workflow_id!r} needs function {name!r}, which is not registered in "
             "this process (decorate it with @DBOS.workflow() and import its module before "
@@ -78,6 +102,12 @@ class DBOSUnexpectedStepError(DBOSWorkflowError):
     deterministic (its code or its control flow changed between runs)."""
 
     def __init__(self, workflow_id: str, function_id: int, expected: str, recorded: str) -> None:
+        self._reduce_args = (
+            workflow_id,
+            function_id,
+            expected,
+            recorded,
+        )
         super().__init__(
             f"workflow {workflow_id!r} step {function_id}: the code now calls {expected!r} but "
             f"the recorded run called {recorded!r}; workflows must be deterministic"
@@ -90,20 +120,26 @@ class DBOSMaxStepRetriesExceeded(DBOSWorkflowError):
     """A step with retries failed on every allowed attempt."""
 
     def __init__(self, step_name: str, max_attempts: int, errors: list[BaseException]) -> None:
+        self._reduce_args = (
+            step_name,
+            max_attempts,
+            errors,
+        )
         last = f": {type(errors[-1]).__name__}: {errors[-1]}" if errors else ""
         super().__init__(f"step {step_name!r} failed {max_attempts} times{last}")
         self.step_name = step_name
         self.max_attempts = max_attempts
         self.errors = errors
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.step_name, self.max_attempts, self.errors))
-
 
 class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
     """A workflow was recovered more times than its `max_recovery_attempts` allows."""
 
     def __init__(self, workflow_id: str, max_attempts: int | None = None) -> None:
+        self._reduce_args = (
+            workflow_id,
+            max_attempts,
+        )
         limit = f" ({max_attempts})" if max_attempts is not None else ""
         super().__init__(
             f"workflow {workflow_id!r} exceeded its maximum recovery attempts{limit}; it is "
@@ -116,6 +152,7 @@ class DBOSWorkflowCancelledError(DBOSWorkflowError):
     """The workflow was cancelled; raised inside it at its next step boundary and to waiters."""
 
     def __init__(self, workflow_id: str) -> None:
+        self._reduce_args = (workflow_id,)
         super().__init__(f"workflow {workflow_id!r} was cancelled")
         self.workflow_id = workflow_id
 
@@ -127,6 +164,11 @@ class DBOSRemoteError(DBOSWorkflowError):
     """
 
     def __init__(self, type_name: str, message: str, traceback_text: str | None = None) -> None:
+        self._reduce_args = (
+            type_name,
+            message,
+            traceback_text,
+        )
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.message = message
@@ -152,6 +194,10 @@ class DBOSStepConflictError(DBOSStorageError):
     """A checkpoint for this (workflow, step) already exists."""
 
     def __init__(self, workflow_id: str, function_id: int) -> None:
+        self._reduce_args = (
+            workflow_id,
+            function_id,
+        )
         super().__init__(f"workflow {workflow_id!r} step {function_id} is already recorded")
         self.workflow_id = workflow_id
         self.function_id = function_id
