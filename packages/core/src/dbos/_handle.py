@@ -65,8 +65,8 @@ def _status(engine: Engine, workflow_id: str, row: WorkflowRow | None) -> Workfl
     return WorkflowStatus.from_row(row, engine.codec)
 
 
-class WorkflowHandle(Generic[R_co]):
-    """A reference to a workflow execution, for waiting on its result from sync code."""
+class _Handle:
+    """What both handle kinds share: the engine, the ID, and this process's execution."""
 
     def __init__(
         self, engine: Engine, workflow_id: str, active: ActiveWorkflow | None = None
@@ -81,6 +81,13 @@ class WorkflowHandle(Generic[R_co]):
 
     def get_workflow_id(self) -> str:
         return self._workflow_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._workflow_id!r})"
+
+
+class WorkflowHandle(_Handle, Generic[R_co]):
+    """A reference to a workflow execution, for waiting on its result from sync code."""
 
     def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
         """Wait for the workflow to finish; return its result or raise its error.
@@ -96,26 +103,9 @@ class WorkflowHandle(Generic[R_co]):
         row = self._engine.storage.get_workflow(self._workflow_id)
         return _status(self._engine, self._workflow_id, row)
 
-    def __repr__(self) -> str:
-        return f"WorkflowHandle({self._workflow_id!r})"
 
-
-class WorkflowHandleAsync(Generic[R_co]):
+class WorkflowHandleAsync(_Handle, Generic[R_co]):
     """A reference to a workflow execution, for awaiting its result from async code."""
-
-    def __init__(
-        self, engine: Engine, workflow_id: str, active: ActiveWorkflow | None = None
-    ) -> None:
-        self._engine = engine
-        self._workflow_id = workflow_id
-        self._active = active
-
-    @property
-    def workflow_id(self) -> str:
-        return self._workflow_id
-
-    def get_workflow_id(self) -> str:
-        return self._workflow_id
 
     async def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
         """Await the workflow's result (see `WorkflowHandle.get_result`)."""
@@ -128,9 +118,6 @@ class WorkflowHandleAsync(Generic[R_co]):
     async def get_status(self) -> WorkflowStatus:
         row = await run_async(_get_row(self._engine, self._workflow_id))
         return _status(self._engine, self._workflow_id, row)
-
-    def __repr__(self) -> str:
-        return f"WorkflowHandleAsync({self._workflow_id!r})"
 
 
 def _get_row(engine: Engine, workflow_id: str) -> Procedure[WorkflowRow | None]:

@@ -7,8 +7,9 @@ verbatim and never interpret them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
+from typing import Any
 
 
 class WorkflowStatusString(str, Enum):
@@ -155,3 +156,75 @@ class StorageOptions:
     pool_size: int = 10
     application_name: str = "dbos"
     connect_timeout_s: float = 10.0
+
+
+def as_params(record: NewWorkflow | StepRecord | WorkflowOutcome) -> dict[str, Any]:
+    """A record's fields by name: backends name their statement parameters after them."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One condition of a `WorkflowQuery`, for backends to render in their own SQL dialect.
+
+    kinds: ``eq`` (column = value), ``in`` (column in a tuple of values), ``prefix`` (column
+    starts with value, compared exactly, no wildcards), ``gte`` and ``lte``.
+    """
+
+    kind: str
+    column: str
+    value: Any
+
+
+def query_filters(query: WorkflowQuery) -> list[Filter]:
+    """The conditions a `WorkflowQuery` asks for, in a fixed order."""
+    filters: list[Filter] = []
+    if query.workflow_ids is not None:
+        filters.append(Filter("in", "workflow_id", query.workflow_ids))
+    if query.statuses is not None:
+        filters.append(Filter("in", "status", query.statuses))
+    if query.workflow_id_prefix is not None:
+        filters.append(Filter("prefix", "workflow_id", query.workflow_id_prefix))
+    for column, value in (
+        ("name", query.name),
+        ("executor_id", query.executor_id),
+        ("application_version", query.application_version),
+        ("queue_name", query.queue_name),
+        ("parent_workflow_id", query.parent_workflow_id),
+    ):
+        if value is not None:
+            filters.append(Filter("eq", column, value))
+    if query.created_after_ms is not None:
+        filters.append(Filter("gte", "created_at", query.created_after_ms))
+    if query.created_before_ms is not None:
+        filters.append(Filter("lte", "created_at", query.created_before_ms))
+    return filters
+
+
+#: Columns of a workflow row in `WorkflowRow` field order (created_at/updated_at in ms).
+WORKFLOW_COLUMNS: tuple[str, ...] = (
+    "workflow_id",
+    "status",
+    "name",
+    "inputs",
+    "output",
+    "error",
+    "executor_id",
+    "application_version",
+    "recovery_attempts",
+    "max_recovery_attempts",
+    "created_at",
+    "updated_at",
+    "parent_workflow_id",
+    "queue_name",
+)
+
+
+def skipped_columns(query: WorkflowQuery) -> frozenset[str]:
+    """Payload columns a listing leaves out (returned as NULL)."""
+    skipped = set()
+    if not query.load_inputs:
+        skipped.add("inputs")
+    if not query.load_output:
+        skipped.update({"output", "error"})
+    return frozenset(skipped)

@@ -30,6 +30,7 @@ from dbos._records import (
     WorkflowOutcome,
     WorkflowQuery,
     WorkflowRow,
+    as_params,
 )
 from dbos._urls import mask_password
 from dbos._waiting import FinishSignal, wait_until_terminal
@@ -149,18 +150,7 @@ class PostgresStorage:
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
         found = self._one(
             "create_workflow",
-            {
-                "workflow_id": workflow.workflow_id,
-                "status": workflow.status,
-                "name": workflow.name,
-                "inputs": workflow.inputs,
-                "executor_id": workflow.executor_id,
-                "application_version": workflow.application_version,
-                "max_recovery_attempts": workflow.max_recovery_attempts,
-                "created_at_ms": workflow.created_at_ms,
-                "parent_workflow_id": workflow.parent_workflow_id,
-                "queue_name": workflow.queue_name,
-            },
+            as_params(workflow),
         )
         if found is not None:
             return WorkflowInit(created=bool(found[0]), row=WorkflowRow(*found[1:]))
@@ -178,16 +168,7 @@ class PostgresStorage:
         return None if found is None else WorkflowRow(*found)
 
     def record_step(self, step: StepRecord) -> StepAck:
-        params = {
-            "workflow_id": step.workflow_id,
-            "function_id": step.function_id,
-            "function_name": step.function_name,
-            "output": step.output,
-            "error": step.error,
-            "child_workflow_id": step.child_workflow_id,
-            "started_at_ms": step.started_at_ms,
-            "completed_at_ms": step.completed_at_ms,
-        }
+        params = as_params(step)
         try:
             found = self._one("record_step", params)
         except DBOSStorageError as exc:
@@ -207,13 +188,7 @@ class PostgresStorage:
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
         found = self._one(
             "finish_workflow",
-            {
-                "workflow_id": outcome.workflow_id,
-                "status": outcome.status,
-                "output": outcome.output,
-                "error": outcome.error,
-                "completed_at_ms": outcome.completed_at_ms,
-            },
+            as_params(outcome),
         )
         if found is None:
             raise DBOSNonExistentWorkflowError(outcome.workflow_id)

@@ -31,6 +31,7 @@ from dbos._records import (
     WorkflowOutcome,
     WorkflowQuery,
     WorkflowRow,
+    as_params,
 )
 from dbos._sqlfiles import (
     AppliedMigration,
@@ -103,9 +104,9 @@ class SQLiteStorage:
                 isolation_level=None,
                 check_same_thread=False,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA synchronous={self._settings.synchronous.upper()}")
-            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute(_QUERIES["configure_connection"])
+            connection.execute(_QUERIES[f"synchronous_{self._settings.synchronous}"])
+            connection.execute(_QUERIES["enable_foreign_keys"])
         except sqlite3.Error as exc:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         self._connection = connection
@@ -178,9 +179,7 @@ class SQLiteStorage:
             DBOSMigrationError: applied migrations differ from this code's files.
         """
         with self._reading() as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-            ).fetchone()
+            exists = self._run(connection, "ledger_exists", {}).fetchone()
             applied = self._ledger(connection) if exists else []
         return [f"{m.version:04d}_{m.name}" for m in pending_migrations(_MIGRATIONS, applied)]
 
@@ -217,18 +216,7 @@ class SQLiteStorage:
     # --- workflows -------------------------------------------------------------------------
 
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
-        params = {
-            "workflow_id": workflow.workflow_id,
-            "status": workflow.status,
-            "name": workflow.name,
-            "inputs": workflow.inputs,
-            "executor_id": workflow.executor_id,
-            "application_version": workflow.application_version,
-            "max_recovery_attempts": workflow.max_recovery_attempts,
-            "created_at_ms": workflow.created_at_ms,
-            "parent_workflow_id": workflow.parent_workflow_id,
-            "queue_name": workflow.queue_name,
-        }
+        params = as_params(workflow)
         with self._transaction() as connection:
             created = self._run(connection, "insert_workflow", params).rowcount == 1
             row = self._select_workflow(connection, workflow.workflow_id)
@@ -246,16 +234,7 @@ class SQLiteStorage:
             return self._select_workflow(connection, workflow_id)
 
     def record_step(self, step: StepRecord) -> StepAck:
-        params = {
-            "workflow_id": step.workflow_id,
-            "function_id": step.function_id,
-            "function_name": step.function_name,
-            "output": step.output,
-            "error": step.error,
-            "child_workflow_id": step.child_workflow_id,
-            "started_at_ms": step.started_at_ms,
-            "completed_at_ms": step.completed_at_ms,
-        }
+        params = as_params(step)
         with self._transaction() as connection:
             try:
                 inserted = self._run(connection, "insert_step", params).rowcount == 1
@@ -272,13 +251,7 @@ class SQLiteStorage:
         return [StepRecord(*row) for row in rows]
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
-        params = {
-            "workflow_id": outcome.workflow_id,
-            "status": outcome.status,
-            "output": outcome.output,
-            "error": outcome.error,
-            "completed_at_ms": outcome.completed_at_ms,
-        }
+        params = as_params(outcome)
         with self._transaction() as connection:
             self._run(connection, "finish_workflow", params)
             status = self._run(connection, "select_status", params).fetchone()

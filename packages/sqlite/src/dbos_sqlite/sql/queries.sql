@@ -76,3 +76,19 @@ SELECT version, name, checksum FROM schema_migrations ORDER BY version
 -- name: record_migration
 INSERT INTO schema_migrations (version, name, checksum, applied_at)
 VALUES (:version, :name, :checksum, :applied_at)
+
+-- name: ledger_exists
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'
+
+-- name: configure_connection
+-- WAL lets readers work during a write; foreign keys tie steps to their workflow.
+PRAGMA journal_mode = WAL
+
+-- name: enable_foreign_keys
+PRAGMA foreign_keys = ON
+
+-- name: synchronous_full
+PRAGMA synchronous = FULL
+
+-- name: synchronous_normal
+PRAGMA synchronous = NORMAL
