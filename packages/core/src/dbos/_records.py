@@ -7,7 +7,7 @@ verbatim and never interpret them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -160,7 +160,8 @@ class StorageOptions:
 
 def as_params(record: NewWorkflow | StepRecord | WorkflowOutcome) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
-    return {field.name: getattr(record, field.name) for field in fields(record)}
+    names: tuple[str, ...] = type(record).__slots__  # slots dataclasses list their fields here
+    return {name: getattr(record, name) for name in names}
 
 
 @dataclass(frozen=True, slots=True)
