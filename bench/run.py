@@ -93,6 +93,36 @@ def bench_workflow(runs: int, count: int, fn: Callable[[int], int], label: str) 
     return Result(label, "ms/workflow", statistics.median(walls), walls, cpu)
 
 
+def bench_raw_commit(url: str, runs: int, count: int) -> Result:
+    """The floor: one single-row INSERT with its own commit, straight through psycopg."""
+    import psycopg
+
+    def once() -> tuple[float, float]:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigint, v text)")
+            for index in range(20):
+                connection.execute(
+                    "INSERT INTO bench_floor VALUES (%s, 'x')", (index,), prepare=True
+                )
+            wall, cpu = time.perf_counter(), time.process_time()
+            for index in range(count):
+                connection.execute(
+                    "INSERT INTO bench_floor VALUES (%s, 'x')", (index,), prepare=True
+                )
+            elapsed = time.perf_counter() - wall, time.process_time() - cpu
+            connection.execute("DROP TABLE bench_floor")
+        return elapsed[0] / count * 1000, elapsed[1] / count * 1000
+
+    walls, cpu = _median_of(runs, once)
+    return Result(
+        "raw INSERT + commit (psycopg, the floor)",
+        "ms/commit",
+        statistics.median(walls),
+        walls,
+        cpu,
+    )
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -129,6 +159,7 @@ def main() -> int:
         DBOS(config={"name": "bench", "system_database_url": url})
         DBOS.launch()
         try:
+            results.append(bench_raw_commit(url, runs, count))
             results.append(bench_step_cost(runs, 20 if args.quick else 200))
             results.append(bench_workflow(runs, count, empty_workflow, "workflow with no steps"))
             results.append(
@@ -141,12 +172,15 @@ def main() -> int:
         print(json.dumps([asdict(r) for r in results], indent=2))
         return 0
     print(f"Postgres benchmarks (median of {runs} runs; CPU = this process's CPU time)")
+    floor = results[0].median
     for r in results:
         cpu = f"  (CPU {r.cpu_median:.3f})" if r.cpu_median is not None else ""
         spread = f"[{min(r.runs):.3f} .. {max(r.runs):.3f}]"
         print(f"  {r.name:<42} {r.median:8.3f} {r.unit}{cpu}  {spread}")
         if r.unit == "ms/workflow":
             print(f"  {'':<42} {1000 / r.median:8.0f} workflows/s")
+        if r.unit == "ms/step":
+            print(f"  {'':<42} {r.median / floor:8.2f} x the raw commit")
     return 0
 
 
