@@ -40,7 +40,7 @@ def counting(launch: Launch) -> Iterator[CountingStorage]:
     launch()
     engine = DBOS._launched_engine()
     counter = CountingStorage(engine.storage)
-    engine.storage = counter  # type: ignore[assignment]
+    engine.storage = counter
     yield counter
 
 
