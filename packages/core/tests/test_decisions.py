@@ -39,3 +39,20 @@ def test_child_ids_are_deterministic() -> None:
 def test_remaining_sleep_never_negative() -> None:
     assert remaining_sleep(100.0, 90.0) == 10.0
     assert remaining_sleep(100.0, 150.0) == 0.0
+
+
+def test_claimable_respects_every_limit_and_never_goes_negative() -> None:
+    from dbos._decisions import claimable
+    from dbos._records import QueueSpec
+
+    unlimited = QueueSpec("q")
+    assert claimable(unlimited, capacity=10, running_global=500, started_in_period=500) == 10
+    limited = QueueSpec("q", concurrency=5)
+    assert claimable(limited, capacity=10, running_global=3, started_in_period=0) == 2
+    assert claimable(limited, capacity=1, running_global=3, started_in_period=0) == 1
+    assert claimable(limited, capacity=10, running_global=7, started_in_period=0) == 0
+    rated = QueueSpec("q", limit=4, period_s=1.0)
+    assert claimable(rated, capacity=10, running_global=0, started_in_period=3) == 1
+    both = QueueSpec("q", concurrency=5, limit=4, period_s=1.0)
+    assert claimable(both, capacity=10, running_global=4, started_in_period=0) == 1
+    assert claimable(both, capacity=0, running_global=0, started_in_period=0) == 0

@@ -76,7 +76,7 @@ def test_changed_and_future_migrations_are_refused(tmp_path: Path) -> None:
 def test_verify_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "app.sqlite"
     storage = SQLiteStorage(f"sqlite:///{path}")
-    assert storage.verify_schema() == ["0001_initial"]
+    assert storage.verify_schema() == [f"{m.version:04d}_{m.name}" for m in _MIGRATIONS]
     with sqlite3.connect(path) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         assert tables.fetchall() == []

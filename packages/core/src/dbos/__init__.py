@@ -28,6 +28,7 @@ from ._errors import (
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
     DBOSNotLaunchedError,
+    DBOSQueueDeduplicatedError,
     DBOSRemoteError,
     DBOSSerializationError,
     DBOSStepConflictError,
@@ -40,6 +41,7 @@ from ._errors import (
 )
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._hookspecs import hookimpl
+from ._queue import Queue, SetEnqueueOptions
 from ._records import WorkflowStatusString
 from ._serialization import JsonPickleSerializer, Serializer
 from ._storage import SystemStorage
@@ -57,6 +59,7 @@ __all__ = [
     "DBOSMigrationError",
     "DBOSNonExistentWorkflowError",
     "DBOSNotLaunchedError",
+    "DBOSQueueDeduplicatedError",
     "DBOSRemoteError",
     "DBOSSerializationError",
     "DBOSStepConflictError",
@@ -67,7 +70,9 @@ __all__ = [
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
     "JsonPickleSerializer",
+    "Queue",
     "Serializer",
+    "SetEnqueueOptions",
     "SetWorkflowID",
     "SystemStorage",
     "WorkflowHandle",

@@ -9,6 +9,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast, overload
 
@@ -16,11 +17,20 @@ from . import _registry
 from ._config import DBOSConfig, Settings, resolve
 from ._context import current_workflow
 from ._effects import Blocking, Procedure, run_async, run_sync
-from ._engine import Engine
+from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query
+from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
+from ._queue import (
+    DEFAULT_POLLING_INTERVAL_S,
+    Queue,
+    QueueRateLimit,
+    clear_queues,
+    current_enqueue_options,
+    find_queue,
+)
 from ._records import StorageOptions, WorkflowQuery, WorkflowRow
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
@@ -41,6 +51,8 @@ T = TypeVar("T")
 logger = logging.getLogger("dbos")
 
 _REGISTRATION_ATTR = "__dbos_workflow__"
+#: Registered name of the one-step workflow that runs an enqueued (or started) step.
+STEP_WORKFLOW_PREFIX = "dbos.step:"
 _BACKEND_PACKAGES = {"postgresql": "dbos-postgres", "postgres": "dbos-postgres"}
 
 
@@ -149,13 +161,14 @@ class DBOS:
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
+        engine.recover_pending()
+        engine.start_background()
         logger.info(
             "DBOS launched: system database %s, executor %s, application version %s",
             storage.url_for_display,
             settings.executor_id,
             version,
         )
-        engine.recover_pending()
 
     @classmethod
     def destroy(
@@ -173,6 +186,7 @@ class DBOS:
             instance._engine = instance._storage = None
         if destroy_registry:
             _registry.clear()
+            clear_queues()
 
     @classmethod
     def _launched_engine(cls) -> Engine:
@@ -305,6 +319,16 @@ class DBOS:
                     return run_sync(step_procedure(registration, args, kwargs))
 
                 wrapper = sync_step
+            # A step may be enqueued or started on its own: it then runs as a one-step
+            # workflow, registered now so that any process can run or recover it.
+            as_workflow = WorkflowRegistration(
+                name=f"{STEP_WORKFLOW_PREFIX}{registration.name}",
+                function=wrapper,
+                max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
+                is_async=registration.is_async,
+            )
+            _registry.register_workflow(as_workflow)
+            setattr(wrapper, _REGISTRATION_ATTR, as_workflow)
             return cast(Callable[P, R], wrapper)
 
         return decorator
@@ -431,6 +455,68 @@ class DBOS:
         )
         return _statuses(cls._launched_engine(), query)
 
+    @classmethod
+    def list_queued_workflows(
+        cls,
+        *,
+        queue_name: str | None = None,
+        status: str | list[str] | None = None,
+        name: str | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+    ) -> list[WorkflowStatus]:
+        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`)."""
+        query = build_query(
+            status=status if status is not None else ["ENQUEUED", "PENDING"],
+            queue_name=queue_name,
+            name=name,
+            start_time=start_time,
+            end_time=end_time,
+            limit=limit,
+            offset=offset,
+            sort_desc=sort_desc,
+            load_input=load_input,
+            load_output=False,
+        )
+        return _statuses(cls._launched_engine(), replace(query, queued_only=True))
+
+    # --- queues -----------------------------------------------------------------------------
+
+    @classmethod
+    def register_queue(
+        cls,
+        name: str,
+        concurrency: int | None = None,
+        limiter: QueueRateLimit | None = None,
+        *,
+        worker_concurrency: int | None = None,
+        priority_enabled: bool = False,
+        partition_queue: bool = False,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> Queue:
+        """Declare a queue (the same as constructing `Queue(...)`)."""
+        return Queue(
+            name,
+            concurrency,
+            limiter,
+            worker_concurrency=worker_concurrency,
+            priority_enabled=priority_enabled,
+            partition_queue=partition_queue,
+            polling_interval_sec=polling_interval_sec,
+        )
+
+    @classmethod
+    def retrieve_queue(cls, name: str) -> Queue:
+        """The queue declared under `name`."""
+        queue = find_queue(name)
+        if queue is None:
+            raise DBOSException(f"no queue named {name!r} is declared in this process")
+        return queue
+
     # --- inside workflows -------------------------------------------------------------------
 
     @classmethod
@@ -469,3 +555,42 @@ def _finite_at_least(value: object, minimum: float) -> bool:
 def _check_seconds(seconds: object) -> None:
     if not _finite_at_least(seconds, 0.0):
         raise DBOSException(f"sleep seconds must be a finite number >= 0, got {seconds!r}")
+
+
+def _placement(queue: Queue) -> QueuePlacement:
+    options = current_enqueue_options()
+    if options.priority is not None and not queue.priority_enabled:
+        raise DBOSException(
+            f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
+            "cannot have a priority"
+        )
+    delay_until = None
+    if options.delay_seconds:
+        delay_until = now_ms() + int(options.delay_seconds * 1000)
+    return QueuePlacement(
+        queue_name=queue.name,
+        priority=options.priority or 0,
+        deduplication_id=options.deduplication_id,
+        delay_until_ms=delay_until,
+        application_version=options.app_version,
+    )
+
+
+def enqueue_sync(
+    queue: Queue, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> WorkflowHandle[Any]:
+    engine = DBOS._launched_engine()
+    placement = _placement(queue)
+    started = run_sync(engine.start(_registration_of(func), args, kwargs, placement))
+    engine.queue_worker.wake()
+    return WorkflowHandle(engine, started.workflow_id, started.active)
+
+
+async def enqueue_async(
+    queue: Queue, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> WorkflowHandleAsync[Any]:
+    engine = DBOS._launched_engine()
+    placement = _placement(queue)
+    started = await run_async(engine.start(_registration_of(func), args, kwargs, placement))
+    engine.queue_worker.wake()
+    return WorkflowHandleAsync(engine, started.workflow_id, started.active)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._errors import DBOSUnexpectedStepError
-from ._records import StepRecord, WorkflowStatusString
+from ._records import QueueSpec, StepRecord, WorkflowStatusString
 from ._registry import StepPolicy
 
 
@@ -43,3 +43,20 @@ def remaining_sleep(wake_at_s: float, now_s: float) -> float:
 
 def is_cancelled(status: str | None) -> bool:
     return status == WorkflowStatusString.CANCELLED.value
+
+
+def claimable(queue: QueueSpec, capacity: int, running_global: int, started_in_period: int) -> int:
+    """How many queued tasks may start now.
+
+    Args:
+        queue: the queue's limits.
+        capacity: what this process may still take (its worker concurrency left, or a batch).
+        running_global: the queue's tasks running now in every process.
+        started_in_period: the queue's tasks started in the last `queue.period_s` seconds.
+    """
+    allowed = capacity
+    if queue.concurrency is not None:
+        allowed = min(allowed, queue.concurrency - running_global)
+    if queue.limit is not None:
+        allowed = min(allowed, queue.limit - started_in_period)
+    return max(0, allowed)

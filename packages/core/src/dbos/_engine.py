@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _registry
@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
+from ._queue_worker import QueueWorker
 from ._records import NewWorkflow, StepRecord, WorkflowOutcome, WorkflowRow, WorkflowStatusString
 from ._registry import WorkflowRegistration
 from ._serialization import Codec
@@ -73,6 +74,17 @@ class ActiveWorkflow:
 
 
 @dataclass(frozen=True)
+class QueuePlacement:
+    """Where and how an enqueued workflow waits for a worker."""
+
+    queue_name: str
+    priority: int = 0
+    deduplication_id: str | None = None
+    delay_until_ms: int | None = None
+    application_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Started:
     """The result of starting a workflow: run it here (`fresh` or not), or wait for it."""
 
@@ -83,6 +95,7 @@ class Started:
     kwargs: dict[str, Any]
     must_run: bool
     fresh: bool = True
+    queue_name: str | None = None
 
 
 class _LoopThread:
@@ -125,14 +138,24 @@ class Engine:
         self._loop_thread: _LoopThread | None = None
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
+        self.queue_worker = QueueWorker(self)
+
+    def start_background(self) -> None:
+        """Start the background services (the queue worker) after recovery."""
+        self.queue_worker.start()
 
     # --- starting ---------------------------------------------------------------------------
 
     def start(
-        self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        registration: WorkflowRegistration,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        placement: QueuePlacement | None = None,
     ) -> Procedure[Started]:
         """Create the workflow row (or find it) and decide who runs it. One round trip on a
-        first start outside a workflow; a child start also records the parent's operation."""
+        first start outside a workflow; a child start also records the parent's operation.
+        With a `placement` the workflow is enqueued instead, for a queue worker to run."""
         parent = current_workflow()
         assigned = take_assigned_workflow_id()
         parent_function_id: int | None = None
@@ -161,23 +184,12 @@ class Engine:
             if owner:
                 init = yield Blocking(
                     self.storage.create_workflow,
-                    (
-                        NewWorkflow(
-                            workflow_id=workflow_id,
-                            name=registration.name,
-                            inputs=inputs,
-                            executor_id=self.executor_id,
-                            application_version=self.application_version,
-                            created_at_ms=now_ms(),
-                            max_recovery_attempts=registration.max_recovery_attempts,
-                            parent_workflow_id=parent.workflow_id if parent else None,
-                        ),
-                    ),
+                    (self._new_workflow(workflow_id, registration, inputs, parent, placement),),
                 )
                 if init.row.name != registration.name:
                     raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
-                must_run = init.created
-                if not init.created:
+                must_run = init.created and placement is None
+                if not must_run:
                     self._settle_not_run_here(active, init.row)
             if parent is not None and parent_function_id is not None and replayed is None:
                 yield from self.checkpoint(
@@ -204,6 +216,38 @@ class Engine:
             args,
             kwargs,
             must_run,
+        )
+
+    def _new_workflow(
+        self,
+        workflow_id: str,
+        registration: WorkflowRegistration,
+        inputs: str,
+        parent: WorkflowContext | None,
+        placement: QueuePlacement | None,
+    ) -> NewWorkflow:
+        workflow = NewWorkflow(
+            workflow_id=workflow_id,
+            name=registration.name,
+            inputs=inputs,
+            executor_id=self.executor_id,
+            application_version=self.application_version,
+            created_at_ms=now_ms(),
+            max_recovery_attempts=registration.max_recovery_attempts,
+            parent_workflow_id=parent.workflow_id if parent else None,
+        )
+        if placement is None:
+            return workflow
+        # An enqueued task belongs to no executor until a worker claims it.
+        return replace(
+            workflow,
+            executor_id=None,
+            application_version=placement.application_version or self.application_version,
+            status=WorkflowStatusString.ENQUEUED.value,
+            queue_name=placement.queue_name,
+            priority=placement.priority,
+            deduplication_id=placement.deduplication_id,
+            delay_until_ms=placement.delay_until_ms,
         )
 
     def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow) -> None:
@@ -336,6 +380,11 @@ class Engine:
         active = started.active
         if active is None or not started.must_run:
             return
+        queue_name = started.queue_name
+        if queue_name is not None:
+            worker = self.queue_worker
+            worker.task_started(queue_name)
+            active.future.add_done_callback(lambda _: worker.task_finished(queue_name))
         fresh = started.fresh
         procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
         if started.registration.is_async:
@@ -414,22 +463,9 @@ class Engine:
                     _EXCEEDED,
                 )
                 continue
-            registration = _registry.workflow(row.name)
-            if registration is None:
-                logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
-                continue
-            try:
-                args, kwargs = self.codec.decode_inputs(row.inputs)
-            except DBOSSerializationError as exc:
-                logger.error("cannot recover workflow %s: %s", row.workflow_id, exc)
-                continue
-            with self._lock:
-                if row.workflow_id in self._active:
-                    continue
-                active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
-            to_run.append(
-                Started(row.workflow_id, active, registration, args, kwargs, True, fresh=False)
-            )
+            started = self._prepare_pending(row, fresh=False)
+            if started is not None:
+                to_run.append(started)
         # Every recovered workflow is registered before any runs, so a recovered parent that
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:
@@ -437,6 +473,42 @@ class Engine:
         if to_run:
             logger.info("recovering %d pending workflow(s)", len(to_run))
         return [started.workflow_id for started in to_run]
+
+    def run_pending(self, row: WorkflowRow) -> None:
+        """Run a task a queue worker just claimed (status PENDING, this executor)."""
+        started = self._prepare_pending(row, fresh=True)
+        if started is not None:
+            self.dispatch(started)
+
+    def _prepare_pending(self, row: WorkflowRow, *, fresh: bool) -> Started | None:
+        registration = _registry.workflow(row.name)
+        if registration is None:
+            logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
+            return None
+        try:
+            args, kwargs = self.codec.decode_inputs(row.inputs)
+        except DBOSSerializationError as exc:
+            logger.error("cannot run workflow %s: %s", row.workflow_id, exc)
+            self.storage.finish_workflow(
+                WorkflowOutcome(
+                    row.workflow_id, _ERROR, None, self.codec.encode_error(exc), now_ms()
+                )
+            )
+            return None
+        with self._lock:
+            if row.workflow_id in self._active:
+                return None
+            active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
+        return Started(
+            row.workflow_id,
+            active,
+            registration,
+            args,
+            kwargs,
+            True,
+            fresh=fresh,
+            queue_name=row.queue_name,
+        )
 
     # --- shutdown ---------------------------------------------------------------------------
 
@@ -449,6 +521,7 @@ class Engine:
         if self._closed:
             return
         self._closed = True
+        self.queue_worker.stop()
         if timeout_s > 0:
             with self._lock:
                 futures = [active.future for active in self._active.values()]

@@ -157,6 +157,20 @@ class DBOSWorkflowCancelledError(DBOSWorkflowError):
         self.workflow_id = workflow_id
 
 
+class DBOSQueueDeduplicatedError(DBOSWorkflowError):
+    """A queue already holds a task with this deduplication ID that has not finished."""
+
+    def __init__(self, workflow_id: str, queue_name: str, deduplication_id: str) -> None:
+        self._reduce_args = (workflow_id, queue_name, deduplication_id)
+        super().__init__(
+            f"workflow {workflow_id!r} was not enqueued: queue {queue_name!r} already has an "
+            f"unfinished task with deduplication ID {deduplication_id!r}"
+        )
+        self.workflow_id = workflow_id
+        self.queue_name = queue_name
+        self.deduplication_id = deduplication_id
+
+
 class DBOSRemoteError(DBOSWorkflowError):
     """A recorded error whose original class cannot be rebuilt here.
 

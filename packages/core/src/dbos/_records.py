@@ -41,13 +41,17 @@ class NewWorkflow:
     workflow_id: str
     name: str
     inputs: str
-    executor_id: str
+    executor_id: str | None
     application_version: str
     created_at_ms: int
     max_recovery_attempts: int | None = None
     parent_workflow_id: str | None = None
     queue_name: str | None = None
     status: str = WorkflowStatusString.PENDING.value
+    priority: int = 0
+    deduplication_id: str | None = None
+    queue_partition_key: str | None = None
+    delay_until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,10 @@ class WorkflowRow:
     updated_at_ms: int
     parent_workflow_id: str | None = None
     queue_name: str | None = None
+    priority: int = 0
+    deduplication_id: str | None = None
+    queue_partition_key: str | None = None
+    started_at_ms: int | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -146,6 +154,41 @@ class WorkflowQuery:
     sort_desc: bool = False
     load_inputs: bool = True
     load_output: bool = True
+    queued_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A queue's flow-control settings, as the claiming backend needs them.
+
+    `concurrency` bounds tasks running at once across all processes; `worker_concurrency`
+    bounds them per process (core passes what is left of it as `ClaimRequest.capacity`);
+    `limit` tasks may start per `period_s` seconds across all processes.
+    """
+
+    name: str
+    concurrency: int | None = None
+    worker_concurrency: int | None = None
+    limit: int | None = None
+    period_s: float | None = None
+    priority_enabled: bool = False
+    partitioned: bool = False
+
+    @property
+    def has_global_limits(self) -> bool:
+        return self.concurrency is not None or self.limit is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """Input of `SystemStorage.claim_queued`: claim up to `capacity` tasks of `queue`."""
+
+    queue: QueueSpec
+    executor_id: str
+    application_version: str
+    capacity: int
+    workflow_names: tuple[str, ...]
+    now_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +212,7 @@ class Filter:
     """One condition of a `WorkflowQuery`, for backends to render in their own SQL dialect.
 
     kinds: ``eq`` (column = value), ``in`` (column in a tuple of values), ``prefix`` (column
-    starts with value, compared exactly, no wildcards), ``gte`` and ``lte``.
+    starts with value, compared exactly, no wildcards), ``gte``, ``lte`` and ``not_null``.
     """
 
     kind: str
@@ -199,6 +242,8 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         filters.append(Filter("gte", "created_at", query.created_after_ms))
     if query.created_before_ms is not None:
         filters.append(Filter("lte", "created_at", query.created_before_ms))
+    if query.queued_only:
+        filters.append(Filter("not_null", "queue_name", None))
     return filters
 
 
@@ -218,6 +263,10 @@ WORKFLOW_COLUMNS: tuple[str, ...] = (
     "updated_at",
     "parent_workflow_id",
     "queue_name",
+    "priority",
+    "deduplication_id",
+    "queue_partition_key",
+    "started_at",
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from ._records import (
+    ClaimRequest,
     NewWorkflow,
     StepAck,
     StepRecord,
@@ -53,6 +54,10 @@ class SystemStorage(Protocol):
         `recovery_attempts` 1), else ``WorkflowInit(created=False, row=<the existing row>)``
         with the existing row unchanged. Concurrent calls with one ID from any number of
         threads or processes: exactly one sees ``created=True``.
+
+        A workflow with a `queue_name` and a `deduplication_id` is refused with
+        `DBOSQueueDeduplicatedError` (nothing stored) while that queue holds an ENQUEUED or
+        PENDING workflow with the same deduplication ID.
         """
         ...
 
@@ -101,6 +106,22 @@ class SystemStorage(Protocol):
         `recovery_attempts`; if it then exceeds ``max_recovery_attempts + 1`` set the status
         to MAX_RECOVERY_ATTEMPTS_EXCEEDED. Returns the updated rows (both kinds), ordered by
         `created_at_ms`. Rows without a max (None) are never marked exceeded.
+        """
+        ...
+
+    def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        """Start queued tasks: move up to N of them from ENQUEUED to PENDING for this executor.
+
+        Candidates: the queue's ENQUEUED rows whose `delay_until_ms` has passed, whose name is
+        in `request.workflow_names`, and whose application version is None or the request's;
+        taken in order of (priority if the queue has `priority_enabled`, then creation time).
+        N is `dbos._decisions.claimable(queue, request.capacity, running, started)` where
+        `running` counts the queue's PENDING rows and `started` the rows whose `started_at_ms`
+        is within the last `period_s` seconds, both across all processes, and the count and the
+        claim are atomic with respect to other claimers of the same queue, so the queue's
+        limits hold across processes. Claimed rows get status PENDING, this executor, this
+        application version and `started_at_ms = request.now_ms`; they are returned. Claimers
+        of a queue without global limits never wait for each other (SKIP LOCKED).
         """
         ...
 

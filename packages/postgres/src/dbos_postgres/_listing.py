@@ -25,6 +25,8 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
         if condition.kind == "in":
             clauses.append(sql.SQL("{} = ANY({})").format(column, value))
             params[name] = list(condition.value)
+        elif condition.kind == "not_null":
+            clauses.append(sql.SQL("{} IS NOT NULL").format(column))
         elif condition.kind == "prefix":
             clauses.append(sql.SQL("left({}, length({})) = {}").format(column, value, value))
             params[name] = condition.value

@@ -6,6 +6,7 @@ commit. Hot statements are prepared on the server.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -15,13 +16,16 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from dbos._decisions import claimable
 from dbos._errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
+    DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
 )
 from dbos._records import (
+    ClaimRequest,
     NewWorkflow,
     StepAck,
     StepRecord,
@@ -39,6 +43,11 @@ from . import _migrate
 from ._connect import connect, conninfo_for, ensure_database
 from ._listing import list_workflows_sql
 from ._sql import queries, validate_schema_name
+
+
+def _queue_lock_key(schema: str, queue_name: str) -> int:
+    digest = hashlib.sha256(f"dbos-queue:{schema}:{queue_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class PostgresStorage:
@@ -148,10 +157,20 @@ class PostgresStorage:
     # --- workflows -------------------------------------------------------------------------
 
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
-        found = self._one(
-            "create_workflow",
-            as_params(workflow),
-        )
+        try:
+            found = self._one("create_workflow", as_params(workflow))
+        except DBOSStorageError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, psycopg.errors.UniqueViolation)
+                and cause.diag.constraint_name == "workflow_status_deduplication"
+                and workflow.queue_name is not None
+                and workflow.deduplication_id is not None
+            ):
+                raise DBOSQueueDeduplicatedError(
+                    workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
+                ) from cause
+            raise
         if found is not None:
             return WorkflowInit(created=bool(found[0]), row=WorkflowRow(*found[1:]))
         # A concurrent creator committed after this statement's snapshot was taken: the
@@ -212,6 +231,38 @@ class PostgresStorage:
         return sorted(
             (WorkflowRow(*row) for row in rows), key=lambda r: (r.created_at_ms, r.workflow_id)
         )
+
+    def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        queue = request.queue
+        params: dict[str, Any] = {
+            "queue_name": queue.name,
+            "executor_id": request.executor_id,
+            "application_version": request.application_version,
+            "now_ms": request.now_ms,
+            "workflow_names": list(request.workflow_names),
+            "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
+            "lock_key": _queue_lock_key(self._schema, queue.name),
+            "limit": claimable(queue, request.capacity, 0, 0),
+        }
+        with self._connection() as connection:
+            if not queue.has_global_limits:
+                # Claimers never wait for each other: SKIP LOCKED passes over rows that
+                # another process is claiming at this moment.
+                rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
+                return [WorkflowRow(*row) for row in rows.fetchall()]
+            with connection.transaction():
+                counts = connection.execute(
+                    self._queries["queue_counts"], params, prepare=True
+                ).fetchone()
+                assert counts is not None
+                locked, running, started = counts
+                if not locked:  # another process is claiming from this queue right now
+                    return []
+                params["limit"] = claimable(queue, request.capacity, running, started)
+                if params["limit"] <= 0:
+                    return []
+                rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
+                return [WorkflowRow(*row) for row in rows.fetchall()]
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         statement, params = list_workflows_sql(self._schema, query)

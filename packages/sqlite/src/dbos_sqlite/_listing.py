@@ -22,6 +22,8 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
             params.update(zip(names, condition.value, strict=True))
             placeholders = ", ".join(f":{n}" for n in names) or "NULL"
             clauses.append(f"{condition.column} IN ({placeholders})")
+        elif condition.kind == "not_null":
+            clauses.append(f"{condition.column} IS NOT NULL")
         elif condition.kind == "prefix":
             clauses.append(f"substr({condition.column}, 1, length(:{name})) = :{name}")
             params[name] = condition.value

@@ -8,6 +8,7 @@ busy timeout) never interleave with a read-then-write.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -15,14 +16,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from dbos._decisions import claimable
 from dbos._errors import (
     DBOSConnectionError,
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
+    DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
 )
 from dbos._records import (
+    ClaimRequest,
     NewWorkflow,
     StepAck,
     StepRecord,
@@ -218,7 +222,14 @@ class SQLiteStorage:
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
         params = as_params(workflow)
         with self._transaction() as connection:
-            created = self._run(connection, "insert_workflow", params).rowcount == 1
+            try:
+                created = self._run(connection, "insert_workflow", params).rowcount == 1
+            except sqlite3.IntegrityError as exc:
+                if workflow.deduplication_id is not None and workflow.queue_name is not None:
+                    raise DBOSQueueDeduplicatedError(
+                        workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
+                    ) from exc
+                raise self._translate(exc) from exc
             row = self._select_workflow(connection, workflow.workflow_id)
         assert row is not None
         return WorkflowInit(created=created, row=row)
@@ -281,6 +292,34 @@ class SQLiteStorage:
                 if row is not None:
                     rows.append(row)
         return rows
+
+    def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        queue = request.queue
+        params: dict[str, Any] = {
+            "queue_name": queue.name,
+            "executor_id": request.executor_id,
+            "application_version": request.application_version,
+            "now_ms": request.now_ms,
+            "workflow_names": json.dumps(list(request.workflow_names)),
+            "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
+        }
+        claimed: list[WorkflowRow] = []
+        with self._transaction() as connection:
+            running = started = 0
+            if queue.concurrency is not None:
+                running = self._run(connection, "queue_running", params).fetchone()[0]
+            if queue.limit is not None:
+                started = self._run(connection, "queue_started_since", params).fetchone()[0]
+            params["limit"] = claimable(queue, request.capacity, running, started)
+            if params["limit"] <= 0:
+                return claimed
+            ids = [row[0] for row in self._run(connection, "queue_candidates", params)]
+            for workflow_id in ids:
+                self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
+                row = self._select_workflow(connection, workflow_id)
+                if row is not None:
+                    claimed.append(row)
+        return claimed
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         sql, params = list_workflows_sql(query)

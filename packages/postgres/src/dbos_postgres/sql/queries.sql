@@ -7,29 +7,34 @@ WITH inserted AS (
     INSERT INTO {schema}.workflow_status (
         workflow_id, status, name, inputs, executor_id, application_version,
         recovery_attempts, max_recovery_attempts, created_at, updated_at,
-        parent_workflow_id, queue_name
+        parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
+        delay_until
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
-        %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s
+        %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s, %(priority)s,
+        %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING workflow_id, status, name, inputs, output, error, executor_id,
               application_version, recovery_attempts, max_recovery_attempts, created_at,
-              updated_at, parent_workflow_id, queue_name
+              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
+       queue_partition_key, started_at
 )
 SELECT true, * FROM inserted
 UNION ALL
 SELECT false, workflow_id, status, name, inputs, output, error, executor_id,
        application_version, recovery_attempts, max_recovery_attempts, created_at,
-       updated_at, parent_workflow_id, queue_name
+       updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
+       queue_partition_key, started_at
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
 -- name: select_workflow
 SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
        recovery_attempts, max_recovery_attempts, created_at, updated_at,
-       parent_workflow_id, queue_name
+       parent_workflow_id, queue_name, priority, deduplication_id,
+       queue_partition_key, started_at
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 
@@ -84,7 +89,8 @@ WHERE status = 'PENDING' AND executor_id = %(executor_id)s
   AND application_version = %(application_version)s
 RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
           recovery_attempts, max_recovery_attempts, created_at, updated_at,
-          parent_workflow_id, queue_name
+          parent_workflow_id, queue_name, priority, deduplication_id,
+       queue_partition_key, started_at
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {schema}
@@ -115,3 +121,36 @@ SELECT pg_advisory_unlock(%(key)s)
 
 -- name: database_exists
 SELECT 1 FROM pg_database WHERE datname = %(name)s
+
+-- name: queue_counts
+-- Serializes claimers of one queue with global limits (a claimer that finds the lock taken
+-- skips this round), and counts what the limits need, in one round trip.
+SELECT pg_try_advisory_xact_lock(%(lock_key)s),
+       (SELECT count(*) FROM {schema}.workflow_status
+        WHERE queue_name = %(queue_name)s AND status = 'PENDING'),
+       (SELECT count(*) FROM {schema}.workflow_status
+        WHERE queue_name = %(queue_name)s AND started_at >= %(since_ms)s)
+
+-- name: claim_queued
+-- Returned in claim order (UPDATE ... RETURNING alone does not keep it).
+WITH claimed AS (
+    UPDATE {schema}.workflow_status
+    SET status = 'PENDING', executor_id = %(executor_id)s,
+        application_version = %(application_version)s,
+        started_at = %(now_ms)s, updated_at = %(now_ms)s
+    WHERE workflow_id IN (
+        SELECT workflow_id FROM {schema}.workflow_status
+        WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
+          AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
+          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND name = ANY(%(workflow_names)s)
+        ORDER BY priority, created_at, workflow_id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
+              application_version, recovery_attempts, max_recovery_attempts, created_at,
+              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
+              queue_partition_key, started_at
+)
+SELECT * FROM claimed ORDER BY priority, created_at, workflow_id

@@ -4,18 +4,21 @@
 INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at,
-    parent_workflow_id, queue_name
+    parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
+    delay_until
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
-    :parent_workflow_id, :queue_name
+    :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
+    :delay_until_ms
 )
 ON CONFLICT (workflow_id) DO NOTHING
 
 -- name: select_workflow
 SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
        recovery_attempts, max_recovery_attempts, created_at, updated_at,
-       parent_workflow_id, queue_name
+       parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
+       started_at
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
@@ -92,3 +95,24 @@ PRAGMA synchronous = FULL
 
 -- name: synchronous_normal
 PRAGMA synchronous = NORMAL
+
+-- name: queue_running
+SELECT count(*) FROM workflow_status WHERE queue_name = :queue_name AND status = 'PENDING'
+
+-- name: queue_started_since
+SELECT count(*) FROM workflow_status WHERE queue_name = :queue_name AND started_at >= :since_ms
+
+-- name: queue_candidates
+SELECT workflow_id FROM workflow_status
+WHERE queue_name = :queue_name AND status = 'ENQUEUED'
+  AND (delay_until IS NULL OR delay_until <= :now_ms)
+  AND (application_version IS NULL OR application_version = :application_version)
+  AND name IN (SELECT value FROM json_each(:workflow_names))
+ORDER BY priority, created_at, workflow_id
+LIMIT :limit
+
+-- name: claim_one
+UPDATE workflow_status
+SET status = 'PENDING', executor_id = :executor_id, application_version = :application_version,
+    started_at = :now_ms, updated_at = :now_ms
+WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'

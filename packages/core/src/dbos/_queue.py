@@ -1,0 +1,264 @@
+"""`Queue` and `SetEnqueueOptions`: durable queues with flow control."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, overload
+
+from ._errors import DBOSConfigError, DBOSException
+from ._records import QueueSpec
+
+if TYPE_CHECKING:
+    from ._handle import WorkflowHandle, WorkflowHandleAsync
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_POLLING_INTERVAL_S = 1.0
+
+
+class QueueRateLimit(TypedDict):
+    """``limiter={"limit": N, "period": seconds}``: at most N starts per period."""
+
+    limit: int
+    period: float
+
+
+def _positive_int_or_none(value: object, field: str, queue: str) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise DBOSConfigError(f"queue {queue!r}: {field} must be a positive integer, got {value!r}")
+    return value
+
+
+def _positive_number(value: object, field: str, queue: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise DBOSConfigError(f"queue {queue!r}: {field} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+class Queue:
+    """A durable queue. Tasks enqueued on it run in the background on whichever process of
+    the app has room, within the queue's limits, and survive crashes.
+
+    Args:
+        name: The queue's name (unique in the app).
+        concurrency: Most tasks running at once across all processes.
+        limiter: ``{"limit": N, "period": seconds}``: most tasks started per period, across
+            all processes.
+        worker_concurrency: Most tasks running at once in one process.
+        priority_enabled: Allow `SetEnqueueOptions(priority=...)`; lower numbers start first.
+        partition_queue: Apply limits per partition key (not supported yet).
+        polling_interval_sec: How often an idle worker looks for work that was enqueued by
+            another process.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        concurrency: int | None = None,
+        limiter: QueueRateLimit | None = None,
+        *,
+        worker_concurrency: int | None = None,
+        priority_enabled: bool = False,
+        partition_queue: bool = False,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise DBOSConfigError(f"a queue needs a non-empty string name, got {name!r}")
+        concurrency = _positive_int_or_none(concurrency, "concurrency", name)
+        worker_concurrency = _positive_int_or_none(worker_concurrency, "worker_concurrency", name)
+        if concurrency is not None and (worker_concurrency or 0) > concurrency:
+            raise DBOSConfigError(
+                f"queue {name!r}: worker_concurrency ({worker_concurrency}) cannot exceed "
+                f"concurrency ({concurrency})"
+            )
+        limit: int | None = None
+        period: float | None = None
+        if limiter is not None:
+            if not isinstance(limiter, dict) or set(limiter) != {"limit", "period"}:
+                raise DBOSConfigError(
+                    f"queue {name!r}: limiter must be {{'limit': N, 'period': seconds}}, "
+                    f"got {limiter!r}"
+                )
+            limit = _positive_int_or_none(limiter["limit"], "limiter['limit']", name)
+            period = _positive_number(limiter["period"], "limiter['period']", name)
+        if partition_queue:
+            raise DBOSConfigError(
+                f"queue {name!r}: partitioned queues are not supported yet by this version"
+            )
+        self.name = name
+        self.concurrency = concurrency
+        self.worker_concurrency = worker_concurrency
+        self.limiter = limiter
+        self.priority_enabled = bool(priority_enabled)
+        self.partition_queue = bool(partition_queue)
+        self.polling_interval_sec = _positive_number(
+            polling_interval_sec, "polling_interval_sec", name
+        )
+        self.spec = QueueSpec(
+            name=name,
+            concurrency=concurrency,
+            worker_concurrency=worker_concurrency,
+            limit=limit,
+            period_s=period,
+            priority_enabled=self.priority_enabled,
+            partitioned=self.partition_queue,
+        )
+        register_queue(self)
+
+    def __repr__(self) -> str:
+        return f"Queue({self.name!r})"
+
+    @overload
+    def enqueue(
+        self, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    def enqueue(
+        self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    def enqueue(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Durably enqueue `func` (a workflow or a step) and return a handle to the task.
+
+        Inside a workflow the enqueue is itself checkpointed: a recovered workflow does not
+        enqueue the task a second time.
+        """
+        from ._dbos import enqueue_sync
+
+        return enqueue_sync(self, func, args, kwargs)
+
+    @overload
+    async def enqueue_async(
+        self, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @overload
+    async def enqueue_async(
+        self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    async def enqueue_async(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
+        """`enqueue` for async code; the handle's `get_result` is awaitable."""
+        from ._dbos import enqueue_async
+
+        return await enqueue_async(self, func, args, kwargs)
+
+
+_queues_lock = threading.Lock()
+_queues: dict[str, Queue] = {}
+
+
+def register_queue(queue: Queue) -> None:
+    with _queues_lock:
+        existing = _queues.get(queue.name)
+        if existing is not None and existing.spec != queue.spec:
+            raise DBOSConfigError(
+                f"queue {queue.name!r} is already declared with other settings "
+                f"({existing.spec}); declare each queue once"
+            )
+        _queues[queue.name] = queue
+
+
+def registered_queues() -> list[Queue]:
+    with _queues_lock:
+        return list(_queues.values())
+
+
+def find_queue(name: str) -> Queue | None:
+    with _queues_lock:
+        return _queues.get(name)
+
+
+def clear_queues() -> None:
+    with _queues_lock:
+        _queues.clear()
+
+
+@dataclass(frozen=True)
+class EnqueueOptions:
+    deduplication_id: str | None = None
+    priority: int | None = None
+    queue_partition_key: str | None = None
+    delay_seconds: float | None = None
+    app_version: str | None = None
+
+
+_enqueue_options: ContextVar[EnqueueOptions | None] = ContextVar(
+    "dbos_enqueue_options", default=None
+)
+
+
+def current_enqueue_options() -> EnqueueOptions:
+    return _enqueue_options.get() or EnqueueOptions()
+
+
+class SetEnqueueOptions:
+    """Options for the tasks enqueued inside the block.
+
+    Args:
+        deduplication_id: Refuse a second task with this ID while one is queued or running
+            (`DBOSQueueDeduplicatedError`).
+        priority: Lower numbers start first (the queue needs ``priority_enabled=True``).
+        queue_partition_key: The partition of a partitioned queue (not supported yet).
+        delay_seconds: Do not start the task before this many seconds have passed.
+        app_version: Only processes running this application version may run the task.
+    """
+
+    def __init__(
+        self,
+        *,
+        deduplication_id: str | None = None,
+        priority: int | None = None,
+        queue_partition_key: str | None = None,
+        delay_seconds: float | None = None,
+        app_version: str | None = None,
+    ) -> None:
+        if deduplication_id is not None and (
+            not isinstance(deduplication_id, str) or not deduplication_id
+        ):
+            raise DBOSException(
+                f"deduplication_id must be a non-empty string, got {deduplication_id!r}"
+            )
+        if priority is not None and (type(priority) is not int or priority < 0):
+            raise DBOSException(f"priority must be an integer >= 0, got {priority!r}")
+        if delay_seconds is not None and (
+            isinstance(delay_seconds, bool)
+            or not isinstance(delay_seconds, (int, float))
+            or not math.isfinite(delay_seconds)
+            or delay_seconds < 0
+        ):
+            raise DBOSException(f"delay_seconds must be a number >= 0, got {delay_seconds!r}")
+        if queue_partition_key is not None:
+            raise DBOSException("queue_partition_key: partitioned queues are not supported yet")
+        self.options = EnqueueOptions(
+            deduplication_id, priority, queue_partition_key, delay_seconds, app_version
+        )
+        self._token: Token[EnqueueOptions | None] | None = None
+
+    def __enter__(self) -> SetEnqueueOptions:
+        self._token = _enqueue_options.set(self.options)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _enqueue_options.reset(self._token)
+            self._token = None

@@ -1,0 +1,102 @@
+"""The queue worker: a thread that claims queued tasks within each queue's limits and hands
+them to the engine. It wakes at once when this process enqueues a task or a task finishes,
+and otherwise polls every queue's `polling_interval_sec`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from . import _registry
+from ._errors import DBOSException
+from ._outcome import now_ms
+from ._queue import DEFAULT_POLLING_INTERVAL_S, Queue, registered_queues
+from ._records import ClaimRequest, WorkflowRow
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+logger = logging.getLogger("dbos")
+
+#: Tasks one process claims per queue and round when the queue sets no worker concurrency.
+DEFAULT_BATCH = 64
+_ERROR_BACKOFF_S = 1.0
+
+
+class QueueWorker:
+    """Claims and starts queued tasks for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._running: Counter[str] = Counter()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dbos-queue-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def task_started(self, queue_name: str) -> None:
+        with self._lock:
+            self._running[queue_name] += 1
+
+    def task_finished(self, queue_name: str) -> None:
+        with self._lock:
+            self._running[queue_name] -= 1
+        self._wake.set()  # a slot is free
+
+    def running(self, queue_name: str) -> int:
+        with self._lock:
+            return self._running[queue_name]
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            queues = registered_queues()
+            try:
+                claimed = sum(self._claim(queue) for queue in queues)
+            except DBOSException as exc:
+                logger.warning("queue worker could not claim tasks, retrying: %s", exc)
+                self._stop.wait(_ERROR_BACKOFF_S)
+                continue
+            if claimed:
+                continue  # there may be more; ask again before sleeping
+            interval = min(
+                (queue.polling_interval_sec for queue in queues), default=DEFAULT_POLLING_INTERVAL_S
+            )
+            self._wake.wait(interval)
+
+    def _claim(self, queue: Queue) -> int:
+        limit = queue.worker_concurrency or DEFAULT_BATCH
+        capacity = limit - self.running(queue.name)
+        if capacity <= 0:
+            return 0
+        names = tuple(registration.name for registration in _registry.workflows())
+        rows = self._engine.storage.claim_queued(
+            ClaimRequest(
+                queue=queue.spec,
+                executor_id=self._engine.executor_id,
+                application_version=self._engine.application_version,
+                capacity=capacity,
+                workflow_names=names,
+                now_ms=now_ms(),
+            )
+        )
+        for row in rows:
+            self._start(row)
+        return len(rows)
+
+    def _start(self, row: WorkflowRow) -> None:
+        self._engine.run_pending(row)

@@ -1,0 +1,190 @@
+"""Conformance suite for the queue operations of the storage protocol.
+
+Run it from a test module with ``from dbos_testing.conformance.queues import *``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from dbos import DBOSQueueDeduplicatedError, SystemStorage
+from dbos._records import (
+    ClaimRequest,
+    NewWorkflow,
+    QueueSpec,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowStatusString,
+)
+
+ENQUEUED = WorkflowStatusString.ENQUEUED.value
+PENDING = WorkflowStatusString.PENDING.value
+
+__all__ = [
+    "test_enqueued_rows_wait_for_a_claim",
+    "test_claim_takes_priority_then_age_and_marks_rows",
+    "test_claim_skips_delayed_foreign_version_and_unknown_names",
+    "test_claim_respects_global_concurrency",
+    "test_claim_respects_the_rate_limit",
+    "test_concurrent_claimers_never_exceed_global_concurrency",
+    "test_concurrent_claimers_of_an_unlimited_queue_take_each_task_once",
+    "test_deduplication_while_queued_or_running_only",
+    "test_list_queued_only",
+]
+
+
+def task(workflow_id: str, queue: str = "q", **overrides: object) -> NewWorkflow:
+    workflow = NewWorkflow(
+        workflow_id=workflow_id,
+        name="module.task",
+        inputs='{"args":[],"kwargs":{}}',
+        executor_id=None,
+        application_version="v1",
+        created_at_ms=1_000,
+        status=ENQUEUED,
+        queue_name=queue,
+    )
+    return replace(workflow, **overrides)  # type: ignore[arg-type]
+
+
+def claim(
+    storage: SystemStorage,
+    queue: QueueSpec,
+    capacity: int = 100,
+    *,
+    now_ms: int = 10_000,
+    executor: str = "worker-1",
+    names: tuple[str, ...] = ("module.task",),
+) -> list[str]:
+    rows = storage.claim_queued(ClaimRequest(queue, executor, "v1", capacity, names, now_ms))
+    return [row.workflow_id for row in rows]
+
+
+def test_enqueued_rows_wait_for_a_claim(dbos_storage: SystemStorage) -> None:
+    init = dbos_storage.create_workflow(task("t1"))
+    assert (init.row.status, init.row.executor_id, init.row.queue_name) == (ENQUEUED, None, "q")
+    # Recovery of an executor never touches queued rows.
+    assert dbos_storage.recover_pending("worker-1", "v1") == []
+
+
+def test_claim_takes_priority_then_age_and_marks_rows(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("old-low", created_at_ms=1, priority=5))
+    dbos_storage.create_workflow(task("new-high", created_at_ms=3, priority=1))
+    dbos_storage.create_workflow(task("old-high", created_at_ms=2, priority=1))
+    dbos_storage.create_workflow(task("other-queue", queue="other"))
+    spec = QueueSpec("q", priority_enabled=True)
+    assert claim(dbos_storage, spec, capacity=2) == ["old-high", "new-high"]
+    row = dbos_storage.get_workflow("old-high")
+    assert row is not None
+    assert (row.status, row.executor_id, row.application_version, row.started_at_ms) == (
+        PENDING,
+        "worker-1",
+        "v1",
+        10_000,
+    )
+    assert claim(dbos_storage, spec) == ["old-low"]
+    assert claim(dbos_storage, spec) == []
+
+
+def test_claim_skips_delayed_foreign_version_and_unknown_names(
+    dbos_storage: SystemStorage,
+) -> None:
+    dbos_storage.create_workflow(task("delayed", delay_until_ms=20_000))
+    dbos_storage.create_workflow(task("other-version", application_version="v2"))
+    dbos_storage.create_workflow(task("unknown", name="module.other"))
+    dbos_storage.create_workflow(task("ready"))
+    spec = QueueSpec("q")
+    assert claim(dbos_storage, spec) == ["ready"]
+    assert claim(dbos_storage, spec, now_ms=20_000) == ["delayed"]
+    assert claim(dbos_storage, spec, names=("module.other",), now_ms=20_000) == ["unknown"]
+
+
+def test_claim_respects_global_concurrency(dbos_storage: SystemStorage) -> None:
+    for index in range(5):
+        dbos_storage.create_workflow(task(f"t{index}", created_at_ms=index))
+    spec = QueueSpec("q", concurrency=2)
+    assert claim(dbos_storage, spec, executor="a") == ["t0", "t1"]
+    assert claim(dbos_storage, spec, executor="b") == []
+    dbos_storage.finish_workflow(WorkflowOutcome("t0", "SUCCESS", "null", None, 11_000))
+    assert claim(dbos_storage, spec, executor="b") == ["t2"]
+
+
+def test_claim_respects_the_rate_limit(dbos_storage: SystemStorage) -> None:
+    for index in range(5):
+        dbos_storage.create_workflow(task(f"t{index}", created_at_ms=index))
+    spec = QueueSpec("q", limit=2, period_s=1.0)
+    assert claim(dbos_storage, spec, now_ms=10_000) == ["t0", "t1"]
+    dbos_storage.finish_workflow(WorkflowOutcome("t0", "SUCCESS", "null", None, 10_100))
+    assert claim(dbos_storage, spec, now_ms=10_500) == []  # finished or not, they started
+    assert claim(dbos_storage, spec, now_ms=11_001) == ["t2", "t3"]
+
+
+def test_concurrent_claimers_never_exceed_global_concurrency(dbos_storage: SystemStorage) -> None:
+    for index in range(30):
+        dbos_storage.create_workflow(task(f"t{index:02d}", created_at_ms=index))
+    spec = QueueSpec("q", concurrency=7)
+    claimed: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def claimer(index: int) -> None:
+        barrier.wait()
+        for _ in range(5):
+            ids = claim(dbos_storage, spec, capacity=3, executor=f"w{index}")
+            with lock:
+                claimed.extend(ids)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == len(set(claimed)) == 7
+
+
+def test_concurrent_claimers_of_an_unlimited_queue_take_each_task_once(
+    dbos_storage: SystemStorage,
+) -> None:
+    for index in range(60):
+        dbos_storage.create_workflow(task(f"t{index:02d}", created_at_ms=index))
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claimer(index: int) -> None:
+        while True:
+            ids = claim(dbos_storage, QueueSpec("q"), capacity=4, executor=f"w{index}")
+            if not ids:
+                return
+            with lock:
+                claimed.extend(ids)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == [f"t{index:02d}" for index in range(60)]
+
+
+def test_deduplication_while_queued_or_running_only(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("first", deduplication_id="order-7"))
+    with pytest.raises(DBOSQueueDeduplicatedError, match="order-7"):
+        dbos_storage.create_workflow(task("second", deduplication_id="order-7"))
+    assert dbos_storage.get_workflow("second") is None
+    # Another queue may use the same ID.
+    dbos_storage.create_workflow(task("elsewhere", queue="other", deduplication_id="order-7"))
+    assert claim(dbos_storage, QueueSpec("q")) == ["first"]
+    with pytest.raises(DBOSQueueDeduplicatedError):
+        dbos_storage.create_workflow(task("third", deduplication_id="order-7"))
+    dbos_storage.finish_workflow(WorkflowOutcome("first", "SUCCESS", "null", None, 11_000))
+    assert dbos_storage.create_workflow(task("fourth", deduplication_id="order-7")).created
+
+
+def test_list_queued_only(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("queued"))
+    dbos_storage.create_workflow(NewWorkflow("plain", "module.task", "[]", "worker-1", "v1", 1))
+    rows = dbos_storage.list_workflows(WorkflowQuery(queued_only=True))
+    assert [row.workflow_id for row in rows] == ["queued"]

@@ -1,0 +1,5 @@
+"""The queue conformance suite, on every selected backend."""
+
+from __future__ import annotations
+
+from dbos_testing.conformance.queues import *  # noqa: F403
