@@ -42,7 +42,7 @@ class NewWorkflow:
     name: str
     inputs: str
     executor_id: str | None
-    application_version: str
+    application_version: str | None
     created_at_ms: int
     max_recovery_attempts: int | None = None
     parent_workflow_id: str | None = None

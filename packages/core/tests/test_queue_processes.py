@@ -1,0 +1,118 @@
+"""Two worker processes share one queue: limits hold across them, every task runs to
+completion exactly once, and a worker killed mid-task gets its task back on restart."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dbos import SystemStorage
+from dbos._records import NewWorkflow, WorkflowQuery, WorkflowStatusString
+from dbos._serialization import Codec, JsonPickleSerializer
+
+APP = Path(__file__).parent / "apps" / "queue_app.py"
+TASKS = 24
+pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
+
+
+def start_worker(url: str, workdir: Path, executor: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(APP), url, str(workdir), executor],
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_until(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def enqueue_tasks(storage: SystemStorage) -> None:
+    # As a client would: rows ENQUEUED on the queue, runnable by any application version.
+    codec = Codec(JsonPickleSerializer())
+    for index in range(TASKS):
+        storage.create_workflow(
+            NewWorkflow(
+                workflow_id=f"task-{index:02d}",
+                name="queue_app.task",
+                inputs=codec.encode_inputs((index,), {}),
+                executor_id=None,
+                application_version=None,
+                created_at_ms=index,
+                status=WorkflowStatusString.ENQUEUED.value,
+                queue_name="shared",
+            )
+        )
+
+
+def read_log(workdir: Path) -> list[tuple[str, int, int, float]]:
+    log = workdir / "effects.log"
+    if not log.exists():
+        return []
+    entries = []
+    for line in log.read_text().splitlines():
+        event, task, pid, at = line.split()
+        entries.append((event, int(task), int(pid), float(at)))
+    return entries
+
+
+def test_two_workers_share_a_queue_and_survive_a_kill(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    workers = {name: start_worker(url, tmp_path, name) for name in ("worker-a", "worker-b")}
+    wait_until(lambda: len(list(tmp_path.glob("ready-*"))) == 2)
+    enqueue_tasks(dbos_storage)
+
+    # Kill worker A while it is running a task.
+    def a_is_running_a_task() -> bool:
+        pid = workers["worker-a"].pid
+        events = [e for e in read_log(tmp_path) if e[2] == pid]
+        started = {e[1] for e in events if e[0] == "start"}
+        ended = {e[1] for e in events if e[0] == "end"}
+        return bool(started - ended)
+
+    wait_until(a_is_running_a_task)
+    workers["worker-a"].send_signal(signal.SIGKILL)
+    workers["worker-a"].wait(timeout=30)
+    killed_pid = workers["worker-a"].pid
+    workers["worker-a"] = start_worker(url, tmp_path, "worker-a")  # same executor: recovers
+
+    def all_done() -> bool:
+        rows = dbos_storage.list_workflows(WorkflowQuery(queue_name="shared"))
+        return len(rows) == TASKS and all(row.status == "SUCCESS" for row in rows)
+
+    wait_until(all_done, timeout=120)
+    (tmp_path / "stop").touch()
+    for process in workers.values():
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+
+    entries = read_log(tmp_path)
+    ends = [task for event, task, _, _ in entries if event == "end"]
+    assert sorted(ends) == list(range(TASKS)), "every task completed exactly once"
+    interrupted = {
+        task for event, task, pid, _ in entries if event == "start" and pid == killed_pid
+    }
+    interrupted -= {task for event, task, pid, _ in entries if event == "end" and pid == killed_pid}
+    assert len(interrupted) >= 1  # what A was running when it died ran again after its restart
+    assert {pid for _, _, pid, _ in entries} >= {killed_pid, workers["worker-b"].pid}
+
+    # Global concurrency 3 was never exceeded across the processes (completed runs).
+    intervals = []
+    starts = {(task, pid): at for event, task, pid, at in entries if event == "start"}
+    for event, task, pid, at in entries:
+        if event == "end":
+            intervals.append((starts[(task, pid)], at))
+    points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    running = most = 0
+    for _, delta in points:
+        running += delta
+        most = max(most, running)
+    assert most <= 3
