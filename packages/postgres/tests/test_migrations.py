@@ -34,6 +34,14 @@ def _query(url: str, statement: str, *params: object) -> list[tuple[Any, ...]]:
         return cursor.fetchall() if cursor.description is not None else []
 
 
+def _set_up(url: str) -> None:
+    storage = PostgresStorage(url)
+    try:
+        storage.setup()
+    finally:
+        storage.close()
+
+
 def test_setup_creates_a_missing_database_and_migrates_it_once(fresh_url: str) -> None:
     storage = PostgresStorage(fresh_url)
     storage.setup()
@@ -69,20 +77,21 @@ def test_concurrent_setups_apply_each_migration_once(fresh_url: str) -> None:
 
 
 def test_a_changed_migration_is_refused(fresh_url: str) -> None:
-    PostgresStorage(fresh_url).setup()
+    _set_up(fresh_url)
     _query(fresh_url, "UPDATE dbos.schema_migrations SET checksum = 'abc' WHERE version = 1")
     storage = PostgresStorage(fresh_url)
     with pytest.raises(DBOSMigrationError, match=r"migration 1 .* checksum"):
         storage.setup()
     with pytest.raises(DBOSMigrationError, match="checksum"):
         storage.verify_schema()
+    storage.close()
 
 
 def test_a_database_newer_than_the_code_is_refused(fresh_url: str) -> None:
-    PostgresStorage(fresh_url).setup()
+    _set_up(fresh_url)
     _query(fresh_url, "INSERT INTO dbos.schema_migrations VALUES (99, 'future', 'x', now())")
     with pytest.raises(DBOSMigrationError, match=r"migration 99 .*does not know"):
-        PostgresStorage(fresh_url).setup()
+        _set_up(fresh_url)
 
 
 def test_verify_changes_nothing(fresh_url: str, dbos_postgres_admin_url: str) -> None:
@@ -94,6 +103,7 @@ def test_verify_changes_nothing(fresh_url: str, dbos_postgres_admin_url: str) ->
     assert _query(fresh_url, "SELECT to_regclass('dbos.schema_migrations')") == [(None,)]
     storage.migrate()
     assert storage.verify_schema() == []
+    storage.close()
 
 
 def test_custom_schema(fresh_url: str) -> None:
@@ -159,10 +169,18 @@ def _schema_description(url: str) -> str:
         "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'dbos' "
         "ORDER BY tablename, indexname",
     )
+    triggers = _query(
+        url,
+        "SELECT event_object_table, trigger_name, event_manipulation, action_timing "
+        "FROM information_schema.triggers WHERE trigger_schema = 'dbos' "
+        "ORDER BY event_object_table, trigger_name, event_manipulation",
+    )
     lines = ["# columns: table | column | type | nullable | default"]
     lines += [" | ".join(map(str, row)) for row in columns]
     lines += ["# indexes: table | index | definition"]
     lines += [" | ".join(map(str, row)) for row in indexes]
+    lines += ["# triggers: table | trigger | event | timing"]
+    lines += [" | ".join(map(str, row)) for row in triggers]
     return "\n".join(lines) + "\n"
 
 

@@ -139,6 +139,7 @@ class Engine:
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
         self.queue_worker = QueueWorker(self)
+        storage.on_queue_activity(self.queue_worker.wake)
 
     def start_background(self) -> None:
         """Start the background services (the queue worker) after recovery."""

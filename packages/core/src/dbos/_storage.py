@@ -12,6 +12,7 @@ database cannot be reached, `DBOSStepConflictError` for a duplicate checkpoint,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ._records import (
@@ -122,6 +123,17 @@ class SystemStorage(Protocol):
         limits hold across processes. Claimed rows get status PENDING, this executor, this
         application version and `started_at_ms = request.now_ms`; they are returned. Claimers
         of a queue without global limits never wait for each other (SKIP LOCKED).
+        """
+        ...
+
+    def on_queue_activity(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` (from any thread, cheaply) whenever some process enqueues a task or
+        a queued task stops running, so idle queue workers start work at once.
+
+        Core already wakes its own worker for this process's enqueues and finishes; a backend
+        that cannot observe other processes' writes may never call it (workers then rely on
+        their polling interval). `wait_workflow_outcome` should likewise return promptly when
+        another process finishes the workflow, where the backend can observe that.
         """
         ...
 

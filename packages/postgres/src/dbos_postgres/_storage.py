@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,6 +41,7 @@ from dbos._waiting import FinishSignal, wait_until_terminal
 
 from . import _migrate
 from ._connect import connect, conninfo_for, ensure_database
+from ._listener import Listener
 from ._listing import list_workflows_sql
 from ._sql import queries, validate_schema_name
 
@@ -64,6 +65,8 @@ class PostgresStorage:
         self._pool_lock = threading.Lock()
         self._finished = FinishSignal()
         self._closed = False
+        self._queue_callbacks: list[Callable[[], None]] = []
+        self._listener: Listener | None = None
 
     @property
     def url_for_display(self) -> str:
@@ -79,6 +82,19 @@ class PostgresStorage:
         ensure_database(self._conninfo, self._display_url, self._schema)
         self.migrate()
         self._open_pool()
+        with self._pool_lock:
+            if self._listener is None:
+                self._listener = Listener(
+                    self._conninfo, self._schema, self._finished.notify, self._queue_activity
+                )
+                self._listener.start()
+
+    def on_queue_activity(self, callback: Callable[[], None]) -> None:
+        self._queue_callbacks.append(callback)
+
+    def _queue_activity(self) -> None:
+        for callback in list(self._queue_callbacks):
+            callback()
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names of those applied now."""
@@ -113,6 +129,9 @@ class PostgresStorage:
         with self._pool_lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
         if pool is not None:
             pool.close()
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -320,6 +320,10 @@ class SQLiteStorage:
                 if row is not None:
                     claimed.append(row)
         return claimed
+
+    def on_queue_activity(self, callback: Callable[[], None]) -> None:
+        # One process per file: core wakes its own worker; there is nobody else to hear.
+        return None
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         sql, params = list_workflows_sql(query)

@@ -1,0 +1,64 @@
+"""One dedicated connection per storage that LISTENs for the backend's notifications and turns
+them into in-process wake-ups. Polling stays as the fallback: a lost connection is reopened
+with backoff, and nothing waits on a notification alone."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger("dbos")
+
+_RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class Listener:
+    """Calls `on_finished()` when a workflow finishes and `on_queue()` when a queue may have
+    new work or a free slot, from a background thread."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        schema: str,
+        on_finished: Callable[[], None],
+        on_queue: Callable[[], None],
+    ) -> None:
+        self._conninfo = conninfo
+        self._channels = {f"dbos_finished_{schema}": on_finished, f"dbos_queue_{schema}": on_queue}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
+        self._ready = threading.Event()
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        self._thread.start()
+        self._ready.wait(timeout_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as connection:
+                    for channel in self._channels:
+                        connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    self._ready.set()
+                    failures = 0
+                    # A notification may have been missed while (re)connecting.
+                    for callback in self._channels.values():
+                        callback()
+                    while not self._stop.is_set():
+                        for notify in connection.notifies(timeout=0.5):
+                            self._channels[notify.channel]()
+            except psycopg.Error as exc:
+                delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
+                failures += 1
+                logger.warning("notification listener lost its connection (%s); retrying", exc)
+                self._stop.wait(delay)

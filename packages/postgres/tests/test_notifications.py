@@ -1,0 +1,52 @@
+"""LISTEN/NOTIFY: writes made through one storage (another process, in real life) wake
+listeners of another storage on the same database."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dbos._records import NewWorkflow, WorkflowOutcome, WorkflowStatusString
+from dbos_postgres import PostgresStorage
+
+pytestmark = pytest.mark.postgres_only
+
+
+def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -> None:
+    writer = PostgresStorage(dbos_system_database_url)
+    listener = PostgresStorage(dbos_system_database_url)
+    writer.setup()
+    listener.setup()
+    try:
+        woken = threading.Event()
+        listener.on_queue_activity(woken.set)
+        woken.clear()  # the listener calls once after (re)connecting, by design
+        writer.create_workflow(
+            NewWorkflow(
+                "queued",
+                "task",
+                "[]",
+                None,
+                "v1",
+                1,
+                status=WorkflowStatusString.ENQUEUED.value,
+                queue_name="q",
+            )
+        )
+        assert woken.wait(5), "enqueue in another storage did not wake this one"
+
+        generation = listener._finished.generation
+        writer.create_workflow(NewWorkflow("plain", "wf", "[]", "e", "v1", 1))
+        writer.finish_workflow(WorkflowOutcome("plain", "SUCCESS", "null", None, 2))
+        row = listener.wait_workflow_outcome("plain", 5)
+        assert row is not None and row.status == "SUCCESS"
+        deadline = threading.Event()
+        for _ in range(100):
+            if listener._finished.generation > generation:
+                break
+            deadline.wait(0.05)
+        assert listener._finished.generation > generation, "no finish notification arrived"
+    finally:
+        writer.close()
+        listener.close()
