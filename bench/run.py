@@ -15,6 +15,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from dbos import DBOS
+from dbos import DBOS, Queue, SetEnqueueOptions, hookimpl
+from dbos._plugins import plugin_manager
 
 
 @DBOS.step()
@@ -46,6 +48,36 @@ def many_steps_workflow(steps: int) -> int:
     for index in range(steps):
         total = trivial_step(total + index)
     return total
+
+
+DRAIN_QUEUE = Queue("bench_drain", worker_concurrency=16)
+LATENCY_QUEUE = Queue("bench_latency", worker_concurrency=1)
+_latency_started: dict[int, float] = {}
+
+
+@DBOS.workflow()
+def trivial_task(x: int) -> int:
+    return x
+
+
+@DBOS.workflow()
+def latency_task(x: int) -> None:
+    _latency_started[x] = time.perf_counter()
+
+
+class FinishCounter:
+    """Counts finished workflows of one name (a lifecycle hook, so no polling)."""
+
+    def __init__(self, name: str, target: int) -> None:
+        self.name, self.target, self.count = name, target, 0
+        self.done = threading.Event()
+
+    @hookimpl
+    def dbos_workflow_finished(self, workflow_id: str, name: str, status: str) -> None:
+        if name == self.name:
+            self.count += 1
+            if self.count >= self.target:
+                self.done.set()
 
 
 @dataclass
@@ -123,6 +155,74 @@ def bench_raw_commit(url: str, runs: int, count: int) -> Result:
     )
 
 
+def launch(url: str, version: str) -> None:
+    DBOS(
+        config={
+            "name": "bench",
+            "system_database_url": url,
+            "application_version": version,
+            "sys_db_pool_size": 24,
+        }
+    )
+    DBOS.launch()
+
+
+def bench_queue(url: str, tasks: int) -> list[Result]:
+    """Enqueue rate, then drain throughput with worker concurrency 16 (trivial tasks)."""
+    # Enqueue for another application version, so this process's worker leaves them queued.
+    launch(url, "enqueuer")
+    with SetEnqueueOptions(app_version="drainer"):
+        wall = time.perf_counter()
+        for index in range(tasks):
+            DRAIN_QUEUE.enqueue(trivial_task, index)
+        enqueue_s = time.perf_counter() - wall
+    DBOS.destroy()
+
+    counter = FinishCounter(trivial_task.__qualname__, tasks)
+    plugin_manager().register(counter)
+    try:
+        wall = time.perf_counter()
+        launch(url, "drainer")
+        if not counter.done.wait(600):
+            raise RuntimeError(f"only {counter.count} of {tasks} tasks finished")
+        drain_s = time.perf_counter() - wall
+    finally:
+        plugin_manager().unregister(counter)
+        DBOS.destroy()
+    return [
+        Result(
+            f"enqueue {tasks} tasks (one caller)", "tasks/s", tasks / enqueue_s, [tasks / enqueue_s]
+        ),
+        Result(
+            f"drain {tasks} trivial tasks, worker concurrency 16",
+            "tasks/s",
+            tasks / drain_s,
+            [tasks / drain_s],
+        ),
+    ]
+
+
+def bench_latency(url: str, samples: int) -> list[Result]:
+    """Enqueue-to-start latency on an idle worker in this process."""
+    launch(url, "latency")
+    latencies = []
+    try:
+        for index in range(samples):
+            time.sleep(0.01)  # let the worker go idle
+            before = time.perf_counter()
+            LATENCY_QUEUE.enqueue(latency_task, index).get_result()
+            latencies.append((_latency_started[index] - before) * 1000)
+    finally:
+        DBOS.destroy()
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return [
+        Result("enqueue-to-start latency p50 (idle worker)", "ms", p50, latencies),
+        Result("enqueue-to-start latency p99 (idle worker)", "ms", p99, latencies),
+    ]
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -156,8 +256,7 @@ def main() -> int:
     results: list[Result] = []
     with postgres_server() as admin_url:
         url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        DBOS(config={"name": "bench", "system_database_url": url})
-        DBOS.launch()
+        launch(url, "steps")
         try:
             results.append(bench_raw_commit(url, runs, count))
             results.append(bench_step_cost(runs, 20 if args.quick else 200))
@@ -167,6 +266,9 @@ def main() -> int:
             )
         finally:
             DBOS.destroy()
+        queue_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        results.extend(bench_queue(queue_url, 500 if args.quick else 5000))
+        results.extend(bench_latency(queue_url, 50 if args.quick else 300))
 
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
@@ -175,7 +277,7 @@ def main() -> int:
     floor = results[0].median
     for r in results:
         cpu = f"  (CPU {r.cpu_median:.3f})" if r.cpu_median is not None else ""
-        spread = f"[{min(r.runs):.3f} .. {max(r.runs):.3f}]"
+        spread = f"[{min(r.runs):.3f} .. {max(r.runs):.3f}]" if len(r.runs) > 1 else ""
         print(f"  {r.name:<42} {r.median:8.3f} {r.unit}{cpu}  {spread}")
         if r.unit == "ms/workflow":
             print(f"  {'':<42} {1000 / r.median:8.0f} workflows/s")
