@@ -7,7 +7,13 @@ import threading
 
 import pytest
 
-from dbos._records import NewWorkflow, WorkflowOutcome, WorkflowStatusString
+from dbos._records import (
+    ClaimRequest,
+    NewWorkflow,
+    QueueSpec,
+    WorkflowOutcome,
+    WorkflowStatusString,
+)
 from dbos_postgres import PostgresStorage
 
 pytestmark = pytest.mark.postgres_only
@@ -36,11 +42,15 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
         )
         assert woken.wait(5), "enqueue in another storage did not wake this one"
 
+        # The queued task finishing elsewhere wakes this storage's outcome waiters too.
+        claimed = writer.claim_queued(ClaimRequest(QueueSpec("q"), "w", "v1", 1, ("task",), 5))
+        assert [row.workflow_id for row in claimed] == ["queued"]
         generation = listener._finished.generation
-        writer.create_workflow(NewWorkflow("plain", "wf", "[]", "e", "v1", 1))
-        writer.finish_workflow(WorkflowOutcome("plain", "SUCCESS", "null", None, 2))
-        row = listener.wait_workflow_outcome("plain", 5)
+        woken.clear()
+        writer.finish_workflow(WorkflowOutcome("queued", "SUCCESS", "null", None, 2))
+        row = listener.wait_workflow_outcome("queued", 5)
         assert row is not None and row.status == "SUCCESS"
+        assert woken.wait(5), "a freed slot in another storage did not wake this one"
         deadline = threading.Event()
         for _ in range(100):
             if listener._finished.generation > generation:

@@ -17,8 +17,9 @@ _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener:
-    """Calls `on_finished()` when a workflow finishes and `on_queue()` when a queue may have
-    new work or a free slot, from a background thread."""
+    """On every notification of the schema's channel (a queued task was enqueued, or one
+    stopped running), calls `on_finished()` (outcome waiters re-check) and `on_queue()`
+    (queue workers look for work), from a background thread."""
 
     def __init__(
         self,
@@ -28,7 +29,8 @@ class Listener:
         on_queue: Callable[[], None],
     ) -> None:
         self._conninfo = conninfo
-        self._channels = {f"dbos_finished_{schema}": on_finished, f"dbos_queue_{schema}": on_queue}
+        self._channel = f"dbos_{schema}"
+        self._callbacks = (on_finished, on_queue)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
         self._ready = threading.Event()
@@ -43,21 +45,23 @@ class Listener:
         # callbacks are harmless after a stop.
         self._stop.set()
 
+    def _fire(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
-                    for channel in self._channels:
-                        connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    channel = sql.Identifier(self._channel)
+                    connection.execute(sql.SQL("LISTEN {}").format(channel))
                     self._ready.set()
                     failures = 0
-                    # A notification may have been missed while (re)connecting.
-                    for callback in self._channels.values():
-                        callback()
+                    self._fire()  # a notification may have been missed while (re)connecting
                     while not self._stop.is_set():
-                        for notify in connection.notifies(timeout=0.5):
-                            self._channels[notify.channel]()
+                        for _ in connection.notifies(timeout=0.5):
+                            self._fire()
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
