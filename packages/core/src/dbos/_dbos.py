@@ -31,7 +31,7 @@ from ._queue import (
     current_enqueue_options,
     find_queue,
 )
-from ._records import StorageOptions, WorkflowQuery, WorkflowRow
+from ._records import StorageOptions, WorkflowQuery
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     StepPolicy,
@@ -414,7 +414,7 @@ class DBOS:
     @classmethod
     async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
         engine = cls._launched_engine()
-        row = await run_async(_blocking(engine.storage.get_workflow, workflow_id))
+        row = await run_async(_blocking_call(engine.storage.get_workflow, workflow_id))
         return None if row is None else WorkflowStatus.from_row(row, engine.codec)
 
     @classmethod
@@ -484,6 +484,33 @@ class DBOS:
         )
         return _statuses(cls._launched_engine(), replace(query, queued_only=True))
 
+    # --- management ---------------------------------------------------------------------------
+
+    @classmethod
+    def cancel_workflow(cls, workflow_id: str) -> None:
+        """Cancel a workflow that is queued or running. A queued one never starts; a running
+        one stops at its next step boundary (status CANCELLED; waiters get
+        `DBOSWorkflowCancelledError`). A finished workflow is left as it is."""
+        cls._launched_engine().cancel(workflow_id)
+
+    @classmethod
+    async def cancel_workflow_async(cls, workflow_id: str) -> None:
+        engine = cls._launched_engine()
+        await run_async(_blocking_call(engine.cancel, workflow_id))
+
+    @classmethod
+    def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:
+        """Continue a cancelled or failed workflow from its last completed step, in this
+        process (an enqueued one starts now, bypassing its queue). Returns its handle."""
+        engine = cls._launched_engine()
+        return WorkflowHandle(engine, workflow_id, engine.resume(workflow_id))
+
+    @classmethod
+    async def resume_workflow_async(cls, workflow_id: str) -> WorkflowHandleAsync[Any]:
+        engine = cls._launched_engine()
+        active = await run_async(_blocking_call(engine.resume, workflow_id))
+        return WorkflowHandleAsync(engine, workflow_id, active)
+
     # --- queues -----------------------------------------------------------------------------
 
     @classmethod
@@ -538,9 +565,9 @@ def _statuses(engine: Engine, query: WorkflowQuery) -> list[WorkflowStatus]:
     ]
 
 
-def _blocking(fn: Callable[[str], WorkflowRow | None], arg: str) -> Procedure[WorkflowRow | None]:
-    row: WorkflowRow | None = yield Blocking(fn, (arg,))
-    return row
+def _blocking_call(fn: Callable[[str], T], arg: str) -> Procedure[T]:
+    result: T = yield Blocking(fn, (arg,))
+    return result
 
 
 def _finite_at_least(value: object, minimum: float) -> bool:

@@ -27,6 +27,7 @@ from ._context import (
 from ._decisions import child_workflow_id, replayed_step
 from ._effects import AwaitFuture, Blocking, CallBody, Procedure, run_async, run_sync
 from ._errors import (
+    DBOSNonExistentWorkflowError,
     DBOSSerializationError,
     DBOSStepConflictError,
     DBOSWorkflowCancelledError,
@@ -474,6 +475,27 @@ class Engine:
         if to_run:
             logger.info("recovering %d pending workflow(s)", len(to_run))
         return [started.workflow_id for started in to_run]
+
+    def cancel(self, workflow_id: str) -> None:
+        """Cancel a queued or running workflow; a running one stops at its next step."""
+        if self.storage.cancel_workflow(workflow_id, now_ms()) is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
+
+    def resume(self, workflow_id: str) -> ActiveWorkflow | None:
+        """Run a cancelled or failed workflow again from its last recorded step (or start an
+        enqueued one now) in this process; returns its local execution, if it runs here."""
+        result = self.storage.resume_workflow(
+            workflow_id, self.executor_id, self.application_version, now_ms()
+        )
+        if result is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
+        if not result.resumed:
+            return None
+        started = self._prepare_pending(result.row, fresh=False)
+        if started is None:
+            return None
+        self.dispatch(started)
+        return started.active
 
     def run_pending(self, row: WorkflowRow) -> None:
         """Run a task a queue worker just claimed (status PENDING, this executor)."""

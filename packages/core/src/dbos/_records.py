@@ -95,6 +95,14 @@ class WorkflowInit:
 
 
 @dataclass(frozen=True, slots=True)
+class ResumeResult:
+    """What `resume_workflow` did: `resumed` is True when this call made the row PENDING."""
+
+    resumed: bool
+    row: WorkflowRow
+
+
+@dataclass(frozen=True, slots=True)
 class StepRecord:
     """The recorded outcome of one operation of a workflow (a step, a child start, a sleep...).
 

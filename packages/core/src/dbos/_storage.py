@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from ._records import (
     ClaimRequest,
     NewWorkflow,
+    ResumeResult,
     StepAck,
     StepRecord,
     WorkflowInit,
@@ -123,6 +124,28 @@ class SystemStorage(Protocol):
         limits hold across processes. Claimed rows get status PENDING, this executor, this
         application version and `started_at_ms = request.now_ms`; they are returned. Claimers
         of a queue without global limits never wait for each other (SKIP LOCKED).
+        """
+        ...
+
+    def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
+        """Set an ENQUEUED or PENDING workflow's status to CANCELLED; one statement.
+
+        A running execution notices at its next checkpoint (`StepAck`). Returns the status
+        stored after the call (unchanged if the workflow had already finished), or None if
+        there is no such workflow.
+        """
+        ...
+
+    def resume_workflow(
+        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+    ) -> ResumeResult | None:
+        """Make a CANCELLED, ERROR or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow run again from
+        its last recorded step, or start an ENQUEUED one now, bypassing its queue's limits.
+
+        The workflow becomes PENDING for this executor and application version with its
+        recovery attempts reset to 1 (its output and error cleared), and `resumed` is True: the
+        caller then runs it. A workflow in another status is returned unchanged with `resumed`
+        False (so of two concurrent resumes, one runs it). None if there is no such workflow.
         """
         ...
 

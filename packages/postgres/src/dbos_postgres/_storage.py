@@ -27,6 +27,7 @@ from dbos._errors import (
 from dbos._records import (
     ClaimRequest,
     NewWorkflow,
+    ResumeResult,
     StepAck,
     StepRecord,
     StorageOptions,
@@ -88,6 +89,26 @@ class PostgresStorage:
                     self._conninfo, self._schema, self._finished.notify, self._queue_activity
                 )
                 self._listener.start()
+
+    def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
+        found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
+        self._finished.notify()
+        return None if found is None else str(found[0])
+
+    def resume_workflow(
+        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+    ) -> ResumeResult | None:
+        params = {
+            "workflow_id": workflow_id,
+            "executor_id": executor_id,
+            "application_version": application_version,
+            "now_ms": now_ms,
+        }
+        found = self._one("resume_workflow", params)
+        if found is not None:
+            return ResumeResult(True, WorkflowRow(*found))
+        row = self.get_workflow(workflow_id)
+        return None if row is None else ResumeResult(False, row)
 
     def on_queue_activity(self, callback: Callable[[], None]) -> None:
         self._queue_callbacks.append(callback)

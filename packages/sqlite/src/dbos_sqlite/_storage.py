@@ -28,6 +28,7 @@ from dbos._errors import (
 from dbos._records import (
     ClaimRequest,
     NewWorkflow,
+    ResumeResult,
     StepAck,
     StepRecord,
     StorageOptions,
@@ -320,6 +321,28 @@ class SQLiteStorage:
                 if row is not None:
                     claimed.append(row)
         return claimed
+
+    def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
+        params = {"workflow_id": workflow_id, "now_ms": now_ms}
+        with self._transaction() as connection:
+            self._run(connection, "cancel_workflow", params)
+            status = self._run(connection, "select_status", params).fetchone()
+        self._finished.notify()
+        return None if status is None else str(status[0])
+
+    def resume_workflow(
+        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+    ) -> ResumeResult | None:
+        params = {
+            "workflow_id": workflow_id,
+            "executor_id": executor_id,
+            "application_version": application_version,
+            "now_ms": now_ms,
+        }
+        with self._transaction() as connection:
+            resumed = self._run(connection, "resume_workflow", params).rowcount == 1
+            row = self._select_workflow(connection, workflow_id)
+        return None if row is None else ResumeResult(resumed, row)
 
     def on_queue_activity(self, callback: Callable[[], None]) -> None:
         # One process per file: core wakes its own worker; there is nobody else to hear.

@@ -154,3 +154,28 @@ WITH claimed AS (
               queue_partition_key, started_at
 )
 SELECT * FROM claimed ORDER BY priority, created_at, workflow_id
+
+-- name: cancel_workflow
+WITH cancelled AS (
+    UPDATE {schema}.workflow_status
+    SET status = 'CANCELLED', updated_at = %(now_ms)s
+    WHERE workflow_id = %(workflow_id)s AND status IN ('ENQUEUED', 'PENDING')
+    RETURNING status
+)
+SELECT status FROM cancelled
+UNION ALL
+SELECT status FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM cancelled)
+
+-- name: resume_workflow
+UPDATE {schema}.workflow_status
+SET status = 'PENDING', executor_id = %(executor_id)s,
+    application_version = %(application_version)s, recovery_attempts = 1,
+    output = NULL, error = NULL, updated_at = %(now_ms)s,
+    started_at = coalesce(started_at, %(now_ms)s)
+WHERE workflow_id = %(workflow_id)s
+  AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'ENQUEUED')
+RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
+          recovery_attempts, max_recovery_attempts, created_at, updated_at,
+          parent_workflow_id, queue_name, priority, deduplication_id,
+          queue_partition_key, started_at

@@ -116,3 +116,16 @@ UPDATE workflow_status
 SET status = 'PENDING', executor_id = :executor_id, application_version = :application_version,
     started_at = :now_ms, updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
+
+-- name: cancel_workflow
+UPDATE workflow_status SET status = 'CANCELLED', updated_at = :now_ms
+WHERE workflow_id = :workflow_id AND status IN ('ENQUEUED', 'PENDING')
+
+-- name: resume_workflow
+UPDATE workflow_status
+SET status = 'PENDING', executor_id = :executor_id,
+    application_version = :application_version, recovery_attempts = 1,
+    output = NULL, error = NULL, updated_at = :now_ms,
+    started_at = coalesce(started_at, :now_ms)
+WHERE workflow_id = :workflow_id
+  AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'ENQUEUED')

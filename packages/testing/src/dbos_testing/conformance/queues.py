@@ -15,6 +15,7 @@ from dbos._records import (
     ClaimRequest,
     NewWorkflow,
     QueueSpec,
+    StepRecord,
     WorkflowOutcome,
     WorkflowQuery,
     WorkflowStatusString,
@@ -33,6 +34,9 @@ __all__ = [
     "test_concurrent_claimers_of_an_unlimited_queue_take_each_task_once",
     "test_deduplication_while_queued_or_running_only",
     "test_list_queued_only",
+    "test_cancel_queued_and_running_but_not_finished",
+    "test_resume_runs_cancelled_work_again_once",
+    "test_resume_starts_an_enqueued_task_now",
 ]
 
 
@@ -188,3 +192,42 @@ def test_list_queued_only(dbos_storage: SystemStorage) -> None:
     dbos_storage.create_workflow(NewWorkflow("plain", "module.task", "[]", "worker-1", "v1", 1))
     rows = dbos_storage.list_workflows(WorkflowQuery(queued_only=True))
     assert [row.workflow_id for row in rows] == ["queued"]
+
+
+def test_cancel_queued_and_running_but_not_finished(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("running", created_at_ms=1))
+    dbos_storage.create_workflow(task("queued", created_at_ms=2))
+    assert claim(dbos_storage, QueueSpec("q"), capacity=1) == ["running"]
+    assert dbos_storage.cancel_workflow("queued", 20_000) == "CANCELLED"
+    assert claim(dbos_storage, QueueSpec("q")) == []  # a cancelled task never starts
+    assert dbos_storage.cancel_workflow("running", 20_000) == "CANCELLED"
+    ack = dbos_storage.record_step(StepRecord("running", 0, "s", "null", None, 1, 2))
+    assert ack.workflow_status == "CANCELLED"  # the running execution learns at its next step
+    dbos_storage.create_workflow(task("done", created_at_ms=3))
+    assert claim(dbos_storage, QueueSpec("q")) == ["done"]
+    dbos_storage.finish_workflow(WorkflowOutcome("done", "SUCCESS", "null", None, 5))
+    assert dbos_storage.cancel_workflow("done", 20_000) == "SUCCESS"
+    assert dbos_storage.cancel_workflow("ghost", 20_000) is None
+
+
+def test_resume_runs_cancelled_work_again_once(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("t"))
+    assert claim(dbos_storage, QueueSpec("q")) == ["t"]
+    dbos_storage.cancel_workflow("t", 20_000)
+    first = dbos_storage.resume_workflow("t", "worker-2", "v1", 30_000)
+    assert first is not None and first.resumed
+    assert (first.row.status, first.row.executor_id, first.row.recovery_attempts) == (
+        PENDING,
+        "worker-2",
+        1,
+    )
+    again = dbos_storage.resume_workflow("t", "worker-3", "v1", 30_001)
+    assert again is not None and not again.resumed and again.row.executor_id == "worker-2"
+    assert dbos_storage.resume_workflow("ghost", "w", "v1", 1) is None
+
+
+def test_resume_starts_an_enqueued_task_now(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("waiting", delay_until_ms=99_999_999))
+    result = dbos_storage.resume_workflow("waiting", "worker-1", "v1", 10)
+    assert result is not None and result.resumed and result.row.status == PENDING
+    assert claim(dbos_storage, QueueSpec("q")) == []
