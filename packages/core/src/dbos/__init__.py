@@ -15,7 +15,7 @@ An independent implementation that keeps DBOS Transact's Python API::
 from __future__ import annotations
 
 from ._config import DBOSConfig
-from ._context import SetWorkflowID
+from ._context import SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._errors import (
     DBOSConfigError,
@@ -74,6 +74,7 @@ __all__ = [
     "Serializer",
     "SetEnqueueOptions",
     "SetWorkflowID",
+    "SetWorkflowTimeout",
     "SystemStorage",
     "WorkflowHandle",
     "WorkflowHandleAsync",

@@ -4,7 +4,7 @@ their own): the running workflow, the step being run, and options set by context
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ class WorkflowContext:
     next_function_id: int = 0
     step_id: int | None = None
     cancelled: bool = False
-    child_seq: dict[str, int] = field(default_factory=dict)
+    deadline_ms: int | None = None
 
     def take_function_id(self) -> int:
         function_id = self.next_function_id
@@ -43,6 +43,7 @@ _current_workflow: ContextVar[WorkflowContext | None] = ContextVar(
     "dbos_current_workflow", default=None
 )
 _next_workflow_id: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
+_next_timeout_s: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
 
 
 def current_workflow() -> WorkflowContext | None:
@@ -97,6 +98,62 @@ class SetWorkflowID:
             self._token = None
 
     async def __aenter__(self) -> SetWorkflowID:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def assigned_timeout() -> float | None:
+    """The timeout set by an enclosing `SetWorkflowTimeout`, if any."""
+    return _next_timeout_s.get()
+
+
+class SetWorkflowTimeout:
+    """Give workflows started or enqueued in this block a timeout, in seconds.
+
+    The deadline counts from the start (or the enqueue: time spent waiting in a queue counts).
+    Past it, the workflow is cancelled: a queued one never starts, a running one stops at its
+    next step boundary. Child workflows inherit their parent's deadline.
+
+    Example:
+        with SetWorkflowTimeout(30):
+            DBOS.start_workflow(process_order, order_id)
+    """
+
+    def __init__(self, seconds: float) -> None:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not seconds > 0
+            or seconds == float("inf")
+        ):
+            raise DBOSException(
+                f"SetWorkflowTimeout needs a number of seconds > 0, got {seconds!r}"
+            )
+        self.seconds = float(seconds)
+        self._token: Token[float | None] | None = None
+
+    def __enter__(self) -> SetWorkflowTimeout:
+        self._token = _next_timeout_s.set(self.seconds)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _next_timeout_s.reset(self._token)
+            self._token = None
+
+    async def __aenter__(self) -> SetWorkflowTimeout:
         return self.__enter__()
 
     async def __aexit__(

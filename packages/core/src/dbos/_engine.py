@@ -19,6 +19,7 @@ from typing import Any
 from . import _registry
 from ._context import (
     WorkflowContext,
+    assigned_timeout,
     current_workflow,
     enter_workflow,
     leave_workflow,
@@ -97,6 +98,7 @@ class Started:
     must_run: bool
     fresh: bool = True
     queue_name: str | None = None
+    deadline_ms: int | None = None
 
 
 class _LoopThread:
@@ -218,6 +220,7 @@ class Engine:
             args,
             kwargs,
             must_run,
+            deadline_ms=init.row.deadline_ms if owner else None,
         )
 
     def _new_workflow(
@@ -238,6 +241,11 @@ class Engine:
             max_recovery_attempts=registration.max_recovery_attempts,
             parent_workflow_id=parent.workflow_id if parent else None,
         )
+        timeout = assigned_timeout()
+        if timeout is not None:
+            workflow = replace(workflow, deadline_ms=now_ms() + int(timeout * 1000))
+        elif parent is not None and parent.deadline_ms is not None:
+            workflow = replace(workflow, deadline_ms=parent.deadline_ms)
         if placement is None:
             return workflow
         # An enqueued task belongs to no executor until a worker claims it.
@@ -279,6 +287,7 @@ class Engine:
         *,
         fresh: bool,
         active: ActiveWorkflow,
+        deadline_ms: int | None = None,
     ) -> Procedure[Outcome]:
         """Run the workflow body, record its outcome, and resolve local waiters."""
         try:
@@ -287,7 +296,9 @@ class Engine:
             if not fresh:
                 steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
                 recorded = {step.function_id: step for step in steps}
-            context = WorkflowContext(self, workflow_id, registration.name, recorded)
+            context = WorkflowContext(
+                self, workflow_id, registration.name, recorded, deadline_ms=deadline_ms
+            )
             token = enter_workflow(context)
             try:
                 try:
@@ -372,6 +383,7 @@ class Engine:
                 started.kwargs,
                 fresh=started.fresh,
                 active=started.active,
+                deadline_ms=started.deadline_ms,
             )
             return outcome
         return (yield from self.wait(started.workflow_id, started.active))
@@ -389,8 +401,11 @@ class Engine:
             active.future.add_done_callback(lambda _: worker.task_finished(queue_name))
         fresh = started.fresh
         procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
+        deadline = started.deadline_ms
         if started.registration.is_async:
-            coroutine = run_async(self.execute(*procedure_args, fresh=fresh, active=active))
+            coroutine = run_async(
+                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
+            )
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -402,7 +417,9 @@ class Engine:
             return
 
         def run() -> Outcome:
-            return run_sync(self.execute(*procedure_args, fresh=fresh, active=active))
+            return run_sync(
+                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
+            )
 
         active.set_run(run)
         self._pool.submit(self._run_claimed, active)
@@ -531,6 +548,7 @@ class Engine:
             True,
             fresh=fresh,
             queue_name=row.queue_name,
+            deadline_ms=row.deadline_ms,
         )
 
     # --- shutdown ---------------------------------------------------------------------------

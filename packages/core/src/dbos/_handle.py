@@ -34,6 +34,7 @@ class WorkflowStatus:
     max_recovery_attempts: int | None
     queue_name: str | None
     parent_workflow_id: str | None
+    workflow_deadline_epoch_ms: int | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -56,6 +57,7 @@ class WorkflowStatus:
             max_recovery_attempts=row.max_recovery_attempts,
             queue_name=row.queue_name,
             parent_workflow_id=row.parent_workflow_id,
+            workflow_deadline_epoch_ms=row.deadline_ms,
         )
 
 

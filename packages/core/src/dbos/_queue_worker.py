@@ -23,6 +23,8 @@ logger = logging.getLogger("dbos")
 #: Tasks one process claims per queue and round when the queue sets no worker concurrency.
 DEFAULT_BATCH = 64
 _ERROR_BACKOFF_S = 1.0
+#: How often each process cancels workflows past their deadline.
+_SWEEP_INTERVAL_S = 0.5
 
 
 class QueueWorker:
@@ -34,6 +36,7 @@ class QueueWorker:
         self._running: Counter[str] = Counter()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._last_sweep_ms = 0
         self._thread = threading.Thread(target=self._loop, name="dbos-queue-worker", daemon=True)
 
     def start(self) -> None:
@@ -61,11 +64,23 @@ class QueueWorker:
         with self._lock:
             return self._running[queue_name]
 
+    def _sweep_deadlines(self) -> None:
+        """Cancel overdue workflows (queued ones never start; running ones stop at their next
+        step). Every process sweeps; the statement is idempotent."""
+        current = now_ms()
+        if current - self._last_sweep_ms < _SWEEP_INTERVAL_S * 1000:
+            return
+        self._last_sweep_ms = current
+        cancelled = self._engine.storage.cancel_expired(current)
+        if cancelled:
+            logger.info("cancelled %d workflow(s) past their deadline", len(cancelled))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             queues = registered_queues()
             try:
+                self._sweep_deadlines()
                 claimed = sum(self._claim(queue) for queue in queues)
             except DBOSException as exc:
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
@@ -76,6 +91,7 @@ class QueueWorker:
             interval = min(
                 (queue.polling_interval_sec for queue in queues), default=DEFAULT_POLLING_INTERVAL_S
             )
+            interval = min(interval, _SWEEP_INTERVAL_S)
             self._wake.wait(interval)
 
     def _claim(self, queue: Queue) -> int:

@@ -52,6 +52,7 @@ class NewWorkflow:
     deduplication_id: str | None = None
     queue_partition_key: str | None = None
     delay_until_ms: int | None = None
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class WorkflowRow:
     deduplication_id: str | None = None
     queue_partition_key: str | None = None
     started_at_ms: int | None = None
+    deadline_ms: int | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -275,6 +277,7 @@ WORKFLOW_COLUMNS: tuple[str, ...] = (
     "deduplication_id",
     "queue_partition_key",
     "started_at",
+    "deadline_at",
 )
 
 

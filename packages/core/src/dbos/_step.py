@@ -6,9 +6,9 @@ import logging
 import time
 from typing import Any
 
-from ._context import current_workflow
+from ._context import WorkflowContext, current_workflow
 from ._decisions import remaining_sleep, replayed_step, retry_delay
-from ._effects import CallBody, Procedure, Sleep
+from ._effects import Blocking, CallBody, Procedure, Sleep
 from ._errors import DBOSMaxStepRetriesExceeded, DBOSSerializationError, DBOSWorkflowCancelledError
 from ._outcome import now_ms
 from ._records import StepRecord
@@ -17,6 +17,17 @@ from ._registry import StepRegistration
 logger = logging.getLogger("dbos")
 
 SLEEP_NAME = "DBOS.sleep"
+
+
+def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
+    """Raise at this step boundary if the workflow was cancelled or is past its deadline (in
+    which case it is cancelled now, so that the stored status says so)."""
+    deadline = context.deadline_ms
+    if not context.cancelled and deadline is not None and now_ms() >= deadline:
+        yield Blocking(context.engine.storage.cancel_workflow, (context.workflow_id, now_ms()))
+        context.cancelled = True
+    if context.cancelled:
+        raise DBOSWorkflowCancelledError(context.workflow_id)
 
 
 def step_procedure(
@@ -33,8 +44,7 @@ def step_procedure(
     replayed = replayed_step(context.recorded, context.workflow_id, function_id, registration.name)
     if replayed is not None:
         return engine.replay_result(replayed)
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
+    yield from stop_if_cancelled(context)
 
     engine.hooks.before_step(context.workflow_id, function_id, registration.name)
     started_at = now_ms()
@@ -123,6 +133,9 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
         )
         stored = yield from engine.checkpoint(context, record)
         wake_at = float(engine.codec.decode_value(stored.output))
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
-    yield Sleep(remaining_sleep(wake_at, time.time()))
+    yield from stop_if_cancelled(context)
+    remaining = remaining_sleep(wake_at, time.time())
+    if context.deadline_ms is not None:
+        remaining = min(remaining, max(0.0, context.deadline_ms / 1000 - time.time()))
+    yield Sleep(remaining)
+    yield from stop_if_cancelled(context)

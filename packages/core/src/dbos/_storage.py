@@ -149,6 +149,11 @@ class SystemStorage(Protocol):
         """
         ...
 
+    def cancel_expired(self, now_ms: int) -> list[str]:
+        """Cancel every ENQUEUED or PENDING workflow whose deadline is at or before `now_ms`;
+        returns their IDs. One statement (run by every process's worker now and then)."""
+        ...
+
     def on_queue_activity(self, callback: Callable[[], None]) -> None:
         """Call `callback()` (from any thread, cheaply) whenever some process enqueues a task or
         a queued task stops running, so idle queue workers start work at once.

@@ -110,6 +110,12 @@ class PostgresStorage:
         row = self.get_workflow(workflow_id)
         return None if row is None else ResumeResult(False, row)
 
+    def cancel_expired(self, now_ms: int) -> list[str]:
+        rows = self._all(self._queries["cancel_expired"], {"now_ms": now_ms})
+        if rows:
+            self._finished.notify()
+        return [str(row[0]) for row in rows]
+
     def on_queue_activity(self, callback: Callable[[], None]) -> None:
         self._queue_callbacks.append(callback)
 
@@ -291,13 +297,16 @@ class PostgresStorage:
                 rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
                 return [WorkflowRow(*row) for row in rows.fetchall()]
             with connection.transaction():
+                locked = connection.execute(
+                    self._queries["lock_queue"], params, prepare=True
+                ).fetchone()
+                if not (locked and locked[0]):  # another process is claiming this queue now
+                    return []
                 counts = connection.execute(
                     self._queries["queue_counts"], params, prepare=True
                 ).fetchone()
                 assert counts is not None
-                locked, running, started = counts
-                if not locked:  # another process is claiming from this queue right now
-                    return []
+                running, started = counts
                 params["limit"] = claimable(queue, request.capacity, running, started)
                 if params["limit"] <= 0:
                     return []

@@ -344,6 +344,16 @@ class SQLiteStorage:
             row = self._select_workflow(connection, workflow_id)
         return None if row is None else ResumeResult(resumed, row)
 
+    def cancel_expired(self, now_ms: int) -> list[str]:
+        params = {"now_ms": now_ms}
+        with self._transaction() as connection:
+            expired = [row[0] for row in self._run(connection, "select_expired", params)]
+            if expired:
+                self._run(connection, "cancel_expired", params)
+        if expired:
+            self._finished.notify()
+        return expired
+
     def on_queue_activity(self, callback: Callable[[], None]) -> None:
         # One process per file: core wakes its own worker; there is nobody else to hear.
         return None

@@ -8,25 +8,26 @@ WITH inserted AS (
         workflow_id, status, name, inputs, executor_id, application_version,
         recovery_attempts, max_recovery_attempts, created_at, updated_at,
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-        delay_until
+        delay_until, deadline_at
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
         %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s, %(priority)s,
-        %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s
+        %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
+        %(deadline_ms)s
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING workflow_id, status, name, inputs, output, error, executor_id,
               application_version, recovery_attempts, max_recovery_attempts, created_at,
               updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at
+       queue_partition_key, started_at, deadline_at
 )
 SELECT true, * FROM inserted
 UNION ALL
 SELECT false, workflow_id, status, name, inputs, output, error, executor_id,
        application_version, recovery_attempts, max_recovery_attempts, created_at,
        updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at
+       queue_partition_key, started_at, deadline_at
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
@@ -34,7 +35,7 @@ WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
        recovery_attempts, max_recovery_attempts, created_at, updated_at,
        parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at
+       queue_partition_key, started_at, deadline_at
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 
@@ -90,7 +91,7 @@ WHERE status = 'PENDING' AND executor_id = %(executor_id)s
 RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
           recovery_attempts, max_recovery_attempts, created_at, updated_at,
           parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at
+       queue_partition_key, started_at, deadline_at
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {schema}
@@ -122,11 +123,15 @@ SELECT pg_advisory_unlock(%(key)s)
 -- name: database_exists
 SELECT 1 FROM pg_database WHERE datname = %(name)s
 
+-- name: lock_queue
+-- Serializes claimers of one queue with global limits; a claimer that finds the lock taken
+-- skips this round. It must be its own statement: under READ COMMITTED a statement's snapshot
+-- is taken when it starts, so counts read in the statement that waited for the lock could
+-- miss the claims the previous holder committed in the meantime.
+SELECT pg_try_advisory_xact_lock(%(lock_key)s)
+
 -- name: queue_counts
--- Serializes claimers of one queue with global limits (a claimer that finds the lock taken
--- skips this round), and counts what the limits need, in one round trip.
-SELECT pg_try_advisory_xact_lock(%(lock_key)s),
-       (SELECT count(*) FROM {schema}.workflow_status
+SELECT (SELECT count(*) FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND status = 'PENDING'),
        (SELECT count(*) FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND started_at >= %(since_ms)s)
@@ -151,7 +156,7 @@ WITH claimed AS (
     RETURNING workflow_id, status, name, inputs, output, error, executor_id,
               application_version, recovery_attempts, max_recovery_attempts, created_at,
               updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-              queue_partition_key, started_at
+              queue_partition_key, started_at, deadline_at
 )
 SELECT * FROM claimed ORDER BY priority, created_at, workflow_id
 
@@ -178,4 +183,11 @@ WHERE workflow_id = %(workflow_id)s
 RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
           recovery_attempts, max_recovery_attempts, created_at, updated_at,
           parent_workflow_id, queue_name, priority, deduplication_id,
-          queue_partition_key, started_at
+          queue_partition_key, started_at, deadline_at
+
+-- name: cancel_expired
+UPDATE {schema}.workflow_status
+SET status = 'CANCELLED', updated_at = %(now_ms)s
+WHERE deadline_at IS NOT NULL AND deadline_at <= %(now_ms)s
+  AND status IN ('ENQUEUED', 'PENDING')
+RETURNING workflow_id

@@ -5,12 +5,12 @@ INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at,
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-    delay_until
+    delay_until, deadline_at
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
-    :delay_until_ms
+    :delay_until_ms, :deadline_ms
 )
 ON CONFLICT (workflow_id) DO NOTHING
 
@@ -18,7 +18,7 @@ ON CONFLICT (workflow_id) DO NOTHING
 SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
        recovery_attempts, max_recovery_attempts, created_at, updated_at,
        parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-       started_at
+       started_at, deadline_at
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
@@ -129,3 +129,12 @@ SET status = 'PENDING', executor_id = :executor_id,
     started_at = coalesce(started_at, :now_ms)
 WHERE workflow_id = :workflow_id
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'ENQUEUED')
+
+-- name: select_expired
+SELECT workflow_id FROM workflow_status
+WHERE deadline_at IS NOT NULL AND deadline_at <= :now_ms AND status IN ('ENQUEUED', 'PENDING')
+
+-- name: cancel_expired
+UPDATE workflow_status
+SET status = 'CANCELLED', updated_at = :now_ms
+WHERE deadline_at IS NOT NULL AND deadline_at <= :now_ms AND status IN ('ENQUEUED', 'PENDING')

@@ -37,6 +37,7 @@ __all__ = [
     "test_cancel_queued_and_running_but_not_finished",
     "test_resume_runs_cancelled_work_again_once",
     "test_resume_starts_an_enqueued_task_now",
+    "test_cancel_expired_cancels_only_overdue_unfinished_work",
 ]
 
 
@@ -231,3 +232,29 @@ def test_resume_starts_an_enqueued_task_now(dbos_storage: SystemStorage) -> None
     result = dbos_storage.resume_workflow("waiting", "worker-1", "v1", 10)
     assert result is not None and result.resumed and result.row.status == PENDING
     assert claim(dbos_storage, QueueSpec("q")) == []
+
+
+def test_cancel_expired_cancels_only_overdue_unfinished_work(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_workflow(task("overdue-queued", deadline_ms=5_000))
+    dbos_storage.create_workflow(task("overdue-running", created_at_ms=2, deadline_ms=5_000))
+    dbos_storage.create_workflow(task("in-time", created_at_ms=3, deadline_ms=50_000))
+    dbos_storage.create_workflow(task("no-deadline", created_at_ms=4))
+    dbos_storage.create_workflow(
+        NewWorkflow("plain-overdue", "wf", "[]", "w", "v1", 5, deadline_ms=5_000)
+    )
+    row = dbos_storage.get_workflow("in-time")
+    assert row is not None and row.deadline_ms == 50_000
+    assert claim(dbos_storage, QueueSpec("q"), capacity=1, now_ms=1_000) == ["overdue-running"]
+    cancelled = dbos_storage.cancel_expired(10_000)
+    assert sorted(cancelled) == ["overdue-queued", "overdue-running", "plain-overdue"]
+    statuses = {
+        workflow_id: (dbos_storage.get_workflow(workflow_id) or row).status
+        for workflow_id in ("overdue-queued", "overdue-running", "in-time", "no-deadline")
+    }
+    assert statuses == {
+        "overdue-queued": "CANCELLED",
+        "overdue-running": "CANCELLED",
+        "in-time": ENQUEUED,
+        "no-deadline": ENQUEUED,
+    }
+    assert dbos_storage.cancel_expired(10_000) == []
