@@ -3,10 +3,11 @@ their own): the running workflow, the step being run, and options set by context
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._errors import DBOSException
 from ._records import StepRecord, WorkflowStatusString
@@ -39,6 +40,13 @@ class WorkflowContext:
             self.cancelled = True
 
 
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pragma: no cover - Python 3.10
+    Self = TypeVar("Self", bound="ContextSetting[object]")
+
+V = TypeVar("V")
+
 _current_workflow: ContextVar[WorkflowContext | None] = ContextVar(
     "dbos_current_workflow", default=None
 )
@@ -66,25 +74,17 @@ def take_assigned_workflow_id() -> str | None:
     return assigned
 
 
-class SetWorkflowID:
-    """Give the next workflow started in this block a chosen ID (an idempotency key).
+class ContextSetting(Generic[V]):
+    """A `with` block (sync or async) that sets a context variable for the code inside it."""
 
-    Example:
-        with SetWorkflowID("order-1234"):
-            handle = DBOS.start_workflow(process_order, 1234)
+    _variable: ContextVar[V | None]
 
-    Starting a workflow twice with one ID runs it once; the second start returns a handle to
-    the first execution's result.
-    """
+    def __init__(self, value: V) -> None:
+        self._value = value
+        self._token: Token[V | None] | None = None
 
-    def __init__(self, workflow_id: str) -> None:
-        if not isinstance(workflow_id, str) or not workflow_id:
-            raise DBOSException(f"SetWorkflowID needs a non-empty string, got {workflow_id!r}")
-        self.workflow_id = workflow_id
-        self._token: Token[str | None] | None = None
-
-    def __enter__(self) -> SetWorkflowID:
-        self._token = _next_workflow_id.set(self.workflow_id)
+    def __enter__(self) -> Self:
+        self._token = self._variable.set(self._value)
         return self
 
     def __exit__(
@@ -94,10 +94,10 @@ class SetWorkflowID:
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
-            _next_workflow_id.reset(self._token)
+            self._variable.reset(self._token)
             self._token = None
 
-    async def __aenter__(self) -> SetWorkflowID:
+    async def __aenter__(self) -> Self:
         return self.__enter__()
 
     async def __aexit__(
@@ -109,12 +109,32 @@ class SetWorkflowID:
         self.__exit__(exc_type, exc, tb)
 
 
+class SetWorkflowID(ContextSetting[str]):
+    """Give the next workflow started in this block a chosen ID (an idempotency key).
+
+    Example:
+        with SetWorkflowID("order-1234"):
+            handle = DBOS.start_workflow(process_order, 1234)
+
+    Starting a workflow twice with one ID runs it once; the second start returns a handle to
+    the first execution's result.
+    """
+
+    _variable = _next_workflow_id
+
+    def __init__(self, workflow_id: str) -> None:
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise DBOSException(f"SetWorkflowID needs a non-empty string, got {workflow_id!r}")
+        super().__init__(workflow_id)
+        self.workflow_id = workflow_id
+
+
 def assigned_timeout() -> float | None:
     """The timeout set by an enclosing `SetWorkflowTimeout`, if any."""
     return _next_timeout_s.get()
 
 
-class SetWorkflowTimeout:
+class SetWorkflowTimeout(ContextSetting[float]):
     """Give workflows started or enqueued in this block a timeout, in seconds.
 
     The deadline counts from the start (or the enqueue: time spent waiting in a queue counts).
@@ -126,6 +146,8 @@ class SetWorkflowTimeout:
             DBOS.start_workflow(process_order, order_id)
     """
 
+    _variable = _next_timeout_s
+
     def __init__(self, seconds: float) -> None:
         if (
             isinstance(seconds, bool)
@@ -136,30 +158,5 @@ class SetWorkflowTimeout:
             raise DBOSException(
                 f"SetWorkflowTimeout needs a number of seconds > 0, got {seconds!r}"
             )
+        super().__init__(float(seconds))
         self.seconds = float(seconds)
-        self._token: Token[float | None] | None = None
-
-    def __enter__(self) -> SetWorkflowTimeout:
-        self._token = _next_timeout_s.set(self.seconds)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            _next_timeout_s.reset(self._token)
-            self._token = None
-
-    async def __aenter__(self) -> SetWorkflowTimeout:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)

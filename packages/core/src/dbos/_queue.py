@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, overload
 
+from ._context import ContextSetting
 from ._errors import DBOSConfigError, DBOSException
 from ._records import QueueSpec
 
@@ -206,7 +206,7 @@ def current_enqueue_options() -> EnqueueOptions:
     return _enqueue_options.get() or EnqueueOptions()
 
 
-class SetEnqueueOptions:
+class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
     """Options for the tasks enqueued inside the block.
 
     Args:
@@ -217,6 +217,8 @@ class SetEnqueueOptions:
         delay_seconds: Do not start the task before this many seconds have passed.
         app_version: Only processes running this application version may run the task.
     """
+
+    _variable = _enqueue_options
 
     def __init__(
         self,
@@ -244,21 +246,9 @@ class SetEnqueueOptions:
             raise DBOSException(f"delay_seconds must be a number >= 0, got {delay_seconds!r}")
         if queue_partition_key is not None:
             raise DBOSException("queue_partition_key: partitioned queues are not supported yet")
-        self.options = EnqueueOptions(
-            deduplication_id, priority, queue_partition_key, delay_seconds, app_version
+        super().__init__(
+            EnqueueOptions(
+                deduplication_id, priority, queue_partition_key, delay_seconds, app_version
+            )
         )
-        self._token: Token[EnqueueOptions | None] | None = None
-
-    def __enter__(self) -> SetEnqueueOptions:
-        self._token = _enqueue_options.set(self.options)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            _enqueue_options.reset(self._token)
-            self._token = None
+        self.options = self._value
