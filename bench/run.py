@@ -223,6 +223,56 @@ def bench_latency(url: str, samples: int) -> list[Result]:
     ]
 
 
+@DBOS.workflow(name="bench.remote_task")
+def remote_task_stub(index: int) -> float:
+    """Enqueued here, run by bench/remote_worker.py (same registered name)."""
+    raise RuntimeError("runs in the remote worker only")
+
+
+def bench_remote_latency(url: str, samples: int) -> list[Result]:
+    """Enqueue-to-start latency when the idle worker is another process (LISTEN/NOTIFY)."""
+    import subprocess
+
+    remote_queue = Queue("bench_remote", worker_concurrency=1, polling_interval_sec=10.0)
+    with tempfile.TemporaryDirectory() as scratch:
+        ready = os.path.join(scratch, "ready")
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                os.path.join(os.path.dirname(__file__), "remote_worker.py"),
+                url,
+                ready,
+            ]
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(ready):
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise RuntimeError("the remote worker did not start")
+                time.sleep(0.05)
+            launch(url, "local")  # this process's worker never claims version "remote" tasks
+            latencies = []
+            try:
+                for index in range(samples):
+                    time.sleep(0.02)
+                    before = time.time()
+                    with SetEnqueueOptions(app_version="remote"):
+                        handle = remote_queue.enqueue(remote_task_stub, index)
+                    latencies.append((handle.get_result() - before) * 1000)
+            finally:
+                DBOS.destroy()
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return [
+        Result("enqueue-to-start p50, worker in another process", "ms", p50, latencies),
+        Result("enqueue-to-start p99, worker in another process", "ms", p99, latencies),
+    ]
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -269,6 +319,7 @@ def main() -> int:
         queue_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_queue(queue_url, 500 if args.quick else 5000))
         results.extend(bench_latency(queue_url, 50 if args.quick else 300))
+        results.extend(bench_remote_latency(queue_url, 50 if args.quick else 300))
 
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
