@@ -10,6 +10,7 @@ and the database's commit latency are the two costs that matter.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import statistics
@@ -155,6 +156,22 @@ def bench_raw_commit(url: str, runs: int, count: int) -> Result:
     )
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU time used so far by this machine's postgres processes (None where /proc is absent):
+    with a local server, the server's share of a benchmark's cost."""
+    total, found = 0, False
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as handle:
+                fields = handle.read().split()
+        except OSError:
+            continue
+        if fields[1].startswith("(postgres"):
+            total += int(fields[13]) + int(fields[14])
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def launch(url: str, version: str) -> None:
     DBOS(
         config={
@@ -181,14 +198,26 @@ def bench_queue(url: str, tasks: int) -> list[Result]:
     counter = FinishCounter(trivial_task.__qualname__, tasks)
     plugin_manager().register(counter)
     try:
-        wall = time.perf_counter()
+        wall, client_cpu, server_cpu = (
+            time.perf_counter(),
+            time.process_time(),
+            postgres_cpu_seconds(),
+        )
         launch(url, "drainer")
         if not counter.done.wait(600):
             raise RuntimeError(f"only {counter.count} of {tasks} tasks finished")
         drain_s = time.perf_counter() - wall
+        client_ms = (time.process_time() - client_cpu) / tasks * 1000
+        server_end = postgres_cpu_seconds()
     finally:
         plugin_manager().unregister(counter)
         DBOS.destroy()
+    cpu_rows = [Result("  client CPU per drained task", "ms", client_ms, [client_ms])]
+    if server_cpu is not None and server_end is not None:
+        server_ms = (server_end - server_cpu) / tasks * 1000
+        cpu_rows.append(
+            Result("  server CPU per drained task (local server)", "ms", server_ms, [server_ms])
+        )
     return [
         Result(
             f"enqueue {tasks} tasks (one caller)", "tasks/s", tasks / enqueue_s, [tasks / enqueue_s]
@@ -199,6 +228,7 @@ def bench_queue(url: str, tasks: int) -> list[Result]:
             tasks / drain_s,
             [tasks / drain_s],
         ),
+        *cpu_rows,
     ]
 
 
