@@ -56,3 +56,44 @@ def test_claimable_respects_every_limit_and_never_goes_negative() -> None:
     both = QueueSpec("q", concurrency=5, limit=4, period_s=1.0)
     assert claimable(both, capacity=10, running_global=4, started_in_period=0) == 1
     assert claimable(both, capacity=0, running_global=0, started_in_period=0) == 0
+
+
+def test_partition_limits_apply_to_each_partition_on_its_own() -> None:
+    from dbos._decisions import partition_quotas
+    from dbos._records import PartitionLoad, QueueSpec
+
+    queue = QueueSpec("q", concurrency=2, limit=3, period_s=1.0, partitioned=True)
+    loads = [
+        PartitionLoad("full", queued=5, running=2, started=0, last_started_ms=None),
+        PartitionLoad("rated", queued=5, running=0, started=2, last_started_ms=None),
+        PartitionLoad("free", queued=5, running=1, started=0, last_started_ms=None),
+    ]
+    assert partition_quotas(queue, 100, loads) == {"rated": 1, "free": 1}
+
+
+def test_partition_quotas_never_exceed_queued_tasks_or_capacity() -> None:
+    from dbos._decisions import partition_quotas
+    from dbos._records import PartitionLoad, QueueSpec
+
+    queue = QueueSpec("q", partitioned=True)
+    loads = [PartitionLoad("a", queued=1), PartitionLoad("b", queued=10)]
+    assert partition_quotas(queue, 100, loads) == {"a": 1, "b": 10}
+    assert partition_quotas(queue, 4, loads) == {"a": 1, "b": 3}
+    assert partition_quotas(queue, 0, loads) == {}
+    assert partition_quotas(queue, 5, []) == {}
+
+
+def test_partitions_are_served_round_robin_least_recently_served_first() -> None:
+    from dbos._decisions import partition_quotas
+    from dbos._records import PartitionLoad, QueueSpec
+
+    queue = QueueSpec("q", partitioned=True)
+    busy = PartitionLoad("busy", queued=1000, last_started_ms=2_000)
+    quiet = PartitionLoad("quiet", queued=1, last_started_ms=1_000)
+    new = PartitionLoad("new", queued=3, last_started_ms=None)
+    # One slot: the partition never served wins, then the one served longest ago.
+    assert partition_quotas(queue, 1, [busy, quiet, new]) == {"new": 1}
+    assert partition_quotas(queue, 2, [busy, quiet, new]) == {"new": 1, "quiet": 1}
+    # Every partition gets one before any gets a second.
+    assert partition_quotas(queue, 3, [busy, quiet, new]) == {"new": 1, "quiet": 1, "busy": 1}
+    assert partition_quotas(queue, 6, [busy, quiet, new]) == {"new": 3, "quiet": 1, "busy": 2}

@@ -52,8 +52,8 @@ def enqueue_tasks(storage: SystemStorage) -> None:
         )
 
 
-def read_log(workdir: Path) -> list[tuple[str, int, int, float]]:
-    log = workdir / "effects.log"
+def read_log(workdir: Path, file: str = "effects.log") -> list[tuple[str, int, int, float]]:
+    log = workdir / file
     if not log.exists():
         return []
     entries = []
@@ -105,6 +105,11 @@ def test_two_workers_share_a_queue_and_survive_a_kill(
     assert {pid for _, _, pid, _ in entries} >= {killed_pid, workers["worker-b"].pid}
 
     # Global concurrency 3 was never exceeded across the processes (completed runs).
+    assert most_at_once(entries) <= 3
+
+
+def most_at_once(entries: list[tuple[str, int, int, float]]) -> int:
+    """The most runs in progress at one moment, from completed runs' start and end times."""
     intervals = []
     starts = {(task, pid): at for event, task, pid, at in entries if event == "start"}
     for event, task, pid, at in entries:
@@ -115,4 +120,45 @@ def test_two_workers_share_a_queue_and_survive_a_kill(
     for _, delta in points:
         running += delta
         most = max(most, running)
-    assert most <= 3
+    return most
+
+
+def test_two_workers_keep_per_partition_limits(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    workers = [start_worker(url, tmp_path, name) for name in ("worker-a", "worker-b")]
+    wait_until(lambda: len(list(tmp_path.glob("ready-*"))) == 2)
+    codec = Codec(JsonPickleSerializer())
+    partitions, per_partition = 4, 6
+    for index in range(partitions * per_partition):
+        storage_task = NewWorkflow(
+            workflow_id=f"tenant-task-{index:02d}",
+            name="queue_app.tenant_task",
+            inputs=codec.encode_inputs((index,), {}),
+            executor_id=None,
+            application_version=None,
+            created_at_ms=index,
+            status=WorkflowStatusString.ENQUEUED.value,
+            queue_name="tenants",
+            queue_partition_key=f"tenant-{index % partitions}",
+        )
+        dbos_storage.create_workflow(storage_task)
+
+    def all_done() -> bool:
+        rows = dbos_storage.list_workflows(WorkflowQuery(queue_name="tenants"))
+        return len(rows) == partitions * per_partition and all(
+            row.status == "SUCCESS" for row in rows
+        )
+
+    wait_until(all_done, timeout=120)
+    (tmp_path / "stop").touch()
+    for process in workers:
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    entries = read_log(tmp_path, "tenants.log")
+    ends = [task for event, task, _, _ in entries if event == "end"]
+    assert sorted(ends) == list(range(partitions * per_partition))
+    for partition in range(partitions):
+        of_partition = [e for e in entries if e[1] % partitions == partition]
+        assert most_at_once(of_partition) == 1, f"partition {partition} ran two tasks at once"
+    assert most_at_once(entries) >= 2  # partitions ran side by side

@@ -17,6 +17,7 @@ from dbos import (
     SetEnqueueOptions,
     SetWorkflowID,
     SystemStorage,
+    WorkflowHandle,
 )
 
 Launch = Callable[..., None]
@@ -231,6 +232,83 @@ def test_async_enqueue(launch: Launch) -> None:
 
     assert asyncio.run(main()) == [0, 2, 4, 6]
     assert DBOS.retrieve_queue("async-queue") is queue
+
+
+def test_partitioned_queue_limits_apply_per_partition(launch: Launch) -> None:
+    queue = Queue("tenants", concurrency=1, partition_queue=True, polling_interval_sec=0.02)
+    lock = threading.Lock()
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    most_overall = [0]
+
+    @DBOS.workflow()
+    def tenant_job(tenant: str) -> None:
+        with lock:
+            running[tenant] = running.get(tenant, 0) + 1
+            most[tenant] = max(most.get(tenant, 0), running[tenant])
+            most_overall[0] = max(most_overall[0], sum(running.values()))
+        time.sleep(0.03)
+        with lock:
+            running[tenant] -= 1
+
+    launch()
+    handles = []
+    for index in range(12):
+        tenant = "abc"[index % 3]
+        with SetEnqueueOptions(queue_partition_key=tenant):
+            handles.append(queue.enqueue(tenant_job, tenant))
+    for handle in handles:
+        handle.get_result()
+    assert most == {"a": 1, "b": 1, "c": 1}
+    assert most_overall[0] >= 2  # partitions do not wait for each other
+
+
+def test_a_busy_partition_does_not_starve_the_others(launch: Launch) -> None:
+    queue = Queue("fair", worker_concurrency=1, partition_queue=True, polling_interval_sec=0.02)
+    gate = threading.Event()
+    order: list[str] = []
+
+    @DBOS.workflow()
+    def job(name: str) -> None:
+        gate.wait(10)
+        order.append(name)
+
+    launch()
+    handles: list[WorkflowHandle[None]] = []
+    with SetEnqueueOptions(queue_partition_key="busy"):
+        handles.extend(queue.enqueue(job, f"busy-{index}") for index in range(10))
+    for key in ("quiet-1", "quiet-2"):
+        with SetEnqueueOptions(queue_partition_key=key):
+            handles.append(queue.enqueue(job, key))
+    gate.set()
+    for handle in handles:
+        handle.get_result()
+    # The busy key's older backlog is served in turn with the others, not first.
+    assert {"quiet-1", "quiet-2"} <= set(order[:3])
+    assert [name for name in order if name.startswith("busy")] == [
+        f"busy-{index}" for index in range(10)
+    ]
+
+
+def test_partition_keys_are_checked(launch: Launch) -> None:
+    partitioned = Queue("needs-keys", partition_queue=True)
+    plain = Queue("no-keys")
+
+    @DBOS.workflow()
+    def noop() -> None:
+        pass
+
+    launch()
+    with pytest.raises(DBOSException, match="is partitioned"):
+        partitioned.enqueue(noop)
+    with (
+        SetEnqueueOptions(queue_partition_key="k"),
+        pytest.raises(DBOSException, match="partition_queue=True"),
+    ):
+        plain.enqueue(noop)
+    with pytest.raises(DBOSException, match="queue_partition_key must be"):
+        SetEnqueueOptions(queue_partition_key="")
+    assert DBOS.list_workflows() == []  # nothing was stored
 
 
 @pytest.mark.parametrize(

@@ -591,6 +591,16 @@ def _placement(queue: Queue) -> QueuePlacement:
             f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
             "cannot have a priority"
         )
+    if queue.partition_queue and options.queue_partition_key is None:
+        raise DBOSException(
+            f"queue {queue.name!r} is partitioned: enqueue on it inside "
+            "SetEnqueueOptions(queue_partition_key=...)"
+        )
+    if options.queue_partition_key is not None and not queue.partition_queue:
+        raise DBOSException(
+            f"queue {queue.name!r} was not declared with partition_queue=True, so tasks on it "
+            f"cannot have a partition key (got {options.queue_partition_key!r})"
+        )
     delay_until = None
     if options.delay_seconds:
         delay_until = now_ms() + int(options.delay_seconds * 1000)
@@ -600,6 +610,7 @@ def _placement(queue: Queue) -> QueuePlacement:
         deduplication_id=options.deduplication_id,
         delay_until_ms=delay_until,
         application_version=options.app_version,
+        partition_key=options.queue_partition_key,
     )
 
 

@@ -84,6 +84,7 @@ class QueuePlacement:
     deduplication_id: str | None = None
     delay_until_ms: int | None = None
     application_version: str | None = None
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ class Engine:
             priority=placement.priority,
             deduplication_id=placement.deduplication_id,
             delay_until_ms=placement.delay_until_ms,
+            queue_partition_key=placement.partition_key,
         )
 
     def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow) -> None:

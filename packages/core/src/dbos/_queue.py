@@ -59,7 +59,9 @@ class Queue:
             all processes.
         worker_concurrency: Most tasks running at once in one process.
         priority_enabled: Allow `SetEnqueueOptions(priority=...)`; lower numbers start first.
-        partition_queue: Apply limits per partition key (not supported yet).
+        partition_queue: Every task carries a partition key
+            (`SetEnqueueOptions(queue_partition_key=...)`); `concurrency` and `limiter` apply
+            to each partition on its own, and partitions are served round robin.
         polling_interval_sec: How often an idle worker looks for work that was enqueued by
             another process.
     """
@@ -94,10 +96,6 @@ class Queue:
                 )
             limit = _positive_int_or_none(limiter["limit"], "limiter['limit']", name)
             period = _positive_number(limiter["period"], "limiter['period']", name)
-        if partition_queue:
-            raise DBOSConfigError(
-                f"queue {name!r}: partitioned queues are not supported yet by this version"
-            )
         self.name = name
         self.concurrency = concurrency
         self.worker_concurrency = worker_concurrency
@@ -213,7 +211,8 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         deduplication_id: Refuse a second task with this ID while one is queued or running
             (`DBOSQueueDeduplicatedError`).
         priority: Lower numbers start first (the queue needs ``priority_enabled=True``).
-        queue_partition_key: The partition of a partitioned queue (not supported yet).
+        queue_partition_key: The partition of a partitioned queue (required there, refused
+            elsewhere).
         delay_seconds: Do not start the task before this many seconds have passed.
         app_version: Only processes running this application version may run the task.
     """
@@ -244,8 +243,12 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
             or delay_seconds < 0
         ):
             raise DBOSException(f"delay_seconds must be a number >= 0, got {delay_seconds!r}")
-        if queue_partition_key is not None:
-            raise DBOSException("queue_partition_key: partitioned queues are not supported yet")
+        if queue_partition_key is not None and (
+            not isinstance(queue_partition_key, str) or not queue_partition_key
+        ):
+            raise DBOSException(
+                f"queue_partition_key must be a non-empty string, got {queue_partition_key!r}"
+            )
         super().__init__(
             EnqueueOptions(
                 deduplication_id, priority, queue_partition_key, delay_seconds, app_version

@@ -190,6 +190,23 @@ class QueueSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionLoad:
+    """One partition of a partitioned queue, as a claimer sees it before claiming.
+
+    `queued` counts its tasks that could start now; `running` its PENDING tasks and `started`
+    its starts within the queue's rate-limit period, across all processes;
+    `last_started_ms` its most recent start (None if it never started one), which orders
+    partitions for fairness.
+    """
+
+    key: str
+    queued: int
+    running: int = 0
+    started: int = 0
+    last_started_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimRequest:
     """Input of `SystemStorage.claim_queued`: claim up to `capacity` tasks of `queue`."""
 

@@ -2,8 +2,9 @@
 
 Usage: python queue_app.py DATABASE_URL WORKDIR EXECUTOR_ID
 
-Runs queue "shared" (global concurrency 3) until WORKDIR/stop exists. Each task logs
-"start <task> <pid> <time>" and "end <task> <pid> <time>" to WORKDIR/effects.log.
+Runs queue "shared" (global concurrency 3) and the partitioned queue "tenants" (concurrency 1
+per partition) until WORKDIR/stop exists. Each task logs "start <task> <pid> <time>" and
+"end <task> <pid> <time>" to WORKDIR/effects.log (tenant tasks to WORKDIR/tenants.log).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dbos import DBOS, Queue
 
 URL, WORKDIR, EXECUTOR = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 Queue("shared", concurrency=3, polling_interval_sec=0.05)
+Queue("tenants", concurrency=1, partition_queue=True, polling_interval_sec=0.05)
 
 
-def log(event: str, task: int) -> None:
-    with (WORKDIR / "effects.log").open("a") as effects:
+def log(event: str, task: int, file: str = "effects.log") -> None:
+    with (WORKDIR / file).open("a") as effects:
         effects.write(f"{event} {task} {os.getpid()} {time.time():.6f}\n")
 
 
@@ -29,6 +31,14 @@ def task(index: int) -> int:
     log("start", index)
     time.sleep(0.15)
     log("end", index)
+    return index
+
+
+@DBOS.workflow(name="queue_app.tenant_task")
+def tenant_task(index: int) -> int:
+    log("start", index, "tenants.log")
+    time.sleep(0.05)
+    log("end", index, "tenants.log")
     return index
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from dbos._decisions import claimable
+from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
@@ -27,6 +27,7 @@ from dbos._errors import (
 from dbos._records import (
     ClaimRequest,
     NewWorkflow,
+    PartitionLoad,
     ResumeResult,
     StepAck,
     StepRecord,
@@ -291,17 +292,20 @@ class PostgresStorage:
             "limit": claimable(queue, request.capacity, 0, 0),
         }
         with self._connection() as connection:
-            if not queue.has_global_limits:
+            if not queue.has_global_limits and not queue.partitioned:
                 # Claimers never wait for each other: SKIP LOCKED passes over rows that
                 # another process is claiming at this moment.
                 rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
                 return [WorkflowRow(*row) for row in rows.fetchall()]
             with connection.transaction():
-                locked = connection.execute(
-                    self._queries["lock_queue"], params, prepare=True
-                ).fetchone()
-                if not (locked and locked[0]):  # another process is claiming this queue now
-                    return []
+                if queue.has_global_limits:
+                    locked = connection.execute(
+                        self._queries["lock_queue"], params, prepare=True
+                    ).fetchone()
+                    if not (locked and locked[0]):  # another process is claiming this queue now
+                        return []
+                if queue.partitioned:
+                    return self._claim_partitions(connection, request, params)
                 counts = connection.execute(
                     self._queries["queue_counts"], params, prepare=True
                 ).fetchone()
@@ -312,6 +316,23 @@ class PostgresStorage:
                     return []
                 rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
                 return [WorkflowRow(*row) for row in rows.fetchall()]
+
+    def _claim_partitions(
+        self, connection: psycopg.Connection[Any], request: ClaimRequest, params: dict[str, Any]
+    ) -> list[WorkflowRow]:
+        """Claim from a partitioned queue: limits per partition, partitions round robin. The
+        loads are read in their own statement, after the queue lock (see `lock_queue`)."""
+        loads = [
+            PartitionLoad(*row)
+            for row in connection.execute(self._queries["partition_loads"], params, prepare=True)
+        ]
+        quotas = partition_quotas(request.queue, request.capacity, loads)
+        if not quotas:
+            return []
+        params["partition_keys"] = list(quotas)
+        params["partition_counts"] = list(quotas.values())
+        rows = connection.execute(self._queries["claim_partitions"], params, prepare=True)
+        return [WorkflowRow(*row) for row in rows.fetchall()]
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         statement, params = list_workflows_sql(self._schema, query)

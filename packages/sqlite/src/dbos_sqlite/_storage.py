@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dbos._decisions import claimable
+from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
     DBOSConnectionError,
     DBOSMigrationError,
@@ -28,6 +28,7 @@ from dbos._errors import (
 from dbos._records import (
     ClaimRequest,
     NewWorkflow,
+    PartitionLoad,
     ResumeResult,
     StepAck,
     StepRecord,
@@ -304,23 +305,49 @@ class SQLiteStorage:
             "workflow_names": json.dumps(list(request.workflow_names)),
             "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
         }
-        claimed: list[WorkflowRow] = []
         with self._transaction() as connection:
-            running = started = 0
-            if queue.concurrency is not None:
-                running = self._run(connection, "queue_running", params).fetchone()[0]
-            if queue.limit is not None:
-                started = self._run(connection, "queue_started_since", params).fetchone()[0]
-            params["limit"] = claimable(queue, request.capacity, running, started)
-            if params["limit"] <= 0:
-                return claimed
-            ids = [row[0] for row in self._run(connection, "queue_candidates", params)]
+            if queue.partitioned:
+                ids = self._partition_candidates(connection, request, params)
+            else:
+                ids = self._queue_candidates(connection, request, params)
+            claimed: list[WorkflowRow] = []
             for workflow_id in ids:
                 self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
                 row = self._select_workflow(connection, workflow_id)
                 if row is not None:
                     claimed.append(row)
         return claimed
+
+    def _queue_candidates(
+        self, connection: sqlite3.Connection, request: ClaimRequest, params: dict[str, Any]
+    ) -> list[str]:
+        queue = request.queue
+        running = started = 0
+        if queue.concurrency is not None:
+            running = self._run(connection, "queue_running", params).fetchone()[0]
+        if queue.limit is not None:
+            started = self._run(connection, "queue_started_since", params).fetchone()[0]
+        limit = claimable(queue, request.capacity, running, started)
+        if limit <= 0:
+            return []
+        return [
+            row[0] for row in self._run(connection, "queue_candidates", {**params, "limit": limit})
+        ]
+
+    def _partition_candidates(
+        self, connection: sqlite3.Connection, request: ClaimRequest, params: dict[str, Any]
+    ) -> list[str]:
+        loads = [PartitionLoad(*row) for row in self._run(connection, "partition_loads", params)]
+        quotas = partition_quotas(request.queue, request.capacity, loads)
+        ids: list[str] = []
+        for key, count in quotas.items():
+            found = self._run(
+                connection,
+                "partition_candidates",
+                {**params, "partition_key": key, "limit": count},
+            )
+            ids.extend(row[0] for row in found)
+        return ids
 
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
         params = {"workflow_id": workflow_id, "now_ms": now_ms}

@@ -137,7 +137,8 @@ SELECT (SELECT count(*) FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND started_at >= %(since_ms)s)
 
 -- name: claim_queued
--- Returned in claim order (UPDATE ... RETURNING alone does not keep it).
+-- Returned in claim order (UPDATE ... RETURNING alone does not keep it): priority, then age,
+-- then enqueue order for tasks created in the same millisecond.
 WITH claimed AS (
     UPDATE {schema}.workflow_status
     SET status = 'PENDING', executor_id = %(executor_id)s,
@@ -149,16 +150,19 @@ WITH claimed AS (
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
           AND (application_version IS NULL OR application_version = %(application_version)s)
           AND name = ANY(%(workflow_names)s)
-        ORDER BY priority, created_at, workflow_id
+        ORDER BY priority, created_at, enqueue_seq
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )
     RETURNING workflow_id, status, name, inputs, output, error, executor_id,
               application_version, recovery_attempts, max_recovery_attempts, created_at,
               updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-              queue_partition_key, started_at, deadline_at
+              queue_partition_key, started_at, deadline_at, enqueue_seq
 )
-SELECT * FROM claimed ORDER BY priority, created_at, workflow_id
+SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
+       recovery_attempts, max_recovery_attempts, created_at, updated_at, parent_workflow_id,
+       queue_name, priority, deduplication_id, queue_partition_key, started_at, deadline_at
+FROM claimed ORDER BY priority, created_at, enqueue_seq
 
 -- name: cancel_workflow
 WITH cancelled AS (
@@ -191,3 +195,59 @@ SET status = 'CANCELLED', updated_at = %(now_ms)s
 WHERE deadline_at IS NOT NULL AND deadline_at <= %(now_ms)s
   AND status IN ('ENQUEUED', 'PENDING')
 RETURNING workflow_id
+
+-- name: partition_loads
+-- Each partition of a partitioned queue with a task that could start now: how many, how many
+-- run (all processes), how many started within the rate-limit period, and its latest start.
+SELECT q.queue_partition_key, q.queued,
+       (SELECT count(*) FROM {schema}.workflow_status r
+        WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
+          AND r.status = 'PENDING'),
+       (SELECT count(*) FROM {schema}.workflow_status r
+        WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
+          AND r.started_at >= %(since_ms)s),
+       (SELECT max(r.started_at) FROM {schema}.workflow_status r
+        WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
+          AND r.started_at IS NOT NULL)
+FROM (
+    SELECT queue_partition_key, count(*) AS queued FROM {schema}.workflow_status
+    WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
+      AND queue_partition_key IS NOT NULL
+      AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
+      AND (application_version IS NULL OR application_version = %(application_version)s)
+      AND name = ANY(%(workflow_names)s)
+    GROUP BY queue_partition_key
+) q
+
+-- name: claim_partitions
+-- Claims up to n tasks of each listed partition; returned in claim order.
+WITH quota AS (
+    SELECT * FROM unnest(%(partition_keys)s::text[], %(partition_counts)s::int[])
+        AS quota(partition_key, n)
+), picked AS (
+    SELECT candidate.workflow_id FROM quota CROSS JOIN LATERAL (
+        SELECT workflow_id FROM {schema}.workflow_status
+        WHERE queue_name = %(queue_name)s AND queue_partition_key = quota.partition_key
+          AND status = 'ENQUEUED'
+          AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
+          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND name = ANY(%(workflow_names)s)
+        ORDER BY priority, created_at, enqueue_seq
+        LIMIT quota.n
+        FOR UPDATE SKIP LOCKED
+    ) candidate
+), claimed AS (
+    UPDATE {schema}.workflow_status
+    SET status = 'PENDING', executor_id = %(executor_id)s,
+        application_version = %(application_version)s,
+        started_at = %(now_ms)s, updated_at = %(now_ms)s
+    WHERE workflow_id IN (SELECT workflow_id FROM picked)
+    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
+              application_version, recovery_attempts, max_recovery_attempts, created_at,
+              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
+              queue_partition_key, started_at, deadline_at, enqueue_seq
+)
+SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
+       recovery_attempts, max_recovery_attempts, created_at, updated_at, parent_workflow_id,
+       queue_name, priority, deduplication_id, queue_partition_key, started_at, deadline_at
+FROM claimed ORDER BY priority, created_at, enqueue_seq

@@ -108,7 +108,7 @@ WHERE queue_name = :queue_name AND status = 'ENQUEUED'
   AND (delay_until IS NULL OR delay_until <= :now_ms)
   AND (application_version IS NULL OR application_version = :application_version)
   AND name IN (SELECT value FROM json_each(:workflow_names))
-ORDER BY priority, created_at, workflow_id
+ORDER BY priority, created_at, rowid
 LIMIT :limit
 
 -- name: claim_one
@@ -138,3 +138,32 @@ WHERE deadline_at IS NOT NULL AND deadline_at <= :now_ms AND status IN ('ENQUEUE
 UPDATE workflow_status
 SET status = 'CANCELLED', updated_at = :now_ms
 WHERE deadline_at IS NOT NULL AND deadline_at <= :now_ms AND status IN ('ENQUEUED', 'PENDING')
+
+-- name: partition_loads
+SELECT q.queue_partition_key, q.queued,
+       (SELECT count(*) FROM workflow_status r
+        WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
+          AND r.status = 'PENDING'),
+       (SELECT count(*) FROM workflow_status r
+        WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
+          AND r.started_at >= :since_ms),
+       (SELECT max(r.started_at) FROM workflow_status r
+        WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
+          AND r.started_at IS NOT NULL)
+FROM (
+    SELECT queue_partition_key, count(*) AS queued FROM workflow_status
+    WHERE queue_name = :queue_name AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL
+      AND (delay_until IS NULL OR delay_until <= :now_ms)
+      AND (application_version IS NULL OR application_version = :application_version)
+      AND name IN (SELECT value FROM json_each(:workflow_names))
+    GROUP BY queue_partition_key
+) q
+
+-- name: partition_candidates
+SELECT workflow_id FROM workflow_status
+WHERE queue_name = :queue_name AND queue_partition_key = :partition_key AND status = 'ENQUEUED'
+  AND (delay_until IS NULL OR delay_until <= :now_ms)
+  AND (application_version IS NULL OR application_version = :application_version)
+  AND name IN (SELECT value FROM json_each(:workflow_names))
+ORDER BY priority, created_at, rowid
+LIMIT :limit

@@ -38,6 +38,11 @@ __all__ = [
     "test_resume_runs_cancelled_work_again_once",
     "test_resume_starts_an_enqueued_task_now",
     "test_cancel_expired_cancels_only_overdue_unfinished_work",
+    "test_tasks_of_one_millisecond_start_in_enqueue_order",
+    "test_partitioned_concurrency_applies_per_partition",
+    "test_partitioned_rate_limit_applies_per_partition",
+    "test_partitions_are_served_round_robin",
+    "test_concurrent_claimers_never_exceed_a_partition_limit",
 ]
 
 
@@ -258,3 +263,77 @@ def test_cancel_expired_cancels_only_overdue_unfinished_work(dbos_storage: Syste
         "no-deadline": ENQUEUED,
     }
     assert dbos_storage.cancel_expired(10_000) == []
+
+
+def test_partitioned_concurrency_applies_per_partition(dbos_storage: SystemStorage) -> None:
+    for key in "abc":
+        for index in range(3):
+            dbos_storage.create_workflow(
+                task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
+            )
+    spec = QueueSpec("q", concurrency=1, partitioned=True)
+    assert sorted(claim(dbos_storage, spec, executor="x")) == ["a0", "b0", "c0"]
+    assert claim(dbos_storage, spec, executor="y") == []
+    dbos_storage.finish_workflow(WorkflowOutcome("b0", "SUCCESS", "null", None, 11_000))
+    assert claim(dbos_storage, spec, executor="y") == ["b1"]
+
+
+def test_partitioned_rate_limit_applies_per_partition(dbos_storage: SystemStorage) -> None:
+    for key in "ab":
+        for index in range(3):
+            dbos_storage.create_workflow(
+                task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
+            )
+    spec = QueueSpec("q", limit=2, period_s=1.0, partitioned=True)
+    assert sorted(claim(dbos_storage, spec, now_ms=10_000)) == ["a0", "a1", "b0", "b1"]
+    assert claim(dbos_storage, spec, now_ms=10_500) == []
+    assert sorted(claim(dbos_storage, spec, now_ms=11_001)) == ["a2", "b2"]
+
+
+def test_partitions_are_served_round_robin(dbos_storage: SystemStorage) -> None:
+    # One key holds a deep, older backlog; the others arrive later with one task each.
+    for index in range(20):
+        dbos_storage.create_workflow(task(f"busy{index:02d}", queue_partition_key="busy"))
+    for key in ("late1", "late2"):
+        dbos_storage.create_workflow(task(key, created_at_ms=5_000, queue_partition_key=key))
+    spec = QueueSpec("q", partitioned=True)
+    order = [claim(dbos_storage, spec, capacity=1, now_ms=10_000 + step)[0] for step in range(6)]
+    # Each partition gets a turn before the busy one gets a second.
+    assert set(order[:3]) == {"busy00", "late1", "late2"}
+    assert order[3:] == ["busy01", "busy02", "busy03"]
+
+
+def test_concurrent_claimers_never_exceed_a_partition_limit(dbos_storage: SystemStorage) -> None:
+    for key in "abcd":
+        for index in range(6):
+            dbos_storage.create_workflow(
+                task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
+            )
+    spec = QueueSpec("q", concurrency=2, partitioned=True)
+    claimed: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(4)
+
+    def claimer(index: int) -> None:
+        barrier.wait()
+        for _ in range(5):
+            ids = claim(dbos_storage, spec, capacity=3, executor=f"w{index}")
+            with lock:
+                claimed.extend(ids)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == len(set(claimed)) == 8
+    for key in "abcd":
+        assert sorted(i for i in claimed if i.startswith(key)) == [f"{key}0", f"{key}1"]
+
+
+def test_tasks_of_one_millisecond_start_in_enqueue_order(dbos_storage: SystemStorage) -> None:
+    ids = [f"t{index}" for index in (5, 9, 1, 7, 3, 8, 2)]  # not in ID order
+    for workflow_id in ids:
+        dbos_storage.create_workflow(task(workflow_id, created_at_ms=1_000))
+    assert claim(dbos_storage, QueueSpec("q"), capacity=3) == ids[:3]
+    assert claim(dbos_storage, QueueSpec("q")) == ids[3:]
