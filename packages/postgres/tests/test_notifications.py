@@ -26,8 +26,15 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
     listener.setup()
     try:
         woken = threading.Event()
-        listener.on_queue_activity(woken.set)
+        heard: list[tuple[str | None, bool]] = []
+
+        def on_activity(queue_name: str | None, slot_freed: bool) -> None:
+            heard.append((queue_name, slot_freed))
+            woken.set()
+
+        listener.on_queue_activity(on_activity)
         woken.clear()  # the listener calls once after (re)connecting, by design
+        heard.clear()
         writer.create_workflow(
             NewWorkflow(
                 "queued",
@@ -41,6 +48,7 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
             )
         )
         assert woken.wait(5), "enqueue in another storage did not wake this one"
+        assert heard == [("q", False)]
 
         # The queued task finishing elsewhere wakes this storage's outcome waiters too.
         claimed = writer.claim_queued(ClaimRequest(QueueSpec("q"), "w", "v1", 1, ("task",), 5))
@@ -51,6 +59,7 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
         row = listener.wait_workflow_outcome("queued", 5)
         assert row is not None and row.status == "SUCCESS"
         assert woken.wait(5), "a freed slot in another storage did not wake this one"
+        assert heard[-1] == ("q", True)
         deadline = threading.Event()
         for _ in range(100):
             if listener._finished.generation > generation:

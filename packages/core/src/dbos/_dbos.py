@@ -620,7 +620,7 @@ def enqueue_sync(
     engine = DBOS._launched_engine()
     placement = _placement(queue)
     started = run_sync(engine.start(_registration_of(func), args, kwargs, placement))
-    engine.queue_worker.wake()
+    engine.queue_worker.wake(queue.name)
     return WorkflowHandle(engine, started.workflow_id, started.active)
 
 
@@ -630,5 +630,5 @@ async def enqueue_async(
     engine = DBOS._launched_engine()
     placement = _placement(queue)
     started = await run_async(engine.start(_registration_of(func), args, kwargs, placement))
-    engine.queue_worker.wake()
+    engine.queue_worker.wake(queue.name)
     return WorkflowHandleAsync(engine, started.workflow_id, started.active)

@@ -38,7 +38,14 @@ from ._errors import (
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
 from ._queue_worker import QueueWorker
-from ._records import NewWorkflow, StepRecord, WorkflowOutcome, WorkflowRow, WorkflowStatusString
+from ._records import (
+    FinishedAndClaimed,
+    NewWorkflow,
+    StepRecord,
+    WorkflowOutcome,
+    WorkflowRow,
+    WorkflowStatusString,
+)
 from ._registry import WorkflowRegistration
 from ._serialization import Codec
 from ._storage import SystemStorage
@@ -62,6 +69,10 @@ class ActiveWorkflow:
     def __init__(self, workflow_id: str) -> None:
         self.workflow_id = workflow_id
         self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
+        #: The queue whose worker slot this execution holds, if any.
+        self.queue_name: str | None = None
+        #: Set when the execution passed its slot on to a task it claimed as it finished.
+        self.slot_passed_on = False
         self._run: Callable[[], Outcome] | None = None
         self._lock = threading.Lock()
 
@@ -143,7 +154,7 @@ class Engine:
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
         self.queue_worker = QueueWorker(self)
-        storage.on_queue_activity(self.queue_worker.wake)
+        storage.on_queue_activity(self.queue_worker.notice)
 
     def start_background(self) -> None:
         """Start the background services (the queue worker) after recovery."""
@@ -319,7 +330,7 @@ class Engine:
                 leave_workflow(token)
             if stored.status == _ERROR and outcome.status == _SUCCESS:
                 outcome = Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error))
-            final_status: str = yield Blocking(self.storage.finish_workflow, (stored,))
+            final_status = yield from self._finish(stored, active)
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)
@@ -333,6 +344,23 @@ class Engine:
             self._active.pop(workflow_id, None)
         active.future.set_result(outcome)
         return outcome
+
+    def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
+        """Record the outcome. A queue task also claims the next task of its queue in the same
+        round trip, where the queue allows, and passes its worker slot on to it."""
+        request = None
+        if active.queue_name is not None:
+            request = self.queue_worker.successor_claim(active.queue_name)
+        if request is None:
+            status: str = yield Blocking(self.storage.finish_workflow, (stored,))
+            return status
+        finished: FinishedAndClaimed = yield Blocking(
+            self.storage.finish_and_claim, (stored, request)
+        )
+        if finished.claimed:
+            active.slot_passed_on = True
+            self.queue_worker.start_claimed(finished.claimed)
+        return finished.status
 
     def _encode_success(self, workflow_id: str, value: Any) -> WorkflowOutcome:
         try:
@@ -400,7 +428,10 @@ class Engine:
         if queue_name is not None:
             worker = self.queue_worker
             worker.task_started(queue_name)
-            active.future.add_done_callback(lambda _: worker.task_finished(queue_name))
+            active.queue_name = queue_name
+            active.future.add_done_callback(
+                lambda _: worker.task_finished(queue_name, wake=not active.slot_passed_on)
+            )
         fresh = started.fresh
         procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
         deadline = started.deadline_ms

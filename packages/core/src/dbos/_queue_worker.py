@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import _registry
 from ._errors import DBOSException
 from ._outcome import now_ms
-from ._queue import DEFAULT_POLLING_INTERVAL_S, Queue, registered_queues
+from ._queue import DEFAULT_POLLING_INTERVAL_S, Queue, find_queue, registered_queues
 from ._records import ClaimRequest, WorkflowRow
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ class QueueWorker:
         self._lock = threading.Lock()
         self._running: Counter[str] = Counter()
         self._wake = threading.Event()
+        # Queues to look at on the next round (all of them when `_look_at_all`).
+        self._look_at: set[str] = set()
+        self._look_at_all = True
         self._stop = threading.Event()
         self._last_sweep_ms = 0
         self._thread = threading.Thread(target=self._loop, name="dbos-queue-worker", daemon=True)
@@ -48,17 +51,61 @@ class QueueWorker:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
-    def wake(self) -> None:
+    def wake(self, queue_name: str | None = None) -> None:
+        """Look for work on `queue_name` (every queue if None) at once."""
+        with self._lock:
+            if queue_name is None:
+                self._look_at_all = True
+            else:
+                self._look_at.add(queue_name)
         self._wake.set()
+
+    def notice(self, queue_name: str | None, slot_freed: bool) -> None:
+        """Storage's report of another process's queue activity (`on_queue_activity`)."""
+        if slot_freed and queue_name is not None:
+            queue = find_queue(queue_name)
+            if queue is None or not (queue.spec.has_global_limits or queue.spec.partitioned):
+                return  # a task ending elsewhere frees no slot here
+        self.wake(queue_name)
 
     def task_started(self, queue_name: str) -> None:
         with self._lock:
             self._running[queue_name] += 1
 
-    def task_finished(self, queue_name: str) -> None:
+    def task_finished(self, queue_name: str, *, wake: bool = True) -> None:
+        """A task of this process stopped running. `wake` is False when it already claimed
+        the task that takes its slot (see `successor_claim`)."""
         with self._lock:
             self._running[queue_name] -= 1
-        self._wake.set()  # a slot is free
+        if wake:
+            self.wake(queue_name)  # a slot is free
+
+    def successor_claim(self, queue_name: str) -> ClaimRequest | None:
+        """The claim a finishing task of `queue_name` makes for the one task that takes its
+        slot, or None where the worker must decide: queues with global limits or partitions
+        (their claims are serialized and counted) and a worker that is stopping."""
+        queue = find_queue(queue_name)
+        if (
+            queue is None
+            or queue.spec.has_global_limits
+            or queue.spec.partitioned
+            or self._stop.is_set()
+            # The finishing task still counts: with it gone, is there room for one?
+            or self.running(queue_name) > (queue.worker_concurrency or DEFAULT_BATCH)
+        ):
+            return None
+        return ClaimRequest(
+            queue=queue.spec,
+            executor_id=self._engine.executor_id,
+            application_version=self._engine.application_version,
+            capacity=1,
+            workflow_names=self._workflow_names(),
+            now_ms=now_ms(),
+        )
+
+    def start_claimed(self, rows: list[WorkflowRow]) -> None:
+        for row in rows:
+            self._start(row)
 
     def running(self, queue_name: str) -> int:
         with self._lock:
@@ -76,43 +123,55 @@ class QueueWorker:
             logger.info("cancelled %d workflow(s) past their deadline", len(cancelled))
 
     def _loop(self) -> None:
+        polling = True  # the first round, and every round after a polling interval, sees all
         while not self._stop.is_set():
             self._wake.clear()
+            with self._lock:
+                look_at, self._look_at = self._look_at, set()
+                if self._look_at_all:
+                    polling, self._look_at_all = True, False
             queues = registered_queues()
+            due = queues if polling else [queue for queue in queues if queue.name in look_at]
             try:
                 self._sweep_deadlines()
-                claimed = sum(self._claim(queue) for queue in queues)
+                busy = [queue.name for queue in due if self._claim(queue)]
             except DBOSException as exc:
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
                 self._stop.wait(_ERROR_BACKOFF_S)
                 continue
-            if claimed:
-                continue  # there may be more; ask again before sleeping
+            if busy:  # there may be more; ask again before sleeping
+                with self._lock:
+                    self._look_at.update(busy)
+                polling = False
+                continue
             interval = min(
                 (queue.polling_interval_sec for queue in queues), default=DEFAULT_POLLING_INTERVAL_S
             )
             interval = min(interval, _SWEEP_INTERVAL_S)
-            self._wake.wait(interval)
+            polling = not self._wake.wait(interval)
 
     def _claim(self, queue: Queue) -> int:
         limit = queue.worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.running(queue.name)
         if capacity <= 0:
             return 0
-        names = tuple(registration.name for registration in _registry.workflows())
         rows = self._engine.storage.claim_queued(
             ClaimRequest(
                 queue=queue.spec,
                 executor_id=self._engine.executor_id,
                 application_version=self._engine.application_version,
                 capacity=capacity,
-                workflow_names=names,
+                workflow_names=self._workflow_names(),
                 now_ms=now_ms(),
             )
         )
         for row in rows:
             self._start(row)
         return len(rows)
+
+    @staticmethod
+    def _workflow_names() -> tuple[str, ...]:
+        return tuple(registration.name for registration in _registry.workflows())
 
     def _start(self, row: WorkflowRow) -> None:
         self._engine.run_pending(row)

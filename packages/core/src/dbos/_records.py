@@ -219,6 +219,15 @@ class ClaimRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishedAndClaimed:
+    """What `finish_and_claim` did: the status stored for the finished workflow (as
+    `finish_workflow` returns it) and the tasks claimed in its place."""
+
+    status: str
+    claimed: list[WorkflowRow]
+
+
+@dataclass(frozen=True, slots=True)
 class StorageOptions:
     """Backend-independent knobs passed to `dbos_storage_for_url` with the URL."""
 

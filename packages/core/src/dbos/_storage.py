@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from ._records import (
     ClaimRequest,
+    FinishedAndClaimed,
     NewWorkflow,
     ResumeResult,
     StepAck,
@@ -127,6 +128,18 @@ class SystemStorage(Protocol):
         """
         ...
 
+    def finish_and_claim(
+        self, outcome: WorkflowOutcome, request: ClaimRequest
+    ) -> FinishedAndClaimed:
+        """`finish_workflow(outcome)`, then `claim_queued(request)`: a queue task that ends
+        hands its slot straight to the next task, without a round of the queue worker.
+
+        Both take effect, or on an error neither does. Backends may run both in one round
+        trip and one commit, shared with other concurrent calls. Raises as `finish_workflow`
+        does.
+        """
+        ...
+
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
         """Set an ENQUEUED or PENDING workflow's status to CANCELLED; one statement.
 
@@ -154,9 +167,11 @@ class SystemStorage(Protocol):
         returns their IDs. One statement (run by every process's worker now and then)."""
         ...
 
-    def on_queue_activity(self, callback: Callable[[], None]) -> None:
-        """Call `callback()` (from any thread, cheaply) whenever some process enqueues a task or
-        a queued task stops running, so idle queue workers start work at once.
+    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
+        """Call ``callback(queue_name, slot_freed)`` (from any thread, cheaply) whenever some
+        process enqueues a task (`slot_freed` False) or a queued task stops running
+        (`slot_freed` True), so idle queue workers start work at once. `queue_name` None
+        means "any queue" (for example after a lost connection, when events may be missed).
 
         Core already wakes its own worker for this process's enqueues and finishes; a backend
         that cannot observe other processes' writes may never call it (workers then rely on

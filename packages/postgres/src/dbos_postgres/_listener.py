@@ -17,20 +17,23 @@ _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener:
-    """On every notification of the schema's channel (a queued task was enqueued, or one
-    stopped running), calls `on_finished()` (outcome waiters re-check) and `on_queue()`
-    (queue workers look for work), from a background thread."""
+    """Turns the schema channel's notifications into calls, from a background thread:
+    ``'enqueued:<queue>'`` calls ``on_queue(queue, False)``; ``'stopped:<queue>'`` (a queued
+    task finished or was cancelled) calls `on_finished()` (outcome waiters re-check) and
+    ``on_queue(queue, True)``. After (re)connecting, when notifications may have been missed,
+    it calls both with no queue name."""
 
     def __init__(
         self,
         conninfo: str,
         schema: str,
         on_finished: Callable[[], None],
-        on_queue: Callable[[], None],
+        on_queue: Callable[[str | None, bool], None],
     ) -> None:
         self._conninfo = conninfo
         self._channel = f"dbos_{schema}"
-        self._callbacks = (on_finished, on_queue)
+        self._on_finished = on_finished
+        self._on_queue = on_queue
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
         self._ready = threading.Event()
@@ -45,9 +48,16 @@ class Listener:
         # callbacks are harmless after a stop.
         self._stop.set()
 
-    def _fire(self) -> None:
-        for callback in self._callbacks:
-            callback()
+    def _fire(self, payload: str | None) -> None:
+        kind, _, queue_name = (payload or "").partition(":")
+        if kind == "enqueued":
+            self._on_queue(queue_name, False)
+            return
+        self._on_finished()
+        if kind == "stopped":
+            self._on_queue(queue_name, True)
+        else:  # a reconnect, or a payload of an older schema version: wake everything
+            self._on_queue(None, True)
 
     def _run(self) -> None:
         failures = 0
@@ -58,10 +68,10 @@ class Listener:
                     connection.execute(sql.SQL("LISTEN {}").format(channel))
                     self._ready.set()
                     failures = 0
-                    self._fire()  # a notification may have been missed while (re)connecting
+                    self._fire(None)  # a notification may have been missed while (re)connecting
                     while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=0.5):
-                            self._fire()
+                        for notification in connection.notifies(timeout=0.5):
+                            self._fire(notification.payload)
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1

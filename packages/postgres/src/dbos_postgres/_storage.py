@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -24,8 +25,10 @@ from dbos._errors import (
     DBOSStepConflictError,
     DBOSStorageError,
 )
+from dbos._group_commit import GroupCommit
 from dbos._records import (
     ClaimRequest,
+    FinishedAndClaimed,
     NewWorkflow,
     PartitionLoad,
     ResumeResult,
@@ -53,6 +56,29 @@ def _queue_lock_key(schema: str, queue_name: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    """One caller's part of a group-committed finish."""
+
+    outcome: WorkflowOutcome
+    request: ClaimRequest | None
+
+
+def _finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
+    return {
+        "workflow_ids": [o.workflow_id for o in outcomes],
+        "statuses": [o.status for o in outcomes],
+        "outputs": [o.output for o in outcomes],
+        "errors": [o.error for o in outcomes],
+        "completed_at": [o.completed_at_ms for o in outcomes],
+    }
+
+
+def _claims_without_lock(members: list[tuple[int, ClaimRequest]]) -> bool:
+    queue = members[0][1].queue
+    return not queue.has_global_limits and not queue.partitioned
+
+
 class PostgresStorage:
     """The system database on Postgres."""
 
@@ -66,8 +92,9 @@ class PostgresStorage:
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
         self._finished = FinishSignal()
+        self._finishes: GroupCommit[_Finish, FinishedAndClaimed] = GroupCommit(self._finish_batch)
         self._closed = False
-        self._queue_callbacks: list[Callable[[], None]] = []
+        self._queue_callbacks: list[Callable[[str | None, bool], None]] = []
         self._listener: Listener | None = None
 
     @property
@@ -117,12 +144,12 @@ class PostgresStorage:
             self._finished.notify()
         return [str(row[0]) for row in rows]
 
-    def on_queue_activity(self, callback: Callable[[], None]) -> None:
+    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
         self._queue_callbacks.append(callback)
 
-    def _queue_activity(self) -> None:
+    def _queue_activity(self, queue_name: str | None, slot_freed: bool) -> None:
         for callback in list(self._queue_callbacks):
-            callback()
+            callback(queue_name, slot_freed)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names of those applied now."""
@@ -252,14 +279,102 @@ class PostgresStorage:
         return [StepRecord(*row) for row in rows]
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
-        found = self._one(
-            "finish_workflow",
-            as_params(outcome),
-        )
-        if found is None:
-            raise DBOSNonExistentWorkflowError(outcome.workflow_id)
+        # Concurrent finishes share one statement and one commit (see GroupCommit).
+        finished = self._finishes.submit(_Finish(outcome, None))
         self._finished.notify()
-        return str(found[0])
+        return finished.status
+
+    def finish_and_claim(
+        self, outcome: WorkflowOutcome, request: ClaimRequest
+    ) -> FinishedAndClaimed:
+        finished = self._finishes.submit(_Finish(outcome, request))
+        self._finished.notify()
+        return finished
+
+    def _finish_batch(self, batch: list[_Finish]) -> list[FinishedAndClaimed | Exception]:
+        """One round of the group commit: finish every workflow of the batch and make the
+        claims they ask for, in one transaction."""
+        outcomes = [finish.outcome for finish in batch]
+        # Claims for the same queue (and executor) are made together.
+        wanted: dict[tuple[Any, ...], list[tuple[int, ClaimRequest]]] = {}
+        for index, finish in enumerate(batch):
+            request = finish.request
+            if request is not None:
+                key = (
+                    request.queue,
+                    request.executor_id,
+                    request.application_version,
+                    request.workflow_names,
+                )
+                wanted.setdefault(key, []).append((index, request))
+        claimed: list[list[WorkflowRow]] = [[] for _ in batch]
+        with self._connection() as connection:
+            if not wanted:
+                statuses = self._finish_statuses(connection, outcomes)
+            elif len(wanted) == 1 and _claims_without_lock(next(iter(wanted.values()))):
+                (members,) = wanted.values()
+                statuses, rows = self._finish_and_claim_unlimited(connection, outcomes, members)
+                for index, request in members:
+                    claimed[index] = rows[: request.capacity]
+                    rows = rows[request.capacity :]
+            else:
+                with connection.transaction():
+                    statuses = self._finish_statuses(connection, outcomes)
+                    # A missing workflow fails its caller; then nobody claims (see
+                    # finish_and_claim in queries.sql), so no claimed task is left unowned.
+                    for members in wanted.values() if None not in statuses else ():
+                        together = replace(
+                            members[0][1],
+                            capacity=sum(request.capacity for _, request in members),
+                            now_ms=max(request.now_ms for _, request in members),
+                        )
+                        rows = self._claim_in(connection, together)
+                        for index, request in members:
+                            claimed[index] = rows[: request.capacity]
+                            rows = rows[request.capacity :]
+        results: list[FinishedAndClaimed | Exception] = []
+        for finish, status, rows in zip(batch, statuses, claimed, strict=True):
+            if status is None:
+                results.append(DBOSNonExistentWorkflowError(finish.outcome.workflow_id))
+            else:
+                results.append(FinishedAndClaimed(status, rows))
+        return results
+
+    def _finish_and_claim_unlimited(
+        self,
+        connection: psycopg.Connection[Any],
+        outcomes: list[WorkflowOutcome],
+        members: list[tuple[int, ClaimRequest]],
+    ) -> tuple[list[str | None], list[WorkflowRow]]:
+        """Finish and claim in one statement (one round trip, one commit): for a queue
+        without global limits, where claimers need no lock and no counts."""
+        request = members[0][1]
+        params = self._claim_params(request)
+        params.update(_finish_params(outcomes))
+        params["limit"] = sum(member.capacity for _, member in members)
+        params["now_ms"] = max(member.now_ms for _, member in members)
+        rows = connection.execute(self._queries["finish_and_claim"], params, prepare=True)
+        statuses: list[str | None] = []
+        claimed: list[WorkflowRow] = []
+        for kind, _position, *row in rows.fetchall():
+            if kind == 0:
+                statuses.append(None if row[1] is None else str(row[1]))
+            else:
+                claimed.append(WorkflowRow(*row))
+        return statuses, claimed
+
+    def _finish_statuses(
+        self, connection: psycopg.Connection[Any], outcomes: list[WorkflowOutcome]
+    ) -> list[str | None]:
+        if len(outcomes) == 1:
+            found = connection.execute(
+                self._queries["finish_workflow"], as_params(outcomes[0]), prepare=True
+            ).fetchone()
+            return [None if found is None else str(found[0])]
+        rows = connection.execute(
+            self._queries["finish_workflows"], _finish_params(outcomes), prepare=True
+        )
+        return [None if status is None else str(status) for (status,) in rows.fetchall()]
 
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
@@ -281,7 +396,20 @@ class PostgresStorage:
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         queue = request.queue
-        params: dict[str, Any] = {
+        with self._connection() as connection:
+            if not queue.has_global_limits and not queue.partitioned:
+                # Claimers never wait for each other: SKIP LOCKED passes over rows that
+                # another process is claiming at this moment.
+                rows = connection.execute(
+                    self._queries["claim_queued"], self._claim_params(request), prepare=True
+                )
+                return [WorkflowRow(*row) for row in rows.fetchall()]
+            with connection.transaction():
+                return self._claim_in(connection, request)
+
+    def _claim_params(self, request: ClaimRequest) -> dict[str, Any]:
+        queue = request.queue
+        return {
             "queue_name": queue.name,
             "executor_id": request.executor_id,
             "application_version": request.application_version,
@@ -291,31 +419,32 @@ class PostgresStorage:
             "lock_key": _queue_lock_key(self._schema, queue.name),
             "limit": claimable(queue, request.capacity, 0, 0),
         }
-        with self._connection() as connection:
-            if not queue.has_global_limits and not queue.partitioned:
-                # Claimers never wait for each other: SKIP LOCKED passes over rows that
-                # another process is claiming at this moment.
-                rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
-                return [WorkflowRow(*row) for row in rows.fetchall()]
-            with connection.transaction():
-                if queue.has_global_limits:
-                    locked = connection.execute(
-                        self._queries["lock_queue"], params, prepare=True
-                    ).fetchone()
-                    if not (locked and locked[0]):  # another process is claiming this queue now
-                        return []
-                if queue.partitioned:
-                    return self._claim_partitions(connection, request, params)
-                counts = connection.execute(
-                    self._queries["queue_counts"], params, prepare=True
-                ).fetchone()
-                assert counts is not None
-                running, started = counts
-                params["limit"] = claimable(queue, request.capacity, running, started)
-                if params["limit"] <= 0:
-                    return []
-                rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
-                return [WorkflowRow(*row) for row in rows.fetchall()]
+
+    def _claim_in(
+        self, connection: psycopg.Connection[Any], request: ClaimRequest
+    ) -> list[WorkflowRow]:
+        """Claim inside the caller's transaction."""
+        queue = request.queue
+        params = self._claim_params(request)
+        if queue.has_global_limits:
+            locked = connection.execute(
+                self._queries["lock_queue"], params, prepare=True
+            ).fetchone()
+            if not (locked and locked[0]):  # another process is claiming this queue now
+                return []
+        if queue.partitioned:
+            return self._claim_partitions(connection, request, params)
+        if queue.has_global_limits:
+            counts = connection.execute(
+                self._queries["queue_counts"], params, prepare=True
+            ).fetchone()
+            assert counts is not None
+            running, started = counts
+            params["limit"] = claimable(queue, request.capacity, running, started)
+        if params["limit"] <= 0:
+            return []
+        rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
+        return [WorkflowRow(*row) for row in rows.fetchall()]
 
     def _claim_partitions(
         self, connection: psycopg.Connection[Any], request: ClaimRequest, params: dict[str, Any]

@@ -27,6 +27,7 @@ from dbos._errors import (
 )
 from dbos._records import (
     ClaimRequest,
+    FinishedAndClaimed,
     NewWorkflow,
     PartitionLoad,
     ResumeResult,
@@ -264,14 +265,27 @@ class SQLiteStorage:
         return [StepRecord(*row) for row in rows]
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
-        params = as_params(outcome)
         with self._transaction() as connection:
-            self._run(connection, "finish_workflow", params)
-            status = self._run(connection, "select_status", params).fetchone()
+            status = self._finish(connection, outcome)
+        self._finished.notify()
+        return status
+
+    def _finish(self, connection: sqlite3.Connection, outcome: WorkflowOutcome) -> str:
+        params = as_params(outcome)
+        self._run(connection, "finish_workflow", params)
+        status = self._run(connection, "select_status", params).fetchone()
         if status is None:
             raise DBOSNonExistentWorkflowError(outcome.workflow_id)
-        self._finished.notify()
         return str(status[0])
+
+    def finish_and_claim(
+        self, outcome: WorkflowOutcome, request: ClaimRequest
+    ) -> FinishedAndClaimed:
+        with self._transaction() as connection:
+            status = self._finish(connection, outcome)
+            claimed = self._claim(connection, request)
+        self._finished.notify()
+        return FinishedAndClaimed(status, claimed)
 
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
@@ -296,6 +310,10 @@ class SQLiteStorage:
         return rows
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        with self._transaction() as connection:
+            return self._claim(connection, request)
+
+    def _claim(self, connection: sqlite3.Connection, request: ClaimRequest) -> list[WorkflowRow]:
         queue = request.queue
         params: dict[str, Any] = {
             "queue_name": queue.name,
@@ -305,17 +323,16 @@ class SQLiteStorage:
             "workflow_names": json.dumps(list(request.workflow_names)),
             "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
         }
-        with self._transaction() as connection:
-            if queue.partitioned:
-                ids = self._partition_candidates(connection, request, params)
-            else:
-                ids = self._queue_candidates(connection, request, params)
-            claimed: list[WorkflowRow] = []
-            for workflow_id in ids:
-                self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
-                row = self._select_workflow(connection, workflow_id)
-                if row is not None:
-                    claimed.append(row)
+        if queue.partitioned:
+            ids = self._partition_candidates(connection, request, params)
+        else:
+            ids = self._queue_candidates(connection, request, params)
+        claimed: list[WorkflowRow] = []
+        for workflow_id in ids:
+            self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
+            row = self._select_workflow(connection, workflow_id)
+            if row is not None:
+                claimed.append(row)
         return claimed
 
     def _queue_candidates(
@@ -381,7 +398,7 @@ class SQLiteStorage:
             self._finished.notify()
         return expired
 
-    def on_queue_activity(self, callback: Callable[[], None]) -> None:
+    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
         # One process per file: core wakes its own worker; there is nobody else to hear.
         return None
 

@@ -251,3 +251,79 @@ SELECT workflow_id, status, name, inputs, output, error, executor_id, applicatio
        recovery_attempts, max_recovery_attempts, created_at, updated_at, parent_workflow_id,
        queue_name, priority, deduplication_id, queue_partition_key, started_at, deadline_at
 FROM claimed ORDER BY priority, created_at, enqueue_seq
+
+-- name: finish_workflows
+-- finish_workflow for several workflows in one statement (group commit); one row per input,
+-- in input order, with the status stored afterwards (NULL: no such workflow).
+WITH batch AS (
+    SELECT * FROM unnest(%(workflow_ids)s::text[], %(statuses)s::text[], %(outputs)s::text[],
+                         %(errors)s::text[], %(completed_at)s::bigint[])
+        WITH ORDINALITY AS batch(workflow_id, status, output, error, completed_at, position)
+), updated AS (
+    UPDATE {schema}.workflow_status AS w
+    SET status = batch.status, output = batch.output, error = batch.error,
+        updated_at = batch.completed_at
+    FROM batch
+    WHERE w.workflow_id = batch.workflow_id AND w.status = 'PENDING'
+    RETURNING w.workflow_id, w.status
+)
+SELECT coalesce(updated.status, before.status)
+FROM batch
+LEFT JOIN updated ON updated.workflow_id = batch.workflow_id
+LEFT JOIN {schema}.workflow_status AS before ON before.workflow_id = batch.workflow_id
+ORDER BY batch.position
+
+-- name: finish_and_claim
+-- finish_workflows plus a claim on one queue without global limits, in one statement and
+-- one commit. Rows with kind 0 are the finished workflows' statuses, in input order
+-- (workflow_id, status; NULL status: no such workflow); rows with kind 1 are the claimed
+-- tasks, in claim order, as claim_queued returns them. If a workflow of the batch does not
+-- exist, nothing is claimed (its caller fails; the others' slots go back to the worker).
+WITH batch AS (
+    SELECT * FROM unnest(%(workflow_ids)s::text[], %(statuses)s::text[], %(outputs)s::text[],
+                         %(errors)s::text[], %(completed_at)s::bigint[])
+        WITH ORDINALITY AS batch(workflow_id, status, output, error, completed_at, position)
+), updated AS (
+    UPDATE {schema}.workflow_status AS w
+    SET status = batch.status, output = batch.output, error = batch.error,
+        updated_at = batch.completed_at
+    FROM batch
+    WHERE w.workflow_id = batch.workflow_id AND w.status = 'PENDING'
+    RETURNING w.workflow_id, w.status
+), claimed AS (
+    UPDATE {schema}.workflow_status
+    SET status = 'PENDING', executor_id = %(executor_id)s,
+        application_version = %(application_version)s,
+        started_at = %(now_ms)s, updated_at = %(now_ms)s
+    WHERE workflow_id IN (
+        SELECT workflow_id FROM {schema}.workflow_status
+        WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
+          AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
+          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND name = ANY(%(workflow_names)s)
+          AND (SELECT count(*) FROM batch JOIN {schema}.workflow_status AS known
+               ON known.workflow_id = batch.workflow_id) = cardinality(%(workflow_ids)s::text[])
+        ORDER BY priority, created_at, enqueue_seq
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
+              application_version, recovery_attempts, max_recovery_attempts, created_at,
+              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
+              queue_partition_key, started_at, deadline_at, enqueue_seq
+)
+SELECT 0 AS kind, batch.position AS position, batch.workflow_id,
+       coalesce(updated.status, before.status), NULL::text, NULL::text, NULL::text,
+       NULL::text, NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint,
+       NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::text, NULL::text,
+       NULL::bigint, NULL::bigint
+FROM batch
+LEFT JOIN updated ON updated.workflow_id = batch.workflow_id
+LEFT JOIN {schema}.workflow_status AS before ON before.workflow_id = batch.workflow_id
+UNION ALL
+SELECT 1, row_number() OVER (ORDER BY priority, created_at, enqueue_seq), workflow_id, status,
+       name, inputs, output, error, executor_id, application_version, recovery_attempts,
+       max_recovery_attempts, created_at, updated_at, parent_workflow_id, queue_name, priority,
+       deduplication_id, queue_partition_key, started_at, deadline_at
+FROM claimed
+ORDER BY kind, position

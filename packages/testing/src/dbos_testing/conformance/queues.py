@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from dbos import DBOSQueueDeduplicatedError, SystemStorage
+from dbos import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError, SystemStorage
 from dbos._records import (
     ClaimRequest,
     NewWorkflow,
@@ -39,6 +39,10 @@ __all__ = [
     "test_resume_starts_an_enqueued_task_now",
     "test_cancel_expired_cancels_only_overdue_unfinished_work",
     "test_tasks_of_one_millisecond_start_in_enqueue_order",
+    "test_finish_and_claim_hands_the_slot_to_the_next_task",
+    "test_finish_and_claim_counts_the_freed_slot_of_a_limited_queue",
+    "test_finish_and_claim_of_a_missing_workflow_claims_nothing",
+    "test_concurrent_finish_and_claims_take_each_task_once",
     "test_partitioned_concurrency_applies_per_partition",
     "test_partitioned_rate_limit_applies_per_partition",
     "test_partitions_are_served_round_robin",
@@ -337,3 +341,83 @@ def test_tasks_of_one_millisecond_start_in_enqueue_order(dbos_storage: SystemSto
         dbos_storage.create_workflow(task(workflow_id, created_at_ms=1_000))
     assert claim(dbos_storage, QueueSpec("q"), capacity=3) == ids[:3]
     assert claim(dbos_storage, QueueSpec("q")) == ids[3:]
+
+
+def _request(queue: QueueSpec, capacity: int = 1, now_ms: int = 20_000) -> ClaimRequest:
+    return ClaimRequest(queue, "worker-1", "v1", capacity, ("module.task",), now_ms)
+
+
+def test_finish_and_claim_hands_the_slot_to_the_next_task(dbos_storage: SystemStorage) -> None:
+    for index in range(3):
+        dbos_storage.create_workflow(task(f"t{index}", created_at_ms=index))
+    spec = QueueSpec("q")
+    assert claim(dbos_storage, spec, capacity=1) == ["t0"]
+    done = dbos_storage.finish_and_claim(
+        WorkflowOutcome("t0", "SUCCESS", "1", None, 15_000), _request(spec)
+    )
+    assert done.status == "SUCCESS"
+    assert [row.workflow_id for row in done.claimed] == ["t1"]
+    assert (done.claimed[0].status, done.claimed[0].executor_id) == (PENDING, "worker-1")
+    finished = dbos_storage.get_workflow("t0")
+    assert finished is not None and (finished.status, finished.output) == ("SUCCESS", "1")
+    assert [
+        r.workflow_id for r in dbos_storage.list_workflows(WorkflowQuery(statuses=(ENQUEUED,)))
+    ] == ["t2"]
+
+
+def test_finish_and_claim_counts_the_freed_slot_of_a_limited_queue(
+    dbos_storage: SystemStorage,
+) -> None:
+    for index in range(4):
+        dbos_storage.create_workflow(task(f"t{index}", created_at_ms=index))
+    spec = QueueSpec("q", concurrency=2)
+    assert claim(dbos_storage, spec) == ["t0", "t1"]
+    done = dbos_storage.finish_and_claim(
+        WorkflowOutcome("t0", "SUCCESS", "null", None, 15_000), _request(spec, capacity=5)
+    )
+    assert [row.workflow_id for row in done.claimed] == ["t2"]  # one slot freed, not five
+
+
+def test_finish_and_claim_of_a_missing_workflow_claims_nothing(
+    dbos_storage: SystemStorage,
+) -> None:
+    dbos_storage.create_workflow(task("t0"))
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        dbos_storage.finish_and_claim(
+            WorkflowOutcome("missing", "SUCCESS", "null", None, 15_000), _request(QueueSpec("q"))
+        )
+    row = dbos_storage.get_workflow("t0")
+    assert row is not None and row.status == ENQUEUED
+
+
+def test_concurrent_finish_and_claims_take_each_task_once(dbos_storage: SystemStorage) -> None:
+    for index in range(40):
+        dbos_storage.create_workflow(task(f"t{index:02d}", created_at_ms=index))
+    spec = QueueSpec("q")
+    first = claim(dbos_storage, spec, capacity=8)
+    seen: list[str] = list(first)
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(first))
+
+    def chain(workflow_id: str) -> None:
+        # Each thread runs a "slot": finish its task, take the next, until the queue is empty.
+        barrier.wait()
+        current: str | None = workflow_id
+        while current is not None:
+            done = dbos_storage.finish_and_claim(
+                WorkflowOutcome(current, "SUCCESS", "null", None, 15_000), _request(spec)
+            )
+            assert done.status == "SUCCESS"
+            current = done.claimed[0].workflow_id if done.claimed else None
+            if current is not None:
+                with lock:
+                    seen.append(current)
+
+    threads = [threading.Thread(target=chain, args=(workflow_id,)) for workflow_id in first]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    leftover = claim(dbos_storage, spec)  # what SKIP LOCKED passed over, if anything
+    assert sorted(seen + leftover) == [f"t{index:02d}" for index in range(40)]
+    assert len(seen) == len(set(seen))
