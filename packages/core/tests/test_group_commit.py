@@ -76,3 +76,33 @@ def test_a_wrong_number_of_results_is_an_error_not_a_mixup() -> None:
     group: GroupCommit[int, int] = GroupCommit(lambda items: [])
     with pytest.raises(RuntimeError, match="0 results for a batch of 1"):
         group.submit(1)
+
+
+def test_several_batches_may_run_at_once_but_no_more() -> None:
+    lock = threading.Lock()
+    running = [0, 0]  # now, most
+
+    def run(items: list[int]) -> list[int]:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return items
+
+    group: GroupCommit[int, int] = GroupCommit(run, in_flight=2)
+    barrier = threading.Barrier(12)
+    results: list[int] = []
+
+    def caller(item: int) -> None:
+        barrier.wait()
+        results.append(group.submit(item))
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == list(range(12))
+    assert running[1] == 2

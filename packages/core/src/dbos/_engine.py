@@ -52,6 +52,9 @@ from ._storage import SystemStorage
 
 logger = logging.getLogger("dbos")
 
+#: Per pool thread: successors claimed by the workflow it runs, to run next on this thread.
+_pool_thread = threading.local()
+
 _SUCCESS = WorkflowStatusString.SUCCESS.value
 _ERROR = WorkflowStatusString.ERROR.value
 _CANCELLED = WorkflowStatusString.CANCELLED.value
@@ -418,9 +421,13 @@ class Engine:
             return outcome
         return (yield from self.wait(started.workflow_id, started.active))
 
-    def dispatch(self, started: Started) -> None:
+    def dispatch(self, started: Started, *, successor: bool = False) -> None:
         """Run a started workflow in the background if this process must run it: sync bodies
-        on the thread pool, async bodies on the running event loop (or the engine's own)."""
+        on the thread pool, async bodies on the running event loop (or the engine's own).
+
+        A `successor` (a task claimed by a finishing task of its queue) runs next on the pool
+        thread that finishes, where there is one, instead of waiting for another thread.
+        """
         active = started.active
         if active is None or not started.must_run:
             return
@@ -455,17 +462,30 @@ class Engine:
             )
 
         active.set_run(run)
-        self._pool.submit(self._run_claimed, active)
+        next_up: list[ActiveWorkflow] | None = getattr(_pool_thread, "next_up", None)
+        if successor and next_up is not None:
+            next_up.append(active)
+        else:
+            self._pool.submit(self._run_claimed, active)
 
     @staticmethod
     def _run_claimed(active: ActiveWorkflow) -> None:
-        run = active.claim()
-        if run is None:
-            return
+        next_up: list[ActiveWorkflow] = []
+        _pool_thread.next_up = next_up
         try:
-            run()
-        except BaseException as exc:
-            logger.debug("workflow %s stopped without an outcome: %r", active.workflow_id, exc)
+            current: ActiveWorkflow | None = active
+            while current is not None:
+                run = current.claim()  # None if a waiter took it over meanwhile
+                if run is not None:
+                    try:
+                        run()
+                    except BaseException as exc:
+                        logger.debug(
+                            "workflow %s stopped without an outcome: %r", current.workflow_id, exc
+                        )
+                current = next_up.pop(0) if next_up else None
+        finally:
+            _pool_thread.next_up = None
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -547,11 +567,12 @@ class Engine:
         self.dispatch(started)
         return started.active
 
-    def run_pending(self, row: WorkflowRow) -> None:
-        """Run a task a queue worker just claimed (status PENDING, this executor)."""
+    def run_pending(self, row: WorkflowRow, *, successor: bool = False) -> None:
+        """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
+        (status PENDING, this executor)."""
         started = self._prepare_pending(row, fresh=True)
         if started is not None:
-            self.dispatch(started)
+            self.dispatch(started, successor=successor)
 
     def _prepare_pending(self, row: WorkflowRow, *, fresh: bool) -> Started | None:
         registration = _registry.workflow(row.name)

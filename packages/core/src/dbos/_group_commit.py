@@ -38,25 +38,32 @@ class GroupCommit(Generic[T, R]):
             a result that is an exception is raised to that item's caller alone. If
             `run_batch` itself raises, every caller of that batch gets the exception.
         max_batch: Most items in one batch.
+        in_flight: Most batches running at once (each on its own connection): more cuts the
+            wait for a batch in flight, fewer shares more commits.
     """
 
     def __init__(
-        self, run_batch: Callable[[list[T]], Sequence[R | BaseException]], max_batch: int = 256
+        self,
+        run_batch: Callable[[list[T]], Sequence[R | BaseException]],
+        max_batch: int = 256,
+        in_flight: int = 1,
     ) -> None:
         self._run_batch = run_batch
         self._max_batch = max_batch
+        self._in_flight = in_flight
         self._lock = threading.Lock()
         self._waiting: list[_Slot[T, R]] = []
-        self._leading = False
+        self._leaders = 0
 
     def submit(self, item: T) -> R:
         """Run `item` in the next batch; return its result once the batch is committed."""
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
-            if self._leading:
+            if self._leaders >= self._in_flight:
                 self._waiting.append(slot)
             else:
-                self._leading = slot.lead = True
+                self._leaders += 1
+                slot.lead = True
         if not slot.lead:
             slot.done.wait()  # served by a leader, or woken to lead
         if slot.lead:
@@ -94,7 +101,7 @@ class GroupCommit(Generic[T, R]):
                     successor = self._waiting.pop(0)
                     successor.lead = True
                 else:
-                    self._leading = False
+                    self._leaders -= 1
             for slot in batch:
                 slot.done.set()
             if successor is not None:

@@ -104,8 +104,9 @@ class QueueWorker:
         )
 
     def start_claimed(self, rows: list[WorkflowRow]) -> None:
+        """Start the tasks a finishing task claimed in its place."""
         for row in rows:
-            self._start(row)
+            self._engine.run_pending(row, successor=True)
 
     def running(self, queue_name: str) -> int:
         with self._lock:
