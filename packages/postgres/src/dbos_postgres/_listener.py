@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import psycopg
 from psycopg import sql
@@ -17,9 +17,15 @@ _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener:
-    """On every notification of the schema's channel (a queued task was enqueued, or one
-    stopped running), calls `on_finished()` (outcome waiters re-check) and `on_queue()`
-    (queue workers look for work), from a background thread."""
+    """Listens on two channels of the schema, from a background thread.
+
+    ``dbos_<schema>`` (a queued task was enqueued, or one stopped running): calls
+    `on_finished()` (outcome waiters re-check) and `on_queue()` (queue workers look for work).
+    ``dbos_<schema>_wake`` (a message, event or stream write; the payload names it): calls
+    `on_wake(payload)`, unless the write came from one of `own_pids` (this process's own
+    connections, whose writes were already reported in-process). After (re)connecting, when a
+    notification may have been missed, it calls all three, `on_wake` with None.
+    """
 
     def __init__(
         self,
@@ -27,10 +33,15 @@ class Listener:
         schema: str,
         on_finished: Callable[[], None],
         on_queue: Callable[[], None],
+        on_wake: Callable[[str | None], None] | None = None,
+        own_pids: Container[int] = (),
     ) -> None:
         self._conninfo = conninfo
         self._channel = f"dbos_{schema}"
+        self._wake_channel = f"dbos_{schema}_wake"
         self._callbacks = (on_finished, on_queue)
+        self._on_wake = on_wake
+        self._own_pids = own_pids
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
         self._ready = threading.Event()
@@ -49,19 +60,28 @@ class Listener:
         for callback in self._callbacks:
             callback()
 
+    def _dispatch(self, notify: psycopg.Notify) -> None:
+        if notify.channel != self._wake_channel:
+            self._fire()
+        elif self._on_wake is not None and notify.pid not in self._own_pids:
+            self._on_wake(notify.payload)
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
-                    channel = sql.Identifier(self._channel)
-                    connection.execute(sql.SQL("LISTEN {}").format(channel))
+                    for channel in (self._channel, self._wake_channel):
+                        connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     self._ready.set()
                     failures = 0
-                    self._fire()  # a notification may have been missed while (re)connecting
+                    # A notification may have been missed while (re)connecting.
+                    self._fire()
+                    if self._on_wake is not None:
+                        self._on_wake(None)
                     while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=0.5):
-                            self._fire()
+                        for notify in connection.notifies(timeout=0.5):
+                            self._dispatch(notify)
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
