@@ -11,11 +11,12 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from . import _registry
 from ._config import DBOSConfig, Settings, resolve
 from ._context import current_workflow
+from ._cron import parse_cron
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
@@ -43,11 +44,13 @@ from ._queue import (
 from ._records import StorageOptions, WorkflowQuery
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    ScheduledRegistration,
     StepPolicy,
     StepRegistration,
     WorkflowRegistration,
     function_name,
 )
+from ._scheduler import MISSED_TICK_POLICIES
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
@@ -56,6 +59,8 @@ from ._urls import mask_password, url_scheme
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+#: A scheduled workflow: called with the tick's scheduled time and the actual start time.
+ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datetime], Any])
 
 logger = logging.getLogger("dbos")
 
@@ -339,6 +344,42 @@ class DBOS:
             _registry.register_workflow(as_workflow)
             setattr(wrapper, _REGISTRATION_ATTR, as_workflow)
             return cast(Callable[P, R], wrapper)
+
+        return decorator
+
+    @classmethod
+    def scheduled(
+        cls, cron: str, *, missed_ticks: Literal["skip", "run_once"] = "skip"
+    ) -> Callable[[ScheduledWorkflow], ScheduledWorkflow]:
+        """Run a workflow on a cron schedule, once per tick across all processes of the app.
+
+        Put it above ``@DBOS.workflow()``; the workflow takes ``(scheduled_time,
+        actual_time)``, both UTC datetimes. `cron` has 5 fields (minute hour day month
+        weekday) or 6 (seconds first), in UTC.
+
+        Args:
+            cron: The schedule, e.g. ``"*/5 * * * *"`` (every five minutes).
+            missed_ticks: What happens to ticks that fell while the app was not running:
+                ``"skip"`` them (the default), or ``"run_once"``: at launch, run the latest
+                missed tick once (if the schedule ran before).
+        """
+        schedule = parse_cron(cron)
+        if missed_ticks not in MISSED_TICK_POLICIES:
+            raise DBOSConfigError(
+                f"missed_ticks must be one of {MISSED_TICK_POLICIES}, got {missed_ticks!r}"
+            )
+
+        def decorator(func: ScheduledWorkflow) -> ScheduledWorkflow:
+            registration = getattr(func, _REGISTRATION_ATTR, None)
+            if not isinstance(registration, WorkflowRegistration):
+                raise DBOSConfigError(
+                    f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
+                    f"{function_name(func)}"
+                )
+            _registry.register_scheduled(
+                ScheduledRegistration(registration, schedule, missed_ticks)
+            )
+            return func
 
         return decorator
 

@@ -49,6 +49,7 @@ from ._records import (
     WorkflowStatusString,
 )
 from ._registry import WorkflowRegistration
+from ._scheduler import Scheduler
 from ._serialization import Codec
 from ._storage import SystemStorage
 from ._waiting import Wakeups
@@ -155,10 +156,12 @@ class Engine:
         storage.on_queue_activity(self.queue_worker.wake)
         self.wakeups = Wakeups()
         storage.on_wakeup(self.wakeups.notify)
+        self.scheduler = Scheduler(self)
 
     def start_background(self) -> None:
-        """Start the background services (the queue worker) after recovery."""
+        """Start the background services (queue worker, scheduler) after recovery."""
         self.queue_worker.start()
+        self.scheduler.start()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -586,6 +589,7 @@ class Engine:
             return
         self._closed = True
         self.queue_worker.stop()
+        self.scheduler.stop()
         if timeout_s > 0:
             with self._lock:
                 futures = [active.future for active in self._active.values()]
