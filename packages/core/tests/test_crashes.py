@@ -183,3 +183,26 @@ def test_sender_killed_after_send_does_not_send_twice(
     assert finish(second) == "sent"
     got = [dbos_storage.recv(RecvRequest("receiver", i, "DBOS.recv", "t", 0)) for i in range(2)]
     assert [None if r is None else r.output for r in got] == ['"hello"', None]
+
+
+def test_recv_timeout_is_durable_across_a_crash(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    first = start_app(url, tmp_path, "patient_receiver")
+    deadline = time.monotonic() + 30
+    # The recv (operation 0) records its wake-up time at operation 1 once it has waited.
+    while not dbos_storage.load_steps("patient_receiver"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    record = dbos_storage.load_steps("patient_receiver")[0]
+    assert (record.function_id, record.function_name) == (1, "DBOS.sleep")
+    wake_at = json.loads(record.output or "null")
+    time.sleep(1.0)
+    kill(first)
+    restarted = time.time()
+    result = finish(start_app(url, tmp_path, "recover:patient_receiver"))
+    assert isinstance(result, list) and result[0] is None
+    # It timed out at the recorded time, not a full 4 s after the restart.
+    assert result[1] >= wake_at
+    assert result[1] - restarted < 4.0

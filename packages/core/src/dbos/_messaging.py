@@ -5,7 +5,7 @@ workflow replays the same results: `send`, `set_event` and stream writes commit 
 their checkpoint in one transaction (never done twice); `recv` consumes a message and records it
 in one transaction (a recovered receiver gets the message it got before); `get_event` records
 what it read. A wait with a timeout also records its wake-up time (at the next function ID,
-only if it has to wait at all), so a recovered waiter waits only for what is left.
+once it has waited a moment), so a recovered waiter waits only for what is left.
 
 Waiting holds no connection: a `Waiter` is woken in-process when storage reports a write
 (`SystemStorage.on_wakeup`), and polls storage slowly as a fallback.
@@ -55,6 +55,8 @@ DEFAULT_TOPIC = "__dbos_default_topic__"
 #: Fallback polling while waiting: the first re-check, and the longest gap between two.
 POLL_FIRST_S = 0.05
 POLL_MAX_S = 1.0
+#: A wait in a workflow records its wake-up time once it has lasted this long.
+PERSIST_AFTER_S = 0.1
 
 
 def topic_key(topic: str | None) -> str:
@@ -90,38 +92,31 @@ def _require_workflow(operation: str, allow_step: bool) -> WorkflowContext:
     return context
 
 
-def _fixed(wake_at: float | None) -> Callable[[], Procedure[float | None]]:
-    def deadline() -> Procedure[float | None]:
-        yield from ()
-        return wake_at
-
-    return deadline
-
-
 def _durable_deadline(
     context: WorkflowContext, function_id: int, timeout_s: float
-) -> Callable[[], Procedure[float | None]]:
-    """The wake-up time of a wait at operation `function_id`: recorded on first use, replayed
-    after a recovery."""
+) -> tuple[float, Callable[[], Procedure[None]] | None]:
+    """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
+    recorded one after a recovery, else now + `timeout_s` together with the procedure that
+    records it (for `wait_for` to run once the wait turns out not to be short)."""
+    engine = context.engine
+    replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
+    if replayed is not None:
+        return float(engine.codec.decode_value(replayed.output)), None
+    wake_at = time.time() + timeout_s
 
-    def deadline() -> Procedure[float | None]:
-        engine = context.engine
-        replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
-        if replayed is not None:
-            return float(engine.codec.decode_value(replayed.output))
+    def persist() -> Procedure[None]:
         record = StepRecord(
             workflow_id=context.workflow_id,
             function_id=function_id,
             function_name=SLEEP_NAME,
-            output=engine.codec.encode_value(time.time() + timeout_s),
+            output=engine.codec.encode_value(wake_at),
             error=None,
             started_at_ms=now_ms(),
             completed_at_ms=now_ms(),
         )
-        stored = yield from engine.checkpoint(context, record)
-        return float(engine.codec.decode_value(stored.output))
+        yield from engine.checkpoint(context, record)
 
-    return deadline
+    return wake_at, persist
 
 
 def wait_for(
@@ -129,26 +124,29 @@ def wait_for(
     kind: str,
     workflow_id: str,
     attempt: Callable[[], T | None],
-    deadline: Callable[[], Procedure[float | None]],
+    wake_at: float | None,
     context: WorkflowContext | None = None,
+    persist: Callable[[], Procedure[None]] | None = None,
 ) -> Procedure[T | None]:
     """Call `attempt` until it returns a value, re-checking whenever storage reports a write
     of `kind` for `workflow_id` (and now and then in case a report was missed). Returns None
-    once the wake-up time `deadline()` (asked for only if a wait is needed; None: never)
-    or the workflow's own deadline passes."""
+    once `wake_at` (epoch seconds; None: never) or the workflow's own deadline passes.
+
+    `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
+    a quick answer (the common case between workflows) costs no extra write, and a crash
+    during that first moment only means a recovered waiter starts its timeout afresh."""
     waiter = engine.wakeups.register(kind, workflow_id)
     try:
         interval = POLL_FIRST_S
-        wake_at: float | None = None
-        asked = False
+        persist_at = time.monotonic() + PERSIST_AFTER_S
         while True:
             waiter.clear()
             result: T | None = yield Blocking(attempt)
             if result is not None:
                 return result
-            if not asked:
-                wake_at = yield from deadline()
-                asked = True
+            if persist is not None and time.monotonic() >= persist_at:
+                yield from persist()
+                persist = None
             limit = wake_at
             if context is not None and context.deadline_ms is not None:
                 workflow_limit = context.deadline_ms / 1000
@@ -156,7 +154,10 @@ def wait_for(
             now = time.time()
             if limit is not None and now >= limit:
                 return None
-            yield WaitWakeup(waiter, interval if limit is None else min(interval, limit - now))
+            timeout = interval if limit is None else min(interval, limit - now)
+            if persist is not None:
+                timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
+            yield WaitWakeup(waiter, timeout)
             interval = min(interval * 2, POLL_MAX_S)
     finally:
         engine.wakeups.unregister(waiter)
@@ -210,14 +211,10 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
     def attempt() -> StepRecord | None:
         return storage.recv(RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms()))
 
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
     try:
         record = yield from wait_for(
-            engine,
-            WAKE_MESSAGE,
-            workflow_id,
-            attempt,
-            _durable_deadline(context, timeout_id, timeout_s),
-            context,
+            engine, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
         )
     except DBOSStepConflictError:
         # Another execution of this workflow received (and recorded) it first.
@@ -266,8 +263,8 @@ def get_event_procedure(
 
     context = _in_workflow()
     if context is None:
-        deadline = _fixed(time.time() + timeout_s)
-        text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, deadline)
+        wake_at = time.time() + timeout_s
+        text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at)
         return None if text is None else engine.codec.decode_value(text)
     function_id = context.take_function_id()
     timeout_id = context.take_function_id()
@@ -275,8 +272,8 @@ def get_event_procedure(
     if replayed is not None:
         return engine.replay_result(replayed)
     yield from stop_if_cancelled(context)
-    deadline = _durable_deadline(context, timeout_id, timeout_s)
-    text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, deadline, context)
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at, context, persist)
     if text is None:
         yield from stop_if_cancelled(context)
     record = _plain_step(context, function_id, GET_EVENT_NAME)
@@ -331,7 +328,7 @@ def stream_batch_procedure(
         read = storage.read_stream(workflow_id, key, offset)
         return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
 
-    read = yield from wait_for(engine, WAKE_STREAM, workflow_id, attempt, _fixed(None))
+    read = yield from wait_for(engine, WAKE_STREAM, workflow_id, attempt, None)
     assert read is not None  # no deadline: only a value ends the wait
     values: list[Any] = []
     for entry in read.entries:

@@ -90,11 +90,20 @@ def sender(destination: str) -> str:
     return "sent"
 
 
+@DBOS.workflow()
+def patient_receiver() -> list[object]:
+    # Nobody sends: the recv times out 4 s after it began, even across a crash.
+    return [DBOS.recv("never", timeout_seconds=4.0), time.time()]
+
+
 def main() -> None:
     DBOS(config={"name": "crash-app", "system_database_url": URL})
     DBOS.launch()
     result: object = None
-    if MODE in ("receiver", "sender"):
+    if MODE == "patient_receiver":
+        with SetWorkflowID(MODE):
+            result = DBOS.start_workflow(patient_receiver).get_result()
+    elif MODE in ("receiver", "sender"):
         # The sender sends to the workflow "receiver" (created beforehand by the test).
         with SetWorkflowID(MODE):
             if MODE == "receiver":
