@@ -335,6 +335,73 @@ def bench_remote_latency(url: str, samples: int) -> list[Result]:
     ]
 
 
+_pingpong_ms: list[float] = []
+_event_set_at: dict[int, float] = {}
+
+
+@DBOS.workflow(name="bench.pong")
+def pong_workflow(rounds: int) -> None:
+    for _ in range(rounds):
+        sender = DBOS.recv("ping", timeout_seconds=60)
+        DBOS.send(sender, "pong", topic="pong")
+
+
+@DBOS.workflow(name="bench.ping")
+def ping_workflow(pong_id: str, rounds: int) -> None:
+    me = DBOS.workflow_id
+    assert me is not None
+    for _ in range(rounds):
+        before = time.perf_counter()
+        DBOS.send(pong_id, me, topic="ping")
+        DBOS.recv("pong", timeout_seconds=60)
+        _pingpong_ms.append((time.perf_counter() - before) * 1000)
+
+
+@DBOS.workflow(name="bench.publisher")
+def publisher_workflow(count: int) -> None:
+    for index in range(count):
+        time.sleep(0.005)  # the reader is waiting by now
+        _event_set_at[index] = time.perf_counter()
+        DBOS.set_event(f"k{index}", index)
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def bench_messaging(url: str, samples: int) -> list[Result]:
+    """send/recv ping-pong between two workflows, and set_event -> get_event latency (a
+    reader outside any workflow, already waiting), both in one process."""
+    launch(url, "messaging")
+    try:
+        _pingpong_ms.clear()
+        warmup = 10
+        pong = DBOS.start_workflow(pong_workflow, samples + warmup)
+        ping = DBOS.start_workflow(ping_workflow, pong.workflow_id, samples + warmup)
+        ping.get_result()
+        pong.get_result()
+        round_trips = _pingpong_ms[warmup:]
+
+        _event_set_at.clear()
+        publisher = DBOS.start_workflow(publisher_workflow, samples)
+        event_ms = []
+        for index in range(samples):
+            DBOS.get_event(publisher.workflow_id, f"k{index}", timeout_seconds=60)
+            event_ms.append((time.perf_counter() - _event_set_at[index]) * 1000)
+        publisher.get_result()
+    finally:
+        DBOS.destroy()
+    rt50, rt99 = _percentiles(round_trips)
+    ev50, ev99 = _percentiles(event_ms)
+    return [
+        Result("send/recv ping-pong round trip p50", "ms", rt50, round_trips),
+        Result("send/recv ping-pong round trip p99", "ms", rt99, round_trips),
+        Result("set_event -> get_event latency p50", "ms", ev50, event_ms),
+        Result("set_event -> get_event latency p99", "ms", ev99, event_ms),
+    ]
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -382,6 +449,8 @@ def main() -> int:
         queue_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_latency(queue_url, 50 if args.quick else 300))
         results.extend(bench_remote_latency(queue_url, 50 if args.quick else 300))
+        messaging_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        results.extend(bench_messaging(messaging_url, 100 if args.quick else 500))
 
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))

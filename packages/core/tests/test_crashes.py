@@ -131,3 +131,78 @@ def test_one_id_started_concurrently_from_many_processes_runs_once(
     results = [finish(process) for process in processes]
     assert results == ["result-first-caller-wins"] * 4
     assert effects(tmp_path) == Counter({"raced-body": 1})
+
+
+def _send_from_outside(url: str, destination: str, value: str) -> None:
+    from dbos._records import Message
+    from dbos_testing import storage_for_url
+
+    storage = storage_for_url(url)
+    storage.setup()
+    try:
+        storage.send(Message(f"test-{value}", destination, "t", json.dumps(value), 0))
+    finally:
+        storage.close()
+
+
+def test_receiver_killed_between_two_recvs_gets_the_same_first_message(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    first = start_app(url, tmp_path, "receiver")
+    deadline = time.monotonic() + 30
+    while dbos_storage.get_workflow("receiver") is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    _send_from_outside(url, "receiver", "one")
+    wait_for(tmp_path / "reached-first-recv")  # "one" is consumed; the second recv waits
+    kill(first)
+    _send_from_outside(url, "receiver", "two")
+    result = finish(start_app(url, tmp_path, "recover:receiver"))
+    # The recovered receiver replays "one" from its checkpoint and then consumes "two".
+    assert result == ["one", "two"]
+    assert effects(tmp_path) == Counter({"got-one": 2, "got-two": 1})
+    steps = dbos_storage.load_steps("receiver")
+    assert [(s.function_name, s.output) for s in steps if s.function_name == "DBOS.recv"] == [
+        ("DBOS.recv", '"one"'),
+        ("DBOS.recv", '"two"'),
+    ]
+
+
+def test_sender_killed_after_send_does_not_send_twice(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    from dbos._records import NewWorkflow, RecvRequest
+
+    url = dbos_system_database_url
+    dbos_storage.create_workflow(NewWorkflow("receiver", "receiver", "[]", None, None, 0))
+    first = start_app(url, tmp_path, "sender")
+    wait_for(tmp_path / "reached-sent")
+    kill(first)
+    second = start_app(url, tmp_path, "recover:sender", SENDER_SLEEP="0")
+    assert finish(second) == "sent"
+    got = [dbos_storage.recv(RecvRequest("receiver", i, "DBOS.recv", "t", 0)) for i in range(2)]
+    assert [None if r is None else r.output for r in got] == ['"hello"', None]
+
+
+def test_recv_timeout_is_durable_across_a_crash(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    first = start_app(url, tmp_path, "patient_receiver")
+    deadline = time.monotonic() + 30
+    # The recv (operation 0) records its wake-up time at operation 1 once it has waited.
+    while not dbos_storage.load_steps("patient_receiver"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    record = dbos_storage.load_steps("patient_receiver")[0]
+    assert (record.function_id, record.function_name) == (1, "DBOS.sleep")
+    wake_at = json.loads(record.output or "null")
+    time.sleep(1.0)
+    kill(first)
+    restarted = time.time()
+    result = finish(start_app(url, tmp_path, "recover:patient_receiver"))
+    assert isinstance(result, list) and result[0] is None
+    # It timed out at the recorded time, not a full 4 s after the restart.
+    assert result[1] >= wake_at
+    assert result[1] - restarted < 4.0

@@ -115,7 +115,14 @@ def test_custom_schema(fresh_url: str) -> None:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'my_app_dbos' "
         "ORDER BY table_name",
     )
-    assert tables == [("operation_outputs",), ("schema_migrations",), ("workflow_status",)]
+    assert tables == [
+        ("notifications",),
+        ("operation_outputs",),
+        ("schema_migrations",),
+        ("streams",),
+        ("workflow_events",),
+        ("workflow_status",),
+    ]
     assert _query(fresh_url, "SELECT to_regclass('dbos.workflow_status')") == [(None,)]
 
 

@@ -4,6 +4,7 @@ listeners of another storage on the same database."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -66,6 +67,54 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
                 break
             deadline.wait(0.05)
         assert listener._finished.generation > generation, "no finish notification arrived"
+    finally:
+        writer.close()
+        listener.close()
+
+
+def test_messages_events_and_streams_wake_other_storages(dbos_system_database_url: str) -> None:
+    from dbos._records import (
+        WAKE_EVENT,
+        WAKE_MESSAGE,
+        WAKE_STREAM,
+        EventRecord,
+        Message,
+        StreamWrite,
+        Wakeup,
+    )
+
+    writer = PostgresStorage(dbos_system_database_url)
+    listener = PostgresStorage(dbos_system_database_url)
+    writer.setup()
+    listener.setup()
+    try:
+        seen: list[Wakeup] = []
+        arrived = threading.Condition()
+
+        def note(wakeup: Wakeup | None) -> None:
+            if wakeup is not None:
+                with arrived:
+                    seen.append(wakeup)
+                    arrived.notify_all()
+
+        listener.on_wakeup(note)
+        writer.create_workflow(NewWorkflow("wf", "w", "[]", "e", "v1", 1))
+        writer.send(Message("m1", "wf", "topic", '"hi"', 1))
+        writer.set_event(EventRecord("wf", "k", '"v"', 1))
+        writer.write_stream(StreamWrite("wf", "s", '"x"', 1))
+        expected = {
+            Wakeup(WAKE_MESSAGE, "wf"),
+            Wakeup(WAKE_EVENT, "wf"),
+            Wakeup(WAKE_STREAM, "wf"),
+        }
+        with arrived:
+            assert arrived.wait_for(lambda: set(seen) >= expected, timeout=5), seen
+        # The listener skips notifications of its own connections' writes: those were
+        # already reported in-process, once.
+        seen.clear()
+        listener.send(Message("m2", "wf", "topic", '"again"', 1))
+        time.sleep(0.3)
+        assert seen == [Wakeup(WAKE_MESSAGE, "wf")]
     finally:
         writer.close()
         listener.close()

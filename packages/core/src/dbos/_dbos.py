@@ -8,19 +8,29 @@ import inspect
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from . import _registry
 from ._config import DBOSConfig, Settings, resolve
 from ._context import current_workflow
+from ._cron import parse_cron
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query
+from ._messaging import (
+    check_timeout,
+    get_event_procedure,
+    recv_procedure,
+    send_procedure,
+    set_event_procedure,
+    stream_batch_procedure,
+    write_stream_procedure,
+)
 from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
 from ._queue import (
@@ -34,11 +44,13 @@ from ._queue import (
 from ._records import StorageOptions, WorkflowQuery
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    ScheduledRegistration,
     StepPolicy,
     StepRegistration,
     WorkflowRegistration,
     function_name,
 )
+from ._scheduler import MISSED_TICK_POLICIES
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
@@ -47,6 +59,8 @@ from ._urls import mask_password, url_scheme
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+#: A scheduled workflow: called with the tick's scheduled time and the actual start time.
+ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datetime], Any])
 
 logger = logging.getLogger("dbos")
 
@@ -333,6 +347,42 @@ class DBOS:
 
         return decorator
 
+    @classmethod
+    def scheduled(
+        cls, cron: str, *, missed_ticks: Literal["skip", "run_once"] = "skip"
+    ) -> Callable[[ScheduledWorkflow], ScheduledWorkflow]:
+        """Run a workflow on a cron schedule, once per tick across all processes of the app.
+
+        Put it above ``@DBOS.workflow()``; the workflow takes ``(scheduled_time,
+        actual_time)``, both UTC datetimes. `cron` has 5 fields (minute hour day month
+        weekday) or 6 (seconds first), in UTC.
+
+        Args:
+            cron: The schedule, e.g. ``"*/5 * * * *"`` (every five minutes).
+            missed_ticks: What happens to ticks that fell while the app was not running:
+                ``"skip"`` them (the default), or ``"run_once"``: at launch, run the latest
+                missed tick once (if the schedule ran before).
+        """
+        schedule = parse_cron(cron)
+        if missed_ticks not in MISSED_TICK_POLICIES:
+            raise DBOSConfigError(
+                f"missed_ticks must be one of {MISSED_TICK_POLICIES}, got {missed_ticks!r}"
+            )
+
+        def decorator(func: ScheduledWorkflow) -> ScheduledWorkflow:
+            registration = getattr(func, _REGISTRATION_ATTR, None)
+            if not isinstance(registration, WorkflowRegistration):
+                raise DBOSConfigError(
+                    f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
+                    f"{function_name(func)}"
+                )
+            _registry.register_scheduled(
+                ScheduledRegistration(registration, schedule, missed_ticks)
+            )
+            return func
+
+        return decorator
+
     # --- starting and finding workflows -----------------------------------------------------
 
     @overload
@@ -557,6 +607,103 @@ class DBOS:
         """`DBOS.sleep` for async workflows."""
         _check_seconds(seconds)
         await run_async(sleep_procedure(float(seconds)))
+
+    # --- messages, events and streams ----------------------------------------------------------
+
+    @classmethod
+    def send(cls, destination_id: str, message: Any, topic: str | None = None) -> None:
+        """Send `message` to the workflow `destination_id`, under `topic` (optional).
+
+        From a workflow the send is checkpointed with the message in one transaction, so it
+        happens exactly once however often the sender recovers; from anywhere else it is one
+        write. Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
+        """
+        run_sync(send_procedure(cls._launched_engine(), destination_id, message, topic))
+
+    @classmethod
+    async def send_async(cls, destination_id: str, message: Any, topic: str | None = None) -> None:
+        """`DBOS.send` for async code."""
+        await run_async(send_procedure(cls._launched_engine(), destination_id, message, topic))
+
+    @classmethod
+    def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
+        """Inside a workflow: the oldest unreceived message sent to it under `topic`, waiting
+        up to `timeout_seconds` for one (None if none came). Each message is received once;
+        a recovered workflow gets the same message again."""
+        timeout = check_timeout("DBOS.recv", timeout_seconds)
+        return run_sync(recv_procedure(cls._launched_engine(), topic, timeout))
+
+    @classmethod
+    async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
+        """`DBOS.recv` for async workflows (waits without holding a thread)."""
+        timeout = check_timeout("DBOS.recv", timeout_seconds)
+        return await run_async(recv_procedure(cls._launched_engine(), topic, timeout))
+
+    @classmethod
+    def set_event(cls, key: str, value: Any) -> None:
+        """Inside a workflow: publish `value` under `key` for `DBOS.get_event` readers (a later
+        call with the same key replaces it)."""
+        run_sync(set_event_procedure(cls._launched_engine(), key, value))
+
+    @classmethod
+    async def set_event_async(cls, key: str, value: Any) -> None:
+        """`DBOS.set_event` for async workflows."""
+        await run_async(set_event_procedure(cls._launched_engine(), key, value))
+
+    @classmethod
+    def get_event(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
+        for it to be set (None if it was not). Works from anywhere; inside a workflow the
+        value read is checkpointed."""
+        timeout = check_timeout("DBOS.get_event", timeout_seconds)
+        return run_sync(get_event_procedure(cls._launched_engine(), workflow_id, key, timeout))
+
+    @classmethod
+    async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """`DBOS.get_event` for async code (waits without holding a thread)."""
+        timeout = check_timeout("DBOS.get_event", timeout_seconds)
+        engine = cls._launched_engine()
+        return await run_async(get_event_procedure(engine, workflow_id, key, timeout))
+
+    @classmethod
+    def write_stream(cls, key: str, value: Any) -> None:
+        """Inside a workflow (or step): append `value` to this workflow's stream `key`."""
+        run_sync(write_stream_procedure(cls._launched_engine(), key, value, close=False))
+
+    @classmethod
+    async def write_stream_async(cls, key: str, value: Any) -> None:
+        await run_async(write_stream_procedure(cls._launched_engine(), key, value, close=False))
+
+    @classmethod
+    def close_stream(cls, key: str) -> None:
+        """Inside a workflow (or step): close this workflow's stream `key`; readers stop."""
+        run_sync(write_stream_procedure(cls._launched_engine(), key, None, close=True))
+
+    @classmethod
+    async def close_stream_async(cls, key: str) -> None:
+        await run_async(write_stream_procedure(cls._launched_engine(), key, None, close=True))
+
+    @classmethod
+    def read_stream(cls, workflow_id: str, key: str) -> Generator[Any, None, None]:
+        """Yield the values of workflow `workflow_id`'s stream `key` as they are written, until
+        the stream is closed or the workflow ends."""
+        engine = cls._launched_engine()
+        offset, done = 0, False
+        while not done:
+            batch = stream_batch_procedure(engine, workflow_id, key, offset)
+            values, offset, done = run_sync(batch)
+            yield from values
+
+    @classmethod
+    async def read_stream_async(cls, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
+        """`DBOS.read_stream` for async code."""
+        engine = cls._launched_engine()
+        offset, done = 0, False
+        while not done:
+            batch = stream_batch_procedure(engine, workflow_id, key, offset)
+            values, offset, done = await run_async(batch)
+            for value in values:
+                yield value
 
 
 def _statuses(engine: Engine, query: WorkflowQuery) -> list[WorkflowStatus]:

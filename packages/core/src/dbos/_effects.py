@@ -14,7 +14,10 @@ import concurrent.futures
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from ._waiting import Waiter
 
 T = TypeVar("T")
 
@@ -122,3 +125,18 @@ async def run_async(procedure: Procedure[T]) -> T:
             send_value = await effect.run_async()
         except BaseException as exc:
             send_value, error = None, exc
+
+
+@dataclass(frozen=True, slots=True)
+class WaitWakeup(Effect):
+    """Wait until a `Waiter` fires or `timeout_s` passes; True if it fired. Holds no database
+    connection, and under asyncio no thread either."""
+
+    waiter: Waiter
+    timeout_s: float
+
+    def run_sync(self) -> bool:
+        return self.waiter.wait(self.timeout_s)
+
+    async def run_async(self) -> bool:
+        return await self.waiter.wait_async(self.timeout_s)

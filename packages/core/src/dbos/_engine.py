@@ -39,16 +39,21 @@ from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
 from ._queue_worker import QueueWorker
 from ._records import (
+    WAKE_STREAM,
     FinishedAndClaimed,
     NewWorkflow,
+    StepAck,
     StepRecord,
+    Wakeup,
     WorkflowOutcome,
     WorkflowRow,
     WorkflowStatusString,
 )
 from ._registry import WorkflowRegistration
+from ._scheduler import Scheduler
 from ._serialization import Codec
 from ._storage import SystemStorage
+from ._waiting import Wakeups
 
 logger = logging.getLogger("dbos")
 
@@ -158,10 +163,14 @@ class Engine:
         self._closed = False
         self.queue_worker = QueueWorker(self)
         storage.on_queue_activity(self.queue_worker.notice)
+        self.wakeups = Wakeups()
+        storage.on_wakeup(self.wakeups.notify)
+        self.scheduler = Scheduler(self)
 
     def start_background(self) -> None:
-        """Start the background services (the queue worker) after recovery."""
+        """Start the background services (queue worker, scheduler) after recovery."""
         self.queue_worker.start()
+        self.scheduler.start()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -334,6 +343,7 @@ class Engine:
             if stored.status == _ERROR and outcome.status == _SUCCESS:
                 outcome = Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error))
             final_status = yield from self._finish(stored, active)
+            self.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))  # its streams are over
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)
@@ -375,21 +385,30 @@ class Engine:
             )
         return WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
 
-    def checkpoint(self, context: WorkflowContext, record: StepRecord) -> Procedure[StepRecord]:
+    def checkpoint(
+        self,
+        context: WorkflowContext,
+        record: StepRecord,
+        write: Callable[[StepRecord], StepAck] | None = None,
+    ) -> Procedure[StepRecord]:
         """Make `record` durable, then return the record that counts: `record` itself, or the
-        one another execution of this workflow committed first."""
+        one another execution of this workflow committed first. `write` is the storage call
+        that records it (default `record_step`; messaging passes calls that write their data
+        in the same transaction)."""
         self.hooks.before_step_checkpoint(record)
         try:
-            ack = yield Blocking(self.storage.record_step, (record,))
+            ack = yield Blocking(write or self.storage.record_step, (record,))
         except DBOSStepConflictError:
-            steps: list[StepRecord] = yield Blocking(
-                self.storage.load_steps, (context.workflow_id,)
-            )
-            context.recorded.update({step.function_id: step for step in steps})
-            return context.recorded[record.function_id]
+            return (yield from self.reload_step(context, record.function_id))
         context.note_status(ack.workflow_status)
         self.hooks.after_step_checkpoint(record)
         return record
+
+    def reload_step(self, context: WorkflowContext, function_id: int) -> Procedure[StepRecord]:
+        """The record another execution of this workflow committed for `function_id`."""
+        steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (context.workflow_id,))
+        context.recorded.update({step.function_id: step for step in steps})
+        return context.recorded[function_id]
 
     def replay_result(self, record: StepRecord) -> Any:
         if record.error is not None:
@@ -550,6 +569,7 @@ class Engine:
         """Cancel a queued or running workflow; a running one stops at its next step."""
         if self.storage.cancel_workflow(workflow_id, now_ms()) is None:
             raise DBOSNonExistentWorkflowError(workflow_id)
+        self.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))
 
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an
@@ -617,6 +637,7 @@ class Engine:
             return
         self._closed = True
         self.queue_worker.stop()
+        self.scheduler.stop()
         if timeout_s > 0:
             with self._lock:
                 futures = [active.future for active in self._active.values()]

@@ -134,6 +134,88 @@ class StepAck:
     workflow_status: str | None
 
 
+#: Kinds of `Wakeup`: a message arrived, an event was set, a stream was written.
+WAKE_MESSAGE = "message"
+WAKE_EVENT = "event"
+WAKE_STREAM = "stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Wakeup:
+    """Something a waiter may be waiting for has been written (see `SystemStorage.on_wakeup`).
+
+    `kind` is one of `WAKE_MESSAGE` (`workflow_id` is the destination), `WAKE_EVENT` or
+    `WAKE_STREAM` (`workflow_id` is the writer).
+    """
+
+    kind: str
+    workflow_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message for a workflow (input of `SystemStorage.send`).
+
+    `message_id` is unique: sending one ID twice stores the message once. `topic` is never
+    None (core maps the default topic to a fixed string). `message` is serialized text.
+    """
+
+    message_id: str
+    destination_id: str
+    topic: str
+    message: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecvRequest:
+    """Input of `SystemStorage.recv`: take the oldest message of `topic` for `workflow_id` and
+    record it as that workflow's operation `function_id` named `function_name`."""
+
+    workflow_id: str
+    function_id: int
+    function_name: str
+    topic: str
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A workflow's event: `key` set to `value` (serialized text) by `workflow_id`."""
+
+    workflow_id: str
+    key: str
+    value: str
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWrite:
+    """One append to the stream `key` of `workflow_id`; `value` None closes the stream."""
+
+    workflow_id: str
+    key: str
+    value: str | None
+    created_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One stored stream entry; `value` None is the close marker."""
+
+    offset: int
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRead:
+    """What `SystemStorage.read_stream` saw, in one snapshot: the writer's status (None if it
+    does not exist) and the entries from the requested offset on, in offset order."""
+
+    workflow_status: str | None
+    entries: tuple[StreamEntry, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class WorkflowOutcome:
     """The final result of a workflow (input of `finish_workflow`)."""
@@ -237,7 +319,15 @@ class StorageOptions:
     connect_timeout_s: float = 10.0
 
 
-def as_params(record: NewWorkflow | StepRecord | WorkflowOutcome) -> dict[str, Any]:
+def as_params(
+    record: NewWorkflow
+    | StepRecord
+    | WorkflowOutcome
+    | Message
+    | RecvRequest
+    | EventRecord
+    | StreamWrite,
+) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
     names: tuple[str, ...] = type(record).__slots__  # slots dataclasses list their fields here
     return {name: getattr(record, name) for name in names}

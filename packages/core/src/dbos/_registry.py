@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._cron import CronSchedule
 from ._errors import DBOSConflictingRegistrationError
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
@@ -44,9 +45,19 @@ class StepRegistration:
     is_async: bool
 
 
+@dataclass(frozen=True)
+class ScheduledRegistration:
+    """A workflow run on a cron schedule; `missed_ticks` is "skip" or "run_once"."""
+
+    workflow: WorkflowRegistration
+    schedule: CronSchedule
+    missed_ticks: str
+
+
 _lock = threading.Lock()
 _workflows: dict[str, WorkflowRegistration] = {}
 _steps: dict[str, StepRegistration] = {}
+_scheduled: dict[str, ScheduledRegistration] = {}
 
 
 def function_name(fn: Callable[..., Any]) -> str:
@@ -81,6 +92,22 @@ def register_step(registration: StepRegistration) -> None:
         _steps[registration.name] = registration
 
 
+def register_scheduled(registration: ScheduledRegistration) -> None:
+    with _lock:
+        _scheduled[registration.workflow.name] = registration
+
+
+def scheduled() -> list[ScheduledRegistration]:
+    with _lock:
+        return list(_scheduled.values())
+
+
+def clear_scheduled() -> None:
+    """Forget every schedule (for tests that declare scheduled workflows per test)."""
+    with _lock:
+        _scheduled.clear()
+
+
 def workflow(name: str) -> WorkflowRegistration | None:
     return _workflows.get(name)
 
@@ -95,6 +122,7 @@ def clear() -> None:
     with _lock:
         _workflows.clear()
         _steps.clear()
+        _scheduled.clear()
 
 
 def application_version() -> str:

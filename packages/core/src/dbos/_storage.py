@@ -17,11 +17,17 @@ from typing import Protocol, runtime_checkable
 
 from ._records import (
     ClaimRequest,
+    EventRecord,
     FinishedAndClaimed,
+    Message,
     NewWorkflow,
+    RecvRequest,
     ResumeResult,
     StepAck,
     StepRecord,
+    StreamRead,
+    StreamWrite,
+    Wakeup,
     WorkflowInit,
     WorkflowOutcome,
     WorkflowQuery,
@@ -184,4 +190,65 @@ class SystemStorage(Protocol):
         """Workflows matching every non-None filter of `query`, ordered by creation time
         (then workflow ID), descending if `query.sort_desc`. `inputs`/`output`/`error` are
         None in the result when `load_inputs`/`load_output` are False."""
+        ...
+
+    # --- messages, events and streams -------------------------------------------------------
+
+    def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        """Store a message for `message.destination_id`; with `step`, record that operation of
+        the sending workflow in the same transaction (one round trip), so a recovered sender
+        never sends twice.
+
+        A `message_id` already stored is not stored again. Raises
+        `DBOSNonExistentWorkflowError` (nothing stored) if the destination does not exist,
+        and `DBOSStepConflictError` (nothing stored) if `step` is already recorded. Returns the
+        sending workflow's status as `record_step` does (None without a `step`). Waiters of
+        the destination are woken (`on_wakeup`).
+        """
+        ...
+
+    def recv(self, request: RecvRequest) -> StepRecord | None:
+        """Consume the oldest message of `request.topic` for `request.workflow_id` and record
+        it as operation `request.function_id` (output: the message text verbatim), in one
+        transaction: either both happen or neither.
+
+        Returns the recorded step, or None (nothing changed) if there is no such message.
+        Raises `DBOSStepConflictError` (the message stays) if the operation is already
+        recorded. Messages of one topic are consumed in the order they were stored; one
+        message is consumed by exactly one call.
+        """
+        ...
+
+    def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        """Set (or overwrite) a workflow's event, and with `step` record that operation in the
+        same transaction. Raises `DBOSStepConflictError` (nothing changed) if `step` is
+        already recorded, `DBOSNonExistentWorkflowError` if the workflow does not exist.
+        Waiters of the event's workflow are woken."""
+        ...
+
+    def get_event(self, workflow_id: str, key: str) -> str | None:
+        """The event's value as stored, or None if it was never set. One query."""
+        ...
+
+    def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        """Append a value (or, with `value` None, the close marker) at the next offset of the
+        stream (offsets count from 0), and with `step` record that operation in the same
+        transaction. Concurrent appends to one stream each get their own offset. Raises
+        `DBOSStepConflictError` (nothing appended) if `step` is already recorded,
+        `DBOSNonExistentWorkflowError` if the workflow does not exist. Readers are woken."""
+        ...
+
+    def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
+        """The stream's entries at `from_offset` or later and the writer's status, read in one
+        snapshot (so a terminal status means no entry is missing). One query."""
+        ...
+
+    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        """Call `callback(wakeup)` (from any thread, cheaply) after a message, event or stream
+        write commits, in this process or, where the backend can observe it, another one;
+        `callback(None)` means "anything may have changed" (for example after a lost
+        notification connection). Waiters re-check storage when woken and poll slowly as a
+        fallback, so a backend that cannot observe other processes may only report its own
+        writes.
+        """
         ...

@@ -1,4 +1,5 @@
-"""Waiting for a workflow's outcome without holding a connection: shared by the backends.
+"""Waiting without holding a connection: for a workflow's outcome (shared by the backends) and
+for messages, events and streams (`Wakeups`, owned by the engine).
 
 A finish in this process wakes waiters at once through `FinishSignal`; a finish in another
 process is seen by polling with a growing interval (backends with notifications call
@@ -7,11 +8,13 @@ process is seen by polling with a growing interval (backends with notifications 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 
-from ._records import WorkflowRow
+from ._records import Wakeup, WorkflowRow
 
 POLL_START_S = 0.005
 POLL_MAX_S = 0.1
@@ -62,3 +65,93 @@ def wait_until_terminal(
             wait = min(wait, remaining)
         signal.wait_for_change(generation, wait)
         interval = min(interval * 1.5, max_poll_s)
+
+
+class Waiter:
+    """One waiter for one kind of write to one workflow (see `Wakeups`).
+
+    Re-armed with `clear()` before each check of storage, so a write that lands between the
+    check and the wait is not missed. Sync code waits on a threading event; async code on a
+    future of its own loop, so an async waiter holds no thread.
+    """
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        self.key = key
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def fire(self) -> None:
+        self._event.set()
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._event.wait(max(timeout_s, 0.0))
+
+    async def wait_async(self, timeout_s: float) -> bool:
+        if self._event.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def resolve() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def wake() -> None:
+            # A closed loop means nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(resolve)
+
+        with self._lock:
+            self._callbacks.append(wake)
+        try:
+            if self._event.is_set():
+                return True
+            try:
+                await asyncio.wait_for(future, max(timeout_s, 0.0))
+            except asyncio.TimeoutError:
+                return False
+            return True
+        finally:
+            with self._lock:
+                self._callbacks.remove(wake)
+
+
+class Wakeups:
+    """In-process wake-ups for waiters of messages, events and streams, keyed by
+    ``(kind, workflow_id)``. Storage backends report writes through `notify`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[tuple[str, str], set[Waiter]] = {}
+
+    def register(self, kind: str, workflow_id: str) -> Waiter:
+        waiter = Waiter((kind, workflow_id))
+        with self._lock:
+            self._waiters.setdefault(waiter.key, set()).add(waiter)
+        return waiter
+
+    def unregister(self, waiter: Waiter) -> None:
+        with self._lock:
+            waiters = self._waiters.get(waiter.key)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[waiter.key]
+
+    def notify(self, wakeup: Wakeup | None) -> None:
+        """Wake the waiters of `wakeup` (all waiters if None)."""
+        with self._lock:
+            if wakeup is None:
+                chosen = [w for waiters in self._waiters.values() for w in waiters]
+            else:
+                chosen = list(self._waiters.get((wakeup.kind, wakeup.workflow_id), ()))
+        for waiter in chosen:
+            waiter.fire()

@@ -70,11 +70,47 @@ def raced(tag: str) -> str:
     return f"result-{tag}"
 
 
+@DBOS.workflow()
+def receiver() -> list[str]:
+    # Each message is logged after it is received; the workflow body (not a step) logs, so a
+    # recovered run logs the replayed first message again.
+    first = DBOS.recv("t", timeout_seconds=60)
+    effect(f"got-{first}")
+    reached("first-recv")
+    second = DBOS.recv("t", timeout_seconds=60)
+    effect(f"got-{second}")
+    return [first, second]
+
+
+@DBOS.workflow()
+def sender(destination: str) -> str:
+    DBOS.send(destination, "hello", topic="t")
+    reached("sent")
+    time.sleep(float(os.environ.get("SENDER_SLEEP", "30")))
+    return "sent"
+
+
+@DBOS.workflow()
+def patient_receiver() -> list[object]:
+    # Nobody sends: the recv times out 4 s after it began, even across a crash.
+    return [DBOS.recv("never", timeout_seconds=4.0), time.time()]
+
+
 def main() -> None:
     DBOS(config={"name": "crash-app", "system_database_url": URL})
     DBOS.launch()
     result: object = None
-    if MODE in ("three_steps", "sleepy", "always_crashes"):
+    if MODE == "patient_receiver":
+        with SetWorkflowID(MODE):
+            result = DBOS.start_workflow(patient_receiver).get_result()
+    elif MODE in ("receiver", "sender"):
+        # The sender sends to the workflow "receiver" (created beforehand by the test).
+        with SetWorkflowID(MODE):
+            if MODE == "receiver":
+                result = DBOS.start_workflow(receiver).get_result()
+            else:
+                result = DBOS.start_workflow(sender, "receiver").get_result()
+    elif MODE in ("three_steps", "sleepy", "always_crashes"):
         with SetWorkflowID(MODE):
             handle = DBOS.start_workflow(
                 {"three_steps": three_steps, "sleepy": sleepy, "always_crashes": always_crashes}[

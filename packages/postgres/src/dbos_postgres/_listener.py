@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import psycopg
 from psycopg import sql
@@ -17,11 +17,16 @@ _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener:
-    """Turns the schema channel's notifications into calls, from a background thread:
-    ``'enqueued:<queue>'`` calls ``on_queue(queue, False)``; ``'stopped:<queue>'`` (a queued
-    task finished or was cancelled) calls `on_finished()` (outcome waiters re-check) and
-    ``on_queue(queue, True)``. After (re)connecting, when notifications may have been missed,
-    it calls both with no queue name."""
+    """Listens on two channels of the schema, from a background thread.
+
+    ``dbos_<schema>``: ``'enqueued:<queue>'`` calls ``on_queue(queue, False)``;
+    ``'stopped:<queue>'`` (a queued task finished or was cancelled) calls `on_finished()`
+    (outcome waiters re-check) and ``on_queue(queue, True)``.
+    ``dbos_<schema>_wake`` (a message, event or stream write; the payload names it): calls
+    `on_wake(payload)`, unless the write came from one of `own_pids` (this process's own
+    connections, whose writes were already reported in-process). After (re)connecting, when a
+    notification may have been missed, it calls all three with no name.
+    """
 
     def __init__(
         self,
@@ -29,11 +34,16 @@ class Listener:
         schema: str,
         on_finished: Callable[[], None],
         on_queue: Callable[[str | None, bool], None],
+        on_wake: Callable[[str | None], None] | None = None,
+        own_pids: Container[int] = (),
     ) -> None:
         self._conninfo = conninfo
         self._channel = f"dbos_{schema}"
+        self._wake_channel = f"dbos_{schema}_wake"
         self._on_finished = on_finished
         self._on_queue = on_queue
+        self._on_wake = on_wake
+        self._own_pids = own_pids
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
         self._ready = threading.Event()
@@ -48,7 +58,7 @@ class Listener:
         # callbacks are harmless after a stop.
         self._stop.set()
 
-    def _fire(self, payload: str | None) -> None:
+    def _queue_event(self, payload: str | None) -> None:
         kind, _, queue_name = (payload or "").partition(":")
         if kind == "enqueued":
             self._on_queue(queue_name, False)
@@ -59,19 +69,28 @@ class Listener:
         else:  # a reconnect, or a payload of an older schema version: wake everything
             self._on_queue(None, True)
 
+    def _dispatch(self, notify: psycopg.Notify) -> None:
+        if notify.channel != self._wake_channel:
+            self._queue_event(notify.payload)
+        elif self._on_wake is not None and notify.pid not in self._own_pids:
+            self._on_wake(notify.payload)
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
-                    channel = sql.Identifier(self._channel)
-                    connection.execute(sql.SQL("LISTEN {}").format(channel))
+                    for channel in (self._channel, self._wake_channel):
+                        connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     self._ready.set()
                     failures = 0
-                    self._fire(None)  # a notification may have been missed while (re)connecting
+                    # A notification may have been missed while (re)connecting.
+                    self._queue_event(None)
+                    if self._on_wake is not None:
+                        self._on_wake(None)
                     while not self._stop.is_set():
-                        for notification in connection.notifies(timeout=0.5):
-                            self._fire(notification.payload)
+                        for notify in connection.notifies(timeout=0.5):
+                            self._dispatch(notify)
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1

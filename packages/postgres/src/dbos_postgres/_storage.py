@@ -27,14 +27,24 @@ from dbos._errors import (
 )
 from dbos._group_commit import GroupCommit
 from dbos._records import (
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
     ClaimRequest,
+    EventRecord,
     FinishedAndClaimed,
+    Message,
     NewWorkflow,
     PartitionLoad,
+    RecvRequest,
     ResumeResult,
     StepAck,
     StepRecord,
     StorageOptions,
+    StreamEntry,
+    StreamRead,
+    StreamWrite,
+    Wakeup,
     WorkflowInit,
     WorkflowOutcome,
     WorkflowQuery,
@@ -95,6 +105,10 @@ class PostgresStorage:
         self._finishes: GroupCommit[_Finish, FinishedAndClaimed] = GroupCommit(self._finish_batch)
         self._closed = False
         self._queue_callbacks: list[Callable[[str | None, bool], None]] = []
+        self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
+        # Server PIDs of this storage's pool connections: the listener skips wake-ups for
+        # their writes, which `_wake` already reported in-process.
+        self._own_pids: set[int] = set()
         self._listener: Listener | None = None
 
     @property
@@ -114,7 +128,12 @@ class PostgresStorage:
         with self._pool_lock:
             if self._listener is None:
                 self._listener = Listener(
-                    self._conninfo, self._schema, self._finished.notify, self._queue_activity
+                    self._conninfo,
+                    self._schema,
+                    self._finished.notify,
+                    self._queue_activity,
+                    self._wake_from_payload,
+                    self._own_pids,
                 )
                 self._listener.start()
 
@@ -162,6 +181,9 @@ class PostgresStorage:
         with connect(self._conninfo, self._display_url) as connection:
             return _migrate.verify(connection, self._schema)
 
+    def _remember_pid(self, connection: psycopg.Connection[Any]) -> None:
+        self._own_pids.add(connection.info.backend_pid)
+
     def _open_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
         with self._pool_lock:
             if self._closed:
@@ -175,6 +197,7 @@ class PostgresStorage:
                     name="dbos-system",
                     timeout=max(self._options.connect_timeout_s, 1.0),
                     open=False,
+                    configure=self._remember_pid,
                 )
                 pool.open(wait=True, timeout=max(self._options.connect_timeout_s, 1.0))
                 self._pool = pool
@@ -222,6 +245,10 @@ class PostgresStorage:
                 self._queries[query], params, prepare=True
             ).fetchone()
             return row
+
+    def _execute(self, query: str, params: dict[str, Any]) -> None:
+        with self._connection() as connection:
+            connection.execute(self._queries[query], params, prepare=True)
 
     def _all(self, query: bytes, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         with self._connection() as connection:
@@ -468,3 +495,101 @@ class PostgresStorage:
         with self._connection() as connection:
             rows = connection.execute(statement, params).fetchall()
         return [WorkflowRow(*row) for row in rows]
+
+    # --- messages, events and streams -------------------------------------------------------
+
+    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        self._wake_callbacks.append(callback)
+
+    def _wake(self, wakeup: Wakeup | None) -> None:
+        for callback in list(self._wake_callbacks):
+            callback(wakeup)
+
+    def _wake_from_payload(self, payload: str | None) -> None:
+        if payload is None:
+            self._wake(None)
+            return
+        kind, _, workflow_id = payload.partition(":")
+        self._wake(Wakeup(kind, workflow_id))
+
+    def _write_with_step(
+        self, query: str, params: dict[str, Any], step: StepRecord | None, target: str
+    ) -> StepAck:
+        """Run a write that may carry a checkpoint; translate its constraint errors."""
+        if step is not None:
+            params = {**params, **as_params(step)}
+        found: tuple[Any, ...] | None = None
+        try:
+            if step is None:
+                self._execute(query, params)
+            else:
+                found = self._one(query, params)
+        except DBOSStorageError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, psycopg.errors.UniqueViolation)
+                and step is not None
+                and cause.diag.constraint_name == "operation_outputs_pkey"
+            ):
+                raise DBOSStepConflictError(step.workflow_id, step.function_id) from cause
+            if isinstance(cause, psycopg.errors.ForeignKeyViolation):
+                constraint = cause.diag.constraint_name or ""
+                if step is not None and constraint.startswith("operation_outputs"):
+                    raise DBOSNonExistentWorkflowError(step.workflow_id) from cause
+                raise DBOSNonExistentWorkflowError(target) from cause
+            raise
+        return StepAck(workflow_status=None if found is None else found[0])
+
+    def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        query = "send_message" if step is None else "send_message_step"
+        ack = self._write_with_step(query, as_params(message), step, message.destination_id)
+        self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
+        return ack
+
+    def recv(self, request: RecvRequest) -> StepRecord | None:
+        try:
+            found = self._one("recv_message", as_params(request))
+        except DBOSStorageError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, psycopg.errors.UniqueViolation):
+                raise DBOSStepConflictError(request.workflow_id, request.function_id) from cause
+            raise
+        return None if found is None else StepRecord(*found)
+
+    def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        query = "set_event" if step is None else "set_event_step"
+        ack = self._write_with_step(query, as_params(event), step, event.workflow_id)
+        self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
+        return ack
+
+    def get_event(self, workflow_id: str, key: str) -> str | None:
+        found = self._one("get_event", {"workflow_id": workflow_id, "key": key})
+        return None if found is None else str(found[0])
+
+    def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        query = "write_stream" if step is None else "write_stream_step"
+        attempts = 0
+        while True:
+            try:
+                ack = self._write_with_step(query, as_params(write), step, write.workflow_id)
+                break
+            except DBOSStorageError as exc:
+                cause = exc.__cause__
+                concurrent_append = (
+                    isinstance(cause, psycopg.errors.UniqueViolation)
+                    and cause.diag.constraint_name == "streams_pkey"
+                )
+                attempts += 1
+                if not concurrent_append or attempts >= 20:
+                    raise
+        self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
+        return ack
+
+    def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
+        rows = self._all(
+            self._queries["read_stream"],
+            {"workflow_id": workflow_id, "key": key, "from_offset": from_offset},
+        )
+        status = rows[0][0] if rows else None
+        entries = tuple(StreamEntry(int(row[1]), row[2]) for row in rows if row[1] is not None)
+        return StreamRead(status, entries)

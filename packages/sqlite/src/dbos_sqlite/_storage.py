@@ -26,14 +26,24 @@ from dbos._errors import (
     DBOSStorageError,
 )
 from dbos._records import (
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
     ClaimRequest,
+    EventRecord,
     FinishedAndClaimed,
+    Message,
     NewWorkflow,
     PartitionLoad,
+    RecvRequest,
     ResumeResult,
     StepAck,
     StepRecord,
     StorageOptions,
+    StreamEntry,
+    StreamRead,
+    StreamWrite,
+    Wakeup,
     WorkflowInit,
     WorkflowOutcome,
     WorkflowQuery,
@@ -82,6 +92,7 @@ class SQLiteStorage:
         self._lock = threading.RLock()
         self._finished = FinishSignal()
         self._closed = False
+        self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
 
     @property
     def url_for_display(self) -> str:
@@ -410,3 +421,90 @@ class SQLiteStorage:
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
         return [WorkflowRow(*row) for row in rows]
+
+    # --- messages, events and streams -------------------------------------------------------
+    # One process per file: this object sees every write, so it wakes waiters itself after
+    # each commit (in-process condition variables; nothing polls unless that is missed).
+
+    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        self._wake_callbacks.append(callback)
+
+    def _wake(self, wakeup: Wakeup) -> None:
+        for callback in list(self._wake_callbacks):
+            callback(wakeup)
+
+    def _require_workflow(self, connection: sqlite3.Connection, workflow_id: str) -> None:
+        found = self._run(connection, "workflow_exists", {"workflow_id": workflow_id}).fetchone()
+        if found is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
+
+    def _record_in(self, connection: sqlite3.Connection, step: StepRecord | None) -> StepAck:
+        """Record `step` inside the caller's transaction (raising rolls everything back)."""
+        if step is None:
+            return StepAck(workflow_status=None)
+        params = as_params(step)
+        self._require_workflow(connection, step.workflow_id)
+        if self._run(connection, "insert_step", params).rowcount != 1:
+            raise DBOSStepConflictError(step.workflow_id, step.function_id)
+        status = self._run(connection, "select_status", params).fetchone()
+        return StepAck(workflow_status=None if status is None else status[0])
+
+    def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        with self._transaction() as connection:
+            self._require_workflow(connection, message.destination_id)
+            ack = self._record_in(connection, step)
+            self._run(connection, "insert_message", as_params(message))
+        self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
+        return ack
+
+    def recv(self, request: RecvRequest) -> StepRecord | None:
+        params = as_params(request)
+        with self._transaction() as connection:
+            found = self._run(connection, "oldest_message", params).fetchone()
+            if found is None:
+                return None
+            seq, text = found
+            record = StepRecord(
+                workflow_id=request.workflow_id,
+                function_id=request.function_id,
+                function_name=request.function_name,
+                output=text,
+                error=None,
+                started_at_ms=request.now_ms,
+                completed_at_ms=request.now_ms,
+            )
+            self._record_in(connection, record)
+            self._run(connection, "delete_message", {"seq": seq})
+        return record
+
+    def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        with self._transaction() as connection:
+            self._require_workflow(connection, event.workflow_id)
+            ack = self._record_in(connection, step)
+            self._run(connection, "upsert_event", as_params(event))
+        self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
+        return ack
+
+    def get_event(self, workflow_id: str, key: str) -> str | None:
+        with self._reading() as connection:
+            params = {"workflow_id": workflow_id, "key": key}
+            found = self._run(connection, "get_event", params).fetchone()
+        return None if found is None else str(found[0])
+
+    def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        with self._transaction() as connection:
+            self._require_workflow(connection, write.workflow_id)
+            ack = self._record_in(connection, step)
+            self._run(connection, "append_stream", as_params(write))
+        self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
+        return ack
+
+    def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
+        params = {"workflow_id": workflow_id, "key": key, "from_offset": from_offset}
+        with self._reading() as connection:
+            status = self._run(connection, "select_status", params).fetchone()
+            rows = self._run(connection, "read_stream", params).fetchall()
+        return StreamRead(
+            None if status is None else str(status[0]),
+            tuple(StreamEntry(int(offset), value) for offset, value in rows),
+        )

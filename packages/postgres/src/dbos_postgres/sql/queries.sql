@@ -327,3 +327,108 @@ SELECT 1, row_number() OVER (ORDER BY priority, created_at, enqueue_seq), workfl
        deduplication_id, queue_partition_key, started_at, deadline_at
 FROM claimed
 ORDER BY kind, position
+-- name: send_message
+INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
+VALUES (%(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: send_message_step
+-- The message and the sender's checkpoint commit together (data-modifying WITH clauses always
+-- run). A duplicate checkpoint fails the whole statement, so nothing is sent twice.
+WITH sent AS (
+    INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
+    VALUES (%(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s)
+    ON CONFLICT (message_id) DO NOTHING
+)
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+) VALUES (
+    %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
+    %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
+)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- name: recv_message
+-- Consume the oldest message of the topic and record it as the receiver's operation, in one
+-- statement: a duplicate checkpoint fails it and the message stays. FOR UPDATE (not SKIP
+-- LOCKED): a concurrent receiver of the same workflow waits, then finds the row gone.
+WITH consumed AS (
+    DELETE FROM {schema}.notifications
+    WHERE seq = (
+        SELECT seq FROM {schema}.notifications
+        WHERE destination_id = %(workflow_id)s AND topic = %(topic)s
+        ORDER BY seq
+        LIMIT 1
+        FOR UPDATE
+    )
+    RETURNING message
+)
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+)
+SELECT %(workflow_id)s, %(function_id)s, %(function_name)s, message, NULL, NULL,
+       %(now_ms)s, %(now_ms)s
+FROM consumed
+RETURNING workflow_id, function_id, function_name, output, error, started_at, completed_at,
+          child_workflow_id
+
+-- name: set_event
+INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
+VALUES (%(workflow_id)s, %(key)s, %(value)s, %(updated_at_ms)s)
+ON CONFLICT (workflow_id, key) DO UPDATE
+SET value = excluded.value, updated_at = excluded.updated_at
+
+-- name: set_event_step
+WITH event AS (
+    INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
+    VALUES (%(workflow_id)s, %(key)s, %(value)s, %(updated_at_ms)s)
+    ON CONFLICT (workflow_id, key) DO UPDATE
+    SET value = excluded.value, updated_at = excluded.updated_at
+)
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+) VALUES (
+    %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
+    %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
+)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- name: get_event
+SELECT value FROM {schema}.workflow_events WHERE workflow_id = %(workflow_id)s AND key = %(key)s
+
+-- name: write_stream
+INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at)
+SELECT %(workflow_id)s, %(key)s, coalesce(max(stream_offset) + 1, 0), %(value)s,
+       %(created_at_ms)s
+FROM {schema}.streams
+WHERE workflow_id = %(workflow_id)s AND key = %(key)s
+
+-- name: write_stream_step
+WITH written AS (
+    INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at)
+    SELECT %(workflow_id)s, %(key)s, coalesce(max(stream_offset) + 1, 0), %(value)s,
+           %(created_at_ms)s
+    FROM {schema}.streams
+    WHERE workflow_id = %(workflow_id)s AND key = %(key)s
+)
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+) VALUES (
+    %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
+    %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
+)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- name: read_stream
+-- The writer's status and the entries in one snapshot; one row (entry columns NULL) when
+-- there are no entries.
+SELECT w.status, s.stream_offset, s.value
+FROM (SELECT %(workflow_id)s::text AS workflow_id) AS q
+LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = q.workflow_id
+LEFT JOIN {schema}.streams AS s
+    ON s.workflow_id = q.workflow_id AND s.key = %(key)s AND s.stream_offset >= %(from_offset)s
+ORDER BY s.stream_offset

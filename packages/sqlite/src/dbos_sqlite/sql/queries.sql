@@ -167,3 +167,40 @@ WHERE queue_name = :queue_name AND queue_partition_key = :partition_key AND stat
   AND name IN (SELECT value FROM json_each(:workflow_names))
 ORDER BY priority, created_at, rowid
 LIMIT :limit
+
+-- name: insert_message
+INSERT INTO notifications (message_id, destination_id, topic, message, created_at)
+VALUES (:message_id, :destination_id, :topic, :message, :created_at_ms)
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: oldest_message
+SELECT seq, message FROM notifications
+WHERE destination_id = :workflow_id AND topic = :topic
+ORDER BY seq
+LIMIT 1
+
+-- name: delete_message
+DELETE FROM notifications WHERE seq = :seq
+
+-- name: upsert_event
+INSERT INTO workflow_events (workflow_id, key, value, updated_at)
+VALUES (:workflow_id, :key, :value, :updated_at_ms)
+ON CONFLICT (workflow_id, key) DO UPDATE
+SET value = excluded.value, updated_at = excluded.updated_at
+
+-- name: get_event
+SELECT value FROM workflow_events WHERE workflow_id = :workflow_id AND key = :key
+
+-- name: append_stream
+INSERT INTO streams (workflow_id, key, stream_offset, value, created_at)
+SELECT :workflow_id, :key, coalesce(max(stream_offset) + 1, 0), :value, :created_at_ms
+FROM streams
+WHERE workflow_id = :workflow_id AND key = :key
+
+-- name: read_stream
+SELECT stream_offset, value FROM streams
+WHERE workflow_id = :workflow_id AND key = :key AND stream_offset >= :from_offset
+ORDER BY stream_offset
+
+-- name: workflow_exists
+SELECT 1 FROM workflow_status WHERE workflow_id = :workflow_id

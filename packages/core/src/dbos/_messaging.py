@@ -1,0 +1,340 @@
+"""Messages, events and streams: procedures (see `_effects`) that sync and async callers share.
+
+Inside a workflow each operation is checkpointed at its own function ID, so a recovered
+workflow replays the same results: `send`, `set_event` and stream writes commit their data and
+their checkpoint in one transaction (never done twice); `recv` consumes a message and records it
+in one transaction (a recovered receiver gets the message it got before); `get_event` records
+what it read. A wait with a timeout also records its wake-up time (at the next function ID,
+once it has waited a moment), so a recovered waiter waits only for what is left.
+
+Waiting holds no connection: a `Waiter` is woken in-process when storage reports a write
+(`SystemStorage.on_wakeup`), and polls storage slowly as a fallback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._context import WorkflowContext, current_workflow
+from ._decisions import replayed_step
+from ._effects import Blocking, Procedure, WaitWakeup
+from ._errors import DBOSException, DBOSStepConflictError, DBOSWorkflowCancelledError
+from ._outcome import now_ms
+from ._records import (
+    TERMINAL_STATUSES,
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
+    EventRecord,
+    Message,
+    RecvRequest,
+    StepRecord,
+    StreamRead,
+    StreamWrite,
+)
+from ._step import SLEEP_NAME, stop_if_cancelled
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+T = TypeVar("T")
+
+SEND_NAME = "DBOS.send"
+RECV_NAME = "DBOS.recv"
+SET_EVENT_NAME = "DBOS.setEvent"
+GET_EVENT_NAME = "DBOS.getEvent"
+WRITE_STREAM_NAME = "DBOS.writeStream"
+CLOSE_STREAM_NAME = "DBOS.closeStream"
+#: The stored topic of messages sent without one.
+DEFAULT_TOPIC = "__dbos_default_topic__"
+#: Fallback polling while waiting: the first re-check, and the longest gap between two.
+POLL_FIRST_S = 0.05
+POLL_MAX_S = 1.0
+#: A wait in a workflow records its wake-up time once it has lasted this long.
+PERSIST_AFTER_S = 0.1
+
+
+def topic_key(topic: str | None) -> str:
+    if topic is None:
+        return DEFAULT_TOPIC
+    if not isinstance(topic, str):
+        raise DBOSException(f"a message topic must be a string or None, got {topic!r}")
+    return topic
+
+
+def check_timeout(name: str, seconds: object) -> float:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise DBOSException(f"{name} timeout_seconds must be a finite number >= 0, got {seconds!r}")
+    return float(seconds)
+
+
+def _in_workflow() -> WorkflowContext | None:
+    """The running workflow, if the caller is its body (not a step inside it)."""
+    context = current_workflow()
+    return context if context is not None and context.step_id is None else None
+
+
+def _require_workflow(operation: str, allow_step: bool) -> WorkflowContext:
+    context = current_workflow()
+    if context is None or (context.step_id is not None and not allow_step):
+        where = "a workflow or a step" if allow_step else "a workflow"
+        raise DBOSException(f"{operation} can only be called from {where}")
+    return context
+
+
+def _durable_deadline(
+    context: WorkflowContext, function_id: int, timeout_s: float
+) -> tuple[float, Callable[[], Procedure[None]] | None]:
+    """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
+    recorded one after a recovery, else now + `timeout_s` together with the procedure that
+    records it (for `wait_for` to run once the wait turns out not to be short)."""
+    engine = context.engine
+    replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
+    if replayed is not None:
+        return float(engine.codec.decode_value(replayed.output)), None
+    wake_at = time.time() + timeout_s
+
+    def persist() -> Procedure[None]:
+        record = StepRecord(
+            workflow_id=context.workflow_id,
+            function_id=function_id,
+            function_name=SLEEP_NAME,
+            output=engine.codec.encode_value(wake_at),
+            error=None,
+            started_at_ms=now_ms(),
+            completed_at_ms=now_ms(),
+        )
+        yield from engine.checkpoint(context, record)
+
+    return wake_at, persist
+
+
+def wait_for(
+    engine: Engine,
+    kind: str,
+    workflow_id: str,
+    attempt: Callable[[], T | None],
+    wake_at: float | None,
+    context: WorkflowContext | None = None,
+    persist: Callable[[], Procedure[None]] | None = None,
+) -> Procedure[T | None]:
+    """Call `attempt` until it returns a value, re-checking whenever storage reports a write
+    of `kind` for `workflow_id` (and now and then in case a report was missed). Returns None
+    once `wake_at` (epoch seconds; None: never) or the workflow's own deadline passes.
+
+    `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
+    a quick answer (the common case between workflows) costs no extra write, and a crash
+    during that first moment only means a recovered waiter starts its timeout afresh."""
+    waiter = engine.wakeups.register(kind, workflow_id)
+    try:
+        interval = POLL_FIRST_S
+        persist_at = time.monotonic() + PERSIST_AFTER_S
+        while True:
+            waiter.clear()
+            result: T | None = yield Blocking(attempt)
+            if result is not None:
+                return result
+            if persist is not None and time.monotonic() >= persist_at:
+                yield from persist()
+                persist = None
+            limit = wake_at
+            if context is not None and context.deadline_ms is not None:
+                workflow_limit = context.deadline_ms / 1000
+                limit = workflow_limit if limit is None else min(limit, workflow_limit)
+            now = time.time()
+            if limit is not None and now >= limit:
+                return None
+            timeout = interval if limit is None else min(interval, limit - now)
+            if persist is not None:
+                timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
+            yield WaitWakeup(waiter, timeout)
+            interval = min(interval * 2, POLL_MAX_S)
+    finally:
+        engine.wakeups.unregister(waiter)
+
+
+def _plain_step(context: WorkflowContext, function_id: int, name: str) -> StepRecord:
+    output = context.engine.codec.encode_value(None)
+    return StepRecord(context.workflow_id, function_id, name, output, None, now_ms(), now_ms())
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def send_procedure(
+    engine: Engine, destination_id: str, message: Any, topic: str | None
+) -> Procedure[None]:
+    """Send a message; inside a workflow, exactly once however often the workflow recovers."""
+    text = engine.codec.encode_value(message)
+    topic = topic_key(topic)
+    context = _in_workflow()
+    if context is None:
+        sent = Message(str(uuid.uuid4()), destination_id, topic, text, now_ms())
+        yield Blocking(engine.storage.send, (sent,))
+        return
+    function_id = context.take_function_id()
+    if replayed_step(context.recorded, context.workflow_id, function_id, SEND_NAME) is not None:
+        return
+    yield from stop_if_cancelled(context)
+    # The message ID is the operation's identity: a replayed send cannot store it twice.
+    sent = Message(f"{context.workflow_id}:{function_id}", destination_id, topic, text, now_ms())
+    record = _plain_step(context, function_id, SEND_NAME)
+    yield from engine.checkpoint(context, record, functools.partial(engine.storage.send, sent))
+    if context.cancelled:
+        raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Procedure[Any]:
+    """Receive the oldest message of `topic` sent to this workflow, waiting up to `timeout_s`
+    (None if none came). The message is consumed and checkpointed in one transaction."""
+    context = _require_workflow("DBOS.recv", allow_step=False)
+    topic = topic_key(topic)
+    workflow_id = context.workflow_id
+    function_id = context.take_function_id()
+    timeout_id = context.take_function_id()
+    replayed = replayed_step(context.recorded, workflow_id, function_id, RECV_NAME)
+    if replayed is not None:
+        return engine.replay_result(replayed)
+    yield from stop_if_cancelled(context)
+    storage = engine.storage
+
+    def attempt() -> StepRecord | None:
+        return storage.recv(RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms()))
+
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    try:
+        record = yield from wait_for(
+            engine, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
+        )
+    except DBOSStepConflictError:
+        # Another execution of this workflow received (and recorded) it first.
+        record = yield from engine.reload_step(context, function_id)
+    if record is None:
+        yield from stop_if_cancelled(context)
+        record = yield from engine.checkpoint(context, _plain_step(context, function_id, RECV_NAME))
+    else:
+        engine.hooks.after_step_checkpoint(record)
+    return engine.replay_result(record)
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]:
+    """Set this workflow's event `key`; checkpointed in the same transaction."""
+    context = _require_workflow("DBOS.set_event", allow_step=True)
+    event = EventRecord(context.workflow_id, key, engine.codec.encode_value(value), now_ms())
+    if context.step_id is not None:
+        yield Blocking(engine.storage.set_event, (event,))
+        return
+    function_id = context.take_function_id()
+    if (
+        replayed_step(context.recorded, context.workflow_id, function_id, SET_EVENT_NAME)
+        is not None
+    ):
+        return
+    yield from stop_if_cancelled(context)
+    record = _plain_step(context, function_id, SET_EVENT_NAME)
+    write = functools.partial(engine.storage.set_event, event)
+    yield from engine.checkpoint(context, record, write)
+    if context.cancelled:
+        raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def get_event_procedure(
+    engine: Engine, workflow_id: str, key: str, timeout_s: float
+) -> Procedure[Any]:
+    """The value of another workflow's event, waiting up to `timeout_s` for it to be set (None
+    if it is not). Inside a workflow, what was read is checkpointed."""
+    storage = engine.storage
+
+    def attempt() -> str | None:
+        return storage.get_event(workflow_id, key)
+
+    context = _in_workflow()
+    if context is None:
+        wake_at = time.time() + timeout_s
+        text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at)
+        return None if text is None else engine.codec.decode_value(text)
+    function_id = context.take_function_id()
+    timeout_id = context.take_function_id()
+    replayed = replayed_step(context.recorded, context.workflow_id, function_id, GET_EVENT_NAME)
+    if replayed is not None:
+        return engine.replay_result(replayed)
+    yield from stop_if_cancelled(context)
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at, context, persist)
+    if text is None:
+        yield from stop_if_cancelled(context)
+    record = _plain_step(context, function_id, GET_EVENT_NAME)
+    if text is not None:
+        record = StepRecord(
+            record.workflow_id,
+            function_id,
+            GET_EVENT_NAME,
+            text,
+            None,
+            record.started_at_ms,
+            now_ms(),
+        )
+    stored = yield from engine.checkpoint(context, record)
+    return engine.replay_result(stored)
+
+
+# --- streams -----------------------------------------------------------------------------------
+
+
+def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) -> Procedure[None]:
+    """Append `value` to this workflow's stream `key` (or close it), checkpointed in the same
+    transaction. From a step it is a plain write (the step's checkpoint covers it)."""
+    operation = "DBOS.close_stream" if close else "DBOS.write_stream"
+    context = _require_workflow(operation, allow_step=True)
+    text = None if close else engine.codec.encode_value(value)
+    write = StreamWrite(context.workflow_id, key, text, now_ms())
+    if context.step_id is not None:
+        yield Blocking(engine.storage.write_stream, (write,))
+        return
+    name = CLOSE_STREAM_NAME if close else WRITE_STREAM_NAME
+    function_id = context.take_function_id()
+    if replayed_step(context.recorded, context.workflow_id, function_id, name) is not None:
+        return
+    yield from stop_if_cancelled(context)
+    record = _plain_step(context, function_id, name)
+    yield from engine.checkpoint(
+        context, record, functools.partial(engine.storage.write_stream, write)
+    )
+    if context.cancelled:
+        raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def stream_batch_procedure(
+    engine: Engine, workflow_id: str, key: str, offset: int
+) -> Procedure[tuple[list[Any], int, bool]]:
+    """Wait for entries of a stream at `offset` or later; returns their values, the next
+    offset, and whether the stream is over (closed, or its workflow finished)."""
+    storage = engine.storage
+
+    def attempt() -> StreamRead | None:
+        read = storage.read_stream(workflow_id, key, offset)
+        return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
+
+    read = yield from wait_for(engine, WAKE_STREAM, workflow_id, attempt, None)
+    assert read is not None  # no deadline: only a value ends the wait
+    values: list[Any] = []
+    for entry in read.entries:
+        if entry.value is None:
+            return values, entry.offset, True
+        values.append(engine.codec.decode_value(entry.value))
+        offset = entry.offset + 1
+    # A terminal status read in the same snapshot as the entries: nothing more will come.
+    return values, offset, read.workflow_status in TERMINAL_STATUSES

@@ -1,0 +1,121 @@
+"""The scheduler: a thread that starts each scheduled workflow once per cron tick.
+
+Every process of the app runs one. A tick's workflow ID is derived from the workflow's name
+and the tick time (`tick_workflow_id`), and starting a workflow is an insert-or-get keyed by
+its ID, so whichever process gets there first creates and runs it and the others find it
+already there: each tick runs once across all processes.
+
+Missed ticks (ticks that fell while no process was running): with ``missed_ticks="skip"``
+(the default) they are skipped, and the schedule resumes with the next tick after launch. With
+``"run_once"``, if the schedule has run before, the latest tick at or before launch runs once
+(if it has not), whatever the number of ticks missed; earlier missed ticks are skipped. While a
+process runs, every tick is started, late if the process was busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from . import _registry
+from ._context import SetWorkflowID
+from ._cron import next_tick, previous_tick
+from ._effects import run_sync
+from ._errors import DBOSException
+from ._records import WorkflowQuery
+from ._registry import ScheduledRegistration
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+logger = logging.getLogger("dbos")
+
+MISSED_TICK_POLICIES = ("skip", "run_once")
+
+
+def tick_workflow_id(name: str, tick: datetime) -> str:
+    """The workflow ID of a scheduled workflow's tick: the same in every process."""
+    return f"sched-{name}-{tick.isoformat()}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Scheduler:
+    """Starts the registered scheduled workflows on their ticks, for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        entries = _registry.scheduled()
+        if not entries:
+            return
+        self._thread = threading.Thread(
+            target=self._loop, args=(entries,), name="dbos-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _loop(self, entries: list[ScheduledRegistration]) -> None:
+        now = _utcnow()
+        plan: dict[str, datetime] = {}
+        for entry in entries:
+            if entry.missed_ticks == "run_once":
+                self._catch_up(entry, now)
+            plan[entry.workflow.name] = next_tick(entry.schedule, now)
+        by_name = {entry.workflow.name: entry for entry in entries}
+        while not self._stop.is_set():
+            due = min(plan.values())
+            wait = (due - _utcnow()).total_seconds()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            now = _utcnow()
+            for name, tick in sorted(plan.items(), key=lambda item: item[1]):
+                if tick <= now and not self._stop.is_set():
+                    entry = by_name[name]
+                    self._fire(entry, tick)
+                    plan[name] = next_tick(entry.schedule, tick)
+
+    def _catch_up(self, entry: ScheduledRegistration, now: datetime) -> None:
+        """Run the latest tick at or before `now` once, if the schedule ran before."""
+        storage = self._engine.storage
+        try:
+            ran_before = storage.list_workflows(
+                WorkflowQuery(
+                    name=entry.workflow.name, limit=1, load_inputs=False, load_output=False
+                )
+            )
+            tick = previous_tick(entry.schedule, now)
+            if (
+                ran_before
+                and storage.get_workflow(tick_workflow_id(entry.workflow.name, tick)) is None
+            ):
+                logger.info("running missed tick %s of %s", tick.isoformat(), entry.workflow.name)
+                self._fire(entry, tick)
+        except DBOSException as exc:
+            logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
+
+    def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
+        engine = self._engine
+        try:
+            with SetWorkflowID(tick_workflow_id(entry.workflow.name, tick)):
+                started = run_sync(engine.start(entry.workflow, (tick, _utcnow()), {}))
+            engine.dispatch(started)
+        except DBOSException as exc:
+            logger.warning(
+                "could not start scheduled workflow %s for %s: %s",
+                entry.workflow.name,
+                tick.isoformat(),
+                exc,
+            )
