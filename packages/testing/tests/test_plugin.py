@@ -64,3 +64,43 @@ def test_unknown_backend_in_environment_is_a_usage_error(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stderr.fnmatch_lines(["*DBOS_TEST_BACKENDS names unknown backend(s)*oracle*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+CRASH_AND_FAULT_TESTS = """
+import pytest
+from dbos import DBOS, SetWorkflowID
+from dbos_testing import SimulatedCrash
+
+@DBOS.step()
+def charge(order):
+    return f"charged {order}"
+
+@DBOS.step()
+def ship(order):
+    return f"shipped {order}"
+
+@DBOS.workflow()
+def checkout(order):
+    return [charge(order), ship(order)]
+
+def test_checkout_survives_a_crash_after_charging(dbos, dbos_crash):
+    dbos_crash.after_checkpoint(0)
+    with SetWorkflowID("order-1"), pytest.raises(SimulatedCrash):
+        checkout("order-1")
+    (handle,) = DBOS.recover_pending_workflows()
+    assert handle.get_result() == ["charged order-1", "shipped order-1"]
+    assert dbos_crash.ran("charge") == 1  # never charged twice
+
+def test_checkout_survives_flaky_storage(dbos, dbos_faults, dbos_crash):
+    dbos_faults.fail("record_step", nth=1).fail("finish_workflow", nth=1, after_commit=True)
+    assert checkout("order-2") == ["charged order-2", "shipped order-2"]
+    assert dbos_crash.ran("charge") == 1
+    assert sum(dbos_faults.injected.values()) == 2
+"""
+
+
+@pytest.mark.usefixtures("reuse_server")
+def test_crash_and_fault_fixtures_in_a_user_suite(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_checkout=CRASH_AND_FAULT_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=4)  # two tests, each on SQLite and Postgres

@@ -50,6 +50,7 @@ from ._registry import (
     WorkflowRegistration,
     function_name,
 )
+from ._resilient import ResilientStorage
 from ._scheduler import MISSED_TICK_POLICIES
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
@@ -165,6 +166,7 @@ class DBOS:
         except BaseException:
             storage.close()
             raise
+        storage = ResilientStorage(storage, hooks).as_storage()
         version = settings.application_version or _registry.application_version()
         engine = Engine(
             storage,

@@ -50,3 +50,20 @@ def dbos_after_step_checkpoint(step: StepRecord) -> None:
 @hookspec
 def dbos_before_step(workflow_id: str, function_id: int, name: str) -> None:
     """A step body (not a replayed one) is about to run."""
+
+
+@hookspec
+def dbos_storage_call(operation: str, attempt: int) -> None:
+    """A storage operation (a `SystemStorage` method name) is about to reach the database;
+    `attempt` counts from 1 and grows when the call is retried after a connection error.
+
+    Raising `DBOSConnectionError` here fails this attempt as if the database were
+    unreachable, and the call is retried with backoff: the testing package's fault injection.
+    """
+
+
+@hookspec
+def dbos_storage_call_done(operation: str, attempt: int) -> None:
+    """A storage operation returned. Raising `DBOSConnectionError` here makes the call fail
+    after it took effect, as when a connection dies between the commit and its reply: the
+    call is retried, which must then be safe (see `dbos._resilient`)."""

@@ -75,3 +75,9 @@ class Hooks:
 
     def after_step_checkpoint(self, step: StepRecord) -> None:
         self._hook.dbos_after_step_checkpoint(step=step)
+
+    def storage_call(self, operation: str, attempt: int) -> None:
+        self._hook.dbos_storage_call(operation=operation, attempt=attempt)
+
+    def storage_call_done(self, operation: str, attempt: int) -> None:
+        self._hook.dbos_storage_call_done(operation=operation, attempt=attempt)

@@ -1,10 +1,22 @@
-"""dbos_testing: a pytest plugin for dbos (test databases, conformance suite).
+"""dbos_testing: a pytest plugin for dbos (test databases, crash simulation, fault injection,
+conformance suite).
 
 Installed with ``pip install dbos-testing``; pytest loads it automatically.
 """
 
 from __future__ import annotations
 
+from ._crash import CrashPlan, SimulatedCrash
+from ._faults import FaultInjector, drop_connections
+from ._kill import KilledRun, kill_at_step
 from ._storage import storage_for_url
 
-__all__ = ["storage_for_url"]
+__all__ = [
+    "CrashPlan",
+    "FaultInjector",
+    "KilledRun",
+    "SimulatedCrash",
+    "drop_connections",
+    "kill_at_step",
+    "storage_for_url",
+]

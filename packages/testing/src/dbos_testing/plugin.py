@@ -9,6 +9,8 @@ Fixtures:
     dbos_system_database_url: a fresh, migrated system database for this test.
     dbos_storage: a set-up `SystemStorage` on that database.
     dbos: a launched `DBOS` on that database, destroyed after the test.
+    dbos_crash: a `CrashPlan`: crash workflows at chosen points in this process.
+    dbos_faults: a `FaultInjector`: make storage calls fail, drop connections.
 
 Markers: ``postgres_only``, ``sqlite_only``.
 """
@@ -22,8 +24,11 @@ from collections.abc import Iterator
 import pytest
 
 from dbos import DBOS, SystemStorage
+from dbos._plugins import plugin_manager
 
 from . import _postgres_server as pg
+from ._crash import CrashPlan
+from ._faults import FaultInjector
 from ._storage import storage_for_url
 
 BACKENDS = ("sqlite", "postgres")
@@ -138,3 +143,24 @@ def dbos(dbos_system_database_url: str) -> Iterator[type[DBOS]]:
     DBOS.launch()
     yield DBOS
     DBOS.destroy()
+
+
+@pytest.fixture
+def dbos_faults(dbos_system_database_url: str) -> Iterator[FaultInjector]:
+    """A `FaultInjector` active for this test: arm faults with ``dbos_faults.fail(...)``."""
+    injector = FaultInjector(database_url=dbos_system_database_url)
+    manager = plugin_manager()
+    manager.register(injector)
+    yield injector
+    manager.unregister(injector)
+
+
+@pytest.fixture
+def dbos_crash() -> Iterator[CrashPlan]:
+    """A `CrashPlan` active for this test: arm crashes with ``dbos_crash.after_checkpoint(n)``
+    and friends; ``dbos_crash.ran(step_name)`` counts step bodies that really ran."""
+    plan = CrashPlan()
+    manager = plugin_manager()
+    manager.register(plan)
+    yield plan
+    manager.unregister(plan)

@@ -1,0 +1,210 @@
+"""`ResilientStorage`: the engine's view of a backend, riding out lost connections.
+
+Every protocol call announces itself to the `dbos_storage_call` hook, then runs; a
+`DBOSConnectionError` (the database unreachable, a connection dropped, the server restarting)
+is retried with exponential backoff until `retry_timeout_s` has passed, so a workflow pauses
+through an outage and carries on when the database is back. Other errors are not retried.
+
+A retried call may have taken effect before its connection died (the commit went through,
+the reply was lost). The calls for which that matters are made safe to repeat here:
+
+- `create_workflow`: the retry finds the row; if it is the one this call wrote (same
+  executor, creation time and inputs), it is reported as created.
+- `record_step`, and `send`, `set_event`, `write_stream` with a step: the retry conflicts with
+  the checkpoint the first attempt wrote; if the stored record is this one, the write is
+  reported as done.
+- `recv`: the retry conflicts with the checkpoint of the message the first attempt consumed;
+  that recorded message is the answer.
+- `claim_queued` / `finish_and_claim`: tasks a lost reply had claimed are found again (they are
+  PENDING for this executor with the request's start time) and returned with the retry's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar, cast
+
+from ._errors import DBOSConnectionError, DBOSStepConflictError
+from ._plugins import Hooks
+from ._records import (
+    ClaimRequest,
+    EventRecord,
+    FinishedAndClaimed,
+    Message,
+    NewWorkflow,
+    RecvRequest,
+    StepAck,
+    StepRecord,
+    StreamWrite,
+    WorkflowInit,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowRow,
+    WorkflowStatusString,
+)
+from ._storage import SystemStorage
+
+logger = logging.getLogger("dbos")
+
+T = TypeVar("T")
+
+#: How long a storage call keeps retrying through connection errors before giving up.
+DEFAULT_RETRY_TIMEOUT_S = 60.0
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 2.0
+#: Methods that are not database calls: passed straight through.
+_NOT_CALLS = frozenset({"setup", "close", "on_queue_activity", "url_for_display"})
+
+
+class ResilientStorage:
+    """Wraps a `SystemStorage` with the `dbos_storage_call` hook and connection retries."""
+
+    def __init__(
+        self,
+        backend: SystemStorage,
+        hooks: Hooks,
+        retry_timeout_s: float = DEFAULT_RETRY_TIMEOUT_S,
+    ) -> None:
+        self.backend = backend
+        self._hooks = hooks
+        self._retry_timeout_s = retry_timeout_s
+
+    def as_storage(self) -> SystemStorage:
+        """This wrapper, typed as the protocol it implements (by delegation)."""
+        return cast(SystemStorage, self)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.backend, name)
+        if name.startswith("_") or name in _NOT_CALLS or not callable(attribute):
+            return attribute
+
+        def call(*args: Any) -> Any:
+            return self._call(name, lambda: attribute(*args))
+
+        self.__dict__[name] = call  # found directly from now on
+        return call
+
+    def _call(self, operation: str, run: Callable[[], T], retried: list[bool] | None = None) -> T:
+        """Run `run` through the hook, retrying connection errors with backoff. `retried`, if
+        given, gets True appended when an attempt failed (its effect is then uncertain)."""
+        deadline = time.monotonic() + self._retry_timeout_s
+        attempt, backoff = 1, _FIRST_BACKOFF_S
+        while True:
+            try:
+                self._hooks.storage_call(operation, attempt)
+                result = run()
+                self._hooks.storage_call_done(operation, attempt)
+                return result
+            except DBOSConnectionError as exc:
+                if time.monotonic() + backoff > deadline:
+                    raise
+                if retried is not None:
+                    retried.append(True)
+                logger.warning(
+                    "system database call %s failed (attempt %d), retrying in %.2fs: %s",
+                    operation,
+                    attempt,
+                    backoff,
+                    exc,
+                )
+                time.sleep(backoff)
+                attempt, backoff = attempt + 1, min(backoff * 2, _MAX_BACKOFF_S)
+
+    # --- calls whose retry needs care --------------------------------------------------------
+
+    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        retried: list[bool] = []
+        init = self._call(
+            "create_workflow", lambda: self.backend.create_workflow(workflow), retried
+        )
+        row = init.row
+        if (
+            retried
+            and not init.created
+            and row.executor_id == workflow.executor_id
+            and row.created_at_ms == workflow.created_at_ms
+            and row.inputs == workflow.inputs
+        ):
+            return WorkflowInit(True, row)  # the lost attempt wrote it
+        return init
+
+    def record_step(self, step: StepRecord) -> StepAck:
+        return self._write_with_step("record_step", lambda: self.backend.record_step(step), step)
+
+    def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        return self._write_with_step("send", lambda: self.backend.send(message, step), step)
+
+    def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        return self._write_with_step("set_event", lambda: self.backend.set_event(event, step), step)
+
+    def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        return self._write_with_step(
+            "write_stream", lambda: self.backend.write_stream(write, step), step
+        )
+
+    def recv(self, request: RecvRequest) -> StepRecord | None:
+        retried: list[bool] = []
+        try:
+            return self._call("recv", lambda: self.backend.recv(request), retried)
+        except DBOSStepConflictError:
+            if not retried:
+                raise
+            # The lost attempt consumed the message and recorded it: that is the answer.
+            for recorded in self.load_steps(request.workflow_id):
+                if recorded.function_id == request.function_id:
+                    return cast(StepRecord, recorded)
+            raise
+
+    def _write_with_step(
+        self, operation: str, run: Callable[[], StepAck], step: StepRecord | None
+    ) -> StepAck:
+        """A write that records `step` in the same transaction: after a retry, a conflict
+        with a checkpoint equal to `step` means the lost attempt committed."""
+        retried: list[bool] = []
+        try:
+            return self._call(operation, run, retried)
+        except DBOSStepConflictError:
+            if not retried or step is None:
+                raise
+            stored = {s.function_id: s for s in self.load_steps(step.workflow_id)}
+            if stored.get(step.function_id) != step:
+                raise
+            row = self.get_workflow(step.workflow_id)
+            return StepAck(row.status if row is not None else None)
+
+    def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        retried: list[bool] = []
+        rows = self._call("claim_queued", lambda: self.backend.claim_queued(request), retried)
+        return self._with_lost_claims(request, rows) if retried else rows
+
+    def finish_and_claim(
+        self, outcome: WorkflowOutcome, request: ClaimRequest
+    ) -> FinishedAndClaimed:
+        retried: list[bool] = []
+        done = self._call(
+            "finish_and_claim", lambda: self.backend.finish_and_claim(outcome, request), retried
+        )
+        if not retried:
+            return done
+        return replace(done, claimed=self._with_lost_claims(request, done.claimed))
+
+    def _with_lost_claims(
+        self, request: ClaimRequest, rows: list[WorkflowRow]
+    ) -> list[WorkflowRow]:
+        mine = self.list_workflows(
+            WorkflowQuery(
+                statuses=(WorkflowStatusString.PENDING.value,),
+                executor_id=request.executor_id,
+                queue_name=request.queue.name,
+            )
+        )
+        have = {row.workflow_id for row in rows}
+        lost = [
+            row
+            for row in mine
+            if row.started_at_ms == request.now_ms and row.workflow_id not in have
+        ]
+        return rows + lost

@@ -1,0 +1,138 @@
+"""Fault injection: storage calls that fail as if the database were unreachable, and dropped
+connections. Built on core's `dbos_storage_call` hooks; nothing is monkeypatched."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from dbos import DBOSConnectionError, hookimpl
+
+
+@dataclass
+class _Rule:
+    operation: str | None
+    nth: int | None
+    fraction: float | None
+    times: int | None
+    after_commit: bool
+    rng: random.Random
+    seen: int = 0
+    fired: int = 0
+
+    def fires(self, operation: str) -> bool:
+        if self.operation is not None and operation != self.operation:
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        self.seen += 1
+        if self.nth is not None:
+            hit = self.seen == self.nth
+        else:
+            assert self.fraction is not None
+            hit = self.rng.random() < self.fraction
+        if hit:
+            self.fired += 1
+        return hit
+
+
+@dataclass
+class FaultInjector:
+    """A pluggy plugin that makes chosen storage calls fail with `DBOSConnectionError`.
+
+    The library retries such failures with backoff, so a workflow hit by them must still
+    complete with nothing lost or repeated; the injector counts what it did, for assertions.
+    Register it with `dbos.plugin_manager().register(...)` or use the ``dbos_faults`` fixture.
+    """
+
+    #: The system database, for `drop_connections` (set by the ``dbos_faults`` fixture).
+    database_url: str | None = None
+    rules: list[_Rule] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    injected: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def fail(
+        self,
+        operation: str | None = None,
+        *,
+        nth: int | None = None,
+        fraction: float | None = None,
+        times: int | None = None,
+        after_commit: bool = False,
+        seed: int = 0,
+    ) -> FaultInjector:
+        """Fail calls of `operation` (a `SystemStorage` method name; None: any).
+
+        Args:
+            nth: Fail the nth matching call (counting from 1), once.
+            fraction: Fail each matching call with this probability (seeded: repeatable).
+            times: Fail at most this many calls (default: once for `nth`, unlimited for
+                `fraction`).
+            after_commit: Fail after the call took effect, as when the connection dies
+                between the commit and its reply, instead of before it reaches the database.
+            seed: Seed for `fraction`.
+        """
+        if (nth is None) == (fraction is None):
+            raise ValueError("give exactly one of nth=... or fraction=...")
+        if nth is not None and nth < 1:
+            raise ValueError(f"nth counts from 1, got {nth}")
+        if fraction is not None and not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        if nth is not None and times is None:
+            times = 1
+        with self._lock:
+            self.rules.append(
+                _Rule(operation, nth, fraction, times, after_commit, random.Random(seed))
+            )
+        return self
+
+    def drop_connections(self) -> int:
+        """Terminate every server connection to the system database (Postgres only): the
+        pool's and the listener's. Returns how many were dropped."""
+        url = self.database_url
+        if url is None or not url.startswith(("postgresql:", "postgres:")):
+            raise ValueError(f"drop_connections needs a Postgres system database, got {url!r}")
+        parts = urlsplit(url)
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        return drop_connections(admin_url, parts.path.lstrip("/"))
+
+    def clear(self) -> None:
+        """Stop injecting (counts are kept)."""
+        with self._lock:
+            self.rules.clear()
+
+    def _check(self, operation: str, after_commit: bool) -> None:
+        with self._lock:
+            if not after_commit:
+                self.calls[operation] += 1
+            for rule in self.rules:
+                if rule.after_commit == after_commit and rule.fires(operation):
+                    self.injected[operation] += 1
+                    when = "after its commit" if after_commit else "before it ran"
+                    raise DBOSConnectionError(f"injected fault: {operation} failed {when}")
+
+    @hookimpl
+    def dbos_storage_call(self, operation: str, attempt: int) -> None:
+        self._check(operation, after_commit=False)
+
+    @hookimpl
+    def dbos_storage_call_done(self, operation: str, attempt: int) -> None:
+        self._check(operation, after_commit=True)
+
+
+def drop_connections(admin_url: str, database: str) -> int:
+    """Terminate every server connection to `database` (Postgres) except this one's, as a
+    network cut or a failover would; returns how many were dropped."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    return sum(1 for (terminated,) in rows if terminated)
