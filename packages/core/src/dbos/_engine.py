@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
+from ._queue import INTERNAL_QUEUE_NAME
 from ._queue_worker import QueueWorker
 from ._records import NewWorkflow, StepRecord, WorkflowOutcome, WorkflowRow, WorkflowStatusString
 from ._registry import WorkflowRegistration
@@ -493,11 +494,6 @@ class Engine:
             logger.info("recovering %d pending workflow(s)", len(to_run))
         return [started.workflow_id for started in to_run]
 
-    def cancel(self, workflow_id: str) -> None:
-        """Cancel a queued or running workflow; a running one stops at its next step."""
-        if self.storage.cancel_workflow(workflow_id, now_ms()) is None:
-            raise DBOSNonExistentWorkflowError(workflow_id)
-
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an
         enqueued one now) in this process; returns its local execution, if it runs here."""
@@ -515,8 +511,10 @@ class Engine:
         return started.active
 
     def run_pending(self, row: WorkflowRow) -> None:
-        """Run a task a queue worker just claimed (status PENDING, this executor)."""
-        started = self._prepare_pending(row, fresh=True)
+        """Run a task a queue worker just claimed (status PENDING, this executor). Tasks of the
+        internal queue (forks, resumes from outside the app) replay their recorded steps; a task
+        of any other queue has none, so it runs without reading any first."""
+        started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME)
         if started is not None:
             self.dispatch(started)
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from . import _registry
 from ._errors import DBOSException
 from ._outcome import now_ms
-from ._queue import DEFAULT_POLLING_INTERVAL_S, Queue, registered_queues
-from ._records import ClaimRequest, WorkflowRow
+from ._queue import DEFAULT_POLLING_INTERVAL_S, INTERNAL_QUEUE_NAME, registered_queues
+from ._records import ClaimRequest, QueueSpec, WorkflowRow
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -25,6 +25,7 @@ DEFAULT_BATCH = 64
 _ERROR_BACKOFF_S = 1.0
 #: How often each process cancels workflows past their deadline.
 _SWEEP_INTERVAL_S = 0.5
+_INTERNAL_QUEUE = QueueSpec(name=INTERNAL_QUEUE_NAME)
 
 
 class QueueWorker:
@@ -79,9 +80,11 @@ class QueueWorker:
         while not self._stop.is_set():
             self._wake.clear()
             queues = registered_queues()
+            work = [(queue.spec, queue.worker_concurrency) for queue in queues]
+            work.append((_INTERNAL_QUEUE, None))
             try:
                 self._sweep_deadlines()
-                claimed = sum(self._claim(queue) for queue in queues)
+                claimed = sum(self._claim(spec, concurrency) for spec, concurrency in work)
             except DBOSException as exc:
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
                 self._stop.wait(_ERROR_BACKOFF_S)
@@ -94,15 +97,15 @@ class QueueWorker:
             interval = min(interval, _SWEEP_INTERVAL_S)
             self._wake.wait(interval)
 
-    def _claim(self, queue: Queue) -> int:
-        limit = queue.worker_concurrency or DEFAULT_BATCH
+    def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
+        limit = worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.running(queue.name)
         if capacity <= 0:
             return 0
         names = tuple(registration.name for registration in _registry.workflows())
         rows = self._engine.storage.claim_queued(
             ClaimRequest(
-                queue=queue.spec,
+                queue=queue,
                 executor_id=self._engine.executor_id,
                 application_version=self._engine.application_version,
                 capacity=capacity,
