@@ -12,6 +12,7 @@ def test_public_names_are_pinned() -> None:
         "DBOSConflictingRegistrationError",
         "DBOSConnectionError",
         "DBOSException",
+        "DBOSForkStepError",
         "DBOSInitializationError",
         "DBOSMaxRecoveryAttemptsExceededError",
         "DBOSMaxStepRetriesExceeded",

@@ -127,7 +127,13 @@ def test_every_library_error_survives_storage_with_its_class(
     # same class as the one raised in-process, or `except`/`isinstance` behave differently.
     import inspect
 
-    samples: dict[str, object] = {"max_attempts": 3, "function_id": 2, "errors": [ValueError("x")]}
+    samples: dict[str, object] = {
+        "max_attempts": 3,
+        "function_id": 2,
+        "errors": [ValueError("x")],
+        "start_step": 4,
+        "recorded_steps": 3,
+    }
     if "__init__" not in vars(error_class) and error_class.__init__ is Exception.__init__:
         args: list[object] = ["message"]
     else:

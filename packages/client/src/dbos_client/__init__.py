@@ -1,5 +1,15 @@
-"""dbos_client: management of durable workflows from outside the app (in progress)."""
+"""dbos_client: manage durable workflows from outside the app.
+
+`DBOSClient` enqueues, inspects, cancels, resumes, forks and deletes an app's workflows
+through its system database, from a process that has none of the app's code; the `dbos`
+command line is built on it. Also importable as ``from dbos import DBOSClient``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from dbos._management import EnqueueOptions, StepInfo
+from dbos._serialization import UnreadableValue
+
+from ._client import DBOSClient
+
+__all__ = ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]

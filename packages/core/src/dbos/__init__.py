@@ -14,6 +14,8 @@ An independent implementation that keeps DBOS Transact's Python API::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._config import DBOSConfig
 from ._context import SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
@@ -22,6 +24,7 @@ from ._errors import (
     DBOSConflictingRegistrationError,
     DBOSConnectionError,
     DBOSException,
+    DBOSForkStepError,
     DBOSInitializationError,
     DBOSMaxRecoveryAttemptsExceededError,
     DBOSMaxStepRetriesExceeded,
@@ -46,6 +49,9 @@ from ._records import WorkflowStatusString
 from ._serialization import JsonPickleSerializer, Serializer
 from ._storage import SystemStorage
 
+if TYPE_CHECKING:
+    from dbos_client import DBOSClient as DBOSClient
+
 __all__ = [
     "DBOS",
     "DBOSConfig",
@@ -53,6 +59,7 @@ __all__ = [
     "DBOSConflictingRegistrationError",
     "DBOSConnectionError",
     "DBOSException",
+    "DBOSForkStepError",
     "DBOSInitializationError",
     "DBOSMaxRecoveryAttemptsExceededError",
     "DBOSMaxStepRetriesExceeded",
@@ -82,3 +89,17 @@ __all__ = [
     "WorkflowStatusString",
     "hookimpl",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `from dbos import DBOSClient`, as in DBOS Transact, when dbos-client is installed. Lazy:
+    # dbos_client imports dbos, and core must work without it.
+    if name == "DBOSClient":
+        try:
+            from dbos_client import DBOSClient
+        except ImportError as exc:
+            raise AttributeError(
+                "DBOSClient lives in the dbos-client package: pip install dbos-client"
+            ) from exc
+        return DBOSClient
+    raise AttributeError(f"module 'dbos' has no attribute {name!r}")

@@ -9,19 +9,19 @@ import logging
 import math
 import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from . import _registry
 from ._config import DBOSConfig, Settings, resolve
-from ._context import current_workflow
+from ._context import current_workflow, take_assigned_workflow_id
 from ._cron import parse_cron
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from ._listing import build_query
+from ._listing import build_query, build_queued_query
+from ._management import Management, StepInfo
 from ._messaging import (
     check_timeout,
     get_event_procedure,
@@ -41,7 +41,7 @@ from ._queue import (
     current_enqueue_options,
     find_queue,
 )
-from ._records import StorageOptions, WorkflowQuery
+from ._records import WAKE_STREAM, StorageOptions, Wakeup
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     ScheduledRegistration,
@@ -459,15 +459,11 @@ class DBOS:
     @classmethod
     def get_workflow_status(cls, workflow_id: str) -> WorkflowStatus | None:
         """The stored status of a workflow, or None if there is no such workflow."""
-        engine = cls._launched_engine()
-        row = engine.storage.get_workflow(workflow_id)
-        return None if row is None else WorkflowStatus.from_row(row, engine.codec)
+        return run_sync(cls._management().get_status(workflow_id))
 
     @classmethod
     async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
-        engine = cls._launched_engine()
-        row = await run_async(_blocking_call(engine.storage.get_workflow, workflow_id))
-        return None if row is None else WorkflowStatus.from_row(row, engine.codec)
+        return await run_async(cls._management().get_status(workflow_id))
 
     @classmethod
     def list_workflows(
@@ -505,7 +501,7 @@ class DBOS:
             load_input=load_input,
             load_output=load_output,
         )
-        return _statuses(cls._launched_engine(), query)
+        return run_sync(cls._management().list_workflows(query))
 
     @classmethod
     def list_queued_workflows(
@@ -522,9 +518,9 @@ class DBOS:
         load_input: bool = True,
     ) -> list[WorkflowStatus]:
         """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`)."""
-        query = build_query(
-            status=status if status is not None else ["ENQUEUED", "PENDING"],
+        query = build_queued_query(
             queue_name=queue_name,
+            status=status,
             name=name,
             start_time=start_time,
             end_time=end_time,
@@ -532,23 +528,60 @@ class DBOS:
             offset=offset,
             sort_desc=sort_desc,
             load_input=load_input,
-            load_output=False,
         )
-        return _statuses(cls._launched_engine(), replace(query, queued_only=True))
+        return run_sync(cls._management().list_workflows(query))
 
     # --- management ---------------------------------------------------------------------------
+
+    @classmethod
+    def _management(cls) -> Management:
+        engine = cls._launched_engine()
+        return Management(engine.storage, engine.codec)
+
+    @classmethod
+    def list_workflow_steps(cls, workflow: str | WorkflowStatus) -> list[StepInfo]:
+        """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
+        count from 0 in the order the workflow ran them. Each has its function name, output,
+        error (the exception), start and end times and child workflow ID. Raises
+        `DBOSNonExistentWorkflowError` for an unknown ID."""
+        return run_sync(cls._management().list_steps(_workflow_id_of(workflow)))
+
+    @classmethod
+    async def list_workflow_steps_async(cls, workflow: str | WorkflowStatus) -> list[StepInfo]:
+        return await run_async(cls._management().list_steps(_workflow_id_of(workflow)))
 
     @classmethod
     def cancel_workflow(cls, workflow_id: str) -> None:
         """Cancel a workflow that is queued or running. A queued one never starts; a running
         one stops at its next step boundary (status CANCELLED; waiters get
         `DBOSWorkflowCancelledError`). A finished workflow is left as it is."""
-        cls._launched_engine().cancel(workflow_id)
+        cls.cancel_workflows([workflow_id])
 
     @classmethod
     async def cancel_workflow_async(cls, workflow_id: str) -> None:
+        await cls.cancel_workflows_async([workflow_id])
+
+    @classmethod
+    def cancel_workflows(cls, workflow_ids: list[str]) -> None:
+        """`cancel_workflow` for many workflows at once (one transaction)."""
+        try:
+            run_sync(cls._management().cancel(workflow_ids))
+        finally:
+            cls._cancelled(workflow_ids)
+
+    @classmethod
+    async def cancel_workflows_async(cls, workflow_ids: list[str]) -> None:
+        try:
+            await run_async(cls._management().cancel(workflow_ids))
+        finally:
+            cls._cancelled(workflow_ids)
+
+    @classmethod
+    def _cancelled(cls, workflow_ids: list[str]) -> None:
+        """Readers of a cancelled workflow's streams here learn at once that it is over."""
         engine = cls._launched_engine()
-        await run_async(_blocking_call(engine.cancel, workflow_id))
+        for workflow_id in workflow_ids:
+            engine.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))
 
     @classmethod
     def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:
@@ -562,6 +595,95 @@ class DBOS:
         engine = cls._launched_engine()
         active = await run_async(_blocking_call(engine.resume, workflow_id))
         return WorkflowHandleAsync(engine, workflow_id, active)
+
+    @classmethod
+    def resume_workflows(cls, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
+        """`resume_workflow` for each of several workflows."""
+        return [cls.resume_workflow(workflow_id) for workflow_id in workflow_ids]
+
+    @classmethod
+    async def resume_workflows_async(
+        cls, workflow_ids: list[str]
+    ) -> list[WorkflowHandleAsync[Any]]:
+        return [await cls.resume_workflow_async(workflow_id) for workflow_id in workflow_ids]
+
+    @classmethod
+    def fork_workflow(
+        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
+    ) -> WorkflowHandle[Any]:
+        """Start a new workflow that re-runs `workflow_id` from step `start_step`.
+
+        The new workflow has the original's name and inputs and a new ID (or the one set by an
+        enclosing `SetWorkflowID`). The steps before `start_step` are not run again: their
+        recorded outputs are copied to it. It runs on a process of `application_version`
+        (default: the original's version, whose code recorded those steps). The original is
+        not changed.
+
+        Raises:
+            DBOSNonExistentWorkflowError: no workflow has this ID.
+            DBOSForkStepError: `start_step` is past the workflow's last step + 1.
+        """
+        engine = cls._launched_engine()
+        forked = run_sync(
+            cls._management().fork(
+                workflow_id,
+                start_step,
+                forked_workflow_id=take_assigned_workflow_id(),
+                application_version=application_version,
+            )
+        )
+        engine.queue_worker.wake()
+        return WorkflowHandle(engine, forked)
+
+    @classmethod
+    async def fork_workflow_async(
+        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
+    ) -> WorkflowHandleAsync[Any]:
+        engine = cls._launched_engine()
+        forked = await run_async(
+            cls._management().fork(
+                workflow_id,
+                start_step,
+                forked_workflow_id=take_assigned_workflow_id(),
+                application_version=application_version,
+            )
+        )
+        engine.queue_worker.wake()
+        return WorkflowHandleAsync(engine, forked)
+
+    @classmethod
+    def delete_workflow(cls, workflow_id: str, *, delete_children: bool = False) -> None:
+        """Delete a workflow and everything recorded for it (with `delete_children`, its
+        child workflows too). Raises `DBOSNonExistentWorkflowError` for an unknown ID."""
+        run_sync(cls._management().delete([workflow_id], delete_children=delete_children))
+
+    @classmethod
+    async def delete_workflow_async(
+        cls, workflow_id: str, *, delete_children: bool = False
+    ) -> None:
+        await run_async(cls._management().delete([workflow_id], delete_children=delete_children))
+
+    @classmethod
+    def delete_workflows(cls, workflow_ids: list[str], *, delete_children: bool = False) -> None:
+        """`delete_workflow` for many workflows at once (one transaction)."""
+        run_sync(cls._management().delete(workflow_ids, delete_children=delete_children))
+
+    @classmethod
+    async def delete_workflows_async(
+        cls, workflow_ids: list[str], *, delete_children: bool = False
+    ) -> None:
+        await run_async(cls._management().delete(workflow_ids, delete_children=delete_children))
+
+    @classmethod
+    def garbage_collect(cls, before: datetime | str | int) -> int:
+        """Retention: delete finished workflows created before `before` (a datetime, ISO 8601
+        string or epoch ms) with their steps; queued and running ones are kept. Returns how
+        many were deleted."""
+        return run_sync(cls._management().garbage_collect(before))
+
+    @classmethod
+    async def garbage_collect_async(cls, before: datetime | str | int) -> int:
+        return await run_async(cls._management().garbage_collect(before))
 
     # --- queues -----------------------------------------------------------------------------
 
@@ -708,10 +830,8 @@ class DBOS:
                 yield value
 
 
-def _statuses(engine: Engine, query: WorkflowQuery) -> list[WorkflowStatus]:
-    return [
-        WorkflowStatus.from_row(row, engine.codec) for row in engine.storage.list_workflows(query)
-    ]
+def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
+    return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
 def _blocking_call(fn: Callable[[str], T], arg: str) -> Procedure[T]:

@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
+from ._queue import INTERNAL_QUEUE_NAME
 from ._queue_worker import QueueWorker
 from ._records import (
     WAKE_STREAM,
@@ -565,12 +566,6 @@ class Engine:
             logger.info("recovering %d pending workflow(s)", len(to_run))
         return [started.workflow_id for started in to_run]
 
-    def cancel(self, workflow_id: str) -> None:
-        """Cancel a queued or running workflow; a running one stops at its next step."""
-        if self.storage.cancel_workflow(workflow_id, now_ms()) is None:
-            raise DBOSNonExistentWorkflowError(workflow_id)
-        self.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))
-
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an
         enqueued one now) in this process; returns its local execution, if it runs here."""
@@ -589,8 +584,10 @@ class Engine:
 
     def run_pending(self, row: WorkflowRow, *, successor: bool = False) -> None:
         """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
-        (status PENDING, this executor)."""
-        started = self._prepare_pending(row, fresh=True)
+        (status PENDING, this executor). Tasks of the internal queue (forks, resumes from
+        outside the app) replay their recorded steps; a task of any other queue has none, so
+        it runs without reading any first."""
+        started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME)
         if started is not None:
             self.dispatch(started, successor=successor)
 

@@ -171,6 +171,27 @@ class DBOSQueueDeduplicatedError(DBOSWorkflowError):
         self.deduplication_id = deduplication_id
 
 
+class DBOSForkStepError(DBOSWorkflowError):
+    """A fork was asked to start at a step the workflow never reached.
+
+    A workflow whose recorded steps are 0..N-1 can be forked from any step 0..N.
+    """
+
+    def __init__(self, workflow_id: str, start_step: int, recorded_steps: int) -> None:
+        self._reduce_args = (workflow_id, start_step, recorded_steps)
+        if recorded_steps:
+            known = f"recorded steps 0..{recorded_steps - 1}, so it can be forked from step 0"
+            known += f" to {recorded_steps}"
+        else:
+            known = "no recorded steps, so it can only be forked from step 0"
+        super().__init__(
+            f"cannot fork workflow {workflow_id!r} from step {start_step}: it has {known}"
+        )
+        self.workflow_id = workflow_id
+        self.start_step = start_step
+        self.recorded_steps = recorded_steps
+
+
 class DBOSRemoteError(DBOSWorkflowError):
     """A recorded error whose original class cannot be rebuilt here.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._errors import DBOSNonExistentWorkflowError
@@ -11,7 +11,9 @@ from ._records import WorkflowRow
 from ._serialization import Codec
 
 if TYPE_CHECKING:
-    from ._engine import ActiveWorkflow, Engine
+    from ._engine import ActiveWorkflow
+    from ._outcome import Outcome
+    from ._storage import SystemStorage
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -61,7 +63,21 @@ class WorkflowStatus:
         )
 
 
-def _status(engine: Engine, workflow_id: str, row: WorkflowRow | None) -> WorkflowStatus:
+class HandleSource(Protocol):
+    """What a handle needs: the launched engine in the app, or a `DBOSClient` outside it."""
+
+    @property
+    def storage(self) -> SystemStorage: ...
+
+    @property
+    def codec(self) -> Codec: ...
+
+    def wait(
+        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+    ) -> Procedure[Outcome]: ...
+
+
+def _status(engine: HandleSource, workflow_id: str, row: WorkflowRow | None) -> WorkflowStatus:
     if row is None:
         raise DBOSNonExistentWorkflowError(workflow_id)
     return WorkflowStatus.from_row(row, engine.codec)
@@ -71,7 +87,7 @@ class _Handle:
     """What both handle kinds share: the engine, the ID, and this process's execution."""
 
     def __init__(
-        self, engine: Engine, workflow_id: str, active: ActiveWorkflow | None = None
+        self, engine: HandleSource, workflow_id: str, active: ActiveWorkflow | None = None
     ) -> None:
         self._engine = engine
         self._workflow_id = workflow_id
@@ -122,6 +138,6 @@ class WorkflowHandleAsync(_Handle, Generic[R_co]):
         return _status(self._engine, self._workflow_id, row)
 
 
-def _get_row(engine: Engine, workflow_id: str) -> Procedure[WorkflowRow | None]:
+def _get_row(engine: HandleSource, workflow_id: str) -> Procedure[WorkflowRow | None]:
     row: WorkflowRow | None = yield Blocking(engine.storage.get_workflow, (workflow_id,))
     return row

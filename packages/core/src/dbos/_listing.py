@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from ._errors import DBOSException
@@ -75,3 +76,32 @@ def build_query(
         load_inputs=load_input,
         load_output=load_output,
     )
+
+
+def build_queued_query(
+    *,
+    queue_name: str | None = None,
+    status: str | list[str] | None = None,
+    name: str | None = None,
+    start_time: datetime | str | int | None = None,
+    end_time: datetime | str | int | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    sort_desc: bool = False,
+    load_input: bool = True,
+) -> WorkflowQuery:
+    """`list_queued_workflows` keyword arguments: tasks of queues, ENQUEUED or PENDING unless
+    `status` says otherwise."""
+    query = build_query(
+        status=status if status is not None else ["ENQUEUED", "PENDING"],
+        queue_name=queue_name,
+        name=name,
+        start_time=start_time,
+        end_time=end_time,
+        limit=limit,
+        offset=offset,
+        sort_desc=sort_desc,
+        load_input=load_input,
+        load_output=False,
+    )
+    return replace(query, queued_only=True)

@@ -20,6 +20,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_POLLING_INTERVAL_S = 1.0
+#: The queue every launched process works on besides the app's own: forked workflows, and
+#: workflows resumed from outside the app (`DBOSClient`, the `dbos` command), wait on it for
+#: a process that has their code. Its tasks may have recorded steps, so they are replayed.
+INTERNAL_QUEUE_NAME = "dbos.internal"
 
 
 class QueueRateLimit(TypedDict):
@@ -79,6 +83,8 @@ class Queue:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise DBOSConfigError(f"a queue needs a non-empty string name, got {name!r}")
+        if name == INTERNAL_QUEUE_NAME:
+            raise DBOSConfigError(f"queue name {name!r} is reserved for DBOS's own use")
         concurrency = _positive_int_or_none(concurrency, "concurrency", name)
         worker_concurrency = _positive_int_or_none(worker_concurrency, "worker_concurrency", name)
         if concurrency is not None and (worker_concurrency or 0) > concurrency:

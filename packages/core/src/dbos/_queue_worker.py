@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING
 from . import _registry
 from ._errors import DBOSException
 from ._outcome import now_ms
-from ._queue import DEFAULT_POLLING_INTERVAL_S, Queue, find_queue, registered_queues
-from ._records import ClaimRequest, WorkflowRow
+from ._queue import (
+    DEFAULT_POLLING_INTERVAL_S,
+    INTERNAL_QUEUE_NAME,
+    find_queue,
+    registered_queues,
+)
+from ._records import ClaimRequest, QueueSpec, WorkflowRow
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -25,6 +30,7 @@ DEFAULT_BATCH = 64
 _ERROR_BACKOFF_S = 1.0
 #: How often each process cancels workflows past their deadline.
 _SWEEP_INTERVAL_S = 0.5
+_INTERNAL_QUEUE = QueueSpec(name=INTERNAL_QUEUE_NAME)
 
 
 class QueueWorker:
@@ -132,10 +138,12 @@ class QueueWorker:
                 if self._look_at_all:
                     polling, self._look_at_all = True, False
             queues = registered_queues()
-            due = queues if polling else [queue for queue in queues if queue.name in look_at]
+            work = [(queue.spec, queue.worker_concurrency) for queue in queues]
+            work.append((_INTERNAL_QUEUE, None))
+            due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]
             try:
                 self._sweep_deadlines()
-                busy = [queue.name for queue in due if self._claim(queue)]
+                busy = [spec.name for spec, n in due if self._claim(spec, n)]
             except DBOSException as exc:
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
                 self._stop.wait(_ERROR_BACKOFF_S)
@@ -151,14 +159,14 @@ class QueueWorker:
             interval = min(interval, _SWEEP_INTERVAL_S)
             polling = not self._wake.wait(interval)
 
-    def _claim(self, queue: Queue) -> int:
-        limit = queue.worker_concurrency or DEFAULT_BATCH
+    def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
+        limit = worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.running(queue.name)
         if capacity <= 0:
             return 0
         rows = self._engine.storage.claim_queued(
             ClaimRequest(
-                queue=queue.spec,
+                queue=queue,
                 executor_id=self._engine.executor_id,
                 application_version=self._engine.application_version,
                 capacity=capacity,

@@ -228,6 +228,24 @@ class WorkflowOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ForkRequest:
+    """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
+
+    The copy gets the ID `forked_workflow_id`, the original's name and inputs, and is ENQUEUED
+    on `queue_name` with `application_version` (None: the original's version), created at
+    `now_ms`. The recorded operations with a function ID below `start_step` are copied to it,
+    so a worker replays them instead of running them again.
+    """
+
+    workflow_id: str
+    forked_workflow_id: str
+    start_step: int
+    queue_name: str
+    application_version: str | None
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowQuery:
     """Filters for `list_workflows`; None means "any". Times are epoch milliseconds."""
 
@@ -326,7 +344,8 @@ def as_params(
     | Message
     | RecvRequest
     | EventRecord
-    | StreamWrite,
+    | StreamWrite
+    | ForkRequest,
 ) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
     names: tuple[str, ...] = type(record).__slots__  # slots dataclasses list their fields here

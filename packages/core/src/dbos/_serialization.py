@@ -148,3 +148,35 @@ class Codec:
             str(record.get("message", "")),
             record.get("traceback"),
         )
+
+
+@dataclass(frozen=True)
+class UnreadableValue:
+    """Stands in for a stored value this process cannot rebuild: a pickled object whose class
+    is not importable here, or any pickled value under strict serialization. `text` is the
+    stored text and `reason` says why it could not be read."""
+
+    text: str
+    reason: str
+
+    def __repr__(self) -> str:
+        return f"<unreadable value: {self.reason}>"
+
+
+class LenientCodec(Codec):
+    """A codec for management tools, which read values of apps whose code they lack: values
+    that cannot be rebuilt come back as `UnreadableValue` instead of raising."""
+
+    def decode_value(self, text: str | None) -> Any:
+        try:
+            return super().decode_value(text)
+        except DBOSSerializationError as exc:
+            assert text is not None
+            return UnreadableValue(text, str(exc))
+
+    def decode_inputs(self, text: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        try:
+            return super().decode_inputs(text)
+        except DBOSSerializationError as exc:
+            assert text is not None
+            return (UnreadableValue(text, str(exc)),), {}

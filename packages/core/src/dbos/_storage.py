@@ -19,6 +19,7 @@ from ._records import (
     ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
+    ForkRequest,
     Message,
     NewWorkflow,
     RecvRequest,
@@ -251,4 +252,63 @@ class SystemStorage(Protocol):
         fallback, so a backend that cannot observe other processes may only report its own
         writes.
         """
+
+    # --- management ---------------------------------------------------------------------------
+
+    def verify_schema(self) -> list[str]:
+        """The names of migrations this code has that the database lacks, without changing
+        anything (all of them when the system tables do not exist yet).
+
+        Raises `DBOSMigrationError` when the database's applied migrations differ from this
+        code's (altered, or newer than this code), `DBOSConnectionError` when it cannot be
+        reached.
+        """
+        ...
+
+    def reset_system_database(self) -> None:
+        """Drop every table this backend created (workflows, steps, the migration ledger, and
+        whatever later migrations add). `setup()` creates them again, empty."""
+        ...
+
+    def cancel_workflows(self, workflow_ids: tuple[str, ...], now_ms: int) -> dict[str, str]:
+        """`cancel_workflow` for many workflows in one transaction. Returns, for each ID that
+        exists, its status after the call (IDs with no workflow are left out)."""
+        ...
+
+    def requeue_workflows(
+        self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
+    ) -> list[str]:
+        """Make CANCELLED, ERROR and MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows run again in
+        whichever process has their code: each becomes ENQUEUED on `queue_name` with no
+        executor, its output, error and deduplication ID cleared and its recovery attempts
+        reset to 1; its recorded steps and application version are kept, so the worker that
+        claims it continues from its last recorded step. Workflows in any other status, and IDs
+        with no workflow, are left alone. One transaction; returns the IDs requeued."""
+        ...
+
+    def fork_workflow(self, request: ForkRequest) -> WorkflowRow:
+        """Create a new workflow that re-runs `request.workflow_id` from `request.start_step`.
+
+        In one transaction: read the original, copy its recorded operations with a function ID
+        below `start_step` to the new ID, and insert the new row (see `ForkRequest`); the
+        original is not changed. Returns the new row.
+
+        Raises `DBOSNonExistentWorkflowError` if the original does not exist,
+        `DBOSForkStepError` if `start_step` is past its last recorded function ID + 1, and
+        `DBOSWorkflowConflictIDError` if `forked_workflow_id` is already taken (nothing is
+        written in those cases).
+        """
+        ...
+
+    def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
+        """Delete these workflows with everything recorded for them (steps, and rows of any
+        table that references a workflow); one transaction. Returns the IDs that existed. A
+        running execution of a deleted workflow fails at its next checkpoint."""
+        ...
+
+    def delete_older_than(self, cutoff_ms: int) -> int:
+        """Retention: delete every workflow in a terminal status (SUCCESS, ERROR, CANCELLED,
+        MAX_RECOVERY_ATTEMPTS_EXCEEDED) created before `cutoff_ms`, with everything recorded
+        for it, as `delete_workflows` does. ENQUEUED and PENDING workflows are kept whatever
+        their age. Returns how many workflows were deleted."""
         ...

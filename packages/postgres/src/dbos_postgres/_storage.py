@@ -20,10 +20,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
     DBOSConnectionError,
+    DBOSForkStepError,
     DBOSNonExistentWorkflowError,
     DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
+    DBOSWorkflowConflictIDError,
 )
 from dbos._group_commit import GroupCommit
 from dbos._records import (
@@ -33,6 +35,7 @@ from dbos._records import (
     ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
+    ForkRequest,
     Message,
     NewWorkflow,
     PartitionLoad,
@@ -59,6 +62,9 @@ from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
 from ._sql import queries, validate_schema_name
+
+#: Rows one retention statement deletes at most (it repeats until fewer are left).
+DELETE_BATCH = 10_000
 
 
 def _queue_lock_key(schema: str, queue_name: str) -> int:
@@ -593,3 +599,63 @@ class PostgresStorage:
         status = rows[0][0] if rows else None
         entries = tuple(StreamEntry(int(row[1]), row[2]) for row in rows if row[1] is not None)
         return StreamRead(status, entries)
+
+    # --- management ------------------------------------------------------------------------
+
+    def reset_system_database(self) -> None:
+        with connect(self._conninfo, self._display_url) as connection:
+            connection.execute(self._queries["drop_schema"])
+
+    def cancel_workflows(self, workflow_ids: tuple[str, ...], now_ms: int) -> dict[str, str]:
+        rows = self._all(
+            self._queries["cancel_workflows"],
+            {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
+        )
+        self._finished.notify()
+        return {str(workflow_id): str(status) for workflow_id, status in rows}
+
+    def requeue_workflows(
+        self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
+    ) -> list[str]:
+        rows = self._all(
+            self._queries["requeue_workflows"],
+            {"workflow_ids": list(workflow_ids), "queue_name": queue_name, "now_ms": now_ms},
+        )
+        return [str(row[0]) for row in rows]
+
+    def fork_workflow(self, request: ForkRequest) -> WorkflowRow:
+        params = as_params(request)
+        with self._connection() as connection, connection.transaction():
+            original = connection.execute(
+                self._queries["lock_workflow_for_fork"], params
+            ).fetchone()
+            if original is None:
+                raise DBOSNonExistentWorkflowError(request.workflow_id)
+            name, last = original
+            next_step = 0 if last is None else int(last) + 1
+            if request.start_step > next_step:
+                raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
+            inserted = connection.execute(self._queries["insert_fork"], params).fetchone()
+            if inserted is None:
+                taken = connection.execute(
+                    self._queries["select_workflow"], {"workflow_id": request.forked_workflow_id}
+                ).fetchone()
+                raise DBOSWorkflowConflictIDError(
+                    request.forked_workflow_id, str(taken[2]) if taken else "?", str(name)
+                )
+            connection.execute(self._queries["copy_steps"], params)
+        return WorkflowRow(*inserted)
+
+    def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
+        rows = self._all(self._queries["delete_workflows"], {"workflow_ids": list(workflow_ids)})
+        return [str(row[0]) for row in rows]
+
+    def delete_older_than(self, cutoff_ms: int) -> int:
+        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
+        deleted = 0
+        while True:
+            with self._connection() as connection:
+                count = connection.execute(self._queries["delete_older_than"], params).rowcount
+            deleted += count
+            if count < DELETE_BATCH:
+                return deleted

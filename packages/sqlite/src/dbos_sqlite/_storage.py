@@ -19,11 +19,13 @@ from typing import Any
 from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
     DBOSConnectionError,
+    DBOSForkStepError,
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
     DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
+    DBOSWorkflowConflictIDError,
 )
 from dbos._records import (
     WAKE_EVENT,
@@ -32,6 +34,7 @@ from dbos._records import (
     ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
+    ForkRequest,
     Message,
     NewWorkflow,
     PartitionLoad,
@@ -61,6 +64,9 @@ from dbos._waiting import FinishSignal, wait_until_terminal
 
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
+
+#: Rows one retention statement deletes at most (it repeats until fewer are left).
+DELETE_BATCH = 10_000
 
 _QUERIES = load_queries(__package__ or "dbos_sqlite", "sql/queries.sql")
 _MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
@@ -508,3 +514,79 @@ class SQLiteStorage:
             None if status is None else str(status[0]),
             tuple(StreamEntry(int(offset), value) for offset, value in rows),
         )
+
+    # --- management ------------------------------------------------------------------------
+
+    def reset_system_database(self) -> None:
+        with self._lock:
+            connection = self._connect()
+            # PRAGMA foreign_keys has no effect inside a transaction: switch it off around it.
+            self._run(connection, "disable_foreign_keys", {})
+            try:
+                with self._transaction() as txn:
+                    tables = [row[0] for row in self._run(txn, "select_tables", {})]
+                    for table in tables:
+                        # Names come from sqlite_master; quoted as identifiers.
+                        txn.execute('DROP TABLE "{}"'.format(table.replace('"', '""')))
+            finally:
+                self._run(connection, "enable_foreign_keys", {})
+
+    def cancel_workflows(self, workflow_ids: tuple[str, ...], now_ms: int) -> dict[str, str]:
+        params = {"workflow_ids": json.dumps(list(workflow_ids)), "now_ms": now_ms}
+        with self._transaction() as connection:
+            self._run(connection, "cancel_workflows", params)
+            rows = self._run(connection, "select_statuses", params).fetchall()
+        self._finished.notify()
+        return {str(workflow_id): str(status) for workflow_id, status in rows}
+
+    def requeue_workflows(
+        self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
+    ) -> list[str]:
+        params: dict[str, Any] = {
+            "workflow_ids": json.dumps(list(workflow_ids)),
+            "queue_name": queue_name,
+            "now_ms": now_ms,
+        }
+        with self._transaction() as connection:
+            ids = [str(row[0]) for row in self._run(connection, "select_requeueable", params)]
+            for workflow_id in ids:
+                self._run(connection, "requeue_workflow", {**params, "workflow_id": workflow_id})
+        return ids
+
+    def fork_workflow(self, request: ForkRequest) -> WorkflowRow:
+        params = as_params(request)
+        with self._transaction() as connection:
+            original = self._select_workflow(connection, request.workflow_id)
+            if original is None:
+                raise DBOSNonExistentWorkflowError(request.workflow_id)
+            last = self._run(connection, "last_function_id", params).fetchone()[0]
+            next_step = 0 if last is None else int(last) + 1
+            if request.start_step > next_step:
+                raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
+            taken = self._select_workflow(connection, request.forked_workflow_id)
+            if taken is not None:
+                raise DBOSWorkflowConflictIDError(
+                    request.forked_workflow_id, taken.name, original.name
+                )
+            self._run(connection, "insert_fork", params)
+            self._run(connection, "copy_steps", params)
+            row = self._select_workflow(connection, request.forked_workflow_id)
+        assert row is not None
+        return row
+
+    def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
+        params = {"workflow_ids": json.dumps(list(workflow_ids))}
+        with self._transaction() as connection:
+            found = [str(row[0]) for row in self._run(connection, "select_statuses", params)]
+            self._run(connection, "delete_workflows", params)
+        return found
+
+    def delete_older_than(self, cutoff_ms: int) -> int:
+        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
+        deleted = 0
+        while True:
+            with self._transaction() as connection:
+                count = int(self._run(connection, "delete_older_than", params).rowcount)
+            deleted += count
+            if count < DELETE_BATCH:
+                return deleted

@@ -327,6 +327,7 @@ SELECT 1, row_number() OVER (ORDER BY priority, created_at, enqueue_seq), workfl
        deduplication_id, queue_partition_key, started_at, deadline_at
 FROM claimed
 ORDER BY kind, position
+
 -- name: send_message
 INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
 VALUES (%(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s)
@@ -432,3 +433,82 @@ LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = q.workflow_id
 LEFT JOIN {schema}.streams AS s
     ON s.workflow_id = q.workflow_id AND s.key = %(key)s AND s.stream_offset >= %(from_offset)s
 ORDER BY s.stream_offset
+
+-- Management: bulk cancel and requeue, fork, delete, retention, reset. Lists of IDs arrive
+-- as one array parameter (workflow_ids).
+
+-- name: cancel_workflows
+WITH cancelled AS (
+    UPDATE {schema}.workflow_status
+    SET status = 'CANCELLED', updated_at = %(now_ms)s
+    WHERE workflow_id = ANY(%(workflow_ids)s) AND status IN ('ENQUEUED', 'PENDING')
+    RETURNING workflow_id, status
+)
+SELECT workflow_id, status FROM cancelled
+UNION ALL
+SELECT workflow_id, status FROM {schema}.workflow_status
+WHERE workflow_id = ANY(%(workflow_ids)s)
+  AND workflow_id NOT IN (SELECT workflow_id FROM cancelled)
+
+-- name: requeue_workflows
+UPDATE {schema}.workflow_status
+SET status = 'ENQUEUED', queue_name = %(queue_name)s, executor_id = NULL, output = NULL,
+    error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
+    deadline_at = NULL, updated_at = %(now_ms)s
+WHERE workflow_id = ANY(%(workflow_ids)s)
+  AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+RETURNING workflow_id
+
+-- name: lock_workflow_for_fork
+-- FOR SHARE: the original cannot be deleted while it is being copied.
+SELECT name, (SELECT max(function_id) FROM {schema}.operation_outputs
+              WHERE workflow_id = %(workflow_id)s)
+FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s
+FOR SHARE
+
+-- name: insert_fork
+INSERT INTO {schema}.workflow_status (
+    workflow_id, status, name, inputs, executor_id, application_version,
+    recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
+    queue_partition_key
+)
+SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
+       coalesce(%(application_version)s, application_version), 1, max_recovery_attempts,
+       %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key
+FROM {schema}.workflow_status
+WHERE workflow_id = %(workflow_id)s
+ON CONFLICT (workflow_id) DO NOTHING
+RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
+          recovery_attempts, max_recovery_attempts, created_at, updated_at,
+          parent_workflow_id, queue_name, priority, deduplication_id,
+          queue_partition_key, started_at, deadline_at
+
+-- name: copy_steps
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+)
+SELECT %(forked_workflow_id)s, function_id, function_name, output, error, child_workflow_id,
+       started_at, completed_at
+FROM {schema}.operation_outputs
+WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+
+-- name: delete_workflows
+-- Steps (and rows of later tables that reference a workflow) go with it: ON DELETE CASCADE.
+DELETE FROM {schema}.workflow_status
+WHERE workflow_id = ANY(%(workflow_ids)s)
+RETURNING workflow_id
+
+-- name: delete_older_than
+-- In batches, so that one call on a large table does not hold its locks for long.
+DELETE FROM {schema}.workflow_status
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflow_status
+    WHERE created_at < %(cutoff_ms)s
+      AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+    LIMIT %(batch)s
+)
+
+-- name: drop_schema
+DROP SCHEMA IF EXISTS {schema} CASCADE

@@ -204,3 +204,73 @@ ORDER BY stream_offset
 
 -- name: workflow_exists
 SELECT 1 FROM workflow_status WHERE workflow_id = :workflow_id
+
+-- Management: bulk cancel and requeue, fork, delete, retention, reset. Lists of IDs arrive
+-- as one JSON array parameter (:workflow_ids), read with json_each.
+
+-- name: select_statuses
+SELECT workflow_id, status FROM workflow_status
+WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
+
+-- name: cancel_workflows
+UPDATE workflow_status SET status = 'CANCELLED', updated_at = :now_ms
+WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
+  AND status IN ('ENQUEUED', 'PENDING')
+
+-- name: select_requeueable
+SELECT workflow_id FROM workflow_status
+WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
+  AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+
+-- name: requeue_workflow
+UPDATE workflow_status
+SET status = 'ENQUEUED', queue_name = :queue_name, executor_id = NULL, output = NULL,
+    error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
+    deadline_at = NULL, updated_at = :now_ms
+WHERE workflow_id = :workflow_id
+  AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+
+-- name: last_function_id
+SELECT max(function_id) FROM operation_outputs WHERE workflow_id = :workflow_id
+
+-- name: insert_fork
+INSERT INTO workflow_status (
+    workflow_id, status, name, inputs, executor_id, application_version,
+    recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
+    queue_partition_key
+)
+SELECT :forked_workflow_id, 'ENQUEUED', name, inputs, NULL,
+       coalesce(:application_version, application_version), 1, max_recovery_attempts,
+       :now_ms, :now_ms, :queue_name, 0, queue_partition_key
+FROM workflow_status
+WHERE workflow_id = :workflow_id
+
+-- name: copy_steps
+INSERT INTO operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+)
+SELECT :forked_workflow_id, function_id, function_name, output, error, child_workflow_id,
+       started_at, completed_at
+FROM operation_outputs
+WHERE workflow_id = :workflow_id AND function_id < :start_step
+
+-- name: delete_workflows
+-- Steps (and rows of later tables that reference a workflow) go with it: ON DELETE CASCADE.
+DELETE FROM workflow_status WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
+
+-- name: delete_older_than
+-- In batches, so that one call on a large table does not hold the write lock for long.
+DELETE FROM workflow_status
+WHERE workflow_id IN (
+    SELECT workflow_id FROM workflow_status
+    WHERE created_at < :cutoff_ms
+      AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+    LIMIT :batch
+)
+
+-- name: select_tables
+SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+
+-- name: disable_foreign_keys
+PRAGMA foreign_keys = OFF

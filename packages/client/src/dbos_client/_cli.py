@@ -1,0 +1,439 @@
+"""The `dbos` command line: workflows and queues of an app, from a terminal.
+
+Every command reads the system database URL from ``--db-url`` or ``DBOS_SYSTEM_DATABASE_URL``
+and never prints its password. Errors go to stderr with exit code 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import click
+
+from dbos import DBOSConfigError, DBOSException, JsonPickleSerializer, SystemStorage
+from dbos._config import validate_url
+from dbos._listing import to_epoch_ms
+from dbos._plugins import Hooks, plugin_manager
+from dbos._records import StorageOptions, WorkflowStatusString
+from dbos._urls import mask_password
+
+from . import _render as render
+from ._client import DBOSClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STATUSES = [status.value for status in WorkflowStatusString]
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class Settings:
+    """What the root command collected: the URL and schema, and a client opened on demand."""
+
+    def __init__(self, url: str | None, schema: str) -> None:
+        self.url = url
+        self.schema = schema
+        self._client: DBOSClient | None = None
+
+    def require_url(self) -> str:
+        if not self.url:
+            raise click.UsageError(
+                "no system database URL: pass --db-url or set DBOS_SYSTEM_DATABASE_URL"
+            )
+        try:
+            return validate_url(self.url, "--db-url")
+        except DBOSConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--db-url") from exc
+
+    def client(self) -> DBOSClient:
+        if self._client is None:
+            self._client = DBOSClient(
+                self.require_url(),
+                dbos_system_schema=self.schema,
+                serializer=JsonPickleSerializer(strict=True),  # never unpickle in a terminal
+            )
+        return self._client
+
+    def storage(self) -> SystemStorage:
+        """The storage without the client's schema check (for migrate and reset)."""
+        url = self.require_url()
+        options = StorageOptions(system_schema=self.schema, pool_size=1, application_name="dbos")
+        storage = Hooks(plugin_manager()).storage_for_url(url, options)
+        if storage is None:
+            raise DBOSConfigError(f"no installed storage backend handles {mask_password(url)!r}")
+        return storage
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.destroy()
+
+
+def _scrub(message: str, url: str | None) -> str:
+    """`message` without the URL's password, in case a driver repeated it."""
+    if not url:
+        return message
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return message
+    for secret in {password, unquote(password or "")}:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+@contextmanager
+def _reported(settings: Settings) -> Iterator[None]:
+    """Turn library errors into a one-line message on stderr and exit code 1."""
+    try:
+        yield
+    except DBOSException as exc:
+        kind = type(exc).__name__
+        raise click.ClickException(_scrub(f"{exc} ({kind})", settings.url)) from exc
+    finally:
+        settings.close()
+
+
+def _settings() -> Settings:
+    settings = click.get_current_context().find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(func)
+
+
+def _time(value: str | None, option: str) -> int | None:
+    """An ISO 8601 time, or a duration ago such as ``30d``, ``12h``, ``15m``."""
+    if value is None:
+        return None
+    match = _DURATION.match(value.strip())
+    if match:
+        ago = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        return int((datetime.now(timezone.utc) - ago).timestamp() * 1000)
+    try:
+        return to_epoch_ms(value, option)
+    except DBOSException as exc:
+        raise click.BadParameter(
+            f"{value!r} is neither an ISO 8601 time (2025-04-22T03:00:00Z) nor a duration "
+            "ago (30d, 12h, 15m, 90s, 2w)",
+            param_hint=option,
+        ) from exc
+
+
+@click.group()
+@click.option(
+    "--db-url",
+    envvar="DBOS_SYSTEM_DATABASE_URL",
+    help="System database URL (default: $DBOS_SYSTEM_DATABASE_URL).",
+    metavar="URL",
+)
+@click.option(
+    "--schema", default="dbos", show_default=True, help="Postgres schema of the system tables."
+)
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, schema: str) -> None:
+    """Manage the durable workflows of an app through its system database."""
+    ctx.obj = Settings(db_url, schema)
+
+
+# --- workflows ----------------------------------------------------------------------------
+
+
+@cli.group()
+def workflow() -> None:
+    """List, inspect, cancel, resume, fork and delete workflows."""
+
+
+@workflow.command("list")
+@click.option("--id", "workflow_ids", multiple=True, help="Only this workflow ID (repeatable).")
+@click.option("--prefix", help="Only workflow IDs starting with this.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(_STATUSES, case_sensitive=False),
+    help="Only this status (repeatable).",
+)
+@click.option("--name", help="Only workflows of this registered name.")
+@click.option("--start-time", help="Created at or after (ISO 8601, or 2h, 3d... ago).")
+@click.option("--end-time", help="Created at or before (ISO 8601, or 2h, 3d... ago).")
+@click.option("--queue", "queue_name", help="Only workflows of this queue.")
+@click.option("--app-version", help="Only this application version.")
+@click.option("--executor", "executor_id", help="Only this executor ID.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=None)
+@click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
+@click.option("--load-input", is_flag=True, help="Include inputs (with --json).")
+@click.option("--load-output", is_flag=True, help="Include outputs and errors (with --json).")
+@_json_option
+def list_workflows(
+    workflow_ids: tuple[str, ...],
+    prefix: str | None,
+    statuses: tuple[str, ...],
+    name: str | None,
+    start_time: str | None,
+    end_time: str | None,
+    queue_name: str | None,
+    app_version: str | None,
+    executor_id: str | None,
+    limit: int,
+    offset: int | None,
+    sort_desc: bool,
+    load_input: bool,
+    load_output: bool,
+    as_json: bool,
+) -> None:
+    """List workflows, newest first."""
+    settings = _settings()
+    with _reported(settings):
+        client = settings.client()
+        found = client.list_workflows(
+            workflow_ids=list(workflow_ids) or None,
+            workflow_id_prefix=prefix,
+            status=[s.upper() for s in statuses] or None,
+            name=name,
+            start_time=_time_arg(start_time, "--start-time"),
+            end_time=_time_arg(end_time, "--end-time"),
+            queue_name=queue_name,
+            app_version=app_version,
+            executor_id=executor_id,
+            limit=limit,
+            offset=offset,
+            sort_desc=sort_desc,
+            load_input=load_input,
+            load_output=load_output,
+        )
+        if not found:
+            _check_names_exist(client, name, queue_name)
+        _print_workflows(found, as_json)
+
+
+def _time_arg(value: str | None, option: str) -> str | None:
+    epoch_ms = _time(value, option)
+    return None if epoch_ms is None else render.iso(epoch_ms)
+
+
+def _check_names_exist(client: DBOSClient, name: str | None, queue_name: str | None) -> None:
+    """An empty listing for a name or queue no workflow ever had is most likely a typo."""
+    if name and not client.list_workflows(name=name, limit=1, load_input=False):
+        raise DBOSConfigError(f"no workflow named {name!r} was ever run on this database")
+    if queue_name and not client.list_workflows(queue_name=queue_name, limit=1, load_input=False):
+        raise DBOSConfigError(f"no workflow was ever enqueued on a queue named {queue_name!r}")
+
+
+def _print_workflows(found: list[Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(render.to_json([render.workflow_record(status) for status in found]))
+    elif found:
+        click.echo(render.table(render.WORKFLOW_HEADERS, [render.workflow_row(s) for s in found]))
+    else:
+        click.echo("no workflows match", err=True)
+
+
+@workflow.command("get")
+@click.argument("workflow_id")
+@_json_option
+def get_workflow(workflow_id: str, as_json: bool) -> None:
+    """Show one workflow: status, inputs, output or error."""
+    settings = _settings()
+    with _reported(settings):
+        status = settings.client().retrieve_workflow(workflow_id).get_status()
+        if as_json:
+            click.echo(render.to_json(render.workflow_record(status)))
+        else:
+            click.echo(render.workflow_details(status))
+
+
+@workflow.command("steps")
+@click.argument("workflow_id")
+@_json_option
+def list_steps(workflow_id: str, as_json: bool) -> None:
+    """List a workflow's recorded steps; step IDs count from 0 in the order they ran."""
+    settings = _settings()
+    with _reported(settings):
+        steps = settings.client().list_workflow_steps(workflow_id)
+        if as_json:
+            click.echo(render.to_json([render.step_record(step) for step in steps]))
+        elif steps:
+            click.echo(render.table(render.STEP_HEADERS, [render.step_row(s) for s in steps]))
+        else:
+            click.echo(f"workflow {workflow_id} has no recorded steps", err=True)
+
+
+@workflow.command("cancel")
+@click.argument("workflow_ids", nargs=-1, required=True)
+def cancel(workflow_ids: tuple[str, ...]) -> None:
+    """Cancel queued or running workflows (they stop at their next step)."""
+    settings = _settings()
+    with _reported(settings):
+        settings.client().cancel_workflows(list(workflow_ids))
+        for workflow_id in workflow_ids:
+            click.echo(f"cancelled {workflow_id}")
+
+
+@workflow.command("resume")
+@click.argument("workflow_ids", nargs=-1, required=True)
+def resume(workflow_ids: tuple[str, ...]) -> None:
+    """Resume cancelled or failed workflows from their last completed step (an app process
+    with their code runs them)."""
+    settings = _settings()
+    with _reported(settings):
+        client = settings.client()
+        client.resume_workflows(list(workflow_ids))
+        for workflow_id in workflow_ids:
+            status = client.get_workflow_status(workflow_id)
+            shown = status.status if status is not None else "?"
+            click.echo(f"{workflow_id}: {shown}")
+
+
+@workflow.command("delete")
+@click.argument("workflow_ids", nargs=-1, required=True)
+@click.option("--children", is_flag=True, help="Delete their child workflows too.")
+def delete(workflow_ids: tuple[str, ...], children: bool) -> None:
+    """Delete workflows and everything recorded for them."""
+    settings = _settings()
+    with _reported(settings):
+        settings.client().delete_workflows(list(workflow_ids), delete_children=children)
+        for workflow_id in workflow_ids:
+            click.echo(f"deleted {workflow_id}")
+
+
+@workflow.command("fork")
+@click.argument("workflow_id")
+@click.option(
+    "--step",
+    "start_step",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Step ID to run again from (steps before it are reused).",
+)
+@click.option("--forked-id", help="ID of the new workflow (default: a random UUID).")
+@click.option("--app-version", help="Application version to run it on (default: the original's).")
+@_json_option
+def fork(
+    workflow_id: str, start_step: int, forked_id: str | None, app_version: str | None, as_json: bool
+) -> None:
+    """Start a new workflow that re-runs WORKFLOW_ID from a step; prints the new ID."""
+    settings = _settings()
+    with _reported(settings):
+        handle = settings.client().fork_workflow(
+            workflow_id, start_step, app_version, forked_workflow_id=forked_id
+        )
+        if as_json:
+            click.echo(render.to_json({"workflow_id": handle.workflow_id}))
+        else:
+            click.echo(handle.workflow_id)
+
+
+# --- queues -------------------------------------------------------------------------------
+
+
+@cli.group()
+def queue() -> None:
+    """Inspect queues."""
+
+
+@queue.command("list")
+@click.option("--queue", "queue_name", help="Only this queue.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(_STATUSES, case_sensitive=False),
+    help="Only this status (repeatable; default ENQUEUED and PENDING).",
+)
+@click.option("--name", help="Only workflows of this registered name.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True)
+@_json_option
+def list_queued(
+    queue_name: str | None,
+    statuses: tuple[str, ...],
+    name: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List the tasks waiting on or running from queues, oldest first."""
+    settings = _settings()
+    with _reported(settings):
+        client = settings.client()
+        found = client.list_queued_workflows(
+            queue_name=queue_name,
+            status=[s.upper() for s in statuses] or None,
+            name=name,
+            limit=limit,
+            load_input=False,
+        )
+        if not found:
+            _check_names_exist(client, name, queue_name)
+        _print_workflows(found, as_json)
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the system database if needed and apply pending migrations."""
+    settings = _settings()
+    with _reported(settings):
+        storage = settings.storage()
+        try:
+            storage.setup()
+            click.echo(f"system database {storage.url_for_display} is up to date")
+        finally:
+            storage.close()
+
+
+@cli.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Delete every workflow, step and DBOS table of the system database."""
+    settings = _settings()
+    with _reported(settings):
+        storage = settings.storage()
+        try:
+            if not yes:
+                click.confirm(
+                    f"Delete ALL workflows and DBOS tables in {storage.url_for_display}?",
+                    abort=True,
+                )
+            storage.reset_system_database()
+            click.echo(
+                f"reset {storage.url_for_display}; `dbos migrate` (or launching the app) "
+                "creates the tables again"
+            )
+        finally:
+            storage.close()
+
+
+@cli.command()
+@click.option(
+    "--before",
+    required=True,
+    help="Delete finished workflows created before this (ISO 8601, or 30d, 12h... ago).",
+)
+def gc(before: str) -> None:
+    """Retention: delete finished workflows created before a time, with their steps.
+    Queued and running workflows are kept."""
+    settings = _settings()
+    cutoff = _time(before, "--before")
+    assert cutoff is not None
+    with _reported(settings):
+        deleted = settings.client().garbage_collect(cutoff)
+        click.echo(f"deleted {deleted} workflow(s) created before {render.iso(cutoff)}")
+
+
+def main() -> None:
+    """Entry point of the `dbos` console script."""
+    cli(prog_name="dbos")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,361 @@
+"""`DBOSClient`: manage the workflows of an app from a process that has none of its code."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from dbos import (
+    DBOSConfigError,
+    DBOSMigrationError,
+    JsonPickleSerializer,
+    Serializer,
+    SystemStorage,
+    WorkflowHandle,
+    WorkflowHandleAsync,
+    WorkflowStatus,
+)
+from dbos._config import validate_url
+from dbos._context import take_assigned_workflow_id
+from dbos._effects import Procedure, run_async, run_sync
+from dbos._listing import build_query, build_queued_query
+from dbos._management import EnqueueOptions, Management, RemoteWaiter, StepInfo
+from dbos._plugins import Hooks, plugin_manager
+from dbos._records import StorageOptions, WorkflowQuery
+from dbos._serialization import LenientCodec
+from dbos._urls import mask_password, url_scheme
+
+_ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
+
+
+def open_storage(url: str, *, system_schema: str = "dbos") -> SystemStorage:
+    """A storage backend for `url` whose schema is checked but not changed.
+
+    Raises `DBOSConfigError` for a URL no installed backend handles, `DBOSConnectionError`
+    for a database that cannot be reached, `DBOSMigrationError` for one not (fully) set up.
+    """
+    validate_url(url, "the database URL")
+    options = StorageOptions(system_schema=system_schema, pool_size=4, application_name="dbos")
+    storage = Hooks(plugin_manager()).storage_for_url(url, options)
+    if storage is None:
+        backend = "dbos-postgres" if url_scheme(url).startswith("postgres") else "a backend"
+        raise DBOSConfigError(
+            f"no installed storage backend handles {mask_password(url)!r}; install {backend}"
+        )
+    try:
+        pending = storage.verify_schema()
+    except BaseException:
+        storage.close()
+        raise
+    if pending:
+        storage.close()
+        raise DBOSMigrationError(
+            f"the system database {storage.url_for_display!r} lacks {len(pending)} DBOS "
+            f"migration(s) ({', '.join(pending)}): launch the app on it once, or run "
+            "`dbos migrate`"
+        )
+    return storage
+
+
+def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
+    return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
+
+
+class DBOSClient:
+    """Enqueue, inspect and manage an app's workflows from outside the app.
+
+    Example:
+        client = DBOSClient("postgresql://user:password@host:5432/app")
+        handle = client.enqueue({"workflow_name": "process_order", "queue_name": "orders"}, 42)
+        print(handle.get_result())
+
+    Args:
+        database_url: The app's system database URL (``postgresql://...`` or
+            ``sqlite:///path``); default: ``DBOS_SYSTEM_DATABASE_URL``.
+        system_database_url: Takes precedence over `database_url` (DBOS Transact's name).
+        dbos_system_schema: The Postgres schema of the system tables (default ``dbos``).
+        serializer: The app's `Serializer`, if it uses a custom one.
+        strict_serialization: Never unpickle stored values (they come back as
+            `UnreadableValue`, errors as `DBOSRemoteError`).
+
+    The client never creates or migrates the database: it must have been set up by the app
+    (or ``dbos migrate``). Stored values whose class is not importable in this process come
+    back as `UnreadableValue`; recorded exceptions as `DBOSRemoteError` (type, message,
+    traceback).
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        system_database_url: str | None = None,
+        dbos_system_schema: str = "dbos",
+        serializer: Serializer | None = None,
+        strict_serialization: bool = False,
+    ) -> None:
+        url = system_database_url or database_url or os.environ.get(_ENV_URL)
+        if not url:
+            raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
+        self._storage = open_storage(url, system_schema=dbos_system_schema)
+        codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
+        self._management = Management(self._storage, codec)
+        self._waiter = RemoteWaiter(self._storage, codec)
+
+    @property
+    def storage(self) -> SystemStorage:
+        return self._storage
+
+    def destroy(self) -> None:
+        """Close the client's connections. Idempotent."""
+        self._storage.close()
+
+    close = destroy
+
+    def __enter__(self) -> DBOSClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.destroy()
+
+    # --- enqueueing and handles -------------------------------------------------------------
+
+    def enqueue(self, options: EnqueueOptions, *args: Any, **kwargs: Any) -> WorkflowHandle[Any]:
+        """Enqueue the workflow registered as ``options["workflow_name"]`` on
+        ``options["queue_name"]``; an app process that has both runs it. Returns its handle.
+
+        The name and queue are not checked against any app (this process has none): a task
+        whose name or queue no running app knows waits, ENQUEUED, until one does.
+        """
+        workflow_id = run_sync(self._management.enqueue(options, args, kwargs))
+        return WorkflowHandle(self._waiter, workflow_id)
+
+    async def enqueue_async(
+        self, options: EnqueueOptions, *args: Any, **kwargs: Any
+    ) -> WorkflowHandleAsync[Any]:
+        workflow_id = await run_async(self._management.enqueue(options, args, kwargs))
+        return WorkflowHandleAsync(self._waiter, workflow_id)
+
+    def retrieve_workflow(
+        self, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandle[Any]:
+        """A handle to a workflow; raises `DBOSNonExistentWorkflowError` for an unknown ID
+        unless `existing_workflow` is False."""
+        handle: WorkflowHandle[Any] = WorkflowHandle(self._waiter, workflow_id)
+        if existing_workflow:
+            handle.get_status()
+        return handle
+
+    async def retrieve_workflow_async(
+        self, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandleAsync[Any]:
+        handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(self._waiter, workflow_id)
+        if existing_workflow:
+            await handle.get_status()
+        return handle
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get_workflow_status(self, workflow_id: str) -> WorkflowStatus | None:
+        """The stored status of a workflow, or None."""
+        return run_sync(self._management.get_status(workflow_id))
+
+    async def get_workflow_status_async(self, workflow_id: str) -> WorkflowStatus | None:
+        return await run_async(self._management.get_status(workflow_id))
+
+    def list_workflows(
+        self,
+        *,
+        workflow_ids: list[str] | None = None,
+        status: str | list[str] | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        name: str | None = None,
+        app_version: str | None = None,
+        executor_id: str | None = None,
+        queue_name: str | None = None,
+        workflow_id_prefix: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+        load_output: bool = True,
+    ) -> list[WorkflowStatus]:
+        """Workflows matching every given filter, oldest first (see `DBOS.list_workflows`)."""
+        return run_sync(self._management.list_workflows(_query(locals())))
+
+    async def list_workflows_async(
+        self,
+        *,
+        workflow_ids: list[str] | None = None,
+        status: str | list[str] | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        name: str | None = None,
+        app_version: str | None = None,
+        executor_id: str | None = None,
+        queue_name: str | None = None,
+        workflow_id_prefix: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+        load_output: bool = True,
+    ) -> list[WorkflowStatus]:
+        return await run_async(self._management.list_workflows(_query(locals())))
+
+    def list_queued_workflows(
+        self,
+        *,
+        queue_name: str | None = None,
+        status: str | list[str] | None = None,
+        name: str | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+    ) -> list[WorkflowStatus]:
+        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`)."""
+        return run_sync(self._management.list_workflows(_queued_query(locals())))
+
+    async def list_queued_workflows_async(
+        self,
+        *,
+        queue_name: str | None = None,
+        status: str | list[str] | None = None,
+        name: str | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+    ) -> list[WorkflowStatus]:
+        return await run_async(self._management.list_workflows(_queued_query(locals())))
+
+    def list_workflow_steps(self, workflow: str | WorkflowStatus) -> list[StepInfo]:
+        """The recorded steps of a workflow (by ID or status) in step-ID order, from 0."""
+        return run_sync(self._management.list_steps(_workflow_id_of(workflow)))
+
+    async def list_workflow_steps_async(self, workflow: str | WorkflowStatus) -> list[StepInfo]:
+        return await run_async(self._management.list_steps(_workflow_id_of(workflow)))
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def cancel_workflow(self, workflow_id: str) -> None:
+        """Cancel a queued or running workflow (it stops at its next step boundary)."""
+        run_sync(self._management.cancel([workflow_id]))
+
+    async def cancel_workflow_async(self, workflow_id: str) -> None:
+        await run_async(self._management.cancel([workflow_id]))
+
+    def cancel_workflows(self, workflow_ids: list[str]) -> None:
+        run_sync(self._management.cancel(workflow_ids))
+
+    async def cancel_workflows_async(self, workflow_ids: list[str]) -> None:
+        await run_async(self._management.cancel(workflow_ids))
+
+    def resume_workflow(self, workflow_id: str) -> WorkflowHandle[Any]:
+        """Continue a cancelled or failed workflow from its last completed step, in an app
+        process that has its code and application version. Other statuses are left alone."""
+        run_sync(self._management.requeue([workflow_id]))
+        return WorkflowHandle(self._waiter, workflow_id)
+
+    async def resume_workflow_async(self, workflow_id: str) -> WorkflowHandleAsync[Any]:
+        await run_async(self._management.requeue([workflow_id]))
+        return WorkflowHandleAsync(self._waiter, workflow_id)
+
+    def resume_workflows(self, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
+        run_sync(self._management.requeue(workflow_ids))
+        return [WorkflowHandle(self._waiter, workflow_id) for workflow_id in workflow_ids]
+
+    async def resume_workflows_async(
+        self, workflow_ids: list[str]
+    ) -> list[WorkflowHandleAsync[Any]]:
+        await run_async(self._management.requeue(workflow_ids))
+        return [WorkflowHandleAsync(self._waiter, workflow_id) for workflow_id in workflow_ids]
+
+    def fork_workflow(
+        self,
+        workflow_id: str,
+        start_step: int,
+        application_version: str | None = None,
+        *,
+        forked_workflow_id: str | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Start a new workflow that re-runs `workflow_id` from step `start_step`, reusing the
+        recorded outputs of the steps before it (see `DBOS.fork_workflow`). An app process of
+        `application_version` (default: the original's) runs it."""
+        forked = run_sync(
+            self._fork(workflow_id, start_step, application_version, forked_workflow_id)
+        )
+        return WorkflowHandle(self._waiter, forked)
+
+    async def fork_workflow_async(
+        self,
+        workflow_id: str,
+        start_step: int,
+        application_version: str | None = None,
+        *,
+        forked_workflow_id: str | None = None,
+    ) -> WorkflowHandleAsync[Any]:
+        forked = await run_async(
+            self._fork(workflow_id, start_step, application_version, forked_workflow_id)
+        )
+        return WorkflowHandleAsync(self._waiter, forked)
+
+    def _fork(
+        self,
+        workflow_id: str,
+        start_step: int,
+        application_version: str | None,
+        forked_workflow_id: str | None,
+    ) -> Procedure[str]:
+        return self._management.fork(
+            workflow_id,
+            start_step,
+            forked_workflow_id=forked_workflow_id or take_assigned_workflow_id(),
+            application_version=application_version,
+        )
+
+    def delete_workflow(self, workflow_id: str, *, delete_children: bool = False) -> None:
+        """Delete a workflow and everything recorded for it (and its children, if asked)."""
+        run_sync(self._management.delete([workflow_id], delete_children=delete_children))
+
+    async def delete_workflow_async(
+        self, workflow_id: str, *, delete_children: bool = False
+    ) -> None:
+        await run_async(self._management.delete([workflow_id], delete_children=delete_children))
+
+    def delete_workflows(self, workflow_ids: list[str], *, delete_children: bool = False) -> None:
+        run_sync(self._management.delete(workflow_ids, delete_children=delete_children))
+
+    async def delete_workflows_async(
+        self, workflow_ids: list[str], *, delete_children: bool = False
+    ) -> None:
+        await run_async(self._management.delete(workflow_ids, delete_children=delete_children))
+
+    def garbage_collect(self, before: datetime | str | int) -> int:
+        """Delete finished workflows created before `before`; returns how many."""
+        return run_sync(self._management.garbage_collect(before))
+
+    async def garbage_collect_async(self, before: datetime | str | int) -> int:
+        return await run_async(self._management.garbage_collect(before))
+
+
+def _query(arguments: dict[str, Any]) -> WorkflowQuery:
+    filters = {key: value for key, value in arguments.items() if key != "self"}
+    return build_query(**filters)
+
+
+def _queued_query(arguments: dict[str, Any]) -> WorkflowQuery:
+    filters = {key: value for key, value in arguments.items() if key != "self"}
+    return build_queued_query(**filters)

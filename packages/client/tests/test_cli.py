@@ -1,0 +1,235 @@
+"""The `dbos` command, run as a real subprocess (the installed console script) against a real
+database on every backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from dbos import DBOS, SetWorkflowID
+
+Launch = Callable[..., None]
+DBOS_COMMAND = Path(sys.executable).parent / "dbos"
+pytestmark = pytest.mark.slow
+
+
+class Outage(Exception):
+    pass
+
+
+def dbos_cli(
+    *args: str, url: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "DBOS_SYSTEM_DATABASE_URL"}
+    if url is not None:
+        env["DBOS_SYSTEM_DATABASE_URL"] = url
+    return subprocess.run(
+        [str(DBOS_COMMAND), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(ok(result))
+
+
+def assert_no_password(url: str, result: subprocess.CompletedProcess[str]) -> None:
+    password = urlsplit(url).password
+    if password:
+        assert password not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def outage_app(launch: Launch) -> Counter[str]:
+    """An app with two workflows that failed on an outage at step 2, and one that worked."""
+    runs: Counter[str] = Counter()
+    down = {"on": True}
+
+    @DBOS.step()
+    def load(x: int) -> int:
+        runs["load"] += 1
+        return x
+
+    @DBOS.step()
+    def compute(x: int) -> int:
+        runs["compute"] += 1
+        return x * 3
+
+    @DBOS.step()
+    def publish(x: int) -> str:
+        runs["publish"] += 1
+        if down["on"]:
+            raise Outage("publisher unreachable")
+        return f"published {x}"
+
+    @DBOS.workflow(name="report")
+    def report(x: int) -> str:
+        return publish(compute(load(x)))
+
+    @DBOS.workflow(name="noop")
+    def noop() -> str:
+        return "fine"
+
+    launch()
+    for index in (1, 2):
+        with SetWorkflowID(f"report-{index}"), pytest.raises(Outage):
+            report(index)
+    with SetWorkflowID("noop-1"):
+        noop()
+    down["on"] = False
+    runs.clear()
+    return runs
+
+
+def test_workflow_list_get_and_steps(
+    outage_app: Counter[str], dbos_system_database_url: str
+) -> None:
+    url = dbos_system_database_url
+    table = dbos_cli("workflow", "list", url=url)
+    lines = ok(table).splitlines()
+    assert lines[0].split()[:3] == ["WORKFLOW", "ID", "STATUS"]
+    assert [line.split()[0] for line in lines[1:]] == ["noop-1", "report-2", "report-1"]
+    assert_no_password(url, table)
+
+    listed = as_json(dbos_cli("workflow", "list", "--status", "ERROR", "--sort-asc", "--json",
+                              "--load-output", url=url))  # fmt: skip
+    assert [w["workflow_id"] for w in listed] == ["report-1", "report-2"]
+    assert listed[0]["error"]["type"].endswith("Outage")
+    assert listed[0]["error"]["message"] == "publisher unreachable"
+    filtered = as_json(dbos_cli("--db-url", url, "workflow", "list", "--name", "noop", "--json"))
+    assert [w["workflow_id"] for w in filtered] == ["noop-1"]
+    assert as_json(dbos_cli("workflow", "list", "--prefix", "rep", "--limit", "1", "--json",
+                            url=url))[0]["workflow_id"] == "report-2"  # fmt: skip
+    assert as_json(dbos_cli("workflow", "list", "--end-time", "2000-01-01T00:00:00Z", "--json",
+                            url=url)) == []  # fmt: skip
+    assert len(as_json(dbos_cli("workflow", "list", "--start-time", "1h", "--json", url=url))) == 3
+
+    details = as_json(dbos_cli("workflow", "get", "report-1", "--json", url=url))
+    assert (details["status"], details["name"], details["input"]) == (
+        "ERROR",
+        "report",
+        {"args": [1], "kwargs": {}},
+    )
+    assert "publisher unreachable" in ok(dbos_cli("workflow", "get", "report-1", url=url))
+
+    steps = as_json(dbos_cli("workflow", "steps", "report-1", "--json", url=url))
+    assert [s["step_id"] for s in steps] == [0, 1, 2]
+    assert [s["output"] for s in steps[:2]] == [1, 3]
+    assert steps[2]["error"]["message"] == "publisher unreachable"
+    assert "Traceback" in steps[2]["error"]["traceback"]
+    steps_table = ok(dbos_cli("workflow", "steps", "report-1", url=url)).splitlines()
+    assert steps_table[0].startswith("STEP")
+    assert "raised" in steps_table[3] and "publisher unreachable" in steps_table[3]
+
+
+def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_database_url: str) -> None:
+    url = dbos_system_database_url
+    forked = as_json(dbos_cli("workflow", "fork", "report-1", "--step", "2", "--json",
+                              "--forked-id", "report-1-retry", url=url))  # fmt: skip
+    assert forked == {"workflow_id": "report-1-retry"}
+    assert DBOS.retrieve_workflow("report-1-retry").get_result(timeout_seconds=30) == "published 3"
+    assert outage_app == Counter(publish=1)  # steps 0 and 1 were reused, not run
+    new_id = ok(dbos_cli("workflow", "fork", "report-2", "--step", "0", url=url)).strip()
+    assert DBOS.retrieve_workflow(new_id).get_result(timeout_seconds=30) == "published 6"
+    assert outage_app == Counter(publish=2, load=1, compute=1)
+
+    # A step past the last one, an unknown ID: clear errors, exit code 1.
+    past = dbos_cli("workflow", "fork", "report-1", "--step", "4", url=url)
+    assert past.returncode == 1
+    assert "cannot fork workflow 'report-1' from step 4" in past.stderr
+    for command in (("get", "nope"), ("steps", "nope"), ("cancel", "nope"), ("delete", "nope")):
+        missing = dbos_cli("workflow", *command, url=url)
+        assert missing.returncode == 1, command
+        assert "workflow 'nope' does not exist" in missing.stderr
+
+    ok(dbos_cli("workflow", "cancel", "noop-1", url=url))  # finished: left as it is
+    status = DBOS.get_workflow_status("noop-1")
+    assert status is not None and status.status == "SUCCESS"
+
+    ok(dbos_cli("workflow", "delete", "report-1-retry", new_id, url=url))
+    remaining = as_json(dbos_cli("workflow", "list", "--json", url=url))
+    assert sorted(w["workflow_id"] for w in remaining) == ["noop-1", "report-1", "report-2"]
+
+    # Resume a failed workflow: its recorded error at step 2 is replayed, so it fails again.
+    resumed = ok(dbos_cli("workflow", "resume", "report-2", url=url))
+    assert resumed.startswith("report-2:")
+    handle = DBOS.retrieve_workflow("report-2")
+    with pytest.raises(Outage):
+        handle.get_result(timeout_seconds=30)
+
+
+def test_queue_list_and_unknown_names(launch: Launch, dbos_system_database_url: str) -> None:
+    url = dbos_system_database_url
+    launch()
+    from dbos_client import DBOSClient
+
+    with DBOSClient(url) as client:
+        for index in range(3):
+            client.enqueue({"workflow_name": "nobody.runs.this", "queue_name": "backlog"}, index)
+    listed = as_json(dbos_cli("queue", "list", "--json", url=url))
+    assert [(w["queue_name"], w["status"]) for w in listed] == [("backlog", "ENQUEUED")] * 3
+    assert len(ok(dbos_cli("queue", "list", "--queue", "backlog", url=url)).splitlines()) == 4
+    unknown = dbos_cli("queue", "list", "--queue", "typo", url=url)
+    assert unknown.returncode == 1
+    assert "no workflow was ever enqueued on a queue named 'typo'" in unknown.stderr
+    unknown_name = dbos_cli("workflow", "list", "--name", "typo", url=url)
+    assert unknown_name.returncode == 1 and "no workflow named 'typo'" in unknown_name.stderr
+
+
+def test_gc_migrate_and_reset(outage_app: Counter[str], dbos_system_database_url: str) -> None:
+    url = dbos_system_database_url
+    assert "deleted 0 workflow(s)" in ok(dbos_cli("gc", "--before", "2000-01-01", url=url))
+    assert len(as_json(dbos_cli("workflow", "list", "--json", url=url))) == 3
+    gc = dbos_cli("gc", "--before", "2999-01-01T00:00:00Z", url=url)
+    assert "deleted 3 workflow(s)" in ok(gc)
+    assert as_json(dbos_cli("workflow", "list", "--json", url=url)) == []
+    bad = dbos_cli("gc", "--before", "last tuesday", url=url)
+    assert bad.returncode == 2 and "neither an ISO 8601 time" in bad.stderr
+
+    DBOS.destroy()
+    refused = dbos_cli("reset", url=url, stdin="n\n")
+    assert refused.returncode == 1  # aborted: nothing dropped
+    assert as_json(dbos_cli("workflow", "list", "--json", url=url)) == []
+    reset = dbos_cli("reset", "--yes", url=url)
+    assert_no_password(url, reset)
+    ok(reset)
+    not_set_up = dbos_cli("workflow", "list", url=url)
+    assert not_set_up.returncode == 1 and "dbos migrate" in not_set_up.stderr
+    migrated = dbos_cli("migrate", url=url)
+    assert "up to date" in ok(migrated)
+    assert_no_password(url, migrated)
+    assert as_json(dbos_cli("workflow", "list", "--json", url=url)) == []
+
+
+def test_connection_and_usage_errors(tmp_path: Path) -> None:
+    secret_url = "postgresql://admin:s3cr3t-pw@127.0.0.1:1/app"
+    unreachable = dbos_cli("workflow", "list", url=secret_url)
+    assert unreachable.returncode == 1
+    assert "s3cr3t-pw" not in unreachable.stdout + unreachable.stderr
+    assert "admin:***@127.0.0.1:1" in unreachable.stderr
+    no_url = dbos_cli("workflow", "list")
+    assert no_url.returncode == 2 and "DBOS_SYSTEM_DATABASE_URL" in no_url.stderr
+    bad_scheme = dbos_cli("--db-url", "mysql://x@y/z", "workflow", "list")
+    assert bad_scheme.returncode == 2 and "unsupported scheme" in bad_scheme.stderr
+    no_step = dbos_cli("workflow", "fork", "x", url=f"sqlite:///{tmp_path}/x.sqlite")
+    assert no_step.returncode == 2 and "--step" in no_step.stderr
+    assert "workflow" in ok(dbos_cli("--help"))

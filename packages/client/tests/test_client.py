@@ -1,0 +1,313 @@
+"""`DBOSClient` against a running app, on every backend: the seed's management script end to
+end, enqueue by name from a process without the app's code, resume, cancel, fork, delete,
+retention and the errors a wrong setup gets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import dbos
+import dbos_client
+from dbos import (
+    DBOS,
+    DBOSConfigError,
+    DBOSConnectionError,
+    DBOSMigrationError,
+    DBOSNonExistentWorkflowError,
+    DBOSWorkflowCancelledError,
+    Queue,
+    SetWorkflowID,
+)
+from dbos_client import DBOSClient
+
+Launch = Callable[..., None]
+SetCreatedAt = Callable[[str, int], None]
+
+IN_OUTAGE_MS = 1_745_292_000_000  # 2025-04-22T03:20:00Z
+
+
+class ServiceOutage(Exception):
+    """The app's exception for a dependency that is down."""
+
+
+class LocalOnlyError(Exception):
+    """Raised by the app; not importable in a separate client process."""
+
+
+def test_dbos_client_is_importable_from_dbos() -> None:
+    assert dbos.DBOSClient is DBOSClient
+    assert dbos_client.__all__ == ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]
+
+
+def test_seed_management_script(
+    launch: Launch, dbos_system_database_url: str, set_created_at: SetCreatedAt
+) -> None:
+    runs: Counter[str] = Counter()
+    outage = {"on": True}
+
+    @DBOS.step()
+    def reserve(order: int) -> int:
+        runs[f"reserve-{order}"] += 1
+        return order
+
+    @DBOS.step()
+    def charge(order: int) -> int:
+        runs[f"charge-{order}"] += 1
+        return order * 100
+
+    @DBOS.step()
+    def ship(order: int, cents: int) -> str:
+        runs[f"ship-{order}"] += 1
+        if order == 9:
+            raise ValueError("bad address")  # not an outage: must not be forked
+        if outage["on"]:
+            raise ServiceOutage("shipping API unreachable")
+        return f"shipped {order} for {cents}"
+
+    @DBOS.workflow()
+    def checkout(order: int) -> str:
+        return ship(order, charge(reserve(order)))
+
+    launch()
+    for order in (1, 2, 3, 9, 10):
+        with SetWorkflowID(f"order-{order}"), pytest.raises((ServiceOutage, ValueError)):
+            checkout(order)
+    # Orders 1, 2, 3 and 9 failed during the outage window; order 10 later (outside it).
+    for order in (1, 2, 3, 9):
+        set_created_at(f"order-{order}", IN_OUTAGE_MS + order)
+    outage["on"] = False
+    database_url = dbos_system_database_url
+
+    # --- the seed's script, as written --------------------------------------------------
+    client = DBOSClient(database_url)
+    workflows = client.list_workflows(status="ERROR",
+        start_time="2025-04-22T03:00:00Z", end_time="2025-04-22T05:00:00Z")  # fmt: skip
+    for workflow in workflows:
+        steps = client.list_workflow_steps(workflow)
+        if len(steps) >= 3 and isinstance(steps[2]["error"], ServiceOutage):
+            DBOS.fork_workflow(workflow.workflow_id, 2)
+    # -------------------------------------------------------------------------------------
+
+    assert [w.workflow_id for w in workflows] == ["order-1", "order-2", "order-3", "order-9"]
+    forks = client.list_workflows(queue_name="dbos.internal")
+    assert len(forks) == 3
+    results = sorted(client.retrieve_workflow(f.workflow_id).get_result(timeout_seconds=30)
+                     for f in forks)  # fmt: skip
+    assert results == ["shipped 1 for 100", "shipped 2 for 200", "shipped 3 for 300"]
+    for order in (1, 2, 3):  # steps 0 and 1 ran once (in the original), step 2 twice
+        assert runs[f"reserve-{order}"] == runs[f"charge-{order}"] == 1
+        assert runs[f"ship-{order}"] == 2
+    assert runs["ship-9"] == runs["ship-10"] == 1
+    for fork in forks:
+        steps = client.list_workflow_steps(fork.workflow_id)
+        assert [s["function_id"] for s in steps] == [0, 1, 2]
+        assert steps[2]["error"] is None
+    for order in (1, 2, 3, 9, 10):  # the originals are untouched
+        status = client.get_workflow_status(f"order-{order}")
+        assert status is not None and status.status == "ERROR"
+    client.destroy()
+
+
+CLIENT_PROCESS = """
+import json, sys
+from dbos import DBOSClient, DBOSRemoteError
+client = DBOSClient(sys.argv[1])
+handle = client.enqueue({"workflow_name": "greet", "queue_name": "greetings"}, "world", 2)
+result = handle.get_result(timeout_seconds=30)
+step = client.list_workflow_steps(sys.argv[2])[0]
+error = step["error"]
+assert isinstance(error, DBOSRemoteError), type(error)
+print(json.dumps({
+    "result": result,
+    "workflow_id": handle.workflow_id,
+    "error_type": error.type_name,
+    "message": error.message,
+    "has_traceback": "Traceback" in (error.traceback_text or ""),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_client_process_without_the_app_code(
+    launch: Launch, dbos_system_database_url: str, tmp_path: Path
+) -> None:
+    Queue("greetings", polling_interval_sec=0.05)
+
+    @DBOS.workflow(name="greet")
+    def greet(name: str, times: int) -> str:
+        return " ".join([f"hello {name}"] * times)
+
+    @DBOS.step()
+    def broken() -> None:
+        raise LocalOnlyError("only this process knows this class")
+
+    @DBOS.workflow()
+    def fails() -> None:
+        broken()
+
+    launch()
+    with SetWorkflowID("fails"), pytest.raises(LocalOnlyError):
+        fails()
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_PROCESS, dbos_system_database_url, "fails"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # nothing of the app is importable from here
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["result"] == "hello world hello world"
+    assert report["error_type"].endswith("LocalOnlyError")
+    assert report["message"] == "only this process knows this class"
+    assert report["has_traceback"]
+    status = DBOS.get_workflow_status(report["workflow_id"])
+    assert status is not None and (status.name, status.queue_name) == ("greet", "greetings")
+
+
+def test_client_resume_cancel_fork_delete(launch: Launch, dbos_system_database_url: str) -> None:
+    runs: Counter[str] = Counter()
+    failing = {"on": True}
+    gate = threading.Event()
+
+    @DBOS.step()
+    def prepare() -> int:
+        runs["prepare"] += 1
+        return 1
+
+    @DBOS.step()
+    def finish(x: int) -> int:
+        runs["finish"] += 1
+        return x + 1
+
+    @DBOS.workflow()
+    def job() -> int:
+        x = prepare()
+        if failing["on"]:  # the workflow fails between its steps
+            raise ServiceOutage("down")
+        return finish(x)
+
+    @DBOS.step()
+    def wait_gate() -> None:
+        gate.wait(10)
+
+    @DBOS.step()
+    def after_gate() -> None:
+        runs["after_gate"] += 1
+
+    @DBOS.workflow()
+    def blocked() -> None:
+        wait_gate()
+        after_gate()
+
+    launch()
+    client = DBOSClient(dbos_system_database_url)
+    with SetWorkflowID("job"), pytest.raises(ServiceOutage):
+        job()
+    failing["on"] = False
+
+    # Resume from outside: an app process continues it from its last completed step.
+    assert client.resume_workflow("job").get_result(timeout_seconds=30) == 2
+    assert runs == Counter(prepare=1, finish=1)
+
+    # Cancel from outside: the running workflow stops at its next step boundary.
+    with SetWorkflowID("blocked"):
+        handle = DBOS.start_workflow(blocked)
+    client.cancel_workflow("blocked")
+    gate.set()
+    with pytest.raises(DBOSWorkflowCancelledError):
+        handle.get_result(timeout_seconds=10)
+    assert runs["after_gate"] == 0
+
+    # Fork for another application version: no process of that version runs it.
+    other = client.fork_workflow("job", 1, "some-other-version", forked_workflow_id="other")
+    time.sleep(0.5)
+    status = other.get_status()
+    assert (status.status, status.app_version) == ("ENQUEUED", "some-other-version")
+    mine = client.fork_workflow("job", 1)
+    assert mine.get_result(timeout_seconds=30) == 2
+    assert runs == Counter(prepare=1, finish=2)
+
+    client.delete_workflows(["other", mine.workflow_id])
+    assert client.get_workflow_status("other") is None
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        client.delete_workflow("other")
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        client.retrieve_workflow("other")
+    assert client.garbage_collect("2000-01-01T00:00:00Z") == 0
+    assert client.garbage_collect(int(time.time() * 1000) + 1000) == 2  # job and blocked
+    assert client.list_workflows() == []
+    client.destroy()
+
+
+def test_client_async_calls(launch: Launch, dbos_system_database_url: str) -> None:
+    Queue("async-q", polling_interval_sec=0.05)
+
+    @DBOS.step()
+    def double(x: int) -> int:
+        return 2 * x
+
+    @DBOS.workflow(name="doubler")
+    def doubler(x: int) -> int:
+        return double(x)
+
+    launch()
+
+    async def main() -> None:
+        client = DBOSClient(dbos_system_database_url)
+        options: dbos_client.EnqueueOptions = {
+            "workflow_name": "doubler",
+            "queue_name": "async-q",
+            "workflow_id": "dbl",
+        }
+        handle = await client.enqueue_async(options, 21)
+        assert await handle.get_result(timeout_seconds=30) == 42
+        steps = await client.list_workflow_steps_async("dbl")
+        assert [(s["function_id"], s["output"]) for s in steps] == [(0, 42)]
+        queued = await client.list_queued_workflows_async(queue_name="async-q")
+        assert queued == []  # finished tasks are not queued any more
+        listed = await client.list_workflows_async(name="doubler")
+        assert [s.workflow_id for s in listed] == ["dbl"]
+        forked = await client.fork_workflow_async("dbl", 0)
+        assert await forked.get_result(timeout_seconds=30) == 42
+        await client.delete_workflow_async(forked.workflow_id)
+        assert await client.get_workflow_status_async(forked.workflow_id) is None
+        client.destroy()
+
+    asyncio.run(main())
+
+
+def test_enqueue_option_errors(dbos_system_database_url: str, dbos_storage: object) -> None:
+    with DBOSClient(dbos_system_database_url) as client:
+        with pytest.raises(dbos.DBOSException, match="'queue_name'"):
+            client.enqueue({"workflow_name": "x"})  # type: ignore[typeddict-item]
+        with pytest.raises(dbos.DBOSException, match="reserved"):
+            client.enqueue({"workflow_name": "x", "queue_name": "dbos.internal"})
+        with pytest.raises(dbos.DBOSException, match="unknown enqueue option"):
+            client.enqueue({"workflow_name": "x", "queue_name": "q", "queue": "q"})  # type: ignore[typeddict-unknown-key]
+        assert client.list_workflows() == []
+
+
+def test_client_on_a_database_that_is_not_set_up(tmp_path: Path) -> None:
+    with pytest.raises(DBOSMigrationError, match="dbos migrate"):
+        DBOSClient(f"sqlite:///{tmp_path}/empty.sqlite")
+
+
+def test_client_needs_a_reachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(DBOSConnectionError) as caught:
+        DBOSClient("postgresql://someone:hunter2@127.0.0.1:1/nothing")
+    assert "hunter2" not in str(caught.value)
+    monkeypatch.delenv("DBOS_SYSTEM_DATABASE_URL", raising=False)
+    with pytest.raises(DBOSConfigError, match="database URL"):
+        DBOSClient()

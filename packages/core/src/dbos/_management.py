@@ -1,0 +1,284 @@
+"""Managing stored workflows: one implementation behind `DBOS`'s management calls and
+`DBOSClient` (and through it the `dbos` command line).
+
+Every operation is a procedure (see `_effects`), so the sync and async forms of each call
+share it. A `Management` needs only a storage and a codec, never the app's code: workflows
+are found by ID and name, and what must run is left for a process that has the code (forks
+and resumes from outside the app wait on the internal queue).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, TypedDict
+
+from ._effects import Blocking, Procedure
+from ._errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
+from ._handle import WorkflowStatus
+from ._listing import to_epoch_ms
+from ._outcome import Outcome, now_ms, outcome_from_row
+from ._queue import INTERNAL_QUEUE_NAME
+from ._records import (
+    ForkRequest,
+    NewWorkflow,
+    StepRecord,
+    WorkflowQuery,
+    WorkflowRow,
+    WorkflowStatusString,
+)
+from ._registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
+from ._serialization import Codec
+from ._storage import SystemStorage
+
+
+class StepInfo(TypedDict):
+    """One recorded step (or other operation) of a workflow, as `list_workflow_steps` returns
+    it. `function_id` is the step ID: operations count from 0 in the order the workflow runs
+    them. `error` is the exception the step raised, rebuilt where its class is importable,
+    else a `DBOSRemoteError` carrying its type name, message and traceback text."""
+
+    function_id: int
+    function_name: str
+    output: Any
+    error: BaseException | None
+    child_workflow_id: str | None
+    started_at_epoch_ms: int | None
+    completed_at_epoch_ms: int | None
+
+
+class _RequiredEnqueueOptions(TypedDict):
+    workflow_name: str
+    queue_name: str
+
+
+class EnqueueOptions(_RequiredEnqueueOptions, total=False):
+    """What `DBOSClient.enqueue` needs to know, as the app has no function object to give.
+
+    Keys:
+        workflow_name: The workflow's registered name (for a function decorated without
+            ``name=``, its qualified name, e.g. ``"process_order"``).
+        queue_name: The queue to wait on; an app process that declares it runs the task.
+        workflow_id: The new workflow's ID (default: a random UUID). Idempotent.
+        app_version: Only processes of this application version may run it.
+        workflow_timeout: Seconds until the workflow is cancelled (waiting counts).
+        deduplication_id: Refuse the task while the queue holds another with this ID.
+        priority: Lower runs first, on a queue declared with ``priority_enabled=True``.
+        delay_seconds: Do not start it before this many seconds have passed.
+    """
+
+    workflow_id: str
+    app_version: str
+    workflow_timeout: float
+    deduplication_id: str
+    priority: int
+    delay_seconds: float
+
+
+def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
+    return StepInfo(
+        function_id=record.function_id,
+        function_name=record.function_name,
+        output=None if record.error is not None else codec.decode_value(record.output),
+        error=None if record.error is None else codec.decode_error(record.error),
+        child_workflow_id=record.child_workflow_id,
+        started_at_epoch_ms=record.started_at_ms,
+        completed_at_epoch_ms=record.completed_at_ms,
+    )
+
+
+def _ids(workflow_ids: Iterable[str]) -> tuple[str, ...]:
+    ids = tuple(workflow_ids)
+    for workflow_id in ids:
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise DBOSException(f"a workflow ID must be a non-empty string, got {workflow_id!r}")
+    return ids
+
+
+def _first_missing(wanted: tuple[str, ...], found: Iterable[str]) -> None:
+    present = set(found)
+    for workflow_id in wanted:
+        if workflow_id not in present:
+            raise DBOSNonExistentWorkflowError(workflow_id)
+
+
+class Management:
+    """Workflow management on one system database (procedures; drive them with
+    `run_sync`/`run_async`)."""
+
+    def __init__(self, storage: SystemStorage, codec: Codec) -> None:
+        self.storage = storage
+        self.codec = codec
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
+        row: WorkflowRow | None = yield Blocking(self.storage.get_workflow, (workflow_id,))
+        return None if row is None else WorkflowStatus.from_row(row, self.codec)
+
+    def list_workflows(self, query: WorkflowQuery) -> Procedure[list[WorkflowStatus]]:
+        rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
+        return [WorkflowStatus.from_row(row, self.codec) for row in rows]
+
+    def list_steps(self, workflow_id: str) -> Procedure[list[StepInfo]]:
+        """The workflow's recorded steps in step-ID order. Raises
+        `DBOSNonExistentWorkflowError` for an unknown ID."""
+        records: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
+        if not records:
+            row = yield Blocking(self.storage.get_workflow, (workflow_id,))
+            if row is None:
+                raise DBOSNonExistentWorkflowError(workflow_id)
+        return [_step_info(self.codec, record) for record in records]
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def cancel(self, workflow_ids: Iterable[str]) -> Procedure[None]:
+        """Cancel queued and running workflows (finished ones are left as they are). Raises
+        `DBOSNonExistentWorkflowError` for the first unknown ID, after cancelling the others."""
+        ids = _ids(workflow_ids)
+        statuses: dict[str, str] = yield Blocking(self.storage.cancel_workflows, (ids, now_ms()))
+        _first_missing(ids, statuses)
+
+    def requeue(self, workflow_ids: Iterable[str]) -> Procedure[list[str]]:
+        """Resume cancelled and failed workflows in whichever app process has their code:
+        they wait on the internal queue and continue from their last recorded step. Others are
+        left as they are. Returns the IDs requeued; raises for the first unknown ID."""
+        ids = _ids(workflow_ids)
+        requeued: list[str] = yield Blocking(
+            self.storage.requeue_workflows, (ids, INTERNAL_QUEUE_NAME, now_ms())
+        )
+        if len(requeued) < len(set(ids)):
+            rows: list[WorkflowRow] = yield Blocking(
+                self.storage.list_workflows,
+                (WorkflowQuery(workflow_ids=ids, load_inputs=False, load_output=False),),
+            )
+            _first_missing(ids, (row.workflow_id for row in rows))
+        return requeued
+
+    def fork(
+        self,
+        workflow_id: str,
+        start_step: int,
+        *,
+        forked_workflow_id: str | None = None,
+        application_version: str | None = None,
+    ) -> Procedure[str]:
+        """Start a new workflow that reuses `workflow_id`'s recorded steps before
+        `start_step` and runs from `start_step` on; returns the new workflow's ID."""
+        if type(start_step) is not int or start_step < 0:
+            raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
+        forked = forked_workflow_id or str(uuid.uuid4())
+        _ids((workflow_id, forked))
+        request = ForkRequest(
+            workflow_id=workflow_id,
+            forked_workflow_id=forked,
+            start_step=start_step,
+            queue_name=INTERNAL_QUEUE_NAME,
+            application_version=application_version,
+            now_ms=now_ms(),
+        )
+        yield Blocking(self.storage.fork_workflow, (request,))
+        return forked
+
+    def delete(
+        self, workflow_ids: Iterable[str], *, delete_children: bool = False
+    ) -> Procedure[list[str]]:
+        """Delete workflows with everything recorded for them (and, with `delete_children`,
+        their child workflows, recursively). Raises for the first unknown ID, after deleting
+        the others. Returns every ID deleted."""
+        ids = _ids(workflow_ids)
+        targets = list(dict.fromkeys(ids))
+        if delete_children:
+            frontier = targets
+            while frontier:
+                query = WorkflowQuery(load_inputs=False, load_output=False)
+                children: list[str] = []
+                for parent in frontier:
+                    rows: list[WorkflowRow] = yield Blocking(
+                        self.storage.list_workflows, (replace(query, parent_workflow_id=parent),)
+                    )
+                    children.extend(r.workflow_id for r in rows if r.workflow_id not in targets)
+                frontier = list(dict.fromkeys(children))
+                targets.extend(frontier)
+        deleted: list[str] = yield Blocking(self.storage.delete_workflows, (tuple(targets),))
+        _first_missing(ids, deleted)
+        return deleted
+
+    def garbage_collect(self, before: Any) -> Procedure[int]:
+        """Delete finished workflows created before `before` (a datetime, an ISO 8601 string
+        or epoch milliseconds); returns how many were deleted."""
+        cutoff = to_epoch_ms(before, "before")
+        if cutoff is None:
+            raise DBOSException("garbage collection needs a cutoff time (before=...)")
+        deleted: int = yield Blocking(self.storage.delete_older_than, (cutoff,))
+        return deleted
+
+    def enqueue(
+        self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Procedure[str]:
+        """Enqueue a workflow by name for an app process to run; returns its ID."""
+        workflow = self._enqueued_workflow(options, self.codec.encode_inputs(args, kwargs))
+        init = yield Blocking(self.storage.create_workflow, (workflow,))
+        if init.row.name != workflow.name:
+            raise DBOSWorkflowConflictIDError(workflow.workflow_id, init.row.name, workflow.name)
+        return workflow.workflow_id
+
+    def _enqueued_workflow(self, options: EnqueueOptions, inputs: str) -> NewWorkflow:
+        if not isinstance(options, dict):
+            raise DBOSException("enqueue options must be a dict (EnqueueOptions)")
+        name = options.get("workflow_name")
+        queue = options.get("queue_name")
+        for key, value in (("workflow_name", name), ("queue_name", queue)):
+            if not isinstance(value, str) or not value:
+                raise DBOSException(f"enqueue options need {key!r}: a non-empty string")
+        assert name is not None and queue is not None
+        if queue == INTERNAL_QUEUE_NAME:
+            raise DBOSException(f"queue {queue!r} is reserved for DBOS's own use")
+        unknown = sorted(set(options) - set(EnqueueOptions.__annotations__))
+        if unknown:
+            raise DBOSException(
+                f"unknown enqueue option(s) {', '.join(map(repr, unknown))}; known: "
+                f"{', '.join(sorted(EnqueueOptions.__annotations__))}"
+            )
+        created = now_ms()
+        timeout = options.get("workflow_timeout")
+        delay = options.get("delay_seconds")
+        for key, number in (("workflow_timeout", timeout), ("delay_seconds", delay)):
+            if number is not None and (
+                isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0
+            ):
+                raise DBOSException(f"enqueue option {key!r} must be a number >= 0")
+        return NewWorkflow(
+            workflow_id=options.get("workflow_id") or str(uuid.uuid4()),
+            name=name,
+            inputs=inputs,
+            executor_id=None,
+            application_version=options.get("app_version"),
+            created_at_ms=created,
+            max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
+            queue_name=queue,
+            status=WorkflowStatusString.ENQUEUED.value,
+            priority=int(options.get("priority") or 0),
+            deduplication_id=options.get("deduplication_id"),
+            delay_until_ms=created + int(delay * 1000) if delay else None,
+            deadline_ms=created + int(timeout * 1000) if timeout else None,
+        )
+
+
+class RemoteWaiter:
+    """The `HandleSource` of handles outside the app: outcomes come from storage only."""
+
+    def __init__(self, storage: SystemStorage, codec: Codec) -> None:
+        self.storage = storage
+        self.codec = codec
+
+    def wait(
+        self, workflow_id: str, active: object, timeout_s: float | None = None
+    ) -> Procedure[Outcome]:
+        row: WorkflowRow | None = yield Blocking(
+            self.storage.wait_workflow_outcome, (workflow_id, timeout_s)
+        )
+        if row is None:
+            raise TimeoutError(f"workflow {workflow_id!r} did not finish in {timeout_s} s")
+        return outcome_from_row(self.codec, row)
