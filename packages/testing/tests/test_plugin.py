@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 USER_TESTS = """
 import psycopg
+from pathlib import Path
+
 import pytest
 
 def test_url(dbos_system_database_url, dbos_backend):
@@ -104,3 +108,74 @@ def test_crash_and_fault_fixtures_in_a_user_suite(pytester: pytest.Pytester) -> 
     pytester.makepyfile(test_checkout=CRASH_AND_FAULT_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=4)  # two tests, each on SQLite and Postgres
+
+
+DIRECT_SERVER_TEST = """
+def test_uses_the_server_directly(dbos_postgres_admin_url):
+    assert dbos_postgres_admin_url.startswith("postgresql")
+"""
+
+
+def test_direct_server_tests_are_postgres_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A major that does not exist here: starting a server would fail the test.
+    monkeypatch.delenv("DBOS_TEST_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DBOS_TEST_PG_VERSION", "9")
+    pytester.makepyfile(test_user=DIRECT_SERVER_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--dbos-backend=sqlite")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*backend not selected*"])
+
+
+def test_an_unavailable_major_asked_for_by_name_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBOS_TEST_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DBOS_TEST_BACKENDS", raising=False)
+    monkeypatch.delenv("DBOS_TEST_PG_BINDIR", raising=False)
+    monkeypatch.setenv("DBOS_TEST_PG_VERSION", "9")
+    pytester.makepyfile(test_user=DIRECT_SERVER_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(["*no Postgres 9 on this machine*postgresql-9*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    # ...but not when Postgres is not selected at all.
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dbos-backend=sqlite")
+    result.assert_outcomes(skipped=1)
+
+
+def _binaries_major() -> tuple[int, str] | None:
+    from dbos_testing import _postgres_binaries as binaries
+
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin")):
+        major = binaries.server_major(folder)
+        if major is not None and not binaries.missing_programs(folder):
+            return major, str(folder)
+    return None
+
+
+BINARIES = _binaries_major()
+
+
+@pytest.mark.skipif(BINARIES is None, reason="no /usr/lib/postgresql/<major>/bin here")
+def test_a_major_from_binaries_runs_the_postgres_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert BINARIES is not None
+    major, bindir = BINARIES
+    monkeypatch.delenv("DBOS_TEST_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DBOS_TEST_BACKENDS", raising=False)
+    monkeypatch.setenv("DBOS_TEST_PG_VERSION", str(major))
+    monkeypatch.setenv("DBOS_TEST_PG_BINDIR", bindir)
+    pytester.makepyfile(
+        test_user=f"""
+import psycopg
+
+def test_major(dbos_system_database_url):
+    with psycopg.connect(dbos_system_database_url) as c:
+        (version,) = c.execute("SELECT current_setting('server_version_num')::int").fetchone()
+    assert version // 10000 == {major}
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dbos-backend=postgres")
+    result.assert_outcomes(passed=1)

