@@ -128,13 +128,27 @@ class SQLiteStorage:
                 isolation_level=None,
                 check_same_thread=False,
             )
-            connection.execute(_QUERIES["configure_connection"])
+            self._enable_wal(connection)
             connection.execute(_QUERIES[f"synchronous_{self._settings.synchronous}"])
             connection.execute(_QUERIES["enable_foreign_keys"])
         except sqlite3.Error as exc:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         self._connection = connection
         return connection
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> None:
+        """Switch the file to WAL. Converting a new file needs an exclusive lock for a moment,
+        and SQLite answers "database is locked" at once, without its busy timeout, when
+        another process is opening the same file: retry within the timeout."""
+        deadline = time.monotonic() + self._settings.timeout_s
+        while True:
+            try:
+                connection.execute(_QUERIES["configure_connection"])
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
