@@ -311,3 +311,40 @@ def test_client_needs_a_reachable_database(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("DBOS_SYSTEM_DATABASE_URL", raising=False)
     with pytest.raises(DBOSConfigError, match="database URL"):
         DBOSClient()
+
+
+def test_client_messages_events_and_streams(launch: Launch, dbos_system_database_url: str) -> None:
+    gate = threading.Event()
+
+    @DBOS.workflow()
+    def talker() -> str:
+        greeting: str = DBOS.recv("greetings", timeout_seconds=30)
+        gate.wait(10)
+        DBOS.set_event("status", f"got {greeting}")
+        for index in range(3):
+            DBOS.write_stream("numbers", index)
+        DBOS.close_stream("numbers")
+        return greeting
+
+    launch()
+    with DBOSClient(dbos_system_database_url) as client:
+        handle = DBOS.start_workflow(talker)
+        client.send(handle.workflow_id, "hi", "greetings")
+        # The event is not set yet: the client waits for it (woken by the app's write).
+        threading.Timer(0.2, gate.set).start()
+        assert client.get_event(handle.workflow_id, "status", timeout_seconds=10) == "got hi"
+        assert list(client.read_stream(handle.workflow_id, "numbers")) == [0, 1, 2]
+        assert handle.get_result() == "hi"
+        assert client.get_event(handle.workflow_id, "missing", timeout_seconds=0.1) is None
+        with pytest.raises(DBOSNonExistentWorkflowError):
+            client.send("no-such-workflow", "hi")
+
+        async def read_async() -> list[object]:
+            await client.send_async(handle.workflow_id, "late", "unused")
+            event = await client.get_event_async(handle.workflow_id, "status", 1)
+            values = [
+                value async for value in client.read_stream_async(handle.workflow_id, "numbers")
+            ]
+            return [event, values]
+
+        assert asyncio.run(read_async()) == ["got hi", [0, 1, 2]]

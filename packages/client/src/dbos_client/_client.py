@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncGenerator, Generator
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -22,10 +23,17 @@ from dbos._context import take_assigned_workflow_id
 from dbos._effects import Procedure, run_async, run_sync
 from dbos._listing import build_query, build_queued_query
 from dbos._management import EnqueueOptions, Management, RemoteWaiter, StepInfo
+from dbos._messaging import (
+    check_timeout,
+    get_event_from_outside,
+    send_from_outside,
+    stream_batch_procedure,
+)
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowQuery
-from dbos._serialization import LenientCodec
+from dbos._serialization import Codec, LenientCodec
 from dbos._urls import mask_password, url_scheme
+from dbos._waiting import Wakeups
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
@@ -99,13 +107,25 @@ class DBOSClient:
         if not url:
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
         self._storage = open_storage(url, system_schema=dbos_system_schema)
-        codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
-        self._management = Management(self._storage, codec)
-        self._waiter = RemoteWaiter(self._storage, codec)
+        self._codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
+        self._management = Management(self._storage, self._codec)
+        self._waiter = RemoteWaiter(self._storage, self._codec)
+        # Waiters for events and streams are woken by the app's writes (LISTEN on Postgres).
+        self._wakeups = Wakeups()
+        self._storage.on_wakeup(self._wakeups.notify)
+        self._storage.listen()
 
     @property
     def storage(self) -> SystemStorage:
         return self._storage
+
+    @property
+    def codec(self) -> Codec:
+        return self._codec
+
+    @property
+    def wakeups(self) -> Wakeups:
+        return self._wakeups
 
     def destroy(self) -> None:
         """Close the client's connections. Idempotent."""
@@ -349,6 +369,43 @@ class DBOSClient:
 
     async def garbage_collect_async(self, before: datetime | str | int) -> int:
         return await run_async(self._management.garbage_collect(before))
+
+    # --- messages, events, streams ---------------------------------------------------------
+
+    def send(self, destination_id: str, message: Any, topic: str | None = None) -> None:
+        """Send `message` to workflow `destination_id` under `topic`, as `DBOS.send` does
+        from outside a workflow. Raises `DBOSNonExistentWorkflowError` if there is none."""
+        run_sync(send_from_outside(self, destination_id, message, topic))
+
+    async def send_async(self, destination_id: str, message: Any, topic: str | None = None) -> None:
+        await run_async(send_from_outside(self, destination_id, message, topic))
+
+    def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
+        for it (None if it was not set in time). Holds no connection while waiting."""
+        timeout = check_timeout("DBOSClient.get_event", timeout_seconds)
+        return run_sync(get_event_from_outside(self, workflow_id, key, timeout))
+
+    async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        timeout = check_timeout("DBOSClient.get_event", timeout_seconds)
+        return await run_async(get_event_from_outside(self, workflow_id, key, timeout))
+
+    def read_stream(self, workflow_id: str, key: str) -> Generator[Any, None, None]:
+        """Yield the values of workflow `workflow_id`'s stream `key` as they are written,
+        until the stream is closed or the workflow ends."""
+        offset, done = 0, False
+        while not done:
+            values, offset, done = run_sync(stream_batch_procedure(self, workflow_id, key, offset))
+            yield from values
+
+    async def read_stream_async(self, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
+        offset, done = 0, False
+        while not done:
+            values, offset, done = await run_async(
+                stream_batch_procedure(self, workflow_id, key, offset)
+            )
+            for value in values:
+                yield value
 
 
 def _query(arguments: dict[str, Any]) -> WorkflowQuery:

@@ -18,7 +18,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._context import WorkflowContext, current_workflow
 from ._decisions import replayed_step
@@ -41,8 +41,25 @@ from ._step import SLEEP_NAME, stop_if_cancelled
 
 if TYPE_CHECKING:
     from ._engine import Engine
+    from ._serialization import Codec
+    from ._storage import SystemStorage
+    from ._waiting import Wakeups
 
 T = TypeVar("T")
+
+
+class MessagingHost(Protocol):
+    """What messaging outside a workflow needs: the engine of an app, or a `DBOSClient`."""
+
+    @property
+    def storage(self) -> SystemStorage: ...
+
+    @property
+    def codec(self) -> Codec: ...
+
+    @property
+    def wakeups(self) -> Wakeups: ...
+
 
 SEND_NAME = "DBOS.send"
 RECV_NAME = "DBOS.recv"
@@ -120,7 +137,7 @@ def _durable_deadline(
 
 
 def wait_for(
-    engine: Engine,
+    host: MessagingHost,
     kind: str,
     workflow_id: str,
     attempt: Callable[[], T | None],
@@ -135,7 +152,7 @@ def wait_for(
     `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
     a quick answer (the common case between workflows) costs no extra write, and a crash
     during that first moment only means a recovered waiter starts its timeout afresh."""
-    waiter = engine.wakeups.register(kind, workflow_id)
+    waiter = host.wakeups.register(kind, workflow_id)
     try:
         interval = POLL_FIRST_S
         persist_at = time.monotonic() + PERSIST_AFTER_S
@@ -160,7 +177,7 @@ def wait_for(
             yield WaitWakeup(waiter, timeout)
             interval = min(interval * 2, POLL_MAX_S)
     finally:
-        engine.wakeups.unregister(waiter)
+        host.wakeups.unregister(waiter)
 
 
 def _plain_step(context: WorkflowContext, function_id: int, name: str) -> StepRecord:
@@ -175,13 +192,12 @@ def send_procedure(
     engine: Engine, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers."""
-    text = engine.codec.encode_value(message)
-    topic = topic_key(topic)
     context = _in_workflow()
     if context is None:
-        sent = Message(str(uuid.uuid4()), destination_id, topic, text, now_ms())
-        yield Blocking(engine.storage.send, (sent,))
+        yield from send_from_outside(engine, destination_id, message, topic)
         return
+    text = engine.codec.encode_value(message)
+    topic = topic_key(topic)
     function_id = context.take_function_id()
     if replayed_step(context.recorded, context.workflow_id, function_id, SEND_NAME) is not None:
         return
@@ -192,6 +208,15 @@ def send_procedure(
     yield from engine.checkpoint(context, record, functools.partial(engine.storage.send, sent))
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def send_from_outside(
+    host: MessagingHost, destination_id: str, message: Any, topic: str | None
+) -> Procedure[None]:
+    """Send a message from outside any workflow: one write."""
+    text = host.codec.encode_value(message)
+    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
+    yield Blocking(host.storage.send, (sent,))
 
 
 def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Procedure[Any]:
@@ -263,9 +288,7 @@ def get_event_procedure(
 
     context = _in_workflow()
     if context is None:
-        wake_at = time.time() + timeout_s
-        text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at)
-        return None if text is None else engine.codec.decode_value(text)
+        return (yield from get_event_from_outside(engine, workflow_id, key, timeout_s))
     function_id = context.take_function_id()
     timeout_id = context.take_function_id()
     replayed = replayed_step(context.recorded, context.workflow_id, function_id, GET_EVENT_NAME)
@@ -289,6 +312,19 @@ def get_event_procedure(
         )
     stored = yield from engine.checkpoint(context, record)
     return engine.replay_result(stored)
+
+
+def get_event_from_outside(
+    host: MessagingHost, workflow_id: str, key: str, timeout_s: float
+) -> Procedure[Any]:
+    """`get_event` outside any workflow: wait (holding no connection) for the value."""
+    storage = host.storage
+
+    def attempt() -> str | None:
+        return storage.get_event(workflow_id, key)
+
+    text = yield from wait_for(host, WAKE_EVENT, workflow_id, attempt, time.time() + timeout_s)
+    return None if text is None else host.codec.decode_value(text)
 
 
 # --- streams -----------------------------------------------------------------------------------
@@ -318,23 +354,23 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
 
 
 def stream_batch_procedure(
-    engine: Engine, workflow_id: str, key: str, offset: int
+    host: MessagingHost, workflow_id: str, key: str, offset: int
 ) -> Procedure[tuple[list[Any], int, bool]]:
     """Wait for entries of a stream at `offset` or later; returns their values, the next
     offset, and whether the stream is over (closed, or its workflow finished)."""
-    storage = engine.storage
+    storage = host.storage
 
     def attempt() -> StreamRead | None:
         read = storage.read_stream(workflow_id, key, offset)
         return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
 
-    read = yield from wait_for(engine, WAKE_STREAM, workflow_id, attempt, None)
+    read = yield from wait_for(host, WAKE_STREAM, workflow_id, attempt, None)
     assert read is not None  # no deadline: only a value ends the wait
     values: list[Any] = []
     for entry in read.entries:
         if entry.value is None:
             return values, entry.offset, True
-        values.append(engine.codec.decode_value(entry.value))
+        values.append(host.codec.decode_value(entry.value))
         offset = entry.offset + 1
     # A terminal status read in the same snapshot as the entries: nothing more will come.
     return values, offset, read.workflow_status in TERMINAL_STATUSES

@@ -56,7 +56,9 @@ DEFAULT_RETRY_TIMEOUT_S = 60.0
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 2.0
 #: Methods that are not database calls: passed straight through.
-_NOT_CALLS = frozenset({"setup", "close", "on_queue_activity", "url_for_display"})
+_NOT_CALLS = frozenset(
+    {"setup", "close", "listen", "on_queue_activity", "on_wakeup", "url_for_display"}
+)
 
 
 class ResilientStorage:

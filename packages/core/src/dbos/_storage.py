@@ -53,6 +53,13 @@ class SystemStorage(Protocol):
         """
         ...
 
+    def listen(self) -> None:
+        """Start reporting other processes' writes (`on_queue_activity`, `on_wakeup`, finished
+        workflows for `wait_workflow_outcome`) without touching the schema: for a client of an
+        app's database. `setup` does this too. Idempotent; a backend that cannot observe other
+        processes does nothing."""
+        ...
+
     def close(self) -> None:
         """Release connections and threads. Idempotent. Other calls fail after it."""
         ...

@@ -130,6 +130,9 @@ class PostgresStorage:
     def setup(self) -> None:
         ensure_database(self._conninfo, self._display_url, self._schema)
         self.migrate()
+        self.listen()
+
+    def listen(self) -> None:
         self._open_pool()
         with self._pool_lock:
             if self._listener is None:

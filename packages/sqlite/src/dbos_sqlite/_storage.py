@@ -429,6 +429,10 @@ class SQLiteStorage:
             self._finished.notify()
         return expired
 
+    def listen(self) -> None:
+        # One process per file: there are no other writers to hear.
+        return None
+
     def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
         # One process per file: core wakes its own worker; there is nobody else to hear.
         return None
