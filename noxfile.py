@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s demo`, `nox -s tests`, `nox -s lint typecheck`, `nox -s bench`.
+"""Developer sessions: `nox -s demo`, `nox -s tests`, `nox -s lint typecheck`, `nox -s bench`,
+`nox -s chaos`.
 
 Every session builds its own virtual environment and installs what it needs, so a fresh machine
 needs nothing but Python and nox. `tests` runs the suite on SQLite and on each Postgres major of
@@ -159,3 +160,12 @@ def bench(session: nox.Session) -> None:
     """The project's own benchmarks, on Postgres (embedded unless DBOS_BENCH_DATABASE_URL)."""
     _install_workspace(session)
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Worker processes run workflows, queues and messages while a driver SIGKILLs them; the
+    run fails on any lost, repeated or over-limit work. `-- --duration 60` (the default) and
+    the other options of `python -m dbos_testing.chaos --help`."""
+    _install_workspace(session)
+    session.run("python", "-m", "dbos_testing.chaos", *session.posargs)
