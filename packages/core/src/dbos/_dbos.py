@@ -8,29 +8,21 @@ import inspect
 import logging
 import math
 import threading
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from . import _registry
+from ._api_management import ManagementAPI
+from ._api_messaging import MessagingAPI
 from ._config import DBOSConfig, Settings, resolve
-from ._context import current_workflow, take_assigned_workflow_id
+from ._context import current_workflow
 from ._cron import parse_cron
-from ._effects import Blocking, Procedure, run_async, run_sync
+from ._effects import run_async, run_sync
 from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query, build_queued_query
-from ._management import Management, StepInfo
-from ._messaging import (
-    check_timeout,
-    get_event_procedure,
-    recv_procedure,
-    send_procedure,
-    set_event_procedure,
-    stream_batch_procedure,
-    write_stream_procedure,
-)
 from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
 from ._queue import (
@@ -41,7 +33,7 @@ from ._queue import (
     current_enqueue_options,
     find_queue,
 )
-from ._records import WAKE_STREAM, StorageOptions, Wakeup
+from ._records import StorageOptions
 from ._registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     ScheduledRegistration,
@@ -100,7 +92,7 @@ def _registration_of(func: Callable[..., Any]) -> WorkflowRegistration:
     return registration
 
 
-class DBOS:
+class DBOS(ManagementAPI, MessagingAPI):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -531,160 +523,6 @@ class DBOS:
         )
         return run_sync(cls._management().list_workflows(query))
 
-    # --- management ---------------------------------------------------------------------------
-
-    @classmethod
-    def _management(cls) -> Management:
-        engine = cls._launched_engine()
-        return Management(engine.storage, engine.codec)
-
-    @classmethod
-    def list_workflow_steps(cls, workflow: str | WorkflowStatus) -> list[StepInfo]:
-        """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
-        count from 0 in the order the workflow ran them. Each has its function name, output,
-        error (the exception), start and end times and child workflow ID. Raises
-        `DBOSNonExistentWorkflowError` for an unknown ID."""
-        return run_sync(cls._management().list_steps(_workflow_id_of(workflow)))
-
-    @classmethod
-    async def list_workflow_steps_async(cls, workflow: str | WorkflowStatus) -> list[StepInfo]:
-        return await run_async(cls._management().list_steps(_workflow_id_of(workflow)))
-
-    @classmethod
-    def cancel_workflow(cls, workflow_id: str) -> None:
-        """Cancel a workflow that is queued or running. A queued one never starts; a running
-        one stops at its next step boundary (status CANCELLED; waiters get
-        `DBOSWorkflowCancelledError`). A finished workflow is left as it is."""
-        cls.cancel_workflows([workflow_id])
-
-    @classmethod
-    async def cancel_workflow_async(cls, workflow_id: str) -> None:
-        await cls.cancel_workflows_async([workflow_id])
-
-    @classmethod
-    def cancel_workflows(cls, workflow_ids: list[str]) -> None:
-        """`cancel_workflow` for many workflows at once (one transaction)."""
-        try:
-            run_sync(cls._management().cancel(workflow_ids))
-        finally:
-            cls._cancelled(workflow_ids)
-
-    @classmethod
-    async def cancel_workflows_async(cls, workflow_ids: list[str]) -> None:
-        try:
-            await run_async(cls._management().cancel(workflow_ids))
-        finally:
-            cls._cancelled(workflow_ids)
-
-    @classmethod
-    def _cancelled(cls, workflow_ids: list[str]) -> None:
-        """Readers of a cancelled workflow's streams here learn at once that it is over."""
-        engine = cls._launched_engine()
-        for workflow_id in workflow_ids:
-            engine.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))
-
-    @classmethod
-    def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:
-        """Continue a cancelled or failed workflow from its last completed step, in this
-        process (an enqueued one starts now, bypassing its queue). Returns its handle."""
-        engine = cls._launched_engine()
-        return WorkflowHandle(engine, workflow_id, engine.resume(workflow_id))
-
-    @classmethod
-    async def resume_workflow_async(cls, workflow_id: str) -> WorkflowHandleAsync[Any]:
-        engine = cls._launched_engine()
-        active = await run_async(_blocking_call(engine.resume, workflow_id))
-        return WorkflowHandleAsync(engine, workflow_id, active)
-
-    @classmethod
-    def resume_workflows(cls, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
-        """`resume_workflow` for each of several workflows."""
-        return [cls.resume_workflow(workflow_id) for workflow_id in workflow_ids]
-
-    @classmethod
-    async def resume_workflows_async(
-        cls, workflow_ids: list[str]
-    ) -> list[WorkflowHandleAsync[Any]]:
-        return [await cls.resume_workflow_async(workflow_id) for workflow_id in workflow_ids]
-
-    @classmethod
-    def fork_workflow(
-        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
-    ) -> WorkflowHandle[Any]:
-        """Start a new workflow that re-runs `workflow_id` from step `start_step`.
-
-        The new workflow has the original's name and inputs and a new ID (or the one set by an
-        enclosing `SetWorkflowID`). The steps before `start_step` are not run again: their
-        recorded outputs are copied to it. It runs on a process of `application_version`
-        (default: the original's version, whose code recorded those steps). The original is
-        not changed.
-
-        Raises:
-            DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSForkStepError: `start_step` is past the workflow's last step + 1.
-        """
-        engine = cls._launched_engine()
-        forked = run_sync(
-            cls._management().fork(
-                workflow_id,
-                start_step,
-                forked_workflow_id=take_assigned_workflow_id(),
-                application_version=application_version,
-            )
-        )
-        engine.queue_worker.wake()
-        return WorkflowHandle(engine, forked)
-
-    @classmethod
-    async def fork_workflow_async(
-        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
-    ) -> WorkflowHandleAsync[Any]:
-        engine = cls._launched_engine()
-        forked = await run_async(
-            cls._management().fork(
-                workflow_id,
-                start_step,
-                forked_workflow_id=take_assigned_workflow_id(),
-                application_version=application_version,
-            )
-        )
-        engine.queue_worker.wake()
-        return WorkflowHandleAsync(engine, forked)
-
-    @classmethod
-    def delete_workflow(cls, workflow_id: str, *, delete_children: bool = False) -> None:
-        """Delete a workflow and everything recorded for it (with `delete_children`, its
-        child workflows too). Raises `DBOSNonExistentWorkflowError` for an unknown ID."""
-        run_sync(cls._management().delete([workflow_id], delete_children=delete_children))
-
-    @classmethod
-    async def delete_workflow_async(
-        cls, workflow_id: str, *, delete_children: bool = False
-    ) -> None:
-        await run_async(cls._management().delete([workflow_id], delete_children=delete_children))
-
-    @classmethod
-    def delete_workflows(cls, workflow_ids: list[str], *, delete_children: bool = False) -> None:
-        """`delete_workflow` for many workflows at once (one transaction)."""
-        run_sync(cls._management().delete(workflow_ids, delete_children=delete_children))
-
-    @classmethod
-    async def delete_workflows_async(
-        cls, workflow_ids: list[str], *, delete_children: bool = False
-    ) -> None:
-        await run_async(cls._management().delete(workflow_ids, delete_children=delete_children))
-
-    @classmethod
-    def garbage_collect(cls, before: datetime | str | int) -> int:
-        """Retention: delete finished workflows created before `before` (a datetime, ISO 8601
-        string or epoch ms) with their steps; queued and running ones are kept. Returns how
-        many were deleted."""
-        return run_sync(cls._management().garbage_collect(before))
-
-    @classmethod
-    async def garbage_collect_async(cls, before: datetime | str | int) -> int:
-        return await run_async(cls._management().garbage_collect(before))
-
     # --- queues -----------------------------------------------------------------------------
 
     @classmethod
@@ -731,112 +569,6 @@ class DBOS:
         """`DBOS.sleep` for async workflows."""
         _check_seconds(seconds)
         await run_async(sleep_procedure(float(seconds)))
-
-    # --- messages, events and streams ----------------------------------------------------------
-
-    @classmethod
-    def send(cls, destination_id: str, message: Any, topic: str | None = None) -> None:
-        """Send `message` to the workflow `destination_id`, under `topic` (optional).
-
-        From a workflow the send is checkpointed with the message in one transaction, so it
-        happens exactly once however often the sender recovers; from anywhere else it is one
-        write. Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
-        """
-        run_sync(send_procedure(cls._launched_engine(), destination_id, message, topic))
-
-    @classmethod
-    async def send_async(cls, destination_id: str, message: Any, topic: str | None = None) -> None:
-        """`DBOS.send` for async code."""
-        await run_async(send_procedure(cls._launched_engine(), destination_id, message, topic))
-
-    @classmethod
-    def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
-        """Inside a workflow: the oldest unreceived message sent to it under `topic`, waiting
-        up to `timeout_seconds` for one (None if none came). Each message is received once;
-        a recovered workflow gets the same message again."""
-        timeout = check_timeout("DBOS.recv", timeout_seconds)
-        return run_sync(recv_procedure(cls._launched_engine(), topic, timeout))
-
-    @classmethod
-    async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
-        """`DBOS.recv` for async workflows (waits without holding a thread)."""
-        timeout = check_timeout("DBOS.recv", timeout_seconds)
-        return await run_async(recv_procedure(cls._launched_engine(), topic, timeout))
-
-    @classmethod
-    def set_event(cls, key: str, value: Any) -> None:
-        """Inside a workflow: publish `value` under `key` for `DBOS.get_event` readers (a later
-        call with the same key replaces it)."""
-        run_sync(set_event_procedure(cls._launched_engine(), key, value))
-
-    @classmethod
-    async def set_event_async(cls, key: str, value: Any) -> None:
-        """`DBOS.set_event` for async workflows."""
-        await run_async(set_event_procedure(cls._launched_engine(), key, value))
-
-    @classmethod
-    def get_event(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
-        """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
-        for it to be set (None if it was not). Works from anywhere; inside a workflow the
-        value read is checkpointed."""
-        timeout = check_timeout("DBOS.get_event", timeout_seconds)
-        return run_sync(get_event_procedure(cls._launched_engine(), workflow_id, key, timeout))
-
-    @classmethod
-    async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
-        """`DBOS.get_event` for async code (waits without holding a thread)."""
-        timeout = check_timeout("DBOS.get_event", timeout_seconds)
-        engine = cls._launched_engine()
-        return await run_async(get_event_procedure(engine, workflow_id, key, timeout))
-
-    @classmethod
-    def write_stream(cls, key: str, value: Any) -> None:
-        """Inside a workflow (or step): append `value` to this workflow's stream `key`."""
-        run_sync(write_stream_procedure(cls._launched_engine(), key, value, close=False))
-
-    @classmethod
-    async def write_stream_async(cls, key: str, value: Any) -> None:
-        await run_async(write_stream_procedure(cls._launched_engine(), key, value, close=False))
-
-    @classmethod
-    def close_stream(cls, key: str) -> None:
-        """Inside a workflow (or step): close this workflow's stream `key`; readers stop."""
-        run_sync(write_stream_procedure(cls._launched_engine(), key, None, close=True))
-
-    @classmethod
-    async def close_stream_async(cls, key: str) -> None:
-        await run_async(write_stream_procedure(cls._launched_engine(), key, None, close=True))
-
-    @classmethod
-    def read_stream(cls, workflow_id: str, key: str) -> Generator[Any, None, None]:
-        """Yield the values of workflow `workflow_id`'s stream `key` as they are written, until
-        the stream is closed or the workflow ends."""
-        engine = cls._launched_engine()
-        offset, done = 0, False
-        while not done:
-            batch = stream_batch_procedure(engine, workflow_id, key, offset)
-            values, offset, done = run_sync(batch)
-            yield from values
-
-    @classmethod
-    async def read_stream_async(cls, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
-        """`DBOS.read_stream` for async code."""
-        engine = cls._launched_engine()
-        offset, done = 0, False
-        while not done:
-            batch = stream_batch_procedure(engine, workflow_id, key, offset)
-            values, offset, done = await run_async(batch)
-            for value in values:
-                yield value
-
-
-def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
-    return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
-
-
-def _blocking_call(fn: Callable[[str], T], arg: str) -> Procedure[T]:
-    result: T = yield Blocking(fn, (arg,))
-    return result
 
 
 def _finite_at_least(value: object, minimum: float) -> bool:
