@@ -14,6 +14,7 @@ import pytest
 from dbos import SystemStorage
 from dbos._records import NewWorkflow, WorkflowQuery, WorkflowStatusString
 from dbos._serialization import Codec, JsonPickleSerializer
+from dbos_testing import most_at_once as count_overlaps
 
 APP = Path(__file__).parent / "apps" / "queue_app.py"
 TASKS = 24
@@ -110,17 +111,10 @@ def test_two_workers_share_a_queue_and_survive_a_kill(
 
 def most_at_once(entries: list[tuple[str, int, int, float]]) -> int:
     """The most runs in progress at one moment, from completed runs' start and end times."""
-    intervals = []
     starts = {(task, pid): at for event, task, pid, at in entries if event == "start"}
-    for event, task, pid, at in entries:
-        if event == "end":
-            intervals.append((starts[(task, pid)], at))
-    points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    running = most = 0
-    for _, delta in points:
-        running += delta
-        most = max(most, running)
-    return most
+    return count_overlaps(
+        (starts[(task, pid)], at) for event, task, pid, at in entries if event == "end"
+    )
 
 
 def test_two_workers_keep_per_partition_limits(

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-from dbos_testing.chaos.__main__ import _check_steps, _most_at_once, main
+from dbos_testing import most_at_once
+from dbos_testing.chaos.__main__ import _check_steps, main
 
 
 def test_most_at_once_counts_overlaps() -> None:
-    assert _most_at_once([]) == 0
-    assert _most_at_once([(0, 1), (1, 2)]) == 1  # one ends as the next begins
-    assert _most_at_once([(0, 3), (1, 2), (1.5, 4), (5, 6)]) == 3
+    assert most_at_once([]) == 0
+    assert most_at_once([(0, 1), (1, 2)]) == 1  # one ends as the next begins
+    assert most_at_once([(0, 3), (1, 2), (1.5, 4), (5, 6)]) == 3
 
 
 class _Steps:

@@ -16,7 +16,8 @@ the reply was lost). The calls for which that matters are made safe to repeat he
 - `recv`: the retry conflicts with the checkpoint of the message the first attempt consumed;
   that recorded message is the answer.
 - `claim_queued` / `finish_and_claim`: tasks a lost reply had claimed are found again (they are
-  PENDING for this executor with the request's start time) and returned with the retry's.
+  PENDING for this executor, started at or after the request's time) and returned with the
+  retry's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from ._errors import DBOSConnectionError, DBOSStepConflictError
@@ -179,34 +179,45 @@ class ResilientStorage:
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         retried: list[bool] = []
-        rows = self._call("claim_queued", lambda: self.backend.claim_queued(request), retried)
-        return self._with_lost_claims(request, rows) if retried else rows
+
+        def attempt() -> list[WorkflowRow]:
+            if retried:
+                lost = self._lost_claims(request)
+                if lost:  # the failed attempt committed: these are its claims
+                    return lost
+            return self.backend.claim_queued(request)
+
+        return self._call("claim_queued", attempt, retried)
 
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
     ) -> FinishedAndClaimed:
         retried: list[bool] = []
-        done = self._call(
-            "finish_and_claim", lambda: self.backend.finish_and_claim(outcome, request), retried
-        )
-        if not retried:
-            return done
-        return replace(done, claimed=self._with_lost_claims(request, done.claimed))
 
-    def _with_lost_claims(
-        self, request: ClaimRequest, rows: list[WorkflowRow]
-    ) -> list[WorkflowRow]:
-        mine = self.list_workflows(
+        def attempt() -> FinishedAndClaimed:
+            if retried:
+                lost = self._lost_claims(request)
+                if lost:  # the failed attempt committed, its finish included
+                    return FinishedAndClaimed(self.backend.finish_workflow(outcome), lost)
+            return self.backend.finish_and_claim(outcome, request)
+
+        return self._call("finish_and_claim", attempt, retried)
+
+    def _lost_claims(self, request: ClaimRequest) -> list[WorkflowRow]:
+        """Tasks of the request's queue PENDING for its executor and started at or after its
+        time: what a claim whose reply was lost had taken. A batch may stamp claims with a
+        later time than this request's (group commit), and tasks another thread claimed
+        meanwhile may match too: the engine starts each workflow once whoever reports it, so
+        reporting too many is safe, too few is not."""
+        mine: list[WorkflowRow] = self.backend.list_workflows(
             WorkflowQuery(
                 statuses=(WorkflowStatusString.PENDING.value,),
                 executor_id=request.executor_id,
                 queue_name=request.queue.name,
             )
         )
-        have = {row.workflow_id for row in rows}
-        lost = [
+        return [
             row
             for row in mine
-            if row.started_at_ms == request.now_ms and row.workflow_id not in have
+            if row.started_at_ms is not None and row.started_at_ms >= request.now_ms
         ]
-        return rows + lost

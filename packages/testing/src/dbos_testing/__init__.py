@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._crash import CrashPlan, SimulatedCrash
 from ._faults import FaultInjector, drop_connections
+from ._intervals import most_at_once
 from ._kill import KilledRun, kill_at_step
 from ._storage import storage_for_url
 
@@ -18,5 +19,6 @@ __all__ = [
     "SimulatedCrash",
     "drop_connections",
     "kill_at_step",
+    "most_at_once",
     "storage_for_url",
 ]

@@ -37,6 +37,7 @@ from dbos._management import EnqueueOptions
 from dbos_client import DBOSClient
 
 from .. import _postgres_server as pg
+from .._intervals import most_at_once
 from ..chaos import worker as app
 
 JOB_STEPS = {"chaos.step_a": "a", "chaos.step_b": "b", "chaos.step_c": "c"}
@@ -108,15 +109,6 @@ def _leftover_messages(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as connection:
         row = connection.execute("SELECT count(*) FROM dbos.notifications").fetchone()
     return int(row[0]) if row else 0
-
-
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    points = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = most = 0
-    for _, delta in points:
-        running += delta
-        most = max(most, running)
-    return most
 
 
 def _enqueue_job(client: DBOSClient, index: int) -> None:
@@ -200,7 +192,7 @@ def _read_log(workdir: Path) -> tuple[dict[tuple[int, str], list[tuple[str, int]
         elif fields[0] == "recv":
             notes += 1
     completed = [(pair[0], pair[1]) for pair in times.values() if len(pair) == 2]
-    return runs, _most_at_once(completed), notes
+    return runs, most_at_once(completed), notes
 
 
 def _check_steps(

@@ -77,6 +77,30 @@ def claim(
     return [row.workflow_id for row in rows]
 
 
+def claim_concurrently(
+    storage: SystemStorage, spec: QueueSpec, claimers: int, rounds: int = 5
+) -> list[str]:
+    """`claimers` threads (executors w0, w1, ...) released together, each claiming up to 3
+    tasks `rounds` times; every ID claimed, in no particular order."""
+    claimed: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(claimers)
+
+    def claimer(index: int) -> None:
+        barrier.wait()
+        for _ in range(rounds):
+            ids = claim(storage, spec, capacity=3, executor=f"w{index}")
+            with lock:
+                claimed.extend(ids)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(claimers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return claimed
+
+
 def test_enqueued_rows_wait_for_a_claim(dbos_storage: SystemStorage) -> None:
     init = dbos_storage.create_workflow(task("t1"))
     assert (init.row.status, init.row.executor_id, init.row.queue_name) == (ENQUEUED, None, "q")
@@ -139,23 +163,7 @@ def test_claim_respects_the_rate_limit(dbos_storage: SystemStorage) -> None:
 def test_concurrent_claimers_never_exceed_global_concurrency(dbos_storage: SystemStorage) -> None:
     for index in range(30):
         dbos_storage.create_workflow(task(f"t{index:02d}", created_at_ms=index))
-    spec = QueueSpec("q", concurrency=7)
-    claimed: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(6)
-
-    def claimer(index: int) -> None:
-        barrier.wait()
-        for _ in range(5):
-            ids = claim(dbos_storage, spec, capacity=3, executor=f"w{index}")
-            with lock:
-                claimed.extend(ids)
-
-    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    claimed = claim_concurrently(dbos_storage, QueueSpec("q", concurrency=7), claimers=6)
     assert len(claimed) == len(set(claimed)) == 7
 
 
@@ -314,22 +322,7 @@ def test_concurrent_claimers_never_exceed_a_partition_limit(dbos_storage: System
                 task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
             )
     spec = QueueSpec("q", concurrency=2, partitioned=True)
-    claimed: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(4)
-
-    def claimer(index: int) -> None:
-        barrier.wait()
-        for _ in range(5):
-            ids = claim(dbos_storage, spec, capacity=3, executor=f"w{index}")
-            with lock:
-                claimed.extend(ids)
-
-    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    claimed = claim_concurrently(dbos_storage, spec, claimers=4)
     assert len(claimed) == len(set(claimed)) == 8
     for key in "abcd":
         assert sorted(i for i in claimed if i.startswith(key)) == [f"{key}0", f"{key}1"]
