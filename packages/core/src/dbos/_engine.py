@@ -12,6 +12,7 @@ import concurrent.futures
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -57,6 +58,9 @@ from ._storage import SystemStorage
 from ._waiting import Wakeups
 
 logger = logging.getLogger("dbos")
+
+#: How many recently finished executions the engine remembers (see `Engine.run_pending`).
+_FINISHED_MEMORY = 10_000
 
 #: Per pool thread: successors claimed by the workflow it runs, to run next on this thread.
 _pool_thread = threading.local()
@@ -155,6 +159,9 @@ class Engine:
         self.executor_id = executor_id
         self.application_version = application_version
         self._active: dict[str, ActiveWorkflow] = {}
+        # When each recent execution here ended, so a claim reported twice (a retried claim
+        # finds what a lost reply took; see `_resilient`) never runs a finished task again.
+        self._finished_at: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="dbos-workflow"
@@ -356,6 +363,9 @@ class Engine:
             raise
         with self._lock:
             self._active.pop(workflow_id, None)
+            self._finished_at[workflow_id] = now_ms()
+            if len(self._finished_at) > _FINISHED_MEMORY:
+                self._finished_at.popitem(last=False)
         active.future.set_result(outcome)
         return outcome
 
@@ -587,6 +597,12 @@ class Engine:
         (status PENDING, this executor). Tasks of the internal queue (forks, resumes from
         outside the app) replay their recorded steps; a task of any other queue has none, so
         it runs without reading any first."""
+        with self._lock:
+            ended = self._finished_at.get(row.workflow_id)
+        if ended is not None and row.started_at_ms is not None and ended >= row.started_at_ms:
+            # Claimed before its last run here ended: a stale report of that same claim.
+            logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
+            return
         started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME)
         if started is not None:
             self.dispatch(started, successor=successor)

@@ -207,8 +207,9 @@ class ResilientStorage:
         """Tasks of the request's queue PENDING for its executor and started at or after its
         time: what a claim whose reply was lost had taken. A batch may stamp claims with a
         later time than this request's (group commit), and tasks another thread claimed
-        meanwhile may match too: the engine starts each workflow once whoever reports it, so
-        reporting too many is safe, too few is not."""
+        meanwhile may match too: the engine runs a claimed task once however often it is
+        reported (an active one is not started again, and one that finished after the claim
+        is skipped), so reporting too many is safe, too few is not."""
         mine: list[WorkflowRow] = self.backend.list_workflows(
             WorkflowQuery(
                 statuses=(WorkflowStatusString.PENDING.value,),
