@@ -108,7 +108,11 @@ class PostgresStorage:
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
         self._finished = FinishSignal()
-        self._finishes: GroupCommit[_Finish, FinishedAndClaimed] = GroupCommit(self._finish_batch)
+        # One batch in flight: measured against two and three (drain of 5,000 tasks, rounds
+        # interleaved), it drains 10-25% faster; fewer, larger commits beat shorter waits.
+        self._finishes: GroupCommit[_Finish, FinishedAndClaimed] = GroupCommit(
+            self._finish_batch, in_flight=1
+        )
         self._closed = False
         self._queue_callbacks: list[Callable[[str | None, bool], None]] = []
         self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
