@@ -373,7 +373,14 @@ class PostgresStorage:
                             claimed[index] = rows[: request.capacity]
                             rows = rows[request.capacity :]
         results: list[FinishedAndClaimed | Exception] = []
-        for finish, status, rows in zip(batch, statuses, claimed, strict=True):
+        for finish, seen, rows in zip(batch, statuses, claimed, strict=True):
+            status = seen
+            if seen == "PENDING":
+                # The row was settled (a cancel, a deadline) while our update waited for its
+                # lock: READ COMMITTED re-checked it and left it alone, but the statement's
+                # snapshot still shows PENDING. A new statement sees what was committed.
+                row = self.get_workflow(finish.outcome.workflow_id)
+                status = None if row is None else row.status
             if status is None:
                 results.append(DBOSNonExistentWorkflowError(finish.outcome.workflow_id))
             else:
