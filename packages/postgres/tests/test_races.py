@@ -41,3 +41,29 @@ def test_a_finish_that_waited_for_a_cancel_reports_the_cancel(
         assert row is not None and (row.status, row.output) == ("CANCELLED", None)
     finally:
         storage.close()
+
+
+def test_a_cancel_that_waited_for_a_finish_reports_the_finish(
+    dbos_system_database_url: str,
+) -> None:
+    storage = PostgresStorage(dbos_system_database_url)
+    storage.setup()
+    try:
+        storage.create_workflow(NewWorkflow("done-first", "wf", "[]", "local", "v1", 1))
+        with psycopg.connect(dbos_system_database_url) as finisher:
+            finisher.execute(
+                "UPDATE dbos.workflow_status SET status = 'SUCCESS' "
+                "WHERE workflow_id = 'done-first'"
+            )
+            result: list[str | None] = []
+            canceller = threading.Thread(
+                target=lambda: result.append(storage.cancel_workflow("done-first", 2))
+            )
+            canceller.start()
+            time.sleep(0.3)
+            finisher.commit()
+            canceller.join(10)
+        assert result == ["SUCCESS"]
+        assert storage.cancel_workflows(("done-first",), 3) == {"done-first": "SUCCESS"}
+    finally:
+        storage.close()

@@ -153,7 +153,18 @@ class PostgresStorage:
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
         found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
         self._finished.notify()
-        return None if found is None else str(found[0])
+        if found is None:
+            return None
+        return self._settled_status(workflow_id, str(found[0]))
+
+    def _settled_status(self, workflow_id: str, seen: str) -> str | None:
+        """The status a settling write (finish, cancel) reports. If it saw ENQUEUED or PENDING,
+        its update waited for a concurrent writer's lock and, under READ COMMITTED, left the
+        row alone, while the statement's snapshot still shows the old status: read again."""
+        if seen not in ("ENQUEUED", "PENDING"):
+            return seen
+        row = self.get_workflow(workflow_id)
+        return None if row is None else row.status
 
     def resume_workflow(
         self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
@@ -374,13 +385,10 @@ class PostgresStorage:
                             rows = rows[request.capacity :]
         results: list[FinishedAndClaimed | Exception] = []
         for finish, seen, rows in zip(batch, statuses, claimed, strict=True):
-            status = seen
-            if seen == "PENDING":
-                # The row was settled (a cancel, a deadline) while our update waited for its
-                # lock: READ COMMITTED re-checked it and left it alone, but the statement's
-                # snapshot still shows PENDING. A new statement sees what was committed.
-                row = self.get_workflow(finish.outcome.workflow_id)
-                status = None if row is None else row.status
+            # A finish that waited for a concurrent cancel: see `_settled_status`.
+            status = (
+                seen if seen is None else self._settled_status(finish.outcome.workflow_id, seen)
+            )
             if status is None:
                 results.append(DBOSNonExistentWorkflowError(finish.outcome.workflow_id))
             else:
@@ -626,7 +634,12 @@ class PostgresStorage:
             {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
         )
         self._finished.notify()
-        return {str(workflow_id): str(status) for workflow_id, status in rows}
+        statuses: dict[str, str] = {}
+        for workflow_id, seen in rows:
+            status = self._settled_status(str(workflow_id), str(seen))
+            if status is not None:
+                statuses[str(workflow_id)] = status
+        return statuses
 
     def requeue_workflows(
         self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
