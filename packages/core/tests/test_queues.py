@@ -18,7 +18,9 @@ from dbos import (
     SetWorkflowID,
     SystemStorage,
     WorkflowHandle,
+    hookimpl,
 )
+from dbos._plugins import plugin_manager
 
 Launch = Callable[..., None]
 
@@ -331,3 +333,34 @@ def test_redeclaring_a_queue_differently_is_refused() -> None:
     Queue("declared-once", concurrency=1)  # the same declaration again (a re-import) is fine
     with pytest.raises(DBOSConfigError, match="already declared"):
         Queue("declared-once", concurrency=2)
+
+
+def test_a_task_claimed_the_moment_it_is_enqueued_still_runs(launch: Launch) -> None:
+    # A worker may claim a task right after its insert commits, before enqueue() returns
+    # (a finishing sibling's successor claim does so within microseconds). The enqueuer must
+    # not hold the task as "starting" meanwhile, or the claim finds it busy and drops it:
+    # claimed but never run. A plugin widens that moment to 200 ms.
+    queue = Queue("claimed-at-once", polling_interval_sec=0.05)
+
+    class SlowEnqueueReply:
+        @hookimpl
+        def dbos_storage_call_done(self, operation: str, attempt: int) -> None:
+            if operation == "create_workflow":
+                time.sleep(0.2)
+
+    @DBOS.workflow()
+    def quick(task: int) -> int:
+        return task
+
+    launch()
+    slow = SlowEnqueueReply()
+    plugin_manager().register(slow)
+    try:
+        handle = queue.enqueue(quick, 7)
+        done: list[int] = []
+        waiter = threading.Thread(target=lambda: done.append(handle.get_result()), daemon=True)
+        waiter.start()
+        waiter.join(10)
+    finally:
+        plugin_manager().unregister(slow)
+    assert done == [7]

@@ -47,6 +47,7 @@ from ._records import (
     StepAck,
     StepRecord,
     Wakeup,
+    WorkflowInit,
     WorkflowOutcome,
     WorkflowRow,
     WorkflowStatusString,
@@ -209,6 +210,24 @@ class Engine:
             parent = None
             workflow_id = assigned or str(uuid.uuid4())
         inputs = self.codec.encode_inputs(args, kwargs)
+        if placement is not None:
+            # An enqueued task is not registered as active here: a worker (maybe a finishing
+            # sibling's successor claim, within microseconds of the insert) must find it free.
+            new = self._new_workflow(workflow_id, registration, inputs, parent, placement)
+            init: WorkflowInit = yield Blocking(self.storage.create_workflow, (new,))
+            if init.row.name != registration.name:
+                raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
+            if parent is not None and parent_function_id is not None and replayed is None:
+                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
+            return Started(
+                workflow_id,
+                None,
+                registration,
+                args,
+                kwargs,
+                False,
+                deadline_ms=init.row.deadline_ms,
+            )
 
         with self._lock:
             active = self._active.get(workflow_id)
@@ -228,19 +247,7 @@ class Engine:
                 if not must_run:
                     self._settle_not_run_here(active, init.row)
             if parent is not None and parent_function_id is not None and replayed is None:
-                yield from self.checkpoint(
-                    parent,
-                    StepRecord(
-                        workflow_id=parent.workflow_id,
-                        function_id=parent_function_id,
-                        function_name=registration.name,
-                        output=None,
-                        error=None,
-                        started_at_ms=now_ms(),
-                        completed_at_ms=now_ms(),
-                        child_workflow_id=workflow_id,
-                    ),
-                )
+                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
         except BaseException as exc:
             if owner and not must_run:
                 self._release(active, exc)
@@ -253,6 +260,28 @@ class Engine:
             kwargs,
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
+        )
+
+    def _record_child(
+        self,
+        parent: WorkflowContext,
+        function_id: int,
+        registration: WorkflowRegistration,
+        workflow_id: str,
+    ) -> Procedure[None]:
+        """Checkpoint the parent's operation that started (or enqueued) a child."""
+        yield from self.checkpoint(
+            parent,
+            StepRecord(
+                workflow_id=parent.workflow_id,
+                function_id=function_id,
+                function_name=registration.name,
+                output=None,
+                error=None,
+                started_at_ms=now_ms(),
+                completed_at_ms=now_ms(),
+                child_workflow_id=workflow_id,
+            ),
         )
 
     def _new_workflow(
