@@ -105,7 +105,7 @@ class QueueWorker:
             executor_id=self._engine.executor_id,
             application_version=self._engine.application_version,
             capacity=1,
-            workflow_names=self._workflow_names(),
+            workflow_names=_registry.workflow_names(),
             now_ms=now_ms(),
         )
 
@@ -170,17 +170,13 @@ class QueueWorker:
                 executor_id=self._engine.executor_id,
                 application_version=self._engine.application_version,
                 capacity=capacity,
-                workflow_names=self._workflow_names(),
+                workflow_names=_registry.workflow_names(),
                 now_ms=now_ms(),
             )
         )
         for row in rows:
             self._start(row)
         return len(rows)
-
-    @staticmethod
-    def _workflow_names() -> tuple[str, ...]:
-        return tuple(registration.name for registration in _registry.workflows())
 
     def _start(self, row: WorkflowRow) -> None:
         self._engine.run_pending(row)

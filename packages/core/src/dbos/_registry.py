@@ -58,6 +58,8 @@ _lock = threading.Lock()
 _workflows: dict[str, WorkflowRegistration] = {}
 _steps: dict[str, StepRegistration] = {}
 _scheduled: dict[str, ScheduledRegistration] = {}
+#: `workflow_names()`, rebuilt only when a workflow is registered: every claim sends it.
+_names: tuple[str, ...] | None = None
 
 
 def function_name(fn: Callable[..., Any]) -> str:
@@ -85,6 +87,8 @@ def register_workflow(registration: WorkflowRegistration) -> None:
                 "name=... to @DBOS.workflow() to tell them apart"
             )
         _workflows[registration.name] = registration
+        global _names
+        _names = None
 
 
 def register_step(registration: StepRegistration) -> None:
@@ -117,10 +121,22 @@ def workflows() -> list[WorkflowRegistration]:
         return list(_workflows.values())
 
 
+def workflow_names() -> tuple[str, ...]:
+    """The registered workflow names (the ones this process can run)."""
+    global _names
+    names = _names
+    if names is None:
+        with _lock:
+            names = _names = tuple(_workflows)
+    return names
+
+
 def clear() -> None:
     """Forget every registration (for tests that define workflows per test)."""
+    global _names
     with _lock:
         _workflows.clear()
+        _names = None
         _steps.clear()
         _scheduled.clear()
 

@@ -6,6 +6,7 @@ commit. Hot statements are prepared on the server.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -67,6 +68,7 @@ from ._sql import queries, validate_schema_name
 DELETE_BATCH = 10_000
 
 
+@functools.lru_cache(maxsize=1024)
 def _queue_lock_key(schema: str, queue_name: str) -> int:
     digest = hashlib.sha256(f"dbos-queue:{schema}:{queue_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
