@@ -21,20 +21,21 @@ class _Steps:
         self.outputs = outputs
 
     def list_workflow_steps(self, workflow_id: str) -> list[dict[str, Any]]:
-        return [
+        steps = [
             {"function_name": f"chaos.step_{name}", "output": token}
             for name, token in self.outputs.items()
         ]
+        return [*steps, {"function_name": "DBOS.send", "output": None}]
 
 
 def test_check_steps_allows_reruns_only_in_killed_processes() -> None:
     client: Any = _Steps({"a": "t2", "b": "t3", "c": "t4"})
     runs = {(0, "a"): [("t1", 10), ("t2", 11)], (0, "b"): [("t3", 11)], (0, "c"): [("t4", 11)]}
     violations: list[str] = []
-    assert _check_steps(client, 1, runs, {10}, violations) == 1
+    assert _check_steps(client, 1, runs, {10}, violations) == (1, 1)
     assert violations == []
     # The same history where process 10 was never killed: the step ran twice for real.
-    assert _check_steps(client, 1, runs, set(), violations) == 1
+    assert _check_steps(client, 1, runs, set(), violations) == (1, 1)
     assert violations and "ran again" in violations[0]
 
 
@@ -67,3 +68,14 @@ def test_a_short_chaos_run_passes(
     out = capsys.readouterr().out
     assert code == 0, out
     assert '"kills": ' in out and '"violations": []' in out
+
+
+def test_check_steps_counts_sends_and_flags_a_job_without_one() -> None:
+    class NoSend(_Steps):
+        def list_workflow_steps(self, workflow_id: str) -> list[dict[str, Any]]:
+            return super().list_workflow_steps(workflow_id)[:-1]
+
+    client: Any = NoSend({"a": "t1"})
+    violations: list[str] = []
+    assert _check_steps(client, 1, {(0, "a"): [("t1", 10)]}, set(), violations) == (0, 0)
+    assert violations == ["job-0 recorded 0 sends"]
