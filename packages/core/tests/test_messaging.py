@@ -291,3 +291,41 @@ def test_exactly_once_event_processing(launch: Launch, dbos_storage: SystemStora
     assert handle_event("evt-2", "again") == "AGAIN"
     assert processed == ["evt-1", "evt-2"]
     assert len(DBOS.list_workflows(name=process_event.__qualname__)) == 2
+
+
+def test_cancel_and_finish_report_the_end_of_a_workflows_streams(launch: Launch) -> None:
+    # The storage that settles a workflow wakes its stream readers; they need not poll.
+    from dbos._records import WAKE_STREAM, Wakeup
+
+    gate = threading.Event()
+
+    @DBOS.workflow()
+    def writer() -> None:
+        DBOS.write_stream("s", 1)
+        gate.wait(10)
+
+    launch()
+    heard: list[Wakeup | None] = []
+    DBOS._launched_engine().storage.on_wakeup(heard.append)
+    handle = DBOS.start_workflow(writer)
+    values: list[object] = []
+    reader = threading.Thread(
+        target=lambda: values.extend(DBOS.read_stream(handle.workflow_id, "s")), daemon=True
+    )
+    reader.start()
+    time.sleep(0.2)
+    heard.clear()
+    DBOS.cancel_workflow(handle.workflow_id)
+    assert Wakeup(WAKE_STREAM, handle.workflow_id) in heard
+    reader.join(5)
+    gate.set()
+    assert values == [1]
+
+    @DBOS.workflow()
+    def short() -> int:
+        return 1
+
+    heard.clear()
+    finished = DBOS.start_workflow(short)
+    assert finished.get_result() == 1
+    assert Wakeup(WAKE_STREAM, finished.workflow_id) in heard

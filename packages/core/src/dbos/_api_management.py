@@ -11,7 +11,6 @@ from ._context import take_assigned_workflow_id
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._management import Management, StepInfo
-from ._records import WAKE_STREAM, Wakeup
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -57,24 +56,11 @@ class ManagementAPI:
     @classmethod
     def cancel_workflows(cls, workflow_ids: list[str]) -> None:
         """`cancel_workflow` for many workflows at once (one transaction)."""
-        try:
-            run_sync(cls._management().cancel(workflow_ids))
-        finally:
-            cls._cancelled(workflow_ids)
+        run_sync(cls._management().cancel(workflow_ids))
 
     @classmethod
     async def cancel_workflows_async(cls, workflow_ids: list[str]) -> None:
-        try:
-            await run_async(cls._management().cancel(workflow_ids))
-        finally:
-            cls._cancelled(workflow_ids)
-
-    @classmethod
-    def _cancelled(cls, workflow_ids: list[str]) -> None:
-        """Readers of a cancelled workflow's streams here learn at once that it is over."""
-        engine = cls._launched_engine()
-        for workflow_id in workflow_ids:
-            engine.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))
+        await run_async(cls._management().cancel(workflow_ids))
 
     @classmethod
     def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:

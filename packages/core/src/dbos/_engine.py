@@ -41,12 +41,10 @@ from ._plugins import Hooks
 from ._queue import INTERNAL_QUEUE_NAME
 from ._queue_worker import QueueWorker
 from ._records import (
-    WAKE_STREAM,
     FinishedAndClaimed,
     NewWorkflow,
     StepAck,
     StepRecord,
-    Wakeup,
     WorkflowInit,
     WorkflowOutcome,
     WorkflowRow,
@@ -380,7 +378,6 @@ class Engine:
             if stored.status == _ERROR and outcome.status == _SUCCESS:
                 outcome = Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error))
             final_status = yield from self._finish(stored, active)
-            self.wakeups.notify(Wakeup(WAKE_STREAM, workflow_id))  # its streams are over
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)

@@ -253,7 +253,9 @@ class SystemStorage(Protocol):
 
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
         """Call `callback(wakeup)` (from any thread, cheaply) after a message, event or stream
-        write commits, in this process or, where the backend can observe it, another one;
+        write commits, and a `WAKE_STREAM` wake-up for a workflow this storage finished or
+        cancelled (its streams are over), in this process or, where the backend can observe
+        it, another one;
         `callback(None)` means "anything may have changed" (for example after a lost
         notification connection). Waiters re-check storage when woken and poll slowly as a
         fallback, so a backend that cannot observe other processes may only report its own

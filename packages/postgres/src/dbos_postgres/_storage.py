@@ -154,7 +154,7 @@ class PostgresStorage:
 
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
         found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
-        self._finished.notify()
+        self._settled(workflow_id)
         if found is None:
             return None
         return self._settled_status(workflow_id, str(found[0]))
@@ -185,9 +185,10 @@ class PostgresStorage:
 
     def cancel_expired(self, now_ms: int) -> list[str]:
         rows = self._all(self._queries["cancel_expired"], {"now_ms": now_ms})
-        if rows:
-            self._finished.notify()
-        return [str(row[0]) for row in rows]
+        expired = [str(row[0]) for row in rows]
+        if expired:
+            self._settled(*expired)
+        return expired
 
     def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
         self._queue_callbacks.append(callback)
@@ -334,14 +335,14 @@ class PostgresStorage:
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
         # Concurrent finishes share one statement and one commit (see GroupCommit).
         finished = self._finishes.submit(_Finish(outcome, None))
-        self._finished.notify()
+        self._settled(outcome.workflow_id)
         return finished.status
 
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
     ) -> FinishedAndClaimed:
         finished = self._finishes.submit(_Finish(outcome, request))
-        self._finished.notify()
+        self._settled(outcome.workflow_id)
         return finished
 
     def _finish_batch(self, batch: list[_Finish]) -> list[FinishedAndClaimed | Exception]:
@@ -531,6 +532,13 @@ class PostgresStorage:
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
         self._wake_callbacks.append(callback)
 
+    def _settled(self, *workflow_ids: str) -> None:
+        """Workflows may have reached a final status: outcome waiters re-check, and readers of
+        their streams in this process learn the streams are over."""
+        self._finished.notify()
+        for workflow_id in workflow_ids:
+            self._wake(Wakeup(WAKE_STREAM, workflow_id))
+
     def _wake(self, wakeup: Wakeup | None) -> None:
         for callback in list(self._wake_callbacks):
             callback(wakeup)
@@ -635,7 +643,7 @@ class PostgresStorage:
             self._queries["cancel_workflows"],
             {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
         )
-        self._finished.notify()
+        self._settled(*workflow_ids)
         statuses: dict[str, str] = {}
         for workflow_id, seen in rows:
             status = self._settled_status(str(workflow_id), str(seen))

@@ -298,7 +298,7 @@ class SQLiteStorage:
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
-        self._finished.notify()
+        self._settled(outcome.workflow_id)
         return status
 
     def _finish(self, connection: sqlite3.Connection, outcome: WorkflowOutcome) -> str:
@@ -315,7 +315,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
             claimed = self._claim(connection, request)
-        self._finished.notify()
+        self._settled(outcome.workflow_id)
         return FinishedAndClaimed(status, claimed)
 
     def wait_workflow_outcome(
@@ -402,7 +402,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._run(connection, "cancel_workflow", params)
             status = self._run(connection, "select_status", params).fetchone()
-        self._finished.notify()
+        self._settled(workflow_id)
         return None if status is None else str(status[0])
 
     def resume_workflow(
@@ -426,7 +426,7 @@ class SQLiteStorage:
             if expired:
                 self._run(connection, "cancel_expired", params)
         if expired:
-            self._finished.notify()
+            self._settled(*expired)
         return expired
 
     def listen(self) -> None:
@@ -452,6 +452,13 @@ class SQLiteStorage:
 
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
         self._wake_callbacks.append(callback)
+
+    def _settled(self, *workflow_ids: str) -> None:
+        """Workflows may have reached a final status: outcome waiters re-check, and readers of
+        their streams learn the streams are over."""
+        self._finished.notify()
+        for workflow_id in workflow_ids:
+            self._wake(Wakeup(WAKE_STREAM, workflow_id))
 
     def _wake(self, wakeup: Wakeup) -> None:
         for callback in list(self._wake_callbacks):
@@ -554,7 +561,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._run(connection, "cancel_workflows", params)
             rows = self._run(connection, "select_statuses", params).fetchall()
-        self._finished.notify()
+        self._settled(*workflow_ids)
         return {str(workflow_id): str(status) for workflow_id, status in rows}
 
     def requeue_workflows(
