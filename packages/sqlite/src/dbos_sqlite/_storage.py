@@ -9,6 +9,7 @@ busy timeout) never interleave with a read-then-write.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -62,6 +63,7 @@ from dbos._sqlfiles import (
 )
 from dbos._waiting import FinishSignal, wait_until_terminal
 
+from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
 
@@ -95,6 +97,7 @@ class SQLiteStorage:
         self._url = url
         self._settings: SQLiteSettings = parse_sqlite_url(url)
         self._connection: sqlite3.Connection | None = None
+        self._identity: FileIdentity | None = None
         self._lock = threading.RLock()
         self._finished = FinishSignal()
         self._closed = False
@@ -133,6 +136,12 @@ class SQLiteStorage:
             connection.execute(_QUERIES["enable_foreign_keys"])
         except sqlite3.Error as exc:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
+        try:
+            # Opening created the file if it was missing: this is the file the connection uses.
+            self._identity = FileIdentity.of(os.stat(path))
+        except OSError as exc:
+            connection.close()
+            raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         self._connection = connection
         return connection
 
@@ -161,6 +170,9 @@ class SQLiteStorage:
                 raise self._translate(exc) from exc
             try:
                 yield connection
+                # Checked under the write lock, just before the commit: a deleted or replaced
+                # file would swallow this write and every later one without a word.
+                self._check_identity()
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -169,6 +181,11 @@ class SQLiteStorage:
             except sqlite3.Error as exc:
                 connection.execute("ROLLBACK")
                 raise self._translate(exc) from exc
+
+    def _check_identity(self) -> None:
+        """Raise `SQLiteFileChangedError` if the path no longer leads to the opened file."""
+        if self._identity is not None:
+            self._identity.check(self._settings.path)
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -250,6 +267,7 @@ class SQLiteStorage:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._identity = None
 
     # --- workflows -------------------------------------------------------------------------
 
