@@ -342,7 +342,9 @@ class DBOSClient:
         return self._management.fork(
             workflow_id,
             start_step,
-            forked_workflow_id=forked_workflow_id or take_assigned_workflow_id(),
+            forked_workflow_id=(
+                take_assigned_workflow_id() if forked_workflow_id is None else forked_workflow_id
+            ),
             application_version=application_version,
         )
 

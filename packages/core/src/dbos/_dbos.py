@@ -3,6 +3,7 @@ launched instance, as in DBOS Transact."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -27,6 +28,7 @@ from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
 from ._queue import (
     DEFAULT_POLLING_INTERVAL_S,
+    EnqueueOptions,
     Queue,
     QueueRateLimit,
     clear_queues,
@@ -370,6 +372,7 @@ class DBOS(ManagementAPI, MessagingAPI):
                     f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
                     f"{function_name(func)}"
                 )
+            _check_scheduled_signature(registration)
             _registry.register_scheduled(
                 ScheduledRegistration(registration, schedule, missed_ticks)
             )
@@ -399,7 +402,12 @@ class DBOS(ManagementAPI, MessagingAPI):
 
         The workflow is durably created before this returns. A sync workflow runs on the
         engine's thread pool; an async one on the running event loop or the engine's own.
+
+        Raises:
+            DBOSException: called inside `SetEnqueueOptions`, whose options only apply to
+                tasks enqueued on a queue (use ``queue.enqueue(...)``).
         """
+        _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
         started = run_sync(engine.start(_registration_of(func), args, kwargs))
         engine.dispatch(started)
@@ -421,7 +429,12 @@ class DBOS(ManagementAPI, MessagingAPI):
     async def start_workflow_async(
         cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
     ) -> WorkflowHandleAsync[Any]:
-        """Start a workflow from async code; the handle's `get_result` is awaitable."""
+        """Start a workflow from async code; the handle's `get_result` is awaitable.
+
+        Raises:
+            DBOSException: called inside `SetEnqueueOptions` (see `start_workflow`).
+        """
+        _refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
         started = await run_async(engine.start(_registration_of(func), args, kwargs))
         engine.dispatch(started)
@@ -571,6 +584,24 @@ class DBOS(ManagementAPI, MessagingAPI):
         await run_async(sleep_procedure(float(seconds)))
 
 
+def _check_scheduled_signature(registration: WorkflowRegistration) -> None:
+    """Refuse a scheduled workflow that cannot take ``(scheduled_time, actual_time)``: every
+    tick would otherwise record a failed workflow, and nothing would say why at startup."""
+    try:
+        signature = inspect.signature(registration.function)
+    except (TypeError, ValueError):
+        return  # nothing to check against (a builtin or C callable)
+    now = datetime.now()
+    try:
+        signature.bind(now, now)
+    except TypeError as exc:
+        raise DBOSConfigError(
+            f"@DBOS.scheduled workflow {registration.name!r} must accept two positional "
+            f"arguments (scheduled_time, actual_time), but its signature {signature} does "
+            f"not: {exc}"
+        ) from None
+
+
 def _finite_at_least(value: object, minimum: float) -> bool:
     return (
         isinstance(value, (int, float))
@@ -583,6 +614,23 @@ def _finite_at_least(value: object, minimum: float) -> bool:
 def _check_seconds(seconds: object) -> None:
     if not _finite_at_least(seconds, 0.0):
         raise DBOSException(f"sleep seconds must be a finite number >= 0, got {seconds!r}")
+
+
+def _refuse_enqueue_options(call: str) -> None:
+    """Enqueue options around a start that enqueues nothing would be silently ignored: a
+    deduplication ID that deduplicates nothing, a delay that does not delay. Ours: refuse."""
+    options = current_enqueue_options()
+    if options != EnqueueOptions():
+        given = ", ".join(
+            f"{field.name}={getattr(options, field.name)!r}"
+            for field in dataclasses.fields(options)
+            if getattr(options, field.name) is not None
+        )
+        raise DBOSException(
+            f"{call} was called inside SetEnqueueOptions({given}), but those options only "
+            "apply to tasks enqueued on a queue and would be ignored here: use "
+            "queue.enqueue(...) inside the block, or start the workflow outside it"
+        )
 
 
 def _placement(queue: Queue) -> QueuePlacement:

@@ -207,7 +207,7 @@ class Engine:
         else:
             parent = None
             workflow_id = assigned or str(uuid.uuid4())
-        inputs = self.codec.encode_inputs(args, kwargs)
+        inputs = self.codec.encode_inputs(args, kwargs, registration.name, registration.function)
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
@@ -364,7 +364,7 @@ class Engine:
                 try:
                     value = yield CallBody(registration.function, args, kwargs)
                     outcome = Outcome(workflow_id, _SUCCESS, value=value)
-                    stored = self._encode_success(workflow_id, value)
+                    stored = self._encode_success(workflow_id, registration.name, value)
                 except DBOSWorkflowCancelledError as exc:
                     outcome = Outcome(workflow_id, _CANCELLED, error=exc)
                     stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
@@ -412,11 +412,12 @@ class Engine:
             self.queue_worker.start_claimed(finished.claimed)
         return finished.status
 
-    def _encode_success(self, workflow_id: str, value: Any) -> WorkflowOutcome:
+    def _encode_success(self, workflow_id: str, name: str, value: Any) -> WorkflowOutcome:
         try:
-            output = self.codec.encode_value(value)
-        except DBOSSerializationError as exc:
-            error = DBOSSerializationError(f"workflow {workflow_id!r} returned a value that {exc}")
+            output = self.codec.encode_value(
+                value, f"the return value of workflow {name!r} ({workflow_id})"
+            )
+        except DBOSSerializationError as error:
             return WorkflowOutcome(
                 workflow_id, _ERROR, None, self.codec.encode_error(error), now_ms()
             )

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from ._effects import Blocking, Procedure
 from ._errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
 from ._handle import WorkflowStatus
+from ._ids import check_workflow_id
 from ._listing import to_epoch_ms
 from ._outcome import Outcome, now_ms, outcome_from_row
 from ._queue import INTERNAL_QUEUE_NAME
@@ -91,8 +92,7 @@ def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
 def _ids(workflow_ids: Iterable[str]) -> tuple[str, ...]:
     ids = tuple(workflow_ids)
     for workflow_id in ids:
-        if not isinstance(workflow_id, str) or not workflow_id:
-            raise DBOSException(f"a workflow ID must be a non-empty string, got {workflow_id!r}")
+        check_workflow_id(workflow_id)
     return ids
 
 
@@ -168,8 +168,12 @@ class Management:
         `start_step` and runs from `start_step` on; returns the new workflow's ID."""
         if type(start_step) is not int or start_step < 0:
             raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
-        forked = forked_workflow_id or str(uuid.uuid4())
-        _ids((workflow_id, forked))
+        check_workflow_id(workflow_id)
+        forked = (
+            str(uuid.uuid4())
+            if forked_workflow_id is None
+            else check_workflow_id(forked_workflow_id, "the forked workflow's ID")
+        )
         request = ForkRequest(
             workflow_id=workflow_id,
             forked_workflow_id=forked,
@@ -218,13 +222,15 @@ class Management:
         self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Procedure[str]:
         """Enqueue a workflow by name for an app process to run; returns its ID."""
-        workflow = self._enqueued_workflow(options, self.codec.encode_inputs(args, kwargs))
+        workflow = self._enqueued_workflow(options, args, kwargs)
         init = yield Blocking(self.storage.create_workflow, (workflow,))
         if init.row.name != workflow.name:
             raise DBOSWorkflowConflictIDError(workflow.workflow_id, init.row.name, workflow.name)
         return workflow.workflow_id
 
-    def _enqueued_workflow(self, options: EnqueueOptions, inputs: str) -> NewWorkflow:
+    def _enqueued_workflow(
+        self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> NewWorkflow:
         if not isinstance(options, dict):
             raise DBOSException("enqueue options must be a dict (EnqueueOptions)")
         name = options.get("workflow_name")
@@ -249,10 +255,16 @@ class Management:
                 isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0
             ):
                 raise DBOSException(f"enqueue option {key!r} must be a number >= 0")
+        workflow_id = options.get("workflow_id")
+        workflow_id = (
+            str(uuid.uuid4())
+            if workflow_id is None
+            else check_workflow_id(workflow_id, "enqueue option 'workflow_id'")
+        )
         return NewWorkflow(
-            workflow_id=options.get("workflow_id") or str(uuid.uuid4()),
+            workflow_id=workflow_id,
             name=name,
-            inputs=inputs,
+            inputs=self.codec.encode_inputs(args, kwargs, name),
             executor_id=None,
             application_version=options.get("app_version"),
             created_at_ms=created,

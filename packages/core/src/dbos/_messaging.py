@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ._context import WorkflowContext, current_workflow
 from ._decisions import replayed_step
 from ._effects import Blocking, Procedure, WaitWakeup
-from ._errors import DBOSException, DBOSStepConflictError, DBOSWorkflowCancelledError
+from ._errors import (
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+    DBOSStepConflictError,
+    DBOSWorkflowCancelledError,
+)
+from ._ids import check_workflow_id
 from ._outcome import now_ms
 from ._records import (
     TERMINAL_STATUSES,
@@ -196,7 +202,8 @@ def send_procedure(
     if context is None:
         yield from send_from_outside(engine, destination_id, message, topic)
         return
-    text = engine.codec.encode_value(message)
+    check_workflow_id(destination_id, "the destination of DBOS.send")
+    text = engine.codec.encode_value(message, f"the message to workflow {destination_id!r}")
     topic = topic_key(topic)
     function_id = context.take_function_id()
     if replayed_step(context.recorded, context.workflow_id, function_id, SEND_NAME) is not None:
@@ -214,7 +221,8 @@ def send_from_outside(
     host: MessagingHost, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
     """Send a message from outside any workflow: one write."""
-    text = host.codec.encode_value(message)
+    check_workflow_id(destination_id, "the destination of a message")
+    text = host.codec.encode_value(message, f"the message to workflow {destination_id!r}")
     sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
     yield Blocking(host.storage.send, (sent,))
 
@@ -258,7 +266,8 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
 def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]:
     """Set this workflow's event `key`; checkpointed in the same transaction."""
     context = _require_workflow("DBOS.set_event", allow_step=True)
-    event = EventRecord(context.workflow_id, key, engine.codec.encode_value(value), now_ms())
+    text = engine.codec.encode_value(value, f"the value of event {key!r}")
+    event = EventRecord(context.workflow_id, key, text, now_ms())
     if context.step_id is not None:
         yield Blocking(engine.storage.set_event, (event,))
         return
@@ -281,6 +290,7 @@ def get_event_procedure(
 ) -> Procedure[Any]:
     """The value of another workflow's event, waiting up to `timeout_s` for it to be set (None
     if it is not). Inside a workflow, what was read is checkpointed."""
+    check_workflow_id(workflow_id)
     storage = engine.storage
 
     def attempt() -> str | None:
@@ -318,6 +328,7 @@ def get_event_from_outside(
     host: MessagingHost, workflow_id: str, key: str, timeout_s: float
 ) -> Procedure[Any]:
     """`get_event` outside any workflow: wait (holding no connection) for the value."""
+    check_workflow_id(workflow_id)
     storage = host.storage
 
     def attempt() -> str | None:
@@ -335,7 +346,9 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
     transaction. From a step it is a plain write (the step's checkpoint covers it)."""
     operation = "DBOS.close_stream" if close else "DBOS.write_stream"
     context = _require_workflow(operation, allow_step=True)
-    text = None if close else engine.codec.encode_value(value)
+    text = (
+        None if close else engine.codec.encode_value(value, f"the value written to stream {key!r}")
+    )
     write = StreamWrite(context.workflow_id, key, text, now_ms())
     if context.step_id is not None:
         yield Blocking(engine.storage.write_stream, (write,))
@@ -357,11 +370,19 @@ def stream_batch_procedure(
     host: MessagingHost, workflow_id: str, key: str, offset: int
 ) -> Procedure[tuple[list[Any], int, bool]]:
     """Wait for entries of a stream at `offset` or later; returns their values, the next
-    offset, and whether the stream is over (closed, or its workflow finished)."""
+    offset, and whether the stream is over (closed, or its workflow finished).
+
+    Raises:
+        DBOSNonExistentWorkflowError: there is no workflow `workflow_id` (a stream of a
+            workflow that does not exist would never end: waiting on it would block forever).
+    """
+    check_workflow_id(workflow_id)
     storage = host.storage
 
     def attempt() -> StreamRead | None:
         read = storage.read_stream(workflow_id, key, offset)
+        if read.workflow_status is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
         return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
 
     read = yield from wait_for(host, WAKE_STREAM, workflow_id, attempt, None)
