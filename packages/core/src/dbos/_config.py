@@ -33,7 +33,8 @@ class DBOSConfig(TypedDict, total=False):
         max_executor_threads: Threads that run started workflows (default 64).
         serializer: A custom `Serializer`.
         strict_serialization: Refuse to unpickle stored values (default False).
-        log_level: Level of the ``dbos`` logger, e.g. ``"INFO"``.
+        log_level: Level of the ``dbos`` logger, e.g. ``"DEBUG"`` (default ``"INFO"``, as in
+            DBOS Transact, unless the app set a level on that logger itself).
     """
 
     name: str
@@ -92,6 +93,7 @@ class Settings:
     application_version: str | None
     max_executor_threads: int
     serializer: Serializer
+    log_level: str | None = None
 
 
 def _positive_int(config: DBOSConfig, key: str, default: int) -> int:
@@ -167,12 +169,6 @@ def resolve(config: DBOSConfig) -> Settings:
     elif not (hasattr(serializer, "serialize") and hasattr(serializer, "deserialize")):
         raise DBOSConfigError("config['serializer'] must have serialize() and deserialize()")
 
-    level = config.get("log_level")
-    if level is not None:
-        if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
-            raise DBOSConfigError(f"config['log_level'] {level!r} is not a logging level name")
-        logger.setLevel(level.upper())
-
     return Settings(
         name=name,
         system_database_url=url,
@@ -182,7 +178,25 @@ def resolve(config: DBOSConfig) -> Settings:
         application_version=version,
         max_executor_threads=_positive_int(config, "max_executor_threads", 64),
         serializer=serializer,
+        log_level=log_level_of(config),
     )
+
+
+def log_level_of(config: DBOSConfig) -> str | None:
+    """The validated ``log_level`` of `config` (upper case), or None if it has none.
+
+    Raises:
+        DBOSConfigError: the value is not a logging level name.
+    """
+    level = config.get("log_level")
+    if level is None:
+        return None
+    if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
+        raise DBOSConfigError(
+            f"config['log_level'] {level!r} is not a logging level name "
+            "(DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        )
+    return level.upper()
 
 
 def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, ov
 from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
-from ._config import DBOSConfig, Settings, resolve
+from ._config import DBOSConfig, Settings, log_level_of, resolve
 from ._context import current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
@@ -24,6 +24,7 @@ from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query, build_queued_query
+from ._logging import configure_logging, library_version
 from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
 from ._queue import (
@@ -110,6 +111,8 @@ class DBOS(ManagementAPI, MessagingAPI):
     step_id = _ClassProperty(_current_step_id)
 
     def __init__(self, *, config: DBOSConfig) -> None:
+        # Logging first, so that what validating the configuration logs is seen.
+        configure_logging(log_level_of(config) if isinstance(config, dict) else None)
         settings = resolve(config)
         with DBOS._instance_lock:
             previous = DBOS._instance
@@ -171,14 +174,16 @@ class DBOS(ManagementAPI, MessagingAPI):
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
-        engine.recover_pending()
-        engine.start_background()
         logger.info(
-            "DBOS launched: system database %s, executor %s, application version %s",
-            storage.url_for_display,
+            "DBOS %s launching: system database %s, executor %s, application version %s",
+            library_version(),
+            mask_password(storage.url_for_display),
             settings.executor_id,
             version,
         )
+        engine.recover_pending()
+        engine.start_background()
+        logger.info("DBOS launched")
 
     @classmethod
     def destroy(

@@ -28,6 +28,7 @@ from ._context import (
 )
 from ._decisions import child_workflow_id, replayed_step
 from ._effects import AwaitFuture, Blocking, CallBody, Procedure, run_async, run_sync
+from ._engine_log import log_checkpoint, log_outcome, log_recovery, log_stopped
 from ._errors import (
     DBOSNonExistentWorkflowError,
     DBOSSerializationError,
@@ -356,6 +357,12 @@ class Engine:
             if not fresh:
                 steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
                 recorded = {step.function_id: step for step in steps}
+            logger.debug(
+                "workflow %s (%s) %s",
+                workflow_id,
+                registration.name,
+                f"resumed with {len(recorded)} recorded operation(s)" if not fresh else "started",
+            )
             context = WorkflowContext(
                 self, workflow_id, registration.name, recorded, deadline_ms=deadline_ms
             )
@@ -382,9 +389,12 @@ class Engine:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)
             self.hooks.workflow_finished(workflow_id, registration.name, outcome.status)
+            log_outcome(workflow_id, registration.name, outcome)
         except BaseException as exc:
             # The process is going down (or a crash is being simulated): the row stays
             # PENDING, as after a real crash, and recovery will finish it.
+            if isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
+                log_stopped(workflow_id, registration.name, exc)
             self._release(active, exc)
             raise
         with self._lock:
@@ -440,6 +450,7 @@ class Engine:
             return (yield from self.reload_step(context, record.function_id))
         context.note_status(ack.workflow_status)
         self.hooks.after_step_checkpoint(record)
+        log_checkpoint(record)
         return record
 
     def reload_step(self, context: WorkflowContext, function_id: int) -> Procedure[StepRecord]:
@@ -599,8 +610,7 @@ class Engine:
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:
             self.dispatch(started)
-        if to_run:
-            logger.info("recovering %d pending workflow(s)", len(to_run))
+        log_recovery([started.workflow_id for started in to_run])
         return [started.workflow_id for started in to_run]
 
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
