@@ -17,10 +17,10 @@ from dbos_sqlite import SQLiteFileChangedError, SQLiteStorage
 @pytest.fixture
 def app_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "app.sqlite"
-    DBOS.destroy(destroy_registry=True)
+    DBOS.destroy()
     DBOS(config={"name": "identity-app", "system_database_url": f"sqlite:///{path}"})
     yield path
-    DBOS.destroy(destroy_registry=True)
+    DBOS.destroy()
 
 
 def _delete(path: Path) -> None:
