@@ -118,6 +118,7 @@ def test_blank_workflow_ids_are_refused_everywhere(client: DBOSClient, blank: st
         lambda: DBOS.send(blank, "hi"),
         lambda: client.send(blank, "hi"),
         lambda: DBOS.cancel_workflow(blank),
+        lambda: DBOS.resume_workflow(blank),
         lambda: client.resume_workflow(blank),
         lambda: client.delete_workflow(blank),
         lambda: DBOS.get_event(blank, "key", timeout_seconds=0),

@@ -95,3 +95,22 @@ def test_storage_refuses_writes_after_the_file_is_deleted(tmp_path: Path) -> Non
             storage.cancel_expired(0)
     finally:
         storage.close()
+
+
+def test_changing_directory_is_not_a_changed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative URL is resolved when the file is opened: the app may chdir afterwards."""
+    monkeypatch.chdir(tmp_path)
+    storage = SQLiteStorage("sqlite:///relative.sqlite")
+    storage.setup()
+    try:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        assert storage.cancel_expired(0) == []  # a write transaction, still on the file
+        os.unlink(tmp_path / "relative.sqlite")
+        with pytest.raises(SQLiteFileChangedError, match=str(tmp_path / "relative.sqlite")):
+            storage.cancel_expired(0)
+    finally:
+        storage.close()

@@ -37,6 +37,7 @@ from ._errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
 )
+from ._ids import check_workflow_id
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
 from ._queue import INTERNAL_QUEUE_NAME
@@ -616,6 +617,7 @@ class Engine:
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an
         enqueued one now) in this process; returns its local execution, if it runs here."""
+        check_workflow_id(workflow_id)
         result = self.storage.resume_workflow(
             workflow_id, self.executor_id, self.application_version, now_ms()
         )

@@ -40,25 +40,33 @@ class SQLiteFileChangedError(DBOSStorageError):
 
 @dataclass(frozen=True)
 class FileIdentity:
-    """Which file a path led to when the database was opened (`st_dev`, `st_ino`)."""
+    """Which file `path` led to when the database was opened (`st_dev`, `st_ino`).
 
+    `path` is absolute: SQLite resolved a relative one against the working directory of the
+    moment, and an app may change directory afterwards.
+    """
+
+    path: str
     device: int
     inode: int
 
     @classmethod
-    def of(cls, stat: os.stat_result) -> FileIdentity:
-        return cls(stat.st_dev, stat.st_ino)
+    def of(cls, path: Path) -> FileIdentity:
+        """The identity of the file at `path` now. Raises `OSError` if there is none."""
+        absolute = os.path.abspath(path)
+        stat = os.stat(absolute)
+        return cls(absolute, stat.st_dev, stat.st_ino)
 
-    def check(self, path: Path) -> None:
-        """Raise `SQLiteFileChangedError` unless `path` still leads to this file.
+    def check(self) -> None:
+        """Raise `SQLiteFileChangedError` unless the path still leads to this file.
 
         Raises:
-            SQLiteFileChangedError: `path` is gone ("deleted") or leads to another file
+            SQLiteFileChangedError: the path is gone ("deleted") or leads to another file
                 ("replaced").
         """
         try:
-            current = FileIdentity.of(os.stat(path))
+            stat = os.stat(self.path)
         except FileNotFoundError:
-            raise SQLiteFileChangedError(str(path), "deleted") from None
-        if current != self:
-            raise SQLiteFileChangedError(str(path), "replaced by another file")
+            raise SQLiteFileChangedError(self.path, "deleted") from None
+        if (stat.st_dev, stat.st_ino) != (self.device, self.inode):
+            raise SQLiteFileChangedError(self.path, "replaced by another file")

@@ -9,7 +9,6 @@ busy timeout) never interleave with a read-then-write.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -138,7 +137,7 @@ class SQLiteStorage:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         try:
             # Opening created the file if it was missing: this is the file the connection uses.
-            self._identity = FileIdentity.of(os.stat(path))
+            self._identity = FileIdentity.of(path)
         except OSError as exc:
             connection.close()
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
@@ -185,7 +184,7 @@ class SQLiteStorage:
     def _check_identity(self) -> None:
         """Raise `SQLiteFileChangedError` if the path no longer leads to the opened file."""
         if self._identity is not None:
-            self._identity.check(self._settings.path)
+            self._identity.check()
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
