@@ -224,3 +224,26 @@ def test_log_level_config_and_default(launch: Launch) -> None:
         assert dbos_logger.level == logging.ERROR
     finally:
         dbos_logger.setLevel(logging.NOTSET)
+
+
+def test_step_retry_warnings_go_through_the_dbos_logger(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    attempts: list[int] = []
+
+    @DBOS.step(retries_allowed=True, interval_seconds=0, max_attempts=2)
+    def flaky() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("blip")
+        return len(attempts)
+
+    @DBOS.workflow()
+    def calls_flaky() -> int:
+        return flaky()
+
+    launch()
+    caplog.set_level(logging.WARNING, logger="dbos")
+    assert calls_flaky() == 2
+    warnings = [r for r in caplog.records if "blip" in r.getMessage()]
+    assert [(r.name, r.levelno) for r in warnings] == [("dbos", logging.WARNING)]
