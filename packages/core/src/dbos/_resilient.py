@@ -133,8 +133,10 @@ class ResilientStorage:
             return WorkflowInit(True, row)  # the lost attempt wrote it
         return init
 
-    def record_step(self, step: StepRecord) -> StepAck:
-        return self._write_with_step("record_step", lambda: self.backend.record_step(step), step)
+    def record_step(self, step: StepRecord, streams: tuple[StreamWrite, ...] = ()) -> StepAck:
+        return self._write_with_step(
+            "record_step", lambda: self.backend.record_step(step, streams), step
+        )
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
         return self._write_with_step("send", lambda: self.backend.send(message, step), step)

@@ -78,12 +78,16 @@ class SystemStorage(Protocol):
         """
         ...
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, streams: tuple[StreamWrite, ...] = ()) -> StepAck:
         """Durably record one operation's outcome; one round trip, no read before the write.
 
         Durable (committed) before returning. Raises `DBOSStepConflictError` if
         ``(workflow_id, function_id)`` is already recorded, leaving the stored record as it was.
         Returns the workflow's status as of the commit (see `StepAck`).
+
+        `streams` are the stream entries the step's body wrote, in order (a value of None
+        closes its stream): appended in the same transaction as the checkpoint, so they are
+        stored exactly when the checkpoint is (none on a conflict), and their readers woken.
         """
         ...
 

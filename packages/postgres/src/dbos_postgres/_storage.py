@@ -92,6 +92,18 @@ def _finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
     }
 
 
+#: How often a stream append is tried again after another writer took the same offset.
+_APPEND_ATTEMPTS = 20
+
+
+def _concurrent_append(error: BaseException | None) -> bool:
+    """Whether `error` is another writer's append taking the offset this one computed."""
+    return (
+        isinstance(error, psycopg.errors.UniqueViolation)
+        and error.diag.constraint_name == "streams_pkey"
+    )
+
+
 def _claims_without_lock(members: list[tuple[int, ClaimRequest]]) -> bool:
     queue = members[0][1].queue
     return not queue.has_global_limits and not queue.partitioned
@@ -314,19 +326,46 @@ class PostgresStorage:
         found = self._one("select_workflow", {"workflow_id": workflow_id})
         return None if found is None else WorkflowRow(*found)
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, streams: tuple[StreamWrite, ...] = ()) -> StepAck:
         params = as_params(step)
-        try:
-            found = self._one("record_step", params)
-        except DBOSStorageError as exc:
-            if isinstance(exc.__cause__, psycopg.errors.ForeignKeyViolation):
-                raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
-            raise
+        attempts = 0
+        while True:
+            try:
+                if streams:
+                    found = self._record_step_with_streams(params, streams)
+                else:
+                    found = self._one("record_step", params)
+                break
+            except DBOSStorageError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, psycopg.errors.ForeignKeyViolation):
+                    raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
+                attempts += 1
+                if not _concurrent_append(cause) or attempts >= _APPEND_ATTEMPTS:
+                    raise
         assert found is not None
         inserted, status = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
+        if streams:
+            self._wake(Wakeup(WAKE_STREAM, step.workflow_id))
         return StepAck(workflow_status=status)
+
+    def _record_step_with_streams(
+        self, params: dict[str, Any], streams: tuple[StreamWrite, ...]
+    ) -> tuple[Any, ...] | None:
+        """The checkpoint and its step's stream entries in one transaction; after a conflict
+        (nothing inserted) the entries are not written."""
+        with self._connection() as connection, connection.transaction():
+            found: tuple[Any, ...] | None = connection.execute(
+                self._queries["record_step"], params, prepare=True
+            ).fetchone()
+            if found is not None and found[0]:
+                for write in streams:
+                    connection.execute(
+                        self._queries["write_stream"], as_params(write), prepare=True
+                    )
+        return found
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         rows = self._all(self._queries["select_steps"], {"workflow_id": workflow_id})
@@ -612,13 +651,8 @@ class PostgresStorage:
                 ack = self._write_with_step(query, as_params(write), step, write.workflow_id)
                 break
             except DBOSStorageError as exc:
-                cause = exc.__cause__
-                concurrent_append = (
-                    isinstance(cause, psycopg.errors.UniqueViolation)
-                    and cause.diag.constraint_name == "streams_pkey"
-                )
                 attempts += 1
-                if not concurrent_append or attempts >= 20:
+                if not _concurrent_append(exc.__cause__) or attempts >= _APPEND_ATTEMPTS:
                     raise
         self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
         return ack

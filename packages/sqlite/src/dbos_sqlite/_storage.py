@@ -278,7 +278,7 @@ class SQLiteStorage:
         with self._reading() as connection:
             return self._select_workflow(connection, workflow_id)
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, streams: tuple[StreamWrite, ...] = ()) -> StepAck:
         params = as_params(step)
         with self._transaction() as connection:
             try:
@@ -287,7 +287,11 @@ class SQLiteStorage:
                 raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
             if not inserted:
                 raise DBOSStepConflictError(step.workflow_id, step.function_id)
+            for write in streams:
+                self._run(connection, "append_stream", as_params(write))
             status = self._run(connection, "select_status", params).fetchone()
+        if streams:
+            self._wake(Wakeup(WAKE_STREAM, step.workflow_id))
         return StepAck(workflow_status=None if status is None else status[0])
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:

@@ -36,6 +36,7 @@ __all__ = [
     "test_events_set_overwrite_and_read",
     "test_set_event_with_step_conflict_changes_nothing",
     "test_stream_appends_in_order_and_closes",
+    "test_step_stream_writes_commit_with_the_checkpoint_or_not_at_all",
     "test_stream_read_reports_the_writer_status",
     "test_concurrent_stream_appends_get_distinct_offsets",
     "test_writes_wake_this_process",
@@ -193,6 +194,34 @@ def test_stream_appends_in_order_and_closes(dbos_storage: SystemStorage) -> None
     assert len(dbos_storage.read_stream("wf", "s", 0).entries) == 3
     with pytest.raises(DBOSNonExistentWorkflowError):
         dbos_storage.write_stream(StreamWrite("missing", "s", '"c"', 1))
+
+
+def test_step_stream_writes_commit_with_the_checkpoint_or_not_at_all(
+    dbos_storage: SystemStorage,
+) -> None:
+    woken: list[Wakeup] = []
+    dbos_storage.on_wakeup(lambda wakeup: woken.append(wakeup) if wakeup is not None else None)
+    workflow(dbos_storage, "wf")
+    dbos_storage.write_stream(StreamWrite("wf", "s", '"before"', 1))
+    writes = (StreamWrite("wf", "s", '"a"', 2), StreamWrite("wf", "t", '"b"', 2))
+    dbos_storage.record_step(
+        step("wf", 0, "module.step"), (*writes, StreamWrite("wf", "s", None, 2))
+    )
+    assert dbos_storage.read_stream("wf", "s", 0).entries == (
+        StreamEntry(0, '"before"'),
+        StreamEntry(1, '"a"'),
+        StreamEntry(2, None),
+    )
+    assert dbos_storage.read_stream("wf", "t", 0).entries == (StreamEntry(0, '"b"'),)
+    assert Wakeup(WAKE_STREAM, "wf") in woken
+    # A second execution of the same step conflicts and leaves no entries behind.
+    with pytest.raises(DBOSStepConflictError):
+        dbos_storage.record_step(step("wf", 0, "module.step"), writes)
+    assert len(dbos_storage.read_stream("wf", "s", 0).entries) == 3
+    assert len(dbos_storage.read_stream("wf", "t", 0).entries) == 1
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        dbos_storage.record_step(step("missing", 0), (StreamWrite("missing", "s", '"c"', 1),))
+    assert dbos_storage.read_stream("missing", "s", 0).entries == ()
 
 
 def test_stream_read_reports_the_writer_status(dbos_storage: SystemStorage) -> None:
