@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._errors import DBOSException
-from ._records import StepRecord, StreamWrite, WorkflowStatusString
+from ._records import StepRecord, StepWrite, WorkflowStatusString
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -48,12 +48,12 @@ class WorkflowContext:
 class StepFrame:
     """The step whose body runs in this thread or task (one attempt of it).
 
-    `stream_writes` holds what the attempt wrote to streams: written with the step's
+    `writes` holds what the attempt sent, set and wrote to streams: made with the step's
     checkpoint if the step succeeds, dropped with a failed attempt (ours: DBOS Transact
-    writes them at once, so a retried step repeats them)."""
+    makes them at once, so a retried or crashed step repeats them)."""
 
     function_id: int
-    stream_writes: list[StreamWrite]
+    writes: list[StepWrite]
 
 
 if sys.version_info >= (3, 11):

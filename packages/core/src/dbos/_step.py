@@ -61,7 +61,7 @@ def step_procedure(
     value: Any = None
     error: Exception | None = None
     while True:
-        # A frame per attempt: what a failed attempt wrote to streams is dropped with it.
+        # A frame per attempt: what a failed attempt sent or wrote is dropped with it.
         frame = StepFrame(function_id, [])
         token = enter_step(frame)
         try:
@@ -115,9 +115,9 @@ def step_procedure(
         completed_at_ms=now_ms(),
     )
     write = None
-    if error is None and frame.stream_writes:
-        # The successful attempt's stream entries commit with its checkpoint, or not at all.
-        write = functools.partial(engine.storage.record_step, streams=tuple(frame.stream_writes))
+    if error is None and frame.writes:
+        # The successful attempt's writes commit with its checkpoint, or not at all.
+        write = functools.partial(engine.storage.record_step, writes=tuple(frame.writes))
     stored = yield from engine.checkpoint(context, record, write)
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)

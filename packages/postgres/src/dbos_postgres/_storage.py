@@ -44,6 +44,7 @@ from dbos._records import (
     ResumeResult,
     StepAck,
     StepRecord,
+    StepWrite,
     StorageOptions,
     StreamEntry,
     StreamRead,
@@ -54,6 +55,7 @@ from dbos._records import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
+    wakeup_for,
 )
 from dbos._urls import mask_password
 from dbos._waiting import FinishSignal, wait_until_terminal
@@ -90,6 +92,17 @@ def _finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
         "errors": [o.error for o in outcomes],
         "completed_at": [o.completed_at_ms for o in outcomes],
     }
+
+
+def _missing_workflow(
+    step: StepRecord, writes: tuple[StepWrite, ...], violation: psycopg.errors.ForeignKeyViolation
+) -> str:
+    """The workflow a foreign-key violation of a step's checkpoint or writes names."""
+    if (violation.diag.constraint_name or "").startswith("notifications"):
+        for write in writes:
+            if isinstance(write, Message):
+                return write.destination_id
+    return step.workflow_id
 
 
 #: How often a stream append is tried again after another writer took the same offset.
@@ -326,20 +339,22 @@ class PostgresStorage:
         found = self._one("select_workflow", {"workflow_id": workflow_id})
         return None if found is None else WorkflowRow(*found)
 
-    def record_step(self, step: StepRecord, streams: tuple[StreamWrite, ...] = ()) -> StepAck:
+    def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         params = as_params(step)
         attempts = 0
         while True:
             try:
-                if streams:
-                    found = self._record_step_with_streams(params, streams)
+                if writes:
+                    found = self._record_step_with_writes(params, writes)
                 else:
                     found = self._one("record_step", params)
                 break
             except DBOSStorageError as exc:
                 cause = exc.__cause__
                 if isinstance(cause, psycopg.errors.ForeignKeyViolation):
-                    raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
+                    raise DBOSNonExistentWorkflowError(
+                        _missing_workflow(step, writes, cause)
+                    ) from exc
                 attempts += 1
                 if not _concurrent_append(cause) or attempts >= _APPEND_ATTEMPTS:
                     raise
@@ -347,24 +362,29 @@ class PostgresStorage:
         inserted, status = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
-        if streams:
-            self._wake(Wakeup(WAKE_STREAM, step.workflow_id))
+        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
+            self._wake(wakeup)
         return StepAck(workflow_status=status)
 
-    def _record_step_with_streams(
-        self, params: dict[str, Any], streams: tuple[StreamWrite, ...]
+    def _record_step_with_writes(
+        self, params: dict[str, Any], writes: tuple[StepWrite, ...]
     ) -> tuple[Any, ...] | None:
-        """The checkpoint and its step's stream entries in one transaction; after a conflict
-        (nothing inserted) the entries are not written."""
+        """The checkpoint and its step's writes in one transaction; after a conflict (nothing
+        inserted) the writes are not made."""
         with self._connection() as connection, connection.transaction():
             found: tuple[Any, ...] | None = connection.execute(
                 self._queries["record_step"], params, prepare=True
             ).fetchone()
             if found is not None and found[0]:
-                for write in streams:
-                    connection.execute(
-                        self._queries["write_stream"], as_params(write), prepare=True
+                for write in writes:
+                    query = (
+                        "send_message"
+                        if isinstance(write, Message)
+                        else "set_event"
+                        if isinstance(write, EventRecord)
+                        else "write_stream"
                     )
+                    connection.execute(self._queries[query], as_params(write), prepare=True)
         return found
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
