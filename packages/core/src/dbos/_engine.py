@@ -21,6 +21,7 @@ from . import _registry
 from ._context import (
     WorkflowContext,
     assigned_timeout,
+    current_step,
     current_workflow,
     enter_workflow,
     leave_workflow,
@@ -197,7 +198,7 @@ class Engine:
         assigned = take_assigned_workflow_id()
         parent_function_id: int | None = None
         replayed: StepRecord | None = None
-        if parent is not None and parent.step_id is None:
+        if parent is not None and current_step() is None:
             parent_function_id = parent.take_function_id()
             replayed = replayed_step(
                 parent.recorded, parent.workflow_id, parent_function_id, registration.name
@@ -378,8 +379,9 @@ class Engine:
                     stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
                 except Exception as exc:
                     outcome = Outcome(workflow_id, _ERROR, error=exc)
+                    where = f"workflow {workflow_id!r} ({registration.name})"
                     stored = WorkflowOutcome(
-                        workflow_id, _ERROR, None, self.codec.encode_error(exc), now_ms()
+                        workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
                     )
             finally:
                 leave_workflow(token)
