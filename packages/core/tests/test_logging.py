@@ -3,6 +3,7 @@ the launch and recoveries at INFO, every workflow ending in ERROR at ERROR, DEBU
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import subprocess
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from dbos import DBOS, Queue
-from dbos._logging import DefaultHandler
+from dbos._logging import DefaultHandler, configure_logging
 from dbos._registry import clear_scheduled
 from dbos_testing import CrashPlan, SimulatedCrash
 
@@ -247,3 +248,28 @@ def test_step_retry_warnings_go_through_the_dbos_logger(
     assert calls_flaky() == 2
     warnings = [r for r in caplog.records if "blip" in r.getMessage()]
     assert [(r.name, r.levelno) for r in warnings] == [("dbos", logging.WARNING)]
+
+
+def test_default_handler_steps_aside_for_the_apps_handlers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In process, with the root logger bare (as in an app that configured nothing): ours
+    prints; once the app adds a handler of its own, on `dbos` or on the root, only that one."""
+    root, dbos_logger = logging.getLogger(), logging.getLogger("dbos")
+    saved = root.handlers[:]
+    root.handlers.clear()  # pytest's capture handlers, put back below
+    own = logging.StreamHandler(io.StringIO())
+    try:
+        configure_logging("INFO")
+        dbos_logger.info("first line")
+        assert re.fullmatch(rf"{TIME} INFO +dbos: first line\n", capsys.readouterr().err)
+        dbos_logger.addHandler(own)
+        dbos_logger.info("second line")
+        dbos_logger.removeHandler(own)
+        root.addHandler(own)
+        dbos_logger.info("third line")
+        assert capsys.readouterr().err == ""
+        assert own.stream.getvalue() == "second line\nthird line\n"
+    finally:
+        dbos_logger.removeHandler(own)
+        root.handlers[:] = saved
