@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, ov
 from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
-from ._config import DBOSConfig, Settings, resolve
+from ._config import DBOSConfig, Settings, missing_service_warning, resolve
 from ._context import current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
@@ -136,6 +136,9 @@ class DBOS(ManagementAPI, MessagingAPI):
         if self._engine is not None:
             return
         settings = self._settings
+        # At launch rather than in DBOS(): once per launch, where the services would start.
+        for key in settings.missing_services:
+            logger.warning(missing_service_warning(key))
         hooks = Hooks(plugin_manager())
         options = StorageOptions(
             system_schema=settings.system_schema,
