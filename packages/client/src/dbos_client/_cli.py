@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import click
 
@@ -20,6 +19,7 @@ from dbos._config import validate_url
 from dbos._listing import to_epoch_ms
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowStatusString
+from dbos._secrets import scrub_exception
 from dbos._urls import mask_password
 
 from . import _render as render
@@ -73,28 +73,21 @@ class Settings:
             self._client.destroy()
 
 
-def _scrub(message: str, url: str | None) -> str:
-    """`message` without the URL's password, in case a driver repeated it."""
-    if not url:
-        return message
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return message
-    for secret in {password, unquote(password or "")}:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
-
-
 @contextmanager
 def _reported(settings: Settings) -> Iterator[None]:
-    """Turn library errors into a one-line message on stderr and exit code 1."""
+    """Turn library errors into a one-line message on stderr and exit code 1, without the
+    URL's passwords (drivers may repeat them) in the message or in any chained exception."""
     try:
         yield
     except DBOSException as exc:
+        if settings.url:
+            scrub_exception(exc, settings.url)
         kind = type(exc).__name__
-        raise click.ClickException(_scrub(f"{exc} ({kind})", settings.url)) from exc
+        raise click.ClickException(f"{exc} ({kind})") from exc
+    except BaseException as exc:
+        if settings.url:
+            scrub_exception(exc, settings.url)
+        raise
     finally:
         settings.close()
 

@@ -94,7 +94,7 @@ _SUPPORTED_SCHEMES = ("postgresql", "postgres", "sqlite")
 
 @dataclass(frozen=True)
 class Settings:
-    """A validated configuration."""
+    """A validated configuration. Its ``repr`` masks the URL's passwords."""
 
     name: str
     system_database_url: str
@@ -107,6 +107,11 @@ class Settings:
     #: Config keys set to ask for a service this implementation does not run yet (ours):
     #: `DBOS.launch` warns about each, once.
     missing_services: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = {**vars(self), "system_database_url": mask_password(self.system_database_url)}
+        shown = ", ".join(f"{key}={value!r}" for key, value in fields.items())
+        return f"Settings({shown})"
 
 
 def requested_missing_services(config: DBOSConfig) -> tuple[str, ...]:

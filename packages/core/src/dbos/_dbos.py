@@ -44,6 +44,7 @@ from ._registry import (
 )
 from ._resilient import ResilientStorage
 from ._scheduler import MISSED_TICK_POLICIES
+from ._secrets import scrub_exception
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
@@ -145,7 +146,12 @@ class DBOS(ManagementAPI, MessagingAPI):
             pool_size=settings.pool_size,
             application_name=settings.name,
         )
-        storage = hooks.storage_for_url(settings.system_database_url, options)
+        try:
+            storage = hooks.storage_for_url(settings.system_database_url, options)
+        except BaseException as exc:
+            # A backend's errors (and the driver errors chained to them) may echo the URL.
+            scrub_exception(exc, settings.system_database_url)
+            raise
         if storage is None:
             scheme = url_scheme(settings.system_database_url)
             package = _BACKEND_PACKAGES.get(scheme, f"a backend for {scheme!r}")
@@ -158,8 +164,9 @@ class DBOS(ManagementAPI, MessagingAPI):
             )
         try:
             storage.setup()
-        except BaseException:
+        except BaseException as exc:
             storage.close()
+            scrub_exception(exc, settings.system_database_url)
             raise
         storage = ResilientStorage(storage, hooks).as_storage()
         version = settings.application_version or _registry.application_version()
