@@ -30,7 +30,11 @@ PORT = _closed_port()
 
 #: (form, connection string, the secrets it carries as they could be echoed)
 FORMS = [
-    ("url-userinfo", f"postgresql://app:Userinfo-s3cret@127.0.0.1:{PORT}/shop", ["Userinfo-s3cret"]),
+    (
+        "url-userinfo",
+        f"postgresql://app:Userinfo-s3cret@127.0.0.1:{PORT}/shop",
+        ["Userinfo-s3cret"],
+    ),
     (
         "url-userinfo-percent-encoded",
         f"postgresql://app:Pct%40s3cret%20x@127.0.0.1:{PORT}/shop",
