@@ -31,6 +31,7 @@ from dbos._messaging import (
 )
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowQuery
+from dbos._secrets import scrub_exception
 from dbos._serialization import Codec, LenientCodec
 from dbos._urls import mask_password, url_scheme
 from dbos._waiting import Wakeups
@@ -46,7 +47,11 @@ def open_storage(url: str, *, system_schema: str = "dbos") -> SystemStorage:
     """
     validate_url(url, "the database URL")
     options = StorageOptions(system_schema=system_schema, pool_size=4, application_name="dbos")
-    storage = Hooks(plugin_manager()).storage_for_url(url, options)
+    try:
+        storage = Hooks(plugin_manager()).storage_for_url(url, options)
+    except BaseException as exc:
+        scrub_exception(exc, url)
+        raise
     if storage is None:
         backend = "dbos-postgres" if url_scheme(url).startswith("postgres") else "a backend"
         raise DBOSConfigError(
@@ -54,8 +59,9 @@ def open_storage(url: str, *, system_schema: str = "dbos") -> SystemStorage:
         )
     try:
         pending = storage.verify_schema()
-    except BaseException:
+    except BaseException as exc:
         storage.close()
+        scrub_exception(exc, url)
         raise
     if pending:
         storage.close()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, ov
 from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
-from ._config import DBOSConfig, Settings, log_level_of, resolve
+from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning, resolve
 from ._context import current_step, current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
@@ -47,6 +47,7 @@ from ._registry import (
 )
 from ._resilient import ResilientStorage
 from ._scheduler import MISSED_TICK_POLICIES
+from ._secrets import scrub_exception
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
@@ -141,13 +142,21 @@ class DBOS(ManagementAPI, MessagingAPI):
         if self._engine is not None:
             return
         settings = self._settings
+        # At launch rather than in DBOS(): once per launch, where the services would start.
+        for key in settings.missing_services:
+            logger.warning(missing_service_warning(key))
         hooks = Hooks(plugin_manager())
         options = StorageOptions(
             system_schema=settings.system_schema,
             pool_size=settings.pool_size,
             application_name=settings.name,
         )
-        storage = hooks.storage_for_url(settings.system_database_url, options)
+        try:
+            storage = hooks.storage_for_url(settings.system_database_url, options)
+        except BaseException as exc:
+            # A backend's errors (and the driver errors chained to them) may echo the URL.
+            scrub_exception(exc, settings.system_database_url)
+            raise
         if storage is None:
             scheme = url_scheme(settings.system_database_url)
             package = _BACKEND_PACKAGES.get(scheme, f"a backend for {scheme!r}")
@@ -160,8 +169,9 @@ class DBOS(ManagementAPI, MessagingAPI):
             )
         try:
             storage.setup()
-        except BaseException:
+        except BaseException as exc:
             storage.close()
+            scrub_exception(exc, settings.system_database_url)
             raise
         storage = ResilientStorage(storage, hooks).as_storage()
         version = settings.application_version or _registry.application_version()

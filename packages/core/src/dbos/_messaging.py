@@ -18,6 +18,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._context import (
@@ -116,7 +117,7 @@ def _require_workflow(operation: str, allow_step: bool) -> WorkflowContext:
 
 
 def _durable_deadline(
-    context: WorkflowContext, function_id: int, timeout_s: float
+    context: WorkflowContext, function_id: int, timeout_s: float, started_at_ms: int
 ) -> tuple[float, Callable[[], Procedure[None]] | None]:
     """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
     recorded one after a recovery, else now + `timeout_s` together with the procedure that
@@ -134,7 +135,9 @@ def _durable_deadline(
             function_name=SLEEP_NAME,
             output=engine.codec.encode_value(wake_at),
             error=None,
-            started_at_ms=now_ms(),
+            # The wait began before this record is written (it is written only once the
+            # wait has lasted a moment): its start is the wait's.
+            started_at_ms=started_at_ms,
             completed_at_ms=now_ms(),
         )
         yield from engine.checkpoint(context, record)
@@ -261,11 +264,13 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
         return engine.replay_result(replayed)
     yield from stop_if_cancelled(context)
     storage = engine.storage
+    started = now_ms()
 
     def attempt() -> StepRecord | None:
-        return storage.recv(RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms()))
+        request = RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms(), started)
+        return storage.recv(request)
 
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
     try:
         record = yield from wait_for(
             engine, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
@@ -275,7 +280,8 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
         record = yield from engine.reload_step(context, function_id)
     if record is None:
         yield from stop_if_cancelled(context)
-        record = yield from engine.checkpoint(context, _plain_step(context, function_id, RECV_NAME))
+        timed_out = replace(_plain_step(context, function_id, RECV_NAME), started_at_ms=started)
+        record = yield from engine.checkpoint(context, timed_out)
     else:
         engine.hooks.after_step_checkpoint(record)
     return engine.replay_result(record)
@@ -328,21 +334,16 @@ def get_event_procedure(
     if replayed is not None:
         return engine.replay_result(replayed)
     yield from stop_if_cancelled(context)
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    started = now_ms()
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
     text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at, context, persist)
     if text is None:
         yield from stop_if_cancelled(context)
-    record = _plain_step(context, function_id, GET_EVENT_NAME)
-    if text is not None:
-        record = StepRecord(
-            record.workflow_id,
-            function_id,
-            GET_EVENT_NAME,
-            text,
-            None,
-            record.started_at_ms,
-            now_ms(),
-        )
+        text = engine.codec.encode_value(None)
+    # Started when the wait did: the record's duration is how long the read waited.
+    record = StepRecord(
+        context.workflow_id, function_id, GET_EVENT_NAME, text, None, started, now_ms()
+    )
     stored = yield from engine.checkpoint(context, record)
     return engine.replay_result(stored)
 

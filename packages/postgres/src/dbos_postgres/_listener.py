@@ -11,6 +11,8 @@ from collections.abc import Callable, Container
 import psycopg
 from psycopg import sql
 
+from dbos._secrets import password_secrets, scrub_text
+
 logger = logging.getLogger("dbos")
 
 _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
@@ -94,5 +96,6 @@ class Listener:
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
-                logger.warning("notification listener lost its connection (%s); retrying", exc)
+                reason = scrub_text(str(exc), password_secrets(self._conninfo))
+                logger.warning("notification listener lost its connection (%s); retrying", reason)
                 self._stop.wait(delay)

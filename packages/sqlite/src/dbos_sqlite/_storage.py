@@ -18,6 +18,7 @@ from typing import Any
 
 from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
+    DBOSConfigError,
     DBOSConnectionError,
     DBOSForkStepError,
     DBOSMigrationError,
@@ -228,12 +229,25 @@ class SQLiteStorage:
                     applied_now.append(f"{pending[0].version:04d}_{pending[0].name}")
         return applied_now
 
+    def _require_file(self) -> None:
+        """Refuse to create the file: for callers that only read or manage an existing
+        database (`DBOSClient`, the `dbos` command), a missing file is a wrong path."""
+        path = self._settings.path
+        if self._connection is None and not path.exists():
+            raise DBOSConfigError(
+                f"the SQLite database file {str(path.absolute())!r} does not exist (from "
+                f"{self._url!r}); check the path, or launch the app (or run `dbos migrate`) "
+                "to create it"
+            )
+
     def verify_schema(self) -> list[str]:
         """Check the schema without changing it; returns the names of pending migrations.
 
         Raises:
+            DBOSConfigError: the file does not exist (it is not created).
             DBOSMigrationError: applied migrations differ from this code's files.
         """
+        self._require_file()
         with self._reading() as connection:
             exists = self._run(connection, "ledger_exists", {}).fetchone()
             applied = self._ledger(connection) if exists else []
@@ -534,7 +548,9 @@ class SQLiteStorage:
                 function_name=request.function_name,
                 output=text,
                 error=None,
-                started_at_ms=request.now_ms,
+                started_at_ms=(
+                    request.now_ms if request.started_at_ms is None else request.started_at_ms
+                ),
                 completed_at_ms=request.now_ms,
             )
             self._record_in(connection, record)
@@ -576,6 +592,7 @@ class SQLiteStorage:
     # --- management ------------------------------------------------------------------------
 
     def reset_system_database(self) -> None:
+        self._require_file()
         with self._lock:
             connection = self._connect()
             # PRAGMA foreign_keys has no effect inside a transaction: switch it off around it.
