@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -114,3 +115,10 @@ def test_changing_directory_is_not_a_changed_file(
             storage.cancel_expired(0)
     finally:
         storage.close()
+
+
+def test_the_error_survives_pickling() -> None:
+    """Errors are recorded and read back elsewhere (see `DBOSException`)."""
+    error = SQLiteFileChangedError("/data/app.sqlite", "deleted")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.path) == (type(error), str(error), error.path)
