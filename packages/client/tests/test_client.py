@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -389,7 +390,7 @@ def test_listed_waits_last_their_real_time_and_client_and_app_agree(
         return int(completed - started)
 
     sleep, timed_out, its_timeout, answered, answered_timeout = (dict(s) for s in steps)
-    assert sleep["completed_at_epoch_ms"] == round(sleep["output"] * 1000)
+    assert sleep["completed_at_epoch_ms"] == math.floor(sleep["output"] * 1000)
     assert lasted(sleep) >= 300
     assert lasted(timed_out) >= 250 and lasted(its_timeout) >= 250
     # The answered receive's timeout (60 s away) ended when the message came.

@@ -60,3 +60,33 @@ def test_caught_step_exception_takes_the_same_branch_in_a_fork(
     fork = DBOS.fork_workflow("order-2", 1)  # replays step 0's recorded exception
     assert fork.get_result() == EXPECTED
     assert _reports(effects) == [f"report {EXPECTED}"] * 2
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+@DBOS.step()
+def fail_with_odd_text(kind: str) -> None:
+    if kind == "surrogate":
+        raise ValueError("caf\udce9")
+    raise Unprintable()
+
+
+@DBOS.workflow()
+def odd_failure(kind: str) -> None:
+    fail_with_odd_text(kind)
+
+
+@pytest.mark.parametrize("kind", ["surrogate", "unprintable"])
+def test_an_error_whose_text_cannot_be_stored_as_is_still_ends_the_workflow(
+    dbos: type[DBOS], kind: str
+) -> None:
+    handle = DBOS.start_workflow(odd_failure, kind)
+    with pytest.raises((ValueError, Unprintable)):
+        handle.get_result()
+    status = handle.get_status()
+    assert status.status == "ERROR"
+    (step,) = DBOS.list_workflow_steps(handle.workflow_id)
+    assert type(step["error"]) is (ValueError if kind == "surrogate" else Unprintable)

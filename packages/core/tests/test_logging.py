@@ -29,11 +29,12 @@ TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
 
 
 def _with_password(url: str) -> str:
-    """`url` with a password (the shared test server trusts any)."""
+    """`url` with a password (the test servers trust any)."""
     parts = urlsplit(url)
     if parts.scheme.startswith("sqlite"):
         return url
-    netloc = f"{parts.username}:{SECRET}@{parts.hostname}:{parts.port}"
+    port = "" if parts.port is None else f":{parts.port}"
+    netloc = f"{parts.username}:{SECRET}@{parts.hostname or ''}{port}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 

@@ -11,6 +11,7 @@ import logging
 
 from ._outcome import Outcome
 from ._records import StepRecord, WorkflowStatusString
+from ._serialization import error_text
 
 logger = logging.getLogger("dbos")
 
@@ -29,7 +30,7 @@ def log_outcome(workflow_id: str, name: str, outcome: Outcome) -> None:
             workflow_id,
             name,
             type(error).__name__,
-            error,
+            error_text(error),
             exc_info=(type(error), error, error.__traceback__),
         )
     else:
@@ -43,7 +44,7 @@ def log_stopped(workflow_id: str, name: str, error: Exception) -> None:
         workflow_id,
         name,
         type(error).__name__,
-        error,
+        error_text(error),
         exc_info=(type(error), error, error.__traceback__),
     )
 

@@ -218,8 +218,8 @@ class Codec:
         stored so that a replay rebuilds it as its own class."""
         record: dict[str, Any] = {
             "type": f"{type(error).__module__}.{type(error).__qualname__}",
-            "message": str(error),
-            "traceback": "".join(traceback.format_exception(error)),
+            "message": error_text(error),
+            "traceback": _storable_text(lambda: "".join(traceback.format_exception(error))),
         }
         data, problem = pickle_exception(error)
         if data is not None:
@@ -257,6 +257,22 @@ class Codec:
             str(record.get("message", "")),
             record.get("traceback"),
         )
+
+
+def error_text(error: BaseException) -> str:
+    """`str(error)`, storable and printable whatever the exception's `__str__` does."""
+    return _storable_text(lambda: str(error))
+
+
+def _storable_text(render: Callable[[], str]) -> str:
+    """Text for an error's readable form that any database can store: lone surrogates (which
+    UTF-8 cannot encode) become backslash escapes, and an exception whose `__str__` itself
+    fails is described instead of failing the write of its workflow's outcome."""
+    try:
+        text = render()
+    except Exception as exc:
+        text = f"<the error could not be rendered as text: {type(exc).__name__}>"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def rebuild_exception(

@@ -9,6 +9,7 @@ guards (the operation just before it) finished first; None while the wait is sti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,8 @@ def wake_up_ms(record: RecordedTimes) -> int | None:
         return None
     if not isinstance(output, (int, float)):
         return None
-    return round(output * 1000)
+    # Floored like `now_ms()`, so a wait that ran to its wake-up time ends exactly there.
+    return math.floor(output * 1000)
 
 
 def wait_completions(records: Sequence[RecordedTimes], now_ms: int) -> dict[int, int | None]:
