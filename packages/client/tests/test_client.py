@@ -390,7 +390,9 @@ def test_listed_waits_last_their_real_time_and_client_and_app_agree(
         return int(completed - started)
 
     sleep, timed_out, its_timeout, answered, answered_timeout = (dict(s) for s in steps)
-    assert sleep["completed_at_epoch_ms"] == math.floor(sleep["output"] * 1000)
+    wake_up = sleep["output"]
+    assert isinstance(wake_up, float)
+    assert sleep["completed_at_epoch_ms"] == math.floor(wake_up * 1000)
     assert lasted(sleep) >= 300
     assert lasted(timed_out) >= 250 and lasted(its_timeout) >= 250
     # The answered receive's timeout (60 s away) ended when the message came.

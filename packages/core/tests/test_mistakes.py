@@ -54,7 +54,7 @@ def test_scheduled_signature_is_checked_at_decoration() -> None:
     for func in (takes_nothing, takes_one, needs_three):
         workflow = DBOS.workflow()(func)
         with pytest.raises(DBOSConfigError, match=rf"{func.__name__}.*scheduled_time"):
-            DBOS.scheduled("* * * * *")(workflow)  # type: ignore[type-var]
+            DBOS.scheduled("* * * * *")(workflow)
 
 
 @pytest.mark.usefixtures("no_leftover_schedules")
@@ -109,9 +109,7 @@ def test_blank_workflow_ids_are_refused_everywhere(client: DBOSClient, blank: st
     with pytest.raises(DBOSException, match="SetWorkflowID"):
         SetWorkflowID(blank)
     with pytest.raises(DBOSException, match="'workflow_id'"):
-        client.enqueue(
-            {"workflow_name": "target", "queue_name": "q", "workflow_id": blank}  # type: ignore[typeddict-item]
-        )
+        client.enqueue({"workflow_name": "target", "queue_name": "q", "workflow_id": blank})
     with pytest.raises(DBOSException, match="forked workflow"):
         client.fork_workflow(handle.workflow_id, 0, forked_workflow_id=blank)
     refused: list[Callable[[], Any]] = [
