@@ -158,7 +158,7 @@ class DBOS(ManagementAPI, MessagingAPI):
         except BaseException:
             storage.close()
             raise
-        storage = ResilientStorage(storage, hooks).as_storage()
+        storage = ResilientStorage(storage, hooks, settings.retry_timeout_s).as_storage()
         version = settings.application_version or _registry.application_version()
         engine = Engine(
             storage,

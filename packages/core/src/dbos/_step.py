@@ -9,7 +9,12 @@ from typing import Any
 from ._context import WorkflowContext, current_workflow
 from ._decisions import remaining_sleep, replayed_step, retry_delay
 from ._effects import Blocking, CallBody, Procedure, Sleep
-from ._errors import DBOSMaxStepRetriesExceeded, DBOSSerializationError, DBOSWorkflowCancelledError
+from ._errors import (
+    DBOSConnectionError,
+    DBOSMaxStepRetriesExceeded,
+    DBOSSerializationError,
+    DBOSWorkflowCancelledError,
+)
 from ._outcome import now_ms
 from ._records import StepRecord
 from ._registry import StepRegistration
@@ -58,6 +63,8 @@ def step_procedure(
             try:
                 value = yield CallBody(registration.function, args, kwargs)
                 break
+            except DBOSConnectionError:
+                raise  # the system database lost, not the step's outcome (see Engine.execute)
             except Exception as exc:
                 failures.append(exc)
                 delay = retry_delay(policy, len(failures))
