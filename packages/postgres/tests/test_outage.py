@@ -1,0 +1,114 @@
+"""A real outage, longer than the retry budget of calls that may give up: the test's own
+Postgres server is stopped for `OUTAGE_S`, then started again. Workflows waiting in
+DBOS.recv and between steps end SUCCESS with no step run twice, and the pool serves a new
+workflow within seconds of the server's return."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dbos import DBOS, SetWorkflowID
+from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
+from dbos_testing import CrashPlan
+from dbos_testing import _postgres_server as pg
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.timeout(300)]
+
+#: Longer than the default retry budget, which used to bound workflows' calls too.
+OUTAGE_S = DEFAULT_RETRY_TIMEOUT_S + 5
+#: Generous: the pool reconnects within about a second of the server's return.
+SERVES_AGAIN_WITHIN_S = 10.0
+
+at_recv = threading.Event()
+at_gate = threading.Event()
+gate = threading.Event()
+
+
+@DBOS.step()
+def outage_server_step(x: int) -> int:
+    return x * 2
+
+
+@DBOS.workflow()
+def waits_for_a_message() -> str:
+    at_recv.set()
+    return f"got {DBOS.recv('topic', timeout_seconds=600)}"
+
+
+@DBOS.workflow()
+def waits_between_steps() -> int:
+    first = outage_server_step(1)
+    at_gate.set()
+    gate.wait(120)
+    return first + outage_server_step(2) + outage_server_step(3)
+
+
+@DBOS.workflow()
+def after_the_outage() -> int:
+    return outage_server_step(10)
+
+
+@pytest.fixture
+def own_server(dbos_backend: str) -> Iterator[pg.binaries.ThrowawayServer]:
+    try:
+        with pg.stoppable_server() as server:
+            yield server
+    except pg.PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def test_workflows_outlast_a_long_outage(
+    own_server: pg.binaries.ThrowawayServer,
+    dbos_crash: CrashPlan,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="dbos")
+    pg.run_admin(own_server.admin_url, 'CREATE DATABASE "outage"')
+    url = pg.with_database(own_server.admin_url, "outage")
+    DBOS.destroy()
+    DBOS(config={"name": "outage-server-test", "system_database_url": url})
+    DBOS.launch()
+    for event in (at_recv, at_gate, gate):
+        event.clear()
+    try:
+        with SetWorkflowID("receiver"):
+            receiver = DBOS.start_workflow(waits_for_a_message)
+        with SetWorkflowID("stepper"):
+            stepper = DBOS.start_workflow(waits_between_steps)
+        assert at_recv.wait(10) and at_gate.wait(10)
+
+        own_server.stop()
+        gate.set()  # the stepper's next checkpoints fall in the outage
+        time.sleep(OUTAGE_S)
+        own_server.start()
+        back = time.monotonic()
+
+        with SetWorkflowID("after"):
+            assert after_the_outage() == 20
+        serves_again_s = time.monotonic() - back
+        print(f"\npool served a new workflow {serves_again_s:.2f} s after the server was back")
+        assert serves_again_s < SERVES_AGAIN_WITHIN_S
+
+        DBOS.send("receiver", "hello", "topic")
+        assert receiver.get_result() == "got hello"
+        assert stepper.get_result() == 2 + 4 + 6
+        for workflow_id in ("receiver", "stepper"):
+            status = DBOS.get_workflow_status(workflow_id)
+            assert status is not None and status.status == "SUCCESS"
+            assert all(step["error"] is None for step in DBOS.list_workflow_steps(workflow_id))
+        assert dbos_crash.ran("outage_server_step", "stepper") == 3  # none ran twice
+    finally:
+        gate.set()
+        DBOS.destroy()
+    # Reported now and then, not on every retry: at the start, every 30 s, at the end.
+    reports = [
+        r
+        for r in caplog.records
+        if r.name == "dbos" and "unreachable" in r.getMessage() and r.levelno == logging.WARNING
+    ]
+    assert 1 <= len(reports) <= OUTAGE_S // 30 + 1
