@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 from dataclasses import dataclass
 from enum import Enum
 
@@ -94,12 +96,77 @@ def test_errors_keep_their_class_and_a_readable_form() -> None:
     assert str(restored) == "bad value"
 
 
-def test_error_that_cannot_be_rebuilt_becomes_remote_error() -> None:
+class Coded(Exception):
+    """Constructor parameters that are not its args, attributes set in __init__."""
+
+    def __init__(self, code: int, detail: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(f"error {code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.inner = cause
+
+
+class CodedOSError(OSError):
+    def __init__(self, code: int) -> None:
+        super().__init__(code, "os-level failure")
+        self.code = code
+
+
+def test_error_with_other_constructor_arguments_comes_back_as_its_class() -> None:
     codec = Codec(JsonPickleSerializer())
     restored = codec.decode_error(codec.encode_error(NeedsTwoArgs(1, 2)))
+    assert type(restored) is NeedsTwoArgs
+    assert restored.args == ("1/2",)
+
+    original = Coded(422, "malformed", cause=Coded(7, "inner"))
+    original.add_note("while checking order 1")
+    restored = codec.decode_error(codec.encode_error(original))
+    assert type(restored) is Coded
+    assert (restored.code, restored.detail, restored.args) == (422, "malformed", original.args)
+    assert type(restored.inner) is Coded and restored.inner.code == 7
+    assert restored.__notes__ == ["while checking order 1"]
+    assert str(restored) == "error 422: malformed"
+
+
+def test_error_classes_with_their_own_pickling_keep_their_fields() -> None:
+    codec = Codec(JsonPickleSerializer())
+    restored = codec.decode_error(codec.encode_error(CodedOSError(5)))
+    assert type(restored) is CodedOSError
+    assert (restored.errno, restored.strerror, restored.code) == (5, "os-level failure", 5)
+
+
+def test_unpicklable_attributes_are_dropped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    codec = Codec(JsonPickleSerializer())
+    error = Coded(1, "has a lock")
+    error.lock = threading.Lock()  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        restored = codec.decode_error(codec.encode_error(error, "step 'x' of workflow 'wf-1'"))
+    assert type(restored) is Coded
+    assert restored.code == 1 and not hasattr(restored, "lock")
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "step 'x' of workflow 'wf-1'" in record.getMessage()
+    assert "'lock'" in record.getMessage()
+
+
+def test_error_whose_class_cannot_be_imported_becomes_remote_error_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class LocalError(Exception):
+        pass
+
+    codec = Codec(JsonPickleSerializer())
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        text = codec.encode_error(LocalError("boom"), "workflow 'wf-2' (app.job)")
+    restored = codec.decode_error(text)
     assert isinstance(restored, DBOSRemoteError)
-    assert restored.type_name.endswith("NeedsTwoArgs")
-    assert restored.message == "1/2"
+    assert restored.type_name.endswith("LocalError")
+    assert restored.message == "boom"
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = record.getMessage()
+    assert "workflow 'wf-2' (app.job)" in message and "LocalError" in message
+    assert "DBOSRemoteError" in message
 
 
 def test_strict_mode_reads_errors_without_unpickling() -> None:

@@ -1,5 +1,10 @@
 """Per-execution state, carried in context variables (so threads and asyncio tasks each see
-their own): the running workflow, the step being run, and options set by context managers."""
+their own): the running workflow, the step being run, and options set by context managers.
+
+The workflow and the step are two variables, not one: the tasks an async workflow gathers
+share its `WorkflowContext` (one operation counter, one set of recorded steps), but each has
+its own step frame, so a step running in one gathered task does not make the steps another
+task starts look nested in it."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._errors import DBOSException
-from ._records import StepRecord, WorkflowStatusString
+from ._records import StepRecord, StepWrite, WorkflowStatusString
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -25,7 +30,6 @@ class WorkflowContext:
     name: str
     recorded: dict[int, StepRecord]
     next_function_id: int = 0
-    step_id: int | None = None
     cancelled: bool = False
     deadline_ms: int | None = None
 
@@ -40,6 +44,18 @@ class WorkflowContext:
             self.cancelled = True
 
 
+@dataclass
+class StepFrame:
+    """The step whose body runs in this thread or task (one attempt of it).
+
+    `writes` holds what the attempt sent, set and wrote to streams: made with the step's
+    checkpoint if the step succeeds, dropped with a failed attempt (ours: DBOS Transact
+    makes them at once, so a retried or crashed step repeats them)."""
+
+    function_id: int
+    writes: list[StepWrite]
+
+
 if sys.version_info >= (3, 11):
     from typing import Self
 else:  # pragma: no cover - Python 3.10
@@ -50,6 +66,7 @@ V = TypeVar("V")
 _current_workflow: ContextVar[WorkflowContext | None] = ContextVar(
     "dbos_current_workflow", default=None
 )
+_current_step: ContextVar[StepFrame | None] = ContextVar("dbos_current_step", default=None)
 _next_workflow_id: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
 _next_timeout_s: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
 
@@ -58,12 +75,38 @@ def current_workflow() -> WorkflowContext | None:
     return _current_workflow.get()
 
 
-def enter_workflow(context: WorkflowContext | None) -> Token[WorkflowContext | None]:
-    return _current_workflow.set(context)
+_WorkflowTokens = tuple["Token[WorkflowContext | None]", "Token[StepFrame | None]"]
 
 
-def leave_workflow(token: Token[WorkflowContext | None]) -> None:
-    _current_workflow.reset(token)
+def enter_workflow(context: WorkflowContext | None) -> _WorkflowTokens:
+    """Make `context` the running workflow, outside any step (a child workflow called from a
+    step body runs its own steps as steps)."""
+    return _current_workflow.set(context), _current_step.set(None)
+
+
+def leave_workflow(tokens: _WorkflowTokens) -> None:
+    workflow_token, step_token = tokens
+    _current_step.reset(step_token)
+    _current_workflow.reset(workflow_token)
+
+
+def current_step() -> StepFrame | None:
+    """The step whose body runs in this thread or task, if any."""
+    return _current_step.get()
+
+
+def enter_step(frame: StepFrame) -> Token[StepFrame | None]:
+    return _current_step.set(frame)
+
+
+def leave_step(token: Token[StepFrame | None]) -> None:
+    _current_step.reset(token)
+
+
+def in_workflow_body() -> WorkflowContext | None:
+    """The running workflow, if the caller is its body (or a task it started), not a step."""
+    context = _current_workflow.get()
+    return context if context is not None and _current_step.get() is None else None
 
 
 def take_assigned_workflow_id() -> str | None:

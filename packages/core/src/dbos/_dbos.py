@@ -16,7 +16,7 @@ from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._config import DBOSConfig, Settings, resolve
-from ._context import current_workflow
+from ._context import current_step, current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
 from ._engine import Engine, QueuePlacement
@@ -79,8 +79,8 @@ def _current_workflow_id() -> str | None:
 
 
 def _current_step_id() -> int | None:
-    context = current_workflow()
-    return None if context is None else context.step_id
+    frame = current_step()
+    return None if frame is None or current_workflow() is None else frame.function_id
 
 
 def _registration_of(func: Callable[..., Any]) -> WorkflowRegistration:

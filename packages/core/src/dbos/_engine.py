@@ -21,6 +21,7 @@ from . import _registry
 from ._context import (
     WorkflowContext,
     assigned_timeout,
+    current_step,
     current_workflow,
     enter_workflow,
     leave_workflow,
@@ -200,7 +201,7 @@ class Engine:
         assigned = take_assigned_workflow_id()
         parent_function_id: int | None = None
         replayed: StepRecord | None = None
-        if parent is not None and parent.step_id is None:
+        if parent is not None and current_step() is None:
             parent_function_id = parent.take_function_id()
             replayed = replayed_step(
                 parent.recorded, parent.workflow_id, parent_function_id, registration.name
@@ -426,8 +427,9 @@ class Engine:
         except DBOSConnectionError as exc:
             return exc
         except Exception as exc:
+            where = f"workflow {workflow_id!r} ({registration.name})"
             stored = WorkflowOutcome(
-                workflow_id, _ERROR, None, self.codec.encode_error(exc), now_ms()
+                workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
             )
             return Outcome(workflow_id, _ERROR, error=exc), stored
         finally:

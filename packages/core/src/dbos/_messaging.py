@@ -20,10 +20,21 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ._context import WorkflowContext, current_workflow
+from ._context import (
+    StepFrame,
+    WorkflowContext,
+    current_step,
+    current_workflow,
+    in_workflow_body,
+)
 from ._decisions import replayed_step
 from ._effects import Blocking, Procedure, WaitWakeup
-from ._errors import DBOSException, DBOSStepConflictError, DBOSWorkflowCancelledError
+from ._errors import (
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+    DBOSStepConflictError,
+    DBOSWorkflowCancelledError,
+)
 from ._outcome import now_ms
 from ._records import (
     TERMINAL_STATUSES,
@@ -95,15 +106,9 @@ def check_timeout(name: str, seconds: object) -> float:
     return float(seconds)
 
 
-def _in_workflow() -> WorkflowContext | None:
-    """The running workflow, if the caller is its body (not a step inside it)."""
-    context = current_workflow()
-    return context if context is not None and context.step_id is None else None
-
-
 def _require_workflow(operation: str, allow_step: bool) -> WorkflowContext:
     context = current_workflow()
-    if context is None or (context.step_id is not None and not allow_step):
+    if context is None or (current_step() is not None and not allow_step):
         where = "a workflow or a step" if allow_step else "a workflow"
         raise DBOSException(f"{operation} can only be called from {where}")
     return context
@@ -191,8 +196,13 @@ def _plain_step(context: WorkflowContext, function_id: int, name: str) -> StepRe
 def send_procedure(
     engine: Engine, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
-    """Send a message; inside a workflow, exactly once however often the workflow recovers."""
-    context = _in_workflow()
+    """Send a message; inside a workflow, exactly once however often the workflow recovers.
+    From a step, the message is sent with the step's checkpoint, if the step succeeds."""
+    frame = current_step()
+    if frame is not None and current_workflow() is not None:
+        yield from _send_from_step(engine, frame, destination_id, message, topic)
+        return
+    context = in_workflow_body()
     if context is None:
         yield from send_from_outside(engine, destination_id, message, topic)
         return
@@ -208,6 +218,22 @@ def send_procedure(
     yield from engine.checkpoint(context, record, functools.partial(engine.storage.send, sent))
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def _send_from_step(
+    engine: Engine, frame: StepFrame, destination_id: str, message: Any, topic: str | None
+) -> Procedure[None]:
+    """Queue a message on the running step's attempt. The destination is checked now, so a
+    wrong ID fails in the step body, where the caller can handle it."""
+    context = current_workflow()
+    assert context is not None
+    text = engine.codec.encode_value(message)
+    destination = yield Blocking(engine.storage.get_workflow, (destination_id,))
+    if destination is None:
+        raise DBOSNonExistentWorkflowError(destination_id)
+    # Unique per step and position; a retried attempt reuses it, but only one commits.
+    message_id = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
+    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms()))
 
 
 def send_from_outside(
@@ -256,11 +282,13 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
 
 
 def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]:
-    """Set this workflow's event `key`; checkpointed in the same transaction."""
+    """Set this workflow's event `key`; checkpointed in the same transaction. From a step, it
+    is set with the step's checkpoint, if the step succeeds."""
     context = _require_workflow("DBOS.set_event", allow_step=True)
     event = EventRecord(context.workflow_id, key, engine.codec.encode_value(value), now_ms())
-    if context.step_id is not None:
-        yield Blocking(engine.storage.set_event, (event,))
+    frame = current_step()
+    if frame is not None:
+        frame.writes.append(event)  # set with the step's checkpoint
         return
     function_id = context.take_function_id()
     if (
@@ -286,7 +314,7 @@ def get_event_procedure(
     def attempt() -> str | None:
         return storage.get_event(workflow_id, key)
 
-    context = _in_workflow()
+    context = in_workflow_body()
     if context is None:
         return (yield from get_event_from_outside(engine, workflow_id, key, timeout_s))
     function_id = context.take_function_id()
@@ -332,13 +360,15 @@ def get_event_from_outside(
 
 def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) -> Procedure[None]:
     """Append `value` to this workflow's stream `key` (or close it), checkpointed in the same
-    transaction. From a step it is a plain write (the step's checkpoint covers it)."""
+    transaction. From a step, the write waits for the step's checkpoint and commits with it:
+    only the attempt that succeeds leaves its writes, exactly once."""
     operation = "DBOS.close_stream" if close else "DBOS.write_stream"
     context = _require_workflow(operation, allow_step=True)
     text = None if close else engine.codec.encode_value(value)
     write = StreamWrite(context.workflow_id, key, text, now_ms())
-    if context.step_id is not None:
-        yield Blocking(engine.storage.write_stream, (write,))
+    frame = current_step()
+    if frame is not None:
+        frame.writes.append(write)  # appended with the step's checkpoint
         return
     name = CLOSE_STREAM_NAME if close else WRITE_STREAM_NAME
     function_id = context.take_function_id()

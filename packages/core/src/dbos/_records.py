@@ -199,6 +199,21 @@ class StreamWrite:
     created_at_ms: int
 
 
+#: A write a step's body makes to the system database: committed with the step's checkpoint
+#: (see `SystemStorage.record_step`), so only the attempt that succeeds leaves it.
+StepWrite = Message | EventRecord | StreamWrite
+
+
+def wakeup_for(write: StepWrite) -> Wakeup:
+    """Who to wake once `write` is committed: a message's receiver, or the readers of a
+    workflow's events or streams."""
+    if isinstance(write, Message):
+        return Wakeup(WAKE_MESSAGE, write.destination_id)
+    if isinstance(write, EventRecord):
+        return Wakeup(WAKE_EVENT, write.workflow_id)
+    return Wakeup(WAKE_STREAM, write.workflow_id)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamEntry:
     """One stored stream entry; `value` None is the close marker."""

@@ -41,6 +41,7 @@ from ._records import (
     RecvRequest,
     StepAck,
     StepRecord,
+    StepWrite,
     StreamWrite,
     WorkflowInit,
     WorkflowOutcome,
@@ -184,8 +185,10 @@ class ResilientStorage:
 
         return self._call("wait_workflow_outcome", attempt, give_up_at=until)
 
-    def record_step(self, step: StepRecord) -> StepAck:
-        return self._write_with_step("record_step", lambda: self.backend.record_step(step), step)
+    def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
+        return self._write_with_step(
+            "record_step", lambda: self.backend.record_step(step, writes), step
+        )
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
         return self._write_with_step("send", lambda: self.backend.send(message, step), step)

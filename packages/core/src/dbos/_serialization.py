@@ -7,13 +7,21 @@ that key is itself pickled, so decoding is never ambiguous. In strict mode the d
 pickled values: a compromised database must not mean code execution in the app.
 
 Errors are stored as a JSON object with the exception's type, message and traceback text (for
-people and other languages) and, where possible, the pickled exception (for `isinstance`).
+people and other languages) and, where possible, the pickled exception, so that a replay raises
+an instance of the same class and `except` clauses take the same path as on the first run. An
+exception whose constructor takes other arguments than its `args` (which plain pickling cannot
+rebuild) is stored as its class, `args` and instance attributes, and rebuilt without calling
+`__init__`. Only an exception whose class cannot be imported (defined inside a function), or
+any exception under strict serialization, comes back as `DBOSRemoteError`; the first case is
+logged as a WARNING when it is recorded.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import math
 import pickle
 import traceback
@@ -24,6 +32,8 @@ from ._errors import DBOSRemoteError, DBOSSerializationError
 
 PICKLE_KEY = "__dbos_pickle__"
 _ERROR_KEY = "__dbos_error__"
+
+logger = logging.getLogger("dbos")
 
 
 class Serializer(Protocol):
@@ -110,21 +120,28 @@ class Codec:
             raise DBOSSerializationError("stored workflow inputs are malformed")
         return tuple(decoded["args"]), dict(decoded.get("kwargs") or {})
 
-    def encode_error(self, error: BaseException) -> str:
+    def encode_error(self, error: BaseException, where: str = "a workflow") -> str:
+        """The stored form of `error`. `where` names what raised it (for example ``"step
+        'charge' of workflow 'order-1'"``) in the WARNING logged when the exception cannot be
+        stored so that a replay rebuilds it as its own class."""
         record: dict[str, Any] = {
             "type": f"{type(error).__module__}.{type(error).__qualname__}",
             "message": str(error),
             "traceback": "".join(traceback.format_exception(error)),
         }
-        try:
-            record[PICKLE_KEY] = base64.b64encode(
-                pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL)
-            ).decode("ascii")
-            # An exception whose constructor takes other arguments than its message pickles
-            # fine but fails to unpickle: find out now, not when a reader needs it.
-            pickle.loads(base64.b64decode(record[PICKLE_KEY]))
-        except Exception:
-            record.pop(PICKLE_KEY, None)
+        data, problem = pickle_exception(error)
+        if data is not None:
+            record[PICKLE_KEY] = base64.b64encode(data).decode("ascii")
+        if problem is not None:
+            logger.warning(
+                "%s raised %s, which cannot be stored faithfully (%s): %s",
+                where,
+                record["type"],
+                problem,
+                "a replay raises it without those attributes"
+                if data is not None
+                else "a replay raises DBOSRemoteError instead",
+            )
         return json.dumps({_ERROR_KEY: record}, ensure_ascii=False)
 
     def decode_error(self, text: str | None) -> BaseException:
@@ -148,6 +165,94 @@ class Codec:
             str(record.get("message", "")),
             record.get("traceback"),
         )
+
+
+def rebuild_exception(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    """An instance of `cls` with `args` and instance attributes `state`, made without calling
+    its `__init__` (whose parameters may not be its `args`). Unpickling calls it by name."""
+    try:
+        error = cls.__new__(cls, *args)
+    except TypeError:  # a __new__ with parameters of its own
+        error = cls.__new__(cls)
+    # The nearest built-in base's __init__ sets `args` and the fields a built-in derives
+    # from them (OSError's errno and strerror, for example): what `super().__init__` did.
+    init = next(
+        vars(base)["__init__"]
+        for base in cls.__mro__
+        if base.__module__ == "builtins" and "__init__" in vars(base)
+    )
+    try:
+        init(error, *args)
+    except TypeError:
+        error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _ExceptionPickler(pickle.Pickler):
+    """Pickles every exception in the object graph as `rebuild_exception(class, args,
+    attributes)` instead of as ``class(*args)``."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, BaseException):
+            return rebuild_exception, (type(obj), obj.args, dict(getattr(obj, "__dict__", {})))
+        return NotImplemented
+
+
+def _dumps_rebuilt(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    _ExceptionPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def _round_trips(data: bytes, error: BaseException) -> bool:
+    try:
+        return type(pickle.loads(data)) is type(error)
+    except Exception:
+        return False
+
+
+def _plain_dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def pickle_exception(error: BaseException) -> tuple[bytes | None, str | None]:
+    """`error` pickled so that unpickling gives an instance of its class (or None), and what
+    could not be kept, if anything.
+
+    Plain pickling first (it keeps what a class's own `__reduce__` keeps, such as OSError's
+    fields); where that does not load back (a constructor with other parameters than `args`),
+    class, `args` and attributes; where an attribute cannot be pickled, the others."""
+    for dumps in (_plain_dumps, _dumps_rebuilt):
+        try:
+            data = dumps(error)
+        except Exception:
+            continue
+        if _round_trips(data, error):
+            return data, None
+    try:
+        _dumps_rebuilt(type(error))
+    except Exception:
+        return None, "its class cannot be imported by name (is it defined inside a function?)"
+    state = dict(getattr(error, "__dict__", {}))
+    dropped: list[str] = []
+    for name, value in list(state.items()):
+        try:
+            _dumps_rebuilt(value)
+        except Exception:
+            dropped.append(name)
+            del state[name]
+    try:
+        data = _dumps_rebuilt(rebuild_exception(type(error), error.args, state))
+    except Exception as exc:
+        return None, f"it cannot be pickled: {exc}"
+    if not _round_trips(data, error):
+        return None, "it cannot be rebuilt from its class, args and attributes"
+    if dropped:
+        return data, f"attribute(s) {', '.join(map(repr, dropped))} cannot be pickled"
+    return data, None
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
 
-from ._context import WorkflowContext, current_workflow
+from ._context import (
+    StepFrame,
+    WorkflowContext,
+    current_step,
+    current_workflow,
+    enter_step,
+    leave_step,
+)
 from ._decisions import remaining_sleep, replayed_step, retry_delay
 from ._effects import Blocking, CallBody, Procedure, Sleep
 from ._errors import (
@@ -35,13 +43,21 @@ def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
         raise DBOSWorkflowCancelledError(context.workflow_id)
 
 
+def _attempt_failure(exc: Exception) -> Exception:
+    """`exc`, as a failed attempt of a step; a `DBOSConnectionError` (the system database
+    lost) is raised on instead: it is never a step's outcome (see `Engine.execute`)."""
+    if isinstance(exc, DBOSConnectionError):
+        raise exc
+    return exc
+
+
 def step_procedure(
     registration: StepRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Procedure[Any]:
     """Run a step once per workflow execution history: replay its recorded outcome if there is
     one, else run it (with retries), checkpoint the outcome, and return or raise it."""
     context = current_workflow()
-    if context is None or context.step_id is not None:
+    if context is None or current_step() is not None:
         # Outside a workflow, or nested in another step: an ordinary call.
         return (yield CallBody(registration.function, args, kwargs))
     engine = context.engine
@@ -57,36 +73,38 @@ def step_procedure(
     failures: list[BaseException] = []
     value: Any = None
     error: Exception | None = None
-    context.step_id = function_id
-    try:
-        while True:
-            try:
-                value = yield CallBody(registration.function, args, kwargs)
-                break
-            except DBOSConnectionError:
-                raise  # the system database lost, not the step's outcome (see Engine.execute)
-            except Exception as exc:
-                failures.append(exc)
-                delay = retry_delay(policy, len(failures))
-                if delay is None:
-                    error = (
-                        DBOSMaxStepRetriesExceeded(registration.name, policy.max_attempts, failures)
-                        if policy.retries_allowed
-                        else exc
-                    )
-                    break
-                logger.warning(
-                    "step %s of workflow %s failed (attempt %d of %d), retrying in %.2f s: %r",
-                    registration.name,
-                    context.workflow_id,
-                    len(failures),
-                    policy.max_attempts,
-                    delay,
-                    exc,
-                )
-                yield Sleep(delay)
-    finally:
-        context.step_id = None
+    while True:
+        # A frame per attempt: what a failed attempt sent or wrote is dropped with it.
+        frame = StepFrame(function_id, [])
+        token = enter_step(frame)
+        try:
+            value = yield CallBody(registration.function, args, kwargs)
+        except Exception as exc:
+            failures.append(_attempt_failure(exc))
+        else:
+            break
+        finally:
+            leave_step(token)
+        delay = retry_delay(policy, len(failures))
+        if delay is None:
+            last = failures[-1]
+            assert isinstance(last, Exception)
+            error = (
+                DBOSMaxStepRetriesExceeded(registration.name, policy.max_attempts, failures)
+                if policy.retries_allowed
+                else last
+            )
+            break
+        logger.warning(
+            "step %s of workflow %s failed (attempt %d of %d), retrying in %.2f s: %r",
+            registration.name,
+            context.workflow_id,
+            len(failures),
+            policy.max_attempts,
+            delay,
+            failures[-1],
+        )
+        yield Sleep(delay)
 
     output: str | None = None
     if error is None:
@@ -101,11 +119,19 @@ def step_procedure(
         function_id=function_id,
         function_name=registration.name,
         output=output,
-        error=None if error is None else engine.codec.encode_error(error),
+        error=None
+        if error is None
+        else engine.codec.encode_error(
+            error, f"step {registration.name!r} of workflow {context.workflow_id!r}"
+        ),
         started_at_ms=started_at,
         completed_at_ms=now_ms(),
     )
-    stored = yield from engine.checkpoint(context, record)
+    write = None
+    if error is None and frame.writes:
+        # The successful attempt's writes commit with its checkpoint, or not at all.
+        write = functools.partial(engine.storage.record_step, writes=tuple(frame.writes))
+    stored = yield from engine.checkpoint(context, record, write)
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)
     if stored is not record:
@@ -119,7 +145,7 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
     """Sleep durably: the wake-up time is checkpointed, so a recovered workflow only sleeps
     for what is left."""
     context = current_workflow()
-    if context is None or context.step_id is not None:
+    if context is None or current_step() is not None:
         yield Sleep(seconds)
         return
     engine = context.engine

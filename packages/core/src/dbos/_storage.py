@@ -26,6 +26,7 @@ from ._records import (
     ResumeResult,
     StepAck,
     StepRecord,
+    StepWrite,
     StreamRead,
     StreamWrite,
     Wakeup,
@@ -78,12 +79,18 @@ class SystemStorage(Protocol):
         """
         ...
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         """Durably record one operation's outcome; one round trip, no read before the write.
 
         Durable (committed) before returning. Raises `DBOSStepConflictError` if
         ``(workflow_id, function_id)`` is already recorded, leaving the stored record as it was.
         Returns the workflow's status as of the commit (see `StepAck`).
+
+        `writes` are what the step's body sent, set and wrote to streams, in order (a stream
+        value of None closes that stream): applied in the same transaction as the checkpoint,
+        so they are stored exactly when the checkpoint is (none on a conflict), then their
+        waiters are woken. A message to a workflow that does not exist raises
+        `DBOSNonExistentWorkflowError` and stores nothing.
         """
         ...
 

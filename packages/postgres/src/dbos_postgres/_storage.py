@@ -44,6 +44,7 @@ from dbos._records import (
     ResumeResult,
     StepAck,
     StepRecord,
+    StepWrite,
     StorageOptions,
     StreamEntry,
     StreamRead,
@@ -54,6 +55,7 @@ from dbos._records import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
+    wakeup_for,
 )
 from dbos._urls import mask_password
 from dbos._waiting import FinishSignal, wait_until_terminal
@@ -91,6 +93,29 @@ def _finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
         "errors": [o.error for o in outcomes],
         "completed_at": [o.completed_at_ms for o in outcomes],
     }
+
+
+def _missing_workflow(
+    step: StepRecord, writes: tuple[StepWrite, ...], violation: psycopg.errors.ForeignKeyViolation
+) -> str:
+    """The workflow a foreign-key violation of a step's checkpoint or writes names."""
+    if (violation.diag.constraint_name or "").startswith("notifications"):
+        for write in writes:
+            if isinstance(write, Message):
+                return write.destination_id
+    return step.workflow_id
+
+
+#: How often a stream append is tried again after another writer took the same offset.
+_APPEND_ATTEMPTS = 20
+
+
+def _concurrent_append(error: BaseException | None) -> bool:
+    """Whether `error` is another writer's append taking the offset this one computed."""
+    return (
+        isinstance(error, psycopg.errors.UniqueViolation)
+        and error.diag.constraint_name == "streams_pkey"
+    )
 
 
 def _claims_without_lock(members: list[tuple[int, ClaimRequest]]) -> bool:
@@ -311,19 +336,53 @@ class PostgresStorage:
         found = self._one("select_workflow", {"workflow_id": workflow_id})
         return None if found is None else WorkflowRow(*found)
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         params = as_params(step)
-        try:
-            found = self._one("record_step", params)
-        except DBOSStorageError as exc:
-            if isinstance(exc.__cause__, psycopg.errors.ForeignKeyViolation):
-                raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
-            raise
+        attempts = 0
+        while True:
+            try:
+                if writes:
+                    found = self._record_step_with_writes(params, writes)
+                else:
+                    found = self._one("record_step", params)
+                break
+            except DBOSStorageError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, psycopg.errors.ForeignKeyViolation):
+                    raise DBOSNonExistentWorkflowError(
+                        _missing_workflow(step, writes, cause)
+                    ) from exc
+                attempts += 1
+                if not _concurrent_append(cause) or attempts >= _APPEND_ATTEMPTS:
+                    raise
         assert found is not None
         inserted, status = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
+        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
+            self._wake(wakeup)
         return StepAck(workflow_status=status)
+
+    def _record_step_with_writes(
+        self, params: dict[str, Any], writes: tuple[StepWrite, ...]
+    ) -> tuple[Any, ...] | None:
+        """The checkpoint and its step's writes in one transaction; after a conflict (nothing
+        inserted) the writes are not made."""
+        with self._connection() as connection, connection.transaction():
+            found: tuple[Any, ...] | None = connection.execute(
+                self._queries["record_step"], params, prepare=True
+            ).fetchone()
+            if found is not None and found[0]:
+                for write in writes:
+                    query = (
+                        "send_message"
+                        if isinstance(write, Message)
+                        else "set_event"
+                        if isinstance(write, EventRecord)
+                        else "write_stream"
+                    )
+                    connection.execute(self._queries[query], as_params(write), prepare=True)
+        return found
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         rows = self._all(self._queries["select_steps"], {"workflow_id": workflow_id})
@@ -609,13 +668,8 @@ class PostgresStorage:
                 ack = self._write_with_step(query, as_params(write), step, write.workflow_id)
                 break
             except DBOSStorageError as exc:
-                cause = exc.__cause__
-                concurrent_append = (
-                    isinstance(cause, psycopg.errors.UniqueViolation)
-                    and cause.diag.constraint_name == "streams_pkey"
-                )
                 attempts += 1
-                if not concurrent_append or attempts >= 20:
+                if not _concurrent_append(exc.__cause__) or attempts >= _APPEND_ATTEMPTS:
                     raise
         self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
         return ack

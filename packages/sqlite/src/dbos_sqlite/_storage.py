@@ -42,6 +42,7 @@ from dbos._records import (
     ResumeResult,
     StepAck,
     StepRecord,
+    StepWrite,
     StorageOptions,
     StreamEntry,
     StreamRead,
@@ -52,6 +53,7 @@ from dbos._records import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
+    wakeup_for,
 )
 from dbos._sqlfiles import (
     AppliedMigration,
@@ -278,7 +280,7 @@ class SQLiteStorage:
         with self._reading() as connection:
             return self._select_workflow(connection, workflow_id)
 
-    def record_step(self, step: StepRecord) -> StepAck:
+    def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         params = as_params(step)
         with self._transaction() as connection:
             try:
@@ -287,8 +289,22 @@ class SQLiteStorage:
                 raise DBOSNonExistentWorkflowError(step.workflow_id) from exc
             if not inserted:
                 raise DBOSStepConflictError(step.workflow_id, step.function_id)
+            for write in writes:
+                self._apply_write(connection, write)
             status = self._run(connection, "select_status", params).fetchone()
+        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
+            self._wake(wakeup)
         return StepAck(workflow_status=None if status is None else status[0])
+
+    def _apply_write(self, connection: sqlite3.Connection, write: StepWrite) -> None:
+        """One of a step's writes, inside the transaction of its checkpoint."""
+        if isinstance(write, Message):
+            self._require_workflow(connection, write.destination_id)
+            self._run(connection, "insert_message", as_params(write))
+        elif isinstance(write, EventRecord):
+            self._run(connection, "upsert_event", as_params(write))
+        else:
+            self._run(connection, "append_stream", as_params(write))
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         with self._reading() as connection:

@@ -36,6 +36,7 @@ __all__ = [
     "test_events_set_overwrite_and_read",
     "test_set_event_with_step_conflict_changes_nothing",
     "test_stream_appends_in_order_and_closes",
+    "test_step_writes_commit_with_the_checkpoint_or_not_at_all",
     "test_stream_read_reports_the_writer_status",
     "test_concurrent_stream_appends_get_distinct_offsets",
     "test_writes_wake_this_process",
@@ -193,6 +194,58 @@ def test_stream_appends_in_order_and_closes(dbos_storage: SystemStorage) -> None
     assert len(dbos_storage.read_stream("wf", "s", 0).entries) == 3
     with pytest.raises(DBOSNonExistentWorkflowError):
         dbos_storage.write_stream(StreamWrite("missing", "s", '"c"', 1))
+
+
+def test_step_writes_commit_with_the_checkpoint_or_not_at_all(
+    dbos_storage: SystemStorage,
+) -> None:
+    woken: list[Wakeup] = []
+    dbos_storage.on_wakeup(lambda wakeup: woken.append(wakeup) if wakeup is not None else None)
+    workflow(dbos_storage, "wf")
+    workflow(dbos_storage, "peer")
+    dbos_storage.write_stream(StreamWrite("wf", "s", '"before"', 1))
+    writes = (
+        StreamWrite("wf", "s", '"a"', 2),
+        message("peer", '"hello"', message_id="wf:0:1"),
+        EventRecord("wf", "k", '"v"', 2),
+        StreamWrite("wf", "t", '"b"', 2),
+    )
+    dbos_storage.record_step(
+        step("wf", 0, "module.step"), (*writes, StreamWrite("wf", "s", None, 2))
+    )
+    assert dbos_storage.read_stream("wf", "s", 0).entries == (
+        StreamEntry(0, '"before"'),
+        StreamEntry(1, '"a"'),
+        StreamEntry(2, None),
+    )
+    assert dbos_storage.read_stream("wf", "t", 0).entries == (StreamEntry(0, '"b"'),)
+    assert dbos_storage.get_event("wf", "k") == '"v"'
+    assert {
+        Wakeup(WAKE_STREAM, "wf"),
+        Wakeup(WAKE_EVENT, "wf"),
+        Wakeup(WAKE_MESSAGE, "peer"),
+    } <= set(woken)
+    # A second execution of the same step conflicts and makes none of its writes.
+    again = (
+        StreamWrite("wf", "s", '"c"', 3),
+        message("peer", '"again"', message_id="wf:0:9"),
+        EventRecord("wf", "k", '"changed"', 3),
+    )
+    with pytest.raises(DBOSStepConflictError):
+        dbos_storage.record_step(step("wf", 0, "module.step"), again)
+    assert len(dbos_storage.read_stream("wf", "s", 0).entries) == 3
+    assert dbos_storage.get_event("wf", "k") == '"v"'
+    received = dbos_storage.recv(RecvRequest("peer", 0, "DBOS.recv", "t", 9))
+    assert received is not None and received.output == '"hello"'
+    assert dbos_storage.recv(RecvRequest("peer", 1, "DBOS.recv", "t", 9)) is None
+    # A message to a missing workflow fails the whole step, checkpoint included.
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        dbos_storage.record_step(
+            step("wf", 1, "module.step"),
+            (StreamWrite("wf", "s", '"d"', 4), message("missing", '"m"', message_id="wf:1:0")),
+        )
+    assert 1 not in {s.function_id for s in dbos_storage.load_steps("wf")}
+    assert len(dbos_storage.read_stream("wf", "s", 0).entries) == 3
 
 
 def test_stream_read_reports_the_writer_status(dbos_storage: SystemStorage) -> None:
