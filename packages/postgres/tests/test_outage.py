@@ -1,7 +1,7 @@
-"""A real outage, longer than the retry budget of calls that may give up: the test's own
-Postgres server is stopped for `OUTAGE_S`, then started again. Workflows waiting in
-DBOS.recv and between steps end SUCCESS with no step run twice, and the pool serves a new
-workflow within seconds of the server's return."""
+"""Real outages, longer than the retry budget of calls that may give up: the test's own
+Postgres server is stopped, then started again. Workflows waiting in DBOS.recv and between
+steps end SUCCESS with no step run twice, the pool serves a new workflow within seconds of
+the server's return, and callers outside workflows give up after their budget."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, DBOSConnectionError, SetWorkflowID
 from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
+from dbos_client import DBOSClient
 from dbos_testing import CrashPlan
 from dbos_testing import _postgres_server as pg
 
@@ -112,3 +113,50 @@ def test_workflows_outlast_a_long_outage(
         if r.name == "dbos" and "unreachable" in r.getMessage() and r.levelno == logging.WARNING
     ]
     assert 1 <= len(reports) <= OUTAGE_S // 30 + 1
+
+
+def test_callers_outside_workflows_give_up_after_their_budget(
+    own_server: pg.binaries.ThrowawayServer,
+) -> None:
+    budget_s = 2.0
+    pg.run_admin(own_server.admin_url, 'CREATE DATABASE "outage"')
+    url = pg.with_database(own_server.admin_url, "outage")
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "outage-budget-test",
+            "system_database_url": url,
+            "sys_db_retry_timeout_sec": budget_s,
+        }
+    )
+    DBOS.launch()
+    at_recv.clear()
+    client = DBOSClient(url, sys_db_retry_timeout_sec=budget_s)
+    try:
+        with SetWorkflowID("receiver"):
+            receiver = DBOS.start_workflow(waits_for_a_message)
+        assert at_recv.wait(10)
+        own_server.stop()
+        stopped = time.monotonic()
+        for give_up in (
+            lambda: client.get_workflow_status("receiver"),
+            lambda: DBOS.get_workflow_status("receiver"),
+        ):
+            started = time.monotonic()
+            with pytest.raises(DBOSConnectionError, match="sys_db_retry_timeout_sec"):
+                give_up()
+            elapsed = time.monotonic() - started
+            print(f"\ngave up after {elapsed:.2f} s with a budget of {budget_s} s")
+            # The budget counts from the first failure; an attempt waits for a connection
+            # no longer than the budget (not the default 10 s): the first, and the last.
+            assert budget_s <= elapsed <= 3 * budget_s + 1, elapsed
+        time.sleep(max(0.0, 4 * budget_s - (time.monotonic() - stopped)))
+        own_server.start()
+        # The workflow waited through an outage longer than the budget, unharmed.
+        DBOS.send("receiver", "hello", "topic")
+        assert receiver.get_result() == "got hello"
+        status = client.get_workflow_status("receiver")
+        assert status is not None and status.status == "SUCCESS"
+    finally:
+        client.destroy()
+        DBOS.destroy()

@@ -31,7 +31,7 @@ from dbos._messaging import (
 )
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowQuery
-from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage
+from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
 from dbos._serialization import Codec, LenientCodec
 from dbos._urls import mask_password, url_scheme
 from dbos._waiting import Wakeups
@@ -55,7 +55,12 @@ def open_storage(
     for a database that cannot be reached, `DBOSMigrationError` for one not (fully) set up.
     """
     validate_url(url, "the database URL")
-    options = StorageOptions(system_schema=system_schema, pool_size=4, application_name="dbos")
+    options = StorageOptions(
+        system_schema=system_schema,
+        pool_size=4,
+        application_name="dbos",
+        connect_timeout_s=attempt_timeout(retry_timeout_s),
+    )
     hooks = Hooks(plugin_manager())
     storage = hooks.storage_for_url(url, options)
     if storage is None:

@@ -42,7 +42,7 @@ from ._registry import (
     WorkflowRegistration,
     function_name,
 )
-from ._resilient import ResilientStorage
+from ._resilient import ResilientStorage, attempt_timeout
 from ._scheduler import MISSED_TICK_POLICIES
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
@@ -141,6 +141,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             system_schema=settings.system_schema,
             pool_size=settings.pool_size,
             application_name=settings.name,
+            connect_timeout_s=attempt_timeout(settings.retry_timeout_s),
         )
         storage = hooks.storage_for_url(settings.system_database_url, options)
         if storage is None:

@@ -42,6 +42,7 @@ from ._records import (
     StepAck,
     StepRecord,
     StepWrite,
+    StorageOptions,
     StreamWrite,
     WorkflowInit,
     WorkflowOutcome,
@@ -60,6 +61,15 @@ _FIRST_BACKOFF_S = 0.05
 #: The longest pause between two attempts: the database is used again within this long of
 #: its return (plus the time the backend takes to reconnect).
 MAX_BACKOFF_S = 2.0
+
+
+def attempt_timeout(retry_timeout_s: float) -> float:
+    """How long one attempt may wait to connect (or for a pooled connection) with this retry
+    budget: no longer than the budget (1 s at least), and 10 s at most, so that a call that
+    may give up does so about when its budget says."""
+    return min(max(retry_timeout_s, 1.0), StorageOptions().connect_timeout_s)
+
+
 #: Methods that are not database calls: passed straight through.
 _NOT_CALLS = frozenset(
     {"setup", "close", "listen", "on_queue_activity", "on_wakeup", "url_for_display"}
