@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbos import DBOS, DBOSConnectionError, SetWorkflowID
+from dbos._records import WAKE_MESSAGE
 from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
 from dbos_client import DBOSClient
 from dbos_testing import CrashPlan
@@ -95,7 +96,13 @@ def test_workflows_outlast_a_long_outage(
         print(f"\npool served a new workflow {serves_again_s:.2f} s after the server was back")
         assert serves_again_s < SERVES_AGAIN_WITHIN_S
 
-        DBOS.send("receiver", "hello", "topic")
+        # The listener LISTENs again once reconnected (within its 2 s backoff): a message
+        # sent from another process wakes the receiver by notification, not only by polling.
+        time.sleep(3)
+        waiter = DBOS._launched_engine().wakeups.register(WAKE_MESSAGE, "receiver")
+        with DBOSClient(url) as other_process:
+            other_process.send("receiver", "hello", "topic")
+        assert waiter.wait(5), "no notification after the reconnect"
         assert receiver.get_result() == "got hello"
         assert stepper.get_result() == 2 + 4 + 6
         for workflow_id in ("receiver", "stepper"):
