@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -50,6 +51,12 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(ok(result))
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The body of a table the command printed, split into cells (two or more spaces apart)."""
+    lines = text.splitlines()
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
 
 
 def assert_no_password(url: str, result: subprocess.CompletedProcess[str]) -> None:
@@ -156,12 +163,20 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     past = dbos_cli("workflow", "fork", "report-1", "--step", "4", url=url)
     assert past.returncode == 1
     assert "cannot fork workflow 'report-1' from step 4" in past.stderr
-    for command in (("get", "nope"), ("steps", "nope"), ("cancel", "nope"), ("delete", "nope")):
+    for command in (("get", "nope"), ("steps", "nope")):
         missing = dbos_cli("workflow", *command, url=url)
         assert missing.returncode == 1, command
         assert "workflow 'nope' does not exist" in missing.stderr
+    for action in ("cancel", "delete", "resume"):
+        missing = dbos_cli("workflow", action, "nope", url=url)
+        assert missing.returncode == 1, action
+        assert table_rows(missing.stdout) == [["nope", "not found", "-"]]
 
-    ok(dbos_cli("workflow", "cancel", "noop-1", url=url))  # finished: left as it is
+    finished = dbos_cli("workflow", "cancel", "noop-1", url=url)  # finished: left as it is
+    assert finished.returncode == 1
+    assert table_rows(finished.stdout) == [
+        ["noop-1", "not cancelled: it had already finished", "SUCCESS"]
+    ]
     status = DBOS.get_workflow_status("noop-1")
     assert status is not None and status.status == "SUCCESS"
 
@@ -170,8 +185,8 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     assert sorted(w["workflow_id"] for w in remaining) == ["noop-1", "report-1", "report-2"]
 
     # Resume a failed workflow: its recorded error at step 2 is replayed, so it fails again.
-    resumed = ok(dbos_cli("workflow", "resume", "report-2", url=url))
-    assert resumed.startswith("report-2:")
+    resumed = table_rows(ok(dbos_cli("workflow", "resume", "report-2", url=url)))
+    assert resumed[0][:2] == ["report-2", "resumed: queued to continue from its last recorded step"]
     handle = DBOS.retrieve_workflow("report-2")
     with pytest.raises(Outage):
         handle.get_result(timeout_seconds=30)
@@ -233,3 +248,91 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
     no_step = dbos_cli("workflow", "fork", "x", url=f"sqlite:///{tmp_path}/x.sqlite")
     assert no_step.returncode == 2 and "--step" in no_step.stderr
     assert "workflow" in ok(dbos_cli("--help"))
+
+
+def test_cancel_resume_delete_report_each_id_and_fail_if_any_was_not_acted_on(
+    outage_app: Counter[str], dbos_system_database_url: str
+) -> None:
+    url = dbos_system_database_url
+    from dbos_client import DBOSClient
+
+    with DBOSClient(url) as client:
+        client.enqueue(
+            {"workflow_name": "nobody.runs.this", "queue_name": "backlog", "workflow_id": "q-1"}
+        )
+
+    cancel = dbos_cli("workflow", "cancel", "q-1", "noop-1", "nope", "q-1", url=url)
+    assert cancel.returncode == 1
+    assert table_rows(cancel.stdout) == [
+        ["q-1", "cancelled", "CANCELLED"],
+        ["noop-1", "not cancelled: it had already finished", "SUCCESS"],
+        ["nope", "not found", "-"],
+    ]
+    assert "2 of 3 workflow(s) could not be cancelled: noop-1, nope" in cancel.stderr
+    again = dbos_cli("workflow", "cancel", "q-1", "--json", url=url)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == [
+        {"workflow_id": "q-1", "outcome": "already_cancelled", "status": "CANCELLED", "ok": True}
+    ]
+
+    resume = dbos_cli("workflow", "resume", "q-1", "noop-1", "--json", url=url)
+    assert resume.returncode == 1
+    assert json.loads(resume.stdout) == [
+        {"workflow_id": "q-1", "outcome": "resumed", "status": "ENQUEUED", "ok": True},
+        {"workflow_id": "noop-1", "outcome": "not_resumable", "status": "SUCCESS", "ok": False},
+    ]
+    assert "could not be resumed: noop-1" in resume.stderr
+    queued = dbos_cli("workflow", "resume", "q-1", url=url)
+    assert table_rows(ok(queued)) == [["q-1", "not resumed: already queued or running", "ENQUEUED"]]
+
+    delete = dbos_cli("workflow", "delete", "q-1", "nope", url=url)
+    assert delete.returncode == 1
+    assert table_rows(delete.stdout) == [
+        ["q-1", "deleted", "(deleted)"],
+        ["nope", "not found", "-"],
+    ]
+    assert "1 of 2 workflow(s) could not be deleted: nope" in delete.stderr
+    assert DBOS.get_workflow_status("q-1") is None
+
+
+def test_version_prints_the_package_versions() -> None:
+    from importlib.metadata import version
+
+    shown = ok(dbos_cli("--version")).strip()
+    assert shown == f"dbos {version('dbos-client')} (dbos-core {version('dbos-core')})"
+
+
+def test_a_missing_sqlite_file_is_reported_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.sqlite"
+    for command in (("workflow", "list"), ("workflow", "cancel", "x"), ("reset", "--yes")):
+        result = dbos_cli("--db-url", f"sqlite:///{missing}", *command)
+        assert result.returncode == 1, command
+        assert f"the SQLite database file '{missing}' does not exist" in result.stderr
+        assert not missing.exists()
+    ok(dbos_cli("--db-url", f"sqlite:///{missing}", "migrate"))  # migrate creates it
+    assert missing.exists()
+
+
+def test_step_lists_show_wake_up_times_and_real_wait_durations(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    @DBOS.workflow(name="waits")
+    def waits() -> str:
+        DBOS.sleep(0.3)
+        DBOS.get_event("nobody", "nothing", timeout_seconds=0.2)
+        got: str = DBOS.recv("topic", timeout_seconds=0.25)
+        return str(got)
+
+    launch()
+    with SetWorkflowID("waits-1"):
+        assert waits() == "None"
+    url = dbos_system_database_url
+    steps = as_json(dbos_cli("workflow", "steps", "waits-1", "--json", url=url))
+    names = [step["function_name"] for step in steps]
+    assert names == ["DBOS.sleep", "DBOS.getEvent", "DBOS.sleep", "DBOS.recv", "DBOS.sleep"]
+    table = table_rows(ok(dbos_cli("workflow", "steps", "waits-1", url=url)))
+    for row, step in zip(table, steps, strict=True):
+        if step["function_name"] == "DBOS.sleep":
+            assert re.fullmatch(r"wake-up at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", row[2]), row
+            assert row[2] == f"wake-up at {step['completed_at']}"  # each wait ran to its end
+        assert row[-1] != "0 ms", row

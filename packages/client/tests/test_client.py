@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -300,8 +301,17 @@ def test_enqueue_option_errors(dbos_system_database_url: str, dbos_storage: obje
 
 
 def test_client_on_a_database_that_is_not_set_up(tmp_path: Path) -> None:
+    (tmp_path / "empty.sqlite").touch()
     with pytest.raises(DBOSMigrationError, match="dbos migrate"):
         DBOSClient(f"sqlite:///{tmp_path}/empty.sqlite")
+
+
+def test_client_on_a_missing_sqlite_file_does_not_create_it(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.sqlite"
+    with pytest.raises(DBOSConfigError, match="does not exist") as caught:
+        DBOSClient(f"sqlite:///{missing}")
+    assert str(missing) in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_client_needs_a_reachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -348,3 +358,40 @@ def test_client_messages_events_and_streams(launch: Launch, dbos_system_database
             return [event, values]
 
         assert asyncio.run(read_async()) == ["got hi", [0, 1, 2]]
+
+
+def test_listed_waits_last_their_real_time_and_client_and_app_agree(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    @DBOS.workflow(name="waiter")
+    def waiter() -> str:
+        DBOS.sleep(0.3)
+        DBOS.recv("late", timeout_seconds=0.25)  # times out
+        got: str = DBOS.recv("soon", timeout_seconds=60)  # answered long before its timeout
+        return got
+
+    launch()
+    sender = threading.Timer(0.8, lambda: DBOS.send("waiter-1", "hello", "soon"))
+    sender.start()
+    with SetWorkflowID("waiter-1"):
+        assert waiter() == "hello"
+    sender.join()
+
+    steps = DBOS.list_workflow_steps("waiter-1")
+    with DBOSClient(dbos_system_database_url) as client:
+        assert client.list_workflow_steps("waiter-1") == steps
+    names = [step["function_name"] for step in steps]
+    assert names == ["DBOS.sleep", "DBOS.recv", "DBOS.sleep", "DBOS.recv", "DBOS.sleep"]
+
+    def lasted(step: dict[str, Any]) -> int:
+        started, completed = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
+        assert started is not None and completed is not None, step
+        return int(completed - started)
+
+    sleep, timed_out, its_timeout, answered, answered_timeout = (dict(s) for s in steps)
+    assert sleep["completed_at_epoch_ms"] == round(sleep["output"] * 1000)
+    assert lasted(sleep) >= 300
+    assert lasted(timed_out) >= 250 and lasted(its_timeout) >= 250
+    # The answered receive's timeout (60 s away) ended when the message came.
+    assert answered_timeout["completed_at_epoch_ms"] == answered["completed_at_epoch_ms"]
+    assert lasted(answered) > 0 and lasted(answered_timeout) > 0

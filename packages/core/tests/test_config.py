@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dbos import DBOSConfigError
+from dbos import DBOS, DBOSConfigError
 from dbos._config import resolve
+
+Launch = Callable[..., None]
 
 
 def test_defaults_to_an_sqlite_file_named_after_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +52,55 @@ def test_errors_never_show_a_password() -> None:
         resolve({"name": "a", "system_database_url": "mysql://user:hunter2@host/db"})
     assert "hunter2" not in str(info.value)
     assert "***" in str(info.value)
+
+
+_SERVICE_KEYS: dict[str, Any] = {
+    "enable_otlp": True,
+    "otlp_traces_endpoints": ["http://collector:4318/v1/traces"],
+    "otlp_logs_endpoints": ["http://collector:4318/v1/logs"],
+    "otlp_attributes": {"team": "orders"},
+    "run_admin_server": True,
+    "admin_port": 3001,
+    "conductor_key": "key-value",
+    "conductor_url": "wss://conductor.example",
+}
+
+
+def _service_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("dbos") and r.levelno == logging.WARNING and "provide yet" in r.message
+    ]
+
+
+@pytest.mark.parametrize(("key", "value"), sorted(_SERVICE_KEYS.items()))
+def test_a_key_asking_for_a_missing_service_warns_once_per_launch(
+    launch: Launch, caplog: pytest.LogCaptureFixture, key: str, value: Any
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dbos")
+    launch(**{key: value})
+    DBOS.launch()  # idempotent: not a second launch, so no second warning
+    warnings = _service_warnings(caplog)
+    assert len(warnings) == 1, warnings
+    assert f"config[{key!r}]" in warnings[0]
+    assert "conductor" not in key or "key-value" not in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"enable_otlp": False, "run_admin_server": False, "admin_port": 3001},
+        {"otlp_traces_endpoints": [], "otlp_logs_endpoints": [], "otlp_attributes": {}},
+        {"db_engine_kwargs": {"pool_size": 3}},
+    ],
+)
+def test_keys_that_ask_for_no_missing_service_do_not_warn(
+    launch: Launch, caplog: pytest.LogCaptureFixture, config: dict[str, Any]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dbos")
+    launch(**config)
+    assert _service_warnings(caplog) == []
 
 
 def test_the_retry_budget_is_a_number_of_seconds() -> None:

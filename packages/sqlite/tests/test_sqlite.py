@@ -76,6 +76,11 @@ def test_changed_and_future_migrations_are_refused(tmp_path: Path) -> None:
 def test_verify_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "app.sqlite"
     storage = SQLiteStorage(f"sqlite:///{path}")
+    # A missing file is reported (like a missing Postgres database), not created.
+    with pytest.raises(DBOSConfigError, match="does not exist"):
+        storage.verify_schema()
+    assert not path.exists()
+    path.touch()
     assert storage.verify_schema() == [f"{m.version:04d}_{m.name}" for m in _MIGRATIONS]
     with sqlite3.connect(path) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

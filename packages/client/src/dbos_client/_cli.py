@@ -6,21 +6,24 @@ and never prints its password. Errors go to stderr with exit code 1 (2 for usage
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import click
 
 from dbos import DBOSConfigError, DBOSException, JsonPickleSerializer, SystemStorage
 from dbos._config import validate_url
+from dbos._effects import run_sync
 from dbos._listing import to_epoch_ms
+from dbos._management import ActionResult, Management
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowStatusString
 from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
+from dbos._secrets import scrub_exception
 from dbos._urls import mask_password
 
 from . import _render as render
@@ -78,28 +81,21 @@ class Settings:
             self._client.destroy()
 
 
-def _scrub(message: str, url: str | None) -> str:
-    """`message` without the URL's password, in case a driver repeated it."""
-    if not url:
-        return message
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return message
-    for secret in {password, unquote(password or "")}:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
-
-
 @contextmanager
 def _reported(settings: Settings) -> Iterator[None]:
-    """Turn library errors into a one-line message on stderr and exit code 1."""
+    """Turn library errors into a one-line message on stderr and exit code 1, without the
+    URL's passwords (drivers may repeat them) in the message or in any chained exception."""
     try:
         yield
     except DBOSException as exc:
+        if settings.url:
+            scrub_exception(exc, settings.url)
         kind = type(exc).__name__
-        raise click.ClickException(_scrub(f"{exc} ({kind})", settings.url)) from exc
+        raise click.ClickException(f"{exc} ({kind})") from exc
+    except BaseException as exc:
+        if settings.url:
+            scrub_exception(exc, settings.url)
+        raise
     finally:
         settings.close()
 
@@ -132,7 +128,21 @@ def _time(value: str | None, option: str) -> int | None:
         ) from exc
 
 
+def _version() -> str:
+    return f"{_package_version('dbos-client')} (dbos-core {_package_version('dbos-core')})"
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "unknown"
+
+
 @click.group()
+@click.version_option(
+    _version(), "--version", "-V", prog_name="dbos", message="%(prog)s %(version)s"
+)
 @click.option(
     "--db-url",
     envvar="DBOS_SYSTEM_DATABASE_URL",
@@ -282,42 +292,64 @@ def list_steps(workflow_id: str, as_json: bool) -> None:
             click.echo(f"workflow {workflow_id} has no recorded steps", err=True)
 
 
+def _report(results: list[ActionResult], action: str, as_json: bool) -> None:
+    """Print one line per workflow (what happened, its status now) and exit 1 if any was
+    not found or could not be acted on."""
+    if as_json:
+        click.echo(render.to_json([render.action_record(result) for result in results]))
+    else:
+        click.echo(render.table(render.ACTION_HEADERS, [render.action_row(r) for r in results]))
+    failed = [result for result in results if not result.ok]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(results)} workflow(s) could not be {action}: "
+            f"{', '.join(render.printable(result.workflow_id) for result in failed)}"
+        )
+
+
+def _management(settings: Settings) -> Management:
+    client = settings.client()
+    return Management(client.storage, client.codec)
+
+
 @workflow.command("cancel")
 @click.argument("workflow_ids", nargs=-1, required=True)
-def cancel(workflow_ids: tuple[str, ...]) -> None:
-    """Cancel queued or running workflows (they stop at their next step)."""
+@_json_option
+def cancel(workflow_ids: tuple[str, ...], as_json: bool) -> None:
+    """Cancel queued or running workflows (they stop at their next step). Reports each
+    workflow's status afterwards; exits 1 if any was not found or had already finished."""
     settings = _settings()
     with _reported(settings):
-        settings.client().cancel_workflows(list(workflow_ids))
-        for workflow_id in workflow_ids:
-            click.echo(f"cancelled {workflow_id}")
+        results = run_sync(_management(settings).cancel_each(workflow_ids))
+    _report(results, "cancelled", as_json)
 
 
 @workflow.command("resume")
 @click.argument("workflow_ids", nargs=-1, required=True)
-def resume(workflow_ids: tuple[str, ...]) -> None:
+@_json_option
+def resume(workflow_ids: tuple[str, ...], as_json: bool) -> None:
     """Resume cancelled or failed workflows from their last completed step (an app process
-    with their code runs them)."""
+    with their code runs them). Reports each workflow's status afterwards; exits 1 if any was
+    not found or had already succeeded."""
     settings = _settings()
     with _reported(settings):
-        client = settings.client()
-        client.resume_workflows(list(workflow_ids))
-        for workflow_id in workflow_ids:
-            status = client.get_workflow_status(workflow_id)
-            shown = status.status if status is not None else "?"
-            click.echo(f"{workflow_id}: {shown}")
+        results = run_sync(_management(settings).resume_each(workflow_ids))
+    _report(results, "resumed", as_json)
 
 
 @workflow.command("delete")
 @click.argument("workflow_ids", nargs=-1, required=True)
 @click.option("--children", is_flag=True, help="Delete their child workflows too.")
-def delete(workflow_ids: tuple[str, ...], children: bool) -> None:
-    """Delete workflows and everything recorded for them."""
+@_json_option
+def delete(workflow_ids: tuple[str, ...], children: bool, as_json: bool) -> None:
+    """Delete workflows and everything recorded for them. Reports each workflow (and each
+    child deleted with them); exits 1 if any was not found."""
     settings = _settings()
     with _reported(settings):
-        settings.client().delete_workflows(list(workflow_ids), delete_children=children)
-        for workflow_id in workflow_ids:
-            click.echo(f"deleted {workflow_id}")
+        results = run_sync(
+            _management(settings).delete_each(workflow_ids, delete_children=children)
+        )
+    _report(results, "deleted", as_json)
 
 
 @workflow.command("fork")

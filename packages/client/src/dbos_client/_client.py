@@ -32,6 +32,7 @@ from dbos._messaging import (
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowQuery
 from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
+from dbos._secrets import scrub_exception
 from dbos._serialization import Codec, LenientCodec
 from dbos._urls import mask_password, url_scheme
 from dbos._waiting import Wakeups
@@ -62,7 +63,11 @@ def open_storage(
         connect_timeout_s=attempt_timeout(retry_timeout_s),
     )
     hooks = Hooks(plugin_manager())
-    storage = hooks.storage_for_url(url, options)
+    try:
+        storage = hooks.storage_for_url(url, options)
+    except BaseException as exc:
+        scrub_exception(exc, url)
+        raise
     if storage is None:
         backend = "dbos-postgres" if url_scheme(url).startswith("postgres") else "a backend"
         raise DBOSConfigError(
@@ -70,8 +75,9 @@ def open_storage(
         )
     try:
         pending = storage.verify_schema()
-    except BaseException:
+    except BaseException as exc:
         storage.close()
+        scrub_exception(exc, url)
         raise
     if pending:
         storage.close()
@@ -371,7 +377,9 @@ class DBOSClient:
         return self._management.fork(
             workflow_id,
             start_step,
-            forked_workflow_id=forked_workflow_id or take_assigned_workflow_id(),
+            forked_workflow_id=(
+                take_assigned_workflow_id() if forked_workflow_id is None else forked_workflow_id
+            ),
             application_version=application_version,
         )
 

@@ -1,16 +1,36 @@
-"""How the `dbos` command shows workflows and steps: aligned tables for people, JSON for
-machines. Pure functions of the records; no I/O."""
+"""How the `dbos` command shows workflows and steps: tables for people, JSON for machines.
+Pure functions of the records; no I/O.
+
+Tables are laid out by `rich` (display width of CJK and emoji, ellipsis for long cells)
+rather than by hand; every cell is plain text (never rich markup), with control and
+bidirectional-override characters escaped first, so stored strings cannot rewrite the
+terminal or the layout.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from dbos import DBOSRemoteError, WorkflowStatus
-from dbos._management import StepInfo
+from dbos._management import ActionResult, StepInfo
 from dbos._serialization import UnreadableValue
+from dbos._wait_times import RecordedTimes, wake_up_ms
+
+#: Widest a table cell gets before it is cut with an ellipsis (display columns). A UUID is
+#: 36 wide: IDs up to 40 show whole; `--json` always has the full values.
+MAX_CELL_WIDTH = 40
+#: The result column of step listings, which holds values and error messages.
+MAX_RESULT_WIDTH = 60
 
 
 def iso(epoch_ms: int | None) -> str | None:
@@ -89,32 +109,79 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns separated by two spaces; None shows as '-'."""
-    cells = [[("-" if cell is None else str(cell)) for cell in row] for row in rows]
-    widths = [len(header) for header in headers]
-    for row in cells:
-        for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell))
-    lines = [headers, *cells]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines
+def printable(text: str) -> str:
+    """`text` with control characters (newlines and escape sequences included) and Unicode
+    format characters (bidirectional overrides, zero-width joiners aside) written as
+    ``\\xNN`` / ``\\uNNNN`` escapes, so that it shows as one inert line."""
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc" or (category == "Cf" and char != "\u200d"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header and the widest its cells may be (None: no limit)."""
+
+    header: str
+    max_width: int | None = MAX_CELL_WIDTH
+
+
+def table(columns: Sequence[Column | str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns two spaces apart, sized by display width; None shows as '-'.
+    Cells longer than their column's `max_width` end with an ellipsis."""
+    grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), expand=False)
+    for column in columns:
+        spec = column if isinstance(column, Column) else Column(column)
+        grid.add_column(
+            Text(spec.header), no_wrap=True, overflow="ellipsis", max_width=spec.max_width
+        )
+    for row in rows:
+        grid.add_row(*(Text(printable("-" if cell is None else str(cell))) for cell in row))
+    buffer = io.StringIO()
+    # Wide enough that rich never squeezes the table: only `max_width` truncates.
+    console = Console(
+        file=buffer,
+        width=100_000,
+        color_system=None,
+        markup=False,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+        force_terminal=False,
     )
+    console.print(grid, crop=False, soft_wrap=False)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
-def short(text: str, width: int = 80) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= width else one_line[: width - 3] + "..."
+def duration(started_ms: int | None, completed_ms: int | None) -> str | None:
+    """How long a step took, for people: ``250 ms``, ``4.2 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    if started_ms is None or completed_ms is None:
+        return None
+    ms = max(0, completed_ms - started_ms)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    seconds = ms // 1000
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 WORKFLOW_HEADERS = (
-    "WORKFLOW ID",
-    "STATUS",
-    "NAME",
-    "QUEUE",
-    "CREATED (UTC)",
-    "EXECUTOR",
-    "VERSION",
+    Column("WORKFLOW ID"),
+    Column("STATUS"),
+    Column("NAME"),
+    Column("QUEUE"),
+    Column("CREATED (UTC)"),
+    Column("EXECUTOR"),
+    Column("VERSION"),
 )
 
 
@@ -130,26 +197,81 @@ def workflow_row(status: WorkflowStatus) -> list[object]:
     ]
 
 
-STEP_HEADERS = ("STEP", "FUNCTION", "RESULT", "CHILD WORKFLOW", "STARTED (UTC)", "DURATION")
+STEP_HEADERS = (
+    Column("STEP"),
+    Column("FUNCTION"),
+    Column("RESULT", MAX_RESULT_WIDTH),
+    Column("CHILD WORKFLOW"),
+    Column("STARTED (UTC)"),
+    Column("DURATION"),
+)
+
+
+def _wake_up(step: StepInfo) -> int | None:
+    return wake_up_ms(
+        RecordedTimes(
+            step["function_id"],
+            step["function_name"],
+            step["output"],
+            step["started_at_epoch_ms"],
+            step["completed_at_epoch_ms"],
+        )
+    )
 
 
 def step_row(step: StepInfo) -> list[object]:
     error = step["error"]
+    wake_up = _wake_up(step)
     if error is not None:
         record = error_record(error)
         result = f"raised {str(record['type']).rsplit('.', 1)[-1]}: {record['message']}"
+    elif wake_up is not None:
+        result = f"wake-up at {iso(wake_up)}"
     else:
         result = json.dumps(plain(step["output"]), ensure_ascii=False)
     started, completed = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
-    duration = None if started is None or completed is None else f"{completed - started} ms"
+    shown = duration(started, completed)
+    if shown is None and wake_up is not None and started is not None:
+        shown = "waiting"
     return [
         step["function_id"],
         step["function_name"],
-        short(result),
+        " ".join(result.split()),
         step["child_workflow_id"],
         iso(started),
-        duration,
+        shown,
     ]
+
+
+#: How each action outcome reads in the `dbos workflow cancel/resume/delete` report.
+OUTCOME_TEXT = {
+    "cancelled": "cancelled",
+    "already_cancelled": "already cancelled",
+    "already_finished": "not cancelled: it had already finished",
+    "resumed": "resumed: queued to continue from its last recorded step",
+    "already_queued_or_running": "not resumed: already queued or running",
+    "not_resumable": "not resumed: it had already succeeded",
+    "deleted": "deleted",
+    "deleted_child": "deleted (child workflow)",
+    "not_found": "not found",
+}
+ACTION_HEADERS = (Column("WORKFLOW ID"), Column("RESULT", None), Column("STATUS NOW"))
+
+
+def action_row(result: ActionResult) -> list[object]:
+    status = result.status
+    if status is None and result.outcome in ("deleted", "deleted_child"):
+        status = "(deleted)"
+    return [result.workflow_id, OUTCOME_TEXT.get(result.outcome, result.outcome), status]
+
+
+def action_record(result: ActionResult) -> dict[str, Any]:
+    return {
+        "workflow_id": result.workflow_id,
+        "outcome": result.outcome,
+        "status": result.status,
+        "ok": result.ok,
+    }
 
 
 def workflow_details(status: WorkflowStatus) -> str:
@@ -162,5 +284,5 @@ def workflow_details(status: WorkflowStatus) -> str:
             shown = json.dumps(value, ensure_ascii=False)
         else:
             shown = "-" if value is None else str(value)
-        lines.append(f"{key + ':':<20}{shown}")
+        lines.append(f"{key + ':':<20}{printable(shown)}")
     return "\n".join(lines)

@@ -41,7 +41,8 @@ class DBOSConfig(TypedDict, total=False):
         max_executor_threads: Threads that run started workflows (default 64).
         serializer: A custom `Serializer`.
         strict_serialization: Refuse to unpickle stored values (default False).
-        log_level: Level of the ``dbos`` logger, e.g. ``"INFO"``.
+        log_level: Level of the ``dbos`` logger, e.g. ``"DEBUG"`` (default ``"INFO"``, as in
+            DBOS Transact, unless the app set a level on that logger itself).
     """
 
     name: str
@@ -84,6 +85,18 @@ _ACCEPTED_UNUSED = frozenset(
         "conductor_url",
     }
 )
+#: The DBOS Transact services that the compatibility keys above ask for, which this
+#: implementation does not run yet. Keyed by config key; the value names the service.
+_MISSING_SERVICES = {
+    "run_admin_server": "the admin HTTP server (health checks, recovery endpoints)",
+    "admin_port": "the admin HTTP server (health checks, recovery endpoints)",
+    "enable_otlp": "OpenTelemetry export of traces and logs",
+    "otlp_traces_endpoints": "OpenTelemetry export of traces",
+    "otlp_logs_endpoints": "OpenTelemetry export of logs",
+    "otlp_attributes": "OpenTelemetry export of traces and logs",
+    "conductor_key": "a connection to DBOS Conductor",
+    "conductor_url": "a connection to DBOS Conductor",
+}
 _KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SUPPORTED_SCHEMES = ("postgresql", "postgres", "sqlite")
@@ -91,7 +104,7 @@ _SUPPORTED_SCHEMES = ("postgresql", "postgres", "sqlite")
 
 @dataclass(frozen=True)
 class Settings:
-    """A validated configuration."""
+    """A validated configuration. Its ``repr`` masks the URL's passwords."""
 
     name: str
     system_database_url: str
@@ -102,6 +115,41 @@ class Settings:
     application_version: str | None
     max_executor_threads: int
     serializer: Serializer
+    log_level: str | None = None
+    #: Config keys set to ask for a service this implementation does not run yet (ours):
+    #: `DBOS.launch` warns about each, once.
+    missing_services: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = {**vars(self), "system_database_url": mask_password(self.system_database_url)}
+        shown = ", ".join(f"{key}={value!r}" for key, value in fields.items())
+        return f"Settings({shown})"
+
+
+def requested_missing_services(config: DBOSConfig) -> tuple[str, ...]:
+    """The keys of `config` that ask for a DBOS Transact service this implementation does not
+    run yet, in sorted order. A key counts only when its value asks for the service:
+    ``enable_otlp=True``, ``run_admin_server=True``, non-empty endpoints, attributes or
+    conductor settings, an ``admin_port`` not paired with ``run_admin_server=False``. Falsy
+    values (``False``, ``[]``, ``None``) ask for nothing."""
+    asked = []
+    for key in sorted(_MISSING_SERVICES):
+        value = config.get(key)
+        if key == "admin_port":
+            wanted = value is not None and config.get("run_admin_server") is not False
+        else:
+            wanted = bool(value)
+        if wanted:
+            asked.append(key)
+    return tuple(asked)
+
+
+def missing_service_warning(key: str) -> str:
+    """The WARNING text for a config key whose service is not provided (ours)."""
+    return (
+        f"config[{key!r}] asks for {_MISSING_SERVICES[key]}, which this implementation does not "
+        "provide yet; the key is ignored"
+    )
 
 
 def _positive_int(config: DBOSConfig, key: str, default: int) -> int:
@@ -166,7 +214,8 @@ def resolve(config: DBOSConfig) -> Settings:
             f"config['name'] {name!r} may only use letters, digits, '.', '_' and '-' "
             "(it names the default database file)"
         )
-    for key in sorted(_ACCEPTED_UNUSED & set(config)):
+    missing = requested_missing_services(config)
+    for key in sorted(_ACCEPTED_UNUSED & set(config) - set(missing)):
         logger.debug("config[%r] is accepted for compatibility and has no effect here", key)
     if config.get("application_database_url"):
         logger.warning(
@@ -193,12 +242,6 @@ def resolve(config: DBOSConfig) -> Settings:
     elif not (hasattr(serializer, "serialize") and hasattr(serializer, "deserialize")):
         raise DBOSConfigError("config['serializer'] must have serialize() and deserialize()")
 
-    level = config.get("log_level")
-    if level is not None:
-        if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
-            raise DBOSConfigError(f"config['log_level'] {level!r} is not a logging level name")
-        logger.setLevel(level.upper())
-
     return Settings(
         name=name,
         system_database_url=url,
@@ -212,7 +255,26 @@ def resolve(config: DBOSConfig) -> Settings:
         application_version=version,
         max_executor_threads=_positive_int(config, "max_executor_threads", 64),
         serializer=serializer,
+        log_level=log_level_of(config),
+        missing_services=missing,
     )
+
+
+def log_level_of(config: DBOSConfig) -> str | None:
+    """The validated ``log_level`` of `config` (upper case), or None if it has none.
+
+    Raises:
+        DBOSConfigError: the value is not a logging level name.
+    """
+    level = config.get("log_level")
+    if level is None:
+        return None
+    if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
+        raise DBOSConfigError(
+            f"config['log_level'] {level!r} is not a logging level name "
+            "(DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        )
+    return level.upper()
 
 
 def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:

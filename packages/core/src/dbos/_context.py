@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._errors import DBOSException
+from ._ids import check_workflow_id
 from ._records import StepRecord, StepWrite, WorkflowStatusString
 
 if TYPE_CHECKING:
@@ -166,8 +167,7 @@ class SetWorkflowID(ContextSetting[str]):
     _variable = _next_workflow_id
 
     def __init__(self, workflow_id: str) -> None:
-        if not isinstance(workflow_id, str) or not workflow_id:
-            raise DBOSException(f"SetWorkflowID needs a non-empty string, got {workflow_id!r}")
+        check_workflow_id(workflow_id, "SetWorkflowID's workflow ID")
         super().__init__(workflow_id)
         self.workflow_id = workflow_id
 

@@ -3,6 +3,7 @@ launched instance, as in DBOS Transact."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -15,7 +16,7 @@ from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, ov
 from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
-from ._config import DBOSConfig, Settings, resolve
+from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning, resolve
 from ._context import current_step, current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
@@ -23,10 +24,12 @@ from ._engine import Engine, QueuePlacement
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query, build_queued_query
+from ._logging import configure_logging, library_version
 from ._outcome import now_ms
 from ._plugins import Hooks, broken_plugins, plugin_manager
 from ._queue import (
     DEFAULT_POLLING_INTERVAL_S,
+    EnqueueOptions,
     Queue,
     QueueRateLimit,
     clear_queues,
@@ -44,6 +47,7 @@ from ._registry import (
 )
 from ._resilient import ResilientStorage, attempt_timeout
 from ._scheduler import MISSED_TICK_POLICIES
+from ._secrets import scrub_exception
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
@@ -108,6 +112,8 @@ class DBOS(ManagementAPI, MessagingAPI):
     step_id = _ClassProperty(_current_step_id)
 
     def __init__(self, *, config: DBOSConfig) -> None:
+        # Logging first, so that what validating the configuration logs is seen.
+        configure_logging(log_level_of(config) if isinstance(config, dict) else None)
         settings = resolve(config)
         with DBOS._instance_lock:
             previous = DBOS._instance
@@ -136,6 +142,9 @@ class DBOS(ManagementAPI, MessagingAPI):
         if self._engine is not None:
             return
         settings = self._settings
+        # At launch rather than in DBOS(): once per launch, where the services would start.
+        for key in settings.missing_services:
+            logger.warning(missing_service_warning(key))
         hooks = Hooks(plugin_manager())
         options = StorageOptions(
             system_schema=settings.system_schema,
@@ -143,7 +152,12 @@ class DBOS(ManagementAPI, MessagingAPI):
             application_name=settings.name,
             connect_timeout_s=attempt_timeout(settings.retry_timeout_s),
         )
-        storage = hooks.storage_for_url(settings.system_database_url, options)
+        try:
+            storage = hooks.storage_for_url(settings.system_database_url, options)
+        except BaseException as exc:
+            # A backend's errors (and the driver errors chained to them) may echo the URL.
+            scrub_exception(exc, settings.system_database_url)
+            raise
         if storage is None:
             scheme = url_scheme(settings.system_database_url)
             package = _BACKEND_PACKAGES.get(scheme, f"a backend for {scheme!r}")
@@ -156,8 +170,9 @@ class DBOS(ManagementAPI, MessagingAPI):
             )
         try:
             storage.setup()
-        except BaseException:
+        except BaseException as exc:
             storage.close()
+            scrub_exception(exc, settings.system_database_url)
             raise
         storage = ResilientStorage(storage, hooks, settings.retry_timeout_s).as_storage()
         version = settings.application_version or _registry.application_version()
@@ -170,14 +185,16 @@ class DBOS(ManagementAPI, MessagingAPI):
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
-        engine.recover_pending()
-        engine.start_background()
         logger.info(
-            "DBOS launched: system database %s, executor %s, application version %s",
-            storage.url_for_display,
+            "DBOS %s launching: system database %s, executor %s, application version %s",
+            library_version(),
+            mask_password(storage.url_for_display),
             settings.executor_id,
             version,
         )
+        engine.recover_pending()
+        engine.start_background()
+        logger.info("DBOS launched")
 
     @classmethod
     def destroy(
@@ -371,6 +388,7 @@ class DBOS(ManagementAPI, MessagingAPI):
                     f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
                     f"{function_name(func)}"
                 )
+            _check_scheduled_signature(registration)
             _registry.register_scheduled(
                 ScheduledRegistration(registration, schedule, missed_ticks)
             )
@@ -400,7 +418,12 @@ class DBOS(ManagementAPI, MessagingAPI):
 
         The workflow is durably created before this returns. A sync workflow runs on the
         engine's thread pool; an async one on the running event loop or the engine's own.
+
+        Raises:
+            DBOSException: called inside `SetEnqueueOptions`, whose options only apply to
+                tasks enqueued on a queue (use ``queue.enqueue(...)``).
         """
+        _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
         started = run_sync(engine.start(_registration_of(func), args, kwargs))
         engine.dispatch(started)
@@ -422,7 +445,12 @@ class DBOS(ManagementAPI, MessagingAPI):
     async def start_workflow_async(
         cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
     ) -> WorkflowHandleAsync[Any]:
-        """Start a workflow from async code; the handle's `get_result` is awaitable."""
+        """Start a workflow from async code; the handle's `get_result` is awaitable.
+
+        Raises:
+            DBOSException: called inside `SetEnqueueOptions` (see `start_workflow`).
+        """
+        _refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
         started = await run_async(engine.start(_registration_of(func), args, kwargs))
         engine.dispatch(started)
@@ -572,6 +600,24 @@ class DBOS(ManagementAPI, MessagingAPI):
         await run_async(sleep_procedure(float(seconds)))
 
 
+def _check_scheduled_signature(registration: WorkflowRegistration) -> None:
+    """Refuse a scheduled workflow that cannot take ``(scheduled_time, actual_time)``: every
+    tick would otherwise record a failed workflow, and nothing would say why at startup."""
+    try:
+        signature = inspect.signature(registration.function)
+    except (TypeError, ValueError):
+        return  # nothing to check against (a builtin or C callable)
+    now = datetime.now()
+    try:
+        signature.bind(now, now)
+    except TypeError as exc:
+        raise DBOSConfigError(
+            f"@DBOS.scheduled workflow {registration.name!r} must accept two positional "
+            f"arguments (scheduled_time, actual_time), but its signature {signature} does "
+            f"not: {exc}"
+        ) from None
+
+
 def _finite_at_least(value: object, minimum: float) -> bool:
     return (
         isinstance(value, (int, float))
@@ -584,6 +630,23 @@ def _finite_at_least(value: object, minimum: float) -> bool:
 def _check_seconds(seconds: object) -> None:
     if not _finite_at_least(seconds, 0.0):
         raise DBOSException(f"sleep seconds must be a finite number >= 0, got {seconds!r}")
+
+
+def _refuse_enqueue_options(call: str) -> None:
+    """Enqueue options around a start that enqueues nothing would be silently ignored: a
+    deduplication ID that deduplicates nothing, a delay that does not delay. Ours: refuse."""
+    options = current_enqueue_options()
+    if options != EnqueueOptions():
+        given = ", ".join(
+            f"{field.name}={getattr(options, field.name)!r}"
+            for field in dataclasses.fields(options)
+            if getattr(options, field.name) is not None
+        )
+        raise DBOSException(
+            f"{call} was called inside SetEnqueueOptions({given}), but those options only "
+            "apply to tasks enqueued on a queue and would be ignored here: use "
+            "queue.enqueue(...) inside the block, or start the workflow outside it"
+        )
 
 
 def _placement(queue: Queue) -> QueuePlacement:

@@ -29,6 +29,7 @@ from ._context import (
 )
 from ._decisions import child_workflow_id, replayed_step
 from ._effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
+from ._engine_log import log_checkpoint, log_outcome, log_recovery, log_stopped
 from ._errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
@@ -38,6 +39,7 @@ from ._errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
 )
+from ._ids import check_workflow_id
 from ._outage import ride_out_outages
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
@@ -213,7 +215,7 @@ class Engine:
         else:
             parent = None
             workflow_id = assigned or str(uuid.uuid4())
-        inputs = self.codec.encode_inputs(args, kwargs)
+        inputs = self.codec.encode_inputs(args, kwargs, registration.name, registration.function)
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
@@ -370,6 +372,14 @@ class Engine:
                         self.storage.load_steps, (workflow_id,)
                     )
                     recorded = {step.function_id: step for step in steps}
+                logger.debug(
+                    "workflow %s (%s) %s",
+                    workflow_id,
+                    registration.name,
+                    f"resumed with {len(recorded)} recorded operation(s)"
+                    if not fresh
+                    else "started",
+                )
                 rerun_pause = _RERUN_FIRST_PAUSE_S
                 while True:
                     context = WorkflowContext(
@@ -395,9 +405,12 @@ class Engine:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)
             self.hooks.workflow_finished(workflow_id, registration.name, outcome.status)
+            log_outcome(workflow_id, registration.name, outcome)
         except BaseException as exc:
             # The process is going down (or a crash is being simulated): the row stays
             # PENDING, as after a real crash, and recovery will finish it.
+            if isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
+                log_stopped(workflow_id, registration.name, exc)
             self._release(active, exc)
             raise
         with self._lock:
@@ -434,7 +447,7 @@ class Engine:
             return Outcome(workflow_id, _ERROR, error=exc), stored
         finally:
             leave_workflow(token)
-        stored = self._encode_success(workflow_id, value)
+        stored = self._encode_success(workflow_id, registration.name, value)
         if stored.status == _ERROR:  # the value could not be stored
             return Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error)), stored
         return Outcome(workflow_id, _SUCCESS, value=value), stored
@@ -456,11 +469,12 @@ class Engine:
             self.queue_worker.start_claimed(finished.claimed)
         return finished.status
 
-    def _encode_success(self, workflow_id: str, value: Any) -> WorkflowOutcome:
+    def _encode_success(self, workflow_id: str, name: str, value: Any) -> WorkflowOutcome:
         try:
-            output = self.codec.encode_value(value)
-        except DBOSSerializationError as exc:
-            error = DBOSSerializationError(f"workflow {workflow_id!r} returned a value that {exc}")
+            output = self.codec.encode_value(
+                value, f"the return value of workflow {name!r} ({workflow_id})"
+            )
+        except DBOSSerializationError as error:
             return WorkflowOutcome(
                 workflow_id, _ERROR, None, self.codec.encode_error(error), now_ms()
             )
@@ -483,6 +497,7 @@ class Engine:
             return (yield from self.reload_step(context, record.function_id))
         context.note_status(ack.workflow_status)
         self.hooks.after_step_checkpoint(record)
+        log_checkpoint(record)
         return record
 
     def reload_step(self, context: WorkflowContext, function_id: int) -> Procedure[StepRecord]:
@@ -642,13 +657,13 @@ class Engine:
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:
             self.dispatch(started)
-        if to_run:
-            logger.info("recovering %d pending workflow(s)", len(to_run))
+        log_recovery([started.workflow_id for started in to_run])
         return [started.workflow_id for started in to_run]
 
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an
         enqueued one now) in this process; returns its local execution, if it runs here."""
+        check_workflow_id(workflow_id)
         result = self.storage.resume_workflow(
             workflow_id, self.executor_id, self.application_version, now_ms()
         )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from ._effects import Blocking, Procedure
 from ._errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
 from ._handle import WorkflowStatus
+from ._ids import check_workflow_id
 from ._listing import to_epoch_ms
 from ._outcome import Outcome, now_ms, outcome_from_row
 from ._queue import INTERNAL_QUEUE_NAME
@@ -31,13 +32,20 @@ from ._records import (
 from ._registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
 from ._serialization import Codec
 from ._storage import SystemStorage
+from ._wait_times import RecordedTimes, wait_completions
 
 
 class StepInfo(TypedDict):
     """One recorded step (or other operation) of a workflow, as `list_workflow_steps` returns
     it. `function_id` is the step ID: operations count from 0 in the order the workflow runs
     them. `error` is the exception the step raised, rebuilt where its class is importable,
-    else a `DBOSRemoteError` carrying its type name, message and traceback text."""
+    else a `DBOSRemoteError` carrying its type name, message and traceback text.
+
+    An internal wait (``DBOS.sleep``, and the timeout of ``DBOS.recv`` / ``DBOS.get_event``,
+    as in DBOS Transact) has its wake-up time, in epoch seconds, as `output`; its
+    `completed_at_epoch_ms` is when the wait ended (the wake-up time, or earlier when the
+    awaited message or event came first) and None while it is still waiting (ours: the
+    checkpoint time would show every wait as taking no time)."""
 
     function_id: int
     function_name: str
@@ -88,11 +96,63 @@ def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
     )
 
 
+@dataclass(frozen=True)
+class ActionResult:
+    """What a management action (cancel, resume, delete) did to one workflow (ours: DBOS's
+    calls return nothing). The `dbos` command reports these, one per ID.
+
+    Attributes:
+        workflow_id: The workflow.
+        outcome: One of ``cancelled``, ``already_cancelled``, ``already_finished`` (cancel);
+            ``resumed``, ``already_queued_or_running``, ``not_resumable`` (resume: it
+            SUCCEEDED); ``deleted``, ``deleted_child`` (delete); ``not_found`` (any).
+        status: The workflow's status after the action; None once deleted or if not found.
+        ok: Whether the workflow ended where the action aims (cancel: CANCELLED; resume:
+            ENQUEUED or PENDING; delete: gone). False for an unknown ID.
+    """
+
+    workflow_id: str
+    outcome: str
+    status: str | None
+    ok: bool
+
+
+def _cancel_result(workflow_id: str, before: str | None, after: str | None) -> ActionResult:
+    if after is None:
+        return ActionResult(workflow_id, "not_found", None, False)
+    if after != WorkflowStatusString.CANCELLED.value:
+        return ActionResult(workflow_id, "already_finished", after, False)
+    outcome = "already_cancelled" if before == after else "cancelled"
+    return ActionResult(workflow_id, outcome, after, True)
+
+
+def _resume_result(
+    workflow_id: str, requeued: bool, before: str | None, after: str | None
+) -> ActionResult:
+    if after is None:
+        return ActionResult(workflow_id, "not_found", None, False)
+    if requeued:
+        return ActionResult(workflow_id, "resumed", after, True)
+    running = (WorkflowStatusString.ENQUEUED.value, WorkflowStatusString.PENDING.value)
+    if (before or after) in running:
+        return ActionResult(workflow_id, "already_queued_or_running", after, True)
+    return ActionResult(workflow_id, "not_resumable", after, False)
+
+
+def _times(step: StepInfo) -> RecordedTimes:
+    return RecordedTimes(
+        step["function_id"],
+        step["function_name"],
+        step["output"],
+        step["started_at_epoch_ms"],
+        step["completed_at_epoch_ms"],
+    )
+
+
 def _ids(workflow_ids: Iterable[str]) -> tuple[str, ...]:
     ids = tuple(workflow_ids)
     for workflow_id in ids:
-        if not isinstance(workflow_id, str) or not workflow_id:
-            raise DBOSException(f"a workflow ID must be a non-empty string, got {workflow_id!r}")
+        check_workflow_id(workflow_id)
     return ids
 
 
@@ -129,9 +189,61 @@ class Management:
             row = yield Blocking(self.storage.get_workflow, (workflow_id,))
             if row is None:
                 raise DBOSNonExistentWorkflowError(workflow_id)
-        return [_step_info(self.codec, record) for record in records]
+        steps = [_step_info(self.codec, record) for record in records]
+        # Internal waits are checkpointed before they start: their end comes from their
+        # wake-up time (see `_wait_times`), so that a listing shows how long they lasted.
+        ends = wait_completions([_times(step) for step in steps], now_ms())
+        for step in steps:
+            if step["function_id"] in ends:
+                step["completed_at_epoch_ms"] = ends[step["function_id"]]
+        return steps
+
+    def _statuses(self, ids: tuple[str, ...]) -> Procedure[dict[str, str]]:
+        query = WorkflowQuery(workflow_ids=ids, load_inputs=False, load_output=False)
+        rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
+        return {row.workflow_id: row.status for row in rows}
 
     # --- changing ---------------------------------------------------------------------------
+
+    def cancel_each(self, workflow_ids: Iterable[str]) -> Procedure[list[ActionResult]]:
+        """`cancel`, reporting per ID (in the order given, duplicates once) what happened
+        instead of raising for unknown IDs. The status before is read first, to tell a
+        workflow cancelled now from one cancelled already."""
+        ids = _ids(workflow_ids)
+        before = yield from self._statuses(ids)
+        after: dict[str, str] = yield Blocking(self.storage.cancel_workflows, (ids, now_ms()))
+        return [_cancel_result(i, before.get(i), after.get(i)) for i in dict.fromkeys(ids)]
+
+    def resume_each(self, workflow_ids: Iterable[str]) -> Procedure[list[ActionResult]]:
+        """`requeue`, reporting per ID what happened and the status afterwards."""
+        ids = _ids(workflow_ids)
+        before = yield from self._statuses(ids)
+        requeued: list[str] = yield Blocking(
+            self.storage.requeue_workflows, (ids, INTERNAL_QUEUE_NAME, now_ms())
+        )
+        after = yield from self._statuses(ids)
+        done = set(requeued)
+        return [
+            _resume_result(i, i in done, before.get(i), after.get(i)) for i in dict.fromkeys(ids)
+        ]
+
+    def delete_each(
+        self, workflow_ids: Iterable[str], *, delete_children: bool = False
+    ) -> Procedure[list[ActionResult]]:
+        """`delete`, reporting per ID whether it was deleted or not found, followed by the
+        child workflows deleted with them (outcome ``deleted_child``)."""
+        ids = _ids(workflow_ids)
+        deleted: list[str] = yield from self._delete(ids, delete_children)
+        gone = set(deleted)
+        wanted = list(dict.fromkeys(ids))
+        results = [
+            ActionResult(i, "deleted", None, True)
+            if i in gone
+            else ActionResult(i, "not_found", None, False)
+            for i in wanted
+        ]
+        children = [i for i in deleted if i not in set(wanted)]
+        return results + [ActionResult(i, "deleted_child", None, True) for i in children]
 
     def cancel(self, workflow_ids: Iterable[str]) -> Procedure[None]:
         """Cancel queued and running workflows (finished ones are left as they are). Raises
@@ -168,8 +280,12 @@ class Management:
         `start_step` and runs from `start_step` on; returns the new workflow's ID."""
         if type(start_step) is not int or start_step < 0:
             raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
-        forked = forked_workflow_id or str(uuid.uuid4())
-        _ids((workflow_id, forked))
+        check_workflow_id(workflow_id)
+        forked = (
+            str(uuid.uuid4())
+            if forked_workflow_id is None
+            else check_workflow_id(forked_workflow_id, "the forked workflow's ID")
+        )
         request = ForkRequest(
             workflow_id=workflow_id,
             forked_workflow_id=forked,
@@ -188,6 +304,11 @@ class Management:
         their child workflows, recursively). Raises for the first unknown ID, after deleting
         the others. Returns every ID deleted."""
         ids = _ids(workflow_ids)
+        deleted: list[str] = yield from self._delete(ids, delete_children)
+        _first_missing(ids, deleted)
+        return deleted
+
+    def _delete(self, ids: tuple[str, ...], delete_children: bool) -> Procedure[list[str]]:
         targets = list(dict.fromkeys(ids))
         if delete_children:
             frontier = targets
@@ -202,7 +323,6 @@ class Management:
                 frontier = list(dict.fromkeys(children))
                 targets.extend(frontier)
         deleted: list[str] = yield Blocking(self.storage.delete_workflows, (tuple(targets),))
-        _first_missing(ids, deleted)
         return deleted
 
     def garbage_collect(self, before: Any) -> Procedure[int]:
@@ -218,13 +338,15 @@ class Management:
         self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Procedure[str]:
         """Enqueue a workflow by name for an app process to run; returns its ID."""
-        workflow = self._enqueued_workflow(options, self.codec.encode_inputs(args, kwargs))
+        workflow = self._enqueued_workflow(options, args, kwargs)
         init = yield Blocking(self.storage.create_workflow, (workflow,))
         if init.row.name != workflow.name:
             raise DBOSWorkflowConflictIDError(workflow.workflow_id, init.row.name, workflow.name)
         return workflow.workflow_id
 
-    def _enqueued_workflow(self, options: EnqueueOptions, inputs: str) -> NewWorkflow:
+    def _enqueued_workflow(
+        self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> NewWorkflow:
         if not isinstance(options, dict):
             raise DBOSException("enqueue options must be a dict (EnqueueOptions)")
         name = options.get("workflow_name")
@@ -249,10 +371,16 @@ class Management:
                 isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0
             ):
                 raise DBOSException(f"enqueue option {key!r} must be a number >= 0")
+        workflow_id = options.get("workflow_id")
+        workflow_id = (
+            str(uuid.uuid4())
+            if workflow_id is None
+            else check_workflow_id(workflow_id, "enqueue option 'workflow_id'")
+        )
         return NewWorkflow(
-            workflow_id=options.get("workflow_id") or str(uuid.uuid4()),
+            workflow_id=workflow_id,
             name=name,
-            inputs=inputs,
+            inputs=self.codec.encode_inputs(args, kwargs, name),
             executor_id=None,
             application_version=options.get("app_version"),
             created_at_ms=created,

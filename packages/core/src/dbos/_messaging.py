@@ -18,6 +18,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._context import (
@@ -35,6 +36,7 @@ from ._errors import (
     DBOSStepConflictError,
     DBOSWorkflowCancelledError,
 )
+from ._ids import check_workflow_id
 from ._outcome import now_ms
 from ._records import (
     TERMINAL_STATUSES,
@@ -115,7 +117,7 @@ def _require_workflow(operation: str, allow_step: bool) -> WorkflowContext:
 
 
 def _durable_deadline(
-    context: WorkflowContext, function_id: int, timeout_s: float
+    context: WorkflowContext, function_id: int, timeout_s: float, started_at_ms: int
 ) -> tuple[float, Callable[[], Procedure[None]] | None]:
     """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
     recorded one after a recovery, else now + `timeout_s` together with the procedure that
@@ -133,7 +135,9 @@ def _durable_deadline(
             function_name=SLEEP_NAME,
             output=engine.codec.encode_value(wake_at),
             error=None,
-            started_at_ms=now_ms(),
+            # The wait began before this record is written (it is written only once the
+            # wait has lasted a moment): its start is the wait's.
+            started_at_ms=started_at_ms,
             completed_at_ms=now_ms(),
         )
         yield from engine.checkpoint(context, record)
@@ -206,7 +210,8 @@ def send_procedure(
     if context is None:
         yield from send_from_outside(engine, destination_id, message, topic)
         return
-    text = engine.codec.encode_value(message)
+    check_workflow_id(destination_id, "the destination of DBOS.send")
+    text = engine.codec.encode_value(message, f"the message to workflow {destination_id!r}")
     topic = topic_key(topic)
     function_id = context.take_function_id()
     if replayed_step(context.recorded, context.workflow_id, function_id, SEND_NAME) is not None:
@@ -240,7 +245,8 @@ def send_from_outside(
     host: MessagingHost, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
     """Send a message from outside any workflow: one write."""
-    text = host.codec.encode_value(message)
+    check_workflow_id(destination_id, "the destination of a message")
+    text = host.codec.encode_value(message, f"the message to workflow {destination_id!r}")
     sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
     yield Blocking(host.storage.send, (sent,))
 
@@ -258,11 +264,13 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
         return engine.replay_result(replayed)
     yield from stop_if_cancelled(context)
     storage = engine.storage
+    started = now_ms()
 
     def attempt() -> StepRecord | None:
-        return storage.recv(RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms()))
+        request = RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms(), started)
+        return storage.recv(request)
 
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
     try:
         record = yield from wait_for(
             engine, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
@@ -272,7 +280,8 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
         record = yield from engine.reload_step(context, function_id)
     if record is None:
         yield from stop_if_cancelled(context)
-        record = yield from engine.checkpoint(context, _plain_step(context, function_id, RECV_NAME))
+        timed_out = replace(_plain_step(context, function_id, RECV_NAME), started_at_ms=started)
+        record = yield from engine.checkpoint(context, timed_out)
     else:
         engine.hooks.after_step_checkpoint(record)
     return engine.replay_result(record)
@@ -285,7 +294,8 @@ def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]
     """Set this workflow's event `key`; checkpointed in the same transaction. From a step, it
     is set with the step's checkpoint, if the step succeeds."""
     context = _require_workflow("DBOS.set_event", allow_step=True)
-    event = EventRecord(context.workflow_id, key, engine.codec.encode_value(value), now_ms())
+    text = engine.codec.encode_value(value, f"the value of event {key!r}")
+    event = EventRecord(context.workflow_id, key, text, now_ms())
     frame = current_step()
     if frame is not None:
         frame.writes.append(event)  # set with the step's checkpoint
@@ -309,6 +319,7 @@ def get_event_procedure(
 ) -> Procedure[Any]:
     """The value of another workflow's event, waiting up to `timeout_s` for it to be set (None
     if it is not). Inside a workflow, what was read is checkpointed."""
+    check_workflow_id(workflow_id)
     storage = engine.storage
 
     def attempt() -> str | None:
@@ -323,21 +334,16 @@ def get_event_procedure(
     if replayed is not None:
         return engine.replay_result(replayed)
     yield from stop_if_cancelled(context)
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s)
+    started = now_ms()
+    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
     text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at, context, persist)
     if text is None:
         yield from stop_if_cancelled(context)
-    record = _plain_step(context, function_id, GET_EVENT_NAME)
-    if text is not None:
-        record = StepRecord(
-            record.workflow_id,
-            function_id,
-            GET_EVENT_NAME,
-            text,
-            None,
-            record.started_at_ms,
-            now_ms(),
-        )
+        text = engine.codec.encode_value(None)
+    # Started when the wait did: the record's duration is how long the read waited.
+    record = StepRecord(
+        context.workflow_id, function_id, GET_EVENT_NAME, text, None, started, now_ms()
+    )
     stored = yield from engine.checkpoint(context, record)
     return engine.replay_result(stored)
 
@@ -346,6 +352,7 @@ def get_event_from_outside(
     host: MessagingHost, workflow_id: str, key: str, timeout_s: float
 ) -> Procedure[Any]:
     """`get_event` outside any workflow: wait (holding no connection) for the value."""
+    check_workflow_id(workflow_id)
     storage = host.storage
 
     def attempt() -> str | None:
@@ -364,7 +371,9 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
     only the attempt that succeeds leaves its writes, exactly once."""
     operation = "DBOS.close_stream" if close else "DBOS.write_stream"
     context = _require_workflow(operation, allow_step=True)
-    text = None if close else engine.codec.encode_value(value)
+    text = (
+        None if close else engine.codec.encode_value(value, f"the value written to stream {key!r}")
+    )
     write = StreamWrite(context.workflow_id, key, text, now_ms())
     frame = current_step()
     if frame is not None:
@@ -387,11 +396,19 @@ def stream_batch_procedure(
     host: MessagingHost, workflow_id: str, key: str, offset: int
 ) -> Procedure[tuple[list[Any], int, bool]]:
     """Wait for entries of a stream at `offset` or later; returns their values, the next
-    offset, and whether the stream is over (closed, or its workflow finished)."""
+    offset, and whether the stream is over (closed, or its workflow finished).
+
+    Raises:
+        DBOSNonExistentWorkflowError: there is no workflow `workflow_id` (a stream of a
+            workflow that does not exist would never end: waiting on it would block forever).
+    """
+    check_workflow_id(workflow_id)
     storage = host.storage
 
     def attempt() -> StreamRead | None:
         read = storage.read_stream(workflow_id, key, offset)
+        if read.workflow_status is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
         return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
 
     read = yield from wait_for(host, WAKE_STREAM, workflow_id, attempt, None)

@@ -177,6 +177,8 @@ class RecvRequest:
     function_name: str
     topic: str
     now_ms: int
+    #: When the receiver started waiting (the record's start time); None: `now_ms`.
+    started_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

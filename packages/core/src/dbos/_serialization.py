@@ -19,12 +19,15 @@ logged as a WARNING when it is recorded.
 from __future__ import annotations
 
 import base64
+import contextlib
+import inspect
 import io
 import json
 import logging
 import math
 import pickle
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +63,50 @@ def _is_plain_json(value: Any) -> bool:
     return False
 
 
+def _storable(text: str) -> str:
+    """`text` if the database can store it: a lone surrogate (``"\\ud800"``, from a
+    ``surrogateescape`` decode for example) cannot be encoded as UTF-8, and the driver would
+    fail on it with a bare `UnicodeEncodeError` at insert time."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = text[exc.start : exc.end]
+            raise DBOSSerializationError(
+                f"a string with a lone surrogate ({bad!a}) cannot be stored as UTF-8 "
+                "(decode bytes with errors='replace', or pass them as bytes)"
+            ) from None
+    return text
+
+
+def _labelled_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any], function: Callable[..., Any] | None
+) -> list[tuple[str, Any]]:
+    """Each argument with a label for messages: ``argument 'order' (position 0)``, or
+    ``argument at position 3`` where the parameter has no name (``*args``, or no function)."""
+    names: list[str] = []
+    parameters: list[inspect.Parameter] = []
+    if function is not None:
+        # Without a signature (a builtin), positions will do.
+        with contextlib.suppress(TypeError, ValueError):
+            parameters = list(inspect.signature(function).parameters.values())
+        for parameter in parameters:
+            if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                break
+            names.append(parameter.name)
+    labelled = [
+        (
+            f"argument {names[index]!r} (position {index})"
+            if index < len(names)
+            else f"argument at position {index}",
+            value,
+        )
+        for index, value in enumerate(args)
+    ]
+    labelled.extend((f"argument {name!r}", value) for name, value in kwargs.items())
+    return labelled
+
+
 @dataclass(frozen=True)
 class JsonPickleSerializer:
     """JSON where it is exact, tagged pickle elsewhere; `strict` refuses to unpickle."""
@@ -73,7 +120,7 @@ class JsonPickleSerializer:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise DBOSSerializationError(
-                f"cannot serialize a value of type {type(value).__qualname__}: {exc}"
+                f"a value of type {type(value).__qualname__} cannot be serialized: {exc}"
             ) from exc
         return json.dumps({PICKLE_KEY: base64.b64encode(data).decode("ascii")})
 
@@ -100,17 +147,62 @@ class Codec:
     def __init__(self, serializer: Serializer) -> None:
         self.serializer = serializer
 
-    def encode_value(self, value: Any) -> str:
-        return self.serializer.serialize(value)
+    def encode_value(self, value: Any, what: str | None = None) -> str:
+        """`value` as storable text.
+
+        Args:
+            value: Any value the serializer accepts.
+            what: What the value is, for the error message (e.g. ``"the return value of
+                step 'fetch'"``).
+
+        Raises:
+            DBOSSerializationError: the value cannot be serialized, or its text cannot be
+                stored (a lone surrogate in a string); the message starts with `what`.
+        """
+        try:
+            return _storable(self.serializer.serialize(value))
+        except DBOSSerializationError as exc:
+            if what is None:
+                raise
+            raise DBOSSerializationError(f"{what} cannot be stored: {exc}") from exc
 
     def decode_value(self, text: str | None) -> Any:
         return None if text is None else self.serializer.deserialize(text)
 
-    def encode_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    def encode_inputs(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        workflow: str = "the workflow",
+        function: Callable[..., Any] | None = None,
+    ) -> str:
+        """A workflow's arguments as storable text.
+
+        Args:
+            args: Positional arguments.
+            kwargs: Keyword arguments.
+            workflow: The workflow's registered name, for error messages.
+            function: The workflow function, if known: errors then name positional arguments
+                by their parameter names.
+
+        Raises:
+            DBOSSerializationError: an argument cannot be stored; the message names it, e.g.
+                ``argument 'order' (position 0) of workflow 'process' cannot be stored: ...``.
+        """
         try:
-            return self.serializer.serialize({"args": list(args), "kwargs": kwargs})
+            return _storable(self.serializer.serialize({"args": list(args), "kwargs": kwargs}))
         except DBOSSerializationError as exc:
-            raise DBOSSerializationError(f"workflow inputs cannot be stored: {exc}") from exc
+            for label, value in _labelled_arguments(args, kwargs, function):
+                try:
+                    _storable(self.serializer.serialize(value))
+                except DBOSSerializationError as culprit:
+                    raise DBOSSerializationError(
+                        f"{label} of workflow {workflow!r} cannot be stored: {culprit}"
+                    ) from culprit
+            # Each argument alone is fine; only the whole is not (a custom serializer).
+            raise DBOSSerializationError(
+                f"the inputs of workflow {workflow!r} cannot be stored: {exc}"
+            ) from exc
 
     def decode_inputs(self, text: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if text is None:

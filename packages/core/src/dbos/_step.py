@@ -109,11 +109,11 @@ def step_procedure(
     output: str | None = None
     if error is None:
         try:
-            output = engine.codec.encode_value(value)
-        except DBOSSerializationError as exc:
-            error = DBOSSerializationError(
-                f"step {registration.name!r} returned a value that {exc}"
+            output = engine.codec.encode_value(
+                value, f"the return value of step {registration.name!r}"
             )
+        except DBOSSerializationError as exc:
+            error = exc
     record = StepRecord(
         workflow_id=context.workflow_id,
         function_id=function_id,

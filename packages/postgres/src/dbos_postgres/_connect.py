@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dbos._errors import DBOSConfigError, DBOSConnectionError
+from dbos._secrets import password_secrets, scrub_exception, scrub_text
 from dbos._urls import mask_password
 
 from ._sql import queries
@@ -34,7 +35,11 @@ def conninfo_for(url: str, application_name: str, connect_timeout_s: float) -> s
     try:
         params: dict[str, Any] = conninfo_to_dict(normalized)
     except psycopg.ProgrammingError as exc:
-        raise DBOSConfigError(f"invalid Postgres URL {mask_password(url)!r}: {exc}") from exc
+        # libpq's parse errors quote the string they choke on, password included.
+        scrub_exception(exc, url)
+        raise DBOSConfigError(
+            f"invalid Postgres URL {mask_password(url)!r}: {_reason(exc, url)}"
+        ) from exc
     if not params.get("dbname"):
         raise DBOSConfigError(
             f"Postgres URL {mask_password(url)!r} names no database "
@@ -54,12 +59,13 @@ def connect(conninfo: str, display_url: str, **kwargs: Any) -> psycopg.Connectio
         return psycopg.connect(conninfo, autocommit=True, **kwargs)
     except psycopg.Error as exc:
         raise DBOSConnectionError(
-            f"cannot connect to the system database {display_url!r}: {_reason(exc)}"
-        ) from exc
+            f"cannot connect to the system database {display_url!r}: {_reason(exc, conninfo)}"
+        ) from scrub_exception(exc, conninfo)
 
 
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+def _reason(exc: BaseException, conninfo: str) -> str:
+    """The driver's message on one line, without the connection string's passwords."""
+    return scrub_text(" ".join(str(exc).split()), password_secrets(conninfo))
 
 
 def ensure_database(conninfo: str, display_url: str, schema: str) -> None:
@@ -86,6 +92,7 @@ def ensure_database(conninfo: str, display_url: str, schema: str) -> None:
                     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error:
         raise DBOSConnectionError(
-            f"cannot connect to the system database {display_url!r}: {_reason(first_error)}"
-        ) from first_error
+            f"cannot connect to the system database {display_url!r}: "
+            f"{_reason(first_error, conninfo)}"
+        ) from scrub_exception(first_error, conninfo)
     connect(conninfo, display_url).close()

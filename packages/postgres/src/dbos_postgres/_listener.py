@@ -11,6 +11,8 @@ from collections.abc import Callable, Container
 import psycopg
 from psycopg import sql
 
+from dbos._secrets import password_secrets, scrub_text
+
 logger = logging.getLogger("dbos")
 
 #: Pauses between reconnection attempts; the last one repeats for as long as an outage lasts.
@@ -98,6 +100,7 @@ class Listener:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
                 # Once per outage: the storage's outage report tells how long it lasts.
+                reason = scrub_text(str(exc), password_secrets(self._conninfo))
                 log = logger.warning if failures == 1 else logger.debug
-                log("notification listener lost its connection (%s); reconnecting", exc)
+                log("notification listener lost its connection (%s); reconnecting", reason)
                 self._stop.wait(delay)

@@ -57,6 +57,7 @@ from dbos._records import (
     as_params,
     wakeup_for,
 )
+from dbos._secrets import password_secrets, scrub_exception, scrub_text
 from dbos._urls import mask_password
 from dbos._waiting import FinishSignal, wait_until_terminal
 
@@ -131,6 +132,7 @@ class PostgresStorage:
         self._display_url = mask_password(url)
         self._schema = validate_schema_name(options.system_schema)
         self._conninfo = conninfo_for(url, options.application_name, options.connect_timeout_s)
+        self._secrets = password_secrets(url) | password_secrets(self._conninfo)
         self._options = options
         self._queries = queries(self._schema)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
@@ -277,16 +279,20 @@ class PostgresStorage:
                 pool.putconn(connection)
         except PoolTimeout as exc:
             raise DBOSConnectionError(
-                f"no connection to the system database {self._display_url!r}: {exc}"
-            ) from exc
+                f"no connection to the system database {self._display_url!r}: {self._reason(exc)}"
+            ) from scrub_exception(exc, self._secrets)
         except psycopg.OperationalError as exc:
             raise DBOSConnectionError(
-                f"system database {self._display_url!r}: {' '.join(str(exc).split())}"
-            ) from exc
+                f"system database {self._display_url!r}: {self._reason(exc)}"
+            ) from scrub_exception(exc, self._secrets)
         except psycopg.Error as exc:
             raise DBOSStorageError(
-                f"system database {self._display_url!r}: {' '.join(str(exc).split())}"
-            ) from exc
+                f"system database {self._display_url!r}: {self._reason(exc)}"
+            ) from scrub_exception(exc, self._secrets)
+
+    def _reason(self, exc: BaseException) -> str:
+        """A driver's message on one line, without our passwords (libpq may echo them)."""
+        return scrub_text(" ".join(str(exc).split()), self._secrets)
 
     def _one(self, query: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         with self._connection() as connection:

@@ -18,6 +18,7 @@ from typing import Any
 
 from dbos._decisions import claimable, partition_quotas
 from dbos._errors import (
+    DBOSConfigError,
     DBOSConnectionError,
     DBOSForkStepError,
     DBOSMigrationError,
@@ -64,6 +65,7 @@ from dbos._sqlfiles import (
 )
 from dbos._waiting import FinishSignal, wait_until_terminal
 
+from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
 
@@ -97,6 +99,7 @@ class SQLiteStorage:
         self._url = url
         self._settings: SQLiteSettings = parse_sqlite_url(url)
         self._connection: sqlite3.Connection | None = None
+        self._identity: FileIdentity | None = None
         self._lock = threading.RLock()
         self._finished = FinishSignal()
         self._closed = False
@@ -135,6 +138,12 @@ class SQLiteStorage:
             connection.execute(_QUERIES["enable_foreign_keys"])
         except sqlite3.Error as exc:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
+        try:
+            # Opening created the file if it was missing: this is the file the connection uses.
+            self._identity = FileIdentity.of(path)
+        except OSError as exc:
+            connection.close()
+            raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         self._connection = connection
         return connection
 
@@ -163,6 +172,9 @@ class SQLiteStorage:
                 raise self._translate(exc) from exc
             try:
                 yield connection
+                # Checked under the write lock, just before the commit: a deleted or replaced
+                # file would swallow this write and every later one without a word.
+                self._check_identity()
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -171,6 +183,11 @@ class SQLiteStorage:
             except sqlite3.Error as exc:
                 connection.execute("ROLLBACK")
                 raise self._translate(exc) from exc
+
+    def _check_identity(self) -> None:
+        """Raise `SQLiteFileChangedError` if the path no longer leads to the opened file."""
+        if self._identity is not None:
+            self._identity.check()
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -212,12 +229,25 @@ class SQLiteStorage:
                     applied_now.append(f"{pending[0].version:04d}_{pending[0].name}")
         return applied_now
 
+    def _require_file(self) -> None:
+        """Refuse to create the file: for callers that only read or manage an existing
+        database (`DBOSClient`, the `dbos` command), a missing file is a wrong path."""
+        path = self._settings.path
+        if self._connection is None and not path.exists():
+            raise DBOSConfigError(
+                f"the SQLite database file {str(path.absolute())!r} does not exist (from "
+                f"{self._url!r}); check the path, or launch the app (or run `dbos migrate`) "
+                "to create it"
+            )
+
     def verify_schema(self) -> list[str]:
         """Check the schema without changing it; returns the names of pending migrations.
 
         Raises:
+            DBOSConfigError: the file does not exist (it is not created).
             DBOSMigrationError: applied migrations differ from this code's files.
         """
+        self._require_file()
         with self._reading() as connection:
             exists = self._run(connection, "ledger_exists", {}).fetchone()
             applied = self._ledger(connection) if exists else []
@@ -252,6 +282,7 @@ class SQLiteStorage:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._identity = None
 
     # --- workflows -------------------------------------------------------------------------
 
@@ -517,7 +548,9 @@ class SQLiteStorage:
                 function_name=request.function_name,
                 output=text,
                 error=None,
-                started_at_ms=request.now_ms,
+                started_at_ms=(
+                    request.now_ms if request.started_at_ms is None else request.started_at_ms
+                ),
                 completed_at_ms=request.now_ms,
             )
             self._record_in(connection, record)
@@ -559,6 +592,7 @@ class SQLiteStorage:
     # --- management ------------------------------------------------------------------------
 
     def reset_system_database(self) -> None:
+        self._require_file()
         with self._lock:
             connection = self._connect()
             # PRAGMA foreign_keys has no effect inside a transaction: switch it off around it.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from dbos import DBOSConnectionError, hookimpl
+from dbos._urls import mask_password
 
 
 @dataclass
@@ -95,7 +96,10 @@ class FaultInjector:
         pool's and the listener's. Returns how many were dropped."""
         url = self.database_url
         if url is None or not url.startswith(("postgresql:", "postgres:")):
-            raise ValueError(f"drop_connections needs a Postgres system database, got {url!r}")
+            raise ValueError(
+                "drop_connections needs a Postgres system database, got "
+                f"{mask_password(str(url))!r}"
+            )
         parts = urlsplit(url)
         admin_url = urlunsplit(parts._replace(path="/postgres"))
         return drop_connections(admin_url, parts.path.lstrip("/"))
@@ -108,7 +112,9 @@ class FaultInjector:
 
         url = self.database_url
         if url is None or not url.startswith(("postgresql:", "postgres:")):
-            raise ValueError(f"restart_server needs a Postgres system database, got {url!r}")
+            raise ValueError(
+                f"restart_server needs a Postgres system database, got {mask_password(str(url))!r}"
+            )
         admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
         if admin_url not in OWN_SERVERS:
             raise ValueError(

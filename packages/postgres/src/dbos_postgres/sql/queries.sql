@@ -370,7 +370,7 @@ INSERT INTO {schema}.operation_outputs (
     started_at, completed_at
 )
 SELECT %(workflow_id)s, %(function_id)s, %(function_name)s, message, NULL, NULL,
-       %(now_ms)s, %(now_ms)s
+       COALESCE(%(started_at_ms)s::bigint, %(now_ms)s), %(now_ms)s
 FROM consumed
 RETURNING workflow_id, function_id, function_name, output, error, started_at, completed_at,
           child_workflow_id

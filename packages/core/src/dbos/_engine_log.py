@@ -1,0 +1,71 @@
+"""What the engine tells the ``dbos`` logger about workflows (formats in one place).
+
+DBOS Transact's levels: a workflow that ends in ERROR is logged at ERROR once, where it ends
+(whoever started it: a caller, a queue worker, the scheduler, recovery), even when a caller
+also gets the exception; recoveries at INFO; each workflow and checkpoint at DEBUG.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._outcome import Outcome
+from ._records import StepRecord, WorkflowStatusString
+
+logger = logging.getLogger("dbos")
+
+#: Recovered workflow IDs listed in the recovery line at most (the count is always exact).
+RECOVERY_IDS_SHOWN = 50
+
+_ERROR = WorkflowStatusString.ERROR.value
+
+
+def log_outcome(workflow_id: str, name: str, outcome: Outcome) -> None:
+    """ERROR with the traceback for a workflow that ended in ERROR, DEBUG for any other end."""
+    if outcome.status == _ERROR and outcome.error is not None:
+        error = outcome.error
+        logger.error(
+            "workflow %s (%s) ended in ERROR: %s: %s",
+            workflow_id,
+            name,
+            type(error).__name__,
+            error,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+    else:
+        logger.debug("workflow %s (%s) ended %s", workflow_id, name, outcome.status)
+
+
+def log_stopped(workflow_id: str, name: str, error: Exception) -> None:
+    """A workflow whose outcome could not be recorded (the system database refused it)."""
+    logger.error(
+        "workflow %s (%s) stopped without recording an outcome: %s: %s",
+        workflow_id,
+        name,
+        type(error).__name__,
+        error,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
+def log_checkpoint(record: StepRecord) -> None:
+    logger.debug(
+        "workflow %s: operation %d (%s) checkpointed%s",
+        record.workflow_id,
+        record.function_id,
+        record.function_name,
+        " with an error" if record.error is not None else "",
+    )
+
+
+def log_recovery(workflow_ids: list[str]) -> None:
+    if not workflow_ids:
+        return
+    shown = ", ".join(workflow_ids[:RECOVERY_IDS_SHOWN])
+    more = len(workflow_ids) - RECOVERY_IDS_SHOWN
+    logger.info(
+        "recovering %d pending workflow(s): %s%s",
+        len(workflow_ids),
+        shown,
+        f" and {more} more" if more > 0 else "",
+    )
