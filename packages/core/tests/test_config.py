@@ -101,3 +101,12 @@ def test_keys_that_ask_for_no_missing_service_do_not_warn(
     caplog.set_level(logging.DEBUG, logger="dbos")
     launch(**config)
     assert _service_warnings(caplog) == []
+
+
+def test_the_retry_budget_is_a_number_of_seconds() -> None:
+    assert resolve({"name": "a"}).retry_timeout_s == 60.0
+    assert resolve({"name": "a", "sys_db_retry_timeout_sec": 5}).retry_timeout_s == 5.0
+    assert resolve({"name": "a", "sys_db_retry_timeout_sec": 0}).retry_timeout_s == 0.0
+    for bad in (-1, float("nan"), float("inf"), True, "30"):
+        with pytest.raises(DBOSConfigError, match="sys_db_retry_timeout_sec"):
+            resolve({"name": "a", "sys_db_retry_timeout_sec": bad})  # type: ignore[typeddict-item]

@@ -22,6 +22,7 @@ from dbos._listing import to_epoch_ms
 from dbos._management import ActionResult, Management
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowStatusString
+from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
 from dbos._secrets import scrub_exception
 from dbos._urls import mask_password
 
@@ -38,9 +39,12 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 class Settings:
     """What the root command collected: the URL and schema, and a client opened on demand."""
 
-    def __init__(self, url: str | None, schema: str) -> None:
+    def __init__(
+        self, url: str | None, schema: str, retry_timeout_s: float = DEFAULT_RETRY_TIMEOUT_S
+    ) -> None:
         self.url = url
         self.schema = schema
+        self.retry_timeout_s = retry_timeout_s
         self._client: DBOSClient | None = None
 
     def require_url(self) -> str:
@@ -59,6 +63,7 @@ class Settings:
                 self.require_url(),
                 dbos_system_schema=self.schema,
                 serializer=JsonPickleSerializer(strict=True),  # never unpickle in a terminal
+                sys_db_retry_timeout_sec=self.retry_timeout_s,
             )
         return self._client
 
@@ -147,10 +152,20 @@ def _package_version(name: str) -> str:
 @click.option(
     "--schema", default="dbos", show_default=True, help="Postgres schema of the system tables."
 )
+@click.option(
+    "--retry-timeout",
+    envvar="DBOS_SYS_DB_RETRY_TIMEOUT_SEC",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RETRY_TIMEOUT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a command retries while the database is unreachable before it fails "
+    "(the config key sys_db_retry_timeout_sec; $DBOS_SYS_DB_RETRY_TIMEOUT_SEC).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, schema: str) -> None:
+def cli(ctx: click.Context, db_url: str | None, schema: str, retry_timeout: float) -> None:
     """Manage the durable workflows of an app through its system database."""
-    ctx.obj = Settings(db_url, schema)
+    ctx.obj = Settings(db_url, schema, retry_timeout)
 
 
 # --- workflows ----------------------------------------------------------------------------

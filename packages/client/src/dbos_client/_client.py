@@ -18,7 +18,7 @@ from dbos import (
     WorkflowHandleAsync,
     WorkflowStatus,
 )
-from dbos._config import validate_url
+from dbos._config import retry_timeout, validate_url
 from dbos._context import take_assigned_workflow_id
 from dbos._effects import Procedure, run_async, run_sync
 from dbos._listing import build_query, build_queued_query
@@ -31,6 +31,7 @@ from dbos._messaging import (
 )
 from dbos._plugins import Hooks, plugin_manager
 from dbos._records import StorageOptions, WorkflowQuery
+from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
 from dbos._secrets import scrub_exception
 from dbos._serialization import Codec, LenientCodec
 from dbos._urls import mask_password, url_scheme
@@ -39,16 +40,31 @@ from dbos._waiting import Wakeups
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
 
-def open_storage(url: str, *, system_schema: str = "dbos") -> SystemStorage:
+def open_storage(
+    url: str,
+    *,
+    system_schema: str = "dbos",
+    retry_timeout_s: float = DEFAULT_RETRY_TIMEOUT_S,
+) -> SystemStorage:
     """A storage backend for `url` whose schema is checked but not changed.
+
+    Its calls retry connection errors for up to `retry_timeout_s` seconds from their first
+    failure, then raise `DBOSConnectionError`. The first connection is not retried: a wrong
+    URL fails at once.
 
     Raises `DBOSConfigError` for a URL no installed backend handles, `DBOSConnectionError`
     for a database that cannot be reached, `DBOSMigrationError` for one not (fully) set up.
     """
     validate_url(url, "the database URL")
-    options = StorageOptions(system_schema=system_schema, pool_size=4, application_name="dbos")
+    options = StorageOptions(
+        system_schema=system_schema,
+        pool_size=4,
+        application_name="dbos",
+        connect_timeout_s=attempt_timeout(retry_timeout_s),
+    )
+    hooks = Hooks(plugin_manager())
     try:
-        storage = Hooks(plugin_manager()).storage_for_url(url, options)
+        storage = hooks.storage_for_url(url, options)
     except BaseException as exc:
         scrub_exception(exc, url)
         raise
@@ -70,7 +86,7 @@ def open_storage(url: str, *, system_schema: str = "dbos") -> SystemStorage:
             f"migration(s) ({', '.join(pending)}): launch the app on it once, or run "
             "`dbos migrate`"
         )
-    return storage
+    return ResilientStorage(storage, hooks, retry_timeout_s).as_storage()
 
 
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
@@ -93,6 +109,12 @@ class DBOSClient:
         serializer: The app's `Serializer`, if it uses a custom one.
         strict_serialization: Never unpickle stored values (they come back as
             `UnreadableValue`, errors as `DBOSRemoteError`).
+        sys_db_retry_timeout_sec: Seconds a call keeps retrying while the database is
+            unreachable, from its first failure, before it raises `DBOSConnectionError`
+            (default 60; the app's config key of the same name). Opening the client does not
+            retry: a wrong URL fails at once.
+        retry_connection_errors: False raises `DBOSConnectionError` at a call's first
+            connection error (DBOS Transact's switch; the same as a retry timeout of 0).
 
     The client never creates or migrates the database: it must have been set up by the app
     (or ``dbos migrate``). Stored values whose class is not importable in this process come
@@ -108,11 +130,18 @@ class DBOSClient:
         dbos_system_schema: str = "dbos",
         serializer: Serializer | None = None,
         strict_serialization: bool = False,
+        sys_db_retry_timeout_sec: float = DEFAULT_RETRY_TIMEOUT_S,
+        retry_connection_errors: bool = True,
     ) -> None:
         url = system_database_url or database_url or os.environ.get(_ENV_URL)
         if not url:
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
-        self._storage = open_storage(url, system_schema=dbos_system_schema)
+        budget = retry_timeout(sys_db_retry_timeout_sec, "sys_db_retry_timeout_sec")
+        self._storage = open_storage(
+            url,
+            system_schema=dbos_system_schema,
+            retry_timeout_s=budget if retry_connection_errors else 0.0,
+        )
         self._codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
         self._management = Management(self._storage, self._codec)
         self._waiter = RemoteWaiter(self._storage, self._codec)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from ._errors import DBOSConfigError
+from ._resilient import DEFAULT_RETRY_TIMEOUT_S
 from ._serialization import JsonPickleSerializer, Serializer
 from ._urls import mask_password, url_scheme
 
@@ -27,6 +29,12 @@ class DBOSConfig(TypedDict, total=False):
             `system_database_url` is not set.
         dbos_system_schema: Postgres schema of the system tables (default ``dbos``).
         sys_db_pool_size: Connections in the system database pool (default 10).
+        sys_db_retry_timeout_sec: Seconds a call that may give up keeps retrying while the
+            system database is unreachable, from its first failure, before it raises
+            `DBOSConnectionError` (default 60). It bounds the app's own calls from outside
+            workflows (``DBOS.get_result``, ``handle.get_result(timeout)``, ``DBOS.send``,
+            listings, ...). A workflow's own work (its steps' checkpoints, waits and finish)
+            never gives up: it waits out an outage of any length.
         executor_id: This process's executor ID (default ``DBOS__VMID`` or ``local``).
         application_version: Version tag that recovery matches (default ``DBOS__APPVERSION``
             or a hash of the registered workflows' source code).
@@ -42,6 +50,7 @@ class DBOSConfig(TypedDict, total=False):
     database_url: str | None
     dbos_system_schema: str
     sys_db_pool_size: int
+    sys_db_retry_timeout_sec: float
     executor_id: str
     application_version: str
     max_executor_threads: int
@@ -101,6 +110,7 @@ class Settings:
     system_database_url: str
     system_schema: str
     pool_size: int
+    retry_timeout_s: float
     executor_id: str
     application_version: str | None
     max_executor_threads: int
@@ -147,6 +157,22 @@ def _positive_int(config: DBOSConfig, key: str, default: int) -> int:
     if type(value) is not int or value < 1:
         raise DBOSConfigError(f"config[{key!r}] must be a positive integer, got {value!r}")
     return value
+
+
+def retry_timeout(value: Any, source: str) -> float:
+    """A retry budget in seconds (``sys_db_retry_timeout_sec``): a finite number >= 0.
+
+    Raises:
+        DBOSConfigError: `value` is not one; the message names `source`.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise DBOSConfigError(f"{source} must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def _non_empty_str(value: Any, key: str) -> str:
@@ -221,6 +247,10 @@ def resolve(config: DBOSConfig) -> Settings:
         system_database_url=url,
         system_schema=schema,
         pool_size=_positive_int(config, "sys_db_pool_size", 10),
+        retry_timeout_s=retry_timeout(
+            config.get("sys_db_retry_timeout_sec", DEFAULT_RETRY_TIMEOUT_S),
+            "config['sys_db_retry_timeout_sec']",
+        ),
         executor_id=executor_id,
         application_version=version,
         max_executor_threads=_positive_int(config, "max_executor_threads", 64),

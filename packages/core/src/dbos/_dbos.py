@@ -45,7 +45,7 @@ from ._registry import (
     WorkflowRegistration,
     function_name,
 )
-from ._resilient import ResilientStorage
+from ._resilient import ResilientStorage, attempt_timeout
 from ._scheduler import MISSED_TICK_POLICIES
 from ._secrets import scrub_exception
 from ._serialization import Codec
@@ -150,6 +150,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             system_schema=settings.system_schema,
             pool_size=settings.pool_size,
             application_name=settings.name,
+            connect_timeout_s=attempt_timeout(settings.retry_timeout_s),
         )
         try:
             storage = hooks.storage_for_url(settings.system_database_url, options)
@@ -173,7 +174,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             storage.close()
             scrub_exception(exc, settings.system_database_url)
             raise
-        storage = ResilientStorage(storage, hooks).as_storage()
+        storage = ResilientStorage(storage, hooks, settings.retry_timeout_s).as_storage()
         version = settings.application_version or _registry.application_version()
         engine = Engine(
             storage,

@@ -28,9 +28,10 @@ from ._context import (
     take_assigned_workflow_id,
 )
 from ._decisions import child_workflow_id, replayed_step
-from ._effects import AwaitFuture, Blocking, CallBody, Procedure, run_async, run_sync
+from ._effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from ._engine_log import log_checkpoint, log_outcome, log_recovery, log_stopped
 from ._errors import (
+    DBOSConnectionError,
     DBOSNonExistentWorkflowError,
     DBOSSerializationError,
     DBOSStepConflictError,
@@ -39,6 +40,7 @@ from ._errors import (
     DBOSWorkflowFunctionNotFoundError,
 )
 from ._ids import check_workflow_id
+from ._outage import ride_out_outages
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from ._plugins import Hooks
 from ._queue import INTERNAL_QUEUE_NAME
@@ -61,6 +63,9 @@ from ._waiting import Wakeups
 
 logger = logging.getLogger("dbos")
 
+#: Pauses before a workflow body that a connection error reached runs again (doubling).
+_RERUN_FIRST_PAUSE_S = 1.0
+_RERUN_MAX_PAUSE_S = 30.0
 #: How many recently finished executions the engine remembers (see `Engine.run_pending`).
 _FINISHED_MEMORY = 10_000
 
@@ -352,42 +357,50 @@ class Engine:
         active: ActiveWorkflow,
         deadline_ms: int | None = None,
     ) -> Procedure[Outcome]:
-        """Run the workflow body, record its outcome, and resolve local waiters."""
+        """Run the workflow body, record its outcome, and resolve local waiters.
+
+        Its storage calls wait out outages of any length (`ride_out_outages`). A
+        `DBOSConnectionError` that reaches the body anyway (from the app's own code, such as a
+        `DBOSClient` call that gave up) is never recorded as its outcome: the body runs again
+        from its checkpoints once the system database answers, as a recovery would."""
         try:
             self.hooks.workflow_started(workflow_id, registration.name, not fresh)
-            recorded: dict[int, StepRecord] = {}
-            if not fresh:
-                steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
-                recorded = {step.function_id: step for step in steps}
-            logger.debug(
-                "workflow %s (%s) %s",
-                workflow_id,
-                registration.name,
-                f"resumed with {len(recorded)} recorded operation(s)" if not fresh else "started",
-            )
-            context = WorkflowContext(
-                self, workflow_id, registration.name, recorded, deadline_ms=deadline_ms
-            )
-            token = enter_workflow(context)
-            try:
-                try:
-                    value = yield CallBody(registration.function, args, kwargs)
-                    outcome = Outcome(workflow_id, _SUCCESS, value=value)
-                    stored = self._encode_success(workflow_id, registration.name, value)
-                except DBOSWorkflowCancelledError as exc:
-                    outcome = Outcome(workflow_id, _CANCELLED, error=exc)
-                    stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
-                except Exception as exc:
-                    outcome = Outcome(workflow_id, _ERROR, error=exc)
-                    where = f"workflow {workflow_id!r} ({registration.name})"
-                    stored = WorkflowOutcome(
-                        workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
+            with ride_out_outages():
+                recorded: dict[int, StepRecord] = {}
+                if not fresh:
+                    steps: list[StepRecord] = yield Blocking(
+                        self.storage.load_steps, (workflow_id,)
                     )
-            finally:
-                leave_workflow(token)
-            if stored.status == _ERROR and outcome.status == _SUCCESS:
-                outcome = Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error))
-            final_status = yield from self._finish(stored, active)
+                    recorded = {step.function_id: step for step in steps}
+                logger.debug(
+                    "workflow %s (%s) %s",
+                    workflow_id,
+                    registration.name,
+                    f"resumed with {len(recorded)} recorded operation(s)"
+                    if not fresh
+                    else "started",
+                )
+                rerun_pause = _RERUN_FIRST_PAUSE_S
+                while True:
+                    context = WorkflowContext(
+                        self, workflow_id, registration.name, recorded, deadline_ms=deadline_ms
+                    )
+                    ended = yield from self._run_body(context, registration, args, kwargs)
+                    if not isinstance(ended, DBOSConnectionError):
+                        break
+                    logger.warning(
+                        "workflow %s lost the system database (%s); that is not its outcome: "
+                        "it runs again from its checkpoints in %.0f s",
+                        workflow_id,
+                        ended,
+                        rerun_pause,
+                    )
+                    yield Sleep(rerun_pause)
+                    rerun_pause = min(rerun_pause * 2, _RERUN_MAX_PAUSE_S)
+                    steps = yield Blocking(self.storage.load_steps, (workflow_id,))
+                    recorded = {step.function_id: step for step in steps}
+                outcome, stored = ended
+                final_status = yield from self._finish(stored, active)
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)
@@ -407,6 +420,37 @@ class Engine:
                 self._finished_at.popitem(last=False)
         active.future.set_result(outcome)
         return outcome
+
+    def _run_body(
+        self,
+        context: WorkflowContext,
+        registration: WorkflowRegistration,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Procedure[tuple[Outcome, WorkflowOutcome] | DBOSConnectionError]:
+        """Run the body once: its outcome and what to store, or the connection error that
+        ended it (which is no outcome: see `execute`)."""
+        workflow_id = context.workflow_id
+        token = enter_workflow(context)
+        try:
+            value = yield CallBody(registration.function, args, kwargs)
+        except DBOSWorkflowCancelledError as exc:
+            stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
+            return Outcome(workflow_id, _CANCELLED, error=exc), stored
+        except DBOSConnectionError as exc:
+            return exc
+        except Exception as exc:
+            where = f"workflow {workflow_id!r} ({registration.name})"
+            stored = WorkflowOutcome(
+                workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
+            )
+            return Outcome(workflow_id, _ERROR, error=exc), stored
+        finally:
+            leave_workflow(token)
+        stored = self._encode_success(workflow_id, registration.name, value)
+        if stored.status == _ERROR:  # the value could not be stored
+            return Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error)), stored
+        return Outcome(workflow_id, _SUCCESS, value=value), stored
 
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
         """Record the outcome. A queue task also claims the next task of its queue in the same

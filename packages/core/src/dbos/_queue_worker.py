@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import _registry
 from ._errors import DBOSException
+from ._outage import ride_out_outages
 from ._outcome import now_ms
 from ._queue import (
     DEFAULT_POLLING_INTERVAL_S,
@@ -46,7 +47,7 @@ class QueueWorker:
         self._look_at_all = True
         self._stop = threading.Event()
         self._last_sweep_ms = 0
-        self._thread = threading.Thread(target=self._loop, name="dbos-queue-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="dbos-queue-worker", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -128,6 +129,12 @@ class QueueWorker:
         cancelled = self._engine.storage.cancel_expired(current)
         if cancelled:
             logger.info("cancelled %d workflow(s) past their deadline", len(cancelled))
+
+    def _run(self) -> None:
+        # Through an outage the worker waits in its storage call (reported by the storage's
+        # outage report) rather than failing and warning once a round.
+        with ride_out_outages():
+            self._loop()
 
     def _loop(self) -> None:
         polling = True  # the first round, and every round after a polling interval, sees all

@@ -2,8 +2,10 @@
 
 Every protocol call announces itself to the `dbos_storage_call` hook, then runs; a
 `DBOSConnectionError` (the database unreachable, a connection dropped, the server restarting)
-is retried with exponential backoff until `retry_timeout_s` has passed, so a workflow pauses
-through an outage and carries on when the database is back. Other errors are not retried.
+is retried with exponential backoff capped at `MAX_BACKOFF_S`. A workflow's own calls (made
+under `ride_out_outages`) retry for as long as the outage lasts, so a workflow pauses through
+an outage of any length and carries on when the database is back; other calls give up once
+`retry_timeout_s` has passed since their first failure. Other errors are not retried.
 
 A retried call may have taken effect before its connection died (the commit went through,
 the reply was lost). The calls for which that matters are made safe to repeat here:
@@ -22,12 +24,13 @@ the reply was lost). The calls for which that matters are made safe to repeat he
 
 from __future__ import annotations
 
-import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from ._errors import DBOSConnectionError, DBOSStepConflictError
+from ._errors import DBOSConnectionError, DBOSStepConflictError, DBOSStorageError
+from ._outage import OutageReport, riding_out
 from ._plugins import Hooks
 from ._records import (
     ClaimRequest,
@@ -39,6 +42,7 @@ from ._records import (
     StepAck,
     StepRecord,
     StepWrite,
+    StorageOptions,
     StreamWrite,
     WorkflowInit,
     WorkflowOutcome,
@@ -48,14 +52,24 @@ from ._records import (
 )
 from ._storage import SystemStorage
 
-logger = logging.getLogger("dbos")
-
 T = TypeVar("T")
 
-#: How long a storage call keeps retrying through connection errors before giving up.
+#: How long a call that may give up keeps retrying connection errors (config key
+#: ``sys_db_retry_timeout_sec``), counted from its first failure.
 DEFAULT_RETRY_TIMEOUT_S = 60.0
 _FIRST_BACKOFF_S = 0.05
-_MAX_BACKOFF_S = 2.0
+#: The longest pause between two attempts: the database is used again within this long of
+#: its return (plus the time the backend takes to reconnect).
+MAX_BACKOFF_S = 2.0
+
+
+def attempt_timeout(retry_timeout_s: float) -> float:
+    """How long one attempt may wait to connect (or for a pooled connection) with this retry
+    budget: no longer than the budget (1 s at least), and 10 s at most, so that a call that
+    may give up does so about when its budget says."""
+    return min(max(retry_timeout_s, 1.0), StorageOptions().connect_timeout_s)
+
+
 #: Methods that are not database calls: passed straight through.
 _NOT_CALLS = frozenset(
     {"setup", "close", "listen", "on_queue_activity", "on_wakeup", "url_for_display"}
@@ -63,17 +77,27 @@ _NOT_CALLS = frozenset(
 
 
 class ResilientStorage:
-    """Wraps a `SystemStorage` with the `dbos_storage_call` hook and connection retries."""
+    """Wraps a `SystemStorage` with the `dbos_storage_call` hook and connection retries.
+
+    Args:
+        backend: The storage to call.
+        hooks: Where calls are announced (fault injection attaches there).
+        retry_timeout_s: Seconds a call outside `ride_out_outages` keeps retrying connection
+            errors, from its first failure, before it raises `DBOSConnectionError`; None: it
+            never gives up.
+    """
 
     def __init__(
         self,
         backend: SystemStorage,
         hooks: Hooks,
-        retry_timeout_s: float = DEFAULT_RETRY_TIMEOUT_S,
+        retry_timeout_s: float | None = DEFAULT_RETRY_TIMEOUT_S,
     ) -> None:
         self.backend = backend
         self._hooks = hooks
         self._retry_timeout_s = retry_timeout_s
+        self._outages = OutageReport(str(getattr(backend, "url_for_display", "")))
+        self._closed = threading.Event()
 
     def as_storage(self) -> SystemStorage:
         """This wrapper, typed as the protocol it implements (by delegation)."""
@@ -90,31 +114,56 @@ class ResilientStorage:
         self.__dict__[name] = call  # found directly from now on
         return call
 
-    def _call(self, operation: str, run: Callable[[], T], retried: list[bool] | None = None) -> T:
+    def close(self) -> None:
+        """Close the backend; calls still retrying stop at their next attempt."""
+        self._closed.set()
+        self.backend.close()
+
+    def _call(
+        self,
+        operation: str,
+        run: Callable[[], T],
+        retried: list[bool] | None = None,
+        give_up_at: float | None = None,
+    ) -> T:
         """Run `run` through the hook, retrying connection errors with backoff. `retried`, if
-        given, gets True appended when an attempt failed (its effect is then uncertain)."""
-        deadline = time.monotonic() + self._retry_timeout_s
+        given, gets True appended when an attempt failed (its effect is then uncertain).
+        `give_up_at` (monotonic seconds) ends the retries of a call that may give up sooner
+        than its budget (a wait with a timeout)."""
+        patient = riding_out() or self._retry_timeout_s is None
+        first_failure: float | None = None
+        deadline = 0.0
         attempt, backoff = 1, _FIRST_BACKOFF_S
         while True:
             try:
                 self._hooks.storage_call(operation, attempt)
                 result = run()
                 self._hooks.storage_call_done(operation, attempt)
-                return result
             except DBOSConnectionError as exc:
-                if time.monotonic() + backoff > deadline:
-                    raise
+                if self._closed.is_set():
+                    raise DBOSStorageError("the system database storage is closed") from exc
+                now = time.monotonic()
+                if not patient:
+                    if first_failure is None:
+                        assert self._retry_timeout_s is not None
+                        first_failure, deadline = now, now + self._retry_timeout_s
+                        if give_up_at is not None:
+                            deadline = min(deadline, give_up_at)
+                    if now >= deadline:
+                        raise DBOSConnectionError(
+                            f"{exc} (gave up after {now - first_failure:.1f} s of retries; "
+                            f"sys_db_retry_timeout_sec is {self._retry_timeout_s:g})"
+                        ) from exc
+                    backoff = min(backoff, max(deadline - now, 0.0))
                 if retried is not None:
                     retried.append(True)
-                logger.warning(
-                    "system database call %s failed (attempt %d), retrying in %.2fs: %s",
-                    operation,
-                    attempt,
-                    backoff,
-                    exc,
-                )
-                time.sleep(backoff)
-                attempt, backoff = attempt + 1, min(backoff * 2, _MAX_BACKOFF_S)
+                self._outages.failed(operation, exc)
+                # Woken early by a close, which ends the retries.
+                self._closed.wait(backoff)
+                attempt, backoff = attempt + 1, min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            self._outages.succeeded()
+            return result
 
     # --- calls whose retry needs care --------------------------------------------------------
 
@@ -133,6 +182,18 @@ class ResilientStorage:
         ):
             return WorkflowInit(True, row)  # the lost attempt wrote it
         return init
+
+    def wait_workflow_outcome(
+        self, workflow_id: str, timeout_s: float | None
+    ) -> WorkflowRow | None:
+        # A retry waits only for what is left of the caller's timeout, not all of it again.
+        until = None if timeout_s is None else time.monotonic() + timeout_s
+
+        def attempt() -> WorkflowRow | None:
+            left = None if until is None else max(until - time.monotonic(), 0.0)
+            return self.backend.wait_workflow_outcome(workflow_id, left)
+
+        return self._call("wait_workflow_outcome", attempt, give_up_at=until)
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         return self._write_with_step(

@@ -24,6 +24,7 @@ from ._context import SetWorkflowID
 from ._cron import next_tick, previous_tick
 from ._effects import run_sync
 from ._errors import DBOSException
+from ._outage import ride_out_outages
 from ._records import WorkflowQuery
 from ._registry import ScheduledRegistration
 
@@ -57,7 +58,7 @@ class Scheduler:
         if not entries:
             return
         self._thread = threading.Thread(
-            target=self._loop, args=(entries,), name="dbos-scheduler", daemon=True
+            target=self._run, args=(entries,), name="dbos-scheduler", daemon=True
         )
         self._thread.start()
 
@@ -66,6 +67,11 @@ class Scheduler:
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout=5)
+
+    def _run(self, entries: list[ScheduledRegistration]) -> None:
+        # A tick falling in an outage is started once the database is back, not dropped.
+        with ride_out_outages():
+            self._loop(entries)
 
     def _loop(self, entries: list[ScheduledRegistration]) -> None:
         now = _utcnow()

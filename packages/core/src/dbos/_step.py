@@ -17,7 +17,12 @@ from ._context import (
 )
 from ._decisions import remaining_sleep, replayed_step, retry_delay
 from ._effects import Blocking, CallBody, Procedure, Sleep
-from ._errors import DBOSMaxStepRetriesExceeded, DBOSSerializationError, DBOSWorkflowCancelledError
+from ._errors import (
+    DBOSConnectionError,
+    DBOSMaxStepRetriesExceeded,
+    DBOSSerializationError,
+    DBOSWorkflowCancelledError,
+)
 from ._outcome import now_ms
 from ._records import StepRecord
 from ._registry import StepRegistration
@@ -36,6 +41,14 @@ def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
         context.cancelled = True
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)
+
+
+def _attempt_failure(exc: Exception) -> Exception:
+    """`exc`, as a failed attempt of a step; a `DBOSConnectionError` (the system database
+    lost) is raised on instead: it is never a step's outcome (see `Engine.execute`)."""
+    if isinstance(exc, DBOSConnectionError):
+        raise exc
+    return exc
 
 
 def step_procedure(
@@ -67,7 +80,7 @@ def step_procedure(
         try:
             value = yield CallBody(registration.function, args, kwargs)
         except Exception as exc:
-            failures.append(exc)
+            failures.append(_attempt_failure(exc))
         else:
             break
         finally:

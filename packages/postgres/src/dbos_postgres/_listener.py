@@ -15,7 +15,8 @@ from dbos._secrets import password_secrets, scrub_text
 
 logger = logging.getLogger("dbos")
 
-_RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+#: Pauses between reconnection attempts; the last one repeats for as long as an outage lasts.
+_RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0)
 
 
 class Listener:
@@ -85,6 +86,8 @@ class Listener:
                     for channel in (self._channel, self._wake_channel):
                         connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     self._ready.set()
+                    if failures:
+                        logger.info("notification listener reconnected")
                     failures = 0
                     # A notification may have been missed while (re)connecting.
                     self._queue_event(None)
@@ -96,6 +99,8 @@ class Listener:
             except psycopg.Error as exc:
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
+                # Once per outage: the storage's outage report tells how long it lasts.
                 reason = scrub_text(str(exc), password_secrets(self._conninfo))
-                logger.warning("notification listener lost its connection (%s); retrying", reason)
+                log = logger.warning if failures == 1 else logger.debug
+                log("notification listener lost its connection (%s); reconnecting", reason)
                 self._stop.wait(delay)

@@ -65,6 +65,7 @@ from . import _migrate
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
+from ._pool import new_pool
 from ._sql import queries, validate_schema_name
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
@@ -243,14 +244,10 @@ class PostgresStorage:
             if self._closed:
                 raise DBOSStorageError("this Postgres storage is closed")
             if self._pool is None:
-                pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                pool = new_pool(
                     self._conninfo,
-                    min_size=1,
                     max_size=max(1, self._options.pool_size),
-                    kwargs={"autocommit": True},
-                    name="dbos-system",
-                    timeout=max(self._options.connect_timeout_s, 1.0),
-                    open=False,
+                    timeout_s=max(self._options.connect_timeout_s, 1.0),
                     configure=self._remember_pid,
                 )
                 pool.open(wait=True, timeout=max(self._options.connect_timeout_s, 1.0))

@@ -199,21 +199,25 @@ class _Server:
         for attempt in range(1, _START_ATTEMPTS + 1):
             self.port = free_port()
             try:
-                self.run(
-                    "pg_ctl",
-                    "start",
-                    "--wait",
-                    f"--timeout={_TIMEOUT_S}",
-                    f"--pgdata={self.data}",
-                    f"--log={self.log}",
-                    f"--options=-p {self.port}",
-                    timeout=_TIMEOUT_S + 10,
-                )
+                self.start_on_port()
                 return
             except BinariesError:
                 self.kill()
                 if attempt == _START_ATTEMPTS:
                     raise
+
+    def start_on_port(self) -> None:
+        """Start on `port` (the one chosen by the first `start`)."""
+        self.run(
+            "pg_ctl",
+            "start",
+            "--wait",
+            f"--timeout={_TIMEOUT_S}",
+            f"--pgdata={self.data}",
+            f"--log={self.log}",
+            f"--options=-p {self.port}",
+            timeout=_TIMEOUT_S + 10,
+        )
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -249,9 +253,31 @@ class _Server:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
 
+class ThrowawayServer:
+    """A running server of `throwaway_server`, which a test may stop and start again (an
+    outage of the length it chooses; the port and the data stay)."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+
+    @property
+    def admin_url(self) -> str:
+        """The URL of the server's maintenance database (``postgres``)."""
+        return self._server.url()
+
+    def stop(self) -> None:
+        """Fast shutdown: every connection is cut; the server is unreachable until `start`."""
+        self._server.run("pg_ctl", "stop", "--wait", "--mode=fast", f"--pgdata={self._server.data}")
+
+    def start(self) -> None:
+        """Start the stopped server again, on the same port, and wait until it accepts
+        connections."""
+        self._server.start_on_port()
+
+
 @contextmanager
-def binaries_server(bindir: Path) -> Iterator[str]:
-    """Run a throwaway server from `bindir`; yield its maintenance database's URL.
+def throwaway_server(bindir: Path) -> Iterator[ThrowawayServer]:
+    """Run a throwaway server from `bindir`, removed on exit whatever happened inside.
 
     Raises:
         BinariesError: the folder lacks a program, or the server did not start (the message
@@ -271,9 +297,20 @@ def binaries_server(bindir: Path) -> Iterator[str]:
                 os.chown(path, user.uid, user.gid)
         server.init()
         server.start()
-        yield server.url()
+        yield ThrowawayServer(server)
     finally:
         try:
             server.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def binaries_server(bindir: Path) -> Iterator[str]:
+    """Run a throwaway server from `bindir`; yield its maintenance database's URL.
+
+    Raises:
+        BinariesError: as `throwaway_server`.
+    """
+    with throwaway_server(bindir) as server:
+        yield server.admin_url

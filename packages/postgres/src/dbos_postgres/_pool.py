@@ -1,0 +1,113 @@
+"""The system database's connection pool, tuned to serve again soon after an outage.
+
+psycopg_pool's own reconnection backs off exponentially (1, 2, 4, ... 64 s) for up to
+`reconnect_timeout` (default 5 min): after a minute-long outage its next attempt could be a
+minute away, while workflows wait for the database that is already back. Here an attempt
+gives up after `RECONNECT_TIMEOUT_S` (so attempts stay about a second apart), and a new one
+starts at once while callers are waiting for a connection.
+
+Idle connections that the server closed (a restart) are found before they are handed out,
+at the cost of a poll of the socket, not a round trip: a server that shuts down tells its
+clients so, which makes their sockets readable; only then is the connection tested.
+
+psycopg_pool logs a WARNING on every failed attempt; for this pool those records are
+dropped, as `dbos`'s own outage report (see `dbos._outage`) tells the story once.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+#: Seconds one reconnection attempt of the pool keeps trying before a fresh one starts.
+RECONNECT_TIMEOUT_S = 2.0
+POOL_NAME = "dbos-system"
+
+
+def new_pool(
+    conninfo: str,
+    *,
+    max_size: int,
+    timeout_s: float,
+    configure: Callable[[psycopg.Connection[Any]], None],
+) -> ConnectionPool[psycopg.Connection[Any]]:
+    """An unopened pool of autocommit connections (`timeout_s`: how long a caller waits for
+    a connection before `PoolTimeout`)."""
+    _quiet_pool_logger()
+    check = _IdleCheck()
+    pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        name=POOL_NAME,
+        timeout=timeout_s,
+        open=False,
+        configure=configure,
+        check=check,
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
+        reconnect_failed=_try_again_if_awaited,
+    )
+    check.pool = pool
+    return pool
+
+
+def _try_again_if_awaited(pool: ConnectionPool[Any]) -> None:
+    """An attempt gave up: start another now if anyone is waiting for a connection (else the
+    next request starts one)."""
+    if not pool.closed and pool.get_stats().get("requests_waiting", 0) > 0:
+        pool.check()  # starts growing the pool again when it has no connection
+
+
+class _IdleCheck:
+    """The pool's check of a connection it is about to hand out."""
+
+    pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+
+    def __call__(self, connection: psycopg.Connection[Any]) -> None:
+        """Raise if `connection` is closed, or was told something while idle (most likely the
+        server's goodbye) and does not answer a round trip. Its idle siblings are then
+        checked at once: after a restart they are all gone, and the pool would otherwise
+        pause between finding them one by one."""
+        if connection.closed:
+            raise psycopg.OperationalError("the connection is closed")
+        if not _readable(connection.pgconn.socket):
+            return
+        try:
+            ConnectionPool.check_connection(connection)
+        except psycopg.Error:
+            if self.pool is not None and not self.pool.closed:
+                self.pool.check()
+            raise
+
+
+def _readable(fd: int) -> bool:
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
+
+
+class _DropReconnectNoise(logging.Filter):
+    """Drops psycopg_pool's per-attempt warnings about this module's pools."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or not isinstance(record.args, tuple):
+            return True
+        return POOL_NAME not in (str(arg) for arg in record.args)
+
+
+_FILTER = _DropReconnectNoise()
+
+
+def _quiet_pool_logger() -> None:
+    pool_logger = logging.getLogger("psycopg.pool")
+    if _FILTER not in pool_logger.filters:
+        pool_logger.addFilter(_FILTER)
