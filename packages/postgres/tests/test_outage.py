@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -18,6 +18,7 @@ from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
 from dbos_client import DBOSClient
 from dbos_testing import CrashPlan
 from dbos_testing import _postgres_server as pg
+from dbos_testing._postgres_binaries import ThrowawayServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.timeout(300)]
 
@@ -56,7 +57,7 @@ def after_the_outage() -> int:
 
 
 @pytest.fixture
-def own_server(dbos_backend: str) -> Iterator[pg.binaries.ThrowawayServer]:
+def own_server(dbos_backend: str) -> Iterator[ThrowawayServer]:
     try:
         with pg.stoppable_server() as server:
             yield server
@@ -65,7 +66,7 @@ def own_server(dbos_backend: str) -> Iterator[pg.binaries.ThrowawayServer]:
 
 
 def test_workflows_outlast_a_long_outage(
-    own_server: pg.binaries.ThrowawayServer,
+    own_server: ThrowawayServer,
     dbos_crash: CrashPlan,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -133,7 +134,7 @@ def test_workflows_outlast_a_long_outage(
 
 
 def test_callers_outside_workflows_give_up_after_their_budget(
-    own_server: pg.binaries.ThrowawayServer,
+    own_server: ThrowawayServer,
 ) -> None:
     budget_s = 2.0
     pg.run_admin(own_server.admin_url, 'CREATE DATABASE "outage"')
@@ -155,10 +156,11 @@ def test_callers_outside_workflows_give_up_after_their_budget(
         assert at_recv.wait(10)
         own_server.stop()
         stopped = time.monotonic()
-        for give_up in (
+        callers: list[Callable[[], object]] = [
             lambda: client.get_workflow_status("receiver"),
             lambda: DBOS.get_workflow_status("receiver"),
-        ):
+        ]
+        for give_up in callers:
             started = time.monotonic()
             with pytest.raises(DBOSConnectionError, match="sys_db_retry_timeout_sec"):
                 give_up()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -91,10 +91,11 @@ def test_waits_and_checkpoints_outlast_the_budget(
         dbos_faults.fail(fraction=1.0)  # the outage begins
         gate.set()  # the stepper's next checkpoints fall in the outage
         # Callers outside workflows give up after the budget, with a clear error.
-        for give_up in (
+        callers: list[Callable[[], object]] = [
             lambda: DBOS.retrieve_workflow("receiver").get_status(),
             lambda: client.get_workflow_status("receiver"),
-        ):
+        ]
+        for give_up in callers:
             started = time.monotonic()
             with pytest.raises(DBOSConnectionError, match="sys_db_retry_timeout_sec"):
                 give_up()
@@ -132,7 +133,8 @@ def test_a_connection_error_in_a_workflow_is_not_its_outcome(
 
     @DBOS.workflow()
     def reader() -> str:
-        return outage_step(1) and reads_the_database()
+        outage_step(1)
+        return reads_the_database()
 
     with SetWorkflowID("reader"):
         assert reader() == "read"

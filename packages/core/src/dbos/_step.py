@@ -154,14 +154,15 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
     if replayed is not None:
         wake_at = float(engine.codec.decode_value(replayed.output))
     else:
-        wake_at = time.time() + seconds
+        started = time.time()  # one clock read: the wake-up is never before the start
+        wake_at = started + seconds
         record = StepRecord(
             workflow_id=context.workflow_id,
             function_id=function_id,
             function_name=SLEEP_NAME,
             output=engine.codec.encode_value(wake_at),
             error=None,
-            started_at_ms=now_ms(),
+            started_at_ms=int(started * 1000),
             completed_at_ms=now_ms(),
         )
         stored = yield from engine.checkpoint(context, record)
