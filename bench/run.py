@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from dbos import DBOS, Queue, SetEnqueueOptions, hookimpl
-from dbos._plugins import plugin_manager
+from dbos.plugins import plugin_manager
 
 
 @DBOS.step()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
-from dbos._management import ActionResult, StepInfo
+from dbos.management import ActionResult, StepInfo
 from dbos_client import _render as render
 
 

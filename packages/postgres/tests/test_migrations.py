@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos._records import StorageOptions
+from dbos.storage import StorageOptions
 from dbos_postgres import PostgresStorage
 from dbos_postgres._sql import migrations
 from dbos_testing._postgres_server import drop_database, unique_name, with_database

@@ -8,13 +8,7 @@ import time
 
 import pytest
 
-from dbos._records import (
-    ClaimRequest,
-    NewWorkflow,
-    QueueSpec,
-    WorkflowOutcome,
-    WorkflowStatusString,
-)
+from dbos.storage import ClaimRequest, NewWorkflow, QueueSpec, WorkflowOutcome, WorkflowStatusString
 from dbos_postgres import PostgresStorage
 
 pytestmark = pytest.mark.postgres_only
@@ -73,7 +67,7 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
 
 
 def test_messages_events_and_streams_wake_other_storages(dbos_system_database_url: str) -> None:
-    from dbos._records import (
+    from dbos.storage import (
         WAKE_EVENT,
         WAKE_MESSAGE,
         WAKE_STREAM,

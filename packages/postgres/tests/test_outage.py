@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from dbos import DBOS, DBOSConnectionError, SetWorkflowID
-from dbos._records import WAKE_MESSAGE
-from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
+from dbos.management import DEFAULT_RETRY_TIMEOUT_S
+from dbos.storage import WAKE_MESSAGE
 from dbos_client import DBOSClient
 from dbos_testing import CrashPlan
 from dbos_testing import _postgres_server as pg

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from dbos._records import NewWorkflow, WorkflowOutcome
+from dbos.storage import NewWorkflow, WorkflowOutcome
 from dbos_postgres import PostgresStorage
 
 pytestmark = pytest.mark.postgres_only

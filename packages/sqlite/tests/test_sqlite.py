@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos._records import NewWorkflow, WorkflowOutcome
+from dbos.storage import NewWorkflow, WorkflowOutcome
 from dbos_sqlite import SQLiteStorage, parse_sqlite_url
 from dbos_sqlite._storage import _MIGRATIONS
 
@@ -105,7 +105,7 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
 _RACER = """
 import sys, time
 from pathlib import Path
-from dbos._records import NewWorkflow
+from dbos.storage import NewWorkflow
 from dbos_sqlite import SQLiteStorage
 storage = SQLiteStorage(sys.argv[1])
 storage.setup()

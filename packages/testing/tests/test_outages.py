@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from dbos import DBOS, DBOSConnectionError, SetWorkflowID
-from dbos._outage import OutageReport
 from dbos_client import DBOSClient
 from dbos_testing import CrashPlan, FaultInjector
 
@@ -144,20 +143,3 @@ def test_a_connection_error_in_a_workflow_is_not_its_outcome(
     assert [s["error"] for s in steps] == [None, None]
     assert len(attempts) == 2
     assert dbos_crash.ran("outage_step", "reader") == 1  # replayed, not run again
-
-
-def test_outage_reports_are_rare(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="dbos")
-    report = OutageReport("db", report_every_s=0.2)
-    error = DBOSConnectionError("down")
-    for _ in range(50):
-        report.failed("recv", error)
-    assert len(_warnings(caplog, "unreachable")) == 1  # the first failure only
-    time.sleep(0.25)
-    report.failed("recv", error)
-    report.failed("recv", error)
-    still = _warnings(caplog, "still unreachable")
-    assert len(still) == 1 and "51 failed attempts" in still[0]
-    report.succeeded()
-    report.succeeded()
-    assert len(_warnings(caplog, "reachable again")) == 1

@@ -7,8 +7,7 @@ command line is built on it. Also importable as ``from dbos import DBOSClient``.
 
 from __future__ import annotations
 
-from dbos._management import EnqueueOptions, StepInfo
-from dbos._serialization import UnreadableValue
+from dbos.management import EnqueueOptions, StepInfo, UnreadableValue
 
 from ._client import DBOSClient
 

@@ -16,15 +16,16 @@ from typing import Any, TypeVar
 import click
 
 from dbos import DBOSConfigError, DBOSException, JsonPickleSerializer, SystemStorage
-from dbos._config import validate_url
-from dbos._effects import run_sync
-from dbos._listing import to_epoch_ms
-from dbos._management import ActionResult, Management
-from dbos._plugins import Hooks, plugin_manager
-from dbos._records import StorageOptions, WorkflowStatusString
-from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S
-from dbos._secrets import scrub_exception
-from dbos._urls import mask_password
+from dbos.management import (
+    DEFAULT_RETRY_TIMEOUT_S,
+    ActionResult,
+    Management,
+    run_sync,
+    to_epoch_ms,
+    validate_url,
+)
+from dbos.plugins import Hooks, plugin_manager
+from dbos.storage import StorageOptions, WorkflowStatusString, mask_password, scrub_exception
 
 from . import _render as render
 from ._client import DBOSClient

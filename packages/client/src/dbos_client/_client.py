@@ -18,24 +18,32 @@ from dbos import (
     WorkflowHandleAsync,
     WorkflowStatus,
 )
-from dbos._config import retry_timeout, validate_url
-from dbos._context import take_assigned_workflow_id
-from dbos._effects import Procedure, run_async, run_sync
-from dbos._listing import build_query, build_queued_query
-from dbos._management import EnqueueOptions, Management, RemoteWaiter, StepInfo
-from dbos._messaging import (
+from dbos.management import (
+    DEFAULT_RETRY_TIMEOUT_S,
+    Codec,
+    EnqueueOptions,
+    LenientCodec,
+    Management,
+    Procedure,
+    RemoteWaiter,
+    ResilientStorage,
+    StepInfo,
+    Wakeups,
+    attempt_timeout,
+    build_query,
+    build_queued_query,
     check_timeout,
     get_event_from_outside,
+    retry_timeout,
+    run_async,
+    run_sync,
     send_from_outside,
     stream_batch_procedure,
+    take_assigned_workflow_id,
+    validate_url,
 )
-from dbos._plugins import Hooks, plugin_manager
-from dbos._records import StorageOptions, WorkflowQuery
-from dbos._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
-from dbos._secrets import scrub_exception
-from dbos._serialization import Codec, LenientCodec
-from dbos._urls import mask_password, url_scheme
-from dbos._waiting import Wakeups
+from dbos.plugins import Hooks, plugin_manager
+from dbos.storage import StorageOptions, WorkflowQuery, mask_password, scrub_exception, url_scheme
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 

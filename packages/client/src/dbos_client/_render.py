@@ -22,9 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbos import DBOSRemoteError, WorkflowStatus
-from dbos._management import ActionResult, StepInfo
-from dbos._serialization import UnreadableValue
-from dbos._wait_times import RecordedTimes, wake_up_ms
+from dbos.management import ActionResult, RecordedTimes, StepInfo, UnreadableValue, wake_up_ms
 
 #: Widest a table cell gets before it is cut with an ellipsis (display columns). A UUID is
 #: 36 wide: IDs up to 40 show whole; `--json` always has the full values.

@@ -86,15 +86,20 @@ class OutageReport:
                     error,
                 )
 
-    def succeeded(self) -> None:
-        """A call went through: ends the current outage, if any."""
+    def succeeded(self, started_at: float | None = None) -> None:
+        """A call that began at `started_at` (monotonic seconds) went through: ends the
+        current outage, if any. A call that began before the outage was noticed says nothing
+        about now (it may have had its connection before the server went away), so it ends
+        nothing: otherwise one outage could be reported as several."""
         if self._since is None:  # the common case, without the lock
             return
         with self._lock:
-            since, self._since, self._failures = self._since, None, 0
-        if since is not None:  # another call may have ended it meanwhile
-            logger.warning(
-                "system database %s reachable again after %.1f s",
-                self._database,
-                time.monotonic() - since,
-            )
+            since = self._since
+            if since is None or (started_at is not None and started_at < since):
+                return
+            self._since, self._failures = None, 0
+        logger.warning(
+            "system database %s reachable again after %.1f s",
+            self._database,
+            time.monotonic() - since,
+        )

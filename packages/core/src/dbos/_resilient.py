@@ -135,6 +135,7 @@ class ResilientStorage:
         deadline = 0.0
         attempt, backoff = 1, _FIRST_BACKOFF_S
         while True:
+            started = time.monotonic()
             try:
                 self._hooks.storage_call(operation, attempt)
                 result = run()
@@ -162,7 +163,7 @@ class ResilientStorage:
                 self._closed.wait(backoff)
                 attempt, backoff = attempt + 1, min(backoff * 2, MAX_BACKOFF_S)
                 continue
-            self._outages.succeeded()
+            self._outages.succeeded(started)
             return result
 
     # --- calls whose retry needs care --------------------------------------------------------

@@ -9,9 +9,14 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from dbos._errors import DBOSConfigError, DBOSConnectionError
-from dbos._secrets import password_secrets, scrub_exception, scrub_text
-from dbos._urls import mask_password
+from dbos.storage import (
+    DBOSConfigError,
+    DBOSConnectionError,
+    mask_password,
+    password_secrets,
+    scrub_exception,
+    scrub_text,
+)
 
 from ._sql import queries
 

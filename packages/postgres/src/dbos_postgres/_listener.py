@@ -11,7 +11,7 @@ from collections.abc import Callable, Container
 import psycopg
 from psycopg import sql
 
-from dbos._secrets import password_secrets, scrub_text
+from dbos.storage import password_secrets, scrub_text
 
 logger = logging.getLogger("dbos")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import sql
 
-from dbos._records import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
+from dbos.storage import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 

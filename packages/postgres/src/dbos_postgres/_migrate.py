@@ -7,8 +7,7 @@ from typing import Any
 
 import psycopg
 
-from dbos._errors import DBOSMigrationError
-from dbos._sqlfiles import AppliedMigration, pending_migrations
+from dbos.storage import AppliedMigration, DBOSMigrationError, pending_migrations
 
 from ._sql import migration_sql, migrations, queries
 

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from dbos._hookspecs import hookimpl
-from dbos._records import StorageOptions
-from dbos._urls import url_scheme
+from dbos.plugins import hookimpl
+from dbos.storage import StorageOptions, url_scheme
 
 from ._storage import PostgresStorage
 

@@ -7,8 +7,7 @@ from functools import lru_cache
 
 from psycopg import sql
 
-from dbos._errors import DBOSConfigError
-from dbos._sqlfiles import Migration, load_migrations, load_queries
+from dbos.storage import DBOSConfigError, Migration, load_migrations, load_queries
 
 _PACKAGE = "dbos_postgres"
 # Postgres identifiers: we refuse anything that would need quoting tricks to be safe to show.

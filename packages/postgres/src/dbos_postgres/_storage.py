@@ -18,8 +18,11 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from dbos._decisions import claimable, partition_quotas
-from dbos._errors import (
+from dbos.storage import (
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
+    ClaimRequest,
     DBOSConnectionError,
     DBOSForkStepError,
     DBOSNonExistentWorkflowError,
@@ -27,16 +30,11 @@ from dbos._errors import (
     DBOSStepConflictError,
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
-)
-from dbos._group_commit import GroupCommit
-from dbos._records import (
-    WAKE_EVENT,
-    WAKE_MESSAGE,
-    WAKE_STREAM,
-    ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
+    FinishSignal,
     ForkRequest,
+    GroupCommit,
     Message,
     NewWorkflow,
     PartitionLoad,
@@ -55,11 +53,15 @@ from dbos._records import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
+    claimable,
+    mask_password,
+    partition_quotas,
+    password_secrets,
+    scrub_exception,
+    scrub_text,
+    wait_until_terminal,
     wakeup_for,
 )
-from dbos._secrets import password_secrets, scrub_exception, scrub_text
-from dbos._urls import mask_password
-from dbos._waiting import FinishSignal, wait_until_terminal
 
 from . import _migrate
 from ._connect import connect, conninfo_for, ensure_database

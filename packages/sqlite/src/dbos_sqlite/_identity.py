@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbos._errors import DBOSStorageError
+from dbos.storage import DBOSStorageError
 
 
 class SQLiteFileChangedError(DBOSStorageError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbos._records import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
+from dbos.storage import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 

@@ -16,8 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dbos._decisions import claimable, partition_quotas
-from dbos._errors import (
+from dbos.storage import (
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
+    AppliedMigration,
+    ClaimRequest,
     DBOSConfigError,
     DBOSConnectionError,
     DBOSForkStepError,
@@ -27,16 +31,12 @@ from dbos._errors import (
     DBOSStepConflictError,
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
-)
-from dbos._records import (
-    WAKE_EVENT,
-    WAKE_MESSAGE,
-    WAKE_STREAM,
-    ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
+    FinishSignal,
     ForkRequest,
     Message,
+    Migration,
     NewWorkflow,
     PartitionLoad,
     RecvRequest,
@@ -54,16 +54,14 @@ from dbos._records import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
-    wakeup_for,
-)
-from dbos._sqlfiles import (
-    AppliedMigration,
-    Migration,
+    claimable,
     load_migrations,
     load_queries,
+    partition_quotas,
     pending_migrations,
+    wait_until_terminal,
+    wakeup_for,
 )
-from dbos._waiting import FinishSignal, wait_until_terminal
 
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from dbos._errors import DBOSConfigError
+from dbos.storage import DBOSConfigError
 
 _SYNCHRONOUS = ("full", "normal")
 

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from dbos import hookimpl
-from dbos._records import StepRecord
+from dbos.storage import StepRecord
 
 
 class SimulatedCrash(BaseException):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from dbos import DBOSConnectionError, hookimpl
-from dbos._urls import mask_password
+from dbos.storage import mask_password
 
 
 @dataclass

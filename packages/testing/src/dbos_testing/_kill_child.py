@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID, hookimpl
-from dbos._plugins import plugin_manager
+from dbos.plugins import plugin_manager
 
 
 class _StopAtStep:

@@ -243,7 +243,7 @@ def quote_ident(name: str) -> str:
 
 def create_template(admin_url: str) -> str:
     """A migrated database to clone test databases from; returns its name."""
-    from dbos._records import StorageOptions
+    from dbos.storage import StorageOptions
     from dbos_postgres import PostgresStorage
 
     name = unique_name("dbos_test_template")

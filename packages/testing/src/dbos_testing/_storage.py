@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dbos import DBOSConfigError, SystemStorage
-from dbos._plugins import Hooks, plugin_manager
-from dbos._records import StorageOptions
-from dbos._urls import mask_password
+from dbos.plugins import Hooks, plugin_manager
+from dbos.storage import StorageOptions, mask_password
 
 
 def storage_for_url(url: str, options: StorageOptions | None = None) -> SystemStorage:

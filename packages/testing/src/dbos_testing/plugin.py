@@ -26,7 +26,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbos import DBOS, SystemStorage
-from dbos._plugins import plugin_manager
+from dbos.plugins import plugin_manager
 
 from . import _postgres_server as pg
 from ._crash import CrashPlan

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dbos._management import EnqueueOptions
+from dbos.management import EnqueueOptions
 from dbos_client import DBOSClient
 
 from .. import _postgres_server as pg

@@ -16,7 +16,7 @@ from dbos import (
     DBOSWorkflowConflictIDError,
     SystemStorage,
 )
-from dbos._records import ForkRequest, WorkflowQuery, WorkflowStatusString
+from dbos.storage import ForkRequest, WorkflowQuery, WorkflowStatusString
 
 from .storage import finish, new_workflow, step
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from dbos import DBOSNonExistentWorkflowError, DBOSStepConflictError, SystemStorage
-from dbos._records import (
+from dbos.storage import (
     WAKE_EVENT,
     WAKE_MESSAGE,
     WAKE_STREAM,

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from dbos import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError, SystemStorage
-from dbos._records import (
+from dbos.storage import (
     ClaimRequest,
     NewWorkflow,
     QueueSpec,

@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 
 from dbos import DBOSNonExistentWorkflowError, DBOSStepConflictError, SystemStorage
-from dbos._records import (
+from dbos.storage import (
     NewWorkflow,
     StepRecord,
     WorkflowOutcome,

@@ -1,0 +1,62 @@
+"""The calls made outside any workflow, shared by `DBOS`, `DBOSClient`, the ``dbos`` command
+and other tools: managing workflows, sending and reading messages, events and streams, and
+waiting for a workflow's outcome in another process.
+
+`Management` does the management calls over a `SystemStorage` (list, inspect, cancel,
+resume, fork, delete, enqueue by name); `RemoteWaiter` waits for an outcome; the messaging
+procedures (`send_from_outside`, `get_event_from_outside`, `stream_batch_procedure`) are
+generator procedures that `run_sync` or `run_async` drive. A tool reads values of apps whose
+code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
+`ResilientStorage` retries a storage's calls through connection errors for a budget.
+
+Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.storage`` and
+``dbos``.
+"""
+
+from __future__ import annotations
+
+from ._config import retry_timeout, validate_url
+from ._context import take_assigned_workflow_id
+from ._effects import Procedure, run_async, run_sync
+from ._listing import build_query, build_queued_query, to_epoch_ms
+from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._messaging import (
+    check_timeout,
+    get_event_from_outside,
+    send_from_outside,
+    stream_batch_procedure,
+)
+from ._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
+from ._serialization import Codec, LenientCodec, UnreadableValue
+from ._wait_times import RecordedTimes, wake_up_ms
+from ._waiting import Wakeups
+
+__all__ = [
+    "DEFAULT_RETRY_TIMEOUT_S",
+    "ActionResult",
+    "Codec",
+    "EnqueueOptions",
+    "LenientCodec",
+    "Management",
+    "Procedure",
+    "RecordedTimes",
+    "RemoteWaiter",
+    "ResilientStorage",
+    "StepInfo",
+    "UnreadableValue",
+    "Wakeups",
+    "attempt_timeout",
+    "build_query",
+    "build_queued_query",
+    "check_timeout",
+    "get_event_from_outside",
+    "retry_timeout",
+    "run_async",
+    "run_sync",
+    "send_from_outside",
+    "stream_batch_procedure",
+    "take_assigned_workflow_id",
+    "to_epoch_ms",
+    "validate_url",
+    "wake_up_ms",
+]

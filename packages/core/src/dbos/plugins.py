@@ -1,0 +1,14 @@
+"""The plugin system (pluggy, project name ``dbos``), public for plugins and tools.
+
+`plugin_manager()` is the process-wide manager: register an object whose methods carry
+`hookimpl` to observe or steer the engine (the hooks and their arguments are in
+``dbos._hookspecs``: storage discovery, workflow start and end, steps, checkpoints, storage
+calls). `Hooks` calls them with keyword arguments; core skips a hook no plugin implements.
+"""
+
+from __future__ import annotations
+
+from ._hookspecs import hookimpl
+from ._plugins import Hooks, broken_plugins, plugin_manager
+
+__all__ = ["Hooks", "broken_plugins", "hookimpl", "plugin_manager"]

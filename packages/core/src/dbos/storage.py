@@ -1,0 +1,140 @@
+"""The backend kit: everything a system-database backend needs from core, and nothing more.
+
+A backend implements `SystemStorage` (its docstrings state each call's round trips, results and
+errors) over the records defined here, registers itself through the ``dbos`` entry-point group
+with a `hookimpl` of ``dbos_storage_for_url``, and may use the helpers below: the pure queue
+decisions (`claimable`, `partition_quotas`), `GroupCommit` for sharing commits, SQL files and
+numbered migrations (`load_queries`, `load_migrations`, `pending_migrations`), waiting for a
+workflow to settle (`FinishSignal`, `wait_until_terminal`) and keeping passwords out of messages
+(`mask_password`, `password_secrets`, `scrub_text`, `scrub_exception`). The conformance suite
+in ``dbos_testing.conformance`` tests a backend against this protocol.
+
+This module is public and versioned with dbos-core: the Postgres and SQLite backends import
+only from here (and from ``dbos``), never from core's private modules. See
+docs/guides/writing-a-backend.md.
+"""
+
+from __future__ import annotations
+
+from ._decisions import claimable, partition_quotas
+from ._errors import (
+    DBOSConfigError,
+    DBOSConnectionError,
+    DBOSForkStepError,
+    DBOSMigrationError,
+    DBOSNonExistentWorkflowError,
+    DBOSQueueDeduplicatedError,
+    DBOSStepConflictError,
+    DBOSStorageError,
+    DBOSWorkflowConflictIDError,
+)
+from ._group_commit import GroupCommit
+from ._hookspecs import hookimpl
+from ._records import (
+    TERMINAL_STATUSES,
+    WAKE_EVENT,
+    WAKE_MESSAGE,
+    WAKE_STREAM,
+    WORKFLOW_COLUMNS,
+    ClaimRequest,
+    EventRecord,
+    Filter,
+    FinishedAndClaimed,
+    ForkRequest,
+    Message,
+    NewWorkflow,
+    PartitionLoad,
+    QueueSpec,
+    RecvRequest,
+    ResumeResult,
+    StepAck,
+    StepRecord,
+    StepWrite,
+    StorageOptions,
+    StreamEntry,
+    StreamRead,
+    StreamWrite,
+    Wakeup,
+    WorkflowInit,
+    WorkflowOutcome,
+    WorkflowQuery,
+    WorkflowRow,
+    WorkflowStatusString,
+    as_params,
+    query_filters,
+    skipped_columns,
+    wakeup_for,
+)
+from ._secrets import password_secrets, scrub_exception, scrub_text
+from ._sqlfiles import (
+    AppliedMigration,
+    Migration,
+    load_migrations,
+    load_queries,
+    pending_migrations,
+)
+from ._storage import SystemStorage
+from ._urls import mask_password, url_scheme
+from ._waiting import FinishSignal, wait_until_terminal
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "WAKE_EVENT",
+    "WAKE_MESSAGE",
+    "WAKE_STREAM",
+    "WORKFLOW_COLUMNS",
+    "AppliedMigration",
+    "ClaimRequest",
+    "DBOSConfigError",
+    "DBOSConnectionError",
+    "DBOSForkStepError",
+    "DBOSMigrationError",
+    "DBOSNonExistentWorkflowError",
+    "DBOSQueueDeduplicatedError",
+    "DBOSStepConflictError",
+    "DBOSStorageError",
+    "DBOSWorkflowConflictIDError",
+    "EventRecord",
+    "Filter",
+    "FinishSignal",
+    "FinishedAndClaimed",
+    "ForkRequest",
+    "GroupCommit",
+    "Message",
+    "Migration",
+    "NewWorkflow",
+    "PartitionLoad",
+    "QueueSpec",
+    "RecvRequest",
+    "ResumeResult",
+    "StepAck",
+    "StepRecord",
+    "StepWrite",
+    "StorageOptions",
+    "StreamEntry",
+    "StreamRead",
+    "StreamWrite",
+    "SystemStorage",
+    "Wakeup",
+    "WorkflowInit",
+    "WorkflowOutcome",
+    "WorkflowQuery",
+    "WorkflowRow",
+    "WorkflowStatusString",
+    "as_params",
+    "claimable",
+    "hookimpl",
+    "load_migrations",
+    "load_queries",
+    "mask_password",
+    "partition_quotas",
+    "password_secrets",
+    "pending_migrations",
+    "query_filters",
+    "scrub_exception",
+    "scrub_text",
+    "skipped_columns",
+    "url_scheme",
+    "wait_until_terminal",
+    "wakeup_for",
+]
