@@ -10,10 +10,14 @@ unless DBOS_TEST_DATABASE_URL names a server.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -92,15 +96,16 @@ def _pg_availability(session: nox.Session, majors: tuple[int, ...]) -> dict[int,
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The suite on SQLite, then on each Postgres major of the matrix (one throwaway server
-    each; or only the server DBOS_TEST_DATABASE_URL names). Extra arguments go to pytest;
+    """The suite on SQLite and on each Postgres major of the matrix (one throwaway server
+    each; or only the server DBOS_TEST_DATABASE_URL names), DBOS_TEST_JOBS runs at a time
+    (default: one per CPU, at least 2), each into a log file. Extra arguments go to pytest;
     `-- --dbos-backend=sqlite|postgres` runs one side only."""
     _install_workspace(session, *TEST_TOOLS)
     posargs, backends = _backend_choice(session.posargs)
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         session.error(f"unknown backend(s) {unknown}; expected sqlite, postgres or all")
-    runs: list[tuple[str, str, dict[str, str | None]]] = []  # label, backend, environment
+    runs: list[tuple[str, str, dict[str, str]]] = []  # label, backend, environment
     skipped: list[str] = []
     if "sqlite" in backends:
         runs.append(("SQLite", "sqlite", {}))
@@ -118,23 +123,73 @@ def tests(session: nox.Session) -> None:
             else:
                 session.warn(f"Skipping Postgres {major}: {text}")
                 skipped.append(f"Postgres {major}")
-    failed: list[str] = []
-    for label, backend, env in runs:
-        session.log(f"=== {label} ===")
-        try:
-            session.run(
-                "pytest",
-                "--timeout=300",
-                f"--dbos-backend={backend}",
-                *posargs,
-                env={"PYTHONFAULTHANDLER": "1", **env},
-            )
-        except CommandFailed:
-            failed.append(label)
+    # Postgres runs first: they take longest, so the shorter SQLite run fills the tail.
+    runs.sort(key=lambda run: run[1] != "postgres")
+    failed = _run_in_parallel(session, runs, posargs)
     ran = ", ".join(label for label, _, _ in runs) or "nothing"
     session.log(f"Ran: {ran}." + (f" Skipped: {', '.join(skipped)}." if skipped else ""))
     if failed:
         session.error(f"Failed: {', '.join(failed)}")
+
+
+def _jobs(session: nox.Session) -> int:
+    """How many pytest runs at once: DBOS_TEST_JOBS, else one per CPU. A run mostly waits
+    (on its Postgres server, on subprocesses, on timers): one at a time kept half of one CPU
+    busy on a 2-core machine."""
+    value = os.environ.get("DBOS_TEST_JOBS", "").strip()
+    if not value:
+        return max(2, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        session.error(f"DBOS_TEST_JOBS={value!r}: expected a positive number")
+    return int(value)
+
+
+def _run_in_parallel(
+    session: nox.Session, runs: list[tuple[str, str, dict[str, str]]], posargs: list[str]
+) -> list[str]:
+    """Run pytest once per run, `_jobs()` at a time, each into its own log file; print each
+    run's closing summary as it ends (its whole log if it failed). Returns the failed labels.
+    Each Postgres run starts its own throwaway server (own free port, own temporary data and
+    socket folder), so runs do not meet."""
+    probe = session.run("python", "-c", "print('ok')", silent=True, log=False)
+    if not isinstance(probe, str):  # nox --install-only runs nothing
+        return []
+    logs = Path(session.create_tmp()) / "logs"
+    logs.mkdir(exist_ok=True)
+    venv_bin = str(session.bin)
+    base_env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}}
+    base_env["PATH"] = os.pathsep.join([venv_bin, base_env.get("PATH", "")])
+    printing = threading.Lock()
+    failed: list[str] = []
+
+    def run(label: str, backend: str, env: dict[str, str]) -> None:
+        log = logs / (re.sub(r"[^\w.-]+", "-", label).strip("-") + ".log")
+        command = [os.path.join(venv_bin, "pytest"), "--timeout=300"]
+        command += [f"--dbos-backend={backend}", *posargs]
+        with printing:
+            session.log(f"=== {label}: started (log: {log}) ===")
+        started = time.monotonic()
+        with log.open("w") as out:
+            code = subprocess.call(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**base_env, "PYTHONFAULTHANDLER": "1", **env},
+            )
+        text = log.read_text()
+        lines = [line for line in text.splitlines() if line.strip()]
+        verdict = "passed" if code == 0 else f"FAILED (pytest exit code {code})"
+        with printing:
+            if code != 0:
+                print(text, flush=True)
+                failed.append(label)
+            session.log(f"=== {label}: {verdict} in {time.monotonic() - started:.0f} s ===")
+            print(lines[-1] if lines else "(no output)", flush=True)
+
+    with ThreadPoolExecutor(max_workers=_jobs(session)) as pool:
+        for future in [pool.submit(run, *spec) for spec in runs]:
+            future.result()
+    return sorted(failed)
 
 
 @nox.session
