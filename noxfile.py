@@ -10,7 +10,6 @@ unless DBOS_TEST_DATABASE_URL names a server.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import threading
 import time
@@ -154,7 +153,9 @@ def _run_in_parallel(
     probe = session.run("python", "-c", "print('ok')", silent=True, log=False)
     if not isinstance(probe, str):  # nox --install-only runs nothing
         return []
-    logs = Path(session.create_tmp()) / "logs"
+    # Not session.create_tmp(): it points TMPDIR into the checkout, where pytest's own temp
+    # folders would then get module names that differ per test (import-mode=importlib).
+    logs = Path(str(session.virtualenv.location)).resolve() / "logs"
     logs.mkdir(exist_ok=True)
     venv_bin = str(session.bin)
     base_env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}}
@@ -163,7 +164,8 @@ def _run_in_parallel(
     failed: list[str] = []
 
     def run(label: str, backend: str, env: dict[str, str]) -> None:
-        log = logs / (re.sub(r"[^\w.-]+", "-", label).strip("-") + ".log")
+        major = env.get("DBOS_TEST_PG_VERSION")
+        log = logs / (f"{backend}-{major}.log" if major else f"{backend}.log")
         command = [os.path.join(venv_bin, "pytest"), "--timeout=300"]
         command += [f"--dbos-backend={backend}", *posargs]
         with printing:
