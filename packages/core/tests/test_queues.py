@@ -265,6 +265,49 @@ def test_partitioned_queue_limits_apply_per_partition(launch: Launch) -> None:
     assert most_overall[0] >= 2  # partitions do not wait for each other
 
 
+def test_partitioned_queue_may_run_more_per_process_than_per_partition(launch: Launch) -> None:
+    # `concurrency` bounds each partition, `worker_concurrency` the process: 1 and 3 together
+    # mean three tenants side by side, one job each (docs/guides/queues.md's example).
+    queue = Queue(
+        "wide-tenants",
+        concurrency=1,
+        partition_queue=True,
+        worker_concurrency=3,
+        polling_interval_sec=0.02,
+    )
+    lock = threading.Lock()
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    most_overall = [0]
+    all_three_running = threading.Barrier(3, timeout=30)
+
+    @DBOS.workflow()
+    def tenant_job(tenant: str) -> None:
+        with lock:
+            running[tenant] = running.get(tenant, 0) + 1
+            most[tenant] = max(most.get(tenant, 0), running[tenant])
+            most_overall[0] = max(most_overall[0], sum(running.values()))
+        all_three_running.wait()  # passes only when a, b and c run at once
+        with lock:
+            running[tenant] -= 1
+
+    launch()
+    handles = []
+    for tenant in ("a", "a", "b", "b", "c", "c"):
+        with SetEnqueueOptions(queue_partition_key=tenant):
+            handles.append(queue.enqueue(tenant_job, tenant))
+    for handle in handles:
+        handle.get_result()
+    assert most == {"a": 1, "b": 1, "c": 1}
+    assert most_overall[0] == 3
+
+
+def test_worker_concurrency_above_concurrency_is_refused_only_when_not_partitioned() -> None:
+    Queue("per-partition-limit", concurrency=1, partition_queue=True, worker_concurrency=8)
+    with pytest.raises(DBOSConfigError, match="cannot exceed"):
+        Queue("whole-queue-limit", concurrency=1, worker_concurrency=8)
+
+
 def test_a_busy_partition_does_not_starve_the_others(launch: Launch) -> None:
     queue = Queue("fair", worker_concurrency=1, partition_queue=True, polling_interval_sec=0.02)
     gate = threading.Event()

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from dbos import DBOS, Queue, SetWorkflowID, SystemStorage
+from dbos import DBOS, DBOSConnectionError, Queue, SetWorkflowID, SystemStorage
 from dbos_testing import CrashPlan, FaultInjector
 
 fault_queue = Queue("fault-queue", worker_concurrency=4, polling_interval_sec=0.05)
@@ -125,6 +125,34 @@ def test_dropped_connections_are_replaced(
     assert dbos_faults.drop_connections() >= 1  # the pool's and the listener's
     gate.set()
     assert handle.get_result() == 2 + 4
+
+
+def _failing_calls(injector: FaultInjector, operations: list[str], watched: str) -> list[int]:
+    """Positions among the `watched` operation's calls of the calls that the injector failed."""
+    failed: list[int] = []
+    position = 0
+    for operation in operations:
+        try:
+            injector.dbos_storage_call(operation=operation, attempt=1)
+        except DBOSConnectionError:
+            if operation == watched:
+                failed.append(position)
+        position += operation == watched
+    return failed
+
+
+def test_seeded_faults_hit_the_same_calls_whatever_runs_in_between() -> None:
+    # A workflow's own calls must fail the same way on every run with one seed, even though
+    # background calls (a queue worker's polls, timed by the clock) interleave differently.
+    own = ["create_workflow"] + ["record_step"] * 60 + ["finish_workflow"]
+    busy = [op for call in own for op in (call, "claim_queued", "claim_queued")]
+    quiet_run = FaultInjector().fail(fraction=0.1, seed=7)
+    busy_run = FaultInjector().fail(fraction=0.1, seed=7)
+    expected = _failing_calls(quiet_run, own, "record_step")
+    assert expected  # 10% of 60 calls: some fail
+    assert _failing_calls(busy_run, busy, "record_step") == expected
+    other_seed = FaultInjector().fail(fraction=0.1, seed=8)
+    assert _failing_calls(other_seed, own, "record_step") != expected
 
 
 def test_bad_fault_rules_are_refused(dbos_faults: FaultInjector) -> None:

@@ -87,7 +87,14 @@ class Queue:
             raise DBOSConfigError(f"queue name {name!r} is reserved for DBOS's own use")
         concurrency = _positive_int_or_none(concurrency, "concurrency", name)
         worker_concurrency = _positive_int_or_none(worker_concurrency, "worker_concurrency", name)
-        if concurrency is not None and (worker_concurrency or 0) > concurrency:
+        # On a partitioned queue `concurrency` bounds each partition, while
+        # `worker_concurrency` bounds the whole queue in one process: one process may well run
+        # more tasks than one partition may.
+        if (
+            not partition_queue
+            and concurrency is not None
+            and (worker_concurrency or 0) > concurrency
+        ):
             raise DBOSConfigError(
                 f"queue {name!r}: worker_concurrency ({worker_concurrency}) cannot exceed "
                 f"concurrency ({concurrency})"

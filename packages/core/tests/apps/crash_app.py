@@ -124,6 +124,7 @@ def main() -> None:
         except Exception as exc:
             result = f"error: {type(exc).__name__}"
     elif MODE == "race":
+        (WORKDIR / f"launched-{os.getpid()}").touch()
         barrier = WORKDIR / "go"
         while not barrier.exists():
             time.sleep(0.005)

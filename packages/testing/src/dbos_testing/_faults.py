@@ -20,9 +20,10 @@ class _Rule:
     fraction: float | None
     times: int | None
     after_commit: bool
-    rng: random.Random
+    seed: int
     seen: int = 0
     fired: int = 0
+    seen_by_operation: Counter[str] = field(default_factory=Counter)
 
     def fires(self, operation: str) -> bool:
         if self.operation is not None and operation != self.operation:
@@ -30,14 +31,23 @@ class _Rule:
         if self.times is not None and self.fired >= self.times:
             return False
         self.seen += 1
+        self.seen_by_operation[operation] += 1
         if self.nth is not None:
             hit = self.seen == self.nth
         else:
             assert self.fraction is not None
-            hit = self.rng.random() < self.fraction
+            hit = _draw(self.seed, operation, self.seen_by_operation[operation]) < self.fraction
         if hit:
             self.fired += 1
         return hit
+
+
+def _draw(seed: int, operation: str, index: int) -> float:
+    """A number in [0, 1) fixed by the seed, the operation and the call's position among that
+    operation's calls. One random stream shared by all calls would let background calls
+    (a queue worker's polls, timed by the clock) shift which of a workflow's own calls fail,
+    so the same seed would fail different calls from run to run."""
+    return random.Random(f"{seed}:{operation}:{index}").random()
 
 
 @dataclass
@@ -70,7 +80,10 @@ class FaultInjector:
 
         Args:
             nth: Fail the nth matching call (counting from 1), once.
-            fraction: Fail each matching call with this probability (seeded: repeatable).
+            fraction: Fail each matching call with this probability. Which calls fail depends
+                only on `seed` and each call's position among the calls of its operation, so
+                a workflow's own calls fail the same way on every run, whatever other calls
+                (a queue worker's polls) happen in between.
             times: Fail at most this many calls (default: once for `nth`, unlimited for
                 `fraction`).
             after_commit: Fail after the call took effect, as when the connection dies
@@ -86,9 +99,7 @@ class FaultInjector:
         if nth is not None and times is None:
             times = 1
         with self._lock:
-            self.rules.append(
-                _Rule(operation, nth, fraction, times, after_commit, random.Random(seed))
-            )
+            self.rules.append(_Rule(operation, nth, fraction, times, after_commit, seed))
         return self
 
     def drop_connections(self) -> int:

@@ -112,6 +112,11 @@ def _ensure_user() -> RunAs | None:
             text=True,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
+        # Test sessions started side by side (nox runs the majors in parallel) may both find
+        # the user missing; the one whose useradd lost the race uses the winner's user.
+        with suppress(KeyError):
+            entry = pwd.getpwnam(CREATED_USER)
+            return RunAs(CREATED_USER, entry.pw_uid, entry.pw_gid)
         raise BinariesError(
             f"Postgres will not run as root and no unprivileged user exists; creating "
             f"{CREATED_USER!r} failed ({exc}); set {ENV_USER} to an existing user"
