@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._config import DBOSConfig
 from ._context import SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
+from ._distribution import core_version, warn_if_shadowed
 from ._errors import (
     DBOSConfigError,
     DBOSConflictingRegistrationError,
@@ -51,6 +52,12 @@ from ._storage import SystemStorage
 
 if TYPE_CHECKING:
     from dbos_client import DBOSClient as DBOSClient
+
+#: The installed version of dbos-core (``0+unknown`` when imported from a source tree).
+__version__: str = core_version()
+
+# DBOS Inc.'s `dbos` distribution uses the same import name: say so instead of shadowing.
+warn_if_shadowed()
 
 __all__ = [
     "DBOS",
