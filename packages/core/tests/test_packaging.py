@@ -192,3 +192,101 @@ def test_no_warning_without_dbos_incs_distribution(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.strip() == "0.1.0"  # the version of the dbos_core metadata found
+
+
+def _pip(venv: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_dbos_incs_real_distribution_is_reported_at_import(tmp_path: Path) -> None:
+    """DBOS Inc.'s dbos 3.4.0 from PyPI, then this implementation from the clone (the README's
+    command) in one fresh virtual environment: `import dbos` loads ours and warns."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    fetched = _pip(venv, "download", "--no-deps", "-d", str(tmp_path / "dl"), "dbos==3.4.0")
+    if fetched.returncode != 0:
+        pytest.skip(f"PyPI is not reachable (pip cannot fetch dbos==3.4.0): {fetched.stderr}")
+    installed = _pip(venv, "install", "dbos==3.4.0")
+    assert installed.returncode == 0, installed.stderr
+    ours = _pip(venv, "install", str(PACKAGES / "core"), str(PACKAGES / "sqlite"))
+    assert ours.returncode == 0, ours.stderr
+    code = "import dbos; print(dbos.__version__)"
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0.1.0"
+    assert "DistributionConflictWarning: DBOS Inc.'s 'dbos' distribution (version 3.4.0" in (
+        result.stderr
+    )
+
+
+def _readme_clone_commands() -> list[str]:
+    """The README's commands that install from a clone (`pip install ./packages/...`)."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [
+        line.split("#", 1)[0].strip()
+        for line in lines
+        if line.startswith("pip install ./packages/")
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_readmes_install_command_gives_the_sqlite_default(tmp_path: Path) -> None:
+    """The README's first command, as written, in a fresh virtual environment from the
+    repository root: a workflow then runs on the embedded SQLite default."""
+    commands = _readme_clone_commands()
+    assert commands[0] == "pip install ./packages/core ./packages/sqlite"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    fetched = _pip(venv, "download", "--no-deps", "-d", str(tmp_path / "dl"), "pluggy>=1.5")
+    if fetched.returncode != 0:
+        pytest.skip(f"no package index reachable (pip cannot fetch pluggy): {fetched.stderr}")
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", *commands[0].split()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
+    app = tmp_path / "app.py"
+    app.write_text(
+        "from dbos import DBOS\n"
+        "@DBOS.step()\n"
+        "def one() -> int:\n"
+        "    return 1\n"
+        "@DBOS.workflow()\n"
+        "def flow() -> int:\n"
+        "    return one() + 1\n"
+        "DBOS(config={'name': 'fresh'})\n"
+        "DBOS.launch()\n"
+        "print(flow())\n"
+        "DBOS.destroy()\n"
+    )
+    ran = subprocess.run(
+        [str(venv / "bin" / "python"), str(app)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "2"
+    assert (tmp_path / "fresh.sqlite").exists()
