@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import pytest
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
 from dbos.storage import StorageOptions
 from dbos_postgres import PostgresStorage
+from dbos_postgres._migrate import _lock_key, lock_timeout_s
 from dbos_postgres._sql import migrations
 from dbos_testing._postgres_server import drop_database, unique_name, with_database
 
@@ -104,6 +106,116 @@ def test_verify_changes_nothing(fresh_url: str, dbos_postgres_admin_url: str) ->
     storage.migrate()
     assert storage.verify_schema() == []
     storage.close()
+
+
+class _LockHolder:
+    """Another session holding the migration lock of `schema`, as a stuck process would."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.connection = psycopg.connect(url, autocommit=True, application_name="lock-holder-test")
+        self.pid = self.connection.info.backend_pid
+        self.connection.execute("SELECT pg_advisory_lock(%s)", (_lock_key(schema),))
+
+    def release(self) -> None:
+        self.connection.close()
+
+
+def _setup_in_thread(url: str, options: StorageOptions) -> tuple[threading.Thread, list[Any]]:
+    """Set up a storage in a thread (so a setup that waits forever cannot hang the test);
+    the list receives None on success or the exception raised, and the time it took."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        storage = PostgresStorage(url, options)
+        try:
+            storage.setup()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            outcome.append(time.monotonic() - started)
+            storage.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_held_migration_lock_fails_setup_after_the_timeout_naming_the_holder(
+    dbos_system_database_url: str,
+) -> None:
+    # A schema not migrated yet in this database, so setup needs the lock.
+    holder = _LockHolder(dbos_system_database_url, "lock_test")
+    try:
+        options = StorageOptions(system_schema="lock_test", migration_lock_timeout_s=0.5)
+        thread, outcome = _setup_in_thread(dbos_system_database_url, options)
+        thread.join(20)
+        assert not thread.is_alive(), "setup waited for the lock without a timeout"
+    finally:
+        holder.release()
+    thread.join(20)
+    error, took = outcome
+    assert isinstance(error, DBOSMigrationError)
+    message = str(error)
+    assert "timed out after 0.5 s waiting for the migration lock of schema 'lock_test'" in message
+    assert f"server process {holder.pid}, application_name 'lock-holder-test'" in message
+    assert "connected " in message and "s ago" in message
+    assert "DBOS_MIGRATION_LOCK_TIMEOUT_S" in message
+    assert 0.4 < took < 10
+    # Nothing was applied, and with the lock free the same setup goes through.
+    assert _query(dbos_system_database_url, "SELECT to_regclass('lock_test.workflow_status')") == [
+        (None,)
+    ]
+    _set_up_schema(dbos_system_database_url, "lock_test")
+
+
+def _set_up_schema(url: str, schema: str) -> None:
+    storage = PostgresStorage(url, StorageOptions(system_schema=schema))
+    try:
+        storage.setup()
+    finally:
+        storage.close()
+
+
+def test_an_up_to_date_schema_is_set_up_without_taking_the_lock(
+    dbos_system_database_url: str,
+) -> None:
+    holder = _LockHolder(dbos_system_database_url, "dbos")  # the migrated default schema
+    try:
+        options = StorageOptions(migration_lock_timeout_s=5)
+        thread, outcome = _setup_in_thread(dbos_system_database_url, options)
+        thread.join(20)
+        assert not thread.is_alive(), "setup of an up-to-date schema waited for the lock"
+        error, took = outcome
+        assert error is None
+        assert took < 4  # it did not wait for the lock and time out
+        # The holder still has it: setup never took it, not even after a wait.
+        held = _query(
+            dbos_system_database_url,
+            "SELECT l.pid FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()",
+        )
+        assert held == [(holder.pid,)]
+    finally:
+        holder.release()
+        thread.join(20)
+
+
+def test_the_lock_timeout_comes_from_options_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DBOS_MIGRATION_LOCK_TIMEOUT_S", raising=False)
+    assert lock_timeout_s(None) == 60.0
+    monkeypatch.setenv("DBOS_MIGRATION_LOCK_TIMEOUT_S", "2.5")
+    assert lock_timeout_s(None) == 2.5
+    assert lock_timeout_s(7) == 7.0
+    for bad in ("soon", "0", "-1", "nan"):
+        monkeypatch.setenv("DBOS_MIGRATION_LOCK_TIMEOUT_S", bad)
+        with pytest.raises(DBOSConfigError, match="DBOS_MIGRATION_LOCK_TIMEOUT_S must be a pos"):
+            lock_timeout_s(None)
+    with pytest.raises(DBOSConfigError, match="migration_lock_timeout_s must be a positive"):
+        PostgresStorage("postgresql://u@h/db", StorageOptions(migration_lock_timeout_s=0))
 
 
 def test_custom_schema(fresh_url: str) -> None:

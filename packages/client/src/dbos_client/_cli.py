@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+import dbos
 from dbos import DBOSConfigError, DBOSException, JsonPickleSerializer, SystemStorage
 from dbos.management import (
     DEFAULT_RETRY_TIMEOUT_S,
@@ -130,14 +131,15 @@ def _time(value: str | None, option: str) -> int | None:
 
 
 def _version() -> str:
-    return f"{_package_version('dbos-client')} (dbos-core {_package_version('dbos-core')})"
+    # dbos-core's version from the same source as `dbos.__version__`.
+    return f"{_package_version('dbos-client')} (dbos-core {dbos.__version__})"
 
 
 def _package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:  # running from a source tree
-        return "unknown"
+        return "0+unknown"
 
 
 @click.group()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._config import DBOSConfig
 from ._context import SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
+from ._distribution import core_version, warn_if_shadowed
 from ._errors import (
     DBOSConfigError,
     DBOSConflictingRegistrationError,
@@ -51,6 +52,13 @@ from ._storage import SystemStorage
 
 if TYPE_CHECKING:
     from dbos_client import DBOSClient as DBOSClient
+
+#: The installed version of dbos-core (``0+unknown`` when imported from a source tree); read
+#: from the installed metadata when first asked for (see `__getattr__`), not at import.
+__version__: str
+
+# DBOS Inc.'s `dbos` distribution uses the same import name: say so instead of shadowing.
+warn_if_shadowed()
 
 __all__ = [
     "DBOS",
@@ -92,6 +100,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Lazy, so that importing dbos does not pay for a metadata lookup nobody asked for.
+    if name == "__version__":
+        return core_version()
     # `from dbos import DBOSClient`, as in DBOS Transact, when dbos-client is installed. Lazy:
     # dbos_client imports dbos, and core must work without it.
     if name == "DBOSClient":

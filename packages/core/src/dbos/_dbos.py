@@ -64,7 +64,11 @@ logger = logging.getLogger("dbos")
 _REGISTRATION_ATTR = "__dbos_workflow__"
 #: Registered name of the one-step workflow that runs an enqueued (or started) step.
 STEP_WORKFLOW_PREFIX = "dbos.step:"
-_BACKEND_PACKAGES = {"postgresql": "dbos-postgres", "postgres": "dbos-postgres"}
+_BACKEND_PACKAGES = {
+    "postgresql": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
+    "postgres": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
+    "sqlite": "dbos-sqlite, the embedded default backend (pip install dbos-sqlite, or dbos-py)",
+}
 
 
 class _ClassProperty(Generic[T]):

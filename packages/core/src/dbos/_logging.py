@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib import metadata
+
+from ._distribution import core_version
 
 #: The default handler's format: time, level, logger name, message.
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
@@ -72,8 +73,5 @@ def configure_logging(level: str | None) -> None:
 
 
 def library_version() -> str:
-    """The installed version of dbos-core, for the launch line ("unknown" if not installed)."""
-    try:
-        return metadata.version("dbos-core")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The installed version of dbos-core, for the launch line ("0+unknown" if not installed)."""
+    return core_version()

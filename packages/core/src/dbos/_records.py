@@ -352,6 +352,9 @@ class StorageOptions:
     pool_size: int = 10
     application_name: str = "dbos"
     connect_timeout_s: float = 10.0
+    #: How long setup waits for another process's migration lock before failing; None: the
+    #: backend's default (Postgres: ``$DBOS_MIGRATION_LOCK_TIMEOUT_S``, else 60 s).
+    migration_lock_timeout_s: float | None = None
 
 
 def as_params(

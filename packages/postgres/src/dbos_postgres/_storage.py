@@ -136,6 +136,7 @@ class PostgresStorage:
         self._conninfo = conninfo_for(url, options.application_name, options.connect_timeout_s)
         self._secrets = password_secrets(url) | password_secrets(self._conninfo)
         self._options = options
+        self._lock_timeout_s = _migrate.lock_timeout_s(options.migration_lock_timeout_s)
         self._queries = queries(self._schema)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
@@ -230,7 +231,7 @@ class PostgresStorage:
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names of those applied now."""
         with connect(self._conninfo, self._display_url) as connection:
-            return _migrate.migrate(connection, self._schema)
+            return _migrate.migrate(connection, self._schema, self._lock_timeout_s)
 
     def verify_schema(self) -> list[str]:
         """Pending migrations, without changing anything; raises `DBOSMigrationError` when

@@ -117,6 +117,26 @@ VALUES (%(version)s, %(name)s, %(checksum)s)
 -- name: lock_migrations
 SELECT pg_advisory_lock(%(key)s)
 
+-- name: set_lock_timeout
+-- How long a lock wait may last (milliseconds) before it fails with lock_not_available.
+SELECT set_config('lock_timeout', %(milliseconds)s, false)
+
+-- name: reset_lock_timeout
+RESET lock_timeout
+
+-- name: migration_lock_holders
+-- Who holds the migration lock: a bigint advisory key shows in pg_locks as two oids, the high
+-- half in classid and the low half in objid, with objsubid 1.
+SELECT l.pid, a.application_name, host(a.client_addr), a.state,
+       extract(epoch FROM now() - a.backend_start)::float8,
+       extract(epoch FROM now() - a.state_change)::float8
+FROM pg_locks AS l
+LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %(high)s::bigint::oid AND l.objid = %(low)s::bigint::oid AND l.objsubid = 1
+ORDER BY l.pid
+
 -- name: unlock_migrations
 SELECT pg_advisory_unlock(%(key)s)
 
