@@ -211,3 +211,22 @@ def test_every_library_error_survives_storage_with_its_class(
     restored = codec.decode_error(codec.encode_error(original))
     assert type(restored) is error_class
     assert str(restored) == str(original)
+
+
+def test_an_explicit_cause_comes_back_with_its_error() -> None:
+    codec = Codec(JsonPickleSerializer())
+    try:
+        try:
+            raise Coded(503, "upstream down")
+        except Coded as low:
+            raise RuntimeError("charge failed") from low
+    except RuntimeError as exc:
+        text = codec.encode_error(exc)
+    restored = codec.decode_error(text)
+    assert type(restored) is RuntimeError and str(restored) == "charge failed"
+    cause = restored.__cause__
+    assert isinstance(cause, Coded) and (cause.code, cause.detail) == (503, "upstream down")
+    # Under strict serialization both come back as DBOSRemoteError, chain kept.
+    strict = Codec(JsonPickleSerializer(strict=True)).decode_error(text)
+    assert isinstance(strict, DBOSRemoteError) and isinstance(strict.__cause__, DBOSRemoteError)
+    assert strict.__cause__.type_name.endswith("Coded")

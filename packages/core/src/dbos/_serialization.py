@@ -35,6 +35,8 @@ from ._errors import DBOSRemoteError, DBOSSerializationError
 
 PICKLE_KEY = "__dbos_pickle__"
 _ERROR_KEY = "__dbos_error__"
+#: How many links of a `raise ... from` chain an error's record keeps.
+_MAX_CAUSES = 5
 
 logger = logging.getLogger("dbos")
 
@@ -215,12 +217,17 @@ class Codec:
     def encode_error(self, error: BaseException, where: str = "a workflow") -> str:
         """The stored form of `error`. `where` names what raised it (for example ``"step
         'charge' of workflow 'order-1'"``) in the WARNING logged when the exception cannot be
-        stored so that a replay rebuilds it as its own class."""
+        stored so that a replay rebuilds it as its own class. An explicit cause (``raise ...
+        from cause``) is stored with it, and rebuilt as its `__cause__`."""
+        return json.dumps({_ERROR_KEY: self._error_record(error, where, 0)}, ensure_ascii=False)
+
+    def _error_record(self, error: BaseException, where: str, depth: int) -> dict[str, Any]:
         record: dict[str, Any] = {
             "type": f"{type(error).__module__}.{type(error).__qualname__}",
             "message": error_text(error),
-            "traceback": _storable_text(lambda: "".join(traceback.format_exception(error))),
         }
+        if depth == 0:  # the full traceback text already shows the chain
+            record["traceback"] = _storable_text(lambda: "".join(traceback.format_exception(error)))
         data, problem = pickle_exception(error)
         if data is not None:
             record[PICKLE_KEY] = base64.b64encode(data).decode("ascii")
@@ -234,7 +241,11 @@ class Codec:
                 if data is not None
                 else "a replay raises DBOSRemoteError instead",
             )
-        return json.dumps({_ERROR_KEY: record}, ensure_ascii=False)
+        cause = error.__cause__
+        if cause is not None and depth < _MAX_CAUSES:
+            where = f"{where} (as the cause of {record['type']})"
+            record["cause"] = self._error_record(cause, where, depth + 1)
+        return record
 
     def decode_error(self, text: str | None) -> BaseException:
         if text is None:
@@ -243,20 +254,29 @@ class Codec:
             record = json.loads(text)[_ERROR_KEY]
         except (ValueError, KeyError, TypeError):
             return DBOSRemoteError("UnknownError", text)
+        return self._rebuild_error(record)
+
+    def _rebuild_error(self, record: dict[str, Any]) -> BaseException:
+        error: BaseException | None = None
         pickled = record.get(PICKLE_KEY)
         strict = isinstance(self.serializer, JsonPickleSerializer) and self.serializer.strict
         if pickled is not None and not strict:
             try:
-                error = pickle.loads(base64.b64decode(pickled))
-                if isinstance(error, BaseException):
-                    return error
+                loaded = pickle.loads(base64.b64decode(pickled))
+                if isinstance(loaded, BaseException):
+                    error = loaded
             except Exception:
                 pass
-        return DBOSRemoteError(
-            str(record.get("type", "UnknownError")),
-            str(record.get("message", "")),
-            record.get("traceback"),
-        )
+        if error is None:
+            error = DBOSRemoteError(
+                str(record.get("type", "UnknownError")),
+                str(record.get("message", "")),
+                record.get("traceback"),
+            )
+        cause = record.get("cause")
+        if isinstance(cause, dict):
+            error.__cause__ = self._rebuild_error(cause)
+        return error
 
 
 def error_text(error: BaseException) -> str:
