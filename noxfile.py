@@ -215,6 +215,39 @@ def _run_matrix(
     return run_side_by_side(commands, _jobs(session), env, session.log)
 
 
+#: Python versions `requires-python` promises besides the default session's 3.11.
+OTHER_PYTHONS = ("3.10", "3.12", "3.13")
+
+
+@nox.session(python=OTHER_PYTHONS)
+def pythons(session: nox.Session) -> None:
+    """The suite on SQLite under each other supported Python (`nox -s pythons-3.10`, ...);
+    `tests` runs the whole matrix under 3.11."""
+    _install_workspace(session, *TEST_TOOLS)
+    session.run(
+        "pytest", "--timeout=300", "--dbos-backend=sqlite", "-q", "-p", "no:cacheprovider",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def core_without_driver(session: nox.Session) -> None:
+    """Core's tests with no database driver installed: core needs none (SQLite's comes with
+    Python), and must not import one."""
+    editable = ("core", "sqlite", "client", "testing")
+    session.install(*[arg for package in editable for arg in ("-e", f"packages/{package}")])
+    session.install(*TEST_TOOLS)
+    session.run(
+        "python", "-c",
+        "import importlib.util as u, sys; "
+        "sys.exit('psycopg is installed' if u.find_spec('psycopg') else 0)",
+    )  # fmt: skip
+    session.run(
+        "pytest", "--timeout=300", "--dbos-backend=sqlite", "-q", "-p", "no:cacheprovider",
+        "packages/core/tests", *session.posargs,
+    )  # fmt: skip
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +159,7 @@ def test_bad_urls_are_refused_at_configuration(url: str, message: str) -> None:
 
 
 def test_unreachable_postgres_fails_launch_clearly() -> None:
+    pytest.importorskip("dbos_postgres", reason="needs the Postgres backend installed")
     DBOS(
         config={
             "name": "unreachable",
@@ -169,6 +171,18 @@ def test_unreachable_postgres_fails_launch_clearly() -> None:
             DBOS.launch()
         assert "topsecret" not in str(info.value)
         assert "127.0.0.1" in str(info.value)
+    finally:
+        DBOS.destroy()
+
+
+def test_a_postgres_url_without_the_backend_names_what_to_install() -> None:
+    if importlib.util.find_spec("dbos_postgres") is not None:
+        pytest.skip("the Postgres backend is installed here (nox -s core_without_driver runs this)")
+    DBOS(config={"name": "no-backend", "system_database_url": "postgresql://u:secret@h/db"})
+    try:
+        with pytest.raises(DBOSConfigError, match="dbos-postgres") as info:
+            DBOS.launch()
+        assert "secret" not in str(info.value)
     finally:
         DBOS.destroy()
 

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ROOT / "packages"
 CORE_SRC = PACKAGES / "core" / "src"
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # Python 3.10
     tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml needs tomllib or tomli")
 
 

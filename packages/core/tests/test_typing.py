@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from typing import assert_type
+import sys
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    from typing import assert_type
+else:  # Python 3.10: mypy checks these with its own typing_extensions; at run time a no-op
+
+    def assert_type(value: Any, _: Any) -> Any:
+        return value
+
 
 from dbos import DBOS, WorkflowHandle, WorkflowHandleAsync
 

@@ -8,11 +8,10 @@ task starts look nested in it."""
 
 from __future__ import annotations
 
-import sys
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import DBOSException
 from ._ids import check_workflow_id
@@ -57,12 +56,10 @@ class StepFrame:
     writes: list[StepWrite]
 
 
-if sys.version_info >= (3, 11):
-    from typing import Self
-else:  # pragma: no cover - Python 3.10
-    Self = TypeVar("Self", bound="ContextSetting[object]")
-
 V = TypeVar("V")
+#: The setting's own class, so `with SetWorkflowID(...) as setting` is typed as that class
+#: (a bound TypeVar rather than `typing.Self`, which Python 3.10 lacks).
+S = TypeVar("S", bound="ContextSetting[Any]")
 
 _current_workflow: ContextVar[WorkflowContext | None] = ContextVar(
     "dbos_current_workflow", default=None
@@ -127,7 +124,7 @@ class ContextSetting(Generic[V]):
         self._value = value
         self._token: Token[V | None] | None = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self: S) -> S:
         self._token = self._variable.set(self._value)
         return self
 
@@ -141,7 +138,7 @@ class ContextSetting(Generic[V]):
             self._variable.reset(self._token)
             self._token = None
 
-    async def __aenter__(self) -> Self:
+    async def __aenter__(self: S) -> S:
         return self.__enter__()
 
     async def __aexit__(
