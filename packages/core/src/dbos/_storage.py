@@ -238,9 +238,9 @@ class SystemStorage(Protocol):
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """Set (or overwrite) a workflow's event, and with `step` record that operation in the
         same transaction; the value is then also kept as the one `step.function_id` set (the
-        event's history, which `fork_workflow` reads). Raises `DBOSStepConflictError` (nothing changed) if `step` is
-        already recorded, `DBOSNonExistentWorkflowError` if the workflow does not exist.
-        Waiters of the event's workflow are woken."""
+        event's history, which `fork_workflow` reads). Raises `DBOSStepConflictError`
+        (nothing changed) if `step` is already recorded, `DBOSNonExistentWorkflowError` if the
+        workflow does not exist. Waiters of the event's workflow are woken."""
         ...
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
