@@ -120,6 +120,62 @@ def test_fork_reuses_steps_before_start_step(launch: Launch) -> None:
     assert runs == Counter(one=2, two=2, three=3)
 
 
+def test_fork_keeps_the_events_and_stream_entries_of_the_copied_steps(launch: Launch) -> None:
+    """A user's case: a fork from a step after set_event/write_stream (from the workflow body
+    and from inside a step) reads the events and streams the original had at that point."""
+    gate = threading.Event()
+    gate.set()
+
+    @DBOS.step()
+    def price(order: int) -> float:
+        DBOS.write_stream("progress", "pricing")  # from inside a step: with its checkpoint
+        DBOS.set_event("priced_at", order)
+        return 9.5 * order
+
+    @DBOS.step()
+    def ship(order: int) -> str:
+        assert gate.wait(20)
+        DBOS.set_event("status", "shipping")
+        return f"shipped {order}"
+
+    @DBOS.workflow()
+    def checkout(order: int) -> str:
+        price(order)  # step 0
+        DBOS.set_event("status", "priced")  # step 1
+        DBOS.write_stream("progress", "priced")  # step 2
+        result = ship(order)  # step 3
+        DBOS.write_stream("progress", result)  # step 4
+        DBOS.close_stream("progress")  # step 5
+        return result
+
+    def events(workflow_id: str) -> tuple[object, object]:
+        return (
+            DBOS.get_event(workflow_id, "status", timeout_seconds=0),
+            DBOS.get_event(workflow_id, "priced_at", timeout_seconds=0),
+        )
+
+    launch()
+    with SetWorkflowID("checkout"):
+        assert checkout(2) == "shipped 2"
+    final = ("shipping", 2)
+    assert events("checkout") == final
+    assert list(DBOS.read_stream("checkout", "progress")) == ["pricing", "priced", "shipped 2"]
+
+    # While the fork waits in step 3, it has exactly what the original had before step 3.
+    gate.clear()
+    fork = DBOS.fork_workflow("checkout", 3)
+    stream = DBOS.read_stream(fork.workflow_id, "progress")
+    assert [next(stream), next(stream)] == ["pricing", "priced"]
+    assert events(fork.workflow_id) == ("priced", 2)
+    gate.set()
+    assert fork.get_result(timeout_seconds=20) == "shipped 2"
+    assert list(stream) == ["shipped 2"]
+    assert events(fork.workflow_id) == final
+    # The original is untouched.
+    assert events("checkout") == final
+    assert list(DBOS.read_stream("checkout", "progress")) == ["pricing", "priced", "shipped 2"]
+
+
 def test_fork_errors(launch: Launch) -> None:
     @DBOS.step()
     def only() -> int:

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos.storage import StorageOptions
-from dbos_postgres import PostgresStorage
+from dbos.storage import ForkRequest, StorageOptions, StreamEntry
+from dbos_postgres import PostgresStorage, _migrate
 from dbos_postgres._migrate import _lock_key, lock_timeout_s
 from dbos_postgres._sql import migrations
 from dbos_testing._postgres_server import drop_database, unique_name, with_database
@@ -233,6 +233,7 @@ def test_custom_schema(fresh_url: str) -> None:
         ("schema_migrations",),
         ("streams",),
         ("workflow_events",),
+        ("workflow_events_history",),
         ("workflow_status",),
     ]
     assert _query(fresh_url, "SELECT to_regclass('dbos.workflow_status')") == [(None,)]
@@ -312,3 +313,38 @@ def test_migrated_schema_matches_the_committed_snapshot(dbos_system_database_url
     if os.environ.get("DBOS_UPDATE_SNAPSHOT"):
         SNAPSHOT.write_text(actual)
     assert actual == SNAPSHOT.read_text()
+
+
+def test_the_fork_effects_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0007 on a database with streams and events: old rows stay, with no function_id, and
+    a fork copies them only when it copies every recorded operation."""
+    before = [m for m in migrations() if m.version < 7]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.operation_outputs (workflow_id, function_id, function_name, output)"
+        " VALUES ('old', 0, 'DBOS.setEvent', 'null'), ('old', 1, 'DBOS.writeStream', 'null')",
+    )
+    _query(fresh_url, "INSERT INTO dbos.workflow_events VALUES ('old', 'k', '\"v\"', 1)")
+    _query(fresh_url, "INSERT INTO dbos.streams VALUES ('old', 's', 0, '\"e\"', 1)")
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert storage.migrate() == ["0007_fork_effects"]
+        assert _query(fresh_url, "SELECT function_id FROM dbos.streams") == [(None,)]
+        for forked, start_step in (("whole", 2), ("partial", 1)):
+            storage.fork_workflow(ForkRequest("old", forked, start_step, "q", None, 2))
+        assert storage.get_event("whole", "k") == '"v"'
+        assert storage.read_stream("whole", "s", 0).entries == (StreamEntry(0, '"e"'),)
+        assert storage.get_event("partial", "k") is None
+        assert storage.read_stream("partial", "s", 0).entries == ()
+    finally:
+        storage.close()

@@ -89,7 +89,8 @@ class SystemStorage(Protocol):
         `writes` are what the step's body sent, set and wrote to streams, in order (a stream
         value of None closes that stream): applied in the same transaction as the checkpoint,
         so they are stored exactly when the checkpoint is (none on a conflict), then their
-        waiters are woken. A message to a workflow that does not exist raises
+        waiters are woken. Their events and stream entries are recorded as written by
+        `step.function_id` (see `fork_workflow`). A message to a workflow that does not exist raises
         `DBOSNonExistentWorkflowError` and stores nothing.
         """
         ...
@@ -236,9 +237,10 @@ class SystemStorage(Protocol):
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """Set (or overwrite) a workflow's event, and with `step` record that operation in the
-        same transaction. Raises `DBOSStepConflictError` (nothing changed) if `step` is
-        already recorded, `DBOSNonExistentWorkflowError` if the workflow does not exist.
-        Waiters of the event's workflow are woken."""
+        same transaction; the value is then also kept as the one `step.function_id` set (the
+        event's history, which `fork_workflow` reads). Raises `DBOSStepConflictError`
+        (nothing changed) if `step` is already recorded, `DBOSNonExistentWorkflowError` if the
+        workflow does not exist. Waiters of the event's workflow are woken."""
         ...
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
@@ -248,7 +250,9 @@ class SystemStorage(Protocol):
     def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
         """Append a value (or, with `value` None, the close marker) at the next offset of the
         stream (offsets count from 0), and with `step` record that operation in the same
-        transaction. Concurrent appends to one stream each get their own offset. Raises
+        transaction, the entry recording `step.function_id` as its writer. Concurrent appends
+        to one stream through any path (this, or a step's writes in `record_step`) all
+        succeed, each at its own offset, with no gap. Raises
         `DBOSStepConflictError` (nothing appended) if `step` is already recorded,
         `DBOSNonExistentWorkflowError` if the workflow does not exist. Readers are woken."""
         ...
@@ -308,6 +312,12 @@ class SystemStorage(Protocol):
         In one transaction: read the original, copy its recorded operations with a function ID
         below `start_step` to the new ID, and insert the new row (see `ForkRequest`); the
         original is not changed. Returns the new row.
+
+        The effects of the copied operations are copied in the same transaction: the stream
+        entries they wrote (in offset order, renumbered from 0), their event history, and as
+        each event's value the one the latest of them set. Events and entries written without
+        an operation (by a storage older than this rule, or without a `step`) are copied only
+        when every recorded operation is (`start_step` = last function ID + 1).
 
         Raises `DBOSNonExistentWorkflowError` if the original does not exist,
         `DBOSForkStepError` if `start_step` is past its last recorded function ID + 1, and

@@ -109,16 +109,16 @@ def _missing_workflow(
     return step.workflow_id
 
 
-#: How often a stream append is tried again after another writer took the same offset.
-_APPEND_ATTEMPTS = 20
+@functools.lru_cache(maxsize=4096)
+def _stream_lock_key(schema: str, workflow_id: str, key: str) -> int:
+    """The advisory lock that serializes appends to one stream (see lock_stream)."""
+    name = f"dbos-stream:{schema}:{len(workflow_id)}:{workflow_id}:{key}"
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
 
 
-def _concurrent_append(error: BaseException | None) -> bool:
-    """Whether `error` is another writer's append taking the offset this one computed."""
-    return (
-        isinstance(error, psycopg.errors.UniqueViolation)
-        and error.diag.constraint_name == "streams_pkey"
-    )
+def _write_params(write: StepWrite, function_id: int | None) -> dict[str, Any]:
+    """A write's parameters, with the operation that made it (None: none)."""
+    return {**as_params(write), "function_id": function_id}
 
 
 def _claims_without_lock(members: list[tuple[int, ClaimRequest]]) -> bool:
@@ -347,23 +347,16 @@ class PostgresStorage:
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         params = as_params(step)
-        attempts = 0
-        while True:
-            try:
-                if writes:
-                    found = self._record_step_with_writes(params, writes)
-                else:
-                    found = self._one("record_step", params)
-                break
-            except DBOSStorageError as exc:
-                cause = exc.__cause__
-                if isinstance(cause, psycopg.errors.ForeignKeyViolation):
-                    raise DBOSNonExistentWorkflowError(
-                        _missing_workflow(step, writes, cause)
-                    ) from exc
-                attempts += 1
-                if not _concurrent_append(cause) or attempts >= _APPEND_ATTEMPTS:
-                    raise
+        try:
+            if writes:
+                found = self._record_step_with_writes(params, writes)
+            else:
+                found = self._one("record_step", params)
+        except DBOSStorageError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, psycopg.errors.ForeignKeyViolation):
+                raise DBOSNonExistentWorkflowError(_missing_workflow(step, writes, cause)) from exc
+            raise
         assert found is not None
         inserted, status = found
         if not inserted:
@@ -376,8 +369,11 @@ class PostgresStorage:
         self, params: dict[str, Any], writes: tuple[StepWrite, ...]
     ) -> tuple[Any, ...] | None:
         """The checkpoint and its step's writes in one transaction; after a conflict (nothing
-        inserted) the writes are not made."""
+        inserted) the writes are not made. Events and stream entries carry the step's
+        function_id (fork_workflow copies them by it)."""
+        streams = [(w.workflow_id, w.key) for w in writes if isinstance(w, StreamWrite)]
         with self._connection() as connection, connection.transaction():
+            self._lock_streams(connection, streams)
             found: tuple[Any, ...] | None = connection.execute(
                 self._queries["record_step"], params, prepare=True
             ).fetchone()
@@ -390,8 +386,22 @@ class PostgresStorage:
                         if isinstance(write, EventRecord)
                         else "write_stream"
                     )
-                    connection.execute(self._queries[query], as_params(write), prepare=True)
+                    connection.execute(
+                        self._queries[query],
+                        _write_params(write, params["function_id"]),
+                        prepare=True,
+                    )
         return found
+
+    def _lock_streams(
+        self, connection: psycopg.Connection[Any], streams: list[tuple[str, str]]
+    ) -> None:
+        """Take the append locks of these streams for the caller's transaction, before any
+        other write of it and in one global order, so two transactions appending to the same
+        streams never deadlock."""
+        keys = sorted({_stream_lock_key(self._schema, w, k) for w, k in streams})
+        for lock_key in keys:
+            connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         rows = self._all(self._queries["select_steps"], {"workflow_id": workflow_id})
@@ -616,14 +626,27 @@ class PostgresStorage:
         self._wake(Wakeup(kind, workflow_id))
 
     def _write_with_step(
-        self, query: str, params: dict[str, Any], step: StepRecord | None, target: str
+        self,
+        query: str,
+        params: dict[str, Any],
+        step: StepRecord | None,
+        target: str,
+        stream: tuple[str, str] | None = None,
     ) -> StepAck:
-        """Run a write that may carry a checkpoint; translate its constraint errors."""
+        """Run a write that may carry a checkpoint; translate its constraint errors. With
+        `stream`, the write appends to that stream: it runs in a transaction, after the
+        stream's append lock."""
         if step is not None:
             params = {**params, **as_params(step)}
         found: tuple[Any, ...] | None = None
         try:
-            if step is None:
+            if stream is not None:
+                with self._connection() as connection, connection.transaction():
+                    self._lock_streams(connection, [stream])
+                    cursor = connection.execute(self._queries[query], params, prepare=True)
+                    if step is not None:
+                        found = cursor.fetchone()
+            elif step is None:
                 self._execute(query, params)
             else:
                 found = self._one(query, params)
@@ -661,7 +684,8 @@ class PostgresStorage:
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         query = "set_event" if step is None else "set_event_step"
-        ack = self._write_with_step(query, as_params(event), step, event.workflow_id)
+        params = _write_params(event, None if step is None else step.function_id)
+        ack = self._write_with_step(query, params, step, event.workflow_id)
         self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
         return ack
 
@@ -671,15 +695,9 @@ class PostgresStorage:
 
     def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
         query = "write_stream" if step is None else "write_stream_step"
-        attempts = 0
-        while True:
-            try:
-                ack = self._write_with_step(query, as_params(write), step, write.workflow_id)
-                break
-            except DBOSStorageError as exc:
-                attempts += 1
-                if not _concurrent_append(exc.__cause__) or attempts >= _APPEND_ATTEMPTS:
-                    raise
+        params = _write_params(write, None if step is None else step.function_id)
+        stream = (write.workflow_id, write.key)
+        ack = self._write_with_step(query, params, step, write.workflow_id, stream)
         self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
         return ack
 
@@ -740,7 +758,11 @@ class PostgresStorage:
                 raise DBOSWorkflowConflictIDError(
                     request.forked_workflow_id, str(taken[2]) if taken else "?", str(name)
                 )
-            connection.execute(self._queries["copy_steps"], params)
+            # The effects of the copied operations go with them, so the fork's readers see the
+            # events and streams as they stood at the fork point.
+            params["copy_all"] = request.start_step == next_step
+            for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
+                connection.execute(self._queries[query], params)
         return WorkflowRow(*inserted)
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:

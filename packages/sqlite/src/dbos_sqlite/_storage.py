@@ -319,21 +319,28 @@ class SQLiteStorage:
             if not inserted:
                 raise DBOSStepConflictError(step.workflow_id, step.function_id)
             for write in writes:
-                self._apply_write(connection, write)
+                self._apply_write(connection, write, step.function_id)
             status = self._run(connection, "select_status", params).fetchone()
         for wakeup in dict.fromkeys(map(wakeup_for, writes)):
             self._wake(wakeup)
         return StepAck(workflow_status=None if status is None else status[0])
 
-    def _apply_write(self, connection: sqlite3.Connection, write: StepWrite) -> None:
-        """One of a step's writes, inside the transaction of its checkpoint."""
+    def _apply_write(
+        self, connection: sqlite3.Connection, write: StepWrite, function_id: int | None
+    ) -> None:
+        """One write inside the caller's transaction. Events and stream entries record
+        `function_id`, the operation that made them (None: none), for fork_workflow."""
         if isinstance(write, Message):
             self._require_workflow(connection, write.destination_id)
             self._run(connection, "insert_message", as_params(write))
         elif isinstance(write, EventRecord):
-            self._run(connection, "upsert_event", as_params(write))
+            params = {**as_params(write), "function_id": function_id}
+            self._run(connection, "upsert_event", params)
+            if function_id is not None:
+                self._run(connection, "upsert_event_history", params)
         else:
-            self._run(connection, "append_stream", as_params(write))
+            params = {**as_params(write), "function_id": function_id}
+            self._run(connection, "append_stream", params)
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         with self._reading() as connection:
@@ -559,7 +566,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._require_workflow(connection, event.workflow_id)
             ack = self._record_in(connection, step)
-            self._run(connection, "upsert_event", as_params(event))
+            self._apply_write(connection, event, None if step is None else step.function_id)
         self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
         return ack
 
@@ -573,7 +580,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._require_workflow(connection, write.workflow_id)
             ack = self._record_in(connection, step)
-            self._run(connection, "append_stream", as_params(write))
+            self._apply_write(connection, write, None if step is None else step.function_id)
         self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
         return ack
 
@@ -642,7 +649,11 @@ class SQLiteStorage:
                     request.forked_workflow_id, taken.name, original.name
                 )
             self._run(connection, "insert_fork", params)
-            self._run(connection, "copy_steps", params)
+            # The effects of the copied operations go with them, so the fork's readers see the
+            # events and streams as they stood at the fork point.
+            params["copy_all"] = request.start_step == next_step
+            for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
+                self._run(connection, query, params)
             row = self._select_workflow(connection, request.forked_workflow_id)
         assert row is not None
         return row

@@ -396,16 +396,31 @@ RETURNING workflow_id, function_id, function_name, output, error, started_at, co
           child_workflow_id
 
 -- name: set_event
+-- %(function_id)s is the operation that set it (NULL without one): its value goes to the
+-- history too, which fork_workflow reads.
+WITH history AS (
+    INSERT INTO {schema}.workflow_events_history (workflow_id, function_id, key, value, updated_at)
+    SELECT %(workflow_id)s, %(function_id)s, %(key)s, %(value)s, %(updated_at_ms)s
+    WHERE %(function_id)s::integer IS NOT NULL
+    ON CONFLICT (workflow_id, function_id, key) DO UPDATE
+    SET value = excluded.value, updated_at = excluded.updated_at
+)
 INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
 VALUES (%(workflow_id)s, %(key)s, %(value)s, %(updated_at_ms)s)
 ON CONFLICT (workflow_id, key) DO UPDATE
 SET value = excluded.value, updated_at = excluded.updated_at
 
 -- name: set_event_step
+-- The event (current value and history, under the step's function_id) and the checkpoint.
 WITH event AS (
     INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
     VALUES (%(workflow_id)s, %(key)s, %(value)s, %(updated_at_ms)s)
     ON CONFLICT (workflow_id, key) DO UPDATE
+    SET value = excluded.value, updated_at = excluded.updated_at
+), history AS (
+    INSERT INTO {schema}.workflow_events_history (workflow_id, function_id, key, value, updated_at)
+    VALUES (%(workflow_id)s, %(function_id)s, %(key)s, %(value)s, %(updated_at_ms)s)
+    ON CONFLICT (workflow_id, function_id, key) DO UPDATE
     SET value = excluded.value, updated_at = excluded.updated_at
 )
 INSERT INTO {schema}.operation_outputs (
@@ -420,18 +435,28 @@ RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(wor
 -- name: get_event
 SELECT value FROM {schema}.workflow_events WHERE workflow_id = %(workflow_id)s AND key = %(key)s
 
+-- name: lock_stream
+-- Serializes appends to one stream (the key hashes its workflow ID and key) until the end of
+-- the transaction. Its own statement: under READ COMMITTED a statement's snapshot is taken
+-- when it starts, so a max(stream_offset) read by the statement that waited for the lock
+-- could miss the entry the previous holder committed in the meantime.
+SELECT pg_advisory_xact_lock(%(lock_key)s)
+
 -- name: write_stream
-INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at)
+-- Run after lock_stream, in its transaction. %(function_id)s: the operation that wrote it.
+INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at, function_id)
 SELECT %(workflow_id)s, %(key)s, coalesce(max(stream_offset) + 1, 0), %(value)s,
-       %(created_at_ms)s
+       %(created_at_ms)s, %(function_id)s
 FROM {schema}.streams
 WHERE workflow_id = %(workflow_id)s AND key = %(key)s
 
 -- name: write_stream_step
+-- Run after lock_stream, in its transaction; the entry carries the step's function_id.
 WITH written AS (
-    INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at)
+    INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at,
+                                  function_id)
     SELECT %(workflow_id)s, %(key)s, coalesce(max(stream_offset) + 1, 0), %(value)s,
-           %(created_at_ms)s
+           %(created_at_ms)s, %(function_id)s
     FROM {schema}.streams
     WHERE workflow_id = %(workflow_id)s AND key = %(key)s
 )
@@ -513,6 +538,43 @@ SELECT %(forked_workflow_id)s, function_id, function_name, output, error, child_
        started_at, completed_at
 FROM {schema}.operation_outputs
 WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+
+-- name: copy_streams
+-- The original's stream entries as they stood after the copied operations: those written by
+-- an operation below start_step. Entries without a function_id (written before migration
+-- 0007, or without an operation) are copied only when every recorded operation is
+-- (%(copy_all)s): then all of them precede the fork point, otherwise which operation wrote
+-- them is unknown. Offsets are renumbered from 0, so the fork's streams have no gaps.
+INSERT INTO {schema}.streams (workflow_id, key, stream_offset, value, created_at, function_id)
+SELECT %(forked_workflow_id)s, key,
+       (row_number() OVER (PARTITION BY key ORDER BY stream_offset) - 1)::integer,
+       value, created_at, function_id
+FROM {schema}.streams
+WHERE workflow_id = %(workflow_id)s
+  AND (function_id < %(start_step)s OR (function_id IS NULL AND %(copy_all)s))
+
+-- name: copy_event_history
+INSERT INTO {schema}.workflow_events_history (workflow_id, function_id, key, value, updated_at)
+SELECT %(forked_workflow_id)s, function_id, key, value, updated_at
+FROM {schema}.workflow_events_history
+WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+
+-- name: copy_events
+-- Each event's value as it stood after the copied operations: the one set by the latest of
+-- them. When every operation is copied, the current values (which include events set before
+-- migration 0007, which have no history).
+INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
+SELECT %(forked_workflow_id)s::text, key, value, updated_at
+FROM {schema}.workflow_events
+WHERE workflow_id = %(workflow_id)s AND %(copy_all)s
+UNION ALL
+SELECT * FROM (
+    SELECT DISTINCT ON (key) %(forked_workflow_id)s::text, key, value, updated_at
+    FROM {schema}.workflow_events_history
+    WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+      AND NOT %(copy_all)s
+    ORDER BY key, function_id DESC
+) AS latest
 
 -- name: delete_workflows
 -- Steps (and rows of later tables that reference a workflow) go with it: ON DELETE CASCADE.

@@ -188,12 +188,21 @@ VALUES (:workflow_id, :key, :value, :updated_at_ms)
 ON CONFLICT (workflow_id, key) DO UPDATE
 SET value = excluded.value, updated_at = excluded.updated_at
 
+-- name: upsert_event_history
+-- The value the operation :function_id set (fork_workflow reads the history).
+INSERT INTO workflow_events_history (workflow_id, function_id, key, value, updated_at)
+VALUES (:workflow_id, :function_id, :key, :value, :updated_at_ms)
+ON CONFLICT (workflow_id, function_id, key) DO UPDATE
+SET value = excluded.value, updated_at = excluded.updated_at
+
 -- name: get_event
 SELECT value FROM workflow_events WHERE workflow_id = :workflow_id AND key = :key
 
 -- name: append_stream
-INSERT INTO streams (workflow_id, key, stream_offset, value, created_at)
-SELECT :workflow_id, :key, coalesce(max(stream_offset) + 1, 0), :value, :created_at_ms
+-- Appends are serialized by the write transaction (BEGIN IMMEDIATE), so max + 1 is free.
+INSERT INTO streams (workflow_id, key, stream_offset, value, created_at, function_id)
+SELECT :workflow_id, :key, coalesce(max(stream_offset) + 1, 0), :value, :created_at_ms,
+       :function_id
 FROM streams
 WHERE workflow_id = :workflow_id AND key = :key
 
@@ -254,6 +263,43 @@ SELECT :forked_workflow_id, function_id, function_name, output, error, child_wor
        started_at, completed_at
 FROM operation_outputs
 WHERE workflow_id = :workflow_id AND function_id < :start_step
+
+-- name: copy_streams
+-- The original's stream entries as they stood after the copied operations: those written by
+-- an operation below start_step. Entries without a function_id (written before migration
+-- 0006, or without an operation) are copied only when every recorded operation is
+-- (:copy_all): then all of them precede the fork point, otherwise which operation wrote them
+-- is unknown. Offsets are renumbered from 0, so the fork's streams have no gaps.
+INSERT INTO streams (workflow_id, key, stream_offset, value, created_at, function_id)
+SELECT :forked_workflow_id, key,
+       row_number() OVER (PARTITION BY key ORDER BY stream_offset) - 1,
+       value, created_at, function_id
+FROM streams
+WHERE workflow_id = :workflow_id
+  AND (function_id < :start_step OR (function_id IS NULL AND :copy_all))
+
+-- name: copy_event_history
+INSERT INTO workflow_events_history (workflow_id, function_id, key, value, updated_at)
+SELECT :forked_workflow_id, function_id, key, value, updated_at
+FROM workflow_events_history
+WHERE workflow_id = :workflow_id AND function_id < :start_step
+
+-- name: copy_events
+-- Each event's value as it stood after the copied operations: the one set by the latest of
+-- them. When every operation is copied, the current values (which include events set before
+-- migration 0006, which have no history).
+INSERT INTO workflow_events (workflow_id, key, value, updated_at)
+SELECT :forked_workflow_id, key, value, updated_at
+FROM workflow_events
+WHERE workflow_id = :workflow_id AND :copy_all
+UNION ALL
+SELECT :forked_workflow_id, h.key, h.value, h.updated_at
+FROM workflow_events_history AS h
+WHERE h.workflow_id = :workflow_id AND h.function_id < :start_step AND NOT :copy_all
+  AND h.function_id = (
+      SELECT max(l.function_id) FROM workflow_events_history AS l
+      WHERE l.workflow_id = h.workflow_id AND l.key = h.key AND l.function_id < :start_step
+  )
 
 -- name: delete_workflows
 -- Steps (and rows of later tables that reference a workflow) go with it: ON DELETE CASCADE.

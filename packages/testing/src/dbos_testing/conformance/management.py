@@ -16,7 +16,14 @@ from dbos import (
     DBOSWorkflowConflictIDError,
     SystemStorage,
 )
-from dbos.storage import ForkRequest, WorkflowQuery, WorkflowStatusString
+from dbos.storage import (
+    EventRecord,
+    ForkRequest,
+    StreamEntry,
+    StreamWrite,
+    WorkflowQuery,
+    WorkflowStatusString,
+)
 
 from .storage import finish, new_workflow, step
 
@@ -36,6 +43,8 @@ __all__ = [
     "test_fork_of_a_missing_workflow",
     "test_fork_refuses_a_taken_id",
     "test_fork_keeps_the_application_version_unless_given",
+    "test_fork_copies_events_and_streams_as_they_stood_at_the_fork_point",
+    "test_fork_copies_writes_without_an_operation_only_with_every_operation",
     "test_delete_workflows_removes_their_steps",
     "test_delete_older_than_keeps_unfinished_and_recent_workflows",
     "test_verify_schema_reports_nothing_pending_after_setup",
@@ -183,6 +192,81 @@ def test_fork_keeps_the_application_version_unless_given(dbos_storage: SystemSto
     _with_steps(dbos_storage, "original", 1)
     row = dbos_storage.fork_workflow(_fork("original", "v2-fork", 1, application_version="v2"))
     assert row.application_version == "v2"
+
+
+def _values(storage: SystemStorage, workflow_id: str, key: str) -> list[str | None]:
+    entries = storage.read_stream(workflow_id, key, 0).entries
+    assert [entry.offset for entry in entries] == list(range(len(entries)))
+    return [entry.value for entry in entries]
+
+
+def test_fork_copies_events_and_streams_as_they_stood_at_the_fork_point(
+    dbos_storage: SystemStorage,
+) -> None:
+    """Events and stream entries written by an operation below `start_step` (by the
+    operation itself, or from inside a step with its checkpoint) are the fork's own."""
+    dbos_storage.create_workflow(new_workflow("original"))
+    dbos_storage.record_step(step("original", 0))
+    dbos_storage.set_event(EventRecord("original", "status", '"priced"', 1), step("original", 1))
+    dbos_storage.write_stream(StreamWrite("original", "s", '"a"', 2), step("original", 2))
+    dbos_storage.record_step(
+        step("original", 3),
+        (
+            StreamWrite("original", "s", '"b"', 3),
+            EventRecord("original", "status", '"packed"', 3),
+            EventRecord("original", "other", '"x"', 3),
+            StreamWrite("original", "t", '"t0"', 3),
+        ),
+    )
+    dbos_storage.set_event(EventRecord("original", "status", '"shipped"', 4), step("original", 4))
+    dbos_storage.write_stream(StreamWrite("original", "s", None, 5), step("original", 5))
+    expected: dict[int, tuple[dict[str, str | None], dict[str, list[str | None]]]] = {
+        0: ({"status": None, "other": None}, {"s": [], "t": []}),
+        2: ({"status": '"priced"', "other": None}, {"s": [], "t": []}),
+        3: ({"status": '"priced"', "other": None}, {"s": ['"a"'], "t": []}),
+        4: ({"status": '"packed"', "other": '"x"'}, {"s": ['"a"', '"b"'], "t": ['"t0"']}),
+        5: ({"status": '"shipped"', "other": '"x"'}, {"s": ['"a"', '"b"'], "t": ['"t0"']}),
+        6: ({"status": '"shipped"', "other": '"x"'}, {"s": ['"a"', '"b"', None], "t": ['"t0"']}),
+    }
+    for start_step, (events, streams) in expected.items():
+        forked = f"fork-{start_step}"
+        dbos_storage.fork_workflow(_fork("original", forked, start_step))
+        assert {key: dbos_storage.get_event(forked, key) for key in events} == events
+        assert {key: _values(dbos_storage, forked, key) for key in streams} == streams
+    # A fork of a fork sees the same history, and its own writes continue its streams.
+    dbos_storage.fork_workflow(_fork("fork-4", "fork-4-3", 3))
+    assert dbos_storage.get_event("fork-4-3", "status") == '"priced"'
+    assert _values(dbos_storage, "fork-4-3", "s") == ['"a"']
+    dbos_storage.write_stream(StreamWrite("fork-4", "s", '"c"', 6), step("fork-4", 4))
+    assert dbos_storage.read_stream("fork-4", "s", 2).entries == (StreamEntry(2, '"c"'),)
+    # The original is untouched.
+    assert dbos_storage.get_event("original", "status") == '"shipped"'
+    assert _values(dbos_storage, "original", "s") == ['"a"', '"b"', None]
+
+
+def test_fork_copies_writes_without_an_operation_only_with_every_operation(
+    dbos_storage: SystemStorage,
+) -> None:
+    """Writes with no operation (as stored before the function_id was recorded) cannot be
+    placed before or after a fork point: a fork copies them only when it copies every
+    recorded operation, where the fork point is after all of them."""
+    _with_steps(dbos_storage, "original", 2)
+    dbos_storage.set_event(EventRecord("original", "legacy", '"old"', 1))
+    dbos_storage.write_stream(StreamWrite("original", "s", '"old"', 1))
+    dbos_storage.write_stream(StreamWrite("original", "s", '"new"', 2), step("original", 2))
+    dbos_storage.fork_workflow(_fork("original", "whole", 3))
+    assert dbos_storage.get_event("whole", "legacy") == '"old"'
+    assert _values(dbos_storage, "whole", "s") == ['"old"', '"new"']
+    dbos_storage.fork_workflow(_fork("original", "from-2", 2))
+    assert dbos_storage.get_event("from-2", "legacy") is None
+    assert _values(dbos_storage, "from-2", "s") == []
+    # Renumbered from 0: a skipped entry leaves no gap in the fork's stream.
+    _with_steps(dbos_storage, "mixed", 0)
+    dbos_storage.write_stream(StreamWrite("mixed", "s", '"old"', 1))
+    dbos_storage.write_stream(StreamWrite("mixed", "s", '"kept"', 2), step("mixed", 0))
+    dbos_storage.record_step(step("mixed", 1))
+    dbos_storage.fork_workflow(_fork("mixed", "mixed-fork", 1))
+    assert dbos_storage.read_stream("mixed-fork", "s", 0).entries == (StreamEntry(0, '"kept"'),)
 
 
 def test_delete_workflows_removes_their_steps(dbos_storage: SystemStorage) -> None:

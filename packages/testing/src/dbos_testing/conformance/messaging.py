@@ -6,6 +6,7 @@ Run it from a test module with ``from dbos_testing.conformance.messaging import 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -39,6 +40,7 @@ __all__ = [
     "test_step_writes_commit_with_the_checkpoint_or_not_at_all",
     "test_stream_read_reports_the_writer_status",
     "test_concurrent_stream_appends_get_distinct_offsets",
+    "test_concurrent_appends_through_every_path_get_gap_free_offsets",
     "test_writes_wake_this_process",
 ]
 
@@ -275,6 +277,71 @@ def test_concurrent_stream_appends_get_distinct_offsets(dbos_storage: SystemStor
     entries = dbos_storage.read_stream("wf", "s", 0).entries
     assert [entry.offset for entry in entries] == list(range(40))
     assert len({entry.value for entry in entries}) == 40
+
+
+def test_concurrent_appends_through_every_path_get_gap_free_offsets(
+    dbos_storage: SystemStorage,
+) -> None:
+    """Plain appends, appends recorded as an operation, and appends made with a step's
+    checkpoint, all at once to one stream: every one succeeds at its own offset, with no gap.
+    Step checkpoints append to two streams in opposite orders (no deadlock either)."""
+    workflow(dbos_storage, "wf")
+    threads_per_path, rounds = 3, 15
+    barrier = threading.Barrier(3 * threads_per_path)
+    errors: list[BaseException] = []
+
+    def plain(thread: int) -> None:
+        for index in range(rounds):
+            dbos_storage.write_stream(StreamWrite("wf", "s", f'"plain {thread}-{index}"', 1))
+
+    def operation(thread: int) -> None:
+        for index in range(rounds):
+            dbos_storage.write_stream(
+                StreamWrite("wf", "s", f'"op {thread}-{index}"', 1),
+                step("wf", 1000 + thread * rounds + index, "DBOS.writeStream"),
+            )
+
+    def in_step(thread: int) -> None:
+        for index in range(rounds):
+            first, second = ("s", "t") if index % 2 else ("t", "s")
+            dbos_storage.record_step(
+                step("wf", 2000 + thread * rounds + index, "module.step"),
+                (
+                    StreamWrite("wf", first, f'"step {thread}-{index} a"', 1),
+                    StreamWrite("wf", second, f'"step {thread}-{index} b"', 1),
+                    StreamWrite("wf", "s", f'"step {thread}-{index} c"', 1),
+                ),
+            )
+
+    def run(path: Callable[[int], None], thread: int) -> None:
+        try:
+            barrier.wait()
+            path(thread)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(path, thread))
+        for path in (plain, operation, in_step)
+        for thread in range(threads_per_path)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    entries = dbos_storage.read_stream("wf", "s", 0).entries
+    expected = threads_per_path * rounds * 4  # plain, operation, and two per step
+    assert [entry.offset for entry in entries] == list(range(expected))
+    assert len({entry.value for entry in entries}) == expected
+    others = dbos_storage.read_stream("wf", "t", 0).entries
+    assert [entry.offset for entry in others] == list(range(threads_per_path * rounds))
+    # One step's entries keep their order.
+    values = [entry.value for entry in entries]
+    for writer in range(threads_per_path):
+        for index in range(1, rounds, 2):
+            a = values.index(f'"step {writer}-{index} a"')
+            assert a < values.index(f'"step {writer}-{index} c"')
 
 
 def test_writes_wake_this_process(dbos_storage: SystemStorage) -> None:
