@@ -1,6 +1,6 @@
 """`DBOSClient` and the `dbos` command retry connection errors within a budget
 (``sys_db_retry_timeout_sec``, ``--retry-timeout``), then give up with a clear error.
-(``dbos_storage`` only sets up the database the client opens.)"""
+(``dbos_storage`` only sets up the database the client opens)."""
 
 from __future__ import annotations
 

@@ -160,14 +160,21 @@ class DBOSClient:
 
     @property
     def storage(self) -> SystemStorage:
+        """The client's system database storage, already wrapped with connection retries (a
+        `ResilientStorage` typed as `SystemStorage`). Part of the `MessagingHost` shape that the
+        messaging procedures of `dbos.management` take."""
         return self._storage
 
     @property
     def codec(self) -> Codec:
+        """The codec values are read and written with: a `LenientCodec`, so values this process
+        cannot rebuild come back as `UnreadableValue`."""
         return self._codec
 
     @property
     def wakeups(self) -> Wakeups:
+        """The in-process wake-ups that `get_event` and `read_stream` wait on; the storage's
+        notifications (``LISTEN`` on Postgres) fire them."""
         return self._wakeups
 
     def destroy(self) -> None:
@@ -202,6 +209,8 @@ class DBOSClient:
     async def enqueue_async(
         self, options: EnqueueOptions, *args: Any, **kwargs: Any
     ) -> WorkflowHandleAsync[Any]:
+        """`enqueue` for async code: the write does not block the event loop, and the handle is a
+        `WorkflowHandleAsync`."""
         workflow_id = await run_async(self._management.enqueue(options, args, kwargs))
         return WorkflowHandleAsync(self._waiter, workflow_id)
 
@@ -218,6 +227,8 @@ class DBOSClient:
     async def retrieve_workflow_async(
         self, workflow_id: str, existing_workflow: bool = True
     ) -> WorkflowHandleAsync[Any]:
+        """`retrieve_workflow` for async code: the handle is a `WorkflowHandleAsync`, and the
+        existence check (unless `existing_workflow` is False) does not block the event loop."""
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(self._waiter, workflow_id)
         if existing_workflow:
             await handle.get_status()
@@ -230,6 +241,7 @@ class DBOSClient:
         return run_sync(self._management.get_status(workflow_id))
 
     async def get_workflow_status_async(self, workflow_id: str) -> WorkflowStatus | None:
+        """`get_workflow_status` for async code: the stored status of a workflow, or None."""
         return await run_async(self._management.get_status(workflow_id))
 
     def list_workflows(
@@ -271,6 +283,7 @@ class DBOSClient:
         load_input: bool = True,
         load_output: bool = True,
     ) -> list[WorkflowStatus]:
+        """`list_workflows` for async code: same filters, same order, same errors."""
         return await run_async(self._management.list_workflows(_query(locals())))
 
     def list_queued_workflows(
@@ -302,6 +315,7 @@ class DBOSClient:
         sort_desc: bool = False,
         load_input: bool = True,
     ) -> list[WorkflowStatus]:
+        """`list_queued_workflows` for async code: same filters, same order, same errors."""
         return await run_async(self._management.list_workflows(_queued_query(locals())))
 
     def list_workflow_steps(self, workflow: str | WorkflowStatus) -> list[StepInfo]:
@@ -309,6 +323,8 @@ class DBOSClient:
         return run_sync(self._management.list_steps(_workflow_id_of(workflow)))
 
     async def list_workflow_steps_async(self, workflow: str | WorkflowStatus) -> list[StepInfo]:
+        """`list_workflow_steps` for async code. Raises `DBOSNonExistentWorkflowError` for an
+        unknown ID."""
         return await run_async(self._management.list_steps(_workflow_id_of(workflow)))
 
     # --- changing ---------------------------------------------------------------------------
@@ -318,12 +334,20 @@ class DBOSClient:
         run_sync(self._management.cancel([workflow_id]))
 
     async def cancel_workflow_async(self, workflow_id: str) -> None:
+        """`cancel_workflow` for async code."""
         await run_async(self._management.cancel([workflow_id]))
 
     def cancel_workflows(self, workflow_ids: list[str]) -> None:
+        """Cancel several queued or running workflows (finished ones are left as they are).
+
+        Raises:
+            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are
+                cancelled.
+        """
         run_sync(self._management.cancel(workflow_ids))
 
     async def cancel_workflows_async(self, workflow_ids: list[str]) -> None:
+        """`cancel_workflows` for async code."""
         await run_async(self._management.cancel(workflow_ids))
 
     def resume_workflow(self, workflow_id: str) -> WorkflowHandle[Any]:
@@ -333,16 +357,24 @@ class DBOSClient:
         return WorkflowHandle(self._waiter, workflow_id)
 
     async def resume_workflow_async(self, workflow_id: str) -> WorkflowHandleAsync[Any]:
+        """`resume_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
         await run_async(self._management.requeue([workflow_id]))
         return WorkflowHandleAsync(self._waiter, workflow_id)
 
     def resume_workflows(self, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
+        """Resume several cancelled or failed workflows (see `resume_workflow`); others are left
+        alone. Returns a handle for every ID given, in order, resumed or not.
+
+        Raises:
+            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are resumed.
+        """
         run_sync(self._management.requeue(workflow_ids))
         return [WorkflowHandle(self._waiter, workflow_id) for workflow_id in workflow_ids]
 
     async def resume_workflows_async(
         self, workflow_ids: list[str]
     ) -> list[WorkflowHandleAsync[Any]]:
+        """`resume_workflows` for async code; the handles are `WorkflowHandleAsync`."""
         await run_async(self._management.requeue(workflow_ids))
         return [WorkflowHandleAsync(self._waiter, workflow_id) for workflow_id in workflow_ids]
 
@@ -370,6 +402,7 @@ class DBOSClient:
         *,
         forked_workflow_id: str | None = None,
     ) -> WorkflowHandleAsync[Any]:
+        """`fork_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
         forked = await run_async(
             self._fork(workflow_id, start_step, application_version, forked_workflow_id)
         )
@@ -398,14 +431,22 @@ class DBOSClient:
     async def delete_workflow_async(
         self, workflow_id: str, *, delete_children: bool = False
     ) -> None:
+        """`delete_workflow` for async code."""
         await run_async(self._management.delete([workflow_id], delete_children=delete_children))
 
     def delete_workflows(self, workflow_ids: list[str], *, delete_children: bool = False) -> None:
+        """Delete several workflows and everything recorded for them (and, with
+        `delete_children`, their child workflows, recursively).
+
+        Raises:
+            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are deleted.
+        """
         run_sync(self._management.delete(workflow_ids, delete_children=delete_children))
 
     async def delete_workflows_async(
         self, workflow_ids: list[str], *, delete_children: bool = False
     ) -> None:
+        """`delete_workflows` for async code."""
         await run_async(self._management.delete(workflow_ids, delete_children=delete_children))
 
     def garbage_collect(self, before: datetime | str | int) -> int:
@@ -413,6 +454,8 @@ class DBOSClient:
         return run_sync(self._management.garbage_collect(before))
 
     async def garbage_collect_async(self, before: datetime | str | int) -> int:
+        """`garbage_collect` for async code: deletes finished workflows created before `before` (a
+        datetime, an ISO 8601 string or epoch milliseconds); returns how many."""
         return await run_async(self._management.garbage_collect(before))
 
     # --- messages, events, streams ---------------------------------------------------------
@@ -423,6 +466,8 @@ class DBOSClient:
         run_sync(send_from_outside(self, destination_id, message, topic))
 
     async def send_async(self, destination_id: str, message: Any, topic: str | None = None) -> None:
+        """`send` for async code. Raises `DBOSNonExistentWorkflowError` if there is no workflow
+        `destination_id`."""
         await run_async(send_from_outside(self, destination_id, message, topic))
 
     def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
@@ -432,6 +477,8 @@ class DBOSClient:
         return run_sync(get_event_from_outside(self, workflow_id, key, timeout))
 
     async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """`get_event` for async code: the wait does not block the event loop; None if the event
+        was not set within `timeout_seconds`."""
         timeout = check_timeout("DBOSClient.get_event", timeout_seconds)
         return await run_async(get_event_from_outside(self, workflow_id, key, timeout))
 
@@ -444,6 +491,9 @@ class DBOSClient:
             yield from values
 
     async def read_stream_async(self, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
+        """`read_stream` for async code: an async generator (``async for value in ...``) that yields
+        the stream's values as they are written, until the stream is closed or the workflow ends.
+        Raises `DBOSNonExistentWorkflowError` if there is no workflow `workflow_id`."""
         offset, done = 0, False
         while not done:
             values, offset, done = await run_async(

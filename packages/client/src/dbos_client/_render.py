@@ -108,9 +108,9 @@ def to_json(value: Any) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters (newlines and escape sequences included) and Unicode
+    r"""`text` with control characters (newlines and escape sequences included) and Unicode
     format characters (bidirectional overrides, zero-width joiners aside) written as
-    ``\\xNN`` / ``\\uNNNN`` escapes, so that it shows as one inert line."""
+    ``\xNN`` / ``\uNNNN`` escapes, so that it shows as one inert line."""
     out = []
     for char in text:
         category = unicodedata.category(char)

@@ -235,6 +235,13 @@ class DBOS(ManagementAPI, MessagingAPI):
 
     @classmethod
     def application_version(cls) -> str:
+        """The application version this process runs and stamps on the workflows it starts: the
+        configured ``application_version``, else ``DBOS__APPVERSION``, else a hash of the registered
+        workflows' source (DBOS Transact semantics).
+
+        Raises:
+            DBOSNotLaunchedError: `DBOS.launch` has not run.
+        """
         return cls._launched_engine().application_version
 
     # --- decorators -------------------------------------------------------------------------
@@ -475,6 +482,8 @@ class DBOS(ManagementAPI, MessagingAPI):
     async def retrieve_workflow_async(
         cls, workflow_id: str, existing_workflow: bool = True
     ) -> WorkflowHandleAsync[Any]:
+        """`retrieve_workflow` for async code: the handle is a `WorkflowHandleAsync`, and the
+        existence check (unless `existing_workflow` is False) does not block the event loop."""
         engine = cls._launched_engine()
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(engine, workflow_id)
         if existing_workflow:
@@ -488,6 +497,8 @@ class DBOS(ManagementAPI, MessagingAPI):
 
     @classmethod
     async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
+        """`get_workflow_status` for async code: the stored status of a workflow, or None if
+        there is no such workflow."""
         return await run_async(cls._management().get_status(workflow_id))
 
     @classmethod

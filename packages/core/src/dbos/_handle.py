@@ -40,6 +40,9 @@ class WorkflowStatus:
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
+        """The status of a stored workflow row: inputs, output and error decoded with `codec`
+        (so a decoding failure raises what the codec raises; `LenientCodec` never does), times
+        in epoch milliseconds as stored."""
         inputs = None
         if row.inputs is not None:
             args, kwargs = codec.decode_inputs(row.inputs)
@@ -118,6 +121,11 @@ class WorkflowHandle(_Handle, Generic[R_co]):
         return result
 
     def get_status(self) -> WorkflowStatus:
+        """The workflow's stored status, read now (each call reads the database).
+
+        Raises:
+            DBOSNonExistentWorkflowError: there is no workflow with this ID.
+        """
         row = self._engine.storage.get_workflow(self._workflow_id)
         return _status(self._engine, self._workflow_id, row)
 
@@ -134,6 +142,7 @@ class WorkflowHandleAsync(_Handle, Generic[R_co]):
         return result
 
     async def get_status(self) -> WorkflowStatus:
+        """`WorkflowHandle.get_status` for async code: the read does not block the event loop."""
         row = await run_async(_get_row(self._engine, self._workflow_id))
         return _status(self._engine, self._workflow_id, row)
 

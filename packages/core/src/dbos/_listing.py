@@ -48,6 +48,30 @@ def build_query(
     load_input: bool = True,
     load_output: bool = True,
 ) -> WorkflowQuery:
+    """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact
+    signature), shared by `DBOS` and `DBOSClient`.
+
+    Args:
+        workflow_ids: Only these IDs.
+        status: One status or several (`WorkflowStatusString` values).
+        start_time: Created at or after: a datetime (naive means UTC), an ISO 8601 string
+            (``Z`` allowed) or epoch milliseconds.
+        end_time: Created at or before, in the same forms.
+        name: Registered workflow name.
+        app_version: Application version.
+        executor_id: Executor that runs (or ran) the workflow.
+        queue_name: Queue it was enqueued on.
+        workflow_id_prefix: IDs starting with this.
+        limit: At most this many rows (a non-negative int).
+        offset: Skip this many rows first (a non-negative int).
+        sort_desc: Newest first instead of oldest first.
+        load_input: Read and decode the inputs (False leaves `input` None, and is cheaper).
+        load_output: Read and decode outputs and errors.
+
+    Raises:
+        DBOSException: an unknown status, a negative or non-int `limit`/`offset`, or a time
+            that is none of the accepted forms.
+    """
     statuses: tuple[str, ...] | None = None
     if status is not None:
         statuses = (status,) if isinstance(status, str) else tuple(status)

@@ -174,10 +174,14 @@ class Management:
     # --- reading ----------------------------------------------------------------------------
 
     def get_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
+        """The stored status of a workflow, or None if there is no such workflow; values are
+        decoded with this `Management`'s codec."""
         row: WorkflowRow | None = yield Blocking(self.storage.get_workflow, (workflow_id,))
         return None if row is None else WorkflowStatus.from_row(row, self.codec)
 
     def list_workflows(self, query: WorkflowQuery) -> Procedure[list[WorkflowStatus]]:
+        """The workflows `query` selects (build it with `build_query`), as statuses decoded with
+        this `Management`'s codec, in the query's order."""
         rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
         return [WorkflowStatus.from_row(row, self.codec) for row in rows]
 
@@ -404,6 +408,12 @@ class RemoteWaiter:
     def wait(
         self, workflow_id: str, active: object, timeout_s: float | None = None
     ) -> Procedure[Outcome]:
+        """The workflow's outcome once it is terminal, read from storage (no in-process
+        wake-up). `active` is ignored: there are no local executions outside the app.
+
+        Raises:
+            TimeoutError: the workflow is not terminal after `timeout_s` seconds.
+        """
         row: WorkflowRow | None = yield Blocking(
             self.storage.wait_workflow_outcome, (workflow_id, timeout_s)
         )

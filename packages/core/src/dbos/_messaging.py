@@ -98,6 +98,11 @@ def topic_key(topic: str | None) -> str:
 
 
 def check_timeout(name: str, seconds: object) -> float:
+    """`seconds` as a float, for a `timeout_seconds` argument of the call `name`.
+
+    Raises:
+        DBOSException: `seconds` is not a finite number >= 0 (a bool is refused too).
+    """
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, (int, float))

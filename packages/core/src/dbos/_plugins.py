@@ -68,33 +68,47 @@ class Hooks:
         self._storage_call_done = hook.dbos_storage_call_done
 
     def storage_for_url(self, url: str, options: StorageOptions) -> SystemStorage | None:
+        """The storage the first plugin that handles `url` returns (``dbos_storage_for_url``,
+        first result wins), or None if no installed plugin does."""
         result: SystemStorage | None = self._hook.dbos_storage_for_url(url=url, options=options)
         return result
 
     def workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
+        """Call ``dbos_workflow_started``: a workflow body is about to run (first run or
+        recovery)."""
         if self._workflow_started.get_hookimpls():
             self._workflow_started(workflow_id=workflow_id, name=name, recovered=recovered)
 
     def workflow_finished(self, workflow_id: str, name: str, status: str) -> None:
+        """Call ``dbos_workflow_finished``: a workflow's outcome is recorded."""
         if self._workflow_finished.get_hookimpls():
             self._workflow_finished(workflow_id=workflow_id, name=name, status=status)
 
     def before_step(self, workflow_id: str, function_id: int, name: str) -> None:
+        """Call ``dbos_before_step``: a step body (not a replay) is about to run."""
         if self._before_step.get_hookimpls():
             self._before_step(workflow_id=workflow_id, function_id=function_id, name=name)
 
     def before_step_checkpoint(self, step: StepRecord) -> None:
+        """Call ``dbos_before_step_checkpoint``: a step ran and its checkpoint is about to be
+        written."""
         if self._before_step_checkpoint.get_hookimpls():
             self._before_step_checkpoint(step=step)
 
     def after_step_checkpoint(self, step: StepRecord) -> None:
+        """Call ``dbos_after_step_checkpoint``: a step's checkpoint is durable."""
         if self._after_step_checkpoint.get_hookimpls():
             self._after_step_checkpoint(step=step)
 
     def storage_call(self, operation: str, attempt: int) -> None:
+        """Call ``dbos_storage_call``: attempt `attempt` (from 1) of the storage operation
+        `operation` is about to run. A `DBOSConnectionError` an implementation raises fails the
+        attempt."""
         if self._storage_call.get_hookimpls():
             self._storage_call(operation=operation, attempt=attempt)
 
     def storage_call_done(self, operation: str, attempt: int) -> None:
+        """Call ``dbos_storage_call_done``: attempt `attempt` of `operation` returned. A
+        `DBOSConnectionError` an implementation raises fails the call after it took effect."""
         if self._storage_call_done.get_hookimpls():
             self._storage_call_done(operation=operation, attempt=attempt)

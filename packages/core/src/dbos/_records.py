@@ -81,6 +81,8 @@ class WorkflowRow:
 
     @property
     def is_terminal(self) -> bool:
+        """True if the status is one a workflow never leaves by itself (`TERMINAL_STATUSES`:
+        SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED)."""
         return self.status in TERMINAL_STATUSES
 
 
@@ -303,6 +305,8 @@ class QueueSpec:
 
     @property
     def has_global_limits(self) -> bool:
+        """True if claims must count tasks across all processes (`concurrency` or `limit` is
+        set), so a backend has to serialize claims on this queue."""
         return self.concurrency is not None or self.limit is not None
 
 

@@ -169,6 +169,9 @@ class ResilientStorage:
     # --- calls whose retry needs care --------------------------------------------------------
 
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        """`SystemStorage.create_workflow`, retried through connection errors; a retry that finds
+        the row this call's lost attempt wrote (same executor, creation time and inputs)
+        reports it as created."""
         retried: list[bool] = []
         init = self._call(
             "create_workflow", lambda: self.backend.create_workflow(workflow), retried
@@ -188,6 +191,8 @@ class ResilientStorage:
         self, workflow_id: str, timeout_s: float | None
     ) -> WorkflowRow | None:
         # A retry waits only for what is left of the caller's timeout, not all of it again.
+        """`SystemStorage.wait_workflow_outcome`, retried through connection errors; a retry
+        waits only for what is left of `timeout_s`, and retries stop when it has passed."""
         until = None if timeout_s is None else time.monotonic() + timeout_s
 
         def attempt() -> WorkflowRow | None:
@@ -197,22 +202,34 @@ class ResilientStorage:
         return self._call("wait_workflow_outcome", attempt, give_up_at=until)
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
+        """`SystemStorage.record_step`, retried through connection errors; a
+        `DBOSStepConflictError` after a retry, against a stored checkpoint equal to `step`,
+        means the lost attempt committed, and is reported as success."""
         return self._write_with_step(
             "record_step", lambda: self.backend.record_step(step, writes), step
         )
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send`, retried like `record_step`: with a `step`, a conflict with an
+        equal stored checkpoint after a retry is reported as success."""
         return self._write_with_step("send", lambda: self.backend.send(message, step), step)
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.set_event`, retried like `record_step`: with a `step`, a conflict with an
+        equal stored checkpoint after a retry is reported as success."""
         return self._write_with_step("set_event", lambda: self.backend.set_event(event, step), step)
 
     def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.write_stream`, retried like `record_step`: with a `step`, a conflict with
+        an equal stored checkpoint after a retry is reported as success."""
         return self._write_with_step(
             "write_stream", lambda: self.backend.write_stream(write, step), step
         )
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
+        """`SystemStorage.recv`, retried through connection errors; a `DBOSStepConflictError`
+        after a retry means the lost attempt consumed a message and recorded it, and that
+        recorded step is returned."""
         retried: list[bool] = []
         try:
             return self._call("recv", lambda: self.backend.recv(request), retried)
@@ -243,6 +260,10 @@ class ResilientStorage:
             return StepAck(row.status if row is not None else None)
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        """`SystemStorage.claim_queued`, retried through connection errors; a retry first looks
+        for the tasks a lost attempt claimed (PENDING for this executor, started at or after
+        ``request.now_ms``) and returns those. It may report a task another thread claimed too:
+        the engine runs a claimed task once however often it is reported."""
         retried: list[bool] = []
 
         def attempt() -> list[WorkflowRow]:
@@ -257,6 +278,9 @@ class ResilientStorage:
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
     ) -> FinishedAndClaimed:
+        """`SystemStorage.finish_and_claim`, retried like `claim_queued`: if a lost attempt had
+        committed (its claims are found), the finish is read back with `finish_workflow` and
+        returned with those claims."""
         retried: list[bool] = []
 
         def attempt() -> FinishedAndClaimed:

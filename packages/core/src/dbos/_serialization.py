@@ -44,9 +44,13 @@ logger = logging.getLogger("dbos")
 class Serializer(Protocol):
     """Turns values into text and back. Implement it to plug in another format."""
 
-    def serialize(self, value: Any) -> str: ...
+    def serialize(self, value: Any) -> str:
+        """`value` as text. Raise `DBOSSerializationError` for a value the format cannot hold; the
+        engine adds what the value was (an argument, a step's return value) to the message."""
 
-    def deserialize(self, text: str) -> Any: ...
+    def deserialize(self, text: str) -> Any:
+        """The value that `serialize` turned into `text`. Raise `DBOSSerializationError` for text it
+        cannot read."""
 
 
 def _is_plain_json(value: Any) -> bool:
@@ -66,7 +70,7 @@ def _is_plain_json(value: Any) -> bool:
 
 
 def _storable(text: str) -> str:
-    """`text` if the database can store it: a lone surrogate (``"\\ud800"``, from a
+    r"""`text` if the database can store it: a lone surrogate (``"\ud800"``, from a
     ``surrogateescape`` decode for example) cannot be encoded as UTF-8, and the driver would
     fail on it with a bare `UnicodeEncodeError` at insert time."""
     if not text.isascii():
@@ -116,6 +120,12 @@ class JsonPickleSerializer:
     strict: bool = False
 
     def serialize(self, value: Any) -> str:
+        """Plain JSON if `value` round-trips through JSON exactly, else ``{"__dbos_pickle__":
+        "<base64 pickle>"}``.
+
+        Raises:
+            DBOSSerializationError: `value` cannot be pickled (a lock, a generator, a local class).
+        """
         if _is_plain_json(value):
             return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         try:
@@ -127,6 +137,12 @@ class JsonPickleSerializer:
         return json.dumps({PICKLE_KEY: base64.b64encode(data).decode("ascii")})
 
     def deserialize(self, text: str) -> Any:
+        """The value `serialize` stored as `text`.
+
+        Raises:
+            DBOSSerializationError: `text` is not JSON, its pickle cannot be loaded (its class is
+                gone, for example), or it is pickled and `strict` is set.
+        """
         try:
             value = json.loads(text)
         except ValueError as exc:
@@ -169,6 +185,8 @@ class Codec:
             raise DBOSSerializationError(f"{what} cannot be stored: {exc}") from exc
 
     def decode_value(self, text: str | None) -> Any:
+        """The value stored as `text` (None for None). Raises what the serializer raises,
+        normally `DBOSSerializationError`."""
         return None if text is None else self.serializer.deserialize(text)
 
     def encode_inputs(
@@ -207,6 +225,12 @@ class Codec:
             ) from exc
 
     def decode_inputs(self, text: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """A workflow's stored arguments as ``(args, kwargs)``; ``((), {})`` for None.
+
+        Raises:
+            DBOSSerializationError: the text cannot be read, or is not the ``{"args": [...],
+                "kwargs": {...}}`` shape that `encode_inputs` writes.
+        """
         if text is None:
             return (), {}
         decoded = self.serializer.deserialize(text)
@@ -248,6 +272,11 @@ class Codec:
         return record
 
     def decode_error(self, text: str | None) -> BaseException:
+        """The exception stored as `text`, rebuilt as its own class with its explicit cause where
+        it can be unpickled; otherwise (its class cannot be imported, the serializer is strict, or
+        the record is not one `encode_error` wrote) a `DBOSRemoteError` carrying its type name,
+        message and traceback text. None gives ``DBOSRemoteError("UnknownError", ...)``. Never
+        raises."""
         if text is None:
             return DBOSRemoteError("UnknownError", "no error was recorded")
         try:
@@ -401,6 +430,8 @@ class LenientCodec(Codec):
     that cannot be rebuilt come back as `UnreadableValue` instead of raising."""
 
     def decode_value(self, text: str | None) -> Any:
+        """`Codec.decode_value`, but a value that cannot be decoded comes back as an
+        `UnreadableValue` holding the stored text and the reason, instead of raising."""
         try:
             return super().decode_value(text)
         except DBOSSerializationError as exc:
@@ -408,6 +439,8 @@ class LenientCodec(Codec):
             return UnreadableValue(text, str(exc))
 
     def decode_inputs(self, text: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`Codec.decode_inputs`, but inputs that cannot be decoded come back as
+        ``((UnreadableValue(text, reason),), {})`` instead of raising."""
         try:
             return super().decode_inputs(text)
         except DBOSSerializationError as exc:

@@ -30,17 +30,24 @@ def load_queries(package: str, filename: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Migration:
+    """One numbered migration file, ``NNNN_name.sql``, as `load_migrations` reads it."""
+
     version: int
     name: str
     sql: str
 
     @property
     def checksum(self) -> str:
+        """SHA-256 of the file's text, hex: recorded when the migration is applied and compared by
+        `pending_migrations`, so a released migration file that changes is caught."""
         return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
 class AppliedMigration:
+    """A migration a system database records as applied (a row of the backend's migration
+    ledger): its version, name and the checksum its file had then."""
+
     version: int
     name: str
     checksum: str

@@ -29,14 +29,19 @@ class FinishSignal:
 
     @property
     def generation(self) -> int:
+        """The current generation: read it before checking, pass it to `wait_for_change`."""
         return self._generation
 
     def notify(self) -> None:
+        """Bump the generation and wake every thread in `wait_for_change`: call it after a
+        workflow's outcome is written (or a notification says another process wrote one)."""
         with self._condition:
             self._generation += 1
             self._condition.notify_all()
 
     def wait_for_change(self, seen_generation: int, timeout_s: float) -> None:
+        """Block up to `timeout_s` seconds unless the generation has moved past
+        `seen_generation` already; returns on a `notify` or the timeout (nothing tells which)."""
         with self._condition:
             if self._generation == seen_generation:
                 self._condition.wait(timeout_s)
@@ -133,12 +138,16 @@ class Wakeups:
         self._waiters: dict[tuple[str, str], set[Waiter]] = {}
 
     def register(self, kind: str, workflow_id: str) -> Waiter:
+        """A new waiter for writes of `kind` (``WAKE_MESSAGE``, ``WAKE_EVENT``, ``WAKE_STREAM``)
+        to `workflow_id`. Register before the first read, so a write between the read and the
+        wait is not missed; `unregister` it when done."""
         waiter = Waiter((kind, workflow_id))
         with self._lock:
             self._waiters.setdefault(waiter.key, set()).add(waiter)
         return waiter
 
     def unregister(self, waiter: Waiter) -> None:
+        """Forget `waiter`; it is woken no more. Unregistering twice is harmless."""
         with self._lock:
             waiters = self._waiters.get(waiter.key)
             if waiters is not None:

@@ -156,20 +156,29 @@ class PostgresStorage:
 
     @property
     def url_for_display(self) -> str:
+        """`SystemStorage.url_for_display`: the URL with its password masked."""
         return self._display_url
 
     @property
     def schema(self) -> str:
+        """The Postgres schema that holds the system tables (``dbos`` unless
+        `StorageOptions.system_schema` says otherwise)."""
         return self._schema
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def setup(self) -> None:
+        """`SystemStorage.setup` on Postgres: creates the database if it is missing, applies pending
+        migrations under an advisory lock (waiting for another process's migration at most the
+        migration lock timeout), then starts listening (see `listen`)."""
         ensure_database(self._conninfo, self._display_url, self._schema)
         self.migrate()
         self.listen()
 
     def listen(self) -> None:
+        """`SystemStorage.listen` on Postgres: opens the pool and starts one background ``LISTEN``
+        connection that relays other processes' finishes, queue activity and message, event and
+        stream writes (this storage's own writes are reported in-process). Idempotent."""
         self._open_pool()
         with self._pool_lock:
             if self._listener is None:
@@ -184,6 +193,8 @@ class PostgresStorage:
                 self._listener.start()
 
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
+        """`SystemStorage.cancel_workflow` on Postgres: one statement; returns the status afterwards
+        (re-read if a concurrent writer held the row), None for an unknown workflow."""
         found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
         self._settled(workflow_id)
         if found is None:
@@ -202,6 +213,8 @@ class PostgresStorage:
     def resume_workflow(
         self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
     ) -> ResumeResult | None:
+        """`SystemStorage.resume_workflow` on Postgres: one statement, plus a read when nothing was
+        resumed; None for an unknown workflow."""
         params = {
             "workflow_id": workflow_id,
             "executor_id": executor_id,
@@ -215,6 +228,8 @@ class PostgresStorage:
         return None if row is None else ResumeResult(False, row)
 
     def cancel_expired(self, now_ms: int) -> list[str]:
+        """`SystemStorage.cancel_expired` on Postgres: one statement; returns the IDs cancelled and
+        wakes their waiters in this process."""
         rows = self._all(self._queries["cancel_expired"], {"now_ms": now_ms})
         expired = [str(row[0]) for row in rows]
         if expired:
@@ -222,6 +237,9 @@ class PostgresStorage:
         return expired
 
     def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
+        """`SystemStorage.on_queue_activity` on Postgres: `callback` is called from the listener
+        thread (after `listen`) for each enqueue and each finish of a queue task that the
+        database notifies, and with ``(None, True)`` after the listener reconnects."""
         self._queue_callbacks.append(callback)
 
     def _queue_activity(self, queue_name: str | None, slot_freed: bool) -> None:
@@ -258,6 +276,8 @@ class PostgresStorage:
             return self._pool
 
     def close(self) -> None:
+        """`SystemStorage.close`: stops the listener and closes the pool; later calls raise
+        `DBOSStorageError`. Idempotent."""
         with self._pool_lock:
             self._closed = True
             pool, self._pool = self._pool, None
@@ -316,6 +336,9 @@ class PostgresStorage:
     # --- workflows -------------------------------------------------------------------------
 
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        """`SystemStorage.create_workflow` on Postgres: one statement (insert-or-keep and read).
+        Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
+        deduplication ID."""
         try:
             found = self._one("create_workflow", as_params(workflow))
         except DBOSStorageError as exc:
@@ -342,10 +365,15 @@ class PostgresStorage:
         return WorkflowInit(created=False, row=row)
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        """`SystemStorage.get_workflow`: one workflow row, or None."""
         found = self._one("select_workflow", {"workflow_id": workflow_id})
         return None if found is None else WorkflowRow(*found)
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
+        """`SystemStorage.record_step` on Postgres: one statement, or one transaction with the
+        step's writes; a stream append that races another writer for an offset is retried.
+        Raises `DBOSStepConflictError` if the operation is recorded already (nothing is written),
+        `DBOSNonExistentWorkflowError` for an unknown workflow or message destination."""
         params = as_params(step)
         try:
             if writes:
@@ -404,11 +432,15 @@ class PostgresStorage:
             connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
+        """`SystemStorage.load_steps`: a workflow's recorded operations in `function_id` order."""
         rows = self._all(self._queries["select_steps"], {"workflow_id": workflow_id})
         return [StepRecord(*row) for row in rows]
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
         # Concurrent finishes share one statement and one commit (see GroupCommit).
+        """`SystemStorage.finish_workflow` on Postgres: concurrent finishes in this process share
+        one statement and one commit (`GroupCommit`). Returns the status afterwards; raises
+        `DBOSNonExistentWorkflowError` for an unknown workflow."""
         finished = self._finishes.submit(_Finish(outcome, None))
         self._settled(outcome.workflow_id)
         return finished.status
@@ -416,6 +448,10 @@ class PostgresStorage:
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
     ) -> FinishedAndClaimed:
+        """`SystemStorage.finish_and_claim` on Postgres: batched with concurrent finishes
+        (`GroupCommit`); claims for the same queue are made together, in one statement for a
+        queue without global limits or partitions, else in one transaction under the queue's
+        lock."""
         finished = self._finishes.submit(_Finish(outcome, request))
         self._settled(outcome.workflow_id)
         return finished
@@ -512,9 +548,13 @@ class PostgresStorage:
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
     ) -> WorkflowRow | None:
+        """`SystemStorage.wait_workflow_outcome` on Postgres: polls the row, woken at once by a
+        finish in this process or (after `listen`) a notification from another."""
         return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
 
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+        """`SystemStorage.recover_pending` on Postgres: one statement; rows ordered by creation
+        time, then ID."""
         rows = self._all(
             self._queries["recover_pending"],
             {
@@ -528,6 +568,10 @@ class PostgresStorage:
         )
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        """`SystemStorage.claim_queued` on Postgres: one ``SKIP LOCKED`` statement for a queue
+        without global limits or partitions; otherwise a transaction that takes the queue's
+        advisory lock (returning nothing if another process holds it) and counts before
+        claiming."""
         queue = request.queue
         with self._connection() as connection:
             if not queue.has_global_limits and not queue.partitioned:
@@ -597,6 +641,7 @@ class PostgresStorage:
         return [WorkflowRow(*row) for row in rows.fetchall()]
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
+        """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
         statement, params = list_workflows_sql(self._schema, query)
         with self._connection() as connection:
             rows = connection.execute(statement, params).fetchall()
@@ -605,6 +650,9 @@ class PostgresStorage:
     # --- messages, events and streams -------------------------------------------------------
 
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        """`SystemStorage.on_wakeup` on Postgres: `callback` is called after this storage's own
+        message, event and stream writes, and (after `listen`) for other processes' writes from
+        the listener thread; None means "wake every waiter" (the listener reconnected)."""
         self._wake_callbacks.append(callback)
 
     def _settled(self, *workflow_ids: str) -> None:
@@ -667,12 +715,18 @@ class PostgresStorage:
         return StepAck(workflow_status=None if found is None else found[0])
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send` on Postgres: one statement (with `step`'s checkpoint). Raises
+        `DBOSNonExistentWorkflowError` for an unknown destination, `DBOSStepConflictError` if
+        `step` is recorded already."""
         query = "send_message" if step is None else "send_message_step"
         ack = self._write_with_step(query, as_params(message), step, message.destination_id)
         self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
         return ack
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
+        """`SystemStorage.recv` on Postgres: one statement consumes the oldest message of the topic
+        and records it as the step; None if there is none. Raises `DBOSStepConflictError` if the
+        step is recorded already."""
         try:
             found = self._one("recv_message", as_params(request))
         except DBOSStorageError as exc:
@@ -683,6 +737,9 @@ class PostgresStorage:
         return None if found is None else StepRecord(*found)
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.set_event` on Postgres: one statement (with `step`'s checkpoint). Raises
+        `DBOSNonExistentWorkflowError` for an unknown workflow, `DBOSStepConflictError` if `step`
+        is recorded already."""
         query = "set_event" if step is None else "set_event_step"
         params = _write_params(event, None if step is None else step.function_id)
         ack = self._write_with_step(query, params, step, event.workflow_id)
@@ -690,10 +747,15 @@ class PostgresStorage:
         return ack
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
+        """`SystemStorage.get_event`: the event's stored text, or None if it was never set."""
         found = self._one("get_event", {"workflow_id": workflow_id, "key": key})
         return None if found is None else str(found[0])
 
     def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.write_stream` on Postgres: one statement (with `step`'s checkpoint),
+        retried when another writer takes the same offset. Raises
+        `DBOSNonExistentWorkflowError` for an unknown workflow, `DBOSStepConflictError` if
+        `step` is recorded already."""
         query = "write_stream" if step is None else "write_stream_step"
         params = _write_params(write, None if step is None else step.function_id)
         stream = (write.workflow_id, write.key)
@@ -702,6 +764,8 @@ class PostgresStorage:
         return ack
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
+        """`SystemStorage.read_stream` on Postgres: the writer's status and the entries at
+        `from_offset` or later, in one query."""
         rows = self._all(
             self._queries["read_stream"],
             {"workflow_id": workflow_id, "key": key, "from_offset": from_offset},
@@ -713,10 +777,14 @@ class PostgresStorage:
     # --- management ------------------------------------------------------------------------
 
     def reset_system_database(self) -> None:
+        """`SystemStorage.reset_system_database` on Postgres: drops the system schema with
+        everything in it (the database itself stays)."""
         with connect(self._conninfo, self._display_url) as connection:
             connection.execute(self._queries["drop_schema"])
 
     def cancel_workflows(self, workflow_ids: tuple[str, ...], now_ms: int) -> dict[str, str]:
+        """`SystemStorage.cancel_workflows` on Postgres: one statement; returns the status of each
+        ID that exists (re-read where a concurrent writer held the row)."""
         rows = self._all(
             self._queries["cancel_workflows"],
             {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
@@ -732,6 +800,8 @@ class PostgresStorage:
     def requeue_workflows(
         self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
     ) -> list[str]:
+        """`SystemStorage.requeue_workflows` on Postgres: one statement; returns the IDs
+        requeued."""
         rows = self._all(
             self._queries["requeue_workflows"],
             {"workflow_ids": list(workflow_ids), "queue_name": queue_name, "now_ms": now_ms},
@@ -739,6 +809,14 @@ class PostgresStorage:
         return [str(row[0]) for row in rows]
 
     def fork_workflow(self, request: ForkRequest) -> WorkflowRow:
+        """`SystemStorage.fork_workflow` on Postgres: one transaction that locks the original,
+        inserts the fork and copies the steps before `start_step`.
+
+        Raises:
+            DBOSNonExistentWorkflowError: the original does not exist.
+            DBOSForkStepError: `start_step` is past the original's next step.
+            DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
+        """
         params = as_params(request)
         with self._connection() as connection, connection.transaction():
             original = connection.execute(
@@ -766,10 +844,13 @@ class PostgresStorage:
         return WorkflowRow(*inserted)
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
+        """`SystemStorage.delete_workflows` on Postgres: one statement; returns the IDs deleted."""
         rows = self._all(self._queries["delete_workflows"], {"workflow_ids": list(workflow_ids)})
         return [str(row[0]) for row in rows]
 
     def delete_older_than(self, cutoff_ms: int) -> int:
+        """`SystemStorage.delete_older_than` on Postgres: deletes in statements of at most
+        `DELETE_BATCH` workflows, so no statement holds locks for long; returns the total."""
         params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
         deleted = 0
         while True:

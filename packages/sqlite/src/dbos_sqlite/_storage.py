@@ -105,10 +105,13 @@ class SQLiteStorage:
 
     @property
     def url_for_display(self) -> str:
+        """`SystemStorage.url_for_display`: the URL as given (an SQLite URL holds no password)."""
         return self._url
 
     @property
     def path(self) -> str:
+        """The database file's path, as the URL gives it (relative to the working directory unless
+        absolute)."""
         return str(self._settings.path)
 
     # --- connection and transactions -------------------------------------------------------
@@ -208,6 +211,9 @@ class SQLiteStorage:
     # --- lifecycle and migrations ----------------------------------------------------------
 
     def setup(self) -> None:
+        """`SystemStorage.setup` on SQLite: opens (and so creates) the file in WAL mode, then
+        applies pending migrations, one transaction each. A missing directory raises
+        `DBOSConnectionError`."""
         with self._lock:
             self._connect()
             self.migrate()
@@ -275,6 +281,7 @@ class SQLiteStorage:
         )
 
     def close(self) -> None:
+        """`SystemStorage.close`: closes the connection; later calls raise `DBOSStorageError`."""
         with self._lock:
             self._closed = True
             if self._connection is not None:
@@ -285,6 +292,9 @@ class SQLiteStorage:
     # --- workflows -------------------------------------------------------------------------
 
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        """`SystemStorage.create_workflow` on SQLite: insert-or-keep and read back in one
+        ``BEGIN IMMEDIATE`` transaction. Raises `DBOSQueueDeduplicatedError` when an active task
+        of the queue has the same deduplication ID."""
         params = as_params(workflow)
         with self._transaction() as connection:
             try:
@@ -306,10 +316,15 @@ class SQLiteStorage:
         return None if found is None else WorkflowRow(*found)
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        """`SystemStorage.get_workflow`: one workflow row, or None."""
         with self._reading() as connection:
             return self._select_workflow(connection, workflow_id)
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
+        """`SystemStorage.record_step` on SQLite: the checkpoint and the step's writes in one
+        transaction, then in-process wake-ups for the writes. Raises `DBOSStepConflictError` if
+        the operation is recorded already (nothing is written), `DBOSNonExistentWorkflowError`
+        for an unknown workflow or message destination."""
         params = as_params(step)
         with self._transaction() as connection:
             try:
@@ -343,11 +358,15 @@ class SQLiteStorage:
             self._run(connection, "append_stream", params)
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
+        """`SystemStorage.load_steps`: a workflow's recorded operations in `function_id` order."""
         with self._reading() as connection:
             rows = self._run(connection, "select_steps", {"workflow_id": workflow_id}).fetchall()
         return [StepRecord(*row) for row in rows]
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
+        """`SystemStorage.finish_workflow` on SQLite: one transaction; returns the status the row
+        has afterwards, wakes this process's outcome waiters and stream readers. Raises
+        `DBOSNonExistentWorkflowError` for an unknown workflow."""
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
         self._settled(outcome.workflow_id)
@@ -364,6 +383,8 @@ class SQLiteStorage:
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
     ) -> FinishedAndClaimed:
+        """`SystemStorage.finish_and_claim` on SQLite: the finish and the claim in one
+        transaction."""
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
             claimed = self._claim(connection, request)
@@ -373,9 +394,14 @@ class SQLiteStorage:
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
     ) -> WorkflowRow | None:
+        """`SystemStorage.wait_workflow_outcome` on SQLite: polls the row, woken at once by a
+        finish through this storage object; a finish by another process on the same file is seen
+        at the next poll (SQLite has no notifications)."""
         return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
 
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+        """`SystemStorage.recover_pending` on SQLite: counts a recovery attempt on each of the
+        executor's PENDING workflows of this version, in one transaction, and returns their rows."""
         params = {"executor_id": executor_id, "application_version": application_version}
         now_ms = int(time.time() * 1000)
         rows: list[WorkflowRow] = []
@@ -393,6 +419,8 @@ class SQLiteStorage:
         return rows
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
+        """`SystemStorage.claim_queued` on SQLite: counts and claims in one ``BEGIN IMMEDIATE``
+        transaction, which serializes claimers (one writer per file at a time)."""
         with self._transaction() as connection:
             return self._claim(connection, request)
 
@@ -450,6 +478,8 @@ class SQLiteStorage:
         return ids
 
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
+        """`SystemStorage.cancel_workflow` on SQLite: returns the status afterwards (None for an
+        unknown workflow), and wakes waiters on its outcome and streams."""
         params = {"workflow_id": workflow_id, "now_ms": now_ms}
         with self._transaction() as connection:
             self._run(connection, "cancel_workflow", params)
@@ -460,6 +490,8 @@ class SQLiteStorage:
     def resume_workflow(
         self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
     ) -> ResumeResult | None:
+        """`SystemStorage.resume_workflow` on SQLite: the update and the read-back in one
+        transaction; None for an unknown workflow."""
         params = {
             "workflow_id": workflow_id,
             "executor_id": executor_id,
@@ -472,6 +504,8 @@ class SQLiteStorage:
         return None if row is None else ResumeResult(resumed, row)
 
     def cancel_expired(self, now_ms: int) -> list[str]:
+        """`SystemStorage.cancel_expired` on SQLite: one transaction; returns the IDs cancelled and
+        wakes their waiters."""
         params = {"now_ms": now_ms}
         with self._transaction() as connection:
             expired = [row[0] for row in self._run(connection, "select_expired", params)]
@@ -483,13 +517,19 @@ class SQLiteStorage:
 
     def listen(self) -> None:
         # One process per file: there are no other writers to hear.
+        """`SystemStorage.listen`: nothing to do on SQLite, which has no notifications. Waiters in
+        this process are woken by this object's own writes; another process's writes on the same
+        file are only seen by polling."""
         return None
 
     def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
         # One process per file: core wakes its own worker; there is nobody else to hear.
+        """`SystemStorage.on_queue_activity`: never calls `callback` on SQLite (no notifications
+        between processes; core wakes its own queue worker after its own writes)."""
         return None
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
+        """`SystemStorage.list_workflows` on SQLite: one query built from `query`'s filters."""
         sql, params = list_workflows_sql(query)
         with self._reading() as connection:
             try:
@@ -503,6 +543,9 @@ class SQLiteStorage:
     # each commit (in-process condition variables; nothing polls unless that is missed).
 
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        """`SystemStorage.on_wakeup` on SQLite: `callback` is called after each of this object's
+        committed message, event and stream writes (and settling writes, for stream readers);
+        writes by other processes on the file are not reported."""
         self._wake_callbacks.append(callback)
 
     def _settled(self, *workflow_ids: str) -> None:
@@ -533,6 +576,9 @@ class SQLiteStorage:
         return StepAck(workflow_status=None if status is None else status[0])
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send` on SQLite: the message (and `step`'s checkpoint) in one transaction.
+        Raises `DBOSNonExistentWorkflowError` for an unknown destination, `DBOSStepConflictError`
+        if `step` is recorded already."""
         with self._transaction() as connection:
             self._require_workflow(connection, message.destination_id)
             ack = self._record_in(connection, step)
@@ -541,6 +587,9 @@ class SQLiteStorage:
         return ack
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
+        """`SystemStorage.recv` on SQLite: reads the oldest message of the topic, records it as the
+        step and deletes it, in one transaction; None if there is none. Raises
+        `DBOSStepConflictError` (and consumes nothing) if the step is recorded already."""
         params = as_params(request)
         with self._transaction() as connection:
             found = self._run(connection, "oldest_message", params).fetchone()
@@ -563,6 +612,9 @@ class SQLiteStorage:
         return record
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.set_event` on SQLite: the event (and `step`'s checkpoint) in one
+        transaction. Raises `DBOSNonExistentWorkflowError` for an unknown workflow,
+        `DBOSStepConflictError` if `step` is recorded already."""
         with self._transaction() as connection:
             self._require_workflow(connection, event.workflow_id)
             ack = self._record_in(connection, step)
@@ -571,12 +623,16 @@ class SQLiteStorage:
         return ack
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
+        """`SystemStorage.get_event`: the event's stored text, or None if it was never set."""
         with self._reading() as connection:
             params = {"workflow_id": workflow_id, "key": key}
             found = self._run(connection, "get_event", params).fetchone()
         return None if found is None else str(found[0])
 
     def write_stream(self, write: StreamWrite, step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.write_stream` on SQLite: the append (and `step`'s checkpoint) in one
+        transaction. Raises `DBOSNonExistentWorkflowError` for an unknown workflow,
+        `DBOSStepConflictError` if `step` is recorded already."""
         with self._transaction() as connection:
             self._require_workflow(connection, write.workflow_id)
             ack = self._record_in(connection, step)
@@ -585,6 +641,8 @@ class SQLiteStorage:
         return ack
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
+        """`SystemStorage.read_stream` on SQLite: the writer's status and the entries at
+        `from_offset` or later, read under one lock."""
         params = {"workflow_id": workflow_id, "key": key, "from_offset": from_offset}
         with self._reading() as connection:
             status = self._run(connection, "select_status", params).fetchone()
@@ -597,6 +655,9 @@ class SQLiteStorage:
     # --- management ------------------------------------------------------------------------
 
     def reset_system_database(self) -> None:
+        """`SystemStorage.reset_system_database` on SQLite: drops every table of the file in one
+        transaction (the file itself stays). Raises `DBOSConfigError` if the file does not exist
+        (it is not created)."""
         self._require_file()
         with self._lock:
             connection = self._connect()
@@ -612,6 +673,8 @@ class SQLiteStorage:
                 self._run(connection, "enable_foreign_keys", {})
 
     def cancel_workflows(self, workflow_ids: tuple[str, ...], now_ms: int) -> dict[str, str]:
+        """`SystemStorage.cancel_workflows` on SQLite: one transaction; returns the status of each
+        ID that exists."""
         params = {"workflow_ids": json.dumps(list(workflow_ids)), "now_ms": now_ms}
         with self._transaction() as connection:
             self._run(connection, "cancel_workflows", params)
@@ -622,6 +685,8 @@ class SQLiteStorage:
     def requeue_workflows(
         self, workflow_ids: tuple[str, ...], queue_name: str, now_ms: int
     ) -> list[str]:
+        """`SystemStorage.requeue_workflows` on SQLite: one transaction; returns the IDs
+        requeued."""
         params: dict[str, Any] = {
             "workflow_ids": json.dumps(list(workflow_ids)),
             "queue_name": queue_name,
@@ -634,6 +699,14 @@ class SQLiteStorage:
         return ids
 
     def fork_workflow(self, request: ForkRequest) -> WorkflowRow:
+        """`SystemStorage.fork_workflow` on SQLite: checks, inserts the fork and copies the steps
+        before `start_step` in one transaction.
+
+        Raises:
+            DBOSNonExistentWorkflowError: the original does not exist.
+            DBOSForkStepError: `start_step` is past the original's next step.
+            DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
+        """
         params = as_params(request)
         with self._transaction() as connection:
             original = self._select_workflow(connection, request.workflow_id)
@@ -659,6 +732,8 @@ class SQLiteStorage:
         return row
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
+        """`SystemStorage.delete_workflows` on SQLite: one transaction; returns the IDs that
+        existed (and are now deleted)."""
         params = {"workflow_ids": json.dumps(list(workflow_ids))}
         with self._transaction() as connection:
             found = [str(row[0]) for row in self._run(connection, "select_statuses", params)]
@@ -666,6 +741,8 @@ class SQLiteStorage:
         return found
 
     def delete_older_than(self, cutoff_ms: int) -> int:
+        """`SystemStorage.delete_older_than` on SQLite: deletes in transactions of at most
+        `DELETE_BATCH` workflows, so writers are not held up for long; returns the total."""
         params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
         deleted = 0
         while True:

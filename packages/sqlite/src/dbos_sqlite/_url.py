@@ -13,6 +13,11 @@ _SYNCHRONOUS = ("full", "normal")
 
 @dataclass(frozen=True)
 class SQLiteSettings:
+    """What an SQLite URL says (see `parse_sqlite_url`): the file's `path` (relative to the
+    working directory unless absolute), the ``PRAGMA synchronous`` level (``full`` or
+    ``normal``) and the busy timeout `timeout_s` in seconds that writers wait for another
+    process's lock."""
+
     path: Path
     synchronous: str = "full"
     timeout_s: float = 30.0

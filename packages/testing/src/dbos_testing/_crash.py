@@ -92,16 +92,22 @@ class CrashPlan:
 
     @hookimpl
     def dbos_before_step(self, workflow_id: str, function_id: int, name: str) -> None:
+        """Hook: a step body is about to run. Raises `SimulatedCrash` if an `in_step` point for
+        this step is armed (the body then does not run); otherwise counts the run for `ran`."""
         self._fire("in_step", workflow_id, function_id, name)
         with self._lock:
             self.runs[(workflow_id, name)] += 1
 
     @hookimpl
     def dbos_before_step_checkpoint(self, step: StepRecord) -> None:
+        """Hook: a step ran and its checkpoint is about to be written. Raises `SimulatedCrash` if a
+        `before_checkpoint` point for this step is armed."""
         self._fire("before_checkpoint", step.workflow_id, step.function_id, step.function_name)
 
     @hookimpl
     def dbos_after_step_checkpoint(self, step: StepRecord) -> None:
+        """Hook: a step's checkpoint is durable. Raises `SimulatedCrash` if an `after_checkpoint`
+        point for this step is armed."""
         self._fire("after_checkpoint", step.workflow_id, step.function_id, step.function_name)
 
 

@@ -79,6 +79,7 @@ class FaultInjector:
         """Fail calls of `operation` (a `SystemStorage` method name; None: any).
 
         Args:
+            operation: The `SystemStorage` method name whose calls fail; None: any.
             nth: Fail the nth matching call (counting from 1), once.
             fraction: Fail each matching call with this probability. Which calls fail depends
                 only on `seed` and each call's position among the calls of its operation, so
@@ -151,10 +152,14 @@ class FaultInjector:
 
     @hookimpl
     def dbos_storage_call(self, operation: str, attempt: int) -> None:
+        """Hook: a storage call is about to reach the database. Counts it in `calls`, and raises
+        `DBOSConnectionError` (counted in `injected`) if a rule without `after_commit` fires."""
         self._check(operation, after_commit=False)
 
     @hookimpl
     def dbos_storage_call_done(self, operation: str, attempt: int) -> None:
+        """Hook: a storage call returned. Raises `DBOSConnectionError` (counted in `injected`) if
+        an `after_commit` rule fires: the call took effect, and its retry must be safe."""
         self._check(operation, after_commit=True)
 
 
