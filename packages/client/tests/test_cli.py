@@ -245,6 +245,10 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
     assert no_url.returncode == 2 and "DBOS_SYSTEM_DATABASE_URL" in no_url.stderr
     bad_scheme = dbos_cli("--db-url", "mysql://x@y/z", "workflow", "list")
     assert bad_scheme.returncode == 2 and "unsupported scheme" in bad_scheme.stderr
+    for schema in ("bad;schema", "1st", ""):
+        bad_schema = dbos_cli("--schema", schema, "workflow", "list", url=secret_url)
+        assert bad_schema.returncode == 2, bad_schema.stderr
+        assert "--schema" in bad_schema.stderr and "Traceback" not in bad_schema.stderr
     no_step = dbos_cli("workflow", "fork", "x", url=f"sqlite:///{tmp_path}/x.sqlite")
     assert no_step.returncode == 2 and "--step" in no_step.stderr
     assert "workflow" in ok(dbos_cli("--help"))
