@@ -4,14 +4,19 @@ everything left unfinished runs later (real subprocesses)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from dbos import DBOS
 
 Launch = Callable[..., None]
 
@@ -88,3 +93,40 @@ def test_exit_without_destroy_leaves_no_traceback_and_no_stuck_task(
         assert second.stdout.strip() == str(
             [("job", "SUCCESS")] * run + [("report", "SUCCESS")] * run
         )
+
+
+def test_destroy_while_a_workflow_runs_is_one_line_not_an_error(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: an ERROR with a 30-line traceback ('stopped without recording an outcome: ...
+    storage is closed'). Now one INFO line saying the workflow stays PENDING; it resumes at
+    the next launch."""
+    started, release = threading.Event(), threading.Event()
+
+    @DBOS.step()
+    def tick(i: int) -> int:
+        started.set()
+        release.wait(10)
+        return i
+
+    @DBOS.workflow()
+    def long_one() -> str:
+        for i in range(2):
+            tick(i)
+        return "done"
+
+    launch()
+    handle = DBOS.start_workflow(long_one)
+    assert started.wait(10)
+    caplog.set_level(logging.INFO, logger="dbos")
+    DBOS.destroy()
+    release.set()
+    deadline = time.monotonic() + 10
+    while "stays PENDING" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    shutdown_records = [r for r in caplog.records if handle.workflow_id in r.getMessage()]
+    assert [r.levelno for r in shutdown_records] == [logging.INFO], caplog.text
+    assert shutdown_records[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    launch()
+    assert DBOS.retrieve_workflow(handle.workflow_id).get_result() == "done"

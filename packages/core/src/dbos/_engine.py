@@ -31,7 +31,13 @@ from ._context import (
 )
 from ._decisions import child_workflow_id, replayed_step
 from ._effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from ._engine_log import log_checkpoint, log_outcome, log_recovery, log_stopped
+from ._engine_log import (
+    log_checkpoint,
+    log_left_pending,
+    log_outcome,
+    log_recovery,
+    log_stopped,
+)
 from ._errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
@@ -443,7 +449,9 @@ class Engine:
         except BaseException as exc:
             # The process is going down (or a crash is being simulated): the row stays
             # PENDING, as after a real crash, and recovery will finish it.
-            if isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
+            if self._closed:  # DBOS.destroy() while it ran: a shutdown, not a failure
+                log_left_pending(workflow_id, registration.name)
+            elif isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
                 log_stopped(workflow_id, registration.name, exc)
             self._release(active, exc)
             raise
