@@ -209,6 +209,7 @@ class Engine:
         self._loop_thread: _LoopThread | None = None
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
+        self._background_failed = False
         self.queue_worker = QueueWorker(self)
         storage.on_queue_activity(self.queue_worker.notice)
         self.wakeups = Wakeups()
@@ -221,6 +222,24 @@ class Engine:
         _stop_at_exit(self)
         self.queue_worker.start()
         self.scheduler.start()
+
+    def background_failed(self, service: str, error: BaseException) -> bool:
+        """Whether `error`, met by a background service, is fatal (`DBOSStorageError.fatal`):
+        then it is logged once at ERROR and every background service stops, and `service`
+        must end its loop. Other errors are the service's to report and retry."""
+        if not getattr(error, "fatal", False):
+            return False
+        with self._lock:
+            first, self._background_failed = not self._background_failed, True
+        if first:
+            logger.error(
+                "%s stopped: %s; queued tasks are no longer claimed and scheduled workflows "
+                "no longer started by this process until it is restarted",
+                service,
+                error,
+            )
+        self.stop_background()
+        return True
 
     def stop_background(self) -> None:
         """Stop claiming queued tasks and starting scheduled workflows (idempotent)."""

@@ -214,7 +214,15 @@ class DBOSRemoteError(DBOSWorkflowError):
 
 
 class DBOSStorageError(DBOSException):
-    """Base of errors raised by a storage backend."""
+    """Base of errors raised by a storage backend.
+
+    Attributes:
+        fatal: True (on the class) for an error that no retry can fix while this process
+            runs (the SQLite file deleted or replaced): the background services (queue
+            worker, scheduler) log it once at ERROR and stop, instead of retrying forever.
+    """
+
+    fatal: bool = False
 
 
 class DBOSConnectionError(DBOSStorageError):
