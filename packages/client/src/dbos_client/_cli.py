@@ -452,8 +452,21 @@ def migrate() -> None:
     with _reported(settings):
         storage = settings.storage()
         try:
+            try:
+                pending: list[str] | None = storage.verify_schema()
+            except DBOSException:  # no database (file) yet, or unreachable: setup says which
+                pending = None
             storage.setup()
-            click.echo(f"system database {storage.url_for_display} is up to date")
+            where = f"system database {storage.url_for_display}"
+            if pending == []:
+                click.echo(f"{where} is up to date: no migration to apply")
+            elif pending is None:
+                click.echo(f"{where} created, all migrations applied")
+            else:
+                click.echo(
+                    f"{where}: applied {len(pending)} migration(s) ({', '.join(pending)}); "
+                    "it is up to date"
+                )
         finally:
             storage.close()
 

@@ -74,7 +74,10 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
             requested_name,
         )
         super().__init__(
-            f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
+            f"workflow ID {workflow_id!r} is already taken (by a workflow of {existing_name!r}); "
+            "choose an unused ID"
+            if existing_name == requested_name
+            else f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
             f"it cannot be reused for {requested_name!r}"
         )
         self.workflow_id = workflow_id
