@@ -155,6 +155,11 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     assert forked == {"workflow_id": "report-1-retry"}
     assert DBOS.retrieve_workflow("report-1-retry").get_result(timeout_seconds=30) == "published 3"
     assert outage_app == Counter(publish=1)  # steps 0 and 1 were reused, not run
+    taken = dbos_cli("workflow", "fork", "report-1", "--step", "2",
+                     "--forked-id", "report-1-retry", url=url)  # fmt: skip
+    assert taken.returncode == 1
+    assert "workflow ID 'report-1-retry' is already taken" in taken.stderr, taken.stderr
+    assert "cannot be reused" not in taken.stderr  # not the same name on both sides
     new_id = ok(dbos_cli("workflow", "fork", "report-2", "--step", "0", url=url)).strip()
     assert DBOS.retrieve_workflow(new_id).get_result(timeout_seconds=30) == "published 6"
     assert outage_app == Counter(publish=2, load=1, compute=1)
@@ -230,8 +235,9 @@ def test_gc_migrate_and_reset(outage_app: Counter[str], dbos_system_database_url
     not_set_up = dbos_cli("workflow", "list", url=url)
     assert not_set_up.returncode == 1 and "dbos migrate" in not_set_up.stderr
     migrated = dbos_cli("migrate", url=url)
-    assert "up to date" in ok(migrated)
+    assert re.search(r": applied \d+ migration\(s\) \(", ok(migrated)), migrated.stdout
     assert_no_password(url, migrated)
+    assert "no migration to apply" in ok(dbos_cli("migrate", url=url))
     assert as_json(dbos_cli("workflow", "list", "--json", url=url)) == []
 
 
@@ -245,6 +251,10 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
     assert no_url.returncode == 2 and "DBOS_SYSTEM_DATABASE_URL" in no_url.stderr
     bad_scheme = dbos_cli("--db-url", "mysql://x@y/z", "workflow", "list")
     assert bad_scheme.returncode == 2 and "unsupported scheme" in bad_scheme.stderr
+    for schema in ("bad;schema", "1st", ""):
+        bad_schema = dbos_cli("--schema", schema, "workflow", "list", url=secret_url)
+        assert bad_schema.returncode == 2, bad_schema.stderr
+        assert "--schema" in bad_schema.stderr and "Traceback" not in bad_schema.stderr
     no_step = dbos_cli("workflow", "fork", "x", url=f"sqlite:///{tmp_path}/x.sqlite")
     assert no_step.returncode == 2 and "--step" in no_step.stderr
     assert "workflow" in ok(dbos_cli("--help"))
@@ -309,7 +319,8 @@ def test_a_missing_sqlite_file_is_reported_not_created(tmp_path: Path) -> None:
         assert result.returncode == 1, command
         assert f"the SQLite database file '{missing}' does not exist" in result.stderr
         assert not missing.exists()
-    ok(dbos_cli("--db-url", f"sqlite:///{missing}", "migrate"))  # migrate creates it
+    created = ok(dbos_cli("--db-url", f"sqlite:///{missing}", "migrate"))  # migrate creates it
+    assert "created, all migrations applied" in created
     assert missing.exists()
 
 

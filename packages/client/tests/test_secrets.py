@@ -5,6 +5,7 @@ real `dbos` command against a Postgres address where nothing listens."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -60,6 +61,17 @@ FORMS = [
         "url-malformed-percent-escape",
         f"postgresql://app:Bad%zzEscape-s3cret@127.0.0.1:{PORT}/shop",
         ["Bad%zzEscape-s3cret"],
+    ),
+    (
+        # libpq splits at the first '@', Python at the last: refused before any parser runs.
+        "url-unencoded-at-in-password",
+        f"postgresql://app:hunter2@TopSecret@127.0.0.1:{PORT}/shop",
+        ["hunter2", "TopSecret"],
+    ),
+    (
+        "url-malformed-ipv6-host",
+        f"postgresql://app:Ipv6-s3cret@[::1:{PORT}/shop",
+        ["Ipv6-s3cret"],
     ),
     (
         "keyword-value",
@@ -159,3 +171,46 @@ def test_cli_never_shows_the_password(form: str, dsn: str, secrets: list[str], h
     assert result.returncode != 0
     assert result.stderr.strip(), "the failure must be reported"
     _assert_hidden(result.stdout + result.stderr, secrets)
+
+
+REFUSED = [
+    (
+        f"postgresql://app:hunter2@TopSecret@127.0.0.1:{PORT}/shop",
+        "percent-encode '@'",
+        ["hunter2", "TopSecret"],
+    ),
+    (f"postgresql://app:Ipv6-s3cret@[::1:{PORT}/shop", "Invalid IPv6 URL", ["Ipv6-s3cret"]),
+]
+
+
+@pytest.mark.parametrize(("dsn", "reason", "secrets"), REFUSED, ids=["at-sign", "ipv6"])
+def test_ambiguous_or_malformed_urls_are_config_errors_everywhere(
+    dsn: str, reason: str, secrets: list[str]
+) -> None:
+    """Refused up front with a DBOSConfigError naming the problem (not a bare ValueError, nor
+    a driver error about a host made of the password's tail); the CLI exits 2 (usage)."""
+    from dbos import DBOSConfigError
+
+    DBOS.destroy()
+    try:
+        with pytest.raises(DBOSConfigError, match=re.escape(reason)) as launched:
+            DBOS(config={"name": "secret-app", "system_database_url": dsn})
+    finally:
+        DBOS.destroy()
+    with pytest.raises(DBOSConfigError, match=re.escape(reason)) as opened:
+        DBOSClient(dsn)
+    result = subprocess.run(
+        [str(DBOS_COMMAND), "--db-url", dsn, "workflow", "list"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert reason in result.stderr and "Traceback" not in result.stderr
+    assert "app:***@" in result.stderr
+    _assert_hidden(
+        _all_text(launched.value) + _all_text(opened.value) + result.stdout + result.stderr,
+        secrets,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -126,6 +127,130 @@ def test_blank_workflow_ids_are_refused_everywhere(client: DBOSClient, blank: st
         with pytest.raises(DBOSException, match="non-whitespace"):
             call()
     assert len(DBOS.list_workflows()) == 1  # nothing was created under a blank ID
+
+
+ID_PARAMETERS = ("workflow_id", "workflow_ids", "destination_id", "workflow")
+#: Values for the other parameters of the calls that take an ID.
+OTHER_ARGUMENTS: dict[str, Any] = {"key": "k", "message": "m", "start_step": 0, "topic": "t"}
+
+
+def _id_taking_calls(client: DBOSClient) -> list[tuple[str, Callable[..., Any], str]]:
+    """Every public call of DBOS and DBOSClient with a workflow ID parameter (found by name,
+    so that a call added later is covered), as (label, bound call, the ID parameter)."""
+    found = []
+    for owner in (DBOS, client):
+        for name in sorted(dir(owner)):
+            call = getattr(owner, name)
+            if name.startswith("_") or not callable(call) or name.startswith("list_workflows"):
+                continue  # list_workflows' workflow_ids is a filter (checked for text below)
+            try:
+                parameters = inspect.signature(call).parameters
+            except (TypeError, ValueError):
+                continue
+            for parameter in parameters:
+                if parameter in ID_PARAMETERS:
+                    found.append((f"{type(owner).__name__}.{name}", call, parameter))
+    return found
+
+
+def _invoke(call: Callable[..., Any], id_parameter: str, bad: str, **overrides: Any) -> None:
+    """Call `call` with `bad` as its ID (in a list for a plural parameter), running what it
+    returns (a coroutine, a generator, an async generator) far enough to fail."""
+    parameters = inspect.signature(call).parameters
+    kwargs = {name: value for name, value in OTHER_ARGUMENTS.items() if name in parameters}
+    kwargs.update({name: value for name, value in overrides.items() if name in parameters})
+    if "timeout_seconds" in parameters:
+        kwargs["timeout_seconds"] = 0
+    kwargs[id_parameter] = [bad] if id_parameter.endswith("_ids") else bad
+    result = call(**kwargs)
+    if inspect.iscoroutine(result):
+        asyncio.run(result)
+    elif inspect.isasyncgen(result):
+        asyncio.run(result.__anext__())
+    elif inspect.isgenerator(result):
+        next(result)
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_every_call_taking_an_id_refuses_a_blank_one(client: DBOSClient, blank: str) -> None:
+    """retrieve_workflow, get_workflow_status, list_workflow_steps... raise the documented
+    blank-ID error like the others (not DBOSNonExistentWorkflowError, not None)."""
+    calls = _id_taking_calls(client)
+    assert len(calls) > 40
+    for label, call, id_parameter in calls:
+        with pytest.raises(DBOSException, match="non-whitespace") as info:
+            _invoke(call, id_parameter, blank)
+        assert not isinstance(info.value, DBOSNonExistentWorkflowError), label
+
+
+def test_every_call_taking_an_id_refuses_one_that_is_not_valid_text(client: DBOSClient) -> None:
+    for bad in (LONE_SURROGATE, "nul\x00id"):
+        for label, call, id_parameter in _id_taking_calls(client):
+            with pytest.raises(DBOSException, match="not valid text") as info:
+                _invoke(call, id_parameter, bad)
+            assert id_parameter.split("_")[0] in str(info.value).lower() or label, label
+
+
+@pytest.mark.timeout(60)
+def test_identifiers_that_are_not_valid_text_are_refused_naming_the_argument(
+    client: DBOSClient,
+) -> None:
+    """Event and stream keys, topics, deduplication IDs, partition keys, queue names and
+    listing filters: a DBOSException naming the argument, never a driver's
+    UnicodeEncodeError, from DBOS and DBOSClient, sync and async."""
+    bad = LONE_SURROGATE
+    queue = Queue("idq", partition_queue=True)
+
+    @DBOS.workflow()
+    def uses(kind: str) -> None:
+        if kind == "event":
+            DBOS.set_event(bad, 1)
+        elif kind == "stream":
+            DBOS.write_stream(bad, 1)
+        elif kind == "recv":
+            DBOS.recv(bad, timeout_seconds=0)
+        elif kind == "send":
+            DBOS.send(DBOS.workflow_id or "", 1, topic=bad)
+
+    for kind, what in [
+        ("event", "event key"), ("stream", "stream key"), ("recv", "topic"), ("send", "topic")
+    ]:  # fmt: skip
+        with pytest.raises(DBOSException, match=f"{what} .*not valid text"):
+            uses(kind)
+    done = DBOS.start_workflow(uses, "none")
+    done.get_result()
+    wid = done.workflow_id
+    expectations: list[tuple[str, Callable[[], Any]]] = [
+        ("event key", lambda: DBOS.get_event(wid, bad, timeout_seconds=0)),
+        ("event key", lambda: client.get_event(wid, bad, timeout_seconds=0)),
+        ("event key", lambda: asyncio.run(DBOS.get_event_async(wid, bad, timeout_seconds=0))),
+        ("event key", lambda: asyncio.run(client.get_event_async(wid, bad, timeout_seconds=0))),
+        ("stream key", lambda: next(DBOS.read_stream(wid, bad))),
+        ("stream key", lambda: next(client.read_stream(wid, bad))),
+        ("stream key", lambda: asyncio.run(client.read_stream_async(wid, bad).__anext__())),
+        ("topic", lambda: DBOS.send(wid, 1, topic=bad)),
+        ("topic", lambda: client.send(wid, 1, topic=bad)),
+        ("topic", lambda: asyncio.run(DBOS.send_async(wid, 1, topic=bad))),
+        ("topic", lambda: asyncio.run(client.send_async(wid, 1, topic=bad))),
+        ("deduplication_id", lambda: SetEnqueueOptions(deduplication_id=bad)),
+        ("queue_partition_key", lambda: SetEnqueueOptions(queue_partition_key=bad)),
+        ("app_version", lambda: SetEnqueueOptions(app_version=bad)),
+        ("queue name", lambda: Queue(bad)),
+        ("'deduplication_id'", lambda: client.enqueue(
+            {"workflow_name": "uses", "queue_name": "idq", "deduplication_id": bad}, "none"
+        )),
+        ("'queue_name'", lambda: client.enqueue({"workflow_name": "uses", "queue_name": bad})),
+        ("workflow_id_prefix", lambda: DBOS.list_workflows(workflow_id_prefix=bad)),
+        ("workflow_id_prefix", lambda: client.list_workflows(workflow_id_prefix=bad)),
+        ("workflow_ids", lambda: client.list_workflows(workflow_ids=[bad])),
+        ("name", lambda: DBOS.list_workflows(name=bad)),
+        ("queue_name", lambda: DBOS.list_queued_workflows(queue_name=bad)),
+        ("executor_id", lambda: asyncio.run(client.list_workflows_async(executor_id=bad))),
+    ]  # fmt: skip
+    for what, call in expectations:
+        with pytest.raises(DBOSException, match=f"{what} .*not valid text"):
+            call()
+    assert queue.name == "idq"
 
 
 # --- streams of workflows that do not exist ----------------------------------------------------

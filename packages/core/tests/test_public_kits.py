@@ -27,8 +27,8 @@ STORAGE = [
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",
-    "scrub_exception", "scrub_text", "skipped_columns", "url_scheme", "wait_until_terminal",
-    "wakeup_for",
+    "scrub_exception", "scrub_text", "skipped_columns", "url_scheme", "validate_schema_name",
+    "wait_until_terminal", "wakeup_for",
 ]  # fmt: skip
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "LenientCodec",

@@ -22,6 +22,12 @@ from dbos._secrets import mask_password, password_secrets, scrub_exception
         ("sqlite:///app.sqlite", "sqlite:///app.sqlite"),
         ("sqlite:////abs/dir/app.sqlite?timeout=5", "sqlite:////abs/dir/app.sqlite?timeout=5"),
         ("host=h dbname=db", "host=h dbname=db"),
+        # an unencoded '@': libpq splits at the first, Python at the last; all of it hidden
+        ("postgresql://u:pw5@Tail@h:5432/db", "postgresql://u:***@h:5432/db"),
+        ("postgresql://u@pw6:x@h/db", "postgresql://u:***@h/db"),
+        # refused by urlsplit: masked as text
+        ("postgresql://u:pw7@[::1:5432/db", "postgresql://u:***@[::1:5432/db"),
+        ("postgresql://u@[::1:5432/db", "postgresql://u@[::1:5432/db"),
     ],
 )  # fmt: skip
 def test_mask_password_forms(dsn: str, masked: str) -> None:
@@ -40,6 +46,17 @@ def test_mask_password_forms(dsn: str, masked: str) -> None:
 def test_keyword_value_passwords_are_found_and_masked(dsn: str, secret: str) -> None:
     assert secret in password_secrets(dsn)
     assert secret not in mask_password(dsn)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "secrets"),
+    [
+        ("postgresql://u:pw5@Tail@h:5432/db", {"pw5", "Tail", "pw5@Tail"}),
+        ("postgresql://u:pw7@[::1:5432/db", {"pw7"}),
+    ],
+)
+def test_every_userinfo_candidate_is_a_secret(dsn: str, secrets: set[str]) -> None:
+    assert secrets <= password_secrets(dsn)
 
 
 def test_exception_chains_are_scrubbed_in_place() -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from dbos import DBOS, DBOSConnectionError, DBOSStorageError
+from dbos import DBOS, DBOSConnectionError, DBOSStorageError, Queue
 from dbos_sqlite import SQLiteFileChangedError, SQLiteStorage
 
 
@@ -122,3 +124,20 @@ def test_the_error_survives_pickling() -> None:
     error = SQLiteFileChangedError("/data/app.sqlite", "deleted")
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), str(copy), copy.path) == (type(error), str(error), error.path)
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_background_services_report_a_changed_file_once_and_stop(
+    app_db: Path, change: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: 'WARNING queue worker could not claim tasks, retrying' every second until
+    shutdown. A fatal storage error is logged once at ERROR, and the services stop."""
+    Queue("idle-queue", polling_interval_sec=0.05)
+    DBOS.launch()
+    caplog.set_level(logging.INFO, logger="dbos")
+    CHANGES[change](app_db)
+    time.sleep(2.5)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, caplog.text
+    assert "queue worker stopped" in errors[0].getMessage() and change in errors[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING], caplog.text

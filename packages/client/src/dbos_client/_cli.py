@@ -26,7 +26,13 @@ from dbos.management import (
     validate_url,
 )
 from dbos.plugins import Hooks, plugin_manager
-from dbos.storage import StorageOptions, WorkflowStatusString, mask_password, scrub_exception
+from dbos.storage import (
+    StorageOptions,
+    WorkflowStatusString,
+    mask_password,
+    scrub_exception,
+    validate_schema_name,
+)
 
 from . import _render as render
 from ._client import DBOSClient
@@ -142,6 +148,13 @@ def _package_version(name: str) -> str:
         return "0+unknown"
 
 
+def _schema_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return validate_schema_name(value, "--schema")
+    except DBOSConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.group()
 @click.version_option(
     _version(), "--version", "-V", prog_name="dbos", message="%(prog)s %(version)s"
@@ -153,7 +166,11 @@ def _package_version(name: str) -> str:
     metavar="URL",
 )
 @click.option(
-    "--schema", default="dbos", show_default=True, help="Postgres schema of the system tables."
+    "--schema",
+    default="dbos",
+    show_default=True,
+    callback=_schema_option,
+    help="Postgres schema of the system tables.",
 )
 @click.option(
     "--retry-timeout",
@@ -435,8 +452,21 @@ def migrate() -> None:
     with _reported(settings):
         storage = settings.storage()
         try:
+            try:
+                pending: list[str] | None = storage.verify_schema()
+            except DBOSException:  # no database (file) yet, or unreachable: setup says which
+                pending = None
             storage.setup()
-            click.echo(f"system database {storage.url_for_display} is up to date")
+            where = f"system database {storage.url_for_display}"
+            if pending == []:
+                click.echo(f"{where} is up to date: no migration to apply")
+            elif pending is None:
+                click.echo(f"{where} created, all migrations applied")
+            else:
+                click.echo(
+                    f"{where}: applied {len(pending)} migration(s) ({', '.join(pending)}); "
+                    "it is up to date"
+                )
         finally:
             storage.close()
 

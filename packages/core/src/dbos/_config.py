@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 from ._errors import DBOSConfigError
 from ._resilient import DEFAULT_RETRY_TIMEOUT_S
@@ -181,12 +182,44 @@ def _non_empty_str(value: Any, key: str) -> str:
     return value
 
 
+# Postgres identifiers: anything that would need quoting tricks to be safe to show is refused.
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\Z")
+
+
+def validate_schema_name(schema: object, source: str = "system schema name") -> str:
+    """Return `schema` if it can name the system tables' schema: a plain Postgres identifier
+    (letters, digits, ``_`` and ``$``, at most 63 characters, not starting with a digit).
+
+    Raises:
+        DBOSConfigError: It cannot; the message names `source`.
+    """
+    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
+        raise DBOSConfigError(
+            f"{source} {schema!r} is not a plain Postgres identifier "
+            "(letters, digits, _ and $, at most 63 characters, not starting with a digit)"
+        )
+    return schema
+
+
 def validate_url(url: str, source: str) -> str:
     """Check that `url` has a supported scheme; `source` names where it came from."""
     if not isinstance(url, str) or "://" not in url:
         raise DBOSConfigError(
             f"{source} must be a URL such as postgresql://user@host:5432/db or "
             f"sqlite:///app.sqlite; got {mask_password(str(url))!r}"
+        )
+    try:
+        parts = urlsplit(url)  # not .port: libpq's multi-host form h1:5432,h2:5432 is fine
+    except ValueError as exc:
+        raise DBOSConfigError(
+            f"{source} is not a valid URL ({exc}): {mask_password(url)!r}"
+        ) from None
+    if parts.netloc.count("@") > 1:
+        # libpq splits user:password@host at the first '@', Python at the last: the two
+        # would disagree on the host, and the password's tail would show up as a host name.
+        raise DBOSConfigError(
+            f"{source} has more than one '@' before the host ({mask_password(url)!r}): "
+            "percent-encode '@' in the user name or password as %40"
         )
     if url_scheme(url) not in _SUPPORTED_SCHEMES:
         raise DBOSConfigError(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,7 +31,13 @@ from ._context import (
 )
 from ._decisions import child_workflow_id, replayed_step
 from ._effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from ._engine_log import log_checkpoint, log_outcome, log_recovery, log_stopped
+from ._engine_log import (
+    log_checkpoint,
+    log_left_pending,
+    log_outcome,
+    log_recovery,
+    log_stopped,
+)
 from ._errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
@@ -71,6 +79,31 @@ _FINISHED_MEMORY = 10_000
 
 #: Per pool thread: successors claimed by the workflow it runs, to run next on this thread.
 _pool_thread = threading.local()
+
+
+def _stop_at_exit(engine: Engine) -> None:
+    """Stop `engine`'s background services when the interpreter exits without
+    `DBOS.destroy()`, before the thread pools refuse new work.
+
+    `atexit` runs too late (after the pools have shut down, when a queue worker claiming a
+    task could no longer start it: the task would stay claimed, and the worker thread would
+    die with a traceback). `threading`'s exit hooks run first, in reverse order of
+    registration, so ours, registered after `concurrent.futures`', runs before the pools
+    stop: workflows already running finish, nothing new is claimed.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # not CPython 3.9+: dispatch still hands back what it cannot run
+        return
+    reference = weakref.ref(engine)
+
+    def stop() -> None:
+        current = reference()
+        if current is not None:
+            current.stop_background()
+
+    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+        register(stop)
+
 
 _SUCCESS = WorkflowStatusString.SUCCESS.value
 _ERROR = WorkflowStatusString.ERROR.value
@@ -176,6 +209,7 @@ class Engine:
         self._loop_thread: _LoopThread | None = None
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
+        self._background_failed = False
         self.queue_worker = QueueWorker(self)
         storage.on_queue_activity(self.queue_worker.notice)
         self.wakeups = Wakeups()
@@ -183,9 +217,34 @@ class Engine:
         self.scheduler = Scheduler(self)
 
     def start_background(self) -> None:
-        """Start the background services (queue worker, scheduler) after recovery."""
+        """Start the background services (queue worker, scheduler) after recovery, and have
+        them stopped when the interpreter exits (see `_stop_at_exit`)."""
+        _stop_at_exit(self)
         self.queue_worker.start()
         self.scheduler.start()
+
+    def background_failed(self, service: str, error: BaseException) -> bool:
+        """Whether `error`, met by a background service, is fatal (`DBOSStorageError.fatal`):
+        then it is logged once at ERROR and every background service stops, and `service`
+        must end its loop. Other errors are the service's to report and retry."""
+        if not getattr(error, "fatal", False):
+            return False
+        with self._lock:
+            first, self._background_failed = not self._background_failed, True
+        if first:
+            logger.error(
+                "%s stopped: %s; queued tasks are no longer claimed and scheduled workflows "
+                "no longer started by this process until it is restarted",
+                service,
+                error,
+            )
+        self.stop_background()
+        return True
+
+    def stop_background(self) -> None:
+        """Stop claiming queued tasks and starting scheduled workflows (idempotent)."""
+        self.queue_worker.stop()
+        self.scheduler.stop()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -409,7 +468,9 @@ class Engine:
         except BaseException as exc:
             # The process is going down (or a crash is being simulated): the row stays
             # PENDING, as after a real crash, and recovery will finish it.
-            if isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
+            if self._closed:  # DBOS.destroy() while it ran: a shutdown, not a failure
+                log_left_pending(workflow_id, registration.name)
+            elif isinstance(exc, Exception):  # not a crash or an interrupt: a real failure
                 log_stopped(workflow_id, registration.name, exc)
             self._release(active, exc)
             raise
@@ -581,7 +642,23 @@ class Engine:
         if successor and next_up is not None:
             next_up.append(active)
         else:
-            self._pool.submit(self._run_claimed, active)
+            try:
+                self._pool.submit(self._run_claimed, active)
+            except RuntimeError:  # the pool is shut down: interpreter exit, or a close
+                self._not_run(active)
+
+    def _not_run(self, active: ActiveWorkflow) -> None:
+        """A workflow claimed or started here that the pool can no longer run: it stays
+        PENDING for this executor and is recovered at the next launch."""
+        with self._lock:
+            self._active.pop(active.workflow_id, None)
+        active.claim()
+        active.future.set_result(NOT_RUN_HERE)
+        logger.info(
+            "workflow %s was not started: this process is shutting down; it stays PENDING "
+            "and is recovered at the next launch",
+            active.workflow_id,
+        )
 
     @staticmethod
     def _run_claimed(active: ActiveWorkflow) -> None:
@@ -734,8 +811,7 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        self.queue_worker.stop()
-        self.scheduler.stop()
+        self.stop_background()
         if timeout_s > 0:
             with self._lock:
                 futures = [active.future for active in self._active.values()]

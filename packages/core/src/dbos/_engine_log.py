@@ -49,6 +49,17 @@ def log_stopped(workflow_id: str, name: str, error: Exception) -> None:
     )
 
 
+def log_left_pending(workflow_id: str, name: str) -> None:
+    """A workflow cut short by `DBOS.destroy()`: one line, no traceback (a shutdown is no
+    error); it stays PENDING, and recovery resumes it from its last checkpoint."""
+    logger.info(
+        "workflow %s (%s) was stopped by shutdown before it finished; it stays PENDING and "
+        "resumes from its last checkpoint at the next launch",
+        workflow_id,
+        name,
+    )
+
+
 def log_checkpoint(record: StepRecord) -> None:
     logger.debug(
         "workflow %s: operation %d (%s) checkpointed%s",

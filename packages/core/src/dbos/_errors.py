@@ -74,7 +74,10 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
             requested_name,
         )
         super().__init__(
-            f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
+            f"workflow ID {workflow_id!r} is already taken (by a workflow of {existing_name!r}); "
+            "choose an unused ID"
+            if existing_name == requested_name
+            else f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
             f"it cannot be reused for {requested_name!r}"
         )
         self.workflow_id = workflow_id
@@ -214,7 +217,15 @@ class DBOSRemoteError(DBOSWorkflowError):
 
 
 class DBOSStorageError(DBOSException):
-    """Base of errors raised by a storage backend."""
+    """Base of errors raised by a storage backend.
+
+    Attributes:
+        fatal: True (on the class) for an error that no retry can fix while this process
+            runs (the SQLite file deleted or replaced): the background services (queue
+            worker, scheduler) log it once at ERROR and stop, instead of retrying forever.
+    """
+
+    fatal: bool = False
 
 
 class DBOSConnectionError(DBOSStorageError):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._effects import Blocking, Procedure, run_async, run_sync
 from ._errors import DBOSNonExistentWorkflowError
+from ._ids import check_workflow_id
 from ._records import WorkflowRow
 from ._serialization import Codec
 
@@ -93,7 +94,7 @@ class _Handle:
         self, engine: HandleSource, workflow_id: str, active: ActiveWorkflow | None = None
     ) -> None:
         self._engine = engine
-        self._workflow_id = workflow_id
+        self._workflow_id = check_workflow_id(workflow_id)
         self._active = active
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from ._errors import DBOSException
+from ._ids import check_texts
 from ._records import WorkflowQuery, WorkflowStatusString
 
 _VALID_STATUSES = frozenset(status.value for status in WorkflowStatusString)
@@ -81,6 +82,16 @@ def build_query(
                 f"unknown workflow status {', '.join(map(repr, unknown))}; valid: "
                 f"{', '.join(sorted(_VALID_STATUSES))}"
             )
+    check_texts(
+        (
+            ("workflow_ids", workflow_ids),
+            ("name", name),
+            ("app_version", app_version),
+            ("executor_id", executor_id),
+            ("queue_name", queue_name),
+            ("workflow_id_prefix", workflow_id_prefix),
+        )
+    )
     for field, number in (("limit", limit), ("offset", offset)):
         if number is not None and (type(number) is not int or number < 0):
             raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")

@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 from ._effects import Blocking, Procedure
 from ._errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
 from ._handle import WorkflowStatus
-from ._ids import check_workflow_id
+from ._ids import check_texts, check_workflow_id
 from ._listing import to_epoch_ms
 from ._outcome import Outcome, now_ms, outcome_from_row
 from ._queue import INTERNAL_QUEUE_NAME
@@ -176,6 +176,7 @@ class Management:
     def get_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
         """The stored status of a workflow, or None if there is no such workflow; values are
         decoded with this `Management`'s codec."""
+        check_workflow_id(workflow_id)
         row: WorkflowRow | None = yield Blocking(self.storage.get_workflow, (workflow_id,))
         return None if row is None else WorkflowStatus.from_row(row, self.codec)
 
@@ -188,6 +189,7 @@ class Management:
     def list_steps(self, workflow_id: str) -> Procedure[list[StepInfo]]:
         """The workflow's recorded steps in step-ID order. Raises
         `DBOSNonExistentWorkflowError` for an unknown ID."""
+        check_workflow_id(workflow_id)
         records: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
         if not records:
             row = yield Blocking(self.storage.get_workflow, (workflow_id,))
@@ -367,6 +369,10 @@ class Management:
                 f"unknown enqueue option(s) {', '.join(map(repr, unknown))}; known: "
                 f"{', '.join(sorted(EnqueueOptions.__annotations__))}"
             )
+        check_texts(
+            (f"enqueue option {key!r}", options.get(key))
+            for key in ("workflow_name", "queue_name", "deduplication_id", "app_version")
+        )
         created = now_ms()
         timeout = options.get("workflow_timeout")
         delay = options.get("delay_seconds")

@@ -36,7 +36,7 @@ from ._errors import (
     DBOSStepConflictError,
     DBOSWorkflowCancelledError,
 )
-from ._ids import check_workflow_id
+from ._ids import check_text, check_workflow_id
 from ._outcome import now_ms
 from ._records import (
     TERMINAL_STATUSES,
@@ -94,6 +94,7 @@ def topic_key(topic: str | None) -> str:
         return DEFAULT_TOPIC
     if not isinstance(topic, str):
         raise DBOSException(f"a message topic must be a string or None, got {topic!r}")
+    check_text(topic, "the message topic")
     return topic
 
 
@@ -298,6 +299,7 @@ def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Proce
 def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]:
     """Set this workflow's event `key`; checkpointed in the same transaction. From a step, it
     is set with the step's checkpoint, if the step succeeds."""
+    check_text(key, "the event key")
     context = _require_workflow("DBOS.set_event", allow_step=True)
     text = engine.codec.encode_value(value, f"the value of event {key!r}")
     event = EventRecord(context.workflow_id, key, text, now_ms())
@@ -325,6 +327,7 @@ def get_event_procedure(
     """The value of another workflow's event, waiting up to `timeout_s` for it to be set (None
     if it is not). Inside a workflow, what was read is checkpointed."""
     check_workflow_id(workflow_id)
+    check_text(key, "the event key")
     storage = engine.storage
 
     def attempt() -> str | None:
@@ -358,6 +361,7 @@ def get_event_from_outside(
 ) -> Procedure[Any]:
     """`get_event` outside any workflow: wait (holding no connection) for the value."""
     check_workflow_id(workflow_id)
+    check_text(key, "the event key")
     storage = host.storage
 
     def attempt() -> str | None:
@@ -375,6 +379,7 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
     transaction. From a step, the write waits for the step's checkpoint and commits with it:
     only the attempt that succeeds leaves its writes, exactly once."""
     operation = "DBOS.close_stream" if close else "DBOS.write_stream"
+    check_text(key, "the stream key")
     context = _require_workflow(operation, allow_step=True)
     text = (
         None if close else engine.codec.encode_value(value, f"the value written to stream {key!r}")
@@ -408,6 +413,7 @@ def stream_batch_procedure(
             workflow that does not exist would never end: waiting on it would block forever).
     """
     check_workflow_id(workflow_id)
+    check_text(key, "the stream key")
     storage = host.storage
 
     def attempt() -> StreamRead | None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, overload
 
 from ._context import ContextSetting
 from ._errors import DBOSConfigError, DBOSException
+from ._ids import check_text, check_texts
 from ._records import QueueSpec
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class Queue:
                 )
             limit = _positive_int_or_none(limiter["limit"], "limiter['limit']", name)
             period = _positive_number(limiter["period"], "limiter['period']", name)
+        check_text(name, "the queue name")
         self.name = name
         self.concurrency = concurrency
         self.worker_concurrency = worker_concurrency
@@ -262,6 +264,13 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
             raise DBOSException(
                 f"queue_partition_key must be a non-empty string, got {queue_partition_key!r}"
             )
+        check_texts(
+            (
+                ("deduplication_id", deduplication_id),
+                ("queue_partition_key", queue_partition_key),
+                ("app_version", app_version),
+            )
+        )
         super().__init__(
             EnqueueOptions(
                 deduplication_id, priority, queue_partition_key, delay_seconds, app_version

@@ -152,6 +152,8 @@ class QueueWorker:
                 self._sweep_deadlines()
                 busy = [spec.name for spec, n in due if self._claim(spec, n)]
             except DBOSException as exc:
+                if self._engine.background_failed("the queue worker", exc):
+                    return
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
                 self._stop.wait(_ERROR_BACKOFF_S)
                 continue

@@ -29,7 +29,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from ._errors import DBOSConnectionError, DBOSStepConflictError, DBOSStorageError
+from ._errors import (
+    DBOSConnectionError,
+    DBOSException,
+    DBOSStepConflictError,
+    DBOSStorageError,
+)
 from ._outage import OutageReport, riding_out
 from ._plugins import Hooks
 from ._records import (
@@ -140,6 +145,12 @@ class ResilientStorage:
                 self._hooks.storage_call(operation, attempt)
                 result = run()
                 self._hooks.storage_call_done(operation, attempt)
+            except UnicodeEncodeError as exc:
+                # A string that no check stopped where it entered: still no bare driver error.
+                raise DBOSException(
+                    f"a string given to {operation} cannot be stored: it has "
+                    f"{exc.object[exc.start : exc.end]!r}, which is not valid UTF-8"
+                ) from None
             except DBOSConnectionError as exc:
                 if self._closed.is_set():
                     raise DBOSStorageError("the system database storage is closed") from exc

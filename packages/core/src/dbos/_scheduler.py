@@ -110,7 +110,8 @@ class Scheduler:
                 logger.info("running missed tick %s of %s", tick.isoformat(), entry.workflow.name)
                 self._fire(entry, tick)
         except DBOSException as exc:
-            logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
+            if not self._engine.background_failed("the scheduler", exc):
+                logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
 
     def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
         engine = self._engine
@@ -119,6 +120,8 @@ class Scheduler:
                 started = run_sync(engine.start(entry.workflow, (tick, _utcnow()), {}))
             engine.dispatch(started)
         except DBOSException as exc:
+            if self._engine.background_failed("the scheduler", exc):
+                return
             logger.warning(
                 "could not start scheduled workflow %s for %s: %s",
                 entry.workflow.name,

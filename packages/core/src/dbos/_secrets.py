@@ -48,12 +48,28 @@ def _conninfo_dict(dsn: str) -> dict[str, Any] | None:
         return None
 
 
+def _userinfo_secrets(netloc: str) -> set[str]:
+    """Every password a URL's authority may carry. With an unencoded ``@`` in the password
+    parsers disagree (libpq splits at the first ``@``, Python at the last), so every
+    candidate counts: the text after the first ``:`` up to each ``@``, and each piece
+    between two ``@`` (what libpq would take for the host)."""
+    found: set[str] = set()
+    userinfo, at, _ = netloc.rpartition("@")
+    if not at:
+        return found
+    pieces = userinfo.split("@")
+    found.update(piece for piece in pieces[1:] if piece)
+    for end in range(len(pieces)):
+        candidate = "@".join(pieces[: end + 1])
+        if ":" in candidate:
+            found.add(candidate.split(":", 1)[1])
+    return found
+
+
 def _url_secrets(dsn: str) -> set[str]:
     found: set[str] = set()
     parts = urlsplit(dsn)
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    if at and ":" in userinfo:
-        found.add(userinfo.split(":", 1)[1])
+    found |= _userinfo_secrets(parts.netloc)
     for segment in parts.query.split("&"):
         key, eq, value = segment.partition("=")
         if eq and unquote(key).strip().lower() in SECRET_KEYS:
@@ -80,8 +96,10 @@ def password_secrets(dsn: str) -> frozenset[str]:
     try:
         if _is_url(dsn):
             found |= _url_secrets(dsn)
-    except ValueError:
-        pass
+    except ValueError:  # refused by urlsplit (``[::1:5432``): its authority taken as text
+        loose = _LOOSE_AUTHORITY.match(dsn)
+        if loose is not None:
+            found |= _userinfo_secrets(loose.group(2) + "@")
     parsed = _conninfo_dict(dsn)
     if parsed is not None:
         found |= {str(parsed[key]) for key in SECRET_KEYS if parsed.get(key)}
@@ -99,10 +117,11 @@ def _mask_url(dsn: str) -> str:
     parts = urlsplit(dsn)
     userinfo, at, hosts = parts.netloc.rpartition("@")
     netloc = parts.netloc
-    if at and ":" in userinfo:
+    if at and (":" in userinfo or "@" in userinfo):
         # Kept as text rather than through .hostname/.port, which refuse libpq's multi-host
-        # form (h1:5432,h2:5432).
-        netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{hosts}"
+        # form (h1:5432,h2:5432). The user name ends at the first ':' or '@' (an unencoded
+        # '@' in the password: everything up to the last '@' may be secret).
+        netloc = f"{re.split('[:@]', userinfo, maxsplit=1)[0]}:{MASK}@{hosts}"
     segments = []
     for segment in parts.query.split("&") if parts.query else []:
         key, eq, _ = segment.partition("=")
@@ -117,6 +136,24 @@ def _mask_url(dsn: str) -> str:
     return rebuilt + (f"#{parts.fragment}" if parts.fragment else "")
 
 
+_LOOSE_AUTHORITY = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
+
+
+def _mask_loose_url(dsn: str) -> str:
+    """A URL the standard library refuses (``[::1:5432``), masked as text: everything up to
+    the authority's last '@' after the user name, and the query, are hidden."""
+    match = _LOOSE_AUTHORITY.match(dsn)
+    if match is None:
+        return "<unparseable URL>" if "password" in dsn.lower() else dsn
+    rest = dsn[match.end() :]
+    if "?" in rest and "password" in rest.lower():
+        rest = rest.split("?", 1)[0] + "?" + MASK
+    if not re.search("[:@]", match.group(2)):  # a user name alone
+        return f"{match.group(1)}{match.group(2)}@{rest}"
+    user = re.split("[:@]", match.group(2), maxsplit=1)[0]
+    return f"{match.group(1)}{user}:{MASK}@{rest}"
+
+
 def mask_password(dsn: str) -> str:
     """`dsn` with every password replaced by ``***``, fit for logs, errors and output.
 
@@ -127,15 +164,16 @@ def mask_password(dsn: str) -> str:
 
     Returns:
         The masked string; ``<connection string hidden>`` for a key/value string that cannot
-        be parsed (psycopg missing, or malformed) and contains ``password``, and
-        ``<unparseable URL>`` for a URL the standard library refuses.
+        be parsed (psycopg missing, or malformed) and contains ``password``. A URL the
+        standard library refuses is masked as text (``<unparseable URL>`` when that is not
+        possible).
     """
     dsn = str(dsn)  # a caller may pass a Path or None from an unchecked config
     if _is_url(dsn):
         try:
             return _mask_url(dsn)
         except ValueError:
-            return "<unparseable URL>"
+            return _mask_loose_url(dsn)
     if "=" not in dsn:
         return dsn
     parsed = _conninfo_dict(dsn)

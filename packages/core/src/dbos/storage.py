@@ -16,6 +16,7 @@ docs/guides/writing-a-backend.md.
 
 from __future__ import annotations
 
+from ._config import validate_schema_name
 from ._decisions import claimable, partition_quotas
 from ._errors import (
     DBOSConfigError,
@@ -135,6 +136,7 @@ __all__ = [
     "scrub_text",
     "skipped_columns",
     "url_scheme",
+    "validate_schema_name",
     "wait_until_terminal",
     "wakeup_for",
 ]

@@ -10,8 +10,12 @@ Idle connections that the server closed (a restart) are found before they are ha
 at the cost of a poll of the socket, not a round trip: a server that shuts down tells its
 clients so, which makes their sockets readable; only then is the connection tested.
 
-psycopg_pool logs a WARNING on every failed attempt; for this pool those records are
-dropped, as `dbos`'s own outage report (see `dbos._outage`) tells the story once.
+psycopg_pool logs a WARNING on every failed attempt, and one per connection found broken
+when returned (``discarding closed connection: <psycopg.Connection [BAD] ...>``, printed
+unformatted to stderr by Python's last-resort handler where logging is not configured); for
+this pool those records are dropped, as `dbos`'s own outage report (see `dbos._outage`) tells
+the story once. The pool's connections are of their own class (`SystemConnection`) so that
+records about them are told apart.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ def new_pool(
         min_size=1,
         max_size=max_size,
         kwargs={"autocommit": True},
+        connection_class=SystemConnection,
         name=POOL_NAME,
         timeout=timeout_s,
         open=False,
@@ -95,13 +100,22 @@ def _readable(fd: int) -> bool:
     return bool(readable)
 
 
+class SystemConnection(psycopg.Connection[Any]):
+    """The connections of this module's pools (a class of their own only so that
+    psycopg_pool's records about them can be recognized)."""
+
+
 class _DropReconnectNoise(logging.Filter):
-    """Drops psycopg_pool's per-attempt warnings about this module's pools."""
+    """Drops psycopg_pool's warnings about this module's pools and their connections
+    (reconnection attempts; connections discarded as broken): outages are reported once, by
+    `dbos`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.WARNING or not isinstance(record.args, tuple):
             return True
-        return POOL_NAME not in (str(arg) for arg in record.args)
+        return not any(
+            isinstance(arg, SystemConnection) or POOL_NAME in str(arg) for arg in record.args
+        )
 
 
 _FILTER = _DropReconnectNoise()

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from psycopg import sql
 
-from dbos.storage import DBOSConfigError, Migration, load_migrations, load_queries
+from dbos.storage import Migration, load_migrations, load_queries, validate_schema_name
+
+__all__ = ["queries", "validate_schema_name"]
 
 _PACKAGE = "dbos_postgres"
-# Postgres identifiers: we refuse anything that would need quoting tricks to be safe to show.
-_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
-
-
-def validate_schema_name(schema: str) -> str:
-    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
-        raise DBOSConfigError(
-            f"system schema name {schema!r} is not a plain Postgres identifier "
-            "(letters, digits, _ and $, at most 63 characters, not starting with a digit)"
-        )
-    return schema
 
 
 def _bind(text: str, schema: str) -> sql.Composed:

@@ -28,6 +28,8 @@ class SQLiteFileChangedError(DBOSStorageError):
         path: The database file's path, as configured.
     """
 
+    fatal = True  # the background services stop (see DBOSStorageError.fatal)
+
     def __init__(self, path: str, what: str) -> None:
         self._reduce_args = (path, what)
         super().__init__(
