@@ -250,7 +250,7 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
     no_url = dbos_cli("workflow", "list")
     assert no_url.returncode == 2 and "DBOS_SYSTEM_DATABASE_URL" in no_url.stderr
     bad_scheme = dbos_cli("--db-url", "mysql://x@y/z", "workflow", "list")
-    assert bad_scheme.returncode == 2 and "unsupported scheme" in bad_scheme.stderr
+    assert bad_scheme.returncode == 2 and "no installed storage backend" in bad_scheme.stderr
     for schema in ("bad;schema", "1st", ""):
         bad_schema = dbos_cli("--schema", schema, "workflow", "list", url=secret_url)
         assert bad_schema.returncode == 2, bad_schema.stderr

@@ -35,7 +35,7 @@ def test_environment_url_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"name": ""}, "non-empty"),
         ({"name": "has space"}, "may only use"),
         ({"name": "a", "system_databse_url": "x"}, "unknown config key.*system_databse_url"),
-        ({"name": "a", "system_database_url": "mysql://u:pw@h/db"}, "unsupported scheme 'mysql'"),
+        ({"name": "a", "system_database_url": "postgresql://u:p@w@h/db"}, "percent-encode"),
         ({"name": "a", "system_database_url": "not a url"}, "must be a URL"),
         ({"name": "a", "sys_db_pool_size": 0}, "sys_db_pool_size"),
         ({"name": "a", "log_level": "LOUD"}, "log_level"),
@@ -49,7 +49,7 @@ def test_bad_config_names_the_problem(config: dict[str, Any], message: str) -> N
 
 def test_errors_never_show_a_password() -> None:
     with pytest.raises(DBOSConfigError) as info:
-        resolve({"name": "a", "system_database_url": "mysql://user:hunter2@host/db"})
+        resolve({"name": "a", "system_database_url": "postgresql://user:hunter2@[::1/db"})
     assert "hunter2" not in str(info.value)
     assert "***" in str(info.value)
 

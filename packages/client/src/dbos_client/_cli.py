@@ -25,11 +25,10 @@ from dbos.management import (
     to_epoch_ms,
     validate_url,
 )
-from dbos.plugins import Hooks, plugin_manager
+from dbos.plugins import backend_for_url
 from dbos.storage import (
     StorageOptions,
     WorkflowStatusString,
-    mask_password,
     scrub_exception,
     validate_schema_name,
 )
@@ -61,9 +60,13 @@ class Settings:
                 "no system database URL: pass --db-url or set DBOS_SYSTEM_DATABASE_URL"
             )
         try:
-            return validate_url(self.url, "--db-url")
+            url = validate_url(self.url, "--db-url")
+            # A URL no installed backend takes is a usage error too (building a storage
+            # connects to nothing: backends connect at first use).
+            backend_for_url(url, StorageOptions(system_schema=self.schema)).close()
         except DBOSConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--db-url") from exc
+        return url
 
     def client(self) -> DBOSClient:
         if self._client is None:
@@ -79,10 +82,7 @@ class Settings:
         """The storage without the client's schema check (for migrate and reset)."""
         url = self.require_url()
         options = StorageOptions(system_schema=self.schema, pool_size=1, application_name="dbos")
-        storage = Hooks(plugin_manager()).storage_for_url(url, options)
-        if storage is None:
-            raise DBOSConfigError(f"no installed storage backend handles {mask_password(url)!r}")
-        return storage
+        return backend_for_url(url, options)
 
     def close(self) -> None:
         if self._client is not None:

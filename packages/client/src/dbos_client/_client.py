@@ -42,8 +42,8 @@ from dbos.management import (
     take_assigned_workflow_id,
     validate_url,
 )
-from dbos.plugins import Hooks, plugin_manager
-from dbos.storage import StorageOptions, WorkflowQuery, mask_password, scrub_exception, url_scheme
+from dbos.plugins import Hooks, backend_for_url, plugin_manager
+from dbos.storage import StorageOptions, WorkflowQuery, scrub_exception
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
@@ -70,17 +70,7 @@ def open_storage(
         application_name="dbos",
         connect_timeout_s=attempt_timeout(retry_timeout_s),
     )
-    hooks = Hooks(plugin_manager())
-    try:
-        storage = hooks.storage_for_url(url, options)
-    except BaseException as exc:
-        scrub_exception(exc, url)
-        raise
-    if storage is None:
-        backend = "dbos-postgres" if url_scheme(url).startswith("postgres") else "a backend"
-        raise DBOSConfigError(
-            f"no installed storage backend handles {mask_password(url)!r}; install {backend}"
-        )
+    storage = backend_for_url(url, options)
     try:
         pending = storage.verify_schema()
     except BaseException as exc:
@@ -94,7 +84,7 @@ def open_storage(
             f"migration(s) ({', '.join(pending)}): launch the app on it once, or run "
             "`dbos migrate`"
         )
-    return ResilientStorage(storage, hooks, retry_timeout_s).as_storage()
+    return ResilientStorage(storage, Hooks(plugin_manager()), retry_timeout_s).as_storage()
 
 
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ._errors import DBOSConfigError
 from ._resilient import DEFAULT_RETRY_TIMEOUT_S
 from ._serialization import JsonPickleSerializer, Serializer
-from ._urls import mask_password, url_scheme
+from ._urls import mask_password
 
 logger = logging.getLogger("dbos")
 
@@ -100,7 +100,6 @@ _MISSING_SERVICES = {
 }
 _KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_SUPPORTED_SCHEMES = ("postgresql", "postgres", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,9 @@ def validate_schema_name(schema: object, source: str = "system schema name") -> 
 
 
 def validate_url(url: str, source: str) -> str:
-    """Check that `url` has a supported scheme; `source` names where it came from."""
+    """Check that `url` is a URL that names its host unambiguously; `source` names where it
+    came from. Whether its scheme is supported is for the installed backends to say, at
+    launch (`dbos.plugins.backend_for_url`)."""
     if not isinstance(url, str) or "://" not in url:
         raise DBOSConfigError(
             f"{source} must be a URL such as postgresql://user@host:5432/db or "
@@ -221,11 +222,7 @@ def validate_url(url: str, source: str) -> str:
             f"{source} has more than one '@' before the host ({mask_password(url)!r}): "
             "percent-encode '@' in the user name or password as %40"
         )
-    if url_scheme(url) not in _SUPPORTED_SCHEMES:
-        raise DBOSConfigError(
-            f"{source} has unsupported scheme {url_scheme(url)!r} in {mask_password(url)!r}; "
-            f"use one of {', '.join(_SUPPORTED_SCHEMES)}"
-        )
+    # Which schemes work is up to the installed backends (`backend_for_url` says what to install).
     return url
 
 

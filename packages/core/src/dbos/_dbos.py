@@ -26,7 +26,7 @@ from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query, build_queued_query
 from ._logging import configure_logging, library_version
 from ._outcome import now_ms
-from ._plugins import Hooks, broken_plugins, plugin_manager
+from ._plugins import Hooks, backend_for_url, plugin_manager
 from ._queue import (
     DEFAULT_POLLING_INTERVAL_S,
     EnqueueOptions,
@@ -51,7 +51,7 @@ from ._secrets import scrub_exception
 from ._serialization import Codec
 from ._step import sleep_procedure, step_procedure
 from ._storage import SystemStorage
-from ._urls import mask_password, url_scheme
+from ._urls import mask_password
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,11 +64,6 @@ logger = logging.getLogger("dbos")
 _REGISTRATION_ATTR = "__dbos_workflow__"
 #: Registered name of the one-step workflow that runs an enqueued (or started) step.
 STEP_WORKFLOW_PREFIX = "dbos.step:"
-_BACKEND_PACKAGES = {
-    "postgresql": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
-    "postgres": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
-    "sqlite": "dbos-sqlite, the embedded default backend (pip install dbos-sqlite, or dbos-py)",
-}
 
 
 class _ClassProperty(Generic[T]):
@@ -156,22 +151,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             application_name=settings.name,
             connect_timeout_s=attempt_timeout(settings.retry_timeout_s),
         )
-        try:
-            storage = hooks.storage_for_url(settings.system_database_url, options)
-        except BaseException as exc:
-            # A backend's errors (and the driver errors chained to them) may echo the URL.
-            scrub_exception(exc, settings.system_database_url)
-            raise
-        if storage is None:
-            scheme = url_scheme(settings.system_database_url)
-            package = _BACKEND_PACKAGES.get(scheme, f"a backend for {scheme!r}")
-            broken = "".join(
-                f"\n  plugin {n} failed to load: {e}" for n, e in broken_plugins().items()
-            )
-            raise DBOSConfigError(
-                "no installed storage backend handles "
-                f"{mask_password(settings.system_database_url)!r}; install {package}{broken}"
-            )
+        storage = backend_for_url(settings.system_database_url, options)
         try:
             storage.setup()
         except BaseException as exc:

@@ -51,6 +51,52 @@ def broken_plugins() -> dict[str, str]:
         return dict(_broken)
 
 
+#: What to install for the schemes this project's own backends handle (a hint only: any
+#: installed plugin may handle any scheme).
+_KNOWN_BACKENDS = {
+    "postgresql": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
+    "postgres": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
+    "sqlite": "dbos-sqlite, the embedded default backend (pip install dbos-sqlite, or dbos-py)",
+}
+
+
+def backend_for_url(url: str, options: StorageOptions) -> SystemStorage:
+    """The storage backend for `url`, not yet set up: whichever installed plugin answers
+    ``dbos_storage_for_url`` first. The installed plugins alone decide which URLs work, so a
+    third-party backend needs no change in core.
+
+    Raises:
+        DBOSConfigError: no installed plugin handles the URL; the message names what to
+            install for a known scheme, the backends that are installed, and any plugin that
+            failed to load. Passwords are masked here and in any error a backend raises.
+    """
+    from ._errors import DBOSConfigError
+    from ._secrets import scrub_exception
+    from ._urls import mask_password, url_scheme
+
+    manager = plugin_manager()
+    try:
+        found: SystemStorage | None = manager.hook.dbos_storage_for_url(url=url, options=options)
+    except BaseException as exc:
+        # A backend's errors (and the driver errors chained to them) may echo the URL.
+        scrub_exception(exc, url)
+        raise
+    if found is not None:
+        return found
+    scheme = url_scheme(url)
+    installed = sorted(
+        name
+        for name, plugin in manager.list_name_plugin()
+        if hasattr(plugin, "dbos_storage_for_url")
+    )
+    broken = "".join(f"\n  plugin {n} failed to load: {e}" for n, e in broken_plugins().items())
+    raise DBOSConfigError(
+        f"no installed storage backend handles {mask_password(url)!r} (scheme {scheme!r}); "
+        f"install {_KNOWN_BACKENDS.get(scheme, f'a backend for {scheme!r}')}. Installed "
+        f"backends: {', '.join(installed) or 'none'}{broken}"
+    )
+
+
 class Hooks:
     """Typed calls into the hooks. Nearly free when no plugin implements a hook: the hot path
     (every storage call and step) asks the hook for implementations before calling it, which
@@ -66,12 +112,6 @@ class Hooks:
         self._after_step_checkpoint = hook.dbos_after_step_checkpoint
         self._storage_call = hook.dbos_storage_call
         self._storage_call_done = hook.dbos_storage_call_done
-
-    def storage_for_url(self, url: str, options: StorageOptions) -> SystemStorage | None:
-        """The storage the first plugin that handles `url` returns (``dbos_storage_for_url``,
-        first result wins), or None if no installed plugin does."""
-        result: SystemStorage | None = self._hook.dbos_storage_for_url(url=url, options=options)
-        return result
 
     def workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
         """Call ``dbos_workflow_started``: a workflow body is about to run (first run or

@@ -4,11 +4,13 @@
 `hookimpl` to observe or steer the engine (the hooks and their arguments are in
 ``dbos._hookspecs``: storage discovery, workflow start and end, steps, checkpoints, storage
 calls). `Hooks` calls them with keyword arguments; core skips a hook no plugin implements.
+`backend_for_url(url, options)` finds the backend for a URL, as `DBOS.launch()`, `DBOSClient` and
+the ``dbos`` command do: the installed plugins alone decide which URLs work.
 """
 
 from __future__ import annotations
 
 from ._hookspecs import hookimpl
-from ._plugins import Hooks, broken_plugins, plugin_manager
+from ._plugins import Hooks, backend_for_url, broken_plugins, plugin_manager
 
-__all__ = ["Hooks", "broken_plugins", "hookimpl", "plugin_manager"]
+__all__ = ["Hooks", "broken_plugins", "hookimpl", "backend_for_url", "plugin_manager"]
