@@ -76,6 +76,8 @@ def _public_objects() -> Iterator[tuple[str, Any]]:
         module = importlib.import_module(module_name)
         for name in module.__all__:
             obj = getattr(module, name)
+            if isinstance(obj, types.GenericAlias):
+                continue  # a type alias (Python 3.10's inspect.isclass says True for these)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)) or id(obj) in seen:
                 continue  # constants, type aliases, re-exports already checked
             seen.add(id(obj))
