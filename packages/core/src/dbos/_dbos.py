@@ -20,8 +20,9 @@ from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning
 from ._context import current_step, current_workflow
 from ._cron import parse_cron
 from ._effects import run_async, run_sync
-from ._engine import Engine, QueuePlacement
+from ._engine import Engine
 from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
+from ._execution import QueuePlacement
 from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from ._listing import build_query, build_queued_query
 from ._logging import configure_logging, library_version

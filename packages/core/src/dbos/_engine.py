@@ -16,7 +16,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from . import _registry
@@ -47,6 +47,7 @@ from ._errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
 )
+from ._execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
 from ._ids import check_workflow_id
 from ._outage import ride_out_outages
 from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
@@ -111,76 +112,6 @@ _CANCELLED = WorkflowStatusString.CANCELLED.value
 _EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
 
 
-class ActiveWorkflow:
-    """A workflow executing (or about to) in this process.
-
-    `run` is claimed exactly once: by the background worker it was submitted to, or by a
-    thread that waits for the result before that worker got to it (which then runs it inline
-    instead of blocking a pool thread on another).
-    """
-
-    def __init__(self, workflow_id: str) -> None:
-        self.workflow_id = workflow_id
-        self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
-        #: The queue whose worker slot this execution holds, if any.
-        self.queue_name: str | None = None
-        #: Set when the execution passed its slot on to a task it claimed as it finished.
-        self.slot_passed_on = False
-        self._run: Callable[[], Outcome] | None = None
-        self._lock = threading.Lock()
-
-    def set_run(self, run: Callable[[], Outcome]) -> None:
-        with self._lock:
-            self._run = run
-
-    def claim(self) -> Callable[[], Outcome] | None:
-        with self._lock:
-            run, self._run = self._run, None
-            return run
-
-
-@dataclass(frozen=True)
-class QueuePlacement:
-    """Where and how an enqueued workflow waits for a worker."""
-
-    queue_name: str
-    priority: int = 0
-    deduplication_id: str | None = None
-    delay_until_ms: int | None = None
-    application_version: str | None = None
-    partition_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Started:
-    """The result of starting a workflow: run it here (`fresh` or not), or wait for it."""
-
-    workflow_id: str
-    active: ActiveWorkflow | None
-    registration: WorkflowRegistration
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    must_run: bool
-    fresh: bool = True
-    queue_name: str | None = None
-    deadline_ms: int | None = None
-
-
-class _LoopThread:
-    """An event loop in a daemon thread, for async workflows started from sync code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="dbos-async-workflows", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
 class Engine:
     """Runs workflows for one launched `DBOS` instance."""
 
@@ -206,7 +137,7 @@ class Engine:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="dbos-workflow"
         )
-        self._loop_thread: _LoopThread | None = None
+        self._loop_thread: LoopThread | None = None
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
         self._background_failed = False
@@ -682,7 +613,7 @@ class Engine:
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop_thread is None:
-                self._loop_thread = _LoopThread()
+                self._loop_thread = LoopThread()
             return self._loop_thread.loop
 
     # --- waiting ----------------------------------------------------------------------------

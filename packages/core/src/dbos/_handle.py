@@ -12,7 +12,7 @@ from ._records import WorkflowRow
 from ._serialization import Codec
 
 if TYPE_CHECKING:
-    from ._engine import ActiveWorkflow
+    from ._execution import ActiveWorkflow
     from ._outcome import Outcome
     from ._storage import SystemStorage
 

@@ -6,13 +6,11 @@ commit. Hot statements are prepared on the server.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -37,7 +35,6 @@ from dbos.storage import (
     GroupCommit,
     Message,
     NewWorkflow,
-    PartitionLoad,
     RecvRequest,
     ResumeResult,
     StepAck,
@@ -53,9 +50,7 @@ from dbos.storage import (
     WorkflowQuery,
     WorkflowRow,
     as_params,
-    claimable,
     mask_password,
-    partition_quotas,
     password_secrets,
     scrub_exception,
     scrub_text,
@@ -64,66 +59,23 @@ from dbos.storage import (
 )
 
 from . import _migrate
+from ._claims import claim_in, claim_params
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
+from ._params import (
+    Finish,
+    claims_without_lock,
+    finish_params,
+    missing_workflow,
+    stream_lock_key,
+    write_params,
+)
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
-
-
-@functools.lru_cache(maxsize=1024)
-def _queue_lock_key(schema: str, queue_name: str) -> int:
-    digest = hashlib.sha256(f"dbos-queue:{schema}:{queue_name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-@dataclass(frozen=True, slots=True)
-class _Finish:
-    """One caller's part of a group-committed finish."""
-
-    outcome: WorkflowOutcome
-    request: ClaimRequest | None
-
-
-def _finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
-    return {
-        "workflow_ids": [o.workflow_id for o in outcomes],
-        "statuses": [o.status for o in outcomes],
-        "outputs": [o.output for o in outcomes],
-        "errors": [o.error for o in outcomes],
-        "completed_at": [o.completed_at_ms for o in outcomes],
-    }
-
-
-def _missing_workflow(
-    step: StepRecord, writes: tuple[StepWrite, ...], violation: psycopg.errors.ForeignKeyViolation
-) -> str:
-    """The workflow a foreign-key violation of a step's checkpoint or writes names."""
-    if (violation.diag.constraint_name or "").startswith("notifications"):
-        for write in writes:
-            if isinstance(write, Message):
-                return write.destination_id
-    return step.workflow_id
-
-
-@functools.lru_cache(maxsize=4096)
-def _stream_lock_key(schema: str, workflow_id: str, key: str) -> int:
-    """The advisory lock that serializes appends to one stream (see lock_stream)."""
-    name = f"dbos-stream:{schema}:{len(workflow_id)}:{workflow_id}:{key}"
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
-
-
-def _write_params(write: StepWrite, function_id: int | None) -> dict[str, Any]:
-    """A write's parameters, with the operation that made it (None: none)."""
-    return {**as_params(write), "function_id": function_id}
-
-
-def _claims_without_lock(members: list[tuple[int, ClaimRequest]]) -> bool:
-    queue = members[0][1].queue
-    return not queue.has_global_limits and not queue.partitioned
 
 
 class PostgresStorage:
@@ -143,7 +95,7 @@ class PostgresStorage:
         self._finished = FinishSignal()
         # One batch in flight: measured against two and three (drain of 5,000 tasks, rounds
         # interleaved), it drains 10-25% faster; fewer, larger commits beat shorter waits.
-        self._finishes: GroupCommit[_Finish, FinishedAndClaimed] = GroupCommit(
+        self._finishes: GroupCommit[Finish, FinishedAndClaimed] = GroupCommit(
             self._finish_batch, in_flight=1
         )
         self._closed = False
@@ -383,7 +335,7 @@ class PostgresStorage:
         except DBOSStorageError as exc:
             cause = exc.__cause__
             if isinstance(cause, psycopg.errors.ForeignKeyViolation):
-                raise DBOSNonExistentWorkflowError(_missing_workflow(step, writes, cause)) from exc
+                raise DBOSNonExistentWorkflowError(missing_workflow(step, writes, cause)) from exc
             raise
         assert found is not None
         inserted, status = found
@@ -416,7 +368,7 @@ class PostgresStorage:
                     )
                     connection.execute(
                         self._queries[query],
-                        _write_params(write, params["function_id"]),
+                        write_params(write, params["function_id"]),
                         prepare=True,
                     )
         return found
@@ -427,7 +379,7 @@ class PostgresStorage:
         """Take the append locks of these streams for the caller's transaction, before any
         other write of it and in one global order, so two transactions appending to the same
         streams never deadlock."""
-        keys = sorted({_stream_lock_key(self._schema, w, k) for w, k in streams})
+        keys = sorted({stream_lock_key(self._schema, w, k) for w, k in streams})
         for lock_key in keys:
             connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)
 
@@ -441,7 +393,7 @@ class PostgresStorage:
         """`SystemStorage.finish_workflow` on Postgres: concurrent finishes in this process share
         one statement and one commit (`GroupCommit`). Returns the status afterwards; raises
         `DBOSNonExistentWorkflowError` for an unknown workflow."""
-        finished = self._finishes.submit(_Finish(outcome, None))
+        finished = self._finishes.submit(Finish(outcome, None))
         self._settled(outcome.workflow_id)
         return finished.status
 
@@ -452,11 +404,11 @@ class PostgresStorage:
         (`GroupCommit`); claims for the same queue are made together, in one statement for a
         queue without global limits or partitions, else in one transaction under the queue's
         lock."""
-        finished = self._finishes.submit(_Finish(outcome, request))
+        finished = self._finishes.submit(Finish(outcome, request))
         self._settled(outcome.workflow_id)
         return finished
 
-    def _finish_batch(self, batch: list[_Finish]) -> list[FinishedAndClaimed | Exception]:
+    def _finish_batch(self, batch: list[Finish]) -> list[FinishedAndClaimed | Exception]:
         """One round of the group commit: finish every workflow of the batch and make the
         claims they ask for, in one transaction."""
         outcomes = [finish.outcome for finish in batch]
@@ -476,7 +428,7 @@ class PostgresStorage:
         with self._connection() as connection:
             if not wanted:
                 statuses = self._finish_statuses(connection, outcomes)
-            elif len(wanted) == 1 and _claims_without_lock(next(iter(wanted.values()))):
+            elif len(wanted) == 1 and claims_without_lock(next(iter(wanted.values()))):
                 (members,) = wanted.values()
                 statuses, rows = self._finish_and_claim_unlimited(connection, outcomes, members)
                 for index, request in members:
@@ -493,7 +445,7 @@ class PostgresStorage:
                             capacity=sum(request.capacity for _, request in members),
                             now_ms=max(request.now_ms for _, request in members),
                         )
-                        rows = self._claim_in(connection, together)
+                        rows = claim_in(self._queries, self._schema, connection, together)
                         for index, request in members:
                             claimed[index] = rows[: request.capacity]
                             rows = rows[request.capacity :]
@@ -518,8 +470,8 @@ class PostgresStorage:
         """Finish and claim in one statement (one round trip, one commit): for a queue
         without global limits, where claimers need no lock and no counts."""
         request = members[0][1]
-        params = self._claim_params(request)
-        params.update(_finish_params(outcomes))
+        params = claim_params(self._schema, request)
+        params.update(finish_params(outcomes))
         params["limit"] = sum(member.capacity for _, member in members)
         params["now_ms"] = max(member.now_ms for _, member in members)
         rows = connection.execute(self._queries["finish_and_claim"], params, prepare=True)
@@ -541,7 +493,7 @@ class PostgresStorage:
             ).fetchone()
             return [None if found is None else str(found[0])]
         rows = connection.execute(
-            self._queries["finish_workflows"], _finish_params(outcomes), prepare=True
+            self._queries["finish_workflows"], finish_params(outcomes), prepare=True
         )
         return [None if status is None else str(status) for (status,) in rows.fetchall()]
 
@@ -578,67 +530,11 @@ class PostgresStorage:
                 # Claimers never wait for each other: SKIP LOCKED passes over rows that
                 # another process is claiming at this moment.
                 rows = connection.execute(
-                    self._queries["claim_queued"], self._claim_params(request), prepare=True
+                    self._queries["claim_queued"], claim_params(self._schema, request), prepare=True
                 )
                 return [WorkflowRow(*row) for row in rows.fetchall()]
             with connection.transaction():
-                return self._claim_in(connection, request)
-
-    def _claim_params(self, request: ClaimRequest) -> dict[str, Any]:
-        queue = request.queue
-        return {
-            "queue_name": queue.name,
-            "executor_id": request.executor_id,
-            "application_version": request.application_version,
-            "now_ms": request.now_ms,
-            "workflow_names": list(request.workflow_names),
-            "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
-            "lock_key": _queue_lock_key(self._schema, queue.name),
-            "limit": claimable(queue, request.capacity, 0, 0),
-        }
-
-    def _claim_in(
-        self, connection: psycopg.Connection[Any], request: ClaimRequest
-    ) -> list[WorkflowRow]:
-        """Claim inside the caller's transaction."""
-        queue = request.queue
-        params = self._claim_params(request)
-        if queue.has_global_limits:
-            locked = connection.execute(
-                self._queries["lock_queue"], params, prepare=True
-            ).fetchone()
-            if not (locked and locked[0]):  # another process is claiming this queue now
-                return []
-        if queue.partitioned:
-            return self._claim_partitions(connection, request, params)
-        if queue.has_global_limits:
-            counts = connection.execute(
-                self._queries["queue_counts"], params, prepare=True
-            ).fetchone()
-            assert counts is not None
-            running, started = counts
-            params["limit"] = claimable(queue, request.capacity, running, started)
-        if params["limit"] <= 0:
-            return []
-        rows = connection.execute(self._queries["claim_queued"], params, prepare=True)
-        return [WorkflowRow(*row) for row in rows.fetchall()]
-
-    def _claim_partitions(
-        self, connection: psycopg.Connection[Any], request: ClaimRequest, params: dict[str, Any]
-    ) -> list[WorkflowRow]:
-        """Claim from a partitioned queue: limits per partition, partitions round robin. The
-        loads are read in their own statement, after the queue lock (see `lock_queue`)."""
-        loads = [
-            PartitionLoad(*row)
-            for row in connection.execute(self._queries["partition_loads"], params, prepare=True)
-        ]
-        quotas = partition_quotas(request.queue, request.capacity, loads)
-        if not quotas:
-            return []
-        params["partition_keys"] = list(quotas)
-        params["partition_counts"] = list(quotas.values())
-        rows = connection.execute(self._queries["claim_partitions"], params, prepare=True)
-        return [WorkflowRow(*row) for row in rows.fetchall()]
+                return claim_in(self._queries, self._schema, connection, request)
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
@@ -741,7 +637,7 @@ class PostgresStorage:
         `DBOSNonExistentWorkflowError` for an unknown workflow, `DBOSStepConflictError` if `step`
         is recorded already."""
         query = "set_event" if step is None else "set_event_step"
-        params = _write_params(event, None if step is None else step.function_id)
+        params = write_params(event, None if step is None else step.function_id)
         ack = self._write_with_step(query, params, step, event.workflow_id)
         self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
         return ack
@@ -757,7 +653,7 @@ class PostgresStorage:
         `DBOSNonExistentWorkflowError` for an unknown workflow, `DBOSStepConflictError` if
         `step` is recorded already."""
         query = "write_stream" if step is None else "write_stream_step"
-        params = _write_params(write, None if step is None else step.function_id)
+        params = write_params(write, None if step is None else step.function_id)
         stream = (write.workflow_id, write.key)
         ack = self._write_with_step(query, params, step, write.workflow_id, stream)
         self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
