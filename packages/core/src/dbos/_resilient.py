@@ -135,7 +135,7 @@ class ResilientStorage:
         given, gets True appended when an attempt failed (its effect is then uncertain).
         `give_up_at` (monotonic seconds) ends the retries of a call that may give up sooner
         than its budget (a wait with a timeout)."""
-        patient = riding_out() or self._retry_timeout_s is None
+        patient: bool | None = None  # decided at the first failure: off the hot path
         first_failure: float | None = None
         deadline = 0.0
         attempt, backoff = 1, _FIRST_BACKOFF_S
@@ -155,6 +155,8 @@ class ResilientStorage:
                 if self._closed.is_set():
                     raise DBOSStorageError("the system database storage is closed") from exc
                 now = time.monotonic()
+                if patient is None:
+                    patient = riding_out() or self._retry_timeout_s is None
                 if not patient:
                     if first_failure is None:
                         assert self._retry_timeout_s is not None
