@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dbos import DBOS, SetWorkflowID, SystemStorage, hookimpl
-from dbos._plugins import plugin_manager
-from dbos._records import StepRecord
+from dbos.plugins._hooks import plugin_manager
+from dbos.storage._records import StepRecord
 
 Launch = Callable[..., None]
 BACKGROUND = {"claim_queued", "cancel_expired"}

@@ -139,7 +139,7 @@ def test_one_id_started_concurrently_from_many_processes_runs_once(
 
 
 def _send_from_outside(url: str, destination: str, value: str) -> None:
-    from dbos._records import Message
+    from dbos.storage._records import Message
     from dbos_testing import storage_for_url
 
     storage = storage_for_url(url)
@@ -177,7 +177,7 @@ def test_receiver_killed_between_two_recvs_gets_the_same_first_message(
 def test_sender_killed_after_send_does_not_send_twice(
     dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
 ) -> None:
-    from dbos._records import NewWorkflow, RecvRequest
+    from dbos.storage._records import NewWorkflow, RecvRequest
 
     url = dbos_system_database_url
     dbos_storage.create_workflow(NewWorkflow("receiver", "receiver", "[]", None, None, 0))

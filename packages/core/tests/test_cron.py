@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dbos import DBOSConfigError
-from dbos._cron import next_tick, parse_cron, previous_tick
+from dbos._engine.cron import next_tick, parse_cron, previous_tick
 
 
 def ticks(expression: str, start: datetime, count: int) -> list[datetime]:

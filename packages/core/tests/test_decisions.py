@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from dbos import DBOSUnexpectedStepError
-from dbos._decisions import child_workflow_id, remaining_sleep, replayed_step, retry_delay
-from dbos._records import StepRecord
-from dbos._registry import StepPolicy
+from dbos._engine.decisions import child_workflow_id, remaining_sleep, replayed_step, retry_delay
+from dbos._engine.registry import StepPolicy
+from dbos.storage._records import StepRecord
 
 
 def _record(function_id: int, name: str) -> StepRecord:
@@ -42,8 +42,8 @@ def test_remaining_sleep_never_negative() -> None:
 
 
 def test_claimable_respects_every_limit_and_never_goes_negative() -> None:
-    from dbos._decisions import claimable
-    from dbos._records import QueueSpec
+    from dbos.storage import claimable
+    from dbos.storage._records import QueueSpec
 
     unlimited = QueueSpec("q")
     assert claimable(unlimited, capacity=10, running_global=500, started_in_period=500) == 10
@@ -59,8 +59,8 @@ def test_claimable_respects_every_limit_and_never_goes_negative() -> None:
 
 
 def test_partition_limits_apply_to_each_partition_on_its_own() -> None:
-    from dbos._decisions import partition_quotas
-    from dbos._records import PartitionLoad, QueueSpec
+    from dbos.storage import partition_quotas
+    from dbos.storage._records import PartitionLoad, QueueSpec
 
     queue = QueueSpec("q", concurrency=2, limit=3, period_s=1.0, partitioned=True)
     loads = [
@@ -72,8 +72,8 @@ def test_partition_limits_apply_to_each_partition_on_its_own() -> None:
 
 
 def test_partition_quotas_never_exceed_queued_tasks_or_capacity() -> None:
-    from dbos._decisions import partition_quotas
-    from dbos._records import PartitionLoad, QueueSpec
+    from dbos.storage import partition_quotas
+    from dbos.storage._records import PartitionLoad, QueueSpec
 
     queue = QueueSpec("q", partitioned=True)
     loads = [PartitionLoad("a", queued=1), PartitionLoad("b", queued=10)]
@@ -84,8 +84,8 @@ def test_partition_quotas_never_exceed_queued_tasks_or_capacity() -> None:
 
 
 def test_partitions_are_served_round_robin_least_recently_served_first() -> None:
-    from dbos._decisions import partition_quotas
-    from dbos._records import PartitionLoad, QueueSpec
+    from dbos.storage import partition_quotas
+    from dbos.storage._records import PartitionLoad, QueueSpec
 
     queue = QueueSpec("q", partitioned=True)
     busy = PartitionLoad("busy", queued=1000, last_started_ms=2_000)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dbos._effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
+from dbos._engine.effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 
 
 def _procedure(log: list[str]) -> Procedure[int]:

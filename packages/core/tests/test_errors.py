@@ -22,7 +22,7 @@ from dbos import (
     SetWorkflowID,
     SystemStorage,
 )
-from dbos._records import NewWorkflow
+from dbos.storage._records import NewWorkflow
 
 Launch = Callable[..., None]
 
@@ -123,7 +123,7 @@ def test_changed_workflow_code_is_detected_on_replay(
     dbos_storage.create_workflow(
         NewWorkflow("replayed", "evolving", '{"args":[],"kwargs":{}}', "other", "v", 0)
     )
-    from dbos._records import StepRecord
+    from dbos.storage._records import StepRecord
 
     dbos_storage.record_step(StepRecord("replayed", 0, "some_other_step", "1", None, 0, 0))
     with SetWorkflowID("replayed"):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dbos._group_commit import GroupCommit
+from dbos.storage._group_commit import GroupCommit
 
 
 def test_a_lone_caller_runs_its_own_batch_at_once() -> None:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dbos import DBOSException
-from dbos._listing import build_query, to_epoch_ms
+from dbos.management._listing import build_query, to_epoch_ms
 
 
 def test_times_accept_iso_strings_datetimes_and_epoch_ms() -> None:

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from dbos import DBOS, Queue
+from dbos._engine.registry import clear_scheduled
 from dbos._logging import DefaultHandler, configure_logging
-from dbos._registry import clear_scheduled
 from dbos_testing import CrashPlan, SimulatedCrash
 
 Launch = Callable[..., None]

@@ -18,8 +18,8 @@ from dbos import (
     SystemStorage,
     hookimpl,
 )
-from dbos._plugins import plugin_manager
-from dbos._records import StepRecord
+from dbos.plugins._hooks import plugin_manager
+from dbos.storage._records import StepRecord
 
 Launch = Callable[..., None]
 
@@ -54,7 +54,7 @@ def test_send_and_recv_in_order_per_topic(launch: Launch, dbos_storage: SystemSt
 
 
 def _recv_request(workflow_id: str, function_id: int, topic: str) -> Any:
-    from dbos._records import RecvRequest
+    from dbos.storage._records import RecvRequest
 
     return RecvRequest(workflow_id, function_id, "DBOS.recv", topic, 0)
 
@@ -295,7 +295,7 @@ def test_exactly_once_event_processing(launch: Launch, dbos_storage: SystemStora
 
 def test_cancel_and_finish_report_the_end_of_a_workflows_streams(launch: Launch) -> None:
     # The storage that settles a workflow wakes its stream readers; they need not poll.
-    from dbos._records import WAKE_STREAM, Wakeup
+    from dbos.storage._records import WAKE_STREAM, Wakeup
 
     gate = threading.Event()
 

@@ -21,7 +21,7 @@ from dbos import (
     SetEnqueueOptions,
     SetWorkflowID,
 )
-from dbos._registry import clear_scheduled
+from dbos._engine.registry import clear_scheduled
 from dbos_client import DBOSClient
 
 Launch = Callable[..., None]

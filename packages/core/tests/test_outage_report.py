@@ -9,7 +9,7 @@ import time
 import pytest
 
 from dbos import DBOSConnectionError
-from dbos._outage import OutageReport
+from dbos._engine.outage import OutageReport
 
 
 def _warnings(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:

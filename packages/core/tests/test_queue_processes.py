@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from dbos import SystemStorage
-from dbos._records import NewWorkflow, WorkflowQuery, WorkflowStatusString
-from dbos._serialization import Codec, JsonPickleSerializer
+from dbos._base.serialization import Codec, JsonPickleSerializer
+from dbos.storage._records import NewWorkflow, WorkflowQuery, WorkflowStatusString
 from dbos_testing import most_at_once as count_overlaps
 
 APP = Path(__file__).parent / "apps" / "queue_app.py"

@@ -20,7 +20,7 @@ from dbos import (
     WorkflowHandle,
     hookimpl,
 )
-from dbos._plugins import plugin_manager
+from dbos.plugins._hooks import plugin_manager
 
 Launch = Callable[..., None]
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dbos import DBOS, DBOSConfigError
-from dbos._registry import clear_scheduled
-from dbos._scheduler import tick_workflow_id
+from dbos._engine.registry import clear_scheduled
+from dbos._engine.scheduler import tick_workflow_id
 
 Launch = Callable[..., None]
 

@@ -7,8 +7,8 @@ import traceback
 
 import pytest
 
+from dbos._base.secrets import mask_password, password_secrets, scrub_exception
 from dbos._config import resolve
-from dbos._secrets import mask_password, password_secrets, scrub_exception
 
 
 @pytest.mark.parametrize(

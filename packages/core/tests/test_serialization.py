@@ -10,7 +10,7 @@ from enum import Enum
 import pytest
 
 from dbos import DBOSRemoteError, DBOSSerializationError, JsonPickleSerializer
-from dbos._serialization import PICKLE_KEY, Codec
+from dbos._base.serialization import PICKLE_KEY, Codec
 
 
 @dataclass

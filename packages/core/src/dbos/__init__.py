@@ -16,11 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._config import DBOSConfig
-from ._context import SetWorkflowID, SetWorkflowTimeout
-from ._dbos import DBOS
-from ._distribution import core_version, warn_if_shadowed
-from ._errors import (
+from ._base.errors import (
     DBOSConfigError,
     DBOSConflictingRegistrationError,
     DBOSConnectionError,
@@ -43,12 +39,17 @@ from ._errors import (
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
 )
-from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from ._hookspecs import hookimpl
+from ._base.serialization import JsonPickleSerializer, Serializer
+from ._config import DBOSConfig
+from ._context import SetWorkflowID, SetWorkflowTimeout
+from ._dbos import DBOS
+from ._distribution import core_version, warn_if_shadowed
+from ._handle import WorkflowHandle, WorkflowHandleAsync
 from ._queue import Queue, SetEnqueueOptions
-from ._records import WorkflowStatusString
-from ._serialization import JsonPickleSerializer, Serializer
-from ._storage import SystemStorage
+from .management._status import WorkflowStatus
+from .plugins._hookspecs import hookimpl
+from .storage._protocol import SystemStorage
+from .storage._records import WorkflowStatusString
 
 if TYPE_CHECKING:
     from dbos_client import DBOSClient as DBOSClient

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._context import take_assigned_workflow_id
-from ._effects import Blocking, Procedure, run_async, run_sync
-from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from ._management import Management, StepInfo
+from ._engine.context import take_assigned_workflow_id
+from ._engine.effects import Blocking, Procedure, run_async, run_sync
+from ._handle import WorkflowHandle, WorkflowHandleAsync
+from .management._management import Management, StepInfo
+from .management._status import WorkflowStatus
 
 if TYPE_CHECKING:
-    from ._engine import Engine
+    from ._engine.engine import Engine
 
 T = TypeVar("T")
 

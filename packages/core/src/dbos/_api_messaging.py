@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._effects import run_async, run_sync
-from ._messaging import (
+from ._engine.effects import run_async, run_sync
+from ._engine.messaging import (
     check_timeout,
     get_event_procedure,
     recv_procedure,
@@ -18,7 +18,7 @@ from ._messaging import (
 )
 
 if TYPE_CHECKING:
-    from ._engine import Engine
+    from ._engine.engine import Engine
 
 
 class MessagingAPI:

@@ -13,46 +13,46 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
-from . import _registry
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
+from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
+from ._base.secrets import scrub_exception
+from ._base.serialization import Codec
+from ._base.urls import mask_password
 from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning, resolve
-from ._context import current_step, current_workflow
-from ._cron import parse_cron
-from ._effects import run_async, run_sync
-from ._engine import Engine
-from ._errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
-from ._execution import QueuePlacement
-from ._handle import WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from ._listing import build_query, build_queued_query
-from ._logging import configure_logging, library_version
-from ._outcome import now_ms
-from ._plugins import Hooks, backend_for_url, plugin_manager
-from ._queue import (
+from ._engine import registry as _registry
+from ._engine.context import current_step, current_workflow
+from ._engine.cron import parse_cron
+from ._engine.effects import run_async, run_sync
+from ._engine.engine import Engine
+from ._engine.queues import (
     DEFAULT_POLLING_INTERVAL_S,
     EnqueueOptions,
-    Queue,
-    QueueRateLimit,
     clear_queues,
     current_enqueue_options,
-    find_queue,
 )
-from ._records import StorageOptions
-from ._registry import (
+from ._engine.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    REGISTRATION_ATTR,
     ScheduledRegistration,
     StepPolicy,
     StepRegistration,
     WorkflowRegistration,
     function_name,
+    registration_of,
 )
-from ._resilient import ResilientStorage, attempt_timeout
-from ._scheduler import MISSED_TICK_POLICIES
-from ._secrets import scrub_exception
-from ._serialization import Codec
-from ._step import sleep_procedure, step_procedure
-from ._storage import SystemStorage
-from ._urls import mask_password
+from ._engine.resilient import ResilientStorage, attempt_timeout
+from ._engine.scheduler import MISSED_TICK_POLICIES
+from ._engine.step import sleep_procedure, step_procedure
+from ._handle import WorkflowHandle, WorkflowHandleAsync
+from ._launched import launched_engine, set_launched_engine
+from ._logging import configure_logging, library_version
+from ._queue import Queue, QueueRateLimit, find_queue
+from .management._listing import build_query, build_queued_query
+from .management._status import WorkflowStatus
+from .plugins._hooks import Hooks, backend_for_url, plugin_manager
+from .storage._protocol import SystemStorage
+from .storage._records import StorageOptions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,7 +62,6 @@ ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datet
 
 logger = logging.getLogger("dbos")
 
-_REGISTRATION_ATTR = "__dbos_workflow__"
 #: Registered name of the one-step workflow that runs an enqueued (or started) step.
 STEP_WORKFLOW_PREFIX = "dbos.step:"
 
@@ -85,15 +84,6 @@ def _current_workflow_id() -> str | None:
 def _current_step_id() -> int | None:
     frame = current_step()
     return None if frame is None or current_workflow() is None else frame.function_id
-
-
-def _registration_of(func: Callable[..., Any]) -> WorkflowRegistration:
-    registration = getattr(func, _REGISTRATION_ATTR, None)
-    if not isinstance(registration, WorkflowRegistration):
-        raise DBOSException(
-            f"{function_name(func)} is not a workflow; decorate it with @DBOS.workflow()"
-        )
-    return registration
 
 
 class DBOS(ManagementAPI, MessagingAPI):
@@ -170,6 +160,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
+        set_launched_engine(engine)
         logger.info(
             "DBOS %s launching: system database %s, executor %s, application version %s",
             library_version(),
@@ -189,6 +180,7 @@ class DBOS(ManagementAPI, MessagingAPI):
         launch. `workflow_completion_timeout_sec` waits that long for them first."""
         with cls._instance_lock:
             instance, cls._instance = cls._instance, None
+            set_launched_engine(None)
         if instance is not None:
             if instance._engine is not None:
                 instance._engine.close(workflow_completion_timeout_sec)
@@ -201,12 +193,7 @@ class DBOS(ManagementAPI, MessagingAPI):
 
     @classmethod
     def _launched_engine(cls) -> Engine:
-        instance = cls._instance
-        if instance is None or instance._engine is None:
-            raise DBOSNotLaunchedError(
-                "DBOS is not launched: call DBOS(config={...}) and DBOS.launch() first"
-            )
-        return instance._engine
+        return launched_engine()
 
     @classmethod
     def recover_pending_workflows(cls) -> list[WorkflowHandle[Any]]:
@@ -276,7 +263,7 @@ class DBOS(ManagementAPI, MessagingAPI):
                     return run_sync(engine.call(registration, args, kwargs)).unwrap()
 
                 wrapper = sync_workflow
-            setattr(wrapper, _REGISTRATION_ATTR, registration)
+            setattr(wrapper, REGISTRATION_ATTR, registration)
             return cast(Callable[P, R], wrapper)
 
         return decorator
@@ -346,7 +333,7 @@ class DBOS(ManagementAPI, MessagingAPI):
                 is_async=registration.is_async,
             )
             _registry.register_workflow(as_workflow)
-            setattr(wrapper, _REGISTRATION_ATTR, as_workflow)
+            setattr(wrapper, REGISTRATION_ATTR, as_workflow)
             return cast(Callable[P, R], wrapper)
 
         return decorator
@@ -374,7 +361,7 @@ class DBOS(ManagementAPI, MessagingAPI):
             )
 
         def decorator(func: ScheduledWorkflow) -> ScheduledWorkflow:
-            registration = getattr(func, _REGISTRATION_ATTR, None)
+            registration = getattr(func, REGISTRATION_ATTR, None)
             if not isinstance(registration, WorkflowRegistration):
                 raise DBOSConfigError(
                     f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
@@ -417,7 +404,7 @@ class DBOS(ManagementAPI, MessagingAPI):
         """
         _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
-        started = run_sync(engine.start(_registration_of(func), args, kwargs))
+        started = run_sync(engine.start(registration_of(func), args, kwargs))
         engine.dispatch(started)
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
@@ -444,7 +431,7 @@ class DBOS(ManagementAPI, MessagingAPI):
         """
         _refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
-        started = await run_async(engine.start(_registration_of(func), args, kwargs))
+        started = await run_async(engine.start(registration_of(func), args, kwargs))
         engine.dispatch(started)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 
@@ -643,53 +630,3 @@ def _refuse_enqueue_options(call: str) -> None:
             "apply to tasks enqueued on a queue and would be ignored here: use "
             "queue.enqueue(...) inside the block, or start the workflow outside it"
         )
-
-
-def _placement(queue: Queue) -> QueuePlacement:
-    options = current_enqueue_options()
-    if options.priority is not None and not queue.priority_enabled:
-        raise DBOSException(
-            f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
-            "cannot have a priority"
-        )
-    if queue.partition_queue and options.queue_partition_key is None:
-        raise DBOSException(
-            f"queue {queue.name!r} is partitioned: enqueue on it inside "
-            "SetEnqueueOptions(queue_partition_key=...)"
-        )
-    if options.queue_partition_key is not None and not queue.partition_queue:
-        raise DBOSException(
-            f"queue {queue.name!r} was not declared with partition_queue=True, so tasks on it "
-            f"cannot have a partition key (got {options.queue_partition_key!r})"
-        )
-    delay_until = None
-    if options.delay_seconds:
-        delay_until = now_ms() + int(options.delay_seconds * 1000)
-    return QueuePlacement(
-        queue_name=queue.name,
-        priority=options.priority or 0,
-        deduplication_id=options.deduplication_id,
-        delay_until_ms=delay_until,
-        application_version=options.app_version,
-        partition_key=options.queue_partition_key,
-    )
-
-
-def enqueue_sync(
-    queue: Queue, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> WorkflowHandle[Any]:
-    engine = DBOS._launched_engine()
-    placement = _placement(queue)
-    started = run_sync(engine.start(_registration_of(func), args, kwargs, placement))
-    engine.queue_worker.wake(queue.name)
-    return WorkflowHandle(engine, started.workflow_id, started.active)
-
-
-async def enqueue_async(
-    queue: Queue, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> WorkflowHandleAsync[Any]:
-    engine = DBOS._launched_engine()
-    placement = _placement(queue)
-    started = await run_async(engine.start(_registration_of(func), args, kwargs, placement))
-    engine.queue_worker.wake(queue.name)
-    return WorkflowHandleAsync(engine, started.workflow_id, started.active)

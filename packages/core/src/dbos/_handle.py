@@ -1,70 +1,22 @@
-"""Workflow handles and the `WorkflowStatus` record users see."""
+"""Workflow handles: what starting or retrieving a workflow returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from ._effects import Blocking, Procedure, run_async, run_sync
-from ._errors import DBOSNonExistentWorkflowError
-from ._ids import check_workflow_id
-from ._records import WorkflowRow
-from ._serialization import Codec
+from ._base.errors import DBOSNonExistentWorkflowError
+from ._base.ids import check_workflow_id
+from ._base.serialization import Codec
+from ._engine.effects import Blocking, Procedure, run_async, run_sync
+from .management._status import WorkflowStatus
+from .storage._records import WorkflowRow
 
 if TYPE_CHECKING:
-    from ._execution import ActiveWorkflow
-    from ._outcome import Outcome
-    from ._storage import SystemStorage
+    from ._engine.execution import ActiveWorkflow
+    from ._engine.outcome import Outcome
+    from .storage._protocol import SystemStorage
 
 R_co = TypeVar("R_co", covariant=True)
-
-
-@dataclass(frozen=True)
-class WorkflowStatus:
-    """A workflow's stored state. Times are epoch milliseconds."""
-
-    workflow_id: str
-    status: str
-    name: str
-    input: dict[str, Any] | None
-    output: Any
-    error: BaseException | None
-    created_at: int
-    updated_at: int
-    executor_id: str | None
-    app_version: str | None
-    recovery_attempts: int
-    max_recovery_attempts: int | None
-    queue_name: str | None
-    parent_workflow_id: str | None
-    workflow_deadline_epoch_ms: int | None = None
-
-    @classmethod
-    def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
-        """The status of a stored workflow row: inputs, output and error decoded with `codec`
-        (so a decoding failure raises what the codec raises; `LenientCodec` never does), times
-        in epoch milliseconds as stored."""
-        inputs = None
-        if row.inputs is not None:
-            args, kwargs = codec.decode_inputs(row.inputs)
-            inputs = {"args": args, "kwargs": kwargs}
-        return cls(
-            workflow_id=row.workflow_id,
-            status=row.status,
-            name=row.name,
-            input=inputs,
-            output=codec.decode_value(row.output),
-            error=None if row.error is None else codec.decode_error(row.error),
-            created_at=row.created_at_ms,
-            updated_at=row.updated_at_ms,
-            executor_id=row.executor_id,
-            app_version=row.application_version,
-            recovery_attempts=row.recovery_attempts,
-            max_recovery_attempts=row.max_recovery_attempts,
-            queue_name=row.queue_name,
-            parent_workflow_id=row.parent_workflow_id,
-            workflow_deadline_epoch_ms=row.deadline_ms,
-        )
 
 
 class HandleSource(Protocol):

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, overload
+from typing import Any, ParamSpec, TypedDict, TypeVar, overload
 
+from ._base.errors import DBOSConfigError, DBOSException
+from ._base.ids import check_text, check_texts
 from ._context import ContextSetting
-from ._errors import DBOSConfigError, DBOSException
-from ._ids import check_text, check_texts
-from ._records import QueueSpec
-
-if TYPE_CHECKING:
-    from ._handle import WorkflowHandle, WorkflowHandleAsync
+from ._engine.effects import run_async, run_sync
+from ._engine.execution import QueuePlacement
+from ._engine.outcome import now_ms
+from ._engine.queues import (
+    DEFAULT_POLLING_INTERVAL_S,
+    ENQUEUE_OPTIONS,
+    INTERNAL_QUEUE_NAME,
+    EnqueueOptions,
+    current_enqueue_options,
+    declare_queue,
+    find_declared_queue,
+)
+from ._engine.registry import registration_of
+from ._handle import WorkflowHandle, WorkflowHandleAsync
+from ._launched import launched_engine
+from .storage._records import QueueSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-DEFAULT_POLLING_INTERVAL_S = 1.0
-#: The queue every launched process works on besides the app's own: forked workflows, and
-#: workflows resumed from outside the app (`DBOSClient`, the `dbos` command), wait on it for
-#: a process that has their code. Its tasks may have recorded steps, so they are replayed.
-INTERNAL_QUEUE_NAME = "dbos.internal"
 
 
 class QueueRateLimit(TypedDict):
@@ -129,7 +132,7 @@ class Queue:
             priority_enabled=self.priority_enabled,
             partitioned=self.partition_queue,
         )
-        register_queue(self)
+        declare_queue(self)
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
@@ -150,9 +153,9 @@ class Queue:
         Inside a workflow the enqueue is itself checkpointed: a recovered workflow does not
         enqueue the task a second time.
         """
-        from ._dbos import enqueue_sync
-
-        return enqueue_sync(self, func, args, kwargs)
+        engine = launched_engine()
+        started = run_sync(engine.enqueue(registration_of(func), args, kwargs, _placement(self)))
+        return WorkflowHandle(engine, started.workflow_id, started.active)
 
     @overload
     async def enqueue_async(
@@ -166,57 +169,17 @@ class Queue:
 
     async def enqueue_async(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
         """`enqueue` for async code; the handle's `get_result` is awaitable."""
-        from ._dbos import enqueue_async
-
-        return await enqueue_async(self, func, args, kwargs)
-
-
-_queues_lock = threading.Lock()
-_queues: dict[str, Queue] = {}
-
-
-def register_queue(queue: Queue) -> None:
-    with _queues_lock:
-        existing = _queues.get(queue.name)
-        if existing is not None and existing.spec != queue.spec:
-            raise DBOSConfigError(
-                f"queue {queue.name!r} is already declared with other settings "
-                f"({existing.spec}); declare each queue once"
-            )
-        _queues[queue.name] = queue
-
-
-def registered_queues() -> list[Queue]:
-    with _queues_lock:
-        return list(_queues.values())
+        engine = launched_engine()
+        started = await run_async(
+            engine.enqueue(registration_of(func), args, kwargs, _placement(self))
+        )
+        return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 
 
 def find_queue(name: str) -> Queue | None:
-    with _queues_lock:
-        return _queues.get(name)
-
-
-def clear_queues() -> None:
-    with _queues_lock:
-        _queues.clear()
-
-
-@dataclass(frozen=True)
-class EnqueueOptions:
-    deduplication_id: str | None = None
-    priority: int | None = None
-    queue_partition_key: str | None = None
-    delay_seconds: float | None = None
-    app_version: str | None = None
-
-
-_enqueue_options: ContextVar[EnqueueOptions | None] = ContextVar(
-    "dbos_enqueue_options", default=None
-)
-
-
-def current_enqueue_options() -> EnqueueOptions:
-    return _enqueue_options.get() or EnqueueOptions()
+    """The `Queue` declared under `name` in this process, if any."""
+    queue = find_declared_queue(name)
+    return queue if isinstance(queue, Queue) else None
 
 
 class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
@@ -232,7 +195,7 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         app_version: Only processes running this application version may run the task.
     """
 
-    _variable = _enqueue_options
+    _variable = ENQUEUE_OPTIONS
 
     def __init__(
         self,
@@ -277,3 +240,33 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
             )
         )
         self.options = self._value
+
+
+def _placement(queue: Queue) -> QueuePlacement:
+    options = current_enqueue_options()
+    if options.priority is not None and not queue.priority_enabled:
+        raise DBOSException(
+            f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
+            "cannot have a priority"
+        )
+    if queue.partition_queue and options.queue_partition_key is None:
+        raise DBOSException(
+            f"queue {queue.name!r} is partitioned: enqueue on it inside "
+            "SetEnqueueOptions(queue_partition_key=...)"
+        )
+    if options.queue_partition_key is not None and not queue.partition_queue:
+        raise DBOSException(
+            f"queue {queue.name!r} was not declared with partition_queue=True, so tasks on it "
+            f"cannot have a partition key (got {options.queue_partition_key!r})"
+        )
+    delay_until = None
+    if options.delay_seconds:
+        delay_until = now_ms() + int(options.delay_seconds * 1000)
+    return QueuePlacement(
+        queue_name=queue.name,
+        priority=options.priority or 0,
+        deduplication_id=options.deduplication_id,
+        delay_until_ms=delay_until,
+        application_version=options.app_version,
+        partition_key=options.queue_partition_key,
+    )

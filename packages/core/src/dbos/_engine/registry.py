@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._cron import CronSchedule
-from ._errors import DBOSConflictingRegistrationError
+from .._base.errors import DBOSConflictingRegistrationError, DBOSException
+from .cron import CronSchedule
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
 
@@ -156,3 +156,18 @@ def application_version() -> str:
             source = function_name(registration.function)
         digest.update(source.encode())
     return digest.hexdigest()[:32]
+
+
+#: The attribute under which a decorated function carries its workflow registration.
+REGISTRATION_ATTR = "__dbos_workflow__"
+
+
+def registration_of(func: Callable[..., Any]) -> WorkflowRegistration:
+    """The workflow registration `func` was decorated with. Raises `DBOSException` for a
+    function that is not a workflow."""
+    registration = getattr(func, REGISTRATION_ATTR, None)
+    if not isinstance(registration, WorkflowRegistration):
+        raise DBOSException(
+            f"{function_name(func)} is not a workflow; decorate it with @DBOS.workflow()"
+        )
+    return registration

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._outcome import Outcome
-from ._registry import WorkflowRegistration
+from .outcome import Outcome
+from .registry import WorkflowRegistration
 
 
 class ActiveWorkflow:

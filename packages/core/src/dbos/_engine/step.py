@@ -7,7 +7,14 @@ import logging
 import time
 from typing import Any
 
-from ._context import (
+from .._base.errors import (
+    DBOSConnectionError,
+    DBOSMaxStepRetriesExceeded,
+    DBOSSerializationError,
+    DBOSWorkflowCancelledError,
+)
+from ..storage._records import StepRecord
+from .context import (
     StepFrame,
     WorkflowContext,
     current_step,
@@ -15,17 +22,10 @@ from ._context import (
     enter_step,
     leave_step,
 )
-from ._decisions import remaining_sleep, replayed_step, retry_delay
-from ._effects import Blocking, CallBody, Procedure, Sleep
-from ._errors import (
-    DBOSConnectionError,
-    DBOSMaxStepRetriesExceeded,
-    DBOSSerializationError,
-    DBOSWorkflowCancelledError,
-)
-from ._outcome import now_ms
-from ._records import StepRecord
-from ._registry import StepRegistration
+from .decisions import remaining_sleep, replayed_step, retry_delay
+from .effects import Blocking, CallBody, Procedure, Sleep
+from .outcome import now_ms
+from .registry import StepRegistration
 
 logger = logging.getLogger("dbos")
 

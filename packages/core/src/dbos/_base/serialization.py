@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._errors import DBOSRemoteError, DBOSSerializationError
+from .errors import DBOSRemoteError, DBOSSerializationError
 
 PICKLE_KEY = "__dbos_pickle__"
 _ERROR_KEY = "__dbos_error__"

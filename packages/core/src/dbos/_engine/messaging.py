@@ -21,24 +21,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ._context import (
-    StepFrame,
-    WorkflowContext,
-    current_step,
-    current_workflow,
-    in_workflow_body,
-)
-from ._decisions import replayed_step
-from ._effects import Blocking, Procedure, WaitWakeup
-from ._errors import (
+from .._base.errors import (
     DBOSException,
     DBOSNonExistentWorkflowError,
     DBOSStepConflictError,
     DBOSWorkflowCancelledError,
 )
-from ._ids import check_text, check_workflow_id
-from ._outcome import now_ms
-from ._records import (
+from .._base.ids import check_text, check_workflow_id
+from ..storage._records import (
     TERMINAL_STATUSES,
     WAKE_EVENT,
     WAKE_MESSAGE,
@@ -50,13 +40,23 @@ from ._records import (
     StreamRead,
     StreamWrite,
 )
-from ._step import SLEEP_NAME, stop_if_cancelled
+from .context import (
+    StepFrame,
+    WorkflowContext,
+    current_step,
+    current_workflow,
+    in_workflow_body,
+)
+from .decisions import replayed_step
+from .effects import Blocking, Procedure, WaitWakeup
+from .outcome import now_ms
+from .step import SLEEP_NAME, stop_if_cancelled
 
 if TYPE_CHECKING:
-    from ._engine import Engine
-    from ._serialization import Codec
-    from ._storage import SystemStorage
-    from ._waiting import Wakeups
+    from .._base.serialization import Codec
+    from ..storage._protocol import SystemStorage
+    from ..storage._waiting import Wakeups
+    from .engine import Engine
 
 T = TypeVar("T")
 

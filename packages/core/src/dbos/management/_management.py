@@ -14,14 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
-from ._effects import Blocking, Procedure
-from ._errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
-from ._handle import WorkflowStatus
-from ._ids import check_texts, check_workflow_id
-from ._listing import to_epoch_ms
-from ._outcome import Outcome, now_ms, outcome_from_row
-from ._queue import INTERNAL_QUEUE_NAME
-from ._records import (
+from .._base.errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
+from .._base.ids import check_texts, check_workflow_id
+from .._base.serialization import Codec
+from .._engine.effects import Blocking, Procedure
+from .._engine.outcome import Outcome, now_ms, outcome_from_row
+from .._engine.queues import INTERNAL_QUEUE_NAME
+from .._engine.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
+from ..storage._protocol import SystemStorage
+from ..storage._records import (
     ForkRequest,
     NewWorkflow,
     StepRecord,
@@ -29,9 +30,8 @@ from ._records import (
     WorkflowRow,
     WorkflowStatusString,
 )
-from ._registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
-from ._serialization import Codec
-from ._storage import SystemStorage
+from ._listing import to_epoch_ms
+from ._status import WorkflowStatus
 from ._wait_times import RecordedTimes, wait_completions
 
 

@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._messaging import GET_EVENT_NAME, RECV_NAME
-from ._step import SLEEP_NAME
+from .._engine.messaging import GET_EVENT_NAME, RECV_NAME
+from .._engine.step import SLEEP_NAME
 
 _GUARDED = (RECV_NAME, GET_EVENT_NAME)
 

@@ -10,7 +10,7 @@ the ``dbos`` command do: the installed plugins alone decide which URLs work.
 
 from __future__ import annotations
 
+from ._hooks import Hooks, backend_for_url, broken_plugins, plugin_manager
 from ._hookspecs import hookimpl
-from ._plugins import Hooks, backend_for_url, broken_plugins, plugin_manager
 
 __all__ = ["Hooks", "broken_plugins", "hookimpl", "backend_for_url", "plugin_manager"]

@@ -12,8 +12,8 @@ import pluggy
 from . import _hookspecs
 
 if TYPE_CHECKING:
-    from ._records import StepRecord, StorageOptions
-    from ._storage import SystemStorage
+    from ..storage._protocol import SystemStorage
+    from ..storage._records import StepRecord, StorageOptions
 
 logger = logging.getLogger("dbos")
 
@@ -70,9 +70,9 @@ def backend_for_url(url: str, options: StorageOptions) -> SystemStorage:
             install for a known scheme, the backends that are installed, and any plugin that
             failed to load. Passwords are masked here and in any error a backend raises.
     """
-    from ._errors import DBOSConfigError
-    from ._secrets import scrub_exception
-    from ._urls import mask_password, url_scheme
+    from .._base.errors import DBOSConfigError
+    from .._base.secrets import scrub_exception
+    from .._base.urls import mask_password, url_scheme
 
     manager = plugin_manager()
     try:

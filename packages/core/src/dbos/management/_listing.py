@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from ._errors import DBOSException
-from ._ids import check_texts
-from ._records import WorkflowQuery, WorkflowStatusString
+from .._base.errors import DBOSException
+from .._base.ids import check_texts
+from ..storage._records import WorkflowQuery, WorkflowStatusString
 
 _VALID_STATUSES = frozenset(status.value for status in WorkflowStatusString)
 

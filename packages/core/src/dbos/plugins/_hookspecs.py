@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ._records import StepRecord, StorageOptions
-    from ._storage import SystemStorage
+    from ..storage._protocol import SystemStorage
+    from ..storage._records import StepRecord, StorageOptions
 
 PROJECT_NAME = "dbos"
 

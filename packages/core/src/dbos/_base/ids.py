@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._errors import DBOSException
+from .errors import DBOSException
 
 
 def check_text(value: object, what: str) -> None:

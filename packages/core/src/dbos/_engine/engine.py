@@ -19,26 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import _registry
-from ._context import (
-    WorkflowContext,
-    assigned_timeout,
-    current_step,
-    current_workflow,
-    enter_workflow,
-    leave_workflow,
-    take_assigned_workflow_id,
-)
-from ._decisions import child_workflow_id, replayed_step
-from ._effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from ._engine_log import (
-    log_checkpoint,
-    log_left_pending,
-    log_outcome,
-    log_recovery,
-    log_stopped,
-)
-from ._errors import (
+from .._base.errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
     DBOSSerializationError,
@@ -47,14 +28,11 @@ from ._errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
 )
-from ._execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
-from ._ids import check_workflow_id
-from ._outage import ride_out_outages
-from ._outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
-from ._plugins import Hooks
-from ._queue import INTERNAL_QUEUE_NAME
-from ._queue_worker import QueueWorker
-from ._records import (
+from .._base.ids import check_workflow_id
+from .._base.serialization import Codec
+from ..plugins._hooks import Hooks
+from ..storage._protocol import SystemStorage
+from ..storage._records import (
     FinishedAndClaimed,
     NewWorkflow,
     StepAck,
@@ -64,11 +42,33 @@ from ._records import (
     WorkflowRow,
     WorkflowStatusString,
 )
-from ._registry import WorkflowRegistration
-from ._scheduler import Scheduler
-from ._serialization import Codec
-from ._storage import SystemStorage
-from ._waiting import Wakeups
+from ..storage._waiting import Wakeups
+from . import registry as _registry
+from .context import (
+    WorkflowContext,
+    assigned_timeout,
+    current_step,
+    current_workflow,
+    enter_workflow,
+    leave_workflow,
+    take_assigned_workflow_id,
+)
+from .decisions import child_workflow_id, replayed_step
+from .effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
+from .engine_log import (
+    log_checkpoint,
+    log_left_pending,
+    log_outcome,
+    log_recovery,
+    log_stopped,
+)
+from .execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
+from .outage import ride_out_outages
+from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
+from .queue_worker import QueueWorker
+from .queues import INTERNAL_QUEUE_NAME
+from .registry import WorkflowRegistration
+from .scheduler import Scheduler
 
 logger = logging.getLogger("dbos")
 
@@ -257,6 +257,18 @@ class Engine:
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
         )
+
+    def enqueue(
+        self,
+        registration: WorkflowRegistration,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        placement: QueuePlacement,
+    ) -> Procedure[Started]:
+        """`start` with a placement on a queue, then wake this process's worker for it."""
+        started = yield from self.start(registration, args, kwargs, placement)
+        self.queue_worker.wake(placement.queue_name)
+        return started
 
     def _record_child(
         self,

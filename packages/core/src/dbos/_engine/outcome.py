@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import (
+from .._base.errors import (
     DBOSMaxRecoveryAttemptsExceededError,
     DBOSWorkflowCancelledError,
 )
-from ._records import WorkflowRow, WorkflowStatusString
-from ._serialization import Codec
+from .._base.serialization import Codec
+from ..storage._records import WorkflowRow, WorkflowStatusString
 
 
 def now_ms() -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from ._outcome import Outcome
-from ._records import StepRecord, WorkflowStatusString
-from ._serialization import error_text
+from .._base.serialization import error_text
+from ..storage._records import StepRecord, WorkflowStatusString
+from .outcome import Outcome
 
 logger = logging.getLogger("dbos")
 

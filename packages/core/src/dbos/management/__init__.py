@@ -15,21 +15,26 @@ Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.
 
 from __future__ import annotations
 
-from ._config import retry_timeout, validate_url
-from ._context import take_assigned_workflow_id
-from ._effects import Procedure, run_async, run_sync
-from ._listing import build_query, build_queued_query, to_epoch_ms
-from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
-from ._messaging import (
+from .._base.serialization import Codec, LenientCodec, UnreadableValue
+from .._base.urls import validate_url
+from .._engine.context import take_assigned_workflow_id
+from .._engine.effects import Procedure, run_async, run_sync
+from .._engine.messaging import (
     check_timeout,
     get_event_from_outside,
     send_from_outside,
     stream_batch_procedure,
 )
-from ._resilient import DEFAULT_RETRY_TIMEOUT_S, ResilientStorage, attempt_timeout
-from ._serialization import Codec, LenientCodec, UnreadableValue
+from .._engine.resilient import (
+    DEFAULT_RETRY_TIMEOUT_S,
+    ResilientStorage,
+    attempt_timeout,
+    retry_timeout,
+)
+from ..storage._waiting import Wakeups
+from ._listing import build_query, build_queued_query, to_epoch_ms
+from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
 from ._wait_times import RecordedTimes, wake_up_ms
-from ._waiting import Wakeups
 
 __all__ = [
     "DEFAULT_RETRY_TIMEOUT_S",

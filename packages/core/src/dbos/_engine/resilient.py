@@ -24,20 +24,22 @@ the reply was lost). The calls for which that matters are made safe to repeat he
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from ._errors import (
+from .._base.errors import (
+    DBOSConfigError,
     DBOSConnectionError,
     DBOSException,
     DBOSStepConflictError,
     DBOSStorageError,
 )
-from ._outage import OutageReport, riding_out
-from ._plugins import Hooks
-from ._records import (
+from ..plugins._hooks import Hooks
+from ..storage._protocol import SystemStorage
+from ..storage._records import (
     ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
@@ -55,7 +57,7 @@ from ._records import (
     WorkflowRow,
     WorkflowStatusString,
 )
-from ._storage import SystemStorage
+from .outage import OutageReport, riding_out
 
 T = TypeVar("T")
 
@@ -324,3 +326,19 @@ class ResilientStorage:
             for row in mine
             if row.started_at_ms is not None and row.started_at_ms >= request.now_ms
         ]
+
+
+def retry_timeout(value: Any, source: str) -> float:
+    """A retry budget in seconds (``sys_db_retry_timeout_sec``): a finite number >= 0.
+
+    Raises:
+        DBOSConfigError: `value` is not one; the message names `source`.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise DBOSConfigError(f"{source} must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)

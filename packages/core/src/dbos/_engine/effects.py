@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
-    from ._waiting import Waiter
+    from ..storage._waiting import Waiter
 
 T = TypeVar("T")
 

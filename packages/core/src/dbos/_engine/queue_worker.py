@@ -9,20 +9,20 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from . import _registry
-from ._errors import DBOSException
-from ._outage import ride_out_outages
-from ._outcome import now_ms
-from ._queue import (
+from .._base.errors import DBOSException
+from ..storage._records import ClaimRequest, QueueSpec, WorkflowRow
+from . import registry as _registry
+from .outage import ride_out_outages
+from .outcome import now_ms
+from .queues import (
     DEFAULT_POLLING_INTERVAL_S,
     INTERNAL_QUEUE_NAME,
-    find_queue,
-    registered_queues,
+    declared_queues,
+    find_declared_queue,
 )
-from ._records import ClaimRequest, QueueSpec, WorkflowRow
 
 if TYPE_CHECKING:
-    from ._engine import Engine
+    from .engine import Engine
 
 logger = logging.getLogger("dbos")
 
@@ -70,7 +70,7 @@ class QueueWorker:
     def notice(self, queue_name: str | None, slot_freed: bool) -> None:
         """Storage's report of another process's queue activity (`on_queue_activity`)."""
         if slot_freed and queue_name is not None:
-            queue = find_queue(queue_name)
+            queue = find_declared_queue(queue_name)
             if queue is None or not (queue.spec.has_global_limits or queue.spec.partitioned):
                 return  # a task ending elsewhere frees no slot here
         self.wake(queue_name)
@@ -91,14 +91,14 @@ class QueueWorker:
         """The claim a finishing task of `queue_name` makes for the one task that takes its
         slot, or None where the worker must decide: queues with global limits or partitions
         (their claims are serialized and counted) and a worker that is stopping."""
-        queue = find_queue(queue_name)
+        queue = find_declared_queue(queue_name)
         if (
             queue is None
             or queue.spec.has_global_limits
             or queue.spec.partitioned
             or self._stop.is_set()
             # The finishing task still counts: with it gone, is there room for one?
-            or self.running(queue_name) > (queue.worker_concurrency or DEFAULT_BATCH)
+            or self.running(queue_name) > (queue.spec.worker_concurrency or DEFAULT_BATCH)
         ):
             return None
         return ClaimRequest(
@@ -144,8 +144,8 @@ class QueueWorker:
                 look_at, self._look_at = self._look_at, set()
                 if self._look_at_all:
                     polling, self._look_at_all = True, False
-            queues = registered_queues()
-            work = [(queue.spec, queue.worker_concurrency) for queue in queues]
+            queues = declared_queues()
+            work = [(queue.spec, queue.spec.worker_concurrency) for queue in queues]
             work.append((_INTERNAL_QUEUE, None))
             due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]
             try:

@@ -16,9 +16,7 @@ docs/guides/writing-a-backend.md.
 
 from __future__ import annotations
 
-from ._config import validate_schema_name
-from ._decisions import claimable, partition_quotas
-from ._errors import (
+from .._base.errors import (
     DBOSConfigError,
     DBOSConnectionError,
     DBOSForkStepError,
@@ -29,8 +27,12 @@ from ._errors import (
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
 )
+from .._base.secrets import password_secrets, scrub_exception, scrub_text
+from .._base.urls import mask_password, url_scheme, validate_schema_name
+from ..plugins._hookspecs import hookimpl
 from ._group_commit import GroupCommit
-from ._hookspecs import hookimpl
+from ._protocol import SystemStorage
+from ._queue_decisions import claimable, partition_quotas
 from ._records import (
     TERMINAL_STATUSES,
     WAKE_EVENT,
@@ -66,7 +68,6 @@ from ._records import (
     skipped_columns,
     wakeup_for,
 )
-from ._secrets import password_secrets, scrub_exception, scrub_text
 from ._sqlfiles import (
     AppliedMigration,
     Migration,
@@ -74,8 +75,6 @@ from ._sqlfiles import (
     load_queries,
     pending_migrations,
 )
-from ._storage import SystemStorage
-from ._urls import mask_password, url_scheme
 from ._waiting import FinishSignal, wait_until_terminal
 
 __all__ = [

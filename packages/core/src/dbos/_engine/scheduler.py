@@ -19,17 +19,17 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from . import _registry
-from ._context import SetWorkflowID
-from ._cron import next_tick, previous_tick
-from ._effects import run_sync
-from ._errors import DBOSException
-from ._outage import ride_out_outages
-from ._records import WorkflowQuery
-from ._registry import ScheduledRegistration
+from .._base.errors import DBOSException
+from ..storage._records import WorkflowQuery
+from . import registry as _registry
+from .context import assigned_workflow_id
+from .cron import next_tick, previous_tick
+from .effects import run_sync
+from .outage import ride_out_outages
+from .registry import ScheduledRegistration
 
 if TYPE_CHECKING:
-    from ._engine import Engine
+    from .engine import Engine
 
 logger = logging.getLogger("dbos")
 
@@ -116,7 +116,7 @@ class Scheduler:
     def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
         engine = self._engine
         try:
-            with SetWorkflowID(tick_workflow_id(entry.workflow.name, tick)):
+            with assigned_workflow_id(tick_workflow_id(entry.workflow.name, tick)):
                 started = run_sync(engine.start(entry.workflow, (tick, _utcnow()), {}))
             engine.dispatch(started)
         except DBOSException as exc:

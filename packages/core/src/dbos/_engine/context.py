@@ -1,0 +1,127 @@
+"""Per-execution state, carried in context variables (so threads and asyncio tasks each see
+their own): the running workflow, the step being run, and the options that the public context
+managers (`dbos._context`, `dbos._queue`) set for the next workflow started.
+
+The workflow and the step are two variables, not one: the tasks an async workflow gathers
+share its `WorkflowContext` (one operation counter, one set of recorded steps), but each has
+its own step frame, so a step running in one gathered task does not make the steps another
+task starts look nested in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass
+class WorkflowContext:
+    """The state of one workflow execution in this process."""
+
+    engine: Engine
+    workflow_id: str
+    name: str
+    recorded: dict[int, StepRecord]
+    next_function_id: int = 0
+    cancelled: bool = False
+    deadline_ms: int | None = None
+
+    def take_function_id(self) -> int:
+        function_id = self.next_function_id
+        self.next_function_id += 1
+        return function_id
+
+    def note_status(self, status: str | None) -> None:
+        """Remember the workflow's stored status, as reported with a checkpoint."""
+        if status == WorkflowStatusString.CANCELLED.value:
+            self.cancelled = True
+
+
+@dataclass
+class StepFrame:
+    """The step whose body runs in this thread or task (one attempt of it).
+
+    `writes` holds what the attempt sent, set and wrote to streams: made with the step's
+    checkpoint if the step succeeds, dropped with a failed attempt (ours: DBOS Transact
+    makes them at once, so a retried or crashed step repeats them)."""
+
+    function_id: int
+    writes: list[StepWrite]
+
+
+_current_workflow: ContextVar[WorkflowContext | None] = ContextVar(
+    "dbos_current_workflow", default=None
+)
+_current_step: ContextVar[StepFrame | None] = ContextVar("dbos_current_step", default=None)
+#: Set by `SetWorkflowID` / `SetWorkflowTimeout` (in `dbos._context`), read by the next start.
+NEXT_WORKFLOW_ID: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
+NEXT_TIMEOUT_S: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
+
+
+def current_workflow() -> WorkflowContext | None:
+    return _current_workflow.get()
+
+
+_WorkflowTokens = tuple["Token[WorkflowContext | None]", "Token[StepFrame | None]"]
+
+
+def enter_workflow(context: WorkflowContext | None) -> _WorkflowTokens:
+    """Make `context` the running workflow, outside any step (a child workflow called from a
+    step body runs its own steps as steps)."""
+    return _current_workflow.set(context), _current_step.set(None)
+
+
+def leave_workflow(tokens: _WorkflowTokens) -> None:
+    workflow_token, step_token = tokens
+    _current_step.reset(step_token)
+    _current_workflow.reset(workflow_token)
+
+
+def current_step() -> StepFrame | None:
+    """The step whose body runs in this thread or task, if any."""
+    return _current_step.get()
+
+
+def enter_step(frame: StepFrame) -> Token[StepFrame | None]:
+    return _current_step.set(frame)
+
+
+def leave_step(token: Token[StepFrame | None]) -> None:
+    _current_step.reset(token)
+
+
+def in_workflow_body() -> WorkflowContext | None:
+    """The running workflow, if the caller is its body (or a task it started), not a step."""
+    context = _current_workflow.get()
+    return context if context is not None and _current_step.get() is None else None
+
+
+def take_assigned_workflow_id() -> str | None:
+    """The ID set by an enclosing `SetWorkflowID`, consumed by the first workflow started."""
+    assigned = NEXT_WORKFLOW_ID.get()
+    if assigned is not None:
+        NEXT_WORKFLOW_ID.set(None)
+    return assigned
+
+
+def assigned_timeout() -> float | None:
+    """The timeout set by an enclosing `SetWorkflowTimeout`, if any."""
+    return NEXT_TIMEOUT_S.get()
+
+
+@contextmanager
+def assigned_workflow_id(workflow_id: str) -> Iterator[None]:
+    """Give the next workflow started in this block `workflow_id` (what `SetWorkflowID` does
+    for users; the engine's own services use this)."""
+    token = NEXT_WORKFLOW_ID.set(workflow_id)
+    try:
+        yield
+    finally:
+        NEXT_WORKFLOW_ID.reset(token)

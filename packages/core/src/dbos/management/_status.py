@@ -1,0 +1,57 @@
+"""`WorkflowStatus`: a stored workflow as users see it (from handles, listings, the client)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._base.serialization import Codec
+from ..storage._records import WorkflowRow
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    """A workflow's stored state. Times are epoch milliseconds."""
+
+    workflow_id: str
+    status: str
+    name: str
+    input: dict[str, Any] | None
+    output: Any
+    error: BaseException | None
+    created_at: int
+    updated_at: int
+    executor_id: str | None
+    app_version: str | None
+    recovery_attempts: int
+    max_recovery_attempts: int | None
+    queue_name: str | None
+    parent_workflow_id: str | None
+    workflow_deadline_epoch_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
+        """The status of a stored workflow row: inputs, output and error decoded with `codec`
+        (so a decoding failure raises what the codec raises; `LenientCodec` never does), times
+        in epoch milliseconds as stored."""
+        inputs = None
+        if row.inputs is not None:
+            args, kwargs = codec.decode_inputs(row.inputs)
+            inputs = {"args": args, "kwargs": kwargs}
+        return cls(
+            workflow_id=row.workflow_id,
+            status=row.status,
+            name=row.name,
+            input=inputs,
+            output=codec.decode_value(row.output),
+            error=None if row.error is None else codec.decode_error(row.error),
+            created_at=row.created_at_ms,
+            updated_at=row.updated_at_ms,
+            executor_id=row.executor_id,
+            app_version=row.application_version,
+            recovery_attempts=row.recovery_attempts,
+            max_recovery_attempts=row.max_recovery_attempts,
+            queue_name=row.queue_name,
+            parent_workflow_id=row.parent_workflow_id,
+            workflow_deadline_epoch_ms=row.deadline_ms,
+        )
