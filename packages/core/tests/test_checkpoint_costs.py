@@ -41,7 +41,8 @@ def counting(launch: Launch) -> Iterator[CountingStorage]:
     launch()
     engine = DBOS._launched_engine()
     counter = CountingStorage(engine.storage)
-    engine.storage = counter
+    # The engine's own calls and those of the recorded operations (its `Recorder`).
+    engine.storage = engine.recorder.storage = counter
     yield counter
 
 

@@ -36,12 +36,14 @@ class MessagingAPI:
         happens exactly once however often the sender recovers; from anywhere else it is one
         write. Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
         """
-        run_sync(send_procedure(cls._launched_engine(), destination_id, message, topic))
+        run_sync(send_procedure(cls._launched_engine().recorder, destination_id, message, topic))
 
     @classmethod
     async def send_async(cls, destination_id: str, message: Any, topic: str | None = None) -> None:
         """`DBOS.send` for async code."""
-        await run_async(send_procedure(cls._launched_engine(), destination_id, message, topic))
+        await run_async(
+            send_procedure(cls._launched_engine().recorder, destination_id, message, topic)
+        )
 
     @classmethod
     def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
@@ -49,24 +51,24 @@ class MessagingAPI:
         up to `timeout_seconds` for one (None if none came). Each message is received once;
         a recovered workflow gets the same message again."""
         timeout = check_timeout("DBOS.recv", timeout_seconds)
-        return run_sync(recv_procedure(cls._launched_engine(), topic, timeout))
+        return run_sync(recv_procedure(cls._launched_engine().recorder, topic, timeout))
 
     @classmethod
     async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
         """`DBOS.recv` for async workflows (waits without holding a thread)."""
         timeout = check_timeout("DBOS.recv", timeout_seconds)
-        return await run_async(recv_procedure(cls._launched_engine(), topic, timeout))
+        return await run_async(recv_procedure(cls._launched_engine().recorder, topic, timeout))
 
     @classmethod
     def set_event(cls, key: str, value: Any) -> None:
         """Inside a workflow: publish `value` under `key` for `DBOS.get_event` readers (a later
         call with the same key replaces it)."""
-        run_sync(set_event_procedure(cls._launched_engine(), key, value))
+        run_sync(set_event_procedure(cls._launched_engine().recorder, key, value))
 
     @classmethod
     async def set_event_async(cls, key: str, value: Any) -> None:
         """`DBOS.set_event` for async workflows."""
-        await run_async(set_event_procedure(cls._launched_engine(), key, value))
+        await run_async(set_event_procedure(cls._launched_engine().recorder, key, value))
 
     @classmethod
     def get_event(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
@@ -74,32 +76,38 @@ class MessagingAPI:
         for it to be set (None if it was not). Works from anywhere; inside a workflow the
         value read is checkpointed."""
         timeout = check_timeout("DBOS.get_event", timeout_seconds)
-        return run_sync(get_event_procedure(cls._launched_engine(), workflow_id, key, timeout))
+        return run_sync(
+            get_event_procedure(cls._launched_engine().recorder, workflow_id, key, timeout)
+        )
 
     @classmethod
     async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
         """`DBOS.get_event` for async code (waits without holding a thread)."""
         timeout = check_timeout("DBOS.get_event", timeout_seconds)
         engine = cls._launched_engine()
-        return await run_async(get_event_procedure(engine, workflow_id, key, timeout))
+        return await run_async(get_event_procedure(engine.recorder, workflow_id, key, timeout))
 
     @classmethod
     def write_stream(cls, key: str, value: Any) -> None:
         """Inside a workflow (or step): append `value` to this workflow's stream `key`."""
-        run_sync(write_stream_procedure(cls._launched_engine(), key, value, close=False))
+        run_sync(write_stream_procedure(cls._launched_engine().recorder, key, value, close=False))
 
     @classmethod
     async def write_stream_async(cls, key: str, value: Any) -> None:
-        await run_async(write_stream_procedure(cls._launched_engine(), key, value, close=False))
+        await run_async(
+            write_stream_procedure(cls._launched_engine().recorder, key, value, close=False)
+        )
 
     @classmethod
     def close_stream(cls, key: str) -> None:
         """Inside a workflow (or step): close this workflow's stream `key`; readers stop."""
-        run_sync(write_stream_procedure(cls._launched_engine(), key, None, close=True))
+        run_sync(write_stream_procedure(cls._launched_engine().recorder, key, None, close=True))
 
     @classmethod
     async def close_stream_async(cls, key: str) -> None:
-        await run_async(write_stream_procedure(cls._launched_engine(), key, None, close=True))
+        await run_async(
+            write_stream_procedure(cls._launched_engine().recorder, key, None, close=True)
+        )
 
     @classmethod
     def read_stream(cls, workflow_id: str, key: str) -> Generator[Any, None, None]:
@@ -108,7 +116,7 @@ class MessagingAPI:
         engine = cls._launched_engine()
         offset, done = 0, False
         while not done:
-            batch = stream_batch_procedure(engine, workflow_id, key, offset)
+            batch = stream_batch_procedure(engine.recorder, workflow_id, key, offset)
             values, offset, done = run_sync(batch)
             yield from values
 
@@ -118,7 +126,7 @@ class MessagingAPI:
         engine = cls._launched_engine()
         offset, done = 0, False
         while not done:
-            batch = stream_batch_procedure(engine, workflow_id, key, offset)
+            batch = stream_batch_procedure(engine.recorder, workflow_id, key, offset)
             values, offset, done = await run_async(batch)
             for value in values:
                 yield value

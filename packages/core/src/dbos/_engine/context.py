@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .operations import Recorder
 
 
 @dataclass
 class WorkflowContext:
     """The state of one workflow execution in this process."""
 
-    engine: Engine
+    recorder: Recorder
     workflow_id: str
     name: str
     recorded: dict[int, StepRecord]

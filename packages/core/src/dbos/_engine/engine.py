@@ -15,7 +15,6 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +22,6 @@ from .._base.errors import (
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
     DBOSSerializationError,
-    DBOSStepConflictError,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
@@ -35,7 +33,6 @@ from ..storage._protocol import SystemStorage
 from ..storage._records import (
     FinishedAndClaimed,
     NewWorkflow,
-    StepAck,
     StepRecord,
     WorkflowInit,
     WorkflowOutcome,
@@ -44,9 +41,11 @@ from ..storage._records import (
 )
 from ..storage._waiting import Wakeups
 from . import registry as _registry
+from .background import BackgroundPort
 from .context import (
     WorkflowContext,
     assigned_timeout,
+    assigned_workflow_id,
     current_step,
     current_workflow,
     enter_workflow,
@@ -56,26 +55,27 @@ from .context import (
 from .decisions import child_workflow_id, replayed_step
 from .effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from .engine_log import (
-    log_checkpoint,
     log_left_pending,
     log_outcome,
     log_recovery,
     log_stopped,
 )
 from .execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
+from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
 from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
 from .scheduler import Scheduler
+from .slots import QueueSlot
 
 logger = logging.getLogger("dbos")
 
 #: Pauses before a workflow body that a connection error reached runs again (doubling).
 _RERUN_FIRST_PAUSE_S = 1.0
 _RERUN_MAX_PAUSE_S = 30.0
-#: How many recently finished executions the engine remembers (see `Engine.run_pending`).
+#: How many recently finished executions the engine remembers (see `Engine._run_task`).
 _FINISHED_MEMORY = 10_000
 
 #: Per pool thread: successors claimed by the workflow it runs, to run next on this thread.
@@ -141,11 +141,13 @@ class Engine:
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
         self._background_failed = False
-        self.queue_worker = QueueWorker(self)
+        port = BackgroundPort(storage, executor_id, application_version, self.background_failed)
+        self.queue_worker = QueueWorker(port, self._run_task)
         storage.on_queue_activity(self.queue_worker.notice)
         self.wakeups = Wakeups()
         storage.on_wakeup(self.wakeups.notify)
-        self.scheduler = Scheduler(self)
+        self.recorder = Recorder(storage, codec, hooks, self.wakeups)
+        self.scheduler = Scheduler(port, self._start_scheduled)
 
     def start_background(self) -> None:
         """Start the background services (queue worker, scheduler) after recovery, and have
@@ -278,7 +280,7 @@ class Engine:
         workflow_id: str,
     ) -> Procedure[None]:
         """Checkpoint the parent's operation that started (or enqueued) a child."""
-        yield from self.checkpoint(
+        yield from self.recorder.checkpoint(
             parent,
             StepRecord(
                 workflow_id=parent.workflow_id,
@@ -385,7 +387,11 @@ class Engine:
                 rerun_pause = _RERUN_FIRST_PAUSE_S
                 while True:
                     context = WorkflowContext(
-                        self, workflow_id, registration.name, recorded, deadline_ms=deadline_ms
+                        self.recorder,
+                        workflow_id,
+                        registration.name,
+                        recorded,
+                        deadline_ms=deadline_ms,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -459,18 +465,15 @@ class Engine:
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
         """Record the outcome. A queue task also claims the next task of its queue in the same
         round trip, where the queue allows, and passes its worker slot on to it."""
-        request = None
-        if active.queue_name is not None:
-            request = self.queue_worker.successor_claim(active.queue_name)
-        if request is None:
+        slot = active.slot
+        request = None if slot is None else self.queue_worker.successor_claim(slot)
+        if slot is None or request is None:
             status: str = yield Blocking(self.storage.finish_workflow, (stored,))
             return status
         finished: FinishedAndClaimed = yield Blocking(
             self.storage.finish_and_claim, (stored, request)
         )
-        if finished.claimed:
-            active.slot_passed_on = True
-            self.queue_worker.start_claimed(finished.claimed)
+        self.queue_worker.start_successors(slot, finished.claimed)
         return finished.status
 
     def _encode_success(self, workflow_id: str, name: str, value: Any) -> WorkflowOutcome:
@@ -483,37 +486,6 @@ class Engine:
                 workflow_id, _ERROR, None, self.codec.encode_error(error), now_ms()
             )
         return WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
-
-    def checkpoint(
-        self,
-        context: WorkflowContext,
-        record: StepRecord,
-        write: Callable[[StepRecord], StepAck] | None = None,
-    ) -> Procedure[StepRecord]:
-        """Make `record` durable, then return the record that counts: `record` itself, or the
-        one another execution of this workflow committed first. `write` is the storage call
-        that records it (default `record_step`; messaging passes calls that write their data
-        in the same transaction)."""
-        self.hooks.before_step_checkpoint(record)
-        try:
-            ack = yield Blocking(write or self.storage.record_step, (record,))
-        except DBOSStepConflictError:
-            return (yield from self.reload_step(context, record.function_id))
-        context.note_status(ack.workflow_status)
-        self.hooks.after_step_checkpoint(record)
-        log_checkpoint(record)
-        return record
-
-    def reload_step(self, context: WorkflowContext, function_id: int) -> Procedure[StepRecord]:
-        """The record another execution of this workflow committed for `function_id`."""
-        steps: list[StepRecord] = yield Blocking(self.storage.load_steps, (context.workflow_id,))
-        context.recorded.update({step.function_id: step for step in steps})
-        return context.recorded[function_id]
-
-    def replay_result(self, record: StepRecord) -> Any:
-        if record.error is not None:
-            raise self.codec.decode_error(record.error)
-        return self.codec.decode_value(record.output)
 
     def call(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -548,16 +520,15 @@ class Engine:
         thread that finishes, where there is one, instead of waiting for another thread.
         """
         active = started.active
+        slot = started.slot
         if active is None or not started.must_run:
+            if slot is not None:
+                slot.release()
             return
-        queue_name = started.queue_name
-        if queue_name is not None:
-            worker = self.queue_worker
-            worker.task_started(queue_name)
-            active.queue_name = queue_name
-            active.future.add_done_callback(
-                lambda _: worker.task_finished(queue_name, wake=not active.slot_passed_on)
-            )
+        if slot is not None:
+            active.slot = slot
+            # Every way an execution ends completes its future: the one place to free it.
+            active.future.add_done_callback(lambda _: slot.release())
         fresh = started.fresh
         procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
         deadline = started.deadline_ms
@@ -697,22 +668,37 @@ class Engine:
         self.dispatch(started)
         return started.active
 
-    def run_pending(self, row: WorkflowRow, *, successor: bool = False) -> None:
+    def _run_task(self, row: WorkflowRow, slot: QueueSlot, successor: bool) -> None:
         """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
-        (status PENDING, this executor). Tasks of the internal queue (forks, resumes from
-        outside the app) replay their recorded steps; a task of any other queue has none, so
-        it runs without reading any first."""
+        (status PENDING, this executor), on the queue slot its claim took. Tasks of the
+        internal queue (forks, resumes from outside the app) replay their recorded steps; a
+        task of any other queue has none, so it runs without reading any first."""
         with self._lock:
             ended = self._finished_at.get(row.workflow_id)
         if ended is not None and row.started_at_ms is not None and ended >= row.started_at_ms:
             # Claimed before its last run here ended: a stale report of that same claim.
             logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
+            slot.release()
             return
-        started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME)
-        if started is not None:
+        started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME, slot=slot)
+        if started is None:
+            slot.release()
+        else:
             self.dispatch(started, successor=successor)
 
-    def _prepare_pending(self, row: WorkflowRow, *, fresh: bool) -> Started | None:
+    def _start_scheduled(
+        self, registration: WorkflowRegistration, args: tuple[Any, ...], workflow_id: str
+    ) -> None:
+        """Start a scheduled workflow's tick (the scheduler's one call into the engine)."""
+        with assigned_workflow_id(workflow_id):
+            started = run_sync(self.start(registration, args, {}))
+        self.dispatch(started)
+
+    def _prepare_pending(
+        self, row: WorkflowRow, *, fresh: bool, slot: QueueSlot | None = None
+    ) -> Started | None:
+        """What running a PENDING row here takes. A queued row runs on `slot` (its claim's)
+        or, recovered or resumed, on a slot taken now. None if it cannot run here."""
         registration = _registry.workflow(row.name)
         if registration is None:
             logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
@@ -731,6 +717,8 @@ class Engine:
             if row.workflow_id in self._active:
                 return None
             active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
+        if slot is None and row.queue_name is not None:
+            slot = self.queue_worker.slots.take(row.queue_name)
         return Started(
             row.workflow_id,
             active,
@@ -739,7 +727,7 @@ class Engine:
             kwargs,
             True,
             fresh=fresh,
-            queue_name=row.queue_name,
+            slot=slot,
             deadline_ms=row.deadline_ms,
         )
 

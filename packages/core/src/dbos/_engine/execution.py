@@ -13,6 +13,7 @@ from typing import Any
 
 from .outcome import Outcome
 from .registry import WorkflowRegistration
+from .slots import QueueSlot
 
 
 class ActiveWorkflow:
@@ -26,10 +27,8 @@ class ActiveWorkflow:
     def __init__(self, workflow_id: str) -> None:
         self.workflow_id = workflow_id
         self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
-        #: The queue whose worker slot this execution holds, if any.
-        self.queue_name: str | None = None
-        #: Set when the execution passed its slot on to a task it claimed as it finished.
-        self.slot_passed_on = False
+        #: The queue slot this execution holds, if it is a queued task (see `slots`).
+        self.slot: QueueSlot | None = None
         self._run: Callable[[], Outcome] | None = None
         self._lock = threading.Lock()
 
@@ -66,7 +65,8 @@ class Started:
     kwargs: dict[str, Any]
     must_run: bool
     fresh: bool = True
-    queue_name: str | None = None
+    #: The queue slot of a claimed or recovered queued task, released if it does not run.
+    slot: QueueSlot | None = None
     deadline_ms: int | None = None
 
 

@@ -17,7 +17,7 @@ import functools
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -25,7 +25,6 @@ from .._base.errors import (
     DBOSException,
     DBOSNonExistentWorkflowError,
     DBOSStepConflictError,
-    DBOSWorkflowCancelledError,
 )
 from .._base.ids import check_text, check_workflow_id
 from ..storage._records import (
@@ -49,14 +48,14 @@ from .context import (
 )
 from .decisions import replayed_step
 from .effects import Blocking, Procedure, WaitWakeup
+from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
-from .step import SLEEP_NAME, stop_if_cancelled
+from .step import SLEEP_NAME
 
 if TYPE_CHECKING:
     from .._base.serialization import Codec
     from ..storage._protocol import SystemStorage
     from ..storage._waiting import Wakeups
-    from .engine import Engine
 
 T = TypeVar("T")
 
@@ -128,10 +127,10 @@ def _durable_deadline(
     """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
     recorded one after a recovery, else now + `timeout_s` together with the procedure that
     records it (for `wait_for` to run once the wait turns out not to be short)."""
-    engine = context.engine
+    recorder = context.recorder
     replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
     if replayed is not None:
-        return float(engine.codec.decode_value(replayed.output)), None
+        return float(recorder.codec.decode_value(replayed.output)), None
     wake_at = time.time() + timeout_s
 
     def persist() -> Procedure[None]:
@@ -139,14 +138,14 @@ def _durable_deadline(
             workflow_id=context.workflow_id,
             function_id=function_id,
             function_name=SLEEP_NAME,
-            output=engine.codec.encode_value(wake_at),
+            output=recorder.codec.encode_value(wake_at),
             error=None,
             # The wait began before this record is written (it is written only once the
             # wait has lasted a moment): its start is the wait's.
             started_at_ms=started_at_ms,
             completed_at_ms=now_ms(),
         )
-        yield from engine.checkpoint(context, record)
+        yield from recorder.checkpoint(context, record)
 
     return wake_at, persist
 
@@ -195,51 +194,45 @@ def wait_for(
         host.wakeups.unregister(waiter)
 
 
-def _plain_step(context: WorkflowContext, function_id: int, name: str) -> StepRecord:
-    output = context.engine.codec.encode_value(None)
-    return StepRecord(context.workflow_id, function_id, name, output, None, now_ms(), now_ms())
-
-
 # --- messages ----------------------------------------------------------------------------------
 
 
 def send_procedure(
-    engine: Engine, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers.
     From a step, the message is sent with the step's checkpoint, if the step succeeds."""
     frame = current_step()
     if frame is not None and current_workflow() is not None:
-        yield from _send_from_step(engine, frame, destination_id, message, topic)
+        yield from _send_from_step(recorder, frame, destination_id, message, topic)
         return
     context = in_workflow_body()
     if context is None:
-        yield from send_from_outside(engine, destination_id, message, topic)
+        yield from send_from_outside(recorder, destination_id, message, topic)
         return
     check_workflow_id(destination_id, "the destination of DBOS.send")
-    text = engine.codec.encode_value(message, f"the message to workflow {destination_id!r}")
-    topic = topic_key(topic)
-    function_id = context.take_function_id()
-    if replayed_step(context.recorded, context.workflow_id, function_id, SEND_NAME) is not None:
-        return
-    yield from stop_if_cancelled(context)
-    # The message ID is the operation's identity: a replayed send cannot store it twice.
-    sent = Message(f"{context.workflow_id}:{function_id}", destination_id, topic, text, now_ms())
-    record = _plain_step(context, function_id, SEND_NAME)
-    yield from engine.checkpoint(context, record, functools.partial(engine.storage.send, sent))
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
+    text = recorder.codec.encode_value(message, f"the message to workflow {destination_id!r}")
+    key = topic_key(topic)
+
+    def run(function_ids: list[int]) -> Produced:
+        function_id = function_ids[0]
+        # The message ID is the operation's identity: a replayed send cannot store it twice.
+        sent = Message(f"{context.workflow_id}:{function_id}", destination_id, key, text, now_ms())
+        record = recorder.plain_record(context, function_id, SEND_NAME)
+        return Produced(record, functools.partial(recorder.storage.send, sent))
+
+    yield from recorded_operation(context, SEND_NAME, run)
 
 
 def _send_from_step(
-    engine: Engine, frame: StepFrame, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder, frame: StepFrame, destination_id: str, message: Any, topic: str | None
 ) -> Procedure[None]:
     """Queue a message on the running step's attempt. The destination is checked now, so a
     wrong ID fails in the step body, where the caller can handle it."""
     context = current_workflow()
     assert context is not None
-    text = engine.codec.encode_value(message)
-    destination = yield Blocking(engine.storage.get_workflow, (destination_id,))
+    text = recorder.codec.encode_value(message)
+    destination = yield Blocking(recorder.storage.get_workflow, (destination_id,))
     if destination is None:
         raise DBOSNonExistentWorkflowError(destination_id)
     # Unique per step and position; a retried attempt reuses it, but only one commits.
@@ -257,103 +250,96 @@ def send_from_outside(
     yield Blocking(host.storage.send, (sent,))
 
 
-def recv_procedure(engine: Engine, topic: str | None, timeout_s: float) -> Procedure[Any]:
+def recv_procedure(recorder: Recorder, topic: str | None, timeout_s: float) -> Procedure[Any]:
     """Receive the oldest message of `topic` sent to this workflow, waiting up to `timeout_s`
     (None if none came). The message is consumed and checkpointed in one transaction."""
     context = _require_workflow("DBOS.recv", allow_step=False)
-    topic = topic_key(topic)
+    key = topic_key(topic)
     workflow_id = context.workflow_id
-    function_id = context.take_function_id()
-    timeout_id = context.take_function_id()
-    replayed = replayed_step(context.recorded, workflow_id, function_id, RECV_NAME)
-    if replayed is not None:
-        return engine.replay_result(replayed)
-    yield from stop_if_cancelled(context)
-    storage = engine.storage
-    started = now_ms()
+    storage = recorder.storage
 
-    def attempt() -> StepRecord | None:
-        request = RecvRequest(workflow_id, function_id, RECV_NAME, topic, now_ms(), started)
-        return storage.recv(request)
+    def run(function_ids: list[int]) -> Generator[Any, Any, Produced]:
+        function_id, timeout_id = function_ids
+        started = now_ms()
 
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
-    try:
-        record = yield from wait_for(
-            engine, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
-        )
-    except DBOSStepConflictError:
-        # Another execution of this workflow received (and recorded) it first.
-        record = yield from engine.reload_step(context, function_id)
-    if record is None:
+        def attempt() -> StepRecord | None:
+            request = RecvRequest(workflow_id, function_id, RECV_NAME, key, now_ms(), started)
+            return storage.recv(request)
+
+        wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
+        try:
+            record = yield from wait_for(
+                recorder, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
+            )
+        except DBOSStepConflictError:
+            # Another execution of this workflow received (and recorded) it first.
+            record = yield from recorder.reload_step(context, function_id)
+        if record is not None:
+            return Produced(record, durable=True)
         yield from stop_if_cancelled(context)
-        timed_out = replace(_plain_step(context, function_id, RECV_NAME), started_at_ms=started)
-        record = yield from engine.checkpoint(context, timed_out)
-    else:
-        engine.hooks.after_step_checkpoint(record)
-    return engine.replay_result(record)
+        timed_out = recorder.plain_record(context, function_id, RECV_NAME)
+        return Produced(replace(timed_out, started_at_ms=started))
+
+    record = yield from recorded_operation(context, RECV_NAME, run, ids=2)
+    return recorder.replay_result(record)
 
 
 # --- events ------------------------------------------------------------------------------------
 
 
-def set_event_procedure(engine: Engine, key: str, value: Any) -> Procedure[None]:
+def set_event_procedure(recorder: Recorder, key: str, value: Any) -> Procedure[None]:
     """Set this workflow's event `key`; checkpointed in the same transaction. From a step, it
     is set with the step's checkpoint, if the step succeeds."""
     check_text(key, "the event key")
     context = _require_workflow("DBOS.set_event", allow_step=True)
-    text = engine.codec.encode_value(value, f"the value of event {key!r}")
+    text = recorder.codec.encode_value(value, f"the value of event {key!r}")
     event = EventRecord(context.workflow_id, key, text, now_ms())
     frame = current_step()
     if frame is not None:
         frame.writes.append(event)  # set with the step's checkpoint
         return
-    function_id = context.take_function_id()
-    if (
-        replayed_step(context.recorded, context.workflow_id, function_id, SET_EVENT_NAME)
-        is not None
-    ):
-        return
-    yield from stop_if_cancelled(context)
-    record = _plain_step(context, function_id, SET_EVENT_NAME)
-    write = functools.partial(engine.storage.set_event, event)
-    yield from engine.checkpoint(context, record, write)
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
+
+    def run(function_ids: list[int]) -> Produced:
+        record = recorder.plain_record(context, function_ids[0], SET_EVENT_NAME)
+        return Produced(record, functools.partial(recorder.storage.set_event, event))
+
+    yield from recorded_operation(context, SET_EVENT_NAME, run)
 
 
 def get_event_procedure(
-    engine: Engine, workflow_id: str, key: str, timeout_s: float
+    recorder: Recorder, workflow_id: str, key: str, timeout_s: float
 ) -> Procedure[Any]:
     """The value of another workflow's event, waiting up to `timeout_s` for it to be set (None
     if it is not). Inside a workflow, what was read is checkpointed."""
     check_workflow_id(workflow_id)
     check_text(key, "the event key")
-    storage = engine.storage
+    storage = recorder.storage
 
     def attempt() -> str | None:
         return storage.get_event(workflow_id, key)
 
     context = in_workflow_body()
     if context is None:
-        return (yield from get_event_from_outside(engine, workflow_id, key, timeout_s))
-    function_id = context.take_function_id()
-    timeout_id = context.take_function_id()
-    replayed = replayed_step(context.recorded, context.workflow_id, function_id, GET_EVENT_NAME)
-    if replayed is not None:
-        return engine.replay_result(replayed)
-    yield from stop_if_cancelled(context)
-    started = now_ms()
-    wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
-    text = yield from wait_for(engine, WAKE_EVENT, workflow_id, attempt, wake_at, context, persist)
-    if text is None:
-        yield from stop_if_cancelled(context)
-        text = engine.codec.encode_value(None)
-    # Started when the wait did: the record's duration is how long the read waited.
-    record = StepRecord(
-        context.workflow_id, function_id, GET_EVENT_NAME, text, None, started, now_ms()
-    )
-    stored = yield from engine.checkpoint(context, record)
-    return engine.replay_result(stored)
+        return (yield from get_event_from_outside(recorder, workflow_id, key, timeout_s))
+    body = context
+
+    def run(function_ids: list[int]) -> Generator[Any, Any, Produced]:
+        function_id, timeout_id = function_ids
+        started = now_ms()
+        wake_at, persist = _durable_deadline(body, timeout_id, timeout_s, started)
+        text = yield from wait_for(
+            recorder, WAKE_EVENT, workflow_id, attempt, wake_at, body, persist
+        )
+        if text is None:
+            yield from stop_if_cancelled(body)
+            text = recorder.codec.encode_value(None)
+        # Started when the wait did: the record's duration is how long the read waited.
+        return Produced(
+            StepRecord(body.workflow_id, function_id, GET_EVENT_NAME, text, None, started, now_ms())
+        )
+
+    stored = yield from recorded_operation(context, GET_EVENT_NAME, run, ids=2)
+    return recorder.replay_result(stored)
 
 
 def get_event_from_outside(
@@ -374,7 +360,9 @@ def get_event_from_outside(
 # --- streams -----------------------------------------------------------------------------------
 
 
-def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) -> Procedure[None]:
+def write_stream_procedure(
+    recorder: Recorder, key: str, value: Any, close: bool
+) -> Procedure[None]:
     """Append `value` to this workflow's stream `key` (or close it), checkpointed in the same
     transaction. From a step, the write waits for the step's checkpoint and commits with it:
     only the attempt that succeeds leaves its writes, exactly once."""
@@ -382,7 +370,9 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
     check_text(key, "the stream key")
     context = _require_workflow(operation, allow_step=True)
     text = (
-        None if close else engine.codec.encode_value(value, f"the value written to stream {key!r}")
+        None
+        if close
+        else recorder.codec.encode_value(value, f"the value written to stream {key!r}")
     )
     write = StreamWrite(context.workflow_id, key, text, now_ms())
     frame = current_step()
@@ -390,16 +380,12 @@ def write_stream_procedure(engine: Engine, key: str, value: Any, close: bool) ->
         frame.writes.append(write)  # appended with the step's checkpoint
         return
     name = CLOSE_STREAM_NAME if close else WRITE_STREAM_NAME
-    function_id = context.take_function_id()
-    if replayed_step(context.recorded, context.workflow_id, function_id, name) is not None:
-        return
-    yield from stop_if_cancelled(context)
-    record = _plain_step(context, function_id, name)
-    yield from engine.checkpoint(
-        context, record, functools.partial(engine.storage.write_stream, write)
-    )
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
+
+    def run(function_ids: list[int]) -> Produced:
+        record = recorder.plain_record(context, function_ids[0], name)
+        return Produced(record, functools.partial(recorder.storage.write_stream, write))
+
+    yield from recorded_operation(context, name, run)
 
 
 def stream_batch_procedure(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from .._base.errors import DBOSException
 from ..storage._records import ClaimRequest, QueueSpec, WorkflowRow
 from . import registry as _registry
+from .background import BackgroundPort
 from .outage import ride_out_outages
 from .outcome import now_ms
 from .queues import (
@@ -20,9 +20,7 @@ from .queues import (
     declared_queues,
     find_declared_queue,
 )
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .slots import QueueSlot, QueueSlots
 
 logger = logging.getLogger("dbos")
 
@@ -34,13 +32,20 @@ _SWEEP_INTERVAL_S = 0.5
 _INTERNAL_QUEUE = QueueSpec(name=INTERNAL_QUEUE_NAME)
 
 
-class QueueWorker:
-    """Claims and starts queued tasks for one engine."""
+#: Starts a claimed task: `(row, slot, successor)`. The callee owns `slot` from then on
+#: (see `slots`); `successor` is True for a task claimed by a finishing task of its queue.
+RunTask = Callable[[WorkflowRow, QueueSlot, bool], None]
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+
+class QueueWorker:
+    """Claims queued tasks within each queue's limits and hands each, with its slot, to
+    `run_task`."""
+
+    def __init__(self, port: BackgroundPort, run_task: RunTask) -> None:
+        self._port = port
+        self._run_task = run_task
         self._lock = threading.Lock()
-        self._running: Counter[str] = Counter()
+        self.slots = QueueSlots(freed=self.wake)
         self._wake = threading.Event()
         # Queues to look at on the next round (all of them when `_look_at_all`).
         self._look_at: set[str] = set()
@@ -75,49 +80,40 @@ class QueueWorker:
                 return  # a task ending elsewhere frees no slot here
         self.wake(queue_name)
 
-    def task_started(self, queue_name: str) -> None:
-        with self._lock:
-            self._running[queue_name] += 1
-
-    def task_finished(self, queue_name: str, *, wake: bool = True) -> None:
-        """A task of this process stopped running. `wake` is False when it already claimed
-        the task that takes its slot (see `successor_claim`)."""
-        with self._lock:
-            self._running[queue_name] -= 1
-        if wake:
-            self.wake(queue_name)  # a slot is free
-
-    def successor_claim(self, queue_name: str) -> ClaimRequest | None:
-        """The claim a finishing task of `queue_name` makes for the one task that takes its
+    def successor_claim(self, slot: QueueSlot) -> ClaimRequest | None:
+        """The claim a finishing task holding `slot` makes for the one task that takes its
         slot, or None where the worker must decide: queues with global limits or partitions
         (their claims are serialized and counted) and a worker that is stopping."""
-        queue = find_declared_queue(queue_name)
+        queue = find_declared_queue(slot.queue_name)
         if (
             queue is None
             or queue.spec.has_global_limits
             or queue.spec.partitioned
             or self._stop.is_set()
             # The finishing task still counts: with it gone, is there room for one?
-            or self.running(queue_name) > (queue.spec.worker_concurrency or DEFAULT_BATCH)
+            or self.slots.running(slot.queue_name)
+            > (queue.spec.worker_concurrency or DEFAULT_BATCH)
         ):
             return None
+        return self._request(queue.spec, 1)
+
+    def start_successors(self, slot: QueueSlot, rows: list[WorkflowRow]) -> None:
+        """Start the task a finishing task claimed in its place, on the slot it hands over.
+        A retried claim may also report what an earlier attempt's lost reply took (see
+        `_resilient`): those rows run too, each on a slot of its own."""
+        for index, row in enumerate(rows):
+            taken = slot.hand_over() if index == 0 else self.slots.take(slot.queue_name)
+            self._run_task(row, taken, True)
+
+    def _request(self, queue: QueueSpec, capacity: int) -> ClaimRequest:
         return ClaimRequest(
-            queue=queue.spec,
-            executor_id=self._engine.executor_id,
-            application_version=self._engine.application_version,
-            capacity=1,
+            queue=queue,
+            executor_id=self._port.executor_id,
+            application_version=self._port.application_version,
+            capacity=capacity,
             workflow_names=_registry.workflow_names(),
             now_ms=now_ms(),
         )
-
-    def start_claimed(self, rows: list[WorkflowRow]) -> None:
-        """Start the tasks a finishing task claimed in its place."""
-        for row in rows:
-            self._engine.run_pending(row, successor=True)
-
-    def running(self, queue_name: str) -> int:
-        with self._lock:
-            return self._running[queue_name]
 
     def _sweep_deadlines(self) -> None:
         """Cancel overdue workflows (queued ones never start; running ones stop at their next
@@ -126,7 +122,7 @@ class QueueWorker:
         if current - self._last_sweep_ms < _SWEEP_INTERVAL_S * 1000:
             return
         self._last_sweep_ms = current
-        cancelled = self._engine.storage.cancel_expired(current)
+        cancelled = self._port.storage.cancel_expired(current)
         if cancelled:
             logger.info("cancelled %d workflow(s) past their deadline", len(cancelled))
 
@@ -152,7 +148,7 @@ class QueueWorker:
                 self._sweep_deadlines()
                 busy = [spec.name for spec, n in due if self._claim(spec, n)]
             except DBOSException as exc:
-                if self._engine.background_failed("the queue worker", exc):
+                if self._port.failed("the queue worker", exc):
                     return
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
                 self._stop.wait(_ERROR_BACKOFF_S)
@@ -170,22 +166,10 @@ class QueueWorker:
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
         limit = worker_concurrency or DEFAULT_BATCH
-        capacity = limit - self.running(queue.name)
+        capacity = limit - self.slots.running(queue.name)
         if capacity <= 0:
             return 0
-        rows = self._engine.storage.claim_queued(
-            ClaimRequest(
-                queue=queue,
-                executor_id=self._engine.executor_id,
-                application_version=self._engine.application_version,
-                capacity=capacity,
-                workflow_names=_registry.workflow_names(),
-                now_ms=now_ms(),
-            )
-        )
+        rows = self._port.storage.claim_queued(self._request(queue, capacity))
         for row in rows:
-            self._start(row)
+            self._run_task(row, self.slots.take(queue.name), False)
         return len(rows)
-
-    def _start(self, row: WorkflowRow) -> None:
-        self._engine.run_pending(row)

@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .._base.errors import DBOSException
 from ..storage._records import WorkflowQuery
 from . import registry as _registry
-from .context import assigned_workflow_id
+from .background import BackgroundPort
 from .cron import next_tick, previous_tick
-from .effects import run_sync
 from .outage import ride_out_outages
-from .registry import ScheduledRegistration
+from .registry import ScheduledRegistration, WorkflowRegistration
 
-if TYPE_CHECKING:
-    from .engine import Engine
+#: Starts a scheduled workflow `(registration, args, workflow_id)` in the background.
+Launch = Callable[[WorkflowRegistration, tuple[Any, ...], str], None]
 
 logger = logging.getLogger("dbos")
 
@@ -48,8 +48,9 @@ def _utcnow() -> datetime:
 class Scheduler:
     """Starts the registered scheduled workflows on their ticks, for one engine."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, port: BackgroundPort, launch: Launch) -> None:
+        self._port = port
+        self._launch = launch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -95,7 +96,7 @@ class Scheduler:
 
     def _catch_up(self, entry: ScheduledRegistration, now: datetime) -> None:
         """Run the latest tick at or before `now` once, if the schedule ran before."""
-        storage = self._engine.storage
+        storage = self._port.storage
         try:
             ran_before = storage.list_workflows(
                 WorkflowQuery(
@@ -110,17 +111,15 @@ class Scheduler:
                 logger.info("running missed tick %s of %s", tick.isoformat(), entry.workflow.name)
                 self._fire(entry, tick)
         except DBOSException as exc:
-            if not self._engine.background_failed("the scheduler", exc):
+            if not self._port.failed("the scheduler", exc):
                 logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
 
     def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
-        engine = self._engine
         try:
-            with assigned_workflow_id(tick_workflow_id(entry.workflow.name, tick)):
-                started = run_sync(engine.start(entry.workflow, (tick, _utcnow()), {}))
-            engine.dispatch(started)
+            workflow_id = tick_workflow_id(entry.workflow.name, tick)
+            self._launch(entry.workflow, (tick, _utcnow()), workflow_id)
         except DBOSException as exc:
-            if self._engine.background_failed("the scheduler", exc):
+            if self._port.failed("the scheduler", exc):
                 return
             logger.warning(
                 "could not start scheduled workflow %s for %s: %s",

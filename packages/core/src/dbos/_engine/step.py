@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Generator
 from typing import Any
 
 from .._base.errors import (
     DBOSConnectionError,
     DBOSMaxStepRetriesExceeded,
     DBOSSerializationError,
-    DBOSWorkflowCancelledError,
 )
-from ..storage._records import StepRecord
+from ..storage._records import StepRecord, StepWrite
 from .context import (
     StepFrame,
     WorkflowContext,
@@ -22,25 +22,15 @@ from .context import (
     enter_step,
     leave_step,
 )
-from .decisions import remaining_sleep, replayed_step, retry_delay
-from .effects import Blocking, CallBody, Procedure, Sleep
+from .decisions import remaining_sleep, retry_delay
+from .effects import CallBody, Procedure, Sleep
+from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
 from .registry import StepRegistration
 
 logger = logging.getLogger("dbos")
 
 SLEEP_NAME = "DBOS.sleep"
-
-
-def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
-    """Raise at this step boundary if the workflow was cancelled or is past its deadline (in
-    which case it is cancelled now, so that the stored status says so)."""
-    deadline = context.deadline_ms
-    if not context.cancelled and deadline is not None and now_ms() >= deadline:
-        yield Blocking(context.engine.storage.cancel_workflow, (context.workflow_id, now_ms()))
-        context.cancelled = True
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
 
 
 def _attempt_failure(exc: Exception) -> Exception:
@@ -60,14 +50,40 @@ def step_procedure(
     if context is None or current_step() is not None:
         # Outside a workflow, or nested in another step: an ordinary call.
         return (yield CallBody(registration.function, args, kwargs))
-    engine = context.engine
-    function_id = context.take_function_id()
-    replayed = replayed_step(context.recorded, context.workflow_id, function_id, registration.name)
-    if replayed is not None:
-        return engine.replay_result(replayed)
-    yield from stop_if_cancelled(context)
+    recorder = context.recorder
+    ran: list[tuple[StepRecord, Any, Exception | None]] = []
 
-    engine.hooks.before_step(context.workflow_id, function_id, registration.name)
+    def run(function_ids: list[int]) -> Generator[Any, Any, Produced]:
+        record, value, error, writes = yield from _run_attempts(
+            context, recorder, registration, args, kwargs, function_ids[0]
+        )
+        ran.append((record, value, error))
+        write = None
+        if error is None and writes:
+            # The successful attempt's writes commit with its checkpoint, or not at all.
+            write = functools.partial(recorder.storage.record_step, writes=tuple(writes))
+        return Produced(record, write)
+
+    stored = yield from recorded_operation(context, registration.name, run)
+    if not ran or stored is not ran[0][0]:  # replayed, or another execution recorded it first
+        return recorder.replay_result(stored)
+    _, value, error = ran[0]
+    if error is not None:
+        raise error
+    return value
+
+
+def _run_attempts(
+    context: WorkflowContext,
+    recorder: Recorder,
+    registration: StepRegistration,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    function_id: int,
+) -> Generator[Any, Any, tuple[StepRecord, Any, Exception | None, list[StepWrite]]]:
+    """Run the step's body, with retries as its policy allows: its record, its value or
+    error, and what its last attempt sent or wrote."""
+    recorder.hooks.before_step(context.workflow_id, function_id, registration.name)
     started_at = now_ms()
     policy = registration.policy
     failures: list[BaseException] = []
@@ -109,7 +125,7 @@ def step_procedure(
     output: str | None = None
     if error is None:
         try:
-            output = engine.codec.encode_value(
+            output = recorder.codec.encode_value(
                 value, f"the return value of step {registration.name!r}"
             )
         except DBOSSerializationError as exc:
@@ -121,24 +137,13 @@ def step_procedure(
         output=output,
         error=None
         if error is None
-        else engine.codec.encode_error(
+        else recorder.codec.encode_error(
             error, f"step {registration.name!r} of workflow {context.workflow_id!r}"
         ),
         started_at_ms=started_at,
         completed_at_ms=now_ms(),
     )
-    write = None
-    if error is None and frame.writes:
-        # The successful attempt's writes commit with its checkpoint, or not at all.
-        write = functools.partial(engine.storage.record_step, writes=tuple(frame.writes))
-    stored = yield from engine.checkpoint(context, record, write)
-    if context.cancelled:
-        raise DBOSWorkflowCancelledError(context.workflow_id)
-    if stored is not record:
-        return engine.replay_result(stored)
-    if error is not None:
-        raise error
-    return value
+    return record, value, error, frame.writes
 
 
 def sleep_procedure(seconds: float) -> Procedure[None]:
@@ -148,25 +153,23 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
     if context is None or current_step() is not None:
         yield Sleep(seconds)
         return
-    engine = context.engine
-    function_id = context.take_function_id()
-    replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
-    if replayed is not None:
-        wake_at = float(engine.codec.decode_value(replayed.output))
-    else:
+    codec = context.recorder.codec
+
+    def run(function_ids: list[int]) -> Produced:
         started = time.time()  # one clock read: the wake-up is never before the start
-        wake_at = started + seconds
         record = StepRecord(
             workflow_id=context.workflow_id,
-            function_id=function_id,
+            function_id=function_ids[0],
             function_name=SLEEP_NAME,
-            output=engine.codec.encode_value(wake_at),
+            output=codec.encode_value(started + seconds),
             error=None,
             started_at_ms=int(started * 1000),
             completed_at_ms=now_ms(),
         )
-        stored = yield from engine.checkpoint(context, record)
-        wake_at = float(engine.codec.decode_value(stored.output))
+        return Produced(record)
+
+    stored = yield from recorded_operation(context, SLEEP_NAME, run)
+    wake_at = float(codec.decode_value(stored.output))
     yield from stop_if_cancelled(context)
     remaining = remaining_sleep(wake_at, time.time())
     if context.deadline_ms is not None:
