@@ -14,7 +14,6 @@ from dbos import (
     SystemStorage,
     WorkflowHandle,
     WorkflowHandleAsync,
-    WorkflowStatus,
 )
 from dbos.management import (
     DEFAULT_RETRY_TIMEOUT_S,
@@ -79,10 +78,6 @@ def open_storage(
             "`dbos migrate`"
         )
     return ResilientStorage(storage, Hooks(plugin_manager()), retry_timeout_s).as_storage()
-
-
-def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
-    return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
 class DBOSClient(Facade):
