@@ -31,7 +31,7 @@ STORAGE = [
     "wait_until_terminal", "wakeup_for",
 ]  # fmt: skip
 MANAGEMENT = [
-    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "LenientCodec",
+    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
     "UnreadableValue", "Wakeups", "attempt_timeout", "build_query", "build_queued_query",
     "check_timeout", "get_event_from_outside", "retry_timeout", "run_async", "run_sync",

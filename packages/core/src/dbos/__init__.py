@@ -44,8 +44,8 @@ from ._config import DBOSConfig
 from ._context import SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
-from ._handle import WorkflowHandle, WorkflowHandleAsync
 from ._queue import Queue, SetEnqueueOptions
+from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._status import WorkflowStatus
 from .plugins._hookspecs import hookimpl
 from .storage._protocol import SystemStorage

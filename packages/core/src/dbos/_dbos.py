@@ -11,7 +11,17 @@ import math
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
@@ -23,8 +33,10 @@ from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning
 from ._engine import registry as _registry
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
-from ._engine.effects import run_async, run_sync
+from ._engine.effects import Blocking, Procedure, run_async, run_sync
 from ._engine.engine import Engine
+from ._engine.execution import ActiveWorkflow
+from ._engine.messaging import MessagingHost, get_event_procedure, send_procedure
 from ._engine.queues import (
     DEFAULT_POLLING_INTERVAL_S,
     EnqueueOptions,
@@ -44,12 +56,12 @@ from ._engine.registry import (
 from ._engine.resilient import ResilientStorage, attempt_timeout
 from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.step import sleep_procedure, step_procedure
-from ._handle import WorkflowHandle, WorkflowHandleAsync
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
 from ._queue import Queue, QueueRateLimit, find_queue
-from .management._listing import build_query, build_queued_query
-from .management._status import WorkflowStatus
+from .management._facade import FACADE_METHODS, Facade
+from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
+from .management._management import Management
 from .plugins._hooks import Hooks, backend_for_url, plugin_manager
 from .storage._protocol import SystemStorage
 from .storage._records import StorageOptions
@@ -86,7 +98,51 @@ def _current_step_id() -> int | None:
     return None if frame is None or current_workflow() is None else frame.function_id
 
 
-class DBOS(ManagementAPI, MessagingAPI):
+class _DBOSType(type, Facade):
+    """The type of `DBOS`. The calls `DBOS` shares with `DBOSClient` are `Facade`'s, reached
+    through this metaclass: ``DBOS.list_workflows(...)`` runs `Facade.list_workflows` with the
+    class as `self`, as a classmethod would, and type checkers see the one signature. What
+    differs from the client is here: every call needs a launched `DBOS`, handles are bound to
+    the engine, a resume runs the workflow in this process, and `send` and `get_event`
+    checkpoint inside a workflow."""
+
+    _facade_label: ClassVar[str] = "DBOS"
+
+    def _facade_management(self) -> Management:
+        engine = DBOS._launched_engine()
+        return Management(engine.storage, engine.codec)
+
+    def _facade_handle_source(self) -> HandleSource:
+        return DBOS._launched_engine()
+
+    def _facade_messaging_host(self) -> MessagingHost:
+        return DBOS._launched_engine()
+
+    def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
+        return _resume_here(DBOS._launched_engine(), workflow_ids)
+
+    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
+        return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
+
+    def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
+        return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)
+
+    def __dir__(self) -> list[str]:
+        # dir() of a class leaves out its metaclass's methods: list the shared calls, for
+        # completion in a REPL.
+        return sorted({*super().__dir__(), *FACADE_METHODS})
+
+
+def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
+    # One at a time, in order: an unknown ID stops the resumes after it.
+    actives: list[ActiveWorkflow | None] = []
+    for workflow_id in workflow_ids:
+        active: ActiveWorkflow | None = yield Blocking(engine.resume, (workflow_id,))
+        actives.append(active)
+    return actives
+
+
+class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -116,6 +172,15 @@ class DBOS(ManagementAPI, MessagingAPI):
             self._engine: Engine | None = None
             self._storage: SystemStorage | None = None
             DBOS._instance = self
+
+    if not TYPE_CHECKING:  # for type checkers, the shared calls are the class's (`DBOS.send`)
+
+        def __getattr__(self, name: str) -> Any:
+            # Classmethods answer on the instance `DBOS(config=...)` returns too; the calls
+            # `_DBOSType` gives the class do not, unless forwarded.
+            if name in FACADE_METHODS:
+                return getattr(type(self), name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -434,106 +499,6 @@ class DBOS(ManagementAPI, MessagingAPI):
         started = await run_async(engine.start(registration_of(func), args, kwargs))
         engine.dispatch(started)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
-
-    @classmethod
-    def retrieve_workflow(
-        cls, workflow_id: str, existing_workflow: bool = True
-    ) -> WorkflowHandle[Any]:
-        """A handle to a workflow by ID. Raises `DBOSNonExistentWorkflowError` if there is no
-        such workflow, unless `existing_workflow` is False."""
-        engine = cls._launched_engine()
-        if existing_workflow:
-            WorkflowHandle[Any](engine, workflow_id).get_status()
-        return WorkflowHandle(engine, workflow_id)
-
-    @classmethod
-    async def retrieve_workflow_async(
-        cls, workflow_id: str, existing_workflow: bool = True
-    ) -> WorkflowHandleAsync[Any]:
-        """`retrieve_workflow` for async code: the handle is a `WorkflowHandleAsync`, and the
-        existence check (unless `existing_workflow` is False) does not block the event loop."""
-        engine = cls._launched_engine()
-        handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(engine, workflow_id)
-        if existing_workflow:
-            await handle.get_status()
-        return handle
-
-    @classmethod
-    def get_workflow_status(cls, workflow_id: str) -> WorkflowStatus | None:
-        """The stored status of a workflow, or None if there is no such workflow."""
-        return run_sync(cls._management().get_status(workflow_id))
-
-    @classmethod
-    async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
-        """`get_workflow_status` for async code: the stored status of a workflow, or None if
-        there is no such workflow."""
-        return await run_async(cls._management().get_status(workflow_id))
-
-    @classmethod
-    def list_workflows(
-        cls,
-        *,
-        workflow_ids: list[str] | None = None,
-        status: str | list[str] | None = None,
-        start_time: datetime | str | None = None,
-        end_time: datetime | str | None = None,
-        name: str | None = None,
-        app_version: str | None = None,
-        executor_id: str | None = None,
-        queue_name: str | None = None,
-        workflow_id_prefix: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        sort_desc: bool = False,
-        load_input: bool = True,
-        load_output: bool = True,
-    ) -> list[WorkflowStatus]:
-        """Workflows matching every given filter, oldest first (newest with `sort_desc`)."""
-        query = build_query(
-            workflow_ids=workflow_ids,
-            status=status,
-            start_time=start_time,
-            end_time=end_time,
-            name=name,
-            app_version=app_version,
-            executor_id=executor_id,
-            queue_name=queue_name,
-            workflow_id_prefix=workflow_id_prefix,
-            limit=limit,
-            offset=offset,
-            sort_desc=sort_desc,
-            load_input=load_input,
-            load_output=load_output,
-        )
-        return run_sync(cls._management().list_workflows(query))
-
-    @classmethod
-    def list_queued_workflows(
-        cls,
-        *,
-        queue_name: str | None = None,
-        status: str | list[str] | None = None,
-        name: str | None = None,
-        start_time: datetime | str | None = None,
-        end_time: datetime | str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        sort_desc: bool = False,
-        load_input: bool = True,
-    ) -> list[WorkflowStatus]:
-        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`)."""
-        query = build_queued_query(
-            queue_name=queue_name,
-            status=status,
-            name=name,
-            start_time=start_time,
-            end_time=end_time,
-            limit=limit,
-            offset=offset,
-            sort_desc=sort_desc,
-            load_input=load_input,
-        )
-        return run_sync(cls._management().list_workflows(query))
 
     # --- queues -----------------------------------------------------------------------------
 

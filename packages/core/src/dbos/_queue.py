@@ -22,8 +22,8 @@ from ._engine.queues import (
     find_declared_queue,
 )
 from ._engine.registry import registration_of
-from ._handle import WorkflowHandle, WorkflowHandleAsync
 from ._launched import launched_engine
+from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .storage._records import QueueSpec
 
 P = ParamSpec("P")

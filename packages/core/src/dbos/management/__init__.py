@@ -2,6 +2,8 @@
 and other tools: managing workflows, sending and reading messages, events and streams, and
 waiting for a workflow's outcome in another process.
 
+`Facade` is what `DBOS` and `DBOSClient` share: their management and messaging calls, each
+written once over a few accessors that each side provides (`DBOSClient` subclasses it).
 `Management` does the management calls over a `SystemStorage` (list, inspect, cancel,
 resume, fork, delete, enqueue by name); `RemoteWaiter` waits for an outcome; the messaging
 procedures (`send_from_outside`, `get_event_from_outside`, `stream_batch_procedure`) are
@@ -32,6 +34,7 @@ from .._engine.resilient import (
     retry_timeout,
 )
 from ..storage._waiting import Wakeups
+from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
 from ._wait_times import RecordedTimes, wake_up_ms
@@ -41,6 +44,7 @@ __all__ = [
     "ActionResult",
     "Codec",
     "EnqueueOptions",
+    "Facade",
     "LenientCodec",
     "Management",
     "Procedure",

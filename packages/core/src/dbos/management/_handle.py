@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from ._base.errors import DBOSNonExistentWorkflowError
-from ._base.ids import check_workflow_id
-from ._base.serialization import Codec
-from ._engine.effects import Blocking, Procedure, run_async, run_sync
-from .management._status import WorkflowStatus
-from .storage._records import WorkflowRow
+from .._base.errors import DBOSNonExistentWorkflowError
+from .._base.ids import check_workflow_id
+from .._base.serialization import Codec
+from .._engine.effects import Blocking, Procedure, run_async, run_sync
+from ..storage._records import WorkflowRow
+from ._status import WorkflowStatus
 
 if TYPE_CHECKING:
-    from ._engine.execution import ActiveWorkflow
-    from ._engine.outcome import Outcome
-    from .storage._protocol import SystemStorage
+    from .._engine.execution import ActiveWorkflow
+    from .._engine.outcome import Outcome
+    from ..storage._protocol import SystemStorage
 
 R_co = TypeVar("R_co", covariant=True)
 

@@ -1,0 +1,140 @@
+"""`DBOS` and `DBOSClient` share their management and messaging calls through one definition,
+`dbos.management.Facade`: neither side may grow its own copy again, and type checkers see the
+real signatures on both (`_only_type_checked`, checked by `nox -s typecheck`)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncGenerator, Generator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    # typing_extensions, not typing: mypy checks as Python 3.10 (pyproject), whose typing has
+    # no assert_type, and a stand-in defined for it would make every check pass.
+    from typing_extensions import assert_type
+
+
+from dbos import DBOS, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
+from dbos.management import Facade, StepInfo
+from dbos_client import DBOSClient
+
+SHARED = sorted(name for name in vars(Facade) if not name.startswith("_"))
+#: Calls on both sides that are not `Facade`'s, and why: fork's signatures differ (the client
+#: takes `application_version` positionally and a `forked_workflow_id`); destroy is each
+#: side's own lifecycle.
+OWN_ON_BOTH_SIDES = ["destroy", "fork_workflow", "fork_workflow_async"]
+
+
+def _public_names(cls: type) -> set[str]:
+    return {name for name in dir(cls) if not name.startswith("_")}
+
+
+def test_the_facade_holds_every_mirrored_call() -> None:
+    assert len(SHARED) == 30
+    both = _public_names(DBOS) & _public_names(DBOSClient)
+    assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_both_sides_run_the_one_definition(name: str) -> None:
+    definition = vars(Facade)[name]
+    assert getattr(DBOSClient, name) is definition
+    assert getattr(DBOS, name).__func__ is definition  # bound to the class, as a classmethod
+    # No class on either side defines (and so shadows) it again.
+    for cls in (*DBOS.__mro__, *DBOSClient.__mro__):
+        assert cls is Facade or name not in vars(cls), f"{cls.__qualname__} redefines {name}"
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_help_shows_the_real_parameters_and_result(name: str) -> None:
+    method = getattr(DBOS, name)
+    assert method.__name__ == name
+    assert method.__doc__
+    parameters = inspect.signature(method).parameters
+    assert "self" not in parameters and "cls" not in parameters
+    assert "Procedure" not in str(inspect.signature(method).return_annotation)
+    assert inspect.iscoroutinefunction(method) == (
+        name.endswith("_async") and name != "read_stream_async"
+    )
+
+
+def test_list_workflows_shows_its_filters() -> None:
+    filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
+    assert filters[:3] == ["workflow_ids", "status", "start_time"]
+    assert filters[-3:] == ["sort_desc", "load_input", "load_output"]
+
+
+# Never called: mypy checks the types. On a union, mypy checks each side's own attribute.
+def _only_type_checked(side: type[DBOS] | DBOSClient) -> None:
+    since = datetime(2026, 1, 1)
+    assert_type(side.retrieve_workflow("w", existing_workflow=False), WorkflowHandle[Any])
+    assert_type(side.get_workflow_status("w"), WorkflowStatus | None)
+    listed = side.list_workflows(
+        workflow_ids=["w"],
+        status=["SUCCESS"],
+        start_time=since,
+        end_time="2026-02-01",
+        name="n",
+        app_version="v",
+        executor_id="e",
+        queue_name="q",
+        workflow_id_prefix="w",
+        limit=1,
+        offset=0,
+        sort_desc=True,
+        load_input=False,
+        load_output=False,
+    )
+    assert_type(listed, list[WorkflowStatus])
+    queued = side.list_queued_workflows(
+        queue_name="q",
+        status="ENQUEUED",
+        name="n",
+        start_time=since,
+        end_time=since,
+        limit=1,
+        offset=0,
+        sort_desc=True,
+        load_input=False,
+    )
+    assert_type(queued, list[WorkflowStatus])
+    assert_type(side.list_workflow_steps(listed[0]), list[StepInfo])
+    assert_type(side.cancel_workflow("w"), None)
+    assert_type(side.cancel_workflows(["w"]), None)
+    assert_type(side.resume_workflow("w"), WorkflowHandle[Any])
+    assert_type(side.resume_workflows(["w"]), list[WorkflowHandle[Any]])
+    assert_type(side.delete_workflow("w", delete_children=True), None)
+    assert_type(side.delete_workflows(["w"], delete_children=True), None)
+    assert_type(side.garbage_collect(since), int)
+    assert_type(side.send("w", {"any": "value"}, topic="t"), None)
+    assert_type(side.get_event("w", "k", timeout_seconds=1.5), Any)
+    assert_type(side.read_stream("w", "k"), Generator[Any, None, None])
+    # Unused ignores are errors under --strict: these prove mypy sees the parameters.
+    side.list_workflows(no_such_filter=1)  # type: ignore[call-arg]
+    side.list_workflows(limit="10")  # type: ignore[arg-type]
+    side.cancel_workflow(["w"])  # type: ignore[arg-type]
+
+    async def uses_async() -> None:
+        handle = await side.retrieve_workflow_async("w")
+        assert_type(handle, WorkflowHandleAsync[Any])
+        assert_type(await side.get_workflow_status_async("w"), WorkflowStatus | None)
+        listed = await side.list_workflows_async(status="ERROR", sort_desc=True, limit=5)
+        assert_type(listed, list[WorkflowStatus])
+        queued = await side.list_queued_workflows_async(queue_name="q", load_input=False)
+        assert_type(queued, list[WorkflowStatus])
+        assert_type(await side.list_workflow_steps_async("w"), list[StepInfo])
+        await side.cancel_workflow_async("w")
+        await side.cancel_workflows_async(["w"])
+        assert_type(await side.resume_workflow_async("w"), WorkflowHandleAsync[Any])
+        resumed = await side.resume_workflows_async(["w"])
+        assert_type(resumed, list[WorkflowHandleAsync[Any]])
+        await side.delete_workflow_async("w", delete_children=True)
+        await side.delete_workflows_async(["w"])
+        assert_type(await side.garbage_collect_async("2026-01-01"), int)
+        await side.send_async("w", 1, topic=None)
+        assert_type(await side.get_event_async("w", "k", 0), Any)
+        assert_type(side.read_stream_async("w", "k"), AsyncGenerator[Any, None])
+        await side.list_workflows_async(no_such_filter=1)  # type: ignore[call-arg]
