@@ -32,10 +32,12 @@ class DatabasesForTests(Protocol):
 
 
 def _always_available() -> str | None:
+    """The default `BackendForTests.unavailable`: nothing stops this backend."""
     return None
 
 
 def _never_required() -> bool:
+    """The default `BackendForTests.required_by_environment`: unavailable means skipped."""
     return False
 
 

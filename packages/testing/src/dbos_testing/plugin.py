@@ -113,7 +113,9 @@ def _missing(name: str, label: str, modules: tuple[str, ...], variable: str) -> 
         reason = f"{label} tests need: {', '.join(missing)}"
     else:
         failures = "; ".join(f"{n}: {e}" for n, e in broken_plugins().items())
-        reason = f"no installed plugin contributes {label} test databases ({failures or 'none'})"
+        reason = f"no installed dbos plugin contributes {label} test databases" + (
+            f" (failed to load: {failures})" if failures else ""
+        )
 
     def refuse() -> AbstractContextManager[DatabasesForTests]:
         raise RuntimeError(reason)
