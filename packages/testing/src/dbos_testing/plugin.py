@@ -91,11 +91,11 @@ def _backends(config: pytest.Config) -> dict[str, BackendForTests]:
         found: dict[str, BackendForTests] = {}
         for contributed in plugin_manager().hook.dbos_test_backends():
             for backend in contributed:
-                if backend.name in found or backend.name == "all":
+                if backend.name == "all":
+                    raise pytest.UsageError("a dbos plugin names a test backend 'all'")
+                if backend.name in found:
                     raise pytest.UsageError(
                         f"two dbos plugins contribute a test backend named {backend.name!r}"
-                        if backend.name != "all"
-                        else "a dbos plugin contributes a test backend named 'all'"
                     )
                 found[backend.name] = backend
         for name, (label, modules, variable) in _KNOWN.items():
