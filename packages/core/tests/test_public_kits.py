@@ -38,7 +38,10 @@ MANAGEMENT = [
     "send_from_outside", "stream_batch_procedure", "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip
-PLUGINS = ["Hooks", "broken_plugins", "hookimpl", "backend_for_url", "plugin_manager"]
+PLUGINS = [
+    "BackendForTests", "DatabasesForTests", "Hooks", "broken_plugins", "hookimpl",
+    "backend_for_url", "plugin_manager",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,47 @@ def test_unknown_backend_in_environment_is_a_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
+# Takes the Postgres backend's plugin out of dbos's plugin manager for the nested session, as
+# if dbos-postgres were installed but failed to load.
+WITHOUT_POSTGRES_PLUGIN = """
+import pytest
+from dbos.plugins import plugin_manager
+
+REMOVED = []
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    plugin = plugin_manager().get_plugin("postgres")
+    if plugin is not None:
+        plugin_manager().unregister(plugin)
+        REMOVED.append(plugin)
+
+def pytest_unconfigure(config):
+    while REMOVED:
+        plugin_manager().register(REMOVED.pop(), name="postgres")
+"""
+
+
+def test_postgres_without_its_plugin_is_skipped_saying_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBOS_TEST_BACKENDS", raising=False)
+    monkeypatch.delenv("DBOS_TEST_PG_VERSION", raising=False)
+    pytester.syspathinsert()
+    pytester.makepyfile(
+        without_postgres=WITHOUT_POSTGRES_PLUGIN,
+        test_user="def test_x(dbos_system_database_url): pass",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "without_postgres", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*no installed dbos plugin contributes Postgres test databases*"])
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "-p", "without_postgres", "--dbos-backend=postgres"
+    )
+    result.stderr.fnmatch_lines(["*no installed dbos plugin contributes Postgres*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
 CRASH_AND_FAULT_TESTS = """
 import pytest
 from dbos import DBOS, SetWorkflowID

