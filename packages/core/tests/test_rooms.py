@@ -106,3 +106,19 @@ def test_the_check_sees_an_upward_import() -> None:
     assert imports == [(2, "dbos._engine.queues"), (6, "dbos._queue")]
     assert _room("dbos._engine.fake") == "_engine"
     assert LAYERS.index(_room("dbos._queue")) > LAYERS.index("_engine")
+
+
+#: Issue 10's bound: a module past it does more than one job and should be split.
+MAX_MODULE_LINES = 800
+
+
+def test_no_module_outgrows_its_job() -> None:
+    packages = Path(__file__).resolve().parents[2]  # packages/
+    sources = sorted(packages.glob("*/src/**/*.py"))
+    assert len(sources) > 50  # the walk found the workspace's packages, not an install
+    long = {
+        str(path.relative_to(packages)): lines
+        for path in sources
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
