@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._engine.context import take_assigned_workflow_id
 from ._engine.effects import Procedure, run_async, run_sync
+from ._engine.queues import INTERNAL_QUEUE_NAME
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
 
@@ -41,7 +42,7 @@ class ManagementAPI:
         """
         engine = cls._launched_engine()
         forked = run_sync(_fork(engine, workflow_id, start_step, application_version))
-        engine.queue_worker.wake()
+        engine.work_enqueued(INTERNAL_QUEUE_NAME)
         return WorkflowHandle(engine, forked)
 
     @classmethod
@@ -51,7 +52,7 @@ class ManagementAPI:
         """`fork_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
         engine = cls._launched_engine()
         forked = await run_async(_fork(engine, workflow_id, start_step, application_version))
-        engine.queue_worker.wake()
+        engine.work_enqueued(INTERNAL_QUEUE_NAME)
         return WorkflowHandleAsync(engine, forked)
 
 

@@ -269,8 +269,12 @@ class Engine:
     ) -> Procedure[Started]:
         """`start` with a placement on a queue, then wake this process's worker for it."""
         started = yield from self.start(registration, args, kwargs, placement)
-        self.queue_worker.wake(placement.queue_name)
+        self.work_enqueued(placement.queue_name)
         return started
+
+    def work_enqueued(self, queue_name: str) -> None:
+        """Something was just enqueued on `queue_name` (a task, a fork): look for it now."""
+        self.queue_worker.wake(queue_name)
 
     def _record_child(
         self,
