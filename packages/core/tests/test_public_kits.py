@@ -16,7 +16,7 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM", "WORKFLOW_COLUMNS",
+    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM",
     "AppliedMigration", "ClaimRequest", "DBOSConfigError", "DBOSConnectionError",
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",
     "DBOSQueueDeduplicatedError", "DBOSStepConflictError", "DBOSStorageError",
@@ -27,7 +27,7 @@ STORAGE = [
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",
-    "scrub_exception", "scrub_text", "skipped_columns", "url_scheme", "validate_schema_name",
+    "scrub_exception", "scrub_text", "skipped_fields", "url_scheme", "validate_schema_name",
     "wait_until_terminal", "wakeup_for",
 ]  # fmt: skip
 MANAGEMENT = [

@@ -36,7 +36,6 @@ from ._records import (
     WAKE_EVENT,
     WAKE_MESSAGE,
     WAKE_STREAM,
-    WORKFLOW_COLUMNS,
     ClaimRequest,
     EventRecord,
     Filter,
@@ -63,7 +62,7 @@ from ._records import (
     WorkflowStatusString,
     as_params,
     query_filters,
-    skipped_columns,
+    skipped_fields,
     wakeup_for,
 )
 from ._secrets import password_secrets, scrub_exception, scrub_text
@@ -83,7 +82,6 @@ __all__ = [
     "WAKE_EVENT",
     "WAKE_MESSAGE",
     "WAKE_STREAM",
-    "WORKFLOW_COLUMNS",
     "AppliedMigration",
     "ClaimRequest",
     "DBOSConfigError",
@@ -134,7 +132,7 @@ __all__ = [
     "query_filters",
     "scrub_exception",
     "scrub_text",
-    "skipped_columns",
+    "skipped_fields",
     "url_scheme",
     "validate_schema_name",
     "wait_until_terminal",

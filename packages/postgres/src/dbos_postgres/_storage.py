@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import RowFactory, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbos.storage import (
@@ -60,6 +61,7 @@ from dbos.storage import (
 
 from . import _migrate
 from ._claims import claim_in, claim_params
+from ._columns import workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -73,6 +75,8 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
+
+R = TypeVar("R")
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
@@ -173,9 +177,9 @@ class PostgresStorage:
             "application_version": application_version,
             "now_ms": now_ms,
         }
-        found = self._one("resume_workflow", params)
+        found = self._one_as(workflow_rows, "resume_workflow", params)
         if found is not None:
-            return ResumeResult(True, WorkflowRow(*found))
+            return ResumeResult(True, found)
         row = self.get_workflow(workflow_id)
         return None if row is None else ResumeResult(False, row)
 
@@ -276,6 +280,17 @@ class PostgresStorage:
             ).fetchone()
             return row
 
+    def _one_as(self, rows: RowFactory[R], query: str, params: dict[str, Any]) -> R | None:
+        """`_one` with rows built by `rows` (by column name)."""
+        with self._connection() as connection:
+            cursor = connection.cursor(row_factory=rows)
+            return cursor.execute(self._queries[query], params, prepare=True).fetchone()
+
+    def _all_as(self, rows: RowFactory[R], query: str, params: dict[str, Any]) -> list[R]:
+        with self._connection() as connection:
+            cursor = connection.cursor(row_factory=rows)
+            return cursor.execute(self._queries[query], params, prepare=True).fetchall()
+
     def _execute(self, query: str, params: dict[str, Any]) -> None:
         with self._connection() as connection:
             connection.execute(self._queries[query], params, prepare=True)
@@ -292,7 +307,7 @@ class PostgresStorage:
         Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
         deduplication ID."""
         try:
-            found = self._one("create_workflow", as_params(workflow))
+            found = self._one_as(workflow_inits, "create_workflow", as_params(workflow))
         except DBOSStorageError as exc:
             cause = exc.__cause__
             if (
@@ -306,7 +321,7 @@ class PostgresStorage:
                 ) from cause
             raise
         if found is not None:
-            return WorkflowInit(created=bool(found[0]), row=WorkflowRow(*found[1:]))
+            return found
         # A concurrent creator committed after this statement's snapshot was taken: the
         # insert saw the conflict but the select could not see the row. Read it now.
         row = self.get_workflow(workflow.workflow_id)
@@ -318,8 +333,7 @@ class PostgresStorage:
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """`SystemStorage.get_workflow`: one workflow row, or None."""
-        found = self._one("select_workflow", {"workflow_id": workflow_id})
-        return None if found is None else WorkflowRow(*found)
+        return self._one_as(workflow_rows, "select_workflow", {"workflow_id": workflow_id})
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         """`SystemStorage.record_step` on Postgres: one statement, or one transaction with the
@@ -474,14 +488,14 @@ class PostgresStorage:
         params.update(finish_params(outcomes))
         params["limit"] = sum(member.capacity for _, member in members)
         params["now_ms"] = max(member.now_ms for _, member in members)
-        rows = connection.execute(self._queries["finish_and_claim"], params, prepare=True)
-        statuses: list[str | None] = []
+        cursor = connection.cursor(row_factory=dict_row)
+        rows = cursor.execute(self._queries["finish_and_claim"], params, prepare=True).fetchall()
+        statuses: list[str | None] = list(rows[0].pop("finished_statuses"))
         claimed: list[WorkflowRow] = []
-        for kind, _position, *row in rows.fetchall():
-            if kind == 0:
-                statuses.append(None if row[1] is None else str(row[1]))
-            else:
-                claimed.append(WorkflowRow(*row))
+        for row in rows:
+            row.pop("finished_statuses", None)
+            if row["workflow_id"] is not None:  # None: the one row when nothing was claimed
+                claimed.append(WorkflowRow(**row))
         return statuses, claimed
 
     def _finish_statuses(
@@ -507,17 +521,16 @@ class PostgresStorage:
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on Postgres: one statement; rows ordered by creation
         time, then ID."""
-        rows = self._all(
-            self._queries["recover_pending"],
+        rows = self._all_as(
+            workflow_rows,
+            "recover_pending",
             {
                 "executor_id": executor_id,
                 "application_version": application_version,
                 "now_ms": int(time.time() * 1000),
             },
         )
-        return sorted(
-            (WorkflowRow(*row) for row in rows), key=lambda r: (r.created_at_ms, r.workflow_id)
-        )
+        return sorted(rows, key=lambda r: (r.created_at_ms, r.workflow_id))
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         """`SystemStorage.claim_queued` on Postgres: one ``SKIP LOCKED`` statement for a queue
@@ -529,10 +542,10 @@ class PostgresStorage:
             if not queue.has_global_limits and not queue.partitioned:
                 # Claimers never wait for each other: SKIP LOCKED passes over rows that
                 # another process is claiming at this moment.
-                rows = connection.execute(
-                    self._queries["claim_queued"], claim_params(self._schema, request), prepare=True
-                )
-                return [WorkflowRow(*row) for row in rows.fetchall()]
+                cursor = connection.cursor(row_factory=workflow_rows)
+                params = claim_params(self._schema, request)
+                claim = self._queries["claim_queued"]
+                return cursor.execute(claim, params, prepare=True).fetchall()
             with connection.transaction():
                 return claim_in(self._queries, self._schema, connection, request)
 
@@ -540,8 +553,8 @@ class PostgresStorage:
         """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
         statement, params = list_workflows_sql(self._schema, query)
         with self._connection() as connection:
-            rows = connection.execute(statement, params).fetchall()
-        return [WorkflowRow(*row) for row in rows]
+            cursor = connection.cursor(row_factory=workflow_rows)
+            return cursor.execute(statement, params).fetchall()
 
     # --- messages, events and streams -------------------------------------------------------
 
@@ -724,20 +737,21 @@ class PostgresStorage:
             next_step = 0 if last is None else int(last) + 1
             if request.start_step > next_step:
                 raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
-            inserted = connection.execute(self._queries["insert_fork"], params).fetchone()
+            rows = connection.cursor(row_factory=workflow_rows)
+            inserted = rows.execute(self._queries["insert_fork"], params).fetchone()
             if inserted is None:
-                taken = connection.execute(
+                taken = rows.execute(
                     self._queries["select_workflow"], {"workflow_id": request.forked_workflow_id}
                 ).fetchone()
                 raise DBOSWorkflowConflictIDError(
-                    request.forked_workflow_id, str(taken[2]) if taken else "?", str(name)
+                    request.forked_workflow_id, taken.name if taken else "?", str(name)
                 )
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
             params["copy_all"] = request.start_step == next_step
             for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
                 connection.execute(self._queries[query], params)
-        return WorkflowRow(*inserted)
+        return inserted
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
         """`SystemStorage.delete_workflows` on Postgres: one statement; returns the IDs deleted."""

@@ -63,6 +63,7 @@ from dbos.storage import (
     wakeup_for,
 )
 
+from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
@@ -70,7 +71,7 @@ from ._url import SQLiteSettings, parse_sqlite_url
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
 
-_QUERIES = load_queries(__package__ or "dbos_sqlite", "sql/queries.sql")
+_QUERIES = with_workflow_row(load_queries(__package__ or "dbos_sqlite", "sql/queries.sql"))
 _MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
 
 
@@ -312,8 +313,10 @@ class SQLiteStorage:
     def _select_workflow(
         self, connection: sqlite3.Connection, workflow_id: str
     ) -> WorkflowRow | None:
-        found = self._run(connection, "select_workflow", {"workflow_id": workflow_id}).fetchone()
-        return None if found is None else WorkflowRow(*found)
+        cursor = self._run(connection, "select_workflow", {"workflow_id": workflow_id})
+        cursor.row_factory = workflow_row
+        found: WorkflowRow | None = cursor.fetchone()
+        return found
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """`SystemStorage.get_workflow`: one workflow row, or None."""
@@ -533,10 +536,12 @@ class SQLiteStorage:
         sql, params = list_workflows_sql(query)
         with self._reading() as connection:
             try:
-                rows = connection.execute(sql, params).fetchall()
+                cursor = connection.execute(sql, params)
+                cursor.row_factory = workflow_row
+                rows: list[WorkflowRow] = cursor.fetchall()
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
-        return [WorkflowRow(*row) for row in rows]
+        return rows
 
     # --- messages, events and streams -------------------------------------------------------
     # One process per file: this object sees every write, so it wakes waiters itself after
