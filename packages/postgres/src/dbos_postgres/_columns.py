@@ -8,9 +8,13 @@ statement returns around it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from psycopg.rows import class_row, kwargs_row
+from psycopg import Cursor
+from psycopg.rows import RowMaker
 
 from dbos.storage import WorkflowInit, WorkflowRow
 
@@ -51,13 +55,55 @@ def workflow_row_sql(skipped: frozenset[str] = frozenset()) -> str:
     )
 
 
-#: Builds a `WorkflowRow` from a row that selects ``{workflow_row}`` and nothing else.
-workflow_rows = class_row(WorkflowRow)
+def _names(cursor: Cursor[Any]) -> tuple[bytes, ...]:
+    result = cursor.pgresult
+    if result is None:
+        return ()
+    fname = result.fname
+    return tuple([fname(index) or b"" for index in range(result.nfields)])
 
 
-def _init(created: bool, **fields: Any) -> WorkflowInit:
-    return WorkflowInit(created=created, row=WorkflowRow(**fields))
+@lru_cache(maxsize=64)
+def _positions(names: tuple[bytes, ...]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """Where each `WorkflowRow` field is among a result's columns, worked out once per result
+    shape: psycopg's `class_row` builds a dict and calls with keywords for every row, which
+    cost 15-20 us a call on the hot path (measured against positional access)."""
+    decoded = [name.decode() for name in names]
+    return itemgetter(*(decoded.index(field) for field in WORKFLOW_COLUMNS))
 
 
-#: `create_workflow`'s row: ``created`` and ``{workflow_row}``.
-workflow_inits = kwargs_row(_init)
+def workflow_rows(cursor: Cursor[Any]) -> RowMaker[WorkflowRow]:
+    """Row factory: a `WorkflowRow` from each row of a statement that selects
+    ``{workflow_row}`` (other columns are ignored)."""
+    pick = _positions(_names(cursor))
+
+    def make(values: Sequence[Any]) -> WorkflowRow:
+        return WorkflowRow(*pick(values))
+
+    return make
+
+
+def workflow_inits(cursor: Cursor[Any]) -> RowMaker[WorkflowInit]:
+    """Row factory for `create_workflow`: ``created`` and ``{workflow_row}``."""
+    names = _names(cursor)
+    pick, created = _positions(names), names.index(b"created")
+
+    def make(values: Sequence[Any]) -> WorkflowInit:
+        return WorkflowInit(created=bool(values[created]), row=WorkflowRow(*pick(values)))
+
+    return make
+
+
+def finished_and_claimed(
+    cursor: Cursor[Any],
+) -> RowMaker[tuple[list[str | None], WorkflowRow | None]]:
+    """Row factory for `finish_and_claim`: each row's ``finished_statuses`` and its claimed
+    workflow (None in the one row of a batch that claimed nothing)."""
+    names = _names(cursor)
+    pick, statuses = _positions(names), names.index(b"finished_statuses")
+
+    def make(values: Sequence[Any]) -> tuple[list[str | None], WorkflowRow | None]:
+        fields = pick(values)
+        return values[statuses], None if fields[0] is None else WorkflowRow(*fields)
+
+    return make

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import RowFactory, dict_row
+from psycopg.rows import RowFactory
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbos.storage import (
@@ -61,7 +61,7 @@ from dbos.storage import (
 
 from . import _migrate
 from ._claims import claim_in, claim_params
-from ._columns import workflow_inits, workflow_rows
+from ._columns import finished_and_claimed, workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -488,15 +488,11 @@ class PostgresStorage:
         params.update(finish_params(outcomes))
         params["limit"] = sum(member.capacity for _, member in members)
         params["now_ms"] = max(member.now_ms for _, member in members)
-        cursor = connection.cursor(row_factory=dict_row)
+        cursor = connection.cursor(row_factory=finished_and_claimed)
         rows = cursor.execute(self._queries["finish_and_claim"], params, prepare=True).fetchall()
-        statuses: list[str | None] = list(rows[0].pop("finished_statuses"))
-        claimed: list[WorkflowRow] = []
-        for row in rows:
-            row.pop("finished_statuses", None)
-            if row["workflow_id"] is not None:  # None: the one row when nothing was claimed
-                claimed.append(WorkflowRow(**row))
-        return statuses, claimed
+        # Every row carries the statuses; a batch that claimed nothing has one row, no task.
+        statuses = rows[0][0]
+        return statuses, [row for _, row in rows if row is not None]
 
     def _finish_statuses(
         self, connection: psycopg.Connection[Any], outcomes: list[WorkflowOutcome]
