@@ -14,7 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._records import StepRecord, StorageOptions
-    from ._storage import SystemStorage
+    from ._storage import StorageBackend
 
 PROJECT_NAME = "dbos"
 
@@ -23,8 +23,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec(firstresult=True)
-def dbos_storage_for_url(url: str, options: StorageOptions) -> SystemStorage | None:
-    """Return a storage backend for `url`, or None if this plugin does not handle its scheme."""
+def dbos_storage_for_url(url: str, options: StorageOptions) -> StorageBackend | None:
+    """Return a storage backend for `url`, or None if this plugin does not handle its scheme.
+    Core wraps it (`dbos.storage.with_wakeups`) before use."""
 
 
 @hookspec

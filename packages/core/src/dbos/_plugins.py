@@ -13,7 +13,7 @@ from . import _hookspecs
 
 if TYPE_CHECKING:
     from ._records import StepRecord, StorageOptions
-    from ._storage import SystemStorage
+    from ._storage import StorageBackend, SystemStorage
 
 logger = logging.getLogger("dbos")
 
@@ -71,18 +71,19 @@ def backend_for_url(url: str, options: StorageOptions) -> SystemStorage:
             failed to load. Passwords are masked here and in any error a backend raises.
     """
     from ._errors import DBOSConfigError
+    from ._fanout import with_wakeups
     from ._secrets import scrub_exception
     from ._urls import mask_password, url_scheme
 
     manager = plugin_manager()
     try:
-        found: SystemStorage | None = manager.hook.dbos_storage_for_url(url=url, options=options)
+        found: StorageBackend | None = manager.hook.dbos_storage_for_url(url=url, options=options)
     except BaseException as exc:
         # A backend's errors (and the driver errors chained to them) may echo the URL.
         scrub_exception(exc, url)
         raise
     if found is not None:
-        return found
+        return with_wakeups(found)
     scheme = url_scheme(url)
     installed = sorted(
         name

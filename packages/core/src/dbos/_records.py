@@ -155,6 +155,16 @@ class Wakeup:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueActivity:
+    """Another process enqueued a task (`slot_freed` False) or a queued task stopped running,
+    its outcome written (`slot_freed` True); `queue_name` None: any queue. Relayed by a backend
+    (see `StorageBackend.relay_notifications`)."""
+
+    queue_name: str | None
+    slot_freed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message for a workflow (input of `SystemStorage.send`).
 

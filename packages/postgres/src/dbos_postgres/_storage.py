@@ -18,9 +18,6 @@ from psycopg.rows import RowFactory
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbos.storage import (
-    WAKE_EVENT,
-    WAKE_MESSAGE,
-    WAKE_STREAM,
     ClaimRequest,
     DBOSConnectionError,
     DBOSForkStepError,
@@ -31,11 +28,11 @@ from dbos.storage import (
     DBOSWorkflowConflictIDError,
     EventRecord,
     FinishedAndClaimed,
-    FinishSignal,
     ForkRequest,
     GroupCommit,
     Message,
     NewWorkflow,
+    QueueActivity,
     RecvRequest,
     ResumeResult,
     StepAck,
@@ -55,8 +52,6 @@ from dbos.storage import (
     password_secrets,
     scrub_exception,
     scrub_text,
-    wait_until_terminal,
-    wakeup_for,
 )
 
 from . import _migrate
@@ -96,17 +91,15 @@ class PostgresStorage:
         self._queries = queries(self._schema)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
-        self._finished = FinishSignal()
         # One batch in flight: measured against two and three (drain of 5,000 tasks, rounds
         # interleaved), it drains 10-25% faster; fewer, larger commits beat shorter waits.
         self._finishes: GroupCommit[Finish, FinishedAndClaimed] = GroupCommit(
             self._finish_batch, in_flight=1
         )
         self._closed = False
-        self._queue_callbacks: list[Callable[[str | None, bool], None]] = []
-        self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
+        self._relays: tuple[Callable[[Wakeup | QueueActivity | None], None], ...] = ()
         # Server PIDs of this storage's pool connections: the listener skips wake-ups for
-        # their writes, which `_wake` already reported in-process.
+        # their writes, which core already reported in-process.
         self._own_pids: set[int] = set()
         self._listener: Listener | None = None
 
@@ -134,16 +127,14 @@ class PostgresStorage:
     def listen(self) -> None:
         """`SystemStorage.listen` on Postgres: opens the pool and starts one background ``LISTEN``
         connection that relays other processes' finishes, queue activity and message, event and
-        stream writes (this storage's own writes are reported in-process). Idempotent."""
+        stream writes to core (`relay_notifications`). Idempotent."""
         self._open_pool()
         with self._pool_lock:
             if self._listener is None:
                 self._listener = Listener(
                     self._conninfo,
                     self._schema,
-                    self._finished.notify,
-                    self._queue_activity,
-                    self._wake_from_payload,
+                    self._relay,
                     self._own_pids,
                 )
                 self._listener.start()
@@ -152,7 +143,6 @@ class PostgresStorage:
         """`SystemStorage.cancel_workflow` on Postgres: one statement; returns the status afterwards
         (re-read if a concurrent writer held the row), None for an unknown workflow."""
         found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
-        self._settled(workflow_id)
         if found is None:
             return None
         return self._settled_status(workflow_id, str(found[0]))
@@ -184,23 +174,21 @@ class PostgresStorage:
         return None if row is None else ResumeResult(False, row)
 
     def cancel_expired(self, now_ms: int) -> list[str]:
-        """`SystemStorage.cancel_expired` on Postgres: one statement; returns the IDs cancelled and
-        wakes their waiters in this process."""
+        """`SystemStorage.cancel_expired` on Postgres: one statement; returns the IDs
+        cancelled."""
         rows = self._all(self._queries["cancel_expired"], {"now_ms": now_ms})
-        expired = [str(row[0]) for row in rows]
-        if expired:
-            self._settled(*expired)
-        return expired
+        return [str(row[0]) for row in rows]
 
-    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
-        """`SystemStorage.on_queue_activity` on Postgres: `callback` is called from the listener
-        thread (after `listen`) for each enqueue and each finish of a queue task that the
-        database notifies, and with ``(None, True)`` after the listener reconnects."""
-        self._queue_callbacks.append(callback)
+    def relay_notifications(self, deliver: Callable[[Wakeup | QueueActivity | None], None]) -> None:
+        """`StorageBackend.relay_notifications` on Postgres: `deliver` is called from the
+        listener thread (after `listen`) for other processes' enqueues, finishes of queue tasks,
+        and message, event and stream writes that the database notifies, and with None after
+        the listener (re)connects."""
+        self._relays = (*self._relays, deliver)
 
-    def _queue_activity(self, queue_name: str | None, slot_freed: bool) -> None:
-        for callback in list(self._queue_callbacks):
-            callback(queue_name, slot_freed)
+    def _relay(self, notice: Wakeup | QueueActivity | None) -> None:
+        for deliver in self._relays:
+            deliver(notice)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names of those applied now."""
@@ -355,8 +343,6 @@ class PostgresStorage:
         inserted, status = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
-        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
-            self._wake(wakeup)
         return StepAck(workflow_status=status)
 
     def _record_step_with_writes(
@@ -407,9 +393,7 @@ class PostgresStorage:
         """`SystemStorage.finish_workflow` on Postgres: concurrent finishes in this process share
         one statement and one commit (`GroupCommit`). Returns the status afterwards; raises
         `DBOSNonExistentWorkflowError` for an unknown workflow."""
-        finished = self._finishes.submit(Finish(outcome, None))
-        self._settled(outcome.workflow_id)
-        return finished.status
+        return self._finishes.submit(Finish(outcome, None)).status
 
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
@@ -418,9 +402,7 @@ class PostgresStorage:
         (`GroupCommit`); claims for the same queue are made together, in one statement for a
         queue without global limits or partitions, else in one transaction under the queue's
         lock."""
-        finished = self._finishes.submit(Finish(outcome, request))
-        self._settled(outcome.workflow_id)
-        return finished
+        return self._finishes.submit(Finish(outcome, request))
 
     def _finish_batch(self, batch: list[Finish]) -> list[FinishedAndClaimed | Exception]:
         """One round of the group commit: finish every workflow of the batch and make the
@@ -507,13 +489,6 @@ class PostgresStorage:
         )
         return [None if status is None else str(status) for (status,) in rows.fetchall()]
 
-    def wait_workflow_outcome(
-        self, workflow_id: str, timeout_s: float | None
-    ) -> WorkflowRow | None:
-        """`SystemStorage.wait_workflow_outcome` on Postgres: polls the row, woken at once by a
-        finish in this process or (after `listen`) a notification from another."""
-        return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
-
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on Postgres: one statement; rows ordered by creation
         time, then ID."""
@@ -553,30 +528,6 @@ class PostgresStorage:
             return cursor.execute(statement, params).fetchall()
 
     # --- messages, events and streams -------------------------------------------------------
-
-    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
-        """`SystemStorage.on_wakeup` on Postgres: `callback` is called after this storage's own
-        message, event and stream writes, and (after `listen`) for other processes' writes from
-        the listener thread; None means "wake every waiter" (the listener reconnected)."""
-        self._wake_callbacks.append(callback)
-
-    def _settled(self, *workflow_ids: str) -> None:
-        """Workflows may have reached a final status: outcome waiters re-check, and readers of
-        their streams in this process learn the streams are over."""
-        self._finished.notify()
-        for workflow_id in workflow_ids:
-            self._wake(Wakeup(WAKE_STREAM, workflow_id))
-
-    def _wake(self, wakeup: Wakeup | None) -> None:
-        for callback in list(self._wake_callbacks):
-            callback(wakeup)
-
-    def _wake_from_payload(self, payload: str | None) -> None:
-        if payload is None:
-            self._wake(None)
-            return
-        kind, _, workflow_id = payload.partition(":")
-        self._wake(Wakeup(kind, workflow_id))
 
     def _write_with_step(
         self,
@@ -624,9 +575,7 @@ class PostgresStorage:
         `DBOSNonExistentWorkflowError` for an unknown destination, `DBOSStepConflictError` if
         `step` is recorded already."""
         query = "send_message" if step is None else "send_message_step"
-        ack = self._write_with_step(query, as_params(message), step, message.destination_id)
-        self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
-        return ack
+        return self._write_with_step(query, as_params(message), step, message.destination_id)
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
         """`SystemStorage.recv` on Postgres: one statement consumes the oldest message of the topic
@@ -647,9 +596,7 @@ class PostgresStorage:
         is recorded already."""
         query = "set_event" if step is None else "set_event_step"
         params = write_params(event, None if step is None else step.function_id)
-        ack = self._write_with_step(query, params, step, event.workflow_id)
-        self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
-        return ack
+        return self._write_with_step(query, params, step, event.workflow_id)
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
         """`SystemStorage.get_event`: the event's stored text, or None if it was never set."""
@@ -664,9 +611,7 @@ class PostgresStorage:
         query = "write_stream" if step is None else "write_stream_step"
         params = write_params(write, None if step is None else step.function_id)
         stream = (write.workflow_id, write.key)
-        ack = self._write_with_step(query, params, step, write.workflow_id, stream)
-        self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
-        return ack
+        return self._write_with_step(query, params, step, write.workflow_id, stream)
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
         """`SystemStorage.read_stream` on Postgres: the writer's status and the entries at
@@ -694,7 +639,6 @@ class PostgresStorage:
             self._queries["cancel_workflows"],
             {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
         )
-        self._settled(*workflow_ids)
         statuses: dict[str, str] = {}
         for workflow_id, seen in rows:
             status = self._settled_status(str(workflow_id), str(seen))
