@@ -16,19 +16,20 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM", "WORKFLOW_COLUMNS",
+    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM",
     "AppliedMigration", "ClaimRequest", "DBOSConfigError", "DBOSConnectionError",
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",
     "DBOSQueueDeduplicatedError", "DBOSStepConflictError", "DBOSStorageError",
-    "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishSignal", "FinishedAndClaimed",
+    "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
     "ForkRequest", "GroupCommit", "Message", "Migration", "NewWorkflow", "PartitionLoad",
-    "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord", "StepWrite",
-    "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite", "SystemStorage", "Wakeup",
+    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord",
+    "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
+    "SystemStorage", "Wakeup",
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",
-    "scrub_exception", "scrub_text", "skipped_columns", "url_scheme", "validate_schema_name",
-    "wait_until_terminal", "wakeup_for",
+    "scrub_exception", "scrub_text", "skipped_fields", "url_scheme", "validate_schema_name",
+    "with_wakeups",
 ]  # fmt: skip
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",

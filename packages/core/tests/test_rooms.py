@@ -16,9 +16,9 @@ import dbos
 
 SRC = Path(dbos.__file__).parent
 
-#: Bottom to top. The plugins room sits below storage because the storage kit re-exports the
-#: plugin marker `hookimpl`; the plugin specs name storage types only for type checking.
-LAYERS = ("_base", "plugins", "storage", "_engine", "management", "face")
+#: Bottom to top. The plugin manager sits above the backend kit: it wraps the backend it finds
+#: (`with_wakeups`); the pluggy markers both offer live in the base room.
+LAYERS = ("_base", "storage", "plugins", "_engine", "management", "face")
 
 
 def _room(module: str) -> str:

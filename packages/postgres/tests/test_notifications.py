@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any, cast
 
 import pytest
 
-from dbos.storage import ClaimRequest, NewWorkflow, QueueSpec, WorkflowOutcome, WorkflowStatusString
+from dbos.storage import (
+    ClaimRequest,
+    NewWorkflow,
+    QueueSpec,
+    WorkflowOutcome,
+    WorkflowStatusString,
+    with_wakeups,
+)
 from dbos_postgres import PostgresStorage
 
 pytestmark = pytest.mark.postgres_only
@@ -16,7 +24,8 @@ pytestmark = pytest.mark.postgres_only
 
 def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -> None:
     writer = PostgresStorage(dbos_system_database_url)
-    listener = PostgresStorage(dbos_system_database_url)
+    # Core's fan-out turns what the listening backend relays into these storages' callbacks.
+    listener = with_wakeups(PostgresStorage(dbos_system_database_url))
     writer.setup()
     listener.setup()
     try:
@@ -48,7 +57,8 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
         # The queued task finishing elsewhere wakes this storage's outcome waiters too.
         claimed = writer.claim_queued(ClaimRequest(QueueSpec("q"), "w", "v1", 1, ("task",), 5))
         assert [row.workflow_id for row in claimed] == ["queued"]
-        generation = listener._finished.generation
+        finished = cast(Any, listener)._finished  # core's FinishSignal for this storage
+        generation = finished.generation
         woken.clear()
         writer.finish_workflow(WorkflowOutcome("queued", "SUCCESS", "null", None, 2))
         row = listener.wait_workflow_outcome("queued", 5)
@@ -57,10 +67,10 @@ def test_enqueue_and_finish_wake_other_storages(dbos_system_database_url: str) -
         assert heard[-1] == ("q", True)
         deadline = threading.Event()
         for _ in range(100):
-            if listener._finished.generation > generation:
+            if finished.generation > generation:
                 break
             deadline.wait(0.05)
-        assert listener._finished.generation > generation, "no finish notification arrived"
+        assert finished.generation > generation, "no finish notification arrived"
     finally:
         writer.close()
         listener.close()
@@ -78,7 +88,8 @@ def test_messages_events_and_streams_wake_other_storages(dbos_system_database_ur
     )
 
     writer = PostgresStorage(dbos_system_database_url)
-    listener = PostgresStorage(dbos_system_database_url)
+    # Core's fan-out turns what the listening backend relays into these storages' callbacks.
+    listener = with_wakeups(PostgresStorage(dbos_system_database_url))
     writer.setup()
     listener.setup()
     try:

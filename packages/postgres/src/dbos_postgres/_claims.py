@@ -9,6 +9,7 @@ import psycopg
 
 from dbos.storage import ClaimRequest, PartitionLoad, WorkflowRow, claimable, partition_quotas
 
+from ._columns import workflow_rows
 from ._params import queue_lock_key
 
 
@@ -50,8 +51,8 @@ def claim_in(
         params["limit"] = claimable(queue, request.capacity, running, started)
     if params["limit"] <= 0:
         return []
-    rows = connection.execute(queries["claim_queued"], params, prepare=True)
-    return [WorkflowRow(*row) for row in rows.fetchall()]
+    rows = connection.cursor(row_factory=workflow_rows)
+    return rows.execute(queries["claim_queued"], params, prepare=True).fetchall()
 
 
 def _claim_partitions(
@@ -71,5 +72,5 @@ def _claim_partitions(
         return []
     params["partition_keys"] = list(quotas)
     params["partition_counts"] = list(quotas.values())
-    rows = connection.execute(queries["claim_partitions"], params, prepare=True)
-    return [WorkflowRow(*row) for row in rows.fetchall()]
+    rows = connection.cursor(row_factory=workflow_rows)
+    return rows.execute(queries["claim_partitions"], params, prepare=True).fetchall()

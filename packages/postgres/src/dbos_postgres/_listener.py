@@ -1,6 +1,7 @@
-"""One dedicated connection per storage that LISTENs for the backend's notifications and turns
-them into in-process wake-ups. Polling stays as the fallback: a lost connection is reopened
-with backoff, and nothing waits on a notification alone."""
+"""One dedicated connection per storage that LISTENs for the backend's notifications and relays them
+to core (`StorageBackend.relay_notifications`), which wakes this process's waiters. Polling stays
+as the fallback: a lost connection is reopened with backoff, and nothing waits on a notification
+alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Container
 import psycopg
 from psycopg import sql
 
-from dbos.storage import password_secrets, scrub_text
+from dbos.storage import QueueActivity, Wakeup, password_secrets, scrub_text
 
 logger = logging.getLogger("dbos")
 
@@ -22,30 +23,25 @@ _RECONNECT_BACKOFF_S = (0.1, 0.5, 1.0, 2.0)
 class Listener:
     """Listens on two channels of the schema, from a background thread.
 
-    ``dbos_<schema>``: ``'enqueued:<queue>'`` calls ``on_queue(queue, False)``;
-    ``'stopped:<queue>'`` (a queued task finished or was cancelled) calls `on_finished()`
-    (outcome waiters re-check) and ``on_queue(queue, True)``.
-    ``dbos_<schema>_wake`` (a message, event or stream write; the payload names it): calls
-    `on_wake(payload)`, unless the write came from one of `own_pids` (this process's own
-    connections, whose writes were already reported in-process). After (re)connecting, when a
-    notification may have been missed, it calls all three with no name.
+    ``dbos_<schema>``: ``'enqueued:<queue>'`` delivers ``QueueActivity(queue, False)``,
+    ``'stopped:<queue>'`` (a queued task finished or was cancelled) ``QueueActivity(queue,
+    True)``. ``dbos_<schema>_wake`` (a message, event or stream write, the payload
+    ``<kind>:<workflow ID>``): that `Wakeup`, unless the write came from one of `own_pids`
+    (this process's own connections, whose writes core already reported in-process). After
+    (re)connecting, when a notification may have been missed, it delivers None.
     """
 
     def __init__(
         self,
         conninfo: str,
         schema: str,
-        on_finished: Callable[[], None],
-        on_queue: Callable[[str | None, bool], None],
-        on_wake: Callable[[str | None], None] | None = None,
+        deliver: Callable[[Wakeup | QueueActivity | None], None],
         own_pids: Container[int] = (),
     ) -> None:
         self._conninfo = conninfo
         self._channel = f"dbos_{schema}"
         self._wake_channel = f"dbos_{schema}_wake"
-        self._on_finished = on_finished
-        self._on_queue = on_queue
-        self._on_wake = on_wake
+        self._deliver = deliver
         self._own_pids = own_pids
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
@@ -61,22 +57,19 @@ class Listener:
         # callbacks are harmless after a stop.
         self._stop.set()
 
-    def _queue_event(self, payload: str | None) -> None:
-        kind, _, queue_name = (payload or "").partition(":")
-        if kind == "enqueued":
-            self._on_queue(queue_name, False)
-            return
-        self._on_finished()
-        if kind == "stopped":
-            self._on_queue(queue_name, True)
-        else:  # a reconnect, or a payload of an older schema version: wake everything
-            self._on_queue(None, True)
-
     def _dispatch(self, notify: psycopg.Notify) -> None:
-        if notify.channel != self._wake_channel:
-            self._queue_event(notify.payload)
-        elif self._on_wake is not None and notify.pid not in self._own_pids:
-            self._on_wake(notify.payload)
+        if notify.channel == self._wake_channel:
+            if notify.pid not in self._own_pids:
+                kind, _, workflow_id = notify.payload.partition(":")
+                self._deliver(Wakeup(kind, workflow_id))
+            return
+        kind, _, queue_name = notify.payload.partition(":")
+        if kind == "enqueued":
+            self._deliver(QueueActivity(queue_name, False))
+        elif kind == "stopped":
+            self._deliver(QueueActivity(queue_name, True))
+        else:  # a payload of an older schema version: any queue
+            self._deliver(QueueActivity(None, True))
 
     def _run(self) -> None:
         failures = 0
@@ -90,9 +83,7 @@ class Listener:
                         logger.info("notification listener reconnected")
                     failures = 0
                     # A notification may have been missed while (re)connecting.
-                    self._queue_event(None)
-                    if self._on_wake is not None:
-                        self._on_wake(None)
+                    self._deliver(None)
                     while not self._stop.is_set():
                         for notify in connection.notifies(timeout=0.5):
                             self._dispatch(notify)

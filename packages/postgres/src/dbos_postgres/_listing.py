@@ -1,5 +1,6 @@
-"""The `list_workflows` statement in Postgres's dialect, composed with psycopg.sql: identifiers
-are quoted by psycopg and every value is a bound parameter."""
+"""The `list_workflows` statement in Postgres's dialect, composed with psycopg.sql: the filters'
+columns are quoted by psycopg, the select list is _columns.py's, and every value is a bound
+parameter."""
 
 from __future__ import annotations
 
@@ -7,21 +8,22 @@ from typing import Any
 
 from psycopg import sql
 
-from dbos.storage import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
+from dbos.storage import WorkflowQuery, query_filters, skipped_fields
+
+from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 
 
 def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed, dict[str, Any]]:
-    skipped = skipped_columns(query)
-    columns = sql.SQL(", ").join(
-        sql.SQL("NULL") if c in skipped else sql.Identifier(c) for c in WORKFLOW_COLUMNS
-    )
+    # Column names come from the fixed list in _columns.py, never from the query.
+    columns = sql.SQL(workflow_row_sql(skipped_fields(query)))
     clauses: list[sql.Composable] = []
     params: dict[str, Any] = {}
     for index, condition in enumerate(query_filters(query)):
         name = f"p{index}"
-        column, value = sql.Identifier(condition.column), sql.Placeholder(name)
+        column = sql.Identifier(WORKFLOW_COLUMNS[condition.field])
+        value = sql.Placeholder(name)
         if condition.kind == "in":
             clauses.append(sql.SQL("{} = ANY({})").format(column, value))
             params[name] = list(condition.value)

@@ -11,15 +11,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import RowFactory
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbos.storage import (
-    WAKE_EVENT,
-    WAKE_MESSAGE,
-    WAKE_STREAM,
     ClaimRequest,
     DBOSConnectionError,
     DBOSForkStepError,
@@ -30,11 +28,11 @@ from dbos.storage import (
     DBOSWorkflowConflictIDError,
     EventRecord,
     FinishedAndClaimed,
-    FinishSignal,
     ForkRequest,
     GroupCommit,
     Message,
     NewWorkflow,
+    QueueActivity,
     RecvRequest,
     ResumeResult,
     StepAck,
@@ -54,12 +52,11 @@ from dbos.storage import (
     password_secrets,
     scrub_exception,
     scrub_text,
-    wait_until_terminal,
-    wakeup_for,
 )
 
 from . import _migrate
 from ._claims import claim_in, claim_params
+from ._columns import finished_and_claimed, workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -73,6 +70,8 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
+
+R = TypeVar("R")
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
@@ -92,17 +91,15 @@ class PostgresStorage:
         self._queries = queries(self._schema)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
-        self._finished = FinishSignal()
         # One batch in flight: measured against two and three (drain of 5,000 tasks, rounds
         # interleaved), it drains 10-25% faster; fewer, larger commits beat shorter waits.
         self._finishes: GroupCommit[Finish, FinishedAndClaimed] = GroupCommit(
             self._finish_batch, in_flight=1
         )
         self._closed = False
-        self._queue_callbacks: list[Callable[[str | None, bool], None]] = []
-        self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
+        self._relays: tuple[Callable[[Wakeup | QueueActivity | None], None], ...] = ()
         # Server PIDs of this storage's pool connections: the listener skips wake-ups for
-        # their writes, which `_wake` already reported in-process.
+        # their writes, which core already reported in-process.
         self._own_pids: set[int] = set()
         self._listener: Listener | None = None
 
@@ -130,16 +127,14 @@ class PostgresStorage:
     def listen(self) -> None:
         """`SystemStorage.listen` on Postgres: opens the pool and starts one background ``LISTEN``
         connection that relays other processes' finishes, queue activity and message, event and
-        stream writes (this storage's own writes are reported in-process). Idempotent."""
+        stream writes to core (`relay_notifications`). Idempotent."""
         self._open_pool()
         with self._pool_lock:
             if self._listener is None:
                 self._listener = Listener(
                     self._conninfo,
                     self._schema,
-                    self._finished.notify,
-                    self._queue_activity,
-                    self._wake_from_payload,
+                    self._relay,
                     self._own_pids,
                 )
                 self._listener.start()
@@ -148,7 +143,6 @@ class PostgresStorage:
         """`SystemStorage.cancel_workflow` on Postgres: one statement; returns the status afterwards
         (re-read if a concurrent writer held the row), None for an unknown workflow."""
         found = self._one("cancel_workflow", {"workflow_id": workflow_id, "now_ms": now_ms})
-        self._settled(workflow_id)
         if found is None:
             return None
         return self._settled_status(workflow_id, str(found[0]))
@@ -173,30 +167,28 @@ class PostgresStorage:
             "application_version": application_version,
             "now_ms": now_ms,
         }
-        found = self._one("resume_workflow", params)
+        found = self._one_as(workflow_rows, "resume_workflow", params)
         if found is not None:
-            return ResumeResult(True, WorkflowRow(*found))
+            return ResumeResult(True, found)
         row = self.get_workflow(workflow_id)
         return None if row is None else ResumeResult(False, row)
 
     def cancel_expired(self, now_ms: int) -> list[str]:
-        """`SystemStorage.cancel_expired` on Postgres: one statement; returns the IDs cancelled and
-        wakes their waiters in this process."""
+        """`SystemStorage.cancel_expired` on Postgres: one statement; returns the IDs
+        cancelled."""
         rows = self._all(self._queries["cancel_expired"], {"now_ms": now_ms})
-        expired = [str(row[0]) for row in rows]
-        if expired:
-            self._settled(*expired)
-        return expired
+        return [str(row[0]) for row in rows]
 
-    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
-        """`SystemStorage.on_queue_activity` on Postgres: `callback` is called from the listener
-        thread (after `listen`) for each enqueue and each finish of a queue task that the
-        database notifies, and with ``(None, True)`` after the listener reconnects."""
-        self._queue_callbacks.append(callback)
+    def relay_notifications(self, deliver: Callable[[Wakeup | QueueActivity | None], None]) -> None:
+        """`StorageBackend.relay_notifications` on Postgres: `deliver` is called from the
+        listener thread (after `listen`) for other processes' enqueues, finishes of queue tasks,
+        and message, event and stream writes that the database notifies, and with None after
+        the listener (re)connects."""
+        self._relays = (*self._relays, deliver)
 
-    def _queue_activity(self, queue_name: str | None, slot_freed: bool) -> None:
-        for callback in list(self._queue_callbacks):
-            callback(queue_name, slot_freed)
+    def _relay(self, notice: Wakeup | QueueActivity | None) -> None:
+        for deliver in self._relays:
+            deliver(notice)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names of those applied now."""
@@ -276,6 +268,17 @@ class PostgresStorage:
             ).fetchone()
             return row
 
+    def _one_as(self, rows: RowFactory[R], query: str, params: dict[str, Any]) -> R | None:
+        """`_one` with rows built by `rows` (by column name)."""
+        with self._connection() as connection:
+            cursor = connection.cursor(row_factory=rows)
+            return cursor.execute(self._queries[query], params, prepare=True).fetchone()
+
+    def _all_as(self, rows: RowFactory[R], query: str, params: dict[str, Any]) -> list[R]:
+        with self._connection() as connection:
+            cursor = connection.cursor(row_factory=rows)
+            return cursor.execute(self._queries[query], params, prepare=True).fetchall()
+
     def _execute(self, query: str, params: dict[str, Any]) -> None:
         with self._connection() as connection:
             connection.execute(self._queries[query], params, prepare=True)
@@ -292,7 +295,7 @@ class PostgresStorage:
         Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
         deduplication ID."""
         try:
-            found = self._one("create_workflow", as_params(workflow))
+            found = self._one_as(workflow_inits, "create_workflow", as_params(workflow))
         except DBOSStorageError as exc:
             cause = exc.__cause__
             if (
@@ -306,7 +309,7 @@ class PostgresStorage:
                 ) from cause
             raise
         if found is not None:
-            return WorkflowInit(created=bool(found[0]), row=WorkflowRow(*found[1:]))
+            return found
         # A concurrent creator committed after this statement's snapshot was taken: the
         # insert saw the conflict but the select could not see the row. Read it now.
         row = self.get_workflow(workflow.workflow_id)
@@ -318,8 +321,7 @@ class PostgresStorage:
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """`SystemStorage.get_workflow`: one workflow row, or None."""
-        found = self._one("select_workflow", {"workflow_id": workflow_id})
-        return None if found is None else WorkflowRow(*found)
+        return self._one_as(workflow_rows, "select_workflow", {"workflow_id": workflow_id})
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         """`SystemStorage.record_step` on Postgres: one statement, or one transaction with the
@@ -341,8 +343,6 @@ class PostgresStorage:
         inserted, status = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
-        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
-            self._wake(wakeup)
         return StepAck(workflow_status=status)
 
     def _record_step_with_writes(
@@ -393,9 +393,7 @@ class PostgresStorage:
         """`SystemStorage.finish_workflow` on Postgres: concurrent finishes in this process share
         one statement and one commit (`GroupCommit`). Returns the status afterwards; raises
         `DBOSNonExistentWorkflowError` for an unknown workflow."""
-        finished = self._finishes.submit(Finish(outcome, None))
-        self._settled(outcome.workflow_id)
-        return finished.status
+        return self._finishes.submit(Finish(outcome, None)).status
 
     def finish_and_claim(
         self, outcome: WorkflowOutcome, request: ClaimRequest
@@ -404,9 +402,7 @@ class PostgresStorage:
         (`GroupCommit`); claims for the same queue are made together, in one statement for a
         queue without global limits or partitions, else in one transaction under the queue's
         lock."""
-        finished = self._finishes.submit(Finish(outcome, request))
-        self._settled(outcome.workflow_id)
-        return finished
+        return self._finishes.submit(Finish(outcome, request))
 
     def _finish_batch(self, batch: list[Finish]) -> list[FinishedAndClaimed | Exception]:
         """One round of the group commit: finish every workflow of the batch and make the
@@ -474,15 +470,11 @@ class PostgresStorage:
         params.update(finish_params(outcomes))
         params["limit"] = sum(member.capacity for _, member in members)
         params["now_ms"] = max(member.now_ms for _, member in members)
-        rows = connection.execute(self._queries["finish_and_claim"], params, prepare=True)
-        statuses: list[str | None] = []
-        claimed: list[WorkflowRow] = []
-        for kind, _position, *row in rows.fetchall():
-            if kind == 0:
-                statuses.append(None if row[1] is None else str(row[1]))
-            else:
-                claimed.append(WorkflowRow(*row))
-        return statuses, claimed
+        cursor = connection.cursor(row_factory=finished_and_claimed)
+        rows = cursor.execute(self._queries["finish_and_claim"], params, prepare=True).fetchall()
+        # Every row carries the statuses; a batch that claimed nothing has one row, no task.
+        statuses = rows[0][0]
+        return statuses, [row for _, row in rows if row is not None]
 
     def _finish_statuses(
         self, connection: psycopg.Connection[Any], outcomes: list[WorkflowOutcome]
@@ -497,27 +489,19 @@ class PostgresStorage:
         )
         return [None if status is None else str(status) for (status,) in rows.fetchall()]
 
-    def wait_workflow_outcome(
-        self, workflow_id: str, timeout_s: float | None
-    ) -> WorkflowRow | None:
-        """`SystemStorage.wait_workflow_outcome` on Postgres: polls the row, woken at once by a
-        finish in this process or (after `listen`) a notification from another."""
-        return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
-
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on Postgres: one statement; rows ordered by creation
         time, then ID."""
-        rows = self._all(
-            self._queries["recover_pending"],
+        rows = self._all_as(
+            workflow_rows,
+            "recover_pending",
             {
                 "executor_id": executor_id,
                 "application_version": application_version,
                 "now_ms": int(time.time() * 1000),
             },
         )
-        return sorted(
-            (WorkflowRow(*row) for row in rows), key=lambda r: (r.created_at_ms, r.workflow_id)
-        )
+        return sorted(rows, key=lambda r: (r.created_at_ms, r.workflow_id))
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         """`SystemStorage.claim_queued` on Postgres: one ``SKIP LOCKED`` statement for a queue
@@ -529,10 +513,10 @@ class PostgresStorage:
             if not queue.has_global_limits and not queue.partitioned:
                 # Claimers never wait for each other: SKIP LOCKED passes over rows that
                 # another process is claiming at this moment.
-                rows = connection.execute(
-                    self._queries["claim_queued"], claim_params(self._schema, request), prepare=True
-                )
-                return [WorkflowRow(*row) for row in rows.fetchall()]
+                cursor = connection.cursor(row_factory=workflow_rows)
+                params = claim_params(self._schema, request)
+                claim = self._queries["claim_queued"]
+                return cursor.execute(claim, params, prepare=True).fetchall()
             with connection.transaction():
                 return claim_in(self._queries, self._schema, connection, request)
 
@@ -540,34 +524,10 @@ class PostgresStorage:
         """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
         statement, params = list_workflows_sql(self._schema, query)
         with self._connection() as connection:
-            rows = connection.execute(statement, params).fetchall()
-        return [WorkflowRow(*row) for row in rows]
+            cursor = connection.cursor(row_factory=workflow_rows)
+            return cursor.execute(statement, params).fetchall()
 
     # --- messages, events and streams -------------------------------------------------------
-
-    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
-        """`SystemStorage.on_wakeup` on Postgres: `callback` is called after this storage's own
-        message, event and stream writes, and (after `listen`) for other processes' writes from
-        the listener thread; None means "wake every waiter" (the listener reconnected)."""
-        self._wake_callbacks.append(callback)
-
-    def _settled(self, *workflow_ids: str) -> None:
-        """Workflows may have reached a final status: outcome waiters re-check, and readers of
-        their streams in this process learn the streams are over."""
-        self._finished.notify()
-        for workflow_id in workflow_ids:
-            self._wake(Wakeup(WAKE_STREAM, workflow_id))
-
-    def _wake(self, wakeup: Wakeup | None) -> None:
-        for callback in list(self._wake_callbacks):
-            callback(wakeup)
-
-    def _wake_from_payload(self, payload: str | None) -> None:
-        if payload is None:
-            self._wake(None)
-            return
-        kind, _, workflow_id = payload.partition(":")
-        self._wake(Wakeup(kind, workflow_id))
 
     def _write_with_step(
         self,
@@ -615,9 +575,7 @@ class PostgresStorage:
         `DBOSNonExistentWorkflowError` for an unknown destination, `DBOSStepConflictError` if
         `step` is recorded already."""
         query = "send_message" if step is None else "send_message_step"
-        ack = self._write_with_step(query, as_params(message), step, message.destination_id)
-        self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
-        return ack
+        return self._write_with_step(query, as_params(message), step, message.destination_id)
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
         """`SystemStorage.recv` on Postgres: one statement consumes the oldest message of the topic
@@ -638,9 +596,7 @@ class PostgresStorage:
         is recorded already."""
         query = "set_event" if step is None else "set_event_step"
         params = write_params(event, None if step is None else step.function_id)
-        ack = self._write_with_step(query, params, step, event.workflow_id)
-        self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
-        return ack
+        return self._write_with_step(query, params, step, event.workflow_id)
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
         """`SystemStorage.get_event`: the event's stored text, or None if it was never set."""
@@ -655,9 +611,7 @@ class PostgresStorage:
         query = "write_stream" if step is None else "write_stream_step"
         params = write_params(write, None if step is None else step.function_id)
         stream = (write.workflow_id, write.key)
-        ack = self._write_with_step(query, params, step, write.workflow_id, stream)
-        self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
-        return ack
+        return self._write_with_step(query, params, step, write.workflow_id, stream)
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
         """`SystemStorage.read_stream` on Postgres: the writer's status and the entries at
@@ -685,7 +639,6 @@ class PostgresStorage:
             self._queries["cancel_workflows"],
             {"workflow_ids": list(workflow_ids), "now_ms": now_ms},
         )
-        self._settled(*workflow_ids)
         statuses: dict[str, str] = {}
         for workflow_id, seen in rows:
             status = self._settled_status(str(workflow_id), str(seen))
@@ -724,20 +677,21 @@ class PostgresStorage:
             next_step = 0 if last is None else int(last) + 1
             if request.start_step > next_step:
                 raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
-            inserted = connection.execute(self._queries["insert_fork"], params).fetchone()
+            rows = connection.cursor(row_factory=workflow_rows)
+            inserted = rows.execute(self._queries["insert_fork"], params).fetchone()
             if inserted is None:
-                taken = connection.execute(
+                taken = rows.execute(
                     self._queries["select_workflow"], {"workflow_id": request.forked_workflow_id}
                 ).fetchone()
                 raise DBOSWorkflowConflictIDError(
-                    request.forked_workflow_id, str(taken[2]) if taken else "?", str(name)
+                    request.forked_workflow_id, taken.name if taken else "?", str(name)
                 )
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
             params["copy_all"] = request.start_step == next_step
             for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
                 connection.execute(self._queries[query], params)
-        return WorkflowRow(*inserted)
+        return inserted
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
         """`SystemStorage.delete_workflows` on Postgres: one statement; returns the IDs deleted."""

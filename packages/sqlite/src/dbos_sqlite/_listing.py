@@ -5,30 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbos.storage import WORKFLOW_COLUMNS, WorkflowQuery, query_filters, skipped_columns
+from dbos.storage import WorkflowQuery, query_filters, skipped_fields
+
+from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 
 
 def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
-    skipped = skipped_columns(query)
-    columns = ", ".join("NULL" if c in skipped else c for c in WORKFLOW_COLUMNS)
+    columns = workflow_row_sql(skipped_fields(query))
     clauses: list[str] = []
     params: dict[str, Any] = {}
     for index, condition in enumerate(query_filters(query)):
-        name = f"p{index}"
+        name, column = f"p{index}", WORKFLOW_COLUMNS[condition.field]
         if condition.kind == "in":
             names = [f"{name}_{n}" for n in range(len(condition.value))]
             params.update(zip(names, condition.value, strict=True))
             placeholders = ", ".join(f":{n}" for n in names) or "NULL"
-            clauses.append(f"{condition.column} IN ({placeholders})")
+            clauses.append(f"{column} IN ({placeholders})")
         elif condition.kind == "not_null":
-            clauses.append(f"{condition.column} IS NOT NULL")
+            clauses.append(f"{column} IS NOT NULL")
         elif condition.kind == "prefix":
-            clauses.append(f"substr({condition.column}, 1, length(:{name})) = :{name}")
+            clauses.append(f"substr({column}, 1, length(:{name})) = :{name}")
             params[name] = condition.value
         else:
-            clauses.append(f"{condition.column} {_COMPARISONS[condition.kind]} :{name}")
+            clauses.append(f"{column} {_COMPARISONS[condition.kind]} :{name}")
             params[name] = condition.value
     order = "DESC" if query.sort_desc else "ASC"
     sql = f"SELECT {columns} FROM workflow_status"

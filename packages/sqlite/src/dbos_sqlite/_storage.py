@@ -17,9 +17,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from dbos.storage import (
-    WAKE_EVENT,
-    WAKE_MESSAGE,
-    WAKE_STREAM,
     AppliedMigration,
     ClaimRequest,
     DBOSConfigError,
@@ -33,12 +30,12 @@ from dbos.storage import (
     DBOSWorkflowConflictIDError,
     EventRecord,
     FinishedAndClaimed,
-    FinishSignal,
     ForkRequest,
     Message,
     Migration,
     NewWorkflow,
     PartitionLoad,
+    QueueActivity,
     RecvRequest,
     ResumeResult,
     StepAck,
@@ -59,10 +56,9 @@ from dbos.storage import (
     load_queries,
     partition_quotas,
     pending_migrations,
-    wait_until_terminal,
-    wakeup_for,
 )
 
+from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
@@ -70,7 +66,7 @@ from ._url import SQLiteSettings, parse_sqlite_url
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
 
-_QUERIES = load_queries(__package__ or "dbos_sqlite", "sql/queries.sql")
+_QUERIES = with_workflow_row(load_queries(__package__ or "dbos_sqlite", "sql/queries.sql"))
 _MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
 
 
@@ -91,7 +87,7 @@ def _split_statements(script: str) -> list[str]:
 
 
 class SQLiteStorage:
-    """The `SystemStorage` protocol on an SQLite file."""
+    """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
         self._url = url
@@ -99,9 +95,7 @@ class SQLiteStorage:
         self._connection: sqlite3.Connection | None = None
         self._identity: FileIdentity | None = None
         self._lock = threading.RLock()
-        self._finished = FinishSignal()
         self._closed = False
-        self._wake_callbacks: list[Callable[[Wakeup | None], None]] = []
 
     @property
     def url_for_display(self) -> str:
@@ -312,8 +306,10 @@ class SQLiteStorage:
     def _select_workflow(
         self, connection: sqlite3.Connection, workflow_id: str
     ) -> WorkflowRow | None:
-        found = self._run(connection, "select_workflow", {"workflow_id": workflow_id}).fetchone()
-        return None if found is None else WorkflowRow(*found)
+        cursor = self._run(connection, "select_workflow", {"workflow_id": workflow_id})
+        cursor.row_factory = workflow_row
+        found: WorkflowRow | None = cursor.fetchone()
+        return found
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """`SystemStorage.get_workflow`: one workflow row, or None."""
@@ -322,7 +318,7 @@ class SQLiteStorage:
 
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         """`SystemStorage.record_step` on SQLite: the checkpoint and the step's writes in one
-        transaction, then in-process wake-ups for the writes. Raises `DBOSStepConflictError` if
+        transaction. Raises `DBOSStepConflictError` if
         the operation is recorded already (nothing is written), `DBOSNonExistentWorkflowError`
         for an unknown workflow or message destination."""
         params = as_params(step)
@@ -336,8 +332,6 @@ class SQLiteStorage:
             for write in writes:
                 self._apply_write(connection, write, step.function_id)
             status = self._run(connection, "select_status", params).fetchone()
-        for wakeup in dict.fromkeys(map(wakeup_for, writes)):
-            self._wake(wakeup)
         return StepAck(workflow_status=None if status is None else status[0])
 
     def _apply_write(
@@ -365,11 +359,10 @@ class SQLiteStorage:
 
     def finish_workflow(self, outcome: WorkflowOutcome) -> str:
         """`SystemStorage.finish_workflow` on SQLite: one transaction; returns the status the row
-        has afterwards, wakes this process's outcome waiters and stream readers. Raises
+        has afterwards. Raises
         `DBOSNonExistentWorkflowError` for an unknown workflow."""
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
-        self._settled(outcome.workflow_id)
         return status
 
     def _finish(self, connection: sqlite3.Connection, outcome: WorkflowOutcome) -> str:
@@ -388,16 +381,7 @@ class SQLiteStorage:
         with self._transaction() as connection:
             status = self._finish(connection, outcome)
             claimed = self._claim(connection, request)
-        self._settled(outcome.workflow_id)
         return FinishedAndClaimed(status, claimed)
-
-    def wait_workflow_outcome(
-        self, workflow_id: str, timeout_s: float | None
-    ) -> WorkflowRow | None:
-        """`SystemStorage.wait_workflow_outcome` on SQLite: polls the row, woken at once by a
-        finish through this storage object; a finish by another process on the same file is seen
-        at the next poll (SQLite has no notifications)."""
-        return wait_until_terminal(self.get_workflow, self._finished, workflow_id, timeout_s)
 
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on SQLite: counts a recovery attempt on each of the
@@ -479,12 +463,11 @@ class SQLiteStorage:
 
     def cancel_workflow(self, workflow_id: str, now_ms: int) -> str | None:
         """`SystemStorage.cancel_workflow` on SQLite: returns the status afterwards (None for an
-        unknown workflow), and wakes waiters on its outcome and streams."""
+        unknown workflow)."""
         params = {"workflow_id": workflow_id, "now_ms": now_ms}
         with self._transaction() as connection:
             self._run(connection, "cancel_workflow", params)
             status = self._run(connection, "select_status", params).fetchone()
-        self._settled(workflow_id)
         return None if status is None else str(status[0])
 
     def resume_workflow(
@@ -504,28 +487,24 @@ class SQLiteStorage:
         return None if row is None else ResumeResult(resumed, row)
 
     def cancel_expired(self, now_ms: int) -> list[str]:
-        """`SystemStorage.cancel_expired` on SQLite: one transaction; returns the IDs cancelled and
-        wakes their waiters."""
+        """`SystemStorage.cancel_expired` on SQLite: one transaction; returns the IDs
+        cancelled."""
         params = {"now_ms": now_ms}
         with self._transaction() as connection:
             expired = [row[0] for row in self._run(connection, "select_expired", params)]
             if expired:
                 self._run(connection, "cancel_expired", params)
-        if expired:
-            self._settled(*expired)
         return expired
 
     def listen(self) -> None:
         # One process per file: there are no other writers to hear.
-        """`SystemStorage.listen`: nothing to do on SQLite, which has no notifications. Waiters in
-        this process are woken by this object's own writes; another process's writes on the same
-        file are only seen by polling."""
+        """`SystemStorage.listen`: nothing to do on SQLite, which has no notifications. Another
+        process's writes on the same file are only seen by polling."""
         return None
 
-    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
-        # One process per file: core wakes its own worker; there is nobody else to hear.
-        """`SystemStorage.on_queue_activity`: never calls `callback` on SQLite (no notifications
-        between processes; core wakes its own queue worker after its own writes)."""
+    def relay_notifications(self, deliver: Callable[[Wakeup | QueueActivity | None], None]) -> None:
+        """`StorageBackend.relay_notifications`: never calls `deliver` on SQLite, which has no
+        notifications between processes (core wakes this process's waiters itself)."""
         return None
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
@@ -533,31 +512,14 @@ class SQLiteStorage:
         sql, params = list_workflows_sql(query)
         with self._reading() as connection:
             try:
-                rows = connection.execute(sql, params).fetchall()
+                cursor = connection.execute(sql, params)
+                cursor.row_factory = workflow_row
+                rows: list[WorkflowRow] = cursor.fetchall()
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
-        return [WorkflowRow(*row) for row in rows]
+        return rows
 
     # --- messages, events and streams -------------------------------------------------------
-    # One process per file: this object sees every write, so it wakes waiters itself after
-    # each commit (in-process condition variables; nothing polls unless that is missed).
-
-    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
-        """`SystemStorage.on_wakeup` on SQLite: `callback` is called after each of this object's
-        committed message, event and stream writes (and settling writes, for stream readers);
-        writes by other processes on the file are not reported."""
-        self._wake_callbacks.append(callback)
-
-    def _settled(self, *workflow_ids: str) -> None:
-        """Workflows may have reached a final status: outcome waiters re-check, and readers of
-        their streams learn the streams are over."""
-        self._finished.notify()
-        for workflow_id in workflow_ids:
-            self._wake(Wakeup(WAKE_STREAM, workflow_id))
-
-    def _wake(self, wakeup: Wakeup) -> None:
-        for callback in list(self._wake_callbacks):
-            callback(wakeup)
 
     def _require_workflow(self, connection: sqlite3.Connection, workflow_id: str) -> None:
         found = self._run(connection, "workflow_exists", {"workflow_id": workflow_id}).fetchone()
@@ -583,7 +545,6 @@ class SQLiteStorage:
             self._require_workflow(connection, message.destination_id)
             ack = self._record_in(connection, step)
             self._run(connection, "insert_message", as_params(message))
-        self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
         return ack
 
     def recv(self, request: RecvRequest) -> StepRecord | None:
@@ -619,7 +580,6 @@ class SQLiteStorage:
             self._require_workflow(connection, event.workflow_id)
             ack = self._record_in(connection, step)
             self._apply_write(connection, event, None if step is None else step.function_id)
-        self._wake(Wakeup(WAKE_EVENT, event.workflow_id))
         return ack
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
@@ -637,7 +597,6 @@ class SQLiteStorage:
             self._require_workflow(connection, write.workflow_id)
             ack = self._record_in(connection, step)
             self._apply_write(connection, write, None if step is None else step.function_id)
-        self._wake(Wakeup(WAKE_STREAM, write.workflow_id))
         return ack
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
@@ -679,7 +638,6 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._run(connection, "cancel_workflows", params)
             rows = self._run(connection, "select_statuses", params).fetchall()
-        self._settled(*workflow_ids)
         return {str(workflow_id): str(status) for workflow_id, status in rows}
 
     def requeue_workflows(

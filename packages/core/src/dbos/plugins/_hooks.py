@@ -12,7 +12,7 @@ import pluggy
 from . import _hookspecs
 
 if TYPE_CHECKING:
-    from ..storage._protocol import SystemStorage
+    from ..storage._protocol import StorageBackend, SystemStorage
     from ..storage._records import StepRecord, StorageOptions
 
 logger = logging.getLogger("dbos")
@@ -73,16 +73,17 @@ def backend_for_url(url: str, options: StorageOptions) -> SystemStorage:
     from .._base.errors import DBOSConfigError
     from .._base.secrets import scrub_exception
     from .._base.urls import mask_password, url_scheme
+    from ..storage._fanout import with_wakeups
 
     manager = plugin_manager()
     try:
-        found: SystemStorage | None = manager.hook.dbos_storage_for_url(url=url, options=options)
+        found: StorageBackend | None = manager.hook.dbos_storage_for_url(url=url, options=options)
     except BaseException as exc:
         # A backend's errors (and the driver errors chained to them) may echo the URL.
         scrub_exception(exc, url)
         raise
     if found is not None:
-        return found
+        return with_wakeups(found)
     scheme = url_scheme(url)
     installed = sorted(
         name

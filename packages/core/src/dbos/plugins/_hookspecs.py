@@ -12,22 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pluggy
+from .._base.hookmarks import PROJECT_NAME, hookimpl, hookspec
 
 if TYPE_CHECKING:
-    from ..storage._protocol import SystemStorage
+    from ..storage._protocol import StorageBackend
     from ..storage._records import StepRecord, StorageOptions
     from ._testdb import BackendForTests
 
-PROJECT_NAME = "dbos"
-
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
 
 
 @hookspec(firstresult=True)
-def dbos_storage_for_url(url: str, options: StorageOptions) -> SystemStorage | None:
-    """Return a storage backend for `url`, or None if this plugin does not handle its scheme."""
+def dbos_storage_for_url(url: str, options: StorageOptions) -> StorageBackend | None:
+    """Return a storage backend for `url`, or None if this plugin does not handle its scheme.
+    Core wraps it (`dbos.storage.with_wakeups`) before use."""
 
 
 @hookspec

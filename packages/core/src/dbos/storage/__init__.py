@@ -1,13 +1,15 @@
 """The backend kit: everything a system-database backend needs from core, and nothing more.
 
-A backend implements `SystemStorage` (its docstrings state each call's round trips, results and
-errors) over the records defined here, registers itself through the ``dbos`` entry-point group
-with a `hookimpl` of ``dbos_storage_for_url``, and may use the helpers below: the pure queue
-decisions (`claimable`, `partition_quotas`), `GroupCommit` for sharing commits, SQL files and
-numbered migrations (`load_queries`, `load_migrations`, `pending_migrations`), waiting for a
-workflow to settle (`FinishSignal`, `wait_until_terminal`) and keeping passwords out of messages
-(`mask_password`, `password_secrets`, `scrub_text`, `scrub_exception`). The conformance suite
-in ``dbos_testing.conformance`` tests a backend against this protocol.
+A backend implements `StorageBackend` (its docstrings state each call's round trips, results and
+errors) over the records defined here, registers itself through the ``dbos`` entry-point group with
+a `hookimpl` of ``dbos_storage_for_url``, and may use the helpers below: the pure queue decisions
+(`claimable`, `partition_quotas`), `GroupCommit` for sharing commits, SQL files and numbered
+migrations (`load_queries`, `load_migrations`, `pending_migrations`), and keeping passwords out of
+messages (`mask_password`, `password_secrets`, `scrub_text`, `scrub_exception`). Core wraps the
+backend (`with_wakeups`) into the `SystemStorage` the engine uses, which wakes this process's
+waiters after writes: a backend writes no wake-up code, and only relays other processes'
+notifications (`StorageBackend.relay_notifications`). The conformance suite in
+``dbos_testing.conformance`` tests a backend against this protocol.
 
 This module is public and versioned with dbos-core: the Postgres and SQLite backends import
 only from here (and from ``dbos``), never from core's private modules. See
@@ -27,18 +29,18 @@ from .._base.errors import (
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
 )
+from .._base.hookmarks import hookimpl
 from .._base.secrets import password_secrets, scrub_exception, scrub_text
 from .._base.urls import mask_password, url_scheme, validate_schema_name
-from ..plugins._hookspecs import hookimpl
+from ._fanout import with_wakeups
 from ._group_commit import GroupCommit
-from ._protocol import SystemStorage
+from ._protocol import StorageBackend, SystemStorage
 from ._queue_decisions import claimable, partition_quotas
 from ._records import (
     TERMINAL_STATUSES,
     WAKE_EVENT,
     WAKE_MESSAGE,
     WAKE_STREAM,
-    WORKFLOW_COLUMNS,
     ClaimRequest,
     EventRecord,
     Filter,
@@ -47,6 +49,7 @@ from ._records import (
     Message,
     NewWorkflow,
     PartitionLoad,
+    QueueActivity,
     QueueSpec,
     RecvRequest,
     ResumeResult,
@@ -65,8 +68,7 @@ from ._records import (
     WorkflowStatusString,
     as_params,
     query_filters,
-    skipped_columns,
-    wakeup_for,
+    skipped_fields,
 )
 from ._sqlfiles import (
     AppliedMigration,
@@ -75,14 +77,12 @@ from ._sqlfiles import (
     load_queries,
     pending_migrations,
 )
-from ._waiting import FinishSignal, wait_until_terminal
 
 __all__ = [
     "TERMINAL_STATUSES",
     "WAKE_EVENT",
     "WAKE_MESSAGE",
     "WAKE_STREAM",
-    "WORKFLOW_COLUMNS",
     "AppliedMigration",
     "ClaimRequest",
     "DBOSConfigError",
@@ -96,7 +96,6 @@ __all__ = [
     "DBOSWorkflowConflictIDError",
     "EventRecord",
     "Filter",
-    "FinishSignal",
     "FinishedAndClaimed",
     "ForkRequest",
     "GroupCommit",
@@ -104,12 +103,14 @@ __all__ = [
     "Migration",
     "NewWorkflow",
     "PartitionLoad",
+    "QueueActivity",
     "QueueSpec",
     "RecvRequest",
     "ResumeResult",
     "StepAck",
     "StepRecord",
     "StepWrite",
+    "StorageBackend",
     "StorageOptions",
     "StreamEntry",
     "StreamRead",
@@ -133,9 +134,8 @@ __all__ = [
     "query_filters",
     "scrub_exception",
     "scrub_text",
-    "skipped_columns",
+    "skipped_fields",
     "url_scheme",
     "validate_schema_name",
-    "wait_until_terminal",
-    "wakeup_for",
+    "with_wakeups",
 ]

@@ -1,9 +1,11 @@
 """The storage protocol: everything the engine asks of a system database.
 
-A backend is any class with these methods. Methods are named for what they mean in workflow
-terms; the engine never sends SQL. All methods are synchronous and thread safe: the engine calls
-them from many threads at once (and from async code through a worker thread). Payload strings
-are opaque to backends. Times are integer epoch milliseconds.
+A backend is any class with the methods of `StorageBackend`; core wraps it (`with_wakeups`, which
+`dbos.plugins.backend_for_url` applies) into the `SystemStorage` the engine and clients use, which
+adds this process's wake-ups after writes and waiting for a workflow's outcome. Methods are named
+for what they mean in workflow terms; the engine never sends SQL. All methods are synchronous and
+thread safe: the engine calls them from many threads at once (and from async code through a worker
+thread). Payload strings are opaque to backends. Times are integer epoch milliseconds.
 
 Errors: a backend raises `DBOSStorageError` subclasses only (`DBOSConnectionError` when the
 database cannot be reached, `DBOSStepConflictError` for a duplicate checkpoint,
@@ -22,6 +24,7 @@ from ._records import (
     ForkRequest,
     Message,
     NewWorkflow,
+    QueueActivity,
     RecvRequest,
     ResumeResult,
     StepAck,
@@ -38,8 +41,9 @@ from ._records import (
 
 
 @runtime_checkable
-class SystemStorage(Protocol):
-    """The system database, as the engine sees it."""
+class StorageBackend(Protocol):
+    """What a backend implements: the system database without this process's wake-ups, which
+    core adds (see `SystemStorage`)."""
 
     @property
     def url_for_display(self) -> str:
@@ -55,10 +59,20 @@ class SystemStorage(Protocol):
         ...
 
     def listen(self) -> None:
-        """Start reporting other processes' writes (`on_queue_activity`, `on_wakeup`, finished
-        workflows for `wait_workflow_outcome`) without touching the schema: for a client of an
-        app's database. `setup` does this too. Idempotent; a backend that cannot observe other
-        processes does nothing."""
+        """Start relaying other processes' writes (`relay_notifications`) without touching the
+        schema: for a client of an app's database. `setup` does this too. Idempotent; a
+        backend that cannot observe other processes does nothing."""
+        ...
+
+    def relay_notifications(self, deliver: Callable[[Wakeup | QueueActivity | None], None]) -> None:
+        """Call `deliver` (from any thread, cheaply) for what OTHER processes write, once
+        `listen` (or `setup`) has run: a `Wakeup` for a message, event or stream write, a
+        `QueueActivity` for an enqueue or a queued task that stopped running, and None for
+        "anything may have changed" (after a lost notification connection). Core calls it
+        once, when it wraps the backend; core itself wakes this process's waiters after this
+        process's calls, so a backend reports nothing of its own (it may, harmlessly). A
+        backend that cannot observe other processes never calls `deliver`: waiters then see
+        other processes' writes by polling."""
         ...
 
     def close(self) -> None:
@@ -88,10 +102,10 @@ class SystemStorage(Protocol):
 
         `writes` are what the step's body sent, set and wrote to streams, in order (a stream
         value of None closes that stream): applied in the same transaction as the checkpoint,
-        so they are stored exactly when the checkpoint is (none on a conflict), then their
-        waiters are woken. Their events and stream entries are recorded as written by
-        `step.function_id` (see `fork_workflow`). A message to a workflow that does not exist raises
-        `DBOSNonExistentWorkflowError` and stores nothing.
+        so they are stored exactly when the checkpoint is (none on a conflict); core then
+        wakes their waiters (`SystemStorage.on_wakeup`). Their events and stream entries are
+        recorded as written by `step.function_id` (see `fork_workflow`). A message to a
+        workflow that does not exist raises `DBOSNonExistentWorkflowError` and stores nothing.
         """
         ...
 
@@ -110,18 +124,6 @@ class SystemStorage(Protocol):
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """One workflow row, or None."""
-        ...
-
-    def wait_workflow_outcome(
-        self, workflow_id: str, timeout_s: float | None
-    ) -> WorkflowRow | None:
-        """Block until the workflow is in a terminal status and return its row.
-
-        Returns None if `timeout_s` elapses first (None waits forever). A workflow that does
-        not exist yet is waited for. Holds no connection while waiting; a finish in the same
-        process wakes the waiter at once, one in another process within the polling interval
-        (or at once, where the backend has notifications).
-        """
         ...
 
     def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
@@ -189,19 +191,6 @@ class SystemStorage(Protocol):
         returns their IDs. One statement (run by every process's worker now and then)."""
         ...
 
-    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
-        """Call ``callback(queue_name, slot_freed)`` (from any thread, cheaply) whenever some
-        process enqueues a task (`slot_freed` False) or a queued task stops running
-        (`slot_freed` True), so idle queue workers start work at once. `queue_name` None
-        means "any queue" (for example after a lost connection, when events may be missed).
-
-        Core already wakes its own worker for this process's enqueues and finishes; a backend
-        that cannot observe other processes' writes may never call it (workers then rely on
-        their polling interval). `wait_workflow_outcome` should likewise return promptly when
-        another process finishes the workflow, where the backend can observe that.
-        """
-        ...
-
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         """Workflows matching every non-None filter of `query`, ordered by creation time
         (then workflow ID), descending if `query.sort_desc`. `inputs`/`output`/`error` are
@@ -218,8 +207,8 @@ class SystemStorage(Protocol):
         A `message_id` already stored is not stored again. Raises
         `DBOSNonExistentWorkflowError` (nothing stored) if the destination does not exist,
         and `DBOSStepConflictError` (nothing stored) if `step` is already recorded. Returns the
-        sending workflow's status as `record_step` does (None without a `step`). Waiters of
-        the destination are woken (`on_wakeup`).
+        sending workflow's status as `record_step` does (None without a `step`). Core then
+        wakes the destination's waiters (`SystemStorage.on_wakeup`).
         """
         ...
 
@@ -240,7 +229,7 @@ class SystemStorage(Protocol):
         same transaction; the value is then also kept as the one `step.function_id` set (the
         event's history, which `fork_workflow` reads). Raises `DBOSStepConflictError`
         (nothing changed) if `step` is already recorded, `DBOSNonExistentWorkflowError` if the
-        workflow does not exist. Waiters of the event's workflow are woken."""
+        workflow does not exist. Core then wakes the event's waiters."""
         ...
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
@@ -254,24 +243,14 @@ class SystemStorage(Protocol):
         to one stream through any path (this, or a step's writes in `record_step`) all
         succeed, each at its own offset, with no gap. Raises
         `DBOSStepConflictError` (nothing appended) if `step` is already recorded,
-        `DBOSNonExistentWorkflowError` if the workflow does not exist. Readers are woken."""
+        `DBOSNonExistentWorkflowError` if the workflow does not exist. Core then wakes the
+        stream's readers."""
         ...
 
     def read_stream(self, workflow_id: str, key: str, from_offset: int) -> StreamRead:
         """The stream's entries at `from_offset` or later and the writer's status, read in one
         snapshot (so a terminal status means no entry is missing). One query."""
         ...
-
-    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
-        """Call `callback(wakeup)` (from any thread, cheaply) after a message, event or stream
-        write commits, and a `WAKE_STREAM` wake-up for a workflow this storage finished or
-        cancelled (its streams are over), in this process or, where the backend can observe
-        it, another one;
-        `callback(None)` means "anything may have changed" (for example after a lost
-        notification connection). Waiters re-check storage when woken and poll slowly as a
-        fallback, so a backend that cannot observe other processes may only report its own
-        writes.
-        """
 
     # --- management ---------------------------------------------------------------------------
 
@@ -337,4 +316,48 @@ class SystemStorage(Protocol):
         MAX_RECOVERY_ATTEMPTS_EXCEEDED) created before `cutoff_ms`, with everything recorded
         for it, as `delete_workflows` does. ENQUEUED and PENDING workflows are kept whatever
         their age. Returns how many workflows were deleted."""
+        ...
+
+
+@runtime_checkable
+class SystemStorage(StorageBackend, Protocol):
+    """The system database, as the engine sees it: a `StorageBackend` wrapped by core's
+    `with_wakeups`, which implements the methods below for every backend, from the calls that
+    pass through it and what the backend relays (`relay_notifications`)."""
+
+    def wait_workflow_outcome(
+        self, workflow_id: str, timeout_s: float | None
+    ) -> WorkflowRow | None:
+        """Block until the workflow is in a terminal status and return its row.
+
+        Returns None if `timeout_s` elapses first (None waits forever). A workflow that does
+        not exist yet is waited for. Holds no connection while waiting; a finish or cancel
+        through this storage wakes the waiter at once, one in another process within the
+        polling interval (or at once, where the backend relays it).
+        """
+        ...
+
+    def on_queue_activity(self, callback: Callable[[str | None, bool], None]) -> None:
+        """Call ``callback(queue_name, slot_freed)`` (from any thread, cheaply) whenever some
+        process enqueues a task (`slot_freed` False) or a queued task stops running
+        (`slot_freed` True), so idle queue workers start work at once. `queue_name` None
+        means "any queue" (for example after a lost connection, when events may be missed).
+
+        Called for other processes' activity, as the backend relays it
+        (`relay_notifications`): core already wakes its own worker for this process's enqueues
+        and finishes, and with a backend that cannot observe other processes it is never
+        called (workers then rely on their polling interval).
+        """
+        ...
+
+    def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:
+        """Call `callback(wakeup)` (from any thread, cheaply) after a message, event or stream
+        write through this storage commits (in the writing thread, as the call returns), and
+        a `WAKE_STREAM` wake-up for a workflow this storage finished or cancelled (its streams
+        are over); and for other processes' writes as the backend relays them
+        (`relay_notifications`). `callback(None)` means "anything may have changed" (for
+        example after a lost notification connection). Waiters re-check storage when woken and
+        poll slowly as a fallback, so with a backend that cannot observe other processes only
+        this process's writes are reported.
+        """
         ...

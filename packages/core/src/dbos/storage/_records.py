@@ -155,6 +155,16 @@ class Wakeup:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueActivity:
+    """Another process enqueued a task (`slot_freed` False) or a queued task stopped running,
+    its outcome written (`slot_freed` True); `queue_name` None: any queue. Relayed by a backend
+    (see `StorageBackend.relay_notifications`)."""
+
+    queue_name: str | None
+    slot_freed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message for a workflow (input of `SystemStorage.send`).
 
@@ -380,17 +390,19 @@ def as_params(
 class Filter:
     """One condition of a `WorkflowQuery`, for backends to render in their own SQL dialect.
 
-    kinds: ``eq`` (column = value), ``in`` (column in a tuple of values), ``prefix`` (column
-    starts with value, compared exactly, no wildcards), ``gte``, ``lte`` and ``not_null``.
+    `field` names a `WorkflowRow` field (``created_at_ms``, not a column): each backend maps
+    it to its own column. kinds: ``eq`` (field = value), ``in`` (field in a tuple of values),
+    ``prefix`` (field starts with value, compared exactly, no wildcards), ``gte``, ``lte`` and
+    ``not_null``.
     """
 
     kind: str
-    column: str
+    field: str
     value: Any
 
 
 def query_filters(query: WorkflowQuery) -> list[Filter]:
-    """The conditions a `WorkflowQuery` asks for, in a fixed order."""
+    """The conditions a `WorkflowQuery` asks for, in a fixed order, on `WorkflowRow` fields."""
     filters: list[Filter] = []
     if query.workflow_ids is not None:
         filters.append(Filter("in", "workflow_id", query.workflow_ids))
@@ -398,7 +410,7 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         filters.append(Filter("in", "status", query.statuses))
     if query.workflow_id_prefix is not None:
         filters.append(Filter("prefix", "workflow_id", query.workflow_id_prefix))
-    for column, value in (
+    for field, value in (
         ("name", query.name),
         ("executor_id", query.executor_id),
         ("application_version", query.application_version),
@@ -406,42 +418,18 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         ("parent_workflow_id", query.parent_workflow_id),
     ):
         if value is not None:
-            filters.append(Filter("eq", column, value))
+            filters.append(Filter("eq", field, value))
     if query.created_after_ms is not None:
-        filters.append(Filter("gte", "created_at", query.created_after_ms))
+        filters.append(Filter("gte", "created_at_ms", query.created_after_ms))
     if query.created_before_ms is not None:
-        filters.append(Filter("lte", "created_at", query.created_before_ms))
+        filters.append(Filter("lte", "created_at_ms", query.created_before_ms))
     if query.queued_only:
         filters.append(Filter("not_null", "queue_name", None))
     return filters
 
 
-#: Columns of a workflow row in `WorkflowRow` field order (created_at/updated_at in ms).
-WORKFLOW_COLUMNS: tuple[str, ...] = (
-    "workflow_id",
-    "status",
-    "name",
-    "inputs",
-    "output",
-    "error",
-    "executor_id",
-    "application_version",
-    "recovery_attempts",
-    "max_recovery_attempts",
-    "created_at",
-    "updated_at",
-    "parent_workflow_id",
-    "queue_name",
-    "priority",
-    "deduplication_id",
-    "queue_partition_key",
-    "started_at",
-    "deadline_at",
-)
-
-
-def skipped_columns(query: WorkflowQuery) -> frozenset[str]:
-    """Payload columns a listing leaves out (returned as NULL)."""
+def skipped_fields(query: WorkflowQuery) -> frozenset[str]:
+    """`WorkflowRow` payload fields a listing leaves out (returned as None)."""
     skipped = set()
     if not query.load_inputs:
         skipped.add("inputs")

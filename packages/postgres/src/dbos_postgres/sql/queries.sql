@@ -1,5 +1,7 @@
 -- Statements of the Postgres backend, by name. {schema} is replaced by the quoted schema
--- identifier (psycopg.sql.Identifier); values are bound parameters %(name)s.
+-- identifier (psycopg.sql.Identifier); values are bound parameters %(name)s. {workflow_row} is
+-- the workflow row's select list (_columns.py), each column named after its WorkflowRow field:
+-- the backend builds rows by those names.
 
 -- name: create_workflow
 -- One statement, one round trip: insert, or return the row that was already there.
@@ -17,25 +19,16 @@ WITH inserted AS (
         %(deadline_ms)s
     )
     ON CONFLICT (workflow_id) DO NOTHING
-    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
-              application_version, recovery_attempts, max_recovery_attempts, created_at,
-              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at, deadline_at
+    RETURNING {workflow_row}
 )
-SELECT true, * FROM inserted
+SELECT true AS created, * FROM inserted
 UNION ALL
-SELECT false, workflow_id, status, name, inputs, output, error, executor_id,
-       application_version, recovery_attempts, max_recovery_attempts, created_at,
-       updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at, deadline_at
+SELECT false, {workflow_row}
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
 -- name: select_workflow
-SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
-       recovery_attempts, max_recovery_attempts, created_at, updated_at,
-       parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at, deadline_at
+SELECT {workflow_row}
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 
@@ -88,10 +81,7 @@ SET recovery_attempts = recovery_attempts + 1,
     updated_at = %(now_ms)s
 WHERE status = 'PENDING' AND executor_id = %(executor_id)s
   AND application_version = %(application_version)s
-RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
-          recovery_attempts, max_recovery_attempts, created_at, updated_at,
-          parent_workflow_id, queue_name, priority, deduplication_id,
-       queue_partition_key, started_at, deadline_at
+RETURNING {workflow_row}
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {schema}
@@ -174,14 +164,9 @@ WITH claimed AS (
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
-              application_version, recovery_attempts, max_recovery_attempts, created_at,
-              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-              queue_partition_key, started_at, deadline_at, enqueue_seq
+    RETURNING *
 )
-SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
-       recovery_attempts, max_recovery_attempts, created_at, updated_at, parent_workflow_id,
-       queue_name, priority, deduplication_id, queue_partition_key, started_at, deadline_at
+SELECT {workflow_row}
 FROM claimed ORDER BY priority, created_at, enqueue_seq
 
 -- name: cancel_workflow
@@ -204,10 +189,7 @@ SET status = 'PENDING', executor_id = %(executor_id)s,
     started_at = coalesce(started_at, %(now_ms)s)
 WHERE workflow_id = %(workflow_id)s
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'ENQUEUED')
-RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
-          recovery_attempts, max_recovery_attempts, created_at, updated_at,
-          parent_workflow_id, queue_name, priority, deduplication_id,
-          queue_partition_key, started_at, deadline_at
+RETURNING {workflow_row}
 
 -- name: cancel_expired
 UPDATE {schema}.workflow_status
@@ -262,14 +244,9 @@ WITH quota AS (
         application_version = %(application_version)s,
         started_at = %(now_ms)s, updated_at = %(now_ms)s
     WHERE workflow_id IN (SELECT workflow_id FROM picked)
-    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
-              application_version, recovery_attempts, max_recovery_attempts, created_at,
-              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-              queue_partition_key, started_at, deadline_at, enqueue_seq
+    RETURNING *
 )
-SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
-       recovery_attempts, max_recovery_attempts, created_at, updated_at, parent_workflow_id,
-       queue_name, priority, deduplication_id, queue_partition_key, started_at, deadline_at
+SELECT {workflow_row}
 FROM claimed ORDER BY priority, created_at, enqueue_seq
 
 -- name: finish_workflows
@@ -295,10 +272,11 @@ ORDER BY batch.position
 
 -- name: finish_and_claim
 -- finish_workflows plus a claim on one queue without global limits, in one statement and
--- one commit. Rows with kind 0 are the finished workflows' statuses, in input order
--- (workflow_id, status; NULL status: no such workflow); rows with kind 1 are the claimed
--- tasks, in claim order, as claim_queued returns them. If a workflow of the batch does not
--- exist, nothing is claimed (its caller fails; the others' slots go back to the worker).
+-- one commit. One row per claimed task, in claim order, as claim_queued returns them, or one
+-- row with NULL workflow columns when nothing was claimed; every row carries
+-- finished_statuses, the finished workflows' statuses in input order (NULL: no such
+-- workflow). If a workflow of the batch does not exist, nothing is claimed (its caller fails;
+-- the others' slots go back to the worker).
 WITH batch AS (
     SELECT * FROM unnest(%(workflow_ids)s::text[], %(statuses)s::text[], %(outputs)s::text[],
                          %(errors)s::text[], %(completed_at)s::bigint[])
@@ -327,26 +305,18 @@ WITH batch AS (
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING workflow_id, status, name, inputs, output, error, executor_id,
-              application_version, recovery_attempts, max_recovery_attempts, created_at,
-              updated_at, parent_workflow_id, queue_name, priority, deduplication_id,
-              queue_partition_key, started_at, deadline_at, enqueue_seq
+    RETURNING *
+), finished AS (
+    SELECT array_agg(coalesce(updated.status, before.status) ORDER BY batch.position)
+        AS finished_statuses
+    FROM batch
+    LEFT JOIN updated ON updated.workflow_id = batch.workflow_id
+    LEFT JOIN {schema}.workflow_status AS before ON before.workflow_id = batch.workflow_id
 )
-SELECT 0 AS kind, batch.position AS position, batch.workflow_id,
-       coalesce(updated.status, before.status), NULL::text, NULL::text, NULL::text,
-       NULL::text, NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint,
-       NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::text, NULL::text,
-       NULL::bigint, NULL::bigint
-FROM batch
-LEFT JOIN updated ON updated.workflow_id = batch.workflow_id
-LEFT JOIN {schema}.workflow_status AS before ON before.workflow_id = batch.workflow_id
-UNION ALL
-SELECT 1, row_number() OVER (ORDER BY priority, created_at, enqueue_seq), workflow_id, status,
-       name, inputs, output, error, executor_id, application_version, recovery_attempts,
-       max_recovery_attempts, created_at, updated_at, parent_workflow_id, queue_name, priority,
-       deduplication_id, queue_partition_key, started_at, deadline_at
-FROM claimed
-ORDER BY kind, position
+SELECT finished.finished_statuses, {workflow_row}
+FROM finished
+LEFT JOIN claimed ON true
+ORDER BY claimed.priority, claimed.created_at, claimed.enqueue_seq
 
 -- name: send_message
 INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
@@ -524,10 +494,7 @@ SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id, status, name, inputs, output, error, executor_id, application_version,
-          recovery_attempts, max_recovery_attempts, created_at, updated_at,
-          parent_workflow_id, queue_name, priority, deduplication_id,
-          queue_partition_key, started_at, deadline_at
+RETURNING {workflow_row}
 
 -- name: copy_steps
 INSERT INTO {schema}.operation_outputs (

@@ -15,10 +15,7 @@ INSERT INTO workflow_status (
 ON CONFLICT (workflow_id) DO NOTHING
 
 -- name: select_workflow
-SELECT workflow_id, status, name, inputs, output, error, executor_id, application_version,
-       recovery_attempts, max_recovery_attempts, created_at, updated_at,
-       parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-       started_at, deadline_at
+SELECT {workflow_row}
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
