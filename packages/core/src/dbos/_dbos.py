@@ -25,6 +25,7 @@ from typing import (
 
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
+from ._api_patching import PatchingAPI
 from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
@@ -93,6 +94,10 @@ def _current_workflow_id() -> str | None:
     return None if context is None else context.workflow_id
 
 
+def _launched_version() -> str:
+    return launched_engine().application_version
+
+
 def _current_step_id() -> int | None:
     frame = current_step()
     return None if frame is None or current_workflow() is None else frame.function_id
@@ -142,7 +147,7 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
     return actives
 
 
-class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
+class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -156,6 +161,12 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
     logger: ClassVar[logging.Logger] = logger
     workflow_id = _ClassProperty(_current_workflow_id)
     step_id = _ClassProperty(_current_step_id)
+    #: The application version this process runs and stamps on the workflows it starts, a
+    #: string: the configured ``application_version``, else ``DBOS__APPVERSION``, else a hash
+    #: of the registered workflows' source (DBOS Transact semantics, where it is a class
+    #: property too, so it compares equal to a status's ``app_version``). Reading it before
+    #: `DBOS.launch` raises `DBOSNotLaunchedError`.
+    application_version = _ClassProperty(_launched_version)
 
     def __init__(self, *, config: DBOSConfig) -> None:
         # Logging first, so that what validating the configuration logs is seen.
@@ -265,17 +276,6 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
         """Resume this executor's PENDING workflows now (launch does this already)."""
         engine = cls._launched_engine()
         return [WorkflowHandle(engine, workflow_id) for workflow_id in engine.recover_pending()]
-
-    @classmethod
-    def application_version(cls) -> str:
-        """The application version this process runs and stamps on the workflows it starts: the
-        configured ``application_version``, else ``DBOS__APPVERSION``, else a hash of the registered
-        workflows' source (DBOS Transact semantics).
-
-        Raises:
-            DBOSNotLaunchedError: `DBOS.launch` has not run.
-        """
-        return cls._launched_engine().application_version
 
     # --- decorators -------------------------------------------------------------------------
 
