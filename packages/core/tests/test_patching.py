@@ -60,10 +60,7 @@ def checkout() -> str:
 
 @DBOS.workflow()
 async def checkout_async() -> str:
-    if await DBOS.patch_async("new-charge"):
-        charged = charge_new()
-    else:
-        charged = charge_old()
+    charged = charge_new() if await DBOS.patch_async("new-charge") else charge_old()
     return f"{charged} {ship()}"
 
 
