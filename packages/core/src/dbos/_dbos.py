@@ -124,7 +124,10 @@ class _DBOSType(type, Facade):
         return DBOS._launched_engine()
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
-        return _resume_here(DBOS._launched_engine(), workflow_ids)
+        engine = DBOS._launched_engine()
+        if DBOS._runs_no_work():
+            return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
+        return _resume_here(engine, workflow_ids)
 
     def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
         return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
@@ -136,6 +139,12 @@ class _DBOSType(type, Facade):
         # dir() of a class leaves out its metaclass's methods: list the shared calls, for
         # completion in a REPL.
         return sorted({*super().__dir__(), *FACADE_METHODS})
+
+
+def _hand_over(management: Management, workflow_ids: list[str]) -> Procedure[list[None]]:
+    # As a DBOSClient does: an app process runs them, from the internal queue.
+    yield from management.requeue(workflow_ids)
+    return [None] * len(workflow_ids)
 
 
 def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
@@ -180,6 +189,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
                     "before creating another"
                 )
             self._settings: Settings = settings
+            self._management_only = False
             self._engine: Engine | None = None
             self._storage: SystemStorage | None = None
             DBOS._instance = self
@@ -196,16 +206,40 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     # --- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    def launch(cls) -> None:
-        """Connect to the system database, migrate it, and resume this executor's pending
-        workflows. Idempotent."""
+    def launch(cls, *, management_only: bool = False) -> None:
+        """Connect to the system database, migrate it, resume this executor's pending
+        workflows and start the queue worker and the scheduler. Idempotent.
+
+        Args:
+            management_only: For a script that imports the app to inspect or steer its
+                workflows next to live app processes (ours; DBOS Transact has no such mode):
+                no recovery, no queue worker, no scheduler, and the application version is
+                not registered, so the script never runs the app's workflows, whatever its
+                executor ID. A resume hands the workflow to an app process, as `DBOSClient`
+                does; workflows the script starts or calls itself still run in it.
+
+        Raises:
+            DBOSNotLaunchedError: no `DBOS(config=...)` was created.
+            DBOSException: DBOS is already launched in the other mode.
+        """
         instance = cls._instance
         if instance is None:
             raise DBOSNotLaunchedError("create DBOS(config={...}) before calling DBOS.launch()")
-        instance._launch()
+        instance._launch(bool(management_only))
 
-    def _launch(self) -> None:
+    @classmethod
+    def _runs_no_work(cls) -> bool:
+        instance = cls._instance
+        return instance is not None and instance._management_only
+
+    def _launch(self, management_only: bool) -> None:
         if self._engine is not None:
+            if management_only != self._management_only:
+                raise DBOSException(
+                    f"DBOS is already launched with management_only={self._management_only}; "
+                    f"DBOS.launch(management_only={management_only}) cannot change that (call "
+                    "DBOS.destroy() first)"
+                )
             return
         settings = self._settings
         # At launch rather than in DBOS(): once per launch, where the services would start.
@@ -236,14 +270,19 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
+        self._management_only = management_only
         set_launched_engine(engine)
         logger.info(
-            "DBOS %s launching: system database %s, executor %s, application version %s",
+            "DBOS %s launching%s: system database %s, executor %s, application version %s",
             library_version(),
+            " for management only" if management_only else "",
             mask_password(storage.url_for_display),
             settings.executor_id,
             version,
         )
+        if management_only:
+            logger.info("DBOS launched: no recovery, queue worker or scheduler in this process")
+            return
         engine.recover_pending()
         engine.start_background()
         logger.info("DBOS launched")
@@ -273,8 +312,17 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
 
     @classmethod
     def recover_pending_workflows(cls) -> list[WorkflowHandle[Any]]:
-        """Resume this executor's PENDING workflows now (launch does this already)."""
+        """Resume this executor's PENDING workflows now (launch does this already).
+
+        Raises:
+            DBOSException: DBOS was launched with ``management_only=True``.
+        """
         engine = cls._launched_engine()
+        if cls._runs_no_work():
+            raise DBOSException(
+                "DBOS was launched with management_only=True: this process recovers no "
+                "workflows (launch it without management_only to run the app)"
+            )
         return [WorkflowHandle(engine, workflow_id) for workflow_id in engine.recover_pending()]
 
     # --- decorators -------------------------------------------------------------------------
