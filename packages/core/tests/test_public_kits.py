@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
     "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM", "WORKFLOW_COLUMNS",
-    "AppliedMigration", "ClaimRequest", "DBOSConfigError", "DBOSConnectionError",
+    "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
+    "DBOSConnectionError",
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",
     "DBOSQueueDeduplicatedError", "DBOSStepConflictError", "DBOSStorageError",
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishSignal", "FinishedAndClaimed",

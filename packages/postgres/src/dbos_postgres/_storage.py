@@ -73,12 +73,13 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
+from ._versions import ApplicationVersions
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage:
+class PostgresStorage(ApplicationVersions):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

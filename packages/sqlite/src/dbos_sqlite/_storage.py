@@ -66,6 +66,7 @@ from dbos.storage import (
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
+from ._versions import ApplicationVersions
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
 DELETE_BATCH = 10_000
@@ -90,7 +91,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage:
+class SQLiteStorage(ApplicationVersions):
     """The `SystemStorage` protocol on an SQLite file."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
