@@ -48,6 +48,7 @@ from ._distribution import core_version, warn_if_shadowed
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._status import WorkflowStatus
+from .management._versions import VersionInfo
 from .plugins._hookspecs import hookimpl
 from .storage._protocol import SystemStorage
 from .storage._records import WorkflowStatusString
@@ -94,6 +95,7 @@ __all__ = [
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "SystemStorage",
+    "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowStatus",

@@ -63,6 +63,7 @@ from ._queue import Queue, QueueRateLimit, find_queue
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
+from .management._versions import register_version
 from .plugins._hooks import Hooks, backend_for_url, plugin_manager
 from .storage._protocol import SystemStorage
 from .storage._records import StorageOptions
@@ -283,6 +284,8 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
         if management_only:
             logger.info("DBOS launched: no recovery, queue worker or scheduler in this process")
             return
+        # Only a process that serves its version registers it (not a management script).
+        run_sync(register_version(storage, version, settings.name))
         engine.recover_pending()
         engine.start_background()
         logger.info("DBOS launched")
