@@ -142,10 +142,12 @@ class _DBOSType(type, Facade):
         return sorted({*super().__dir__(), *FACADE_METHODS})
 
 
-def _hand_over(management: Management, workflow_ids: list[str]) -> Procedure[list[None]]:
+def _hand_over(
+    management: Management, workflow_ids: list[str]
+) -> Procedure[list[ActiveWorkflow | None]]:
     # As a DBOSClient does: an app process runs them, from the internal queue.
     yield from management.requeue(workflow_ids)
-    return [None] * len(workflow_ids)
+    return [None for _ in workflow_ids]
 
 
 def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
