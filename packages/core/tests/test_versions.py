@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dbos import DBOS, DBOSException
+from dbos import DBOS, DBOSConfigError, DBOSException
 
 Launch = Callable[..., None]
 
@@ -85,3 +85,16 @@ def test_a_management_launch_registers_no_version(dbos_system_database_url: str)
             DBOS.get_latest_application_version()
     finally:
         DBOS.destroy()
+
+
+def test_enable_patching_pins_the_version_unless_one_is_set(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="dbos")
+    launch(enable_patching=True)
+    assert DBOS.application_version == "PATCHING_ENABLED"
+    assert "enable_patching'] is deprecated" in caplog.text
+    launch(enable_patching=True, application_version="v7")
+    assert DBOS.application_version == "v7"
+    with pytest.raises(DBOSConfigError, match="enable_patching'] must be a bool"):
+        launch(enable_patching="yes")
