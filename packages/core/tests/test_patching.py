@@ -7,7 +7,11 @@ step with another version: a fork replays the steps before that point, as a reco
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +218,29 @@ def test_application_version_is_a_string_like_a_status_app_version(dbos: type[DB
     assert _run("versioned", "old") == "old shipped"
     status = DBOS.get_workflow_status("versioned")
     assert status is not None and status.app_version == DBOS.application_version
+
+
+@pytest.mark.slow
+def test_the_patching_example_recovers_the_old_path_after_a_sigkill(
+    dbos_system_database_url: str,
+) -> None:
+    """examples/patching.py: a process of the old code is SIGKILLed mid-workflow; the new
+    code recovers that execution on the old path and runs a new one on the patched path."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "patching.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.count("charging the card for order-1") == 1  # paid once, before the kill
+    assert out.count("charging the wallet for order-2") == 1
+    assert "order-1: card charged, shipped parcel for order-1" in out
+    assert "steps: charge_card, DBOS.setEvent, DBOS.recv, ship" in out
+    assert "order-2: wallet charged, shipped parcel for order-2" in out
+    assert "steps: DBOS.patch-pay-by-wallet, charge_wallet, DBOS.setEvent, DBOS.recv, ship" in out
