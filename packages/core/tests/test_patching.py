@@ -27,7 +27,7 @@ from dbos import (
 from dbos.plugins import plugin_manager
 from dbos.storage import StepRecord
 
-#: Which version of `checkout`'s code runs: "old", "patched" or "deprecated".
+#: Which version of `patched_checkout`'s code runs: "old", "patched" or "deprecated".
 code = {"version": "old"}
 ran: list[str] = []
 
@@ -45,13 +45,13 @@ def charge_new() -> str:
 
 
 @DBOS.step()
-def ship() -> str:
-    ran.append("ship")
+def ship_order() -> str:
+    ran.append("ship_order")
     return "shipped"
 
 
 @DBOS.workflow()
-def checkout() -> str:
+def patched_checkout() -> str:
     if code["version"] == "old":
         charged = charge_old()
     elif code["version"] == "patched":
@@ -59,13 +59,13 @@ def checkout() -> str:
     else:
         DBOS.deprecate_patch("new-charge")
         charged = charge_new()
-    return f"{charged} {ship()}"
+    return f"{charged} {ship_order()}"
 
 
 @DBOS.workflow()
-async def checkout_async() -> str:
+async def patched_checkout_async() -> str:
     charged = charge_new() if await DBOS.patch_async("new-charge") else charge_old()
-    return f"{charged} {ship()}"
+    return f"{charged} {ship_order()}"
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +83,7 @@ def _names(workflow_id: str) -> list[str]:
 def _run(workflow_id: str, version: str) -> str:
     code["version"] = version
     with SetWorkflowID(workflow_id):
-        return checkout()
+        return patched_checkout()
 
 
 def _fork(workflow_id: str, start_step: int, version: str) -> tuple[str, str]:
@@ -95,7 +95,7 @@ def _fork(workflow_id: str, start_step: int, version: str) -> tuple[str, str]:
 
 def test_a_new_execution_takes_the_patch_and_records_its_marker(dbos: type[DBOS]) -> None:
     assert _run("new", "patched") == "new shipped"
-    assert ran == ["charge_new", "ship"]
+    assert ran == ["charge_new", "ship_order"]
     marker, charge, ship_step = DBOS.list_workflow_steps("new")
     # DBOS Transact's marker: a step row named DBOS.patch-<name>, at the patch's step ID.
     assert (marker["function_id"], marker["function_name"]) == (0, "DBOS.patch-new-charge")
@@ -107,12 +107,12 @@ def test_a_replay_of_an_execution_that_passed_the_point_takes_the_old_code(
     dbos: type[DBOS],
 ) -> None:
     assert _run("before", "old") == "old shipped"
-    forked, result = _fork("before", 1, "patched")  # replays charge_old, runs ship
+    forked, result = _fork("before", 1, "patched")  # replays charge_old, runs ship_order
     assert result == "old shipped"
-    assert ran == ["ship"]  # charge_old replayed: nothing charged twice
+    assert ran == ["ship_order"]  # charge_old replayed: nothing charged twice
     assert _names(forked) == [
         "charge_old",
-        "ship",
+        "ship_order",
     ]
 
 
@@ -127,7 +127,7 @@ def test_a_replay_of_a_patched_execution_takes_the_patch_again(dbos: type[DBOS])
     assert _run("patched", "patched") == "new shipped"
     forked, result = _fork("patched", 2, "patched")  # replays the marker and charge_new
     assert result == "new shipped"
-    assert ran == ["ship"]
+    assert ran == ["ship_order"]
     assert _names(forked) == _names("patched")
 
 
@@ -135,20 +135,20 @@ def test_deprecate_patch_replays_old_markers_and_records_none(dbos: type[DBOS]) 
     assert _run("patched", "patched") == "new shipped"
     forked, result = _fork("patched", 2, "deprecated")  # the marker's ID is consumed
     assert result == "new shipped"
-    assert ran == ["ship"]
+    assert ran == ["ship_order"]
     assert _names(forked) == _names("patched")
     ran.clear()
     assert _run("fresh", "deprecated") == "new shipped"
     assert _names("fresh") == [
         "charge_new",
-        "ship",
+        "ship_order",
     ]
 
 
 def test_patch_async(dbos: type[DBOS]) -> None:
     async def main() -> str:
         with SetWorkflowID("async"):
-            return await checkout_async()
+            return await patched_checkout_async()
 
     assert asyncio.run(main()) == "new shipped"
     assert _names("async")[0] == "DBOS.patch-new-charge"
