@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dbos import DBOS, DBOSConfigError, DBOSException
+from dbos import DBOS, DBOSConfigError, DBOSException, DBOSNotLaunchedError
 
 Launch = Callable[..., None]
 
@@ -98,3 +98,26 @@ def test_enable_patching_pins_the_version_unless_one_is_set(
     assert DBOS.application_version == "v7"
     with pytest.raises(DBOSConfigError, match="enable_patching'] must be a bool"):
         launch(enable_patching="yes")
+
+
+def test_application_version_before_launch_is_known_only_when_configured(
+    dbos_system_database_url: str,
+) -> None:
+    DBOS.destroy()
+    with pytest.raises(DBOSNotLaunchedError):
+        _ = DBOS.application_version
+    DBOS(config={"name": "test-app", "system_database_url": dbos_system_database_url})
+    with pytest.raises(DBOSNotLaunchedError):
+        _ = DBOS.application_version  # the default hash is fixed at launch
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "test-app",
+            "system_database_url": dbos_system_database_url,
+            "application_version": "v5",
+        }
+    )
+    try:
+        assert DBOS.application_version == "v5"
+    finally:
+        DBOS.destroy()

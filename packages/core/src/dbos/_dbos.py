@@ -95,8 +95,16 @@ def _current_workflow_id() -> str | None:
     return None if context is None else context.workflow_id
 
 
-def _launched_version() -> str:
-    return launched_engine().application_version
+def _application_version() -> str:
+    try:
+        return launched_engine().application_version
+    except DBOSNotLaunchedError:
+        # Known before launch only when configured (as in DBOS Transact); the default, a
+        # hash of the registered workflows, is fixed at launch.
+        instance = DBOS._instance
+        if instance is not None and instance._settings.application_version is not None:
+            return instance._settings.application_version
+        raise
 
 
 def _current_step_id() -> int | None:
@@ -176,9 +184,9 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     #: The application version this process runs and stamps on the workflows it starts, a
     #: string: the configured ``application_version``, else ``DBOS__APPVERSION``, else a hash
     #: of the registered workflows' source (DBOS Transact semantics, where it is a class
-    #: property too, so it compares equal to a status's ``app_version``). Reading it before
-    #: `DBOS.launch` raises `DBOSNotLaunchedError`.
-    application_version = _ClassProperty(_launched_version)
+    #: property too, so it compares equal to a status's ``app_version``). Before
+    #: `DBOS.launch` a configured version is known; the hash is not (`DBOSNotLaunchedError`).
+    application_version = _ClassProperty(_application_version)
 
     def __init__(self, *, config: DBOSConfig) -> None:
         # Logging first, so that what validating the configuration logs is seen.
