@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from typing_extensions import assert_type
 
 
-from dbos import DBOS, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
+from dbos import DBOS, VersionInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
 from dbos.management import Facade, StepInfo
 from dbos_client import DBOSClient
 
@@ -33,7 +33,7 @@ def _public_names(cls: type) -> set[str]:
 
 
 def test_the_facade_holds_every_mirrored_call() -> None:
-    assert len(SHARED) == 30
+    assert len(SHARED) == 36
     both = _public_names(DBOS) & _public_names(DBOSClient)
     assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
 
@@ -112,6 +112,9 @@ def _only_type_checked(side: type[DBOS] | DBOSClient) -> None:
     assert_type(side.send("w", {"any": "value"}, topic="t"), None)
     assert_type(side.get_event("w", "k", timeout_seconds=1.5), Any)
     assert_type(side.read_stream("w", "k"), Generator[Any, None, None])
+    assert_type(side.list_application_versions(), list[VersionInfo])
+    assert_type(side.get_latest_application_version(), VersionInfo)
+    assert_type(side.set_latest_application_version("v2"), None)
     # Unused ignores are errors under --strict: these prove mypy sees the parameters.
     side.list_workflows(no_such_filter=1)  # type: ignore[call-arg]
     side.list_workflows(limit="10")  # type: ignore[arg-type]
@@ -126,6 +129,9 @@ def _only_type_checked(side: type[DBOS] | DBOSClient) -> None:
         queued = await side.list_queued_workflows_async(queue_name="q", load_input=False)
         assert_type(queued, list[WorkflowStatus])
         assert_type(await side.list_workflow_steps_async("w"), list[StepInfo])
+        assert_type(await side.list_application_versions_async(), list[VersionInfo])
+        assert_type(await side.get_latest_application_version_async(), VersionInfo)
+        await side.set_latest_application_version_async("v2")
         await side.cancel_workflow_async("w")
         await side.cancel_workflows_async(["w"])
         assert_type(await side.resume_workflow_async("w"), WorkflowHandleAsync[Any])

@@ -37,7 +37,7 @@ def test_caught_step_exception_takes_the_same_branch_after_a_sigkill(
         database_url=dbos_system_database_url,
         step=1,  # step 0 raised BadInit and was recorded; die as `report` starts
         workflow_id="order-1",
-        application_version=DBOS.application_version(),
+        application_version=DBOS.application_version,
         extra_sys_path=[APPS],
     )
     assert run.returncode == -signal.SIGKILL

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
     "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM",
-    "AppliedMigration", "ClaimRequest", "DBOSConfigError", "DBOSConnectionError",
+    "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
+    "DBOSConnectionError",
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",
     "DBOSQueueDeduplicatedError", "DBOSStepConflictError", "DBOSStorageError",
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
@@ -34,7 +35,8 @@ STORAGE = [
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
-    "UnreadableValue", "Wakeups", "attempt_timeout", "build_query", "build_queued_query",
+    "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
+    "build_queued_query",
     "check_timeout", "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
     "send_from_outside", "stream_batch_procedure", "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",

@@ -31,7 +31,7 @@ def test_killed_at_a_step_then_recovered_here(
         database_url=dbos_system_database_url,
         step=2,
         workflow_id="killed",
-        application_version=DBOS.application_version(),
+        application_version=DBOS.application_version,
         extra_sys_path=[APPS],
     )
     assert run.returncode == -signal.SIGKILL
@@ -55,6 +55,6 @@ def test_a_child_that_never_reaches_the_step_is_reported(
             database_url=dbos_system_database_url,
             step=9,
             workflow_id="never",
-            application_version=DBOS.application_version(),
+            application_version=DBOS.application_version,
             extra_sys_path=[APPS],
         )

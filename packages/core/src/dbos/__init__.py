@@ -28,6 +28,7 @@ from ._base.errors import (
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
     DBOSNotLaunchedError,
+    DBOSPatchNondeterminismError,
     DBOSQueueDeduplicatedError,
     DBOSRemoteError,
     DBOSSerializationError,
@@ -47,6 +48,7 @@ from ._distribution import core_version, warn_if_shadowed
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._status import WorkflowStatus
+from .management._versions import VersionInfo
 from .plugins._hookspecs import hookimpl
 from .storage._protocol import SystemStorage
 from .storage._records import WorkflowStatusString
@@ -75,6 +77,7 @@ __all__ = [
     "DBOSMigrationError",
     "DBOSNonExistentWorkflowError",
     "DBOSNotLaunchedError",
+    "DBOSPatchNondeterminismError",
     "DBOSQueueDeduplicatedError",
     "DBOSRemoteError",
     "DBOSSerializationError",
@@ -92,6 +95,7 @@ __all__ = [
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "SystemStorage",
+    "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowStatus",

@@ -37,6 +37,10 @@ class DBOSConfig(TypedDict, total=False):
         executor_id: This process's executor ID (default ``DBOS__VMID`` or ``local``).
         application_version: Version tag that recovery matches (default ``DBOS__APPVERSION``
             or a hash of the registered workflows' source code).
+        enable_patching: Deprecated in DBOS Transact 3.4 and accepted for compatibility:
+            `DBOS.patch` needs no configuration. True pins the application version to
+            ``PATCHING_ENABLED`` when `application_version` is not set (as there), so every
+            deployment shares one version.
         max_executor_threads: Threads that run started workflows (default 64).
         serializer: A custom `Serializer`.
         strict_serialization: Refuse to unpickle stored values (default False).
@@ -52,6 +56,7 @@ class DBOSConfig(TypedDict, total=False):
     sys_db_retry_timeout_sec: float
     executor_id: str
     application_version: str
+    enable_patching: bool
     max_executor_threads: int
     serializer: Serializer
     strict_serialization: bool
@@ -97,6 +102,8 @@ _MISSING_SERVICES = {
     "conductor_url": "a connection to DBOS Conductor",
 }
 _KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
+#: The application version ``enable_patching`` pins (DBOS Transact's).
+PATCHING_VERSION = "PATCHING_ENABLED"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -196,7 +203,20 @@ def resolve(config: DBOSConfig) -> Settings:
     executor_id = _non_empty_str(
         config.get("executor_id") or os.environ.get("DBOS__VMID") or "local", "executor_id"
     )
-    version = config.get("application_version") or os.environ.get("DBOS__APPVERSION") or None
+    patching = config.get("enable_patching", False)
+    if not isinstance(patching, bool):
+        raise DBOSConfigError(f"config['enable_patching'] must be a bool, got {patching!r}")
+    if patching:
+        logger.warning(
+            "config['enable_patching'] is deprecated (as in DBOS Transact 3.4): DBOS.patch "
+            "works without it; set application_version to give every deployment one version"
+        )
+    version = (
+        config.get("application_version")
+        or (PATCHING_VERSION if patching else None)
+        or os.environ.get("DBOS__APPVERSION")
+        or None
+    )
     if version is not None:
         _non_empty_str(version, "application_version")
 

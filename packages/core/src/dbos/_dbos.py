@@ -25,6 +25,7 @@ from typing import (
 
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
+from ._api_patching import PatchingAPI
 from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
@@ -62,6 +63,7 @@ from ._queue import Queue, QueueRateLimit, find_queue
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
+from .management._versions import register_version
 from .plugins._hooks import Hooks, backend_for_url, plugin_manager
 from .storage._protocol import SystemStorage
 from .storage._records import StorageOptions
@@ -93,6 +95,18 @@ def _current_workflow_id() -> str | None:
     return None if context is None else context.workflow_id
 
 
+def _application_version() -> str:
+    try:
+        return launched_engine().application_version
+    except DBOSNotLaunchedError:
+        # Known before launch only when configured (as in DBOS Transact); the default, a
+        # hash of the registered workflows, is fixed at launch.
+        instance = DBOS._instance
+        if instance is not None and instance._settings.application_version is not None:
+            return instance._settings.application_version
+        raise
+
+
 def _current_step_id() -> int | None:
     frame = current_step()
     return None if frame is None or current_workflow() is None else frame.function_id
@@ -119,7 +133,10 @@ class _DBOSType(type, Facade):
         return DBOS._launched_engine()
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
-        return _resume_here(DBOS._launched_engine(), workflow_ids)
+        engine = DBOS._launched_engine()
+        if DBOS._runs_no_work():
+            return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
+        return _resume_here(engine, workflow_ids)
 
     def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
         return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
@@ -133,6 +150,14 @@ class _DBOSType(type, Facade):
         return sorted({*super().__dir__(), *FACADE_METHODS})
 
 
+def _hand_over(
+    management: Management, workflow_ids: list[str]
+) -> Procedure[list[ActiveWorkflow | None]]:
+    # As a DBOSClient does: an app process runs them, from the internal queue.
+    yield from management.requeue(workflow_ids)
+    return [None for _ in workflow_ids]
+
+
 def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
     # One at a time, in order: an unknown ID stops the resumes after it.
     actives: list[ActiveWorkflow | None] = []
@@ -142,7 +167,7 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
     return actives
 
 
-class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
+class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -156,6 +181,12 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
     logger: ClassVar[logging.Logger] = logger
     workflow_id = _ClassProperty(_current_workflow_id)
     step_id = _ClassProperty(_current_step_id)
+    #: The application version this process runs and stamps on the workflows it starts, a
+    #: string: the configured ``application_version``, else ``DBOS__APPVERSION``, else a hash
+    #: of the registered workflows' source (DBOS Transact semantics, where it is a class
+    #: property too, so it compares equal to a status's ``app_version``). Before
+    #: `DBOS.launch` a configured version is known; the hash is not (`DBOSNotLaunchedError`).
+    application_version = _ClassProperty(_application_version)
 
     def __init__(self, *, config: DBOSConfig) -> None:
         # Logging first, so that what validating the configuration logs is seen.
@@ -169,6 +200,7 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
                     "before creating another"
                 )
             self._settings: Settings = settings
+            self._management_only = False
             self._engine: Engine | None = None
             self._storage: SystemStorage | None = None
             DBOS._instance = self
@@ -185,16 +217,40 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
     # --- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    def launch(cls) -> None:
-        """Connect to the system database, migrate it, and resume this executor's pending
-        workflows. Idempotent."""
+    def launch(cls, *, management_only: bool = False) -> None:
+        """Connect to the system database, migrate it, resume this executor's pending
+        workflows and start the queue worker and the scheduler. Idempotent.
+
+        Args:
+            management_only: For a script that imports the app to inspect or steer its
+                workflows next to live app processes (ours; DBOS Transact has no such mode):
+                no recovery, no queue worker, no scheduler, and the application version is
+                not registered, so the script never runs the app's workflows, whatever its
+                executor ID. A resume hands the workflow to an app process, as `DBOSClient`
+                does; workflows the script starts or calls itself still run in it.
+
+        Raises:
+            DBOSNotLaunchedError: no `DBOS(config=...)` was created.
+            DBOSException: DBOS is already launched in the other mode.
+        """
         instance = cls._instance
         if instance is None:
             raise DBOSNotLaunchedError("create DBOS(config={...}) before calling DBOS.launch()")
-        instance._launch()
+        instance._launch(bool(management_only))
 
-    def _launch(self) -> None:
+    @classmethod
+    def _runs_no_work(cls) -> bool:
+        instance = cls._instance
+        return instance is not None and instance._management_only
+
+    def _launch(self, management_only: bool) -> None:
         if self._engine is not None:
+            if management_only != self._management_only:
+                raise DBOSException(
+                    f"DBOS is already launched with management_only={self._management_only}; "
+                    f"DBOS.launch(management_only={management_only}) cannot change that (call "
+                    "DBOS.destroy() first)"
+                )
             return
         settings = self._settings
         # At launch rather than in DBOS(): once per launch, where the services would start.
@@ -225,14 +281,21 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
             settings.max_executor_threads,
         )
         self._storage, self._engine = storage, engine
+        self._management_only = management_only
         set_launched_engine(engine)
         logger.info(
-            "DBOS %s launching: system database %s, executor %s, application version %s",
+            "DBOS %s launching%s: system database %s, executor %s, application version %s",
             library_version(),
+            " for management only" if management_only else "",
             mask_password(storage.url_for_display),
             settings.executor_id,
             version,
         )
+        if management_only:
+            logger.info("DBOS launched: no recovery, queue worker or scheduler in this process")
+            return
+        # Only a process that serves its version registers it (not a management script).
+        run_sync(register_version(storage, version, settings.name))
         engine.recover_pending()
         engine.start_background()
         logger.info("DBOS launched")
@@ -262,20 +325,18 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
 
     @classmethod
     def recover_pending_workflows(cls) -> list[WorkflowHandle[Any]]:
-        """Resume this executor's PENDING workflows now (launch does this already)."""
-        engine = cls._launched_engine()
-        return [WorkflowHandle(engine, workflow_id) for workflow_id in engine.recover_pending()]
-
-    @classmethod
-    def application_version(cls) -> str:
-        """The application version this process runs and stamps on the workflows it starts: the
-        configured ``application_version``, else ``DBOS__APPVERSION``, else a hash of the registered
-        workflows' source (DBOS Transact semantics).
+        """Resume this executor's PENDING workflows now (launch does this already).
 
         Raises:
-            DBOSNotLaunchedError: `DBOS.launch` has not run.
+            DBOSException: DBOS was launched with ``management_only=True``.
         """
-        return cls._launched_engine().application_version
+        engine = cls._launched_engine()
+        if cls._runs_no_work():
+            raise DBOSException(
+                "DBOS was launched with management_only=True: this process recovers no "
+                "workflows (launch it without management_only to run the app)"
+            )
+        return [WorkflowHandle(engine, workflow_id) for workflow_id in engine.recover_pending()]
 
     # --- decorators -------------------------------------------------------------------------
 

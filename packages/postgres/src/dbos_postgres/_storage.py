@@ -70,6 +70,7 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
+from ._versions import ApplicationVersions
 
 R = TypeVar("R")
 
@@ -77,7 +78,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage:
+class PostgresStorage(ApplicationVersions):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -40,7 +40,7 @@ def kill_at_step(
     (function ID, counting from 0) is about to run its body.
 
     The child launches DBOS with `executor_id` and `application_version` (pass the test
-    process's, e.g. ``DBOS.application_version()``, so that `DBOS.recover_pending_workflows()`
+    process's, e.g. ``DBOS.application_version``, so that `DBOS.recover_pending_workflows()`
     here picks the workflow up). Arguments travel as JSON. Raises `RuntimeError` with the
     child's output if it ends before reaching the step or does not get there in time.
     """

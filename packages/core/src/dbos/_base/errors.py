@@ -119,6 +119,22 @@ class DBOSUnexpectedStepError(DBOSWorkflowError):
         self.function_id = function_id
 
 
+class DBOSPatchNondeterminismError(DBOSWorkflowError):
+    """A patch marker could not be placed deterministically: while this execution recorded
+    patch `patch_name`, another execution of the same workflow recorded a different operation
+    at that position (DBOS Transact's name; it raises it when the marker's position would
+    depend on scheduling)."""
+
+    def __init__(self, workflow_id: str, patch_name: str, details: str) -> None:
+        self._reduce_args = (workflow_id, patch_name, details)
+        super().__init__(
+            f"workflow {workflow_id!r}: cannot apply patch {patch_name!r} deterministically: "
+            f"{details}"
+        )
+        self.workflow_id = workflow_id
+        self.patch_name = patch_name
+
+
 class DBOSMaxStepRetriesExceeded(DBOSWorkflowError):
     """A step with retries failed on every allowed attempt."""
 

@@ -37,6 +37,7 @@ from ..storage._waiting import Wakeups
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ResilientStorage",
     "StepInfo",
     "UnreadableValue",
+    "VersionInfo",
     "Wakeups",
     "attempt_timeout",
     "build_query",

@@ -25,6 +25,7 @@ from .._engine.messaging import MessagingHost, check_timeout, stream_batch_proce
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
 from ._status import WorkflowStatus
+from ._versions import VersionInfo, latest_version, list_versions, set_latest_version
 
 if TYPE_CHECKING:
     from .._engine.execution import ActiveWorkflow
@@ -334,6 +335,34 @@ class Facade:
 
     garbage_collect = _sync_form(_garbage_collect)
     garbage_collect_async = _async_form(_garbage_collect)
+
+    # --- application versions (DBOS Transact 3.4) ------------------------------------------
+
+    def _list_application_versions(self) -> Procedure[list[VersionInfo]]:
+        """Every application version registered in the system database (each app process
+        registers its own when it launches), the latest first."""
+        return list_versions(self._facade_management().storage)
+
+    list_application_versions = _sync_form(_list_application_versions)
+    list_application_versions_async = _async_form(_list_application_versions)
+
+    def _get_latest_application_version(self) -> Procedure[VersionInfo]:
+        """The latest application version: the last registered, unless another was promoted
+        with `set_latest_application_version` since. Raises `DBOSException` if none is
+        registered."""
+        return latest_version(self._facade_management().storage)
+
+    get_latest_application_version = _sync_form(_get_latest_application_version)
+    get_latest_application_version_async = _async_form(_get_latest_application_version)
+
+    def _set_latest_application_version(self, version_name: str) -> Procedure[None]:
+        """Make registered version `version_name` the latest (its timestamp becomes now, or
+        just past the greatest stored one), e.g. to roll back to it. Raises `DBOSException` if
+        no version of that name is registered (DBOS Transact silently changes nothing)."""
+        return set_latest_version(self._facade_management().storage, version_name)
+
+    set_latest_application_version = _sync_form(_set_latest_application_version)
+    set_latest_application_version_async = _async_form(_set_latest_application_version)
 
     # --- messages, events, streams ---------------------------------------------------------
 

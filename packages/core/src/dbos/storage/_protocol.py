@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ._records import (
+    ApplicationVersion,
     ClaimRequest,
     EventRecord,
     FinishedAndClaimed,
@@ -316,6 +317,26 @@ class StorageBackend(Protocol):
         MAX_RECOVERY_ATTEMPTS_EXCEEDED) created before `cutoff_ms`, with everything recorded
         for it, as `delete_workflows` does. ENQUEUED and PENDING workflows are kept whatever
         their age. Returns how many workflows were deleted."""
+        ...
+
+    def register_application_version(self, version: ApplicationVersion) -> None:
+        """Record `version` unless a version of that name is registered already (then the
+        stored one is left as it is, timestamp included); one round trip, safe to race (one
+        of several concurrent registrations of a name wins)."""
+        ...
+
+    def list_application_versions(self) -> list[ApplicationVersion]:
+        """Every registered version, the latest (greatest timestamp) first; ties by later
+        creation, then by name. One query."""
+        ...
+
+    def set_latest_application_version(
+        self, version_name: str, now_ms: int
+    ) -> ApplicationVersion | None:
+        """Make `version_name` the latest version: its timestamp becomes `now_ms`, or one more
+        than the greatest stored timestamp if that is not less (so it is the latest even when
+        clocks disagree). One transaction; returns the updated version, or None if no
+        version of that name is registered (nothing is changed)."""
         ...
 
 

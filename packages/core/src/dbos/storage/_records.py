@@ -436,3 +436,19 @@ def skipped_fields(query: WorkflowQuery) -> frozenset[str]:
     if not query.load_output:
         skipped.update({"output", "error"})
     return frozenset(skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationVersion:
+    """One application version registered in the system database (DBOS Transact's
+    ``application_versions`` row): its ID (random), name (what workflows store as their
+    ``application_version``), the time that orders versions (the latest has the greatest; set
+    at registration and by `SystemStorage.set_latest_application_version`), when it was
+    first registered, and the name of the application that registered it (None if unknown).
+    """
+
+    version_id: str
+    version_name: str
+    version_timestamp_ms: int
+    created_at_ms: int
+    application_name: str | None

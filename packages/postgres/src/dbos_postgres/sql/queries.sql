@@ -561,3 +561,27 @@ WHERE workflow_id IN (
 
 -- name: drop_schema
 DROP SCHEMA IF EXISTS {schema} CASCADE
+
+-- name: register_application_version
+INSERT INTO {schema}.application_versions (
+    version_id, version_name, version_timestamp, created_at, application_name
+) VALUES (
+    %(version_id)s, %(version_name)s, %(version_timestamp_ms)s, %(created_at_ms)s,
+    %(application_name)s
+)
+ON CONFLICT (version_name) DO NOTHING
+
+-- name: list_application_versions
+SELECT version_id, version_name, version_timestamp, created_at, application_name
+FROM {schema}.application_versions
+ORDER BY version_timestamp DESC, created_at DESC, version_name
+
+-- name: set_latest_application_version
+-- One statement: the subquery reads the greatest timestamp in the statement's snapshot.
+UPDATE {schema}.application_versions
+SET version_timestamp = GREATEST(
+    %(now_ms)s::bigint,
+    (SELECT max(version_timestamp) + 1 FROM {schema}.application_versions)
+)
+WHERE version_name = %(version_name)s
+RETURNING version_id, version_name, version_timestamp, created_at, application_name

@@ -317,3 +317,28 @@ SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
 
 -- name: disable_foreign_keys
 PRAGMA foreign_keys = OFF
+
+-- name: register_application_version
+INSERT INTO application_versions (
+    version_id, version_name, version_timestamp, created_at, application_name
+) VALUES (
+    :version_id, :version_name, :version_timestamp_ms, :created_at_ms, :application_name
+)
+ON CONFLICT (version_name) DO NOTHING
+
+-- name: list_application_versions
+SELECT version_id, version_name, version_timestamp, created_at, application_name
+FROM application_versions
+ORDER BY version_timestamp DESC, created_at DESC, version_name
+
+-- name: set_latest_application_version
+UPDATE application_versions
+SET version_timestamp = max(
+    :now_ms, (SELECT max(version_timestamp) + 1 FROM application_versions)
+)
+WHERE version_name = :version_name
+
+-- name: select_application_version
+SELECT version_id, version_name, version_timestamp, created_at, application_name
+FROM application_versions
+WHERE version_name = :version_name

@@ -1,0 +1,61 @@
+"""The application-version calls of `SystemStorage` on Postgres, a base class of
+`PostgresStorage` (its pool and statements)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import psycopg
+
+from dbos.storage import ApplicationVersion
+
+
+def _version(row: Sequence[Any]) -> ApplicationVersion:
+    return ApplicationVersion(
+        version_id=str(row[0]),
+        version_name=str(row[1]),
+        version_timestamp_ms=int(row[2]),
+        created_at_ms=int(row[3]),
+        application_name=None if row[4] is None else str(row[4]),
+    )
+
+
+class ApplicationVersions:
+    """`register_application_version`, `list_application_versions` and
+    `set_latest_application_version` (see `SystemStorage`), one statement each."""
+
+    _queries: dict[str, bytes]
+
+    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        raise NotImplementedError  # PostgresStorage's
+
+    def register_application_version(self, version: ApplicationVersion) -> None:
+        """`SystemStorage.register_application_version` on Postgres: one insert-or-ignore."""
+        params = {
+            "version_id": version.version_id,
+            "version_name": version.version_name,
+            "version_timestamp_ms": version.version_timestamp_ms,
+            "created_at_ms": version.created_at_ms,
+            "application_name": version.application_name,
+        }
+        with self._connection() as connection:
+            connection.execute(self._queries["register_application_version"], params)
+
+    def list_application_versions(self) -> list[ApplicationVersion]:
+        """`SystemStorage.list_application_versions` on Postgres: one query."""
+        with self._connection() as connection:
+            rows = connection.execute(self._queries["list_application_versions"]).fetchall()
+        return [_version(row) for row in rows]
+
+    def set_latest_application_version(
+        self, version_name: str, now_ms: int
+    ) -> ApplicationVersion | None:
+        """`SystemStorage.set_latest_application_version` on Postgres: one update."""
+        params = {"version_name": version_name, "now_ms": now_ms}
+        with self._connection() as connection:
+            row = connection.execute(
+                self._queries["set_latest_application_version"], params
+            ).fetchone()
+        return None if row is None else _version(row)

@@ -1,0 +1,64 @@
+"""The application-version calls of `SystemStorage` on SQLite, a base class of
+`SQLiteStorage` (its connection, transactions and statements)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from dbos.storage import ApplicationVersion
+
+
+def _version(row: Sequence[Any]) -> ApplicationVersion:
+    return ApplicationVersion(
+        version_id=str(row[0]),
+        version_name=str(row[1]),
+        version_timestamp_ms=int(row[2]),
+        created_at_ms=int(row[3]),
+        application_name=None if row[4] is None else str(row[4]),
+    )
+
+
+class ApplicationVersions:
+    """`register_application_version`, `list_application_versions` and
+    `set_latest_application_version` (see `SystemStorage`)."""
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def register_application_version(self, version: ApplicationVersion) -> None:
+        """`SystemStorage.register_application_version` on SQLite: one insert-or-ignore."""
+        params = {
+            "version_id": version.version_id,
+            "version_name": version.version_name,
+            "version_timestamp_ms": version.version_timestamp_ms,
+            "created_at_ms": version.created_at_ms,
+            "application_name": version.application_name,
+        }
+        with self._transaction() as connection:
+            self._run(connection, "register_application_version", params)
+
+    def list_application_versions(self) -> list[ApplicationVersion]:
+        """`SystemStorage.list_application_versions` on SQLite: one query."""
+        with self._reading() as connection:
+            rows = self._run(connection, "list_application_versions", {}).fetchall()
+        return [_version(row) for row in rows]
+
+    def set_latest_application_version(
+        self, version_name: str, now_ms: int
+    ) -> ApplicationVersion | None:
+        """`SystemStorage.set_latest_application_version` on SQLite: an update and a read in
+        one write transaction (so no other writer's timestamp comes between)."""
+        params = {"version_name": version_name, "now_ms": now_ms}
+        with self._transaction() as connection:
+            self._run(connection, "set_latest_application_version", params)
+            row = self._run(connection, "select_application_version", params).fetchone()
+        return None if row is None else _version(row)
