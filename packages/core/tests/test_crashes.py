@@ -205,9 +205,10 @@ def test_recv_timeout_is_durable_across_a_crash(
     wake_at = json.loads(record.output or "null")
     time.sleep(1.0)
     kill(first)
-    restarted = time.time()
     result = finish(start_app(url, tmp_path, "recover:patient_receiver"))
     assert isinstance(result, list) and result[0] is None
-    # It timed out at the recorded time, not a full 4 s after the restart.
-    assert result[1] >= wake_at
-    assert result[1] - restarted < 4.0
+    # It timed out at the recorded time, not a full 4 s after the recovered execution began
+    # (measured inside the process: a loaded machine may take seconds to start it).
+    timed_out_at, recovered_at = result[1], result[2]
+    assert timed_out_at >= wake_at
+    assert timed_out_at - recovered_at < 4.0

@@ -92,8 +92,11 @@ def sender(destination: str) -> str:
 
 @DBOS.workflow()
 def patient_receiver() -> list[object]:
-    # Nobody sends: the recv times out 4 s after it began, even across a crash.
-    return [DBOS.recv("never", timeout_seconds=4.0), time.time()]
+    # Nobody sends: the recv times out 4 s after it began, even across a crash. The body's
+    # own start time (taken again by a recovered execution) lets the test tell a recorded
+    # timeout from a fresh one whatever the machine's load does to process start-up.
+    began = time.time()
+    return [DBOS.recv("never", timeout_seconds=4.0), time.time(), began]
 
 
 def main() -> None:
