@@ -21,7 +21,7 @@ STORAGE = [
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",
     "DBOSQueueDeduplicatedError", "DBOSStepConflictError", "DBOSStorageError",
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
-    "ForkRequest", "GroupCommit", "Message", "Migration", "NewWorkflow", "PartitionLoad",
+    "ForkRequest", "GroupCommit", "Lease", "Message", "Migration", "NewWorkflow", "PartitionLoad",
     "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
     "SystemStorage", "Wakeup",
