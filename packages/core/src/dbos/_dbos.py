@@ -186,8 +186,9 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
 
     @classmethod
     def launch(cls) -> None:
-        """Connect to the system database, migrate it, and resume this executor's pending
-        workflows. Idempotent."""
+        """Connect to the system database, migrate it, take a lease for this process (see
+        ``process_lease_sec``), and resume this executor's pending workflows that no live
+        process runs, and any workflows whose process's lease has expired. Idempotent."""
         instance = cls._instance
         if instance is None:
             raise DBOSNotLaunchedError("create DBOS(config={...}) before calling DBOS.launch()")
@@ -223,6 +224,7 @@ class DBOS(ManagementAPI, MessagingAPI, metaclass=_DBOSType):
             settings.executor_id,
             version,
             settings.max_executor_threads,
+            settings.lease_s,
         )
         self._storage, self._engine = storage, engine
         set_launched_engine(engine)

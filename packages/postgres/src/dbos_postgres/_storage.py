@@ -31,6 +31,7 @@ from dbos.storage import (
     ForkRequest,
     GroupCommit,
     Lease,
+    LeaseHolder,
     Message,
     NewWorkflow,
     QueueActivity,
@@ -531,6 +532,12 @@ class PostgresStorage:
     def renew_lease(self, lease: Lease) -> None:
         """`SystemStorage.renew_lease` on Postgres: one upsert, by the server's clock."""
         self._execute("renew_lease", as_params(lease))
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """`SystemStorage.list_leases` on Postgres: one query, by the server's clock."""
+        return [
+            LeaseHolder(*row) for row in self._all(self._queries["list_leases"], {"host": host})
+        ]
 
     def release_lease(self, instance_id: str) -> None:
         """`SystemStorage.release_lease` on Postgres: one delete."""

@@ -32,6 +32,7 @@ from dbos.storage import (
     FinishedAndClaimed,
     ForkRequest,
     Lease,
+    LeaseHolder,
     Message,
     Migration,
     NewWorkflow,
@@ -438,6 +439,16 @@ class SQLiteStorage:
         with self._transaction() as connection:
             self._run(connection, "forget_old_leases", params)
             self._run(connection, "renew_lease", params)
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """`SystemStorage.list_leases` on SQLite: one query, by this host's clock."""
+        params = {"host": host, "now_ms": int(time.time() * 1000)}
+        with self._reading() as connection:
+            rows = self._run(connection, "list_leases", params).fetchall()
+        return [
+            LeaseHolder(str(i), str(e), str(v), str(h), int(p), int(x), bool(live))
+            for i, e, v, h, p, x, live in rows
+        ]
 
     def release_lease(self, instance_id: str) -> None:
         """`SystemStorage.release_lease` on SQLite: one transaction."""

@@ -23,6 +23,7 @@ from ._records import (
     FinishedAndClaimed,
     ForkRequest,
     Lease,
+    LeaseHolder,
     Message,
     NewWorkflow,
     QueueActivity,
@@ -153,6 +154,12 @@ class StorageBackend(Protocol):
         after now, by the database's clock where the database has one (the calling host's
         otherwise). One small write (the heartbeat). Leases that expired long ago (a day) may
         be deleted meanwhile: a missing lease counts as expired."""
+        ...
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """The stored leases (of processes on `host` only, unless None), live or expired,
+        ordered by instance ID; one query. Liveness is judged by the clock that
+        `take_over_workflows` uses."""
         ...
 
     def release_lease(self, instance_id: str) -> None:

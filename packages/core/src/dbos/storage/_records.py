@@ -81,6 +81,8 @@ class WorkflowRow:
     queue_partition_key: str | None = None
     started_at_ms: int | None = None
     deadline_ms: int | None = None
+    #: The process instance that runs it while PENDING (see `Lease`); None before any did.
+    owner_instance: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -376,6 +378,25 @@ class Lease:
     executor_id: str
     application_version: str
     duration_ms: int
+    #: Where the process runs (see `LeaseHolder`): a host key and a process ID.
+    host: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """A stored lease (output of `SystemStorage.list_leases`): `Lease`'s identity, where its
+    process runs (`host`, a key that core derives from the host name and process namespace, and
+    `pid`), when it expires (epoch milliseconds) and whether it is live now, by the same clock
+    that takeovers use. Ours."""
+
+    instance_id: str
+    executor_id: str
+    application_version: str
+    host: str
+    pid: int
+    expires_at_ms: int
+    live: bool
 
 
 @dataclass(frozen=True, slots=True)

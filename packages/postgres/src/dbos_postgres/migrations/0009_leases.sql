@@ -14,11 +14,15 @@ CREATE INDEX workflow_status_pending_owner ON {schema}.workflow_status (owner_in
     WHERE status = 'PENDING';
 
 -- expires_at and renewed_at are epoch milliseconds by the database server's clock, so hosts
--- with skewed clocks still agree on which leases have expired.
+-- with skewed clocks still agree on which leases have expired. host and pid say where the
+-- process runs, so that a process restarted on the same host can tell that an unexpired
+-- lease's holder is gone.
 CREATE TABLE {schema}.process_leases (
     instance_id TEXT PRIMARY KEY,
     executor_id TEXT NOT NULL,
     application_version TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
     renewed_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );

@@ -140,15 +140,23 @@ WITH now AS (
     WHERE expires_at < (SELECT ms FROM now) - 86400000 AND instance_id <> %(instance_id)s
 )
 INSERT INTO {schema}.process_leases (
-    instance_id, executor_id, application_version, renewed_at, expires_at
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
 )
-SELECT %(instance_id)s, %(executor_id)s, %(application_version)s, ms, ms + %(duration_ms)s
+SELECT %(instance_id)s, %(executor_id)s, %(application_version)s, %(host)s, %(pid)s, ms,
+       ms + %(duration_ms)s
 FROM now
 ON CONFLICT (instance_id) DO UPDATE
 SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
 
 -- name: release_lease
 DELETE FROM {schema}.process_leases WHERE instance_id = %(instance_id)s
+
+-- name: list_leases
+SELECT instance_id, executor_id, application_version, host, pid, expires_at,
+       expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+FROM {schema}.process_leases
+WHERE %(host)s::text IS NULL OR host = %(host)s
+ORDER BY instance_id
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {schema}

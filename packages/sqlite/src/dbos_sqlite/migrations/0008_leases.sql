@@ -13,6 +13,8 @@ CREATE TABLE process_leases (
     instance_id TEXT PRIMARY KEY,
     executor_id TEXT NOT NULL,
     application_version TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
     renewed_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );

@@ -70,8 +70,12 @@ UPDATE workflow_status SET owner_instance = :instance_id, executor_id = :executo
 WHERE workflow_id = :workflow_id
 
 -- name: renew_lease
-INSERT INTO process_leases (instance_id, executor_id, application_version, renewed_at, expires_at)
-VALUES (:instance_id, :executor_id, :application_version, :now_ms, :now_ms + :duration_ms)
+INSERT INTO process_leases (
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
+) VALUES (
+    :instance_id, :executor_id, :application_version, :host, :pid, :now_ms,
+    :now_ms + :duration_ms
+)
 ON CONFLICT (instance_id) DO UPDATE
 SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
 
@@ -81,6 +85,13 @@ DELETE FROM process_leases WHERE expires_at < :now_ms - 86400000
 
 -- name: release_lease
 DELETE FROM process_leases WHERE instance_id = :instance_id
+
+-- name: list_leases
+SELECT instance_id, executor_id, application_version, host, pid, expires_at,
+       expires_at > :now_ms
+FROM process_leases
+WHERE :host IS NULL OR host = :host
+ORDER BY instance_id
 
 -- name: count_recovery_attempt
 UPDATE workflow_status

@@ -32,6 +32,7 @@ __all__ = [
     "test_an_expired_lease_is_taken_over_by_exactly_one_caller",
     "test_no_owner_and_a_missing_lease_count_as_expired",
     "test_a_released_lease_frees_its_workflows_at_once",
+    "test_list_leases_says_where_and_whether_live",
     "test_take_over_keeps_to_its_version_and_limit_and_counts_attempts",
     "test_recover_pending_with_an_instance_spares_live_owners_of_any_executor",
     "test_claims_and_resumes_record_their_owner",
@@ -69,7 +70,8 @@ def done(workflow_id: str, owner: str | None) -> WorkflowOutcome:
 def test_a_live_owner_is_never_taken_over(dbos_storage: SystemStorage) -> None:
     dbos_storage.renew_lease(lease("alive"))
     dbos_storage.renew_lease(lease("survivor"))
-    dbos_storage.create_workflow(owned("busy", "alive"))
+    created = dbos_storage.create_workflow(owned("busy", "alive"))
+    assert created.row.owner_instance == "alive"
     assert dbos_storage.take_over_workflows("survivor", "other", "v1", 10) == []
     # The same executor ID does not make a live process's work this one's.
     assert dbos_storage.recover_pending("ex", "v1", "survivor") == []
@@ -133,6 +135,23 @@ def test_a_released_lease_frees_its_workflows_at_once(dbos_storage: SystemStorag
     assert dbos_storage.take_over_workflows("leaving", "ex", "v1", 10) == []
 
 
+def test_list_leases_says_where_and_whether_live(dbos_storage: SystemStorage) -> None:
+    dbos_storage.renew_lease(replace(lease("here"), host="h1", pid=11))
+    dbos_storage.renew_lease(replace(lease("gone", duration_ms=0), host="h1", pid=12))
+    dbos_storage.renew_lease(replace(lease("there"), host="h2", pid=11))
+    everywhere = dbos_storage.list_leases()
+    assert [(h.instance_id, h.host, h.pid, h.live) for h in everywhere] == [
+        ("gone", "h1", 12, False),
+        ("here", "h1", 11, True),
+        ("there", "h2", 11, True),
+    ]
+    assert [h.instance_id for h in dbos_storage.list_leases("h1")] == ["gone", "here"]
+    assert everywhere[1].expires_at_ms > everywhere[0].expires_at_ms
+    # A renewal moves the expiry; the identity stays.
+    dbos_storage.renew_lease(replace(lease("gone"), host="h1", pid=12))
+    assert [h.live for h in dbos_storage.list_leases("h1")] == [True, True]
+
+
 def test_take_over_keeps_to_its_version_and_limit_and_counts_attempts(
     dbos_storage: SystemStorage,
 ) -> None:
@@ -165,6 +184,7 @@ def test_recover_pending_with_an_instance_spares_live_owners_of_any_executor(
     dbos_storage.create_workflow(owned("elsewhere", "dead", executor_id="other", created_at_ms=5))
     rows = dbos_storage.recover_pending("ex", "v1", "restarted")
     assert [r.workflow_id for r in rows] == ["dead-one", "no-owner", "own"]
+    assert {r.owner_instance for r in rows} == {"restarted"}
     # They are the restarted instance's now: a takeover by anyone else finds only the row
     # of the other executor.
     dbos_storage.renew_lease(lease("someone"))
@@ -185,6 +205,7 @@ def test_claims_and_resumes_record_their_owner(dbos_storage: SystemStorage) -> N
     # Both belong to "worker", whose lease has expired: the survivor takes both.
     taken = dbos_storage.take_over_workflows("survivor", "ex", "v1", 10)
     assert sorted(r.workflow_id for r in taken) == ["cancelled", "task"]
+    assert all(row.owner_instance == "survivor" for row in taken)
     ack = dbos_storage.record_step(record("task", 0))
     assert ack.owner_instance == "survivor"
 
