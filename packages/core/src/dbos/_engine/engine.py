@@ -160,8 +160,8 @@ class Engine:
         return True
 
     def stop_background(self) -> None:
-        """Stop claiming queued tasks and starting scheduled workflows, and give up this
-        process's lease (idempotent)."""
+        """Stop claiming queued tasks, starting scheduled workflows and renewing this
+        process's lease, which then expires (idempotent)."""
         self.queue_worker.stop()
         self.scheduler.stop()
         self.liveness.stop()
@@ -762,15 +762,20 @@ class Engine:
             return len(self._active)
 
     def close(self, timeout_s: float) -> None:
-        """Stop background work. Workflows still running stay PENDING for recovery."""
+        """Stop background work. Workflows still running stay PENDING: the lease is released,
+        so live processes take them over at once (a later launch recovers them otherwise)."""
         if self._closed:
             return
         self._closed = True
-        self.stop_background()
+        self.queue_worker.stop()
+        self.scheduler.stop()
         if timeout_s > 0:
+            # Still heartbeating: the workflows finishing now stay this process's.
             with self._lock:
                 futures = [active.future for active in self._active.values()]
             concurrent.futures.wait(futures, timeout=timeout_s)
+        self.liveness.stop()
+        self.liveness.release()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for task in list(self._tasks):
             task.cancel()

@@ -168,16 +168,15 @@ class Liveness:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the heartbeat and release the lease (at most a couple of seconds), so that what
-        this process leaves PENDING is taken over at once rather than when the lease expires."""
+        """Stop the heartbeat (the lease then expires, unless released). Idempotent."""
         self._stop.set()
         thread = self._thread
         if thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout=2)
-        elif not thread.is_alive():
-            self._release()
+            thread.join(timeout=5)
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give the lease up (a clean shutdown), so that what this process leaves PENDING is
+        taken over at once rather than when the lease expires. Never raises."""
         try:
             self._port.storage.release_lease(self._port.instance_id)
         except BaseException as exc:
@@ -186,15 +185,12 @@ class Liveness:
             )
 
     def _run(self) -> None:
-        try:
-            while not self._stop.wait(self._interval_s):
-                try:
-                    self.renew()
-                    while self.take_over_once()[0] >= TAKEOVER_BATCH and not self._stop.is_set():
-                        pass
-                except DBOSException as exc:
-                    if self._port.failed("the heartbeat", exc):
-                        return
-                    logger.warning("could not renew this process's lease, retrying: %s", exc)
-        finally:
-            self._release()
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.renew()
+                while self.take_over_once()[0] >= TAKEOVER_BATCH and not self._stop.is_set():
+                    pass
+            except DBOSException as exc:
+                if self._port.failed("the heartbeat", exc):
+                    return
+                logger.warning("could not renew this process's lease, retrying: %s", exc)
