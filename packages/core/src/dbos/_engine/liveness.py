@@ -176,13 +176,19 @@ class Liveness:
 
     def release(self) -> None:
         """Give the lease up (a clean shutdown), so that what this process leaves PENDING is
-        taken over at once rather than when the lease expires. Never raises."""
-        try:
-            self._port.storage.release_lease(self._port.instance_id)
-        except BaseException as exc:
-            logger.debug(
-                "could not release the lease of instance %s: %s", self._lease.instance_id, exc
-            )
+        taken over at once rather than when the lease expires. Waits 2 s at most (a shutdown
+        during an outage must not wait for the database); never raises."""
+
+        def release() -> None:
+            try:
+                self._port.storage.release_lease(self._port.instance_id)
+            except BaseException as exc:  # shutting down: the lease just expires instead
+                instance = self._lease.instance_id
+                logger.debug("could not release the lease of instance %s: %s", instance, exc)
+
+        thread = threading.Thread(target=release, name="dbos-lease-release", daemon=True)
+        thread.start()
+        thread.join(timeout=2)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
