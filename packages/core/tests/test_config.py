@@ -110,3 +110,12 @@ def test_the_retry_budget_is_a_number_of_seconds() -> None:
     for bad in (-1, float("nan"), float("inf"), True, "30"):
         with pytest.raises(DBOSConfigError, match="sys_db_retry_timeout_sec"):
             resolve({"name": "a", "sys_db_retry_timeout_sec": bad})  # type: ignore[typeddict-item]
+
+
+def test_the_lease_is_a_number_of_seconds_from_1_to_3600() -> None:
+    assert resolve({"name": "a"}).lease_s == 20.0
+    assert resolve({"name": "a", "process_lease_sec": 2}).lease_s == 2.0
+    assert resolve({"name": "a", "process_lease_sec": 3600}).lease_s == 3600.0
+    for bad in (0, 0.5, -3, 3601, float("nan"), float("inf"), True, "20", None):
+        with pytest.raises(DBOSConfigError, match=r"\['process_lease_sec'\] must be a number"):
+            resolve({"name": "a", "process_lease_sec": bad})  # type: ignore[typeddict-item]

@@ -70,6 +70,36 @@ def test_a_short_chaos_run_passes(
     assert '"kills": ' in out and '"violations": []' in out
 
 
+@pytest.mark.slow
+@pytest.mark.postgres_only
+def test_a_short_chaos_run_with_a_shared_executor_and_kills_for_good_passes(
+    dbos_system_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: live workers share one executor ID (none may run another's live work) and a
+    killed worker never comes back (its work is taken over when its lease expires)."""
+    code = main(
+        [
+            "--duration",
+            "8",
+            "--kill-every",
+            "1.5",
+            "2.5",
+            "--mode",
+            "for-good",
+            "--lease",
+            "1.5",
+            "--seed",
+            "7",
+            "--database-url",
+            dbos_system_database_url,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert '"mode": "for-good"' in out and '"violations": []' in out
+    assert '"kills": 0' not in out
+
+
 def test_check_steps_counts_sends_and_flags_a_job_without_one() -> None:
     class NoSend(_Steps):
         def list_workflow_steps(self, workflow_id: str) -> list[dict[str, Any]]:

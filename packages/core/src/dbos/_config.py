@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from ._base.errors import DBOSConfigError
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._base.urls import mask_password, validate_url
+from ._engine.liveness import DEFAULT_LEASE_S, lease_seconds
 from ._engine.resilient import DEFAULT_RETRY_TIMEOUT_S, retry_timeout
 
 logger = logging.getLogger("dbos")
@@ -42,6 +43,12 @@ class DBOSConfig(TypedDict, total=False):
             ``PATCHING_ENABLED`` when `application_version` is not set (as there), so every
             deployment shares one version.
         max_executor_threads: Threads that run started workflows (default 64).
+        process_lease_sec: Seconds a launched process keeps its PENDING workflows without
+            renewing its lease (a number from 1 to 3600, default 20; ours, not DBOS
+            Transact's). Each process renews its lease every third of this (one small write)
+            and takes over the PENDING workflows of processes whose lease expired, whatever
+            their executor IDs: a dead host's work resumes elsewhere within about 4/3 of it.
+            See docs/guides/production.md.
         serializer: A custom `Serializer`.
         strict_serialization: Refuse to unpickle stored values (default False).
         log_level: Level of the ``dbos`` logger, e.g. ``"DEBUG"`` (default ``"INFO"``, as in
@@ -58,6 +65,7 @@ class DBOSConfig(TypedDict, total=False):
     application_version: str
     enable_patching: bool
     max_executor_threads: int
+    process_lease_sec: float
     serializer: Serializer
     strict_serialization: bool
     log_level: str
@@ -121,6 +129,7 @@ class Settings:
     max_executor_threads: int
     serializer: Serializer
     log_level: str | None = None
+    lease_s: float = DEFAULT_LEASE_S
     #: Config keys set to ask for a service this implementation does not run yet (ours):
     #: `DBOS.launch` warns about each, once.
     missing_services: tuple[str, ...] = ()
@@ -243,6 +252,9 @@ def resolve(config: DBOSConfig) -> Settings:
         max_executor_threads=_positive_int(config, "max_executor_threads", 64),
         serializer=serializer,
         log_level=log_level_of(config),
+        lease_s=lease_seconds(
+            config.get("process_lease_sec", DEFAULT_LEASE_S), "config['process_lease_sec']"
+        ),
         missing_services=missing,
     )
 

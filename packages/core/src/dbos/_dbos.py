@@ -218,16 +218,19 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
 
     @classmethod
     def launch(cls, *, management_only: bool = False) -> None:
-        """Connect to the system database, migrate it, resume this executor's pending
-        workflows and start the queue worker and the scheduler. Idempotent.
+        """Connect to the system database, migrate it, take a lease for this process (see
+        ``process_lease_sec``), resume this executor's pending workflows that no live process
+        runs and any workflows whose process's lease has expired, and start the queue worker
+        and the scheduler. Idempotent.
 
         Args:
             management_only: For a script that imports the app to inspect or steer its
                 workflows next to live app processes (ours; DBOS Transact has no such mode):
-                no recovery, no queue worker, no scheduler, and the application version is
-                not registered, so the script never runs the app's workflows, whatever its
-                executor ID. A resume hands the workflow to an app process, as `DBOSClient`
-                does; workflows the script starts or calls itself still run in it.
+                no lease, no recovery or takeover, no queue worker, no scheduler, and the
+                application version is not registered, so the script never runs the app's
+                workflows, whatever its executor ID. A resume hands the workflow to an app
+                process, as `DBOSClient` does; workflows the script starts or calls itself
+                still run in it (with no lease held, a live app process may take them over).
 
         Raises:
             DBOSNotLaunchedError: no `DBOS(config=...)` was created.
@@ -279,6 +282,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             settings.executor_id,
             version,
             settings.max_executor_threads,
+            settings.lease_s,
         )
         self._storage, self._engine = storage, engine
         self._management_only = management_only

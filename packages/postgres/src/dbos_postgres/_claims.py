@@ -19,6 +19,7 @@ def claim_params(schema: str, request: ClaimRequest) -> dict[str, Any]:
     return {
         "queue_name": queue.name,
         "executor_id": request.executor_id,
+        "instance_id": request.instance_id,
         "application_version": request.application_version,
         "now_ms": request.now_ms,
         "workflow_names": list(request.workflow_names),

@@ -39,6 +39,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "queue_partition_key": "queue_partition_key",
     "started_at_ms": "started_at",
     "deadline_ms": "deadline_at",
+    "owner_instance": "owner_instance",
 }
 
 

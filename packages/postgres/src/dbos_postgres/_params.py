@@ -41,6 +41,7 @@ def finish_params(outcomes: list[WorkflowOutcome]) -> dict[str, Any]:
         "outputs": [o.output for o in outcomes],
         "errors": [o.error for o in outcomes],
         "completed_at": [o.completed_at_ms for o in outcomes],
+        "owners": [o.owner_instance for o in outcomes],
     }
 
 

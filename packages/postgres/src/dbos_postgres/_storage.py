@@ -30,6 +30,8 @@ from dbos.storage import (
     FinishedAndClaimed,
     ForkRequest,
     GroupCommit,
+    Lease,
+    LeaseHolder,
     Message,
     NewWorkflow,
     QueueActivity,
@@ -158,7 +160,12 @@ class PostgresStorage(ApplicationVersions):
         return None if row is None else row.status
 
     def resume_workflow(
-        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+        self,
+        workflow_id: str,
+        executor_id: str,
+        application_version: str,
+        now_ms: int,
+        instance_id: str | None = None,
     ) -> ResumeResult | None:
         """`SystemStorage.resume_workflow` on Postgres: one statement, plus a read when nothing was
         resumed; None for an unknown workflow."""
@@ -167,6 +174,7 @@ class PostgresStorage(ApplicationVersions):
             "executor_id": executor_id,
             "application_version": application_version,
             "now_ms": now_ms,
+            "instance_id": instance_id,
         }
         found = self._one_as(workflow_rows, "resume_workflow", params)
         if found is not None:
@@ -341,10 +349,10 @@ class PostgresStorage(ApplicationVersions):
                 raise DBOSNonExistentWorkflowError(missing_workflow(step, writes, cause)) from exc
             raise
         assert found is not None
-        inserted, status = found
+        inserted, status, owner = found
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
-        return StepAck(workflow_status=status)
+        return StepAck(workflow_status=status, owner_instance=owner)
 
     def _record_step_with_writes(
         self, params: dict[str, Any], writes: tuple[StepWrite, ...]
@@ -490,19 +498,51 @@ class PostgresStorage(ApplicationVersions):
         )
         return [None if status is None else str(status) for (status,) in rows.fetchall()]
 
-    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
-        """`SystemStorage.recover_pending` on Postgres: one statement; rows ordered by creation
-        time, then ID."""
+    def recover_pending(
+        self, executor_id: str, application_version: str, instance_id: str | None = None
+    ) -> list[WorkflowRow]:
+        """`SystemStorage.recover_pending` on Postgres: one statement (leases judged by the
+        server's clock); rows ordered by creation time, then ID."""
         rows = self._all_as(
             workflow_rows,
             "recover_pending",
             {
                 "executor_id": executor_id,
                 "application_version": application_version,
+                "instance_id": instance_id,
                 "now_ms": int(time.time() * 1000),
             },
         )
         return sorted(rows, key=lambda r: (r.created_at_ms, r.workflow_id))
+
+    def take_over_workflows(
+        self, instance_id: str, executor_id: str, application_version: str, limit: int
+    ) -> list[WorkflowRow]:
+        """`SystemStorage.take_over_workflows` on Postgres: one ``SKIP LOCKED`` statement, leases
+        judged by the server's clock; rows ordered by creation time, then ID."""
+        params = {
+            "instance_id": instance_id,
+            "executor_id": executor_id,
+            "application_version": application_version,
+            "limit": limit,
+            "now_ms": int(time.time() * 1000),
+        }
+        rows = self._all_as(workflow_rows, "take_over_workflows", params)
+        return sorted(rows, key=lambda r: (r.created_at_ms, r.workflow_id))
+
+    def renew_lease(self, lease: Lease) -> None:
+        """`SystemStorage.renew_lease` on Postgres: one upsert, by the server's clock."""
+        self._execute("renew_lease", as_params(lease))
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """`SystemStorage.list_leases` on Postgres: one query, by the server's clock."""
+        return [
+            LeaseHolder(*row) for row in self._all(self._queries["list_leases"], {"host": host})
+        ]
+
+    def release_lease(self, instance_id: str) -> None:
+        """`SystemStorage.release_lease` on Postgres: one delete."""
+        self._execute("release_lease", {"instance_id": instance_id})
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         """`SystemStorage.claim_queued` on Postgres: one ``SKIP LOCKED`` statement for a queue
@@ -569,7 +609,9 @@ class PostgresStorage(ApplicationVersions):
                     raise DBOSNonExistentWorkflowError(step.workflow_id) from cause
                 raise DBOSNonExistentWorkflowError(target) from cause
             raise
-        return StepAck(workflow_status=None if found is None else found[0])
+        if found is None:
+            return StepAck(workflow_status=None)
+        return StepAck(workflow_status=found[0], owner_instance=found[1])
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.send` on Postgres: one statement (with `step`'s checkpoint). Raises

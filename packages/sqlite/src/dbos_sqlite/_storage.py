@@ -31,6 +31,8 @@ from dbos.storage import (
     EventRecord,
     FinishedAndClaimed,
     ForkRequest,
+    Lease,
+    LeaseHolder,
     Message,
     Migration,
     NewWorkflow,
@@ -333,7 +335,9 @@ class SQLiteStorage(ApplicationVersions):
             for write in writes:
                 self._apply_write(connection, write, step.function_id)
             status = self._run(connection, "select_status", params).fetchone()
-        return StepAck(workflow_status=None if status is None else status[0])
+        if status is None:
+            return StepAck(workflow_status=None)
+        return StepAck(workflow_status=status[0], owner_instance=status[1])
 
     def _apply_write(
         self, connection: sqlite3.Connection, write: StepWrite, function_id: int | None
@@ -384,24 +388,73 @@ class SQLiteStorage(ApplicationVersions):
             claimed = self._claim(connection, request)
         return FinishedAndClaimed(status, claimed)
 
-    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+    def recover_pending(
+        self, executor_id: str, application_version: str, instance_id: str | None = None
+    ) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on SQLite: counts a recovery attempt on each of the
-        executor's PENDING workflows of this version, in one transaction, and returns their rows."""
-        params = {"executor_id": executor_id, "application_version": application_version}
-        now_ms = int(time.time() * 1000)
-        rows: list[WorkflowRow] = []
+        executor's PENDING workflows of this version (with an `instance_id`, those no live
+        instance owns), in one transaction, and returns their rows."""
+        params = {
+            "executor_id": executor_id,
+            "application_version": application_version,
+            "instance_id": instance_id,
+            "now_ms": int(time.time() * 1000),
+        }
         with self._transaction() as connection:
             ids = [row[0] for row in self._run(connection, "select_recoverable", params)]
-            for workflow_id in ids:
-                self._run(
-                    connection,
-                    "count_recovery_attempt",
-                    {"workflow_id": workflow_id, "now_ms": now_ms},
-                )
-                row = self._select_workflow(connection, workflow_id)
-                if row is not None:
-                    rows.append(row)
+            return self._count_recoveries(connection, ids, params)
+
+    def _count_recoveries(
+        self, connection: sqlite3.Connection, ids: list[str], params: dict[str, Any]
+    ) -> list[WorkflowRow]:
+        rows: list[WorkflowRow] = []
+        for workflow_id in ids:
+            self._run(connection, "count_recovery_attempt", {**params, "workflow_id": workflow_id})
+            row = self._select_workflow(connection, workflow_id)
+            if row is not None:
+                rows.append(row)
         return rows
+
+    def take_over_workflows(
+        self, instance_id: str, executor_id: str, application_version: str, limit: int
+    ) -> list[WorkflowRow]:
+        """`SystemStorage.take_over_workflows` on SQLite: one ``BEGIN IMMEDIATE`` transaction (the
+        file's single writer makes concurrent takeovers take disjoint rows); leases judged by
+        this host's clock."""
+        params = {
+            "instance_id": instance_id,
+            "executor_id": executor_id,
+            "application_version": application_version,
+            "limit": limit,
+            "now_ms": int(time.time() * 1000),
+        }
+        with self._transaction() as connection:
+            ids = [row[0] for row in self._run(connection, "select_abandoned", params)]
+            for workflow_id in ids:
+                self._run(connection, "take_over_one", {**params, "workflow_id": workflow_id})
+            return self._count_recoveries(connection, ids, params)
+
+    def renew_lease(self, lease: Lease) -> None:
+        """`SystemStorage.renew_lease` on SQLite: one transaction, by this host's clock."""
+        params = {**as_params(lease), "now_ms": int(time.time() * 1000)}
+        with self._transaction() as connection:
+            self._run(connection, "forget_old_leases", params)
+            self._run(connection, "renew_lease", params)
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """`SystemStorage.list_leases` on SQLite: one query, by this host's clock."""
+        params = {"host": host, "now_ms": int(time.time() * 1000)}
+        with self._reading() as connection:
+            rows = self._run(connection, "list_leases", params).fetchall()
+        return [
+            LeaseHolder(str(i), str(e), str(v), str(h), int(p), int(x), bool(live))
+            for i, e, v, h, p, x, live in rows
+        ]
+
+    def release_lease(self, instance_id: str) -> None:
+        """`SystemStorage.release_lease` on SQLite: one transaction."""
+        with self._transaction() as connection:
+            self._run(connection, "release_lease", {"instance_id": instance_id})
 
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         """`SystemStorage.claim_queued` on SQLite: counts and claims in one ``BEGIN IMMEDIATE``
@@ -414,6 +467,7 @@ class SQLiteStorage(ApplicationVersions):
         params: dict[str, Any] = {
             "queue_name": queue.name,
             "executor_id": request.executor_id,
+            "instance_id": request.instance_id,
             "application_version": request.application_version,
             "now_ms": request.now_ms,
             "workflow_names": json.dumps(list(request.workflow_names)),
@@ -472,7 +526,12 @@ class SQLiteStorage(ApplicationVersions):
         return None if status is None else str(status[0])
 
     def resume_workflow(
-        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+        self,
+        workflow_id: str,
+        executor_id: str,
+        application_version: str,
+        now_ms: int,
+        instance_id: str | None = None,
     ) -> ResumeResult | None:
         """`SystemStorage.resume_workflow` on SQLite: the update and the read-back in one
         transaction; None for an unknown workflow."""
@@ -481,6 +540,7 @@ class SQLiteStorage(ApplicationVersions):
             "executor_id": executor_id,
             "application_version": application_version,
             "now_ms": now_ms,
+            "instance_id": instance_id,
         }
         with self._transaction() as connection:
             resumed = self._run(connection, "resume_workflow", params).rowcount == 1
@@ -536,7 +596,9 @@ class SQLiteStorage(ApplicationVersions):
         if self._run(connection, "insert_step", params).rowcount != 1:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
         status = self._run(connection, "select_status", params).fetchone()
-        return StepAck(workflow_status=None if status is None else status[0])
+        if status is None:
+            return StepAck(workflow_status=None)
+        return StepAck(workflow_status=status[0], owner_instance=status[1])
 
     def send(self, message: Message, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.send` on SQLite: the message (and `step`'s checkpoint) in one transaction.

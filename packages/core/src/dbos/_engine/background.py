@@ -1,10 +1,14 @@
-"""What the engine's background services (the queue worker, the scheduler) get from it: a
-narrow port, not the engine itself, so each service's dependencies are its constructor's."""
+"""What the engine's background services (the queue worker, the scheduler, liveness) get from
+it: a narrow port, not the engine itself, so each service's dependencies are its constructor's."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..storage._protocol import SystemStorage
 
@@ -13,11 +17,41 @@ from ..storage._protocol import SystemStorage
 class BackgroundPort:
     """The storage and identity a background service works with, and how it reports errors.
 
-    `failed(service, error)` says whether `error` is fatal (then every background service
-    stops, and the calling one must end its loop); other errors are the service's to report
-    and retry."""
+    `instance_id` is this launch's process instance (see `liveness`), which owns the workflows
+    the services claim. `failed(service, error)` says whether `error` is fatal (then every
+    background service stops, and the calling one must end its loop); other errors are the
+    service's to report and retry."""
 
     storage: SystemStorage
     executor_id: str
     application_version: str
+    instance_id: str
     failed: Callable[[str, BaseException], bool]
+
+
+class _Stoppable(Protocol):
+    def stop_background(self) -> None: ...
+
+
+def stop_at_exit(owner: _Stoppable) -> None:
+    """Stop `owner`'s (the engine's) background services when the interpreter exits without
+    `DBOS.destroy()`, before the thread pools refuse new work.
+
+    `atexit` runs too late (after the pools have shut down, when a queue worker claiming a
+    task could no longer start it: the task would stay claimed, and the worker thread would
+    die with a traceback). `threading`'s exit hooks run first, in reverse order of
+    registration, so ours, registered after `concurrent.futures`', runs before the pools
+    stop: workflows already running finish, nothing new is claimed.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # not CPython 3.9+: dispatch still hands back what it cannot run
+        return
+    reference = weakref.ref(owner)
+
+    def stop() -> None:
+        current = reference()
+        if current is not None:
+            current.stop_background()
+
+    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+        register(stop)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import threading
 import uuid
-import weakref
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
@@ -41,7 +39,7 @@ from ..storage._records import (
 )
 from ..storage._waiting import Wakeups
 from . import registry as _registry
-from .background import BackgroundPort
+from .background import BackgroundPort, stop_at_exit
 from .context import (
     WorkflowContext,
     assigned_timeout,
@@ -59,8 +57,10 @@ from .engine_log import (
     log_outcome,
     log_recovery,
     log_stopped,
+    log_taken_over,
 )
 from .execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
+from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
 from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
@@ -82,33 +82,10 @@ _FINISHED_MEMORY = 10_000
 _pool_thread = threading.local()
 
 
-def _stop_at_exit(engine: Engine) -> None:
-    """Stop `engine`'s background services when the interpreter exits without
-    `DBOS.destroy()`, before the thread pools refuse new work.
-
-    `atexit` runs too late (after the pools have shut down, when a queue worker claiming a
-    task could no longer start it: the task would stay claimed, and the worker thread would
-    die with a traceback). `threading`'s exit hooks run first, in reverse order of
-    registration, so ours, registered after `concurrent.futures`', runs before the pools
-    stop: workflows already running finish, nothing new is claimed.
-    """
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:  # not CPython 3.9+: dispatch still hands back what it cannot run
-        return
-    reference = weakref.ref(engine)
-
-    def stop() -> None:
-        current = reference()
-        if current is not None:
-            current.stop_background()
-
-    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
-        register(stop)
-
-
 _SUCCESS = WorkflowStatusString.SUCCESS.value
 _ERROR = WorkflowStatusString.ERROR.value
 _CANCELLED = WorkflowStatusString.CANCELLED.value
+_PENDING = WorkflowStatusString.PENDING.value
 _EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
 
 
@@ -123,12 +100,15 @@ class Engine:
         executor_id: str,
         application_version: str,
         max_threads: int,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self.storage = storage
         self.hooks = hooks
         self.codec = codec
         self.executor_id = executor_id
         self.application_version = application_version
+        #: This launch's process instance: owns the workflows this engine runs (`liveness`).
+        self.instance_id = str(uuid.uuid4())
         self._active: dict[str, ActiveWorkflow] = {}
         # When each recent execution here ended, so a claim reported twice (a retried claim
         # finds what a lost reply took; see `_resilient`) never runs a finished task again.
@@ -141,18 +121,23 @@ class Engine:
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
         self._background_failed = False
-        port = BackgroundPort(storage, executor_id, application_version, self.background_failed)
+        port = BackgroundPort(
+            storage, executor_id, application_version, self.instance_id, self.background_failed
+        )
         self.queue_worker = QueueWorker(port, self._run_task)
         storage.on_queue_activity(self.queue_worker.notice)
         self.wakeups = Wakeups()
         storage.on_wakeup(self.wakeups.notify)
-        self.recorder = Recorder(storage, codec, hooks, self.wakeups)
+        self.recorder = Recorder(storage, codec, hooks, self.wakeups, self.instance_id)
         self.scheduler = Scheduler(port, self._start_scheduled)
+        self.liveness = Liveness(port, lease_s, self._run_recovered)
 
     def start_background(self) -> None:
-        """Start the background services (queue worker, scheduler) after recovery, and have
-        them stopped when the interpreter exits (see `_stop_at_exit`)."""
-        _stop_at_exit(self)
+        """Start the background services (heartbeat and takeovers, queue worker, scheduler)
+        after recovery, and have them stopped when the interpreter exits (see
+        `stop_at_exit`)."""
+        stop_at_exit(self)
+        self.liveness.start()
         self.queue_worker.start()
         self.scheduler.start()
 
@@ -175,9 +160,11 @@ class Engine:
         return True
 
     def stop_background(self) -> None:
-        """Stop claiming queued tasks and starting scheduled workflows (idempotent)."""
+        """Stop claiming queued tasks, starting scheduled workflows and renewing this
+        process's lease, which then expires (idempotent)."""
         self.queue_worker.stop()
         self.scheduler.stop()
+        self.liveness.stop()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -315,6 +302,7 @@ class Engine:
             created_at_ms=now_ms(),
             max_recovery_attempts=registration.max_recovery_attempts,
             parent_workflow_id=parent.workflow_id if parent else None,
+            owner_instance=self.instance_id,
         )
         timeout = assigned_timeout()
         if timeout is not None:
@@ -327,6 +315,7 @@ class Engine:
         return replace(
             workflow,
             executor_id=None,
+            owner_instance=None,
             application_version=placement.application_version or self.application_version,
             status=WorkflowStatusString.ENQUEUED.value,
             queue_name=placement.queue_name,
@@ -336,13 +325,15 @@ class Engine:
             queue_partition_key=placement.partition_key,
         )
 
-    def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow) -> None:
+    def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow | None) -> None:
         """This process does not run the workflow: hand local waiters the stored outcome, or
         tell them to wait on storage."""
         with self._lock:
             self._active.pop(active.workflow_id, None)
         active.future.set_result(
-            outcome_from_row(self.codec, row) if row.is_terminal else NOT_RUN_HERE
+            outcome_from_row(self.codec, row)
+            if row is not None and row.is_terminal
+            else NOT_RUN_HERE
         )
 
     def _release(self, active: ActiveWorkflow, error: BaseException) -> None:
@@ -418,6 +409,11 @@ class Engine:
                 outcome = Outcome(workflow_id, final_status)
             self.hooks.workflow_finished(workflow_id, registration.name, outcome.status)
             log_outcome(workflow_id, registration.name, outcome)
+        except WorkflowTakenOver as taken:
+            # Like a shutdown: nothing recorded here; the new owner's outcome is in storage.
+            log_taken_over(workflow_id, registration.name, taken.owner)
+            self._settle_not_run_here(active, None)
+            return NOT_RUN_HERE
         except BaseException as exc:
             # The process is going down (or a crash is being simulated): the row stays
             # PENDING, as after a real crash, and recovery will finish it.
@@ -470,15 +466,19 @@ class Engine:
         """Record the outcome. A queue task also claims the next task of its queue in the same
         round trip, where the queue allows, and passes its worker slot on to it."""
         slot = active.slot
+        stored = replace(stored, owner_instance=self.instance_id)
         request = None if slot is None else self.queue_worker.successor_claim(slot)
         if slot is None or request is None:
             status: str = yield Blocking(self.storage.finish_workflow, (stored,))
-            return status
-        finished: FinishedAndClaimed = yield Blocking(
-            self.storage.finish_and_claim, (stored, request)
-        )
-        self.queue_worker.start_successors(slot, finished.claimed)
-        return finished.status
+        else:
+            finished: FinishedAndClaimed = yield Blocking(
+                self.storage.finish_and_claim, (stored, request)
+            )
+            self.queue_worker.start_successors(slot, finished.claimed)
+            status = finished.status
+        if status == _PENDING:  # refused: another instance owns the row now
+            raise WorkflowTakenOver(stored.workflow_id, "another instance")
+        return status
 
     def _encode_success(self, workflow_id: str, name: str, value: Any) -> WorkflowOutcome:
         try:
@@ -513,7 +513,9 @@ class Engine:
                 active=started.active,
                 deadline_ms=started.deadline_ms,
             )
-            return outcome
+            if outcome is not NOT_RUN_HERE:
+                return outcome
+            return (yield from self.wait(started.workflow_id, None))
         return (yield from self.wait(started.workflow_id, started.active))
 
     def dispatch(self, started: Started, *, successor: bool = False) -> None:
@@ -618,7 +620,10 @@ class Engine:
             if run is not None:
                 # Not started yet by its worker: run it here rather than block on it.
                 outcome: Outcome = yield Blocking(run)
-                return outcome
+                if outcome is not NOT_RUN_HERE:
+                    return outcome
+                active = None
+        if active is not None:
             local: Outcome = yield AwaitFuture(active.future, timeout_s)
             if local is not NOT_RUN_HERE:
                 return local
@@ -632,8 +637,23 @@ class Engine:
     # --- recovery ---------------------------------------------------------------------------
 
     def recover_pending(self) -> list[str]:
-        """Resume this executor's PENDING workflows in the background; returns their IDs."""
-        rows = self.storage.recover_pending(self.executor_id, self.application_version)
+        """Renew this process's lease, then resume in the background this executor's PENDING
+        workflows that no live process owns and take over any executor's whose owner's lease
+        has expired; returns their IDs."""
+        self.liveness.renew()
+        self.liveness.forget_gone_neighbours()
+        rows = self.storage.recover_pending(
+            self.executor_id, self.application_version, self.instance_id
+        )
+        recovered = self._run_recovered(rows)
+        claimed = TAKEOVER_BATCH
+        while claimed >= TAKEOVER_BATCH:
+            claimed, taken = self.liveness.take_over_once()
+            recovered += taken
+        return recovered
+
+    def _run_recovered(self, rows: list[WorkflowRow]) -> list[str]:
+        """Run recovered (or taken over) rows in the background; returns their IDs."""
         to_run: list[Started] = []
         for row in rows:
             if row.status == _EXCEEDED:
@@ -660,7 +680,7 @@ class Engine:
         enqueued one now) in this process; returns its local execution, if it runs here."""
         check_workflow_id(workflow_id)
         result = self.storage.resume_workflow(
-            workflow_id, self.executor_id, self.application_version, now_ms()
+            workflow_id, self.executor_id, self.application_version, now_ms(), self.instance_id
         )
         if result is None:
             raise DBOSNonExistentWorkflowError(workflow_id)
@@ -742,15 +762,20 @@ class Engine:
             return len(self._active)
 
     def close(self, timeout_s: float) -> None:
-        """Stop background work. Workflows still running stay PENDING for recovery."""
+        """Stop background work. Workflows still running stay PENDING: the lease is released,
+        so live processes take them over at once (a later launch recovers them otherwise)."""
         if self._closed:
             return
         self._closed = True
-        self.stop_background()
+        self.queue_worker.stop()
+        self.scheduler.stop()
         if timeout_s > 0:
+            # Still heartbeating: the workflows finishing now stay this process's.
             with self._lock:
                 futures = [active.future for active in self._active.values()]
             concurrent.futures.wait(futures, timeout=timeout_s)
+        self.liveness.stop()
+        self.liveness.release()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for task in list(self._tasks):
             task.cancel()

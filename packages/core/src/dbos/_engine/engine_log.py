@@ -81,3 +81,16 @@ def log_recovery(workflow_ids: list[str]) -> None:
         shown,
         f" and {more} more" if more > 0 else "",
     )
+
+
+def log_taken_over(workflow_id: str, name: str, owner: str) -> None:
+    """This process stopped running a workflow that another process took over (its lease had
+    expired while this one still ran it): whatever the body did since its last checkpoint may
+    run again there."""
+    logger.warning(
+        "workflow %s (%s) was taken over by %s while this process ran it (this process's lease "
+        "had expired); it stops here without recording an outcome, and finishes there",
+        workflow_id,
+        name,
+        owner,
+    )

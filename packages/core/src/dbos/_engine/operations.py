@@ -17,12 +17,13 @@ from .._base.errors import DBOSStepConflictError, DBOSWorkflowCancelledError
 from .._base.serialization import Codec
 from ..plugins._hooks import Hooks
 from ..storage._protocol import SystemStorage
-from ..storage._records import StepAck, StepRecord
+from ..storage._records import StepAck, StepRecord, WorkflowRow
 from ..storage._waiting import Wakeups
 from .context import WorkflowContext
 from .decisions import replayed_step
 from .effects import Blocking, Procedure
 from .engine_log import log_checkpoint
+from .liveness import WorkflowTakenOver
 from .outcome import now_ms
 
 logger = logging.getLogger("dbos")
@@ -35,11 +36,21 @@ class Recorder:
     """The port recorded operations use: storage, codec, hooks, in-process wake-ups, and the
     checkpoint itself."""
 
-    def __init__(self, storage: SystemStorage, codec: Codec, hooks: Hooks, wakeups: Wakeups):
+    def __init__(
+        self,
+        storage: SystemStorage,
+        codec: Codec,
+        hooks: Hooks,
+        wakeups: Wakeups,
+        instance_id: str | None = None,
+    ):
         self.storage = storage
         self.codec = codec
         self.hooks = hooks
         self.wakeups = wakeups
+        #: This process's instance (see `liveness`): an ack naming another owner means the
+        #: workflow was taken over, and this execution must stop.
+        self.instance_id = instance_id
 
     def checkpoint(
         self, context: WorkflowContext, record: StepRecord, write: Write | None = None
@@ -47,16 +58,31 @@ class Recorder:
         """Make `record` durable, then return the record that counts: `record` itself, or the
         one another execution of this workflow committed first. `write` is the storage call
         that records it (default `record_step`; messaging passes calls that write their data
-        in the same transaction)."""
+        in the same transaction).
+
+        Raises `WorkflowTakenOver` (after the commit, which stands: each operation is recorded
+        once, whoever records it first) when the ack names another owner instance."""
         self.hooks.before_step_checkpoint(record)
         try:
             ack = yield Blocking(write or self.storage.record_step, (record,))
         except DBOSStepConflictError:
+            # Another execution recorded it first: if it is a takeover's, stop here rather
+            # than run the next operations' bodies only to find them recorded too.
+            row: WorkflowRow | None = yield Blocking(
+                self.storage.get_workflow, (context.workflow_id,)
+            )
+            if row is not None:
+                self._check_owner(context, row.owner_instance)
             return (yield from self.reload_step(context, record.function_id))
         context.note_status(ack.workflow_status)
+        self._check_owner(context, ack.owner_instance)
         self.hooks.after_step_checkpoint(record)
         log_checkpoint(record)
         return record
+
+    def _check_owner(self, context: WorkflowContext, owner: str | None) -> None:
+        if owner is not None and self.instance_id is not None and owner != self.instance_id:
+            raise WorkflowTakenOver(context.workflow_id, owner)
 
     def reload_step(self, context: WorkflowContext, function_id: int) -> Procedure[StepRecord]:
         """The record another execution of this workflow committed for `function_id`."""

@@ -113,6 +113,7 @@ class QueueWorker:
             capacity=capacity,
             workflow_names=_registry.workflow_names(),
             now_ms=now_ms(),
+            instance_id=self._port.instance_id,
         )
 
     def _sweep_deadlines(self) -> None:

@@ -23,6 +23,8 @@ from ._records import (
     EventRecord,
     FinishedAndClaimed,
     ForkRequest,
+    Lease,
+    LeaseHolder,
     Message,
     NewWorkflow,
     QueueActivity,
@@ -99,7 +101,7 @@ class StorageBackend(Protocol):
 
         Durable (committed) before returning. Raises `DBOSStepConflictError` if
         ``(workflow_id, function_id)`` is already recorded, leaving the stored record as it was.
-        Returns the workflow's status as of the commit (see `StepAck`).
+        Returns the workflow's status and owner instance as of the commit (see `StepAck`).
 
         `writes` are what the step's body sent, set and wrote to streams, in order (a stream
         value of None closes that stream): applied in the same transaction as the checkpoint,
@@ -119,7 +121,9 @@ class StorageBackend(Protocol):
 
         Returns the status stored after the call: `outcome.status` when it was applied, or the
         status already there (for example CANCELLED) when the row was no longer PENDING.
-        Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
+        With `outcome.owner_instance` set, a row owned by another instance is left alone (its
+        status, PENDING, is returned): an execution that lost its workflow to a takeover never
+        finishes it. Raises `DBOSNonExistentWorkflowError` if there is no such workflow.
         """
         ...
 
@@ -127,13 +131,56 @@ class StorageBackend(Protocol):
         """One workflow row, or None."""
         ...
 
-    def recover_pending(self, executor_id: str, application_version: str) -> list[WorkflowRow]:
+    def recover_pending(
+        self, executor_id: str, application_version: str, instance_id: str | None = None
+    ) -> list[WorkflowRow]:
         """Claim this executor's PENDING workflows for recovery; one statement.
 
         For each PENDING row with this executor ID and application version: increment
         `recovery_attempts`; if it then exceeds ``max_recovery_attempts + 1`` set the status
         to MAX_RECOVERY_ATTEMPTS_EXCEEDED. Returns the updated rows (both kinds), ordered by
         `created_at_ms`. Rows without a max (None) are never marked exceeded.
+
+        With an `instance_id` (a launched process, whose lease is already renewed), rows whose
+        owner instance holds an unexpired lease (see `Lease`) are left alone whatever their
+        executor ID, unless the owner is `instance_id` itself, and the claimed rows get
+        `instance_id` as their owner: a restarted process resumes its executor's work at once,
+        but never a live process's. Atomic with respect to concurrent recoveries and
+        `take_over_workflows`: each row is claimed by one caller.
+        """
+        ...
+
+    def renew_lease(self, lease: Lease) -> None:
+        """Create or extend `lease.instance_id`'s lease: it holds until `lease.duration_ms`
+        after now, by the database's clock where the database has one (the calling host's
+        otherwise). One small write (the heartbeat). Leases that expired long ago (a day) may
+        be deleted meanwhile: a missing lease counts as expired."""
+        ...
+
+    def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
+        """The stored leases (of processes on `host` only, unless None), live or expired,
+        ordered by instance ID; one query. Liveness is judged by the clock that
+        `take_over_workflows` uses."""
+        ...
+
+    def release_lease(self, instance_id: str) -> None:
+        """Delete the instance's lease (a clean shutdown), so that whatever it leaves PENDING
+        may be taken over at once. One statement; nothing happens for an unknown instance."""
+        ...
+
+    def take_over_workflows(
+        self, instance_id: str, executor_id: str, application_version: str, limit: int
+    ) -> list[WorkflowRow]:
+        """Take over up to `limit` PENDING workflows of `application_version` whose owner holds
+        no unexpired lease (or that have no owner: rows written before owners were recorded, or
+        by a process that died before its first heartbeat), from any executor; one statement.
+
+        Each taken row gets `instance_id` as its owner and `executor_id` as its executor, and
+        counts a recovery attempt as `recover_pending` does (marking rows past their limit
+        MAX_RECOVERY_ATTEMPTS_EXCEEDED, which are returned too). Rows owned by `instance_id`
+        itself are not taken. Oldest first; returns the updated rows ordered by
+        `created_at_ms`. Concurrent callers never take the same row (SKIP LOCKED, or the
+        database's single writer). Ours, not DBOS Transact's (which leaves this to Conductor).
         """
         ...
 
@@ -148,7 +195,8 @@ class StorageBackend(Protocol):
         is within the last `period_s` seconds, both across all processes, and the count and the
         claim are atomic with respect to other claimers of the same queue, so the queue's
         limits hold across processes. Claimed rows get status PENDING, this executor, this
-        application version and `started_at_ms = request.now_ms`; they are returned. Claimers
+        application version, `request.instance_id` as owner and `started_at_ms =
+        request.now_ms`; they are returned. Claimers
         of a queue without global limits never wait for each other (SKIP LOCKED).
         """
         ...
@@ -175,12 +223,18 @@ class StorageBackend(Protocol):
         ...
 
     def resume_workflow(
-        self, workflow_id: str, executor_id: str, application_version: str, now_ms: int
+        self,
+        workflow_id: str,
+        executor_id: str,
+        application_version: str,
+        now_ms: int,
+        instance_id: str | None = None,
     ) -> ResumeResult | None:
         """Make a CANCELLED, ERROR or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow run again from
         its last recorded step, or start an ENQUEUED one now, bypassing its queue's limits.
 
-        The workflow becomes PENDING for this executor and application version with its
+        The workflow becomes PENDING for this executor, application version and owner
+        instance (`instance_id`; None: no owner) with its
         recovery attempts reset to 1 (its output and error cleared), and `resumed` is True: the
         caller then runs it. A workflow in another status is returned unchanged with `resumed`
         False (so of two concurrent resumes, one runs it). None if there is no such workflow.

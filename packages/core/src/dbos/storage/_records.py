@@ -53,6 +53,9 @@ class NewWorkflow:
     queue_partition_key: str | None = None
     delay_until_ms: int | None = None
     deadline_ms: int | None = None
+    #: The process instance that runs it (see `Lease`): set for a PENDING workflow started
+    #: in a launched process, None for an enqueued one.
+    owner_instance: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class WorkflowRow:
     queue_partition_key: str | None = None
     started_at_ms: int | None = None
     deadline_ms: int | None = None
+    #: The process instance that runs it while PENDING (see `Lease`); None before any did.
+    owner_instance: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -131,9 +136,13 @@ class StepAck:
 
     It rides on the same round trip as the checkpoint, so core can notice a cancellation at the
     next step boundary without an extra read. None means the workflow row is gone.
+    `owner_instance` is the row's owner at that moment (see `Lease`): a process that finds
+    another instance there has lost the workflow to a takeover and stops running it. None
+    when the row has no owner, or the call recorded no step.
     """
 
     workflow_status: str | None
+    owner_instance: str | None = None
 
 
 #: Kinds of `Wakeup`: a message arrived, an event was set, a stream was written.
@@ -254,6 +263,9 @@ class WorkflowOutcome:
     output: str | None
     error: str | None
     completed_at_ms: int
+    #: When set, the outcome applies only while the row's owner is this instance (or it has
+    #: none): an execution that lost its workflow to a takeover cannot finish it.
+    owner_instance: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +359,44 @@ class ClaimRequest:
     capacity: int
     workflow_names: tuple[str, ...]
     now_ms: int
+    #: The claiming process instance, recorded as the owner of the rows it claims.
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A launched process's claim to be alive (input of `SystemStorage.renew_lease`).
+
+    Ours, not DBOS Transact's. `instance_id` is new at every launch (unlike `executor_id`,
+    which a restarted process keeps); the lease holds for `duration_ms` milliseconds after
+    each renewal, by the database's clock where it has one. A PENDING workflow whose owner
+    instance holds no unexpired lease may be taken over by another process
+    (`take_over_workflows`).
+    """
+
+    instance_id: str
+    executor_id: str
+    application_version: str
+    duration_ms: int
+    #: Where the process runs (see `LeaseHolder`): a host key and a process ID.
+    host: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """A stored lease (output of `SystemStorage.list_leases`): `Lease`'s identity, where its
+    process runs (`host`, a key that core derives from the host name and process namespace, and
+    `pid`), when it expires (epoch milliseconds) and whether it is live now, by the same clock
+    that takeovers use. Ours."""
+
+    instance_id: str
+    executor_id: str
+    application_version: str
+    host: str
+    pid: int
+    expires_at_ms: int
+    live: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +429,8 @@ def as_params(
     | RecvRequest
     | EventRecord
     | StreamWrite
-    | ForkRequest,
+    | ForkRequest
+    | Lease,
 ) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
     names: tuple[str, ...] = type(record).__slots__  # slots dataclasses list their fields here

@@ -10,13 +10,13 @@ WITH inserted AS (
         workflow_id, status, name, inputs, executor_id, application_version,
         recovery_attempts, max_recovery_attempts, created_at, updated_at,
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-        delay_until, deadline_at
+        delay_until, deadline_at, owner_instance
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
         %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s, %(priority)s,
         %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
-        %(deadline_ms)s
+        %(deadline_ms)s, %(owner_instance)s
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING {workflow_row}
@@ -33,7 +33,7 @@ FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 
 -- name: record_step
--- Insert the checkpoint and read the workflow's status in the same round trip.
+-- Insert the checkpoint and read the workflow's status and owner in the same round trip.
 WITH inserted AS (
     INSERT INTO {schema}.operation_outputs (
         workflow_id, function_id, function_name, output, error, child_workflow_id,
@@ -45,8 +45,9 @@ WITH inserted AS (
     ON CONFLICT (workflow_id, function_id) DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted),
-       (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+SELECT (SELECT count(*) FROM inserted), w.status, w.owner_instance
+FROM (SELECT 1) AS one
+LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = %(workflow_id)s
 
 -- name: select_steps
 SELECT workflow_id, function_id, function_name, output, error, started_at, completed_at,
@@ -56,12 +57,15 @@ WHERE workflow_id = %(workflow_id)s
 ORDER BY function_id
 
 -- name: finish_workflow
--- Applies only from PENDING; either way returns the status stored afterwards.
+-- Applies only from PENDING, and with an owner only to that owner's row (or a row without
+-- one); either way returns the status stored afterwards.
 WITH updated AS (
     UPDATE {schema}.workflow_status
     SET status = %(status)s, output = %(output)s, error = %(error)s,
         updated_at = %(completed_at_ms)s
     WHERE workflow_id = %(workflow_id)s AND status = 'PENDING'
+      AND (%(owner_instance)s::text IS NULL OR owner_instance IS NULL
+           OR owner_instance = %(owner_instance)s)
     RETURNING status
 )
 SELECT status FROM updated
@@ -70,6 +74,10 @@ SELECT status FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM updated)
 
 -- name: recover_pending
+-- With an instance: never a row whose owner holds an unexpired lease (by this server's
+-- clock), unless it is that instance's own. FOR NO KEY UPDATE SKIP LOCKED: a concurrent
+-- recovery or takeover holds the rows it takes, and this one passes over them; it does not
+-- conflict with the key-share locks of checkpoints being inserted.
 UPDATE {schema}.workflow_status
 SET recovery_attempts = recovery_attempts + 1,
     status = CASE
@@ -78,10 +86,77 @@ SET recovery_attempts = recovery_attempts + 1,
         THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
         ELSE status
     END,
+    owner_instance = coalesce(%(instance_id)s, owner_instance),
     updated_at = %(now_ms)s
-WHERE status = 'PENDING' AND executor_id = %(executor_id)s
-  AND application_version = %(application_version)s
+WHERE workflow_id IN (
+    SELECT w.workflow_id FROM {schema}.workflow_status AS w
+    WHERE w.status = 'PENDING' AND w.executor_id = %(executor_id)s
+      AND w.application_version = %(application_version)s
+      AND (%(instance_id)s::text IS NULL OR w.owner_instance IS NULL
+           OR w.owner_instance = %(instance_id)s
+           OR NOT EXISTS (
+               SELECT 1 FROM {schema}.process_leases AS l
+               WHERE l.instance_id = w.owner_instance
+                 AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint))
+    FOR NO KEY UPDATE SKIP LOCKED
+)
 RETURNING {workflow_row}
+
+-- name: take_over_workflows
+-- Rows whose owner holds no unexpired lease (a missing lease, or no owner, counts as
+-- expired), oldest first; locked as recover_pending locks them, so two processes taking over
+-- at once never take one row.
+UPDATE {schema}.workflow_status
+SET recovery_attempts = recovery_attempts + 1,
+    status = CASE
+        WHEN max_recovery_attempts IS NOT NULL
+             AND recovery_attempts + 1 > max_recovery_attempts + 1
+        THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        ELSE status
+    END,
+    owner_instance = %(instance_id)s, executor_id = %(executor_id)s,
+    updated_at = %(now_ms)s
+WHERE workflow_id IN (
+    SELECT w.workflow_id FROM {schema}.workflow_status AS w
+    WHERE w.status = 'PENDING' AND w.application_version = %(application_version)s
+      AND w.owner_instance IS DISTINCT FROM %(instance_id)s
+      AND NOT EXISTS (
+          SELECT 1 FROM {schema}.process_leases AS l
+          WHERE l.instance_id = w.owner_instance
+            AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+    ORDER BY w.created_at
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+)
+RETURNING {workflow_row}
+
+-- name: renew_lease
+-- The heartbeat: one small upsert, by this server's clock. Leases that expired a day ago go
+-- (a missing lease counts as expired), so the table holds about one row per live process.
+WITH now AS (
+    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms
+), gone AS (
+    DELETE FROM {schema}.process_leases
+    WHERE expires_at < (SELECT ms FROM now) - 86400000 AND instance_id <> %(instance_id)s
+)
+INSERT INTO {schema}.process_leases (
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
+)
+SELECT %(instance_id)s, %(executor_id)s, %(application_version)s, %(host)s, %(pid)s, ms,
+       ms + %(duration_ms)s
+FROM now
+ON CONFLICT (instance_id) DO UPDATE
+SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+
+-- name: release_lease
+DELETE FROM {schema}.process_leases WHERE instance_id = %(instance_id)s
+
+-- name: list_leases
+SELECT instance_id, executor_id, application_version, host, pid, expires_at,
+       expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+FROM {schema}.process_leases
+WHERE %(host)s::text IS NULL OR host = %(host)s
+ORDER BY instance_id
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {schema}
@@ -152,7 +227,7 @@ SELECT (SELECT count(*) FROM {schema}.workflow_status
 WITH claimed AS (
     UPDATE {schema}.workflow_status
     SET status = 'PENDING', executor_id = %(executor_id)s,
-        application_version = %(application_version)s,
+        application_version = %(application_version)s, owner_instance = %(instance_id)s,
         started_at = %(now_ms)s, updated_at = %(now_ms)s
     WHERE workflow_id IN (
         SELECT workflow_id FROM {schema}.workflow_status
@@ -183,7 +258,7 @@ WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM cancelled)
 
 -- name: resume_workflow
 UPDATE {schema}.workflow_status
-SET status = 'PENDING', executor_id = %(executor_id)s,
+SET status = 'PENDING', executor_id = %(executor_id)s, owner_instance = %(instance_id)s,
     application_version = %(application_version)s, recovery_attempts = 1,
     output = NULL, error = NULL, updated_at = %(now_ms)s,
     started_at = coalesce(started_at, %(now_ms)s)
@@ -241,7 +316,7 @@ WITH quota AS (
 ), claimed AS (
     UPDATE {schema}.workflow_status
     SET status = 'PENDING', executor_id = %(executor_id)s,
-        application_version = %(application_version)s,
+        application_version = %(application_version)s, owner_instance = %(instance_id)s,
         started_at = %(now_ms)s, updated_at = %(now_ms)s
     WHERE workflow_id IN (SELECT workflow_id FROM picked)
     RETURNING *
@@ -254,14 +329,16 @@ FROM claimed ORDER BY priority, created_at, enqueue_seq
 -- in input order, with the status stored afterwards (NULL: no such workflow).
 WITH batch AS (
     SELECT * FROM unnest(%(workflow_ids)s::text[], %(statuses)s::text[], %(outputs)s::text[],
-                         %(errors)s::text[], %(completed_at)s::bigint[])
-        WITH ORDINALITY AS batch(workflow_id, status, output, error, completed_at, position)
+                         %(errors)s::text[], %(completed_at)s::bigint[], %(owners)s::text[])
+        WITH ORDINALITY
+        AS batch(workflow_id, status, output, error, completed_at, owner, position)
 ), updated AS (
     UPDATE {schema}.workflow_status AS w
     SET status = batch.status, output = batch.output, error = batch.error,
         updated_at = batch.completed_at
     FROM batch
     WHERE w.workflow_id = batch.workflow_id AND w.status = 'PENDING'
+      AND (batch.owner IS NULL OR w.owner_instance IS NULL OR w.owner_instance = batch.owner)
     RETURNING w.workflow_id, w.status
 )
 SELECT coalesce(updated.status, before.status)
@@ -279,19 +356,21 @@ ORDER BY batch.position
 -- the others' slots go back to the worker).
 WITH batch AS (
     SELECT * FROM unnest(%(workflow_ids)s::text[], %(statuses)s::text[], %(outputs)s::text[],
-                         %(errors)s::text[], %(completed_at)s::bigint[])
-        WITH ORDINALITY AS batch(workflow_id, status, output, error, completed_at, position)
+                         %(errors)s::text[], %(completed_at)s::bigint[], %(owners)s::text[])
+        WITH ORDINALITY
+        AS batch(workflow_id, status, output, error, completed_at, owner, position)
 ), updated AS (
     UPDATE {schema}.workflow_status AS w
     SET status = batch.status, output = batch.output, error = batch.error,
         updated_at = batch.completed_at
     FROM batch
     WHERE w.workflow_id = batch.workflow_id AND w.status = 'PENDING'
+      AND (batch.owner IS NULL OR w.owner_instance IS NULL OR w.owner_instance = batch.owner)
     RETURNING w.workflow_id, w.status
 ), claimed AS (
     UPDATE {schema}.workflow_status
     SET status = 'PENDING', executor_id = %(executor_id)s,
-        application_version = %(application_version)s,
+        application_version = %(application_version)s, owner_instance = %(instance_id)s,
         started_at = %(now_ms)s, updated_at = %(now_ms)s
     WHERE workflow_id IN (
         SELECT workflow_id FROM {schema}.workflow_status
@@ -338,7 +417,8 @@ INSERT INTO {schema}.operation_outputs (
     %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
     %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
 )
-RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s),
+    (SELECT owner_instance FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
 
 -- name: recv_message
 -- Consume the oldest message of the topic and record it as the receiver's operation, in one
@@ -400,7 +480,8 @@ INSERT INTO {schema}.operation_outputs (
     %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
     %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
 )
-RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s),
+    (SELECT owner_instance FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
 
 -- name: get_event
 SELECT value FROM {schema}.workflow_events WHERE workflow_id = %(workflow_id)s AND key = %(key)s
@@ -437,7 +518,8 @@ INSERT INTO {schema}.operation_outputs (
     %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
     %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
 )
-RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s),
+    (SELECT owner_instance FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
 
 -- name: read_stream
 -- The writer's status and the entries in one snapshot; one row (entry columns NULL) when

@@ -5,12 +5,12 @@ INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at,
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-    delay_until, deadline_at
+    delay_until, deadline_at, owner_instance
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
-    :delay_until_ms, :deadline_ms
+    :delay_until_ms, :deadline_ms, :owner_instance
 )
 ON CONFLICT (workflow_id) DO NOTHING
 
@@ -30,7 +30,7 @@ INSERT INTO operation_outputs (
 ON CONFLICT (workflow_id, function_id) DO NOTHING
 
 -- name: select_status
-SELECT status FROM workflow_status WHERE workflow_id = :workflow_id
+SELECT status, owner_instance FROM workflow_status WHERE workflow_id = :workflow_id
 
 -- name: select_steps
 SELECT workflow_id, function_id, function_name, output, error, started_at, completed_at,
@@ -43,12 +43,55 @@ ORDER BY function_id
 UPDATE workflow_status
 SET status = :status, output = :output, error = :error, updated_at = :completed_at_ms
 WHERE workflow_id = :workflow_id AND status = 'PENDING'
+  AND (:owner_instance IS NULL OR owner_instance IS NULL OR owner_instance = :owner_instance)
 
 -- name: select_recoverable
-SELECT workflow_id FROM workflow_status
+-- With an instance: never a row whose owner holds an unexpired lease, unless its own.
+SELECT workflow_id FROM workflow_status AS w
 WHERE status = 'PENDING' AND executor_id = :executor_id
   AND application_version = :application_version
+  AND (:instance_id IS NULL OR owner_instance IS NULL OR owner_instance = :instance_id
+       OR NOT EXISTS (SELECT 1 FROM process_leases AS l
+                      WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms))
 ORDER BY created_at, workflow_id
+
+-- name: select_abandoned
+-- take_over_workflows's candidates: a missing lease, or no owner, counts as expired.
+SELECT workflow_id FROM workflow_status AS w
+WHERE status = 'PENDING' AND application_version = :application_version
+  AND owner_instance IS NOT :instance_id
+  AND NOT EXISTS (SELECT 1 FROM process_leases AS l
+                  WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)
+ORDER BY created_at, workflow_id
+LIMIT :limit
+
+-- name: take_over_one
+UPDATE workflow_status SET owner_instance = :instance_id, executor_id = :executor_id
+WHERE workflow_id = :workflow_id
+
+-- name: renew_lease
+INSERT INTO process_leases (
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
+) VALUES (
+    :instance_id, :executor_id, :application_version, :host, :pid, :now_ms,
+    :now_ms + :duration_ms
+)
+ON CONFLICT (instance_id) DO UPDATE
+SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+
+-- name: forget_old_leases
+-- A missing lease counts as expired, so leases that expired a day ago can go.
+DELETE FROM process_leases WHERE expires_at < :now_ms - 86400000
+
+-- name: release_lease
+DELETE FROM process_leases WHERE instance_id = :instance_id
+
+-- name: list_leases
+SELECT instance_id, executor_id, application_version, host, pid, expires_at,
+       expires_at > :now_ms
+FROM process_leases
+WHERE :host IS NULL OR host = :host
+ORDER BY instance_id
 
 -- name: count_recovery_attempt
 UPDATE workflow_status
@@ -59,6 +102,7 @@ SET recovery_attempts = recovery_attempts + 1,
         THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
         ELSE status
     END,
+    owner_instance = coalesce(:instance_id, owner_instance),
     updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'PENDING'
 
@@ -111,7 +155,7 @@ LIMIT :limit
 -- name: claim_one
 UPDATE workflow_status
 SET status = 'PENDING', executor_id = :executor_id, application_version = :application_version,
-    started_at = :now_ms, updated_at = :now_ms
+    owner_instance = :instance_id, started_at = :now_ms, updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
 
 -- name: cancel_workflow
@@ -120,7 +164,7 @@ WHERE workflow_id = :workflow_id AND status IN ('ENQUEUED', 'PENDING')
 
 -- name: resume_workflow
 UPDATE workflow_status
-SET status = 'PENDING', executor_id = :executor_id,
+SET status = 'PENDING', executor_id = :executor_id, owner_instance = :instance_id,
     application_version = :application_version, recovery_attempts = 1,
     output = NULL, error = NULL, updated_at = :now_ms,
     started_at = coalesce(started_at, :now_ms)

@@ -2,7 +2,10 @@
 
 Starts worker processes (`dbos_testing.chaos.worker`), enqueues jobs through a `DBOSClient`,
 SIGKILLs a random worker every few seconds and restarts it under the same executor ID (so it
-recovers its work), then checks from the database and the side-effect log:
+recovers its work). With ``--mode for-good``, every worker shares one executor ID, a killed
+worker is never restarted, and its work is taken over by the others once its lease
+(``--lease``) expires; a new worker (same shared ID) is started only when fewer than all but
+one are left. Then it checks from the database and the side-effect log:
 
 - every job workflow finished exactly once, with the right result;
 - no step ran again after its checkpoint: for every (job, step) the checkpointed token is the
@@ -58,17 +61,25 @@ def _database(url: str | None) -> Iterator[str]:
 
 
 class Workers:
-    """The worker processes, by executor ID; a killed one is restarted under its ID."""
+    """The worker processes, by name. In the default mode each name is its executor ID and a
+    killed worker is restarted under it; in ``for-good`` mode all share one executor ID and a
+    killed worker stays dead (a new one starts only when fewer than ``count - 1`` are left)."""
 
-    def __init__(self, url: str, workdir: Path, count: int) -> None:
-        self.url, self.workdir = url, workdir
+    def __init__(self, url: str, workdir: Path, count: int, mode: str, lease_s: float) -> None:
+        self.url, self.workdir, self.count = url, workdir, count
+        self.for_good, self.lease_s = mode == "for-good", lease_s
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.killed_pids: set[int] = set()
-        for index in range(count):
-            self.start(f"chaos-{index}")
+        self.started = 0
+        for _ in range(count):
+            self.start(None)
 
-    def start(self, executor: str) -> None:
-        self.processes[executor] = subprocess.Popen(
+    def start(self, name: str | None) -> None:
+        if name is None:
+            name = f"chaos-{self.started}"
+            self.started += 1
+        executor = "chaos-shared" if self.for_good else name
+        self.processes[name] = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -76,18 +87,24 @@ class Workers:
                 self.url,
                 str(self.workdir),
                 executor,
+                str(self.lease_s),
             ],
-            stderr=open(self.workdir / f"{executor}.stderr", "ab"),  # noqa: SIM115
+            stderr=open(self.workdir / f"{name}.stderr", "ab"),  # noqa: SIM115
         )
 
     def kill_one(self, rng: random.Random) -> str:
-        executor = rng.choice(sorted(self.processes))
-        process = self.processes[executor]
+        name = rng.choice(sorted(self.processes))
+        process = self.processes[name]
         process.send_signal(signal.SIGKILL)
         process.wait()
         self.killed_pids.add(process.pid)
-        self.start(executor)
-        return executor
+        if not self.for_good:
+            self.start(name)
+            return name
+        del self.processes[name]
+        if len(self.processes) < self.count - 1:
+            self.start(None)
+        return name
 
     def stop(self) -> list[str]:
         (self.workdir / "stop").touch()
@@ -235,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         storage.setup()  # migrate once, before the workers race for it
         storage.close()
         client = DBOSClient(url)
-        workers = Workers(url, workdir, args.workers)
+        workers = Workers(url, workdir, args.workers, args.mode, args.lease)
         total = max(1, int(args.duration * args.jobs_per_second * 0.7))
         mailbox: EnqueueOptions = {
             "workflow_name": "chaos.mailbox",
@@ -270,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
         summary: dict[str, Any] = {
             "duration_s": args.duration,
             "workers": args.workers,
+            "mode": args.mode,
             "kills": kills,
             "jobs": total,
             "jobs_succeeded": succeeded,
@@ -309,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("MIN", "MAX"),
         help="seconds between kills, drawn uniformly",
     )
+    parser.add_argument(
+        "--mode",
+        choices=("restart", "for-good"),
+        default="restart",
+        help="restart killed workers under their executor ID, or share one executor ID among "
+        "all workers and never restart a killed one (its work is taken over)",
+    )
+    parser.add_argument("--lease", type=float, default=2.0, help="the workers' process_lease_sec")
     parser.add_argument("--settle-timeout", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--database-url", default=None)

@@ -91,7 +91,7 @@ def mailbox(expected: int) -> list[int]:
     return received
 
 
-def main(url: str, workdir: Path, executor: str) -> None:
+def main(url: str, workdir: Path, executor: str, lease_s: float = 20.0) -> None:
     global _log
     _log = workdir / "effects.log"
     DBOS(
@@ -100,6 +100,7 @@ def main(url: str, workdir: Path, executor: str) -> None:
             "system_database_url": url,
             "executor_id": executor,
             "application_version": APP_VERSION,
+            "process_lease_sec": lease_s,
         }
     )
     DBOS.launch()
@@ -110,4 +111,4 @@ def main(url: str, workdir: Path, executor: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
+    main(sys.argv[1], Path(sys.argv[2]), sys.argv[3], *map(float, sys.argv[4:5]))
