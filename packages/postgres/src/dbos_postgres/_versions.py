@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
+from psycopg.rows import kwargs_row
 
 from dbos.storage import ApplicationVersion
 
-
-def _version(row: Sequence[Any]) -> ApplicationVersion:
-    return ApplicationVersion(
-        version_id=str(row[0]),
-        version_name=str(row[1]),
-        version_timestamp_ms=int(row[2]),
-        created_at_ms=int(row[3]),
-        application_name=None if row[4] is None else str(row[4]),
-    )
+#: Rows of the statements that select the version columns under the record's field names.
+_BY_NAME = kwargs_row(ApplicationVersion)
 
 
 class ApplicationVersions:
@@ -46,8 +39,8 @@ class ApplicationVersions:
     def list_application_versions(self) -> list[ApplicationVersion]:
         """`SystemStorage.list_application_versions` on Postgres: one query."""
         with self._connection() as connection:
-            rows = connection.execute(self._queries["list_application_versions"]).fetchall()
-        return [_version(row) for row in rows]
+            cursor = connection.cursor(row_factory=_BY_NAME)
+            return cursor.execute(self._queries["list_application_versions"]).fetchall()
 
     def set_latest_application_version(
         self, version_name: str, now_ms: int
@@ -55,7 +48,7 @@ class ApplicationVersions:
         """`SystemStorage.set_latest_application_version` on Postgres: one update."""
         params = {"version_name": version_name, "now_ms": now_ms}
         with self._connection() as connection:
-            row = connection.execute(
+            cursor = connection.cursor(row_factory=_BY_NAME)
+            return cursor.execute(
                 self._queries["set_latest_application_version"], params
             ).fetchone()
-        return None if row is None else _version(row)

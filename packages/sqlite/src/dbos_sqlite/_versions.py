@@ -4,21 +4,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 from dbos.storage import ApplicationVersion
 
 
-def _version(row: Sequence[Any]) -> ApplicationVersion:
-    return ApplicationVersion(
-        version_id=str(row[0]),
-        version_name=str(row[1]),
-        version_timestamp_ms=int(row[2]),
-        created_at_ms=int(row[3]),
-        application_name=None if row[4] is None else str(row[4]),
-    )
+def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVersion:
+    """A cursor row factory: the statements select columns named after the record's fields."""
+    names = [column[0] for column in cursor.description]
+    return ApplicationVersion(**dict(zip(names, values, strict=True)))
 
 
 class ApplicationVersions:
@@ -49,8 +44,10 @@ class ApplicationVersions:
     def list_application_versions(self) -> list[ApplicationVersion]:
         """`SystemStorage.list_application_versions` on SQLite: one query."""
         with self._reading() as connection:
-            rows = self._run(connection, "list_application_versions", {}).fetchall()
-        return [_version(row) for row in rows]
+            cursor = self._run(connection, "list_application_versions", {})
+            cursor.row_factory = _version
+            rows: list[ApplicationVersion] = cursor.fetchall()
+        return rows
 
     def set_latest_application_version(
         self, version_name: str, now_ms: int
@@ -60,5 +57,7 @@ class ApplicationVersions:
         params = {"version_name": version_name, "now_ms": now_ms}
         with self._transaction() as connection:
             self._run(connection, "set_latest_application_version", params)
-            row = self._run(connection, "select_application_version", params).fetchone()
-        return None if row is None else _version(row)
+            cursor = self._run(connection, "select_application_version", params)
+            cursor.row_factory = _version
+            row: ApplicationVersion | None = cursor.fetchone()
+        return row

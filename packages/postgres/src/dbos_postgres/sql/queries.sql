@@ -654,7 +654,8 @@ INSERT INTO {schema}.application_versions (
 ON CONFLICT (version_name) DO NOTHING
 
 -- name: list_application_versions
-SELECT version_id, version_name, version_timestamp, created_at, application_name
+SELECT version_id, version_name, version_timestamp AS version_timestamp_ms,
+    created_at AS created_at_ms, application_name
 FROM {schema}.application_versions
 ORDER BY version_timestamp DESC, created_at DESC, version_name
 
@@ -666,4 +667,5 @@ SET version_timestamp = GREATEST(
     (SELECT max(version_timestamp) + 1 FROM {schema}.application_versions)
 )
 WHERE version_name = %(version_name)s
-RETURNING version_id, version_name, version_timestamp, created_at, application_name
+RETURNING version_id, version_name, version_timestamp AS version_timestamp_ms,
+    created_at AS created_at_ms, application_name

@@ -371,7 +371,8 @@ INSERT INTO application_versions (
 ON CONFLICT (version_name) DO NOTHING
 
 -- name: list_application_versions
-SELECT version_id, version_name, version_timestamp, created_at, application_name
+SELECT version_id, version_name, version_timestamp AS version_timestamp_ms,
+    created_at AS created_at_ms, application_name
 FROM application_versions
 ORDER BY version_timestamp DESC, created_at DESC, version_name
 
@@ -383,6 +384,7 @@ SET version_timestamp = max(
 WHERE version_name = :version_name
 
 -- name: select_application_version
-SELECT version_id, version_name, version_timestamp, created_at, application_name
+SELECT version_id, version_name, version_timestamp AS version_timestamp_ms,
+    created_at AS created_at_ms, application_name
 FROM application_versions
 WHERE version_name = :version_name
