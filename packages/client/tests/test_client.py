@@ -30,6 +30,7 @@ from dbos import (
     Queue,
     SetWorkflowID,
 )
+from dbos.plugins import plugin_manager
 from dbos_client import DBOSClient
 
 Launch = Callable[..., None]
@@ -251,6 +252,62 @@ def test_client_resume_cancel_fork_delete(launch: Launch, dbos_system_database_u
     assert client.garbage_collect(int(time.time() * 1000) + 1000) == 2  # job and blocked
     assert client.list_workflows() == []
     client.destroy()
+
+
+class _HoldNextWorkerClaim:
+    """Holds the queue worker's next claim between building its request (the claim's time)
+    and running it, as a loaded machine does when the worker thread waits for the GIL or the
+    database while other threads work."""
+
+    def __init__(self) -> None:
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self._armed = True
+
+    @dbos.hookimpl
+    def dbos_storage_call(self, operation: str, attempt: int) -> None:
+        if (
+            self._armed
+            and operation == "claim_queued"
+            and threading.current_thread().name == "dbos-queue-worker"
+        ):
+            self._armed = False
+            self.held.set()
+            self.release.wait(30)
+
+
+def test_a_resume_claimed_with_a_time_before_the_last_run_ended_still_runs(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    # CI once saw this: the worker's claim of a resumed workflow was stamped before the
+    # workflow's previous run here ended, was taken for a stale report of that run, and was
+    # dropped, leaving the workflow PENDING for good.
+    failing = {"on": True}
+
+    @DBOS.workflow()
+    def flaky() -> str:
+        if failing["on"]:
+            raise ServiceOutage("down")
+        return "done"
+
+    launch()
+    hold = _HoldNextWorkerClaim()
+    manager = plugin_manager()
+    manager.register(hold)
+    client = DBOSClient(dbos_system_database_url)
+    try:
+        assert hold.held.wait(10)  # the worker's claim time is taken
+        time.sleep(0.01)
+        with SetWorkflowID("flaky"), pytest.raises(ServiceOutage):
+            flaky()  # ends after the held claim's time
+        failing["on"] = False
+        handle = client.resume_workflow("flaky")
+        hold.release.set()  # the held claim takes the resumed workflow
+        assert handle.get_result(timeout_seconds=30) == "done"
+    finally:
+        hold.release.set()
+        manager.unregister(hold)
+        client.destroy()
 
 
 def test_client_async_calls(launch: Launch, dbos_system_database_url: str) -> None:

@@ -110,9 +110,10 @@ class Engine:
         #: This launch's process instance: owns the workflows this engine runs (`liveness`).
         self.instance_id = str(uuid.uuid4())
         self._active: dict[str, ActiveWorkflow] = {}
-        # When each recent execution here ended, so a claim reported twice (a retried claim
-        # finds what a lost reply took; see `_resilient`) never runs a finished task again.
-        self._finished_at: OrderedDict[str, int] = OrderedDict()
+        # The workflows whose execution here ended recently: a claim of one of them may be a
+        # report of a claim that already ran (a retried claim finds what a lost reply took;
+        # see `_resilient`), so storage is asked whether it still waits for this process.
+        self._finished_recently: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="dbos-workflow"
@@ -425,9 +426,10 @@ class Engine:
             raise
         with self._lock:
             self._active.pop(workflow_id, None)
-            self._finished_at[workflow_id] = now_ms()
-            if len(self._finished_at) > _FINISHED_MEMORY:
-                self._finished_at.popitem(last=False)
+            self._finished_recently[workflow_id] = None
+            self._finished_recently.move_to_end(workflow_id)
+            if len(self._finished_recently) > _FINISHED_MEMORY:
+                self._finished_recently.popitem(last=False)
         active.future.set_result(outcome)
         return outcome
 
@@ -698,9 +700,8 @@ class Engine:
         internal queue (forks, resumes from outside the app) replay their recorded steps; a
         task of any other queue has none, so it runs without reading any first."""
         with self._lock:
-            ended = self._finished_at.get(row.workflow_id)
-        if ended is not None and row.started_at_ms is not None and ended >= row.started_at_ms:
-            # Claimed before its last run here ended: a stale report of that same claim.
+            ran_here = row.workflow_id in self._finished_recently
+        if ran_here and not self._still_claimed_here(row.workflow_id):
             logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
             slot.release()
             return
@@ -709,6 +710,19 @@ class Engine:
             slot.release()
         else:
             self.dispatch(started, successor=successor)
+
+    def _still_claimed_here(self, workflow_id: str) -> bool:
+        """True if storage says the workflow waits for this process to run it (PENDING, owned
+        by this instance). Asked for a claim of a workflow that already ran here: a claim
+        reported twice must not run a finished task again, while a new claim (a resume) must
+        run. Clocks cannot tell the two apart: a claim's time is taken before it waits for
+        the database, so on a loaded machine it can predate the end of the previous run."""
+        current = self.storage.get_workflow(workflow_id)
+        return (
+            current is not None
+            and current.status == _PENDING
+            and current.owner_instance == self.instance_id
+        )
 
     def _start_scheduled(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], workflow_id: str
