@@ -251,7 +251,7 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
     assert no_url.returncode == 2 and "DBOS_SYSTEM_DATABASE_URL" in no_url.stderr
     bad_scheme = dbos_cli("--db-url", "mysql://x@y/z", "workflow", "list")
     assert bad_scheme.returncode == 2 and "no installed storage backend" in bad_scheme.stderr
-    for schema in ("bad;schema", "1st", ""):
+    for schema in ("bad\nschema", "x" * 53, ""):
         bad_schema = dbos_cli("--schema", schema, "workflow", "list", url=secret_url)
         assert bad_schema.returncode == 2, bad_schema.stderr
         assert "--schema" in bad_schema.stderr and "Traceback" not in bad_schema.stderr

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dbos import DBOS, DBOSConfigError
-from dbos._config import resolve
+from dbos import DBOS, DBOSConfigError, DBOSMigrationError, hookimpl
+from dbos._config import _KNOWN_KEYS, resolve
+from dbos._logging import DefaultHandler
+from dbos.plugins import plugin_manager
+from dbos.storage import Message
+from dbos_testing import storage_for_url
 
 Launch = Callable[..., None]
 
@@ -119,3 +124,152 @@ def test_the_lease_is_a_number_of_seconds_from_1_to_3600() -> None:
     for bad in (0, 0.5, -3, 3601, float("nan"), float("inf"), True, "20", None):
         with pytest.raises(DBOSConfigError, match=r"\['process_lease_sec'\] must be a number"):
             resolve({"name": "a", "process_lease_sec": bad})  # type: ignore[typeddict-item]
+
+
+#: Every key of DBOS Transact 3.4's `DBOSConfig` (its public TypedDict).
+DBOS_34_KEYS = (
+    "name", "system_database_url", "sys_db_pool_size", "sys_db_polling_concurrency",
+    "db_engine_kwargs", "sys_db_idle_transaction_timeout_sec", "log_level", "otlp_log_level",
+    "console_log_level", "otlp_traces_endpoints", "otlp_logs_endpoints", "otlp_attributes",
+    "application_version", "executor_id", "dbos_system_schema", "enable_otlp",
+    "system_database_engine", "conductor_key", "conductor_url", "conductor_executor_metadata",
+    "conductor_metadata_only_mode", "transact_enterprise_key", "auto_upgrade",
+    "auto_upgrade_interval_sec", "auto_upgrade_grace_sec", "serializer", "enable_patching",
+    "use_listen_notify", "sharding", "run_migrations", "max_executor_threads",
+    "notification_listener_polling_interval_sec", "notification_coalesce_sec",
+    "observability_query_timeout_sec", "scheduler_polling_interval_sec",
+    "kafka_queue_polling_interval_sec", "otel_attribute_format",
+)  # fmt: skip
+
+
+def test_every_dbos_transact_34_key_is_known() -> None:
+    assert sorted(set(DBOS_34_KEYS) - _KNOWN_KEYS) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"run_migrations": "no"}, r"\['run_migrations'\] must be a bool"),
+        ({"use_listen_notify": 1}, r"\['use_listen_notify'\] must be a bool"),
+        (
+            {"notification_listener_polling_interval_sec": 0.0001},
+            "must be at least 0.001",
+        ),
+        ({"observability_query_timeout_sec": 0}, "must be a positive number of seconds"),
+        ({"sys_db_idle_transaction_timeout_sec": "60"}, "must be a number of seconds"),
+        ({"console_log_level": "LOUD"}, r"\['console_log_level'\] 'LOUD' is not a logging"),
+        (
+            {"log_level": "WARNING", "console_log_level": "INFO"},
+            "less severe than log_level 'WARNING'",
+        ),
+        ({"system_database_engine": object()}, "must be a SQLAlchemy Engine"),
+    ],
+)
+def test_bad_dbos_transact_keys_name_the_problem(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(DBOSConfigError, match=message):
+        resolve({"name": "a", **config})  # type: ignore[typeddict-item]
+
+
+class _FakeUrl:
+    """What a SQLAlchemy engine's `url` offers that the config reads (SQLAlchemy is not a
+    dependency of core's tests)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def render_as_string(self, hide_password: bool = True) -> str:
+        return self._url if not hide_password else self._url.replace("pw", "***")
+
+
+class _EngineLike:
+    def __init__(self, url: str) -> None:
+        self.url = _FakeUrl(url)
+
+
+def test_a_system_database_engine_gives_its_url(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="dbos")
+    engine = _EngineLike("postgresql+psycopg://u:pw@db.example:5432/app")
+    settings = resolve({"name": "a", "system_database_engine": engine})
+    assert settings.system_database_url == "postgresql+psycopg://u:pw@db.example:5432/app"
+    assert any("used for its URL only" in r.getMessage() for r in caplog.records)
+    same = resolve(
+        {
+            "name": "a",
+            "system_database_engine": engine,
+            "system_database_url": "postgresql://u:pw@db.example:5432/app",
+        }
+    )
+    assert same.system_database_url == "postgresql://u:pw@db.example:5432/app"
+    with pytest.raises(DBOSConfigError, match="give one of them") as info:
+        resolve(
+            {
+                "name": "a",
+                "system_database_engine": engine,
+                "system_database_url": "postgresql://u:pw@elsewhere:5432/app",
+            }
+        )
+    assert "pw" not in str(info.value).replace("***", "")
+
+
+def test_the_console_log_level_sets_the_console_handler(launch: Launch) -> None:
+    launch(console_log_level="ERROR")
+    handlers = [h for h in logging.getLogger("dbos").handlers if isinstance(h, DefaultHandler)]
+    assert [h.level for h in handlers] == [logging.ERROR]
+    launch()
+    assert [h.level for h in handlers] == [logging.NOTSET]
+
+
+def test_run_migrations_false_checks_and_changes_nothing(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    # Never set up: a Postgres schema lacks every migration; an SQLite file does not exist.
+    with pytest.raises(
+        (DBOSMigrationError, DBOSConfigError), match=r"lacks \d+ DBOS migration|does not exist"
+    ):
+        launch(run_migrations=False, dbos_system_schema="never_set_up")
+    DBOS.destroy()
+    launch()  # migrates
+
+    @DBOS.workflow()
+    def hello() -> str:
+        return "hi"
+
+    launch(run_migrations=False)
+    assert hello() == "hi"
+
+
+class _CountCalls:
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.calls = 0
+
+    @hookimpl
+    def dbos_storage_call(self, operation: str, attempt: int) -> None:
+        if operation == self.operation:
+            self.calls += 1
+
+
+def test_waits_poll_at_the_configured_interval_without_notifications(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    @DBOS.workflow()
+    def receiver() -> object:
+        return DBOS.recv("topic", timeout_seconds=30)
+
+    launch(use_listen_notify=False, notification_listener_polling_interval_sec=0.05)
+    counter = _CountCalls("recv")
+    plugin_manager().register(counter)
+    try:
+        handle = DBOS.start_workflow(receiver)
+        time.sleep(1.5)  # with the default interval (1 s) this is two or three checks
+        assert counter.calls >= 6, counter.calls
+        # A write from another storage, as from another process: no in-process wake-up, so
+        # only polling finds it.
+        other = storage_for_url(dbos_system_database_url)
+        try:
+            other.send(Message("m-1", handle.workflow_id, "topic", '"hello"', 0))
+        finally:
+            other.close()
+        assert handle.get_result(timeout_seconds=30) == "hello"
+    finally:
+        plugin_manager().unregister(counter)

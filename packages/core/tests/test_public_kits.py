@@ -30,6 +30,7 @@ STORAGE = [
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",
+    "require_current_schema",
     "scrub_exception", "scrub_text", "skipped_fields", "url_scheme", "validate_schema_name",
     "with_wakeups",
 ]  # fmt: skip

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from dbos import (
     DBOSConfigError,
-    DBOSMigrationError,
     JsonPickleSerializer,
     Serializer,
     SystemStorage,
@@ -36,7 +35,7 @@ from dbos.management import (
     validate_url,
 )
 from dbos.plugins import Hooks, backend_for_url, plugin_manager
-from dbos.storage import StorageOptions, scrub_exception
+from dbos.storage import StorageOptions, require_current_schema, scrub_exception
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
@@ -65,18 +64,11 @@ def open_storage(
     )
     storage = backend_for_url(url, options)
     try:
-        pending = storage.verify_schema()
+        require_current_schema(storage)
     except BaseException as exc:
         storage.close()
         scrub_exception(exc, url)
         raise
-    if pending:
-        storage.close()
-        raise DBOSMigrationError(
-            f"the system database {storage.url_for_display!r} lacks {len(pending)} DBOS "
-            f"migration(s) ({', '.join(pending)}): launch the app on it once, or run "
-            "`dbos migrate`"
-        )
     return ResilientStorage(storage, Hooks(plugin_manager()), retry_timeout_s).as_storage()
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
 from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 from ._base.errors import DBOSConfigError
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._base.urls import mask_password, validate_url
+from ._compat_keys import ACCEPTED_WITHOUT_EFFECT, requested_missing_services
 from ._engine.liveness import DEFAULT_LEASE_S, lease_seconds
 from ._engine.resilient import DEFAULT_RETRY_TIMEOUT_S, retry_timeout
 
@@ -53,6 +56,31 @@ class DBOSConfig(TypedDict, total=False):
         strict_serialization: Refuse to unpickle stored values (default False).
         log_level: Level of the ``dbos`` logger, e.g. ``"DEBUG"`` (default ``"INFO"``, as in
             DBOS Transact, unless the app set a level on that logger itself).
+        console_log_level: Level of the console handler this library installs (default: all
+            records the logger passes); no less severe than `log_level` (DBOS Transact's key).
+        run_migrations: False makes `DBOS.launch` check the system database instead of
+            creating or migrating it, and fail with `DBOSMigrationError` if it is behind (a
+            missing SQLite file: `DBOSConfigError`); for a role that cannot run DDL, or
+            migrations run apart with ``dbos migrate`` (default True; DBOS Transact's key).
+        use_listen_notify: False: no Postgres LISTEN connection; other processes' writes are
+            seen by polling (default True; DBOS Transact's key).
+        notification_listener_polling_interval_sec: The longest gap, in seconds, between two
+            re-checks of a wait (``recv``, ``get_event``, streams) that hears no notification
+            (default 1.0, at least 0.001; DBOS Transact's key).
+        sys_db_idle_transaction_timeout_sec: Postgres ``idle_in_transaction_session_timeout``
+            of the system database connections, in seconds (default 60; zero or less leaves
+            the server's setting; a URL whose ``options`` set it wins). DBOS Transact's key.
+        observability_query_timeout_sec: Statement timeout, in seconds, of listing queries
+            (``list_workflows`` and the like) on Postgres (default 30; DBOS Transact's key).
+        system_database_engine: A SQLAlchemy engine for the system database (DBOS Transact's
+            key): this library connects with its own driver, so it uses the engine's URL
+            (password included) and warns that the engine's pool and connect arguments are not
+            used. Giving both it and `system_database_url` for different databases is an error.
+
+    DBOS Transact's other keys are accepted and have no effect here, each for a reason given
+    in docs/reference/configuration.md (for example ``sys_db_polling_concurrency``: a wait here
+    holds no connection); those that ask for a service this library does not run (OTLP export,
+    Conductor, Enterprise features) log a WARNING at launch.
     """
 
     name: str
@@ -81,34 +109,28 @@ class DBOSConfig(TypedDict, total=False):
     system_database_engine: Any
     conductor_key: str
     conductor_url: str
+    console_log_level: str
+    run_migrations: bool
+    use_listen_notify: bool
+    notification_listener_polling_interval_sec: float
+    sys_db_idle_transaction_timeout_sec: float
+    observability_query_timeout_sec: float
+    # DBOS Transact 3.4's keys accepted with no effect here (see `_compat_keys`).
+    otlp_log_level: str
+    otel_attribute_format: str
+    sys_db_polling_concurrency: int
+    notification_coalesce_sec: float
+    scheduler_polling_interval_sec: float
+    kafka_queue_polling_interval_sec: float
+    conductor_executor_metadata: dict[str, Any]
+    conductor_metadata_only_mode: bool
+    transact_enterprise_key: str
+    auto_upgrade: bool
+    auto_upgrade_interval_sec: float
+    auto_upgrade_grace_sec: float
+    sharding: bool
 
 
-_ACCEPTED_UNUSED = frozenset(
-    {
-        "run_admin_server",
-        "admin_port",
-        "enable_otlp",
-        "otlp_traces_endpoints",
-        "otlp_logs_endpoints",
-        "otlp_attributes",
-        "db_engine_kwargs",
-        "system_database_engine",
-        "conductor_key",
-        "conductor_url",
-    }
-)
-#: The DBOS Transact services that the compatibility keys above ask for, which this
-#: implementation does not run yet. Keyed by config key; the value names the service.
-_MISSING_SERVICES = {
-    "run_admin_server": "the admin HTTP server (health checks, recovery endpoints)",
-    "admin_port": "the admin HTTP server (health checks, recovery endpoints)",
-    "enable_otlp": "OpenTelemetry export of traces and logs",
-    "otlp_traces_endpoints": "OpenTelemetry export of traces",
-    "otlp_logs_endpoints": "OpenTelemetry export of logs",
-    "otlp_attributes": "OpenTelemetry export of traces and logs",
-    "conductor_key": "a connection to DBOS Conductor",
-    "conductor_url": "a connection to DBOS Conductor",
-}
 _KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
 #: The application version ``enable_patching`` pins (DBOS Transact's).
 PATCHING_VERSION = "PATCHING_ENABLED"
@@ -130,6 +152,12 @@ class Settings:
     serializer: Serializer
     log_level: str | None = None
     lease_s: float = DEFAULT_LEASE_S
+    console_log_level: str | None = None
+    run_migrations: bool = True
+    use_listen_notify: bool = True
+    notification_poll_s: float = 1.0
+    idle_transaction_timeout_s: float | None = 60.0
+    observability_query_timeout_s: float | None = 30.0
     #: Config keys set to ask for a service this implementation does not run yet (ours):
     #: `DBOS.launch` warns about each, once.
     missing_services: tuple[str, ...] = ()
@@ -138,32 +166,6 @@ class Settings:
         fields = {**vars(self), "system_database_url": mask_password(self.system_database_url)}
         shown = ", ".join(f"{key}={value!r}" for key, value in fields.items())
         return f"Settings({shown})"
-
-
-def requested_missing_services(config: DBOSConfig) -> tuple[str, ...]:
-    """The keys of `config` that ask for a DBOS Transact service this implementation does not
-    run yet, in sorted order. A key counts only when its value asks for the service:
-    ``enable_otlp=True``, ``run_admin_server=True``, non-empty endpoints, attributes or
-    conductor settings, an ``admin_port`` not paired with ``run_admin_server=False``. Falsy
-    values (``False``, ``[]``, ``None``) ask for nothing."""
-    asked = []
-    for key in sorted(_MISSING_SERVICES):
-        value = config.get(key)
-        if key == "admin_port":
-            wanted = value is not None and config.get("run_admin_server") is not False
-        else:
-            wanted = bool(value)
-        if wanted:
-            asked.append(key)
-    return tuple(asked)
-
-
-def missing_service_warning(key: str) -> str:
-    """The WARNING text for a config key whose service is not provided (ours)."""
-    return (
-        f"config[{key!r}] asks for {_MISSING_SERVICES[key]}, which this implementation does not "
-        "provide yet; the key is ignored"
-    )
 
 
 def _positive_int(config: DBOSConfig, key: str, default: int) -> int:
@@ -198,8 +200,12 @@ def resolve(config: DBOSConfig) -> Settings:
             "(it names the default database file)"
         )
     missing = requested_missing_services(config)
-    for key in sorted(_ACCEPTED_UNUSED & set(config) - set(missing)):
-        logger.debug("config[%r] is accepted for compatibility and has no effect here", key)
+    for key in sorted(set(ACCEPTED_WITHOUT_EFFECT) & set(config) - set(missing)):
+        logger.debug(
+            "config[%r] is accepted for compatibility and has no effect here: %s",
+            key,
+            ACCEPTED_WITHOUT_EFFECT[key],
+        )
     if config.get("application_database_url"):
         logger.warning(
             "config['application_database_url'] is set, but @DBOS.transaction is not supported "
@@ -208,6 +214,14 @@ def resolve(config: DBOSConfig) -> Settings:
 
     url, source = _pick_url(config, name)
     validate_url(url, source)
+    idle_s = _seconds(config, "sys_db_idle_transaction_timeout_sec", 60.0, allow_off=True)
+    observability_s = _seconds(config, "observability_query_timeout_sec", 30.0)
+    poll_s = _seconds(config, "notification_listener_polling_interval_sec", 1.0)
+    if poll_s is not None and poll_s < 0.001:
+        raise DBOSConfigError(
+            "config['notification_listener_polling_interval_sec'] must be at least 0.001, "
+            f"got {poll_s!r}"
+        )
     schema = _non_empty_str(config.get("dbos_system_schema", "dbos"), "dbos_system_schema")
     executor_id = _non_empty_str(
         config.get("executor_id") or os.environ.get("DBOS__VMID") or "local", "executor_id"
@@ -256,7 +270,57 @@ def resolve(config: DBOSConfig) -> Settings:
             config.get("process_lease_sec", DEFAULT_LEASE_S), "config['process_lease_sec']"
         ),
         missing_services=missing,
+        console_log_level=console_log_level_of(config),
+        run_migrations=_flag(config, "run_migrations", True),
+        use_listen_notify=_flag(config, "use_listen_notify", True),
+        notification_poll_s=poll_s if poll_s is not None else 1.0,
+        idle_transaction_timeout_s=idle_s,
+        observability_query_timeout_s=observability_s,
     )
+
+
+def _flag(config: DBOSConfig, key: str, default: bool) -> bool:
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise DBOSConfigError(f"config[{key!r}] must be a bool, got {value!r}")
+    return value
+
+
+def _seconds(
+    config: DBOSConfig, key: str, default: float, *, allow_off: bool = False
+) -> float | None:
+    """A duration in seconds: a finite number > 0; with `allow_off`, zero or less means None
+    (leave the server's setting)."""
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DBOSConfigError(f"config[{key!r}] must be a number of seconds, got {value!r}")
+    if value <= 0:
+        if allow_off:
+            return None
+        raise DBOSConfigError(
+            f"config[{key!r}] must be a positive number of seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def console_log_level_of(config: DBOSConfig) -> str | None:
+    """The validated ``console_log_level`` of `config` (upper case), or None.
+
+    Raises:
+        DBOSConfigError: it is not a level name, or is less severe than ``log_level``
+            (DBOS Transact's rule: the console shows no more than the logger passes).
+    """
+    level = _level_name(config, "console_log_level")
+    base = log_level_of(config) or "INFO"
+    if level is not None and logging.getLevelName(level) < logging.getLevelName(base):
+        raise DBOSConfigError(
+            f"config['console_log_level'] {level!r} is less severe than log_level {base!r}"
+        )
+    return level
 
 
 def log_level_of(config: DBOSConfig) -> str | None:
@@ -265,23 +329,72 @@ def log_level_of(config: DBOSConfig) -> str | None:
     Raises:
         DBOSConfigError: the value is not a logging level name.
     """
-    level = config.get("log_level")
+    return _level_name(config, "log_level")
+
+
+def _level_name(config: DBOSConfig, key: str) -> str | None:
+    level = config.get(key)
     if level is None:
         return None
     if not isinstance(level, str) or not isinstance(logging.getLevelName(level.upper()), int):
         raise DBOSConfigError(
-            f"config['log_level'] {level!r} is not a logging level name "
+            f"config[{key!r}] {level!r} is not a logging level name "
             "(DEBUG, INFO, WARNING, ERROR or CRITICAL)"
         )
     return level.upper()
 
 
 def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:
+    engine_url = _engine_url(config.get("system_database_engine"))
     for key in ("system_database_url", "database_url"):
         value = config.get(key)
         if value:
+            if engine_url is not None and _same_database(engine_url, str(value)) is False:
+                raise DBOSConfigError(
+                    f"config['system_database_engine'] connects to {mask_password(engine_url)!r} "
+                    f"but config[{key!r}] is {mask_password(str(value))!r}: give one of them"
+                )
             return str(value), f"config[{key!r}]"
+    if engine_url is not None:
+        logger.warning(
+            "config['system_database_engine'] is used for its URL only: this library opens "
+            "its own connections (the engine's pool, creator and connect arguments are unused)"
+        )
+        return engine_url, "config['system_database_engine']"
     env = os.environ.get("DBOS_SYSTEM_DATABASE_URL")
     if env:
         return env, "DBOS_SYSTEM_DATABASE_URL"
     return f"sqlite:///{name}.sqlite", "the default SQLite URL"
+
+
+def _engine_url(engine: Any) -> str | None:
+    """The URL (password included) of a SQLAlchemy engine given as ``system_database_engine``.
+
+    Raises:
+        DBOSConfigError: `engine` is not None and has no URL to read.
+    """
+    if engine is None:
+        return None
+    url = getattr(engine, "url", None)
+    render = getattr(url, "render_as_string", None)
+    if not callable(render):
+        raise DBOSConfigError(
+            "config['system_database_engine'] must be a SQLAlchemy Engine (its URL is used), "
+            f"got {type(engine).__name__}"
+        )
+    return str(render(hide_password=False))
+
+
+def _same_database(first: str, second: str) -> bool | None:
+    """Whether two URLs name one database, ignoring driver suffixes and passwords (None when
+    they cannot be compared)."""
+    try:
+        a, b = urlsplit(first), urlsplit(second)
+        return (a.scheme.split("+")[0], a.hostname, a.port, a.path) == (
+            b.scheme.split("+")[0],
+            b.hostname,
+            b.port,
+            b.path,
+        )
+    except ValueError:
+        return None

@@ -30,7 +30,8 @@ from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
 from ._base.urls import mask_password
-from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning, resolve
+from ._compat_keys import missing_service_warning
+from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
 from ._engine import registry as _registry
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
@@ -67,6 +68,7 @@ from .management._versions import register_version
 from .plugins._hooks import Hooks, backend_for_url, plugin_manager
 from .storage._protocol import SystemStorage
 from .storage._records import StorageOptions
+from .storage._schema_check import require_current_schema
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -190,7 +192,12 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
 
     def __init__(self, *, config: DBOSConfig) -> None:
         # Logging first, so that what validating the configuration logs is seen.
-        configure_logging(log_level_of(config) if isinstance(config, dict) else None)
+        # Not a dict: resolve() says so; until then, the default levels.
+        valid = isinstance(config, dict)
+        configure_logging(
+            log_level_of(config) if valid else None,
+            console_log_level_of(config) if valid else None,
+        )
         settings = resolve(config)
         with DBOS._instance_lock:
             previous = DBOS._instance
@@ -265,10 +272,17 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             pool_size=settings.pool_size,
             application_name=settings.name,
             connect_timeout_s=attempt_timeout(settings.retry_timeout_s),
+            use_listen_notify=settings.use_listen_notify,
+            idle_transaction_timeout_s=settings.idle_transaction_timeout_s,
+            observability_query_timeout_s=settings.observability_query_timeout_s,
         )
         storage = backend_for_url(settings.system_database_url, options)
         try:
-            storage.setup()
+            if settings.run_migrations:
+                storage.setup()
+            else:  # DBOS's run_migrations=False: check, change nothing
+                require_current_schema(storage)
+                storage.listen()
         except BaseException as exc:
             storage.close()
             scrub_exception(exc, settings.system_database_url)
@@ -284,6 +298,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             settings.max_executor_threads,
             settings.lease_s,
         )
+        engine.wakeups.max_poll_s = settings.notification_poll_s
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)

@@ -53,13 +53,15 @@ def _app_configured() -> bool:
     return logger.propagate and bool(logging.getLogger().handlers)
 
 
-def configure_logging(level: str | None) -> None:
+def configure_logging(level: str | None, console_level: str | None = None) -> None:
     """Set up the ``dbos`` logger for a new `DBOS` instance.
 
     Args:
         level: A level name from the ``log_level`` config key (e.g. ``"DEBUG"``; validated
             by the config), or None for ``INFO`` unless the app already set a level on the
             ``dbos`` logger.
+        console_level: The ``console_log_level`` config key: the level of the console handler
+            this module installs (None: every record the logger passes).
     """
     global _level_we_set
     if level is not None:
@@ -68,8 +70,11 @@ def configure_logging(level: str | None) -> None:
     elif logger.level in (logging.NOTSET, _level_we_set):
         logger.setLevel(DEFAULT_LEVEL)
         _level_we_set = logger.level
-    if not any(isinstance(handler, DefaultHandler) for handler in logger.handlers):
-        logger.addHandler(DefaultHandler())
+    handler = next((h for h in logger.handlers if isinstance(h, DefaultHandler)), None)
+    if handler is None:
+        handler = DefaultHandler()
+        logger.addHandler(handler)
+    handler.setLevel(console_level or logging.NOTSET)
 
 
 def library_version() -> str:

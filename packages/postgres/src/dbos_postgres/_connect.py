@@ -34,8 +34,15 @@ def normalize_url(url: str) -> str:
     return f"postgresql://{rest}"
 
 
-def conninfo_for(url: str, application_name: str, connect_timeout_s: float) -> str:
-    """A libpq connection string for `url`, validated, with our defaults added."""
+def conninfo_for(
+    url: str,
+    application_name: str,
+    connect_timeout_s: float,
+    idle_transaction_timeout_s: float | None = None,
+) -> str:
+    """A libpq connection string for `url`, validated, with our defaults added: the
+    application name, the connect timeout and, unless `idle_transaction_timeout_s` is None or
+    the URL's ``options`` set it already, ``idle_in_transaction_session_timeout``."""
     normalized = normalize_url(url)
     try:
         params: dict[str, Any] = conninfo_to_dict(normalized)
@@ -52,6 +59,12 @@ def conninfo_for(url: str, application_name: str, connect_timeout_s: float) -> s
         )
     params.setdefault("application_name", application_name)
     params.setdefault("connect_timeout", max(1, round(connect_timeout_s)))
+    options = str(params.get("options") or "")
+    if idle_transaction_timeout_s is not None and "idle_in_transaction_session_timeout" not in (
+        options
+    ):
+        timeout_ms = max(1, round(idle_transaction_timeout_s * 1000))
+        params["options"] = f"{options} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
     return make_conninfo("", **params)
 
 

@@ -169,6 +169,12 @@ def _describe(
     return ", ".join(parts)
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (inner quotes doubled), for the places that take a
+    name as text rather than through `psycopg.sql.Identifier` (``to_regclass``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def verify(connection: psycopg.Connection[Any], schema: str) -> list[str]:
     """Names of migrations not applied yet; raises if the database does not match the code.
 
@@ -176,7 +182,7 @@ def verify(connection: psycopg.Connection[Any], schema: str) -> list[str]:
     """
     q = queries(schema)
     exists = connection.execute(
-        q["ledger_exists"], {"ledger": f'"{schema}".schema_migrations'}
+        q["ledger_exists"], {"ledger": f"{quote_identifier(schema)}.schema_migrations"}
     ).fetchone()
     applied = _ledger(connection, schema) if exists and exists[0] else []
     return [f"{m.version:04d}_{m.name}" for m in pending_migrations(migrations(), applied)]

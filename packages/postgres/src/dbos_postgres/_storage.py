@@ -87,7 +87,12 @@ class PostgresStorage(ApplicationVersions):
         options = options or StorageOptions()
         self._display_url = mask_password(url)
         self._schema = validate_schema_name(options.system_schema)
-        self._conninfo = conninfo_for(url, options.application_name, options.connect_timeout_s)
+        self._conninfo = conninfo_for(
+            url,
+            options.application_name,
+            options.connect_timeout_s,
+            options.idle_transaction_timeout_s,
+        )
         self._secrets = password_secrets(url) | password_secrets(self._conninfo)
         self._options = options
         self._lock_timeout_s = _migrate.lock_timeout_s(options.migration_lock_timeout_s)
@@ -132,6 +137,8 @@ class PostgresStorage(ApplicationVersions):
         connection that relays other processes' finishes, queue activity and message, event and
         stream writes to core (`relay_notifications`). Idempotent."""
         self._open_pool()
+        if not self._options.use_listen_notify:
+            return  # polling only, as asked (`StorageOptions.use_listen_notify`)
         with self._pool_lock:
             if self._listener is None:
                 self._listener = Listener(
@@ -564,9 +571,17 @@ class PostgresStorage(ApplicationVersions):
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
         statement, params = list_workflows_sql(self._schema, query)
+        timeout_s = self._options.observability_query_timeout_s
         with self._connection() as connection:
             cursor = connection.cursor(row_factory=workflow_rows)
-            return cursor.execute(statement, params).fetchall()
+            if timeout_s is None:
+                return cursor.execute(statement, params).fetchall()
+            with connection.transaction():
+                connection.execute(
+                    self._queries["set_local_statement_timeout"],
+                    {"timeout": f"{max(1, round(timeout_s * 1000))}ms"},
+                )
+                return cursor.execute(statement, params).fetchall()
 
     # --- messages, events and streams -------------------------------------------------------
 

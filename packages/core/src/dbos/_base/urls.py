@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from .errors import DBOSConfigError
@@ -17,21 +16,28 @@ def url_scheme(url: str) -> str:
     return scheme.split("+", 1)[0]
 
 
-# Postgres identifiers: anything that would need quoting tricks to be safe to show is refused.
-_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\Z")
+#: The longest schema name, in bytes: Postgres names (identifiers and notification channels)
+#: hold 63 bytes, and the backend's channels add ``dbos_`` and ``_wake`` to the schema's name.
+MAX_SCHEMA_NAME_BYTES = 52
 
 
 def validate_schema_name(schema: object, source: str = "system schema name") -> str:
-    """Return `schema` if it can name the system tables' schema: a plain Postgres identifier
-    (letters, digits, ``_`` and ``$``, at most 63 characters, not starting with a digit).
+    """Return `schema` if it can name the system tables' schema: any non-empty text of at most
+    52 bytes (UTF-8) without a NUL or control character. Names that need quoting in SQL
+    (mixed case, ``-``, spaces, quotes) are fine: backends quote the name wherever they use it,
+    as DBOS Transact accepts such names too.
 
     Raises:
         DBOSConfigError: It cannot; the message names `source`.
     """
-    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
+    if not isinstance(schema, str) or not schema:
+        raise DBOSConfigError(f"{source} must be a non-empty string, got {schema!r}")
+    if any(ord(char) < 32 or ord(char) == 127 for char in schema):
+        raise DBOSConfigError(f"{source} {schema!r} contains a control character")
+    if len(schema.encode()) > MAX_SCHEMA_NAME_BYTES:
         raise DBOSConfigError(
-            f"{source} {schema!r} is not a plain Postgres identifier "
-            "(letters, digits, _ and $, at most 63 characters, not starting with a digit)"
+            f"{source} {schema!r} is longer than {MAX_SCHEMA_NAME_BYTES} bytes (Postgres names "
+            "hold 63 bytes, and the notification channels add 11 to the schema's name)"
         )
     return schema
 

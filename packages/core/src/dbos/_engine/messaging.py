@@ -81,9 +81,9 @@ WRITE_STREAM_NAME = "DBOS.writeStream"
 CLOSE_STREAM_NAME = "DBOS.closeStream"
 #: The stored topic of messages sent without one.
 DEFAULT_TOPIC = "__dbos_default_topic__"
-#: Fallback polling while waiting: the first re-check, and the longest gap between two.
+#: Fallback polling while waiting: the first re-check (the longest gap between two is the
+#: host's `Wakeups.max_poll_s`).
 POLL_FIRST_S = 0.05
-POLL_MAX_S = 1.0
 #: A wait in a workflow records its wake-up time once it has lasted this long.
 PERSIST_AFTER_S = 0.1
 
@@ -168,7 +168,7 @@ def wait_for(
     during that first moment only means a recovered waiter starts its timeout afresh."""
     waiter = host.wakeups.register(kind, workflow_id)
     try:
-        interval = POLL_FIRST_S
+        interval = min(POLL_FIRST_S, host.wakeups.max_poll_s)
         persist_at = time.monotonic() + PERSIST_AFTER_S
         while True:
             waiter.clear()
@@ -189,7 +189,7 @@ def wait_for(
             if persist is not None:
                 timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
             yield WaitWakeup(waiter, timeout)
-            interval = min(interval * 2, POLL_MAX_S)
+            interval = min(interval * 2, host.wakeups.max_poll_s)
     finally:
         host.wakeups.unregister(waiter)
 

@@ -73,6 +73,7 @@ from ._records import (
     query_filters,
     skipped_fields,
 )
+from ._schema_check import require_current_schema
 from ._sqlfiles import (
     AppliedMigration,
     Migration,
@@ -138,6 +139,7 @@ __all__ = [
     "password_secrets",
     "pending_migrations",
     "query_filters",
+    "require_current_schema",
     "scrub_exception",
     "scrub_text",
     "skipped_fields",

@@ -419,6 +419,15 @@ class StorageOptions:
     #: How long setup waits for another process's migration lock before failing; None: the
     #: backend's default (Postgres: ``$DBOS_MIGRATION_LOCK_TIMEOUT_S``, else 60 s).
     migration_lock_timeout_s: float | None = None
+    #: Relay other processes' writes through the database's notifications (Postgres LISTEN/
+    #: NOTIFY); False: waits see them by polling only (DBOS's ``use_listen_notify``).
+    use_listen_notify: bool = True
+    #: Postgres ``idle_in_transaction_session_timeout`` for the backend's connections, in
+    #: seconds; None leaves the server's setting (DBOS's ``sys_db_idle_transaction_timeout_sec``).
+    idle_transaction_timeout_s: float | None = 60.0
+    #: Statement timeout of listing queries (`list_workflows`), in seconds; None: no limit
+    #: (DBOS's ``observability_query_timeout_sec``).
+    observability_query_timeout_s: float | None = 30.0
 
 
 def as_params(

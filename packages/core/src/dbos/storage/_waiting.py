@@ -133,7 +133,11 @@ class Wakeups:
     """In-process wake-ups for waiters of messages, events and streams, keyed by
     ``(kind, workflow_id)``. Storage backends report writes through `notify`."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_poll_s: float = 1.0) -> None:
+        #: The longest gap, in seconds, between two re-checks of a waiter that hears no
+        #: wake-up: the latency of a write whose notification is missed or not sent (DBOS's
+        #: ``notification_listener_polling_interval_sec``).
+        self.max_poll_s = max_poll_s
         self._lock = threading.Lock()
         self._waiters: dict[tuple[str, str], set[Waiter]] = {}
 

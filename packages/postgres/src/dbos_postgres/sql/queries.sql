@@ -669,3 +669,7 @@ SET version_timestamp = GREATEST(
 WHERE version_name = %(version_name)s
 RETURNING version_id, version_name, version_timestamp AS version_timestamp_ms,
     created_at AS created_at_ms, application_name
+
+-- name: set_local_statement_timeout
+-- Bounds the listing that follows in the same transaction (observability_query_timeout_sec).
+SELECT set_config('statement_timeout', %(timeout)s, true)
