@@ -17,7 +17,7 @@ from dbos_client import DBOSClient
 from dbos_postgres import PostgresStorage, _migrate
 from dbos_postgres._migrate import _lock_key, lock_timeout_s
 from dbos_postgres._sql import migrations
-from dbos_testing._postgres_server import drop_database, unique_name, with_database
+from dbos_testing.postgres import drop_database, unique_name, with_database
 
 SNAPSHOT = Path(__file__).parent / "schema_snapshot.txt"
 pytestmark = pytest.mark.postgres_only

@@ -19,3 +19,16 @@ def test_public_names_are_pinned() -> None:
     ]
     for name in dbos_testing.__all__:
         assert hasattr(dbos_testing, name), name
+
+
+def test_the_postgres_helpers_are_pinned() -> None:
+    import dbos_testing.postgres
+
+    assert dbos_testing.postgres.__all__ == [
+        "PostgresUnavailable",
+        "drop_database",
+        "postgres_admin_url",
+        "unavailable_reason",
+        "unique_name",
+        "with_database",
+    ]

@@ -105,7 +105,7 @@ class PostgresTestDatabases:
 
 @contextmanager
 def _open_session() -> Iterator[PostgresTestDatabases]:
-    from dbos_testing._postgres_server import postgres_admin_url
+    from dbos_testing.postgres import postgres_admin_url
 
     with postgres_admin_url() as admin_url:
         databases = PostgresTestDatabases(admin_url)
@@ -117,7 +117,7 @@ def _open_session() -> Iterator[PostgresTestDatabases]:
 
 def _unavailable() -> str | None:
     try:
-        from dbos_testing._postgres_server import unavailable_reason
+        from dbos_testing.postgres import unavailable_reason
     except ImportError:
         return f"Postgres tests get their server from {_SERVER_HELPER}"
     return unavailable_reason()
