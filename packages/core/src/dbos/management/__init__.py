@@ -6,8 +6,8 @@ waiting for a workflow's outcome in another process.
 written once over a few accessors that each side provides (`DBOSClient` subclasses it).
 `Management` does the management calls over a `SystemStorage` (list, inspect, cancel,
 resume, fork, delete, enqueue by name); `RemoteWaiter` waits for an outcome; the messaging
-procedures (`send_from_outside`, `get_event_from_outside`, `stream_batch_procedure`) are
-generator procedures that `run_sync` or `run_async` drive. A tool reads values of apps whose
+procedures `send_from_outside` and `get_event_from_outside` are generator procedures that
+`run_sync` or `run_async` drive. A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
 
@@ -21,12 +21,7 @@ from .._base.serialization import Codec, LenientCodec, UnreadableValue
 from .._base.urls import validate_url
 from .._engine.context import take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
-from .._engine.messaging import (
-    check_timeout,
-    get_event_from_outside,
-    send_from_outside,
-    stream_batch_procedure,
-)
+from .._engine.messaging import get_event_from_outside, send_from_outside
 from .._engine.resilient import (
     DEFAULT_RETRY_TIMEOUT_S,
     ResilientStorage,
@@ -59,13 +54,11 @@ __all__ = [
     "attempt_timeout",
     "build_query",
     "build_queued_query",
-    "check_timeout",
     "get_event_from_outside",
     "retry_timeout",
     "run_async",
     "run_sync",
     "send_from_outside",
-    "stream_batch_procedure",
     "take_assigned_workflow_id",
     "to_epoch_ms",
     "validate_url",
