@@ -16,7 +16,8 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_STREAM",
+    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_SETTLED",
+    "WAKE_STREAM",
     "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
     "DBOSConnectionError",
     "DBOSForkStepError", "DBOSMigrationError", "DBOSNonExistentWorkflowError",

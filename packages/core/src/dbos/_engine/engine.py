@@ -51,7 +51,7 @@ from .context import (
     take_assigned_workflow_id,
 )
 from .decisions import child_workflow_id, replayed_step
-from .effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
+from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from .engine_log import (
     log_left_pending,
     log_outcome,
@@ -60,6 +60,7 @@ from .engine_log import (
     log_taken_over,
 )
 from .execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
+from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
 from .operations import Recorder
 from .outage import ride_out_outages
@@ -613,7 +614,9 @@ class Engine:
         self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
     ) -> Procedure[Outcome]:
         """The outcome of a workflow: from this process's execution if it has one, else from
-        storage. Raises TimeoutError if `timeout_s` passes first."""
+        storage. Raises TimeoutError if `timeout_s` passes first. Awaited inside a workflow,
+        that workflow's cancel ends the wait (`interrupt`)."""
+        caller = current_workflow() if current_step() is None else None
         if active is None:
             with self._lock:
                 active = self._active.get(workflow_id)
@@ -626,12 +629,10 @@ class Engine:
                     return outcome
                 active = None
         if active is not None:
-            local: Outcome = yield AwaitFuture(active.future, timeout_s)
+            local: Outcome = yield from await_local_outcome(caller, active.future, timeout_s)
             if local is not NOT_RUN_HERE:
                 return local
-        row: WorkflowRow | None = yield Blocking(
-            self.storage.wait_workflow_outcome, (workflow_id, timeout_s)
-        )
+        row = yield from await_stored_outcome(caller, self.storage, workflow_id, timeout_s)
         if row is None:
             raise TimeoutError(f"workflow {workflow_id!r} did not finish in {timeout_s} s")
         return outcome_from_row(self.codec, row)
@@ -712,11 +713,9 @@ class Engine:
             self.dispatch(started, successor=successor)
 
     def _still_claimed_here(self, workflow_id: str) -> bool:
-        """True if storage says the workflow waits for this process to run it (PENDING, owned
-        by this instance). Asked for a claim of a workflow that already ran here: a claim
-        reported twice must not run a finished task again, while a new claim (a resume) must
-        run. Clocks cannot tell the two apart: a claim's time is taken before it waits for
-        the database, so on a loaded machine it can predate the end of the previous run."""
+        """True if storage says the workflow (which ran here before) waits for this process
+        (PENDING, owned by this instance): a claim reported twice must not run it again, a
+        new one (a resume) must. A claim's clock cannot tell: it may predate the last run."""
         current = self.storage.get_workflow(workflow_id)
         return (
             current is not None

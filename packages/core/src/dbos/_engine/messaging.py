@@ -48,6 +48,7 @@ from .context import (
 )
 from .decisions import replayed_step
 from .effects import Blocking, Procedure, WaitWakeup
+from .interrupt import CancelCheck, own_settled_key
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
 from .step import SLEEP_NAME
@@ -166,15 +167,21 @@ def wait_for(
     `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
     a quick answer (the common case between workflows) costs no extra write, and a crash
     during that first moment only means a recovered waiter starts its timeout afresh."""
-    waiter = host.wakeups.register(kind, workflow_id)
+    # Inside a workflow, its own cancel wakes the wait too, which then stops (`interrupt`).
+    also = (own_settled_key(context),) if context is not None else ()
+    waiter = host.wakeups.register(kind, workflow_id, *also)
+    cancel_check = CancelCheck(context) if context is not None else None
     try:
         interval = min(POLL_FIRST_S, host.wakeups.max_poll_s)
         persist_at = time.monotonic() + PERSIST_AFTER_S
+        woken = False
         while True:
             waiter.clear()
             result: T | None = yield Blocking(attempt)
             if result is not None:
                 return result
+            if cancel_check is not None:
+                yield from cancel_check.after(woken)
             if persist is not None and time.monotonic() >= persist_at:
                 yield from persist()
                 persist = None
@@ -188,7 +195,7 @@ def wait_for(
             timeout = interval if limit is None else min(interval, limit - now)
             if persist is not None:
                 timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
-            yield WaitWakeup(waiter, timeout)
+            woken = yield WaitWakeup(waiter, timeout)
             interval = min(interval * 2, host.wakeups.max_poll_s)
     finally:
         host.wakeups.unregister(waiter)

@@ -24,6 +24,7 @@ from .context import (
 )
 from .decisions import remaining_sleep, retry_delay
 from .effects import CallBody, Procedure, Sleep
+from .interrupt import interruptible_sleep
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
 from .registry import StepRegistration
@@ -174,5 +175,5 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
     remaining = remaining_sleep(wake_at, time.time())
     if context.deadline_ms is not None:
         remaining = min(remaining, max(0.0, context.deadline_ms / 1000 - time.time()))
-    yield Sleep(remaining)
+    yield from interruptible_sleep(context, remaining)
     yield from stop_if_cancelled(context)

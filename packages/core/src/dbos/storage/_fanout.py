@@ -18,6 +18,7 @@ from ._protocol import StorageBackend, SystemStorage
 from ._records import (
     WAKE_EVENT,
     WAKE_MESSAGE,
+    WAKE_SETTLED,
     WAKE_STREAM,
     ClaimRequest,
     EventRecord,
@@ -152,11 +153,13 @@ class LocalWakeups:
     # --- fan-out ----------------------------------------------------------------------------
 
     def _settled(self, *workflow_ids: str) -> None:
-        """Workflows may have reached a final status: outcome waiters re-check, and readers of
-        their streams learn the streams are over."""
+        """Workflows may have reached a final status: outcome waiters re-check, readers of
+        their streams learn the streams are over, and their own waits (a cancelled workflow
+        blocked in ``recv``, ``sleep``, ...) check whether they must stop."""
         self._finished.notify()
         for workflow_id in workflow_ids:
             self._wake(Wakeup(WAKE_STREAM, workflow_id))
+            self._wake(Wakeup(WAKE_SETTLED, workflow_id))
 
     def _wake(self, wakeup: Wakeup | None) -> None:
         for callback in self._wake_callbacks:
@@ -165,6 +168,8 @@ class LocalWakeups:
     def _heard(self, notice: Wakeup | QueueActivity | None) -> None:
         """What the backend relays from other processes (see `relay_notifications`)."""
         if isinstance(notice, Wakeup):
+            if notice.kind == WAKE_SETTLED:
+                self._finished.notify()  # another process settled it: outcome waiters re-check
             self._wake(notice)
             return
         if notice is None or notice.slot_freed:

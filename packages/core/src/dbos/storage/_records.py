@@ -145,10 +145,12 @@ class StepAck:
     owner_instance: str | None = None
 
 
-#: Kinds of `Wakeup`: a message arrived, an event was set, a stream was written.
+#: Kinds of `Wakeup`: a message arrived, an event was set, a stream was written, a workflow
+#: may have reached a final status (a cancel reaches the workflow's own waits through it).
 WAKE_MESSAGE = "message"
 WAKE_EVENT = "event"
 WAKE_STREAM = "stream"
+WAKE_SETTLED = "settled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,8 @@ class Wakeup:
     """Something a waiter may be waiting for has been written (see `SystemStorage.on_wakeup`).
 
     `kind` is one of `WAKE_MESSAGE` (`workflow_id` is the destination), `WAKE_EVENT` or
-    `WAKE_STREAM` (`workflow_id` is the writer).
+    `WAKE_STREAM` (`workflow_id` is the writer), or `WAKE_SETTLED` (the workflow may have
+    reached a final status; backends relay it for other processes' cancels).
     """
 
     kind: str

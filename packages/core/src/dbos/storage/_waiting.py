@@ -73,15 +73,17 @@ def wait_until_terminal(
 
 
 class Waiter:
-    """One waiter for one kind of write to one workflow (see `Wakeups`).
+    """One waiter for one kind of write to one workflow, and optionally for more keys (see
+    `Wakeups.register`).
 
     Re-armed with `clear()` before each check of storage, so a write that lands between the
     check and the wait is not missed. Sync code waits on a threading event; async code on a
     future of its own loop, so an async waiter holds no thread.
     """
 
-    def __init__(self, key: tuple[str, str]) -> None:
+    def __init__(self, key: tuple[str, str], *also: tuple[str, str]) -> None:
         self.key = key
+        self.keys = (key, *also)
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
@@ -141,29 +143,32 @@ class Wakeups:
         self._lock = threading.Lock()
         self._waiters: dict[tuple[str, str], set[Waiter]] = {}
 
-    def register(self, kind: str, workflow_id: str) -> Waiter:
-        """A new waiter for writes of `kind` (``WAKE_MESSAGE``, ``WAKE_EVENT``, ``WAKE_STREAM``)
-        to `workflow_id`. Register before the first read, so a write between the read and the
-        wait is not missed; `unregister` it when done."""
-        waiter = Waiter((kind, workflow_id))
+    def register(self, kind: str, workflow_id: str, *also: tuple[str, str]) -> Waiter:
+        """A new waiter for writes of `kind` (``WAKE_MESSAGE``, ``WAKE_EVENT``, ``WAKE_STREAM``,
+        ``WAKE_SETTLED``) to `workflow_id`, also woken by each ``(kind, workflow_id)`` of
+        `also`. Register before the first read, so a write between the read and the wait is
+        not missed; `unregister` it when done."""
+        waiter = Waiter((kind, workflow_id), *also)
         with self._lock:
-            self._waiters.setdefault(waiter.key, set()).add(waiter)
+            for key in waiter.keys:
+                self._waiters.setdefault(key, set()).add(waiter)
         return waiter
 
     def unregister(self, waiter: Waiter) -> None:
         """Forget `waiter`; it is woken no more. Unregistering twice is harmless."""
         with self._lock:
-            waiters = self._waiters.get(waiter.key)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[waiter.key]
+            for key in waiter.keys:
+                waiters = self._waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(waiter)
+                    if not waiters:
+                        del self._waiters[key]
 
     def notify(self, wakeup: Wakeup | None) -> None:
         """Wake the waiters of `wakeup` (all waiters if None)."""
         with self._lock:
             if wakeup is None:
-                chosen = [w for waiters in self._waiters.values() for w in waiters]
+                chosen = list({w for waiters in self._waiters.values() for w in waiters})
             else:
                 chosen = list(self._waiters.get((wakeup.kind, wakeup.workflow_id), ()))
         for waiter in chosen:
