@@ -26,7 +26,7 @@ STORAGE = [
     "PartitionLoad",
     "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
-    "SystemStorage", "Wakeup",
+    "StrandedVersion", "SystemStorage", "Wakeup",
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",

@@ -556,6 +556,27 @@ WHERE workflow_id = ANY(%(workflow_ids)s)
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
 RETURNING workflow_id
 
+-- name: move_workflows
+-- ENQUEUED rows keep their queue; PENDING ones (only those whose owner holds no unexpired
+-- lease) wait on the given queue, as a requeue does. Locked as takeovers lock them, so a row
+-- a claim or takeover is taking is passed over rather than moved under it.
+UPDATE {schema}.workflow_status
+SET application_version = %(application_version)s,
+    queue_name = CASE WHEN status = 'PENDING' THEN %(queue_name)s ELSE queue_name END,
+    deduplication_id = CASE WHEN status = 'PENDING' THEN NULL ELSE deduplication_id END,
+    status = 'ENQUEUED', executor_id = NULL, owner_instance = NULL, updated_at = %(now_ms)s
+WHERE workflow_id IN (
+    SELECT w.workflow_id FROM {schema}.workflow_status AS w
+    WHERE w.workflow_id = ANY(%(workflow_ids)s)
+      AND (w.status = 'ENQUEUED'
+           OR (w.status = 'PENDING' AND NOT EXISTS (
+               SELECT 1 FROM {schema}.process_leases AS l
+               WHERE l.instance_id = w.owner_instance
+                 AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint)))
+    FOR NO KEY UPDATE SKIP LOCKED
+)
+RETURNING workflow_id
+
 -- name: lock_workflow_for_fork
 -- FOR SHARE: the original cannot be deleted while it is being copied.
 SELECT name, (SELECT max(function_id) FROM {schema}.operation_outputs
