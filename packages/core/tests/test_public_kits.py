@@ -36,10 +36,12 @@ STORAGE = [
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
+    "StrandedCount",
     "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
     "build_queued_query",
     "check_timeout", "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
-    "send_from_outside", "stream_batch_procedure", "take_assigned_workflow_id", "to_epoch_ms",
+    "send_from_outside", "served_versions", "stream_batch_procedure",
+    "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip
 PLUGINS = [
