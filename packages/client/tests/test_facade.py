@@ -64,7 +64,7 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-3:] == ["sort_desc", "load_input", "load_output"]
+    assert filters[-4:] == ["sort_desc", "load_input", "load_output", "stranded"]
 
 
 # Never called, as `_only_type_checked`: the calls for stranded work (ours).
