@@ -210,7 +210,8 @@ class StorageBackend(Protocol):
         """Start queued tasks: move up to N of them from ENQUEUED to PENDING for this executor.
 
         Candidates: the queue's ENQUEUED rows whose `delay_until_ms` has passed, whose name is
-        in `request.workflow_names`, and whose application version is None or the request's;
+        in `request.workflow_names`, and whose application version is the request's (or None,
+        if `request.takes_unversioned`);
         taken in order of (priority if the queue has `priority_enabled`, then creation time).
         N is `dbos._decisions.claimable(queue, request.capacity, running, started)` where
         `running` counts the queue's PENDING rows and `started` the rows whose `started_at_ms`

@@ -365,6 +365,10 @@ class ClaimRequest:
     now_ms: int
     #: The claiming process instance, recorded as the owner of the rows it claims.
     instance_id: str | None = None
+    #: Whether tasks enqueued without an application version may be claimed. DBOS Transact
+    #: gives them only to processes of the latest application version; core passes False in
+    #: a process of an older one.
+    takes_unversioned: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,7 +233,8 @@ WITH claimed AS (
         SELECT workflow_id FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
         ORDER BY priority, created_at, enqueue_seq
         LIMIT %(limit)s
@@ -291,7 +292,8 @@ FROM (
     WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
       AND queue_partition_key IS NOT NULL
       AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-      AND (application_version IS NULL OR application_version = %(application_version)s)
+      AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
       AND name = ANY(%(workflow_names)s)
     GROUP BY queue_partition_key
 ) q
@@ -307,7 +309,8 @@ WITH quota AS (
         WHERE queue_name = %(queue_name)s AND queue_partition_key = quota.partition_key
           AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
         ORDER BY priority, created_at, enqueue_seq
         LIMIT quota.n
@@ -376,7 +379,8 @@ WITH batch AS (
         SELECT workflow_id FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
           AND (SELECT count(*) FROM batch JOIN {schema}.workflow_status AS known
                ON known.workflow_id = batch.workflow_id) = cardinality(%(workflow_ids)s::text[])

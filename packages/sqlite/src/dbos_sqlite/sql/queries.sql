@@ -147,7 +147,8 @@ SELECT count(*) FROM workflow_status WHERE queue_name = :queue_name AND started_
 SELECT workflow_id FROM workflow_status
 WHERE queue_name = :queue_name AND status = 'ENQUEUED'
   AND (delay_until IS NULL OR delay_until <= :now_ms)
-  AND (application_version IS NULL OR application_version = :application_version)
+  AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
   AND name IN (SELECT value FROM json_each(:workflow_names))
 ORDER BY priority, created_at, rowid
 LIMIT :limit
@@ -195,7 +196,8 @@ FROM (
     SELECT queue_partition_key, count(*) AS queued FROM workflow_status
     WHERE queue_name = :queue_name AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL
       AND (delay_until IS NULL OR delay_until <= :now_ms)
-      AND (application_version IS NULL OR application_version = :application_version)
+      AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
       AND name IN (SELECT value FROM json_each(:workflow_names))
     GROUP BY queue_partition_key
 ) q
@@ -204,7 +206,8 @@ FROM (
 SELECT workflow_id FROM workflow_status
 WHERE queue_name = :queue_name AND queue_partition_key = :partition_key AND status = 'ENQUEUED'
   AND (delay_until IS NULL OR delay_until <= :now_ms)
-  AND (application_version IS NULL OR application_version = :application_version)
+  AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
   AND name IN (SELECT value FROM json_each(:workflow_names))
 ORDER BY priority, created_at, rowid
 LIMIT :limit

@@ -34,6 +34,7 @@ __all__ = [
     "test_move_takes_queued_rows_and_abandoned_pending_ones_only",
     "test_a_moved_row_is_claimed_by_its_new_version_only",
     "test_concurrent_moves_and_takeovers_give_each_row_to_one_caller",
+    "test_version_less_tasks_go_only_to_claimers_that_take_them",
 ]
 
 
@@ -226,3 +227,38 @@ def test_concurrent_moves_and_takeovers_give_each_row_to_one_caller(
             )
         else:
             assert (stored.status, stored.application_version) == (ENQUEUED, "v2")
+
+
+def test_version_less_tasks_go_only_to_claimers_that_take_them(
+    dbos_storage: SystemStorage,
+) -> None:
+    for index, queue in enumerate(("plain", "limited", "parts")):
+        key = "k" if queue == "parts" else None
+        for version, at in ((None, index), ("v1", 10 + index)):
+            name = f"{queue}-{version or 'any'}"
+            dbos_storage.create_workflow(
+                row(
+                    name,
+                    version,
+                    status=ENQUEUED,
+                    queue_name=queue,
+                    created_at_ms=at,
+                    queue_partition_key=key,
+                )
+            )
+    specs = {
+        "plain": QueueSpec("plain"),
+        "limited": QueueSpec("limited", concurrency=5),
+        "parts": QueueSpec("parts", partitioned=True),
+    }
+
+    def claim(queue: str, takes_unversioned: bool) -> list[str]:
+        request = ClaimRequest(
+            specs[queue], "ex", "v1", 10, ("module.workflow",), 6_000, "i", takes_unversioned
+        )
+        return [claimed.workflow_id for claimed in dbos_storage.claim_queued(request)]
+
+    # An older version's process (DBOS Transact's rule): only its own version's tasks.
+    for queue in ("plain", "limited", "parts"):
+        assert claim(queue, False) == [f"{queue}-v1"]
+        assert claim(queue, True) == [f"{queue}-any"]
