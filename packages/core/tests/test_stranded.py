@@ -10,10 +10,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import pytest
 
 from dbos import DBOS, DBOSException, Queue
+from dbos._engine.registry import clear_scheduled, scheduled
+from dbos._engine.scheduler import tick_workflow_id
 from dbos.storage import NewWorkflow, SystemStorage, WorkflowStatusString
 
 Launch = Callable[..., None]
@@ -144,3 +147,32 @@ def test_tasks_enqueued_without_a_version_go_to_the_latest_version(launch: Launc
     assert liveness.check_latest() is True
     assert DBOS.list_workflows(stranded=True) == []
     assert DBOS.retrieve_workflow(workflow_id).get_result() == f"done {workflow_id}"
+
+
+def test_scheduled_ticks_run_on_the_latest_version_only(launch: Launch) -> None:
+    clear_scheduled()
+    ticks: list[datetime] = []
+
+    @DBOS.scheduled("0 0 1 1 *")  # never due during the test: the test fires ticks itself
+    @DBOS.workflow(name="stranded_test.yearly")
+    def yearly(scheduled_time: datetime, actual_time: datetime) -> None:
+        ticks.append(scheduled_time)
+
+    try:
+        launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)
+        launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+        launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)  # older than v2
+        engine = DBOS._launched_engine()
+        (entry,) = scheduled()
+        tick = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        engine.scheduler._fire(entry, tick)
+        # Left to a v2 process, as DBOS Transact leaves scheduled workflows to the latest.
+        assert DBOS.get_workflow_status(tick_workflow_id(entry.workflow.name, tick)) is None
+        DBOS.set_latest_application_version("v1")
+        assert engine.liveness.check_latest()
+        engine.scheduler._fire(entry, tick)
+        workflow_id = tick_workflow_id(entry.workflow.name, tick)
+        DBOS.retrieve_workflow(workflow_id).get_result()
+        assert ticks == [tick]
+    finally:
+        clear_scheduled()
