@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +180,33 @@ def test_scheduled_ticks_run_on_the_latest_version_only(launch: Launch) -> None:
         assert ticks == [tick]
     finally:
         clear_scheduled()
+
+
+@pytest.mark.slow
+def test_the_rolling_deploy_example_moves_the_stranded_order_and_finishes_both(
+    dbos_system_database_url: str,
+) -> None:
+    """examples/rolling_deploy.py: a v1 process is stopped while order-1 waits; v2 finds it
+    stranded, moves it, and finishes it on v1's branch, and a new order on v2's."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "rolling_deploy.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.count("pricing order-1 by count") == 1
+    assert "[v1" in out.split("pricing order-1 by count")[0].rsplit("\n", 1)[-1]
+    assert "stranded on v1: 1 pending, 0 enqueued" in out
+    assert "moved to v2: order-1" in out
+    assert out.count("pricing order-2 by weight") == 1
+    assert out.count("shipping order-1") == out.count("shipping order-2") == 1
+    assert "order-1: priced by count, shipped parcel for order-1" in out
+    assert "steps: price_by_count, DBOS.setEvent, DBOS.recv, ship" in out
+    assert "order-2: priced by weight, shipped parcel for order-2" in out
+    assert "stranded now: []" in out
