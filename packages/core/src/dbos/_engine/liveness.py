@@ -38,7 +38,7 @@ MAX_LEASE_S = 3600.0
 #: Workflows one takeover round claims at most; a round that fills it runs again at once.
 TAKEOVER_BATCH = 100
 #: Seconds between two warnings about stranded workflows from one process (the first comes
-#: from the first heartbeat round that finds any).
+#: from the first check that finds any).
 STRANDED_WARNING_INTERVAL_S = 300.0
 _RENEWALS_PER_LEASE = 3
 
@@ -124,8 +124,12 @@ class Liveness:
             os.getpid(),
         )
         self._interval_s = lease_s / _RENEWALS_PER_LEASE
+        # A check for stranded workflows reads every unfinished row: once a lease, not every
+        # heartbeat round (stranded work appears when a lease expires, not sooner).
+        self._stranded_check_s = lease_s
         self._take_over = take_over
         self._stranded_warned_at: float | None = None
+        self._stranded_checked_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-liveness", daemon=True)
 
@@ -245,11 +249,29 @@ class Liveness:
                 self.check_latest()
                 while self.take_over_once()[0] >= TAKEOVER_BATCH and not self._stop.is_set():
                     pass
-                self.warn_stranded()
             except DBOSException as exc:
                 if self._port.failed("the heartbeat", exc):
                     return
                 logger.warning("could not renew this process's lease, retrying: %s", exc)
+                continue
+            if not self._check_stranded():
+                return
+
+    def _check_stranded(self) -> bool:
+        """`warn_stranded`, from a heartbeat round, once a lease at most. False if it met a
+        fatal error (the heartbeat must stop)."""
+        now_s = time.monotonic()
+        last = self._stranded_checked_at
+        if last is not None and now_s - last < self._stranded_check_s:
+            return True
+        self._stranded_checked_at = now_s
+        try:
+            self.warn_stranded(now_s)
+        except DBOSException as exc:
+            if self._port.failed("the heartbeat", exc):
+                return False
+            logger.warning("could not check for stranded workflows: %s", exc)
+        return True
 
 
 def _described(count: StrandedVersion) -> str:
