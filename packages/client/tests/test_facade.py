@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 from dbos import DBOS, VersionInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from dbos.management import Facade, StepInfo
+from dbos.management import Facade, StepInfo, StrandedCount
 from dbos_client import DBOSClient
 
 SHARED = sorted(name for name in vars(Facade) if not name.startswith("_"))
@@ -33,7 +33,7 @@ def _public_names(cls: type) -> set[str]:
 
 
 def test_the_facade_holds_every_mirrored_call() -> None:
-    assert len(SHARED) == 36
+    assert len(SHARED) == 40
     both = _public_names(DBOS) & _public_names(DBOSClient)
     assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
 
@@ -64,7 +64,14 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-3:] == ["sort_desc", "load_input", "load_output"]
+    assert filters[-4:] == ["sort_desc", "load_input", "load_output", "stranded"]
+
+
+# Never called, as `_only_type_checked`: the calls for stranded work (ours).
+def _stranded_only_type_checked(side: type[DBOS] | DBOSClient) -> None:
+    assert_type(side.list_workflows(stranded=True, app_version="v1"), list[WorkflowStatus])
+    assert_type(side.count_stranded_workflows(), list[StrandedCount])
+    assert_type(side.move_workflows_to_version(["w"], "v2"), list[str])
 
 
 # Never called: mypy checks the types. On a union, mypy checks each side's own attribute.
@@ -132,6 +139,8 @@ def _only_type_checked(side: type[DBOS] | DBOSClient) -> None:
         assert_type(await side.list_application_versions_async(), list[VersionInfo])
         assert_type(await side.get_latest_application_version_async(), VersionInfo)
         await side.set_latest_application_version_async("v2")
+        assert_type(await side.count_stranded_workflows_async(), list[StrandedCount])
+        assert_type(await side.move_workflows_to_version_async(["w"], "v2"), list[str])
         await side.cancel_workflow_async("w")
         await side.cancel_workflows_async(["w"])
         assert_type(await side.resume_workflow_async("w"), WorkflowHandleAsync[Any])

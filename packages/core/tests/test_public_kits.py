@@ -27,7 +27,7 @@ STORAGE = [
     "PartitionLoad",
     "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
-    "SystemStorage", "Wakeup",
+    "StrandedVersion", "SystemStorage", "Wakeup",
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "load_migrations", "load_queries", "mask_password",
     "partition_quotas", "password_secrets", "pending_migrations", "query_filters",
@@ -38,10 +38,11 @@ STORAGE = [
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
+    "StrandedCount",
     "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
     "build_queued_query",
     "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
-    "send_from_outside", "take_assigned_workflow_id", "to_epoch_ms",
+    "send_from_outside", "served_versions", "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip
 PLUGINS = [

@@ -22,7 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from dbos import DBOSRemoteError, WorkflowStatus
-from dbos.management import ActionResult, RecordedTimes, StepInfo, UnreadableValue, wake_up_ms
+from dbos.management import (
+    ActionResult,
+    RecordedTimes,
+    StepInfo,
+    StrandedCount,
+    UnreadableValue,
+    wake_up_ms,
+)
 
 #: Widest a table cell gets before it is cut with an ellipsis (display columns). A UUID is
 #: 36 wide: IDs up to 40 show whole; `--json` always has the full values.
@@ -251,6 +258,8 @@ OUTCOME_TEXT = {
     "not_resumable": "not resumed: it had already succeeded",
     "deleted": "deleted",
     "deleted_child": "deleted (child workflow)",
+    "moved": "moved: queued for the new version's processes",
+    "not_movable": "not moved: running in a live process, or finished",
     "not_found": "not found",
 }
 ACTION_HEADERS = (Column("WORKFLOW ID"), Column("RESULT", None), Column("STATUS NOW"))
@@ -284,3 +293,21 @@ def workflow_details(status: WorkflowStatus) -> str:
             shown = "-" if value is None else str(value)
         lines.append(f"{key + ':':<20}{printable(shown)}")
     return "\n".join(lines)
+
+
+STRANDED_HEADERS = (
+    Column("VERSION"),
+    Column("PENDING"),
+    Column("ENQUEUED"),
+    Column("OLDEST CREATED"),
+)
+
+
+def stranded_row(count: StrandedCount) -> list[object]:
+    version = count["application_version"]
+    return [
+        "(none: latest version's)" if version is None else version,
+        count["pending"],
+        count["enqueued"],
+        iso(count["oldest_created_at"]),
+    ]

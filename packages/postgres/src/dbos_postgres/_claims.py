@@ -21,6 +21,7 @@ def claim_params(schema: str, request: ClaimRequest) -> dict[str, Any]:
         "executor_id": request.executor_id,
         "instance_id": request.instance_id,
         "application_version": request.application_version,
+        "takes_unversioned": request.takes_unversioned,
         "now_ms": request.now_ms,
         "workflow_names": list(request.workflow_names),
         "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),

@@ -9,17 +9,21 @@ from typing import Any
 import psycopg
 from psycopg.rows import kwargs_row
 
-from dbos.storage import ApplicationVersion
+from dbos.storage import ApplicationVersion, StrandedVersion
+
+from ._listing import count_stranded_sql
 
 #: Rows of the statements that select the version columns under the record's field names.
 _BY_NAME = kwargs_row(ApplicationVersion)
 
 
 class ApplicationVersions:
-    """`register_application_version`, `list_application_versions` and
-    `set_latest_application_version` (see `SystemStorage`), one statement each."""
+    """`register_application_version`, `list_application_versions`,
+    `set_latest_application_version`, `count_stranded_workflows` and `move_workflows` (see
+    `SystemStorage`), one statement each."""
 
     _queries: dict[str, bytes]
+    _schema: str
 
     def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         raise NotImplementedError  # PostgresStorage's
@@ -52,3 +56,27 @@ class ApplicationVersions:
             return cursor.execute(
                 self._queries["set_latest_application_version"], params
             ).fetchone()
+
+    def count_stranded_workflows(self) -> list[StrandedVersion]:
+        """`SystemStorage.count_stranded_workflows` on Postgres: one query, leases judged by
+        the server's clock."""
+        with self._connection() as connection:
+            rows = connection.execute(count_stranded_sql(self._schema)).fetchall()
+        return [
+            StrandedVersion(version, pending, enqueued, at)
+            for version, pending, enqueued, at in rows
+        ]
+
+    def move_workflows(
+        self, workflow_ids: tuple[str, ...], application_version: str, queue_name: str, now_ms: int
+    ) -> list[str]:
+        """`SystemStorage.move_workflows` on Postgres: one ``SKIP LOCKED`` statement."""
+        params = {
+            "workflow_ids": list(workflow_ids),
+            "application_version": application_version,
+            "queue_name": queue_name,
+            "now_ms": now_ms,
+        }
+        with self._connection() as connection:
+            rows = connection.execute(self._queries["move_workflows"], params).fetchall()
+        return [str(row[0]) for row in rows]

@@ -3,6 +3,7 @@ placeholders are spliced into the text; every value is a bound parameter."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dbos.storage import WorkflowQuery, query_filters, skipped_fields
@@ -10,6 +11,24 @@ from dbos.storage import WorkflowQuery, query_filters, skipped_fields
 from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
+
+#: `WorkflowQuery.stranded` on a row of ``workflow_status`` (unaliased): PENDING or ENQUEUED,
+#: and no live lease (at ``:stranded_now_ms``) serves its version, or for a version-less row
+#: the latest registered version (the only one that claims it).
+STRANDED = (
+    "workflow_status.status IN ('PENDING', 'ENQUEUED') AND NOT EXISTS ("
+    "SELECT 1 FROM process_leases AS l WHERE l.expires_at > :stranded_now_ms "
+    "AND l.application_version = coalesce(workflow_status.application_version, ("
+    "SELECT v.version_name FROM application_versions AS v "
+    "ORDER BY v.version_timestamp DESC, v.created_at DESC, v.version_name LIMIT 1)))"
+)
+
+#: `count_stranded_workflows`'s statement: one row per version (None first).
+COUNT_STRANDED = (
+    "SELECT application_version, sum(status = 'PENDING'), sum(status = 'ENQUEUED'), "
+    f"min(created_at) FROM workflow_status WHERE {STRANDED} "
+    "GROUP BY application_version ORDER BY application_version"
+)
 
 
 def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
@@ -31,6 +50,10 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
         else:
             clauses.append(f"{column} {_COMPARISONS[condition.kind]} :{name}")
             params[name] = condition.value
+    if query.stranded:
+        # Leases are judged by this host's clock, as takeovers on SQLite judge them.
+        clauses.append(STRANDED)
+        params["stranded_now_ms"] = int(time.time() * 1000)
     order = "DESC" if query.sort_desc else "ASC"
     sql = f"SELECT {columns} FROM workflow_status"
     if clauses:

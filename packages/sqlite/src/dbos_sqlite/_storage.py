@@ -469,6 +469,7 @@ class SQLiteStorage(ApplicationVersions):
             "executor_id": request.executor_id,
             "instance_id": request.instance_id,
             "application_version": request.application_version,
+            "takes_unversioned": request.takes_unversioned,
             "now_ms": request.now_ms,
             "workflow_names": json.dumps(list(request.workflow_names)),
             "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from contextlib import AbstractContextManager
 from typing import Any
 
-from dbos.storage import ApplicationVersion
+from dbos.storage import ApplicationVersion, StrandedVersion
+
+from ._listing import COUNT_STRANDED
 
 
 def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVersion:
@@ -17,8 +21,9 @@ def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVers
 
 
 class ApplicationVersions:
-    """`register_application_version`, `list_application_versions` and
-    `set_latest_application_version` (see `SystemStorage`)."""
+    """`register_application_version`, `list_application_versions`,
+    `set_latest_application_version`, `count_stranded_workflows` and `move_workflows` (see
+    `SystemStorage`)."""
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # SQLiteStorage's
@@ -61,3 +66,30 @@ class ApplicationVersions:
             cursor.row_factory = _version
             row: ApplicationVersion | None = cursor.fetchone()
         return row
+
+    def count_stranded_workflows(self) -> list[StrandedVersion]:
+        """`SystemStorage.count_stranded_workflows` on SQLite: one query, leases judged by this
+        host's clock."""
+        params = {"stranded_now_ms": int(time.time() * 1000)}
+        with self._reading() as connection:
+            rows = connection.execute(COUNT_STRANDED, params).fetchall()
+        return [StrandedVersion(v, int(p), int(e), int(at)) for v, p, e, at in rows]
+
+    def move_workflows(
+        self, workflow_ids: tuple[str, ...], application_version: str, queue_name: str, now_ms: int
+    ) -> list[str]:
+        """`SystemStorage.move_workflows` on SQLite: one ``BEGIN IMMEDIATE`` transaction (the
+        file's single writer keeps claims and takeovers out meanwhile); leases judged by this
+        host's clock."""
+        params: dict[str, Any] = {
+            "workflow_ids": json.dumps(list(workflow_ids)),
+            "application_version": application_version,
+            "queue_name": queue_name,
+            "now_ms": now_ms,
+        }
+        with self._transaction() as connection:
+            lease_params = {**params, "now_ms": int(time.time() * 1000)}
+            ids = [str(row[0]) for row in self._run(connection, "select_movable", lease_params)]
+            for workflow_id in ids:
+                self._run(connection, "move_workflow", {**params, "workflow_id": workflow_id})
+        return ids

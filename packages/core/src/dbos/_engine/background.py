@@ -7,10 +7,19 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..storage._protocol import SystemStorage
+
+
+class VersionStanding:
+    """Whether this process runs the latest application version, as liveness last read it
+    (True until then, and when no version is registered). The queue worker claims tasks
+    enqueued without a version only while it does, as DBOS Transact's workers do."""
+
+    def __init__(self) -> None:
+        self.is_latest = True
 
 
 @dataclass(frozen=True)
@@ -20,13 +29,15 @@ class BackgroundPort:
     `instance_id` is this launch's process instance (see `liveness`), which owns the workflows
     the services claim. `failed(service, error)` says whether `error` is fatal (then every
     background service stops, and the calling one must end its loop); other errors are the
-    service's to report and retry."""
+    service's to report and retry. `standing` is shared: liveness writes it, the queue worker
+    reads it."""
 
     storage: SystemStorage
     executor_id: str
     application_version: str
     instance_id: str
     failed: Callable[[str, BaseException], bool]
+    standing: VersionStanding = field(default_factory=VersionStanding)
 
 
 class _Stoppable(Protocol):

@@ -644,6 +644,7 @@ class Engine:
         workflows that no live process owns and take over any executor's whose owner's lease
         has expired; returns their IDs."""
         self.liveness.renew()
+        self.liveness.check_latest()
         self.liveness.forget_gone_neighbours()
         rows = self.storage.recover_pending(
             self.executor_id, self.application_version, self.instance_id

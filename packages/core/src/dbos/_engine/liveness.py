@@ -20,10 +20,11 @@ import math
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from .._base.errors import DBOSConfigError, DBOSException
-from ..storage._records import Lease, WorkflowRow
+from ..storage._records import Lease, StrandedVersion, WorkflowRow
 from .background import BackgroundPort
 
 logger = logging.getLogger("dbos")
@@ -36,6 +37,9 @@ MIN_LEASE_S = 1.0
 MAX_LEASE_S = 3600.0
 #: Workflows one takeover round claims at most; a round that fills it runs again at once.
 TAKEOVER_BATCH = 100
+#: Seconds between two warnings about stranded workflows from one process (the first comes
+#: from the first check that finds any).
+STRANDED_WARNING_INTERVAL_S = 300.0
 _RENEWALS_PER_LEASE = 3
 
 #: Runs workflows taken over from dead processes (rows as `take_over_workflows` returns them).
@@ -120,7 +124,12 @@ class Liveness:
             os.getpid(),
         )
         self._interval_s = lease_s / _RENEWALS_PER_LEASE
+        # A check for stranded workflows reads every unfinished row: once a lease, not every
+        # heartbeat round (stranded work appears when a lease expires, not sooner).
+        self._stranded_check_s = lease_s
         self._take_over = take_over
+        self._stranded_warned_at: float | None = None
+        self._stranded_checked_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-liveness", daemon=True)
 
@@ -147,6 +156,24 @@ class Liveness:
                 )
                 storage.release_lease(holder.instance_id)
 
+    def check_latest(self) -> bool:
+        """Read whether this process's version is the latest registered one (or none is
+        registered) into the port's `VersionStanding`, which decides whether the queue
+        worker takes tasks enqueued without a version (DBOS Transact's rule). Returns it."""
+        versions = self._port.storage.list_application_versions()
+        mine = self._lease.application_version
+        is_latest = not versions or versions[0].version_name == mine
+        standing = self._port.standing
+        if standing.is_latest and not is_latest:
+            logger.info(
+                "application version %r is no longer the latest (%r is): this process leaves "
+                "tasks enqueued without a version to the latest version's processes",
+                mine,
+                versions[0].version_name,
+            )
+        standing.is_latest = is_latest
+        return is_latest
+
     def take_over_once(self) -> tuple[int, list[str]]:
         """One takeover round: claim abandoned workflows and hand them to the engine; returns
         how many were claimed and the IDs of those that run here."""
@@ -163,6 +190,31 @@ class Liveness:
             )
             return len(rows), self._take_over(rows)
         return 0, []
+
+    def warn_stranded(self, now_s: float | None = None) -> bool:
+        """Log a WARNING naming the stranded workflows' versions and counts (see
+        `SystemStorage.count_stranded_workflows`), unless this process warned less than
+        `STRANDED_WARNING_INTERVAL_S` before `now_s` (monotonic seconds; default now).
+        Returns whether it warned. Ours: a rolling deploy that stopped a version's last
+        process must not leave its work waiting unseen."""
+        now_s = time.monotonic() if now_s is None else now_s
+        last = self._stranded_warned_at
+        if last is not None and now_s - last < STRANDED_WARNING_INTERVAL_S:
+            return False
+        counts = self._port.storage.count_stranded_workflows()
+        if not counts:
+            return False
+        self._stranded_warned_at = now_s
+        logger.warning(
+            "%d workflow(s) are stranded: no live process serves their application version "
+            "(%s). List them with `dbos workflow list --stranded`; move them to a version that "
+            "is served with `dbos workflow move --from-version VERSION --to-version %s` (or "
+            "DBOS.move_workflows_to_version)",
+            sum(count.pending + count.enqueued for count in counts),
+            "; ".join(_described(count) for count in counts),
+            self._lease.application_version,
+        )
+        return True
 
     def start(self) -> None:
         self._thread.start()
@@ -194,9 +246,35 @@ class Liveness:
         while not self._stop.wait(self._interval_s):
             try:
                 self.renew()
+                self.check_latest()
                 while self.take_over_once()[0] >= TAKEOVER_BATCH and not self._stop.is_set():
                     pass
             except DBOSException as exc:
                 if self._port.failed("the heartbeat", exc):
                     return
                 logger.warning("could not renew this process's lease, retrying: %s", exc)
+                continue
+            if not self._check_stranded():
+                return
+
+    def _check_stranded(self) -> bool:
+        """`warn_stranded`, from a heartbeat round, once a lease at most. False if it met a
+        fatal error (the heartbeat must stop)."""
+        now_s = time.monotonic()
+        last = self._stranded_checked_at
+        if last is not None and now_s - last < self._stranded_check_s:
+            return True
+        self._stranded_checked_at = now_s
+        try:
+            self.warn_stranded(now_s)
+        except DBOSException as exc:
+            if self._port.failed("the heartbeat", exc):
+                return False
+            logger.warning("could not check for stranded workflows: %s", exc)
+        return True
+
+
+def _described(count: StrandedVersion) -> str:
+    version = count.application_version
+    name = "no version (the latest version's to run)" if version is None else repr(version)
+    return f"{name}: {count.pending} pending, {count.enqueued} enqueued"

@@ -114,6 +114,7 @@ class QueueWorker:
             workflow_names=_registry.workflow_names(),
             now_ms=now_ms(),
             instance_id=self._port.instance_id,
+            takes_unversioned=self._port.standing.is_latest,
         )
 
     def _sweep_deadlines(self) -> None:

@@ -10,6 +10,10 @@ Missed ticks (ticks that fell while no process was running): with ``missed_ticks
 ``"run_once"``, if the schedule has run before, the latest tick at or before launch runs once
 (if it has not), whatever the number of ticks missed; earlier missed ticks are skipped. While a
 process runs, every tick is started, late if the process was busy.
+
+As in DBOS Transact, scheduled workflows run on the latest application version: a process of
+an older version (during a rolling deploy, while the new version's processes run) starts no
+ticks, and leaves them to the latest version's processes (liveness reads which is latest).
 """
 
 from __future__ import annotations
@@ -115,6 +119,13 @@ class Scheduler:
                 logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
 
     def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
+        if not self._port.standing.is_latest:
+            logger.debug(
+                "tick %s of %s left to the latest application version's processes",
+                tick.isoformat(),
+                entry.workflow.name,
+            )
+            return
         try:
             workflow_id = tick_workflow_id(entry.workflow.name, tick)
             self._launch(entry.workflow, (tick, _utcnow()), workflow_id)

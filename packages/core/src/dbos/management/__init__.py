@@ -32,6 +32,7 @@ from ..storage._waiting import Wakeups
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._stranded import StrandedCount, served_versions
 from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
 
@@ -48,6 +49,7 @@ __all__ = [
     "RemoteWaiter",
     "ResilientStorage",
     "StepInfo",
+    "StrandedCount",
     "UnreadableValue",
     "VersionInfo",
     "Wakeups",
@@ -59,6 +61,7 @@ __all__ = [
     "run_async",
     "run_sync",
     "send_from_outside",
+    "served_versions",
     "take_assigned_workflow_id",
     "to_epoch_ms",
     "validate_url",

@@ -25,6 +25,7 @@ from .._engine.messaging import MessagingHost, check_timeout, stream_batch_proce
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
 from ._status import WorkflowStatus
+from ._stranded import StrandedCount, count_stranded, move_to_version
 from ._versions import VersionInfo, latest_version, list_versions, set_latest_version
 
 if TYPE_CHECKING:
@@ -168,11 +169,14 @@ class Facade:
         sort_desc: bool = False,
         load_input: bool = True,
         load_output: bool = True,
+        stranded: bool = False,
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
-        The filters are those of DBOS Transact; see `dbos.management.build_query` for what
-        each accepts. Raises `DBOSException` for a filter it refuses.
+        The filters are those of DBOS Transact, and ours: `stranded=True` keeps only PENDING
+        and ENQUEUED workflows whose application version no live process serves (see
+        `count_stranded_workflows`). See `dbos.management.build_query` for what each filter
+        accepts. Raises `DBOSException` for a filter it refuses.
         """
         query = build_query(
             workflow_ids=workflow_ids,
@@ -189,6 +193,7 @@ class Facade:
             sort_desc=sort_desc,
             load_input=load_input,
             load_output=load_output,
+            stranded=stranded,
         )
         return self._facade_management().list_workflows(query)
 
@@ -335,6 +340,45 @@ class Facade:
 
     garbage_collect = _sync_form(_garbage_collect)
     garbage_collect_async = _async_form(_garbage_collect)
+
+    # --- stranded work (ours) ---------------------------------------------------------------
+
+    def _count_stranded_workflows(self) -> Procedure[list[StrandedCount]]:
+        """Stranded workflows by application version: PENDING and ENQUEUED workflows of a
+        version that no process with an unexpired lease serves (after a rolling deploy
+        stopped its last process), so that nothing will run them until they are moved
+        (`move_workflows_to_version`). One `StrandedCount` per version, ordered by version
+        (None first: version-less queued workflows, which only processes of the latest
+        version take); empty when nothing is stranded. Ours, not DBOS Transact's."""
+        return count_stranded(self._facade_management().storage)
+
+    count_stranded_workflows = _sync_form(_count_stranded_workflows)
+    count_stranded_workflows_async = _async_form(_count_stranded_workflows)
+
+    def _move_workflows_to_version(
+        self, workflow_ids: list[str], application_version: str
+    ) -> Procedure[list[str]]:
+        """Hand workflows to the processes of `application_version`, which must be served by a
+        live process; returns the IDs moved (unknown IDs and IDs that could not be moved are
+        left out).
+
+        An ENQUEUED workflow stays in its queue and only changes version. A PENDING workflow
+        whose process is gone (its lease expired) is queued on the internal queue, and the
+        process that claims it continues it from its last recorded step, as after a
+        recovery. Any other workflow is left as it is: one that a live process runs, or that
+        finished, is never moved, so no workflow runs twice. Use it for stranded workflows
+        (`list_workflows(stranded=True)`), whose code the new version still has (a changed
+        step order is what `DBOS.patch` is for). Ours, not DBOS Transact's (whose way to
+        move work is `fork_workflow(..., application_version=...)`, a new workflow).
+
+        Raises:
+            DBOSException: `application_version` is not a non-empty string, or no live
+                process serves it; `workflow_ids` is not a list of workflow IDs.
+        """
+        return move_to_version(self._facade_management().storage, workflow_ids, application_version)
+
+    move_workflows_to_version = _sync_form(_move_workflows_to_version)
+    move_workflows_to_version_async = _async_form(_move_workflows_to_version)
 
     # --- application versions (DBOS Transact 3.4) ------------------------------------------
 

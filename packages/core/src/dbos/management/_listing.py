@@ -48,9 +48,10 @@ def build_query(
     sort_desc: bool = False,
     load_input: bool = True,
     load_output: bool = True,
+    stranded: bool = False,
 ) -> WorkflowQuery:
     """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact
-    signature), shared by `DBOS` and `DBOSClient`.
+    signature, and our `stranded`), shared by `DBOS` and `DBOSClient`.
 
     Args:
         workflow_ids: Only these IDs.
@@ -68,10 +69,12 @@ def build_query(
         sort_desc: Newest first instead of oldest first.
         load_input: Read and decode the inputs (False leaves `input` None, and is cheaper).
         load_output: Read and decode outputs and errors.
+        stranded: Only stranded workflows (ours): PENDING or ENQUEUED ones whose application
+            version no live process serves (see `WorkflowQuery.stranded`).
 
     Raises:
-        DBOSException: an unknown status, a negative or non-int `limit`/`offset`, or a time
-            that is none of the accepted forms.
+        DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
+            that is none of the accepted forms, or a `stranded` that is not a bool.
     """
     statuses: tuple[str, ...] | None = None
     if status is not None:
@@ -95,6 +98,8 @@ def build_query(
     for field, number in (("limit", limit), ("offset", offset)):
         if number is not None and (type(number) is not int or number < 0):
             raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
+    if not isinstance(stranded, bool):
+        raise DBOSException(f"stranded must be True or False, got {stranded!r}")
     return WorkflowQuery(
         workflow_ids=tuple(workflow_ids) if workflow_ids is not None else None,
         workflow_id_prefix=workflow_id_prefix,
@@ -110,6 +115,7 @@ def build_query(
         sort_desc=sort_desc,
         load_inputs=load_input,
         load_output=load_output,
+        stranded=stranded,
     )
 
 

@@ -33,6 +33,7 @@ from ._records import (
     StepAck,
     StepRecord,
     StepWrite,
+    StrandedVersion,
     StreamRead,
     StreamWrite,
     Wakeup,
@@ -184,11 +185,33 @@ class StorageBackend(Protocol):
         """
         ...
 
+    def count_stranded_workflows(self) -> list[StrandedVersion]:
+        """The stranded workflows (see `WorkflowQuery.stranded`) counted by application
+        version, ordered by version (None first); one query, leases judged by the clock that
+        `take_over_workflows` uses. Ours."""
+        ...
+
+    def move_workflows(
+        self, workflow_ids: tuple[str, ...], application_version: str, queue_name: str, now_ms: int
+    ) -> list[str]:
+        """Hand workflows to processes of `application_version`; one statement. Returns the
+        IDs moved.
+
+        Moves each ENQUEUED workflow (it stays in its queue) and each PENDING one whose owner
+        holds no unexpired lease (it waits on `queue_name`, like a requeued workflow, and
+        continues from its last recorded step): its application version becomes
+        `application_version`, its executor and owner none. Leaves every other workflow as it
+        is, so a workflow a live process runs is never moved (and never run twice). Atomic
+        with respect to claims and takeovers: a row one of them is taking is not moved. Ours
+        (DBOS Transact moves work only by forking it)."""
+        ...
+
     def claim_queued(self, request: ClaimRequest) -> list[WorkflowRow]:
         """Start queued tasks: move up to N of them from ENQUEUED to PENDING for this executor.
 
         Candidates: the queue's ENQUEUED rows whose `delay_until_ms` has passed, whose name is
-        in `request.workflow_names`, and whose application version is None or the request's;
+        in `request.workflow_names`, and whose application version is the request's (or None,
+        if `request.takes_unversioned`);
         taken in order of (priority if the queue has `priority_enabled`, then creation time).
         N is `dbos._decisions.claimable(queue, request.capacity, running, started)` where
         `running` counts the queue's PENDING rows and `started` the rows whose `started_at_ms`

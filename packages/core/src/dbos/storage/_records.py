@@ -309,6 +309,10 @@ class WorkflowQuery:
     load_inputs: bool = True
     load_output: bool = True
     queued_only: bool = False
+    #: Only stranded workflows (ours): PENDING or ENQUEUED ones whose application version no
+    #: process with an unexpired lease serves. A version-less ENQUEUED row counts as served
+    #: while a live process serves the latest registered version (the one that claims it).
+    stranded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +368,10 @@ class ClaimRequest:
     now_ms: int
     #: The claiming process instance, recorded as the owner of the rows it claims.
     instance_id: str | None = None
+    #: Whether tasks enqueued without an application version may be claimed. DBOS Transact
+    #: gives them only to processes of the latest application version; core passes False in
+    #: a process of an older one.
+    takes_unversioned: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +408,19 @@ class LeaseHolder:
     pid: int
     expires_at_ms: int
     live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StrandedVersion:
+    """Stranded workflows of one application version (output of
+    `SystemStorage.count_stranded_workflows`; see `WorkflowQuery.stranded`): how many are
+    PENDING and ENQUEUED, and when the oldest was created (epoch milliseconds). A None
+    version stands for version-less ENQUEUED rows. Ours."""
+
+    application_version: str | None
+    pending: int
+    enqueued: int
+    oldest_created_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)

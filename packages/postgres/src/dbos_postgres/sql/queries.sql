@@ -233,7 +233,8 @@ WITH claimed AS (
         SELECT workflow_id FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
         ORDER BY priority, created_at, enqueue_seq
         LIMIT %(limit)s
@@ -291,7 +292,8 @@ FROM (
     WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
       AND queue_partition_key IS NOT NULL
       AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-      AND (application_version IS NULL OR application_version = %(application_version)s)
+      AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
       AND name = ANY(%(workflow_names)s)
     GROUP BY queue_partition_key
 ) q
@@ -307,7 +309,8 @@ WITH quota AS (
         WHERE queue_name = %(queue_name)s AND queue_partition_key = quota.partition_key
           AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
         ORDER BY priority, created_at, enqueue_seq
         LIMIT quota.n
@@ -376,7 +379,8 @@ WITH batch AS (
         SELECT workflow_id FROM {schema}.workflow_status
         WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'
           AND (delay_until IS NULL OR delay_until <= %(now_ms)s)
-          AND (application_version IS NULL OR application_version = %(application_version)s)
+          AND (application_version = %(application_version)s
+               OR (application_version IS NULL AND %(takes_unversioned)s))
           AND name = ANY(%(workflow_names)s)
           AND (SELECT count(*) FROM batch JOIN {schema}.workflow_status AS known
                ON known.workflow_id = batch.workflow_id) = cardinality(%(workflow_ids)s::text[])
@@ -554,6 +558,27 @@ SET status = 'ENQUEUED', queue_name = %(queue_name)s, executor_id = NULL, output
     deadline_at = NULL, updated_at = %(now_ms)s
 WHERE workflow_id = ANY(%(workflow_ids)s)
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+RETURNING workflow_id
+
+-- name: move_workflows
+-- ENQUEUED rows keep their queue; PENDING ones (only those whose owner holds no unexpired
+-- lease) wait on the given queue, as a requeue does. Locked as takeovers lock them, so a row
+-- a claim or takeover is taking is passed over rather than moved under it.
+UPDATE {schema}.workflow_status
+SET application_version = %(application_version)s,
+    queue_name = CASE WHEN status = 'PENDING' THEN %(queue_name)s ELSE queue_name END,
+    deduplication_id = CASE WHEN status = 'PENDING' THEN NULL ELSE deduplication_id END,
+    status = 'ENQUEUED', executor_id = NULL, owner_instance = NULL, updated_at = %(now_ms)s
+WHERE workflow_id IN (
+    SELECT w.workflow_id FROM {schema}.workflow_status AS w
+    WHERE w.workflow_id = ANY(%(workflow_ids)s)
+      AND (w.status = 'ENQUEUED'
+           OR (w.status = 'PENDING' AND NOT EXISTS (
+               SELECT 1 FROM {schema}.process_leases AS l
+               WHERE l.instance_id = w.owner_instance
+                 AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint)))
+    FOR NO KEY UPDATE SKIP LOCKED
+)
 RETURNING workflow_id
 
 -- name: lock_workflow_for_fork

@@ -147,7 +147,8 @@ SELECT count(*) FROM workflow_status WHERE queue_name = :queue_name AND started_
 SELECT workflow_id FROM workflow_status
 WHERE queue_name = :queue_name AND status = 'ENQUEUED'
   AND (delay_until IS NULL OR delay_until <= :now_ms)
-  AND (application_version IS NULL OR application_version = :application_version)
+  AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
   AND name IN (SELECT value FROM json_each(:workflow_names))
 ORDER BY priority, created_at, rowid
 LIMIT :limit
@@ -195,7 +196,8 @@ FROM (
     SELECT queue_partition_key, count(*) AS queued FROM workflow_status
     WHERE queue_name = :queue_name AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL
       AND (delay_until IS NULL OR delay_until <= :now_ms)
-      AND (application_version IS NULL OR application_version = :application_version)
+      AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
       AND name IN (SELECT value FROM json_each(:workflow_names))
     GROUP BY queue_partition_key
 ) q
@@ -204,7 +206,8 @@ FROM (
 SELECT workflow_id FROM workflow_status
 WHERE queue_name = :queue_name AND queue_partition_key = :partition_key AND status = 'ENQUEUED'
   AND (delay_until IS NULL OR delay_until <= :now_ms)
-  AND (application_version IS NULL OR application_version = :application_version)
+  AND (application_version = :application_version
+       OR (application_version IS NULL AND :takes_unversioned))
   AND name IN (SELECT value FROM json_each(:workflow_names))
 ORDER BY priority, created_at, rowid
 LIMIT :limit
@@ -279,6 +282,25 @@ SET status = 'ENQUEUED', queue_name = :queue_name, executor_id = NULL, output = 
     deadline_at = NULL, updated_at = :now_ms
 WHERE workflow_id = :workflow_id
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+
+-- name: select_movable
+-- move_workflows's rows: ENQUEUED ones, and PENDING ones whose owner holds no unexpired lease.
+SELECT workflow_id FROM workflow_status AS w
+WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
+  AND (status = 'ENQUEUED'
+       OR (status = 'PENDING' AND NOT EXISTS (
+           SELECT 1 FROM process_leases AS l
+           WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)))
+ORDER BY created_at, workflow_id
+
+-- name: move_workflow
+-- ENQUEUED rows keep their queue; PENDING ones wait on the given queue, as a requeue does.
+UPDATE workflow_status
+SET application_version = :application_version,
+    queue_name = CASE WHEN status = 'PENDING' THEN :queue_name ELSE queue_name END,
+    deduplication_id = CASE WHEN status = 'PENDING' THEN NULL ELSE deduplication_id END,
+    status = 'ENQUEUED', executor_id = NULL, owner_instance = NULL, updated_at = :now_ms
+WHERE workflow_id = :workflow_id
 
 -- name: last_function_id
 SELECT max(function_id) FROM operation_outputs WHERE workflow_id = :workflow_id

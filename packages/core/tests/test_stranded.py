@@ -1,0 +1,212 @@
+"""Stranded work (issue 11, item 4; ours): PENDING and ENQUEUED workflows of a version no live
+process serves are listed, counted, warned about (rate-limited) and moved to a served
+version, which runs each once; tasks enqueued without a version go to the latest version's
+processes only (DBOS Transact's rule). The rolling deploy with real processes is in
+test_rolling_deploy.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from dbos import DBOS, DBOSException, Queue
+from dbos._engine.registry import clear_scheduled, scheduled
+from dbos._engine.scheduler import tick_workflow_id
+from dbos.storage import NewWorkflow, SystemStorage, WorkflowStatusString
+
+Launch = Callable[..., None]
+
+ENQUEUED = WorkflowStatusString.ENQUEUED.value
+PENDING = WorkflowStatusString.PENDING.value
+
+#: A lease long enough that the heartbeat thread's rounds (a third of it apart) never run
+#: during a test: the test calls the liveness round's steps itself.
+QUIET_LEASE_S = 3600
+
+queue = Queue("stranded-test-queue")
+runs: list[str] = []
+
+
+@DBOS.workflow()
+def work(tag: str) -> str:
+    runs.append(tag)
+    return f"done {tag}"
+
+
+def _storage() -> SystemStorage:
+    return DBOS._launched_engine().storage
+
+
+def _strand(workflow_id: str, version: str | None, status: str, owner: str | None = None) -> None:
+    """A row as a process of `version` leaves it: queued, or running when its process died."""
+    probe = DBOS.start_workflow(work, "probe")
+    probe.get_result()
+    name = probe.get_status().name
+    _storage().create_workflow(
+        NewWorkflow(
+            workflow_id=workflow_id,
+            name=name,
+            inputs=f'{{"args":["{workflow_id}"],"kwargs":{{}}}}',
+            executor_id=None if status == ENQUEUED else "gone-executor",
+            application_version=version,
+            created_at_ms=1_000,
+            queue_name=queue.name if status == ENQUEUED else None,
+            status=status,
+            owner_instance=owner,
+        )
+    )
+
+
+def test_stranded_work_is_listed_counted_and_moved_to_run_once(launch: Launch) -> None:
+    launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+    runs.clear()
+    suffix = uuid.uuid4().hex[:8]
+    queued, abandoned = f"queued-{suffix}", f"abandoned-{suffix}"
+    _strand(queued, "v1", ENQUEUED)
+    _strand(abandoned, "v1", PENDING, owner="a-dead-instance")
+    assert runs == ["probe", "probe"]
+    listed = DBOS.list_workflows(stranded=True, load_input=False)
+    assert sorted((w.workflow_id, w.status, w.app_version) for w in listed) == [
+        (abandoned, PENDING, "v1"),
+        (queued, ENQUEUED, "v1"),
+    ]
+    assert DBOS.list_workflows(stranded=True, app_version="v2") == []
+    assert DBOS.count_stranded_workflows() == [
+        {"application_version": "v1", "pending": 1, "enqueued": 1, "oldest_created_at": 1_000}
+    ]
+    with pytest.raises(DBOSException, match="no live process serves application version 'v9'"):
+        DBOS.move_workflows_to_version([queued], "v9")
+    with pytest.raises(DBOSException, match="list of workflow IDs"):
+        DBOS.move_workflows_to_version(queued, "v2")  # type: ignore[arg-type]
+    moved = DBOS.move_workflows_to_version([queued, abandoned, "no-such-workflow"], "v2")
+    assert sorted(moved) == sorted([queued, abandoned])
+    assert DBOS.retrieve_workflow(queued).get_result() == f"done {queued}"
+    assert DBOS.retrieve_workflow(abandoned).get_result() == f"done {abandoned}"
+    assert sorted(runs[2:]) == sorted([queued, abandoned])
+    assert DBOS.count_stranded_workflows() == []
+    # Finished: moving again changes nothing, and runs nothing.
+    assert DBOS.move_workflows_to_version([queued, abandoned], "v2") == []
+    assert len(runs) == 4
+
+
+def test_the_async_forms(launch: Launch) -> None:
+    launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+    workflow_id = f"queued-{uuid.uuid4().hex[:8]}"
+    _strand(workflow_id, "v0", ENQUEUED)
+
+    async def main() -> tuple[list[tuple[str | None, int]], list[str], object]:
+        counts = await DBOS.count_stranded_workflows_async()
+        moved = await DBOS.move_workflows_to_version_async([workflow_id], "v2")
+        handle = await DBOS.retrieve_workflow_async(workflow_id)
+        return (
+            [(c["application_version"], c["enqueued"]) for c in counts],
+            moved,
+            (await handle.get_result()),
+        )
+
+    assert asyncio.run(main()) == ([("v0", 1)], [workflow_id], f"done {workflow_id}")
+
+
+def test_live_processes_warn_about_stranded_work_at_most_every_few_minutes(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+    liveness = DBOS._launched_engine().liveness
+    assert not liveness.warn_stranded(now_s=1_000.0)  # nothing stranded: nothing to say
+    _strand(f"queued-{uuid.uuid4().hex[:8]}", "v1", ENQUEUED)
+    _strand(f"abandoned-{uuid.uuid4().hex[:8]}", "v1", PENDING)
+    _strand(f"any-{uuid.uuid4().hex[:8]}", "v0", ENQUEUED)
+    caplog.set_level(logging.WARNING, logger="dbos")
+    assert liveness.warn_stranded(now_s=1_000.0)
+    assert (
+        "3 workflow(s) are stranded: no live process serves their application version "
+        "('v0': 0 pending, 1 enqueued; 'v1': 1 pending, 1 enqueued)"
+    ) in caplog.text
+    assert "dbos workflow move --from-version VERSION --to-version v2" in caplog.text
+    assert not liveness.warn_stranded(now_s=1_299.0)
+    assert liveness.warn_stranded(now_s=1_300.0)
+    assert caplog.text.count("are stranded") == 2
+
+
+def test_tasks_enqueued_without_a_version_go_to_the_latest_version(launch: Launch) -> None:
+    launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)
+    launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+    launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)  # a v1 left running
+    liveness = DBOS._launched_engine().liveness
+    assert liveness.check_latest() is False
+    workflow_id = f"any-{uuid.uuid4().hex[:8]}"
+    _strand(workflow_id, None, ENQUEUED)
+    # Only a v2 process would take it, and none is live.
+    assert [w.workflow_id for w in DBOS.list_workflows(stranded=True)] == [workflow_id]
+    DBOS.set_latest_application_version("v1")  # a rollback to v1
+    assert liveness.check_latest() is True
+    assert DBOS.list_workflows(stranded=True) == []
+    assert DBOS.retrieve_workflow(workflow_id).get_result() == f"done {workflow_id}"
+
+
+def test_scheduled_ticks_run_on_the_latest_version_only(launch: Launch) -> None:
+    clear_scheduled()
+    ticks: list[datetime] = []
+
+    @DBOS.scheduled("0 0 1 1 *")  # never due during the test: the test fires ticks itself
+    @DBOS.workflow(name="stranded_test.yearly")
+    def yearly(scheduled_time: datetime, actual_time: datetime) -> None:
+        ticks.append(scheduled_time)
+
+    try:
+        launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)
+        launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+        launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)  # older than v2
+        engine = DBOS._launched_engine()
+        (entry,) = scheduled()
+        tick = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        engine.scheduler._fire(entry, tick)
+        # Left to a v2 process, as DBOS Transact leaves scheduled workflows to the latest.
+        assert DBOS.get_workflow_status(tick_workflow_id(entry.workflow.name, tick)) is None
+        DBOS.set_latest_application_version("v1")
+        assert engine.liveness.check_latest()
+        engine.scheduler._fire(entry, tick)
+        workflow_id = tick_workflow_id(entry.workflow.name, tick)
+        DBOS.retrieve_workflow(workflow_id).get_result()
+        assert ticks == [tick]
+    finally:
+        clear_scheduled()
+
+
+@pytest.mark.slow
+def test_the_rolling_deploy_example_moves_the_stranded_order_and_finishes_both(
+    dbos_system_database_url: str,
+) -> None:
+    """examples/rolling_deploy.py: a v1 process is stopped while order-1 waits; v2 finds it
+    stranded, moves it, and finishes it on v1's branch, and a new order on v2's."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "rolling_deploy.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.count("pricing order-1 by count") == 1
+    assert "[v1" in out.split("pricing order-1 by count")[0].rsplit("\n", 1)[-1]
+    assert "stranded on v1: 1 pending, 0 enqueued" in out
+    assert "moved to v2: order-1" in out
+    assert out.count("pricing order-2 by weight") == 1
+    assert out.count("shipping order-1") == out.count("shipping order-2") == 1
+    assert "order-1: priced by count, shipped parcel for order-1" in out
+    assert "steps: price_by_count, DBOS.setEvent, DBOS.recv, ship" in out
+    assert "order-2: priced by weight, shipped parcel for order-2" in out
+    assert "stranded now: []" in out
