@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -622,3 +624,29 @@ def test_run_step_steps_are_replayed_after_a_sigkill(
         (1, app.fetch.__qualname__),
         (2, app.mark.__qualname__),
     ]
+
+
+def test_the_step_options_example_runs(dbos_system_database_url: str) -> None:
+    """examples/step_options.py: a timed-out attempt retried, run_step, reservations, and
+    enqueues by queue name and by workflow name."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "step_options.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for symbol in ("ACME", "XYZ"):  # the first attempt timed out, the second answered
+        assert f"quote {symbol}: attempt 1 of 3" in out
+        assert f"quote {symbol}: attempt 2 of 3" in out
+        assert f"quote {symbol}: attempt 3 of 3" not in out
+    assert "result: ACME 40.00 (EUR 36.00, GBP 32.00)" in out
+    assert "steps: quote_service, format, rate-EUR, rate-GBP" in out
+    assert "result: XYZ 30.00 (EUR 27.00, GBP 24.00)" in out
+    assert "quote X-1" not in out
+    assert "failed at once: bad symbol 'X-1'" in out

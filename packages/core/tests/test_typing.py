@@ -61,6 +61,7 @@ def _only_type_checked() -> None:  # never called: mypy checks the types below
         handle = await DBOS.start_workflow_async(typed_async_workflow, 1)
         assert_type(handle, WorkflowHandleAsync[float])
         assert_type(await typed_async_workflow(2), float)
+
     assert_type(DBOS.run_step(None, plain_function, 1, label="a"), tuple[int, str])
     assert_type(DBOS.run_step({"name": "c"}, plain_coroutine, 1), set[int])
     assert_type(DBOS.enqueue_workflow("q", typed_workflow, 1), WorkflowHandle[list[str]])
