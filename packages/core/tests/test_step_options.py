@@ -404,6 +404,7 @@ def test_run_step_options_retry_and_time_out(launch: Launch) -> None:
 
 def test_run_step_outside_a_workflow_is_a_plain_call() -> None:
     assert DBOS.run_step(None, double, 4) == 8
+    assert DBOS.run_step(None, async_triple, 2) == 6  # before any launch: a loop of its own
     assert asyncio.run(DBOS.run_step_async({"name": "x"}, async_triple, 1)) == 3
     assert asyncio.run(DBOS.run_step_async(None, double, 1)) == 2
 
@@ -421,6 +422,12 @@ def test_run_step_refuses_bad_options() -> None:
         DBOS.run_step({"max_attempts": 0}, double, 1)
     with pytest.raises(DBOSException, match="needs a function"):
         DBOS.run_step(None, 3, 1)  # type: ignore[call-overload]
+
+    async def sync_form_on_a_loop() -> None:
+        DBOS.run_step(None, async_triple, 1)
+
+    with pytest.raises(DBOSException, match="await the _async form"):
+        asyncio.run(sync_form_on_a_loop())
 
 
 # --- step_status ----------------------------------------------------------------------------

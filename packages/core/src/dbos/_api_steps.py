@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypedDict, TypeVar, overload
 
-from ._base.errors import DBOSConfigError, DBOSException
+from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._engine.context import WorkflowContext, current_step, current_workflow, in_workflow_body
 from ._engine.effects import run_async, run_sync
 from ._engine.registry import StepPolicy, StepRegistration, function_name
@@ -205,12 +205,14 @@ def _run_sync(registration: StepRegistration, args: Any, kwargs: Any, reserved: 
             f"a coroutine function ({registration.name}) cannot be run as a step with the sync "
             "call from a running event loop: await the _async form instead"
         )
-    # A coroutine function from sync code runs on the engine's event loop thread; the
-    # caller's context (the running workflow) goes with it.
-    future = asyncio.run_coroutine_threadsafe(
-        run_async(procedure), launched_engine()._background_loop()
-    )
-    return future.result()
+    # A coroutine function from sync code runs on the engine's event loop thread (where async
+    # workflows started from sync code run too, as in DBOS Transact); the caller's context
+    # (the running workflow) goes with it. Before launch there is none: a loop of its own.
+    try:
+        loop = launched_engine()._background_loop()
+    except DBOSNotLaunchedError:
+        return asyncio.run(run_async(procedure))
+    return asyncio.run_coroutine_threadsafe(run_async(procedure), loop).result()
 
 
 async def _run_async(
