@@ -14,7 +14,7 @@ else:  # at run time the checks are mypy's, not the test's
         return value
 
 
-from dbos import DBOS, WorkflowHandle, WorkflowHandleAsync
+from dbos import DBOS, StepReservation, StepStatus, WorkflowHandle, WorkflowHandleAsync
 
 
 @DBOS.step()
@@ -30,6 +30,19 @@ def typed_workflow(x: int) -> list[str]:
 @DBOS.workflow()
 async def typed_async_workflow(x: int) -> float:
     return x / 2
+
+
+@DBOS.step(timeout_seconds=1.0, should_retry=lambda exc: True, retries_allowed=True)
+async def typed_timed_step(x: int) -> bytes:
+    return bytes(x)
+
+
+def plain_function(x: int, label: str = "") -> tuple[int, str]:
+    return x, label
+
+
+async def plain_coroutine(x: int) -> set[int]:
+    return {x}
 
 
 def test_signatures_survive_decoration() -> None:
@@ -48,3 +61,20 @@ def _only_type_checked() -> None:  # never called: mypy checks the types below
         handle = await DBOS.start_workflow_async(typed_async_workflow, 1)
         assert_type(handle, WorkflowHandleAsync[float])
         assert_type(await typed_async_workflow(2), float)
+
+    assert_type(DBOS.run_step(None, plain_function, 1, label="a"), tuple[int, str])
+    assert_type(DBOS.run_step({"name": "c"}, plain_coroutine, 1), set[int])
+    assert_type(DBOS.enqueue_workflow("q", typed_workflow, 1), WorkflowHandle[list[str]])
+    assert_type(DBOS.enqueue_workflow("q", typed_async_workflow, 1), WorkflowHandle[float])
+    assert_type(DBOS.step_status, StepStatus | None)
+    reservation = DBOS.reserve_step()
+    assert_type(reservation, StepReservation)
+    assert_type(reservation.run(None, plain_function, 2), tuple[int, str])
+
+    async def uses_async_steps() -> None:
+        assert_type(await typed_timed_step(1), bytes)
+        assert_type(await DBOS.run_step_async(None, plain_coroutine, 1), set[int])
+        assert_type(await DBOS.run_step_async(None, plain_function, 1), tuple[int, str])
+        assert_type(await reservation.run_async(None, plain_coroutine, 1), set[int])
+        handle = await DBOS.enqueue_workflow_async("q", typed_async_workflow, 1)
+        assert_type(handle, WorkflowHandleAsync[float])

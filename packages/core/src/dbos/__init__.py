@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._api_steps import StepOptions, StepReservation, StepStatus
 from ._base.errors import (
     DBOSConfigError,
     DBOSConflictingRegistrationError,
@@ -33,6 +34,7 @@ from ._base.errors import (
     DBOSRemoteError,
     DBOSSerializationError,
     DBOSStepConflictError,
+    DBOSStepTimeoutError,
     DBOSStorageError,
     DBOSUnexpectedStepError,
     DBOSWorkflowCancelledError,
@@ -47,6 +49,7 @@ from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
+from .management._management import EnqueueOptions
 from .management._status import WorkflowStatus
 from .management._versions import VersionInfo
 from .plugins._hookspecs import hookimpl
@@ -82,18 +85,23 @@ __all__ = [
     "DBOSRemoteError",
     "DBOSSerializationError",
     "DBOSStepConflictError",
+    "DBOSStepTimeoutError",
     "DBOSStorageError",
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "EnqueueOptions",
     "JsonPickleSerializer",
     "Queue",
     "Serializer",
     "SetEnqueueOptions",
     "SetWorkflowID",
     "SetWorkflowTimeout",
+    "StepOptions",
+    "StepReservation",
+    "StepStatus",
     "SystemStorage",
     "VersionInfo",
     "WorkflowHandle",

@@ -26,6 +26,8 @@ from typing import (
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
+from ._api_queues import QueuesAPI
+from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
 from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
@@ -40,7 +42,6 @@ from ._engine.engine import Engine
 from ._engine.execution import ActiveWorkflow
 from ._engine.messaging import MessagingHost, get_event_procedure, send_procedure
 from ._engine.queues import (
-    DEFAULT_POLLING_INTERVAL_S,
     EnqueueOptions,
     clear_queues,
     current_enqueue_options,
@@ -49,7 +50,6 @@ from ._engine.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRATION_ATTR,
     ScheduledRegistration,
-    StepPolicy,
     StepRegistration,
     WorkflowRegistration,
     function_name,
@@ -60,7 +60,6 @@ from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
-from ._queue import Queue, QueueRateLimit, find_queue
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
@@ -169,7 +168,7 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
     return actives
 
 
-class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
+class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -183,6 +182,9 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     logger: ClassVar[logging.Logger] = logger
     workflow_id = _ClassProperty(_current_workflow_id)
     step_id = _ClassProperty(_current_step_id)
+    #: The running step's `StepStatus` (its ID, and its attempt for a step that allows
+    #: retries), or None outside a step: DBOS Transact 3.4's class property.
+    step_status = _ClassProperty(current_step_status)
     #: The application version this process runs and stamps on the workflows it starts, a
     #: string: the configured ``application_version``, else ``DBOS__APPVERSION``, else a hash
     #: of the registered workflows' source (DBOS Transact semantics, where it is a class
@@ -422,6 +424,9 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
         interval_seconds: float = 1.0,
         max_attempts: int = 3,
         backoff_rate: float = 2.0,
+        should_retry: ShouldRetry | None = None,
+        preemptible: bool = False,
+        timeout_seconds: float | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Make a function a checkpointed step: inside a workflow it runs once, and its
         recorded result is returned when the workflow is replayed.
@@ -432,18 +437,30 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             interval_seconds: Wait before the first retry.
             max_attempts: Attempts in all, the first included.
             backoff_rate: Factor applied to the wait after each retry.
+            should_retry: With retries allowed, called with each failed attempt's exception:
+                False ends the step at once with that exception (not wrapped in
+                `DBOSMaxStepRetriesExceeded`). May be async for an async step. DBOS Transact
+                3.4 semantics.
+            preemptible: DBOS Transact 3.4's cancel-with-the-workflow option for async steps:
+                not supported yet (True raises `DBOSException`).
+            timeout_seconds: Async steps only: an attempt running longer (seconds, > 0) is
+                cancelled and fails with `DBOSStepTimeoutError`, which is retried like any
+                error when retries are allowed, and recorded and replayed as the step's
+                outcome otherwise. Each attempt gets a fresh timeout; inert outside a
+                workflow. DBOS Transact 3.4 semantics.
+
+        Raises:
+            DBOSConfigError: a number out of range; a timeout or an async `should_retry` on a
+                sync function (DBOS Transact refuses them too).
         """
-        if type(max_attempts) is not int or max_attempts < 1:
-            raise DBOSConfigError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-        if not _finite_at_least(interval_seconds, 0.0):
-            raise DBOSConfigError(f"interval_seconds must be >= 0, got {interval_seconds!r}")
-        if not _finite_at_least(backoff_rate, 1.0):
-            raise DBOSConfigError(f"backoff_rate must be >= 1, got {backoff_rate!r}")
-        policy = StepPolicy(
-            retries_allowed=bool(retries_allowed),
-            interval_seconds=float(interval_seconds),
+        policy = step_policy(
+            retries_allowed=retries_allowed,
+            interval_seconds=interval_seconds,
             max_attempts=max_attempts,
-            backoff_rate=float(backoff_rate),
+            backoff_rate=backoff_rate,
+            should_retry=should_retry,
+            preemptible=preemptible,
+            timeout_seconds=timeout_seconds,
         )
 
         def decorator(func: Callable[P, R]) -> Callable[P, R]:
@@ -453,6 +470,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
                 policy=policy,
                 is_async=inspect.iscoroutinefunction(func),
             )
+            check_policy_fits(policy, registration.name, registration.is_async)
             _registry.register_step(registration)
             wrapper: Callable[..., Any]
             if registration.is_async:
@@ -579,39 +597,6 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
         started = await run_async(engine.start(registration_of(func), args, kwargs))
         engine.dispatch(started)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
-
-    # --- queues -----------------------------------------------------------------------------
-
-    @classmethod
-    def register_queue(
-        cls,
-        name: str,
-        concurrency: int | None = None,
-        limiter: QueueRateLimit | None = None,
-        *,
-        worker_concurrency: int | None = None,
-        priority_enabled: bool = False,
-        partition_queue: bool = False,
-        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
-    ) -> Queue:
-        """Declare a queue (the same as constructing `Queue(...)`)."""
-        return Queue(
-            name,
-            concurrency,
-            limiter,
-            worker_concurrency=worker_concurrency,
-            priority_enabled=priority_enabled,
-            partition_queue=partition_queue,
-            polling_interval_sec=polling_interval_sec,
-        )
-
-    @classmethod
-    def retrieve_queue(cls, name: str) -> Queue:
-        """The queue declared under `name`."""
-        queue = find_queue(name)
-        if queue is None:
-            raise DBOSException(f"no queue named {name!r} is declared in this process")
-        return queue
 
     # --- inside workflows -------------------------------------------------------------------
 

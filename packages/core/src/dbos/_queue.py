@@ -154,7 +154,9 @@ class Queue:
         enqueue the task a second time.
         """
         engine = launched_engine()
-        started = run_sync(engine.enqueue(registration_of(func), args, kwargs, _placement(self)))
+        started = run_sync(
+            engine.enqueue(registration_of(func), args, kwargs, placement(self.name, self))
+        )
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
     @overload
@@ -171,7 +173,7 @@ class Queue:
         """`enqueue` for async code; the handle's `get_result` is awaitable."""
         engine = launched_engine()
         started = await run_async(
-            engine.enqueue(registration_of(func), args, kwargs, _placement(self))
+            engine.enqueue(registration_of(func), args, kwargs, placement(self.name, self))
         )
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 
@@ -242,28 +244,49 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         self.options = self._value
 
 
-def _placement(queue: Queue) -> QueuePlacement:
-    options = current_enqueue_options()
-    if options.priority is not None and not queue.priority_enabled:
+def check_queue_name(queue_name: object) -> str:
+    """`queue_name`, if it may be enqueued on by name. Raises `DBOSException` otherwise."""
+    if not isinstance(queue_name, str) or not queue_name:
+        raise DBOSException(f"a queue name must be a non-empty string, got {queue_name!r}")
+    if queue_name == INTERNAL_QUEUE_NAME:
+        raise DBOSException(f"queue {queue_name!r} is reserved for DBOS's own use")
+    check_text(queue_name, "the queue name")
+    return queue_name
+
+
+def check_fits(queue: Queue | None, priority: int | None, partition_key: str | None) -> None:
+    """Refuse a priority or partition key the queue declared in this process does not take
+    (or a missing key on a partitioned queue). A queue not declared here is not checked: the
+    process that declares it may be another one."""
+    if queue is None:
+        return
+    if priority is not None and not queue.priority_enabled:
         raise DBOSException(
             f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
             "cannot have a priority"
         )
-    if queue.partition_queue and options.queue_partition_key is None:
+    if queue.partition_queue and partition_key is None:
         raise DBOSException(
             f"queue {queue.name!r} is partitioned: enqueue on it inside "
             "SetEnqueueOptions(queue_partition_key=...)"
         )
-    if options.queue_partition_key is not None and not queue.partition_queue:
+    if partition_key is not None and not queue.partition_queue:
         raise DBOSException(
             f"queue {queue.name!r} was not declared with partition_queue=True, so tasks on it "
-            f"cannot have a partition key (got {options.queue_partition_key!r})"
+            f"cannot have a partition key (got {partition_key!r})"
         )
+
+
+def placement(queue_name: str, queue: Queue | None) -> QueuePlacement:
+    """Where a task enqueued on `queue_name` (declared here as `queue`, or not) waits, with the
+    options of the enclosing `SetEnqueueOptions`."""
+    options = current_enqueue_options()
+    check_fits(queue, options.priority, options.queue_partition_key)
     delay_until = None
     if options.delay_seconds:
         delay_until = now_ms() + int(options.delay_seconds * 1000)
     return QueuePlacement(
-        queue_name=queue.name,
+        queue_name=queue_name,
         priority=options.priority or 0,
         deduplication_id=options.deduplication_id,
         delay_until_ms=delay_until,

@@ -35,9 +35,9 @@ def kill_at_step(
     extra_sys_path: list[str] | None = None,
     timeout_s: float = 60.0,
 ) -> KilledRun:
-    """Run workflow `target` (``"package.module:function"``) with `args` in a new Python
-    process on `database_url`, and SIGKILL that process when the workflow's step `step`
-    (function ID, counting from 0) is about to run its body.
+    """Run workflow `target` (``"package.module:function"``, sync or async) with `args` in a
+    new Python process on `database_url`, and SIGKILL that process when the workflow's step
+    `step` (function ID, counting from 0) is about to run its body.
 
     The child launches DBOS with `executor_id` and `application_version` (pass the test
     process's, e.g. ``DBOS.application_version``, so that `DBOS.recover_pending_workflows()`

@@ -3,7 +3,9 @@ waiting there for the parent's SIGKILL."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import json
 import sys
 import time
@@ -43,7 +45,9 @@ def main(spec: dict[str, Any]) -> None:
     DBOS(config=config)  # type: ignore[arg-type]
     DBOS.launch()
     with SetWorkflowID(spec["workflow_id"]):
-        function(*spec["args"])  # type: ignore[operator]
+        result = function(*spec["args"])  # type: ignore[operator]
+        if inspect.iscoroutine(result):  # an async workflow
+            asyncio.run(result)
     raise SystemExit(f"workflow {spec['workflow_id']} finished without reaching the step")
 
 

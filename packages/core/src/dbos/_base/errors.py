@@ -151,6 +151,21 @@ class DBOSMaxStepRetriesExceeded(DBOSWorkflowError):
         self.errors = errors
 
 
+class DBOSStepTimeoutError(DBOSWorkflowError):
+    """An async step ran past its ``timeout_seconds`` and was cancelled (DBOS Transact 3.4
+    semantics). It is the attempt's error: retried like any other when the step allows retries,
+    recorded as the step's outcome otherwise, and raised again on replay."""
+
+    def __init__(self, step_name: str, timeout_seconds: float) -> None:
+        self._reduce_args = (step_name, timeout_seconds)
+        super().__init__(
+            f"step {step_name!r} was cancelled after exceeding its timeout of "
+            f"{timeout_seconds} seconds"
+        )
+        self.step_name = step_name
+        self.timeout_seconds = timeout_seconds
+
+
 class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
     """A workflow was recovered more times than its `max_recovery_attempts` allows."""
 

@@ -50,10 +50,15 @@ class StepFrame:
 
     `writes` holds what the attempt sent, set and wrote to streams: made with the step's
     checkpoint if the step succeeds, dropped with a failed attempt (ours: DBOS Transact
-    makes them at once, so a retried or crashed step repeats them)."""
+    makes them at once, so a retried or crashed step repeats them).
+
+    `attempt` (from 0) and `max_attempts` are set for a step that allows retries, else None
+    (what `DBOS.step_status` reports, as in DBOS Transact)."""
 
     function_id: int
     writes: list[StepWrite]
+    attempt: int | None = None
+    max_attempts: int | None = None
 
 
 _current_workflow: ContextVar[WorkflowContext | None] = ContextVar(

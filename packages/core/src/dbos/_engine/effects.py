@@ -16,6 +16,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .._base.errors import DBOSException, DBOSStepTimeoutError
+
 if TYPE_CHECKING:
     from ..storage._waiting import Waiter
 
@@ -48,6 +50,48 @@ class CallBody(Effect):
         if asyncio.iscoroutine(result):
             return await result
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class TimedCall(Effect):
+    """Call an async step's body with a deadline of `timeout_s` seconds (one attempt's).
+
+    Past it, the body's task is cancelled and given the chance to finish its cleanup, then
+    `DBOSStepTimeoutError` is raised (chained to whatever Exception the cleanup raised; a
+    BaseException it raises, such as KeyboardInterrupt, goes up as it is). A body that finished
+    first keeps its outcome. Sync bodies have no timeout: a thread cannot be stopped, and one
+    left running would act after its step was recorded as timed out."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    timeout_s: float
+    step_name: str
+
+    def run_sync(self) -> Any:
+        raise DBOSException(
+            f"step {self.step_name!r} has timeout_seconds, which only async steps support"
+        )
+
+    async def run_async(self) -> Any:
+        task: asyncio.Future[Any] = asyncio.ensure_future(self.fn(*self.args, **self.kwargs))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
+            if task in done:
+                return task.result()
+            task.cancel()
+            await asyncio.wait({task})
+            cause = None if task.cancelled() else task.exception()
+            if cause is not None and not isinstance(cause, Exception):
+                raise cause
+            raise DBOSStepTimeoutError(self.step_name, self.timeout_s) from cause
+        finally:
+            if not task.done():
+                # This call itself was cancelled: do not leave the body running behind it.
+                task.cancel()
+                await asyncio.wait({task})
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,9 +48,7 @@ from .context import (
     current_workflow,
     enter_workflow,
     leave_workflow,
-    take_assigned_workflow_id,
 )
-from .decisions import child_workflow_id, replayed_step
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from .engine_log import (
     log_left_pending,
@@ -70,6 +68,7 @@ from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
 from .scheduler import Scheduler
 from .slots import QueueSlot
+from .starts import StartPosition, record_child, start_position
 
 logger = logging.getLogger("dbos")
 
@@ -180,22 +179,8 @@ class Engine:
         """Create the workflow row (or find it) and decide who runs it. One round trip on a
         first start outside a workflow; a child start also records the parent's operation.
         With a `placement` the workflow is enqueued instead, for a queue worker to run."""
-        parent = current_workflow()
-        assigned = take_assigned_workflow_id()
-        parent_function_id: int | None = None
-        replayed: StepRecord | None = None
-        if parent is not None and current_step() is None:
-            parent_function_id = parent.take_function_id()
-            replayed = replayed_step(
-                parent.recorded, parent.workflow_id, parent_function_id, registration.name
-            )
-            if replayed is not None and replayed.child_workflow_id:
-                workflow_id = replayed.child_workflow_id
-            else:
-                workflow_id = assigned or child_workflow_id(parent.workflow_id, parent_function_id)
-        else:
-            parent = None
-            workflow_id = assigned or str(uuid.uuid4())
+        position = start_position(registration.name)
+        parent, workflow_id = position.parent, position.workflow_id
         inputs = self.codec.encode_inputs(args, kwargs, registration.name, registration.function)
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
@@ -204,8 +189,8 @@ class Engine:
             init: WorkflowInit = yield Blocking(self.storage.create_workflow, (new,))
             if init.row.name != registration.name:
                 raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
-            if parent is not None and parent_function_id is not None and replayed is None:
-                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
+            if position.must_record:
+                yield from self._record_child(position, registration, workflow_id)
             return Started(
                 workflow_id,
                 None,
@@ -233,8 +218,8 @@ class Engine:
                 must_run = init.created and placement is None
                 if not must_run:
                     self._settle_not_run_here(active, init.row)
-            if parent is not None and parent_function_id is not None and replayed is None:
-                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
+            if position.must_record:
+                yield from self._record_child(position, registration, workflow_id)
         except BaseException as exc:
             if owner and not must_run:
                 self._release(active, exc)
@@ -266,25 +251,12 @@ class Engine:
         self.queue_worker.wake(queue_name)
 
     def _record_child(
-        self,
-        parent: WorkflowContext,
-        function_id: int,
-        registration: WorkflowRegistration,
-        workflow_id: str,
+        self, position: StartPosition, registration: WorkflowRegistration, workflow_id: str
     ) -> Procedure[None]:
         """Checkpoint the parent's operation that started (or enqueued) a child."""
-        yield from self.recorder.checkpoint(
-            parent,
-            StepRecord(
-                workflow_id=parent.workflow_id,
-                function_id=function_id,
-                function_name=registration.name,
-                output=None,
-                error=None,
-                started_at_ms=now_ms(),
-                completed_at_ms=now_ms(),
-                child_workflow_id=workflow_id,
-            ),
+        assert position.parent is not None and position.function_id is not None
+        yield from record_child(
+            self.recorder, position.parent, position.function_id, registration.name, workflow_id
         )
 
     def _new_workflow(

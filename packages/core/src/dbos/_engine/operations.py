@@ -131,12 +131,13 @@ def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
 
 
 def recorded_operation(
-    context: WorkflowContext, name: str, run: Run, *, ids: int = 1
+    context: WorkflowContext, name: str, run: Run, *, ids: int = 1, reserved: int | None = None
 ) -> Procedure[StepRecord]:
     """The skeleton of every recorded operation (see the module's text). Reserves `ids`
     consecutive operation IDs (a wait with a timeout records its wake-up time at the second);
-    the first is the operation's. Returns the record that counts: the replayed one, the one
-    `run` produced, or the one another execution committed first.
+    the first is the operation's. `reserved` is an operation ID taken earlier (a step
+    reservation), used instead of taking the next one. Returns the record that counts: the
+    replayed one, the one `run` produced, or the one another execution committed first.
 
     Raises:
         DBOSWorkflowCancelledError: the workflow was cancelled (or passed its deadline)
@@ -144,7 +145,9 @@ def recorded_operation(
         DBOSUnexpectedStepError: a replay finds another operation recorded at this ID.
     """
     recorder = context.recorder
-    function_ids = [context.take_function_id() for _ in range(ids)]
+    function_ids = (
+        [reserved] if reserved is not None else [context.take_function_id() for _ in range(ids)]
+    )
     replayed = replayed_step(context.recorded, context.workflow_id, function_ids[0], name)
     if replayed is not None:
         return replayed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,16 @@ DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
 
 @dataclass(frozen=True)
 class StepPolicy:
-    """How a step retries. `max_attempts` counts the first try."""
+    """How a step retries and how long an attempt may run. `max_attempts` counts the first
+    try; `should_retry` (consulted only when retries are allowed) says whether an attempt's
+    exception is worth another attempt; `timeout_s` bounds each attempt of an async step."""
 
     retries_allowed: bool = False
     interval_seconds: float = 1.0
     max_attempts: int = 3
     backoff_rate: float = 2.0
+    should_retry: Callable[[BaseException], bool | Awaitable[bool]] | None = None
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .context import (
     leave_step,
 )
 from .decisions import remaining_sleep, retry_delay
-from .effects import CallBody, Procedure, Sleep
+from .effects import CallBody, Procedure, Sleep, TimedCall
 from .interrupt import interruptible_sleep
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
@@ -43,10 +43,14 @@ def _attempt_failure(exc: Exception) -> Exception:
 
 
 def step_procedure(
-    registration: StepRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
+    registration: StepRegistration,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    reserved_id: int | None = None,
 ) -> Procedure[Any]:
     """Run a step once per workflow execution history: replay its recorded outcome if there is
-    one, else run it (with retries), checkpoint the outcome, and return or raise it."""
+    one, else run it (with retries), checkpoint the outcome, and return or raise it.
+    `reserved_id` is a step ID drawn earlier (`DBOS.reserve_step`) instead of the next one."""
     context = current_workflow()
     if context is None or current_step() is not None:
         # Outside a workflow, or nested in another step: an ordinary call.
@@ -65,7 +69,7 @@ def step_procedure(
             write = functools.partial(recorder.storage.record_step, writes=tuple(writes))
         return Produced(record, write)
 
-    stored = yield from recorded_operation(context, registration.name, run)
+    stored = yield from recorded_operation(context, registration.name, run, reserved=reserved_id)
     if not ran or stored is not ran[0][0]:  # replayed, or another execution recorded it first
         return recorder.replay_result(stored)
     _, value, error = ran[0]
@@ -87,21 +91,45 @@ def _run_attempts(
     recorder.hooks.before_step(context.workflow_id, function_id, registration.name)
     started_at = now_ms()
     policy = registration.policy
+    retries = policy.retries_allowed
     failures: list[BaseException] = []
     value: Any = None
     error: Exception | None = None
     while True:
         # A frame per attempt: what a failed attempt sent or wrote is dropped with it.
-        frame = StepFrame(function_id, [])
+        frame = (
+            StepFrame(function_id, [], len(failures), policy.max_attempts)
+            if retries
+            else StepFrame(function_id, [])
+        )
         token = enter_step(frame)
         try:
-            value = yield CallBody(registration.function, args, kwargs)
+            if policy.timeout_s is None:
+                value = yield CallBody(registration.function, args, kwargs)
+            else:
+                value = yield TimedCall(
+                    registration.function, args, kwargs, policy.timeout_s, registration.name
+                )
         except Exception as exc:
             failures.append(_attempt_failure(exc))
         else:
             break
         finally:
             leave_step(token)
+        if retries and policy.should_retry is not None:
+            # DBOS Transact semantics: an exception the predicate refuses is the step's outcome
+            # as it is (not wrapped in DBOSMaxStepRetriesExceeded); so is one the predicate
+            # raises itself.
+            try:
+                again = yield CallBody(policy.should_retry, (failures[-1],), {})
+            except Exception as exc:
+                error = exc
+                break
+            if not again:
+                last = failures[-1]
+                assert isinstance(last, Exception)
+                error = last
+                break
         delay = retry_delay(policy, len(failures))
         if delay is None:
             last = failures[-1]
