@@ -23,6 +23,7 @@ from typing import (
     overload,
 )
 
+from ._api_classes import ClassesAPI
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
@@ -31,6 +32,7 @@ from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
 from ._base.urls import mask_password
 from ._config import DBOSConfig, Settings, log_level_of, missing_service_warning, resolve
+from ._engine import classes as _classes
 from ._engine import registry as _registry
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
@@ -47,6 +49,7 @@ from ._engine.queues import (
 from ._engine.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRATION_ATTR,
+    STEP_WORKFLOW_PREFIX,
     ScheduledRegistration,
     StepPolicy,
     StepRegistration,
@@ -75,9 +78,6 @@ T = TypeVar("T")
 ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datetime], Any])
 
 logger = logging.getLogger("dbos")
-
-#: Registered name of the one-step workflow that runs an enqueued (or started) step.
-STEP_WORKFLOW_PREFIX = "dbos.step:"
 
 
 class _ClassProperty(Generic[T]):
@@ -167,7 +167,7 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
     return actives
 
 
-class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
+class DBOS(ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -321,6 +321,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
             instance._engine = instance._storage = None
         if destroy_registry:
             _registry.clear()
+            _classes.clear()
             clear_queues()
 
     @classmethod
@@ -374,6 +375,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
                     else max_recovery_attempts
                 ),
                 is_async=inspect.iscoroutinefunction(func),
+                binding=_classes.MethodBinding(func),
             )
             _registry.register_workflow(registration)
             wrapper: Callable[..., Any]
@@ -461,6 +463,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
                 function=wrapper,
                 max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
                 is_async=registration.is_async,
+                binding=_classes.MethodBinding(func),
             )
             _registry.register_workflow(as_workflow)
             setattr(wrapper, REGISTRATION_ATTR, as_workflow)
@@ -534,7 +537,8 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
         """
         _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
-        started = run_sync(engine.start(registration_of(func), args, kwargs))
+        call_args = _classes.with_bound_self(func, args)
+        started = run_sync(engine.start(registration_of(func), call_args, kwargs))
         engine.dispatch(started)
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
@@ -561,7 +565,8 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOSType):
         """
         _refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
-        started = await run_async(engine.start(registration_of(func), args, kwargs))
+        call_args = _classes.with_bound_self(func, args)
+        started = await run_async(engine.start(registration_of(func), call_args, kwargs))
         engine.dispatch(started)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 

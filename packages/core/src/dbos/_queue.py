@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypedDict, TypeVar, overload
 from ._base.errors import DBOSConfigError, DBOSException
 from ._base.ids import check_text, check_texts
 from ._context import ContextSetting
+from ._engine.classes import with_bound_self
 from ._engine.effects import run_async, run_sync
 from ._engine.execution import QueuePlacement
 from ._engine.outcome import now_ms
@@ -154,7 +155,10 @@ class Queue:
         enqueue the task a second time.
         """
         engine = launched_engine()
-        started = run_sync(engine.enqueue(registration_of(func), args, kwargs, _placement(self)))
+        call_args = with_bound_self(func, args)
+        started = run_sync(
+            engine.enqueue(registration_of(func), call_args, kwargs, _placement(self))
+        )
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
     @overload
@@ -170,8 +174,9 @@ class Queue:
     async def enqueue_async(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
         """`enqueue` for async code; the handle's `get_result` is awaitable."""
         engine = launched_engine()
+        call_args = with_bound_self(func, args)
         started = await run_async(
-            engine.enqueue(registration_of(func), args, kwargs, _placement(self))
+            engine.enqueue(registration_of(func), call_args, kwargs, _placement(self))
         )
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 
