@@ -148,9 +148,9 @@ def test_resume_and_fork_an_instance_workflow_from_the_client(
     finally:
         client.destroy()
     # The `dbos` command shows them too.
+    command = [str(Path(sys.executable).parent / "dbos"), "--db-url", dbos_system_database_url]
     shown = subprocess.run(
-        [str(Path(sys.executable).parent / "dbos"), "--db-url", dbos_system_database_url]
-        + ["workflow", "get", "ones-count", "--json"],
+        [*command, "workflow", "get", "ones-count", "--json"],
         check=True,
         capture_output=True,
         text=True,
