@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -285,3 +287,30 @@ def test_a_row_naming_an_unknown_instance_is_left_for_a_process_that_has_it(
     for workflow_id in ("ghost-instance", "ghost-class"):
         status = DBOS.get_workflow_status(workflow_id)
         assert status is not None and status.status == "PENDING"
+
+
+@pytest.mark.slow
+def test_the_classes_example_recovers_a_payment_on_its_gateway(
+    dbos_system_database_url: str,
+) -> None:
+    """examples/classes.py: a process is SIGKILLed while capturing a payment on the ``us``
+    gateway; the next process recovers it on ``us`` without authorizing it again."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "classes.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.count("us: authorizing order-1") == 1  # before the kill, not again
+    assert out.count("us: capturing auth-order-1, fee 300") == 1  # after it, on us
+    assert "order-1 paid 10300 cents through us" in out
+    assert "order-2 paid 5100 cents through eu" in out
+    assert "Gateway report for 2025-01-31" in out
+    assert "Gateway.pay class=Gateway instance=us" in out
+    assert "Gateway.report class=Gateway instance=None" in out
