@@ -41,7 +41,10 @@ class DBOSSerializationError(DBOSException):
 
 
 class DBOSConflictingRegistrationError(DBOSException):
-    """Two different functions were registered under one workflow or step name."""
+    """Two workflows from different modules in different files were registered under one
+    name (a duplicate from one module or file only warns, as in DBOS), two classes under one
+    ``@DBOS.dbos_class`` name, or two configured instances of a class under one
+    ``config_name``."""
 
 
 class DBOSNotLaunchedError(DBOSException):
