@@ -131,6 +131,31 @@ def test_async_instance_methods(dbos: type[DBOS]) -> None:
     assert _names("async-1") == ("Pricer.checkout_async", "Pricer", "south")
 
 
+def test_methods_called_as_child_workflows(dbos: type[DBOS]) -> None:
+    @DBOS.workflow()
+    def parent() -> list[str]:
+        started = DBOS.start_workflow(south.checkout, 1)
+        return [north.checkout(1), started.get_result(), Pricer.describe("c")]
+
+    with SetWorkflowID("parent"):
+        assert parent() == ["north:2", "south:3", "Pricer/Pricer/c"]
+    children = {
+        s.workflow_id: (s.class_name, s.config_name)
+        for s in DBOS.list_workflows()
+        if s.parent_workflow_id == "parent"
+    }
+    assert children == {
+        "parent-0": ("Pricer", "south"),
+        "parent-1": ("Pricer", "north"),
+        "parent-2": ("Pricer", None),
+    }
+    # Called again under the same ID, the parent finds its children instead of rerunning them.
+    north.ran.clear()
+    with SetWorkflowID("parent"):
+        assert parent() == ["north:2", "south:3", "Pricer/Pricer/c"]
+    assert north.ran == []
+
+
 def test_a_fork_runs_on_the_same_instance(dbos: type[DBOS]) -> None:
     with SetWorkflowID("fork-source"):
         assert south.checkout(10) == "south:30"

@@ -530,10 +530,15 @@ class DBOS(ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOS
 
         The workflow is durably created before this returns. A sync workflow runs on the
         engine's thread pool; an async one on the running event loop or the engine's own.
+        `func` may be a bound method (``inst.method``, ``Cls.class_method``): the run records
+        its class and instance by name (see `DBOS.dbos_class`).
 
         Raises:
             DBOSException: called inside `SetEnqueueOptions`, whose options only apply to
-                tasks enqueued on a queue (use ``queue.enqueue(...)``).
+                tasks enqueued on a queue (use ``queue.enqueue(...)``); or `func` is a method
+                on an instance recovery could not find again (no ``config_name``, or not the
+                `DBOSConfiguredInstance` registered under it), or of a class not decorated
+                with ``@DBOS.dbos_class()``.
         """
         _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()

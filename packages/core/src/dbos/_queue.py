@@ -152,7 +152,14 @@ class Queue:
         """Durably enqueue `func` (a workflow or a step) and return a handle to the task.
 
         Inside a workflow the enqueue is itself checkpointed: a recovered workflow does not
-        enqueue the task a second time.
+        enqueue the task a second time. `func` may be a bound method (``inst.method``,
+        ``Cls.class_method``): the worker that runs the task calls it on the instance (or
+        class) registered under the names the task records (see `DBOS.dbos_class`).
+
+        Raises:
+            DBOSException: `func` is a method on an instance recovery could not find again,
+                or of a class not decorated with ``@DBOS.dbos_class()`` (as for
+                `DBOS.start_workflow`).
         """
         engine = launched_engine()
         call_args = with_bound_self(func, args)
