@@ -309,7 +309,9 @@ class DBOS(ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, metaclass=_DBOS
         cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0
     ) -> None:
         """Shut down. Workflows still running stay PENDING and are recovered at the next
-        launch. `workflow_completion_timeout_sec` waits that long for them first."""
+        launch. `workflow_completion_timeout_sec` waits that long for them first;
+        `destroy_registry` also forgets every registered workflow, step, schedule, queue,
+        ``@DBOS.dbos_class`` class and configured instance (for tests)."""
         with cls._instance_lock:
             instance, cls._instance = cls._instance, None
             set_launched_engine(None)
