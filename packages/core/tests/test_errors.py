@@ -12,7 +12,6 @@ import pytest
 from dbos import (
     DBOS,
     DBOSConfigError,
-    DBOSConflictingRegistrationError,
     DBOSConnectionError,
     DBOSException,
     DBOSNotLaunchedError,
@@ -82,19 +81,6 @@ def test_one_id_for_two_different_workflows_is_refused(launch: Launch) -> None:
     with SetWorkflowID("shared"), pytest.raises(DBOSWorkflowConflictIDError, match="shared"):
         second()
     assert DBOS.retrieve_workflow("shared").get_result() == 1
-
-
-def test_two_functions_under_one_name_are_refused() -> None:
-    @DBOS.workflow(name="taken-name")
-    def one() -> None:
-        pass
-
-    with pytest.raises(DBOSConflictingRegistrationError, match="taken-name"):
-
-        def two() -> None:
-            pass
-
-        DBOS.workflow(name="taken-name")(two)
 
 
 def test_calling_a_workflow_before_launch_says_so() -> None:

@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
         "DBOS",
         "DBOSConfig",
         "DBOSConfigError",
+        "DBOSConfiguredInstance",
         "DBOSConflictingRegistrationError",
         "DBOSConnectionError",
         "DBOSException",

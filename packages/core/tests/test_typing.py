@@ -14,7 +14,14 @@ else:  # at run time the checks are mypy's, not the test's
         return value
 
 
-from dbos import DBOS, StepReservation, StepStatus, WorkflowHandle, WorkflowHandleAsync
+from dbos import (
+    DBOS,
+    DBOSConfiguredInstance,
+    StepReservation,
+    StepStatus,
+    WorkflowHandle,
+    WorkflowHandleAsync,
+)
 
 
 @DBOS.step()
@@ -78,3 +85,36 @@ def _only_type_checked() -> None:  # never called: mypy checks the types below
         assert_type(await reservation.run_async(None, plain_coroutine, 1), set[int])
         handle = await DBOS.enqueue_workflow_async("q", typed_async_workflow, 1)
         assert_type(handle, WorkflowHandleAsync[float])
+
+
+@DBOS.dbos_class()
+class TypedShop(DBOSConfiguredInstance):
+    def __init__(self, region: str) -> None:
+        super().__init__(region)
+
+    @DBOS.workflow()
+    def order(self, item: str, quantity: int = 1) -> dict[str, int]:
+        return {item: quantity}
+
+    @classmethod
+    @DBOS.workflow()
+    def catalog(cls, page: int) -> list[str]:
+        return [str(page)]
+
+    @staticmethod
+    @DBOS.step()
+    def price(item: str) -> float:
+        return float(len(item))
+
+
+def test_class_decoration_keeps_the_class() -> None:
+    assert TypedShop.__name__ == "TypedShop"
+    assert TypedShop.order.__name__ == "order"
+
+
+def _methods_type_checked(shop: TypedShop) -> None:  # never called: mypy checks the types
+    assert_type(shop.order("x", quantity=2), dict[str, int])
+    assert_type(TypedShop.catalog(1), list[str])
+    assert_type(TypedShop.price("x"), float)
+    assert_type(DBOS.start_workflow(shop.order, "x"), WorkflowHandle[dict[str, int]])
+    assert_type(DBOS.start_workflow(TypedShop.catalog, 2), WorkflowHandle[list[str]])

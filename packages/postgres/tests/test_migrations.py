@@ -397,3 +397,32 @@ def test_the_fork_effects_migration_keeps_existing_rows(
         assert storage.read_stream("partial", "s", 0).entries == ()
     finally:
         storage.close()
+
+
+def test_the_workflow_classes_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0011 on a database with workflows: the rows stay, as functions (no class or instance),
+    and can still be read and forked."""
+    before = [m for m in migrations() if m.name != "workflow_classes"]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert "0011_workflow_classes" in storage.migrate()
+        row = storage.get_workflow("old")
+        assert row is not None and (row.class_name, row.config_name) == (None, None)
+        forked = storage.fork_workflow(ForkRequest("old", "forked", 0, "q", None, 2))
+        assert (forked.name, forked.class_name, forked.config_name) == (
+            "module.workflow",
+            None,
+            None,
+        )
+    finally:
+        storage.close()

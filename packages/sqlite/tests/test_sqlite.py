@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos.storage import NewWorkflow, WorkflowOutcome
+from dbos.storage import ForkRequest, NewWorkflow, WorkflowOutcome
 from dbos_sqlite import SQLiteStorage, parse_sqlite_url
 from dbos_sqlite._storage import _MIGRATIONS
 
@@ -129,3 +129,35 @@ def test_processes_racing_on_one_file_create_once(tmp_path: Path) -> None:
     go.touch()
     outputs = [racer.communicate(timeout=60)[0].strip() for racer in racers]
     assert sorted(outputs) == ["False", "False", "False", "True"]
+
+
+def test_the_workflow_classes_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0009 on a file with workflows: the rows stay, as functions (no class or instance),
+    and can still be read and forked."""
+    from dbos_sqlite import _storage
+
+    path = tmp_path / "app.sqlite"
+    before = [m for m in _MIGRATIONS if m.name != "workflow_classes"]
+    monkeypatch.setattr(_storage, "_MIGRATIONS", before)
+    SQLiteStorage(f"sqlite:///{path}").setup()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate() == ["0009_workflow_classes"]
+        row = storage.get_workflow("old")
+        assert row is not None and (row.class_name, row.config_name) == (None, None)
+        forked = storage.fork_workflow(ForkRequest("old", "forked", 0, "q", None, 2))
+        assert (forked.name, forked.class_name, forked.config_name) == (
+            "module.workflow",
+            None,
+            None,
+        )
+    finally:
+        storage.close()

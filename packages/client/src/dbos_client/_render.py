@@ -84,6 +84,8 @@ def workflow_record(status: WorkflowStatus) -> dict[str, Any]:
         "workflow_id": status.workflow_id,
         "status": status.status,
         "name": status.name,
+        "class_name": status.class_name,
+        "config_name": status.config_name,
         "queue_name": status.queue_name,
         "created_at": iso(status.created_at),
         "updated_at": iso(status.updated_at),

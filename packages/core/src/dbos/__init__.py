@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._api_classes import DBOSConfiguredInstance
 from ._api_steps import StepOptions, StepReservation, StepStatus
 from ._base.errors import (
     DBOSConfigError,
@@ -70,6 +71,7 @@ __all__ = [
     "DBOS",
     "DBOSConfig",
     "DBOSConfigError",
+    "DBOSConfiguredInstance",
     "DBOSConflictingRegistrationError",
     "DBOSConnectionError",
     "DBOSException",

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar, overload
 
 from ._base.errors import DBOSConfigError, DBOSException
+from ._engine.classes import with_bound_self
 from ._engine.context import assigned_timeout
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import DEFAULT_POLLING_INTERVAL_S, current_enqueue_options
@@ -185,7 +186,12 @@ class QueuesAPI:
         engine = launched_engine()
         name = check_queue_name(queue_name)
         started = run_sync(
-            engine.enqueue(registration_of(func), args, kwargs, placement(name, find_queue(name)))
+            engine.enqueue(
+                registration_of(func),
+                with_bound_self(func, args),
+                kwargs,
+                placement(name, find_queue(name)),
+            )
         )
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
@@ -213,7 +219,12 @@ class QueuesAPI:
         engine = launched_engine()
         name = check_queue_name(queue_name)
         started = await run_async(
-            engine.enqueue(registration_of(func), args, kwargs, placement(name, find_queue(name)))
+            engine.enqueue(
+                registration_of(func),
+                with_bound_self(func, args),
+                kwargs,
+                placement(name, find_queue(name)),
+            )
         )
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 

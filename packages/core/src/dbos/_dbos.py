@@ -23,6 +23,7 @@ from typing import (
     overload,
 )
 
+from ._api_classes import ClassesAPI
 from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
@@ -34,6 +35,7 @@ from ._base.serialization import Codec
 from ._base.urls import mask_password
 from ._compat_keys import missing_service_warning
 from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
+from ._engine import classes as _classes
 from ._engine import registry as _registry
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
@@ -49,6 +51,7 @@ from ._engine.queues import (
 from ._engine.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRATION_ATTR,
+    STEP_WORKFLOW_PREFIX,
     ScheduledRegistration,
     StepRegistration,
     WorkflowRegistration,
@@ -76,9 +79,6 @@ T = TypeVar("T")
 ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datetime], Any])
 
 logger = logging.getLogger("dbos")
-
-#: Registered name of the one-step workflow that runs an enqueued (or started) step.
-STEP_WORKFLOW_PREFIX = "dbos.step:"
 
 
 class _ClassProperty(Generic[T]):
@@ -168,7 +168,9 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
     return actives
 
 
-class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType):
+class DBOS(
+    ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType
+):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
     Example:
@@ -326,7 +328,9 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
         cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0
     ) -> None:
         """Shut down. Workflows still running stay PENDING and are recovered at the next
-        launch. `workflow_completion_timeout_sec` waits that long for them first."""
+        launch. `workflow_completion_timeout_sec` waits that long for them first;
+        `destroy_registry` also forgets every registered workflow, step, schedule, queue,
+        ``@DBOS.dbos_class`` class and configured instance (for tests)."""
         with cls._instance_lock:
             instance, cls._instance = cls._instance, None
             set_launched_engine(None)
@@ -338,6 +342,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
             instance._engine = instance._storage = None
         if destroy_registry:
             _registry.clear()
+            _classes.clear()
             clear_queues()
 
     @classmethod
@@ -391,6 +396,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
                     else max_recovery_attempts
                 ),
                 is_async=inspect.iscoroutinefunction(func),
+                binding=_classes.MethodBinding(func),
             )
             _registry.register_workflow(registration)
             wrapper: Callable[..., Any]
@@ -494,6 +500,7 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
                 function=wrapper,
                 max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
                 is_async=registration.is_async,
+                binding=_classes.MethodBinding(func),
             )
             _registry.register_workflow(as_workflow)
             setattr(wrapper, REGISTRATION_ATTR, as_workflow)
@@ -560,14 +567,20 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
 
         The workflow is durably created before this returns. A sync workflow runs on the
         engine's thread pool; an async one on the running event loop or the engine's own.
+        `func` may be a bound method (``inst.method``, ``Cls.class_method``): the run records
+        its class and instance by name (see `DBOS.dbos_class`).
 
         Raises:
             DBOSException: called inside `SetEnqueueOptions`, whose options only apply to
-                tasks enqueued on a queue (use ``queue.enqueue(...)``).
+                tasks enqueued on a queue (use ``queue.enqueue(...)``); or `func` is a method
+                on an instance recovery could not find again (no ``config_name``, or not the
+                `DBOSConfiguredInstance` registered under it), or of a class not decorated
+                with ``@DBOS.dbos_class()``.
         """
         _refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
-        started = run_sync(engine.start(registration_of(func), args, kwargs))
+        call_args = _classes.with_bound_self(func, args)
+        started = run_sync(engine.start(registration_of(func), call_args, kwargs))
         engine.dispatch(started)
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
@@ -594,7 +607,8 @@ class DBOS(ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metacl
         """
         _refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
-        started = await run_async(engine.start(registration_of(func), args, kwargs))
+        call_args = _classes.with_bound_self(func, args)
+        started = await run_async(engine.start(registration_of(func), call_args, kwargs))
         engine.dispatch(started)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 

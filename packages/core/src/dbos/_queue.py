@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypedDict, TypeVar, overload
 from ._base.errors import DBOSConfigError, DBOSException
 from ._base.ids import check_text, check_texts
 from ._context import ContextSetting
+from ._engine.classes import with_bound_self
 from ._engine.effects import run_async, run_sync
 from ._engine.execution import QueuePlacement
 from ._engine.outcome import now_ms
@@ -151,11 +152,19 @@ class Queue:
         """Durably enqueue `func` (a workflow or a step) and return a handle to the task.
 
         Inside a workflow the enqueue is itself checkpointed: a recovered workflow does not
-        enqueue the task a second time.
+        enqueue the task a second time. `func` may be a bound method (``inst.method``,
+        ``Cls.class_method``): the worker that runs the task calls it on the instance (or
+        class) registered under the names the task records (see `DBOS.dbos_class`).
+
+        Raises:
+            DBOSException: `func` is a method on an instance recovery could not find again,
+                or of a class not decorated with ``@DBOS.dbos_class()`` (as for
+                `DBOS.start_workflow`).
         """
         engine = launched_engine()
+        call_args = with_bound_self(func, args)
         started = run_sync(
-            engine.enqueue(registration_of(func), args, kwargs, placement(self.name, self))
+            engine.enqueue(registration_of(func), call_args, kwargs, placement(self.name, self))
         )
         return WorkflowHandle(engine, started.workflow_id, started.active)
 
@@ -172,8 +181,9 @@ class Queue:
     async def enqueue_async(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
         """`enqueue` for async code; the handle's `get_result` is awaitable."""
         engine = launched_engine()
+        call_args = with_bound_self(func, args)
         started = await run_async(
-            engine.enqueue(registration_of(func), args, kwargs, placement(self.name, self))
+            engine.enqueue(registration_of(func), call_args, kwargs, placement(self.name, self))
         )
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 

@@ -34,6 +34,8 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "started_at_ms": "started_at",
     "deadline_ms": "deadline_at",
     "owner_instance": "owner_instance",
+    "class_name": "class_name",
+    "config_name": "config_name",
 }
 
 

@@ -41,7 +41,10 @@ class DBOSSerializationError(DBOSException):
 
 
 class DBOSConflictingRegistrationError(DBOSException):
-    """Two different functions were registered under one workflow or step name."""
+    """Two workflows from different modules in different files were registered under one
+    name (a duplicate from one module or file only warns, as in DBOS), two classes under one
+    ``@DBOS.dbos_class`` name, or two configured instances of a class under one
+    ``config_name``."""
 
 
 class DBOSNotLaunchedError(DBOSException):
@@ -84,18 +87,19 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
 
 
 class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
-    """A stored workflow names a function this process has not registered."""
+    """A stored workflow names a function this process has not registered, or (with a
+    `detail` saying which) a method whose class or configured instance it has not."""
 
-    def __init__(self, workflow_id: str, name: str) -> None:
-        self._reduce_args = (
-            workflow_id,
-            name,
-        )
-        super().__init__(
-            f"workflow {workflow_id!r} needs function {name!r}, which is not registered in "
-            "this process (decorate it with @DBOS.workflow() and import its module before "
-            "DBOS.launch())"
-        )
+    def __init__(self, workflow_id: str, name: str, detail: str | None = None) -> None:
+        self._reduce_args = (workflow_id, name, detail)
+        if detail is None:
+            super().__init__(
+                f"workflow {workflow_id!r} needs function {name!r}, which is not registered "
+                "in this process (decorate it with @DBOS.workflow() and import its module "
+                "before DBOS.launch())"
+            )
+        else:
+            super().__init__(f"workflow {workflow_id!r} ({name}) cannot run here: {detail}")
         self.workflow_id = workflow_id
         self.name = name
 

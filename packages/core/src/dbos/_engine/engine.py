@@ -40,9 +40,9 @@ from ..storage._records import (
 from ..storage._waiting import Wakeups
 from . import registry as _registry
 from .background import BackgroundPort, stop_at_exit
+from .classes import Target, bound_args, target_of
 from .context import (
     WorkflowContext,
-    assigned_timeout,
     assigned_workflow_id,
     current_step,
     current_workflow,
@@ -57,7 +57,13 @@ from .engine_log import (
     log_stopped,
     log_taken_over,
 )
-from .execution import ActiveWorkflow, LoopThread, QueuePlacement, Started
+from .execution import (
+    ActiveWorkflow,
+    LoopThread,
+    QueuePlacement,
+    Started,
+    new_workflow_record,
+)
 from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
 from .operations import Recorder
@@ -181,11 +187,15 @@ class Engine:
         With a `placement` the workflow is enqueued instead, for a queue worker to run."""
         position = start_position(registration.name)
         parent, workflow_id = position.parent, position.workflow_id
-        inputs = self.codec.encode_inputs(args, kwargs, registration.name, registration.function)
+        # A method's instance (or class) is stored by name, not with the inputs.
+        target = target_of(registration.name, registration.binding, args)
+        inputs = self.codec.encode_inputs(
+            target.args, kwargs, registration.name, registration.function
+        )
+        new = self._new_workflow(workflow_id, registration, inputs, parent, placement, target)
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
-            new = self._new_workflow(workflow_id, registration, inputs, parent, placement)
             init: WorkflowInit = yield Blocking(self.storage.create_workflow, (new,))
             if init.row.name != registration.name:
                 raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
@@ -209,10 +219,7 @@ class Engine:
         must_run = False
         try:
             if owner:
-                init = yield Blocking(
-                    self.storage.create_workflow,
-                    (self._new_workflow(workflow_id, registration, inputs, parent, placement),),
-                )
+                init = yield Blocking(self.storage.create_workflow, (new,))
                 if init.row.name != registration.name:
                     raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
                 must_run = init.created and placement is None
@@ -266,37 +273,13 @@ class Engine:
         inputs: str,
         parent: WorkflowContext | None,
         placement: QueuePlacement | None,
+        target: Target,
     ) -> NewWorkflow:
-        workflow = NewWorkflow(
-            workflow_id=workflow_id,
-            name=registration.name,
-            inputs=inputs,
-            executor_id=self.executor_id,
-            application_version=self.application_version,
-            created_at_ms=now_ms(),
-            max_recovery_attempts=registration.max_recovery_attempts,
-            parent_workflow_id=parent.workflow_id if parent else None,
-            owner_instance=self.instance_id,
-        )
-        timeout = assigned_timeout()
-        if timeout is not None:
-            workflow = replace(workflow, deadline_ms=now_ms() + int(timeout * 1000))
-        elif parent is not None and parent.deadline_ms is not None:
-            workflow = replace(workflow, deadline_ms=parent.deadline_ms)
-        if placement is None:
-            return workflow
-        # An enqueued task belongs to no executor until a worker claims it.
-        return replace(
-            workflow,
-            executor_id=None,
-            owner_instance=None,
-            application_version=placement.application_version or self.application_version,
-            status=WorkflowStatusString.ENQUEUED.value,
-            queue_name=placement.queue_name,
-            priority=placement.priority,
-            deduplication_id=placement.deduplication_id,
-            delay_until_ms=placement.delay_until_ms,
-            queue_partition_key=placement.partition_key,
+        return new_workflow_record(
+            (workflow_id, registration, inputs, parent, placement, target),
+            self.executor_id,
+            self.application_version,
+            self.instance_id,
         )
 
     def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow | None) -> None:
@@ -715,6 +698,17 @@ class Engine:
             return None
         try:
             args, kwargs = self.codec.decode_inputs(row.inputs)
+            args = bound_args(
+                row.workflow_id,
+                row.name,
+                registration.binding,
+                row.class_name,
+                row.config_name,
+                args,
+            )
+        except DBOSWorkflowFunctionNotFoundError as exc:
+            logger.error("%s", exc)  # left as it is, for a process that has the instance
+            return None
         except DBOSSerializationError as exc:
             logger.error("cannot run workflow %s: %s", row.workflow_id, exc)
             self.storage.finish_workflow(

@@ -8,12 +8,18 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from .outcome import Outcome
+from ..storage._records import NewWorkflow, WorkflowStatusString
+from .classes import Target
+from .context import assigned_timeout
+from .outcome import Outcome, now_ms
 from .registry import WorkflowRegistration
 from .slots import QueueSlot
+
+if TYPE_CHECKING:
+    from .context import WorkflowContext
 
 
 class ActiveWorkflow:
@@ -83,3 +89,50 @@ class LoopThread:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+
+
+def new_workflow_record(
+    start: tuple[
+        str, WorkflowRegistration, str, WorkflowContext | None, QueuePlacement | None, Target
+    ],
+    executor_id: str,
+    application_version: str,
+    instance_id: str,
+) -> NewWorkflow:
+    """The row a start creates: ``start`` is (workflow ID, registration, encoded inputs,
+    parent, queue placement or None, the method's target), the rest who starts it. A timeout
+    set for the start wins over the parent's deadline, which a child inherits otherwise."""
+    workflow_id, registration, inputs, parent, placement, target = start
+    workflow = NewWorkflow(
+        workflow_id=workflow_id,
+        name=registration.name,
+        inputs=inputs,
+        executor_id=executor_id,
+        application_version=application_version,
+        created_at_ms=now_ms(),
+        max_recovery_attempts=registration.max_recovery_attempts,
+        parent_workflow_id=parent.workflow_id if parent else None,
+        owner_instance=instance_id,
+        class_name=target.class_name,
+        config_name=target.config_name,
+    )
+    timeout = assigned_timeout()
+    if timeout is not None:
+        workflow = replace(workflow, deadline_ms=now_ms() + int(timeout * 1000))
+    elif parent is not None and parent.deadline_ms is not None:
+        workflow = replace(workflow, deadline_ms=parent.deadline_ms)
+    if placement is None:
+        return workflow
+    # An enqueued task belongs to no executor until a worker claims it.
+    return replace(
+        workflow,
+        executor_id=None,
+        owner_instance=None,
+        application_version=placement.application_version or application_version,
+        status=WorkflowStatusString.ENQUEUED.value,
+        queue_name=placement.queue_name,
+        priority=placement.priority,
+        deduplication_id=placement.deduplication_id,
+        delay_until_ms=placement.delay_until_ms,
+        queue_partition_key=placement.partition_key,
+    )

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._base.errors import DBOSConflictingRegistrationError, DBOSException
+from .classes import MethodBinding
 from .cron import CronSchedule
+
+logger = logging.getLogger("dbos")
+
+#: Registered name prefix of the one-step workflow that runs an enqueued (or started) step.
+STEP_WORKFLOW_PREFIX = "dbos.step:"
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
 
@@ -39,6 +47,8 @@ class WorkflowRegistration:
     function: Callable[..., Any]
     max_recovery_attempts: int | None
     is_async: bool
+    #: What the function is to its class, if it is a method (set by ``@DBOS.dbos_class()``).
+    binding: MethodBinding = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -72,25 +82,69 @@ def function_name(fn: Callable[..., Any]) -> str:
     return name if isinstance(name, str) else repr(fn)
 
 
-def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
-    # Re-importing a module (or reloading it in a notebook) makes a new function object for the
-    # same code; that is the same registration, not a conflict.
+def _same_definition(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    # Executing a definition again (a reload, a test that defines its workflows in its body)
+    # makes a new function object for the same code: the same registration, nothing to say.
     return a is b or (
         getattr(a, "__module__", None) == getattr(b, "__module__", None)
         and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", None)
+        and _code_location(a) == _code_location(b)
     )
 
 
+def _code_location(fn: Callable[..., Any]) -> tuple[str, int] | None:
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return None
+    return os.path.realpath(code.co_filename), code.co_firstlineno
+
+
+def _origin(fn: Callable[..., Any]) -> tuple[str, str] | None:
+    location = _code_location(fn)
+    module = getattr(fn, "__module__", None)
+    if location is None or not isinstance(module, str):
+        return None
+    return module, location[0]
+
+
 def register_workflow(registration: WorkflowRegistration) -> None:
+    """Register a workflow (or a step's one-step workflow) under its name.
+
+    A second function under a name taken logs DBOS's duplicate-registration warning and
+    replaces the first (DBOS semantics: a module imported under two names, such as
+    ``__main__`` and its own, registers each function twice), unless the two come from
+    different modules in different files, which are two functions that really clash.
+
+    Raises:
+        DBOSConflictingRegistrationError: two workflows from different modules and source
+            files were given one name (steps only warn, as in DBOS).
+    """
+    name = registration.name
     with _lock:
-        existing = _workflows.get(registration.name)
-        if existing is not None and not _same_function(existing.function, registration.function):
-            raise DBOSConflictingRegistrationError(
-                f"workflow name {registration.name!r} is already registered for "
-                f"{existing.function.__module__}.{function_name(existing.function)}; pass "
-                "name=... to @DBOS.workflow() to tell them apart"
+        existing = _workflows.get(name)
+        if existing is not None and not _same_definition(existing.function, registration.function):
+            shown = name.removeprefix(STEP_WORKFLOW_PREFIX)
+            before, now = _origin(existing.function), _origin(registration.function)
+            if (
+                not name.startswith(STEP_WORKFLOW_PREFIX)
+                and before is not None
+                and now is not None
+                and before[0] != now[0]
+                and before[1] != now[1]
+            ):
+                raise DBOSConflictingRegistrationError(
+                    f"workflow name {name!r} is registered by two different functions, "
+                    f"{before[0]} at {before[1]} and {now[0]} at {now[1]}; pass name=... to "
+                    "@DBOS.workflow() to tell them apart"
+                )
+            logger.warning(
+                "Duplicate registration of function '%s'. A function named '%s' has already "
+                "been registered with DBOS. All functions registered with DBOS must have "
+                "unique names.",
+                shown,
+                shown,
             )
-        _workflows[registration.name] = registration
+        _workflows[name] = registration
         global _names
         _names = None
 

@@ -74,6 +74,12 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
         deduplication_id: Refuse the task while the queue holds another with this ID.
         priority: Lower runs first, on a queue declared with ``priority_enabled=True``.
         delay_seconds: Do not start it before this many seconds have passed.
+        class_name: For a workflow that is a method: the registered name of its class
+            (``@DBOS.dbos_class(class_name=...)``, default the class's qualified name). With
+            it alone, the worker calls a class method with that class first (a static
+            method, without).
+        instance_name: For an instance method: the ``config_name`` of the
+            `DBOSConfiguredInstance` to run it on (needs `class_name`).
     """
 
     workflow_id: str
@@ -82,6 +88,8 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     deduplication_id: str
     priority: int
     delay_seconds: float
+    class_name: str
+    instance_name: str
 
 
 def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
@@ -371,8 +379,20 @@ class Management:
             )
         check_texts(
             (f"enqueue option {key!r}", options.get(key))
-            for key in ("workflow_name", "queue_name", "deduplication_id", "app_version")
+            for key in (
+                "workflow_name",
+                "queue_name",
+                "deduplication_id",
+                "app_version",
+                "class_name",
+                "instance_name",
+            )
         )
+        if options.get("instance_name") is not None and options.get("class_name") is None:
+            raise DBOSException(
+                "enqueue option 'instance_name' needs 'class_name' too: a configured instance "
+                "is found by its class's registered name and its config_name"
+            )
         created = now_ms()
         timeout = options.get("workflow_timeout")
         delay = options.get("delay_seconds")
@@ -401,6 +421,8 @@ class Management:
             deduplication_id=options.get("deduplication_id"),
             delay_until_ms=created + int(delay * 1000) if delay else None,
             deadline_ms=created + int(timeout * 1000) if timeout else None,
+            class_name=options.get("class_name"),
+            config_name=options.get("instance_name"),
         )
 
 

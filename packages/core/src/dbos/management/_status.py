@@ -28,6 +28,13 @@ class WorkflowStatus:
     queue_name: str | None
     parent_workflow_id: str | None
     workflow_deadline_epoch_ms: int | None = None
+    #: The registered class name of a workflow that is a method (an instance or class
+    #: method; ``@DBOS.dbos_class(class_name=...)`` or the class's qualified name), None for
+    #: a function or a static method (DBOS semantics).
+    class_name: str | None = None
+    #: The ``config_name`` of the `DBOSConfiguredInstance` an instance-method workflow runs
+    #: on, else None (DBOS semantics).
+    config_name: str | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -54,4 +61,6 @@ class WorkflowStatus:
             queue_name=row.queue_name,
             parent_workflow_id=row.parent_workflow_id,
             workflow_deadline_epoch_ms=row.deadline_ms,
+            class_name=row.class_name,
+            config_name=row.config_name,
         )

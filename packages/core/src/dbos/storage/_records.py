@@ -56,6 +56,12 @@ class NewWorkflow:
     #: The process instance that runs it (see `Lease`): set for a PENDING workflow started
     #: in a launched process, None for an enqueued one.
     owner_instance: str | None = None
+    #: For a workflow that is a method (DBOS semantics): the registered name of its class
+    #: (an instance method's or class method's); None for a function or a static method.
+    class_name: str | None = None
+    #: For an instance method: the ``config_name`` of the `DBOSConfiguredInstance` it ran on,
+    #: which recovery uses to find that instance again.
+    config_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,9 @@ class WorkflowRow:
     deadline_ms: int | None = None
     #: The process instance that runs it while PENDING (see `Lease`); None before any did.
     owner_instance: str | None = None
+    #: The method's class and configured instance (see `NewWorkflow`); None for a function.
+    class_name: str | None = None
+    config_name: str | None = None
 
     @property
     def is_terminal(self) -> bool:
