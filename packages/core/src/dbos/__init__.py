@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import error
 from ._base.errors import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
     DBOSConfigError,
     DBOSConflictingRegistrationError,
     DBOSConnectionError,
@@ -65,6 +68,8 @@ warn_if_shadowed()
 
 __all__ = [
     "DBOS",
+    "DBOSAwaitedWorkflowCancelledError",
+    "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSConfig",
     "DBOSConfigError",
     "DBOSConflictingRegistrationError",
@@ -100,6 +105,7 @@ __all__ = [
     "WorkflowHandleAsync",
     "WorkflowStatus",
     "WorkflowStatusString",
+    "error",
     "hookimpl",
 ]
 
