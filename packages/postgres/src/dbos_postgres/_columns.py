@@ -40,6 +40,9 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "started_at_ms": "started_at",
     "deadline_ms": "deadline_at",
     "owner_instance": "owner_instance",
+    "completed_at_ms": "completed_at",
+    "forked_from": "forked_from",
+    "schedule_name": "schedule_name",
 }
 
 

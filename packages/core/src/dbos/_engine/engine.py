@@ -48,6 +48,8 @@ from .context import (
     current_step,
     current_workflow,
     enter_workflow,
+    firing_schedule,
+    firing_schedule_name,
     leave_workflow,
     take_assigned_workflow_id,
 )
@@ -304,6 +306,7 @@ class Engine:
             max_recovery_attempts=registration.max_recovery_attempts,
             parent_workflow_id=parent.workflow_id if parent else None,
             owner_instance=self.instance_id,
+            schedule_name=firing_schedule_name(),
         )
         timeout = assigned_timeout()
         if timeout is not None:
@@ -719,7 +722,7 @@ class Engine:
         self, registration: WorkflowRegistration, args: tuple[Any, ...], workflow_id: str
     ) -> None:
         """Start a scheduled workflow's tick (the scheduler's one call into the engine)."""
-        with assigned_workflow_id(workflow_id):
+        with assigned_workflow_id(workflow_id), firing_schedule(registration.name):
             started = run_sync(self.start(registration, args, {}))
         self.dispatch(started)
 

@@ -11,7 +11,14 @@ from ..storage._records import WorkflowRow
 
 @dataclass(frozen=True)
 class WorkflowStatus:
-    """A workflow's stored state. Times are epoch milliseconds."""
+    """A workflow's stored state. Times are epoch milliseconds.
+
+    As in DBOS Transact 3.4: `completed_at` is when it reached a terminal status (None while
+    it has not, and again after a resume); `forked_from` is the ID of the workflow it was
+    forked from; `schedule_name` the schedule it ran for (ours: a ``@DBOS.scheduled``
+    workflow's schedule is named after the workflow's registered name). Each is None for
+    workflows stored before the system database migration that added them.
+    """
 
     workflow_id: str
     status: str
@@ -28,6 +35,9 @@ class WorkflowStatus:
     queue_name: str | None
     parent_workflow_id: str | None
     workflow_deadline_epoch_ms: int | None = None
+    completed_at: int | None = None
+    forked_from: str | None = None
+    schedule_name: str | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -54,4 +64,7 @@ class WorkflowStatus:
             queue_name=row.queue_name,
             parent_workflow_id=row.parent_workflow_id,
             workflow_deadline_epoch_ms=row.deadline_ms,
+            completed_at=row.completed_at_ms,
+            forked_from=row.forked_from,
+            schedule_name=row.schedule_name,
         )
