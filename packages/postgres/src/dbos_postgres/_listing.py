@@ -35,10 +35,10 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
             params[name] = condition.value
         elif condition.kind == "any_prefix":
             # Compared exactly, like "prefix": no LIKE, so % and _ in a prefix are literal.
-            clauses.append(
-                sql.SQL("EXISTS (SELECT 1 FROM unnest({}::text[]) AS p WHERE left({}, length(p)) = p)")
-                .format(value, column)
+            any_prefix = (
+                "EXISTS (SELECT 1 FROM unnest({}::text[]) AS p WHERE left({}, length(p)) = p)"
             )
+            clauses.append(sql.SQL(any_prefix).format(value, column))
             params[name] = list(condition.value)
         else:
             operator = sql.SQL(_COMPARISONS[condition.kind])

@@ -502,7 +502,8 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
             filters.append(Filter("in", field, value))
         elif value is not None:
             filters.append(Filter("eq", field, value))
-    for field, present in (("parent_workflow_id", query.has_parent), ("forked_from", query.is_fork)):
+    presence = (("parent_workflow_id", query.has_parent), ("forked_from", query.is_fork))
+    for field, present in presence:
         if present is not None:
             filters.append(Filter("not_null" if present else "null", field, None))
     for kind, field, bound in (
