@@ -129,6 +129,12 @@ def test_workflow_list_get_and_steps(
     assert as_json(dbos_cli("workflow", "list", "--end-time", "2000-01-01T00:00:00Z", "--json",
                             url=url)) == []  # fmt: skip
     assert len(as_json(dbos_cli("workflow", "list", "--start-time", "1h", "--json", url=url))) == 3
+    both = as_json(dbos_cli("workflow", "list", "--prefix", "noop", "--prefix", "report-1",
+                            "--json", url=url))  # fmt: skip
+    assert sorted(w["workflow_id"] for w in both) == ["noop-1", "report-1"]
+    assert len(as_json(dbos_cli("workflow", "list", "--no-parent", "--json", url=url))) == 3
+    assert as_json(dbos_cli("workflow", "list", "--has-parent", "--json", url=url)) == []
+    assert as_json(dbos_cli("workflow", "list", "--parent", "report-1", "--json", url=url)) == []
 
     details = as_json(dbos_cli("workflow", "get", "report-1", "--json", url=url))
     assert (details["status"], details["name"], details["input"]) == (
@@ -136,6 +142,7 @@ def test_workflow_list_get_and_steps(
         "report",
         {"args": [1], "kwargs": {}},
     )
+    assert details["completed_at"] is not None and details["forked_from"] is None
     assert "publisher unreachable" in ok(dbos_cli("workflow", "get", "report-1", url=url))
 
     steps = as_json(dbos_cli("workflow", "steps", "report-1", "--json", url=url))
@@ -143,6 +150,15 @@ def test_workflow_list_get_and_steps(
     assert [s["output"] for s in steps[:2]] == [1, 3]
     assert steps[2]["error"]["message"] == "publisher unreachable"
     assert "Traceback" in steps[2]["error"]["traceback"]
+    page = as_json(dbos_cli("workflow", "steps", "report-1", "--offset", "1", "--limit", "1",
+                            "--json", url=url))  # fmt: skip
+    assert [(s["step_id"], s["output"]) for s in page] == [(1, 3)]
+    bare = as_json(dbos_cli("workflow", "steps", "report-1", "--no-output", "--json", url=url))
+    assert [(s["step_id"], s["output"], s["error"]) for s in bare] == [
+        (0, None, None),
+        (1, None, None),
+        (2, None, None),
+    ]
     steps_table = ok(dbos_cli("workflow", "steps", "report-1", url=url)).splitlines()
     assert steps_table[0].startswith("STEP")
     assert "raised" in steps_table[3] and "publisher unreachable" in steps_table[3]
@@ -164,10 +180,18 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     assert DBOS.retrieve_workflow(new_id).get_result(timeout_seconds=30) == "published 6"
     assert outage_app == Counter(publish=2, load=1, compute=1)
 
-    # A step past the last one, an unknown ID: clear errors, exit code 1.
-    past = dbos_cli("workflow", "fork", "report-1", "--step", "4", url=url)
-    assert past.returncode == 1
-    assert "cannot fork workflow 'report-1' from step 4" in past.stderr
+    # A step past the last one replays every recorded step (as in DBOS Transact): the
+    # recorded error at step 2 again, and nothing runs.
+    past = ok(dbos_cli("workflow", "fork", "report-1", "--step", "4", url=url)).strip()
+    with pytest.raises(Outage):
+        DBOS.retrieve_workflow(past).get_result(timeout_seconds=30)
+    assert outage_app == Counter(publish=2, load=1, compute=1)
+    forks = as_json(dbos_cli("workflow", "list", "--forked-from", "report-1", "--json", url=url))
+    assert sorted(w["workflow_id"] for w in forks) == sorted(["report-1-retry", past])
+    assert all(w["forked_from"] == "report-1" for w in forks)
+    ok(dbos_cli("workflow", "delete", past, url=url))
+
+    # An unknown ID: clear errors, exit code 1.
     for command in (("get", "nope"), ("steps", "nope")):
         missing = dbos_cli("workflow", *command, url=url)
         assert missing.returncode == 1, command

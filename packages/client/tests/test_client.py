@@ -455,3 +455,51 @@ def test_listed_waits_last_their_real_time_and_client_and_app_agree(
     # The answered receive's timeout (60 s away) ended when the message came.
     assert answered_timeout["completed_at_epoch_ms"] == answered["completed_at_epoch_ms"]
     assert lasted(answered) > 0 and lasted(answered_timeout) > 0
+
+
+def test_client_status_details_and_listing_filters(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    @DBOS.step()
+    def doubled(x: int) -> int:
+        return x * 2
+
+    @DBOS.workflow()
+    def child(x: int) -> int:
+        return doubled(x) + doubled(x + 1)
+
+    @DBOS.workflow()
+    def parent() -> int:
+        return child(1)
+
+    launch()
+    with SetWorkflowID("order-1"):
+        parent()
+    with SetWorkflowID("refund-1"):
+        child(2)
+    with DBOSClient(dbos_system_database_url) as client:
+        mine = client.fork_workflow("refund-1", 1)
+        assert mine.get_result(timeout_seconds=30) == 10
+        fork = client.get_workflow_status(mine.workflow_id)
+        assert fork is not None and fork.forked_from == "refund-1"
+        assert fork.completed_at is not None and fork.completed_at >= fork.created_at
+
+        def ids(**filters: Any) -> list[str]:
+            return [s.workflow_id for s in client.list_workflows(**filters)]
+
+        assert ids(has_parent=True) == ["order-1-0"]
+        assert ids(parent_workflow_id=["order-1", "nobody"]) == ["order-1-0"]
+        assert ids(workflow_id_prefix=["order-", "refund-"], has_parent=False) == [
+            "order-1",
+            "refund-1",
+        ]
+        assert ids(is_fork=True) == [mine.workflow_id]
+        steps = client.list_workflow_steps("refund-1", load_output=False, limit=1, offset=1)
+        assert [(s["function_id"], s["output"]) for s in steps] == [(1, None)]
+
+        async def listed() -> tuple[list[str], list[int]]:
+            statuses = await client.list_workflows_async(forked_from="refund-1")
+            steps = await client.list_workflow_steps_async("refund-1", limit=1)
+            return [s.workflow_id for s in statuses], [s["output"] for s in steps]
+
+        assert asyncio.run(listed()) == ([mine.workflow_id], [4])

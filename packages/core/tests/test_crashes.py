@@ -113,7 +113,7 @@ def test_workflow_that_keeps_crashing_stops_being_recovered(
         assert row is not None and (row.status, row.recovery_attempts) == ("PENDING", attempt)
     # ...the next launch marks it instead of running it again.
     result = finish(start_app(url, tmp_path, "recover:always_crashes"))
-    assert result == "error: DBOSMaxRecoveryAttemptsExceededError"
+    assert result == "error: DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded"
     row = dbos_storage.get_workflow("always_crashes")
     assert row is not None and row.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
     assert effects(tmp_path) == Counter({"kill": 3})

@@ -15,7 +15,6 @@ import pytest
 from dbos import (
     DBOS,
     DBOSException,
-    DBOSForkStepError,
     DBOSNonExistentWorkflowError,
     DBOSWorkflowCancelledError,
     Queue,
@@ -188,13 +187,33 @@ def test_fork_errors(launch: Launch) -> None:
     launch()
     with SetWorkflowID("short"):
         short()
-    with pytest.raises(DBOSForkStepError, match="forked from step 0 to 1"):
-        DBOS.fork_workflow("short", 2)
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.fork_workflow("ghost", 0)
     with pytest.raises(DBOSException, match="start_step"):
         DBOS.fork_workflow("short", -1)
     assert [s.workflow_id for s in DBOS.list_workflows()] == ["short"]
+
+
+def test_fork_past_the_last_step_replays_every_recorded_step(launch: Launch) -> None:
+    # DBOS Transact accepts a start step past the last recorded one: the fork replays all.
+    runs: list[int] = []
+
+    @DBOS.step()
+    def only() -> int:
+        runs.append(1)
+        return len(runs)
+
+    @DBOS.workflow()
+    def short() -> int:
+        return only() * 10
+
+    launch()
+    with SetWorkflowID("short"):
+        assert short() == 10
+    fork = DBOS.fork_workflow("short", 5)
+    assert fork.get_result(timeout_seconds=20) == 10
+    assert runs == [1]
+    assert [s["function_id"] for s in DBOS.list_workflow_steps(fork.workflow_id)] == [0]
 
 
 def test_bulk_cancel_and_resume(launch: Launch) -> None:

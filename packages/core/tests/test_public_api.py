@@ -7,6 +7,8 @@ def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
     assert dbos.__all__ == [
         "DBOS",
+        "DBOSAwaitedWorkflowCancelledError",
+        "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
         "DBOSConfig",
         "DBOSConfigError",
         "DBOSConfiguredInstance",
@@ -48,6 +50,7 @@ def test_public_names_are_pinned() -> None:
         "WorkflowHandleAsync",
         "WorkflowStatus",
         "WorkflowStatusString",
+        "error",
         "hookimpl",
     ]
     for name in dbos.__all__:

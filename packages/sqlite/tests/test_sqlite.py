@@ -139,7 +139,7 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
     from dbos_sqlite import _storage
 
     path = tmp_path / "app.sqlite"
-    before = [m for m in _MIGRATIONS if m.name != "workflow_classes"]
+    before = [m for m in _MIGRATIONS if m.version < 9]
     monkeypatch.setattr(_storage, "_MIGRATIONS", before)
     SQLiteStorage(f"sqlite:///{path}").setup()
     with sqlite3.connect(path) as connection:
@@ -150,7 +150,7 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
     monkeypatch.undo()
     storage = SQLiteStorage(f"sqlite:///{path}")
     try:
-        assert storage.migrate() == ["0009_workflow_classes"]
+        assert storage.migrate() == ["0009_workflow_classes", "0010_status_details"]
         row = storage.get_workflow("old")
         assert row is not None and (row.class_name, row.config_name) == (None, None)
         forked = storage.fork_workflow(ForkRequest("old", "forked", 0, "q", None, 2))

@@ -199,7 +199,12 @@ def workflow() -> None:
 
 @workflow.command("list")
 @click.option("--id", "workflow_ids", multiple=True, help="Only this workflow ID (repeatable).")
-@click.option("--prefix", help="Only workflow IDs starting with this.")
+@click.option(
+    "--prefix",
+    "prefixes",
+    multiple=True,
+    help="Only workflow IDs starting with this (repeatable: any of them).",
+)
 @click.option(
     "--status",
     "statuses",
@@ -213,6 +218,16 @@ def workflow() -> None:
 @click.option("--queue", "queue_name", help="Only workflows of this queue.")
 @click.option("--app-version", help="Only this application version.")
 @click.option("--executor", "executor_id", help="Only this executor ID.")
+@click.option(
+    "--parent", "parents", multiple=True, help="Only children of this workflow (repeatable)."
+)
+@click.option(
+    "--has-parent/--no-parent",
+    default=None,
+    help="Only child workflows / only top-level workflows (default: both).",
+)
+@click.option("--forked-from", help="Only forks of this workflow.")
+@click.option("--schedule", "schedule_name", help="Only workflows run by this schedule.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
@@ -226,7 +241,7 @@ def workflow() -> None:
 @_json_option
 def list_workflows(
     workflow_ids: tuple[str, ...],
-    prefix: str | None,
+    prefixes: tuple[str, ...],
     statuses: tuple[str, ...],
     name: str | None,
     start_time: str | None,
@@ -234,6 +249,10 @@ def list_workflows(
     queue_name: str | None,
     app_version: str | None,
     executor_id: str | None,
+    parents: tuple[str, ...],
+    has_parent: bool | None,
+    forked_from: str | None,
+    schedule_name: str | None,
     limit: int,
     offset: int | None,
     sort_desc: bool,
@@ -248,7 +267,11 @@ def list_workflows(
         client = settings.client()
         found = client.list_workflows(
             workflow_ids=list(workflow_ids) or None,
-            workflow_id_prefix=prefix,
+            workflow_id_prefix=list(prefixes) or None,
+            parent_workflow_id=list(parents) or None,
+            has_parent=has_parent,
+            forked_from=forked_from,
+            schedule_name=schedule_name,
             status=[s.upper() for s in statuses] or None,
             name=name,
             start_time=_time_arg(start_time, "--start-time"),
@@ -396,12 +419,24 @@ def get_workflow(workflow_id: str, as_json: bool) -> None:
 
 @workflow.command("steps")
 @click.argument("workflow_id")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=None, help="Skip this many first.")
+@click.option(
+    "--load-output/--no-output",
+    default=True,
+    show_default=True,
+    help="Read and show each step's output or error.",
+)
 @_json_option
-def list_steps(workflow_id: str, as_json: bool) -> None:
+def list_steps(
+    workflow_id: str, limit: int | None, offset: int | None, load_output: bool, as_json: bool
+) -> None:
     """List a workflow's recorded steps; step IDs count from 0 in the order they ran."""
     settings = _settings()
     with _reported(settings):
-        steps = settings.client().list_workflow_steps(workflow_id)
+        steps = settings.client().list_workflow_steps(
+            workflow_id, load_output=load_output, limit=limit, offset=offset
+        )
         if as_json:
             click.echo(render.to_json([render.step_record(step) for step in steps]))
         elif steps:

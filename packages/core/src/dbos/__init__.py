@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import error
 from ._api_classes import DBOSConfiguredInstance
 from ._api_steps import StepOptions, StepReservation, StepStatus
 from ._base.errors import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
     DBOSConfigError,
     DBOSConflictingRegistrationError,
     DBOSConnectionError,
@@ -69,6 +72,8 @@ warn_if_shadowed()
 
 __all__ = [
     "DBOS",
+    "DBOSAwaitedWorkflowCancelledError",
+    "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSConfig",
     "DBOSConfigError",
     "DBOSConfiguredInstance",
@@ -110,6 +115,7 @@ __all__ = [
     "WorkflowHandleAsync",
     "WorkflowStatus",
     "WorkflowStatusString",
+    "error",
     "hookimpl",
 ]
 

@@ -25,6 +25,41 @@ class ManagementAPI:
         raise NotImplementedError  # DBOS provides it
 
     @classmethod
+    def get_result(cls, workflow_id: str, *, timeout_seconds: float | None = None) -> Any:
+        """Wait for workflow `workflow_id` to finish; return its result or raise its error
+        (DBOS Transact 3.4's ``DBOS.get_result``; the same as
+        ``DBOS.retrieve_workflow(workflow_id, existing_workflow=False).get_result()``).
+
+        As in DBOS Transact, an ID with no workflow yet is waited for (it may be about to
+        start), not refused. Inside a workflow the wait is not checkpointed (DBOS Transact
+        records it as a step).
+
+        Args:
+            workflow_id: The workflow's ID.
+            timeout_seconds: Ours: give up after this many seconds (None: wait as long as it
+                takes).
+
+        Raises:
+            DBOSAwaitedWorkflowCancelledError: the workflow was cancelled.
+            DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded: it ended in
+                MAX_RECOVERY_ATTEMPTS_EXCEEDED.
+            TimeoutError: `timeout_seconds` passed first (the workflow keeps running).
+            DBOSException: `workflow_id` is blank or not valid text.
+        """
+        engine = cls._launched_engine()
+        handle: WorkflowHandle[Any] = WorkflowHandle(engine, workflow_id)
+        return handle.get_result(timeout_seconds=timeout_seconds)
+
+    @classmethod
+    async def get_result_async(
+        cls, workflow_id: str, *, timeout_seconds: float | None = None
+    ) -> Any:
+        """`get_result` for async code: waits without blocking the event loop."""
+        engine = cls._launched_engine()
+        handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(engine, workflow_id)
+        return await handle.get_result(timeout_seconds=timeout_seconds)
+
+    @classmethod
     def fork_workflow(
         cls, workflow_id: str, start_step: int, *, application_version: str | None = None
     ) -> WorkflowHandle[Any]:
@@ -34,11 +69,12 @@ class ManagementAPI:
         enclosing `SetWorkflowID`). The steps before `start_step` are not run again: their
         recorded outputs are copied to it. It runs on a process of `application_version`
         (default: the original's version, whose code recorded those steps). The original is
-        not changed.
+        not changed. A `start_step` past the last recorded step replays every recorded step
+        (as in DBOS Transact).
 
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSForkStepError: `start_step` is past the workflow's last step + 1.
+            DBOSException: `start_step` is negative.
         """
         engine = cls._launched_engine()
         forked = run_sync(_fork(engine, workflow_id, start_step, application_version))

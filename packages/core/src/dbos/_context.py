@@ -19,7 +19,10 @@ S = TypeVar("S", bound="ContextSetting[Any]")
 
 
 class ContextSetting(Generic[V]):
-    """A `with` block (sync or async) that sets a context variable for the code inside it."""
+    """A `with` block (sync or async) that sets a context variable for the code inside it.
+
+    One object may be entered again once its block has exited, not while it is active
+    (`DBOSException`, as in DBOS Transact)."""
 
     _variable: ContextVar[V | None]
 
@@ -28,6 +31,12 @@ class ContextSetting(Generic[V]):
         self._token: Token[V | None] | None = None
 
     def __enter__(self: S) -> S:
+        if self._token is not None:
+            # Its exit could restore only one of the two saved values (as DBOS Transact).
+            raise DBOSException(
+                f"this {type(self).__name__} is already active (entered and not yet exited); "
+                "create a new one for each with block"
+            )
         self._token = self._variable.set(self._value)
         return self
 

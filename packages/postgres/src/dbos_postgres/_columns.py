@@ -42,6 +42,9 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "owner_instance": "owner_instance",
     "class_name": "class_name",
     "config_name": "config_name",
+    "completed_at_ms": "completed_at",
+    "forked_from": "forked_from",
+    "schedule_name": "schedule_name",
 }
 
 

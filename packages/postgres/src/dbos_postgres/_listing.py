@@ -57,11 +57,19 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
         if condition.kind == "in":
             clauses.append(sql.SQL("{} = ANY({})").format(column, value))
             params[name] = list(condition.value)
-        elif condition.kind == "not_null":
-            clauses.append(sql.SQL("{} IS NOT NULL").format(column))
+        elif condition.kind in ("not_null", "null"):
+            test = "IS NOT NULL" if condition.kind == "not_null" else "IS NULL"
+            clauses.append(sql.SQL("{} " + test).format(column))
         elif condition.kind == "prefix":
             clauses.append(sql.SQL("left({}, length({})) = {}").format(column, value, value))
             params[name] = condition.value
+        elif condition.kind == "any_prefix":
+            # Compared exactly, like "prefix": no LIKE, so % and _ in a prefix are literal.
+            any_prefix = (
+                "EXISTS (SELECT 1 FROM unnest({}::text[]) AS p WHERE left({}, length(p)) = p)"
+            )
+            clauses.append(sql.SQL(any_prefix).format(value, column))
+            params[name] = list(condition.value)
         else:
             operator = sql.SQL(_COMPARISONS[condition.kind])
             clauses.append(sql.SQL("{} {} {}").format(column, operator, value))

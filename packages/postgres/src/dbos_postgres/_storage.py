@@ -20,7 +20,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from dbos.storage import (
     ClaimRequest,
     DBOSConnectionError,
-    DBOSForkStepError,
     DBOSNonExistentWorkflowError,
     DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
@@ -721,7 +720,6 @@ class PostgresStorage(ApplicationVersions):
 
         Raises:
             DBOSNonExistentWorkflowError: the original does not exist.
-            DBOSForkStepError: `start_step` is past the original's next step.
             DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
         """
         params = as_params(request)
@@ -733,8 +731,6 @@ class PostgresStorage(ApplicationVersions):
                 raise DBOSNonExistentWorkflowError(request.workflow_id)
             name, last = original
             next_step = 0 if last is None else int(last) + 1
-            if request.start_step > next_step:
-                raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
             rows = connection.cursor(row_factory=workflow_rows)
             inserted = rows.execute(self._queries["insert_fork"], params).fetchone()
             if inserted is None:
@@ -746,7 +742,7 @@ class PostgresStorage(ApplicationVersions):
                 )
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
-            params["copy_all"] = request.start_step == next_step
+            params["copy_all"] = request.start_step >= next_step
             for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
                 connection.execute(self._queries[query], params)
         return inserted

@@ -42,11 +42,16 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
             params.update(zip(names, condition.value, strict=True))
             placeholders = ", ".join(f":{n}" for n in names) or "NULL"
             clauses.append(f"{column} IN ({placeholders})")
-        elif condition.kind == "not_null":
-            clauses.append(f"{column} IS NOT NULL")
+        elif condition.kind in ("not_null", "null"):
+            clauses.append(f"{column} IS {'NOT NULL' if condition.kind == 'not_null' else 'NULL'}")
         elif condition.kind == "prefix":
             clauses.append(f"substr({column}, 1, length(:{name})) = :{name}")
             params[name] = condition.value
+        elif condition.kind == "any_prefix":
+            names = [f"{name}_{n}" for n in range(len(condition.value))]
+            params.update(zip(names, condition.value, strict=True))
+            tests = (f"substr({column}, 1, length(:{n})) = :{n}" for n in names)
+            clauses.append(f"({' OR '.join(tests)})")
         else:
             clauses.append(f"{column} {_COMPARISONS[condition.kind]} :{name}")
             params[name] = condition.value

@@ -21,7 +21,6 @@ from dbos.storage import (
     ClaimRequest,
     DBOSConfigError,
     DBOSConnectionError,
-    DBOSForkStepError,
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
     DBOSQueueDeduplicatedError,
@@ -726,7 +725,6 @@ class SQLiteStorage(ApplicationVersions):
 
         Raises:
             DBOSNonExistentWorkflowError: the original does not exist.
-            DBOSForkStepError: `start_step` is past the original's next step.
             DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
         """
         params = as_params(request)
@@ -736,8 +734,6 @@ class SQLiteStorage(ApplicationVersions):
                 raise DBOSNonExistentWorkflowError(request.workflow_id)
             last = self._run(connection, "last_function_id", params).fetchone()[0]
             next_step = 0 if last is None else int(last) + 1
-            if request.start_step > next_step:
-                raise DBOSForkStepError(request.workflow_id, request.start_step, next_step)
             taken = self._select_workflow(connection, request.forked_workflow_id)
             if taken is not None:
                 raise DBOSWorkflowConflictIDError(
@@ -746,7 +742,7 @@ class SQLiteStorage(ApplicationVersions):
             self._run(connection, "insert_fork", params)
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
-            params["copy_all"] = request.start_step == next_step
+            params["copy_all"] = request.start_step >= next_step
             for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
                 self._run(connection, query, params)
             row = self._select_workflow(connection, request.forked_workflow_id)

@@ -6,11 +6,45 @@ off the root: they are neither a workflow's failure nor the database's.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
+
+
+class DBOSErrorCode(Enum):
+    """The numeric codes DBOS Transact 3.4 gives its error classes (`dbos_error_code`), same
+    names and values, so that code comparing codes keeps working. This library's own error
+    classes without a DBOS Transact counterpart have no code (None)."""
+
+    ConflictingIDError = 1
+    RecoveryError = 2
+    InitializationError = 3
+    WorkflowFunctionNotFound = 4
+    NonExistentWorkflowError = 5
+    MaxRecoveryAttemptsExceeded = 6
+    MaxStepRetriesExceeded = 7
+    NotAuthorized = 8
+    ConflictingWorkflowError = 9
+    WorkflowCancelled = 10
+    UnexpectedStep = 11
+    QueueDeduplicated = 12
+    AwaitedWorkflowCancelled = 13
+    AwaitedWorkflowMaxRecoveryAttemptsExceeded = 14
+    PatchNondeterminism = 15
+    StreamTimeout = 16
+    StreamNondeterminism = 17
+    StepTimeout = 18
+    QueryTimeout = 26
+    WorkflowIDInUse = 27
+    StepNondeterminism = 28
 
 
 class DBOSException(Exception):
     """Root of every error this library raises on its own account.
+
+    Attributes:
+        message: The error message (as in DBOS Transact).
+        dbos_error_code: The class's `DBOSErrorCode` value (an int), None for classes DBOS
+            Transact does not have; `DBOSException(message, code)` sets one explicitly.
 
     Errors are recorded in the database and read back elsewhere, so every subclass must
     survive pickling: one whose constructor takes other arguments than its message keeps them
@@ -18,6 +52,15 @@ class DBOSException(Exception):
     """
 
     _reduce_args: tuple[object, ...] | None = None
+    dbos_error_code: int | None = None
+
+    def __init__(self, message: str = "", dbos_error_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if dbos_error_code is not None:
+            self.dbos_error_code = dbos_error_code
+            if self._reduce_args is None:
+                self._reduce_args = (message, dbos_error_code)
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         if self._reduce_args is None:
@@ -25,11 +68,29 @@ class DBOSException(Exception):
         return (type(self), self._reduce_args)
 
 
+class DBOSBaseException(BaseException):
+    """DBOS Transact's root for errors that user code must not catch by accident (it derives
+    from `BaseException`, so ``except Exception`` passes it by). This library raises none of
+    its own under it; it is here for code that names it."""
+
+    dbos_error_code: int | None = None
+
+    def __init__(self, message: str = "", dbos_error_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.dbos_error_code = dbos_error_code
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        return (type(self), (self.message, self.dbos_error_code))
+
+
 # --- configuration and usage ---------------------------------------------------------------
 
 
 class DBOSConfigError(DBOSException):
     """The configuration (or a database URL) is invalid; the message names the field."""
+
+    dbos_error_code = DBOSErrorCode.InitializationError.value
 
 
 #: DBOS Transact's name for configuration errors raised at launch.
@@ -59,16 +120,42 @@ class DBOSWorkflowError(DBOSException):
 
 
 class DBOSNonExistentWorkflowError(DBOSWorkflowError):
-    """No workflow with this ID exists."""
+    """No workflow with this ID exists.
+
+    Attributes:
+        workflow_id: The ID.
+        destination_id: The same ID, under DBOS Transact's attribute name.
+    """
+
+    dbos_error_code = DBOSErrorCode.NonExistentWorkflowError.value
 
     def __init__(self, workflow_id: str) -> None:
         self._reduce_args = (workflow_id,)
         super().__init__(f"workflow {workflow_id!r} does not exist")
         self.workflow_id = workflow_id
+        self.destination_id = workflow_id
 
 
-class DBOSWorkflowConflictIDError(DBOSWorkflowError):
-    """A workflow ID is already used by a workflow of another name."""
+class DBOSConflictingWorkflowError(DBOSWorkflowError):
+    """Two different workflows were started under one workflow ID (DBOS Transact's class;
+    this library raises its subclass `DBOSWorkflowConflictIDError`, so either name catches
+    it)."""
+
+    dbos_error_code = DBOSErrorCode.ConflictingWorkflowError.value
+
+    def __init__(self, workflow_id: str, message: str | None = None) -> None:
+        self._reduce_args = (workflow_id, message)
+        super().__init__(f"conflicting workflows under one workflow ID {workflow_id!r}: {message}")
+        self.workflow_id = workflow_id
+
+
+class DBOSWorkflowConflictIDError(DBOSConflictingWorkflowError):
+    """A workflow ID is already used by a workflow of another name.
+
+    A `DBOSConflictingWorkflowError`, the class DBOS Transact raises for this (its own
+    `DBOSWorkflowConflictIDError` means something else there: an execution that lost
+    ownership of its workflow, which this library reports with an internal signal).
+    """
 
     def __init__(self, workflow_id: str, existing_name: str, requested_name: str) -> None:
         self._reduce_args = (
@@ -76,12 +163,13 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
             existing_name,
             requested_name,
         )
-        super().__init__(
+        DBOSWorkflowError.__init__(
+            self,
             f"workflow ID {workflow_id!r} is already taken (by a workflow of {existing_name!r}); "
             "choose an unused ID"
             if existing_name == requested_name
             else f"workflow ID {workflow_id!r} already belongs to workflow {existing_name!r}; "
-            f"it cannot be reused for {requested_name!r}"
+            f"it cannot be reused for {requested_name!r}",
         )
         self.workflow_id = workflow_id
 
@@ -89,6 +177,8 @@ class DBOSWorkflowConflictIDError(DBOSWorkflowError):
 class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
     """A stored workflow names a function this process has not registered, or (with a
     `detail` saying which) a method whose class or configured instance it has not."""
+
+    dbos_error_code = DBOSErrorCode.WorkflowFunctionNotFound.value
 
     def __init__(self, workflow_id: str, name: str, detail: str | None = None) -> None:
         self._reduce_args = (workflow_id, name, detail)
@@ -107,6 +197,8 @@ class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
 class DBOSUnexpectedStepError(DBOSWorkflowError):
     """Replay found a different operation than the one recorded: the workflow is not
     deterministic (its code or its control flow changed between runs)."""
+
+    dbos_error_code = DBOSErrorCode.UnexpectedStep.value
 
     def __init__(self, workflow_id: str, function_id: int, expected: str, recorded: str) -> None:
         self._reduce_args = (
@@ -129,6 +221,8 @@ class DBOSPatchNondeterminismError(DBOSWorkflowError):
     at that position (DBOS Transact's name; it raises it when the marker's position would
     depend on scheduling)."""
 
+    dbos_error_code = DBOSErrorCode.PatchNondeterminism.value
+
     def __init__(self, workflow_id: str, patch_name: str, details: str) -> None:
         self._reduce_args = (workflow_id, patch_name, details)
         super().__init__(
@@ -141,6 +235,8 @@ class DBOSPatchNondeterminismError(DBOSWorkflowError):
 
 class DBOSMaxStepRetriesExceeded(DBOSWorkflowError):
     """A step with retries failed on every allowed attempt."""
+
+    dbos_error_code = DBOSErrorCode.MaxStepRetriesExceeded.value
 
     def __init__(self, step_name: str, max_attempts: int, errors: list[BaseException]) -> None:
         self._reduce_args = (
@@ -160,6 +256,8 @@ class DBOSStepTimeoutError(DBOSWorkflowError):
     semantics). It is the attempt's error: retried like any other when the step allows retries,
     recorded as the step's outcome otherwise, and raised again on replay."""
 
+    dbos_error_code = DBOSErrorCode.StepTimeout.value
+
     def __init__(self, step_name: str, timeout_seconds: float) -> None:
         self._reduce_args = (step_name, timeout_seconds)
         super().__init__(
@@ -172,6 +270,8 @@ class DBOSStepTimeoutError(DBOSWorkflowError):
 
 class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
     """A workflow was recovered more times than its `max_recovery_attempts` allows."""
+
+    dbos_error_code = DBOSErrorCode.MaxRecoveryAttemptsExceeded.value
 
     def __init__(self, workflow_id: str, max_attempts: int | None = None) -> None:
         self._reduce_args = (
@@ -186,8 +286,19 @@ class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
         self.workflow_id = workflow_id
 
 
+#: DBOS Transact's name for `DBOSMaxRecoveryAttemptsExceededError`.
+MaxRecoveryAttemptsExceededError = DBOSMaxRecoveryAttemptsExceededError
+
+
 class DBOSWorkflowCancelledError(DBOSWorkflowError):
-    """The workflow was cancelled; raised inside it at its next step boundary and to waiters."""
+    """The workflow was cancelled: raised inside it at its next step boundary.
+
+    Waiting on a cancelled workflow raises its subclass `DBOSAwaitedWorkflowCancelledError`,
+    so ``except DBOSWorkflowCancelledError`` catches both. (In DBOS Transact this class is a
+    `BaseException` and the two are unrelated; here it has always been an `Exception`.)
+    """
+
+    dbos_error_code = DBOSErrorCode.WorkflowCancelled.value
 
     def __init__(self, workflow_id: str) -> None:
         self._reduce_args = (workflow_id,)
@@ -195,8 +306,43 @@ class DBOSWorkflowCancelledError(DBOSWorkflowError):
         self.workflow_id = workflow_id
 
 
+class DBOSAwaitedWorkflowCancelledError(DBOSWorkflowCancelledError):
+    """The workflow a caller waited on (`get_result`) was cancelled (DBOS Transact 3.4).
+
+    It tells the waiter that the awaited workflow was cancelled, not the waiter itself: a
+    workflow that waits on a cancelled child and does not catch this ends in ERROR, not
+    CANCELLED, as in DBOS Transact.
+    """
+
+    dbos_error_code = DBOSErrorCode.AwaitedWorkflowCancelled.value
+
+    def __init__(self, workflow_id: str) -> None:
+        self._reduce_args = (workflow_id,)
+        DBOSWorkflowError.__init__(self, f"awaited workflow {workflow_id!r} was cancelled")
+        self.workflow_id = workflow_id
+
+
+class DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(DBOSMaxRecoveryAttemptsExceededError):
+    """The workflow a caller waited on (`get_result`) ended in MAX_RECOVERY_ATTEMPTS_EXCEEDED
+    (DBOS Transact 3.4's class; a `DBOSMaxRecoveryAttemptsExceededError`, which waiters got
+    before)."""
+
+    dbos_error_code = DBOSErrorCode.AwaitedWorkflowMaxRecoveryAttemptsExceeded.value
+
+    def __init__(self, workflow_id: str) -> None:
+        self._reduce_args = (workflow_id,)
+        DBOSWorkflowError.__init__(
+            self,
+            f"awaited workflow {workflow_id!r} exceeded its maximum recovery attempts; it is "
+            "marked MAX_RECOVERY_ATTEMPTS_EXCEEDED and will not be retried automatically",
+        )
+        self.workflow_id = workflow_id
+
+
 class DBOSQueueDeduplicatedError(DBOSWorkflowError):
     """A queue already holds a task with this deduplication ID that has not finished."""
+
+    dbos_error_code = DBOSErrorCode.QueueDeduplicated.value
 
     def __init__(self, workflow_id: str, queue_name: str, deduplication_id: str) -> None:
         self._reduce_args = (workflow_id, queue_name, deduplication_id)
@@ -212,7 +358,8 @@ class DBOSQueueDeduplicatedError(DBOSWorkflowError):
 class DBOSForkStepError(DBOSWorkflowError):
     """A fork was asked to start at a step the workflow never reached.
 
-    A workflow whose recorded steps are 0..N-1 can be forked from any step 0..N.
+    No longer raised: like DBOS Transact, a fork from a step past the last recorded one now
+    replays every recorded step. Kept so that code naming it still imports.
     """
 
     def __init__(self, workflow_id: str, start_step: int, recorded_steps: int) -> None:
@@ -228,6 +375,95 @@ class DBOSForkStepError(DBOSWorkflowError):
         self.workflow_id = workflow_id
         self.start_step = start_step
         self.recorded_steps = recorded_steps
+
+
+# --- DBOS Transact 3.4's other classes -----------------------------------------------------
+# Defined so that code written for DBOS Transact can name them (in ``except`` clauses, or to
+# raise them itself); this library does not raise them yet, for the features that would
+# (roles, step timeouts, stream timeouts, query timeouts) it does not have. Each keeps DBOS
+# Transact's constructor arguments and attributes.
+
+
+class DBOSRecoveryError(DBOSWorkflowError):
+    """Recovering workflow `workflow_id` failed (`detail` says why)."""
+
+    dbos_error_code = DBOSErrorCode.RecoveryError.value
+
+    def __init__(self, workflow_id: str, message: str | None = None) -> None:
+        self._reduce_args = (workflow_id, message)
+        super().__init__(f"recovering workflow {workflow_id!r} failed: {message}")
+        self.workflow_id = workflow_id
+        self.detail = message
+
+
+class DBOSNotAuthorizedError(DBOSException):
+    """The caller's roles do not allow calling a function (DBOS Transact's role checks)."""
+
+    dbos_error_code = DBOSErrorCode.NotAuthorized.value
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
+
+
+class DBOSStepNondeterminismError(DBOSWorkflowError):
+    """One execution recorded step `step_id` of workflow `workflow_id` twice, differently."""
+
+    dbos_error_code = DBOSErrorCode.StepNondeterminism.value
+
+    def __init__(self, workflow_id: str, step_id: int) -> None:
+        self._reduce_args = (workflow_id, step_id)
+        super().__init__(
+            f"workflow {workflow_id!r} step {step_id} was recorded twice with different "
+            "results by one execution; workflows must be deterministic"
+        )
+        self.workflow_id = workflow_id
+        self.step_id = step_id
+
+
+class DBOSStreamTimeoutError(DBOSWorkflowError):
+    """No value arrived on stream `key` of workflow `workflow_id` in `timeout_seconds` (None:
+    the stream ended first)."""
+
+    dbos_error_code = DBOSErrorCode.StreamTimeout.value
+
+    def __init__(self, workflow_id: str, key: str, timeout_seconds: float | None = None) -> None:
+        self._reduce_args = (workflow_id, key, timeout_seconds)
+        within = "" if timeout_seconds is None else f" within {timeout_seconds} s"
+        super().__init__(f"no value arrived on stream {key!r} of workflow {workflow_id!r}{within}")
+        self.workflow_id = workflow_id
+        self.key = key
+        self.timeout_seconds = timeout_seconds
+
+
+class DBOSStreamNondeterminismError(DBOSWorkflowError):
+    """Concurrent reads of stream `key` in workflow `workflow_id` would make its replay depend
+    on scheduling."""
+
+    dbos_error_code = DBOSErrorCode.StreamNondeterminism.value
+
+    def __init__(self, workflow_id: str, key: str) -> None:
+        self._reduce_args = (workflow_id, key)
+        super().__init__(
+            f"workflow {workflow_id!r} cannot read stream {key!r} deterministically: another "
+            "read of it in the same workflow is in progress"
+        )
+        self.workflow_id = workflow_id
+        self.key = key
+
+
+class DBOSQueryTimeoutError(DBOSException):
+    """A listing query ran past its statement timeout of `timeout_seconds`."""
+
+    dbos_error_code = DBOSErrorCode.QueryTimeout.value
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._reduce_args = (timeout_seconds,)
+        super().__init__(f"the query was cancelled after its {timeout_seconds:g} s timeout")
+        self.timeout_seconds = timeout_seconds
+
+
+# --- this library's own ---------------------------------------------------------------------
 
 
 class DBOSRemoteError(DBOSWorkflowError):

@@ -68,6 +68,8 @@ _current_step: ContextVar[StepFrame | None] = ContextVar("dbos_current_step", de
 #: Set by `SetWorkflowID` / `SetWorkflowTimeout` (in `dbos._context`), read by the next start.
 NEXT_WORKFLOW_ID: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
 NEXT_TIMEOUT_S: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
+#: The schedule whose tick the workflow started in this block runs for (the scheduler's).
+_SCHEDULE_NAME: ContextVar[str | None] = ContextVar("dbos_schedule_name", default=None)
 
 
 def current_workflow() -> WorkflowContext | None:
@@ -130,3 +132,19 @@ def assigned_workflow_id(workflow_id: str) -> Iterator[None]:
         yield
     finally:
         NEXT_WORKFLOW_ID.reset(token)
+
+
+def firing_schedule_name() -> str | None:
+    """The schedule the workflow being started fires for (see `firing_schedule`), if any."""
+    return _SCHEDULE_NAME.get()
+
+
+@contextmanager
+def firing_schedule(name: str) -> Iterator[None]:
+    """Record schedule `name` as the `schedule_name` of the workflow started in this block.
+    Only the start sees it: the workflow's body (and its children) run outside the block."""
+    token = _SCHEDULE_NAME.set(name)
+    try:
+        yield
+    finally:
+        _SCHEDULE_NAME.reset(token)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from .._base.errors import (
+    DBOSAwaitedWorkflowCancelledError,
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
     DBOSSerializationError,
@@ -47,6 +48,7 @@ from .context import (
     current_step,
     current_workflow,
     enter_workflow,
+    firing_schedule,
     leave_workflow,
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
@@ -402,12 +404,16 @@ class Engine:
         token = enter_workflow(context)
         try:
             value = yield CallBody(registration.function, args, kwargs)
-        except DBOSWorkflowCancelledError as exc:
-            stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
-            return Outcome(workflow_id, _CANCELLED, error=exc), stored
         except DBOSConnectionError as exc:
             return exc
         except Exception as exc:
+            # Only this workflow's own cancellation cancels it; a cancelled child it waited
+            # on (DBOSAwaitedWorkflowCancelledError) is an ordinary error, as in DBOS Transact.
+            if isinstance(exc, DBOSWorkflowCancelledError) and not isinstance(
+                exc, DBOSAwaitedWorkflowCancelledError
+            ):
+                stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
+                return Outcome(workflow_id, _CANCELLED, error=exc), stored
             where = f"workflow {workflow_id!r} ({registration.name})"
             stored = WorkflowOutcome(
                 workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
@@ -683,7 +689,7 @@ class Engine:
         self, registration: WorkflowRegistration, args: tuple[Any, ...], workflow_id: str
     ) -> None:
         """Start a scheduled workflow's tick (the scheduler's one call into the engine)."""
-        with assigned_workflow_id(workflow_id):
+        with assigned_workflow_id(workflow_id), firing_schedule(registration.name):
             started = run_sync(self.start(registration, args, {}))
         self.dispatch(started)
 

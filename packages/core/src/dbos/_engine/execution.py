@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -13,13 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..storage._records import NewWorkflow, WorkflowStatusString
 from .classes import Target
-from .context import assigned_timeout
+from .context import assigned_timeout, firing_schedule_name
 from .outcome import Outcome, now_ms
 from .registry import WorkflowRegistration
 from .slots import QueueSlot
 
 if TYPE_CHECKING:
     from .context import WorkflowContext
+
+logger = logging.getLogger("dbos")
+
+#: How long `DBOS.destroy()` lets the tasks left on the engine's event loop unwind, and then
+#: its suspended async generators close, in seconds (each).
+_WIND_DOWN_S = 2.0
 
 
 class ActiveWorkflow:
@@ -81,14 +88,38 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="dbos-async-workflows", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="dbos-async-workflows", daemon=True)
         self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            self._wind_down()
+
+    def _wind_down(self) -> None:
+        """After the loop stops: let cancelled tasks unwind, then close the async generators
+        still suspended on it, so that their ``finally`` blocks and ``async with`` exits run
+        now rather than at garbage collection or never (as DBOS Transact does), and close the
+        loop."""
+        loop = self.loop
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=_WIND_DOWN_S))
+            loop.run_until_complete(
+                asyncio.wait_for(loop.shutdown_asyncgens(), timeout=_WIND_DOWN_S)
+            )
+        except Exception:  # an async generator that will not close must not block shutdown
+            logger.warning("could not close every async generator of DBOS's event loop")
+        finally:
+            loop.close()
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=5 + 2 * _WIND_DOWN_S)
 
 
 def new_workflow_record(
@@ -115,6 +146,7 @@ def new_workflow_record(
         owner_instance=instance_id,
         class_name=target.class_name,
         config_name=target.config_name,
+        schedule_name=firing_schedule_name(),
     )
     timeout = assigned_timeout()
     if timeout is not None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._base.errors import (
-    DBOSMaxRecoveryAttemptsExceededError,
-    DBOSWorkflowCancelledError,
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
 )
 from .._base.serialization import Codec
 from ..storage._records import WorkflowRow, WorkflowStatusString
@@ -28,14 +28,18 @@ class Outcome:
     error: BaseException | None = None
 
     def unwrap(self) -> Any:
+        """The value, or what a waiter raises: the workflow's error, or (as in DBOS Transact)
+        `DBOSAwaitedWorkflowCancelledError` / `DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded`,
+        never the cancellation raised inside the workflow itself, which would tell a waiting
+        workflow that it was cancelled."""
         if self.status == WorkflowStatusString.SUCCESS.value:
             return self.value
+        if self.status == WorkflowStatusString.CANCELLED.value:
+            raise DBOSAwaitedWorkflowCancelledError(self.workflow_id)
+        if self.status == WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value:
+            raise DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(self.workflow_id)
         if self.error is not None:
             raise self.error
-        if self.status == WorkflowStatusString.CANCELLED.value:
-            raise DBOSWorkflowCancelledError(self.workflow_id)
-        if self.status == WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value:
-            raise DBOSMaxRecoveryAttemptsExceededError(self.workflow_id)
         raise RuntimeError(f"workflow {self.workflow_id!r} has no result in status {self.status}")
 
 

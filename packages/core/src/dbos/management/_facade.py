@@ -159,11 +159,18 @@ class Facade:
         status: str | list[str] | None = None,
         start_time: datetime | str | None = None,
         end_time: datetime | str | None = None,
-        name: str | None = None,
-        app_version: str | None = None,
-        executor_id: str | None = None,
-        queue_name: str | None = None,
-        workflow_id_prefix: str | None = None,
+        name: str | list[str] | None = None,
+        app_version: str | list[str] | None = None,
+        executor_id: str | list[str] | None = None,
+        queue_name: str | list[str] | None = None,
+        workflow_id_prefix: str | list[str] | None = None,
+        parent_workflow_id: str | list[str] | None = None,
+        has_parent: bool | None = None,
+        forked_from: str | list[str] | None = None,
+        is_fork: bool | None = None,
+        schedule_name: str | list[str] | None = None,
+        completed_after: datetime | str | None = None,
+        completed_before: datetime | str | None = None,
         limit: int | None = None,
         offset: int | None = None,
         sort_desc: bool = False,
@@ -173,10 +180,11 @@ class Facade:
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
-        The filters are those of DBOS Transact, and ours: `stranded=True` keeps only PENDING
-        and ENQUEUED workflows whose application version no live process serves (see
-        `count_stranded_workflows`). See `dbos.management.build_query` for what each filter
-        accepts. Raises `DBOSException` for a filter it refuses.
+        The filters are those of DBOS Transact 3.4 (a string filter may be a list: any of
+        its values), and ours: `stranded=True` keeps only PENDING and ENQUEUED workflows whose
+        application version no live process serves (see `count_stranded_workflows`). See
+        `dbos.management.build_query` for what each accepts. Raises `DBOSException` for a
+        filter it refuses.
         """
         query = build_query(
             workflow_ids=workflow_ids,
@@ -188,6 +196,13 @@ class Facade:
             executor_id=executor_id,
             queue_name=queue_name,
             workflow_id_prefix=workflow_id_prefix,
+            parent_workflow_id=parent_workflow_id,
+            has_parent=has_parent,
+            forked_from=forked_from,
+            is_fork=is_fork,
+            schedule_name=schedule_name,
+            completed_after=completed_after,
+            completed_before=completed_before,
             limit=limit,
             offset=offset,
             sort_desc=sort_desc,
@@ -230,12 +245,32 @@ class Facade:
     list_queued_workflows = _sync_form(_list_queued_workflows)
     list_queued_workflows_async = _async_form(_list_queued_workflows)
 
-    def _list_workflow_steps(self, workflow: str | WorkflowStatus) -> Procedure[list[StepInfo]]:
+    def _list_workflow_steps(
+        self,
+        workflow: str | WorkflowStatus,
+        *,
+        load_output: bool = True,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Procedure[list[StepInfo]]:
         """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
         count from 0 in the order the workflow ran them. Each has its function name, output,
-        error (the exception), start and end times and child workflow ID. Raises
-        `DBOSNonExistentWorkflowError` for an unknown ID."""
-        return self._facade_management().list_steps(_workflow_id_of(workflow))
+        error (the exception), start and end times and child workflow ID.
+
+        Args:
+            workflow: The workflow's ID or status.
+            load_output: False leaves each step's `output` and `error` None, undecoded (as
+                in DBOS Transact 3.4).
+            limit: At most this many steps (a non-negative int), from `offset` on.
+            offset: Skip this many steps first (a non-negative int).
+
+        Raises:
+            DBOSNonExistentWorkflowError: no workflow has this ID.
+            DBOSException: a negative or non-int `limit` / `offset`.
+        """
+        return self._facade_management().list_steps(
+            _workflow_id_of(workflow), load_output=load_output, limit=limit, offset=offset
+        )
 
     list_workflow_steps = _sync_form(_list_workflow_steps)
     list_workflow_steps_async = _async_form(_list_workflow_steps)

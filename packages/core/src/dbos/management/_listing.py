@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -32,17 +33,40 @@ def to_epoch_ms(value: datetime | str | int | float | None, field: str) -> int |
     raise DBOSException(f"{field} must be a datetime, ISO 8601 string or epoch ms")
 
 
+def _one_or_many(field: str, value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    """A filter given as one string or a list of them (DBOS Transact takes either): a string
+    stays one, a list or tuple becomes a tuple (any of them)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise DBOSException(f"{field} must be a string or a list of strings, got {value!r}")
+
+
+def _flag(field: str, value: bool | None) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise DBOSException(f"{field} must be True, False or None, got {value!r}")
+    return value
+
+
 def build_query(
     *,
     workflow_ids: list[str] | None = None,
     status: str | list[str] | None = None,
     start_time: datetime | str | int | None = None,
     end_time: datetime | str | int | None = None,
-    name: str | None = None,
-    app_version: str | None = None,
-    executor_id: str | None = None,
-    queue_name: str | None = None,
-    workflow_id_prefix: str | None = None,
+    name: str | list[str] | None = None,
+    app_version: str | list[str] | None = None,
+    executor_id: str | list[str] | None = None,
+    queue_name: str | list[str] | None = None,
+    workflow_id_prefix: str | list[str] | None = None,
+    parent_workflow_id: str | list[str] | None = None,
+    has_parent: bool | None = None,
+    forked_from: str | list[str] | None = None,
+    is_fork: bool | None = None,
+    schedule_name: str | list[str] | None = None,
+    completed_after: datetime | str | int | None = None,
+    completed_before: datetime | str | int | None = None,
     limit: int | None = None,
     offset: int | None = None,
     sort_desc: bool = False,
@@ -50,8 +74,12 @@ def build_query(
     load_output: bool = True,
     stranded: bool = False,
 ) -> WorkflowQuery:
-    """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact
-    signature, and our `stranded`), shared by `DBOS` and `DBOSClient`.
+    """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact 3.4
+    signature, as far as this library stores what they filter on, and our `stranded`), shared
+    by `DBOS` and `DBOSClient`.
+
+    Every filter given must hold (AND). A filter that takes a list matches any of its
+    values (OR); an empty list matches nothing (DBOS Transact ignores an empty list).
 
     Args:
         workflow_ids: Only these IDs.
@@ -59,11 +87,20 @@ def build_query(
         start_time: Created at or after: a datetime (naive means UTC), an ISO 8601 string
             (``Z`` allowed) or epoch milliseconds.
         end_time: Created at or before, in the same forms.
-        name: Registered workflow name.
-        app_version: Application version.
-        executor_id: Executor that runs (or ran) the workflow.
-        queue_name: Queue it was enqueued on.
-        workflow_id_prefix: IDs starting with this.
+        name: Registered workflow name, or a list of them.
+        app_version: Application version, or a list.
+        executor_id: Executor that runs (or ran) the workflow, or a list.
+        queue_name: Queue it was enqueued on, or a list.
+        workflow_id_prefix: IDs starting with this (compared exactly, no wildcards), or with
+            any prefix of a list.
+        parent_workflow_id: Children of this workflow (or of any in a list).
+        has_parent: True: child workflows only; False: top-level workflows only.
+        forked_from: Forks of this workflow (or of any in a list).
+        is_fork: True: forks only; False: no forks.
+        schedule_name: Workflows run by this schedule (or any in a list).
+        completed_after: Reached a terminal status at or after this time (forms as
+            `start_time`); unfinished workflows never match.
+        completed_before: Reached a terminal status at or before this time.
         limit: At most this many rows (a non-negative int).
         offset: Skip this many rows first (a non-negative int).
         sort_desc: Newest first instead of oldest first.
@@ -74,7 +111,8 @@ def build_query(
 
     Raises:
         DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
-            that is none of the accepted forms, or a `stranded` that is not a bool.
+            that is none of the accepted forms, a filter that is neither a string nor a list
+            of strings, or a `has_parent`/`is_fork`/`stranded` that is not a bool.
     """
     statuses: tuple[str, ...] | None = None
     if status is not None:
@@ -85,16 +123,17 @@ def build_query(
                 f"unknown workflow status {', '.join(map(repr, unknown))}; valid: "
                 f"{', '.join(sorted(_VALID_STATUSES))}"
             )
-    check_texts(
-        (
-            ("workflow_ids", workflow_ids),
-            ("name", name),
-            ("app_version", app_version),
-            ("executor_id", executor_id),
-            ("queue_name", queue_name),
-            ("workflow_id_prefix", workflow_id_prefix),
-        )
-    )
+    texts = {
+        "name": _one_or_many("name", name),
+        "app_version": _one_or_many("app_version", app_version),
+        "executor_id": _one_or_many("executor_id", executor_id),
+        "queue_name": _one_or_many("queue_name", queue_name),
+        "workflow_id_prefix": _one_or_many("workflow_id_prefix", workflow_id_prefix),
+        "parent_workflow_id": _one_or_many("parent_workflow_id", parent_workflow_id),
+        "forked_from": _one_or_many("forked_from", forked_from),
+        "schedule_name": _one_or_many("schedule_name", schedule_name),
+    }
+    check_texts((("workflow_ids", workflow_ids), *texts.items()))
     for field, number in (("limit", limit), ("offset", offset)):
         if number is not None and (type(number) is not int or number < 0):
             raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
@@ -102,14 +141,21 @@ def build_query(
         raise DBOSException(f"stranded must be True or False, got {stranded!r}")
     return WorkflowQuery(
         workflow_ids=tuple(workflow_ids) if workflow_ids is not None else None,
-        workflow_id_prefix=workflow_id_prefix,
+        workflow_id_prefix=texts["workflow_id_prefix"],
         statuses=statuses,
-        name=name,
-        executor_id=executor_id,
-        application_version=app_version,
-        queue_name=queue_name,
+        name=texts["name"],
+        executor_id=texts["executor_id"],
+        application_version=texts["app_version"],
+        queue_name=texts["queue_name"],
+        parent_workflow_id=texts["parent_workflow_id"],
         created_after_ms=to_epoch_ms(start_time, "start_time"),
         created_before_ms=to_epoch_ms(end_time, "end_time"),
+        forked_from=texts["forked_from"],
+        schedule_name=texts["schedule_name"],
+        has_parent=_flag("has_parent", has_parent),
+        is_fork=_flag("is_fork", is_fork),
+        completed_after_ms=to_epoch_ms(completed_after, "completed_after"),
+        completed_before_ms=to_epoch_ms(completed_before, "completed_before"),
         limit=limit,
         offset=offset,
         sort_desc=sort_desc,

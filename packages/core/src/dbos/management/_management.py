@@ -194,10 +194,22 @@ class Management:
         rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
         return [WorkflowStatus.from_row(row, self.codec) for row in rows]
 
-    def list_steps(self, workflow_id: str) -> Procedure[list[StepInfo]]:
-        """The workflow's recorded steps in step-ID order. Raises
-        `DBOSNonExistentWorkflowError` for an unknown ID."""
+    def list_steps(
+        self,
+        workflow_id: str,
+        *,
+        load_output: bool = True,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Procedure[list[StepInfo]]:
+        """The workflow's recorded steps in step-ID order, from `offset` (default 0), at most
+        `limit` of them; without `load_output`, `output` and `error` are None. Raises
+        `DBOSNonExistentWorkflowError` for an unknown ID, `DBOSException` for a negative or
+        non-int `limit` / `offset`."""
         check_workflow_id(workflow_id)
+        for field, number in (("limit", limit), ("offset", offset)):
+            if number is not None and (type(number) is not int or number < 0):
+                raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
         records: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
         if not records:
             row = yield Blocking(self.storage.get_workflow, (workflow_id,))
@@ -210,6 +222,13 @@ class Management:
         for step in steps:
             if step["function_id"] in ends:
                 step["completed_at_epoch_ms"] = ends[step["function_id"]]
+        # Sliced after the wait times are worked out: a wait's end can depend on the steps
+        # after it. The storage reads every step either way (workflows record few).
+        start = offset or 0
+        steps = steps[start:] if limit is None else steps[start : start + limit]
+        if not load_output:
+            for step in steps:
+                step["output"] = step["error"] = None
         return steps
 
     def _statuses(self, ids: tuple[str, ...]) -> Procedure[dict[str, str]]:

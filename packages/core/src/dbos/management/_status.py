@@ -11,7 +11,14 @@ from ..storage._records import WorkflowRow
 
 @dataclass(frozen=True)
 class WorkflowStatus:
-    """A workflow's stored state. Times are epoch milliseconds."""
+    """A workflow's stored state. Times are epoch milliseconds.
+
+    As in DBOS Transact 3.4: `completed_at` is when it reached a terminal status (None while
+    it has not, and again after a resume); `forked_from` is the ID of the workflow it was
+    forked from; `schedule_name` the schedule it ran for (ours: a ``@DBOS.scheduled``
+    workflow's schedule is named after the workflow's registered name). Each is None for
+    workflows stored before the system database migration that added them.
+    """
 
     workflow_id: str
     status: str
@@ -35,6 +42,9 @@ class WorkflowStatus:
     #: The ``config_name`` of the `DBOSConfiguredInstance` an instance-method workflow runs
     #: on, else None (DBOS semantics).
     config_name: str | None = None
+    completed_at: int | None = None
+    forked_from: str | None = None
+    schedule_name: str | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -63,4 +73,7 @@ class WorkflowStatus:
             workflow_deadline_epoch_ms=row.deadline_ms,
             class_name=row.class_name,
             config_name=row.config_name,
+            completed_at=row.completed_at_ms,
+            forked_from=row.forked_from,
+            schedule_name=row.schedule_name,
         )

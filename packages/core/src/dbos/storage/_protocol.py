@@ -374,10 +374,11 @@ class StorageBackend(Protocol):
         entries they wrote (in offset order, renumbered from 0), their event history, and as
         each event's value the one the latest of them set. Events and entries written without
         an operation (by a storage older than this rule, or without a `step`) are copied only
-        when every recorded operation is (`start_step` = last function ID + 1).
+        when every recorded operation is (`start_step` >= last function ID + 1). A
+        `start_step` past the last recorded operation copies them all (DBOS Transact accepts
+        it too). The fork's `forked_from` is the original's ID.
 
-        Raises `DBOSNonExistentWorkflowError` if the original does not exist,
-        `DBOSForkStepError` if `start_step` is past its last recorded function ID + 1, and
+        Raises `DBOSNonExistentWorkflowError` if the original does not exist and
         `DBOSWorkflowConflictIDError` if `forked_workflow_id` is already taken (nothing is
         written in those cases).
         """

@@ -62,6 +62,8 @@ class NewWorkflow:
     #: For an instance method: the ``config_name`` of the `DBOSConfiguredInstance` it ran on,
     #: which recovery uses to find that instance again.
     config_name: str | None = None
+    #: The schedule whose tick this workflow runs for (a scheduled workflow), else None.
+    schedule_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,13 @@ class WorkflowRow:
     #: The method's class and configured instance (see `NewWorkflow`); None for a function.
     class_name: str | None = None
     config_name: str | None = None
+    #: When it reached a terminal status (`TERMINAL_STATUSES`), epoch ms; None before that
+    #: (and again once resumed). Backends keep it with the status, whichever call changes it.
+    completed_at_ms: int | None = None
+    #: The workflow this one was forked from (`fork_workflow`), else None.
+    forked_from: str | None = None
+    #: The schedule whose tick it runs for (`NewWorkflow.schedule_name`), else None.
+    schedule_name: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -300,18 +309,30 @@ class ForkRequest:
 
 @dataclass(frozen=True, slots=True)
 class WorkflowQuery:
-    """Filters for `list_workflows`; None means "any". Times are epoch milliseconds."""
+    """Filters for `list_workflows`; None means "any". Times are epoch milliseconds.
+
+    A tuple where a field allows one means "any of these" (an empty tuple matches nothing);
+    `workflow_id_prefix` as a tuple matches IDs starting with any of the prefixes.
+    `has_parent` True keeps child workflows only, False top-level ones only; `is_fork` the
+    same for forks (rows with `forked_from`).
+    """
 
     workflow_ids: tuple[str, ...] | None = None
-    workflow_id_prefix: str | None = None
+    workflow_id_prefix: str | tuple[str, ...] | None = None
     statuses: tuple[str, ...] | None = None
-    name: str | None = None
-    executor_id: str | None = None
-    application_version: str | None = None
-    queue_name: str | None = None
-    parent_workflow_id: str | None = None
+    name: str | tuple[str, ...] | None = None
+    executor_id: str | tuple[str, ...] | None = None
+    application_version: str | tuple[str, ...] | None = None
+    queue_name: str | tuple[str, ...] | None = None
+    parent_workflow_id: str | tuple[str, ...] | None = None
     created_after_ms: int | None = None
     created_before_ms: int | None = None
+    forked_from: str | tuple[str, ...] | None = None
+    schedule_name: str | tuple[str, ...] | None = None
+    has_parent: bool | None = None
+    is_fork: bool | None = None
+    completed_after_ms: int | None = None
+    completed_before_ms: int | None = None
     limit: int | None = None
     offset: int | None = None
     sort_desc: bool = False
@@ -485,8 +506,9 @@ class Filter:
 
     `field` names a `WorkflowRow` field (``created_at_ms``, not a column): each backend maps
     it to its own column. kinds: ``eq`` (field = value), ``in`` (field in a tuple of values),
-    ``prefix`` (field starts with value, compared exactly, no wildcards), ``gte``, ``lte`` and
-    ``not_null``.
+    ``prefix`` (field starts with value, compared exactly, no wildcards), ``any_prefix``
+    (field starts with one of a tuple of two or more values), ``gte``, ``lte``, ``not_null``
+    and ``null``.
     """
 
     kind: str
@@ -501,24 +523,46 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         filters.append(Filter("in", "workflow_id", query.workflow_ids))
     if query.statuses is not None:
         filters.append(Filter("in", "status", query.statuses))
-    if query.workflow_id_prefix is not None:
-        filters.append(Filter("prefix", "workflow_id", query.workflow_id_prefix))
+    prefix = query.workflow_id_prefix
+    if isinstance(prefix, str):
+        filters.append(Filter("prefix", "workflow_id", prefix))
+    elif prefix is not None and len(prefix) == 1:
+        filters.append(Filter("prefix", "workflow_id", prefix[0]))
+    elif prefix is not None:
+        # No prefix at all matches nothing, as an empty `in` does.
+        filters.append(Filter("any_prefix", "workflow_id", prefix) if prefix else _NOTHING)
     for field, value in (
         ("name", query.name),
         ("executor_id", query.executor_id),
         ("application_version", query.application_version),
         ("queue_name", query.queue_name),
         ("parent_workflow_id", query.parent_workflow_id),
+        ("forked_from", query.forked_from),
+        ("schedule_name", query.schedule_name),
     ):
-        if value is not None:
+        if isinstance(value, tuple):
+            filters.append(Filter("in", field, value))
+        elif value is not None:
             filters.append(Filter("eq", field, value))
-    if query.created_after_ms is not None:
-        filters.append(Filter("gte", "created_at_ms", query.created_after_ms))
-    if query.created_before_ms is not None:
-        filters.append(Filter("lte", "created_at_ms", query.created_before_ms))
+    presence = (("parent_workflow_id", query.has_parent), ("forked_from", query.is_fork))
+    for field, present in presence:
+        if present is not None:
+            filters.append(Filter("not_null" if present else "null", field, None))
+    for kind, field, bound in (
+        ("gte", "created_at_ms", query.created_after_ms),
+        ("lte", "created_at_ms", query.created_before_ms),
+        ("gte", "completed_at_ms", query.completed_after_ms),
+        ("lte", "completed_at_ms", query.completed_before_ms),
+    ):
+        if bound is not None:
+            filters.append(Filter(kind, field, bound))
     if query.queued_only:
         filters.append(Filter("not_null", "queue_name", None))
     return filters
+
+
+#: A condition no row meets.
+_NOTHING = Filter("in", "workflow_id", ())
 
 
 def skipped_fields(query: WorkflowQuery) -> frozenset[str]:

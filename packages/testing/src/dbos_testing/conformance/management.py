@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from dbos import (
-    DBOSForkStepError,
     DBOSNonExistentWorkflowError,
     DBOSWorkflowConflictIDError,
     SystemStorage,
@@ -39,7 +38,7 @@ __all__ = [
     "test_requeue_workflows_makes_failed_ones_enqueued_again",
     "test_fork_copies_the_steps_before_start_step",
     "test_fork_from_step_zero_and_from_just_past_the_last_step",
-    "test_fork_refuses_a_step_past_the_last_one",
+    "test_fork_from_a_step_past_the_last_one_copies_every_step",
     "test_fork_of_a_missing_workflow",
     "test_fork_refuses_a_taken_id",
     "test_fork_keeps_the_application_version_unless_given",
@@ -161,15 +160,17 @@ def test_fork_from_step_zero_and_from_just_past_the_last_step(
     assert dbos_storage.get_workflow("no-steps-fork") is not None
 
 
-def test_fork_refuses_a_step_past_the_last_one(dbos_storage: SystemStorage) -> None:
+def test_fork_from_a_step_past_the_last_one_copies_every_step(
+    dbos_storage: SystemStorage,
+) -> None:
+    # As in DBOS Transact: the fork replays everything recorded, and runs on from there.
     _with_steps(dbos_storage, "original", 3)
-    with pytest.raises(DBOSForkStepError, match="from step 4") as caught:
-        dbos_storage.fork_workflow(_fork("original", "forked", 4))
-    assert (caught.value.start_step, caught.value.recorded_steps) == (4, 3)
-    assert dbos_storage.get_workflow("forked") is None
+    dbos_storage.fork_workflow(_fork("original", "forked", 7))
+    assert [s.function_id for s in dbos_storage.load_steps("forked")] == [0, 1, 2]
     _with_steps(dbos_storage, "empty", 0)
-    with pytest.raises(DBOSForkStepError):
-        dbos_storage.fork_workflow(_fork("empty", "forked", 1))
+    dbos_storage.fork_workflow(_fork("empty", "empty-fork", 1))
+    assert dbos_storage.load_steps("empty-fork") == []
+    assert dbos_storage.get_workflow("empty-fork") is not None
 
 
 def test_fork_of_a_missing_workflow(dbos_storage: SystemStorage) -> None:
