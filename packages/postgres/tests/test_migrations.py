@@ -352,3 +352,30 @@ def test_the_fork_effects_migration_keeps_existing_rows(
         assert storage.read_stream("partial", "s", 0).entries == ()
     finally:
         storage.close()
+
+
+def test_the_attributes_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0010 on a database with workflows: they stay readable, with no attributes, and take
+    attributes afterwards; the column is jsonb, readable from SQL."""
+    before = [m for m in migrations() if m.name != "workflow_attributes"]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert storage.migrate() == ["0010_workflow_attributes"]
+        old = storage.get_workflow("old")
+        assert old is not None and old.attributes is None
+        assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
+        assert _query(fresh_url, "SELECT attributes->'k'->>0 FROM dbos.workflow_status") == [
+            ("1",)
+        ]
+    finally:
+        storage.close()

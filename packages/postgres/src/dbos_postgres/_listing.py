@@ -29,6 +29,10 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
             params[name] = list(condition.value)
         elif condition.kind == "not_null":
             clauses.append(sql.SQL("{} IS NOT NULL").format(column))
+        elif condition.kind == "contains":
+            # jsonb @>: what DBOS Transact's attribute filter uses, served by the GIN index.
+            clauses.append(sql.SQL("{} @> {}::jsonb").format(column, value))
+            params[name] = condition.value
         elif condition.kind == "prefix":
             clauses.append(sql.SQL("left({}, length({})) = {}").format(column, value, value))
             params[name] = condition.value

@@ -34,6 +34,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "started_at_ms": "started_at",
     "deadline_ms": "deadline_at",
     "owner_instance": "owner_instance",
+    "attributes": "attributes",
 }
 
 

@@ -9,6 +9,9 @@ from dbos.storage import WorkflowQuery, query_filters, skipped_fields
 
 from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
+#: The SQL function (registered on every connection) that decides ``contains`` filters.
+JSON_CONTAINS_SQL = "dbos_json_contains"
+
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 
 
@@ -25,6 +28,10 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
             clauses.append(f"{column} IN ({placeholders})")
         elif condition.kind == "not_null":
             clauses.append(f"{column} IS NOT NULL")
+        elif condition.kind == "contains":
+            # jsonb @>'s meaning, from the function every connection registers (_storage.py).
+            clauses.append(f"{JSON_CONTAINS_SQL}({column}, :{name})")
+            params[name] = condition.value
         elif condition.kind == "prefix":
             clauses.append(f"substr({column}, 1, length(:{name})) = :{name}")
             params[name] = condition.value

@@ -70,6 +70,7 @@ from ._records import (
     WorkflowRow,
     WorkflowStatusString,
     as_params,
+    json_contains,
     query_filters,
     skipped_fields,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "as_params",
     "claimable",
     "hookimpl",
+    "json_contains",
     "load_migrations",
     "load_queries",
     "mask_password",
