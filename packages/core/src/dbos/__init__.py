@@ -39,12 +39,14 @@ from ._base.errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
 )
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._config import DBOSConfig
-from ._context import SetWorkflowID, SetWorkflowTimeout
+from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
+from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._status import WorkflowStatus
@@ -88,16 +90,20 @@ __all__ = [
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "DBOSWorkflowIDInUseError",
+    "DuplicationPolicy",
     "JsonPickleSerializer",
     "Queue",
     "Serializer",
     "SetEnqueueOptions",
+    "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "SystemStorage",
     "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowIDReusePolicy",
     "WorkflowStatus",
     "WorkflowStatusString",
     "hookimpl",

@@ -23,6 +23,7 @@ from .._base.errors import (
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
 )
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec
@@ -42,13 +43,12 @@ from . import registry as _registry
 from .background import BackgroundPort, stop_at_exit
 from .context import (
     WorkflowContext,
-    assigned_timeout,
     assigned_workflow_id,
     current_step,
     current_workflow,
     enter_workflow,
     leave_workflow,
-    take_assigned_workflow_id,
+    take_assigned_start,
 )
 from .decisions import child_workflow_id, replayed_step
 from .effects import AwaitFuture, Blocking, CallBody, Procedure, Sleep, run_async, run_sync
@@ -69,6 +69,7 @@ from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
 from .scheduler import Scheduler
 from .slots import QueueSlot
+from .starting import REJECT, create, new_workflow
 
 logger = logging.getLogger("dbos")
 
@@ -131,6 +132,7 @@ class Engine:
         self.recorder = Recorder(storage, codec, hooks, self.wakeups, self.instance_id)
         self.scheduler = Scheduler(port, self._start_scheduled)
         self.liveness = Liveness(port, lease_s, self._run_recovered)
+        self._identity = (executor_id, application_version, self.instance_id)
 
     def start_background(self) -> None:
         """Start the background services (heartbeat and takeovers, queue worker, scheduler)
@@ -177,33 +179,22 @@ class Engine:
     ) -> Procedure[Started]:
         """Create the workflow row (or find it) and decide who runs it. One round trip on a
         first start outside a workflow; a child start also records the parent's operation.
-        With a `placement` the workflow is enqueued instead, for a queue worker to run."""
-        parent = current_workflow()
-        assigned = take_assigned_workflow_id()
-        parent_function_id: int | None = None
-        replayed: StepRecord | None = None
-        if parent is not None and current_step() is None:
-            parent_function_id = parent.take_function_id()
-            replayed = replayed_step(
-                parent.recorded, parent.workflow_id, parent_function_id, registration.name
-            )
-            if replayed is not None and replayed.child_workflow_id:
-                workflow_id = replayed.child_workflow_id
-            else:
-                workflow_id = assigned or child_workflow_id(parent.workflow_id, parent_function_id)
-        else:
-            parent = None
-            workflow_id = assigned or str(uuid.uuid4())
+        With a `placement` the workflow is enqueued instead, for a queue worker to run. The
+        ID reuse and duplication policies are applied as `starting` describes."""
+        assigned, reuse = take_assigned_start()
+        parent, workflow_id, child_of = self._start_position(registration, assigned)
         inputs = self.codec.encode_inputs(args, kwargs, registration.name, registration.function)
+        new = new_workflow(self._identity, workflow_id, registration, inputs, parent, placement)
+        duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
-            new = self._new_workflow(workflow_id, registration, inputs, parent, placement)
-            init: WorkflowInit = yield Blocking(self.storage.create_workflow, (new,))
-            if init.row.name != registration.name:
+            init = yield from self._create(new, reuse, duplication, parent, child_of)
+            workflow_id = init.row.workflow_id  # another's, for a returned duplicate
+            if init.row.name != registration.name and workflow_id == new.workflow_id:
                 raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
-            if parent is not None and parent_function_id is not None and replayed is None:
-                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
+            if child_of is not None:
+                yield from self._record_child(*child_of, registration, workflow_id)
             return Started(
                 workflow_id,
                 None,
@@ -221,18 +212,17 @@ class Engine:
                 active = self._active[workflow_id] = ActiveWorkflow(workflow_id)
         must_run = False
         try:
+            if not owner and reuse == REJECT:
+                raise DBOSWorkflowIDInUseError(workflow_id, _PENDING, registration.name)
             if owner:
-                init = yield Blocking(
-                    self.storage.create_workflow,
-                    (self._new_workflow(workflow_id, registration, inputs, parent, placement),),
-                )
+                init = yield from self._create(new, reuse, None, parent, child_of)
                 if init.row.name != registration.name:
                     raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
                 must_run = init.created and placement is None
                 if not must_run:
                     self._settle_not_run_here(active, init.row)
-            if parent is not None and parent_function_id is not None and replayed is None:
-                yield from self._record_child(parent, parent_function_id, registration, workflow_id)
+            if child_of is not None:
+                yield from self._record_child(*child_of, registration, workflow_id)
         except BaseException as exc:
             if owner and not must_run:
                 self._release(active, exc)
@@ -246,6 +236,57 @@ class Engine:
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
         )
+
+    def _start_position(
+        self, registration: WorkflowRegistration, assigned: str | None
+    ) -> tuple[WorkflowContext | None, str, tuple[WorkflowContext, int] | None]:
+        """Where a start stands: its parent workflow (None outside a workflow body), its
+        workflow ID, and the parent's operation to record it as (None if a replay already
+        has it). A replayed refusal is raised again."""
+        parent = current_workflow()
+        if parent is None or current_step() is not None:
+            return None, assigned or str(uuid.uuid4()), None
+        function_id = parent.take_function_id()
+        replayed = replayed_step(
+            parent.recorded, parent.workflow_id, function_id, registration.name
+        )
+        if replayed is None:
+            workflow_id = assigned or child_workflow_id(parent.workflow_id, function_id)
+            return parent, workflow_id, (parent, function_id)
+        if replayed.error is not None:
+            raise self.codec.decode_error(replayed.error)  # a recorded refusal
+        if replayed.child_workflow_id:
+            return parent, replayed.child_workflow_id, None
+        return parent, assigned or child_workflow_id(parent.workflow_id, function_id), None
+
+    def _create(
+        self,
+        new: NewWorkflow,
+        reuse: str | None,
+        duplication: str | None,
+        parent: WorkflowContext | None,
+        child_of: tuple[WorkflowContext, int] | None,
+    ) -> Procedure[WorkflowInit]:
+        """`starting.create`; a child start's refusal is recorded as the parent's operation,
+        so a replay raises it again instead of asking storage anew."""
+        try:
+            return (yield from create(self.storage, new, reuse, duplication, parent))
+        except DBOSWorkflowIDInUseError as refused:
+            if child_of is not None:
+                parent, function_id = child_of
+                yield from self.recorder.checkpoint(
+                    parent,
+                    StepRecord(
+                        parent.workflow_id,
+                        function_id,
+                        new.name,
+                        None,
+                        self.codec.encode_error(refused),
+                        now_ms(),
+                        now_ms(),
+                    ),
+                )
+            raise
 
     def enqueue(
         self,
@@ -271,7 +312,7 @@ class Engine:
         workflow_id: str,
     ) -> Procedure[None]:
         """Checkpoint the parent's operation that started (or enqueued) a child."""
-        yield from self.recorder.checkpoint(
+        record = yield from self.recorder.checkpoint(
             parent,
             StepRecord(
                 workflow_id=parent.workflow_id,
@@ -284,46 +325,8 @@ class Engine:
                 child_workflow_id=workflow_id,
             ),
         )
-
-    def _new_workflow(
-        self,
-        workflow_id: str,
-        registration: WorkflowRegistration,
-        inputs: str,
-        parent: WorkflowContext | None,
-        placement: QueuePlacement | None,
-    ) -> NewWorkflow:
-        workflow = NewWorkflow(
-            workflow_id=workflow_id,
-            name=registration.name,
-            inputs=inputs,
-            executor_id=self.executor_id,
-            application_version=self.application_version,
-            created_at_ms=now_ms(),
-            max_recovery_attempts=registration.max_recovery_attempts,
-            parent_workflow_id=parent.workflow_id if parent else None,
-            owner_instance=self.instance_id,
-        )
-        timeout = assigned_timeout()
-        if timeout is not None:
-            workflow = replace(workflow, deadline_ms=now_ms() + int(timeout * 1000))
-        elif parent is not None and parent.deadline_ms is not None:
-            workflow = replace(workflow, deadline_ms=parent.deadline_ms)
-        if placement is None:
-            return workflow
-        # An enqueued task belongs to no executor until a worker claims it.
-        return replace(
-            workflow,
-            executor_id=None,
-            owner_instance=None,
-            application_version=placement.application_version or self.application_version,
-            status=WorkflowStatusString.ENQUEUED.value,
-            queue_name=placement.queue_name,
-            priority=placement.priority,
-            deduplication_id=placement.deduplication_id,
-            delay_until_ms=placement.delay_until_ms,
-            queue_partition_key=placement.partition_key,
-        )
+        # Known from now on as this parent's child (see `starting.create`).
+        parent.recorded[function_id] = record
 
     def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow | None) -> None:
         """This process does not run the workflow: hand local waiters the stored outcome, or

@@ -52,6 +52,8 @@ class QueuePlacement:
     delay_until_ms: int | None = None
     application_version: str | None = None
     partition_key: str | None = None
+    #: What a refused duplicate does (`starting.DUPLICATION_POLICIES`); None: the default.
+    duplication_policy: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from .._base.errors import DBOSException
 from .._base.ids import check_texts
+from .._engine.starting import encode_attributes
 from ..storage._records import WorkflowQuery, WorkflowStatusString
 
 _VALID_STATUSES = frozenset(status.value for status in WorkflowStatusString)
@@ -48,6 +50,7 @@ def build_query(
     sort_desc: bool = False,
     load_input: bool = True,
     load_output: bool = True,
+    attributes: dict[str, Any] | None = None,
 ) -> WorkflowQuery:
     """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact
     signature), shared by `DBOS` and `DBOSClient`.
@@ -68,10 +71,16 @@ def build_query(
         sort_desc: Newest first instead of oldest first.
         load_input: Read and decode the inputs (False leaves `input` None, and is cheaper).
         load_output: Read and decode outputs and errors.
+        attributes: Workflows whose attributes contain these (DBOS semantics, Postgres's
+            ``jsonb @>`` on every backend): each key present with an equal value, a nested
+            dict matching the keys it gives, a list every element given; ``{}`` matches
+            every workflow that has attributes. (DBOS Transact refuses this filter on
+            SQLite; we answer it there too.)
 
     Raises:
-        DBOSException: an unknown status, a negative or non-int `limit`/`offset`, or a time
-            that is none of the accepted forms.
+        DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
+            that is none of the accepted forms, or `attributes` that are not a dict of JSON
+            values.
     """
     statuses: tuple[str, ...] | None = None
     if status is not None:
@@ -110,6 +119,7 @@ def build_query(
         sort_desc=sort_desc,
         load_inputs=load_input,
         load_output=load_output,
+        attributes_contain=encode_attributes(attributes, "list_workflows' attributes filter"),
     )
 
 

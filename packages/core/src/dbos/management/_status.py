@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,9 @@ from ..storage._records import WorkflowRow
 
 @dataclass(frozen=True)
 class WorkflowStatus:
-    """A workflow's stored state. Times are epoch milliseconds."""
+    """A workflow's stored state. Times are epoch milliseconds. `attributes` are the custom
+    attributes set with `SetWorkflowAttributes`, the ``attributes`` enqueue option or
+    ``update_workflow_attributes`` (None if it has none)."""
 
     workflow_id: str
     status: str
@@ -28,6 +31,7 @@ class WorkflowStatus:
     queue_name: str | None
     parent_workflow_id: str | None
     workflow_deadline_epoch_ms: int | None = None
+    attributes: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -54,4 +58,17 @@ class WorkflowStatus:
             queue_name=row.queue_name,
             parent_workflow_id=row.parent_workflow_id,
             workflow_deadline_epoch_ms=row.deadline_ms,
+            attributes=_attributes(row.attributes),
         )
+
+
+def _attributes(text: str | None) -> dict[str, Any] | None:
+    # Core only stores objects; a value written by hand that is not one reads as none,
+    # rather than failing every listing that includes its workflow.
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
