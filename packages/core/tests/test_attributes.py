@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +214,28 @@ def test_a_fork_keeps_the_attributes(launch: Launch) -> None:
     forked = DBOS.fork_workflow("original", 0)
     assert forked.get_result() == "done"
     assert _attributes(forked.workflow_id) == {"customer": "acme"}
+
+
+def test_the_policies_and_attributes_example_runs(dbos_system_database_url: str) -> None:
+    """examples/policies_and_attributes.py, in its own process, on the test's backend."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "policies_and_attributes.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.count("charging 500 cents for order-1") == 1
+    assert "charging 999" not in out
+    assert "again: charged order-1" in out
+    assert "refused: order-1 is SUCCESS" in out
+    assert "same refund: True" in out
+    assert "refund: refunded order-1 (damaged)" in out
+    attributes = "[('customer', 'acme'), ('refund', 'damaged'), ('region', 'eu')]"
+    assert f"attributes: {attributes}" in out
+    assert "acme orders refunded as damaged: ['order-1']" in out
