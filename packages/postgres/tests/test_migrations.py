@@ -374,8 +374,6 @@ def test_the_attributes_migration_keeps_existing_rows(
         old = storage.get_workflow("old")
         assert old is not None and old.attributes is None
         assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
-        assert _query(fresh_url, "SELECT attributes->'k'->>0 FROM dbos.workflow_status") == [
-            ("1",)
-        ]
+        assert _query(fresh_url, "SELECT attributes->'k'->>0 FROM dbos.workflow_status") == [("1",)]
     finally:
         storage.close()

@@ -56,7 +56,8 @@ def test_update_replaces_clears_and_merges_attributes(dbos_storage: SystemStorag
     row = dbos_storage.get_workflow("a")
     assert row is not None and row.updated_at_ms == 5_000
     # A merge overwrites a nested object whole (top-level keys only), and stores null.
-    assert dbos_storage.update_workflow_attributes("a", '{"over": {"other": 4}, "z": null}', True, 6)
+    merge = '{"over": {"other": 4}, "z": null}'
+    assert dbos_storage.update_workflow_attributes("a", merge, True, 6)
     assert _attributes(dbos_storage, "a") == {"keep": 1, "over": {"other": 4}, "z": None}
     assert dbos_storage.update_workflow_attributes("a", '{"only": true}', False, 7)
     assert _attributes(dbos_storage, "a") == {"only": True}
