@@ -129,3 +129,35 @@ def test_processes_racing_on_one_file_create_once(tmp_path: Path) -> None:
     go.touch()
     outputs = [racer.communicate(timeout=60)[0].strip() for racer in racers]
     assert sorted(outputs) == ["False", "False", "False", "True"]
+
+
+def test_the_attributes_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0009 on a file with workflows: they stay readable, without attributes, and take
+    attributes afterwards, stored as JSON text that SQL can read."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.name != "workflow_attributes"]
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # a row as the code before 0009 wrote it
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate() == ["0009_workflow_attributes"]
+        row = storage.get_workflow("old")
+        assert row is not None and row.attributes is None
+        assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
+    finally:
+        storage.close()
+    with sqlite3.connect(path) as connection:
+        found = connection.execute("SELECT attributes ->> '$.k[0]' FROM workflow_status")
+        assert found.fetchall() == [(1,)]
