@@ -33,7 +33,7 @@ def _public_names(cls: type) -> set[str]:
 
 
 def test_the_facade_holds_every_mirrored_call() -> None:
-    assert len(SHARED) == 36
+    assert len(SHARED) == 38
     both = _public_names(DBOS) & _public_names(DBOSClient)
     assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
 
@@ -64,7 +64,7 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-3:] == ["sort_desc", "load_input", "load_output"]
+    assert filters[-4:] == ["sort_desc", "load_input", "load_output", "attributes"]
 
 
 # Never called: mypy checks the types. On a union, mypy checks each side's own attribute.
@@ -104,6 +104,7 @@ def _only_type_checked(side: type[DBOS] | DBOSClient) -> None:
     assert_type(side.list_workflow_steps(listed[0]), list[StepInfo])
     assert_type(side.cancel_workflow("w"), None)
     assert_type(side.cancel_workflows(["w"]), None)
+    assert_type(side.update_workflow_attributes("w", {"a": [1]}, merge=True), None)
     assert_type(side.resume_workflow("w"), WorkflowHandle[Any])
     assert_type(side.resume_workflows(["w"]), list[WorkflowHandle[Any]])
     assert_type(side.delete_workflow("w", delete_children=True), None)

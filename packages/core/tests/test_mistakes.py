@@ -131,7 +131,13 @@ def test_blank_workflow_ids_are_refused_everywhere(client: DBOSClient, blank: st
 
 ID_PARAMETERS = ("workflow_id", "workflow_ids", "destination_id", "workflow")
 #: Values for the other parameters of the calls that take an ID.
-OTHER_ARGUMENTS: dict[str, Any] = {"key": "k", "message": "m", "start_step": 0, "topic": "t"}
+OTHER_ARGUMENTS: dict[str, Any] = {
+    "key": "k",
+    "message": "m",
+    "start_step": 0,
+    "topic": "t",
+    "attributes": {"a": 1},
+}
 
 
 def _id_taking_calls(client: DBOSClient) -> list[tuple[str, Callable[..., Any], str]]:
