@@ -31,9 +31,7 @@ from ..plugins._hooks import Hooks
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
     FinishedAndClaimed,
-    NewWorkflow,
     StepRecord,
-    WorkflowInit,
     WorkflowOutcome,
     WorkflowRow,
     WorkflowStatusString,
@@ -189,7 +187,7 @@ class Engine:
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
-            init = yield from self._create(new, reuse, duplication, parent, child_of)
+            init = yield from create(self.recorder, new, (reuse, duplication), parent, child_of)
             workflow_id = init.row.workflow_id  # another's, for a returned duplicate
             if init.row.name != registration.name and workflow_id == new.workflow_id:
                 raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
@@ -215,7 +213,7 @@ class Engine:
             if not owner and reuse == REJECT:
                 raise DBOSWorkflowIDInUseError(workflow_id, _PENDING, registration.name)
             if owner:
-                init = yield from self._create(new, reuse, None, parent, child_of)
+                init = yield from create(self.recorder, new, (reuse, None), parent, child_of)
                 if init.row.name != registration.name:
                     raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
                 must_run = init.created and placement is None
@@ -258,35 +256,6 @@ class Engine:
         if replayed.child_workflow_id:
             return parent, replayed.child_workflow_id, None
         return parent, assigned or child_workflow_id(parent.workflow_id, function_id), None
-
-    def _create(
-        self,
-        new: NewWorkflow,
-        reuse: str | None,
-        duplication: str | None,
-        parent: WorkflowContext | None,
-        child_of: tuple[WorkflowContext, int] | None,
-    ) -> Procedure[WorkflowInit]:
-        """`starting.create`; a child start's refusal is recorded as the parent's operation,
-        so a replay raises it again instead of asking storage anew."""
-        try:
-            return (yield from create(self.storage, new, reuse, duplication, parent))
-        except DBOSWorkflowIDInUseError as refused:
-            if child_of is not None:
-                parent, function_id = child_of
-                yield from self.recorder.checkpoint(
-                    parent,
-                    StepRecord(
-                        parent.workflow_id,
-                        function_id,
-                        new.name,
-                        None,
-                        self.codec.encode_error(refused),
-                        now_ms(),
-                        now_ms(),
-                    ),
-                )
-            raise
 
     def enqueue(
         self,

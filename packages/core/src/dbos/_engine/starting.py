@@ -27,6 +27,7 @@ from .._base.errors import DBOSException, DBOSQueueDeduplicatedError, DBOSWorkfl
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
     NewWorkflow,
+    StepRecord,
     WorkflowInit,
     WorkflowQuery,
     WorkflowRow,
@@ -35,6 +36,7 @@ from ..storage._records import (
 from .context import NEXT_ATTRIBUTES, NEXT_TIMEOUT_S, WorkflowContext
 from .effects import Blocking, Procedure
 from .execution import QueuePlacement
+from .operations import Recorder
 from .outcome import now_ms
 from .registry import WorkflowRegistration
 
@@ -189,18 +191,43 @@ def new_workflow(
 
 
 def create(
+    recorder: Recorder,
+    workflow: NewWorkflow,
+    policies: tuple[str | None, str | None],
+    parent: WorkflowContext | None = None,
+    child_of: tuple[WorkflowContext, int] | None = None,
+) -> Procedure[WorkflowInit]:
+    """`create_workflow` under the start's (ID reuse, duplication) `policies`.
+
+    Under ``duplication_policy="return-existing"``, a refused enqueue returns (not created)
+    the row of the task holding the deduplication ID, which has another workflow ID. Under
+    ``workflow_id_reuse_policy="reject"``, finding the ID taken raises
+    `DBOSWorkflowIDInUseError`, except for the child this same operation of `parent` created
+    before a crash (no recorded operation of the parent names it), which it finds again; a
+    refusal of a child start (`child_of`: the parent and its operation's ID) is recorded as
+    that operation, so a replay raises it again instead of asking storage anew.
+    """
+    try:
+        return (yield from create_workflow(recorder.storage, workflow, policies, parent))
+    except DBOSWorkflowIDInUseError as refused:
+        if child_of is not None:
+            context, function_id = child_of
+            error = recorder.codec.encode_error(refused)
+            record = StepRecord(
+                context.workflow_id, function_id, workflow.name, None, error, now_ms(), now_ms()
+            )
+            yield from recorder.checkpoint(context, record)
+        raise
+
+
+def create_workflow(
     storage: SystemStorage,
     workflow: NewWorkflow,
-    reuse_policy: str | None,
-    duplication_policy: str | None,
+    policies: tuple[str | None, str | None],
     parent: WorkflowContext | None = None,
 ) -> Procedure[WorkflowInit]:
-    """`create_workflow` under the start's policies. Under ``duplication_policy=
-    "return-existing"``, a refused enqueue returns (not created) the row of the task holding
-    the deduplication ID, which has another workflow ID; under ``workflow_id_reuse_policy=
-    "reject"``, finding the ID taken raises `DBOSWorkflowIDInUseError`, except for the child
-    this same operation of `parent` created before a crash (no recorded operation of the
-    parent names it), which it finds again."""
+    """`create` without recording a refusal (outside any workflow: `DBOSClient.enqueue`)."""
+    reuse_policy, duplication_policy = policies
     while True:
         try:
             init: WorkflowInit = yield Blocking(storage.create_workflow, (workflow,))

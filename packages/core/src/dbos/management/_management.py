@@ -26,7 +26,7 @@ from .._engine.starting import (
     WorkflowIDReusePolicy,
     check_duplication_policy,
     check_reuse_policy,
-    create,
+    create_workflow,
     encode_attributes,
 )
 from ..storage._protocol import SystemStorage
@@ -367,7 +367,7 @@ class Management:
         duplication = check_duplication_policy(
             options.get("duplication_policy"), workflow.deduplication_id, where
         )
-        init = yield from create(self.storage, workflow, reuse, duplication)
+        init = yield from create_workflow(self.storage, workflow, (reuse, duplication))
         if init.row.workflow_id != workflow.workflow_id:
             return init.row.workflow_id  # the task holding the deduplication ID
         if init.row.name != workflow.name:
