@@ -6,6 +6,8 @@ Transact 3.4's enqueue options ``workflow_id_reuse_policy``, ``duplication_polic
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -72,6 +74,18 @@ def test_enqueue_options_carry_the_policies_and_attributes(
             assert [s.attributes for s in found] == [{"only": True}]
 
         asyncio.run(scenario())
+        # The command line shows them too.
+        command = Path(sys.executable).with_name("dbos")
+        shown = subprocess.run(
+            [str(command), "workflow", "get", "t1", "--json"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url},
+            timeout=120,
+            check=False,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["attributes"] == {"only": True}
         for bad, message in (
             ({"workflow_id_reuse_policy": "fresh"}, "unknown workflow_id_reuse_policy"),
             ({"duplication_policy": "return-existing"}, "needs a deduplication_id"),

@@ -85,6 +85,7 @@ def workflow_record(status: WorkflowStatus) -> dict[str, Any]:
         "recovery_attempts": status.recovery_attempts,
         "parent_workflow_id": status.parent_workflow_id,
         "deadline": iso(status.workflow_deadline_epoch_ms),
+        "attributes": status.attributes,
         "input": plain(status.input),
         "output": plain(status.output),
         "error": None if status.error is None else error_record(status.error),
