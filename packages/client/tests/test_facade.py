@@ -33,7 +33,7 @@ def _public_names(cls: type) -> set[str]:
 
 
 def test_the_facade_holds_every_mirrored_call() -> None:
-    assert len(SHARED) == 40
+    assert len(SHARED) == 42
     both = _public_names(DBOS) & _public_names(DBOSClient)
     assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
 
@@ -64,7 +64,13 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-4:] == ["sort_desc", "load_input", "load_output", "stranded"]
+    assert filters[-5:] == ["sort_desc", "load_input", "load_output", "stranded", "attributes"]
+
+
+# Never called, as `_only_type_checked`: attributes (DBOS Transact 3.4's).
+def _attributes_only_type_checked(side: type[DBOS] | DBOSClient) -> None:
+    assert_type(side.update_workflow_attributes("w", {"a": [1]}, merge=True), None)
+    assert_type(side.list_workflows(attributes={"a": 1}), list[WorkflowStatus])
 
 
 # Never called, as `_only_type_checked`: the calls for stranded work (ours).

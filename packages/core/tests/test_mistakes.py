@@ -137,6 +137,7 @@ OTHER_ARGUMENTS: dict[str, Any] = {
     "message": "m",
     "start_step": 0,
     "topic": "t",
+    "attributes": {"a": 1},
 }
 
 

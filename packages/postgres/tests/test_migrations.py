@@ -426,3 +426,28 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
         )
     finally:
         storage.close()
+
+
+def test_the_attributes_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0013 on a database with workflows: they stay readable, with no attributes, and take
+    attributes afterwards; the column is jsonb, readable from SQL."""
+    before = [m for m in migrations() if m.version < 13]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert storage.migrate() == ["0013_workflow_attributes"]
+        old = storage.get_workflow("old")
+        assert old is not None and old.attributes is None
+        assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
+        assert _query(fresh_url, "SELECT attributes->'k'->>0 FROM dbos.workflow_status") == [("1",)]
+    finally:
+        storage.close()

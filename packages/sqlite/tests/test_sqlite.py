@@ -150,7 +150,11 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
     monkeypatch.undo()
     storage = SQLiteStorage(f"sqlite:///{path}")
     try:
-        assert storage.migrate() == ["0009_workflow_classes", "0010_status_details"]
+        assert storage.migrate() == [
+            "0009_workflow_classes",
+            "0010_status_details",
+            "0011_workflow_attributes",
+        ]
         row = storage.get_workflow("old")
         assert row is not None and (row.class_name, row.config_name) == (None, None)
         forked = storage.fork_workflow(ForkRequest("old", "forked", 0, "q", None, 2))
@@ -161,3 +165,35 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
         )
     finally:
         storage.close()
+
+
+def test_the_attributes_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0011 on a file with workflows: they stay readable, without attributes, and take
+    attributes afterwards, stored as JSON text that SQL can read."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.version < 11]
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # a row as the code before 0011 wrote it
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate() == ["0011_workflow_attributes"]
+        row = storage.get_workflow("old")
+        assert row is not None and row.attributes is None
+        assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
+    finally:
+        storage.close()
+    with sqlite3.connect(path) as connection:
+        found = connection.execute("SELECT attributes ->> '$.k[0]' FROM workflow_status")
+        assert found.fetchall() == [(1,)]

@@ -97,6 +97,7 @@ def workflow_record(status: WorkflowStatus) -> dict[str, Any]:
         "forked_from": status.forked_from,
         "schedule_name": status.schedule_name,
         "deadline": iso(status.workflow_deadline_epoch_ms),
+        "attributes": status.attributes,
         "input": plain(status.input),
         "output": plain(status.output),
         "error": None if status.error is None else error_record(status.error),

@@ -45,12 +45,14 @@ from ._base.errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
 )
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._config import DBOSConfig
-from ._context import SetWorkflowID, SetWorkflowTimeout
+from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
+from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions
@@ -100,10 +102,13 @@ __all__ = [
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
     "EnqueueOptions",
+    "DBOSWorkflowIDInUseError",
+    "DuplicationPolicy",
     "JsonPickleSerializer",
     "Queue",
     "Serializer",
     "SetEnqueueOptions",
+    "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "StepOptions",
@@ -113,6 +118,7 @@ __all__ = [
     "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowIDReusePolicy",
     "WorkflowStatus",
     "WorkflowStatusString",
     "error",

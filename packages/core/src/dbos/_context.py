@@ -1,6 +1,7 @@
-"""The context managers users wrap around starts: `SetWorkflowID`, `SetWorkflowTimeout`, and
-`ContextSetting`, the base they share with `SetEnqueueOptions`. They only set the engine's
-context variables (`dbos._engine.context`); the engine reads them when a workflow starts."""
+"""The context managers users wrap around starts: `SetWorkflowID`, `SetWorkflowTimeout`,
+`SetWorkflowAttributes`, and `ContextSetting`, the base they share with `SetEnqueueOptions`.
+They only set the engine's context variables (`dbos._engine.context`); the engine reads them
+when a workflow starts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from ._base.errors import DBOSException
 from ._base.ids import check_workflow_id
-from ._engine.context import NEXT_TIMEOUT_S, NEXT_WORKFLOW_ID
+from ._engine.context import NEXT_ATTRIBUTES, NEXT_REUSE_POLICY, NEXT_TIMEOUT_S, NEXT_WORKFLOW_ID
+from ._engine.starting import WorkflowIDReusePolicy, check_reuse_policy, encode_attributes
 
 V = TypeVar("V")
 #: The setting's own class, so `with SetWorkflowID(...) as setting` is typed as that class
@@ -69,16 +71,50 @@ class SetWorkflowID(ContextSetting[str]):
         with SetWorkflowID("order-1234"):
             handle = DBOS.start_workflow(process_order, 1234)
 
-    Starting a workflow twice with one ID runs it once; the second start returns a handle to
-    the first execution's result.
+    Args:
+        workflow_id: The ID (a non-empty string).
+        workflow_id_reuse_policy: What a start does when a workflow with this ID exists, in
+            any status (DBOS semantics): ``"return-existing"`` (the default) runs nothing
+            and returns a handle to that workflow (to its result once it finishes);
+            ``"reject"`` raises `DBOSWorkflowIDInUseError`. The existing workflow is never
+            changed. Applies to the one start that takes the ID, enqueues included.
+
+    Raises:
+        DBOSException: an empty or unstorable ID, or an unknown policy.
     """
 
     _variable = NEXT_WORKFLOW_ID
 
-    def __init__(self, workflow_id: str) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        *,
+        workflow_id_reuse_policy: WorkflowIDReusePolicy | None = None,
+    ) -> None:
         check_workflow_id(workflow_id, "SetWorkflowID's workflow ID")
+        self.workflow_id_reuse_policy = check_reuse_policy(
+            workflow_id_reuse_policy, "SetWorkflowID"
+        )
         super().__init__(workflow_id)
         self.workflow_id = workflow_id
+        self._policy_token: Token[str | None] | None = None
+
+    def __enter__(self: S) -> S:
+        assert isinstance(self, SetWorkflowID)
+        # Set even when None: an outer block's policy must not apply to this block's ID.
+        self._policy_token = NEXT_REUSE_POLICY.set(self.workflow_id_reuse_policy)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        if self._policy_token is not None:
+            NEXT_REUSE_POLICY.reset(self._policy_token)
+            self._policy_token = None
 
 
 class SetWorkflowTimeout(ContextSetting[float]):
@@ -107,3 +143,29 @@ class SetWorkflowTimeout(ContextSetting[float]):
             )
         super().__init__(float(seconds))
         self.seconds = float(seconds)
+
+
+class SetWorkflowAttributes(ContextSetting[str | None]):
+    """Attach custom key-value attributes to the workflows started or enqueued in this block
+    (DBOS semantics): stored with each workflow, shown as `WorkflowStatus.attributes`,
+    filterable with ``list_workflows(attributes=...)`` and changed later with
+    `DBOS.update_workflow_attributes`. Child workflows do not inherit them.
+
+    Example:
+        with SetWorkflowAttributes({"customer": "acme", "region": "eu"}):
+            DBOS.start_workflow(process_order, order_id)
+
+    Args:
+        attributes: A dict of string keys to JSON values (nested dicts and lists allowed),
+            or None for none.
+
+    Raises:
+        DBOSException: not a dict, a key that is not a string, or a value that JSON cannot
+            carry exactly (the message names the key).
+    """
+
+    _variable = NEXT_ATTRIBUTES
+
+    def __init__(self, attributes: dict[str, Any] | None) -> None:
+        super().__init__(encode_attributes(attributes, "SetWorkflowAttributes"))
+        self.attributes = attributes

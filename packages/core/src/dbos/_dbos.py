@@ -37,6 +37,7 @@ from ._compat_keys import missing_service_warning
 from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
 from ._engine import classes as _classes
 from ._engine import registry as _registry
+from ._engine.attributes import update_attributes_procedure
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
 from ._engine.effects import Blocking, Procedure, run_async, run_sync
@@ -144,6 +145,12 @@ class _DBOSType(type, Facade):
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)
+
+    def _facade_update_attributes(
+        self, workflow_id: str, text: str | None, merge: bool
+    ) -> Procedure[None]:
+        recorder = DBOS._launched_engine().recorder
+        return update_attributes_procedure(recorder, workflow_id, text, merge)
 
     def __dir__(self) -> list[str]:
         # dir() of a class leaves out its metaclass's methods: list the shared calls, for

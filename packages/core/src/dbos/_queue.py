@@ -23,6 +23,7 @@ from ._engine.queues import (
     find_declared_queue,
 )
 from ._engine.registry import registration_of
+from ._engine.starting import DuplicationPolicy, check_duplication_policy
 from ._launched import launched_engine
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .storage._records import QueueSpec
@@ -205,6 +206,14 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
             elsewhere).
         delay_seconds: Do not start the task before this many seconds have passed.
         app_version: Only processes running this application version may run the task.
+        duplication_policy: What an enqueue refused for its `deduplication_id` does (DBOS
+            semantics): ``"reject"`` (the default) raises `DBOSQueueDeduplicatedError`;
+            ``"return-existing"`` returns a handle to the unfinished task holding the ID,
+            dropping the new task's arguments. ``"return-existing"`` needs a
+            `deduplication_id`.
+
+    Raises:
+        DBOSException: an option out of range, or an unknown duplication policy.
     """
 
     _variable = ENQUEUE_OPTIONS
@@ -217,7 +226,9 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         queue_partition_key: str | None = None,
         delay_seconds: float | None = None,
         app_version: str | None = None,
+        duplication_policy: DuplicationPolicy | None = None,
     ) -> None:
+        check_duplication_policy(duplication_policy, deduplication_id, "SetEnqueueOptions")
         if deduplication_id is not None and (
             not isinstance(deduplication_id, str) or not deduplication_id
         ):
@@ -248,7 +259,12 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         )
         super().__init__(
             EnqueueOptions(
-                deduplication_id, priority, queue_partition_key, delay_seconds, app_version
+                deduplication_id,
+                priority,
+                queue_partition_key,
+                delay_seconds,
+                app_version,
+                duplication_policy,
             )
         )
         self.options = self._value
@@ -302,4 +318,5 @@ def placement(queue_name: str, queue: Queue | None) -> QueuePlacement:
         delay_until_ms=delay_until,
         application_version=options.app_version,
         partition_key=options.queue_partition_key,
+        duplication_policy=options.duplication_policy,
     )

@@ -45,7 +45,12 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "completed_at_ms": "completed_at",
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
+    "attributes": "attributes",
 }
+
+#: Columns selected through an expression: jsonb comes back as its JSON text, as the record
+#: carries it (psycopg would otherwise decode it).
+_SELECTED_AS: dict[str, str] = {"attributes": "attributes::text"}
 
 
 def workflow_row_sql(skipped: frozenset[str] = frozenset()) -> str:
@@ -54,6 +59,8 @@ def workflow_row_sql(skipped: frozenset[str] = frozenset()) -> str:
     return ", ".join(
         f"NULL AS {field}"
         if field in skipped
+        else f"{_SELECTED_AS[field]} AS {field}"
+        if field in _SELECTED_AS
         else column
         if column == field
         else f"{column} AS {field}"

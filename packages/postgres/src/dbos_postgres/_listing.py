@@ -60,6 +60,10 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
         elif condition.kind in ("not_null", "null"):
             test = "IS NOT NULL" if condition.kind == "not_null" else "IS NULL"
             clauses.append(sql.SQL("{} " + test).format(column))
+        elif condition.kind == "contains":
+            # jsonb @>: what DBOS Transact's attribute filter uses, served by the GIN index.
+            clauses.append(sql.SQL("{} @> {}::jsonb").format(column, value))
+            params[name] = condition.value
         elif condition.kind == "prefix":
             clauses.append(sql.SQL("left({}, length({})) = {}").format(column, value, value))
             params[name] = condition.value

@@ -567,6 +567,24 @@ class PostgresStorage(ApplicationVersions):
             with connection.transaction():
                 return claim_in(self._queries, self._schema, connection, request)
 
+    def update_workflow_attributes(
+        self, workflow_id: str, attributes: str | None, merge: bool, now_ms: int
+    ) -> bool:
+        """`SystemStorage.update_workflow_attributes` on Postgres: one UPDATE, which merges
+        in the statement itself (jsonb ``||``), so concurrent merges of different keys all
+        land."""
+        params = {
+            "workflow_id": workflow_id,
+            "attributes": attributes,
+            "merge": merge,
+            "now_ms": now_ms,
+        }
+        with self._connection() as connection:
+            cursor = connection.execute(
+                self._queries["update_workflow_attributes"], params, prepare=True
+            )
+            return cursor.rowcount == 1
+
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         """`SystemStorage.list_workflows` on Postgres: one query built from `query`'s filters."""
         statement, params = list_workflows_sql(self._schema, query)

@@ -39,6 +39,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "completed_at_ms": "completed_at",
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
+    "attributes": "attributes",
 }
 
 

@@ -10,6 +10,9 @@ from dbos.storage import WorkflowQuery, query_filters, skipped_fields
 
 from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
+#: The SQL function (registered on every connection) that decides ``contains`` filters.
+JSON_CONTAINS_SQL = "dbos_json_contains"
+
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 
 #: `WorkflowQuery.stranded` on a row of ``workflow_status`` (unaliased): PENDING or ENQUEUED,
@@ -44,6 +47,10 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
             clauses.append(f"{column} IN ({placeholders})")
         elif condition.kind in ("not_null", "null"):
             clauses.append(f"{column} IS {'NOT NULL' if condition.kind == 'not_null' else 'NULL'}")
+        elif condition.kind == "contains":
+            # jsonb @>'s meaning, from the function every connection registers (_storage.py).
+            clauses.append(f"{JSON_CONTAINS_SQL}({column}, :{name})")
+            params[name] = condition.value
         elif condition.kind == "prefix":
             clauses.append(f"substr({column}, 1, length(:{name})) = :{name}")
             params[name] = condition.value

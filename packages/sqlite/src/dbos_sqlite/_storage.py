@@ -59,6 +59,7 @@ from dbos.storage import (
     pending_migrations,
 )
 
+from ._attributes import merged, register_functions
 from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
@@ -133,6 +134,7 @@ class SQLiteStorage(ApplicationVersions):
             self._enable_wal(connection)
             connection.execute(_QUERIES[f"synchronous_{self._settings.synchronous}"])
             connection.execute(_QUERIES["enable_foreign_keys"])
+            register_functions(connection)
         except sqlite3.Error as exc:
             raise DBOSConnectionError(f"cannot open SQLite database {str(path)!r}: {exc}") from exc
         try:
@@ -567,6 +569,21 @@ class SQLiteStorage(ApplicationVersions):
         """`StorageBackend.relay_notifications`: never calls `deliver` on SQLite, which has no
         notifications between processes (core wakes this process's waiters itself)."""
         return None
+
+    def update_workflow_attributes(
+        self, workflow_id: str, attributes: str | None, merge: bool, now_ms: int
+    ) -> bool:
+        """`SystemStorage.update_workflow_attributes` on SQLite: a merge reads and writes in
+        one ``BEGIN IMMEDIATE`` transaction, so concurrent merges all land."""
+        params = {"workflow_id": workflow_id, "attributes": attributes, "now_ms": now_ms}
+        with self._transaction() as connection:
+            found = self._run(connection, "select_attributes", params).fetchone()
+            if found is None:
+                return False
+            if merge and attributes is not None:
+                params["attributes"] = merged(found[0], attributes)
+            self._run(connection, "update_workflow_attributes", params)
+        return True
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
         """`SystemStorage.list_workflows` on SQLite: one query built from `query`'s filters."""

@@ -174,6 +174,22 @@ class DBOSWorkflowConflictIDError(DBOSConflictingWorkflowError):
         self.workflow_id = workflow_id
 
 
+class DBOSWorkflowIDInUseError(DBOSWorkflowError):
+    """A start with ``workflow_id_reuse_policy="reject"`` found its workflow ID already used
+    by a workflow in any status (DBOS Transact 3.4's error, with its attributes:
+    `workflow_id`, `workflow_status` and `workflow_name`, the existing workflow's)."""
+
+    def __init__(self, workflow_id: str, workflow_status: str, workflow_name: str) -> None:
+        self._reduce_args = (workflow_id, workflow_status, workflow_name)
+        super().__init__(
+            f"workflow ID {workflow_id!r} is already in use by workflow {workflow_name!r} "
+            f"(status {workflow_status}), and the start asked to reject a reused ID"
+        )
+        self.workflow_id = workflow_id
+        self.workflow_status = workflow_status
+        self.workflow_name = workflow_name
+
+
 class DBOSWorkflowFunctionNotFoundError(DBOSWorkflowError):
     """A stored workflow names a function this process has not registered, or (with a
     `detail` saying which) a method whose class or configured instance it has not."""

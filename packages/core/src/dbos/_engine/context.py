@@ -70,23 +70,33 @@ NEXT_WORKFLOW_ID: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", d
 NEXT_TIMEOUT_S: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
 #: The schedule whose tick the workflow started in this block runs for (the scheduler's).
 _SCHEDULE_NAME: ContextVar[str | None] = ContextVar("dbos_schedule_name", default=None)
+#: The `workflow_id_reuse_policy` of the enclosing `SetWorkflowID`: it belongs to that ID, and
+#: is consumed with it.
+NEXT_REUSE_POLICY: ContextVar[str | None] = ContextVar("dbos_next_reuse_policy", default=None)
+#: Set by `SetWorkflowAttributes`: the JSON text of the attributes (checked when set) of the
+#: workflows started or enqueued in the block. Cleared inside a workflow body, so children do
+#: not inherit them (DBOS semantics).
+NEXT_ATTRIBUTES: ContextVar[str | None] = ContextVar("dbos_next_attributes", default=None)
 
 
 def current_workflow() -> WorkflowContext | None:
     return _current_workflow.get()
 
 
-_WorkflowTokens = tuple["Token[WorkflowContext | None]", "Token[StepFrame | None]"]
+_WorkflowTokens = tuple[
+    "Token[WorkflowContext | None]", "Token[StepFrame | None]", "Token[str | None]"
+]
 
 
 def enter_workflow(context: WorkflowContext | None) -> _WorkflowTokens:
     """Make `context` the running workflow, outside any step (a child workflow called from a
-    step body runs its own steps as steps)."""
-    return _current_workflow.set(context), _current_step.set(None)
+    step body runs its own steps as steps), without the attributes its caller set for it."""
+    return _current_workflow.set(context), _current_step.set(None), NEXT_ATTRIBUTES.set(None)
 
 
 def leave_workflow(tokens: _WorkflowTokens) -> None:
-    workflow_token, step_token = tokens
+    workflow_token, step_token, attributes_token = tokens
+    NEXT_ATTRIBUTES.reset(attributes_token)
     _current_step.reset(step_token)
     _current_workflow.reset(workflow_token)
 
@@ -112,10 +122,20 @@ def in_workflow_body() -> WorkflowContext | None:
 
 def take_assigned_workflow_id() -> str | None:
     """The ID set by an enclosing `SetWorkflowID`, consumed by the first workflow started."""
+    return take_assigned_start()[0]
+
+
+def take_assigned_start() -> tuple[str | None, str | None]:
+    """The ID set by an enclosing `SetWorkflowID` and its reuse policy, both consumed by the
+    first workflow started."""
     assigned = NEXT_WORKFLOW_ID.get()
-    if assigned is not None:
-        NEXT_WORKFLOW_ID.set(None)
-    return assigned
+    if assigned is None:
+        return None, None
+    NEXT_WORKFLOW_ID.set(None)
+    policy = NEXT_REUSE_POLICY.get()
+    if policy is not None:
+        NEXT_REUSE_POLICY.set(None)
+    return assigned, policy
 
 
 def assigned_timeout() -> float | None:

@@ -24,6 +24,7 @@ from .._base.errors import (
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
 )
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec
@@ -33,7 +34,6 @@ from ..storage._records import (
     FinishedAndClaimed,
     NewWorkflow,
     StepRecord,
-    WorkflowInit,
     WorkflowOutcome,
     WorkflowRow,
     WorkflowStatusString,
@@ -50,6 +50,7 @@ from .context import (
     enter_workflow,
     firing_schedule,
     leave_workflow,
+    take_assigned_start,
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from .engine_log import (
@@ -76,7 +77,8 @@ from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
 from .scheduler import Scheduler
 from .slots import QueueSlot
-from .starts import StartPosition, record_child, start_position
+from .starting import REJECT, create, start_place
+from .starts import record_child
 
 logger = logging.getLogger("dbos")
 
@@ -140,6 +142,7 @@ class Engine:
         self.recorder = Recorder(storage, codec, hooks, self.wakeups, self.instance_id)
         self.scheduler = Scheduler(port, self._start_scheduled)
         self.liveness = Liveness(port, lease_s, self._run_recovered)
+        self._identity = (executor_id, application_version, self.instance_id)
 
     def start_background(self) -> None:
         """Start the background services (heartbeat and takeovers, queue worker, scheduler)
@@ -186,23 +189,26 @@ class Engine:
     ) -> Procedure[Started]:
         """Create the workflow row (or find it) and decide who runs it. One round trip on a
         first start outside a workflow; a child start also records the parent's operation.
-        With a `placement` the workflow is enqueued instead, for a queue worker to run."""
-        position = start_position(registration.name)
-        parent, workflow_id = position.parent, position.workflow_id
+        With a `placement` the workflow is enqueued instead, for a queue worker to run. The
+        ID reuse and duplication policies are applied as `starting` describes."""
+        assigned, reuse = take_assigned_start()
+        parent, workflow_id, child_of = start_place(self.codec, registration.name, assigned)
         # A method's instance (or class) is stored by name, not with the inputs.
         target = target_of(registration.name, registration.binding, args)
         inputs = self.codec.encode_inputs(
             target.args, kwargs, registration.name, registration.function
         )
         new = self._new_workflow(workflow_id, registration, inputs, parent, placement, target)
+        duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
             # sibling's successor claim, within microseconds of the insert) must find it free.
-            init: WorkflowInit = yield Blocking(self.storage.create_workflow, (new,))
-            if init.row.name != registration.name:
+            init = yield from create(self.recorder, new, (reuse, duplication), parent, child_of)
+            workflow_id = init.row.workflow_id  # another's, for a returned duplicate
+            if init.row.name != registration.name and workflow_id == new.workflow_id:
                 raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
-            if position.must_record:
-                yield from self._record_child(position, registration, workflow_id)
+            if child_of is not None:
+                yield from record_child(self.recorder, *child_of, registration.name, workflow_id)
             return Started(
                 workflow_id,
                 None,
@@ -220,15 +226,17 @@ class Engine:
                 active = self._active[workflow_id] = ActiveWorkflow(workflow_id)
         must_run = False
         try:
+            if not owner and reuse == REJECT:
+                raise DBOSWorkflowIDInUseError(workflow_id, _PENDING, registration.name)
             if owner:
-                init = yield Blocking(self.storage.create_workflow, (new,))
+                init = yield from create(self.recorder, new, (reuse, None), parent, child_of)
                 if init.row.name != registration.name:
                     raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
                 must_run = init.created and placement is None
                 if not must_run:
                     self._settle_not_run_here(active, init.row)
-            if position.must_record:
-                yield from self._record_child(position, registration, workflow_id)
+            if child_of is not None:
+                yield from record_child(self.recorder, *child_of, registration.name, workflow_id)
         except BaseException as exc:
             if owner and not must_run:
                 self._release(active, exc)
@@ -258,15 +266,6 @@ class Engine:
     def work_enqueued(self, queue_name: str) -> None:
         """Something was just enqueued on `queue_name` (a task, a fork): look for it now."""
         self.queue_worker.wake(queue_name)
-
-    def _record_child(
-        self, position: StartPosition, registration: WorkflowRegistration, workflow_id: str
-    ) -> Procedure[None]:
-        """Checkpoint the parent's operation that started (or enqueued) a child."""
-        assert position.parent is not None and position.function_id is not None
-        yield from record_child(
-            self.recorder, position.parent, position.function_id, registration.name, workflow_id
-        )
 
     def _new_workflow(
         self,

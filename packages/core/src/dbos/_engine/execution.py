@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..storage._records import NewWorkflow, WorkflowStatusString
 from .classes import Target
-from .context import assigned_timeout, firing_schedule_name
+from .context import NEXT_ATTRIBUTES, assigned_timeout, firing_schedule_name
 from .outcome import Outcome, now_ms
 from .registry import WorkflowRegistration
 from .slots import QueueSlot
@@ -65,6 +65,8 @@ class QueuePlacement:
     delay_until_ms: int | None = None
     application_version: str | None = None
     partition_key: str | None = None
+    #: What a refused duplicate does (`starting.DUPLICATION_POLICIES`); None: the default.
+    duplication_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def new_workflow_record(
         class_name=target.class_name,
         config_name=target.config_name,
         schedule_name=firing_schedule_name(),
+        attributes=NEXT_ATTRIBUTES.get(),
     )
     timeout = assigned_timeout()
     if timeout is not None:

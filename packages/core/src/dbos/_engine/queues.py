@@ -70,6 +70,7 @@ class EnqueueOptions:
     queue_partition_key: str | None = None
     delay_seconds: float | None = None
     app_version: str | None = None
+    duplication_policy: str | None = None
 
 
 #: Set by `SetEnqueueOptions` around an enqueue.

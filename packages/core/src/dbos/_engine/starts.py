@@ -58,8 +58,9 @@ def start_position(name: str) -> StartPosition:
 def record_child(
     recorder: Recorder, parent: WorkflowContext, function_id: int, name: str, workflow_id: str
 ) -> Procedure[None]:
-    """Checkpoint the parent's operation that started (or enqueued) child `workflow_id`."""
-    yield from recorder.checkpoint(
+    """Checkpoint the parent's operation that started (or enqueued) child `workflow_id`; the
+    parent knows it as its child from then on (see `starting.create`)."""
+    record = yield from recorder.checkpoint(
         parent,
         StepRecord(
             workflow_id=parent.workflow_id,
@@ -72,6 +73,7 @@ def record_child(
             child_workflow_id=workflow_id,
         ),
     )
+    parent.recorded[function_id] = record
 
 
 def enqueue_named(

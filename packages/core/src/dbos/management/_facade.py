@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Sequ
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
+from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -120,6 +121,12 @@ class Facade:
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         raise NotImplementedError
 
+    def _facade_update_attributes(
+        self, workflow_id: str, text: str | None, merge: bool
+    ) -> Procedure[None]:
+        """Write checked attributes (`DBOS` records the write inside a workflow)."""
+        return write_attributes(self._facade_management().storage, workflow_id, text, merge)
+
     # --- handles ----------------------------------------------------------------------------
 
     def retrieve_workflow(
@@ -177,6 +184,7 @@ class Facade:
         load_input: bool = True,
         load_output: bool = True,
         stranded: bool = False,
+        attributes: dict[str, Any] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
@@ -209,6 +217,7 @@ class Facade:
             load_input=load_input,
             load_output=load_output,
             stranded=stranded,
+            attributes=attributes,
         )
         return self._facade_management().list_workflows(query)
 
@@ -298,6 +307,29 @@ class Facade:
 
     cancel_workflows = _sync_form(_cancel_workflows)
     cancel_workflows_async = _async_form(_cancel_workflows)
+
+    def _update_workflow_attributes(
+        self, workflow_id: str, attributes: dict[str, Any] | None, *, merge: bool = False
+    ) -> Procedure[None]:
+        """Replace a workflow's custom attributes with `attributes` (None clears them), or with
+        ``merge=True`` write the given top-level keys over the stored ones, keeping the
+        others (a nested dict is replaced whole; a None value is stored as JSON null). A
+        merge is atomic: concurrent merges of different keys all land. DBOS semantics.
+
+        Called in a workflow body (`DBOS` only), the update is recorded as an operation of
+        that workflow, so a recovery does not repeat it.
+
+        Raises:
+            DBOSException: attributes that are not a dict of JSON values, or ``merge=True``
+                with None.
+            DBOSNonExistentWorkflowError: there is no such workflow (DBOS Transact changes
+                nothing and says nothing).
+        """
+        text = check_update(workflow_id, attributes, merge)
+        return self._facade_update_attributes(workflow_id, text, merge)
+
+    update_workflow_attributes = _sync_form(_update_workflow_attributes)
+    update_workflow_attributes_async = _async_form(_update_workflow_attributes)
 
     def resume_workflow(self, workflow_id: str) -> WorkflowHandle[Any]:
         """Continue a cancelled or failed workflow from its last completed step; other statuses

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from .._base.errors import DBOSException
 from .._base.ids import check_texts
+from .._engine.starting import encode_attributes
 from ..storage._records import WorkflowQuery, WorkflowStatusString
 
 _VALID_STATUSES = frozenset(status.value for status in WorkflowStatusString)
@@ -73,6 +75,7 @@ def build_query(
     load_input: bool = True,
     load_output: bool = True,
     stranded: bool = False,
+    attributes: dict[str, Any] | None = None,
 ) -> WorkflowQuery:
     """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact 3.4
     signature, as far as this library stores what they filter on, and our `stranded`), shared
@@ -108,11 +111,17 @@ def build_query(
         load_output: Read and decode outputs and errors.
         stranded: Only stranded workflows (ours): PENDING or ENQUEUED ones whose application
             version no live process serves (see `WorkflowQuery.stranded`).
+        attributes: Workflows whose attributes contain these (DBOS semantics, Postgres's
+            ``jsonb @>`` on every backend): each key present with an equal value, a nested
+            dict matching the keys it gives, a list every element given; ``{}`` matches
+            every workflow that has attributes. (DBOS Transact refuses this filter on
+            SQLite; we answer it there too.)
 
     Raises:
         DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
             that is none of the accepted forms, a filter that is neither a string nor a list
-            of strings, or a `has_parent`/`is_fork`/`stranded` that is not a bool.
+            of strings, a `has_parent`/`is_fork`/`stranded` that is not a bool, or
+            `attributes` that are not a dict of JSON values.
     """
     statuses: tuple[str, ...] | None = None
     if status is not None:
@@ -162,6 +171,7 @@ def build_query(
         load_inputs=load_input,
         load_output=load_output,
         stranded=stranded,
+        attributes_contain=encode_attributes(attributes, "list_workflows' attributes filter"),
     )
 
 

@@ -21,6 +21,14 @@ from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
 from .._engine.queues import INTERNAL_QUEUE_NAME
 from .._engine.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
+from .._engine.starting import (
+    DuplicationPolicy,
+    WorkflowIDReusePolicy,
+    check_duplication_policy,
+    check_reuse_policy,
+    create_workflow,
+    encode_attributes,
+)
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
     ForkRequest,
@@ -80,6 +88,12 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
             method, without).
         instance_name: For an instance method: the ``config_name`` of the
             `DBOSConfiguredInstance` to run it on (needs `class_name`).
+        workflow_id_reuse_policy: ``"return-existing"`` (default) or ``"reject"``: what an
+            enqueue under a `workflow_id` that is already used does (see `SetWorkflowID`).
+        duplication_policy: ``"reject"`` (default) or ``"return-existing"``: what an enqueue
+            refused for its `deduplication_id` does (see `SetEnqueueOptions`).
+        attributes: Custom attributes of the workflow, a dict of JSON values (see
+            `SetWorkflowAttributes`).
     """
 
     workflow_id: str
@@ -90,6 +104,9 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     delay_seconds: float
     class_name: str
     instance_name: str
+    workflow_id_reuse_policy: WorkflowIDReusePolicy
+    duplication_policy: DuplicationPolicy
+    attributes: dict[str, Any]
 
 
 def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
@@ -372,7 +389,14 @@ class Management:
     ) -> Procedure[str]:
         """Enqueue a workflow by name for an app process to run; returns its ID."""
         workflow = self._enqueued_workflow(options, args, kwargs)
-        init = yield Blocking(self.storage.create_workflow, (workflow,))
+        where = "enqueue options"
+        reuse = check_reuse_policy(options.get("workflow_id_reuse_policy"), where)
+        duplication = check_duplication_policy(
+            options.get("duplication_policy"), workflow.deduplication_id, where
+        )
+        init = yield from create_workflow(self.storage, workflow, (reuse, duplication))
+        if init.row.workflow_id != workflow.workflow_id:
+            return init.row.workflow_id  # the task holding the deduplication ID
         if init.row.name != workflow.name:
             raise DBOSWorkflowConflictIDError(workflow.workflow_id, init.row.name, workflow.name)
         return workflow.workflow_id
@@ -442,6 +466,7 @@ class Management:
             deadline_ms=created + int(timeout * 1000) if timeout else None,
             class_name=options.get("class_name"),
             config_name=options.get("instance_name"),
+            attributes=encode_attributes(options.get("attributes"), "enqueue option 'attributes'"),
         )
 
 

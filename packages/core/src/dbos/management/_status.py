@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,9 @@ class WorkflowStatus:
     it has not, and again after a resume); `forked_from` is the ID of the workflow it was
     forked from; `schedule_name` the schedule it ran for (ours: a ``@DBOS.scheduled``
     workflow's schedule is named after the workflow's registered name). Each is None for
-    workflows stored before the system database migration that added them.
+    workflows stored before the system database migration that added them. `attributes` are
+    the custom attributes set with `SetWorkflowAttributes`, the ``attributes`` enqueue option
+    or ``update_workflow_attributes`` (None if it has none).
     """
 
     workflow_id: str
@@ -45,6 +48,7 @@ class WorkflowStatus:
     completed_at: int | None = None
     forked_from: str | None = None
     schedule_name: str | None = None
+    attributes: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -76,4 +80,17 @@ class WorkflowStatus:
             completed_at=row.completed_at_ms,
             forked_from=row.forked_from,
             schedule_name=row.schedule_name,
+            attributes=_attributes(row.attributes),
         )
+
+
+def _attributes(text: str | None) -> dict[str, Any] | None:
+    # Core only stores objects; a value written by hand that is not one reads as none,
+    # rather than failing every listing that includes its workflow.
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -72,6 +72,7 @@ from ._records import (
     WorkflowRow,
     WorkflowStatusString,
     as_params,
+    json_contains,
     query_filters,
     skipped_fields,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "as_params",
     "claimable",
     "hookimpl",
+    "json_contains",
     "load_migrations",
     "load_queries",
     "mask_password",

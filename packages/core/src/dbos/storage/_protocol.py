@@ -270,9 +270,23 @@ class StorageBackend(Protocol):
         ...
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRow]:
-        """Workflows matching every non-None filter of `query`, ordered by creation time
-        (then workflow ID), descending if `query.sort_desc`. `inputs`/`output`/`error` are
-        None in the result when `load_inputs`/`load_output` are False."""
+        """Workflows matching every non-None filter of `query` (`query_filters` lists them),
+        ordered by creation time (then workflow ID), descending if `query.sort_desc`.
+        `inputs`/`output`/`error` are None in the result when `load_inputs`/`load_output` are
+        False."""
+        ...
+
+    def update_workflow_attributes(
+        self, workflow_id: str, attributes: str | None, merge: bool, now_ms: int
+    ) -> bool:
+        """Set a workflow's custom attributes (`attributes`: the JSON text of an object, or
+        None for none) and its `updated_at_ms` to `now_ms`; one transaction.
+
+        With `merge`, the object's top-level keys are written over the stored ones (a stored
+        value that is not an object counts as an empty one) and other stored keys are kept;
+        `attributes` is never None then. Concurrent merges of different keys all land.
+        Returns False (nothing changed) if there is no such workflow.
+        """
         ...
 
     # --- messages, events and streams -------------------------------------------------------

@@ -64,6 +64,9 @@ class NewWorkflow:
     config_name: str | None = None
     #: The schedule whose tick this workflow runs for (a scheduled workflow), else None.
     schedule_name: str | None = None
+    #: The workflow's custom attributes: the JSON text of an object (core checks it), stored
+    #: so that SQL can read it (Postgres: ``jsonb``); None: no attributes.
+    attributes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,9 @@ class WorkflowRow:
     forked_from: str | None = None
     #: The schedule whose tick it runs for (`NewWorkflow.schedule_name`), else None.
     schedule_name: str | None = None
+    #: The workflow's custom attributes as JSON text (an object, as written; a backend may
+    #: normalize spacing and key order), or None.
+    attributes: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -293,8 +299,8 @@ class WorkflowOutcome:
 class ForkRequest:
     """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
 
-    The copy gets the ID `forked_workflow_id`, the original's name and inputs, and is ENQUEUED
-    on `queue_name` with `application_version` (None: the original's version), created at
+    The copy gets the ID `forked_workflow_id`, the original's name, inputs and attributes, and is
+    ENQUEUED on `queue_name` with `application_version` (None: the original's version), created at
     `now_ms`. The recorded operations with a function ID below `start_step` are copied to it,
     so a worker replays them instead of running them again.
     """
@@ -343,6 +349,11 @@ class WorkflowQuery:
     #: process with an unexpired lease serves. A version-less ENQUEUED row counts as served
     #: while a live process serves the latest registered version (the one that claims it).
     stranded: bool = False
+    #: Only tasks holding this deduplication ID (on `queue_name`, when that is given).
+    deduplication_id: str | None = None
+    #: JSON text of an object: only workflows whose attributes contain it, as Postgres's
+    #: ``jsonb @>`` decides (every key present, with a value that contains the given one).
+    attributes_contain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,8 +518,9 @@ class Filter:
     `field` names a `WorkflowRow` field (``created_at_ms``, not a column): each backend maps
     it to its own column. kinds: ``eq`` (field = value), ``in`` (field in a tuple of values),
     ``prefix`` (field starts with value, compared exactly, no wildcards), ``any_prefix``
-    (field starts with one of a tuple of two or more values), ``gte``, ``lte``, ``not_null``
-    and ``null``.
+    (field starts with one of a tuple of two or more values), ``gte``, ``lte``, ``not_null``,
+    ``null`` and ``contains`` (the field's JSON contains the JSON text `value`, with the
+    meaning of Postgres's ``jsonb @>``; see `json_contains`).
     """
 
     kind: str
@@ -539,6 +551,7 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         ("parent_workflow_id", query.parent_workflow_id),
         ("forked_from", query.forked_from),
         ("schedule_name", query.schedule_name),
+        ("deduplication_id", query.deduplication_id),
     ):
         if isinstance(value, tuple):
             filters.append(Filter("in", field, value))
@@ -558,11 +571,46 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
             filters.append(Filter(kind, field, bound))
     if query.queued_only:
         filters.append(Filter("not_null", "queue_name", None))
+    if query.attributes_contain is not None:
+        filters.append(Filter("contains", "attributes", query.attributes_contain))
     return filters
 
 
 #: A condition no row meets.
 _NOTHING = Filter("in", "workflow_id", ())
+
+
+def json_contains(container: Any, contained: Any, *, top_level: bool = True) -> bool:
+    """Whether the decoded JSON value `container` contains `contained`, as Postgres's
+    ``jsonb @>`` decides: an object contains an object whose every key it has with a value
+    that contains that key's value; an array contains an array whose every element is
+    contained in one of its elements (order and duplicates do not matter), and, at the top
+    level only, a scalar it holds; scalars contain equal scalars of the same JSON type
+    (numbers compare by value, so 1 and 1.0 are equal; true is not 1). For backends without
+    ``jsonb`` (SQLite registers it as a SQL function)."""
+    if isinstance(contained, dict):
+        return isinstance(container, dict) and all(
+            key in container and json_contains(container[key], value, top_level=False)
+            for key, value in contained.items()
+        )
+    if isinstance(contained, list):
+        return isinstance(container, list) and all(
+            any(json_contains(item, wanted, top_level=False) for item in container)
+            for wanted in contained
+        )
+    if isinstance(container, list):
+        return top_level and any(_json_equal(item, contained) for item in container)
+    return _json_equal(container, contained)
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and bool(a == b)
 
 
 def skipped_fields(query: WorkflowQuery) -> frozenset[str]:

@@ -10,13 +10,15 @@ WITH inserted AS (
         workflow_id, status, name, inputs, executor_id, application_version,
         recovery_attempts, max_recovery_attempts, created_at, updated_at,
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-        delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name
+        delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
+        attributes
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
         %(created_at_ms)s, %(parent_workflow_id)s, %(queue_name)s, %(priority)s,
         %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
-        %(deadline_ms)s, %(owner_instance)s, %(class_name)s, %(config_name)s, %(schedule_name)s
+        %(deadline_ms)s, %(owner_instance)s, %(class_name)s, %(config_name)s, %(schedule_name)s,
+        %(attributes)s::jsonb
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING {workflow_row}
@@ -26,6 +28,19 @@ UNION ALL
 SELECT false, {workflow_row}
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
+
+-- name: update_workflow_attributes
+-- A merge writes the given top-level keys over the stored object (a stored value that is
+-- not an object counts as empty) in the UPDATE itself, so concurrent merges all land.
+UPDATE {schema}.workflow_status
+SET attributes = CASE
+        WHEN %(merge)s THEN
+            CASE WHEN jsonb_typeof(attributes) = 'object' THEN attributes ELSE '{{}}'::jsonb END
+            || %(attributes)s::jsonb
+        ELSE %(attributes)s::jsonb
+    END,
+    updated_at = %(now_ms)s
+WHERE workflow_id = %(workflow_id)s
 
 -- name: select_workflow
 SELECT {workflow_row}
@@ -593,11 +608,13 @@ FOR SHARE
 INSERT INTO {schema}.workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
-    queue_partition_key, class_name, config_name, forked_from
+    queue_partition_key, class_name, config_name, forked_from,
+    attributes
 )
 SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
        coalesce(%(application_version)s, application_version), 1, max_recovery_attempts,
-       %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key, class_name, config_name, workflow_id
+       %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key, class_name, config_name, workflow_id,
+       attributes
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 ON CONFLICT (workflow_id) DO NOTHING

@@ -5,14 +5,23 @@ INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at,
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
-    delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name
+    delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
+    attributes
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
-    :delay_until_ms, :deadline_ms, :owner_instance, :class_name, :config_name, :schedule_name
+    :delay_until_ms, :deadline_ms, :owner_instance, :class_name, :config_name, :schedule_name,
+    :attributes
 )
 ON CONFLICT (workflow_id) DO NOTHING
+
+-- name: select_attributes
+SELECT attributes FROM workflow_status WHERE workflow_id = :workflow_id
+
+-- name: update_workflow_attributes
+UPDATE workflow_status SET attributes = :attributes, updated_at = :now_ms
+WHERE workflow_id = :workflow_id
 
 -- name: select_workflow
 SELECT {workflow_row}
@@ -309,11 +318,13 @@ SELECT max(function_id) FROM operation_outputs WHERE workflow_id = :workflow_id
 INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
-    queue_partition_key, class_name, config_name, forked_from
+    queue_partition_key, class_name, config_name, forked_from,
+    attributes
 )
 SELECT :forked_workflow_id, 'ENQUEUED', name, inputs, NULL,
        coalesce(:application_version, application_version), 1, max_recovery_attempts,
-       :now_ms, :now_ms, :queue_name, 0, queue_partition_key, class_name, config_name, workflow_id
+       :now_ms, :now_ms, :queue_name, 0, queue_partition_key, class_name, config_name, workflow_id,
+       attributes
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
