@@ -44,6 +44,7 @@ from ._base.errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
     MaxRecoveryAttemptsExceededError,
 )
 
@@ -80,6 +81,7 @@ __all__ = [
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
+    "DBOSWorkflowIDInUseError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
     "MaxRecoveryAttemptsExceededError",
