@@ -44,7 +44,9 @@ from ._base.errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
     MaxRecoveryAttemptsExceededError,
+    PortableWorkflowError,
 )
 
 __all__ = [
@@ -82,5 +84,7 @@ __all__ = [
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "DBOSWorkflowIDInUseError",
     "MaxRecoveryAttemptsExceededError",
+    "PortableWorkflowError",
 ]
