@@ -35,9 +35,8 @@ from ._base.errors import (
     DBOSNotLaunchedError,
     DBOSSerializationError,
 )
-from ._base.portable import WorkflowSerializationFormat, serialization_for
+from ._base.portable import WorkflowSerializationFormat, configured_codec, serialization_for
 from ._base.secrets import scrub_exception
-from ._base.serialization import Codec
 from ._base.urls import mask_password
 from ._compat_keys import missing_service_warning
 from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
@@ -314,7 +313,7 @@ class DBOS(
         engine = Engine(
             storage,
             hooks,
-            Codec(settings.serializer),
+            configured_codec(settings.serializer),
             settings.executor_id,
             version,
             settings.max_executor_threads,

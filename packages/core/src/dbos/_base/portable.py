@@ -31,6 +31,7 @@ from .errors import DBOSSerializationError, PortableWorkflowError
 from .serialization import (
     Codec,
     LenientCodec,
+    Serializer,
     UnreadableValue,
     _storable,
     error_from_record,
@@ -83,7 +84,11 @@ def _utc_text(value: dt.datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def to_portable(value: Any, where: str = "value") -> JsonValue:
+def _at(where: str) -> str:
+    return f"at {where}: " if where else ""
+
+
+def to_portable(value: Any, where: str = "") -> JsonValue:
     """`value` as a portable JSON value (see the module's rules).
 
     Raises:
@@ -94,7 +99,7 @@ def to_portable(value: Any, where: str = "value") -> JsonValue:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise DBOSSerializationError(f"{where}: {value} has no portable JSON form")
+            raise DBOSSerializationError(f"{_at(where)}{value} has no portable JSON form")
         return value
     if isinstance(value, dt.datetime):
         return _utc_text(value)
@@ -109,12 +114,12 @@ def to_portable(value: Any, where: str = "value") -> JsonValue:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise DBOSSerializationError(
-                    f"{where}: portable JSON objects need string keys, got {key!r}"
+                    f"{_at(where)}portable JSON objects need string keys, got {key!r}"
                 )
             out[key] = to_portable(item, f"{where}[{key!r}]")
         return out
     raise DBOSSerializationError(
-        f"{where}: a value of type {type(value).__qualname__} has no portable JSON form "
+        f"{_at(where)}a value of type {type(value).__qualname__} has no portable JSON form "
         "(portable values are JSON, datetimes, dates, Decimals, lists, tuples, sets and dicts "
         "with string keys)"
     )
@@ -182,7 +187,7 @@ def error_record(error: BaseException) -> dict[str, JsonValue]:
                 break
     record: dict[str, JsonValue] = {"name": name, "message": message, "code": code}
     if data is not None:
-        record["data"] = to_portable(data, "the error's data")
+        record["data"] = to_portable(data, "data")
     return record
 
 
@@ -214,7 +219,7 @@ class PortableCodec(Codec):
 
     def encode_value(self, value: Any, what: str | None = None) -> str:
         try:
-            return _dumps(to_portable(value, what or "value"))
+            return _dumps(to_portable(value))
         except DBOSSerializationError as exc:
             if what is None:
                 raise
@@ -235,8 +240,8 @@ class PortableCodec(Codec):
         try:
             return _dumps(
                 {
-                    "positionalArgs": to_portable(list(args), "positional arguments"),
-                    "namedArgs": to_portable(kwargs, "named arguments"),
+                    "positionalArgs": to_portable(list(args), "args"),
+                    "namedArgs": to_portable(kwargs, "kwargs"),
                 }
             )
         except DBOSSerializationError as exc:
@@ -299,6 +304,21 @@ class _UnknownFormatCodec(LenientCodec):
 
     def decode_error(self, text: str | None) -> BaseException:
         return DBOSSerializationError(f"the error was {self._reason}")
+
+
+def configured_codec(serializer: Serializer) -> Codec:
+    """The engine's codec for a configured serializer: a `PortableCodec` for a
+    `DBOSPortableJSONSerializer` (every value portable, errors included, and never a
+    pickle), else a `Codec` over it."""
+    if isinstance(serializer, DBOSPortableJSONSerializer):
+        return PortableCodec()
+    return Codec(serializer)
+
+
+def default_serialization(codec: Codec) -> str | None:
+    """The row marker of values `codec` writes by default: "portable_json" for a portable
+    codec, None (this library's format, or the configured serializer's) otherwise."""
+    return PORTABLE_JSON if isinstance(codec, PortableCodec) else None
 
 
 def codec_for(codec: Codec, serialization: str | None) -> Codec:

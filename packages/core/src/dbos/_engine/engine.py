@@ -27,7 +27,7 @@ from .._base.errors import (
     DBOSWorkflowIDInUseError,
 )
 from .._base.ids import check_workflow_id
-from .._base.portable import codec_for
+from .._base.portable import codec_for, default_serialization
 from .._base.serialization import Codec
 from ..plugins._hooks import Hooks
 from ..storage._protocol import SystemStorage
@@ -118,6 +118,7 @@ class Engine:
         self.storage = storage
         self.hooks = hooks
         self.codec = codec
+        self._default_format = default_serialization(codec)
         self.executor_id = executor_id
         self.application_version = application_version
         #: This launch's process instance: owns the workflows this engine runs (`liveness`).
@@ -198,10 +199,13 @@ class Engine:
         parent, workflow_id, child_of = start_place(self.codec, registration.name, assigned)
         # A method's instance (or class) is stored by name, not with the inputs.
         target = target_of(registration.name, registration.binding, args)
-        inputs = codec_for(self.codec, start_serialization(registration, placement)).encode_inputs(
+        serialization = start_serialization(registration, placement) or self._default_format
+        inputs = codec_for(self.codec, serialization).encode_inputs(
             target.args, kwargs, registration.name, registration.function
         )
         new = self._new_workflow(workflow_id, registration, inputs, parent, placement, target)
+        if new.serialization != serialization:  # the configured serializer is portable
+            new = replace(new, serialization=serialization)
         duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
@@ -428,9 +432,15 @@ class Engine:
             return Outcome(workflow_id, _ERROR, error=exc), stored
         finally:
             leave_workflow(token)
-        stored = self._encode_success(codec, workflow_id, registration.name, value)
-        if stored.status == _ERROR:  # the value could not be stored
-            return Outcome(workflow_id, _ERROR, error=codec.decode_error(stored.error)), stored
+        try:
+            output = codec.encode_value(
+                value, f"the return value of workflow {registration.name!r} ({workflow_id})"
+            )
+        except DBOSSerializationError as error:  # the value cannot be stored: an error
+            text = codec.encode_error(error)
+            stored = WorkflowOutcome(workflow_id, _ERROR, None, text, now_ms())
+            return Outcome(workflow_id, _ERROR, error=error), stored
+        stored = WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
         return Outcome(workflow_id, _SUCCESS, value=value), stored
 
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
@@ -450,17 +460,6 @@ class Engine:
         if status == _PENDING:  # refused: another instance owns the row now
             raise WorkflowTakenOver(stored.workflow_id, "another instance")
         return status
-
-    def _encode_success(
-        self, codec: Codec, workflow_id: str, name: str, value: Any
-    ) -> WorkflowOutcome:
-        try:
-            output = codec.encode_value(
-                value, f"the return value of workflow {name!r} ({workflow_id})"
-            )
-        except DBOSSerializationError as error:
-            return WorkflowOutcome(workflow_id, _ERROR, None, codec.encode_error(error), now_ms())
-        return WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
 
     def call(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
