@@ -29,6 +29,7 @@ from typing import Any
 
 from .errors import DBOSSerializationError, PortableWorkflowError
 from .serialization import (
+    PICKLE_KEY,
     Codec,
     LenientCodec,
     Serializer,
@@ -115,6 +116,10 @@ def to_portable(value: Any, where: str = "") -> JsonValue:
             if not isinstance(key, str):
                 raise DBOSSerializationError(
                     f"{_at(where)}portable JSON objects need string keys, got {key!r}"
+                )
+            if key == PICKLE_KEY:  # ours: a value without a marker must never read as a pickle
+                raise DBOSSerializationError(
+                    f"{_at(where)}the key {PICKLE_KEY!r} is reserved in portable JSON"
                 )
             out[key] = to_portable(item, f"{where}[{key!r}]")
         return out
