@@ -47,7 +47,9 @@ def test_a_portable_workflow_stores_plain_json_and_round_trips(
     seen: list[Any] = []
 
     @DBOS.workflow(serialization_type=PORTABLE)
-    def portable(when: dt.datetime, amount: Decimal, tags: tuple[str, ...], *, note: str) -> dict:
+    def portable(
+        when: dt.datetime, amount: Decimal, tags: tuple[str, ...], *, note: str
+    ) -> dict[str, Any]:
         seen.append((when, amount, tags, note))
         return {"when": when, "amount": amount, "tags": set(tags)}
 
@@ -154,7 +156,7 @@ def test_a_row_written_by_another_language_runs_and_is_readable(
     queue = Queue("polyglot")
 
     @DBOS.workflow(name="polyglot_workflow")
-    def polyglot(when: dt.datetime, count: int, label: str = "none") -> dict:
+    def polyglot(when: dt.datetime, count: int, label: str = "none") -> dict[str, Any]:
         message = DBOS.recv("topic", timeout_seconds=30)
         return {"when": when, "count": count, "label": label, "message": message}
 
@@ -307,8 +309,8 @@ def test_a_bad_serialization_type_is_refused_at_declaration() -> None:
 
 def test_workflow_serialization_format_has_dbos_members() -> None:
     assert [m.name for m in WorkflowSerializationFormat] == ["PORTABLE", "NATIVE", "DEFAULT"]
-    assert WorkflowSerializationFormat.PORTABLE == "portable"
-    assert WorkflowSerializationFormat.NATIVE == "native"
+    assert WorkflowSerializationFormat.PORTABLE.value == "portable"
+    assert WorkflowSerializationFormat.NATIVE.value == "native"
 
 
 # --- validate_args -------------------------------------------------------------------------
@@ -325,10 +327,12 @@ def test_pydantic_validation_converts_and_refuses_stored_arguments(
         return [name, count, when]
 
     launch()
-    good = queue.enqueue(validated, "a", "7", when="2024-05-01T12:30:15.250Z")
+    # Strings where the hints say int and datetime: what another language or SQL may send.
+    loose: Any = validated
+    good = queue.enqueue(loose, "a", "7", when="2024-05-01T12:30:15.250Z")
     assert good.get_result() == ["a", 7, WHEN]
 
-    bad = queue.enqueue(validated, "a", "seven")
+    bad = queue.enqueue(loose, "a", "seven")
     with pytest.raises(ValueError, match="Argument 'count' \\(position 1\\)"):
         bad.get_result()
     status = DBOS.get_workflow_status(bad.workflow_id)
@@ -355,7 +359,9 @@ def test_a_custom_validator_gets_stored_arguments(launch: Launch) -> None:
     queue = Queue("custom_validated")
     calls: list[Any] = []
 
-    def upper(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict]:
+    def upper(
+        args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         calls.append((args, kwargs))
         return tuple(str(a).upper() for a in args), kwargs
 

@@ -58,7 +58,7 @@ def test_enqueue_from_sql_commits_with_the_callers_own_insert(app: str) -> None:
                 "SELECT dbos.enqueue_workflow('sql_workflow', 'sql_queue',"
                 " ARRAY[%s::json, '3'::json], %s::json, workflow_id => 'from-sql')",
                 (json.dumps("2024-05-01T12:30:15.250Z"), json.dumps({"label": "x"})),
-            ).fetchone()
+            ).fetchone() or (None,)
             connection.execute("INSERT INTO orders VALUES ('o1', %s)", (workflow_id,))
     assert workflow_id == "from-sql"
     result = DBOS.retrieve_workflow("from-sql").get_result()
