@@ -402,6 +402,60 @@ def bench_messaging(url: str, samples: int) -> list[Result]:
     ]
 
 
+def bench_sql_enqueue(url: str, runs: int, count: int) -> list[Result]:
+    """Enqueue from plain SQL (``dbos.enqueue_workflow``, issue 13): rows per second with
+    one call per transaction (a trigger's or a script's case), and with many calls in one
+    statement and one commit (a batch from ``generate_series``). No worker drains them."""
+    import psycopg
+
+    from dbos_postgres import PostgresStorage
+
+    storage = PostgresStorage(url)
+    storage.setup()
+    storage.close()
+    one = (
+        "SELECT dbos.enqueue_workflow('bench_sql_workflow', 'bench_sql_queue',"
+        " ARRAY[%s::json], '{}'::json)"
+    )
+    batch = (
+        "SELECT count(dbos.enqueue_workflow('bench_sql_workflow', 'bench_sql_queue',"
+        " ARRAY[to_json(i)], '{}'::json)) FROM generate_series(1, %s) AS i"
+    )
+    with psycopg.connect(url, autocommit=True) as connection:
+        for index in range(20):  # warm-up: the function's plan is cached per session
+            connection.execute(one, (str(index),), prepare=True)
+
+        def singles() -> tuple[float, float]:
+            wall, cpu = _timed(
+                lambda: [connection.execute(one, (str(i),), prepare=True) for i in range(count)]
+            )
+            return count / wall, cpu / count * 1000
+
+        def batched() -> tuple[float, float]:
+            rows = count * 10
+            wall, cpu = _timed(lambda: connection.execute(batch, (rows,)))
+            return rows / wall, cpu / rows * 1000
+
+        single_runs, single_cpu = _median_of(runs, singles)
+        batch_runs, batch_cpu = _median_of(runs, batched)
+    return [
+        Result(
+            "SQL enqueue_workflow, one per commit",
+            "rows/s",
+            statistics.median(single_runs),
+            single_runs,
+            single_cpu,
+        ),
+        Result(
+            f"SQL enqueue_workflow, {count * 10} in one statement",
+            "rows/s",
+            statistics.median(batch_runs),
+            batch_runs,
+            batch_cpu,
+        ),
+    ]
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -451,6 +505,8 @@ def main() -> int:
         results.extend(bench_remote_latency(queue_url, 50 if args.quick else 300))
         messaging_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_messaging(messaging_url, 100 if args.quick else 500))
+        sql_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        results.extend(bench_sql_enqueue(sql_url, runs, count))
 
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))

@@ -23,6 +23,7 @@ def test_public_names_are_pinned() -> None:
         "DBOSNonExistentWorkflowError",
         "DBOSNotLaunchedError",
         "DBOSPatchNondeterminismError",
+        "DBOSPortableJSONSerializer",
         "DBOSQueueDeduplicatedError",
         "DBOSRemoteError",
         "DBOSSerializationError",
@@ -38,6 +39,7 @@ def test_public_names_are_pinned() -> None:
         "DBOSWorkflowIDInUseError",
         "DuplicationPolicy",
         "JsonPickleSerializer",
+        "PortableWorkflowError",
         "Queue",
         "Serializer",
         "SetEnqueueOptions",
@@ -52,10 +54,13 @@ def test_public_names_are_pinned() -> None:
         "WorkflowHandle",
         "WorkflowHandleAsync",
         "WorkflowIDReusePolicy",
+        "WorkflowSerializationFormat",
         "WorkflowStatus",
         "WorkflowStatusString",
         "error",
         "hookimpl",
+        "make_pydantic_args_validator",
+        "pydantic_args_validator",
     ]
     for name in dbos.__all__:
         assert hasattr(dbos, name), name

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from dbos import DBOS, DBOSConfigError, DBOSConnectionError, DBOSMigrationError, Queue
-from dbos.storage import ForkRequest, StorageOptions, StreamEntry
+from dbos.storage import ForkRequest, NewWorkflow, StorageOptions, StreamEntry
 from dbos_client import DBOSClient
 from dbos_postgres import PostgresStorage, _migrate
 from dbos_postgres._migrate import _lock_key, lock_timeout_s
@@ -444,10 +444,47 @@ def test_the_attributes_migration_keeps_existing_rows(
     monkeypatch.undo()
     storage = PostgresStorage(fresh_url)
     try:
-        assert storage.migrate() == ["0013_workflow_attributes"]
+        assert storage.migrate()[:1] == ["0013_workflow_attributes"]
         old = storage.get_workflow("old")
         assert old is not None and old.attributes is None
         assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
         assert _query(fresh_url, "SELECT attributes->'k'->>0 FROM dbos.workflow_status") == [("1",)]
+    finally:
+        storage.close()
+
+
+def test_the_serialization_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0014 on a database with workflows: they stay readable with no serialization marker
+    (this library's own format), and new rows carry theirs, readable from SQL."""
+    before = [m for m in migrations() if m.version < 14]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, inputs, output,"
+        " created_at, updated_at) VALUES ('old', 'SUCCESS', 'module.workflow',"
+        " '{\"args\":[1],\"kwargs\":{}}', '2', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert storage.migrate()[:1] == ["0014_serialization_formats"]
+        old = storage.get_workflow("old")
+        assert old is not None and old.serialization is None and old.output == "2"
+        new = NewWorkflow(
+            "new",
+            "module.workflow",
+            '{"positionalArgs":[1]}',
+            None,
+            None,
+            1,
+            serialization="portable_json",
+        )
+        assert storage.create_workflow(new).row.serialization == "portable_json"
+        assert _query(
+            fresh_url, "SELECT serialization FROM dbos.workflow_status ORDER BY workflow_id"
+        ) == [("portable_json",), (None,)]
     finally:
         storage.close()

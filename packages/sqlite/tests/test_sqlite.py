@@ -150,7 +150,7 @@ def test_the_workflow_classes_migration_keeps_existing_rows(
     monkeypatch.undo()
     storage = SQLiteStorage(f"sqlite:///{path}")
     try:
-        assert storage.migrate() == [
+        assert storage.migrate()[:3] == [
             "0009_workflow_classes",
             "0010_status_details",
             "0011_workflow_attributes",
@@ -188,7 +188,7 @@ def test_the_attributes_migration_keeps_existing_rows(
     monkeypatch.undo()
     storage = SQLiteStorage(f"sqlite:///{path}")
     try:
-        assert storage.migrate() == ["0011_workflow_attributes"]
+        assert storage.migrate()[:1] == ["0011_workflow_attributes"]
         row = storage.get_workflow("old")
         assert row is not None and row.attributes is None
         assert storage.update_workflow_attributes("old", '{"k": [1]}', True, 2)
@@ -197,3 +197,42 @@ def test_the_attributes_migration_keeps_existing_rows(
     with sqlite3.connect(path) as connection:
         found = connection.execute("SELECT attributes ->> '$.k[0]' FROM workflow_status")
         assert found.fetchall() == [(1,)]
+
+
+def test_the_serialization_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0012 on a file with workflows: they stay readable with no serialization marker (this
+    library's own format), and new rows carry theirs."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.version < 12]
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # a row as the code before 0012 wrote it
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, inputs, output,"
+            " created_at, updated_at) VALUES ('old', 'SUCCESS', 'module.workflow',"
+            " '{\"args\":[1],\"kwargs\":{}}', '2', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate()[:1] == ["0012_serialization_formats"]
+        row = storage.get_workflow("old")
+        assert row is not None and row.serialization is None and row.output == "2"
+        new = NewWorkflow(
+            "new",
+            "module.workflow",
+            '{"positionalArgs":[1]}',
+            None,
+            None,
+            1,
+            serialization="portable_json",
+        )
+        assert storage.create_workflow(new).row.serialization == "portable_json"
+    finally:
+        storage.close()

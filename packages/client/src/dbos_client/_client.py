@@ -169,8 +169,10 @@ class DBOSClient(Facade):
         yield from self._management.requeue(workflow_ids)
         return [None] * len(workflow_ids)
 
-    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
-        return send_from_outside(self, destination_id, message, topic)
+    def _facade_send(
+        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+    ) -> Procedure[None]:
+        return send_from_outside(self, destination_id, message, topic, serialization)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_from_outside(self, workflow_id, key, timeout_s)

@@ -46,7 +46,9 @@ from ._base.errors import (
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
     DBOSWorkflowIDInUseError,
+    PortableWorkflowError,
 )
+from ._base.portable import DBOSPortableJSONSerializer, WorkflowSerializationFormat
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._config import DBOSConfig
 from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
@@ -54,6 +56,7 @@ from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
 from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
+from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions
 from .management._status import WorkflowStatus
@@ -90,6 +93,7 @@ __all__ = [
     "DBOSNonExistentWorkflowError",
     "DBOSNotLaunchedError",
     "DBOSPatchNondeterminismError",
+    "DBOSPortableJSONSerializer",
     "DBOSQueueDeduplicatedError",
     "DBOSRemoteError",
     "DBOSSerializationError",
@@ -105,6 +109,7 @@ __all__ = [
     "DBOSWorkflowIDInUseError",
     "DuplicationPolicy",
     "JsonPickleSerializer",
+    "PortableWorkflowError",
     "Queue",
     "Serializer",
     "SetEnqueueOptions",
@@ -119,10 +124,13 @@ __all__ = [
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowIDReusePolicy",
+    "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",
     "error",
     "hookimpl",
+    "make_pydantic_args_validator",
+    "pydantic_args_validator",
 ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._base.portable import WorkflowSerializationFormat, serialization_for
 from ._engine.effects import run_async, run_sync
 from ._engine.messaging import (
     check_timeout,
@@ -40,26 +41,58 @@ class MessagingAPI:
         return await run_async(recv_procedure(cls._launched_engine().recorder, topic, timeout))
 
     @classmethod
-    def set_event(cls, key: str, value: Any) -> None:
+    def set_event(
+        cls,
+        key: str,
+        value: Any,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+    ) -> None:
         """Inside a workflow: publish `value` under `key` for `DBOS.get_event` readers (a later
-        call with the same key replaces it)."""
-        run_sync(set_event_procedure(cls._launched_engine().recorder, key, value))
+        call with the same key replaces it). `serialization_type` PORTABLE stores it as
+        portable JSON (DBOS 3.4); the default is the workflow's own format."""
+        recorder = cls._launched_engine().recorder
+        fmt = serialization_for(serialization_type)
+        run_sync(set_event_procedure(recorder, key, value, fmt))
 
     @classmethod
-    async def set_event_async(cls, key: str, value: Any) -> None:
+    async def set_event_async(
+        cls,
+        key: str,
+        value: Any,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+    ) -> None:
         """`DBOS.set_event` for async workflows."""
-        await run_async(set_event_procedure(cls._launched_engine().recorder, key, value))
+        recorder = cls._launched_engine().recorder
+        fmt = serialization_for(serialization_type)
+        await run_async(set_event_procedure(recorder, key, value, fmt))
 
     @classmethod
-    def write_stream(cls, key: str, value: Any) -> None:
-        """Inside a workflow (or step): append `value` to this workflow's stream `key`."""
-        run_sync(write_stream_procedure(cls._launched_engine().recorder, key, value, close=False))
+    def write_stream(
+        cls,
+        key: str,
+        value: Any,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+    ) -> None:
+        """Inside a workflow (or step): append `value` to this workflow's stream `key`.
+        `serialization_type` as for `set_event`."""
+        recorder = cls._launched_engine().recorder
+        fmt = serialization_for(serialization_type)
+        run_sync(write_stream_procedure(recorder, key, value, False, fmt))
 
     @classmethod
-    async def write_stream_async(cls, key: str, value: Any) -> None:
-        await run_async(
-            write_stream_procedure(cls._launched_engine().recorder, key, value, close=False)
-        )
+    async def write_stream_async(
+        cls,
+        key: str,
+        value: Any,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+    ) -> None:
+        recorder = cls._launched_engine().recorder
+        fmt = serialization_for(serialization_type)
+        await run_async(write_stream_procedure(recorder, key, value, False, fmt))
 
     @classmethod
     def close_stream(cls, key: str) -> None:

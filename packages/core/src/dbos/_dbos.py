@@ -29,9 +29,14 @@ from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
-from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
+from ._base.errors import (
+    DBOSConfigError,
+    DBOSException,
+    DBOSNotLaunchedError,
+    DBOSSerializationError,
+)
+from ._base.portable import WorkflowSerializationFormat, configured_codec, serialization_for
 from ._base.secrets import scrub_exception
-from ._base.serialization import Codec
 from ._base.urls import mask_password
 from ._compat_keys import missing_service_warning
 from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
@@ -55,6 +60,7 @@ from ._engine.registry import (
     STEP_WORKFLOW_PREFIX,
     ScheduledRegistration,
     StepRegistration,
+    ValidateArgs,
     WorkflowRegistration,
     function_name,
     registration_of,
@@ -64,6 +70,7 @@ from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
+from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
@@ -140,8 +147,11 @@ class _DBOSType(type, Facade):
             return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
         return _resume_here(engine, workflow_ids)
 
-    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
-        return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
+    def _facade_send(
+        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+    ) -> Procedure[None]:
+        recorder = DBOS._launched_engine().recorder
+        return send_procedure(recorder, destination_id, message, topic, serialization)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)
@@ -303,7 +313,7 @@ class DBOS(
         engine = Engine(
             storage,
             hooks,
-            Codec(settings.serializer),
+            configured_codec(settings.serializer),
             settings.executor_id,
             version,
             settings.max_executor_threads,
@@ -375,7 +385,12 @@ class DBOS(
 
     @classmethod
     def workflow(
-        cls, *, name: str | None = None, max_recovery_attempts: int | None = None
+        cls,
+        *,
+        name: str | None = None,
+        max_recovery_attempts: int | None = None,
+        serialization_type: WorkflowSerializationFormat | None = None,
+        validate_args: ValidateArgs | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Make a function a durable workflow.
 
@@ -384,7 +399,25 @@ class DBOS(
                 every execution; recovery finds the function by it.
             max_recovery_attempts: How often a crashed execution is resumed before it is
                 marked MAX_RECOVERY_ATTEMPTS_EXCEEDED (default 100).
+            serialization_type: ``WorkflowSerializationFormat.PORTABLE`` stores its inputs,
+                result and error as portable JSON that any language's SDK (and SQL) can read;
+                NATIVE or None (the default) the configured format (DBOS 3.4).
+            validate_args: ``(args, kwargs) -> (args, kwargs)``, called with the arguments
+                read back from storage (a queued task, a recovery, a start from another
+                language or SQL), without a method's ``self``/``cls``; what it returns is
+                what the function gets, and an exception it raises fails the workflow with
+                that error. `pydantic_args_validator` builds one from the type hints (DBOS
+                3.4). Without it, portable arguments are coerced to the hints where JSON
+                lost their type (datetimes, dates, Decimals, tuples).
+
+        Raises:
+            DBOSConfigError: a bad `max_recovery_attempts` or `serialization_type`.
+            ImportError: `pydantic_args_validator` without pydantic installed.
         """
+        try:
+            serialization = serialization_for(serialization_type)
+        except DBOSSerializationError as exc:
+            raise DBOSConfigError(str(exc)) from None
         if max_recovery_attempts is not None and (
             type(max_recovery_attempts) is not int or max_recovery_attempts < 0
         ):
@@ -394,6 +427,7 @@ class DBOS(
             )
 
         def decorator(func: Callable[P, R]) -> Callable[P, R]:
+            binding = _classes.MethodBinding(func)
             registration = WorkflowRegistration(
                 name=name or function_name(func),
                 function=func,
@@ -403,7 +437,15 @@ class DBOS(
                     else max_recovery_attempts
                 ),
                 is_async=inspect.iscoroutinefunction(func),
-                binding=_classes.MethodBinding(func),
+                binding=binding,
+                serialization=serialization,
+                validate_args=(
+                    make_pydantic_args_validator(
+                        func, skip_first=lambda: binding.kind in (_classes.INSTANCE, _classes.CLASS)
+                    )
+                    if validate_args is pydantic_args_validator
+                    else validate_args
+                ),
             )
             _registry.register_workflow(registration)
             wrapper: Callable[..., Any]

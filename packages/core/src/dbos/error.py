@@ -46,6 +46,7 @@ from ._base.errors import (
     DBOSWorkflowFunctionNotFoundError,
     DBOSWorkflowIDInUseError,
     MaxRecoveryAttemptsExceededError,
+    PortableWorkflowError,
 )
 
 __all__ = [
@@ -84,5 +85,7 @@ __all__ = [
     "DBOSWorkflowIDInUseError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "DBOSWorkflowIDInUseError",
     "MaxRecoveryAttemptsExceededError",
+    "PortableWorkflowError",
 ]

@@ -46,6 +46,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
     "attributes": "attributes",
+    "serialization": "serialization",
 }
 
 #: Columns selected through an expression: jsonb comes back as its JSON text, as the record

@@ -40,6 +40,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
     "attributes": "attributes",
+    "serialization": "serialization",
 }
 
 

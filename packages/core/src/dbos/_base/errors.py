@@ -500,6 +500,42 @@ class DBOSRemoteError(DBOSWorkflowError):
         self.traceback_text = traceback_text
 
 
+class PortableWorkflowError(Exception):
+    """An error in the portable format: what a workflow or step written by any language's SDK
+    raised, as DBOS Transact 3.4 carries it across languages.
+
+    Attributes:
+        message: The human-readable message (also ``str(error)``).
+        name: The error's type name (``"ValueError"``, ``"TypeError"`` in TypeScript, ...).
+        code: An application code (int or str), or None.
+        data: Structured details as a JSON value, or None.
+
+    Raise it from Python to give a portable workflow a chosen name, code and data.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        name: str = "Error",
+        code: int | str | None = None,
+        data: Any = None,
+    ) -> None:
+        super().__init__(message, name, code, data)
+        self.message = message
+        self.name = name
+        self.code = code
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"PortableWorkflowError(message={self.message!r}, name={self.name!r}, "
+            f"code={self.code!r}, data={self.data!r})"
+        )
+
+
 # --- storage errors -------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import DBOSRemoteError, DBOSSerializationError
+from .errors import DBOSRemoteError, DBOSSerializationError, PortableWorkflowError
 
 PICKLE_KEY = "__dbos_pickle__"
 _ERROR_KEY = "__dbos_error__"
@@ -234,6 +234,11 @@ class Codec:
         if text is None:
             return (), {}
         decoded = self.serializer.deserialize(text)
+        if isinstance(decoded, dict) and "args" not in decoded and "positionalArgs" in decoded:
+            # Portable inputs in a row without the marker (written by another tool).
+            positional, named = decoded["positionalArgs"], decoded.get("namedArgs") or {}
+            if isinstance(positional, list) and isinstance(named, dict):
+                return tuple(positional), dict(named)
         if not isinstance(decoded, dict) or "args" not in decoded:
             raise DBOSSerializationError("stored workflow inputs are malformed")
         return tuple(decoded["args"]), dict(decoded.get("kwargs") or {})
@@ -280,9 +285,14 @@ class Codec:
         if text is None:
             return DBOSRemoteError("UnknownError", "no error was recorded")
         try:
-            record = json.loads(text)[_ERROR_KEY]
-        except (ValueError, KeyError, TypeError):
+            decoded = json.loads(text)
+        except ValueError:
             return DBOSRemoteError("UnknownError", text)
+        record = decoded.get(_ERROR_KEY) if isinstance(decoded, dict) else None
+        if not isinstance(record, dict):
+            # A portable error object (a step of a portable workflow, another language's
+            # SDK) says what it is by its shape.
+            return error_from_record(decoded) or DBOSRemoteError("UnknownError", text)
         return self._rebuild_error(record)
 
     def _rebuild_error(self, record: dict[str, Any]) -> BaseException:
@@ -306,6 +316,20 @@ class Codec:
         if isinstance(cause, dict):
             error.__cause__ = self._rebuild_error(cause)
         return error
+
+
+def error_from_record(record: Any) -> PortableWorkflowError | None:
+    """The `PortableWorkflowError` a portable error object stands for, or None if `record` is
+    not one (a dict with a string ``message``)."""
+    if not isinstance(record, dict) or not isinstance(record.get("message"), str):
+        return None
+    code = record.get("code")
+    return PortableWorkflowError(
+        record["message"],
+        str(record.get("name") or "Error"),
+        code if isinstance(code, (int, str)) and not isinstance(code, bool) else None,
+        record.get("data"),
+    )
 
 
 def error_text(error: BaseException) -> str:

@@ -32,6 +32,8 @@ class WorkflowContext:
     next_function_id: int = 0
     cancelled: bool = False
     deadline_ms: int | None = None
+    #: The workflow row's serialization marker (None: the configured format).
+    serialization: str | None = None
 
     def take_function_id(self) -> int:
         function_id = self.next_function_id

@@ -27,6 +27,7 @@ from .._base.errors import (
     DBOSWorkflowIDInUseError,
 )
 from .._base.ids import check_workflow_id
+from .._base.portable import codec_for, default_serialization
 from .._base.serialization import Codec
 from ..plugins._hooks import Hooks
 from ..storage._protocol import SystemStorage
@@ -40,6 +41,7 @@ from ..storage._records import (
 )
 from ..storage._waiting import Wakeups
 from . import registry as _registry
+from .arguments import ArgumentsRefused, stored_arguments
 from .background import BackgroundPort, stop_at_exit
 from .classes import Target, bound_args, target_of
 from .context import (
@@ -66,6 +68,7 @@ from .execution import (
     QueuePlacement,
     Started,
     new_workflow_record,
+    start_serialization,
 )
 from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
@@ -115,6 +118,7 @@ class Engine:
         self.storage = storage
         self.hooks = hooks
         self.codec = codec
+        self._default_format = default_serialization(codec)
         self.executor_id = executor_id
         self.application_version = application_version
         #: This launch's process instance: owns the workflows this engine runs (`liveness`).
@@ -195,10 +199,13 @@ class Engine:
         parent, workflow_id, child_of = start_place(self.codec, registration.name, assigned)
         # A method's instance (or class) is stored by name, not with the inputs.
         target = target_of(registration.name, registration.binding, args)
-        inputs = self.codec.encode_inputs(
+        serialization = start_serialization(registration, placement) or self._default_format
+        inputs = codec_for(self.codec, serialization).encode_inputs(
             target.args, kwargs, registration.name, registration.function
         )
         new = self._new_workflow(workflow_id, registration, inputs, parent, placement, target)
+        if new.serialization != serialization:  # the configured serializer is portable
+            new = replace(new, serialization=serialization)
         duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
@@ -217,6 +224,7 @@ class Engine:
                 kwargs,
                 False,
                 deadline_ms=init.row.deadline_ms,
+                serialization=new.serialization,
             )
 
         with self._lock:
@@ -249,6 +257,7 @@ class Engine:
             kwargs,
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
+            serialization=new.serialization,
         )
 
     def enqueue(
@@ -313,6 +322,7 @@ class Engine:
         fresh: bool,
         active: ActiveWorkflow,
         deadline_ms: int | None = None,
+        serialization: str | None = None,
     ) -> Procedure[Outcome]:
         """Run the workflow body, record its outcome, and resolve local waiters.
 
@@ -345,6 +355,7 @@ class Engine:
                         registration.name,
                         recorded,
                         deadline_ms=deadline_ms,
+                        serialization=serialization,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -400,6 +411,7 @@ class Engine:
         """Run the body once: its outcome and what to store, or the connection error that
         ended it (which is no outcome: see `execute`)."""
         workflow_id = context.workflow_id
+        codec = codec_for(self.codec, context.serialization)
         token = enter_workflow(context)
         try:
             value = yield CallBody(registration.function, args, kwargs)
@@ -415,14 +427,20 @@ class Engine:
                 return Outcome(workflow_id, _CANCELLED, error=exc), stored
             where = f"workflow {workflow_id!r} ({registration.name})"
             stored = WorkflowOutcome(
-                workflow_id, _ERROR, None, self.codec.encode_error(exc, where), now_ms()
+                workflow_id, _ERROR, None, codec.encode_error(exc, where), now_ms()
             )
             return Outcome(workflow_id, _ERROR, error=exc), stored
         finally:
             leave_workflow(token)
-        stored = self._encode_success(workflow_id, registration.name, value)
-        if stored.status == _ERROR:  # the value could not be stored
-            return Outcome(workflow_id, _ERROR, error=self.codec.decode_error(stored.error)), stored
+        try:
+            output = codec.encode_value(
+                value, f"the return value of workflow {registration.name!r} ({workflow_id})"
+            )
+        except DBOSSerializationError as error:  # the value cannot be stored: an error
+            text = codec.encode_error(error)
+            stored = WorkflowOutcome(workflow_id, _ERROR, None, text, now_ms())
+            return Outcome(workflow_id, _ERROR, error=error), stored
+        stored = WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
         return Outcome(workflow_id, _SUCCESS, value=value), stored
 
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
@@ -442,17 +460,6 @@ class Engine:
         if status == _PENDING:  # refused: another instance owns the row now
             raise WorkflowTakenOver(stored.workflow_id, "another instance")
         return status
-
-    def _encode_success(self, workflow_id: str, name: str, value: Any) -> WorkflowOutcome:
-        try:
-            output = self.codec.encode_value(
-                value, f"the return value of workflow {name!r} ({workflow_id})"
-            )
-        except DBOSSerializationError as error:
-            return WorkflowOutcome(
-                workflow_id, _ERROR, None, self.codec.encode_error(error), now_ms()
-            )
-        return WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
 
     def call(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -475,6 +482,7 @@ class Engine:
                 fresh=started.fresh,
                 active=started.active,
                 deadline_ms=started.deadline_ms,
+                serialization=started.serialization,
             )
             if outcome is not NOT_RUN_HERE:
                 return outcome
@@ -498,13 +506,22 @@ class Engine:
             active.slot = slot
             # Every way an execution ends completes its future: the one place to free it.
             active.future.add_done_callback(lambda _: slot.release())
-        fresh = started.fresh
-        procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
-        deadline = started.deadline_ms
-        if started.registration.is_async:
-            coroutine = run_async(
-                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
+
+        def procedure() -> Procedure[Outcome]:
+            assert active is not None
+            return self.execute(
+                started.workflow_id,
+                started.registration,
+                started.args,
+                started.kwargs,
+                fresh=started.fresh,
+                active=active,
+                deadline_ms=started.deadline_ms,
+                serialization=started.serialization,
             )
+
+        if started.registration.is_async:
+            coroutine = run_async(procedure())
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -516,9 +533,7 @@ class Engine:
             return
 
         def run() -> Outcome:
-            return run_sync(
-                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
-            )
+            return run_sync(procedure())
 
         active.set_run(run)
         next_up: list[ActiveWorkflow] | None = getattr(_pool_thread, "next_up", None)
@@ -702,7 +717,8 @@ class Engine:
             logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
             return None
         try:
-            args, kwargs = self.codec.decode_inputs(row.inputs)
+            codec = codec_for(self.codec, row.serialization)
+            args, kwargs = stored_arguments(registration, codec, row)
             args = bound_args(
                 row.workflow_id,
                 row.name,
@@ -714,12 +730,16 @@ class Engine:
         except DBOSWorkflowFunctionNotFoundError as exc:
             logger.error("%s", exc)  # left as it is, for a process that has the instance
             return None
-        except DBOSSerializationError as exc:
-            logger.error("cannot run workflow %s: %s", row.workflow_id, exc)
+        except (DBOSSerializationError, ArgumentsRefused) as exc:
+            error = exc.__cause__ if isinstance(exc, ArgumentsRefused) else exc
+            assert error is not None
+            logger.error("cannot run workflow %s: %s", row.workflow_id, error)
+            try:
+                text = codec_for(self.codec, row.serialization).encode_error(error)
+            except DBOSSerializationError:  # a marker this library cannot write
+                text = self.codec.encode_error(error)
             self.storage.finish_workflow(
-                WorkflowOutcome(
-                    row.workflow_id, _ERROR, None, self.codec.encode_error(exc), now_ms()
-                )
+                WorkflowOutcome(row.workflow_id, _ERROR, None, text, now_ms())
             )
             return None
         with self._lock:
@@ -738,6 +758,7 @@ class Engine:
             fresh=fresh,
             slot=slot,
             deadline_ms=row.deadline_ms,
+            serialization=row.serialization,
         )
 
     # --- shutdown ---------------------------------------------------------------------------

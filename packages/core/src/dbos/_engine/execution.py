@@ -67,6 +67,18 @@ class QueuePlacement:
     partition_key: str | None = None
     #: What a refused duplicate does (`starting.DUPLICATION_POLICIES`); None: the default.
     duplication_policy: str | None = None
+    #: The serialization marker for this start (an enqueue's ``serialization_type``); None:
+    #: the workflow's own (`WorkflowRegistration.serialization`).
+    serialization: str | None = None
+
+
+def start_serialization(
+    registration: WorkflowRegistration, placement: QueuePlacement | None
+) -> str | None:
+    """The serialization marker a start stores: the enqueue's, else the workflow's."""
+    if placement is not None and placement.serialization is not None:
+        return placement.serialization
+    return registration.serialization
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ class Started:
     #: The queue slot of a claimed or recovered queued task, released if it does not run.
     slot: QueueSlot | None = None
     deadline_ms: int | None = None
+    #: The row's serialization marker: the format its outcome is stored in.
+    serialization: str | None = None
 
 
 class LoopThread:
@@ -136,10 +150,12 @@ def new_workflow_record(
     parent, queue placement or None, the method's target), the rest who starts it. A timeout
     set for the start wins over the parent's deadline, which a child inherits otherwise."""
     workflow_id, registration, inputs, parent, placement, target = start
+    serialization = start_serialization(registration, placement)
     workflow = NewWorkflow(
         workflow_id=workflow_id,
         name=registration.name,
         inputs=inputs,
+        serialization=serialization,
         executor_id=executor_id,
         application_version=application_version,
         created_at_ms=now_ms(),

@@ -27,6 +27,7 @@ from .._base.errors import (
     DBOSStepConflictError,
 )
 from .._base.ids import check_text, check_workflow_id
+from .._base.portable import codec_for
 from ..storage._records import (
     TERMINAL_STATUSES,
     WAKE_EVENT,
@@ -204,21 +205,38 @@ def wait_for(
 # --- messages ----------------------------------------------------------------------------------
 
 
+def value_codec(host: MessagingHost, serialization: str | None) -> Codec:
+    """The codec a message, event or stream value is written with: `serialization`'s if
+    given, else the running workflow's own format (a portable workflow's values are portable,
+    as in DBOS 3.4), else the configured one."""
+    if serialization is None:
+        context = current_workflow()
+        serialization = context.serialization if context is not None else None
+    return codec_for(host.codec, serialization)
+
+
 def send_procedure(
-    recorder: Recorder, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    serialization: str | None = None,
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers.
-    From a step, the message is sent with the step's checkpoint, if the step succeeds."""
+    From a step, the message is sent with the step's checkpoint, if the step succeeds.
+    `serialization` is the row marker of the format to write it in (`value_codec`)."""
     frame = current_step()
     if frame is not None and current_workflow() is not None:
-        yield from _send_from_step(recorder, frame, destination_id, message, topic)
+        yield from _send_from_step(recorder, frame, destination_id, message, topic, serialization)
         return
     context = in_workflow_body()
     if context is None:
-        yield from send_from_outside(recorder, destination_id, message, topic)
+        yield from send_from_outside(recorder, destination_id, message, topic, serialization)
         return
     check_workflow_id(destination_id, "the destination of DBOS.send")
-    text = recorder.codec.encode_value(message, f"the message to workflow {destination_id!r}")
+    text = value_codec(recorder, serialization).encode_value(
+        message, f"the message to workflow {destination_id!r}"
+    )
     key = topic_key(topic)
 
     def run(function_ids: list[int]) -> Produced:
@@ -232,13 +250,18 @@ def send_procedure(
 
 
 def _send_from_step(
-    recorder: Recorder, frame: StepFrame, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder,
+    frame: StepFrame,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    serialization: str | None,
 ) -> Procedure[None]:
     """Queue a message on the running step's attempt. The destination is checked now, so a
     wrong ID fails in the step body, where the caller can handle it."""
     context = current_workflow()
     assert context is not None
-    text = recorder.codec.encode_value(message)
+    text = value_codec(recorder, serialization).encode_value(message)
     destination = yield Blocking(recorder.storage.get_workflow, (destination_id,))
     if destination is None:
         raise DBOSNonExistentWorkflowError(destination_id)
@@ -248,11 +271,18 @@ def _send_from_step(
 
 
 def send_from_outside(
-    host: MessagingHost, destination_id: str, message: Any, topic: str | None
+    host: MessagingHost,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    serialization: str | None = None,
 ) -> Procedure[None]:
-    """Send a message from outside any workflow: one write."""
+    """Send a message from outside any workflow: one write, in the format `serialization`
+    marks (None: the configured one)."""
     check_workflow_id(destination_id, "the destination of a message")
-    text = host.codec.encode_value(message, f"the message to workflow {destination_id!r}")
+    text = codec_for(host.codec, serialization).encode_value(
+        message, f"the message to workflow {destination_id!r}"
+    )
     sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
     yield Blocking(host.storage.send, (sent,))
 
@@ -294,12 +324,15 @@ def recv_procedure(recorder: Recorder, topic: str | None, timeout_s: float) -> P
 # --- events ------------------------------------------------------------------------------------
 
 
-def set_event_procedure(recorder: Recorder, key: str, value: Any) -> Procedure[None]:
+def set_event_procedure(
+    recorder: Recorder, key: str, value: Any, serialization: str | None = None
+) -> Procedure[None]:
     """Set this workflow's event `key`; checkpointed in the same transaction. From a step, it
-    is set with the step's checkpoint, if the step succeeds."""
+    is set with the step's checkpoint, if the step succeeds. `serialization`: see
+    `value_codec`."""
     check_text(key, "the event key")
     context = _require_workflow("DBOS.set_event", allow_step=True)
-    text = recorder.codec.encode_value(value, f"the value of event {key!r}")
+    text = value_codec(recorder, serialization).encode_value(value, f"the value of event {key!r}")
     event = EventRecord(context.workflow_id, key, text, now_ms())
     frame = current_step()
     if frame is not None:
@@ -368,7 +401,7 @@ def get_event_from_outside(
 
 
 def write_stream_procedure(
-    recorder: Recorder, key: str, value: Any, close: bool
+    recorder: Recorder, key: str, value: Any, close: bool, serialization: str | None = None
 ) -> Procedure[None]:
     """Append `value` to this workflow's stream `key` (or close it), checkpointed in the same
     transaction. From a step, the write waits for the step's checkpoint and commits with it:
@@ -379,7 +412,9 @@ def write_stream_procedure(
     text = (
         None
         if close
-        else recorder.codec.encode_value(value, f"the value written to stream {key!r}")
+        else value_codec(recorder, serialization).encode_value(
+            value, f"the value written to stream {key!r}"
+        )
     )
     write = StreamWrite(context.workflow_id, key, text, now_ms())
     frame = current_step()

@@ -10,6 +10,7 @@ from .._base.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
 )
+from .._base.portable import codec_for
 from .._base.serialization import Codec
 from ..storage._records import WorkflowRow, WorkflowStatusString
 
@@ -49,6 +50,8 @@ NOT_RUN_HERE = Outcome(workflow_id="", status="NOT_RUN_HERE")
 
 
 def outcome_from_row(codec: Codec, row: WorkflowRow) -> Outcome:
+    """The outcome stored in a terminal `row`, decoded in the row's own format."""
+    codec = codec_for(codec, row.serialization)
     if row.status == WorkflowStatusString.SUCCESS.value:
         return Outcome(row.workflow_id, row.status, value=codec.decode_value(row.output))
     if row.status == WorkflowStatusString.ERROR.value:

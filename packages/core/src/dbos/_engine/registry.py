@@ -21,6 +21,10 @@ from .cron import CronSchedule
 
 logger = logging.getLogger("dbos")
 
+#: A workflow's argument validator (DBOS 3.4's ``ValidateArgsCallable``): ``(args, kwargs)``
+#: in, the validated (possibly converted) ``(args, kwargs)`` out; raises to refuse them.
+ValidateArgs = Callable[[tuple[Any, ...], dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any]]]
+
 #: Registered name prefix of the one-step workflow that runs an enqueued (or started) step.
 STEP_WORKFLOW_PREFIX = "dbos.step:"
 
@@ -49,6 +53,12 @@ class WorkflowRegistration:
     is_async: bool
     #: What the function is to its class, if it is a method (set by ``@DBOS.dbos_class()``).
     binding: MethodBinding = field(compare=False)
+    #: The row marker its starts store inputs and outcome in (``@DBOS.workflow(
+    #: serialization_type=...)``): None for the configured format, or "portable_json".
+    serialization: str | None = None
+    #: ``validate_args``: called with the arguments read back from storage (a queued task,
+    #: a recovery), without a method's instance, and returning the ones to run with.
+    validate_args: ValidateArgs | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

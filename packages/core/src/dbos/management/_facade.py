@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Sequ
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
+from .._base.portable import WorkflowSerializationFormat, serialization_for
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
@@ -115,7 +116,9 @@ class Facade:
         """Resume each workflow; the execution of each in this process, if it runs here."""
         raise NotImplementedError
 
-    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
+    def _facade_send(
+        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+    ) -> Procedure[None]:
         raise NotImplementedError
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
@@ -477,15 +480,28 @@ class Facade:
 
     # --- messages, events, streams ---------------------------------------------------------
 
-    def _send(self, destination_id: str, message: Any, topic: str | None = None) -> Procedure[None]:
+    def _send(
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+    ) -> Procedure[None]:
         """Send `message` to the workflow `destination_id`, under `topic` (optional).
 
         Outside a workflow it is one write. From a workflow (`DBOS` only) the send is
         checkpointed with the message in one transaction, so it happens exactly once however
-        often the sender recovers. Raises `DBOSNonExistentWorkflowError` if there is no such
-        workflow.
+        often the sender recovers. `serialization_type` PORTABLE writes it as portable JSON
+        (DBOS 3.4); the default is the sending workflow's format, or the configured one.
+
+        Raises:
+            DBOSNonExistentWorkflowError: there is no such workflow.
+            DBOSSerializationError: the message cannot be stored in that format, or
+                `serialization_type` is not a `WorkflowSerializationFormat`.
         """
-        return self._facade_send(destination_id, message, topic)
+        serialization = serialization_for(serialization_type)
+        return self._facade_send(destination_id, message, topic, serialization)
 
     send = _sync_form(_send)
     send_async = _async_form(_send)

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
 from .._base.ids import check_texts, check_workflow_id
+from .._base.portable import WorkflowSerializationFormat, codec_for, serialization_for
 from .._base.serialization import Codec
 from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
@@ -94,6 +95,9 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
             refused for its `deduplication_id` does (see `SetEnqueueOptions`).
         attributes: Custom attributes of the workflow, a dict of JSON values (see
             `SetWorkflowAttributes`).
+        serialization_type: ``WorkflowSerializationFormat.PORTABLE`` stores the arguments
+            (and later the outcome) as portable JSON, for a workflow any language's SDK can
+            run and read (DBOS 3.4); the default is this library's own format.
     """
 
     workflow_id: str
@@ -107,6 +111,7 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     workflow_id_reuse_policy: WorkflowIDReusePolicy
     duplication_policy: DuplicationPolicy
     attributes: dict[str, Any]
+    serialization_type: WorkflowSerializationFormat
 
 
 def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
@@ -450,10 +455,12 @@ class Management:
             if workflow_id is None
             else check_workflow_id(workflow_id, "enqueue option 'workflow_id'")
         )
+        serialization = serialization_for(options.get("serialization_type"))
         return NewWorkflow(
             workflow_id=workflow_id,
             name=name,
-            inputs=self.codec.encode_inputs(args, kwargs, name),
+            inputs=codec_for(self.codec, serialization).encode_inputs(args, kwargs, name),
+            serialization=serialization,
             executor_id=None,
             application_version=options.get("app_version"),
             created_at_ms=created,

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .._base.portable import codec_for
 from .._base.serialization import Codec
 from ..storage._records import WorkflowRow
 
@@ -54,7 +55,8 @@ class WorkflowStatus:
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
         """The status of a stored workflow row: inputs, output and error decoded with `codec`
         (so a decoding failure raises what the codec raises; `LenientCodec` never does), times
-        in epoch milliseconds as stored."""
+        in epoch milliseconds as stored. A portable row is decoded as portable JSON."""
+        codec = codec_for(codec, row.serialization)
         inputs = None
         if row.inputs is not None:
             args, kwargs = codec.decode_inputs(row.inputs)

@@ -67,6 +67,10 @@ class NewWorkflow:
     #: The workflow's custom attributes: the JSON text of an object (core checks it), stored
     #: so that SQL can read it (Postgres: ``jsonb``); None: no attributes.
     attributes: str | None = None
+    #: The format of `inputs` and of the outcome stored later (DBOS 3.4's per-row marker):
+    #: None for core's own format, ``"portable_json"`` for the portable JSON other languages'
+    #: SDKs and the SQL functions write. Backends store it as given.
+    serialization: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,9 @@ class WorkflowRow:
     #: The workflow's custom attributes as JSON text (an object, as written; a backend may
     #: normalize spacing and key order), or None.
     attributes: str | None = None
+    #: The format of `inputs`, `output` and `error` (`NewWorkflow.serialization`); None for
+    #: core's own format (every row stored before the column existed).
+    serialization: str | None = None
 
     @property
     def is_terminal(self) -> bool:
