@@ -85,7 +85,6 @@ __all__ = [
     "DBOSWorkflowIDInUseError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
-    "DBOSWorkflowIDInUseError",
     "MaxRecoveryAttemptsExceededError",
     "PortableWorkflowError",
 ]
