@@ -128,12 +128,19 @@ class AwaitFuture(Effect):
     timeout_s: float | None = None
 
     def run_sync(self) -> Any:
-        return self.future.result(self.timeout_s)
+        try:
+            return self.future.result(self.timeout_s)
+        except concurrent.futures.TimeoutError as exc:
+            # Before Python 3.11 this is not the builtin TimeoutError that callers catch.
+            raise TimeoutError(str(exc) or "the awaited workflow did not finish in time") from None
 
     async def run_async(self) -> Any:
         # shield: a timeout here must not cancel the execution that others may wait for.
         waiter = asyncio.shield(asyncio.wrap_future(self.future))
-        return await asyncio.wait_for(waiter, self.timeout_s)
+        try:
+            return await asyncio.wait_for(waiter, self.timeout_s)
+        except asyncio.TimeoutError as exc:  # not the builtin TimeoutError before 3.11
+            raise TimeoutError(str(exc) or "the awaited workflow did not finish in time") from None
 
 
 Procedure = Generator[Effect, Any, T]
