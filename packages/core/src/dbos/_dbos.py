@@ -29,6 +29,7 @@ from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
+from ._api_waiting import WaitingAPI
 from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
 from ._base.serialization import Codec
@@ -176,7 +177,14 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
 
 
 class DBOS(
-    ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType
+    ClassesAPI,
+    ManagementAPI,
+    MessagingAPI,
+    PatchingAPI,
+    QueuesAPI,
+    StepsAPI,
+    WaitingAPI,
+    metaclass=_DBOSType,
 ):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 

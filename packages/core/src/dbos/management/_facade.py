@@ -20,9 +20,11 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Sequ
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
+from .._base.errors import DBOSException
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
+from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
 from ._status import WorkflowStatus
@@ -80,6 +82,18 @@ def _async_form(
 
 def _discard(procedure: Procedure[Any]) -> Procedure[None]:
     yield from procedure
+
+
+H = TypeVar("H")
+
+
+def _pick(by_id: dict[str, H], chosen: str) -> H:
+    if chosen not in by_id:
+        raise DBOSException(
+            f"wait_first: the recorded choice {chosen!r} is not among the handles given; "
+            "a workflow must wait on the same workflows when it is recovered"
+        )
+    return by_id[chosen]
 
 
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
@@ -149,6 +163,51 @@ class Facade:
         if existing_workflow:
             await handle.get_status()
         return handle
+
+    # --- waiting on many (DBOS Transact 3.4) --------------------------------------------
+
+    def _wait_first_id(self, workflow_ids: list[str], interval_s: object) -> Procedure[str]:
+        interval = check_wait_first(workflow_ids, interval_s)
+        return wait_first_procedure(self._facade_messaging_host(), workflow_ids, interval)
+
+    def wait_first(
+        self,
+        handles: list[WorkflowHandle[Any]],
+        *,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> WorkflowHandle[Any]:
+        """Wait until one of the workflows of `handles` has finished (SUCCESS, ERROR, CANCELLED
+        or MAX_RECOVERY_ATTEMPTS_EXCEEDED) and return its handle (DBOS semantics); its result
+        is then ready (``handle.get_result()``). Of several already finished, one of them.
+
+        In a workflow body (`DBOS` only) the choice is a recorded operation, so a recovered
+        workflow gets the same handle back, even if another workflow finished first since;
+        a cancel of the waiting workflow ends the wait at once (ours). Waits hold no
+        connection: a finish in this process wakes the wait, and storage is re-read at least
+        every `polling_interval_sec` seconds (a finish in another process).
+
+        Raises:
+            ValueError: `handles` is empty or names a workflow twice (as DBOS Transact does).
+            DBOSException: `polling_interval_sec` is not a finite number > 0; or a replay
+                recorded a workflow that is not among `handles` (the workflow is not
+                deterministic).
+            DBOSWorkflowCancelledError: the waiting workflow was cancelled.
+        """
+        by_id = {handle.workflow_id: handle for handle in handles}
+        ids = [handle.workflow_id for handle in handles]
+        return _pick(by_id, run_sync(self._wait_first_id(ids, polling_interval_sec)))
+
+    async def wait_first_async(
+        self,
+        handles: list[WorkflowHandleAsync[Any]],
+        *,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> WorkflowHandleAsync[Any]:
+        """`wait_first` for async code, over `WorkflowHandleAsync` handles (waits without
+        blocking the event loop)."""
+        by_id = {handle.workflow_id: handle for handle in handles}
+        ids = [handle.workflow_id for handle in handles]
+        return _pick(by_id, await run_async(self._wait_first_id(ids, polling_interval_sec)))
 
     # --- reading ----------------------------------------------------------------------------
 
