@@ -230,3 +230,19 @@ def test_wait_first_across_a_sigkill_picks_the_same_workflow(
     steps = dbos_storage.load_steps("first_of_two")
     assert [s.output for s in steps if s.function_name == "DBOS.waitFirst"] == ['"gated-b"']
     assert [r.status for r in (dbos_storage.get_workflow("gated-a"),) if r] == ["SUCCESS"]
+
+
+def test_an_idempotent_send_retried_after_a_crash_delivers_once(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    from dbos.storage._records import NewWorkflow, RecvRequest
+
+    url = dbos_system_database_url
+    dbos_storage.create_workflow(NewWorkflow("receiver", "receiver", "[]", None, None, 0))
+    first = start_app(url, tmp_path, "keyed_sender")
+    wait_for(tmp_path / "reached-sent")
+    kill(first)  # the sender never learned that its send went through: it retries
+    got = dbos_storage.recv(RecvRequest("receiver", 0, "DBOS.recv", "t", 0))
+    assert got is not None and got.output == '"hello"'  # the first copy is received (deleted)
+    assert finish(start_app(url, tmp_path, "keyed_sender", SENDER_SLEEP="0")) == "sent"
+    assert dbos_storage.recv(RecvRequest("receiver", 1, "DBOS.recv", "t", 0)) is None

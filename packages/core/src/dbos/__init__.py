@@ -52,6 +52,7 @@ from ._config import DBOSConfig
 from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
+from ._engine.sending import SendMessage
 from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
@@ -106,6 +107,7 @@ __all__ = [
     "DuplicationPolicy",
     "JsonPickleSerializer",
     "Queue",
+    "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
     "SetWorkflowAttributes",

@@ -62,6 +62,7 @@ from ._engine.registry import (
 )
 from ._engine.resilient import ResilientStorage, attempt_timeout
 from ._engine.scheduler import MISSED_TICK_POLICIES
+from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
@@ -141,8 +142,14 @@ class _DBOSType(type, Facade):
             return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
         return _resume_here(engine, workflow_ids)
 
-    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
-        return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
+    def _facade_send(
+        self, destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
+    ) -> Procedure[None]:
+        recorder = DBOS._launched_engine().recorder
+        return send_procedure(recorder, destination_id, message, topic, idempotency_key)
+
+    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+        return send_bulk_procedure(DBOS._launched_engine().recorder, messages)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)

@@ -133,6 +133,12 @@ def main() -> None:
                 result = DBOS.start_workflow(receiver).get_result()
             else:
                 result = DBOS.start_workflow(sender, "receiver").get_result()
+    elif MODE == "keyed_sender":
+        # Outside any workflow: the key alone makes a retry after a crash deliver nothing.
+        DBOS.send("receiver", "hello", topic="t", idempotency_key="order-1")
+        reached("sent")
+        time.sleep(float(os.environ.get("SENDER_SLEEP", "30")))
+        result = "sent"
     elif MODE == "first_of_two":
         with SetWorkflowID(MODE):
             result = DBOS.start_workflow(first_of_two).get_result()

@@ -51,6 +51,7 @@ from .effects import Blocking, Procedure, WaitWakeup
 from .interrupt import CancelCheck, own_settled_key
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
+from .sending import check_idempotency_key
 from .step import SLEEP_NAME
 
 if TYPE_CHECKING:
@@ -205,26 +206,34 @@ def wait_for(
 
 
 def send_procedure(
-    recorder: Recorder, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    idempotency_key: str | None = None,
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers.
-    From a step, the message is sent with the step's checkpoint, if the step succeeds."""
+    From a step, the message is sent with the step's checkpoint, if the step succeeds. With
+    an `idempotency_key`, a message is delivered at most once per destination and key,
+    wherever it is sent from (see `sending`)."""
+    key = check_idempotency_key(idempotency_key)
     frame = current_step()
     if frame is not None and current_workflow() is not None:
-        yield from _send_from_step(recorder, frame, destination_id, message, topic)
+        yield from _send_from_step(recorder, frame, destination_id, message, topic, key)
         return
     context = in_workflow_body()
     if context is None:
-        yield from send_from_outside(recorder, destination_id, message, topic)
+        yield from send_from_outside(recorder, destination_id, message, topic, key)
         return
     check_workflow_id(destination_id, "the destination of DBOS.send")
     text = recorder.codec.encode_value(message, f"the message to workflow {destination_id!r}")
-    key = topic_key(topic)
+    topic_name = topic_key(topic)
 
     def run(function_ids: list[int]) -> Produced:
         function_id = function_ids[0]
         # The message ID is the operation's identity: a replayed send cannot store it twice.
-        sent = Message(f"{context.workflow_id}:{function_id}", destination_id, key, text, now_ms())
+        message_id = f"{context.workflow_id}:{function_id}"
+        sent = Message(message_id, destination_id, topic_name, text, now_ms(), key)
         record = recorder.plain_record(context, function_id, SEND_NAME)
         return Produced(record, functools.partial(recorder.storage.send, sent))
 
@@ -232,7 +241,12 @@ def send_procedure(
 
 
 def _send_from_step(
-    recorder: Recorder, frame: StepFrame, destination_id: str, message: Any, topic: str | None
+    recorder: Recorder,
+    frame: StepFrame,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    key: str | None,
 ) -> Procedure[None]:
     """Queue a message on the running step's attempt. The destination is checked now, so a
     wrong ID fails in the step body, where the caller can handle it."""
@@ -244,16 +258,21 @@ def _send_from_step(
         raise DBOSNonExistentWorkflowError(destination_id)
     # Unique per step and position; a retried attempt reuses it, but only one commits.
     message_id = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
-    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms()))
+    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms(), key))
 
 
 def send_from_outside(
-    host: MessagingHost, destination_id: str, message: Any, topic: str | None
+    host: MessagingHost,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    idempotency_key: str | None = None,
 ) -> Procedure[None]:
     """Send a message from outside any workflow: one write."""
     check_workflow_id(destination_id, "the destination of a message")
+    key = check_idempotency_key(idempotency_key)
     text = host.codec.encode_value(message, f"the message to workflow {destination_id!r}")
-    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
+    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key)
     yield Blocking(host.storage.send, (sent,))
 
 

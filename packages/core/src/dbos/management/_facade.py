@@ -24,6 +24,7 @@ from .._base.errors import DBOSException
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
+from .._engine.sending import SendMessage
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
@@ -129,7 +130,12 @@ class Facade:
         """Resume each workflow; the execution of each in this process, if it runs here."""
         raise NotImplementedError
 
-    def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
+    def _facade_send(
+        self, destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
+    ) -> Procedure[None]:
+        raise NotImplementedError
+
+    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
         raise NotImplementedError
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
@@ -536,18 +542,50 @@ class Facade:
 
     # --- messages, events, streams ---------------------------------------------------------
 
-    def _send(self, destination_id: str, message: Any, topic: str | None = None) -> Procedure[None]:
+    def _send(
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Procedure[None]:
         """Send `message` to the workflow `destination_id`, under `topic` (optional).
 
         Outside a workflow it is one write. From a workflow (`DBOS` only) the send is
         checkpointed with the message in one transaction, so it happens exactly once however
-        often the sender recovers. Raises `DBOSNonExistentWorkflowError` if there is no such
-        workflow.
+        often the sender recovers.
+
+        With `idempotency_key` (DBOS Transact 3.4), a send repeated with the same key for the
+        same destination delivers nothing more: from any process, a `DBOSClient` or a retry
+        after a crash, and also after the first copy was received (the key is remembered
+        until the destination workflow is deleted).
+
+        Raises:
+            DBOSNonExistentWorkflowError: there is no such workflow.
+            DBOSException: an `idempotency_key` that is not a non-empty string.
         """
-        return self._facade_send(destination_id, message, topic)
+        return self._facade_send(destination_id, message, topic, idempotency_key)
 
     send = _sync_form(_send)
     send_async = _async_form(_send)
+
+    def _send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+        """Send several messages (`SendMessage`: destination, message, topic, idempotency key)
+        in one transaction and one round trip (DBOS Transact 3.4). Each is delivered as `send`
+        delivers it (a message whose idempotency key its destination has seen is skipped);
+        from a workflow (`DBOS` only) the whole send is one recorded operation
+        (``DBOS.send_bulk``), done exactly once. An empty list sends nothing.
+
+        Raises:
+            DBOSNonExistentWorkflowError: a destination does not exist (nothing is sent).
+            DBOSException: not a list of `SendMessage`; an idempotency key given twice in one
+                call (as DBOS Transact refuses it); a bad destination, topic or key.
+        """
+        return self._facade_send_bulk(messages)
+
+    send_bulk = _sync_form(_send_bulk)
+    send_bulk_async = _async_form(_send_bulk)
 
     def _get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Procedure[Any]:
         """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
