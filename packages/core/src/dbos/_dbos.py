@@ -45,6 +45,7 @@ from ._engine.effects import Blocking, Procedure, run_async, run_sync
 from ._engine.engine import Engine
 from ._engine.execution import ActiveWorkflow
 from ._engine.messaging import MessagingHost, get_event_procedure, send_procedure
+from ._engine.operations import Recorder
 from ._engine.queues import (
     EnqueueOptions,
     clear_queues,
@@ -135,6 +136,9 @@ class _DBOSType(type, Facade):
 
     def _facade_messaging_host(self) -> MessagingHost:
         return DBOS._launched_engine()
+
+    def _facade_recorder(self) -> Recorder:
+        return DBOS._launched_engine().recorder
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
         engine = DBOS._launched_engine()

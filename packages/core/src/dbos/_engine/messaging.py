@@ -28,15 +28,12 @@ from .._base.errors import (
 )
 from .._base.ids import check_text, check_workflow_id
 from ..storage._records import (
-    TERMINAL_STATUSES,
     WAKE_EVENT,
     WAKE_MESSAGE,
-    WAKE_STREAM,
     EventRecord,
     Message,
     RecvRequest,
     StepRecord,
-    StreamRead,
     StreamWrite,
 )
 from .context import (
@@ -160,10 +157,13 @@ def wait_for(
     wake_at: float | None,
     context: WorkflowContext | None = None,
     persist: Callable[[], Procedure[None]] | None = None,
+    max_poll_s: float | None = None,
 ) -> Procedure[T | None]:
     """Call `attempt` until it returns a value, re-checking whenever storage reports a write
     of `kind` for `workflow_id` (and now and then in case a report was missed). Returns None
     once `wake_at` (epoch seconds; None: never) or the workflow's own deadline passes.
+    `max_poll_s` bounds the gap between two re-checks (default: the host's
+    `Wakeups.max_poll_s`).
 
     `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
     a quick answer (the common case between workflows) costs no extra write, and a crash
@@ -172,8 +172,9 @@ def wait_for(
     also = (own_settled_key(context),) if context is not None else ()
     waiter = host.wakeups.register(kind, workflow_id, *also)
     cancel_check = CancelCheck(context) if context is not None else None
+    longest = host.wakeups.max_poll_s if max_poll_s is None else max_poll_s
     try:
-        interval = min(POLL_FIRST_S, host.wakeups.max_poll_s)
+        interval = min(POLL_FIRST_S, longest)
         persist_at = time.monotonic() + PERSIST_AFTER_S
         woken = False
         while True:
@@ -197,7 +198,7 @@ def wait_for(
             if persist is not None:
                 timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
             woken = yield WaitWakeup(waiter, timeout)
-            interval = min(interval * 2, host.wakeups.max_poll_s)
+            interval = min(interval * 2, longest)
     finally:
         host.wakeups.unregister(waiter)
 
@@ -412,35 +413,3 @@ def write_stream_procedure(
         return Produced(record, functools.partial(recorder.storage.write_stream, write))
 
     yield from recorded_operation(context, name, run)
-
-
-def stream_batch_procedure(
-    host: MessagingHost, workflow_id: str, key: str, offset: int
-) -> Procedure[tuple[list[Any], int, bool]]:
-    """Wait for entries of a stream at `offset` or later; returns their values, the next
-    offset, and whether the stream is over (closed, or its workflow finished).
-
-    Raises:
-        DBOSNonExistentWorkflowError: there is no workflow `workflow_id` (a stream of a
-            workflow that does not exist would never end: waiting on it would block forever).
-    """
-    check_workflow_id(workflow_id)
-    check_text(key, "the stream key")
-    storage = host.storage
-
-    def attempt() -> StreamRead | None:
-        read = storage.read_stream(workflow_id, key, offset)
-        if read.workflow_status is None:
-            raise DBOSNonExistentWorkflowError(workflow_id)
-        return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
-
-    read = yield from wait_for(host, WAKE_STREAM, workflow_id, attempt, None)
-    assert read is not None  # no deadline: only a value ends the wait
-    values: list[Any] = []
-    for entry in read.entries:
-        if entry.value is None:
-            return values, entry.offset, True
-        values.append(host.codec.decode_value(entry.value))
-        offset = entry.offset + 1
-    # A terminal status read in the same snapshot as the entries: nothing more will come.
-    return values, offset, read.workflow_status in TERMINAL_STATUSES

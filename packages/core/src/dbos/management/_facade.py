@@ -23,8 +23,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 from .._base.errors import DBOSException
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
-from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
+from .._engine.messaging import MessagingHost, check_timeout
 from .._engine.sending import SendMessage
+from .._engine.stream_reads import (
+    READ_STREAM_NAME,
+    StreamCursor,
+    next_stream_value,
+    read_stream_offset_procedure,
+)
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
@@ -34,6 +40,7 @@ from ._versions import VersionInfo, latest_version, list_versions, set_latest_ve
 
 if TYPE_CHECKING:
     from .._engine.execution import ActiveWorkflow
+    from .._engine.operations import Recorder
     from ._management import Management, StepInfo
 
 P = ParamSpec("P")
@@ -125,6 +132,10 @@ class Facade:
 
     def _facade_messaging_host(self) -> MessagingHost:
         raise NotImplementedError
+
+    def _facade_recorder(self) -> Recorder | None:
+        """What records reads made in a workflow body (`DBOS`'s; a client records none)."""
+        return None
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[Sequence[ActiveWorkflow | None]]:
         """Resume each workflow; the execution of each in this process, if it runs here."""
@@ -597,25 +608,87 @@ class Facade:
     get_event = _sync_form(_get_event)
     get_event_async = _async_form(_get_event)
 
-    def read_stream(self, workflow_id: str, key: str) -> Generator[Any, None, None]:
-        """Yield the values of workflow `workflow_id`'s stream `key` as they are written, until
-        the stream is closed or the workflow ends."""
-        host = self._facade_messaging_host()
-        offset, done = 0, False
-        while not done:
-            values, offset, done = run_sync(stream_batch_procedure(host, workflow_id, key, offset))
-            yield from values
+    def read_stream(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Generator[Any, None, None]:
+        """Yield the values of workflow `workflow_id`'s stream `key` from position `offset`
+        (0: the start) as they are written, until the stream is closed or the workflow ends.
 
-    async def read_stream_async(self, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
-        """`read_stream` for async code: an async generator (``async for value in ...``).
-        Raises `DBOSNonExistentWorkflowError` if there is no workflow `workflow_id`."""
-        host = self._facade_messaging_host()
-        offset, done = 0, False
-        while not done:
-            batch = stream_batch_procedure(host, workflow_id, key, offset)
-            values, offset, done = await run_async(batch)
-            for value in values:
-                yield value
+        Waits hold no connection: a write in this process (on Postgres, in any process) wakes
+        the reader; storage is re-read at least every `polling_interval_sec` seconds
+        (default: the config's ``notification_listener_polling_interval_sec``).
+        `timeout_seconds` bounds the wait for each value (None: no bound). In a workflow body
+        (`DBOS` only) each value delivered, the end of the stream and a timeout are recorded
+        operations (``DBOS.readStream``), so a recovered workflow reads what it read before.
+        DBOS semantics.
+
+        Raises:
+            DBOSNonExistentWorkflowError: there is no workflow `workflow_id`.
+            DBOSStreamTimeoutError: no value came within `timeout_seconds`.
+            ValueError: a negative `offset` or `timeout_seconds`, a `polling_interval_sec`
+                under 0.001 (as DBOS Transact raises).
+        """
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        while True:
+            found, value = run_sync(next_stream_value(host, recorder, cursor, READ_STREAM_NAME))
+            if not found:
+                return
+            yield value
+
+    async def read_stream_async(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """`read_stream` for async code: an async generator (``async for value in ...``) that
+        waits without blocking the event loop."""
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        while True:
+            step = next_stream_value(host, recorder, cursor, READ_STREAM_NAME)
+            found, value = await run_async(step)
+            if not found:
+                return
+            yield value
+
+    def _read_stream_offset(
+        self,
+        workflow_id: str,
+        key: str,
+        offset: int,
+        *,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Procedure[Any]:
+        """The one value at position `offset` of workflow `workflow_id`'s stream `key`,
+        waiting for it to be written (DBOS Transact 3.4). Waits as `read_stream` does; in a
+        workflow body (`DBOS` only) the read is a recorded operation
+        (``DBOS.readStreamOffset``).
+
+        Raises:
+            DBOSStreamTimeoutError: no value came within `timeout_seconds` (None: wait as
+                long as it takes), or the stream ended before `offset` (its
+                `timeout_seconds` attribute is then None).
+            DBOSNonExistentWorkflowError: there is no workflow `workflow_id`.
+            ValueError: as `read_stream`.
+        """
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        return read_stream_offset_procedure(host, recorder, cursor)
+
+    read_stream_offset = _sync_form(_read_stream_offset)
+    read_stream_offset_async = _async_form(_read_stream_offset)
 
 
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).
