@@ -6,8 +6,12 @@ retrying after a SIGKILL."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +167,25 @@ def test_send_bulk_from_a_step_commits_with_the_step(launch: Launch) -> None:
     DBOS.start_workflow(stepper).get_result()
     stop.set()
     assert rx.get_result() == [1]  # only the attempt that succeeded sent
+
+
+def test_the_bulk_messages_example_runs(dbos_system_database_url: str) -> None:
+    """examples/bulk_messages.py, in its own process, on the test's backend."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "bulk_messages.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "first courier: bo" in out
+    booked = "'courier a booked', 'courier b booked', 'courier c booked'"
+    assert f"inbox: [{booked}, 'order 7 is paid']" in out
+    assert "bo's first stop: bo: leaving" in out
+    assert "bo's route from 1: ['bo: arrived']" in out
+    assert "ana's events: {'eta': 9}" in out
