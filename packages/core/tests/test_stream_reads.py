@@ -192,3 +192,34 @@ def test_a_stream_read_in_a_step_is_not_recorded(
     with SetWorkflowID("stepper"):
         assert DBOS.start_workflow(stepper).get_result() == [0, 1, 2]
     assert len(dbos_storage.load_steps("stepper")) == 1
+
+
+def test_async_reads_in_an_async_workflow_are_recorded(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    writer = _writer()
+
+    @DBOS.workflow()
+    async def reader() -> list[Any]:
+        first = await DBOS.read_stream_offset_async("done", "s", 0)
+        rest = [v async for v in DBOS.read_stream_async("done", "s", offset=1)]
+        events = await DBOS.get_all_events_async("done")
+        return [first, rest, events]
+
+    launch()
+    with SetWorkflowID("done"):
+        DBOS.start_workflow(writer, 2, True).get_result()
+
+    async def run() -> Any:
+        with SetWorkflowID("async-reader"):
+            handle = await DBOS.start_workflow_async(reader)
+        return await handle.get_result()
+
+    assert asyncio.run(run()) == [0, [1], {}]
+    names = [s.function_name for s in dbos_storage.load_steps("async-reader")]
+    assert names == [
+        "DBOS.readStreamOffset",
+        "DBOS.readStream",
+        "DBOS.readStream",
+        "DBOS.get_events",
+    ]
