@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from dbos import DBOS, Queue, SetEnqueueOptions, hookimpl
+from dbos import DBOS, Queue, SendMessage, SetEnqueueOptions, hookimpl
 from dbos.plugins import plugin_manager
 
 
@@ -456,6 +456,55 @@ def bench_sql_enqueue(url: str, runs: int, count: int) -> list[Result]:
     ]
 
 
+@DBOS.workflow(name="bench.sink")
+def sink_workflow() -> None:
+    DBOS.recv("stop", timeout_seconds=600)  # a destination that stays PENDING
+
+
+def bench_send_bulk(url: str, runs: int, count: int) -> list[Result]:
+    """Sending `count` messages from outside a workflow: one `send_bulk` (one statement)
+    against `count` single `send` calls (a commit each), with and without idempotency keys."""
+    launch(url, "send_bulk")
+    try:
+        sink = DBOS.start_workflow(sink_workflow)
+        destination = sink.workflow_id
+
+        def singles(keyed: bool) -> tuple[float, float]:
+            tag = uuid.uuid4().hex
+
+            def send_all() -> None:
+                for index in range(count):
+                    key = f"{tag}-{index}" if keyed else None
+                    DBOS.send(destination, index, "bench", idempotency_key=key)
+
+            return _timed(send_all)
+
+        def bulk(keyed: bool) -> tuple[float, float]:
+            tag = uuid.uuid4().hex
+            messages = [
+                SendMessage(destination, index, "bench", f"{tag}-{index}" if keyed else None)
+                for index in range(count)
+            ]
+            return _timed(lambda: DBOS.send_bulk(messages))
+
+        results = []
+        cases: list[tuple[str, Callable[[bool], tuple[float, float]], bool]] = [
+            (f"{count} single sends", singles, False),
+            (f"send_bulk of {count}", bulk, False),
+            (f"{count} single sends, idempotency keys", singles, True),
+            (f"send_bulk of {count}, idempotency keys", bulk, True),
+        ]
+        for label, once, keyed in cases:
+            walls = [once(keyed)[0] for _ in range(runs)]
+            rates = [count / wall for wall in walls]
+            results.append(Result(label, "messages/s", statistics.median(rates), rates))
+        DBOS.send(destination, None, "stop")
+        sink.get_result()
+    finally:
+        DBOS.destroy()
+    return results
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -482,12 +531,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--only", choices=["send_bulk"], help="run just this workload (default: all)"
+    )
     args = parser.parse_args()
     runs = 3 if args.quick else 7
     count = 50 if args.quick else 300
 
     results: list[Result] = []
     with postgres_server() as admin_url:
+        bulk_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        if args.only == "send_bulk":
+            results.extend(bench_send_bulk(bulk_url, runs, 1000))
+            return _report(results, runs, args.json)
         url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         launch(url, "steps")
         try:
@@ -507,8 +563,12 @@ def main() -> int:
         results.extend(bench_messaging(messaging_url, 100 if args.quick else 500))
         sql_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_sql_enqueue(sql_url, runs, count))
+        results.extend(bench_send_bulk(bulk_url, runs, 1000))
+    return _report(results, runs, args.json)
 
-    if args.json:
+
+def _report(results: list[Result], runs: int, as_json: bool) -> int:
+    if as_json:
         print(json.dumps([asdict(r) for r in results], indent=2))
         return 0
     print(f"Postgres benchmarks (median of {runs} runs; CPU = this process's CPU time)")

@@ -49,7 +49,13 @@ class LocalOnlyError(Exception):
 
 def test_dbos_client_is_importable_from_dbos() -> None:
     assert dbos.DBOSClient is DBOSClient
-    assert dbos_client.__all__ == ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]
+    assert dbos_client.__all__ == [
+        "DBOSClient",
+        "EnqueueOptions",
+        "SendMessage",
+        "StepInfo",
+        "UnreadableValue",
+    ]
 
 
 def test_seed_management_script(

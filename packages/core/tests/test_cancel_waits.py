@@ -1,7 +1,8 @@
 """A cancel ends a workflow's wait in progress (`recv`, `get_event`, `sleep`, a child's
-result), sync and async, whether the cancel comes from this process or from another one
-(a `DBOSClient`, with its own connections: on Postgres its notification reaches the waiter; on
-SQLite the waiter finds it by polling). Before, the wait ran to its timeout."""
+result, `wait_first`, a stream read), sync and async, whether the cancel comes from this
+process or from another one (a `DBOSClient`, with its own connections: on Postgres its
+notification reaches the waiter; on SQLite the waiter finds it by polling). Before, the wait
+ran to its timeout."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ LEAVES_WITHIN_S = 15
 
 
 def _kinds() -> list[str]:
-    return ["recv", "get_event", "sleep", "child"]
+    return ["recv", "get_event", "sleep", "child", "wait_first", "read_stream"]
 
 
 #: What the child workflow's step waits for (a workflow's arguments must be storable).
@@ -40,6 +41,11 @@ def _wait_in_workflow(kind: str) -> Any:
     if kind == "sleep":
         DBOS.sleep(LONG_S)
         return None
+    if kind == "read_stream":
+        writer = DBOS.start_workflow(_registered["child"])  # blocked: never writes
+        return list(DBOS.read_stream(writer.workflow_id, "never"))
+    if kind == "wait_first":
+        return DBOS.wait_first([DBOS.start_workflow(_registered["child"])])
     return DBOS.start_workflow(_registered["child"]).get_result()
 
 

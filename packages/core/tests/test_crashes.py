@@ -212,3 +212,37 @@ def test_recv_timeout_is_durable_across_a_crash(
     timed_out_at, recovered_at = result[1], result[2]
     assert timed_out_at >= wake_at
     assert timed_out_at - recovered_at < 4.0
+
+
+def test_wait_first_across_a_sigkill_picks_the_same_workflow(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    url = dbos_system_database_url
+    first = start_app(url, tmp_path, "first_of_two")
+    (tmp_path / "release-b").touch()  # b finishes first: the wait picks it
+    wait_for(tmp_path / "reached-after-choice")
+    kill(first)
+    # Now both finish (a in the recovery); a fresh pick would find a, started first, too.
+    (tmp_path / "release-a").touch()
+    second = start_app(url, tmp_path, "recover:first_of_two", AFTER_CHOICE_SECONDS="0")
+    assert finish(second) == "b"
+    assert effects(tmp_path)["chose-gated-b"] == 2 and effects(tmp_path)["chose-gated-a"] == 0
+    steps = dbos_storage.load_steps("first_of_two")
+    assert [s.output for s in steps if s.function_name == "DBOS.waitFirst"] == ['"gated-b"']
+    assert [r.status for r in (dbos_storage.get_workflow("gated-a"),) if r] == ["SUCCESS"]
+
+
+def test_an_idempotent_send_retried_after_a_crash_delivers_once(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    from dbos.storage._records import NewWorkflow, RecvRequest
+
+    url = dbos_system_database_url
+    dbos_storage.create_workflow(NewWorkflow("receiver", "receiver", "[]", None, None, 0))
+    first = start_app(url, tmp_path, "keyed_sender")
+    wait_for(tmp_path / "reached-sent")
+    kill(first)  # the sender never learned that its send went through: it retries
+    got = dbos_storage.recv(RecvRequest("receiver", 0, "DBOS.recv", "t", 0))
+    assert got is not None and got.output == '"hello"'  # the first copy is received (deleted)
+    assert finish(start_app(url, tmp_path, "keyed_sender", SENDER_SLEEP="0")) == "sent"
+    assert dbos_storage.recv(RecvRequest("receiver", 1, "DBOS.recv", "t", 0)) is None

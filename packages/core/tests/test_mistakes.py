@@ -135,6 +135,7 @@ OTHER_ARGUMENTS: dict[str, Any] = {
     "application_version": "v",
     "key": "k",
     "message": "m",
+    "offset": 0,
     "start_step": 0,
     "topic": "t",
     "attributes": {"a": 1},

@@ -41,6 +41,7 @@ def test_public_names_are_pinned() -> None:
         "JsonPickleSerializer",
         "PortableWorkflowError",
         "Queue",
+        "SendMessage",
         "Serializer",
         "SetEnqueueOptions",
         "SetWorkflowAttributes",

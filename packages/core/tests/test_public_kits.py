@@ -38,12 +38,13 @@ STORAGE = [
 ]  # fmt: skip
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
-    "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
-    "StrandedCount",
+    "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage",
+    "SendMessage", "StepInfo", "StrandedCount",
     "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
     "build_queued_query",
     "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
-    "send_from_outside", "served_versions", "take_assigned_workflow_id", "to_epoch_ms",
+    "send_bulk_from_outside", "send_from_outside", "served_versions",
+    "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip
 PLUGINS = [

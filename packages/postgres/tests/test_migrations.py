@@ -230,6 +230,7 @@ def test_custom_schema(fresh_url: str) -> None:
     )
     assert tables == [
         ("application_versions",),
+        ("message_keys",),
         ("notifications",),
         ("operation_outputs",),
         ("process_leases",),
@@ -289,7 +290,7 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         fresh_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
         schema,
-    ) == [(9,)]
+    ) == [(10,)]
 
 
 @pytest.mark.parametrize(
@@ -486,5 +487,37 @@ def test_the_serialization_migration_keeps_existing_rows(
         assert _query(
             fresh_url, "SELECT serialization FROM dbos.workflow_status ORDER BY workflow_id"
         ) == [("portable_json",), (None,)]
+    finally:
+        storage.close()
+
+
+def test_the_message_keys_migration_keeps_existing_messages(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0016 on a database with a waiting message: it stays and is received; keyed sends work
+    afterwards, once per destination and key."""
+    from dbos.storage import Message, RecvRequest
+
+    before = [m for m in migrations() if m.version < 16]
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('rx', 'PENDING', 'module.workflow', 1, 1)",
+    )
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.notifications (message_id, destination_id, topic, message, created_at)"
+        " VALUES ('old', 'rx', 't', '\"old\"', 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert storage.migrate()[-1] == "0016_message_keys"
+        storage.send(Message("new-1", "rx", "t", '"new"', 2, "key"))
+        storage.send(Message("new-2", "rx", "t", '"new"', 3, "key"))
+        got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
+        assert [None if r is None else r.output for r in got] == ['"old"', '"new"', None]
     finally:
         storage.close()

@@ -236,3 +236,38 @@ def test_the_serialization_migration_keeps_existing_rows(
         assert storage.create_workflow(new).row.serialization == "portable_json"
     finally:
         storage.close()
+
+
+def test_the_message_keys_migration_keeps_waiting_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0013 on a file with a waiting message: it stays and is received; keyed sends work
+    afterwards, once per destination and key."""
+    import dbos_sqlite._storage as storage_module
+    from dbos.storage import Message, RecvRequest
+
+    before = [m for m in _MIGRATIONS if m.version < 13]
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('rx', 'PENDING', 'module.workflow', 1, 1)"
+        )
+        connection.execute(
+            "INSERT INTO notifications (message_id, destination_id, topic, message, created_at)"
+            " VALUES ('old', 'rx', 't', '\"old\"', 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate()[-1] == "0013_message_keys"
+        storage.send(Message("new-1", "rx", "t", '"new"', 2, "key"))
+        storage.send(Message("new-2", "rx", "t", '"new"', 3, "key"))
+        got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
+        assert [None if r is None else r.output for r in got] == ['"old"', '"new"', None]
+    finally:
+        storage.close()

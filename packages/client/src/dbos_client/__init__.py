@@ -7,8 +7,8 @@ command line is built on it. Also importable as ``from dbos import DBOSClient``.
 
 from __future__ import annotations
 
-from dbos.management import EnqueueOptions, StepInfo, UnreadableValue
+from dbos.management import EnqueueOptions, SendMessage, StepInfo, UnreadableValue
 
 from ._client import DBOSClient
 
-__all__ = ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]
+__all__ = ["DBOSClient", "EnqueueOptions", "SendMessage", "StepInfo", "UnreadableValue"]

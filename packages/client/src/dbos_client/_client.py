@@ -24,12 +24,14 @@ from dbos.management import (
     Procedure,
     RemoteWaiter,
     ResilientStorage,
+    SendMessage,
     Wakeups,
     attempt_timeout,
     get_event_from_outside,
     retry_timeout,
     run_async,
     run_sync,
+    send_bulk_from_outside,
     send_from_outside,
     take_assigned_workflow_id,
     validate_url,
@@ -170,9 +172,19 @@ class DBOSClient(Facade):
         return [None] * len(workflow_ids)
 
     def _facade_send(
-        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None,
+        serialization: str | None,
+        idempotency_key: str | None,
     ) -> Procedure[None]:
-        return send_from_outside(self, destination_id, message, topic, serialization)
+        return send_from_outside(
+            self, destination_id, message, topic, serialization, idempotency_key
+        )
+
+    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+        return send_bulk_from_outside(self, messages)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_from_outside(self, workflow_id, key, timeout_s)

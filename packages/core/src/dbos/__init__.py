@@ -54,6 +54,7 @@ from ._config import DBOSConfig
 from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
+from ._engine.sending import SendMessage
 from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
@@ -111,6 +112,7 @@ __all__ = [
     "JsonPickleSerializer",
     "PortableWorkflowError",
     "Queue",
+    "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
     "SetWorkflowAttributes",

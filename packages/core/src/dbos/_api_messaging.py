@@ -1,5 +1,6 @@
 """`DBOS`'s messaging calls that only a workflow makes (receive, set an event, write and close
-a stream): a base class of `DBOS` over the procedures of `_messaging`. Sending, reading events
+a stream) and `get_all_events` (which `DBOSClient` does not have in DBOS Transact 3.4): a base
+class of `DBOS` over the procedures of `_messaging`. Sending, reading events
 and reading streams are `Facade`'s (`_facade`), shared with `DBOSClient`."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ._engine.messaging import (
     set_event_procedure,
     write_stream_procedure,
 )
+from ._engine.stream_reads import get_all_events_procedure
 
 if TYPE_CHECKING:
     from ._engine.engine import Engine
@@ -67,6 +69,20 @@ class MessagingAPI:
         recorder = cls._launched_engine().recorder
         fmt = serialization_for(serialization_type)
         await run_async(set_event_procedure(recorder, key, value, fmt))
+
+    @classmethod
+    def get_all_events(cls, workflow_id: str) -> dict[str, Any]:
+        """Every event workflow `workflow_id` has set now, as ``{key: latest value}`` (empty
+        if it set none, or if there is no such workflow), without waiting (DBOS Transact
+        3.4). In a workflow body what was read is a recorded operation (``DBOS.get_events``),
+        so a recovered workflow gets the same dict."""
+        return run_sync(get_all_events_procedure(cls._launched_engine().recorder, workflow_id))
+
+    @classmethod
+    async def get_all_events_async(cls, workflow_id: str) -> dict[str, Any]:
+        """`DBOS.get_all_events` for async code."""
+        recorder = cls._launched_engine().recorder
+        return await run_async(get_all_events_procedure(recorder, workflow_id))
 
     @classmethod
     def write_stream(

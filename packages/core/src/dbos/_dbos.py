@@ -29,6 +29,7 @@ from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
+from ._api_waiting import WaitingAPI
 from ._base.errors import (
     DBOSConfigError,
     DBOSException,
@@ -49,6 +50,7 @@ from ._engine.effects import Blocking, Procedure, run_async, run_sync
 from ._engine.engine import Engine
 from ._engine.execution import ActiveWorkflow
 from ._engine.messaging import MessagingHost, get_event_procedure, send_procedure
+from ._engine.operations import Recorder
 from ._engine.queues import (
     EnqueueOptions,
     clear_queues,
@@ -67,6 +69,7 @@ from ._engine.registry import (
 )
 from ._engine.resilient import ResilientStorage, attempt_timeout
 from ._engine.scheduler import MISSED_TICK_POLICIES
+from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
@@ -141,6 +144,9 @@ class _DBOSType(type, Facade):
     def _facade_messaging_host(self) -> MessagingHost:
         return DBOS._launched_engine()
 
+    def _facade_recorder(self) -> Recorder:
+        return DBOS._launched_engine().recorder
+
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
         engine = DBOS._launched_engine()
         if DBOS._runs_no_work():
@@ -148,10 +154,20 @@ class _DBOSType(type, Facade):
         return _resume_here(engine, workflow_ids)
 
     def _facade_send(
-        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None,
+        serialization: str | None,
+        idempotency_key: str | None,
     ) -> Procedure[None]:
         recorder = DBOS._launched_engine().recorder
-        return send_procedure(recorder, destination_id, message, topic, serialization)
+        return send_procedure(
+            recorder, destination_id, message, topic, serialization, idempotency_key
+        )
+
+    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+        return send_bulk_procedure(DBOS._launched_engine().recorder, messages)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)
@@ -186,7 +202,14 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
 
 
 class DBOS(
-    ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType
+    ClassesAPI,
+    ManagementAPI,
+    MessagingAPI,
+    PatchingAPI,
+    QueuesAPI,
+    StepsAPI,
+    WaitingAPI,
+    metaclass=_DBOSType,
 ):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 

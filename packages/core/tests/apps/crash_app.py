@@ -99,6 +99,26 @@ def patient_receiver() -> list[object]:
     return [DBOS.recv("never", timeout_seconds=4.0), time.time(), began]
 
 
+@DBOS.workflow()
+def gated(name: str) -> str:
+    # Finishes once the test creates WORKDIR/release-<name> (a file: it survives the crash).
+    while not (WORKDIR / f"release-{name}").exists():
+        DBOS.sleep(0.05)
+    return name
+
+
+@DBOS.workflow()
+def first_of_two() -> str:
+    with SetWorkflowID("gated-a"):
+        a = DBOS.start_workflow(gated, "a")
+    with SetWorkflowID("gated-b"):
+        b = DBOS.start_workflow(gated, "b")
+    chosen = DBOS.wait_first([a, b])
+    effect(f"chose-{chosen.workflow_id}")
+    slow_step("after-choice", float(os.environ.get("AFTER_CHOICE_SECONDS", "30")))
+    return str(chosen.get_result())
+
+
 def main() -> None:
     DBOS(config={"name": "crash-app", "system_database_url": URL})
     DBOS.launch()
@@ -113,6 +133,15 @@ def main() -> None:
                 result = DBOS.start_workflow(receiver).get_result()
             else:
                 result = DBOS.start_workflow(sender, "receiver").get_result()
+    elif MODE == "keyed_sender":
+        # Outside any workflow: the key alone makes a retry after a crash deliver nothing.
+        DBOS.send("receiver", "hello", topic="t", idempotency_key="order-1")
+        reached("sent")
+        time.sleep(float(os.environ.get("SENDER_SLEEP", "30")))
+        result = "sent"
+    elif MODE == "first_of_two":
+        with SetWorkflowID(MODE):
+            result = DBOS.start_workflow(first_of_two).get_result()
     elif MODE in ("three_steps", "sleepy", "always_crashes"):
         with SetWorkflowID(MODE):
             handle = DBOS.start_workflow(

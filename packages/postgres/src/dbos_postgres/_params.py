@@ -49,7 +49,7 @@ def missing_workflow(
     step: StepRecord, writes: tuple[StepWrite, ...], violation: psycopg.errors.ForeignKeyViolation
 ) -> str:
     """The workflow a foreign-key violation of a step's checkpoint or writes names."""
-    if (violation.diag.constraint_name or "").startswith("notifications"):
+    if (violation.diag.constraint_name or "").startswith(("notifications", "message_keys")):
         for write in writes:
             if isinstance(write, Message):
                 return write.destination_id

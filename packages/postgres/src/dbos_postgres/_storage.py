@@ -61,6 +61,7 @@ from ._columns import finished_and_claimed, workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
+from ._messages import BulkMessages
 from ._params import (
     Finish,
     claims_without_lock,
@@ -79,7 +80,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions):
+class PostgresStorage(ApplicationVersions, BulkMessages):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -63,6 +63,7 @@ from ._attributes import merged, register_functions
 from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
+from ._messages import BulkMessages
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
 
@@ -89,7 +90,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions):
+class SQLiteStorage(ApplicationVersions, BulkMessages):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
@@ -347,7 +348,7 @@ class SQLiteStorage(ApplicationVersions):
         `function_id`, the operation that made them (None: none), for fork_workflow."""
         if isinstance(write, Message):
             self._require_workflow(connection, write.destination_id)
-            self._run(connection, "insert_message", as_params(write))
+            self._insert_message(connection, write)
         elif isinstance(write, EventRecord):
             params = {**as_params(write), "function_id": function_id}
             self._run(connection, "upsert_event", params)
@@ -624,7 +625,7 @@ class SQLiteStorage(ApplicationVersions):
         with self._transaction() as connection:
             self._require_workflow(connection, message.destination_id)
             ack = self._record_in(connection, step)
-            self._run(connection, "insert_message", as_params(message))
+            self._insert_message(connection, message)
         return ack
 
     def recv(self, request: RecvRequest) -> StepRecord | None:

@@ -29,15 +29,12 @@ from .._base.errors import (
 from .._base.ids import check_text, check_workflow_id
 from .._base.portable import codec_for
 from ..storage._records import (
-    TERMINAL_STATUSES,
     WAKE_EVENT,
     WAKE_MESSAGE,
-    WAKE_STREAM,
     EventRecord,
     Message,
     RecvRequest,
     StepRecord,
-    StreamRead,
     StreamWrite,
 )
 from .context import (
@@ -52,6 +49,7 @@ from .effects import Blocking, Procedure, WaitWakeup
 from .interrupt import CancelCheck, own_settled_key
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
+from .sending import check_idempotency_key
 from .step import SLEEP_NAME
 
 if TYPE_CHECKING:
@@ -160,10 +158,13 @@ def wait_for(
     wake_at: float | None,
     context: WorkflowContext | None = None,
     persist: Callable[[], Procedure[None]] | None = None,
+    max_poll_s: float | None = None,
 ) -> Procedure[T | None]:
     """Call `attempt` until it returns a value, re-checking whenever storage reports a write
     of `kind` for `workflow_id` (and now and then in case a report was missed). Returns None
     once `wake_at` (epoch seconds; None: never) or the workflow's own deadline passes.
+    `max_poll_s` bounds the gap between two re-checks (default: the host's
+    `Wakeups.max_poll_s`).
 
     `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
     a quick answer (the common case between workflows) costs no extra write, and a crash
@@ -172,8 +173,9 @@ def wait_for(
     also = (own_settled_key(context),) if context is not None else ()
     waiter = host.wakeups.register(kind, workflow_id, *also)
     cancel_check = CancelCheck(context) if context is not None else None
+    longest = host.wakeups.max_poll_s if max_poll_s is None else max_poll_s
     try:
-        interval = min(POLL_FIRST_S, host.wakeups.max_poll_s)
+        interval = min(POLL_FIRST_S, longest)
         persist_at = time.monotonic() + PERSIST_AFTER_S
         woken = False
         while True:
@@ -197,7 +199,7 @@ def wait_for(
             if persist is not None:
                 timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
             woken = yield WaitWakeup(waiter, timeout)
-            interval = min(interval * 2, host.wakeups.max_poll_s)
+            interval = min(interval * 2, longest)
     finally:
         host.wakeups.unregister(waiter)
 
@@ -221,28 +223,37 @@ def send_procedure(
     message: Any,
     topic: str | None,
     serialization: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers.
     From a step, the message is sent with the step's checkpoint, if the step succeeds.
-    `serialization` is the row marker of the format to write it in (`value_codec`)."""
+    `serialization` is the row marker of the format to write it in (`value_codec`). With an
+    `idempotency_key`, a message is delivered at most once per destination and key, wherever
+    it is sent from (see `sending`)."""
+    key = check_idempotency_key(idempotency_key)
     frame = current_step()
     if frame is not None and current_workflow() is not None:
-        yield from _send_from_step(recorder, frame, destination_id, message, topic, serialization)
+        yield from _send_from_step(
+            recorder, frame, destination_id, message, topic, serialization, key
+        )
         return
     context = in_workflow_body()
     if context is None:
-        yield from send_from_outside(recorder, destination_id, message, topic, serialization)
+        yield from send_from_outside(
+            recorder, destination_id, message, topic, serialization, idempotency_key=key
+        )
         return
     check_workflow_id(destination_id, "the destination of DBOS.send")
     text = value_codec(recorder, serialization).encode_value(
         message, f"the message to workflow {destination_id!r}"
     )
-    key = topic_key(topic)
+    topic_name = topic_key(topic)
 
     def run(function_ids: list[int]) -> Produced:
         function_id = function_ids[0]
         # The message ID is the operation's identity: a replayed send cannot store it twice.
-        sent = Message(f"{context.workflow_id}:{function_id}", destination_id, key, text, now_ms())
+        message_id = f"{context.workflow_id}:{function_id}"
+        sent = Message(message_id, destination_id, topic_name, text, now_ms(), key)
         record = recorder.plain_record(context, function_id, SEND_NAME)
         return Produced(record, functools.partial(recorder.storage.send, sent))
 
@@ -256,6 +267,7 @@ def _send_from_step(
     message: Any,
     topic: str | None,
     serialization: str | None,
+    key: str | None,
 ) -> Procedure[None]:
     """Queue a message on the running step's attempt. The destination is checked now, so a
     wrong ID fails in the step body, where the caller can handle it."""
@@ -267,7 +279,7 @@ def _send_from_step(
         raise DBOSNonExistentWorkflowError(destination_id)
     # Unique per step and position; a retried attempt reuses it, but only one commits.
     message_id = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
-    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms()))
+    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms(), key))
 
 
 def send_from_outside(
@@ -276,14 +288,16 @@ def send_from_outside(
     message: Any,
     topic: str | None,
     serialization: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Procedure[None]:
     """Send a message from outside any workflow: one write, in the format `serialization`
     marks (None: the configured one)."""
     check_workflow_id(destination_id, "the destination of a message")
+    key = check_idempotency_key(idempotency_key)
     text = codec_for(host.codec, serialization).encode_value(
         message, f"the message to workflow {destination_id!r}"
     )
-    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms())
+    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key)
     yield Blocking(host.storage.send, (sent,))
 
 
@@ -428,35 +442,3 @@ def write_stream_procedure(
         return Produced(record, functools.partial(recorder.storage.write_stream, write))
 
     yield from recorded_operation(context, name, run)
-
-
-def stream_batch_procedure(
-    host: MessagingHost, workflow_id: str, key: str, offset: int
-) -> Procedure[tuple[list[Any], int, bool]]:
-    """Wait for entries of a stream at `offset` or later; returns their values, the next
-    offset, and whether the stream is over (closed, or its workflow finished).
-
-    Raises:
-        DBOSNonExistentWorkflowError: there is no workflow `workflow_id` (a stream of a
-            workflow that does not exist would never end: waiting on it would block forever).
-    """
-    check_workflow_id(workflow_id)
-    check_text(key, "the stream key")
-    storage = host.storage
-
-    def attempt() -> StreamRead | None:
-        read = storage.read_stream(workflow_id, key, offset)
-        if read.workflow_status is None:
-            raise DBOSNonExistentWorkflowError(workflow_id)
-        return read if read.entries or read.workflow_status in TERMINAL_STATUSES else None
-
-    read = yield from wait_for(host, WAKE_STREAM, workflow_id, attempt, None)
-    assert read is not None  # no deadline: only a value ends the wait
-    values: list[Any] = []
-    for entry in read.entries:
-        if entry.value is None:
-            return values, entry.offset, True
-        values.append(host.codec.decode_value(entry.value))
-        offset = entry.offset + 1
-    # A terminal status read in the same snapshot as the entries: nothing more will come.
-    return values, offset, read.workflow_status in TERMINAL_STATUSES

@@ -229,6 +229,14 @@ class ResilientStorage:
         equal stored checkpoint after a retry is reported as success."""
         return self._write_with_step("send", lambda: self.backend.send(message, step), step)
 
+    def send_many(self, messages: tuple[Message, ...], step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send_many`, retried like `send` (a lost attempt that committed
+        stored its messages: their IDs and idempotency keys keep a retry from storing them
+        again)."""
+        return self._write_with_step(
+            "send_many", lambda: self.backend.send_many(messages, step), step
+        )
+
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.set_event`, retried like `record_step`: with a `step`, a conflict with an
         equal stored checkpoint after a retry is reported as success."""

@@ -6,7 +6,8 @@ waiting for a workflow's outcome in another process.
 written once over a few accessors that each side provides (`DBOSClient` subclasses it).
 `Management` does the management calls over a `SystemStorage` (list, inspect, cancel,
 resume, fork, delete, enqueue by name); `RemoteWaiter` waits for an outcome; the messaging
-procedures `send_from_outside` and `get_event_from_outside` are generator procedures that
+procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items) and
+`get_event_from_outside` are generator procedures that
 `run_sync` or `run_async` drive. A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
@@ -28,6 +29,7 @@ from .._engine.resilient import (
     attempt_timeout,
     retry_timeout,
 )
+from .._engine.sending import SendMessage, send_bulk_from_outside
 from ..storage._waiting import Wakeups
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
@@ -48,6 +50,7 @@ __all__ = [
     "RecordedTimes",
     "RemoteWaiter",
     "ResilientStorage",
+    "SendMessage",
     "StepInfo",
     "StrandedCount",
     "UnreadableValue",
@@ -60,6 +63,7 @@ __all__ = [
     "retry_timeout",
     "run_async",
     "run_sync",
+    "send_bulk_from_outside",
     "send_from_outside",
     "served_versions",
     "take_assigned_workflow_id",

@@ -20,10 +20,19 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Sequ
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
+from .._base.errors import DBOSException
 from .._base.portable import WorkflowSerializationFormat, serialization_for
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
-from .._engine.messaging import MessagingHost, check_timeout, stream_batch_procedure
+from .._engine.messaging import MessagingHost, check_timeout
+from .._engine.sending import SendMessage
+from .._engine.stream_reads import (
+    READ_STREAM_NAME,
+    StreamCursor,
+    next_stream_value,
+    read_stream_offset_procedure,
+)
+from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
 from ._status import WorkflowStatus
@@ -32,6 +41,7 @@ from ._versions import VersionInfo, latest_version, list_versions, set_latest_ve
 
 if TYPE_CHECKING:
     from .._engine.execution import ActiveWorkflow
+    from .._engine.operations import Recorder
     from ._management import Management, StepInfo
 
 P = ParamSpec("P")
@@ -83,6 +93,18 @@ def _discard(procedure: Procedure[Any]) -> Procedure[None]:
     yield from procedure
 
 
+H = TypeVar("H")
+
+
+def _pick(by_id: dict[str, H], chosen: str) -> H:
+    if chosen not in by_id:
+        raise DBOSException(
+            f"wait_first: the recorded choice {chosen!r} is not among the handles given; "
+            "a workflow must wait on the same workflows when it is recovered"
+        )
+    return by_id[chosen]
+
+
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
     return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
@@ -112,13 +134,25 @@ class Facade:
     def _facade_messaging_host(self) -> MessagingHost:
         raise NotImplementedError
 
+    def _facade_recorder(self) -> Recorder | None:
+        """What records reads made in a workflow body (`DBOS`'s; a client records none)."""
+        return None
+
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[Sequence[ActiveWorkflow | None]]:
         """Resume each workflow; the execution of each in this process, if it runs here."""
         raise NotImplementedError
 
     def _facade_send(
-        self, destination_id: str, message: Any, topic: str | None, serialization: str | None
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None,
+        serialization: str | None,
+        idempotency_key: str | None,
     ) -> Procedure[None]:
+        raise NotImplementedError
+
+    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
         raise NotImplementedError
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
@@ -152,6 +186,51 @@ class Facade:
         if existing_workflow:
             await handle.get_status()
         return handle
+
+    # --- waiting on many (DBOS Transact 3.4) --------------------------------------------
+
+    def _wait_first_id(self, workflow_ids: list[str], interval_s: object) -> Procedure[str]:
+        interval = check_wait_first(workflow_ids, interval_s)
+        return wait_first_procedure(self._facade_messaging_host(), workflow_ids, interval)
+
+    def wait_first(
+        self,
+        handles: list[WorkflowHandle[Any]],
+        *,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> WorkflowHandle[Any]:
+        """Wait until one of the workflows of `handles` has finished (SUCCESS, ERROR, CANCELLED
+        or MAX_RECOVERY_ATTEMPTS_EXCEEDED) and return its handle (DBOS semantics); its result
+        is then ready (``handle.get_result()``). Of several already finished, one of them.
+
+        In a workflow body (`DBOS` only) the choice is a recorded operation, so a recovered
+        workflow gets the same handle back, even if another workflow finished first since;
+        a cancel of the waiting workflow ends the wait at once (ours). Waits hold no
+        connection: a finish in this process wakes the wait, and storage is re-read at least
+        every `polling_interval_sec` seconds (a finish in another process).
+
+        Raises:
+            ValueError: `handles` is empty or names a workflow twice (as DBOS Transact does).
+            DBOSException: `polling_interval_sec` is not a finite number > 0; or a replay
+                recorded a workflow that is not among `handles` (the workflow is not
+                deterministic).
+            DBOSWorkflowCancelledError: the waiting workflow was cancelled.
+        """
+        by_id = {handle.workflow_id: handle for handle in handles}
+        ids = [handle.workflow_id for handle in handles]
+        return _pick(by_id, run_sync(self._wait_first_id(ids, polling_interval_sec)))
+
+    async def wait_first_async(
+        self,
+        handles: list[WorkflowHandleAsync[Any]],
+        *,
+        polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+    ) -> WorkflowHandleAsync[Any]:
+        """`wait_first` for async code, over `WorkflowHandleAsync` handles (waits without
+        blocking the event loop)."""
+        by_id = {handle.workflow_id: handle for handle in handles}
+        ids = [handle.workflow_id for handle in handles]
+        return _pick(by_id, await run_async(self._wait_first_id(ids, polling_interval_sec)))
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -487,6 +566,7 @@ class Facade:
         topic: str | None = None,
         *,
         serialization_type: WorkflowSerializationFormat | None = None,
+        idempotency_key: str | None = None,
     ) -> Procedure[None]:
         """Send `message` to the workflow `destination_id`, under `topic` (optional).
 
@@ -495,16 +575,39 @@ class Facade:
         often the sender recovers. `serialization_type` PORTABLE writes it as portable JSON
         (DBOS 3.4); the default is the sending workflow's format, or the configured one.
 
+        With `idempotency_key` (DBOS Transact 3.4), a send repeated with the same key for the
+        same destination delivers nothing more: from any process, a `DBOSClient` or a retry
+        after a crash, and also after the first copy was received (the key is remembered
+        until the destination workflow is deleted).
+
         Raises:
             DBOSNonExistentWorkflowError: there is no such workflow.
             DBOSSerializationError: the message cannot be stored in that format, or
                 `serialization_type` is not a `WorkflowSerializationFormat`.
+            DBOSException: an `idempotency_key` that is not a non-empty string.
         """
         serialization = serialization_for(serialization_type)
-        return self._facade_send(destination_id, message, topic, serialization)
+        return self._facade_send(destination_id, message, topic, serialization, idempotency_key)
 
     send = _sync_form(_send)
     send_async = _async_form(_send)
+
+    def _send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+        """Send several messages (`SendMessage`: destination, message, topic, idempotency key)
+        in one transaction and one round trip (DBOS Transact 3.4). Each is delivered as `send`
+        delivers it (a message whose idempotency key its destination has seen is skipped);
+        from a workflow (`DBOS` only) the whole send is one recorded operation
+        (``DBOS.send_bulk``), done exactly once. An empty list sends nothing.
+
+        Raises:
+            DBOSNonExistentWorkflowError: a destination does not exist (nothing is sent).
+            DBOSException: not a list of `SendMessage`; an idempotency key given twice in one
+                call (as DBOS Transact refuses it); a bad destination, topic or key.
+        """
+        return self._facade_send_bulk(messages)
+
+    send_bulk = _sync_form(_send_bulk)
+    send_bulk_async = _async_form(_send_bulk)
 
     def _get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Procedure[Any]:
         """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
@@ -516,25 +619,87 @@ class Facade:
     get_event = _sync_form(_get_event)
     get_event_async = _async_form(_get_event)
 
-    def read_stream(self, workflow_id: str, key: str) -> Generator[Any, None, None]:
-        """Yield the values of workflow `workflow_id`'s stream `key` as they are written, until
-        the stream is closed or the workflow ends."""
-        host = self._facade_messaging_host()
-        offset, done = 0, False
-        while not done:
-            values, offset, done = run_sync(stream_batch_procedure(host, workflow_id, key, offset))
-            yield from values
+    def read_stream(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Generator[Any, None, None]:
+        """Yield the values of workflow `workflow_id`'s stream `key` from position `offset`
+        (0: the start) as they are written, until the stream is closed or the workflow ends.
 
-    async def read_stream_async(self, workflow_id: str, key: str) -> AsyncGenerator[Any, None]:
-        """`read_stream` for async code: an async generator (``async for value in ...``).
-        Raises `DBOSNonExistentWorkflowError` if there is no workflow `workflow_id`."""
-        host = self._facade_messaging_host()
-        offset, done = 0, False
-        while not done:
-            batch = stream_batch_procedure(host, workflow_id, key, offset)
-            values, offset, done = await run_async(batch)
-            for value in values:
-                yield value
+        Waits hold no connection: a write in this process (on Postgres, in any process) wakes
+        the reader; storage is re-read at least every `polling_interval_sec` seconds
+        (default: the config's ``notification_listener_polling_interval_sec``).
+        `timeout_seconds` bounds the wait for each value (None: no bound). In a workflow body
+        (`DBOS` only) each value delivered, the end of the stream and a timeout are recorded
+        operations (``DBOS.readStream``), so a recovered workflow reads what it read before.
+        DBOS semantics.
+
+        Raises:
+            DBOSNonExistentWorkflowError: there is no workflow `workflow_id`.
+            DBOSStreamTimeoutError: no value came within `timeout_seconds`.
+            ValueError: a negative `offset` or `timeout_seconds`, a `polling_interval_sec`
+                under 0.001 (as DBOS Transact raises).
+        """
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        while True:
+            found, value = run_sync(next_stream_value(host, recorder, cursor, READ_STREAM_NAME))
+            if not found:
+                return
+            yield value
+
+    async def read_stream_async(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """`read_stream` for async code: an async generator (``async for value in ...``) that
+        waits without blocking the event loop."""
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        while True:
+            step = next_stream_value(host, recorder, cursor, READ_STREAM_NAME)
+            found, value = await run_async(step)
+            if not found:
+                return
+            yield value
+
+    def _read_stream_offset(
+        self,
+        workflow_id: str,
+        key: str,
+        offset: int,
+        *,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Procedure[Any]:
+        """The one value at position `offset` of workflow `workflow_id`'s stream `key`,
+        waiting for it to be written (DBOS Transact 3.4). Waits as `read_stream` does; in a
+        workflow body (`DBOS` only) the read is a recorded operation
+        (``DBOS.readStreamOffset``).
+
+        Raises:
+            DBOSStreamTimeoutError: no value came within `timeout_seconds` (None: wait as
+                long as it takes), or the stream ended before `offset` (its
+                `timeout_seconds` attribute is then None).
+            DBOSNonExistentWorkflowError: there is no workflow `workflow_id`.
+            ValueError: as `read_stream`.
+        """
+        cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
+        host, recorder = self._facade_messaging_host(), self._facade_recorder()
+        return read_stream_offset_procedure(host, recorder, cursor)
+
+    read_stream_offset = _sync_form(_read_stream_offset)
+    read_stream_offset_async = _async_form(_read_stream_offset)
 
 
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).

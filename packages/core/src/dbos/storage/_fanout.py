@@ -104,6 +104,13 @@ class LocalWakeups:
         self._wake(Wakeup(WAKE_MESSAGE, message.destination_id))
         return ack
 
+    def send_many(self, messages: tuple[Message, ...], step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send_many`; then each destination's waiters wake."""
+        ack = self.backend.send_many(messages, step)
+        for destination_id in dict.fromkeys(m.destination_id for m in messages):
+            self._wake(Wakeup(WAKE_MESSAGE, destination_id))
+        return ack
+
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.set_event`; then the event's waiters wake."""
         ack = self.backend.set_event(event, step)

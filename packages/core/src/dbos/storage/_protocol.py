@@ -296,12 +296,33 @@ class StorageBackend(Protocol):
         the sending workflow in the same transaction (one round trip), so a recovered sender
         never sends twice.
 
-        A `message_id` already stored is not stored again. Raises
+        A `message_id` already stored is not stored again, nor a message whose
+        `idempotency_key` was used for the same destination before (the key is remembered
+        after the message is received, until the destination is deleted). Raises
         `DBOSNonExistentWorkflowError` (nothing stored) if the destination does not exist,
         and `DBOSStepConflictError` (nothing stored) if `step` is already recorded. Returns the
         sending workflow's status as `record_step` does (None without a `step`). Core then
         wakes the destination's waiters (`SystemStorage.on_wakeup`).
         """
+        ...
+
+    def send_many(self, messages: tuple[Message, ...], step: StepRecord | None = None) -> StepAck:
+        """Store several messages, in order, in one transaction (one round trip where the
+        database allows); with `step`, record that operation of the sending workflow in the
+        same transaction. Each message is handled as `send` handles one: a stored
+        `message_id`, or an `idempotency_key` already used for that destination, stores
+        nothing for that message and the others go on. Core never passes two messages with
+        one destination and idempotency key.
+
+        Raises `DBOSNonExistentWorkflowError` naming a destination that does not exist
+        (nothing stored), and `DBOSStepConflictError` (nothing stored) if `step` is already
+        recorded. Returns what `send` returns; core then wakes each destination's waiters.
+        """
+        ...
+
+    def get_all_events(self, workflow_id: str) -> dict[str, str]:
+        """Every event `workflow_id` has set: key -> its latest stored text (empty if none,
+        or if there is no such workflow)."""
         ...
 
     def recv(self, request: RecvRequest) -> StepRecord | None:

@@ -213,6 +213,9 @@ class Message:
 
     `message_id` is unique: sending one ID twice stores the message once. `topic` is never
     None (core maps the default topic to a fixed string). `message` is serialized text.
+    `idempotency_key` (optional): a key used before for the same destination, by any send
+    (even one whose message was received since), makes the send store nothing; backends
+    remember used keys for as long as the destination workflow exists.
     """
 
     message_id: str
@@ -220,6 +223,7 @@ class Message:
     topic: str
     message: str
     created_at_ms: int
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -417,16 +417,87 @@ LEFT JOIN claimed ON true
 ORDER BY claimed.priority, claimed.created_at, claimed.enqueue_seq
 
 -- name: send_message
+WITH key_taken AS (
+    -- A message with an idempotency key is stored only if this statement takes the key (a
+    -- concurrent send of the same key waits for this one's commit, then takes nothing).
+    INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
+    SELECT %(destination_id)s, %(idempotency_key)s::text, %(message_id)s, %(created_at_ms)s
+    WHERE %(idempotency_key)s::text IS NOT NULL
+    ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+    RETURNING 1
+)
 INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
-VALUES (%(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s)
+SELECT %(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s
+WHERE %(idempotency_key)s::text IS NULL OR EXISTS (SELECT 1 FROM key_taken)
 ON CONFLICT (message_id) DO NOTHING
 
 -- name: send_message_step
 -- The message and the sender's checkpoint commit together (data-modifying WITH clauses always
 -- run). A duplicate checkpoint fails the whole statement, so nothing is sent twice.
-WITH sent AS (
+WITH key_taken AS (
+    -- A message with an idempotency key is stored only if this statement takes the key (a
+    -- concurrent send of the same key waits for this one's commit, then takes nothing).
+    INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
+    SELECT %(destination_id)s, %(idempotency_key)s::text, %(message_id)s, %(created_at_ms)s
+    WHERE %(idempotency_key)s::text IS NOT NULL
+    ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+    RETURNING 1
+), sent AS (
     INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
-    VALUES (%(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s)
+    SELECT %(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s
+    WHERE %(idempotency_key)s::text IS NULL OR EXISTS (SELECT 1 FROM key_taken)
+    ON CONFLICT (message_id) DO NOTHING
+)
+INSERT INTO {schema}.operation_outputs (
+    workflow_id, function_id, function_name, output, error, child_workflow_id,
+    started_at, completed_at
+) VALUES (
+    %(workflow_id)s, %(function_id)s, %(function_name)s, %(output)s, %(error)s,
+    %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
+)
+RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s),
+    (SELECT owner_instance FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- name: send_messages
+-- Many messages in one statement (arrays, in order): each as send_message stores one.
+WITH input AS (
+    SELECT * FROM unnest(
+        %(message_ids)s::text[], %(destination_ids)s::text[], %(topics)s::text[],
+        %(messages)s::text[], %(created_ats)s::bigint[], %(idempotency_keys)s::text[]
+    ) WITH ORDINALITY
+        AS m(message_id, destination_id, topic, message, created_at, idempotency_key, position)
+), keys_taken AS (
+    INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
+    SELECT destination_id, idempotency_key, message_id, created_at
+    FROM input WHERE idempotency_key IS NOT NULL
+    ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+    RETURNING message_id
+)
+INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
+SELECT message_id, destination_id, topic, message, created_at FROM input
+WHERE idempotency_key IS NULL OR message_id IN (SELECT message_id FROM keys_taken)
+ORDER BY position
+ON CONFLICT (message_id) DO NOTHING
+
+-- name: send_messages_step
+-- send_messages with the sender's checkpoint, as send_message_step.
+WITH input AS (
+    SELECT * FROM unnest(
+        %(message_ids)s::text[], %(destination_ids)s::text[], %(topics)s::text[],
+        %(messages)s::text[], %(created_ats)s::bigint[], %(idempotency_keys)s::text[]
+    ) WITH ORDINALITY
+        AS m(message_id, destination_id, topic, message, created_at, idempotency_key, position)
+), keys_taken AS (
+    INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
+    SELECT destination_id, idempotency_key, message_id, created_at
+    FROM input WHERE idempotency_key IS NOT NULL
+    ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+    RETURNING message_id
+), sent AS (
+    INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
+    SELECT message_id, destination_id, topic, message, created_at FROM input
+    WHERE idempotency_key IS NULL OR message_id IN (SELECT message_id FROM keys_taken)
+    ORDER BY position
     ON CONFLICT (message_id) DO NOTHING
 )
 INSERT INTO {schema}.operation_outputs (
@@ -504,6 +575,9 @@ RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(wor
 
 -- name: get_event
 SELECT value FROM {schema}.workflow_events WHERE workflow_id = %(workflow_id)s AND key = %(key)s
+
+-- name: get_all_events
+SELECT key, value FROM {schema}.workflow_events WHERE workflow_id = %(workflow_id)s ORDER BY key
 
 -- name: lock_stream
 -- Serializes appends to one stream (the key hashes its workflow ID and key) until the end of

@@ -226,6 +226,12 @@ INSERT INTO notifications (message_id, destination_id, topic, message, created_a
 VALUES (:message_id, :destination_id, :topic, :message, :created_at_ms)
 ON CONFLICT (message_id) DO NOTHING
 
+-- name: take_message_key
+-- A keyed message is stored only if this takes its key (see message_keys).
+INSERT INTO message_keys (destination_id, idempotency_key, message_id, created_at)
+VALUES (:destination_id, :idempotency_key, :message_id, :created_at_ms)
+ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+
 -- name: oldest_message
 SELECT seq, message FROM notifications
 WHERE destination_id = :workflow_id AND topic = :topic
@@ -250,6 +256,9 @@ SET value = excluded.value, updated_at = excluded.updated_at
 
 -- name: get_event
 SELECT value FROM workflow_events WHERE workflow_id = :workflow_id AND key = :key
+
+-- name: get_all_events
+SELECT key, value FROM workflow_events WHERE workflow_id = :workflow_id ORDER BY key
 
 -- name: append_stream
 -- Appends are serialized by the write transaction (BEGIN IMMEDIATE), so max + 1 is free.

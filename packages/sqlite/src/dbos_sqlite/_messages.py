@@ -1,0 +1,58 @@
+"""Bulk and idempotent sends and reading all events on SQLite (`SystemStorage.send_many`,
+`get_all_events`), a base class of `SQLiteStorage` (its connections and statements).
+Idempotency keys live in ``message_keys``, taken in the transaction that stores the
+message."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import Any
+
+from dbos.storage import Message, StepAck, StepRecord, as_params
+
+
+class BulkMessages:
+    """`send_many` and `get_all_events` (see `SystemStorage`), and how every path stores a
+    message (`_insert_message`)."""
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _require_workflow(self, connection: sqlite3.Connection, workflow_id: str) -> None:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _record_in(self, connection: sqlite3.Connection, step: StepRecord | None) -> StepAck:
+        raise NotImplementedError  # SQLiteStorage's
+
+    def _insert_message(self, connection: sqlite3.Connection, message: Message) -> None:
+        """Store `message` unless its idempotency key was used for its destination before."""
+        params = as_params(message)
+        keyed = message.idempotency_key is not None
+        if keyed and self._run(connection, "take_message_key", params).rowcount != 1:
+            return  # the key was used for this destination before: delivered already
+        self._run(connection, "insert_message", params)
+
+    def send_many(self, messages: tuple[Message, ...], step: StepRecord | None = None) -> StepAck:
+        """`SystemStorage.send_many` on SQLite: every message (and `step`'s checkpoint) in one
+        transaction. Raises `DBOSNonExistentWorkflowError` for the first unknown destination,
+        `DBOSStepConflictError` if `step` is recorded already; either way nothing is stored."""
+        with self._transaction() as connection:
+            for destination_id in dict.fromkeys(m.destination_id for m in messages):
+                self._require_workflow(connection, destination_id)
+            ack = self._record_in(connection, step)
+            for message in messages:
+                self._insert_message(connection, message)
+        return ack
+
+    def get_all_events(self, workflow_id: str) -> dict[str, str]:
+        """`SystemStorage.get_all_events` on SQLite: one query."""
+        with self._reading() as connection:
+            rows = self._run(connection, "get_all_events", {"workflow_id": workflow_id}).fetchall()
+        return {str(key): str(value) for key, value in rows}
