@@ -46,6 +46,9 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
     "attributes": "attributes",
+    "authenticated_user": "authenticated_user",
+    "authenticated_roles": "authenticated_roles",
+    "assumed_role": "assumed_role",
 }
 
 #: Columns selected through an expression: jsonb comes back as its JSON text, as the record

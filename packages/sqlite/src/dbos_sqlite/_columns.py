@@ -40,6 +40,9 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "forked_from": "forked_from",
     "schedule_name": "schedule_name",
     "attributes": "attributes",
+    "authenticated_user": "authenticated_user",
+    "authenticated_roles": "authenticated_roles",
+    "assumed_role": "assumed_role",
 }
 
 

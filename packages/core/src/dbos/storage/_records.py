@@ -67,6 +67,12 @@ class NewWorkflow:
     #: The workflow's custom attributes: the JSON text of an object (core checks it), stored
     #: so that SQL can read it (Postgres: ``jsonb``); None: no attributes.
     attributes: str | None = None
+    #: The identity it runs as (DBOS semantics, stored as DBOS Transact 3.4 stores it): the
+    #: authenticated user, the roles granted to that user (the JSON text of a list of
+    #: strings; None: no authentication information) and the role the workflow assumed.
+    authenticated_user: str | None = None
+    authenticated_roles: str | None = None
+    assumed_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,10 @@ class WorkflowRow:
     #: The workflow's custom attributes as JSON text (an object, as written; a backend may
     #: normalize spacing and key order), or None.
     attributes: str | None = None
+    #: The identity it runs as (see `NewWorkflow.authenticated_user`).
+    authenticated_user: str | None = None
+    authenticated_roles: str | None = None
+    assumed_role: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -299,8 +309,8 @@ class WorkflowOutcome:
 class ForkRequest:
     """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
 
-    The copy gets the ID `forked_workflow_id`, the original's name, inputs and attributes, and is
-    ENQUEUED on `queue_name` with `application_version` (None: the original's version), created at
+    The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes and
+    identity (authenticated user, roles and assumed role), and is ENQUEUED on `queue_name` with `application_version` (None: the original's version), created at
     `now_ms`. The recorded operations with a function ID below `start_step` are copied to it,
     so a worker replays them instead of running them again.
     """
@@ -335,6 +345,8 @@ class WorkflowQuery:
     created_before_ms: int | None = None
     forked_from: str | tuple[str, ...] | None = None
     schedule_name: str | tuple[str, ...] | None = None
+    #: Only workflows run by this authenticated user (or any of a tuple of them).
+    authenticated_user: str | tuple[str, ...] | None = None
     has_parent: bool | None = None
     is_fork: bool | None = None
     completed_after_ms: int | None = None
@@ -551,6 +563,7 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         ("parent_workflow_id", query.parent_workflow_id),
         ("forked_from", query.forked_from),
         ("schedule_name", query.schedule_name),
+        ("authenticated_user", query.authenticated_user),
         ("deduplication_id", query.deduplication_id),
     ):
         if isinstance(value, tuple):
