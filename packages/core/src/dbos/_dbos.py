@@ -28,6 +28,7 @@ from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
+from ._api_roles import RolesAPI, requirement_for
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
 from ._base.errors import DBOSConfigError, DBOSException, DBOSNotLaunchedError
 from ._base.secrets import scrub_exception
@@ -60,6 +61,7 @@ from ._engine.registry import (
     registration_of,
 )
 from ._engine.resilient import ResilientStorage, attempt_timeout
+from ._engine.roles import ROLES_ATTR
 from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
@@ -176,7 +178,14 @@ def _resume_here(engine: Engine, workflow_ids: list[str]) -> Procedure[list[Acti
 
 
 class DBOS(
-    ClassesAPI, ManagementAPI, MessagingAPI, PatchingAPI, QueuesAPI, StepsAPI, metaclass=_DBOSType
+    ClassesAPI,
+    ManagementAPI,
+    MessagingAPI,
+    PatchingAPI,
+    QueuesAPI,
+    RolesAPI,
+    StepsAPI,
+    metaclass=_DBOSType,
 ):
     """Durable workflows: decorate functions, configure once, launch, then call them.
 
@@ -404,6 +413,7 @@ class DBOS(
                 ),
                 is_async=inspect.iscoroutinefunction(func),
                 binding=_classes.MethodBinding(func),
+                roles=requirement_for(func),
             )
             _registry.register_workflow(registration)
             wrapper: Callable[..., Any]
@@ -424,6 +434,7 @@ class DBOS(
 
                 wrapper = sync_workflow
             setattr(wrapper, REGISTRATION_ATTR, registration)
+            setattr(wrapper, ROLES_ATTR, registration.roles)
             return cast(Callable[P, R], wrapper)
 
         return decorator
@@ -482,6 +493,7 @@ class DBOS(
                 function=func,
                 policy=policy,
                 is_async=inspect.iscoroutinefunction(func),
+                roles=requirement_for(func),
             )
             check_policy_fits(policy, registration.name, registration.is_async)
             _registry.register_step(registration)
@@ -508,9 +520,11 @@ class DBOS(
                 max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
                 is_async=registration.is_async,
                 binding=_classes.MethodBinding(func),
+                roles=registration.roles,
             )
             _registry.register_workflow(as_workflow)
             setattr(wrapper, REGISTRATION_ATTR, as_workflow)
+            setattr(wrapper, ROLES_ATTR, registration.roles)
             return cast(Callable[P, R], wrapper)
 
         return decorator

@@ -75,6 +75,7 @@ from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
 from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
+from .roles import NO_IDENTITY, Identity, authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
 from .slots import QueueSlot
 from .starting import REJECT, create, start_place
@@ -249,6 +250,7 @@ class Engine:
             kwargs,
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
+            identity=identity_of(new),
         )
 
     def enqueue(
@@ -313,6 +315,7 @@ class Engine:
         fresh: bool,
         active: ActiveWorkflow,
         deadline_ms: int | None = None,
+        identity: Identity = NO_IDENTITY,
     ) -> Procedure[Outcome]:
         """Run the workflow body, record its outcome, and resolve local waiters.
 
@@ -345,6 +348,7 @@ class Engine:
                         registration.name,
                         recorded,
                         deadline_ms=deadline_ms,
+                        identity=identity,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -402,6 +406,7 @@ class Engine:
         workflow_id = context.workflow_id
         token = enter_workflow(context)
         try:
+            authorize_body(registration.roles, registration.name)  # a refusal is its outcome
             value = yield CallBody(registration.function, args, kwargs)
         except DBOSConnectionError as exc:
             return exc
@@ -457,7 +462,9 @@ class Engine:
     def call(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Procedure[Outcome]:
-        """A direct call of a workflow function: start it and run it in the caller."""
+        """A direct call of a workflow function: start it and run it in the caller, unless the
+        caller's identity lacks the roles it requires (`DBOSNotAuthorizedError`, no row)."""
+        check_roles(registration.roles, registration.name, current_identity())
         started = yield from self.start(registration, args, kwargs)
         return (yield from self.run_started_inline(started))
 
@@ -475,6 +482,7 @@ class Engine:
                 fresh=started.fresh,
                 active=started.active,
                 deadline_ms=started.deadline_ms,
+                identity=started.identity,
             )
             if outcome is not NOT_RUN_HERE:
                 return outcome
@@ -500,11 +508,15 @@ class Engine:
             active.future.add_done_callback(lambda _: slot.release())
         fresh = started.fresh
         procedure_args = (started.workflow_id, started.registration, started.args, started.kwargs)
-        deadline = started.deadline_ms
-        if started.registration.is_async:
-            coroutine = run_async(
-                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
+        facts = (started.deadline_ms, started.identity)
+
+        def procedure() -> Procedure[Outcome]:
+            return self.execute(
+                *procedure_args, fresh=fresh, active=active, deadline_ms=facts[0], identity=facts[1]
             )
+
+        if started.registration.is_async:
+            coroutine = run_async(procedure())
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -516,9 +528,7 @@ class Engine:
             return
 
         def run() -> Outcome:
-            return run_sync(
-                self.execute(*procedure_args, fresh=fresh, active=active, deadline_ms=deadline)
-            )
+            return run_sync(procedure())
 
         active.set_run(run)
         next_up: list[ActiveWorkflow] | None = getattr(_pool_thread, "next_up", None)
@@ -738,6 +748,7 @@ class Engine:
             fresh=fresh,
             slot=slot,
             deadline_ms=row.deadline_ms,
+            identity=identity_of(row),
         )
 
     # --- shutdown ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from .._base.errors import DBOSConflictingRegistrationError, DBOSException
 from .classes import MethodBinding
 from .cron import CronSchedule
+from .roles import RoleRequirement
 
 logger = logging.getLogger("dbos")
 
@@ -49,6 +50,8 @@ class WorkflowRegistration:
     is_async: bool
     #: What the function is to its class, if it is a method (set by ``@DBOS.dbos_class()``).
     binding: MethodBinding = field(compare=False)
+    #: The roles a call requires (``@DBOS.required_roles``), shared with the function.
+    roles: RoleRequirement = field(default_factory=RoleRequirement, compare=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class StepRegistration:
     function: Callable[..., Any]
     policy: StepPolicy
     is_async: bool
+    roles: RoleRequirement = field(default_factory=RoleRequirement, compare=False)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
 from .._engine.queues import INTERNAL_QUEUE_NAME
 from .._engine.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
+from .._engine.roles import check_roles_list, encode_roles
 from .._engine.starting import (
     DuplicationPolicy,
     WorkflowIDReusePolicy,
@@ -94,6 +95,10 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
             refused for its `deduplication_id` does (see `SetEnqueueOptions`).
         attributes: Custom attributes of the workflow, a dict of JSON values (see
             `SetWorkflowAttributes`).
+        authenticated_user: The user the workflow runs as (see `DBOSContextSetAuth`).
+        authenticated_roles: The roles granted to that user, a list of strings; a workflow
+            requiring roles (``@DBOS.required_roles``) is checked against them when it runs,
+            and refused (ERROR, `DBOSNotAuthorizedError`) if none matches. DBOS semantics.
     """
 
     workflow_id: str
@@ -107,6 +112,8 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     workflow_id_reuse_policy: WorkflowIDReusePolicy
     duplication_policy: DuplicationPolicy
     attributes: dict[str, Any]
+    authenticated_user: str
+    authenticated_roles: list[str]
 
 
 def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
@@ -429,7 +436,14 @@ class Management:
                 "app_version",
                 "class_name",
                 "instance_name",
+                "authenticated_user",
             )
+        )
+        roles = options.get("authenticated_roles")
+        granted = (
+            None
+            if roles is None
+            else check_roles_list(roles, "enqueue option 'authenticated_roles'")
         )
         if options.get("instance_name") is not None and options.get("class_name") is None:
             raise DBOSException(
@@ -467,6 +481,8 @@ class Management:
             class_name=options.get("class_name"),
             config_name=options.get("instance_name"),
             attributes=encode_attributes(options.get("attributes"), "enqueue option 'attributes'"),
+            authenticated_user=options.get("authenticated_user"),
+            authenticated_roles=encode_roles(granted),
         )
 
 

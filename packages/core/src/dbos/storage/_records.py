@@ -310,9 +310,10 @@ class ForkRequest:
     """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
 
     The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes and
-    identity (authenticated user, roles and assumed role), and is ENQUEUED on `queue_name` with `application_version` (None: the original's version), created at
-    `now_ms`. The recorded operations with a function ID below `start_step` are copied to it,
-    so a worker replays them instead of running them again.
+    identity (authenticated user, roles and assumed role), and is ENQUEUED on `queue_name` with
+    `application_version` (None: the original's version), created at `now_ms`. The recorded
+    operations with a function ID below `start_step` are copied to it, so a worker replays
+    them instead of running them again.
     """
 
     workflow_id: str
