@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -399,3 +401,29 @@ def test_recovery_after_a_sigkill_runs_as_the_stored_identity(
     after = {**before, "where": "after"}
     assert handle.get_result() == [before, after, {**before, "where": "body"}]
     assert _seen(effects) == [before, after]  # the first step was replayed, not run again
+
+
+def test_the_roles_example_runs(dbos_system_database_url: str) -> None:
+    """examples/roles.py, in its own process, on the test's backend."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "roles.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.splitlines()
+    assert out == [
+        "1. sam as support closed acct-1",
+        "2. refused at the call: Function Ledger.close has required roles, but user is not "
+        "authenticated for any of them",
+        "2. the queued request ended ERROR",
+        "3. acct-1: 120 EUR, read by ada as auditor",
+        "4. ops-bot as admin closed acct-4",
+        "5. sam ['viewer', 'support'] support SUCCESS",
+        "5. vic ['viewer'] None ERROR",
+    ]
