@@ -44,6 +44,7 @@ from ._base.errors import (
     DBOSWorkflowConflictIDError,
     DBOSWorkflowError,
     DBOSWorkflowFunctionNotFoundError,
+    DBOSWorkflowIDInUseError,
     MaxRecoveryAttemptsExceededError,
 )
 
@@ -82,5 +83,6 @@ __all__ = [
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "DBOSWorkflowIDInUseError",
     "MaxRecoveryAttemptsExceededError",
 ]
