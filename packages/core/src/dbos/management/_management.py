@@ -439,6 +439,11 @@ class Management:
                 "authenticated_user",
             )
         )
+        user = options.get("authenticated_user")
+        if user is not None and not isinstance(user, str):
+            raise DBOSException(
+                f"enqueue option 'authenticated_user' must be a string, got {user!r}"
+            )
         roles = options.get("authenticated_roles")
         granted = (
             None
