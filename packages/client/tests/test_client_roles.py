@@ -26,7 +26,7 @@ def test_enqueue_options_name_the_identity_and_the_cli_shows_it(
 ) -> None:
     queue = Queue("client_roles")
 
-    @DBOS.workflow(name="guarded")
+    @DBOS.workflow(name="client-roles.guarded")
     @DBOS.required_roles(["admin", "ops"])
     def guarded(x: int) -> list[Any]:
         return [x, DBOS.authenticated_user, DBOS.assumed_role]
@@ -35,7 +35,7 @@ def test_enqueue_options_name_the_identity_and_the_cli_shows_it(
     with DBOSClient(dbos_system_database_url) as client:
 
         def opts(**options: Any) -> EnqueueOptions:
-            options = {"workflow_name": "guarded", "queue_name": queue.name, **options}
+            options = {"workflow_name": "client-roles.guarded", "queue_name": queue.name, **options}
             return cast(EnqueueOptions, options)
 
         ok = client.enqueue(

@@ -30,7 +30,7 @@ def observe(effects: str, where: str) -> dict[str, Any]:
     return _note(effects, where)
 
 
-@DBOS.workflow()
+@DBOS.workflow(name="roles_app.guarded")
 @DBOS.required_roles(["admin", "user"])
 def guarded(effects: str) -> list[dict[str, Any]]:
     first = observe(effects, "before")
@@ -45,7 +45,7 @@ def run_guarded(effects: str) -> Any:
 
 
 @DBOS.required_roles(["user"])
-@DBOS.workflow()
+@DBOS.workflow(name="roles_app.guarded_async")
 async def guarded_async(effects: str) -> list[dict[str, Any]]:
     first = await observe_async(effects, "before")
     second = await observe_async(effects, "after")
