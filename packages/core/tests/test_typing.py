@@ -118,3 +118,43 @@ def _methods_type_checked(shop: TypedShop) -> None:  # never called: mypy checks
     assert_type(TypedShop.price("x"), float)
     assert_type(DBOS.start_workflow(shop.order, "x"), WorkflowHandle[dict[str, int]])
     assert_type(DBOS.start_workflow(TypedShop.catalog, 2), WorkflowHandle[list[str]])
+
+
+@DBOS.workflow()
+@DBOS.required_roles(["admin"])
+def typed_guarded(x: int, *, note: str = "") -> tuple[int, str]:
+    return x, note
+
+
+@DBOS.required_roles(["admin"])
+@DBOS.workflow()
+async def typed_guarded_async(x: int) -> bytes:
+    return bytes(x)
+
+
+@DBOS.required_roles(["admin"])
+def typed_checked_plain(x: int) -> str:
+    return str(x)
+
+
+@DBOS.default_required_roles(["user"])
+class TypedVault(DBOSConfiguredInstance):
+    @DBOS.step()
+    def peek(self, slot: int) -> bool:
+        return slot > 0
+
+
+def test_roles_decoration_keeps_names() -> None:
+    assert typed_guarded.__name__ == "typed_guarded"
+    assert typed_checked_plain.__name__ == "typed_checked_plain"
+    assert TypedVault.__name__ == "TypedVault"
+
+
+async def _roles_type_checked(vault: TypedVault) -> None:  # never called: mypy checks the types
+    assert_type(typed_guarded(1, note="n"), tuple[int, str])
+    assert_type(await typed_guarded_async(1), bytes)
+    assert_type(typed_checked_plain(2), str)
+    assert_type(vault.peek(3), bool)
+    assert_type(DBOS.authenticated_user, str | None)
+    assert_type(DBOS.authenticated_roles, list[str] | None)
+    assert_type(DBOS.assumed_role, str | None)

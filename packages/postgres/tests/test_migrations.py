@@ -514,10 +514,58 @@ def test_the_message_keys_migration_keeps_existing_messages(
     monkeypatch.undo()
     storage = PostgresStorage(fresh_url)
     try:
-        assert storage.migrate()[-1] == "0016_message_keys"
+        assert "0016_message_keys" in storage.migrate()
         storage.send(Message("new-1", "rx", "t", '"new"', 2, "key"))
         storage.send(Message("new-2", "rx", "t", '"new"', 3, "key"))
         got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
         assert [None if r is None else r.output for r in got] == ['"old"', '"new"', None]
+    finally:
+        storage.close()
+
+
+def test_the_roles_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """workflow_roles on a database with workflows: they stay readable, with no
+    authentication information, and new workflows store their identity, readable from SQL."""
+    before = [m for m in migrations() if m.name != "workflow_roles"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        applied = storage.migrate()
+        assert len(applied) == 1 and applied[0].endswith("_workflow_roles")
+        old = storage.get_workflow("old")
+        assert old is not None
+        assert (old.authenticated_user, old.authenticated_roles, old.assumed_role) == (
+            None,
+            None,
+            None,
+        )
+        storage.create_workflow(
+            NewWorkflow(
+                workflow_id="new",
+                name="module.workflow",
+                inputs="{}",
+                executor_id="e",
+                application_version="v",
+                created_at_ms=2,
+                authenticated_user="alice",
+                authenticated_roles='["admin"]',
+                assumed_role="admin",
+            )
+        )
+        assert _query(
+            fresh_url,
+            "SELECT workflow_id, authenticated_user, assumed_role,"
+            " authenticated_roles::jsonb->>0 FROM dbos.workflow_status ORDER BY workflow_id",
+        ) == [("new", "alice", "admin", "admin"), ("old", None, None, None)]
     finally:
         storage.close()

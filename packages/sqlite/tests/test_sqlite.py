@@ -264,10 +264,66 @@ def test_the_message_keys_migration_keeps_waiting_messages(
     monkeypatch.undo()
     storage = SQLiteStorage(f"sqlite:///{path}")
     try:
-        assert storage.migrate()[-1] == "0013_message_keys"
+        assert "0013_message_keys" in storage.migrate()
         storage.send(Message("new-1", "rx", "t", '"new"', 2, "key"))
         storage.send(Message("new-2", "rx", "t", '"new"', 3, "key"))
         got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
         assert [None if r is None else r.output for r in got] == ['"old"', '"new"', None]
     finally:
         storage.close()
+
+
+def test_the_roles_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """workflow_roles on a file with workflows: they stay readable, with no authentication
+    information, and new workflows store their identity next to them."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.name != "workflow_roles"]
+    assert len(before) == len(_MIGRATIONS) - 1
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # a row as the code before the roles wrote it
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        applied = storage.migrate()
+        assert len(applied) == 1 and applied[0].endswith("_workflow_roles")
+        row = storage.get_workflow("old")
+        assert row is not None
+        assert (row.authenticated_user, row.authenticated_roles, row.assumed_role) == (
+            None,
+            None,
+            None,
+        )
+        storage.create_workflow(
+            NewWorkflow(
+                workflow_id="new",
+                name="module.workflow",
+                inputs="{}",
+                executor_id="e",
+                application_version="v",
+                created_at_ms=2,
+                authenticated_user="alice",
+                authenticated_roles='["admin"]',
+                assumed_role="admin",
+            )
+        )
+        new = storage.get_workflow("new")
+        assert new is not None and new.authenticated_roles == '["admin"]'
+    finally:
+        storage.close()
+    with sqlite3.connect(path) as connection:
+        found = connection.execute(
+            "SELECT workflow_id, authenticated_user, assumed_role FROM workflow_status"
+            " ORDER BY workflow_id"
+        )
+        assert found.fetchall() == [("new", "alice", "admin"), ("old", None, None)]

@@ -228,6 +228,9 @@ def workflow() -> None:
 )
 @click.option("--forked-from", help="Only forks of this workflow.")
 @click.option("--schedule", "schedule_name", help="Only workflows run by this schedule.")
+@click.option(
+    "--user", "users", multiple=True, help="Only workflows run as this user (repeatable)."
+)
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
@@ -253,6 +256,7 @@ def list_workflows(
     has_parent: bool | None,
     forked_from: str | None,
     schedule_name: str | None,
+    users: tuple[str, ...],
     limit: int,
     offset: int | None,
     sort_desc: bool,
@@ -272,6 +276,7 @@ def list_workflows(
             has_parent=has_parent,
             forked_from=forked_from,
             schedule_name=schedule_name,
+            user=list(users) or None,
             status=[s.upper() for s in statuses] or None,
             name=name,
             start_time=_time_arg(start_time, "--start-time"),

@@ -51,7 +51,12 @@ from ._base.errors import (
 from ._base.portable import DBOSPortableJSONSerializer, WorkflowSerializationFormat
 from ._base.serialization import JsonPickleSerializer, Serializer
 from ._config import DBOSConfig
-from ._context import SetWorkflowAttributes, SetWorkflowID, SetWorkflowTimeout
+from ._context import (
+    DBOSContextSetAuth,
+    SetWorkflowAttributes,
+    SetWorkflowID,
+    SetWorkflowTimeout,
+)
 from ._dbos import DBOS
 from ._distribution import core_version, warn_if_shadowed
 from ._engine.sending import SendMessage
@@ -84,6 +89,7 @@ __all__ = [
     "DBOSConfigError",
     "DBOSConfiguredInstance",
     "DBOSConflictingRegistrationError",
+    "DBOSContextSetAuth",
     "DBOSConnectionError",
     "DBOSException",
     "DBOSForkStepError",

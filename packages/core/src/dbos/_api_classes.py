@@ -17,7 +17,7 @@ T = TypeVar("T")
 logger = logging.getLogger("dbos")
 
 
-def _binding_of(function: Any) -> _classes.MethodBinding | None:
+def binding_of(function: Any) -> _classes.MethodBinding | None:
     registration = getattr(function, REGISTRATION_ATTR, None)
     return registration.binding if isinstance(registration, WorkflowRegistration) else None
 
@@ -48,7 +48,7 @@ class ClassesAPI:
         """
 
         def decorator(klass: type[T]) -> type[T]:
-            _classes.register_class(klass, class_name, _binding_of)
+            _classes.register_class(klass, class_name, binding_of)
             return klass
 
         return decorator

@@ -16,6 +16,7 @@ from ._engine.context import assigned_timeout
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import DEFAULT_POLLING_INTERVAL_S, current_enqueue_options
 from ._engine.registry import registration_of
+from ._engine.roles import current_identity
 from ._engine.starts import StartPosition, enqueue_named
 from ._launched import launched_engine
 from ._queue import Queue, QueueRateLimit, check_fits, check_queue_name, find_queue, placement
@@ -43,6 +44,7 @@ def _enqueue_with_options(
     management = Management(engine.storage, engine.codec)
     ambient = current_enqueue_options()
     timeout = assigned_timeout()
+    identity = current_identity()
 
     def build(position: StartPosition) -> NewWorkflow:
         resolved: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
@@ -53,6 +55,9 @@ def _enqueue_with_options(
             ("app_version", ambient.app_version),
             ("delay_seconds", ambient.delay_seconds),
             ("workflow_timeout", timeout),
+            # The caller's identity, where the options name none (DBOS semantics).
+            ("authenticated_user", identity.user),
+            ("authenticated_roles", None if identity.roles is None else list(identity.roles)),
         ):
             if value is not None:
                 resolved.setdefault(key, value)

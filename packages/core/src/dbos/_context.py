@@ -1,5 +1,6 @@
 """The context managers users wrap around starts: `SetWorkflowID`, `SetWorkflowTimeout`,
-`SetWorkflowAttributes`, and `ContextSetting`, the base they share with `SetEnqueueOptions`.
+`SetWorkflowAttributes`, `DBOSContextSetAuth`, and `ContextSetting`, the base they share with
+`SetEnqueueOptions`.
 They only set the engine's context variables (`dbos._engine.context`); the engine reads them
 when a workflow starts."""
 
@@ -12,6 +13,13 @@ from typing import Any, Generic, TypeVar
 from ._base.errors import DBOSException
 from ._base.ids import check_workflow_id
 from ._engine.context import NEXT_ATTRIBUTES, NEXT_REUSE_POLICY, NEXT_TIMEOUT_S, NEXT_WORKFLOW_ID
+from ._engine.roles import (
+    Identity,
+    check_roles_list,
+    current_identity,
+    enter_identity,
+    leave_identity,
+)
 from ._engine.starting import WorkflowIDReusePolicy, check_reuse_policy, encode_attributes
 
 V = TypeVar("V")
@@ -169,3 +177,65 @@ class SetWorkflowAttributes(ContextSetting[str | None]):
     def __init__(self, attributes: dict[str, Any] | None) -> None:
         super().__init__(encode_attributes(attributes, "SetWorkflowAttributes"))
         self.attributes = attributes
+
+
+class DBOSContextSetAuth:
+    """Run the block as an authenticated user with granted roles (DBOS semantics): workflows
+    started or enqueued in it store that identity and run as it, on recovery too, and
+    functions requiring roles (``@DBOS.required_roles``) are checked against `roles`.
+    ``DBOS.authenticated_user`` and ``DBOS.authenticated_roles`` read it inside the block;
+    the assumed role stays the enclosing one. Inside a workflow it changes the identity of
+    what the block starts, not the workflow's own stored one. Sync or async ``with``.
+
+    Example:
+        with DBOSContextSetAuth("alice", ["admin", "user"]):
+            handle = DBOS.start_workflow(close_account, 42)
+
+    Args:
+        user: The authenticated user, or None.
+        roles: The roles granted to the user (a list of strings), or None for no
+            authentication information (a function requiring roles then refuses the call).
+
+    Raises:
+        DBOSException: `user` is not a string or None, `roles` not a list of strings or None,
+            or the object is entered again while its block is active.
+    """
+
+    def __init__(self, user: str | None, roles: list[str] | None) -> None:
+        if user is not None and not isinstance(user, str):
+            raise DBOSException(f"user must be a string or None, got {user!r}")
+        self.user = user
+        self.roles = roles
+        self._checked = None if roles is None else check_roles_list(roles, "roles")
+        self._token: object | None = None
+
+    def __enter__(self) -> DBOSContextSetAuth:
+        if self._token is not None:
+            raise DBOSException(
+                "this DBOSContextSetAuth is already active (entered and not yet exited); "
+                "create a new one for each with block"
+            )
+        assumed = current_identity().assumed_role
+        self._token = enter_identity(Identity(self.user, self._checked, assumed))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            leave_identity(token)
+
+    async def __aenter__(self) -> DBOSContextSetAuth:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

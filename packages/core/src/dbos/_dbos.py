@@ -28,6 +28,7 @@ from ._api_management import ManagementAPI
 from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
+from ._api_roles import RolesAPI, requirement_for
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
 from ._api_waiting import WaitingAPI
 from ._base.errors import (
@@ -68,6 +69,7 @@ from ._engine.registry import (
     registration_of,
 )
 from ._engine.resilient import ResilientStorage, attempt_timeout
+from ._engine.roles import ROLES_ATTR
 from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
@@ -207,6 +209,7 @@ class DBOS(
     MessagingAPI,
     PatchingAPI,
     QueuesAPI,
+    RolesAPI,
     StepsAPI,
     WaitingAPI,
     metaclass=_DBOSType,
@@ -469,6 +472,7 @@ class DBOS(
                     if validate_args is pydantic_args_validator
                     else validate_args
                 ),
+                roles=requirement_for(func),
             )
             _registry.register_workflow(registration)
             wrapper: Callable[..., Any]
@@ -489,6 +493,7 @@ class DBOS(
 
                 wrapper = sync_workflow
             setattr(wrapper, REGISTRATION_ATTR, registration)
+            setattr(wrapper, ROLES_ATTR, registration.roles)
             return cast(Callable[P, R], wrapper)
 
         return decorator
@@ -547,6 +552,7 @@ class DBOS(
                 function=func,
                 policy=policy,
                 is_async=inspect.iscoroutinefunction(func),
+                roles=requirement_for(func),
             )
             check_policy_fits(policy, registration.name, registration.is_async)
             _registry.register_step(registration)
@@ -573,9 +579,11 @@ class DBOS(
                 max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
                 is_async=registration.is_async,
                 binding=_classes.MethodBinding(func),
+                roles=registration.roles,
             )
             _registry.register_workflow(as_workflow)
             setattr(wrapper, REGISTRATION_ATTR, as_workflow)
+            setattr(wrapper, ROLES_ATTR, registration.roles)
             return cast(Callable[P, R], wrapper)
 
         return decorator

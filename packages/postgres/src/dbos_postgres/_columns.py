@@ -47,6 +47,9 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "schedule_name": "schedule_name",
     "attributes": "attributes",
     "serialization": "serialization",
+    "authenticated_user": "authenticated_user",
+    "authenticated_roles": "authenticated_roles",
+    "assumed_role": "assumed_role",
 }
 
 #: Columns selected through an expression: jsonb comes back as its JSON text, as the record

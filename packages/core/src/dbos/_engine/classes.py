@@ -114,17 +114,28 @@ def register_class(
                 del _instances[key]
         _classes[name] = cls
         setattr(cls, CLASS_NAME_ATTR, name)
-    for attribute in cls.__dict__.values():
-        kind, function = INSTANCE, attribute
-        if isinstance(attribute, staticmethod):
-            kind, function = STATIC, attribute.__func__
-        elif isinstance(attribute, classmethod):
-            kind, function = CLASS, attribute.__func__
-        elif not isinstance(attribute, types.FunctionType):
-            continue
+    for kind, function in _methods(cls):
         binding = binding_of(function)
         if binding is not None:
             binding.kind = kind
+
+
+def _methods(cls: type) -> list[tuple[str, Callable[..., Any]]]:
+    """The functions defined in the class's body, each with what it is to the class."""
+    found: list[tuple[str, Callable[..., Any]]] = []
+    for attribute in cls.__dict__.values():
+        if isinstance(attribute, staticmethod):
+            found.append((STATIC, attribute.__func__))
+        elif isinstance(attribute, classmethod):
+            found.append((CLASS, attribute.__func__))
+        elif isinstance(attribute, types.FunctionType):
+            found.append((INSTANCE, attribute))
+    return found
+
+
+def methods_of(cls: type) -> list[Callable[..., Any]]:
+    """The functions (methods, class methods, static methods) defined in the class's body."""
+    return [function for _, function in _methods(cls)]
 
 
 def register_instance(instance: object, config_name: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
+from .roles import NO_IDENTITY, Identity, enter_identity, leave_identity
 
 if TYPE_CHECKING:
     from .operations import Recorder
@@ -34,6 +35,8 @@ class WorkflowContext:
     deadline_ms: int | None = None
     #: The workflow row's serialization marker (None: the configured format).
     serialization: str | None = None
+    #: The identity it runs as: its stored one (`roles`).
+    identity: Identity = NO_IDENTITY
 
     def take_function_id(self) -> int:
         function_id = self.next_function_id
@@ -86,18 +89,25 @@ def current_workflow() -> WorkflowContext | None:
 
 
 _WorkflowTokens = tuple[
-    "Token[WorkflowContext | None]", "Token[StepFrame | None]", "Token[str | None]"
+    "Token[WorkflowContext | None]", "Token[StepFrame | None]", "Token[str | None]", object
 ]
 
 
-def enter_workflow(context: WorkflowContext | None) -> _WorkflowTokens:
+def enter_workflow(context: WorkflowContext) -> _WorkflowTokens:
     """Make `context` the running workflow, outside any step (a child workflow called from a
-    step body runs its own steps as steps), without the attributes its caller set for it."""
-    return _current_workflow.set(context), _current_step.set(None), NEXT_ATTRIBUTES.set(None)
+    step body runs its own steps as steps), without the attributes its caller set for it, and
+    running as its own identity (in a scope of its own: `roles`)."""
+    return (
+        _current_workflow.set(context),
+        _current_step.set(None),
+        NEXT_ATTRIBUTES.set(None),
+        enter_identity(context.identity),
+    )
 
 
 def leave_workflow(tokens: _WorkflowTokens) -> None:
-    workflow_token, step_token, attributes_token = tokens
+    workflow_token, step_token, attributes_token, identity_token = tokens
+    leave_identity(identity_token)
     NEXT_ATTRIBUTES.reset(attributes_token)
     _current_step.reset(step_token)
     _current_workflow.reset(workflow_token)

@@ -78,6 +78,7 @@ from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
 from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
+from .roles import NO_IDENTITY, Identity, authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
 from .slots import QueueSlot
 from .starting import REJECT, create, start_place
@@ -258,6 +259,7 @@ class Engine:
             must_run,
             deadline_ms=init.row.deadline_ms if owner else None,
             serialization=new.serialization,
+            identity=identity_of(new),
         )
 
     def enqueue(
@@ -323,6 +325,7 @@ class Engine:
         active: ActiveWorkflow,
         deadline_ms: int | None = None,
         serialization: str | None = None,
+        identity: Identity = NO_IDENTITY,
     ) -> Procedure[Outcome]:
         """Run the workflow body, record its outcome, and resolve local waiters.
 
@@ -356,6 +359,7 @@ class Engine:
                         recorded,
                         deadline_ms=deadline_ms,
                         serialization=serialization,
+                        identity=identity,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -414,6 +418,7 @@ class Engine:
         codec = codec_for(self.codec, context.serialization)
         token = enter_workflow(context)
         try:
+            authorize_body(registration.roles, registration.name)  # a refusal is its outcome
             value = yield CallBody(registration.function, args, kwargs)
         except DBOSConnectionError as exc:
             return exc
@@ -464,7 +469,9 @@ class Engine:
     def call(
         self, registration: WorkflowRegistration, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Procedure[Outcome]:
-        """A direct call of a workflow function: start it and run it in the caller."""
+        """A direct call of a workflow function: start it and run it in the caller, unless the
+        caller's identity lacks the roles it requires (`DBOSNotAuthorizedError`, no row)."""
+        check_roles(registration.roles, registration.name, current_identity())
         started = yield from self.start(registration, args, kwargs)
         return (yield from self.run_started_inline(started))
 
@@ -483,6 +490,7 @@ class Engine:
                 active=started.active,
                 deadline_ms=started.deadline_ms,
                 serialization=started.serialization,
+                identity=started.identity,
             )
             if outcome is not NOT_RUN_HERE:
                 return outcome
@@ -518,6 +526,7 @@ class Engine:
                 active=active,
                 deadline_ms=started.deadline_ms,
                 serialization=started.serialization,
+                identity=started.identity,
             )
 
         if started.registration.is_async:
@@ -759,6 +768,7 @@ class Engine:
             slot=slot,
             deadline_ms=row.deadline_ms,
             serialization=row.serialization,
+            identity=identity_of(row),
         )
 
     # --- shutdown ---------------------------------------------------------------------------

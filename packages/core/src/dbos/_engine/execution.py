@@ -17,6 +17,7 @@ from .classes import Target
 from .context import NEXT_ATTRIBUTES, assigned_timeout, firing_schedule_name
 from .outcome import Outcome, now_ms
 from .registry import WorkflowRegistration
+from .roles import NO_IDENTITY, Identity, current_identity, encode_roles, pick_role
 from .slots import QueueSlot
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ class Started:
     deadline_ms: int | None = None
     #: The row's serialization marker: the format its outcome is stored in.
     serialization: str | None = None
+    #: The identity it runs as (its stored one).
+    identity: Identity = NO_IDENTITY
 
 
 class LoopThread:
@@ -148,9 +151,15 @@ def new_workflow_record(
 ) -> NewWorkflow:
     """The row a start creates: ``start`` is (workflow ID, registration, encoded inputs,
     parent, queue placement or None, the method's target), the rest who starts it. A timeout
-    set for the start wins over the parent's deadline, which a child inherits otherwise."""
+    set for the start wins over the parent's deadline, which a child inherits otherwise.
+
+    The workflow runs as the caller's identity (`roles`); it assumes the first role it
+    requires that the identity holds, else the role the caller assumed (DBOS semantics: a
+    child inherits it)."""
     workflow_id, registration, inputs, parent, placement, target = start
     serialization = start_serialization(registration, placement)
+    identity = current_identity()
+    role = pick_role(registration.roles.required(), identity.roles)
     workflow = NewWorkflow(
         workflow_id=workflow_id,
         name=registration.name,
@@ -166,6 +175,9 @@ def new_workflow_record(
         config_name=target.config_name,
         schedule_name=firing_schedule_name(),
         attributes=NEXT_ATTRIBUTES.get(),
+        authenticated_user=identity.user,
+        authenticated_roles=encode_roles(identity.roles),
+        assumed_role=role if role is not None else identity.assumed_role,
     )
     timeout = assigned_timeout()
     if timeout is not None:

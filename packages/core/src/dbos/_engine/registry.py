@@ -18,6 +18,7 @@ from typing import Any
 from .._base.errors import DBOSConflictingRegistrationError, DBOSException
 from .classes import MethodBinding
 from .cron import CronSchedule
+from .roles import RoleRequirement
 
 logger = logging.getLogger("dbos")
 
@@ -59,6 +60,8 @@ class WorkflowRegistration:
     #: ``validate_args``: called with the arguments read back from storage (a queued task,
     #: a recovery), without a method's instance, and returning the ones to run with.
     validate_args: ValidateArgs | None = field(default=None, compare=False)
+    #: The roles a call requires (``@DBOS.required_roles``), shared with the function.
+    roles: RoleRequirement = field(default_factory=RoleRequirement, compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class StepRegistration:
     function: Callable[..., Any]
     policy: StepPolicy
     is_async: bool
+    roles: RoleRequirement = field(default_factory=RoleRequirement, compare=False)
 
 
 @dataclass(frozen=True)

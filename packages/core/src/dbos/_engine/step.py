@@ -28,6 +28,7 @@ from .interrupt import interruptible_sleep
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
 from .registry import StepRegistration
+from .roles import checked_call
 
 logger = logging.getLogger("dbos")
 
@@ -50,7 +51,21 @@ def step_procedure(
 ) -> Procedure[Any]:
     """Run a step once per workflow execution history: replay its recorded outcome if there is
     one, else run it (with retries), checkpoint the outcome, and return or raise it.
-    `reserved_id` is a step ID drawn earlier (`DBOS.reserve_step`) instead of the next one."""
+    `reserved_id` is a step ID drawn earlier (`DBOS.reserve_step`) instead of the next one.
+
+    A step requiring roles runs only for a caller granted one (inside a workflow or not, as
+    in DBOS Transact), assuming it; a refusal raises `DBOSNotAuthorizedError` and records
+    nothing (the identity is the workflow's stored one, so a replay decides the same)."""
+    with checked_call(registration.roles, registration.name):
+        return (yield from _checkpointed_step(registration, args, kwargs, reserved_id))
+
+
+def _checkpointed_step(
+    registration: StepRegistration,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    reserved_id: int | None,
+) -> Procedure[Any]:
     context = current_workflow()
     if context is None or current_step() is not None:
         # Outside a workflow, or nested in another step: an ordinary call.

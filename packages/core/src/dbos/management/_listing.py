@@ -67,6 +67,7 @@ def build_query(
     forked_from: str | list[str] | None = None,
     is_fork: bool | None = None,
     schedule_name: str | list[str] | None = None,
+    user: str | list[str] | None = None,
     completed_after: datetime | str | int | None = None,
     completed_before: datetime | str | int | None = None,
     limit: int | None = None,
@@ -101,6 +102,8 @@ def build_query(
         forked_from: Forks of this workflow (or of any in a list).
         is_fork: True: forks only; False: no forks.
         schedule_name: Workflows run by this schedule (or any in a list).
+        user: Workflows run as this authenticated user (or any in a list; see
+            `DBOSContextSetAuth`).
         completed_after: Reached a terminal status at or after this time (forms as
             `start_time`); unfinished workflows never match.
         completed_before: Reached a terminal status at or before this time.
@@ -141,6 +144,7 @@ def build_query(
         "parent_workflow_id": _one_or_many("parent_workflow_id", parent_workflow_id),
         "forked_from": _one_or_many("forked_from", forked_from),
         "schedule_name": _one_or_many("schedule_name", schedule_name),
+        "user": _one_or_many("user", user),
     }
     check_texts((("workflow_ids", workflow_ids), *texts.items()))
     for field, number in (("limit", limit), ("offset", offset)):
@@ -161,6 +165,7 @@ def build_query(
         created_before_ms=to_epoch_ms(end_time, "end_time"),
         forked_from=texts["forked_from"],
         schedule_name=texts["schedule_name"],
+        authenticated_user=texts["user"],
         has_parent=_flag("has_parent", has_parent),
         is_fork=_flag("is_fork", is_fork),
         completed_after_ms=to_epoch_ms(completed_after, "completed_after"),

@@ -22,6 +22,7 @@ from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
 from .._engine.queues import INTERNAL_QUEUE_NAME
 from .._engine.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
+from .._engine.roles import check_roles_list, encode_roles
 from .._engine.starting import (
     DuplicationPolicy,
     WorkflowIDReusePolicy,
@@ -98,6 +99,10 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
         serialization_type: ``WorkflowSerializationFormat.PORTABLE`` stores the arguments
             (and later the outcome) as portable JSON, for a workflow any language's SDK can
             run and read (DBOS 3.4); the default is this library's own format.
+        authenticated_user: The user the workflow runs as (see `DBOSContextSetAuth`).
+        authenticated_roles: The roles granted to that user, a list of strings; a workflow
+            requiring roles (``@DBOS.required_roles``) is checked against them when it runs,
+            and refused (ERROR, `DBOSNotAuthorizedError`) if none matches. DBOS semantics.
     """
 
     workflow_id: str
@@ -112,6 +117,8 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     duplication_policy: DuplicationPolicy
     attributes: dict[str, Any]
     serialization_type: WorkflowSerializationFormat
+    authenticated_user: str
+    authenticated_roles: list[str]
 
 
 def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
@@ -434,7 +441,19 @@ class Management:
                 "app_version",
                 "class_name",
                 "instance_name",
+                "authenticated_user",
             )
+        )
+        user = options.get("authenticated_user")
+        if user is not None and not isinstance(user, str):
+            raise DBOSException(
+                f"enqueue option 'authenticated_user' must be a string, got {user!r}"
+            )
+        roles = options.get("authenticated_roles")
+        granted = (
+            None
+            if roles is None
+            else check_roles_list(roles, "enqueue option 'authenticated_roles'")
         )
         if options.get("instance_name") is not None and options.get("class_name") is None:
             raise DBOSException(
@@ -474,6 +493,8 @@ class Management:
             class_name=options.get("class_name"),
             config_name=options.get("instance_name"),
             attributes=encode_attributes(options.get("attributes"), "enqueue option 'attributes'"),
+            authenticated_user=options.get("authenticated_user"),
+            authenticated_roles=encode_roles(granted),
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._base.portable import codec_for
 from .._base.serialization import Codec
+from .._engine.roles import decode_roles
 from ..storage._records import WorkflowRow
 
 
@@ -50,6 +51,13 @@ class WorkflowStatus:
     forked_from: str | None = None
     schedule_name: str | None = None
     attributes: dict[str, Any] | None = None
+    #: The identity it runs as (DBOS semantics): the authenticated user it was started or
+    #: enqueued by, the roles granted to that user (None: no authentication information),
+    #: and the role it assumed (the first of its required roles the user holds, else its
+    #: caller's). Restored when it is recovered.
+    authenticated_user: str | None = None
+    authenticated_roles: list[str] | None = None
+    assumed_role: str | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -83,7 +91,15 @@ class WorkflowStatus:
             forked_from=row.forked_from,
             schedule_name=row.schedule_name,
             attributes=_attributes(row.attributes),
+            authenticated_user=row.authenticated_user,
+            authenticated_roles=_roles(row.authenticated_roles),
+            assumed_role=row.assumed_role,
         )
+
+
+def _roles(text: str | None) -> list[str] | None:
+    roles = decode_roles(text)
+    return None if roles is None else list(roles)
 
 
 def _attributes(text: str | None) -> dict[str, Any] | None:

@@ -71,6 +71,12 @@ class NewWorkflow:
     #: None for core's own format, ``"portable_json"`` for the portable JSON other languages'
     #: SDKs and the SQL functions write. Backends store it as given.
     serialization: str | None = None
+    #: The identity it runs as (DBOS semantics, stored as DBOS Transact 3.4 stores it): the
+    #: authenticated user, the roles granted to that user (the JSON text of a list of
+    #: strings; None: no authentication information) and the role the workflow assumed.
+    authenticated_user: str | None = None
+    authenticated_roles: str | None = None
+    assumed_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,10 @@ class WorkflowRow:
     #: The format of `inputs`, `output` and `error` (`NewWorkflow.serialization`); None for
     #: core's own format (every row stored before the column existed).
     serialization: str | None = None
+    #: The identity it runs as (see `NewWorkflow.authenticated_user`).
+    authenticated_user: str | None = None
+    authenticated_roles: str | None = None
+    assumed_role: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -310,10 +320,11 @@ class WorkflowOutcome:
 class ForkRequest:
     """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
 
-    The copy gets the ID `forked_workflow_id`, the original's name, inputs and attributes, and is
-    ENQUEUED on `queue_name` with `application_version` (None: the original's version), created at
-    `now_ms`. The recorded operations with a function ID below `start_step` are copied to it,
-    so a worker replays them instead of running them again.
+    The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes and
+    identity (authenticated user, roles and assumed role), and is ENQUEUED on `queue_name` with
+    `application_version` (None: the original's version), created at `now_ms`. The recorded
+    operations with a function ID below `start_step` are copied to it, so a worker replays
+    them instead of running them again.
     """
 
     workflow_id: str
@@ -346,6 +357,8 @@ class WorkflowQuery:
     created_before_ms: int | None = None
     forked_from: str | tuple[str, ...] | None = None
     schedule_name: str | tuple[str, ...] | None = None
+    #: Only workflows run by this authenticated user (or any of a tuple of them).
+    authenticated_user: str | tuple[str, ...] | None = None
     has_parent: bool | None = None
     is_fork: bool | None = None
     completed_after_ms: int | None = None
@@ -562,6 +575,7 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         ("parent_workflow_id", query.parent_workflow_id),
         ("forked_from", query.forked_from),
         ("schedule_name", query.schedule_name),
+        ("authenticated_user", query.authenticated_user),
         ("deduplication_id", query.deduplication_id),
     ):
         if isinstance(value, tuple):
