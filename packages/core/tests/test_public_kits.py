@@ -25,7 +25,7 @@ STORAGE = [
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
     "ForkRequest", "GroupCommit", "Lease", "LeaseHolder", "Message", "Migration", "NewWorkflow",
     "PartitionLoad",
-    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "StepAck", "StepRecord",
+    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest", "StepAck", "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
     "StrandedVersion", "SystemStorage", "Wakeup",
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",

@@ -64,6 +64,7 @@ from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._url import SQLiteSettings, parse_sqlite_url
+from ._timeops import TimeOps
 from ._versions import ApplicationVersions
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
@@ -89,7 +90,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions):
+class SQLiteStorage(ApplicationVersions, TimeOps):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

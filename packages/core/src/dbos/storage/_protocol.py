@@ -23,6 +23,7 @@ from ._records import (
     EventRecord,
     FinishedAndClaimed,
     ForkRequest,
+    RewindRequest,
     Lease,
     LeaseHolder,
     Message,
@@ -396,6 +397,37 @@ class StorageBackend(Protocol):
         `DBOSWorkflowConflictIDError` if `forked_workflow_id` is already taken (nothing is
         written in those cases).
         """
+        ...
+
+    def rewind_workflow(self, request: RewindRequest) -> str | None:
+        """Run a finished workflow again in place from operation `request.start_step`.
+
+        One transaction, holding the workflow's row, that checks its status first: only a
+        SUCCESS, ERROR, CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow is rewound (DBOS
+        Transact 3.4 refuses active ones too), so no live claim or execution of it can
+        interleave. Then, as DBOS Transact 3.4 defines a rewind:
+
+        - the recorded operations from `start_step` on are deleted (with a `recv`'s, the
+          message it consumed), and so is its event history from there; each event key set
+          from there gets back the value the latest earlier operation set (or none);
+        - stream entries stay, except close markers written from there (or by no known
+          operation), so the new run can write on;
+        - every message still waiting for the workflow is deleted;
+        - the row becomes ENQUEUED on `request.queue_name` / `queue_partition_key` with
+          output, error, owner, executor, deduplication ID, delay, deadline, start and
+          completion times cleared, recovery attempts reset, and `application_version` if
+          given.
+
+        Returns the status the workflow had (a terminal one: rewound; any other: nothing
+        changed), or None if there is no such workflow.
+        """
+        ...
+
+    def set_workflow_delay(self, workflow_id: str, delay_until_ms: int, now_ms: int) -> bool:
+        """Make a delayed workflow (ENQUEUED, its `delay_until_ms` still after `now_ms`) wait
+        until `delay_until_ms` instead (epoch ms; a past time lets it start at once). One
+        statement; returns whether a row changed (False: no such workflow, or not delayed:
+        DBOS Transact 3.4 changes only DELAYED workflows)."""
         ...
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:
