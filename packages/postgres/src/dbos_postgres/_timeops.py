@@ -39,9 +39,7 @@ class TimeOps:
         then finds the row ENQUEUED."""
         params = as_params(request)
         with self._connection() as connection, connection.transaction():
-            found = connection.execute(
-                self._queries["lock_workflow_for_rewind"], params
-            ).fetchone()
+            found = connection.execute(self._queries["lock_workflow_for_rewind"], params).fetchone()
             if found is None:
                 return None
             status = str(found[0])

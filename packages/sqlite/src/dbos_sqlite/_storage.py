@@ -63,8 +63,8 @@ from ._attributes import merged, register_functions
 from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
-from ._url import SQLiteSettings, parse_sqlite_url
 from ._timeops import TimeOps
+from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
 
 #: Rows one retention statement deletes at most (it repeats until fewer are left).
