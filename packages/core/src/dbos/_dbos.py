@@ -140,6 +140,9 @@ class _DBOSType(type, Facade):
             return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
         return _resume_here(engine, workflow_ids)
 
+    def _facade_enqueued(self, queue_name: str) -> None:
+        DBOS._launched_engine().work_enqueued(queue_name)
+
     def _facade_send(self, destination_id: str, message: Any, topic: str | None) -> Procedure[None]:
         return send_procedure(DBOS._launched_engine().recorder, destination_id, message, topic)
 

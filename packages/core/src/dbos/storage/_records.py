@@ -521,6 +521,7 @@ def as_params(
     | EventRecord
     | StreamWrite
     | ForkRequest
+    | RewindRequest
     | Lease,
 ) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
