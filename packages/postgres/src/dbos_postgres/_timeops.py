@@ -24,15 +24,15 @@ _REWIND = (
 
 
 class TimeOps:
-    """`rewind_workflow` (one transaction holding the row) and `set_workflow_delay` (one
-    statement); see `SystemStorage`."""
+    """`rewind_workflow` (one transaction holding the row), `release_cancelled` and
+    `set_workflow_delay` (one statement each); see `SystemStorage`."""
 
     _queries: dict[str, bytes]
 
     def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         raise NotImplementedError  # PostgresStorage's
 
-    def rewind_workflow(self, request: RewindRequest) -> str | None:
+    def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
         """`SystemStorage.rewind_workflow` on Postgres: locks the row (FOR UPDATE), checks its
         status and rewinds in the same transaction, so a concurrent claim, resume or
         recovery either finished before (and the status is no longer terminal) or waits and
@@ -42,12 +42,18 @@ class TimeOps:
             found = connection.execute(self._queries["lock_workflow_for_rewind"], params).fetchone()
             if found is None:
                 return None
-            status = str(found[0])
-            if status not in TERMINAL_STATUSES:
-                return status
+            status, running = str(found[0]), bool(found[1])
+            if status not in TERMINAL_STATUSES or running:
+                return status, False
             for query in _REWIND:
                 connection.execute(self._queries[query], params)
-        return status
+        return status, True
+
+    def release_cancelled(self, workflow_id: str, instance_id: str) -> None:
+        """`SystemStorage.release_cancelled`: one update."""
+        params = {"workflow_id": workflow_id, "instance_id": instance_id}
+        with self._connection() as connection:
+            connection.execute(self._queries["release_cancelled"], params)
 
     def set_workflow_delay(self, workflow_id: str, delay_until_ms: int, now_ms: int) -> bool:
         """`SystemStorage.set_workflow_delay` on Postgres: one update."""

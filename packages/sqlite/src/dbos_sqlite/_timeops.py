@@ -23,8 +23,8 @@ _REWIND = (
 
 
 class TimeOps:
-    """`rewind_workflow` and `set_workflow_delay` (see `SystemStorage`), each one write
-    transaction."""
+    """`rewind_workflow`, `release_cancelled` and `set_workflow_delay` (see `SystemStorage`),
+    each one write transaction."""
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # SQLiteStorage's
@@ -32,7 +32,7 @@ class TimeOps:
     def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
         raise NotImplementedError  # SQLiteStorage's
 
-    def rewind_workflow(self, request: RewindRequest) -> str | None:
+    def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
         """`SystemStorage.rewind_workflow` on SQLite: the status check and the rewind in one
         BEGIN IMMEDIATE transaction (the database's single writer), so no claim, resume or
         recovery of the row can come between them."""
@@ -41,12 +41,18 @@ class TimeOps:
             found = self._run(connection, "select_status_for_rewind", params).fetchone()
             if found is None:
                 return None
-            status = str(found[0])
-            if status not in TERMINAL_STATUSES:
-                return status
+            status, running = str(found[0]), bool(found[1])
+            if status not in TERMINAL_STATUSES or running:
+                return status, False
             for query in _REWIND:
                 self._run(connection, query, params)
-        return status
+        return status, True
+
+    def release_cancelled(self, workflow_id: str, instance_id: str) -> None:
+        """`SystemStorage.release_cancelled`: one update."""
+        params = {"workflow_id": workflow_id, "instance_id": instance_id}
+        with self._transaction() as connection:
+            self._run(connection, "release_cancelled", params)
 
     def set_workflow_delay(self, workflow_id: str, delay_until_ms: int, now_ms: int) -> bool:
         """`SystemStorage.set_workflow_delay` on SQLite: one update."""

@@ -362,6 +362,10 @@ class Engine:
                     recorded = {step.function_id: step for step in steps}
                 outcome, stored = ended
                 final_status = yield from self._finish(stored, active)
+                if final_status == _CANCELLED and self.instance_id is not None:
+                    # Stopped: a rewind may now take it (SystemStorage.rewind_workflow).
+                    release = self.storage.release_cancelled
+                    yield Blocking(release, (workflow_id, self.instance_id))
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)

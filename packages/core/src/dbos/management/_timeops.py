@@ -37,7 +37,8 @@ def rewind(
     Raises:
         DBOSNonExistentWorkflowError: no workflow has this ID.
         DBOSException: the workflow is ENQUEUED or PENDING (DBOS Transact 3.4: only a
-            workflow in a terminal state can be rewound, so cancel it first); `start_step`
+            workflow in a terminal state can be rewound, so cancel it first), or it is
+            CANCELLED but its execution has not stopped yet (ours); `start_step`
             is not an int >= 0; a blank queue name, partition key or version.
     """
     check_workflow_id(workflow_id)
@@ -60,13 +61,19 @@ def rewind(
         application_version=application_version,
         now_ms=now_ms(),
     )
-    status: str | None = yield Blocking(storage.rewind_workflow, (request,))
-    if status is None:
+    found: tuple[str, bool] | None = yield Blocking(storage.rewind_workflow, (request,))
+    if found is None:
         raise DBOSNonExistentWorkflowError(workflow_id)
+    status, rewound = found
     if status not in TERMINAL_STATUSES:
         raise DBOSException(
             f"Cannot rewind workflow {workflow_id!r} ({status}): only a workflow in a "
             "terminal state can be rewound, so cancel it first"
+        )
+    if not rewound:
+        raise DBOSException(
+            f"Cannot rewind workflow {workflow_id!r} yet: it was cancelled, but its execution "
+            "has not reached a step boundary and stopped; try again when it has"
         )
     return queue
 

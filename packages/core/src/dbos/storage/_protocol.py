@@ -399,13 +399,17 @@ class StorageBackend(Protocol):
         """
         ...
 
-    def rewind_workflow(self, request: RewindRequest) -> str | None:
+    def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
         """Run a finished workflow again in place from operation `request.start_step`.
 
-        One transaction, holding the workflow's row, that checks its status first: only a
-        SUCCESS, ERROR, CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow is rewound (DBOS
-        Transact 3.4 refuses active ones too), so no live claim or execution of it can
-        interleave. Then, as DBOS Transact 3.4 defines a rewind:
+        One transaction, holding the workflow's row, that checks first that no execution of
+        it can be running: its status must be SUCCESS, ERROR, CANCELLED or
+        MAX_RECOVERY_ATTEMPTS_EXCEEDED (DBOS Transact 3.4 refuses active ones too), and a
+        CANCELLED row must have no owner instance holding an unexpired lease (a cancelled
+        execution runs on to its next step boundary, then gives its ownership up:
+        `release_cancelled`). So no claim, resume or recovery interleaves, and no step of
+        the old run is still running when the new run may start. Then, as DBOS Transact
+        3.4 defines a rewind:
 
         - the recorded operations from `start_step` on are deleted (with a `recv`'s, the
           message it consumed), and so is its event history from there; each event key set
@@ -418,9 +422,15 @@ class StorageBackend(Protocol):
           completion times cleared, recovery attempts reset, and `application_version` if
           given.
 
-        Returns the status the workflow had (a terminal one: rewound; any other: nothing
+        Returns the status the workflow had and whether it was rewound (False: nothing
         changed), or None if there is no such workflow.
         """
+        ...
+
+    def release_cancelled(self, workflow_id: str, instance_id: str) -> None:
+        """An execution of `workflow_id` in process instance `instance_id` has stopped because
+        the workflow was cancelled: clear the row's owner if it is still CANCELLED and owned
+        by `instance_id` (see `rewind_workflow`). One statement."""
         ...
 
     def set_workflow_delay(self, workflow_id: str, delay_until_ms: int, now_ms: int) -> bool:

@@ -567,8 +567,11 @@ WHERE workflow_id = ANY(%(workflow_ids)s)
   AND workflow_id NOT IN (SELECT workflow_id FROM cancelled)
 
 -- name: requeue_workflows
+-- An ENQUEUED row has no owner until a claim gives it one (a rewind relies on it: see
+-- lock_workflow_for_rewind).
 UPDATE {schema}.workflow_status
 SET status = 'ENQUEUED', queue_name = %(queue_name)s, executor_id = NULL, output = NULL,
+    owner_instance = NULL,
     error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
     deadline_at = NULL, updated_at = %(now_ms)s
 WHERE workflow_id = ANY(%(workflow_ids)s)
@@ -720,8 +723,24 @@ SELECT set_config('statement_timeout', %(timeout)s, true)
 
 -- name: lock_workflow_for_rewind
 -- FOR UPDATE: claims, recoveries, resumes and cancels of the row wait for the rewind, which
--- then sees (and they see) one consistent status.
-SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s FOR UPDATE
+-- then sees (and they see) one consistent status. The second column: whether an execution
+-- may still be running it. A cancelled execution stops at its next step boundary and then
+-- gives up its ownership (release_cancelled); until then a CANCELLED row keeps an owner, and
+-- while that owner's lease holds, its execution may be inside a step.
+SELECT w.status,
+       w.status = 'CANCELLED' AND w.owner_instance IS NOT NULL AND EXISTS (
+           SELECT 1 FROM {schema}.process_leases AS l
+           WHERE l.instance_id = w.owner_instance
+             AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+FROM {schema}.workflow_status AS w
+WHERE w.workflow_id = %(workflow_id)s
+FOR UPDATE OF w
+
+-- name: release_cancelled
+UPDATE {schema}.workflow_status
+SET owner_instance = NULL
+WHERE workflow_id = %(workflow_id)s AND status = 'CANCELLED'
+  AND owner_instance = %(instance_id)s
 
 -- name: rewind_drop_events
 -- Event keys set from start_step on lose their current value (restored next, from the history

@@ -285,8 +285,11 @@ WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
 
 -- name: requeue_workflow
+-- An ENQUEUED row has no owner until a claim gives it one (a rewind relies on it: see
+-- select_status_for_rewind).
 UPDATE workflow_status
 SET status = 'ENQUEUED', queue_name = :queue_name, executor_id = NULL, output = NULL,
+    owner_instance = NULL,
     error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
     deadline_at = NULL, updated_at = :now_ms
 WHERE workflow_id = :workflow_id
@@ -425,7 +428,21 @@ WHERE version_name = :version_name
 -- Moving workflows in time: rewind and set_workflow_delay (see _timeops.py).
 
 -- name: select_status_for_rewind
-SELECT status FROM workflow_status WHERE workflow_id = :workflow_id
+-- The second column: whether an execution may still be running it. A cancelled execution
+-- stops at its next step boundary and then gives up its ownership (release_cancelled); until
+-- then a CANCELLED row keeps an owner, and while that owner's lease holds, its execution may
+-- be inside a step.
+SELECT w.status,
+       w.status = 'CANCELLED' AND w.owner_instance IS NOT NULL AND EXISTS (
+           SELECT 1 FROM process_leases AS l
+           WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)
+FROM workflow_status AS w
+WHERE w.workflow_id = :workflow_id
+
+-- name: release_cancelled
+UPDATE workflow_status
+SET owner_instance = NULL
+WHERE workflow_id = :workflow_id AND status = 'CANCELLED' AND owner_instance = :instance_id
 
 -- name: rewind_drop_events
 -- Event keys set from start_step on lose their current value (restored next, from the history

@@ -13,6 +13,7 @@ import pytest
 from dbos import SystemStorage
 from dbos.storage import (
     EventRecord,
+    Lease,
     Message,
     QueueSpec,
     RecvRequest,
@@ -35,6 +36,8 @@ __all__ = [
     "test_rewind_restores_events_and_reopens_streams_as_of_the_start_step",
     "test_rewind_deletes_waiting_messages_and_those_consumed_from_the_start_step",
     "test_rewind_refuses_active_workflows_and_changes_nothing",
+    "test_rewind_waits_for_a_cancelled_execution_to_stop",
+    "test_requeue_leaves_no_owner_behind",
     "test_rewind_of_a_missing_workflow_returns_none",
     "test_rewind_from_step_zero_and_onto_another_queue_and_version",
     "test_set_workflow_delay_changes_only_delayed_workflows",
@@ -76,7 +79,7 @@ def test_rewind_drops_the_steps_from_the_start_step_and_enqueues_the_workflow(
     dbos_storage: SystemStorage,
 ) -> None:
     _finished(dbos_storage, "wf", 4, ERROR)
-    assert dbos_storage.rewind_workflow(_rewind("wf", 2)) == ERROR
+    assert dbos_storage.rewind_workflow(_rewind("wf", 2)) == (ERROR, True)
     assert [s.function_id for s in dbos_storage.load_steps("wf")] == [0, 1]
     row = dbos_storage.get_workflow("wf")
     assert row is not None
@@ -94,7 +97,7 @@ def test_rewind_drops_the_steps_from_the_start_step_and_enqueues_the_workflow(
     )
     # A rewind past the last step keeps every step (and still enqueues it again).
     _refinish(dbos_storage, "wf")
-    assert dbos_storage.rewind_workflow(_rewind("wf", 9)) == SUCCESS
+    assert dbos_storage.rewind_workflow(_rewind("wf", 9)) == (SUCCESS, True)
     assert [s.function_id for s in dbos_storage.load_steps("wf")] == [0, 1]
 
 
@@ -111,7 +114,7 @@ def test_rewind_restores_events_and_reopens_streams_as_of_the_start_step(
     dbos_storage.set_event(EventRecord("wf", "late", '"x"', 4), step("wf", 3))
     dbos_storage.write_stream(StreamWrite("wf", "s", None, 5), step("wf", 4))
     dbos_storage.finish_workflow(finish("wf"))
-    assert dbos_storage.rewind_workflow(_rewind("wf", 2)) == SUCCESS
+    assert dbos_storage.rewind_workflow(_rewind("wf", 2)) == (SUCCESS, True)
     # Each event as the operations before the cut left it; "late" was set after it only.
     assert dbos_storage.get_event("wf", "status") == '"priced"'
     assert dbos_storage.get_event("wf", "late") is None
@@ -121,10 +124,10 @@ def test_rewind_restores_events_and_reopens_streams_as_of_the_start_step(
     assert _values(dbos_storage, "wf", "s") == ['"a"', '"b"', '"c"']
     # The event history is cut too: a second rewind to step 1 finds "priced" still.
     _refinish(dbos_storage, "wf")
-    assert dbos_storage.rewind_workflow(_rewind("wf", 1)) == SUCCESS
+    assert dbos_storage.rewind_workflow(_rewind("wf", 1)) == (SUCCESS, True)
     assert dbos_storage.get_event("wf", "status") == '"priced"'
     _refinish(dbos_storage, "wf")
-    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == SUCCESS
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (SUCCESS, True)
     assert dbos_storage.get_event("wf", "status") is None
 
 
@@ -140,7 +143,7 @@ def test_rewind_deletes_waiting_messages_and_those_consumed_from_the_start_step(
     second = dbos_storage.recv(RecvRequest("wf", 1, "DBOS.recv", "t", 11))
     assert (first and first.output, second and second.output) == ('"m0"', '"m1"')
     dbos_storage.finish_workflow(finish("wf"))
-    assert dbos_storage.rewind_workflow(_rewind("wf", 1)) == SUCCESS
+    assert dbos_storage.rewind_workflow(_rewind("wf", 1)) == (SUCCESS, True)
     # m0 stays consumed (step 0 is kept); m1 went with step 1, m2 (never consumed) is gone.
     assert [s.output for s in dbos_storage.load_steps("wf")] == ['"m0"']
     assert dbos_storage.recv(RecvRequest("wf", 1, "DBOS.recv", "t", 12)) is None
@@ -157,12 +160,50 @@ def test_rewind_refuses_active_workflows_and_changes_nothing(
     dbos_storage.record_step(step("wf", 0))
     dbos_storage.set_event(EventRecord("wf", "k", '"v"', 1), step("wf", 1))
     dbos_storage.send(Message("m", "wf", "t", '"m"', 2))
-    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == status
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (status, False)
     row = dbos_storage.get_workflow("wf")
     assert row is not None and (row.status, row.queue_name) == (status, "q")
     assert len(dbos_storage.load_steps("wf")) == 2
     assert dbos_storage.get_event("wf", "k") == '"v"'
     assert dbos_storage.recv(RecvRequest("wf", 2, "DBOS.recv", "t", 3)) is not None
+
+
+def test_rewind_waits_for_a_cancelled_execution_to_stop(dbos_storage: SystemStorage) -> None:
+    """A cancelled workflow's execution runs on to its next step boundary: while its owner
+    holds its lease and has not released the row, a rewind changes nothing."""
+    dbos_storage.renew_lease(Lease("live", "executor-a", "v1", 600_000))
+    dbos_storage.create_workflow(new_workflow("wf", owner_instance="live"))
+    dbos_storage.record_step(step("wf", 0))
+    dbos_storage.cancel_workflow("wf", 1_700_000_001_000)
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (CANCELLED, False)
+    assert len(dbos_storage.load_steps("wf")) == 1
+    # Another instance's release changes nothing; the owner's does.
+    dbos_storage.release_cancelled("wf", "someone-else")
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (CANCELLED, False)
+    dbos_storage.release_cancelled("wf", "live")
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (CANCELLED, True)
+    assert dbos_storage.load_steps("wf") == []
+    # An owner whose lease is gone runs nothing any more: its cancelled rows can be rewound.
+    dbos_storage.create_workflow(new_workflow("orphan", owner_instance="dead"))
+    dbos_storage.cancel_workflow("orphan", 1_700_000_001_000)
+    assert dbos_storage.rewind_workflow(_rewind("orphan", 0)) == (CANCELLED, True)
+    # A finished row is never released (its owner finished it, so nothing runs).
+    dbos_storage.create_workflow(new_workflow("done", owner_instance="live"))
+    dbos_storage.finish_workflow(finish("done"))
+    assert dbos_storage.rewind_workflow(_rewind("done", 0)) == (SUCCESS, True)
+
+
+def test_requeue_leaves_no_owner_behind(dbos_storage: SystemStorage) -> None:
+    """A requeued (ENQUEUED) row has no owner, so cancelling it before any claim leaves a
+    row a rewind can take at once."""
+    dbos_storage.renew_lease(Lease("live", "executor-a", "v1", 600_000))
+    dbos_storage.create_workflow(new_workflow("wf", owner_instance="live"))
+    dbos_storage.finish_workflow(finish("wf", ERROR))
+    assert dbos_storage.requeue_workflows(("wf",), "q", 1_700_000_002_000) == ["wf"]
+    row = dbos_storage.get_workflow("wf")
+    assert row is not None and (row.status, row.owner_instance) == (ENQUEUED, None)
+    dbos_storage.cancel_workflow("wf", 1_700_000_003_000)
+    assert dbos_storage.rewind_workflow(_rewind("wf", 0)) == (CANCELLED, True)
 
 
 def test_rewind_of_a_missing_workflow_returns_none(dbos_storage: SystemStorage) -> None:
@@ -176,7 +217,7 @@ def test_rewind_from_step_zero_and_onto_another_queue_and_version(
     request = _rewind(
         "wf", 0, queue_name="other", queue_partition_key="p", application_version="v2"
     )
-    assert dbos_storage.rewind_workflow(request) == CANCELLED
+    assert dbos_storage.rewind_workflow(request) == (CANCELLED, True)
     assert dbos_storage.load_steps("wf") == []
     row = dbos_storage.get_workflow("wf")
     assert row is not None
