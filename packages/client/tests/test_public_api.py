@@ -7,6 +7,12 @@ import dbos_client
 
 def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
-    assert dbos_client.__all__ == ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]
+    assert dbos_client.__all__ == [
+        "DBOSClient",
+        "DebouncerClient",
+        "EnqueueOptions",
+        "StepInfo",
+        "UnreadableValue",
+    ]
     for name in dbos_client.__all__:
         assert hasattr(dbos_client, name), name

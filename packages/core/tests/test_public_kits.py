@@ -42,7 +42,7 @@ MANAGEMENT = [
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage", "StepInfo",
     "StrandedCount",
     "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
-    "build_queued_query",
+    "build_queued_query", "debounce",
     "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
     "send_from_outside", "served_versions", "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",

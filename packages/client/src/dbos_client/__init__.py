@@ -10,5 +10,6 @@ from __future__ import annotations
 from dbos.management import EnqueueOptions, StepInfo, UnreadableValue
 
 from ._client import DBOSClient
+from ._debouncer import DebouncerClient
 
-__all__ = ["DBOSClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]
+__all__ = ["DBOSClient", "DebouncerClient", "EnqueueOptions", "StepInfo", "UnreadableValue"]

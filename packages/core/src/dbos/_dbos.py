@@ -277,6 +277,9 @@ class DBOS(
                 )
             return
         settings = self._settings
+        from ._debouncer import register_debouncer  # the face's own module, after DBOS exists
+
+        register_debouncer()
         # At launch rather than in DBOS(): once per launch, where the services would start.
         for key in settings.missing_services:
             logger.warning(missing_service_warning(key))
