@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +239,23 @@ def test_rewind_of_a_cancelled_workflow_waits_until_its_execution_stops(launch: 
             time.sleep(0.05)
     assert rewound.get_result(timeout_seconds=30) == "done"
     assert runs == Counter(slow=2, after=1)
+
+
+def test_the_example_runs(dbos_system_database_url: str) -> None:
+    """examples/time_travel.py: debounce, rewind and delay, end to end in a subprocess."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "time_travel.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "debounce: 1 workflow for 3 edits" in out
+    assert "debounce: doc-7 indexed with 'Hello'" in out
+    assert "rewind: rendered 1x, delivered 2x" in out
+    assert "delay: moved=True, reminded ada" in out
