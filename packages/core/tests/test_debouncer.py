@@ -94,12 +94,12 @@ def test_queue_set_workflow_id_and_refused_options(launch: Launch) -> None:
 
     assert asyncio.run(debounce_async()) == 10
     for options in ({"deduplication_id": "d"}, {"delay_seconds": 1.0}, {"priority": 1}):
-        with SetEnqueueOptions(**options), pytest.raises(DBOSException, match="Cannot debounce"):  # type: ignore[arg-type]
+        with SetEnqueueOptions(**options), pytest.raises(DBOSException, match="Cannot debounce"):
             debouncer.debounce("k", 0.2, 1)
     with pytest.raises(DBOSException, match="debounce_period_sec"):
         debouncer.debounce("k", -1, 1)
     with pytest.raises(TypeError):
-        Debouncer.create(DBOS.get_workflow_status)  # type: ignore[arg-type]
+        Debouncer.create(DBOS.get_workflow_status)
     with pytest.raises(DBOSException, match="application_name"):
         Debouncer("x", application_name="other")
 
