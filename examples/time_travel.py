@@ -4,7 +4,7 @@ Run it with ``python examples/time_travel.py``. It uses the embedded SQLite defa
 a temporary folder) unless DBOS_SYSTEM_DATABASE_URL names another system database.
 
 1. Debounce: a burst of edits to one document starts one reindexing workflow, with the last
-   text, half a second after the last edit.
+   text, two seconds after the last edit.
 2. Rewind: a receipt workflow delivered to a mail server that lost it; rewinding it to its
    delivery step delivers again, in place (same workflow ID), without rendering again.
 3. Delay: a reminder enqueued for an hour from now is brought forward to now.
@@ -58,7 +58,7 @@ def main() -> None:
         try:
             debouncer = Debouncer.create(reindex, debounce_timeout_sec=30)
             handles = [
-                debouncer.debounce("doc-7", 0.5, "doc-7", text) for text in ("H", "He", "Hello")
+                debouncer.debounce("doc-7", 2.0, "doc-7", text) for text in ("H", "He", "Hello")
             ]
             print(f"debounce: {len({h.workflow_id for h in handles})} workflow for 3 edits")
             print(f"debounce: {handles[-1].get_result(timeout_seconds=60)}")

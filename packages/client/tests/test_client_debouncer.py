@@ -30,7 +30,7 @@ def test_debouncer_client_starts_one_workflow_with_the_last_inputs(
         debouncer: DebouncerClient[str] = DebouncerClient(
             client, {"workflow_name": "process", "queue_name": queue.name}
         )
-        handles = [debouncer.debounce("k", 1.0, value) for value in ("a", "b", "c")]
+        handles = [debouncer.debounce("k", 2.0, value) for value in ("a", "b", "c")]
         assert len({handle.workflow_id for handle in handles}) == 1
         assert handles[0].get_result(timeout_seconds=60) == "C"
         assert seen == ["c"]
@@ -39,8 +39,8 @@ def test_debouncer_client_starts_one_workflow_with_the_last_inputs(
 
         # An app's Debouncer and a client's share the window of one key.
         in_app = Debouncer.create(process, queue=queue)
-        first = debouncer.debounce("shared", 1.0, "from-client")
-        second = in_app.debounce("shared", 1.0, "from-app")
+        first = debouncer.debounce("shared", 2.0, "from-client")
+        second = in_app.debounce("shared", 2.0, "from-app")
         assert first.workflow_id == second.workflow_id
         assert second.get_result(timeout_seconds=60) == "FROM-APP"
 

@@ -32,7 +32,7 @@ def test_calls_within_the_window_start_one_workflow_with_the_last_inputs(
 
     launch()
     debouncer = Debouncer.create(process)
-    handles = [debouncer.debounce("user-1", 1.0, value) for value in ("a", "b", "c")]
+    handles = [debouncer.debounce("user-1", 2.0, value) for value in ("a", "b", "c")]
     assert len({handle.workflow_id for handle in handles}) == 1
     assert handles[0].get_result(timeout_seconds=60) == "C"
     assert seen == ["c"]
