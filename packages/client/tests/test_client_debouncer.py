@@ -19,7 +19,7 @@ def test_debouncer_client_starts_one_workflow_with_the_last_inputs(
     seen: list[str] = []
     queue = Queue("client-debounced")
 
-    @DBOS.workflow(name="process")
+    @DBOS.workflow(name="debounce-process")
     def process(value: str) -> str:
         seen.append(value)
         return value.upper()
@@ -28,7 +28,7 @@ def test_debouncer_client_starts_one_workflow_with_the_last_inputs(
     client = DBOSClient(dbos_system_database_url)
     try:
         debouncer: DebouncerClient[str] = DebouncerClient(
-            client, {"workflow_name": "process", "queue_name": queue.name}
+            client, {"workflow_name": "debounce-process", "queue_name": queue.name}
         )
         handles = [debouncer.debounce("k", 2.0, value) for value in ("a", "b", "c")]
         assert len({handle.workflow_id for handle in handles}) == 1
@@ -52,14 +52,14 @@ def test_debouncer_client_starts_one_workflow_with_the_last_inputs(
         assert asyncio.run(debounce_async()) == "Z"
         named: DebouncerClient[str] = DebouncerClient(
             client,
-            {"workflow_name": "process", "queue_name": queue.name, "workflow_id": "named"},
+            {"workflow_name": "debounce-process", "queue_name": queue.name, "workflow_id": "named"},
             queue="client-debounced",
             debounce_timeout_sec=5,
         )
         assert named.debounce("k3", 0.2, "n").get_result(timeout_seconds=60) == "N"
         assert DBOS.get_workflow_status("named") is not None
         refused: DebouncerClient[str] = DebouncerClient(
-            client, {"workflow_name": "process", "queue_name": queue.name, "priority": 1}
+            client, {"workflow_name": "debounce-process", "queue_name": queue.name, "priority": 1}
         )
         with pytest.raises(DBOSException, match="Cannot debounce"):
             refused.debounce("k", 1.0, "x")

@@ -66,11 +66,11 @@ def test_client_rewinds_and_moves_delays(launch: Launch, dbos_system_database_ur
             raise Outage("down")
         return f"published {x}"
 
-    @DBOS.workflow(name="report")
+    @DBOS.workflow(name="timeops-report")
     def report() -> str:
         return publish(load())
 
-    @DBOS.workflow(name="task")
+    @DBOS.workflow(name="timeops-task")
     def task(x: int) -> int:
         return x
 
@@ -113,7 +113,7 @@ def test_cli_rewind_and_set_delay(launch: Launch, dbos_system_database_url: str)
         runs["count"] += 1
         return runs["count"]
 
-    @DBOS.workflow(name="counter")
+    @DBOS.workflow(name="timeops-counter")
     def counter() -> int:
         return count()
 
