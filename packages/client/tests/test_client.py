@@ -49,8 +49,10 @@ class LocalOnlyError(Exception):
 
 def test_dbos_client_is_importable_from_dbos() -> None:
     assert dbos.DBOSClient is DBOSClient
+    assert dbos.DebouncerClient is dbos_client.DebouncerClient  # as in DBOS Transact 3.4
     assert dbos_client.__all__ == [
         "DBOSClient",
+        "DebouncerClient",
         "EnqueueOptions",
         "SendMessage",
         "StepInfo",

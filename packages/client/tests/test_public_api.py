@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
     assert dbos_client.__all__ == [
         "DBOSClient",
+        "DebouncerClient",
         "EnqueueOptions",
         "SendMessage",
         "StepInfo",

@@ -38,6 +38,7 @@ def test_public_names_are_pinned() -> None:
         "DBOSWorkflowFunctionNotFoundError",
         "EnqueueOptions",
         "DBOSWorkflowIDInUseError",
+        "Debouncer",
         "DuplicationPolicy",
         "JsonPickleSerializer",
         "PortableWorkflowError",

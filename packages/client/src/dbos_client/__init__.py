@@ -10,5 +10,13 @@ from __future__ import annotations
 from dbos.management import EnqueueOptions, SendMessage, StepInfo, UnreadableValue
 
 from ._client import DBOSClient
+from ._debouncer import DebouncerClient
 
-__all__ = ["DBOSClient", "EnqueueOptions", "SendMessage", "StepInfo", "UnreadableValue"]
+__all__ = [
+    "DBOSClient",
+    "DebouncerClient",
+    "EnqueueOptions",
+    "SendMessage",
+    "StepInfo",
+    "UnreadableValue",
+]

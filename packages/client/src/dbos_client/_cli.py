@@ -537,6 +537,67 @@ def fork(
             click.echo(handle.workflow_id)
 
 
+@workflow.command("rewind")
+@click.argument("workflow_id")
+@click.option(
+    "--step",
+    "start_step",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Step ID to run again from (steps before it are reused).",
+)
+@click.option("--queue", "queue_name", help="Queue to wait on (default: the internal queue).")
+@click.option("--partition-key", help="Partition key on a partitioned --queue.")
+@click.option("--app-version", help="Application version to run it on (default: its own).")
+@_json_option
+def rewind(
+    workflow_id: str,
+    start_step: int,
+    queue_name: str | None,
+    partition_key: str | None,
+    app_version: str | None,
+    as_json: bool,
+) -> None:
+    """Run finished workflow WORKFLOW_ID again, in place (same ID), from a step: its steps
+    from there, their events and the messages they consumed are discarded (see
+    `DBOS.rewind_workflow`). Refuses a workflow that is queued or running."""
+    settings = _settings()
+    with _reported(settings):
+        handle = settings.client().rewind_workflow(
+            workflow_id,
+            start_step=start_step,
+            application_version=app_version,
+            queue_name=queue_name,
+            queue_partition_key=partition_key,
+        )
+        if as_json:
+            click.echo(render.to_json({"workflow_id": handle.workflow_id}))
+        else:
+            click.echo(handle.workflow_id)
+
+
+@workflow.command("set-delay")
+@click.argument("workflow_id")
+@click.option("--seconds", type=click.FloatRange(min=0), help="Start no sooner than this from now.")
+@click.option("--until-ms", type=click.IntRange(min=0), help="Start no sooner than this epoch ms.")
+@_json_option
+def set_delay(workflow_id: str, seconds: float | None, until_ms: int | None, as_json: bool) -> None:
+    """Change when a delayed queued workflow may start (give one of --seconds, --until-ms).
+    Exits 1 if WORKFLOW_ID is not delayed (not queued with a delay that has yet to pass)."""
+    settings = _settings()
+    with _reported(settings):
+        changed = settings.client().set_workflow_delay(
+            workflow_id, delay_seconds=seconds, delay_until_epoch_ms=until_ms
+        )
+    if as_json:
+        click.echo(render.to_json({"workflow_id": workflow_id, "changed": changed}))
+    else:
+        click.echo(f"{workflow_id}: {'delay set' if changed else 'not delayed, left as it is'}")
+    if not changed:
+        raise SystemExit(1)
+
+
 # --- queues -------------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ from ._context import (
     SetWorkflowTimeout,
 )
 from ._dbos import DBOS
+from ._debouncer import Debouncer
 from ._distribution import core_version, warn_if_shadowed
 from ._engine.sending import SendMessage
 from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
@@ -73,6 +74,7 @@ from .storage._records import WorkflowStatusString
 
 if TYPE_CHECKING:
     from dbos_client import DBOSClient as DBOSClient
+    from dbos_client import DebouncerClient as DebouncerClient
 
 #: The installed version of dbos-core (``0+unknown`` when imported from a source tree); read
 #: from the installed metadata when first asked for (see `__getattr__`), not at import.
@@ -114,6 +116,7 @@ __all__ = [
     "DBOSWorkflowFunctionNotFoundError",
     "EnqueueOptions",
     "DBOSWorkflowIDInUseError",
+    "Debouncer",
     "DuplicationPolicy",
     "JsonPickleSerializer",
     "PortableWorkflowError",
@@ -148,12 +151,12 @@ def __getattr__(name: str) -> Any:
         return core_version()
     # `from dbos import DBOSClient`, as in DBOS Transact, when dbos-client is installed. Lazy:
     # dbos_client imports dbos, and core must work without it.
-    if name == "DBOSClient":
+    if name in ("DBOSClient", "DebouncerClient"):
         try:
-            from dbos_client import DBOSClient
+            import dbos_client
         except ImportError as exc:
             raise AttributeError(
-                "DBOSClient lives in the dbos-client package: pip install dbos-client"
+                f"{name} lives in the dbos-client package: pip install dbos-client"
             ) from exc
-        return DBOSClient
+        return getattr(dbos_client, name)
     raise AttributeError(f"module 'dbos' has no attribute {name!r}")

@@ -155,6 +155,9 @@ class _DBOSType(type, Facade):
             return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
         return _resume_here(engine, workflow_ids)
 
+    def _facade_enqueued(self, queue_name: str) -> None:
+        DBOS._launched_engine().work_enqueued(queue_name)
+
     def _facade_send(
         self,
         destination_id: str,
@@ -310,6 +313,9 @@ class DBOS(
                 )
             return
         settings = self._settings
+        from ._debouncer import register_debouncer  # the face's own module, after DBOS exists
+
+        register_debouncer()
         # At launch rather than in DBOS(): once per launch, where the services would start.
         for key in settings.missing_services:
             logger.warning(missing_service_warning(key))

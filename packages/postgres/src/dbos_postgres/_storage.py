@@ -72,6 +72,7 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
+from ._timeops import TimeOps
 from ._versions import ApplicationVersions
 
 R = TypeVar("R")
@@ -80,7 +81,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages):
+class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -64,6 +64,7 @@ from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._messages import BulkMessages
+from ._timeops import TimeOps
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
 
@@ -90,7 +91,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions, BulkMessages):
+class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

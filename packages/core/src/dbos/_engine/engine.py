@@ -33,7 +33,6 @@ from ..plugins._hooks import Hooks
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
     FinishedAndClaimed,
-    NewWorkflow,
     StepRecord,
     WorkflowOutcome,
     WorkflowRow,
@@ -43,7 +42,7 @@ from ..storage._waiting import Wakeups
 from . import registry as _registry
 from .arguments import ArgumentsRefused, stored_arguments
 from .background import BackgroundPort, stop_at_exit
-from .classes import Target, bound_args, target_of
+from .classes import bound_args, target_of
 from .context import (
     WorkflowContext,
     assigned_workflow_id,
@@ -204,7 +203,9 @@ class Engine:
         inputs = codec_for(self.codec, serialization).encode_inputs(
             target.args, kwargs, registration.name, registration.function
         )
-        new = self._new_workflow(workflow_id, registration, inputs, parent, placement, target)
+        new = new_workflow_record(
+            (workflow_id, registration, inputs, parent, placement, target), *self._identity
+        )
         if new.serialization != serialization:  # the configured serializer is portable
             new = replace(new, serialization=serialization)
         duplication = placement.duplication_policy if placement is not None else None
@@ -277,22 +278,6 @@ class Engine:
     def work_enqueued(self, queue_name: str) -> None:
         """Something was just enqueued on `queue_name` (a task, a fork): look for it now."""
         self.queue_worker.wake(queue_name)
-
-    def _new_workflow(
-        self,
-        workflow_id: str,
-        registration: WorkflowRegistration,
-        inputs: str,
-        parent: WorkflowContext | None,
-        placement: QueuePlacement | None,
-        target: Target,
-    ) -> NewWorkflow:
-        return new_workflow_record(
-            (workflow_id, registration, inputs, parent, placement, target),
-            self.executor_id,
-            self.application_version,
-            self.instance_id,
-        )
 
     def _settle_not_run_here(self, active: ActiveWorkflow, row: WorkflowRow | None) -> None:
         """This process does not run the workflow: hand local waiters the stored outcome, or
@@ -377,6 +362,10 @@ class Engine:
                     recorded = {step.function_id: step for step in steps}
                 outcome, stored = ended
                 final_status = yield from self._finish(stored, active)
+                if final_status == _CANCELLED and self.instance_id is not None:
+                    # Stopped: a rewind may now take it (SystemStorage.rewind_workflow).
+                    release = self.storage.release_cancelled
+                    yield Blocking(release, (workflow_id, self.instance_id))
             if final_status != outcome.status:
                 # Someone (a cancel) settled the row first; waiters see what is stored.
                 outcome = Outcome(workflow_id, final_status)

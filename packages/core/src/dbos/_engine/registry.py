@@ -213,6 +213,10 @@ def clear() -> None:
         _scheduled.clear()
 
 
+#: Names of DBOS's own workflows start with this (no user workflow should).
+INTERNAL_PREFIX = "_dbos_"
+
+
 def application_version() -> str:
     """A version tag derived from the source of every registered workflow.
 
@@ -221,6 +225,8 @@ def application_version() -> str:
     """
     digest = hashlib.sha256()
     for registration in sorted(workflows(), key=lambda r: r.name):
+        if registration.name.startswith(INTERNAL_PREFIX):
+            continue  # DBOS's own (the debouncer): the same in every app and version
         digest.update(registration.name.encode())
         try:
             source = inspect.getsource(registration.function)

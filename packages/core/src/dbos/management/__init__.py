@@ -11,6 +11,7 @@ procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items
 `run_sync` or `run_async` drive. A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
+`debounce` is the caller's side of a debounce (`Debouncer`, `DebouncerClient`).
 
 Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.storage`` and
 ``dbos``.
@@ -31,6 +32,7 @@ from .._engine.resilient import (
 )
 from .._engine.sending import SendMessage, send_bulk_from_outside
 from ..storage._waiting import Wakeups
+from ._debounce import debounce
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
@@ -59,6 +61,7 @@ __all__ = [
     "attempt_timeout",
     "build_query",
     "build_queued_query",
+    "debounce",
     "get_event_from_outside",
     "retry_timeout",
     "run_async",

@@ -14,11 +14,9 @@ parameters.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 from .._base.errors import DBOSException
 from .._base.portable import WorkflowSerializationFormat, serialization_for
@@ -33,6 +31,10 @@ from .._engine.stream_reads import (
     read_stream_offset_procedure,
 )
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
+from ._facade_timeops import TimeOpsFacade
+from ._forms import async_form as _async_form
+from ._forms import discard as _discard
+from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
 from ._status import WorkflowStatus
@@ -46,51 +48,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-F = TypeVar("F", bound="Facade")
-
-
-def _public(procedure: Callable[..., Any], wrapper: Callable[..., Any], suffix: str) -> None:
-    """Name `wrapper` for the public method it is (``_list_workflows`` makes ``list_workflows``
-    and ``list_workflows_async``) and give it the procedure's signature with the result type it
-    returns, so that `help()` and `inspect.signature` show what callers pass and get."""
-    name = procedure.__name__.lstrip("_") + suffix
-    wrapper.__name__ = name
-    wrapper.__qualname__ = f"{procedure.__qualname__.rpartition('.')[0]}.{name}"
-    signature = inspect.signature(procedure)
-    returns = signature.return_annotation
-    if isinstance(returns, str) and returns.startswith("Procedure[") and returns.endswith("]"):
-        returns = returns[len("Procedure[") : -1]
-    wrapper.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
-
-
-def _sync_form(
-    procedure: Callable[Concatenate[F, P], Procedure[R]],
-) -> Callable[Concatenate[F, P], R]:
-    """The blocking method that runs `procedure` in the calling thread."""
-
-    @functools.wraps(procedure)
-    def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return run_sync(procedure(self, *args, **kwargs))
-
-    _public(procedure, method, "")
-    return method
-
-
-def _async_form(
-    procedure: Callable[Concatenate[F, P], Procedure[R]],
-) -> Callable[Concatenate[F, P], Coroutine[Any, Any, R]]:
-    """The coroutine method that runs `procedure` without blocking the event loop."""
-
-    @functools.wraps(procedure)
-    async def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await run_async(procedure(self, *args, **kwargs))
-
-    _public(procedure, method, "_async")
-    return method
-
-
-def _discard(procedure: Procedure[Any]) -> Procedure[None]:
-    yield from procedure
 
 
 H = TypeVar("H")
@@ -109,7 +66,7 @@ def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
     return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
-class Facade:
+class Facade(TimeOpsFacade):
     """The management and messaging calls of both `DBOS` (on the class) and `DBOSClient` (on an
     instance): read statuses, list workflows and steps, cancel, resume, delete, collect
     garbage, send messages, read events and streams. Each has a sync and an ``_async`` form.
@@ -157,6 +114,9 @@ class Facade:
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         raise NotImplementedError
+
+    def _facade_enqueued(self, queue_name: str) -> None:
+        """Work was just queued on `queue_name` (`DBOS` wakes its queue worker at once)."""
 
     def _facade_update_attributes(
         self, workflow_id: str, text: str | None, merge: bool
@@ -706,5 +666,8 @@ class Facade:
 
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).
 FACADE_METHODS = tuple(
-    name for name, member in vars(Facade).items() if callable(member) and not name.startswith("_")
+    name
+    for klass in (Facade, TimeOpsFacade)
+    for name, member in vars(klass).items()
+    if callable(member) and not name.startswith("_")
 )

@@ -30,6 +30,7 @@ from ._records import (
     QueueActivity,
     RecvRequest,
     ResumeResult,
+    RewindRequest,
     StepAck,
     StepRecord,
     StepWrite,
@@ -417,6 +418,47 @@ class StorageBackend(Protocol):
         `DBOSWorkflowConflictIDError` if `forked_workflow_id` is already taken (nothing is
         written in those cases).
         """
+        ...
+
+    def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
+        """Run a finished workflow again in place from operation `request.start_step`.
+
+        One transaction, holding the workflow's row, that checks first that no execution of
+        it can be running: its status must be SUCCESS, ERROR, CANCELLED or
+        MAX_RECOVERY_ATTEMPTS_EXCEEDED (DBOS Transact 3.4 refuses active ones too), and a
+        CANCELLED row must have no owner instance holding an unexpired lease (a cancelled
+        execution runs on to its next step boundary, then gives its ownership up:
+        `release_cancelled`). So no claim, resume or recovery interleaves, and no step of
+        the old run is still running when the new run may start. Then, as DBOS Transact
+        3.4 defines a rewind:
+
+        - the recorded operations from `start_step` on are deleted (with a `recv`'s, the
+          message it consumed), and so is its event history from there; each event key set
+          from there gets back the value the latest earlier operation set (or none);
+        - stream entries stay, except close markers written from there (or by no known
+          operation), so the new run can write on;
+        - every message still waiting for the workflow is deleted;
+        - the row becomes ENQUEUED on `request.queue_name` / `queue_partition_key` with
+          output, error, owner, executor, deduplication ID, delay, deadline, start and
+          completion times cleared, recovery attempts reset, and `application_version` if
+          given.
+
+        Returns the status the workflow had and whether it was rewound (False: nothing
+        changed), or None if there is no such workflow.
+        """
+        ...
+
+    def release_cancelled(self, workflow_id: str, instance_id: str) -> None:
+        """An execution of `workflow_id` in process instance `instance_id` has stopped because
+        the workflow was cancelled: clear the row's owner if it is still CANCELLED and owned
+        by `instance_id` (see `rewind_workflow`). One statement."""
+        ...
+
+    def set_workflow_delay(self, workflow_id: str, delay_until_ms: int, now_ms: int) -> bool:
+        """Make a delayed workflow (ENQUEUED, its `delay_until_ms` still after `now_ms`) wait
+        until `delay_until_ms` instead (epoch ms; a past time lets it start at once). One
+        statement; returns whether a row changed (False: no such workflow, or not delayed:
+        DBOS Transact 3.4 changes only DELAYED workflows)."""
         ...
 
     def delete_workflows(self, workflow_ids: tuple[str, ...]) -> list[str]:

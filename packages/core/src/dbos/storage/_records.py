@@ -336,6 +336,23 @@ class ForkRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RewindRequest:
+    """Input of `SystemStorage.rewind_workflow`: run finished workflow `workflow_id` again, in
+    place, from operation `start_step` (a function ID, counted from 0).
+
+    The workflow keeps its ID, name and inputs; it is ENQUEUED on `queue_name` (with
+    `queue_partition_key`) and `application_version` (None: its own), at `now_ms`.
+    """
+
+    workflow_id: str
+    start_step: int
+    queue_name: str
+    queue_partition_key: str | None
+    application_version: str | None
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowQuery:
     """Filters for `list_workflows`; None means "any". Times are epoch milliseconds.
 
@@ -528,6 +545,7 @@ def as_params(
     | EventRecord
     | StreamWrite
     | ForkRequest
+    | RewindRequest
     | Lease,
 ) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""

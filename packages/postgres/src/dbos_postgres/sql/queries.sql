@@ -642,8 +642,11 @@ WHERE workflow_id = ANY(%(workflow_ids)s)
   AND workflow_id NOT IN (SELECT workflow_id FROM cancelled)
 
 -- name: requeue_workflows
+-- An ENQUEUED row has no owner until a claim gives it one (a rewind relies on it: see
+-- lock_workflow_for_rewind).
 UPDATE {schema}.workflow_status
 SET status = 'ENQUEUED', queue_name = %(queue_name)s, executor_id = NULL, output = NULL,
+    owner_instance = NULL,
     error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
     deadline_at = NULL, updated_at = %(now_ms)s
 WHERE workflow_id = ANY(%(workflow_ids)s)
@@ -790,3 +793,81 @@ RETURNING version_id, version_name, version_timestamp AS version_timestamp_ms,
 -- name: set_local_statement_timeout
 -- Bounds the listing that follows in the same transaction (observability_query_timeout_sec).
 SELECT set_config('statement_timeout', %(timeout)s, true)
+
+-- Moving workflows in time: rewind and set_workflow_delay (see _timeops.py).
+
+-- name: lock_workflow_for_rewind
+-- FOR UPDATE: claims, recoveries, resumes and cancels of the row wait for the rewind, which
+-- then sees (and they see) one consistent status. The second column: whether an execution
+-- may still be running it. A cancelled execution stops at its next step boundary and then
+-- gives up its ownership (release_cancelled); until then a CANCELLED row keeps an owner, and
+-- while that owner's lease holds, its execution may be inside a step.
+SELECT w.status,
+       w.status = 'CANCELLED' AND w.owner_instance IS NOT NULL AND EXISTS (
+           SELECT 1 FROM {schema}.process_leases AS l
+           WHERE l.instance_id = w.owner_instance
+             AND l.expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+FROM {schema}.workflow_status AS w
+WHERE w.workflow_id = %(workflow_id)s
+FOR UPDATE OF w
+
+-- name: release_cancelled
+UPDATE {schema}.workflow_status
+SET owner_instance = NULL
+WHERE workflow_id = %(workflow_id)s AND status = 'CANCELLED'
+  AND owner_instance = %(instance_id)s
+
+-- name: rewind_drop_events
+-- Event keys set from start_step on lose their current value (restored next, from the history
+-- that is still whole).
+DELETE FROM {schema}.workflow_events
+WHERE workflow_id = %(workflow_id)s AND key IN (
+    SELECT key FROM {schema}.workflow_events_history
+    WHERE workflow_id = %(workflow_id)s AND function_id >= %(start_step)s
+)
+
+-- name: rewind_restore_events
+-- ...and get back the value the latest earlier operation set, if any.
+INSERT INTO {schema}.workflow_events (workflow_id, key, value, updated_at)
+SELECT DISTINCT ON (key) %(workflow_id)s::text, key, value, updated_at
+FROM {schema}.workflow_events_history
+WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+  AND key IN (
+    SELECT key FROM {schema}.workflow_events_history
+    WHERE workflow_id = %(workflow_id)s AND function_id >= %(start_step)s
+  )
+ORDER BY key, function_id DESC
+
+-- name: rewind_event_history
+DELETE FROM {schema}.workflow_events_history
+WHERE workflow_id = %(workflow_id)s AND function_id >= %(start_step)s
+
+-- name: rewind_stream_closes
+-- Close markers (NULL values) from the cut on, or written by no known operation: left, they
+-- would end every reader before the new run's entries.
+DELETE FROM {schema}.streams
+WHERE workflow_id = %(workflow_id)s AND value IS NULL
+  AND (function_id >= %(start_step)s OR function_id IS NULL)
+
+-- name: rewind_steps
+DELETE FROM {schema}.operation_outputs
+WHERE workflow_id = %(workflow_id)s AND function_id >= %(start_step)s
+
+-- name: rewind_messages
+DELETE FROM {schema}.notifications WHERE destination_id = %(workflow_id)s
+
+-- name: rewind_status
+UPDATE {schema}.workflow_status
+SET status = 'ENQUEUED', queue_name = %(queue_name)s,
+    queue_partition_key = %(queue_partition_key)s,
+    application_version = coalesce(%(application_version)s, application_version),
+    executor_id = NULL, owner_instance = NULL, output = NULL, error = NULL,
+    deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL, deadline_at = NULL,
+    started_at = NULL, completed_at = NULL, updated_at = %(now_ms)s
+WHERE workflow_id = %(workflow_id)s
+
+-- name: set_workflow_delay
+UPDATE {schema}.workflow_status
+SET delay_until = %(delay_until_ms)s, updated_at = %(now_ms)s
+WHERE workflow_id = %(workflow_id)s AND status = 'ENQUEUED'
+  AND delay_until IS NOT NULL AND delay_until > %(now_ms)s

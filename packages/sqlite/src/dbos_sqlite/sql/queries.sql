@@ -295,8 +295,11 @@ WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
   AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
 
 -- name: requeue_workflow
+-- An ENQUEUED row has no owner until a claim gives it one (a rewind relies on it: see
+-- select_status_for_rewind).
 UPDATE workflow_status
 SET status = 'ENQUEUED', queue_name = :queue_name, executor_id = NULL, output = NULL,
+    owner_instance = NULL,
     error = NULL, deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL,
     deadline_at = NULL, updated_at = :now_ms
 WHERE workflow_id = :workflow_id
@@ -431,3 +434,80 @@ SELECT version_id, version_name, version_timestamp AS version_timestamp_ms,
     created_at AS created_at_ms, application_name
 FROM application_versions
 WHERE version_name = :version_name
+
+-- Moving workflows in time: rewind and set_workflow_delay (see _timeops.py).
+
+-- name: select_status_for_rewind
+-- The second column: whether an execution may still be running it. A cancelled execution
+-- stops at its next step boundary and then gives up its ownership (release_cancelled); until
+-- then a CANCELLED row keeps an owner, and while that owner's lease holds, its execution may
+-- be inside a step.
+SELECT w.status,
+       w.status = 'CANCELLED' AND w.owner_instance IS NOT NULL AND EXISTS (
+           SELECT 1 FROM process_leases AS l
+           WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)
+FROM workflow_status AS w
+WHERE w.workflow_id = :workflow_id
+
+-- name: release_cancelled
+UPDATE workflow_status
+SET owner_instance = NULL
+WHERE workflow_id = :workflow_id AND status = 'CANCELLED' AND owner_instance = :instance_id
+
+-- name: rewind_drop_events
+-- Event keys set from start_step on lose their current value (restored next, from the history
+-- that is still whole).
+DELETE FROM workflow_events
+WHERE workflow_id = :workflow_id AND key IN (
+    SELECT key FROM workflow_events_history
+    WHERE workflow_id = :workflow_id AND function_id >= :start_step
+)
+
+-- name: rewind_restore_events
+-- ...and get back the value the latest earlier operation set, if any.
+INSERT INTO workflow_events (workflow_id, key, value, updated_at)
+SELECT h.workflow_id, h.key, h.value, h.updated_at
+FROM workflow_events_history AS h
+WHERE h.workflow_id = :workflow_id AND h.function_id < :start_step
+  AND h.key IN (
+    SELECT key FROM workflow_events_history
+    WHERE workflow_id = :workflow_id AND function_id >= :start_step
+  )
+  AND h.function_id = (
+      SELECT max(l.function_id) FROM workflow_events_history AS l
+      WHERE l.workflow_id = h.workflow_id AND l.key = h.key AND l.function_id < :start_step
+  )
+
+-- name: rewind_event_history
+DELETE FROM workflow_events_history
+WHERE workflow_id = :workflow_id AND function_id >= :start_step
+
+-- name: rewind_stream_closes
+-- Close markers (NULL values) from the cut on, or written by no known operation: left, they
+-- would end every reader before the new run's entries.
+DELETE FROM streams
+WHERE workflow_id = :workflow_id AND value IS NULL
+  AND (function_id >= :start_step OR function_id IS NULL)
+
+-- name: rewind_steps
+DELETE FROM operation_outputs
+WHERE workflow_id = :workflow_id AND function_id >= :start_step
+
+-- name: rewind_messages
+DELETE FROM notifications WHERE destination_id = :workflow_id
+
+-- name: rewind_status
+UPDATE workflow_status
+SET status = 'ENQUEUED', queue_name = :queue_name,
+    queue_partition_key = :queue_partition_key,
+    application_version = coalesce(:application_version, application_version),
+    executor_id = NULL, owner_instance = NULL, output = NULL, error = NULL,
+    deduplication_id = NULL, recovery_attempts = 1, delay_until = NULL, deadline_at = NULL,
+    started_at = NULL, completed_at = NULL, updated_at = :now_ms
+WHERE workflow_id = :workflow_id
+
+-- name: set_workflow_delay
+UPDATE workflow_status
+SET delay_until = :delay_until_ms, updated_at = :now_ms
+WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
+  AND delay_until IS NOT NULL AND delay_until > :now_ms

@@ -1,0 +1,117 @@
+"""Moving workflows in time (issue 13, item 5; DBOS Transact 3.4's ``rewind_workflow`` and
+``set_workflow_delay``): run a finished workflow again in place from an earlier step, and
+change when a delayed queued workflow may start.
+
+Both are procedures over a `SystemStorage`, shared by `DBOS` and `DBOSClient` through
+`Facade`. The storage does each in one transaction that checks the workflow's status while
+holding its row, so a rewind never overlaps an execution that a claim, resume or recovery
+started (see `SystemStorage.rewind_workflow`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
+from .._base.ids import check_text, check_workflow_id
+from .._engine.effects import Blocking, Procedure
+from .._engine.outcome import now_ms
+from .._engine.queues import INTERNAL_QUEUE_NAME
+from ..storage._protocol import SystemStorage
+from ..storage._records import TERMINAL_STATUSES, RewindRequest
+
+
+def rewind(
+    storage: SystemStorage,
+    workflow_id: str,
+    start_step: int | None,
+    *,
+    application_version: str | None,
+    queue_name: str | None,
+    queue_partition_key: str | None,
+) -> Procedure[str]:
+    """Rewind finished workflow `workflow_id` to operation `start_step` (None: 0, the first)
+    and enqueue it again under its own ID; returns the queue it waits on.
+
+    Raises:
+        DBOSNonExistentWorkflowError: no workflow has this ID.
+        DBOSException: the workflow is ENQUEUED or PENDING (DBOS Transact 3.4: only a
+            workflow in a terminal state can be rewound, so cancel it first), or it is
+            CANCELLED but its execution has not stopped yet (ours); `start_step`
+            is not an int >= 0; a blank queue name, partition key or version.
+    """
+    check_workflow_id(workflow_id)
+    step = 0 if start_step is None else start_step
+    if type(step) is not int or step < 0:
+        raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
+    for value, what in (
+        (queue_name, "the queue name"),
+        (queue_partition_key, "the queue partition key"),
+        (application_version, "the application version"),
+    ):
+        if value is not None:
+            check_text(value, what)
+    queue = INTERNAL_QUEUE_NAME if queue_name is None else queue_name
+    request = RewindRequest(
+        workflow_id=workflow_id,
+        start_step=step,
+        queue_name=queue,
+        queue_partition_key=queue_partition_key,
+        application_version=application_version,
+        now_ms=now_ms(),
+    )
+    found: tuple[str, bool] | None = yield Blocking(storage.rewind_workflow, (request,))
+    if found is None:
+        raise DBOSNonExistentWorkflowError(workflow_id)
+    status, rewound = found
+    if status not in TERMINAL_STATUSES:
+        raise DBOSException(
+            f"Cannot rewind workflow {workflow_id!r} ({status}): only a workflow in a "
+            "terminal state can be rewound, so cancel it first"
+        )
+    if not rewound:
+        raise DBOSException(
+            f"Cannot rewind workflow {workflow_id!r} yet: it was cancelled, but its execution "
+            "has not reached a step boundary and stopped; try again when it has"
+        )
+    return queue
+
+
+def delay_until_ms(delay_seconds: float | None, delay_until_epoch_ms: int | None) -> int:
+    """The epoch-ms time a `set_workflow_delay` asks for: `delay_seconds` from now, or
+    `delay_until_epoch_ms`; exactly one must be given.
+
+    Raises:
+        DBOSException: both or neither given; a negative, non-finite or non-number value.
+    """
+    if (delay_seconds is None) == (delay_until_epoch_ms is None):
+        raise DBOSException("Specify exactly one of delay_seconds or delay_until_epoch_ms")
+    if delay_seconds is not None:
+        if (
+            isinstance(delay_seconds, bool)
+            or not isinstance(delay_seconds, (int, float))
+            or not math.isfinite(delay_seconds)
+            or delay_seconds < 0
+        ):
+            raise DBOSException(f"delay_seconds must be a number >= 0, got {delay_seconds!r}")
+        return int((time.time() + delay_seconds) * 1000)
+    if type(delay_until_epoch_ms) is not int or delay_until_epoch_ms < 0:
+        raise DBOSException(
+            f"delay_until_epoch_ms must be an integer >= 0, got {delay_until_epoch_ms!r}"
+        )
+    return delay_until_epoch_ms
+
+
+def set_delay(
+    storage: SystemStorage,
+    workflow_id: str,
+    delay_seconds: float | None,
+    delay_until_epoch_ms: int | None,
+) -> Procedure[bool]:
+    """Make delayed workflow `workflow_id` wait until the time `delay_until_ms` resolves;
+    returns whether it was delayed (and so changed). See `Facade.set_workflow_delay`."""
+    check_workflow_id(workflow_id)
+    until = delay_until_ms(delay_seconds, delay_until_epoch_ms)
+    changed: bool = yield Blocking(storage.set_workflow_delay, (workflow_id, until, now_ms()))
+    return changed
