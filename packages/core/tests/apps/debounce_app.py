@@ -37,7 +37,9 @@ def main() -> None:
         debouncer = Debouncer.create(process)
         handles = [debouncer.debounce("key", period, value) for value in ("a", "b", "c")]
         assert len({handle.workflow_id for handle in handles}) == 1
-        (WORKDIR / "target-id").write_text(handles[0].workflow_id)
+        # Written whole, then renamed: the test reads it as soon as the name appears.
+        (WORKDIR / "target-id.tmp").write_text(handles[0].workflow_id)
+        os.replace(WORKDIR / "target-id.tmp", WORKDIR / "target-id")
         time.sleep(600)  # killed long before
     elif MODE.startswith("recover:"):
         target = MODE.split(":", 1)[1]
