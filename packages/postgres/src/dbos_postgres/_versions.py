@@ -11,8 +11,6 @@ from psycopg.rows import kwargs_row
 
 from dbos.storage import ApplicationVersion, StrandedVersion
 
-from ._listing import count_stranded_sql
-
 #: Rows of the statements that select the version columns under the record's field names.
 _BY_NAME = kwargs_row(ApplicationVersion)
 
@@ -61,7 +59,7 @@ class ApplicationVersions:
         """`SystemStorage.count_stranded_workflows` on Postgres: one query, leases judged by
         the server's clock."""
         with self._connection() as connection:
-            rows = connection.execute(count_stranded_sql(self._schema)).fetchall()
+            rows = connection.execute(self._queries["count_stranded_workflows"]).fetchall()
         return [
             StrandedVersion(version, pending, enqueued, at)
             for version, pending, enqueued, at in rows

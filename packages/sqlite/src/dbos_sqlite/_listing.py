@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dbos.storage import WorkflowQuery, query_filters, skipped_fields
+from dbos.storage import WorkflowQuery, load_fragments, query_filters, skipped_fields
 
 from ._columns import WORKFLOW_COLUMNS, workflow_row_sql
 
@@ -15,23 +15,9 @@ JSON_CONTAINS_SQL = "dbos_json_contains"
 
 _COMPARISONS = {"eq": "=", "gte": ">=", "lte": "<="}
 
-#: `WorkflowQuery.stranded` on a row of ``workflow_status`` (unaliased): PENDING or ENQUEUED,
-#: and no live lease (at ``:stranded_now_ms``) serves its version, or for a version-less row
-#: the latest registered version (the only one that claims it).
-STRANDED = (
-    "workflow_status.status IN ('PENDING', 'ENQUEUED') AND NOT EXISTS ("
-    "SELECT 1 FROM process_leases AS l WHERE l.expires_at > :stranded_now_ms "
-    "AND l.application_version = coalesce(workflow_status.application_version, ("
-    "SELECT v.version_name FROM application_versions AS v "
-    "ORDER BY v.version_timestamp DESC, v.created_at DESC, v.version_name LIMIT 1)))"
-)
-
-#: `count_stranded_workflows`'s statement: one row per version (None first).
-COUNT_STRANDED = (
-    "SELECT application_version, sum(status = 'PENDING'), sum(status = 'ENQUEUED'), "
-    f"min(created_at) FROM workflow_status WHERE {STRANDED} "
-    "GROUP BY application_version ORDER BY application_version"
-)
+#: `WorkflowQuery.stranded`'s condition (at ``:stranded_now_ms``), shared with
+#: `count_stranded_workflows` (queries.sql).
+STRANDED = load_fragments("dbos_sqlite", "sql/queries.sql")["stranded"]
 
 
 def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:

@@ -11,8 +11,6 @@ from typing import Any
 
 from dbos.storage import ApplicationVersion, StrandedVersion
 
-from ._listing import COUNT_STRANDED
-
 
 def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVersion:
     """A cursor row factory: the statements select columns named after the record's fields."""
@@ -72,7 +70,7 @@ class ApplicationVersions:
         host's clock."""
         params = {"stranded_now_ms": int(time.time() * 1000)}
         with self._reading() as connection:
-            rows = connection.execute(COUNT_STRANDED, params).fetchall()
+            rows = self._run(connection, "count_stranded_workflows", params).fetchall()
         return [StrandedVersion(v, int(p), int(e), int(at)) for v, p, e, at in rows]
 
     def move_workflows(

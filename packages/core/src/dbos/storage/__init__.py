@@ -81,6 +81,7 @@ from ._schema_check import require_current_schema
 from ._sqlfiles import (
     AppliedMigration,
     Migration,
+    load_fragments,
     load_migrations,
     load_queries,
     pending_migrations,
@@ -141,6 +142,7 @@ __all__ = [
     "hookimpl",
     "json_contains",
     "load_migrations",
+    "load_fragments",
     "load_queries",
     "mask_password",
     "partition_quotas",

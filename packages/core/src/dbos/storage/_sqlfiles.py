@@ -10,22 +10,63 @@ from importlib import resources
 
 from .._base.errors import DBOSMigrationError
 
-_NAME_LINE = re.compile(r"^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
+_BLOCK_LINE = re.compile(r"^--\s*(name|fragment):\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
+_FRAGMENT_REF = re.compile(r"\{@([A-Za-z_][A-Za-z0-9_]*)\}")
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-def load_queries(package: str, filename: str) -> dict[str, str]:
-    """Named blocks of a SQL file: each starts with a ``-- name: <query_name>`` line."""
+def _blocks(package: str, filename: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The file's query blocks and fragment blocks, each by name, as written."""
     text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
-    queries: dict[str, str] = {}
-    matches = list(_NAME_LINE.finditer(text))
+    found: dict[str, dict[str, str]] = {"name": {}, "fragment": {}}
+    matches = list(_BLOCK_LINE.finditer(text))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        body = text[match.end() : end].strip()
-        if match.group(1) in queries:
-            raise ValueError(f"{filename}: query {match.group(1)!r} is defined twice")
-        queries[match.group(1)] = body
-    return queries
+        kind, name = match.group(1), match.group(2)
+        if name in found["name"] or name in found["fragment"]:
+            raise ValueError(f"{filename}: {name!r} is defined twice")
+        found[kind][name] = text[match.end() : end].strip()
+    return found["name"], found["fragment"]
+
+
+def _expand(
+    text: str, fragments: dict[str, str], filename: str, within: str, seen: tuple[str, ...] = ()
+) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            raise ValueError(f"{filename}: {within!r} uses {{@{name}}}, which no fragment defines")
+        if name in seen:
+            raise ValueError(f"{filename}: fragment {name!r} includes itself")
+        return _expand(fragments[name], fragments, filename, name, (*seen, name))
+
+    return _FRAGMENT_REF.sub(one, text)
+
+
+def load_queries(package: str, filename: str) -> dict[str, str]:
+    """Named blocks of a SQL file: each starts with a ``-- name: <query_name>`` line.
+
+    A block that starts with ``-- fragment: <fragment_name>`` is not a query: it is text that
+    queries share (a condition, a CTE, a checkpoint insert), written once and spliced into every
+    query that says ``{@fragment_name}``; a fragment may use other fragments.
+
+    Raises:
+        ValueError: a name defined twice, or a query that uses a fragment the file lacks.
+    """
+    queries, fragments = _blocks(package, filename)
+    return {name: _expand(text, fragments, filename, name) for name, text in queries.items()}
+
+
+def load_fragments(package: str, filename: str) -> dict[str, str]:
+    """The ``-- fragment: <name>`` blocks of a SQL file (see `load_queries`), by name, each with
+    the fragments it uses spliced in: for statements a backend composes at run time (a listing
+    filter) from the file's shared text.
+
+    Raises:
+        ValueError: as `load_queries`.
+    """
+    fragments = _blocks(package, filename)[1]
+    return {name: _expand(text, fragments, filename, name) for name, text in fragments.items()}
 
 
 @dataclass(frozen=True)

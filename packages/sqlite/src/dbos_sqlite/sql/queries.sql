@@ -1,4 +1,31 @@
 -- Statements of the SQLite backend, by name. Parameters are named (:name).
+-- Blocks headed "-- fragment: NAME" are text that statements share, spliced in wherever a
+-- statement says {@NAME} (dbos.storage.load_queries).
+
+-- fragment: owner_lease_expired
+-- Row w's owner holds no lease unexpired at :now_ms (a missing lease counts as expired).
+NOT EXISTS (SELECT 1 FROM process_leases AS l
+            WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)
+
+-- fragment: stranded
+-- WorkflowQuery.stranded on a row of workflow_status (unaliased): PENDING or ENQUEUED, and no
+-- lease live at :stranded_now_ms serves its version, or for a version-less row the latest
+-- registered version (the only one that claims it).
+workflow_status.status IN ('PENDING', 'ENQUEUED') AND NOT EXISTS (
+    SELECT 1 FROM process_leases AS l
+    WHERE l.expires_at > :stranded_now_ms
+      AND l.application_version = coalesce(workflow_status.application_version, (
+          SELECT v.version_name FROM application_versions AS v
+          ORDER BY v.version_timestamp DESC, v.created_at DESC, v.version_name LIMIT 1)))
+
+-- name: count_stranded_workflows
+-- One row per version (None first): stranded PENDING and ENQUEUED counts, the oldest.
+SELECT application_version, sum(status = 'PENDING'), sum(status = 'ENQUEUED'),
+       min(created_at)
+FROM workflow_status
+WHERE {@stranded}
+GROUP BY application_version
+ORDER BY application_version
 
 -- name: insert_workflow
 INSERT INTO workflow_status (
@@ -61,8 +88,7 @@ SELECT workflow_id FROM workflow_status AS w
 WHERE status = 'PENDING' AND executor_id = :executor_id
   AND application_version = :application_version
   AND (:instance_id IS NULL OR owner_instance IS NULL OR owner_instance = :instance_id
-       OR NOT EXISTS (SELECT 1 FROM process_leases AS l
-                      WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms))
+       OR {@owner_lease_expired})
 ORDER BY created_at, workflow_id
 
 -- name: select_abandoned
@@ -70,8 +96,7 @@ ORDER BY created_at, workflow_id
 SELECT workflow_id FROM workflow_status AS w
 WHERE status = 'PENDING' AND application_version = :application_version
   AND owner_instance IS NOT :instance_id
-  AND NOT EXISTS (SELECT 1 FROM process_leases AS l
-                  WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)
+  AND {@owner_lease_expired}
 ORDER BY created_at, workflow_id
 LIMIT :limit
 
@@ -310,9 +335,7 @@ WHERE workflow_id = :workflow_id
 SELECT workflow_id FROM workflow_status AS w
 WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
   AND (status = 'ENQUEUED'
-       OR (status = 'PENDING' AND NOT EXISTS (
-           SELECT 1 FROM process_leases AS l
-           WHERE l.instance_id = w.owner_instance AND l.expires_at > :now_ms)))
+       OR (status = 'PENDING' AND {@owner_lease_expired}))
 ORDER BY created_at, workflow_id
 
 -- name: move_workflow
