@@ -350,8 +350,8 @@ class DBOS(
             version,
             settings.max_executor_threads,
             settings.lease_s,
+            settings.notification_poll_s,
         )
-        engine.wakeups.max_poll_s = settings.notification_poll_s
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)

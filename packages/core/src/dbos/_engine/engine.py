@@ -114,6 +114,7 @@ class Engine:
         application_version: str,
         max_threads: int,
         lease_s: float = DEFAULT_LEASE_S,
+        notification_poll_s: float = 1.0,
     ) -> None:
         self.storage = storage
         self.hooks = hooks
@@ -141,7 +142,7 @@ class Engine:
         )
         self.queue_worker = QueueWorker(port, self._run_task)
         storage.on_queue_activity(self.queue_worker.notice)
-        self.wakeups = Wakeups()
+        self.wakeups = Wakeups(max_poll_s=notification_poll_s)
         storage.on_wakeup(self.wakeups.notify)
         self.recorder = Recorder(storage, codec, hooks, self.wakeups, self.instance_id)
         self.scheduler = Scheduler(port, self._start_scheduled)
