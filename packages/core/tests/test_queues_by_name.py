@@ -14,6 +14,7 @@ from dbos import (
     DBOSConfigError,
     DBOSException,
     DBOSQueueDeduplicatedError,
+    DBOSWorkflowIDInUseError,
     EnqueueOptions,
     Queue,
     SetEnqueueOptions,
@@ -176,6 +177,42 @@ def test_enqueue_with_options_in_a_workflow_is_a_recorded_child(
     before = len(DBOS.list_workflows())
     assert DBOS.fork_workflow("options-parent", 1).get_result() == 3
     assert len(DBOS.list_workflows()) == before + 1  # only the fork itself
+
+
+def test_enqueue_with_options_applies_the_id_reuse_and_duplication_policies(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    launch()
+    options: EnqueueOptions = {"workflow_name": "remote-wf", "queue_name": "remote-queue"}
+    DBOS.enqueue_workflow_with_options({**options, "workflow_id": "taken"}, 1)
+    # Default: an enqueue finding its ID taken returns the existing workflow.
+    again = DBOS.enqueue_workflow_with_options({**options, "workflow_id": "taken"}, 2)
+    assert again.workflow_id == "taken"
+    with pytest.raises(DBOSWorkflowIDInUseError):
+        DBOS.enqueue_workflow_with_options(
+            {**options, "workflow_id": "taken", "workflow_id_reuse_policy": "reject"}, 3
+        )
+    with (
+        SetWorkflowID("taken", workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError),
+    ):
+        DBOS.enqueue_workflow_with_options(options, 4)
+
+    # A deduplicated enqueue raises by default, or returns the task holding the ID.
+    holder = DBOS.enqueue_workflow_with_options({**options, "deduplication_id": "d"}, 5)
+    with pytest.raises(DBOSQueueDeduplicatedError):
+        DBOS.enqueue_workflow_with_options({**options, "deduplication_id": "d"}, 6)
+    returned = DBOS.enqueue_workflow_with_options(
+        {**options, "deduplication_id": "d", "duplication_policy": "return-existing"}, 7
+    )
+    assert returned.workflow_id == holder.workflow_id
+    with SetEnqueueOptions(deduplication_id="d", duplication_policy="return-existing"):
+        assert DBOS.enqueue_workflow_with_options(options, 8).workflow_id == holder.workflow_id
+    assert len(DBOS.list_workflows(queue_name="remote-queue")) == 2  # "taken" and the holder
+    with pytest.raises(DBOSException, match="unknown duplication_policy"):
+        DBOS.enqueue_workflow_with_options(
+            {**options, "duplication_policy": "sometimes"}  # type: ignore[typeddict-item]
+        )
 
 
 def test_enqueue_with_options_refuses_bad_options(launch: Launch) -> None:

@@ -17,6 +17,7 @@ from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import DEFAULT_POLLING_INTERVAL_S, current_enqueue_options
 from ._engine.registry import registration_of
 from ._engine.roles import current_identity
+from ._engine.starting import check_duplication_policy, check_reuse_policy
 from ._engine.starts import StartPosition, enqueue_named
 from ._launched import launched_engine
 from ._queue import Queue, QueueRateLimit, check_fits, check_queue_name, find_queue, placement
@@ -75,7 +76,14 @@ def _enqueue_with_options(
             ),
         )
 
-    workflow_id = yield from enqueue_named(engine.recorder, name, build)
+    where = "enqueue options"
+    reuse = check_reuse_policy(options.get("workflow_id_reuse_policy"), where)
+    duplication = check_duplication_policy(
+        options.get("duplication_policy") or ambient.duplication_policy,
+        options.get("deduplication_id") or ambient.deduplication_id,
+        where,
+    )
+    workflow_id = yield from enqueue_named(engine.recorder, name, build, (reuse, duplication))
     engine.work_enqueued(queue_name)
     return workflow_id
 
