@@ -61,16 +61,6 @@ def current_identity() -> Identity:
     return Identity(scope.user, scope.roles, scope.assumed_role)
 
 
-@contextmanager
-def identity_scope(identity: Identity) -> Iterator[None]:
-    """Run the block as `identity`, in a scope of its own."""
-    token = _SCOPE.set(_Scope(identity.user, identity.roles, identity.assumed_role))
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
-
-
 def enter_identity(identity: Identity) -> object:
     """Open a scope for `identity` (for a workflow execution); `leave_identity` closes it."""
     return _SCOPE.set(_Scope(identity.user, identity.roles, identity.assumed_role))
@@ -221,10 +211,10 @@ def authorize_body(requirement: RoleRequirement, name: str) -> None:
         set_assumed_role(role)
 
 
-@contextmanager
-def checked_call(requirement: RoleRequirement, name: str) -> Iterator[None]:
-    """Check the caller's identity against `requirement`, then run the block in a copy of the
-    caller's scope with the assumed role (a step, a role-checked plain function).
+def enter_checked(requirement: RoleRequirement, name: str) -> object | None:
+    """`checked_call` without a context manager, for the step path (a plain step pays one
+    function call): check, then open the call's scope; returns the token `leave_identity`
+    closes it with, or None when there is no scope to open.
 
     Raises:
         DBOSNotAuthorizedError: as `check_roles`.
@@ -232,8 +222,23 @@ def checked_call(requirement: RoleRequirement, name: str) -> Iterator[None]:
     identity = current_identity()
     role = check_roles(requirement, name, identity)
     if role is None and _SCOPE.get() is None:
-        yield  # nothing to copy, nothing to assume
-        return
+        return None
     assumed = role if role is not None else identity.assumed_role
-    with identity_scope(Identity(identity.user, identity.roles, assumed)):
+    return enter_identity(Identity(identity.user, identity.roles, assumed))
+
+
+@contextmanager
+def checked_call(requirement: RoleRequirement, name: str) -> Iterator[None]:
+    """Check the caller's identity against `requirement`, then run the block in a copy of the
+    caller's scope with the assumed role (a role-checked plain function; steps use
+    `enter_checked`).
+
+    Raises:
+        DBOSNotAuthorizedError: as `check_roles`.
+    """
+    token = enter_checked(requirement, name)
+    try:
         yield
+    finally:
+        if token is not None:
+            leave_identity(token)

@@ -28,7 +28,7 @@ from .interrupt import interruptible_sleep
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
 from .registry import StepRegistration
-from .roles import checked_call
+from .roles import enter_checked, leave_identity
 
 logger = logging.getLogger("dbos")
 
@@ -56,8 +56,12 @@ def step_procedure(
     A step requiring roles runs only for a caller granted one (inside a workflow or not, as
     in DBOS Transact), assuming it; a refusal raises `DBOSNotAuthorizedError` and records
     nothing (the identity is the workflow's stored one, so a replay decides the same)."""
-    with checked_call(registration.roles, registration.name):
+    token = enter_checked(registration.roles, registration.name)
+    try:
         return (yield from _checkpointed_step(registration, args, kwargs, reserved_id))
+    finally:
+        if token is not None:
+            leave_identity(token)
 
 
 def _checkpointed_step(
