@@ -30,7 +30,9 @@ class WorkflowContext:
     workflow_id: str
     name: str
     recorded: dict[int, StepRecord]
-    next_function_id: int = 0
+    #: The ID its next operation takes: it starts at the row's `first_function_id` (1, as in
+    #: DBOS Transact; 0 for a workflow recorded under this library's earlier numbering).
+    next_function_id: int = 1
     cancelled: bool = False
     deadline_ms: int | None = None
     #: The workflow row's serialization marker (None: the configured format).
