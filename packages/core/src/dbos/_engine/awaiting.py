@@ -2,7 +2,9 @@
 Transact 3.4, which records it as ``DBOS.getResult`` (a handle's `get_result`, and the
 implicit wait of a child workflow called directly). The record holds what the wait returned
 (the result, or the error it raised), the awaited workflow's ID, and spans the whole wait; a
-replay returns that record without waiting again."""
+replay returns that record without waiting again. A workflow stored under this library's
+earlier numbering (`WorkflowContext.legacy`) recorded no such waits, so it still records none:
+its recorded operations keep their numbers."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def awaited_outcome(workflow_id: str, wait: Callable[[], Procedure[Outcome]]) ->
     at its next operation ID (see the module's text). A wait that gives up (`TimeoutError`:
     ours, DBOS has no timeout) or that the caller's own cancellation ends records nothing."""
     context = in_workflow_body()
-    if context is None:
+    if context is None or context.legacy:
+        # A workflow recorded before these waits were recorded replays as it ran.
         return (yield from wait())
     body = context
     codec = codec_for(body.recorder.codec, body.serialization)
