@@ -578,7 +578,7 @@ def test_a_postgres_workflow_in_flight_under_the_old_numbering_recovers_after_up
     numbering (operations from 0): it recovers and replays against its own records, its new
     operations continue its numbering (step IDs, child IDs), a fork of it stays coherent, and
     new workflows count from 1 (DBOS Transact 3.4's numbering), the SQL enqueue function's
-    too."""
+    too, while a writer naming no numbering gets the old one."""
     ran: list[str] = []
 
     @DBOS.step()
@@ -642,14 +642,27 @@ def test_a_postgres_workflow_in_flight_under_the_old_numbering_recovers_after_up
             fresh_url,
             "SELECT dbos.enqueue_workflow('some.workflow', 'undeclared', workflow_id => 'sql-wf')",
         )
+        # A row from a writer that names no numbering (a process of the earlier release, in a
+        # rolling deploy) gets that release's.
+        _query(
+            fresh_url,
+            "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at,"
+            " updated_at) VALUES ('late-old', 'ENQUEUED', 'some.workflow', 2, 2)",
+        )
         numbering = _query(
             fresh_url,
             "SELECT workflow_id, first_function_id FROM dbos.workflow_status"
-            " WHERE workflow_id IN ('old-wf', 'old-wf-1', %s, 'sql-wf')",
+            " WHERE workflow_id IN ('old-wf', 'old-wf-1', %s, 'sql-wf', 'late-old')",
             new.workflow_id,
         )
         assert sorted(numbering) == sorted(
-            [("old-wf", 0), ("old-wf-1", 0), (new.workflow_id, 1), ("sql-wf", 1)]
+            [
+                ("old-wf", 0),
+                ("old-wf-1", 0),
+                (new.workflow_id, 1),
+                ("sql-wf", 1),
+                ("late-old", 0),
+            ]
         )
     finally:
         DBOS.destroy()

@@ -2,7 +2,7 @@
 -- DBOS Transact 3.4; this library numbered them from 0 before. Each workflow keeps the number of
 -- its first operation, so a workflow recorded under the old numbering (still PENDING at the
 -- upgrade, or forked later) replays against its own records. Every row stored before this
--- migration reads the default, 0; the library writes the column explicitly (1) on every insert,
--- since SQLite cannot change a column's default afterwards. Adding a column with a constant
--- default rewrites nothing.
+-- migration reads the default, 0, as does a row from a writer that does not name the column (a
+-- process of the earlier release); the library writes it explicitly (1) on every insert.
+-- Adding a column with a constant default rewrites nothing.
 ALTER TABLE workflow_status ADD COLUMN first_function_id INTEGER DEFAULT 0;
