@@ -337,7 +337,6 @@ def test_a_workflow_in_flight_under_the_old_numbering_recovers_after_the_upgrade
     operations continue its numbering (step IDs, child IDs), a fork of it stays coherent, and
     new workflows count from 1 (DBOS Transact 3.4's numbering)."""
     import dbos_sqlite._storage as storage_module
-
     from dbos import DBOS
 
     ran: list[str] = []

@@ -164,9 +164,9 @@ class StepRecord:
     """The recorded outcome of one operation of a workflow (a step, a child start, a sleep...).
 
     `function_id` counts from the workflow's `first_function_id` (1; 0 for workflows stored
-    under this library's earlier numbering) in the order the workflow runs its operations. Exactly one of
-    `output` and `error` is meaningful; `output` may be None for a step that returned nothing
-    only if the serializer says so (core always stores a serialized value).
+    under this library's earlier numbering) in the order the workflow runs its operations.
+    Exactly one of `output` and `error` is meaningful; `output` may be None for a step that
+    returned nothing only if the serializer says so (core always stores a serialized value).
     """
 
     workflow_id: str
