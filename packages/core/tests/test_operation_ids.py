@@ -5,9 +5,13 @@ backend."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -205,3 +209,26 @@ def test_plain_steps_take_one_write_each_and_waits_start_when_the_wait_does(
         only_steps()
     # No recorded operation is added around plain steps.
     assert [s[0] for s in _steps("only-steps")] == [1, 2]
+
+
+def test_the_example_runs(dbos_system_database_url: str) -> None:
+    """examples/operation_ids.py: DBOS's numbering end to end, in a subprocess."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "operation_ids.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert (
+        "run: ['lamp reserved at step 1', 'order-1-2', 'invoice for lamp',"
+        " 'lamp charged at step 4']" in out
+    )
+    assert "step 1: reserve\nstep 2: invoice\nstep 3: getResult\nstep 4: charge\n" in out
+    assert "fork from 4: reserved 1x, charged 2x" in out
+    assert "fork from 1: reserved 2x, charged 3x" in out
