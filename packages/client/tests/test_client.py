@@ -503,7 +503,7 @@ def test_client_status_details_and_listing_filters(
         ]
         assert ids(is_fork=True) == [mine.workflow_id]
         steps = client.list_workflow_steps("refund-1", load_output=False, limit=1, offset=1)
-        assert [(s["function_id"], s["output"]) for s in steps] == [(1, None)]
+        assert [(s["function_id"], s["output"]) for s in steps] == [(2, None)]
 
         async def listed() -> tuple[list[str], list[int]]:
             statuses = await client.list_workflows_async(forked_from="refund-1")

@@ -281,9 +281,10 @@ def test_delete_with_children_and_garbage_collect(launch: Launch) -> None:
     assert len(DBOS.list_workflows()) == 6
     DBOS.delete_workflow("tree-1")
     remaining = sorted(s.workflow_id for s in DBOS.list_workflows())
-    assert remaining == ["tree-1-0", "tree-1-1", "tree-2", "tree-2-0", "tree-2-1"]
+    # Each leaf call is a start and a recorded wait: the children are at steps 1 and 3.
+    assert remaining == ["tree-1-1", "tree-1-3", "tree-2", "tree-2-1", "tree-2-3"]
     DBOS.delete_workflow("tree-2", delete_children=True)
-    assert sorted(s.workflow_id for s in DBOS.list_workflows()) == ["tree-1-0", "tree-1-1"]
+    assert sorted(s.workflow_id for s in DBOS.list_workflows()) == ["tree-1-1", "tree-1-3"]
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.delete_workflow("tree-2")
 
