@@ -6,10 +6,11 @@ default unless DBOS_SYSTEM_DATABASE_URL names another system database.
 What happens:
 1. A worker process starts workflow ``demo-order-1``: five steps, each taking about half a
    second and appending a line to a side-effect log when it completes.
-2. When step 2 has started, the demo kills the worker with SIGKILL: no clean-up runs.
-3. A new worker process launches DBOS, which recovers the pending workflow: steps 0 and 1 are
-   not run again (their recorded results are reused), step 2 (interrupted) runs again, and
-   steps 3 and 4 run for the first time.
+2. When step 3 has started, the demo kills the worker with SIGKILL: no clean-up runs.
+3. A new worker process launches DBOS, which recovers the pending workflow: steps 1 and 2 are
+   not run again (their recorded results are reused), step 3 (interrupted) runs again, and
+   steps 4 and 5 run for the first time (step numbers are step IDs, counted from 1 as in
+   DBOS Transact).
 4. The demo checks the side-effect log: every step completed exactly once.
 """
 
@@ -28,7 +29,7 @@ from dbos import DBOS, SetWorkflowID
 
 WORKFLOW_ID = "demo-order-1"
 STEPS = 5
-KILL_AT_STEP = 2
+KILL_AT_STEP = 3
 WORKDIR = Path(__file__).resolve().parent.parent / ".demo"
 EFFECTS = WORKDIR / "side-effects.log"
 
@@ -45,7 +46,7 @@ def process_item(index: int) -> int:
 
 @DBOS.workflow()
 def process_order(steps: int) -> int:
-    return sum(process_item(index) for index in range(steps))
+    return sum(process_item(index) for index in range(1, steps + 1))
 
 
 def worker(mode: str) -> None:
@@ -96,13 +97,13 @@ def main() -> int:
 
     counts = Counter(EFFECTS.read_text().splitlines())
     print("4. Side-effect log (completed steps):")
-    for index in range(STEPS):
+    for index in range(1, STEPS + 1):
         print(f"     step {index}: completed {counts[f'step {index}']} time(s)")
-    if any(counts[f"step {index}"] != 1 for index in range(STEPS)):
+    if any(counts[f"step {index}"] != 1 for index in range(1, STEPS + 1)):
         print("FAILED: some step did not complete exactly once", file=sys.stderr)
         return 1
     print(
-        f"OK: steps 0-{KILL_AT_STEP - 1} were not re-run after the crash, and every step "
+        f"OK: steps 1-{KILL_AT_STEP - 1} were not re-run after the crash, and every step "
         "completed exactly once."
     )
     return 0

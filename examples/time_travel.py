@@ -65,7 +65,7 @@ def main() -> None:
 
             with SetWorkflowID("receipt-1"):
                 send_receipt("order-1")
-            again = DBOS.rewind_workflow("receipt-1", start_step=1)
+            again = DBOS.rewind_workflow("receipt-1", start_step=2)
             print(f"rewind: {again.get_result(timeout_seconds=60)}")
             print(f"rewind: rendered {runs['render']}x, delivered {runs['deliver']}x")
 

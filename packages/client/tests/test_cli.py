@@ -146,18 +146,18 @@ def test_workflow_list_get_and_steps(
     assert "publisher unreachable" in ok(dbos_cli("workflow", "get", "report-1", url=url))
 
     steps = as_json(dbos_cli("workflow", "steps", "report-1", "--json", url=url))
-    assert [s["step_id"] for s in steps] == [0, 1, 2]
+    assert [s["step_id"] for s in steps] == [1, 2, 3]
     assert [s["output"] for s in steps[:2]] == [1, 3]
     assert steps[2]["error"]["message"] == "publisher unreachable"
     assert "Traceback" in steps[2]["error"]["traceback"]
     page = as_json(dbos_cli("workflow", "steps", "report-1", "--offset", "1", "--limit", "1",
                             "--json", url=url))  # fmt: skip
-    assert [(s["step_id"], s["output"]) for s in page] == [(1, 3)]
+    assert [(s["step_id"], s["output"]) for s in page] == [(2, 3)]
     bare = as_json(dbos_cli("workflow", "steps", "report-1", "--no-output", "--json", url=url))
     assert [(s["step_id"], s["output"], s["error"]) for s in bare] == [
-        (0, None, None),
         (1, None, None),
         (2, None, None),
+        (3, None, None),
     ]
     steps_table = ok(dbos_cli("workflow", "steps", "report-1", url=url)).splitlines()
     assert steps_table[0].startswith("STEP")
@@ -166,22 +166,22 @@ def test_workflow_list_get_and_steps(
 
 def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_database_url: str) -> None:
     url = dbos_system_database_url
-    forked = as_json(dbos_cli("workflow", "fork", "report-1", "--step", "2", "--json",
+    forked = as_json(dbos_cli("workflow", "fork", "report-1", "--step", "3", "--json",
                               "--forked-id", "report-1-retry", url=url))  # fmt: skip
     assert forked == {"workflow_id": "report-1-retry"}
     assert DBOS.retrieve_workflow("report-1-retry").get_result(timeout_seconds=30) == "published 3"
-    assert outage_app == Counter(publish=1)  # steps 0 and 1 were reused, not run
-    taken = dbos_cli("workflow", "fork", "report-1", "--step", "2",
+    assert outage_app == Counter(publish=1)  # steps 1 and 2 were reused, not run
+    taken = dbos_cli("workflow", "fork", "report-1", "--step", "3",
                      "--forked-id", "report-1-retry", url=url)  # fmt: skip
     assert taken.returncode == 1
     assert "workflow ID 'report-1-retry' is already taken" in taken.stderr, taken.stderr
     assert "cannot be reused" not in taken.stderr  # not the same name on both sides
-    new_id = ok(dbos_cli("workflow", "fork", "report-2", "--step", "0", url=url)).strip()
+    new_id = ok(dbos_cli("workflow", "fork", "report-2", "--step", "1", url=url)).strip()
     assert DBOS.retrieve_workflow(new_id).get_result(timeout_seconds=30) == "published 6"
     assert outage_app == Counter(publish=2, load=1, compute=1)
 
     # A step past the last one replays every recorded step (as in DBOS Transact): the
-    # recorded error at step 2 again, and nothing runs.
+    # recorded error at step 3 again, and nothing runs.
     past = ok(dbos_cli("workflow", "fork", "report-1", "--step", "4", url=url)).strip()
     with pytest.raises(Outage):
         DBOS.retrieve_workflow(past).get_result(timeout_seconds=30)

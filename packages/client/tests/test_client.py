@@ -99,14 +99,14 @@ def test_seed_management_script(
     outage["on"] = False
     database_url = dbos_system_database_url
 
-    # --- the seed's script, as written --------------------------------------------------
+    # --- the seed's script (its fork step in DBOS Transact's numbering: the third is 3) --
     client = DBOSClient(database_url)
     workflows = client.list_workflows(status="ERROR",
         start_time="2025-04-22T03:00:00Z", end_time="2025-04-22T05:00:00Z")  # fmt: skip
     for workflow in workflows:
         steps = client.list_workflow_steps(workflow)
         if len(steps) >= 3 and isinstance(steps[2]["error"], ServiceOutage):
-            DBOS.fork_workflow(workflow.workflow_id, 2)
+            DBOS.fork_workflow(workflow.workflow_id, 3)
     # -------------------------------------------------------------------------------------
 
     assert [w.workflow_id for w in workflows] == ["order-1", "order-2", "order-3", "order-9"]
@@ -115,13 +115,13 @@ def test_seed_management_script(
     results = sorted(client.retrieve_workflow(f.workflow_id).get_result(timeout_seconds=30)
                      for f in forks)  # fmt: skip
     assert results == ["shipped 1 for 100", "shipped 2 for 200", "shipped 3 for 300"]
-    for order in (1, 2, 3):  # steps 0 and 1 ran once (in the original), step 2 twice
+    for order in (1, 2, 3):  # steps 1 and 2 ran once (in the original), step 3 twice
         assert runs[f"reserve-{order}"] == runs[f"charge-{order}"] == 1
         assert runs[f"ship-{order}"] == 2
     assert runs["ship-9"] == runs["ship-10"] == 1
     for fork in forks:
         steps = client.list_workflow_steps(fork.workflow_id)
-        assert [s["function_id"] for s in steps] == [0, 1, 2]
+        assert [s["function_id"] for s in steps] == [1, 2, 3]
         assert steps[2]["error"] is None
     for order in (1, 2, 3, 9, 10):  # the originals are untouched
         status = client.get_workflow_status(f"order-{order}")
@@ -242,11 +242,11 @@ def test_client_resume_cancel_fork_delete(launch: Launch, dbos_system_database_u
     assert runs["after_gate"] == 0
 
     # Fork for another application version: no process of that version runs it.
-    other = client.fork_workflow("job", 1, "some-other-version", forked_workflow_id="other")
+    other = client.fork_workflow("job", 2, "some-other-version", forked_workflow_id="other")
     time.sleep(0.5)
     status = other.get_status()
     assert (status.status, status.app_version) == ("ENQUEUED", "some-other-version")
-    mine = client.fork_workflow("job", 1)
+    mine = client.fork_workflow("job", 2)
     assert mine.get_result(timeout_seconds=30) == 2
     assert runs == Counter(prepare=1, finish=2)
 
@@ -341,12 +341,12 @@ def test_client_async_calls(launch: Launch, dbos_system_database_url: str) -> No
         handle = await client.enqueue_async(options, 21)
         assert await handle.get_result(timeout_seconds=30) == 42
         steps = await client.list_workflow_steps_async("dbl")
-        assert [(s["function_id"], s["output"]) for s in steps] == [(0, 42)]
+        assert [(s["function_id"], s["output"]) for s in steps] == [(1, 42)]
         queued = await client.list_queued_workflows_async(queue_name="async-q")
         assert queued == []  # finished tasks are not queued any more
         listed = await client.list_workflows_async(name="doubler")
         assert [s.workflow_id for s in listed] == ["dbl"]
-        forked = await client.fork_workflow_async("dbl", 0)
+        forked = await client.fork_workflow_async("dbl", 1)
         assert await forked.get_result(timeout_seconds=30) == 42
         await client.delete_workflow_async(forked.workflow_id)
         assert await client.get_workflow_status_async(forked.workflow_id) is None
@@ -495,15 +495,15 @@ def test_client_status_details_and_listing_filters(
         def ids(**filters: Any) -> list[str]:
             return [s.workflow_id for s in client.list_workflows(**filters)]
 
-        assert ids(has_parent=True) == ["order-1-0"]
-        assert ids(parent_workflow_id=["order-1", "nobody"]) == ["order-1-0"]
+        assert ids(has_parent=True) == ["order-1-1"]
+        assert ids(parent_workflow_id=["order-1", "nobody"]) == ["order-1-1"]
         assert ids(workflow_id_prefix=["order-", "refund-"], has_parent=False) == [
             "order-1",
             "refund-1",
         ]
         assert ids(is_fork=True) == [mine.workflow_id]
         steps = client.list_workflow_steps("refund-1", load_output=False, limit=1, offset=1)
-        assert [(s["function_id"], s["output"]) for s in steps] == [(1, None)]
+        assert [(s["function_id"], s["output"]) for s in steps] == [(2, None)]
 
         async def listed() -> tuple[list[str], list[int]]:
             statuses = await client.list_workflows_async(forked_from="refund-1")

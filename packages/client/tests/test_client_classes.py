@@ -135,7 +135,7 @@ def test_resume_and_fork_an_instance_workflow_from_the_client(
         # The first bump was recorded before the failure: only the second runs, on ones.
         assert ones.ran == [6] and tens.ran == []
         ones.ran.clear()
-        forked = client.fork_workflow("ones-count", 1)
+        forked = client.fork_workflow("ones-count", 2)
         assert forked.get_result(timeout_seconds=30) == "ones:7"
         assert ones.ran == [6] and tens.ran == []
         status = client.get_workflow_status(forked.workflow_id)

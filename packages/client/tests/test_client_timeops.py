@@ -80,7 +80,7 @@ def test_client_rewinds_and_moves_delays(launch: Launch, dbos_system_database_ur
     down["on"] = False
     client = DBOSClient(dbos_system_database_url)
     try:
-        handle = client.rewind_workflow("report-1", start_step=1)
+        handle = client.rewind_workflow("report-1", start_step=2)
         assert handle.get_result(timeout_seconds=30) == "published 2"
         assert runs == Counter(load=1, publish=2)
         with pytest.raises(DBOSException, match="start_step"):

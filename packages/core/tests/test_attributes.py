@@ -152,10 +152,10 @@ def test_an_update_inside_a_workflow_is_recorded_and_not_repeated(
     ]
     DBOS.update_workflow_attributes("target", {"by": "outside"})
     # A re-run past the update replays it: the later change stands.
-    assert DBOS.fork_workflow("updater", 1).get_result() == "after"
+    assert DBOS.fork_workflow("updater", 2).get_result() == "after"
     assert _attributes("target") == {"by": "outside"}
     # A re-run from the start runs it again.
-    assert DBOS.fork_workflow("updater", 0).get_result() == "after"
+    assert DBOS.fork_workflow("updater", 1).get_result() == "after"
     assert _attributes("target") == {"by": 1}
 
 
@@ -211,7 +211,7 @@ def test_a_fork_keeps_the_attributes(launch: Launch) -> None:
     launch()
     with SetWorkflowID("original"), SetWorkflowAttributes({"customer": "acme"}):
         work()
-    forked = DBOS.fork_workflow("original", 0)
+    forked = DBOS.fork_workflow("original", 1)
     assert forked.get_result() == "done"
     assert _attributes(forked.workflow_id) == {"customer": "acme"}
 

@@ -115,7 +115,7 @@ def test_recorded_step_errors_are_replayed_and_recovery_reads_steps_once(
             caught = f"caught {exc}"
         return f"{caught} / {after()}"
 
-    crash_after("flow", 1)  # dies right after the second step's checkpoint
+    crash_after("flow", 2)  # dies right after the second step's checkpoint
     with SetWorkflowID("flow"), pytest.raises(Crash):
         handles_error()
     status = DBOS.get_workflow_status("flow")

@@ -144,10 +144,12 @@ def test_methods_called_as_child_workflows(dbos: type[DBOS]) -> None:
         for s in DBOS.list_workflows()
         if s.parent_workflow_id == "parent"
     }
+    # Step 1 starts south's child; north's direct call is steps 2 (start) and 3 (its result),
+    # the awaited handle step 4, and describe's call steps 5 and 6 (as in DBOS Transact).
     assert children == {
-        "parent-0": ("Pricer", "south"),
-        "parent-1": ("Pricer", "north"),
-        "parent-2": ("Pricer", None),
+        "parent-1": ("Pricer", "south"),
+        "parent-2": ("Pricer", "north"),
+        "parent-5": ("Pricer", None),
     }
     # Called again under the same ID, the parent finds its children instead of rerunning them.
     north.ran.clear()
@@ -160,9 +162,9 @@ def test_a_fork_runs_on_the_same_instance(dbos: type[DBOS]) -> None:
     with SetWorkflowID("fork-source"):
         assert south.checkout(10) == "south:30"
     south.ran.clear()
-    forked = DBOS.fork_workflow("fork-source", 1)
+    forked = DBOS.fork_workflow("fork-source", 2)
     assert forked.get_result() == "south:30"
-    # Step 0 (price) was copied; only the receipt ran again, on south.
+    # Step 1 (price) was copied; only the receipt ran again, on south.
     assert south.ran == ["receipt 30"] and north.ran == []
     assert _names(forked.workflow_id) == ("Pricer.checkout", "Pricer", "south")
 
@@ -175,7 +177,7 @@ def test_an_instance_workflow_killed_mid_way_is_recovered_on_its_instance(
         "class_app:south.checkout",
         4,
         database_url=dbos_system_database_url,
-        step=1,  # price ran and was recorded in the child; die as the receipt starts
+        step=2,  # price ran and was recorded in the child; die as the receipt starts
         workflow_id="killed-south",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],
@@ -195,7 +197,7 @@ def test_a_class_method_workflow_killed_mid_way_is_recovered_with_its_class(
         "class_app:Pricer.describe",
         "k",
         database_url=dbos_system_database_url,
-        step=1,
+        step=2,
         workflow_id="killed-describe",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],

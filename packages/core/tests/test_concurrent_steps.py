@@ -61,7 +61,7 @@ def test_gathered_steps_each_get_a_checkpoint_in_call_order(
     with SetWorkflowID("gather-1"):
         assert asyncio.run(fan_out()) == ["fetched a", "fetched b", "fetched c"]
     steps = DBOS.list_workflow_steps("gather-1")
-    assert [s["function_id"] for s in steps] == [0, 1, 2]
+    assert [s["function_id"] for s in steps] == [1, 2, 3]
     assert [s["output"] for s in steps] == ["fetched a", "fetched b", "fetched c"]
     assert all(s["function_name"].endswith("fetch") for s in steps)
     assert dbos_crash.ran("fetch") == 3
@@ -73,30 +73,30 @@ def test_gathered_steps_replay_after_a_crash_whatever_order_they_finish_in(
     # First run: c and b finish (and are checkpointed) first; a, the slowest, crashes before
     # its checkpoint. The recovery finishes them in call order instead.
     DELAYS.update(a=0.3, b=0.1, c=0.0)
-    dbos_crash.before_checkpoint(0, workflow_id="gather-2")
+    dbos_crash.before_checkpoint(1, workflow_id="gather-2")
     with SetWorkflowID("gather-2"), pytest.raises(SimulatedCrash):
         asyncio.run(fan_out())
-    assert [fid for fid, _ in _step_names("gather-2")] == [1, 2]
+    assert [fid for fid, _ in _step_names("gather-2")] == [2, 3]
 
     DELAYS.update(a=0.0, b=0.1, c=0.2)
     (handle,) = DBOS.recover_pending_workflows()
     assert handle.get_result() == ["fetched a", "fetched b", "fetched c"]
     assert dbos_crash.ran("fetch", "gather-2") == 4  # a twice (crashed unrecorded), b and c once
-    assert [fid for fid, _ in _step_names("gather-2")] == [0, 1, 2]
+    assert [fid for fid, _ in _step_names("gather-2")] == [1, 2, 3]
 
 
 def test_concurrent_sleep_send_child_and_stream_write_are_each_recorded(
     dbos: type[DBOS], dbos_crash: CrashPlan
 ) -> None:
     DELAYS.update(a=0.1)
-    # recv is operation 5 (after the five gathered ones): crash once it is recorded, when
-    # every gathered operation has run, and recover.
-    dbos_crash.after_checkpoint(5, workflow_id="mixed-1")
+    # recv is operation 6 (after the five gathered ones; its timeout is 7): crash once it is
+    # recorded, when every gathered operation has run, and recover.
+    dbos_crash.after_checkpoint(6, workflow_id="mixed-1")
     with SetWorkflowID("mixed-1"), pytest.raises(SimulatedCrash):
         asyncio.run(mixed_operations())
     first = _step_names("mixed-1")
     names = [name for _, name in first]
-    assert [fid for fid, _ in first] == list(range(len(names)))
+    assert [fid for fid, _ in first] == list(range(1, len(names) + 1))
     assert names[0].endswith("fetch")
     assert names[1:3] == ["DBOS.sleep", "DBOS.send"]
     assert names[3].endswith("child")

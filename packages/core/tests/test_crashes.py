@@ -64,7 +64,7 @@ def test_sigkill_between_steps_then_recovery_in_a_new_process(
     assert effects(tmp_path) == Counter({"a": 1, "b": 1})
     row = dbos_storage.get_workflow("three_steps")
     assert row is not None and row.status == "PENDING"
-    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [0, 1]
+    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [1, 2]
 
     second = start_app(dbos_system_database_url, tmp_path, "recover:three_steps", C_SECONDS="0")
     assert finish(second) == ["a-done", "b-done", "c-done"]
@@ -72,7 +72,7 @@ def test_sigkill_between_steps_then_recovery_in_a_new_process(
     assert effects(tmp_path) == Counter({"a": 1, "b": 1, "c": 1})
     row = dbos_storage.get_workflow("three_steps")
     assert row is not None and (row.status, row.recovery_attempts) == ("SUCCESS", 2)
-    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [0, 1, 2]
+    assert [s.function_id for s in dbos_storage.load_steps("three_steps")] == [1, 2, 3]
 
 
 def test_durable_sleep_resumes_with_only_the_remaining_time(
@@ -196,12 +196,13 @@ def test_recv_timeout_is_durable_across_a_crash(
     url = dbos_system_database_url
     first = start_app(url, tmp_path, "patient_receiver")
     deadline = time.monotonic() + 30
-    # The recv (operation 0) records its wake-up time at operation 1 once it has waited.
+    # The recv (operation 1) records its wake-up time at operation 2 before it waits (a
+    # DBOS.sleep, as DBOS Transact 3.4 records it).
     while not dbos_storage.load_steps("patient_receiver"):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     record = dbos_storage.load_steps("patient_receiver")[0]
-    assert (record.function_id, record.function_name) == (1, "DBOS.sleep")
+    assert (record.function_id, record.function_name) == (2, "DBOS.sleep")
     wake_at = json.loads(record.output or "null")
     time.sleep(1.0)
     kill(first)
@@ -246,3 +247,29 @@ def test_an_idempotent_send_retried_after_a_crash_delivers_once(
     assert got is not None and got.output == '"hello"'  # the first copy is received (deleted)
     assert finish(start_app(url, tmp_path, "keyed_sender", SENDER_SLEEP="0")) == "sent"
     assert dbos_storage.recv(RecvRequest("receiver", 1, "DBOS.recv", "t", 0)) is None
+
+
+def test_an_awaited_child_result_is_recorded_and_replayed_after_a_sigkill(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    """`handle.get_result()` in a workflow is a recorded operation (DBOS.getResult, as in DBOS
+    Transact 3.4): after a crash the recovered parent takes the recorded result, even with
+    the child gone, instead of waiting for it again."""
+    url = dbos_system_database_url
+    (tmp_path / "release-child").touch()
+    first = start_app(url, tmp_path, "awaits_child")
+    wait_for(tmp_path / "reached-after-result")
+    kill(first)
+    steps = dbos_storage.load_steps("awaits_child")
+    # 1: the child's start, 2: its awaited result, 3: the slow step (running when killed).
+    assert [(s.function_id, s.child_workflow_id) for s in steps] == [
+        (1, "awaited-child"),
+        (2, "awaited-child"),
+    ]
+    assert steps[1].function_name == "DBOS.getResult"
+    assert steps[1].output == '"child"' and steps[1].error is None
+    assert steps[1].started_at_ms <= steps[1].completed_at_ms
+    assert dbos_storage.delete_workflows(("awaited-child",)) == ["awaited-child"]
+    second = start_app(url, tmp_path, "recover:awaits_child", AFTER_SECONDS="0")
+    assert finish(second) == ["child", "after-result-done"]
+    assert effects(tmp_path)["awaited-child"] == 2  # the body ran twice, the wait once

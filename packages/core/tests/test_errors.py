@@ -111,7 +111,7 @@ def test_changed_workflow_code_is_detected_on_replay(
     )
     from dbos.storage._records import StepRecord
 
-    dbos_storage.record_step(StepRecord("replayed", 0, "some_other_step", "1", None, 0, 0))
+    dbos_storage.record_step(StepRecord("replayed", 1, "some_other_step", "1", None, 0, 0))
     with SetWorkflowID("replayed"):
         DBOS.start_workflow(evolving)  # PENDING elsewhere: this process only waits
     launch(executor_id="other", application_version="v")  # recovery replays it here

@@ -163,10 +163,11 @@ def test_a_child_refused_in_a_workflow_is_recorded_and_replayed(
     with SetWorkflowID("parent"):
         assert parent() == "child, then refused: SUCCESS"
     steps = dbos_storage.load_steps("parent")
-    assert [step.child_workflow_id for step in steps] == ["child-id", None]
-    assert steps[1].error is not None and steps[1].function_name == steps[0].function_name
-    # A re-run from step 1 replays the recorded refusal rather than asking storage again.
-    forked = DBOS.fork_workflow("parent", 1)
+    # The child's start, the wait for its result (DBOS.getResult), the refused start.
+    assert [step.child_workflow_id for step in steps] == ["child-id", "child-id", None]
+    assert steps[2].error is not None and steps[2].function_name == steps[0].function_name
+    # A re-run from step 3 replays the recorded refusal rather than asking storage again.
+    forked = DBOS.fork_workflow("parent", 3)
     assert forked.get_result() == "child, then refused: SUCCESS"
 
 

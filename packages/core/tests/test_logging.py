@@ -202,7 +202,7 @@ def test_recovery_is_logged_with_ids(
         return only_step()
 
     launch()
-    dbos_crash.after_checkpoint(0)
+    dbos_crash.after_checkpoint(1)
     handle = DBOS.start_workflow(recovered)
     with pytest.raises(SimulatedCrash):
         handle.get_result()

@@ -28,7 +28,7 @@ class Outage(Exception):
     pass
 
 
-def test_step_ids_count_from_zero_in_execution_order(launch: Launch) -> None:
+def test_step_ids_count_from_one_in_execution_order(launch: Launch) -> None:
     @DBOS.step()
     def fetch(x: int) -> int:
         return x + 1
@@ -43,31 +43,32 @@ def test_step_ids_count_from_zero_in_execution_order(launch: Launch) -> None:
 
     @DBOS.workflow()
     def parent() -> int:
-        a = fetch(1)  # step 0
-        DBOS.sleep(0)  # step 1
-        b = child(a)  # step 2: starts the child
+        a = fetch(1)  # step 1
+        DBOS.sleep(0)  # step 2
+        b = child(a)  # step 3 starts the child, step 4 awaits its result (as in DBOS)
         with contextlib.suppress(Outage):
-            fail()  # step 3
-        return fetch(b)  # step 4
+            fail()  # step 5
+        return fetch(b)  # step 6
 
     launch()
     with SetWorkflowID("parent"):
         assert parent() == 21
     steps = DBOS.list_workflow_steps("parent")
-    assert [s["function_id"] for s in steps] == [0, 1, 2, 3, 4]
+    assert [s["function_id"] for s in steps] == [1, 2, 3, 4, 5, 6]
     assert steps[0]["function_name"].endswith("fetch")
     assert steps[1]["function_name"] == "DBOS.sleep"
-    assert steps[2]["child_workflow_id"] == "parent-2"
+    assert steps[2]["child_workflow_id"] == "parent-3"
+    assert steps[3]["function_name"] == "DBOS.getResult" and steps[3]["output"] == 20
     assert steps[0]["output"] == 2
-    assert isinstance(steps[3]["error"], Outage) and steps[3]["output"] is None
-    assert steps[4]["output"] == 21
+    assert isinstance(steps[4]["error"], Outage) and steps[4]["output"] is None
+    assert steps[5]["output"] == 21
     for step in steps:
         started, completed = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
         assert started is not None and completed is not None and started <= completed
     status = DBOS.get_workflow_status("parent")
     assert status is not None
     by_status = DBOS.list_workflow_steps(status)  # a status object works too
-    assert [s["function_id"] for s in by_status] == [0, 1, 2, 3, 4]
+    assert [s["function_id"] for s in by_status] == [1, 2, 3, 4, 5, 6]
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.list_workflow_steps("ghost")
 
@@ -102,18 +103,18 @@ def test_fork_reuses_steps_before_start_step(launch: Launch) -> None:
         pipeline(5)
     outage["on"] = False
     with SetWorkflowID("forked"):
-        handle = DBOS.fork_workflow("original", 2)
+        handle = DBOS.fork_workflow("original", 3)
     assert handle.workflow_id == "forked"
     assert handle.get_result(timeout_seconds=20) == 11
-    assert runs == Counter(one=1, two=1, three=2)  # steps 0 and 1 were not run again
+    assert runs == Counter(one=1, two=1, three=2)  # steps 1 and 2 were not run again
     forked_steps = DBOS.list_workflow_steps("forked")
-    assert [(s["function_id"], s["output"]) for s in forked_steps] == [(0, 6), (1, 12), (2, 11)]
+    assert [(s["function_id"], s["output"]) for s in forked_steps] == [(1, 6), (2, 12), (3, 11)]
     original = DBOS.get_workflow_status("original")
     assert original is not None and original.status == "ERROR"  # untouched
     assert isinstance(DBOS.list_workflow_steps("original")[2]["error"], Outage)
 
-    # From step 0 everything runs again; a new ID is chosen when none is set.
-    again = DBOS.fork_workflow("original", 0)
+    # From step 1 everything runs again; a new ID is chosen when none is set.
+    again = DBOS.fork_workflow("original", 1)
     assert again.workflow_id not in ("original", "forked")
     assert again.get_result(timeout_seconds=20) == 11
     assert runs == Counter(one=2, two=2, three=3)
@@ -139,12 +140,12 @@ def test_fork_keeps_the_events_and_stream_entries_of_the_copied_steps(launch: La
 
     @DBOS.workflow()
     def checkout(order: int) -> str:
-        price(order)  # step 0
-        DBOS.set_event("status", "priced")  # step 1
-        DBOS.write_stream("progress", "priced")  # step 2
-        result = ship(order)  # step 3
-        DBOS.write_stream("progress", result)  # step 4
-        DBOS.close_stream("progress")  # step 5
+        price(order)  # step 1
+        DBOS.set_event("status", "priced")  # step 2
+        DBOS.write_stream("progress", "priced")  # step 3
+        result = ship(order)  # step 4
+        DBOS.write_stream("progress", result)  # step 5
+        DBOS.close_stream("progress")  # step 6
         return result
 
     def events(workflow_id: str) -> tuple[object, object]:
@@ -160,9 +161,9 @@ def test_fork_keeps_the_events_and_stream_entries_of_the_copied_steps(launch: La
     assert events("checkout") == final
     assert list(DBOS.read_stream("checkout", "progress")) == ["pricing", "priced", "shipped 2"]
 
-    # While the fork waits in step 3, it has exactly what the original had before step 3.
+    # While the fork waits in step 4, it has exactly what the original had before step 4.
     gate.clear()
-    fork = DBOS.fork_workflow("checkout", 3)
+    fork = DBOS.fork_workflow("checkout", 4)
     stream = DBOS.read_stream(fork.workflow_id, "progress")
     assert [next(stream), next(stream)] == ["pricing", "priced"]
     assert events(fork.workflow_id) == ("priced", 2)
@@ -188,7 +189,7 @@ def test_fork_errors(launch: Launch) -> None:
     with SetWorkflowID("short"):
         short()
     with pytest.raises(DBOSNonExistentWorkflowError):
-        DBOS.fork_workflow("ghost", 0)
+        DBOS.fork_workflow("ghost", 1)
     with pytest.raises(DBOSException, match="start_step"):
         DBOS.fork_workflow("short", -1)
     assert [s.workflow_id for s in DBOS.list_workflows()] == ["short"]
@@ -213,7 +214,7 @@ def test_fork_past_the_last_step_replays_every_recorded_step(launch: Launch) -> 
     fork = DBOS.fork_workflow("short", 5)
     assert fork.get_result(timeout_seconds=20) == 10
     assert runs == [1]
-    assert [s["function_id"] for s in DBOS.list_workflow_steps(fork.workflow_id)] == [0]
+    assert [s["function_id"] for s in DBOS.list_workflow_steps(fork.workflow_id)] == [1]
 
 
 def test_bulk_cancel_and_resume(launch: Launch) -> None:
@@ -280,9 +281,10 @@ def test_delete_with_children_and_garbage_collect(launch: Launch) -> None:
     assert len(DBOS.list_workflows()) == 6
     DBOS.delete_workflow("tree-1")
     remaining = sorted(s.workflow_id for s in DBOS.list_workflows())
-    assert remaining == ["tree-1-0", "tree-1-1", "tree-2", "tree-2-0", "tree-2-1"]
+    # Each leaf call is a start and a recorded wait: the children are at steps 1 and 3.
+    assert remaining == ["tree-1-1", "tree-1-3", "tree-2", "tree-2-1", "tree-2-3"]
     DBOS.delete_workflow("tree-2", delete_children=True)
-    assert sorted(s.workflow_id for s in DBOS.list_workflows()) == ["tree-1-0", "tree-1-1"]
+    assert sorted(s.workflow_id for s in DBOS.list_workflows()) == ["tree-1-1", "tree-1-3"]
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.delete_workflow("tree-2")
 
@@ -324,7 +326,7 @@ def test_async_management_calls(launch: Launch) -> None:
             assert await flow() == "xy"
         steps = await DBOS.list_workflow_steps_async("async-flow")
         assert [s["output"] for s in steps] == ["x", "y"]
-        handle = await DBOS.fork_workflow_async("async-flow", 1)
+        handle = await DBOS.fork_workflow_async("async-flow", 2)
         assert await handle.get_result(timeout_seconds=20) == "xy"
         status = await DBOS.get_workflow_status_async(handle.workflow_id)
         assert status is not None and status.status == "SUCCESS"

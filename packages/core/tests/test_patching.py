@@ -98,16 +98,16 @@ def test_a_new_execution_takes_the_patch_and_records_its_marker(dbos: type[DBOS]
     assert ran == ["charge_new", "ship_order"]
     marker, charge, ship_step = DBOS.list_workflow_steps("new")
     # DBOS Transact's marker: a step row named DBOS.patch-<name>, at the patch's step ID.
-    assert (marker["function_id"], marker["function_name"]) == (0, "DBOS.patch-new-charge")
+    assert (marker["function_id"], marker["function_name"]) == (1, "DBOS.patch-new-charge")
     assert (marker["output"], marker["error"]) == (None, None)
-    assert [charge["function_id"], ship_step["function_id"]] == [1, 2]
+    assert [charge["function_id"], ship_step["function_id"]] == [2, 3]
 
 
 def test_a_replay_of_an_execution_that_passed_the_point_takes_the_old_code(
     dbos: type[DBOS],
 ) -> None:
     assert _run("before", "old") == "old shipped"
-    forked, result = _fork("before", 1, "patched")  # replays charge_old, runs ship_order
+    forked, result = _fork("before", 2, "patched")  # replays charge_old, runs ship_order
     assert result == "old shipped"
     assert ran == ["ship_order"]  # charge_old replayed: nothing charged twice
     assert _names(forked) == [
@@ -118,14 +118,14 @@ def test_a_replay_of_an_execution_that_passed_the_point_takes_the_old_code(
 
 def test_a_replay_before_the_point_takes_the_patch(dbos: type[DBOS]) -> None:
     assert _run("before", "old") == "old shipped"
-    forked, result = _fork("before", 0, "patched")  # nothing replayed: reaches the point anew
+    forked, result = _fork("before", 1, "patched")  # nothing replayed: reaches the point anew
     assert result == "new shipped"
     assert _names(forked)[0] == "DBOS.patch-new-charge"
 
 
 def test_a_replay_of_a_patched_execution_takes_the_patch_again(dbos: type[DBOS]) -> None:
     assert _run("patched", "patched") == "new shipped"
-    forked, result = _fork("patched", 2, "patched")  # replays the marker and charge_new
+    forked, result = _fork("patched", 3, "patched")  # replays the marker and charge_new
     assert result == "new shipped"
     assert ran == ["ship_order"]
     assert _names(forked) == _names("patched")
@@ -133,7 +133,7 @@ def test_a_replay_of_a_patched_execution_takes_the_patch_again(dbos: type[DBOS])
 
 def test_deprecate_patch_replays_old_markers_and_records_none(dbos: type[DBOS]) -> None:
     assert _run("patched", "patched") == "new shipped"
-    forked, result = _fork("patched", 2, "deprecated")  # the marker's ID is consumed
+    forked, result = _fork("patched", 3, "deprecated")  # the marker's ID is consumed
     assert result == "new shipped"
     assert ran == ["ship_order"]
     assert _names(forked) == _names("patched")
@@ -241,6 +241,9 @@ def test_the_patching_example_recovers_the_old_path_after_a_sigkill(
     assert out.count("charging the card for order-1") == 1  # paid once, before the kill
     assert out.count("charging the wallet for order-2") == 1
     assert "order-1: card charged, shipped parcel for order-1" in out
-    assert "steps: charge_card, DBOS.setEvent, DBOS.recv, ship" in out
+    assert "steps: charge_card, DBOS.setEvent, DBOS.recv, DBOS.sleep, ship" in out
     assert "order-2: wallet charged, shipped parcel for order-2" in out
-    assert "steps: DBOS.patch-pay-by-wallet, charge_wallet, DBOS.setEvent, DBOS.recv, ship" in out
+    assert (
+        "steps: DBOS.patch-pay-by-wallet, charge_wallet, DBOS.setEvent, DBOS.recv, DBOS.sleep, ship"
+        in out
+    )

@@ -58,8 +58,12 @@ def test_enqueue_inside_a_workflow_is_checkpointed(
     with SetWorkflowID("parent"):
         assert parent() == 2
     steps = dbos_storage.load_steps("parent")
-    assert [(s.function_id, s.child_workflow_id) for s in steps] == [(0, "parent-0")]
-    status = DBOS.get_workflow_status("parent-0")
+    # The enqueue, then the wait for the child's result (DBOS.getResult, as in DBOS).
+    assert [(s.function_id, s.child_workflow_id) for s in steps] == [
+        (1, "parent-1"),
+        (2, "parent-1"),
+    ]
+    status = DBOS.get_workflow_status("parent-1")
     assert status is not None and (status.queue_name, status.status) == ("checkpointed", "SUCCESS")
     # Replaying the parent finds the recorded enqueue: no second task.
     with SetWorkflowID("parent"):

@@ -167,15 +167,15 @@ def test_enqueue_with_options_in_a_workflow_is_a_recorded_child(
         assert parent() == 3
     step = dbos_storage.load_steps("options-parent")[0]
     assert (step.function_id, step.function_name, step.child_workflow_id) == (
-        0,
+        1,
         add.__qualname__,
-        "options-parent-0",
+        "options-parent-1",
     )
-    child = dbos_storage.get_workflow("options-parent-0")
+    child = dbos_storage.get_workflow("options-parent-1")
     assert child is not None and child.parent_workflow_id == "options-parent"
     # A replay (a fork from after the enqueue) returns the recorded child; nothing new runs.
     before = len(DBOS.list_workflows())
-    assert DBOS.fork_workflow("options-parent", 1).get_result() == 3
+    assert DBOS.fork_workflow("options-parent", 2).get_result() == 3
     assert len(DBOS.list_workflows()) == before + 1  # only the fork itself
 
 

@@ -379,7 +379,7 @@ def test_recovery_after_a_sigkill_runs_as_the_stored_identity(
         f"roles_app:{target}",
         str(effects),
         database_url=dbos_system_database_url,
-        step=1,  # dies as the second step starts
+        step=2,  # dies as the second step starts
         workflow_id=f"killed-{target}",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],

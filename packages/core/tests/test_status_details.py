@@ -225,13 +225,13 @@ def test_list_workflow_steps_limit_offset_and_without_outputs(launch: Launch) ->
     assert [s["output"] for s in full] == [0, 10, None, 30]
     assert isinstance(full[2]["error"], ValueError)
     page = DBOS.list_workflow_steps("steps", limit=2, offset=1)
-    assert [s["function_id"] for s in page] == [1, 2]
+    assert [s["function_id"] for s in page] == [2, 3]
     assert [s["output"] for s in page] == [10, None]
-    assert [s["function_id"] for s in DBOS.list_workflow_steps("steps", offset=3)] == [3]
+    assert [s["function_id"] for s in DBOS.list_workflow_steps("steps", offset=3)] == [4]
     assert DBOS.list_workflow_steps("steps", limit=0) == []
     bare = DBOS.list_workflow_steps("steps", load_output=False)
     assert [(s["function_id"], s["output"], s["error"]) for s in bare] == [
-        (i, None, None) for i in range(4)
+        (i, None, None) for i in range(1, 5)
     ]
     assert [s["function_name"] for s in bare] == [s["function_name"] for s in full]
 
@@ -239,7 +239,7 @@ def test_list_workflow_steps_limit_offset_and_without_outputs(launch: Launch) ->
         found = await DBOS.list_workflow_steps_async("steps", limit=1, load_output=False)
         return [s["function_id"] for s in found]
 
-    assert asyncio.run(listed()) == [0]
+    assert asyncio.run(listed()) == [1]
     with pytest.raises(DBOSException, match="limit must be a non-negative integer"):
         DBOS.list_workflow_steps("steps", limit=-1)
     with pytest.raises(DBOSException, match="offset must be a non-negative integer"):

@@ -330,13 +330,13 @@ def test_run_step_checkpoints_a_plain_function_under_its_name(
     with SetWorkflowID("run-step"):
         assert wf() == [101, 4, 9, 104]
     assert _names(dbos_storage, "run-step") == [
-        (0, "named-step"),
-        (1, double.__qualname__),
-        (2, async_triple.__qualname__),
-        (3, counted.__qualname__),
+        (1, "named-step"),
+        (2, double.__qualname__),
+        (3, async_triple.__qualname__),
+        (4, counted.__qualname__),
     ]
-    # A fork from step 3 replays steps 0-2 (the function is not called again) and reruns 3.
-    assert DBOS.fork_workflow("run-step", 3).get_result() == [101, 4, 9, 104]
+    # A fork from step 4 replays steps 1-3 (the function is not called again) and reruns 4.
+    assert DBOS.fork_workflow("run-step", 4).get_result() == [101, 4, 9, 104]
     assert calls == [1, 4, 4]
 
 
@@ -370,8 +370,8 @@ def test_run_step_async_runs_coroutine_and_sync_functions(
     assert asyncio.run(run()) == [6, 5]
     assert threads == [True]
     assert _names(dbos_storage, "run-step-async") == [
-        (0, "triple"),
-        (1, on_a_thread.__qualname__),
+        (1, "triple"),
+        (2, on_a_thread.__qualname__),
     ]
 
 
@@ -458,11 +458,11 @@ def test_step_status_inside_and_outside_steps(launch: Launch) -> None:
     wf()
     assert seen == [
         None,
-        StepStatus(0, None, None),
-        StepStatus(1, 0, 3),
-        StepStatus(1, 1, 3),
-        StepStatus(1, 2, 3),
-        StepStatus(2, None, None),
+        StepStatus(1, None, None),
+        StepStatus(2, 0, 3),
+        StepStatus(2, 1, 3),
+        StepStatus(2, 2, 3),
+        StepStatus(3, None, None),
     ]
 
 
@@ -492,10 +492,10 @@ def test_a_reserved_step_runs_at_its_reserved_id(
 
     launch()
     with SetWorkflowID("reserved"):
-        assert wf() == ["now", "later x", "0"]
-    assert _names(dbos_storage, "reserved") == [(0, "later"), (1, now.__qualname__)]
-    # A fork from step 2 replays both: the reserved step replays at its ID, nothing reruns.
-    assert DBOS.fork_workflow("reserved", 2).get_result() == ["now", "later x", "0"]
+        assert wf() == ["now", "later x", "1"]
+    assert _names(dbos_storage, "reserved") == [(1, "later"), (2, now.__qualname__)]
+    # A fork from step 3 replays both: the reserved step replays at its ID, nothing reruns.
+    assert DBOS.fork_workflow("reserved", 3).get_result() == ["now", "later x", "1"]
     assert calls == ["now", "x"]
 
 
@@ -523,7 +523,7 @@ def test_reservations_from_gathered_tasks_keep_ids_stable(
             return await wf()
 
     assert asyncio.run(run()) == [0, 1, 2]
-    assert _names(dbos_storage, "gathered") == [(0, "fetch-0"), (1, "fetch-1"), (2, "fetch-2")]
+    assert _names(dbos_storage, "gathered") == [(1, "fetch-0"), (2, "fetch-1"), (3, "fetch-2")]
 
 
 def test_reservation_misuse_is_refused(launch: Launch) -> None:
@@ -587,7 +587,7 @@ def test_a_timed_out_step_is_replayed_after_a_sigkill_not_run_again(
         "steps_app:timed_workflow",
         str(effects),
         database_url=dbos_system_database_url,
-        step=1,  # step 0 timed out and its error is recorded; die as `mark` starts
+        step=2,  # step 1 timed out and its error is recorded; die as `mark` starts
         workflow_id="timed-crash",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],
@@ -616,7 +616,7 @@ def test_run_step_steps_are_replayed_after_a_sigkill(
         "steps_app:run_step_workflow",
         str(effects),
         database_url=dbos_system_database_url,
-        step=2,
+        step=3,
         workflow_id="run-step-crash",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],
@@ -627,9 +627,9 @@ def test_run_step_steps_are_replayed_after_a_sigkill(
     assert handle.get_result() == 30
     assert _effects(effects) == ["fetch 1", "fetch 2", "mark sum 30"]
     assert _names(dbos_storage, "run-step-crash") == [
-        (0, "fetch-one"),
-        (1, app.fetch.__qualname__),
-        (2, app.mark.__qualname__),
+        (1, "fetch-one"),
+        (2, app.fetch.__qualname__),
+        (3, app.mark.__qualname__),
     ]
 
 

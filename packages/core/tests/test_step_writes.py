@@ -63,7 +63,7 @@ def test_a_step_that_crashes_after_writing_writes_once_after_recovery(
     dbos: type[DBOS], dbos_crash: CrashPlan
 ) -> None:
     # The body of step 0 ran and wrote, then the process "died" before its checkpoint.
-    dbos_crash.before_checkpoint(0, workflow_id="crash-1")
+    dbos_crash.before_checkpoint(1, workflow_id="crash-1")
     with SetWorkflowID("crash-1"), pytest.raises(SimulatedCrash):
         write_then_crash()
     (handle,) = DBOS.recover_pending_workflows()

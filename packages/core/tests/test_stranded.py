@@ -207,6 +207,6 @@ def test_the_rolling_deploy_example_moves_the_stranded_order_and_finishes_both(
     assert out.count("pricing order-2 by weight") == 1
     assert out.count("shipping order-1") == out.count("shipping order-2") == 1
     assert "order-1: priced by count, shipped parcel for order-1" in out
-    assert "steps: price_by_count, DBOS.setEvent, DBOS.recv, ship" in out
+    assert "steps: price_by_count, DBOS.setEvent, DBOS.recv, DBOS.sleep, ship" in out
     assert "order-2: priced by weight, shipped parcel for order-2" in out
     assert "stranded now: []" in out

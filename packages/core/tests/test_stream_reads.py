@@ -109,7 +109,7 @@ def test_stream_reads_in_a_workflow_are_recorded_and_replayed(
     names = [s.function_name for s in dbos_storage.load_steps("full")]
     assert names == ["DBOS.readStream"] * 3  # two values and the end
     assert dbos_storage.load_steps("full")[2].output is None
-    assert DBOS.fork_workflow("full", 3).get_result() == [0, 1]
+    assert DBOS.fork_workflow("full", 4).get_result() == [0, 1]
 
 
 def test_a_recorded_timeout_replays_after_the_value_came(
@@ -138,7 +138,7 @@ def test_a_recorded_timeout_replays_after_the_value_came(
     handle.get_result()
     assert DBOS.read_stream_offset("open", "s", 2) == "late"
     # The value at offset 2 exists now; a replay still gets the recorded timeout.
-    assert DBOS.fork_workflow("reader", 2).get_result() == [0, "timed out"]
+    assert DBOS.fork_workflow("reader", 3).get_result() == [0, "timed out"]
 
 
 def test_get_all_events(launch: Launch, dbos_storage: SystemStorage) -> None:
@@ -167,7 +167,7 @@ def test_get_all_events(launch: Launch, dbos_storage: SystemStorage) -> None:
     handle.get_result()
     assert asyncio.run(DBOS.get_all_events_async("source")) == {"a": "changed", "b": {"x": [1]}}
     # A replay gets what the first execution read.
-    assert DBOS.fork_workflow("inspector", 1).get_result() == {"a": 1, "b": {"x": [1]}}
+    assert DBOS.fork_workflow("inspector", 2).get_result() == {"a": 1, "b": {"x": [1]}}
 
 
 def test_a_stream_read_in_a_step_is_not_recorded(

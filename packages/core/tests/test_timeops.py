@@ -49,10 +49,10 @@ def test_rewind_reruns_the_steps_from_start_step_in_place(launch: Launch) -> Non
 
     @DBOS.workflow()
     def job(x: int) -> int:
-        a = one(x)  # step 0
-        DBOS.set_event("progress", "one")  # step 1
-        b = two(a)  # step 2
-        DBOS.set_event("progress", "two")  # step 3
+        a = one(x)  # step 1
+        DBOS.set_event("progress", "one")  # step 2
+        b = two(a)  # step 3
+        DBOS.set_event("progress", "two")  # step 4
         return b
 
     launch()
@@ -60,11 +60,11 @@ def test_rewind_reruns_the_steps_from_start_step_in_place(launch: Launch) -> Non
         job(1)
     assert DBOS.get_event("job", "progress", timeout_seconds=0) == "one"
     outage["on"] = False
-    handle = DBOS.rewind_workflow("job", start_step=2)
+    handle = DBOS.rewind_workflow("job", start_step=3)
     assert handle.workflow_id == "job"
     assert handle.get_result(timeout_seconds=30) == 20
     assert runs == Counter(one=1, two=2)
-    assert [s["function_id"] for s in DBOS.list_workflow_steps("job")] == [0, 1, 2, 3]
+    assert [s["function_id"] for s in DBOS.list_workflow_steps("job")] == [1, 2, 3, 4]
     assert DBOS.get_event("job", "progress", timeout_seconds=0) == "two"
     status = DBOS.get_workflow_status("job")
     assert status is not None and status.status == "SUCCESS"

@@ -86,7 +86,7 @@ def test_children_inherit_the_deadline_and_sleep_is_cut_short(launch: Launch) ->
         handle.get_result()
     assert time.monotonic() - started < 10  # not the child's 30 s sleep
     parent_status = DBOS.get_workflow_status("sleepy-parent")
-    child_status = DBOS.get_workflow_status("sleepy-parent-0")
+    child_status = DBOS.get_workflow_status("sleepy-parent-1")
     assert parent_status is not None and child_status is not None
     assert child_status.workflow_deadline_epoch_ms == parent_status.workflow_deadline_epoch_ms
     assert child_status.status == "CANCELLED"

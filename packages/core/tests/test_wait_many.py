@@ -97,9 +97,9 @@ def test_wait_first_in_a_workflow_is_recorded_and_replayed(
         gates["a"].set()
         assert DBOS.retrieve_workflow("child-a").get_result() == "done-a"
         steps = {s.function_id: s for s in dbos_storage.load_steps("waiter")}
-        assert steps[2].function_name == "DBOS.waitFirst" and steps[2].output == '"child-b"'
+        assert steps[3].function_name == "DBOS.waitFirst" and steps[3].output == '"child-b"'
         # A fork that replays the choice (now both children are done, a created first) gets b.
-        fork = DBOS.fork_workflow("waiter", 3)
+        fork = DBOS.fork_workflow("waiter", 4)
         assert fork.get_result() == "done-b"
     finally:
         for gate in gates.values():

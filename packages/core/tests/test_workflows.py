@@ -45,8 +45,8 @@ def test_seed_example_runs_and_checkpoints_each_step(
     assert calls == ["one", "two"]
     steps = dbos_storage.load_steps("seed")
     assert [(s.function_id, s.function_name) for s in steps] == [
-        (0, step_one.__qualname__),
-        (1, step_two.__qualname__),
+        (1, step_one.__qualname__),
+        (2, step_two.__qualname__),
     ]
     status = DBOS.get_workflow_status("seed")
     assert status is not None and status.status == "SUCCESS"
@@ -68,7 +68,7 @@ def test_start_workflow_handle_status_and_ids(launch: Launch) -> None:
     launch()
     handle: WorkflowHandle[int] = DBOS.start_workflow(doubled, 20)
     assert handle.get_result() == 41
-    assert seen == {"workflow": handle.workflow_id, "step": (handle.workflow_id, 0)}
+    assert seen == {"workflow": handle.workflow_id, "step": (handle.workflow_id, 1)}
     status = handle.get_status()
     assert (status.status, status.name, status.output) == ("SUCCESS", doubled.__qualname__, 41)
     assert status.input == {"args": (20,), "kwargs": {}}
@@ -178,11 +178,14 @@ def test_child_workflows_get_deterministic_ids(launch: Launch, dbos_storage: Sys
     with SetWorkflowID("parent"):
         assert parent() == [3, 6]
     steps = dbos_storage.load_steps("parent")
+    # Each child's start, then the wait for its result (recorded as in DBOS Transact).
     assert [(s.function_id, s.child_workflow_id) for s in steps] == [
-        (0, "parent-0"),
         (1, "parent-1"),
+        (2, "parent-1"),
+        (3, "parent-3"),
+        (4, "parent-3"),
     ]
-    child_status = DBOS.get_workflow_status("parent-0")
+    child_status = DBOS.get_workflow_status("parent-1")
     assert child_status is not None
     assert (child_status.output, child_status.parent_workflow_id) == (3, "parent")
 

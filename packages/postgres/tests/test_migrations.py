@@ -569,3 +569,100 @@ def test_the_roles_migration_keeps_existing_rows(
         ) == [("new", "alice", "admin", "admin"), ("old", None, None, None)]
     finally:
         storage.close()
+
+
+def test_a_postgres_workflow_in_flight_under_the_old_numbering_recovers_after_upgrade(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """operation_numbering on a database where a workflow stopped mid-way under the earlier
+    numbering (operations from 0): it recovers and replays against its own records, its new
+    operations continue its numbering (step IDs, child IDs), a fork of it stays coherent, and
+    new workflows count from 1 (DBOS Transact 3.4's numbering), the SQL enqueue function's
+    too, while a writer naming no numbering gets the old one."""
+    ran: list[str] = []
+
+    @DBOS.step()
+    def numbered(tag: str) -> str:
+        ran.append(tag)
+        return f"{tag}-{DBOS.step_id}"
+
+    @DBOS.workflow()
+    def child() -> str:
+        return "child"
+
+    @DBOS.workflow()
+    def old_numbered() -> list[str]:
+        a = numbered("a")  # operation 0, recorded before the upgrade
+        handle = DBOS.start_workflow(child)  # operation 1, recorded too
+        got = handle.get_result()  # not an operation under the old numbering
+        return [a, got, numbered("b"), DBOS.start_workflow(child).workflow_id]
+
+    before = [m for m in migrations() if m.name != "operation_numbering"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    status = (
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, inputs, output,"
+        " executor_id, application_version, created_at, updated_at, parent_workflow_id)"
+        " VALUES (%s, %s, %s, %s, %s, 'local', 'before-upgrade', 1, 1, %s)"
+    )
+    step = (
+        "INSERT INTO dbos.operation_outputs (workflow_id, function_id, function_name, output,"
+        " child_workflow_id, started_at, completed_at) VALUES ('old-wf', %s, %s, %s, %s, 1, 1)"
+    )
+    inputs = '{"args":[],"kwargs":{}}'
+    name, child_name = old_numbered.__qualname__, child.__qualname__
+    _query(fresh_url, status, "old-wf", "PENDING", name, inputs, None, None)
+    _query(fresh_url, status, "old-wf-1", "SUCCESS", child_name, inputs, '"child"', "old-wf")
+    _query(fresh_url, step, 0, numbered.__qualname__, '"a-0"', None)
+    _query(fresh_url, step, 1, child_name, None, "old-wf-1")
+    monkeypatch.undo()
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "upgrade",
+            "system_database_url": fresh_url,
+            "application_version": "before-upgrade",
+        }
+    )
+    try:
+        DBOS.launch()  # migrates, then recovers the PENDING workflow
+        result = DBOS.retrieve_workflow("old-wf").get_result()
+        assert result == ["a-0", "child", "b-2", "old-wf-3"] and ran == ["b"]
+        steps = DBOS.list_workflow_steps("old-wf")
+        assert [s["function_id"] for s in steps] == [0, 1, 2, 3]
+        # A fork keeps the original's numbering: from step 1 it reuses step 0 only.
+        forked = DBOS.fork_workflow("old-wf", 1)
+        assert forked.get_result() == ["a-0", "child", "b-2", f"{forked.workflow_id}-3"]
+        assert ran == ["b", "b"]
+        new = DBOS.start_workflow(old_numbered)  # a new workflow numbers from 1
+        assert new.get_result() == ["a-1", "child", "b-4", f"{new.workflow_id}-5"]
+        # A row the SQL enqueue function writes (it names no numbering) counts from 1.
+        _query(
+            fresh_url,
+            "SELECT dbos.enqueue_workflow('some.workflow', 'undeclared', workflow_id => 'sql-wf')",
+        )
+        # A row from a writer that names no numbering (a process of the earlier release, in a
+        # rolling deploy) gets that release's.
+        _query(
+            fresh_url,
+            "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at,"
+            " updated_at) VALUES ('late-old', 'ENQUEUED', 'some.workflow', 2, 2)",
+        )
+        numbering = _query(
+            fresh_url,
+            "SELECT workflow_id, first_function_id FROM dbos.workflow_status"
+            " WHERE workflow_id IN ('old-wf', 'old-wf-1', %s, 'sql-wf', 'late-old')",
+            new.workflow_id,
+        )
+        assert sorted(numbering) == sorted(
+            [
+                ("old-wf", 0),
+                ("old-wf-1", 0),
+                (new.workflow_id, 1),
+                ("sql-wf", 1),
+                ("late-old", 0),
+            ]
+        )
+    finally:
+        DBOS.destroy()

@@ -327,3 +327,90 @@ def test_the_roles_migration_keeps_existing_rows(
             " ORDER BY workflow_id"
         )
         assert found.fetchall() == [("new", "alice", "admin"), ("old", None, None)]
+
+
+def test_a_workflow_in_flight_under_the_old_numbering_recovers_after_the_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """operation_numbering on a file where a workflow stopped mid-way under the earlier
+    numbering (operations from 0): it recovers and replays against its own records, its new
+    operations continue its numbering (step IDs, child IDs), a fork of it stays coherent, and
+    new workflows count from 1 (DBOS Transact 3.4's numbering)."""
+    import dbos_sqlite._storage as storage_module
+    from dbos import DBOS
+
+    ran: list[str] = []
+
+    @DBOS.step()
+    def numbered(tag: str) -> str:
+        ran.append(tag)
+        return f"{tag}-{DBOS.step_id}"
+
+    @DBOS.workflow()
+    def child() -> str:
+        return "child"
+
+    @DBOS.workflow()
+    def old_numbered() -> list[str]:
+        a = numbered("a")  # operation 0, recorded before the upgrade
+        handle = DBOS.start_workflow(child)  # operation 1, recorded too
+        got = handle.get_result()  # not an operation under the old numbering
+        return [a, got, numbered("b"), DBOS.start_workflow(child).workflow_id]
+
+    before = [m for m in _MIGRATIONS if m.name != "operation_numbering"]
+    assert len(before) == len(_MIGRATIONS) - 1
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # as the code before the upgrade left them
+        names = (old_numbered.__qualname__, numbered.__qualname__, child.__qualname__)
+        for statement, params in _old_numbered_rows(*names):
+            connection.execute(statement.replace("%s", "?"), params)
+    monkeypatch.undo()
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "upgrade",
+            "system_database_url": f"sqlite:///{path}",
+            "application_version": "before-upgrade",
+        }
+    )
+    try:
+        DBOS.launch()  # migrates, then recovers the PENDING workflow
+        result = DBOS.retrieve_workflow("old-wf").get_result()
+        assert result == ["a-0", "child", "b-2", "old-wf-3"] and ran == ["b"]
+        steps = DBOS.list_workflow_steps("old-wf")
+        assert [s["function_id"] for s in steps] == [0, 1, 2, 3]
+        # A fork keeps the original's numbering: from step 1 it reuses step 0 only.
+        forked = DBOS.fork_workflow("old-wf", 1)
+        assert forked.get_result() == ["a-0", "child", "b-2", f"{forked.workflow_id}-3"]
+        assert ran == ["b", "b"]
+        new = DBOS.start_workflow(old_numbered)  # a new workflow numbers from 1
+        assert new.get_result() == ["a-1", "child", "b-4", f"{new.workflow_id}-5"]
+    finally:
+        DBOS.destroy()
+
+
+def _old_numbered_rows(
+    name: str, step_name: str, child_name: str
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The rows the code before operation_numbering left for workflow "old-wf" (PENDING,
+    stopped after its operations 0 and 1) and its finished child "old-wf-1"."""
+    status = (
+        "INSERT INTO workflow_status (workflow_id, status, name, inputs, output, executor_id,"
+        " application_version, created_at, updated_at, parent_workflow_id)"
+        " VALUES (%s, %s, %s, %s, %s, 'local', 'before-upgrade', 1, 1, %s)"
+    )
+    step = (
+        "INSERT INTO operation_outputs (workflow_id, function_id, function_name, output,"
+        " child_workflow_id, started_at, completed_at) VALUES ('old-wf', %s, %s, %s, %s, 1, 1)"
+    )
+    inputs = '{"args":[],"kwargs":{}}'
+    return [
+        (status, ("old-wf", "PENDING", name, inputs, None, None)),
+        (status, ("old-wf-1", "SUCCESS", child_name, inputs, '"child"', "old-wf")),
+        (step, (0, step_name, '"a-0"', None)),
+        (step, (1, child_name, None, "old-wf-1")),
+    ]

@@ -47,8 +47,8 @@ def _crash_then_recover(workflow_id: str) -> int:
 def test_crash_after_a_checkpoint_resumes_after_that_step(
     dbos: type[DBOS], dbos_crash: CrashPlan
 ) -> None:
-    dbos_crash.after_checkpoint(1)
-    assert _crash_then_recover("after-1") == 6
+    dbos_crash.after_checkpoint(2)
+    assert _crash_then_recover("after-2") == 6
     assert dbos_crash.crashes == 1
     assert dbos_crash.ran("crash_sim_step_one") == 1
     assert dbos_crash.ran("crash_sim_step_two") == 1  # its checkpoint was durable
@@ -58,8 +58,8 @@ def test_crash_after_a_checkpoint_resumes_after_that_step(
 def test_crash_before_a_checkpoint_runs_that_step_again(
     dbos: type[DBOS], dbos_crash: CrashPlan
 ) -> None:
-    dbos_crash.before_checkpoint(1)
-    assert _crash_then_recover("before-1") == 6
+    dbos_crash.before_checkpoint(2)
+    assert _crash_then_recover("before-2") == 6
     assert dbos_crash.ran("crash_sim_step_one") == 1
     assert dbos_crash.ran("crash_sim_step_two") == 2  # ran, crashed before its checkpoint
     assert dbos_crash.ran("crash_sim_step_three") == 1
@@ -75,7 +75,7 @@ def test_crash_inside_a_named_step(dbos: type[DBOS], dbos_crash: CrashPlan) -> N
 
 
 def test_a_crash_is_armed_once(dbos: type[DBOS], dbos_crash: CrashPlan) -> None:
-    dbos_crash.after_checkpoint(0, workflow_id="only-this")
+    dbos_crash.after_checkpoint(1, workflow_id="only-this")
     with SetWorkflowID("other"):
         assert crash_sim_workflow() == 6  # another workflow passes the point untouched
     assert _crash_then_recover("only-this") == 6

@@ -29,7 +29,7 @@ def test_killed_at_a_step_then_recovered_here(
         "kill_app:kill_app_workflow",
         str(effects),
         database_url=dbos_system_database_url,
-        step=2,
+        step=3,
         workflow_id="killed",
         application_version=DBOS.application_version,
         extra_sys_path=[APPS],

@@ -436,7 +436,7 @@ def get_workflow(workflow_id: str, as_json: bool) -> None:
 def list_steps(
     workflow_id: str, limit: int | None, offset: int | None, load_output: bool, as_json: bool
 ) -> None:
-    """List a workflow's recorded steps; step IDs count from 0 in the order they ran."""
+    """List a workflow's recorded steps; step IDs count from 1 in the order they ran."""
     settings = _settings()
     with _reported(settings):
         steps = settings.client().list_workflow_steps(

@@ -31,8 +31,9 @@ class ManagementAPI:
         ``DBOS.retrieve_workflow(workflow_id, existing_workflow=False).get_result()``).
 
         As in DBOS Transact, an ID with no workflow yet is waited for (it may be about to
-        start), not refused. Inside a workflow the wait is not checkpointed (DBOS Transact
-        records it as a step).
+        start), not refused. Inside a workflow's body the wait is a recorded operation,
+        ``DBOS.getResult``, as in DBOS Transact (a replay returns what it returned; a wait that
+        times out records nothing).
 
         Args:
             workflow_id: The workflow's ID.

@@ -61,7 +61,7 @@ class StepStatus:
     """The running step, as `DBOS.step_status` reports it (DBOS Transact 3.4's fields).
 
     Attributes:
-        step_id: The step's ID in its workflow (operations count from 0).
+        step_id: The step's ID in its workflow (operations count from 1, as in DBOS).
         current_attempt: Which attempt runs now, from 0, for a step that allows retries;
             None otherwise.
         max_attempts: The attempts the step may make in all, for a step that allows retries;

@@ -119,6 +119,17 @@ def first_of_two() -> str:
     return str(chosen.get_result())
 
 
+@DBOS.workflow()
+def awaits_child() -> list[str]:
+    # The child's result is awaited through its handle (a recorded DBOS.getResult), then a
+    # slow step gives the test time to kill the process after that record.
+    with SetWorkflowID("awaited-child"):
+        child = DBOS.start_workflow(gated, "child")
+    result = child.get_result()
+    effect(f"awaited-{result}")
+    return [result, slow_step("after-result", float(os.environ.get("AFTER_SECONDS", "30")))]
+
+
 def main() -> None:
     DBOS(config={"name": "crash-app", "system_database_url": URL})
     DBOS.launch()
@@ -142,6 +153,9 @@ def main() -> None:
     elif MODE == "first_of_two":
         with SetWorkflowID(MODE):
             result = DBOS.start_workflow(first_of_two).get_result()
+    elif MODE == "awaits_child":
+        with SetWorkflowID(MODE):
+            result = DBOS.start_workflow(awaits_child).get_result()
     elif MODE in ("three_steps", "sleepy", "always_crashes"):
         with SetWorkflowID(MODE):
             handle = DBOS.start_workflow(

@@ -50,6 +50,7 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "authenticated_user": "authenticated_user",
     "authenticated_roles": "authenticated_roles",
     "assumed_role": "assumed_role",
+    "first_function_id": "first_function_id",
 }
 
 #: Columns selected through an expression: jsonb comes back as its JSON text, as the record

@@ -44,7 +44,7 @@ class CrashPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def before_checkpoint(self, step: int, *, workflow_id: str | None = None) -> CrashPlan:
-        """Crash after step `step` (its function ID, counting from 0) ran but before its
+        """Crash after step `step` (its function ID, counting from 1) ran but before its
         checkpoint was written: recovery runs that step again."""
         return self._arm(_Point("before_checkpoint", step=step, workflow_id=workflow_id))
 

@@ -37,7 +37,7 @@ def kill_at_step(
 ) -> KilledRun:
     """Run workflow `target` (``"package.module:function"``, sync or async) with `args` in a
     new Python process on `database_url`, and SIGKILL that process when the workflow's step
-    `step` (function ID, counting from 0) is about to run its body.
+    `step` (function ID, counting from 1 as in DBOS Transact) is about to run its body.
 
     The child launches DBOS with `executor_id` and `application_version` (pass the test
     process's, e.g. ``DBOS.application_version``, so that `DBOS.recover_pending_workflows()`

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
@@ -30,13 +30,25 @@ class WorkflowContext:
     workflow_id: str
     name: str
     recorded: dict[int, StepRecord]
-    next_function_id: int = 0
+    #: Its row's `first_function_id`: 1, as in DBOS Transact; 0 for a workflow recorded under
+    #: this library's earlier numbering, which also recorded no awaited results (`awaiting`).
+    first_function_id: int = 1
+    #: The ID its next operation takes.
+    next_function_id: int = field(init=False, default=1)
     cancelled: bool = False
     deadline_ms: int | None = None
     #: The workflow row's serialization marker (None: the configured format).
     serialization: str | None = None
     #: The identity it runs as: its stored one (`roles`).
     identity: Identity = NO_IDENTITY
+
+    def __post_init__(self) -> None:
+        self.next_function_id = self.first_function_id
+
+    @property
+    def legacy(self) -> bool:
+        """True for a workflow recorded under this library's earlier numbering (from 0)."""
+        return self.first_function_id == 0
 
     def take_function_id(self) -> int:
         function_id = self.next_function_id

@@ -41,6 +41,7 @@ from ..storage._records import (
 from ..storage._waiting import Wakeups
 from . import registry as _registry
 from .arguments import ArgumentsRefused, stored_arguments
+from .awaiting import awaited_outcome
 from .background import BackgroundPort, stop_at_exit
 from .classes import bound_args, target_of
 from .context import (
@@ -54,13 +55,7 @@ from .context import (
     take_assigned_start,
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from .engine_log import (
-    log_left_pending,
-    log_outcome,
-    log_recovery,
-    log_stopped,
-    log_taken_over,
-)
+from .engine_log import log_left_pending, log_outcome, log_recovery, log_stopped, log_taken_over
 from .execution import (
     ActiveWorkflow,
     LoopThread,
@@ -312,6 +307,7 @@ class Engine:
         deadline_ms: int | None = None,
         serialization: str | None = None,
         identity: Identity = NO_IDENTITY,
+        first_function_id: int = 1,
     ) -> Procedure[Outcome]:
         """Run the workflow body, record its outcome, and resolve local waiters.
 
@@ -343,6 +339,7 @@ class Engine:
                         workflow_id,
                         registration.name,
                         recorded,
+                        first_function_id,
                         deadline_ms=deadline_ms,
                         serialization=serialization,
                         identity=identity,
@@ -468,7 +465,11 @@ class Engine:
     # --- dispatch ---------------------------------------------------------------------------
 
     def run_started_inline(self, started: Started) -> Procedure[Outcome]:
-        """Run (or wait for) a started workflow in the calling thread or task."""
+        """Run (or wait for) a started workflow in the calling thread or task (from a
+        workflow's body, a recorded wait: `awaiting`)."""
+        return awaited_outcome(started.workflow_id, lambda: self._run_inline(started))
+
+    def _run_inline(self, started: Started) -> Procedure[Outcome]:
         if started.must_run:
             assert started.active is not None
             outcome: Outcome = yield from self.execute(
@@ -481,11 +482,12 @@ class Engine:
                 deadline_ms=started.deadline_ms,
                 serialization=started.serialization,
                 identity=started.identity,
+                first_function_id=started.first_function_id,
             )
             if outcome is not NOT_RUN_HERE:
                 return outcome
-            return (yield from self.wait(started.workflow_id, None))
-        return (yield from self.wait(started.workflow_id, started.active))
+            return (yield from self._wait(started.workflow_id, None))
+        return (yield from self._wait(started.workflow_id, started.active))
 
     def dispatch(self, started: Started, *, successor: bool = False) -> None:
         """Run a started workflow in the background if this process must run it: sync bodies
@@ -517,6 +519,7 @@ class Engine:
                 deadline_ms=started.deadline_ms,
                 serialization=started.serialization,
                 identity=started.identity,
+                first_function_id=started.first_function_id,
             )
 
         if started.registration.is_async:
@@ -589,7 +592,13 @@ class Engine:
     ) -> Procedure[Outcome]:
         """The outcome of a workflow: from this process's execution if it has one, else from
         storage. Raises TimeoutError if `timeout_s` passes first. Awaited inside a workflow,
-        that workflow's cancel ends the wait (`interrupt`)."""
+        that workflow's cancel ends the wait (`interrupt`), and the wait is recorded
+        (`awaiting`)."""
+        return awaited_outcome(workflow_id, lambda: self._wait(workflow_id, active, timeout_s))
+
+    def _wait(
+        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+    ) -> Procedure[Outcome]:
         caller = current_workflow() if current_step() is None else None
         if active is None:
             with self._lock:
@@ -759,6 +768,7 @@ class Engine:
             deadline_ms=row.deadline_ms,
             serialization=row.serialization,
             identity=identity_of(row),
+            first_function_id=row.first_function_id,
         )
 
     # --- shutdown ---------------------------------------------------------------------------

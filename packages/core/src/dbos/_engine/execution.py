@@ -100,6 +100,8 @@ class Started:
     serialization: str | None = None
     #: The identity it runs as (its stored one).
     identity: Identity = NO_IDENTITY
+    #: Its row's `first_function_id`: where its operation numbering starts.
+    first_function_id: int = 1
 
 
 class LoopThread:

@@ -4,8 +4,9 @@ Inside a workflow each operation is checkpointed at its own function ID, so a re
 workflow replays the same results: `send`, `set_event` and stream writes commit their data and
 their checkpoint in one transaction (never done twice); `recv` consumes a message and records it
 in one transaction (a recovered receiver gets the message it got before); `get_event` records
-what it read. A wait with a timeout also records its wake-up time (at the next function ID,
-once it has waited a moment), so a recovered waiter waits only for what is left.
+what it read. A wait with a timeout also records its wake-up time as a ``DBOS.sleep`` at the
+next function ID, before it waits (as DBOS Transact 3.4 does: step lists match), so a recovered
+waiter waits only for what is left.
 
 Waiting holds no connection: a `Waiter` is woken in-process when storage reports a write
 (`SystemStorage.on_wakeup`), and polls storage slowly as a fallback.
@@ -34,6 +35,7 @@ from ..storage._records import (
     EventRecord,
     Message,
     RecvRequest,
+    StepAck,
     StepRecord,
     StreamWrite,
 )
@@ -84,8 +86,6 @@ DEFAULT_TOPIC = "__dbos_default_topic__"
 #: Fallback polling while waiting: the first re-check (the longest gap between two is the
 #: host's `Wakeups.max_poll_s`).
 POLL_FIRST_S = 0.05
-#: A wait in a workflow records its wake-up time once it has lasted this long.
-PERSIST_AFTER_S = 0.1
 
 
 def topic_key(topic: str | None) -> str:
@@ -126,7 +126,7 @@ def _durable_deadline(
 ) -> tuple[float, Callable[[], Procedure[None]] | None]:
     """The wake-up time of a wait whose timeout is recorded at operation `function_id`: the
     recorded one after a recovery, else now + `timeout_s` together with the procedure that
-    records it (for `wait_for` to run once the wait turns out not to be short)."""
+    records it (run before the wait starts)."""
     recorder = context.recorder
     replayed = replayed_step(context.recorded, context.workflow_id, function_id, SLEEP_NAME)
     if replayed is not None:
@@ -140,8 +140,6 @@ def _durable_deadline(
             function_name=SLEEP_NAME,
             output=recorder.codec.encode_value(wake_at),
             error=None,
-            # The wait began before this record is written (it is written only once the
-            # wait has lasted a moment): its start is the wait's.
             started_at_ms=started_at_ms,
             completed_at_ms=now_ms(),
         )
@@ -157,18 +155,13 @@ def wait_for(
     attempt: Callable[[], T | None],
     wake_at: float | None,
     context: WorkflowContext | None = None,
-    persist: Callable[[], Procedure[None]] | None = None,
     max_poll_s: float | None = None,
 ) -> Procedure[T | None]:
     """Call `attempt` until it returns a value, re-checking whenever storage reports a write
     of `kind` for `workflow_id` (and now and then in case a report was missed). Returns None
     once `wake_at` (epoch seconds; None: never) or the workflow's own deadline passes.
     `max_poll_s` bounds the gap between two re-checks (default: the host's
-    `Wakeups.max_poll_s`).
-
-    `persist` (recording the wake-up time) runs once the wait has lasted `PERSIST_AFTER_S`:
-    a quick answer (the common case between workflows) costs no extra write, and a crash
-    during that first moment only means a recovered waiter starts its timeout afresh."""
+    `Wakeups.max_poll_s`)."""
     # Inside a workflow, its own cancel wakes the wait too, which then stops (`interrupt`).
     also = (own_settled_key(context),) if context is not None else ()
     waiter = host.wakeups.register(kind, workflow_id, *also)
@@ -176,7 +169,6 @@ def wait_for(
     longest = host.wakeups.max_poll_s if max_poll_s is None else max_poll_s
     try:
         interval = min(POLL_FIRST_S, longest)
-        persist_at = time.monotonic() + PERSIST_AFTER_S
         woken = False
         while True:
             waiter.clear()
@@ -185,9 +177,6 @@ def wait_for(
                 return result
             if cancel_check is not None:
                 yield from cancel_check.after(woken)
-            if persist is not None and time.monotonic() >= persist_at:
-                yield from persist()
-                persist = None
             limit = wake_at
             if context is not None and context.deadline_ms is not None:
                 workflow_limit = context.deadline_ms / 1000
@@ -196,8 +185,6 @@ def wait_for(
             if limit is not None and now >= limit:
                 return None
             timeout = interval if limit is None else min(interval, limit - now)
-            if persist is not None:
-                timeout = min(timeout, max(persist_at - time.monotonic(), 0.0))
             woken = yield WaitWakeup(waiter, timeout)
             interval = min(interval * 2, longest)
     finally:
@@ -255,9 +242,22 @@ def send_procedure(
         message_id = f"{context.workflow_id}:{function_id}"
         sent = Message(message_id, destination_id, topic_name, text, now_ms(), key)
         record = recorder.plain_record(context, function_id, SEND_NAME)
-        return Produced(record, functools.partial(recorder.storage.send, sent))
+        return Produced(record, functools.partial(_send_or_record_failure, recorder, sent))
 
-    yield from recorded_operation(context, SEND_NAME, run)
+    stored = yield from recorded_operation(context, SEND_NAME, run)
+    recorder.replay_result(stored)  # a recorded failure is raised again
+
+
+def _send_or_record_failure(recorder: Recorder, sent: Message, record: StepRecord) -> StepAck:
+    """Send `sent` with the checkpoint `record`; if its destination does not exist, record
+    that error as the operation's outcome instead (as DBOS Transact 3.4 does), then raise it,
+    so a replay or a fork raises it again rather than sending to a workflow created since."""
+    try:
+        return recorder.storage.send(sent, record)
+    except DBOSNonExistentWorkflowError as exc:
+        error = recorder.codec.encode_error(exc)
+        recorder.storage.record_step(replace(record, output=None, error=error))
+        raise
 
 
 def _send_from_step(
@@ -318,9 +318,11 @@ def recv_procedure(recorder: Recorder, topic: str | None, timeout_s: float) -> P
             return storage.recv(request)
 
         wake_at, persist = _durable_deadline(context, timeout_id, timeout_s, started)
+        if persist is not None:
+            yield from persist()
         try:
             record = yield from wait_for(
-                recorder, WAKE_MESSAGE, workflow_id, attempt, wake_at, context, persist
+                recorder, WAKE_MESSAGE, workflow_id, attempt, wake_at, context
             )
         except DBOSStepConflictError:
             # Another execution of this workflow received (and recorded) it first.
@@ -381,9 +383,9 @@ def get_event_procedure(
         function_id, timeout_id = function_ids
         started = now_ms()
         wake_at, persist = _durable_deadline(body, timeout_id, timeout_s, started)
-        text = yield from wait_for(
-            recorder, WAKE_EVENT, workflow_id, attempt, wake_at, body, persist
-        )
+        if persist is not None:
+            yield from persist()
+        text = yield from wait_for(recorder, WAKE_EVENT, workflow_id, attempt, wake_at, body)
         if text is None:
             yield from stop_if_cancelled(body)
             text = recorder.codec.encode_value(None)

@@ -212,7 +212,9 @@ def sleep_procedure(seconds: float) -> Procedure[None]:
             output=codec.encode_value(started + seconds),
             error=None,
             started_at_ms=int(started * 1000),
-            completed_at_ms=now_ms(),
+            # Written before the sleep, it spans it: it completes when the sleep ends (as
+            # DBOS Transact records it).
+            completed_at_ms=int((started + seconds) * 1000),
         )
         return Produced(record)
 

@@ -307,8 +307,10 @@ class Facade(TimeOpsFacade):
         offset: int | None = None,
     ) -> Procedure[list[StepInfo]]:
         """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
-        count from 0 in the order the workflow ran them. Each has its function name, output,
-        error (the exception), start and end times and child workflow ID.
+        count from 1 in the order the workflow ran them, as in DBOS Transact 3.4 (from 0 for a
+        workflow started before the upgrade that introduced this numbering). Each has its
+        function name, output, error (the exception), start and end times and child workflow
+        ID.
 
         Args:
             workflow: The workflow's ID or status.

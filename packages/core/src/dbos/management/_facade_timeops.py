@@ -56,7 +56,7 @@ class TimeOpsFacade:
         Args:
             workflow_id: The workflow's ID.
             start_step: The first step to run again: a step ID as `list_workflow_steps`
-                shows it, counted from 0 (DBOS Transact counts from 1); None: 0, the whole
+                shows it (counted from 1, as in DBOS Transact); None (or 0): the whole
                 workflow. Past the last step: every step replays.
             application_version: Run it on processes of this version (None: its own).
             queue_name: The queue it waits on (None: the internal queue, as in DBOS).

@@ -64,7 +64,9 @@ class WorkflowHandle(_Handle, Generic[R_co]):
     """A reference to a workflow execution, for waiting on its result from sync code."""
 
     def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
-        """Wait for the workflow to finish; return its result or raise its error.
+        """Wait for the workflow to finish; return its result or raise its error. From a
+        workflow's body, the wait is one of its recorded operations (``DBOS.getResult``, as in
+        DBOS Transact 3.4): a replay returns the recorded result without waiting.
 
         Raises:
             TimeoutError: `timeout_seconds` passed first (the workflow keeps running).

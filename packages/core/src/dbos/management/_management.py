@@ -47,9 +47,11 @@ from ._wait_times import RecordedTimes, wait_completions
 
 class StepInfo(TypedDict):
     """One recorded step (or other operation) of a workflow, as `list_workflow_steps` returns
-    it. `function_id` is the step ID: operations count from 0 in the order the workflow runs
-    them. `error` is the exception the step raised, rebuilt where its class is importable,
-    else a `DBOSRemoteError` carrying its type name, message and traceback text.
+    it. `function_id` is the step ID: operations count from 1 in the order the workflow runs
+    them, as in DBOS Transact 3.4 (from 0 in a workflow stored under this library's earlier
+    numbering: see `WorkflowRow.first_function_id`). `error` is the exception the step
+    raised, rebuilt where its class is importable, else a `DBOSRemoteError` carrying its type
+    name, message and traceback text.
 
     An internal wait (``DBOS.sleep``, and the timeout of ``DBOS.recv`` / ``DBOS.get_event``,
     as in DBOS Transact) has its wake-up time, in epoch seconds, as `output`; its

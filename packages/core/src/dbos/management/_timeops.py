@@ -31,7 +31,8 @@ def rewind(
     queue_name: str | None,
     queue_partition_key: str | None,
 ) -> Procedure[str]:
-    """Rewind finished workflow `workflow_id` to operation `start_step` (None: 0, the first)
+    """Rewind finished workflow `workflow_id` to operation `start_step` (None: 0, before the first
+    under either numbering)
     and enqueue it again under its own ID; returns the queue it waits on.
 
     Raises:

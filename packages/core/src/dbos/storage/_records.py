@@ -77,6 +77,10 @@ class NewWorkflow:
     authenticated_user: str | None = None
     authenticated_roles: str | None = None
     assumed_role: str | None = None
+    #: The function ID of its first operation: 1, as in DBOS Transact 3.4 (its operations are
+    #: numbered 1, 2, ...). Workflows stored before a backend knew this field read 0 (this
+    #: library numbered operations from 0 before); backends store it as given.
+    first_function_id: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,9 @@ class WorkflowRow:
     authenticated_user: str | None = None
     authenticated_roles: str | None = None
     assumed_role: str | None = None
+    #: The function ID of its first operation (`NewWorkflow.first_function_id`): 0 for a
+    #: workflow stored under this library's earlier numbering, else 1. A fork copies it.
+    first_function_id: int = 1
 
     @property
     def is_terminal(self) -> bool:
@@ -156,9 +163,10 @@ class ResumeResult:
 class StepRecord:
     """The recorded outcome of one operation of a workflow (a step, a child start, a sleep...).
 
-    `function_id` counts from 0 in the order the workflow runs its operations. Exactly one of
-    `output` and `error` is meaningful; `output` may be None for a step that returned nothing
-    only if the serializer says so (core always stores a serialized value).
+    `function_id` counts from the workflow's `first_function_id` (1; 0 for workflows stored
+    under this library's earlier numbering) in the order the workflow runs its operations.
+    Exactly one of `output` and `error` is meaningful; `output` may be None for a step that
+    returned nothing only if the serializer says so (core always stores a serialized value).
     """
 
     workflow_id: str
@@ -320,8 +328,10 @@ class WorkflowOutcome:
 class ForkRequest:
     """Input of `SystemStorage.fork_workflow`: start a copy of `workflow_id` at `start_step`.
 
-    The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes and
-    identity (authenticated user, roles and assumed role), and is ENQUEUED on `queue_name` with
+    The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes,
+    identity (authenticated user, roles and assumed role) and `first_function_id` (the copied
+    operations keep their numbers, so the copy numbers its own as the original did), and is
+    ENQUEUED on `queue_name` with
     `application_version` (None: the original's version), created at `now_ms`. The recorded
     operations with a function ID below `start_step` are copied to it, so a worker replays
     them instead of running them again.
@@ -338,7 +348,7 @@ class ForkRequest:
 @dataclass(frozen=True, slots=True)
 class RewindRequest:
     """Input of `SystemStorage.rewind_workflow`: run finished workflow `workflow_id` again, in
-    place, from operation `start_step` (a function ID, counted from 0).
+    place, from operation `start_step` (a function ID, as `load_steps` reports it).
 
     The workflow keeps its ID, name and inputs; it is ENQUEUED on `queue_name` (with
     `queue_partition_key`) and `application_version` (None: its own), at `now_ms`.

@@ -136,7 +136,8 @@ WITH inserted AS (
         recovery_attempts, max_recovery_attempts, created_at, updated_at,
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
         delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
-        attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+        attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+        first_function_id
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
@@ -144,7 +145,7 @@ WITH inserted AS (
         %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
         %(deadline_ms)s, %(owner_instance)s, %(class_name)s, %(config_name)s, %(schedule_name)s,
         %(attributes)s::jsonb, %(serialization)s, %(authenticated_user)s,
-        %(authenticated_roles)s, %(assumed_role)s
+        %(authenticated_roles)s, %(assumed_role)s, %(first_function_id)s
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING {workflow_row}
@@ -665,12 +666,14 @@ INSERT INTO {schema}.workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
-    attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+    attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+    first_function_id
 )
 SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
        coalesce(%(application_version)s, application_version), 1, max_recovery_attempts,
        %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key, class_name, config_name, workflow_id,
-       attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+       attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+       first_function_id
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 ON CONFLICT (workflow_id) DO NOTHING

@@ -33,14 +33,15 @@ INSERT INTO workflow_status (
     recovery_attempts, max_recovery_attempts, created_at, updated_at,
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
     delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
-    attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+    attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+    first_function_id
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
     :delay_until_ms, :deadline_ms, :owner_instance, :class_name, :config_name, :schedule_name,
     :attributes, :serialization, :authenticated_user, :authenticated_roles,
-    :assumed_role
+    :assumed_role, :first_function_id
 )
 ON CONFLICT (workflow_id) DO NOTHING
 
@@ -355,12 +356,14 @@ INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
-    attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+    attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+    first_function_id
 )
 SELECT :forked_workflow_id, 'ENQUEUED', name, inputs, NULL,
        coalesce(:application_version, application_version), 1, max_recovery_attempts,
        :now_ms, :now_ms, :queue_name, 0, queue_partition_key, class_name, config_name, workflow_id,
-       attributes, serialization, authenticated_user, authenticated_roles, assumed_role
+       attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+       first_function_id
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
