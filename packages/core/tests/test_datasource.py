@@ -5,9 +5,13 @@ database (the kind the system database of the run is)."""
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -376,3 +380,46 @@ def test_fork_runs_the_forked_transactions_again_under_the_new_id(
     assert fork.get_result() == ["a", "b"]
     assert ran == ["a", "b", "b"]
     wait_until(lambda: checkpoints(ds) == [])
+
+
+def test_the_transactions_example_runs(dbos_system_database_url: str, tmp_path: Path) -> None:
+    """examples/transactions.py, in its own process, on the test's backend (a SQLite app
+    database next to it)."""
+    pytest.importorskip("flask")
+    example = Path(__file__).resolve().parents[3] / "examples" / "transactions.py"
+    env = {
+        **os.environ,
+        "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url,
+        "DBOS_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite'}",
+    }
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "1. order 1 for a hat: paid",
+        "2. the same key again: order 1, 1 order in the table",
+        "3. checkpoint rows left after the workflow finished: 0",
+    ]
+
+
+def test_core_imports_without_sqlalchemy() -> None:
+    """dbos works without the extra; asking for a datasource says what to install."""
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "import dbos\n"
+        "try:\n"
+        "    dbos.SQLAlchemyDatasource\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert "pip install 'dbos-core[sqlalchemy]'" in run.stdout
