@@ -11,6 +11,9 @@ for either). The requests go through Flask's test client, so no port is opened.
 2. The same request again: the workflow's recorded results are returned; nothing is written
    twice (the table still holds one order).
 3. Once the workflow finished, its checkpoint rows in the application database are gone.
+4. Only when both URLs name the same Postgres database: POST /orders/queued writes an order
+   and enqueues its fulfilment workflow in one transaction (`enqueue_in_transaction`): both
+   commit, or neither.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, request
 
-from dbos import DBOS, SetWorkflowID, SQLAlchemyDatasource
+from dbos import DBOS, Queue, SetWorkflowID, SQLAlchemyDatasource
+from dbos_client import DBOSClient, EnqueueOptions
 
 folder = Path(tempfile.mkdtemp(prefix="dbos-transactions-"))
 system_url = os.environ.get("DBOS_SYSTEM_DATABASE_URL") or f"sqlite:///{folder / 'dbos.sqlite'}"
@@ -69,6 +73,14 @@ def place_order(item: str) -> dict[str, object]:
     return {"order": order_id, "status": status}
 
 
+fulfilment = Queue("fulfilment")
+
+
+@DBOS.workflow()
+def fulfil(order_id: int) -> str:
+    return f"fulfilled {order_id}"
+
+
 app = Flask(__name__)
 
 
@@ -76,6 +88,17 @@ app = Flask(__name__)
 def post_order() -> dict[str, object]:
     with SetWorkflowID(request.headers["Idempotency-Key"]):
         return place_order(request.get_json()["item"])
+
+
+@app.post("/orders/queued")
+def post_queued_order() -> dict[str, object]:
+    # One transaction: the order row and the enqueued workflow commit together.
+    with DBOSClient(system_url) as client, db.engine.begin() as conn:
+        query = sa.insert(orders).values(item=request.get_json()["item"], status="queued")
+        order_id = int(conn.execute(query.returning(orders.c.id)).scalar_one())
+        options: EnqueueOptions = {"workflow_name": "fulfil", "queue_name": fulfilment.name}
+        handle = client.enqueue_in_transaction(conn, options, order_id)
+    return {"order": order_id, "workflow": handle.workflow_id}
 
 
 def count(query: sa.Select[Any]) -> int:
@@ -96,6 +119,10 @@ def main() -> None:
         outputs = sa.table("datasource_outputs", schema=db.schema)
         left = count(sa.select(sa.func.count()).select_from(outputs))
         print(f"3. checkpoint rows left after the workflow finished: {left}")
+        if app_url == system_url and app_url.startswith("postgresql"):
+            queued = client.post("/orders/queued", json={"item": "scarf"}).get_json()
+            result = DBOS.retrieve_workflow(queued["workflow"]).get_result()
+            print(f"4. order {queued['order']} and its workflow committed together: {result}")
     finally:
         DBOS.destroy()
         db.engine.dispose()

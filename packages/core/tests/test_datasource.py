@@ -382,15 +382,20 @@ def test_fork_runs_the_forked_transactions_again_under_the_new_id(
     wait_until(lambda: checkpoints(ds) == [])
 
 
-def test_the_transactions_example_runs(dbos_system_database_url: str, tmp_path: Path) -> None:
-    """examples/transactions.py, in its own process, on the test's backend (a SQLite app
-    database next to it)."""
+def test_the_transactions_example_runs(
+    dbos_backend: str, dbos_system_database_url: str, tmp_path: Path
+) -> None:
+    """examples/transactions.py, in its own process, on the test's backend: on Postgres the
+    application database is the system database (so the example also enqueues in the
+    order's transaction), else a SQLite file."""
     pytest.importorskip("flask")
     example = Path(__file__).resolve().parents[3] / "examples" / "transactions.py"
     env = {
         **os.environ,
         "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url,
-        "DBOS_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite'}",
+        "DBOS_APP_DATABASE_URL": dbos_system_database_url
+        if dbos_backend == "postgres"
+        else f"sqlite:///{tmp_path / 'shop.sqlite'}",
     }
     run = subprocess.run(
         [sys.executable, str(example)],
@@ -405,7 +410,11 @@ def test_the_transactions_example_runs(dbos_system_database_url: str, tmp_path: 
         "1. order 1 for a hat: paid",
         "2. the same key again: order 1, 1 order in the table",
         "3. checkpoint rows left after the workflow finished: 0",
-    ]
+    ] + (
+        ["4. order 2 and its workflow committed together: fulfilled 2"]
+        if dbos_backend == "postgres"
+        else []
+    )
 
 
 def test_core_imports_without_sqlalchemy() -> None:
