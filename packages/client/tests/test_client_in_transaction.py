@@ -108,7 +108,7 @@ def test_send_commits_or_rolls_back_with_the_apps_rows(
 
 
 def test_bad_input_is_refused_before_anything_is_written(
-    dbos_system_database_url: str, tmp_path: Any
+    dbos_system_database_url: str, dbos_storage: object, tmp_path: Any
 ) -> None:
     with DBOSClient(dbos_system_database_url) as client:
         sqlite = sa.create_engine(f"sqlite:///{tmp_path}/app.db")
