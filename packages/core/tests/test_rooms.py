@@ -18,7 +18,7 @@ SRC = Path(dbos.__file__).parent
 
 #: Bottom to top. The plugin manager sits above the backend kit: it wraps the backend it finds
 #: (`with_wakeups`); the pluggy markers both offer live in the base room.
-LAYERS = ("_base", "storage", "plugins", "_engine", "management", "face")
+LAYERS = ("_base", "storage", "plugins", "_engine", "_datasource", "management", "face")
 
 
 def _room(module: str) -> str:

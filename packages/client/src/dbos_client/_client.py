@@ -39,6 +39,8 @@ from dbos.management import (
 from dbos.plugins import Hooks, backend_for_url, plugin_manager
 from dbos.storage import StorageOptions, require_current_schema, scrub_exception
 
+from ._in_transaction import enqueue_in, send_in
+
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
 
@@ -121,6 +123,7 @@ class DBOSClient(Facade):
         if not url:
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
         budget = retry_timeout(sys_db_retry_timeout_sec, "sys_db_retry_timeout_sec")
+        self._system_schema = dbos_system_schema
         self._storage = open_storage(
             url,
             system_schema=dbos_system_schema,
@@ -217,6 +220,47 @@ class DBOSClient(Facade):
         """
         workflow_id = run_sync(self._management.enqueue(options, args, kwargs))
         return WorkflowHandle(self._waiter, workflow_id)
+
+    def enqueue_in_transaction(
+        self, conn_or_session: Any, options: EnqueueOptions, *args: Any, **kwargs: Any
+    ) -> WorkflowHandle[Any]:
+        """Enqueue inside the caller's SQLAlchemy transaction (a `Connection` or `Session` on
+        the Postgres system database, which is also the app's): the workflow exists if and
+        only if that transaction commits, with the app's own writes (DBOS Transact 3.4). The
+        caller commits or rolls back; the handle is good once committed. Arguments are
+        written as portable JSON (the ``dbos.enqueue_workflow`` SQL function).
+
+        Raises:
+            DBOSException: ``duplication_policy="return-existing"`` (its retry cannot run in
+                a transaction the caller owns, as in 3.4), options this path does not carry
+                (`attributes`, identities, a reuse policy, a non-portable format), arguments
+                that are not JSON, or a connection that is not Postgres.
+            sqlalchemy.exc.DBAPIError: what the database raised (an active deduplication ID:
+                ``DBOS queue duplicated``); the caller's transaction is then aborted.
+        """
+        workflow_id = enqueue_in(conn_or_session, self._system_schema, options, args, kwargs)
+        return WorkflowHandle(self._waiter, workflow_id)
+
+    def send_in_transaction(
+        self,
+        conn_or_session: Any,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Send a message inside the caller's SQLAlchemy transaction (see
+        `enqueue_in_transaction`): the destination sees it once the transaction commits, and
+        never if it rolls back. The message is written as portable JSON.
+
+        Raises:
+            DBOSException: a message that is not JSON, or a connection that is not Postgres.
+            sqlalchemy.exc.DBAPIError: an unknown destination (``DBOS non-existent
+                workflow``); the caller's transaction is then aborted.
+        """
+        send_in(
+            conn_or_session, self._system_schema, destination_id, message, topic, idempotency_key
+        )
 
     async def enqueue_async(
         self, options: EnqueueOptions, *args: Any, **kwargs: Any

@@ -40,6 +40,7 @@ from ._base.errors import (
     DBOSStepConflictError,
     DBOSStepTimeoutError,
     DBOSStorageError,
+    DBOSTransactionRetriesExceeded,
     DBOSUnexpectedStepError,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
@@ -76,6 +77,9 @@ if TYPE_CHECKING:
     from dbos_client import DBOSClient as DBOSClient
     from dbos_client import DebouncerClient as DebouncerClient
 
+    from ._datasource.aio import AsyncSQLAlchemyDatasource as AsyncSQLAlchemyDatasource
+    from ._datasource.sync import SQLAlchemyDatasource as SQLAlchemyDatasource
+
 #: The installed version of dbos-core (``0+unknown`` when imported from a source tree); read
 #: from the installed metadata when first asked for (see `__getattr__`), not at import.
 __version__: str
@@ -84,6 +88,7 @@ __version__: str
 warn_if_shadowed()
 
 __all__ = [
+    "AsyncSQLAlchemyDatasource",
     "DBOS",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -109,6 +114,7 @@ __all__ = [
     "DBOSStepConflictError",
     "DBOSStepTimeoutError",
     "DBOSStorageError",
+    "DBOSTransactionRetriesExceeded",
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
@@ -121,6 +127,7 @@ __all__ = [
     "JsonPickleSerializer",
     "PortableWorkflowError",
     "Queue",
+    "SQLAlchemyDatasource",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -159,4 +166,17 @@ def __getattr__(name: str) -> Any:
                 f"{name} lives in the dbos-client package: pip install dbos-client"
             ) from exc
         return getattr(dbos_client, name)
+    if name in ("SQLAlchemyDatasource", "AsyncSQLAlchemyDatasource"):
+        # Lazy: datasources need SQLAlchemy, an optional extra; core works without it.
+        try:
+            if name == "SQLAlchemyDatasource":
+                from ._datasource import sync as module
+            else:
+                from ._datasource import aio as module  # type: ignore[no-redef]
+        except ImportError as exc:
+            raise ImportError(
+                f"dbos.{name} needs SQLAlchemy 2 (with greenlet for async): pip install "
+                f"'dbos-core[sqlalchemy]', or 'dbos-core[aiosqlite]' for async SQLite ({exc})"
+            ) from exc
+        return getattr(module, name)
     raise AttributeError(f"module 'dbos' has no attribute {name!r}")

@@ -42,6 +42,7 @@ from ._base.secrets import scrub_exception
 from ._base.urls import mask_password
 from ._compat_keys import missing_service_warning
 from ._config import DBOSConfig, Settings, console_log_level_of, log_level_of, resolve
+from ._datasource import registry as datasources
 from ._engine import classes as _classes
 from ._engine import registry as _registry
 from ._engine.attributes import update_attributes_procedure
@@ -379,7 +380,8 @@ class DBOS(
         """Shut down. Workflows still running stay PENDING and are recovered at the next
         launch. `workflow_completion_timeout_sec` waits that long for them first;
         `destroy_registry` also forgets every registered workflow, step, schedule, queue,
-        ``@DBOS.dbos_class`` class and configured instance (for tests)."""
+        ``@DBOS.dbos_class`` class and configured instance, and every datasource (for
+        tests)."""
         with cls._instance_lock:
             instance, cls._instance = cls._instance, None
             set_launched_engine(None)
@@ -393,6 +395,7 @@ class DBOS(
             _registry.clear()
             _classes.clear()
             clear_queues()
+            datasources.forget()
 
     @classmethod
     def _launched_engine(cls) -> Engine:

@@ -284,6 +284,30 @@ class DBOSStepTimeoutError(DBOSWorkflowError):
         self.timeout_seconds = timeout_seconds
 
 
+class DBOSTransactionRetriesExceeded(DBOSException):
+    """A datasource transaction failed on a serialization conflict (Postgres SQLSTATE 40001
+    or 40P01, a locked SQLite database) on every attempt its retry budget allowed (ours:
+    DBOS Transact 3.4 retries without end). Each attempt was rolled back, so nothing of it
+    was written; inside a workflow this error is the transaction's recorded outcome.
+
+    Attributes:
+        transaction_name: The transaction's name.
+        attempts: How many attempts were made.
+        last_error: The last conflict, as text.
+    """
+
+    def __init__(self, transaction_name: str, attempts: int, last_error: str) -> None:
+        self._reduce_args = (transaction_name, attempts, last_error)
+        super().__init__(
+            f"transaction {transaction_name!r} hit a serialization conflict on each of its "
+            f"{attempts} attempts and was given up (each attempt was rolled back): "
+            f"{last_error}"
+        )
+        self.transaction_name = transaction_name
+        self.attempts = attempts
+        self.last_error = last_error
+
+
 class DBOSMaxRecoveryAttemptsExceededError(DBOSWorkflowError):
     """A workflow was recovered more times than its `max_recovery_attempts` allows."""
 

@@ -15,6 +15,7 @@ import time
 
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.ids import check_text, check_workflow_id
+from .._datasource.registry import drop_for_rewind
 from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import now_ms
 from .._engine.queues import INTERNAL_QUEUE_NAME
@@ -62,6 +63,10 @@ def rewind(
         application_version=application_version,
         now_ms=now_ms(),
     )
+    # The datasources' checkpoint rows of the steps that run again go first (DBOS Transact
+    # 3.4): a row left there would answer the new run with the old result. If the rewind
+    # then fails, it can be tried again; those transactions had run to completion anyway.
+    yield Blocking(drop_for_rewind, (storage, workflow_id, step))
     found: tuple[str, bool] | None = yield Blocking(storage.rewind_workflow, (request,))
     if found is None:
         raise DBOSNonExistentWorkflowError(workflow_id)

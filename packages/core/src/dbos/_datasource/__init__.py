@@ -1,0 +1,7 @@
+"""Datasources: exactly-once transactions in the application's own database, on SQLAlchemy
+(DBOS Transact 3.4's `SQLAlchemyDatasource` and `AsyncSQLAlchemyDatasource`).
+
+A room above the engine: it records each transaction through the engine's recorded-operation
+skeleton, and writes the transaction's own checkpoint row in the application database in the
+same transaction as the application's writes. Only `registry` is importable without
+SQLAlchemy; the other modules need the ``dbos-core[sqlalchemy]`` extra."""
