@@ -1,0 +1,235 @@
+"""The dashboard's web app: Starlette routes over a `Reader`, pages from Jinja templates
+(autoescaped: workflow names, inputs, outputs and errors are user data), htmx polling for
+live parts, actions behind a confirmation page and the `Guard`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from dbos import DBOSException
+from dbos.storage import scrub_exception
+
+from .. import _render as render
+from . import _filters as filters
+from ._guard import COOKIE, Guard
+from ._reading import STATUSES, Reader, json_text, timeline
+
+_HERE = Path(__file__).parent
+ACTIONS = ("cancel", "resume", "fork", "delete")
+#: What each action's confirmation page asks.
+_QUESTIONS = {
+    "cancel": "Cancel this workflow? It stops at its next step.",
+    "resume": "Resume this workflow from its last recorded step? A process with its code runs it.",
+    "fork": "Start a new workflow that runs this one again from the chosen step?",
+    "delete": "Delete this workflow and everything recorded for it? This cannot be undone.",
+}
+#: Notices a redirect may carry (by key, so no text from the query string is shown).
+NOTICES = {**render.OUTCOME_TEXT, "forked": "forked: the new workflow is queued"}
+#: How often live parts of a page refresh, in seconds.
+POLL_S = 2
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,  # every template is HTML; user data is escaped everywhere
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["iso"] = render.iso
+    env.filters["json"] = json_text
+    env.filters["duration"] = render.duration
+    env.filters["error_record"] = render.error_record
+    env.filters["url"] = lambda text: quote(str(text), safe="")
+    return Jinja2Templates(env=env)
+
+
+def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starlette:
+    """The dashboard over `reader`, acting under `guard`'s rules. `url_for_display` (a URL
+    without its password) names the database in the page header."""
+    templates = _templates()
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        context.setdefault("notice", NOTICES.get(request.query_params.get("notice", "")))
+        return templates.TemplateResponse(
+            request,
+            name,
+            {
+                "database": url_for_display,
+                "can_act": guard.can_act(request),
+                "read_only": guard.read_only,
+                "needs_token": guard.token is not None,
+                "poll_s": POLL_S,
+                "statuses": STATUSES,
+                **context,
+            },
+            status_code=status_code,
+        )
+
+    def message(request: Request, text: str, status_code: int) -> Response:
+        return page(request, "message.html", status_code, text=text)
+
+    def guarded(handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            if not guard.host_allowed(request):
+                return Response("unexpected Host header", status_code=421)
+            try:
+                return await handler(request)
+            except DBOSException as exc:
+                if url_for_display:
+                    scrub_exception(exc, url_for_display)
+                return message(request, f"{exc} ({type(exc).__name__})", 503)
+
+        return wrapped
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/workflows", status_code=303)
+
+    async def workflows(request: Request) -> Response:
+        chosen = filters.parse(request.query_params)
+        found = await run_in_threadpool(reader.list_workflows, chosen.query)
+        counts = await run_in_threadpool(reader.counts, chosen.query)
+        fragment = request.query_params.get("fragment") == "1"
+        return page(
+            request,
+            "_workflow_rows.html" if fragment else "workflows.html",
+            filters=chosen,
+            workflows=found,
+            counts=counts,
+        )
+
+    async def workflow(request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        status = await run_in_threadpool(reader.workflow, workflow_id)
+        if status is None:
+            return message(request, f"no workflow with ID {workflow_id}", 404)
+        steps = await run_in_threadpool(reader.steps, workflow_id)
+        children = await run_in_threadpool(reader.children, workflow_id)
+        events = await run_in_threadpool(reader.events, workflow_id)
+        fragment = request.query_params.get("fragment") == "1"
+        return page(
+            request,
+            "_workflow_live.html" if fragment else "workflow.html",
+            wf=status,
+            timeline=timeline(steps),
+            children=children,
+            events=events,
+        )
+
+    async def stream(request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        key = request.query_params.get("key", "")
+        entries, closed = await run_in_threadpool(reader.stream, workflow_id, key)
+        return page(request, "_stream.html", key=key, entries=entries, closed=closed)
+
+    async def confirm(request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            return message(request, f"no such action: {action}", 404)
+        refusal = guard.action_refusal(request)
+        if refusal is not None:
+            return message(request, refusal, 403)
+        status = await run_in_threadpool(reader.workflow, workflow_id)
+        if status is None:
+            return message(request, f"no workflow with ID {workflow_id}", 404)
+        steps = await run_in_threadpool(reader.steps, workflow_id) if action == "fork" else []
+        return page(
+            request,
+            "confirm.html",
+            wf=status,
+            action=action,
+            question=_QUESTIONS[action],
+            steps=steps,
+        )
+
+    async def act(request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            return message(request, f"no such action: {action}", 404)
+        refusal = guard.action_refusal(request)
+        if refusal is not None:
+            return message(request, refusal, 403)
+        form = await request.form()
+        if form.get("confirm") != "yes":
+            return message(request, "the action was not confirmed", 400)
+        target = f"/workflows/{quote(workflow_id, safe='')}"
+        if action == "fork":
+            step_text = str(form.get("step", ""))
+            if not step_text.isdigit():
+                return message(request, "choose the step to fork from", 400)
+            new_id = await run_in_threadpool(reader.fork, workflow_id, int(step_text))
+            return RedirectResponse(
+                f"/workflows/{quote(new_id, safe='')}?notice=forked", status_code=303
+            )
+        if action == "cancel":
+            result = await run_in_threadpool(reader.cancel, workflow_id)
+        elif action == "resume":
+            result = await run_in_threadpool(reader.resume, workflow_id)
+        else:
+            result = await run_in_threadpool(reader.delete, workflow_id, form.get("children") == "on")
+            if result.ok:
+                target = "/workflows"
+        return RedirectResponse(f"{target}?{urlencode({'notice': result.outcome})}", status_code=303)
+
+    async def queues(request: Request) -> Response:
+        loads = await run_in_threadpool(reader.queues)
+        fragment = request.query_params.get("fragment") == "1"
+        return page(request, "_queue_rows.html" if fragment else "queues.html", queues=loads)
+
+    async def schedules(request: Request) -> Response:
+        found = await run_in_threadpool(reader.schedules)
+        return page(request, "schedules.html", schedules=found)
+
+    async def executors(request: Request) -> Response:
+        leases = await run_in_threadpool(reader.executors)
+        fragment = request.query_params.get("fragment") == "1"
+        return page(
+            request, "_executor_rows.html" if fragment else "executors.html", leases=leases
+        )
+
+    async def login(request: Request) -> Response:
+        if request.method == "POST":
+            given = str((await request.form()).get("token", ""))
+        else:
+            given = request.query_params.get("token", "")
+        if guard.token is None:
+            return RedirectResponse("/workflows", status_code=303)
+        if not given:
+            return page(request, "login.html", failed=False)
+        if not guard.token_matches(given):
+            return page(request, "login.html", 403, failed=True)
+        response = RedirectResponse("/workflows", status_code=303)
+        response.set_cookie(
+            COOKIE, given, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
+        return response
+
+    routes = [
+        Route("/", guarded(home)),
+        Route("/workflows", guarded(workflows)),
+        Route("/workflows/{workflow_id:str}", guarded(workflow)),
+        Route("/workflows/{workflow_id:str}/stream", guarded(stream)),
+        Route("/workflows/{workflow_id:str}/confirm/{action:str}", guarded(confirm)),
+        Route("/workflows/{workflow_id:str}/{action:str}", guarded(act), methods=["POST"]),
+        Route("/queues", guarded(queues)),
+        Route("/schedules", guarded(schedules)),
+        Route("/executors", guarded(executors)),
+        Route("/login", guarded(login), methods=["GET", "POST"]),
+        Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes)
