@@ -220,7 +220,9 @@ def test_token_protects_actions_beyond_loopback(app: None, ui_server: StartUI) -
     done = confirm(given, "ui-http-tok", "cancel", **jar)
     assert done.status == 303
     assert DBOS.get_workflow_status("ui-http-tok").status == "CANCELLED"  # type: ignore[union-attr]
-    by_header = confirm(generated, "ui-http-plain", "resume", **{"X-DBOS-UI-Token": generated.guard.token})
+    by_header = confirm(
+        generated, "ui-http-plain", "resume", **{"X-DBOS-UI-Token": generated.guard.token}
+    )
     assert by_header.status == 303
 
 
@@ -267,7 +269,11 @@ def test_cli_serves_and_prints_a_token_but_no_password(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = Path(sys.executable).parent / "dbos"
-    env = {k: v for k, v in os.environ.items() if k not in ("DBOS_SYSTEM_DATABASE_URL", "DBOS_UI_TOKEN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DBOS_SYSTEM_DATABASE_URL", "DBOS_UI_TOKEN")
+    }
     process = subprocess.Popen(
         [str(command), "ui", "--db-url", url, "--host", "0.0.0.0", "--port", str(port)],
         stdout=subprocess.PIPE,

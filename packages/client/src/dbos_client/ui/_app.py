@@ -13,7 +13,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -57,21 +57,25 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starlette:
-    """The dashboard over `reader`, acting under `guard`'s rules. `url_for_display` (a URL
-    without its password) names the database in the page header."""
-    templates = _templates()
+class _Pages:
+    """The route handlers, over one reader and guard."""
 
-    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    def __init__(self, reader: Reader, guard: Guard, database: str) -> None:
+        self.reader = reader
+        self.guard = guard
+        self.database = database
+        self.templates = _templates()
+
+    def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         context.setdefault("notice", NOTICES.get(request.query_params.get("notice", "")))
-        return templates.TemplateResponse(
+        return self.templates.TemplateResponse(
             request,
             name,
             {
-                "database": url_for_display,
-                "can_act": guard.can_act(request),
-                "read_only": guard.read_only,
-                "needs_token": guard.token is not None,
+                "database": self.database,
+                "can_act": self.guard.can_act(request),
+                "read_only": self.guard.read_only,
+                "needs_token": self.guard.token is not None,
                 "poll_s": POLL_S,
                 "statuses": STATUSES,
                 **context,
@@ -79,31 +83,31 @@ def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starl
             status_code=status_code,
         )
 
-    def message(request: Request, text: str, status_code: int) -> Response:
-        return page(request, "message.html", status_code, text=text)
+    def message(self, request: Request, text: str, status_code: int) -> Response:
+        return self.page(request, "message.html", status_code, text=text)
 
-    def guarded(handler: Handler) -> Handler:
+    def guarded(self, handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
-            if not guard.host_allowed(request):
+            if not self.guard.host_allowed(request):
                 return Response("unexpected Host header", status_code=421)
             try:
                 return await handler(request)
             except DBOSException as exc:
-                if url_for_display:
-                    scrub_exception(exc, url_for_display)
-                return message(request, f"{exc} ({type(exc).__name__})", 503)
+                if self.database:
+                    scrub_exception(exc, self.database)
+                return self.message(request, f"{exc} ({type(exc).__name__})", 503)
 
         return wrapped
 
-    async def home(request: Request) -> Response:
+    async def home(self, request: Request) -> Response:
         return RedirectResponse("/workflows", status_code=303)
 
-    async def workflows(request: Request) -> Response:
+    async def workflows(self, request: Request) -> Response:
         chosen = filters.parse(request.query_params)
-        found = await run_in_threadpool(reader.list_workflows, chosen.query)
-        counts = await run_in_threadpool(reader.counts, chosen.query)
+        found = await run_in_threadpool(self.reader.list_workflows, chosen.query)
+        counts = await run_in_threadpool(self.reader.counts, chosen.query)
         fragment = request.query_params.get("fragment") == "1"
-        return page(
+        return self.page(
             request,
             "_workflow_rows.html" if fragment else "workflows.html",
             filters=chosen,
@@ -111,16 +115,16 @@ def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starl
             counts=counts,
         )
 
-    async def workflow(request: Request) -> Response:
+    async def workflow(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
-        status = await run_in_threadpool(reader.workflow, workflow_id)
+        status = await run_in_threadpool(self.reader.workflow, workflow_id)
         if status is None:
-            return message(request, f"no workflow with ID {workflow_id}", 404)
-        steps = await run_in_threadpool(reader.steps, workflow_id)
-        children = await run_in_threadpool(reader.children, workflow_id)
-        events = await run_in_threadpool(reader.events, workflow_id)
+            return self.message(request, f"no workflow with ID {workflow_id}", 404)
+        steps = await run_in_threadpool(self.reader.steps, workflow_id)
+        children = await run_in_threadpool(self.reader.children, workflow_id)
+        events = await run_in_threadpool(self.reader.events, workflow_id)
         fragment = request.query_params.get("fragment") == "1"
-        return page(
+        return self.page(
             request,
             "_workflow_live.html" if fragment else "workflow.html",
             wf=status,
@@ -129,25 +133,25 @@ def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starl
             events=events,
         )
 
-    async def stream(request: Request) -> Response:
+    async def stream(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         key = request.query_params.get("key", "")
-        entries, closed = await run_in_threadpool(reader.stream, workflow_id, key)
-        return page(request, "_stream.html", key=key, entries=entries, closed=closed)
+        entries, closed = await run_in_threadpool(self.reader.stream, workflow_id, key)
+        return self.page(request, "_stream.html", key=key, entries=entries, closed=closed)
 
-    async def confirm(request: Request) -> Response:
+    async def confirm(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         action = request.path_params["action"]
         if action not in ACTIONS:
-            return message(request, f"no such action: {action}", 404)
-        refusal = guard.action_refusal(request)
+            return self.message(request, f"no such action: {action}", 404)
+        refusal = self.guard.action_refusal(request)
         if refusal is not None:
-            return message(request, refusal, 403)
-        status = await run_in_threadpool(reader.workflow, workflow_id)
+            return self.message(request, refusal, 403)
+        status = await run_in_threadpool(self.reader.workflow, workflow_id)
         if status is None:
-            return message(request, f"no workflow with ID {workflow_id}", 404)
-        steps = await run_in_threadpool(reader.steps, workflow_id) if action == "fork" else []
-        return page(
+            return self.message(request, f"no workflow with ID {workflow_id}", 404)
+        steps = await run_in_threadpool(self.reader.steps, workflow_id) if action == "fork" else []
+        return self.page(
             request,
             "confirm.html",
             wf=status,
@@ -156,80 +160,91 @@ def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starl
             steps=steps,
         )
 
-    async def act(request: Request) -> Response:
+    async def act(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         action = request.path_params["action"]
         if action not in ACTIONS:
-            return message(request, f"no such action: {action}", 404)
-        refusal = guard.action_refusal(request)
+            return self.message(request, f"no such action: {action}", 404)
+        refusal = self.guard.action_refusal(request)
         if refusal is not None:
-            return message(request, refusal, 403)
+            return self.message(request, refusal, 403)
         form = await request.form()
         if form.get("confirm") != "yes":
-            return message(request, "the action was not confirmed", 400)
+            return self.message(request, "the action was not confirmed", 400)
         target = f"/workflows/{quote(workflow_id, safe='')}"
         if action == "fork":
             step_text = str(form.get("step", ""))
             if not step_text.isdigit():
-                return message(request, "choose the step to fork from", 400)
-            new_id = await run_in_threadpool(reader.fork, workflow_id, int(step_text))
+                return self.message(request, "choose the step to fork from", 400)
+            new_id = await run_in_threadpool(self.reader.fork, workflow_id, int(step_text))
             return RedirectResponse(
                 f"/workflows/{quote(new_id, safe='')}?notice=forked", status_code=303
             )
         if action == "cancel":
-            result = await run_in_threadpool(reader.cancel, workflow_id)
+            result = await run_in_threadpool(self.reader.cancel, workflow_id)
         elif action == "resume":
-            result = await run_in_threadpool(reader.resume, workflow_id)
+            result = await run_in_threadpool(self.reader.resume, workflow_id)
         else:
-            result = await run_in_threadpool(reader.delete, workflow_id, form.get("children") == "on")
+            result = await run_in_threadpool(
+                self.reader.delete, workflow_id, form.get("children") == "on"
+            )
             if result.ok:
                 target = "/workflows"
-        return RedirectResponse(f"{target}?{urlencode({'notice': result.outcome})}", status_code=303)
+        return RedirectResponse(
+            f"{target}?{urlencode({'notice': result.outcome})}", status_code=303
+        )
 
-    async def queues(request: Request) -> Response:
-        loads = await run_in_threadpool(reader.queues)
+    async def queues(self, request: Request) -> Response:
+        loads = await run_in_threadpool(self.reader.queues)
         fragment = request.query_params.get("fragment") == "1"
-        return page(request, "_queue_rows.html" if fragment else "queues.html", queues=loads)
+        return self.page(request, "_queue_rows.html" if fragment else "queues.html", queues=loads)
 
-    async def schedules(request: Request) -> Response:
-        found = await run_in_threadpool(reader.schedules)
-        return page(request, "schedules.html", schedules=found)
+    async def schedules(self, request: Request) -> Response:
+        found = await run_in_threadpool(self.reader.schedules)
+        return self.page(request, "schedules.html", schedules=found)
 
-    async def executors(request: Request) -> Response:
-        leases = await run_in_threadpool(reader.executors)
+    async def executors(self, request: Request) -> Response:
+        leases = await run_in_threadpool(self.reader.executors)
         fragment = request.query_params.get("fragment") == "1"
-        return page(
+        return self.page(
             request, "_executor_rows.html" if fragment else "executors.html", leases=leases
         )
 
-    async def login(request: Request) -> Response:
+    async def login(self, request: Request) -> Response:
         if request.method == "POST":
             given = str((await request.form()).get("token", ""))
         else:
             given = request.query_params.get("token", "")
-        if guard.token is None:
+        if self.guard.token is None:
             return RedirectResponse("/workflows", status_code=303)
         if not given:
-            return page(request, "login.html", failed=False)
-        if not guard.token_matches(given):
-            return page(request, "login.html", 403, failed=True)
+            return self.page(request, "login.html", failed=False)
+        if not self.guard.token_matches(given):
+            return self.page(request, "login.html", 403, failed=True)
         response = RedirectResponse("/workflows", status_code=303)
         response.set_cookie(
             COOKIE, given, httponly=True, samesite="strict", secure=request.url.scheme == "https"
         )
         return response
 
+
+def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starlette:
+    """The dashboard over `reader`, acting under `guard`'s rules. `url_for_display` (a URL
+    without its password) names the database in the page header."""
+    pages = _Pages(reader, guard, url_for_display)
     routes = [
-        Route("/", guarded(home)),
-        Route("/workflows", guarded(workflows)),
-        Route("/workflows/{workflow_id:str}", guarded(workflow)),
-        Route("/workflows/{workflow_id:str}/stream", guarded(stream)),
-        Route("/workflows/{workflow_id:str}/confirm/{action:str}", guarded(confirm)),
-        Route("/workflows/{workflow_id:str}/{action:str}", guarded(act), methods=["POST"]),
-        Route("/queues", guarded(queues)),
-        Route("/schedules", guarded(schedules)),
-        Route("/executors", guarded(executors)),
-        Route("/login", guarded(login), methods=["GET", "POST"]),
+        Route("/", pages.guarded(pages.home)),
+        Route("/workflows", pages.guarded(pages.workflows)),
+        Route("/workflows/{workflow_id:str}", pages.guarded(pages.workflow)),
+        Route("/workflows/{workflow_id:str}/stream", pages.guarded(pages.stream)),
+        Route("/workflows/{workflow_id:str}/confirm/{action:str}", pages.guarded(pages.confirm)),
+        Route(
+            "/workflows/{workflow_id:str}/{action:str}", pages.guarded(pages.act), methods=["POST"]
+        ),
+        Route("/queues", pages.guarded(pages.queues)),
+        Route("/schedules", pages.guarded(pages.schedules)),
+        Route("/executors", pages.guarded(pages.executors)),
+        Route("/login", pages.guarded(pages.login), methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)

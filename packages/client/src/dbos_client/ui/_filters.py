@@ -41,7 +41,10 @@ def _time(text: str) -> int:
     if match:
         ago = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
         return int((datetime.now(timezone.utc) - ago).timestamp() * 1000)
-    return to_epoch_ms(text, "time")
+    epoch_ms = to_epoch_ms(text, "time")
+    if epoch_ms is None:
+        raise DBOSException(f"{text!r} is not a time")
+    return epoch_ms
 
 
 def parse(params: Mapping[str, str]) -> Filters:

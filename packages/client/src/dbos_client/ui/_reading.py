@@ -85,6 +85,7 @@ class Reader:
     # --- workflows ----------------------------------------------------------------------
 
     def list_workflows(self, query: WorkflowQuery) -> list[Any]:
+        """The workflows `query` selects, as `WorkflowStatus` records."""
         return run_sync(self.management.list_workflows(query))
 
     def counts(self, query: WorkflowQuery) -> dict[str, Count]:
@@ -105,18 +106,22 @@ class Reader:
         return out
 
     def workflow(self, workflow_id: str) -> Any | None:
+        """One workflow's `WorkflowStatus`, or None if there is no such workflow."""
         return run_sync(self.management.get_status(workflow_id))
 
     def steps(self, workflow_id: str) -> list[StepInfo]:
+        """The workflow's recorded steps in step-ID order (`DBOSClient.list_workflow_steps`)."""
         return run_sync(self.management.list_steps(workflow_id))
 
     def children(self, workflow_id: str) -> list[Any]:
+        """The workflow's child workflows (at most 200), without inputs or outputs."""
         query = WorkflowQuery(
             parent_workflow_id=workflow_id, load_inputs=False, load_output=False, limit=200
         )
         return self.list_workflows(query)
 
     def events(self, workflow_id: str) -> dict[str, Any]:
+        """Every event the workflow has set: key -> its latest value."""
         stored = self.client.storage.get_all_events(workflow_id)
         return {key: self.client.codec.decode_value(text) for key, text in stored.items()}
 
@@ -187,20 +192,25 @@ class Reader:
         return sorted(found.values(), key=lambda runs: runs.name)
 
     def executors(self) -> list[LeaseHolder]:
+        """The stored process leases (issue 11), live or expired, by instance ID."""
         return self.client.storage.list_leases()
 
     # --- actions ------------------------------------------------------------------------
 
     def cancel(self, workflow_id: str) -> Any:
+        """Cancel the workflow; the `ActionResult` says what happened."""
         return run_sync(self.management.cancel_each([workflow_id]))[0]
 
     def resume(self, workflow_id: str) -> Any:
+        """Resume the workflow from its last recorded step; the `ActionResult`."""
         return run_sync(self.management.resume_each([workflow_id]))[0]
 
     def delete(self, workflow_id: str, children: bool) -> Any:
+        """Delete the workflow (and its children with `children`); the `ActionResult`."""
         return run_sync(self.management.delete_each([workflow_id], delete_children=children))[0]
 
     def fork(self, workflow_id: str, start_step: int) -> str:
+        """Fork the workflow from `start_step`; the new workflow's ID."""
         return self.client.fork_workflow(workflow_id, start_step).workflow_id
 
 
