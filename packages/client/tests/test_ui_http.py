@@ -307,3 +307,18 @@ def test_cli_serves_and_prints_a_token_but_no_password(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_ids_with_slashes_and_markup(app: None, ui_server: StartUI) -> None:
+    server = ui_server()
+    odd = "tenant/7/<b>order</b>"
+    start_waiter(odd)
+    wait_status(odd, "PENDING")
+    quoted = "tenant%2F7%2F%3Cb%3Eorder%3C%2Fb%3E"
+    listing = request(server, "GET", "/workflows?prefix=tenant").body
+    assert f'href="/workflows/{quoted}"' in listing and "<b>order" not in listing
+    page = request(server, "GET", f"/workflows/{quoted}")
+    assert page.status == 200 and "tenant/7/&lt;b&gt;order&lt;/b&gt;" in page.body
+    done = confirm(server, quoted, "cancel")
+    assert done.status == 303 and done.headers["location"].startswith(f"/workflows/{quoted}?")
+    assert DBOS.get_workflow_status(odd).status == "CANCELLED"  # type: ignore[union-attr]

@@ -235,12 +235,13 @@ def create_app(reader: Reader, guard: Guard, url_for_display: str = "") -> Starl
     routes = [
         Route("/", pages.guarded(pages.home)),
         Route("/workflows", pages.guarded(pages.workflows)),
-        Route("/workflows/{workflow_id:str}", pages.guarded(pages.workflow)),
-        Route("/workflows/{workflow_id:str}/stream", pages.guarded(pages.stream)),
-        Route("/workflows/{workflow_id:str}/confirm/{action:str}", pages.guarded(pages.confirm)),
+        # IDs may hold "/" (sent as %2F, decoded before routing): the longer forms first.
+        Route("/workflows/{workflow_id:path}/stream", pages.guarded(pages.stream)),
+        Route("/workflows/{workflow_id:path}/confirm/{action:str}", pages.guarded(pages.confirm)),
         Route(
-            "/workflows/{workflow_id:str}/{action:str}", pages.guarded(pages.act), methods=["POST"]
+            "/workflows/{workflow_id:path}/{action:str}", pages.guarded(pages.act), methods=["POST"]
         ),
+        Route("/workflows/{workflow_id:path}", pages.guarded(pages.workflow)),
         Route("/queues", pages.guarded(pages.queues)),
         Route("/schedules", pages.guarded(pages.schedules)),
         Route("/executors", pages.guarded(pages.executors)),
