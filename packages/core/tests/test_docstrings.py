@@ -25,15 +25,21 @@ PUBLIC_MODULES = [
     "dbos.management",
     "dbos.plugins",
     "dbos_client",
+    "dbos_client.ui",
     "dbos_sqlite",
     "dbos_postgres",
     "dbos_testing",
 ]
 
 
+#: Modules that need an optional extra: checked where it is installed.
+EXTRAS = {"dbos_client.ui": ("starlette", "jinja2", "uvicorn")}
+
+
 def _installed(name: str) -> bool:
     # `nox -s core_without_driver` runs core's tests without dbos-postgres installed.
-    return importlib.util.find_spec(name.partition(".")[0]) is not None
+    needed = (name.partition(".")[0], *EXTRAS.get(name, ()))
+    return all(importlib.util.find_spec(package) is not None for package in needed)
 
 
 def _own_doc(obj: object) -> str:

@@ -98,7 +98,7 @@ def test_a_plain_install_brings_the_embedded_sqlite_backend() -> None:
     required = {canonicalize_name(Requirement(text).name) for text in meta["dependencies"]}
     assert required == {"dbos-core", "dbos-sqlite"}
     extras = meta["optional-dependencies"]
-    assert set(extras) == {"postgres", "client", "testing", "all"}
+    assert set(extras) == {"postgres", "client", "ui", "testing", "all"}
     assert [str(Requirement(text)) for text in extras["postgres"]] == ["dbos-postgres==0.1.0"]
 
 

@@ -709,6 +709,41 @@ def gc(before: str) -> None:
         click.echo(f"deleted {deleted} workflow(s) created before {render.iso(cutoff)}")
 
 
+# --- the dashboard ------------------------------------------------------------------------
+
+#: What `dbos ui` needs beyond dbos-client, as the message asks to install it.
+UI_EXTRA = "pip install 'dbos-client[ui]'"
+
+
+@cli.command()
+@click.option("--db-url", "ui_db_url", metavar="URL", help="System database URL (as for `dbos`).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True)
+@click.option(
+    "--token",
+    envvar="DBOS_UI_TOKEN",
+    help="Token that actions need ($DBOS_UI_TOKEN). Bound beyond loopback without one, a "
+    "token is generated and printed.",
+)
+@click.option("--read-only", is_flag=True, help="Offer no actions, and refuse them.")
+def ui(ui_db_url: str | None, host: str, port: int, token: str | None, read_only: bool) -> None:
+    """Serve the web dashboard: workflows, steps, queues, schedules and executors, with
+    cancel, resume, fork and delete (needs the dbos-client[ui] extra)."""
+    try:
+        from .ui import serve
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the dashboard needs packages that are not installed ({exc.name}): {UI_EXTRA}"
+        ) from None
+    settings = _settings()
+    if ui_db_url:
+        settings.url = ui_db_url
+    if token is not None and not token.strip():
+        raise click.BadParameter("must not be empty", param_hint="--token")
+    with _reported(settings):
+        serve(settings.client(), host, port, token, read_only, say=click.echo)
+
+
 def main() -> None:
     """Entry point of the `dbos` console script."""
     cli(prog_name="dbos")
