@@ -29,12 +29,10 @@ from ._engine.starting import DuplicationPolicy, check_duplication_policy
 from ._launched import engine_if_launched, launched_engine
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._queue_settings import (
-    CONFLICT_RESOLUTIONS,
     QueueConflictResolution,
     QueueRateLimit,
     QueueSettings,
-    check_queue,
-    rate_limit,
+    queue_from_arguments,
     store_procedure,
 )
 from .storage._protocol import SystemStorage
@@ -103,50 +101,22 @@ class Queue(QueueSettings):
         polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
         on_conflict: QueueConflictResolution = "update_if_latest_version",
     ) -> None:
-        if not isinstance(name, str) or not name:
-            raise DBOSConfigError(f"a queue needs a non-empty string name, got {name!r}")
         if name == INTERNAL_QUEUE_NAME:
             raise DBOSConfigError(f"queue name {name!r} is reserved for DBOS's own use")
-        check_text(name, "the queue name")
-        if concurrency is not None and global_concurrency is not None:
-            raise DBOSConfigError(
-                f"queue {name!r}: give global_concurrency or concurrency (its older name), not both"
-            )
-        if global_concurrency is not None:
-            concurrency = global_concurrency
-        if on_conflict not in CONFLICT_RESOLUTIONS:
-            raise DBOSConfigError(
-                f"queue {name!r}: on_conflict must be one of {CONFLICT_RESOLUTIONS}, "
-                f"got {on_conflict!r}"
-            )
-        limit, period = rate_limit(limiter, "limiter", name)
-        partition_limit, partition_period = rate_limit(partition_limiter, "partition_limiter", name)
-        # The older partitioned form: `concurrency` and `limiter` bound each partition.
-        if partition_queue and global_concurrency is None and partition_concurrency is None:
-            partition_concurrency, concurrency = concurrency, None
-        if partition_queue and partition_limiter is None:
-            partition_limit, partition_period, limit, period = limit, period, None, None
-        declared = StoredQueue(
-            name=name,
-            concurrency=concurrency,
+        declared = queue_from_arguments(
+            name,
+            concurrency,
+            limiter,
             worker_concurrency=worker_concurrency,
-            rate_limit_max=limit,
-            rate_limit_period_sec=period,
-            priority_enabled=bool(priority_enabled),
-            partition_queue=bool(
-                partition_queue
-                or partition_concurrency is not None
-                or partition_worker_concurrency is not None
-                or partition_limit is not None
-            ),
-            polling_interval_sec=polling_interval_sec,
+            global_concurrency=global_concurrency,
+            priority_enabled=priority_enabled,
+            partition_queue=partition_queue,
             partition_concurrency=partition_concurrency,
             partition_worker_concurrency=partition_worker_concurrency,
-            partition_rate_limit_max=partition_limit,
-            partition_rate_limit_period_sec=partition_period,
+            partition_limiter=partition_limiter,
+            polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
         )
-        check_queue(declared)
-        declared = replace(declared, polling_interval_sec=float(polling_interval_sec))
         super().__init__(declared, _launched_storage, _stored_queue_changed)
         self.declared = declared
         self.on_conflict = on_conflict

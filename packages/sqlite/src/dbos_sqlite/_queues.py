@@ -81,8 +81,7 @@ class StoredQueues:
         unknown = sorted(set(changes) - set(QUEUE_SETTINGS))
         if unknown:
             raise DBOSConfigError(
-                f"update_queue: {', '.join(unknown)} not among the queue settings "
-                f"{QUEUE_SETTINGS}"
+                f"update_queue: {', '.join(unknown)} not among the queue settings {QUEUE_SETTINGS}"
             )
         params: dict[str, Any] = {"name": name, "now_ms": now_ms}
         for setting in QUEUE_SETTINGS:

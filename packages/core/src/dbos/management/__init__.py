@@ -36,6 +36,13 @@ from ._debounce import debounce
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._queue_settings import (
+    QueueConflictResolution,
+    QueueRateLimit,
+    QueueSettings,
+    queue_from_arguments,
+    store_procedure,
+)
 from ._stranded import StrandedCount, served_versions
 from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
@@ -49,6 +56,9 @@ __all__ = [
     "LenientCodec",
     "Management",
     "Procedure",
+    "QueueConflictResolution",
+    "QueueRateLimit",
+    "QueueSettings",
     "RecordedTimes",
     "RemoteWaiter",
     "ResilientStorage",
@@ -73,4 +83,6 @@ __all__ = [
     "to_epoch_ms",
     "validate_url",
     "wake_up_ms",
+    "queue_from_arguments",
+    "store_procedure",
 ]

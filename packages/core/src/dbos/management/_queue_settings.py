@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, Literal, TypedDict
 
 from .._base.errors import DBOSConfigError, DBOSException
+from .._base.ids import check_text
 from .._engine.effects import Blocking, Procedure, run_async, run_sync
 from .._engine.outcome import now_ms
 from ..storage._protocol import SystemStorage
@@ -123,6 +124,72 @@ def check_queue(queue: StoredQueue) -> None:
             "or limiter) is not supported yet; use partition_concurrency and partition_limiter "
             "(per partition) and worker_concurrency (per process)"
         )
+
+
+def queue_from_arguments(
+    name: str,
+    concurrency: int | None = None,
+    limiter: QueueRateLimit | None = None,
+    *,
+    worker_concurrency: int | None = None,
+    global_concurrency: int | None = None,
+    priority_enabled: bool = False,
+    partition_queue: bool = False,
+    partition_concurrency: int | None = None,
+    partition_worker_concurrency: int | None = None,
+    partition_limiter: QueueRateLimit | None = None,
+    polling_interval_sec: float = 1.0,
+    on_conflict: str = "update_if_latest_version",
+) -> StoredQueue:
+    """The queue `Queue(...)` / `register_queue` declare with these arguments (see `Queue`),
+    checked (`check_queue`).
+
+    Raises:
+        DBOSConfigError: a bad name, bad or contradictory settings, both `concurrency` and
+            `global_concurrency`, or an unknown `on_conflict`."""
+    if not isinstance(name, str) or not name:
+        raise DBOSConfigError(f"a queue needs a non-empty string name, got {name!r}")
+    check_text(name, "the queue name")
+    if concurrency is not None and global_concurrency is not None:
+        raise DBOSConfigError(
+            f"queue {name!r}: give global_concurrency or concurrency (its older name), not both"
+        )
+    if global_concurrency is not None:
+        concurrency = global_concurrency
+    if on_conflict not in CONFLICT_RESOLUTIONS:
+        raise DBOSConfigError(
+            f"queue {name!r}: on_conflict must be one of {CONFLICT_RESOLUTIONS}, "
+            f"got {on_conflict!r}"
+        )
+    limit, period = rate_limit(limiter, "limiter", name)
+    partition_limit, partition_period = rate_limit(partition_limiter, "partition_limiter", name)
+    # The older partitioned form: `concurrency` and `limiter` bound each partition.
+    if partition_queue and global_concurrency is None and partition_concurrency is None:
+        partition_concurrency, concurrency = concurrency, None
+    if partition_queue and partition_limiter is None:
+        partition_limit, partition_period, limit, period = limit, period, None, None
+    declared = StoredQueue(
+        name=name,
+        concurrency=concurrency,
+        worker_concurrency=worker_concurrency,
+        rate_limit_max=limit,
+        rate_limit_period_sec=period,
+        priority_enabled=bool(priority_enabled),
+        partition_queue=bool(
+            partition_queue
+            or partition_concurrency is not None
+            or partition_worker_concurrency is not None
+            or partition_limit is not None
+        ),
+        polling_interval_sec=polling_interval_sec,
+        partition_concurrency=partition_concurrency,
+        partition_worker_concurrency=partition_worker_concurrency,
+        partition_rate_limit_max=partition_limit,
+        partition_rate_limit_period_sec=partition_period,
+    )
+    check_queue(declared)
+    declared = replace(declared, polling_interval_sec=float(polling_interval_sec))
+    return declared
 
 
 class QueueSettings:
