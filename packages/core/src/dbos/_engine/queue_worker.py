@@ -65,8 +65,14 @@ class QueueWorker:
             self._thread.join(timeout=5)
 
     def settings_changed(self) -> None:
-        """This process stored or changed a queue: read the stored queues at once."""
+        """This process stored, changed or deleted a queue: read the stored queues at once,
+        so its next claims apply the change (if the read fails, the worker's next round
+        reads them)."""
         self.stored.mark_stale()
+        try:
+            self.stored.refresh()
+        except DBOSException as exc:
+            logger.warning("could not read the stored queues, the queue worker will: %s", exc)
         self.wake()
 
     def runs_latest_version(self) -> bool:
@@ -181,6 +187,10 @@ class QueueWorker:
             polling = not self._wake.wait(interval)
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
+        # The settings as they are now: a change this process made during the round applies.
+        current = self._spec(queue.name)
+        if current is not None:
+            queue, worker_concurrency = current, current.worker_concurrency
         limit = worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.slots.running(queue.name)
         if capacity <= 0:

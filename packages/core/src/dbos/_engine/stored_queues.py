@@ -18,6 +18,9 @@ class StoredQueueView:
     def __init__(self, storage: SystemStorage) -> None:
         self._storage = storage
         self._lock = threading.Lock()
+        # Held through a whole read, so a read that started earlier can never replace the
+        # result of one that started later (a setter's own read, after its commit).
+        self._reading = threading.Lock()
         self._queues: dict[str, StoredQueue] = {}
         self._read_at = float("-inf")
         self._stale = True
@@ -35,10 +38,20 @@ class StoredQueueView:
                 default=DEFAULT_POLLING_INTERVAL_S,
             )
 
+    def refresh(self) -> None:
+        """Read the stored queues now (after this process changed one, so its next claims
+        apply the change). Raises what storage raises."""
+        with self._reading:
+            self._read()
+
     def refresh_if_due(self, now_s: float) -> bool:
         """Read the stored queues if a polling interval passed since the last read (or they
         were marked stale); returns whether it read. Raises what storage raises (the last
         read stays in use)."""
+        with self._reading:
+            return self._refresh_if_due(now_s)
+
+    def _refresh_if_due(self, now_s: float) -> bool:
         with self._lock:
             due = self._stale or now_s - self._read_at >= min(
                 (queue.polling_interval_sec for queue in self._queues.values()),
@@ -48,6 +61,10 @@ class StoredQueueView:
                 return False
             self._stale = False
             self._read_at = now_s
+        self._read()
+        return True
+
+    def _read(self) -> None:
         listening = listened_queues()
         found = {
             queue.name: queue
@@ -56,7 +73,6 @@ class StoredQueueView:
         }
         with self._lock:
             self._queues = found
-        return True
 
     def queues(self) -> list[StoredQueue]:
         with self._lock:
