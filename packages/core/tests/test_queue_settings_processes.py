@@ -44,7 +44,7 @@ def test_a_worker_process_applies_a_concurrency_change_without_a_restart(
         [sys.executable, str(APP), url, str(tmp_path)], stderr=subprocess.PIPE
     )
     try:
-        wait_until(lambda: (tmp_path / "ready").exists())
+        wait_until((tmp_path / "ready").exists)
         with DBOSClient(url) as client:
             queue = client.retrieve_queue("live")
             assert queue is not None and queue.concurrency == 1

@@ -94,7 +94,7 @@ def test_a_refused_setting_changes_nothing(launch: Launch, dbos_storage: SystemS
 def test_setters_need_a_stored_queue() -> None:
     DBOS.destroy()
     queue = Queue("not-yet-stored")
-    with pytest.raises(DBOSException, match="DBOS.launch"):
+    with pytest.raises(DBOSException, match=r"DBOS\.launch"):
         queue.set_concurrency(2)
 
 
@@ -194,7 +194,7 @@ def test_listen_queues_limits_the_queues_this_process_works_on(
         DBOS.listen_queues(["heard"])
     DBOS.launch()
     try:
-        with pytest.raises(DBOSException, match="before DBOS.launch"):
+        with pytest.raises(DBOSException, match=r"before DBOS\.launch"):
             DBOS.listen_queues(["ignored"])
         assert heard.enqueue(job, 1).get_result() == 1
         waiting = ignored.enqueue(job, 2)
