@@ -85,7 +85,7 @@ def test_a_refused_setting_changes_nothing(launch: Launch, dbos_storage: SystemS
     with pytest.raises(DBOSConfigError, match="positive integer"):
         queue.set_concurrency(0)
     with pytest.raises(DBOSConfigError, match="limiter must be"):
-        queue.set_limiter({"limit": 1})  # type: ignore[typeddict-item]
+        queue.set_limiter({"limit": 1})  # type: ignore[arg-type]
     with pytest.raises(DBOSConfigError, match="number > 0"):
         queue.set_polling_interval_sec(0)
     assert dbos_storage.get_queue("checked") == before

@@ -26,10 +26,10 @@ from ._engine.registry import registration_of
 from ._engine.roles import current_identity
 from ._engine.starts import StartPosition, enqueue_named
 from ._launched import engine_if_launched, launched_engine
-from ._queue import Queue, QueueRateLimit, check_fits, check_queue_name, find_queue, placement
+from ._queue import Queue, check_fits, check_queue_name, find_queue, placement
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions, Management
-from .management._queue_settings import QueueConflictResolution
+from .management._queue_settings import QueueConflictResolution, QueueRateLimit
 from .storage._records import NewWorkflow
 
 P = ParamSpec("P")

@@ -25,7 +25,7 @@ _QUEUE = kwargs_row(StoredQueue)
 
 def queue_params(queue: StoredQueue) -> dict[str, Any]:
     """The fields of `queue` by name, as the statements name their parameters."""
-    names: tuple[str, ...] = StoredQueue.__slots__  # type: ignore[assignment]
+    names: tuple[str, ...] = StoredQueue.__slots__
     return {name: getattr(queue, name) for name in names}
 
 

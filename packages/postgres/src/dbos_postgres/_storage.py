@@ -546,8 +546,8 @@ class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps, StoredQueues):
     def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
         """`SystemStorage.list_leases` on Postgres: one query, by the server's clock."""
         return [
-            LeaseHolder(*row[:7], listened_queues(row[7]))
-            for row in self._all(self._queries["list_leases"], {"host": host})
+            LeaseHolder(i, e, v, h, p, x, live, listened_queues(q))
+            for i, e, v, h, p, x, live, q in self._all(self._queries["list_leases"], {"host": host})
         ]
 
     def release_lease(self, instance_id: str) -> None:

@@ -50,7 +50,7 @@ class StoredQueues:
 
     def store_queue(self, queue: StoredQueue, replace: bool, now_ms: int) -> bool:
         """`SystemStorage.store_queue` on SQLite: a look and an upsert in one transaction."""
-        names: tuple[str, ...] = StoredQueue.__slots__  # type: ignore[assignment]
+        names: tuple[str, ...] = StoredQueue.__slots__
         params = {name: getattr(queue, name) for name in names}
         params.update(replace=replace, now_ms=now_ms)
         with self._transaction() as connection:

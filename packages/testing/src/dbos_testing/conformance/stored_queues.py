@@ -10,6 +10,7 @@ Run it from a test module with::
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -52,7 +53,7 @@ def _times(queue: StoredQueue | None) -> tuple[int, int]:
 def test_a_stored_queue_reads_back_as_stored(dbos_storage: SystemStorage) -> None:
     assert dbos_storage.get_queue("orders") is None and dbos_storage.list_queues() == []
     assert dbos_storage.store_queue(_FULL, False, 1_000) is True
-    expected = StoredQueue(**{**_as_dict(_FULL), "created_at_ms": 1_000, "updated_at_ms": 1_000})
+    expected = replace(_FULL, created_at_ms=1_000, updated_at_ms=1_000)
     assert dbos_storage.get_queue("orders") == expected
     partitioned = StoredQueue(
         "tenants",
@@ -68,16 +69,12 @@ def test_a_stored_queue_reads_back_as_stored(dbos_storage: SystemStorage) -> Non
     assert found.application_name is None
 
 
-def _as_dict(queue: StoredQueue) -> dict[str, object]:
-    return {name: getattr(queue, name) for name in StoredQueue.__slots__}  # type: ignore[attr-defined]
-
-
 def test_storing_again_replaces_only_when_asked(dbos_storage: SystemStorage) -> None:
     dbos_storage.store_queue(_FULL, False, 1_000)
     other = StoredQueue("orders", concurrency=3, application_name="other")
     assert dbos_storage.store_queue(other, False, 2_000) is False
-    assert dbos_storage.get_queue("orders") == StoredQueue(
-        **{**_as_dict(_FULL), "created_at_ms": 1_000, "updated_at_ms": 1_000}
+    assert dbos_storage.get_queue("orders") == replace(
+        _FULL, created_at_ms=1_000, updated_at_ms=1_000
     )
     assert dbos_storage.store_queue(other, True, 3_000) is False
     found = dbos_storage.get_queue("orders")
@@ -109,15 +106,13 @@ def test_update_changes_only_the_named_settings(dbos_storage: SystemStorage) -> 
     updated = dbos_storage.update_queue(
         "orders", {"concurrency": 4, "rate_limit_max": None, "rate_limit_period_sec": None}, 2_000
     )
-    expected = StoredQueue(
-        **{
-            **_as_dict(_FULL),
-            "concurrency": 4,
-            "rate_limit_max": None,
-            "rate_limit_period_sec": None,
-            "created_at_ms": 1_000,
-            "updated_at_ms": 2_000,
-        }
+    expected = replace(
+        _FULL,
+        concurrency=4,
+        rate_limit_max=None,
+        rate_limit_period_sec=None,
+        created_at_ms=1_000,
+        updated_at_ms=2_000,
     )
     assert updated == expected
     assert dbos_storage.get_queue("orders") == expected
