@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from dbos import DBOS, DBOSConfigError, DBOSConnectionError, DBOSMigrationError, Queue
-from dbos.storage import ForkRequest, NewWorkflow, StorageOptions, StreamEntry
+from dbos.storage import ForkRequest, NewWorkflow, StorageOptions, StoredQueue, StreamEntry
 from dbos_client import DBOSClient
 from dbos_postgres import PostgresStorage, _migrate
 from dbos_postgres._migrate import _lock_key, lock_timeout_s
@@ -567,5 +567,32 @@ def test_the_roles_migration_keeps_existing_rows(
             "SELECT workflow_id, authenticated_user, assumed_role,"
             " authenticated_roles::jsonb->>0 FROM dbos.workflow_status ORDER BY workflow_id",
         ) == [("new", "alice", "admin", "admin"), ("old", None, None, None)]
+    finally:
+        storage.close()
+
+
+def test_the_queues_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queues_as_data on a database with leases: an existing lease reads back as listening to
+    every queue, and queues are stored next to it."""
+    before = [m for m in migrations() if m.name != "queues_as_data"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.process_leases (instance_id, executor_id, application_version, host,"
+        " pid, renewed_at, expires_at) VALUES ('old', 'e', 'v', 'h', 1, 1, 2)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        applied = storage.migrate()
+        assert len(applied) == 1 and applied[0].endswith("_queues_as_data")
+        [lease] = storage.list_leases()
+        assert (lease.instance_id, lease.queues) == ("old", None)
+        assert storage.store_queue(StoredQueue("q", concurrency=2), False, 5)
+        assert _query(fresh_url, "SELECT name, concurrency FROM dbos.queues") == [("q", 2)]
     finally:
         storage.close()
