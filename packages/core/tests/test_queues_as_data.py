@@ -6,9 +6,13 @@ setting against another, on every backend."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +272,25 @@ def test_dbos_client_registers_retrieves_lists_and_deletes_queues(
         assert asyncio.run(client.retrieve_queue_async("nothing")) is None
         client.delete_queue("from-client")
         assert client.list_queues() == [] and dbos_storage.list_queues() == []
+
+
+def test_the_queues_as_data_example_runs(dbos_system_database_url: str) -> None:
+    """examples/queues_as_data.py: a stored limit of 1 holds, then a client raises it to 3 and
+    the running app applies it without a restart."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "queues_as_data.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "1. stored at launch: reports concurrency 1" in out
+    assert "  at most 1 running at once" in out
+    assert "  results: [3, 4, 5, 6, 7, 8]" in out
+    assert "  at most 3 running at once" in out
+    assert "3. reports concurrency is now 3 for every process" in out
