@@ -234,6 +234,7 @@ def test_custom_schema(fresh_url: str) -> None:
         ("notifications",),
         ("operation_outputs",),
         ("process_leases",),
+        ("queues",),
         ("schema_migrations",),
         ("streams",),
         ("workflow_events",),
@@ -290,7 +291,7 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         fresh_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
         schema,
-    ) == [(10,)]
+    ) == [(11,)]
 
 
 @pytest.mark.parametrize(
