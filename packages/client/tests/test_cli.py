@@ -229,10 +229,10 @@ def test_queue_list_and_unknown_names(launch: Launch, dbos_system_database_url: 
     with DBOSClient(url) as client:
         for index in range(3):
             client.enqueue({"workflow_name": "nobody.runs.this", "queue_name": "backlog"}, index)
-    listed = as_json(dbos_cli("queue", "list", "--json", url=url))
+    listed = as_json(dbos_cli("queue", "tasks", "--json", url=url))
     assert [(w["queue_name"], w["status"]) for w in listed] == [("backlog", "ENQUEUED")] * 3
-    assert len(ok(dbos_cli("queue", "list", "--queue", "backlog", url=url)).splitlines()) == 4
-    unknown = dbos_cli("queue", "list", "--queue", "typo", url=url)
+    assert len(ok(dbos_cli("queue", "tasks", "--queue", "backlog", url=url)).splitlines()) == 4
+    unknown = dbos_cli("queue", "tasks", "--queue", "typo", url=url)
     assert unknown.returncode == 1
     assert "no workflow was ever enqueued on a queue named 'typo'" in unknown.stderr
     unknown_name = dbos_cli("workflow", "list", "--name", "typo", url=url)

@@ -16,7 +16,7 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_SETTLED",
+    "QUEUE_SETTINGS", "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_SETTLED",
     "WAKE_STREAM",
     "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
     "DBOSConnectionError",
@@ -25,10 +25,11 @@ STORAGE = [
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
     "ForkRequest", "GroupCommit", "Lease", "LeaseHolder", "Message", "Migration", "NewWorkflow",
     "PartitionLoad",
-    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest", "StepAck",
+    "QueueActivity", "QueueDepth", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest",
+    "StepAck",
     "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
-    "StrandedVersion", "SystemStorage", "Wakeup",
+    "StoredQueue", "StrandedVersion", "SystemStorage", "Wakeup",
     "WorkflowInit", "WorkflowOutcome", "WorkflowQuery", "WorkflowRow", "WorkflowStatusString",
     "as_params", "claimable", "hookimpl", "json_contains", "load_fragments", "load_migrations",
     "load_queries",
@@ -40,12 +41,13 @@ STORAGE = [
 ]  # fmt: skip
 MANAGEMENT = [
     "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
-    "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage",
+    "Management", "Procedure", "QueueConflictResolution", "QueueRateLimit", "QueueSettings",
+    "RecordedTimes", "RemoteWaiter", "ResilientStorage",
     "SendMessage", "StepInfo", "StrandedCount",
     "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
     "build_queued_query", "debounce",
-    "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
-    "send_bulk_from_outside", "send_from_outside", "served_versions",
+    "get_event_from_outside", "queue_from_arguments", "retry_timeout", "run_async", "run_sync",
+    "send_bulk_from_outside", "send_from_outside", "served_versions", "store_procedure",
     "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip

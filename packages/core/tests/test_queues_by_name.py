@@ -38,16 +38,18 @@ async def mul(x: int, y: int) -> int:
     return x * y
 
 
-def test_module_level_queues_are_found_by_name_and_unknown_names_are_none() -> None:
+def test_module_level_queues_are_found_by_name_and_unknown_names_are_none(launch: Launch) -> None:
+    launch()  # stores the queues declared in this process
     assert DBOS.retrieve_queue("module-level-queue") is module_queue
     assert DBOS.retrieve_queue("no-such-queue") is None
     assert asyncio.run(DBOS.retrieve_queue_async("module-level-queue")) is module_queue
     assert asyncio.run(DBOS.retrieve_queue_async("no-such-queue")) is None
 
 
-def test_register_queue_and_its_async_form_declare_queues() -> None:
+def test_register_queue_and_its_async_form_declare_queues(launch: Launch) -> None:
     sync_queue = DBOS.register_queue("registered", global_concurrency=2, worker_concurrency=1)
     assert (sync_queue.concurrency, sync_queue.worker_concurrency) == (2, 1)
+    launch()
     assert DBOS.retrieve_queue("registered") is sync_queue
     async_queue = asyncio.run(
         DBOS.register_queue_async("registered-async", limiter={"limit": 5, "period": 1.0})

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from dbos import DBOS, DBOSConfigError, DBOSConnectionError, DBOSMigrationError, Queue
-from dbos.storage import ForkRequest, NewWorkflow, StorageOptions, StreamEntry
+from dbos.storage import ForkRequest, NewWorkflow, StorageOptions, StoredQueue, StreamEntry
 from dbos_client import DBOSClient
 from dbos_postgres import PostgresStorage, _migrate
 from dbos_postgres._migrate import _lock_key, lock_timeout_s
@@ -234,6 +234,7 @@ def test_custom_schema(fresh_url: str) -> None:
         ("notifications",),
         ("operation_outputs",),
         ("process_leases",),
+        ("queues",),
         ("schema_migrations",),
         ("streams",),
         ("workflow_events",),
@@ -290,7 +291,7 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         fresh_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
         schema,
-    ) == [(10,)]
+    ) == [(11,)]
 
 
 @pytest.mark.parametrize(
@@ -666,3 +667,30 @@ def test_a_postgres_workflow_in_flight_under_the_old_numbering_recovers_after_up
         )
     finally:
         DBOS.destroy()
+
+
+def test_the_queues_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queues_as_data on a database with leases: an existing lease reads back as listening to
+    every queue, and queues are stored next to it."""
+    before = [m for m in migrations() if m.name != "queues_as_data"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.process_leases (instance_id, executor_id, application_version, host,"
+        " pid, renewed_at, expires_at) VALUES ('old', 'e', 'v', 'h', 1, 1, 2)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        applied = storage.migrate()
+        assert len(applied) == 1 and applied[0].endswith("_queues_as_data")
+        [lease] = storage.list_leases()
+        assert (lease.instance_id, lease.queues) == ("old", None)
+        assert storage.store_queue(StoredQueue("q", concurrency=2), False, 5)
+        assert _query(fresh_url, "SELECT name, concurrency FROM dbos.queues") == [("q", 2)]
+    finally:
+        storage.close()

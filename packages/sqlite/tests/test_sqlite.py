@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos.storage import ForkRequest, NewWorkflow, WorkflowOutcome
+from dbos.storage import ForkRequest, NewWorkflow, StoredQueue, WorkflowOutcome
 from dbos_sqlite import SQLiteStorage, parse_sqlite_url
 from dbos_sqlite._storage import _MIGRATIONS
 
@@ -414,3 +414,36 @@ def _old_numbered_rows(
         (step, (0, step_name, '"a-0"', None)),
         (step, (1, child_name, None, "old-wf-1")),
     ]
+
+
+def test_the_queues_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queues_as_data on a file with leases: an existing lease reads back as listening to
+    every queue, and queues are stored next to it."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.name != "queues_as_data"]
+    assert len(before) == len(_MIGRATIONS) - 1
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # a lease as the code before wrote it
+        connection.execute(
+            "INSERT INTO process_leases (instance_id, executor_id, application_version, host,"
+            " pid, renewed_at, expires_at) VALUES ('old', 'e', 'v', 'h', 1, 1, 2)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        applied = storage.migrate()
+        assert len(applied) == 1 and applied[0].endswith("_queues_as_data")
+        [lease] = storage.list_leases()
+        assert (lease.instance_id, lease.queues) == ("old", None)
+        assert storage.store_queue(StoredQueue("q", concurrency=2), False, 5)
+        found = storage.get_queue("q")
+        assert found is not None and found.concurrency == 2
+    finally:
+        storage.close()

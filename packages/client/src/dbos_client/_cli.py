@@ -35,6 +35,7 @@ from dbos.storage import (
 )
 
 from . import _render as render
+from ._cli_queues import make_commands
 from ._client import DBOSClient
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -603,10 +604,14 @@ def set_delay(workflow_id: str, seconds: float | None, until_ms: int | None, as_
 
 @cli.group()
 def queue() -> None:
-    """Inspect queues."""
+    """Inspect and change queues."""
 
 
-@queue.command("list")
+for _command in make_commands(_settings, _reported):
+    queue.add_command(_command)
+
+
+@queue.command("tasks")
 @click.option("--queue", "queue_name", help="Only this queue.")
 @click.option(
     "--status",
@@ -625,7 +630,8 @@ def list_queued(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List the tasks waiting on or running from queues, oldest first."""
+    """List the tasks waiting on or running from queues, oldest first (`dbos queue list`
+    lists the queues themselves)."""
     settings = _settings()
     with _reported(settings):
         client = settings.client()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 from types import TracebackType
 from typing import Any, ClassVar
@@ -22,22 +24,27 @@ from dbos.management import (
     LenientCodec,
     Management,
     Procedure,
+    QueueConflictResolution,
+    QueueRateLimit,
+    QueueSettings,
     RemoteWaiter,
     ResilientStorage,
     SendMessage,
     Wakeups,
     attempt_timeout,
     get_event_from_outside,
+    queue_from_arguments,
     retry_timeout,
     run_async,
     run_sync,
     send_bulk_from_outside,
     send_from_outside,
+    store_procedure,
     take_assigned_workflow_id,
     validate_url,
 )
 from dbos.plugins import Hooks, backend_for_url, plugin_manager
-from dbos.storage import StorageOptions, require_current_schema, scrub_exception
+from dbos.storage import StorageOptions, StoredQueue, require_current_schema, scrub_exception
 
 from ._in_transaction import enqueue_in, send_in
 
@@ -191,6 +198,93 @@ class DBOSClient(Facade):
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_from_outside(self, workflow_id, key, timeout_s)
+
+    def _facade_queue_of(self, stored: StoredQueue) -> QueueSettings:
+        return QueueSettings(stored, lambda: self._storage)
+
+    # --- queues (DBOS Transact 3.4) ---------------------------------------------------------
+
+    def register_queue(
+        self,
+        name: str,
+        *,
+        worker_concurrency: int | None = None,
+        global_concurrency: int | None = None,
+        partition_concurrency: int | None = None,
+        partition_worker_concurrency: int | None = None,
+        partition_limiter: QueueRateLimit | None = None,
+        limiter: QueueRateLimit | None = None,
+        priority_enabled: bool = False,
+        polling_interval_sec: float = 1.0,
+        on_conflict: QueueConflictResolution = "always_update",
+        concurrency: int | None = None,
+    ) -> QueueSettings:
+        """Store a queue in the app's system database (DBOS Transact 3.4) with the settings
+        `dbos.Queue` takes, and return its stored settings (getters and setters; enqueue
+        with `enqueue`). Every app process works on it within its polling interval.
+
+        `on_conflict` when the name is stored already: ``"always_update"`` (the default)
+        overwrites, ``"never_update"`` leaves it; ``"update_if_latest_version"`` is refused,
+        as in DBOS Transact: a client runs no application version.
+
+        Raises:
+            DBOSConfigError: bad or contradictory settings (see `dbos.Queue`), or
+                ``on_conflict="update_if_latest_version"``.
+        """
+        if on_conflict == "update_if_latest_version":
+            raise DBOSConfigError(
+                "DBOSClient.register_queue: on_conflict='update_if_latest_version' needs an "
+                "application version, which a client does not run; use 'always_update' or "
+                "'never_update'"
+            )
+        declared = queue_from_arguments(
+            name,
+            concurrency,
+            limiter,
+            worker_concurrency=worker_concurrency,
+            global_concurrency=global_concurrency,
+            priority_enabled=priority_enabled,
+            partition_concurrency=partition_concurrency,
+            partition_worker_concurrency=partition_worker_concurrency,
+            partition_limiter=partition_limiter,
+            polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
+        )
+        stored = run_sync(store_procedure(self._storage, declared, on_conflict, False))
+        return QueueSettings(stored, lambda: self._storage)
+
+    async def register_queue_async(
+        self,
+        name: str,
+        *,
+        worker_concurrency: int | None = None,
+        global_concurrency: int | None = None,
+        partition_concurrency: int | None = None,
+        partition_worker_concurrency: int | None = None,
+        partition_limiter: QueueRateLimit | None = None,
+        limiter: QueueRateLimit | None = None,
+        priority_enabled: bool = False,
+        polling_interval_sec: float = 1.0,
+        on_conflict: QueueConflictResolution = "always_update",
+        concurrency: int | None = None,
+    ) -> QueueSettings:
+        """`register_queue` for async code (storing runs in a worker thread)."""
+        return await asyncio.to_thread(
+            functools.partial(
+                self.register_queue,
+                name,
+                worker_concurrency=worker_concurrency,
+                global_concurrency=global_concurrency,
+                partition_concurrency=partition_concurrency,
+                partition_worker_concurrency=partition_worker_concurrency,
+                partition_limiter=partition_limiter,
+                limiter=limiter,
+                priority_enabled=priority_enabled,
+                polling_interval_sec=polling_interval_sec,
+                on_conflict=on_conflict,
+                concurrency=concurrency,
+            )
+        )
 
     def destroy(self) -> None:
         """Close the client's connections. Idempotent."""

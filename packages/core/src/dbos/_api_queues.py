@@ -1,28 +1,36 @@
 """`DBOS`'s queue calls (DBOS Transact 3.4's names): declaring and finding queues, and
 enqueueing by queue name, with a function or with only a workflow's name.
 
-In DBOS Transact 3.4 queues are rows in the system database; here (until queues are stored as
-data) they are declared in each process, as `Queue(...)` declares them."""
+Queues are rows in the system database (as in DBOS Transact 3.4): `register_queue` declares
+one as ``Queue(...)`` does, and launch stores it; `retrieve_queue`, `list_queues` and
+`delete_queue` are the calls shared with `DBOSClient` (`dbos.management.Facade`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar, overload
 
-from ._base.errors import DBOSConfigError, DBOSException
+from ._base.errors import DBOSException
 from ._engine.classes import with_bound_self
 from ._engine.context import assigned_timeout
 from ._engine.effects import Procedure, run_async, run_sync
-from ._engine.queues import DEFAULT_POLLING_INTERVAL_S, current_enqueue_options
+from ._engine.queues import (
+    DEFAULT_POLLING_INTERVAL_S,
+    current_enqueue_options,
+    listen_to,
+    listened_queues,
+)
 from ._engine.registry import registration_of
 from ._engine.roles import current_identity
 from ._engine.starting import check_duplication_policy, check_reuse_policy
 from ._engine.starts import StartPosition, enqueue_named
-from ._launched import launched_engine
-from ._queue import Queue, QueueRateLimit, check_fits, check_queue_name, find_queue, placement
+from ._launched import engine_if_launched, launched_engine
+from ._queue import Queue, check_fits, check_queue_name, find_queue, placement
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions, Management
+from .management._queue_settings import QueueConflictResolution, QueueRateLimit
 from .storage._records import NewWorkflow
 
 P = ParamSpec("P")
@@ -89,7 +97,7 @@ def _enqueue_with_options(
 
 
 class QueuesAPI:
-    """Queues by name: declare, find, enqueue."""
+    """Queues by name: declare, listen, enqueue."""
 
     @classmethod
     def register_queue(
@@ -102,30 +110,36 @@ class QueuesAPI:
         global_concurrency: int | None = None,
         priority_enabled: bool = False,
         partition_queue: bool = False,
+        partition_concurrency: int | None = None,
+        partition_worker_concurrency: int | None = None,
+        partition_limiter: QueueRateLimit | None = None,
         polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+        on_conflict: QueueConflictResolution = "update_if_latest_version",
     ) -> Queue:
-        """Declare a queue in this process, the same as constructing ``Queue(...)``, and return
-        it. `global_concurrency` is DBOS Transact 3.4's name for `concurrency` (give one).
-
-        DBOS Transact 3.4 stores the queue in the system database; here it lives in the
-        process, like every queue until queues are stored as data.
+        """Declare a queue and store it in the system database (DBOS Transact 3.4), the same
+        as constructing ``Queue(...)`` with these arguments, and return it. Before
+        `DBOS.launch` the queue is stored at launch; after, at once. When the name is stored
+        already, `on_conflict` decides whether these settings replace the stored ones
+        (default: only from a process of the latest application version).
 
         Raises:
-            DBOSConfigError: bad settings, both `concurrency` and `global_concurrency`, or the
-                name already declared with other settings.
+            DBOSConfigError: bad or contradictory settings (see `Queue`), both `concurrency`
+                and `global_concurrency`, or the name already declared in this process with
+                other settings.
         """
-        if concurrency is not None and global_concurrency is not None:
-            raise DBOSConfigError(
-                f"queue {name!r}: give global_concurrency or concurrency (its older name), not both"
-            )
         return Queue(
             name,
-            global_concurrency if global_concurrency is not None else concurrency,
+            concurrency,
             limiter,
             worker_concurrency=worker_concurrency,
+            global_concurrency=global_concurrency,
             priority_enabled=priority_enabled,
             partition_queue=partition_queue,
+            partition_concurrency=partition_concurrency,
+            partition_worker_concurrency=partition_worker_concurrency,
+            partition_limiter=partition_limiter,
             polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
         )
 
     @classmethod
@@ -139,10 +153,15 @@ class QueuesAPI:
         global_concurrency: int | None = None,
         priority_enabled: bool = False,
         partition_queue: bool = False,
+        partition_concurrency: int | None = None,
+        partition_worker_concurrency: int | None = None,
+        partition_limiter: QueueRateLimit | None = None,
         polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+        on_conflict: QueueConflictResolution = "update_if_latest_version",
     ) -> Queue:
-        """`register_queue` for async code (it does no I/O here)."""
-        return cls.register_queue(
+        """`register_queue` for async code (storing runs in a worker thread)."""
+        return await asyncio.to_thread(
+            Queue,
             name,
             concurrency,
             limiter,
@@ -150,20 +169,32 @@ class QueuesAPI:
             global_concurrency=global_concurrency,
             priority_enabled=priority_enabled,
             partition_queue=partition_queue,
+            partition_concurrency=partition_concurrency,
+            partition_worker_concurrency=partition_worker_concurrency,
+            partition_limiter=partition_limiter,
             polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
         )
 
     @classmethod
-    def retrieve_queue(cls, name: str) -> Queue | None:
-        """The queue declared in this process under `name` (by ``Queue(...)`` or
-        `register_queue`), or None when there is none (DBOS Transact 3.4 semantics, which looks
-        in the system database)."""
-        return find_queue(name)
+    def listen_queues(cls, queues: Sequence[str]) -> None:
+        """Work only on these queues in this process (DBOS Transact 3.4): its queue worker
+        claims tasks of the named queues (and of DBOS's internal queue) and no others. By
+        default a process works on every stored queue. Call it before `DBOS.launch`, once;
+        it holds until `DBOS.destroy`. The names are recorded with the process's lease, so
+        `dbos queue list` shows who listens to which queue.
 
-    @classmethod
-    async def retrieve_queue_async(cls, name: str) -> Queue | None:
-        """`retrieve_queue` for async code (it does no I/O here)."""
-        return find_queue(name)
+        Raises:
+            DBOSException: DBOS is launched already, listen_queues was called already, or
+                `queues` is not a sequence of non-empty strings.
+        """
+        if engine_if_launched() is not None:
+            raise DBOSException("DBOS.listen_queues must be called before DBOS.launch()")
+        if listened_queues() is not None:
+            raise DBOSException("DBOS.listen_queues was called already (call it once)")
+        if isinstance(queues, str) or not all(isinstance(q, str) and q for q in queues):
+            raise DBOSException(f"DBOS.listen_queues takes a list of queue names, got {queues!r}")
+        listen_to(frozenset(queues))
 
     @overload
     @classmethod

@@ -57,6 +57,7 @@ from ._engine.queues import (
     EnqueueOptions,
     clear_queues,
     current_enqueue_options,
+    listen_to,
 )
 from ._engine.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
@@ -76,6 +77,7 @@ from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
+from ._queue import Queue, queue_of_stored, store_declared_queues
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -83,6 +85,7 @@ from .management._management import Management
 from .management._versions import register_version
 from .plugins._hooks import Hooks, backend_for_url, plugin_manager
 from .storage._protocol import SystemStorage
+from .storage._queue_records import StoredQueue
 from .storage._records import StorageOptions
 from .storage._schema_check import require_current_schema
 
@@ -158,6 +161,12 @@ class _DBOSType(type, Facade):
 
     def _facade_enqueued(self, queue_name: str) -> None:
         DBOS._launched_engine().work_enqueued(queue_name)
+
+    def _facade_queue_of(self, stored: StoredQueue) -> Queue:
+        return queue_of_stored(stored)
+
+    def _facade_queues_changed(self) -> None:
+        DBOS._launched_engine().queue_worker.settings_changed()
 
     def _facade_send(
         self,
@@ -369,6 +378,8 @@ class DBOS(
             return
         # Only a process that serves its version registers it (not a management script).
         run_sync(register_version(storage, version, settings.name))
+        engine.queue_worker.application_name = settings.name
+        store_declared_queues(engine)
         engine.recover_pending()
         engine.start_background()
         logger.info("DBOS launched")
@@ -391,6 +402,7 @@ class DBOS(
             if instance._storage is not None:
                 instance._storage.close()
             instance._engine = instance._storage = None
+        listen_to(None)  # `DBOS.listen_queues` holds for one launch
         if destroy_registry:
             _registry.clear()
             _classes.clear()

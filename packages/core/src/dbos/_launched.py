@@ -27,3 +27,8 @@ def launched_engine() -> Engine:
             "DBOS is not launched: call DBOS(config={...}) and DBOS.launch() first"
         )
     return engine
+
+
+def engine_if_launched() -> Engine | None:
+    """The launched engine, or None before `DBOS.launch()` and after `DBOS.destroy()`."""
+    return _engine

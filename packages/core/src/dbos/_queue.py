@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypedDict, TypeVar, overload
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from ._base.errors import DBOSConfigError, DBOSException
 from ._base.ids import check_text, check_texts
@@ -20,60 +21,68 @@ from ._engine.queues import (
     EnqueueOptions,
     current_enqueue_options,
     declare_queue,
+    declared_queues,
     find_declared_queue,
 )
 from ._engine.registry import registration_of
 from ._engine.starting import DuplicationPolicy, check_duplication_policy
-from ._launched import launched_engine
+from ._launched import engine_if_launched, launched_engine
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
+from .management._queue_settings import (
+    QueueConflictResolution,
+    QueueRateLimit,
+    QueueSettings,
+    queue_from_arguments,
+    store_procedure,
+)
+from .storage._protocol import SystemStorage
+from .storage._queue_records import StoredQueue
 from .storage._records import QueueSpec
+
+if TYPE_CHECKING:
+    from ._engine.engine import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class QueueRateLimit(TypedDict):
-    """``limiter={"limit": N, "period": seconds}``: at most N starts per period."""
-
-    limit: int
-    period: float
-
-
-def _positive_int_or_none(value: object, field: str, queue: str) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or value < 1:
-        raise DBOSConfigError(f"queue {queue!r}: {field} must be a positive integer, got {value!r}")
-    return value
-
-
-def _positive_number(value: object, field: str, queue: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise DBOSConfigError(f"queue {queue!r}: {field} must be a number > 0, got {value!r}")
-    return float(value)
-
-
-class Queue:
+class Queue(QueueSettings):
     """A durable queue. Tasks enqueued on it run in the background on whichever process of
     the app has room, within the queue's limits, and survive crashes.
 
+    Constructing one declares the queue, as `DBOS.register_queue` does: it is stored in the
+    system database when DBOS launches (at once if DBOS is launched), and every process then
+    works from the stored settings, which the setters (`set_concurrency`, ...) change live
+    for all of them. When the name is stored already with other settings, `on_conflict`
+    decides (DBOS Transact 3.4's rule): by default a process of the latest application
+    version overwrites them, an older one leaves them.
+
     Args:
         name: The queue's name (unique in the app).
-        concurrency: Most tasks running at once across all processes.
+        concurrency: Most tasks running at once across all processes. On a queue declared
+            with ``partition_queue=True`` it is the limit of each partition (this project's
+            older form of `partition_concurrency`).
         limiter: ``{"limit": N, "period": seconds}``: most tasks started per period, across
-            all processes.
+            all processes (per partition with ``partition_queue=True``).
         worker_concurrency: Most tasks running at once in one process.
+        global_concurrency: DBOS Transact 3.4's name for `concurrency` (give one).
         priority_enabled: Allow `SetEnqueueOptions(priority=...)`; lower numbers start first.
         partition_queue: Every task carries a partition key
-            (`SetEnqueueOptions(queue_partition_key=...)`); `concurrency` and `limiter` apply
-            to each partition on its own, and partitions are served round robin.
+            (`SetEnqueueOptions(queue_partition_key=...)`); partitions are served round robin.
+        partition_concurrency: Most tasks of one partition running at once, across all
+            processes; makes the queue partitioned.
+        partition_limiter: A rate limit applied to each partition on its own; makes the queue
+            partitioned.
+        partition_worker_concurrency: DBOS Transact 3.4's per-partition, per-process limit:
+            not supported yet (refused).
         polling_interval_sec: How often an idle worker looks for work that was enqueued by
             another process.
+        on_conflict: ``"update_if_latest_version"`` (default), ``"always_update"`` or
+            ``"never_update"``: whether declaring overwrites a stored queue of that name.
+
+    Raises:
+        DBOSConfigError: bad or contradictory settings (see `check_queue`), or the name
+            declared in this process already with other settings.
     """
 
     def __init__(
@@ -83,58 +92,46 @@ class Queue:
         limiter: QueueRateLimit | None = None,
         *,
         worker_concurrency: int | None = None,
+        global_concurrency: int | None = None,
         priority_enabled: bool = False,
         partition_queue: bool = False,
+        partition_concurrency: int | None = None,
+        partition_worker_concurrency: int | None = None,
+        partition_limiter: QueueRateLimit | None = None,
         polling_interval_sec: float = DEFAULT_POLLING_INTERVAL_S,
+        on_conflict: QueueConflictResolution = "update_if_latest_version",
     ) -> None:
-        if not isinstance(name, str) or not name:
-            raise DBOSConfigError(f"a queue needs a non-empty string name, got {name!r}")
         if name == INTERNAL_QUEUE_NAME:
             raise DBOSConfigError(f"queue name {name!r} is reserved for DBOS's own use")
-        concurrency = _positive_int_or_none(concurrency, "concurrency", name)
-        worker_concurrency = _positive_int_or_none(worker_concurrency, "worker_concurrency", name)
-        # On a partitioned queue `concurrency` bounds each partition, while
-        # `worker_concurrency` bounds the whole queue in one process: one process may well run
-        # more tasks than one partition may.
-        if (
-            not partition_queue
-            and concurrency is not None
-            and (worker_concurrency or 0) > concurrency
-        ):
-            raise DBOSConfigError(
-                f"queue {name!r}: worker_concurrency ({worker_concurrency}) cannot exceed "
-                f"concurrency ({concurrency})"
-            )
-        limit: int | None = None
-        period: float | None = None
-        if limiter is not None:
-            if not isinstance(limiter, dict) or set(limiter) != {"limit", "period"}:
-                raise DBOSConfigError(
-                    f"queue {name!r}: limiter must be {{'limit': N, 'period': seconds}}, "
-                    f"got {limiter!r}"
-                )
-            limit = _positive_int_or_none(limiter["limit"], "limiter['limit']", name)
-            period = _positive_number(limiter["period"], "limiter['period']", name)
-        check_text(name, "the queue name")
-        self.name = name
-        self.concurrency = concurrency
-        self.worker_concurrency = worker_concurrency
-        self.limiter = limiter
-        self.priority_enabled = bool(priority_enabled)
-        self.partition_queue = bool(partition_queue)
-        self.polling_interval_sec = _positive_number(
-            polling_interval_sec, "polling_interval_sec", name
-        )
-        self.spec = QueueSpec(
-            name=name,
-            concurrency=concurrency,
+        declared = queue_from_arguments(
+            name,
+            concurrency,
+            limiter,
             worker_concurrency=worker_concurrency,
-            limit=limit,
-            period_s=period,
-            priority_enabled=self.priority_enabled,
-            partitioned=self.partition_queue,
+            global_concurrency=global_concurrency,
+            priority_enabled=priority_enabled,
+            partition_queue=partition_queue,
+            partition_concurrency=partition_concurrency,
+            partition_worker_concurrency=partition_worker_concurrency,
+            partition_limiter=partition_limiter,
+            polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
         )
+        super().__init__(declared, _launched_storage, _stored_queue_changed)
+        self.declared = declared
+        self.on_conflict = on_conflict
+        self.priority_enabled = declared.priority_enabled
+        self.partition_queue = declared.partition_queue
         declare_queue(self)
+        engine = engine_if_launched()
+        if engine is not None:  # declared after launch: store it now
+            store_declared(engine, self)
+
+    @property
+    def spec(self) -> QueueSpec:
+        """The limits this process declared, as a claim applies them (the queue worker uses
+        the stored ones)."""
+        return self.declared.spec()
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
@@ -187,6 +184,54 @@ class Queue:
             engine.enqueue(registration_of(func), call_args, kwargs, placement(self.name, self))
         )
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
+
+
+def _launched_storage() -> SystemStorage | None:
+    engine = engine_if_launched()
+    return None if engine is None else engine.storage
+
+
+def _stored_queue_changed(name: str) -> None:
+    engine = engine_if_launched()
+    if engine is not None:  # this process's worker reads the change at once
+        engine.queue_worker.settings_changed()
+
+
+def store_declared(engine: Engine, queue: Queue, latest: bool | None = None) -> StoredQueue:
+    """Store `queue` as declared (its `on_conflict` rule, judged by whether this process runs
+    the latest application version: `latest`, or as liveness last read it) and return what
+    is stored then."""
+    stored = replace(queue.declared, application_name=engine.queue_worker.application_name)
+    if latest is None:
+        latest = engine.queue_worker.runs_latest_version()
+    found = run_sync(store_procedure(engine.storage, stored, queue.on_conflict, latest))
+    engine.queue_worker.settings_changed()
+    return found
+
+
+def store_declared_queues(engine: Engine) -> None:
+    """At launch: store every queue declared in this process (see `Queue`)."""
+    versions = engine.storage.list_application_versions()
+    latest = not versions or versions[0].version_name == engine.application_version
+    for queue in declared_queues():
+        if isinstance(queue, Queue):
+            store_declared(engine, queue, latest)
+
+
+def queue_of_stored(stored: StoredQueue) -> Queue:
+    """The `Queue` for a stored queue: the one declared in this process under its name, or
+    else one bound to the launched DBOS that declares nothing (it enqueues and reads and
+    changes the stored settings)."""
+    declared = find_queue(stored.name)
+    if declared is not None:
+        return declared
+    queue = Queue.__new__(Queue)
+    QueueSettings.__init__(queue, stored, _launched_storage, _stored_queue_changed)
+    queue.declared = stored
+    queue.on_conflict = "never_update"
+    queue.priority_enabled = stored.priority_enabled
+    queue.partition_queue = stored.partition_queue
+    return queue
 
 
 def find_queue(name: str) -> Queue | None:

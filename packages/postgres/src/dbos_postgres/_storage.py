@@ -71,6 +71,7 @@ from ._params import (
     write_params,
 )
 from ._pool import new_pool
+from ._queues import StoredQueues, lease_params, listened_queues
 from ._sql import queries, validate_schema_name
 from ._timeops import TimeOps
 from ._versions import ApplicationVersions
@@ -81,7 +82,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps):
+class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps, StoredQueues):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
@@ -540,12 +541,13 @@ class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps):
 
     def renew_lease(self, lease: Lease) -> None:
         """`SystemStorage.renew_lease` on Postgres: one upsert, by the server's clock."""
-        self._execute("renew_lease", as_params(lease))
+        self._execute("renew_lease", lease_params(lease))
 
     def list_leases(self, host: str | None = None) -> list[LeaseHolder]:
         """`SystemStorage.list_leases` on Postgres: one query, by the server's clock."""
         return [
-            LeaseHolder(*row) for row in self._all(self._queries["list_leases"], {"host": host})
+            LeaseHolder(i, e, v, h, p, x, live, listened_queues(q))
+            for i, e, v, h, p, x, live, q in self._all(self._queries["list_leases"], {"host": host})
         ]
 
     def release_lease(self, instance_id: str) -> None:

@@ -64,6 +64,7 @@ from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._messages import BulkMessages
+from ._queues import StoredQueues, lease_params, listened_queues
 from ._timeops import TimeOps
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
@@ -91,7 +92,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps):
+class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps, StoredQueues):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
@@ -439,7 +440,7 @@ class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps):
 
     def renew_lease(self, lease: Lease) -> None:
         """`SystemStorage.renew_lease` on SQLite: one transaction, by this host's clock."""
-        params = {**as_params(lease), "now_ms": int(time.time() * 1000)}
+        params = {**lease_params(lease), "now_ms": int(time.time() * 1000)}
         with self._transaction() as connection:
             self._run(connection, "forget_old_leases", params)
             self._run(connection, "renew_lease", params)
@@ -450,8 +451,10 @@ class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps):
         with self._reading() as connection:
             rows = self._run(connection, "list_leases", params).fetchall()
         return [
-            LeaseHolder(str(i), str(e), str(v), str(h), int(p), int(x), bool(live))
-            for i, e, v, h, p, x, live in rows
+            LeaseHolder(
+                str(i), str(e), str(v), str(h), int(p), int(x), bool(live), listened_queues(q)
+            )
+            for i, e, v, h, p, x, live, q in rows
         ]
 
     def release_lease(self, instance_id: str) -> None:

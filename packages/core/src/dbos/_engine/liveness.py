@@ -26,6 +26,7 @@ from collections.abc import Callable
 from .._base.errors import DBOSConfigError, DBOSException
 from ..storage._records import Lease, StrandedVersion, WorkflowRow
 from .background import BackgroundPort
+from .queues import listened_queues
 
 logger = logging.getLogger("dbos")
 
@@ -115,6 +116,7 @@ class Liveness:
 
     def __init__(self, port: BackgroundPort, lease_s: float, take_over: TakeOver) -> None:
         self._port = port
+        listening = listened_queues()  # fixed before launch (`DBOS.listen_queues`)
         self._lease = Lease(
             port.instance_id,
             port.executor_id,
@@ -122,6 +124,7 @@ class Liveness:
             int(lease_s * 1000),
             host_key(),
             os.getpid(),
+            None if listening is None else tuple(sorted(listening)),
         )
         self._interval_s = lease_s / _RENEWALS_PER_LEASE
         # A check for stranded workflows reads every unfinished row: once a lease, not every

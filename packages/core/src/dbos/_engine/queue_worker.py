@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .._base.errors import DBOSException
@@ -14,13 +15,9 @@ from . import registry as _registry
 from .background import BackgroundPort
 from .outage import ride_out_outages
 from .outcome import now_ms
-from .queues import (
-    DEFAULT_POLLING_INTERVAL_S,
-    INTERNAL_QUEUE_NAME,
-    declared_queues,
-    find_declared_queue,
-)
+from .queues import INTERNAL_QUEUE_NAME
 from .slots import QueueSlot, QueueSlots
+from .stored_queues import StoredQueueView
 
 logger = logging.getLogger("dbos")
 
@@ -52,6 +49,10 @@ class QueueWorker:
         self._look_at_all = True
         self._stop = threading.Event()
         self._last_sweep_ms = 0
+        #: The queues as stored: what every claim applies (see `stored_queues`).
+        self.stored = StoredQueueView(port.storage)
+        #: The app's name, stored with the queues it declares (set at launch).
+        self.application_name: str | None = None
         self._thread = threading.Thread(target=self._run, name="dbos-queue-worker", daemon=True)
 
     def start(self) -> None:
@@ -62,6 +63,27 @@ class QueueWorker:
         self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+
+    def settings_changed(self) -> None:
+        """This process stored, changed or deleted a queue: read the stored queues at once,
+        so its next claims apply the change (if the read fails, the worker's next round
+        reads them)."""
+        self.stored.mark_stale()
+        try:
+            self.stored.refresh()
+        except DBOSException as exc:
+            logger.warning("could not read the stored queues, the queue worker will: %s", exc)
+        self.wake()
+
+    def runs_latest_version(self) -> bool:
+        """Whether this process runs the latest application version (as last read)."""
+        return self._port.standing.is_latest
+
+    def _spec(self, queue_name: str) -> QueueSpec | None:
+        if queue_name == INTERNAL_QUEUE_NAME:
+            return _INTERNAL_QUEUE
+        stored = self.stored.get(queue_name)
+        return None if stored is None else stored.spec()
 
     def wake(self, queue_name: str | None = None) -> None:
         """Look for work on `queue_name` (every queue if None) at once."""
@@ -75,8 +97,8 @@ class QueueWorker:
     def notice(self, queue_name: str | None, slot_freed: bool) -> None:
         """Storage's report of another process's queue activity (`on_queue_activity`)."""
         if slot_freed and queue_name is not None:
-            queue = find_declared_queue(queue_name)
-            if queue is None or not (queue.spec.has_global_limits or queue.spec.partitioned):
+            spec = self._spec(queue_name)
+            if spec is None or not (spec.has_global_limits or spec.partitioned):
                 return  # a task ending elsewhere frees no slot here
         self.wake(queue_name)
 
@@ -84,18 +106,17 @@ class QueueWorker:
         """The claim a finishing task holding `slot` makes for the one task that takes its
         slot, or None where the worker must decide: queues with global limits or partitions
         (their claims are serialized and counted) and a worker that is stopping."""
-        queue = find_declared_queue(slot.queue_name)
+        spec = self._spec(slot.queue_name)
         if (
-            queue is None
-            or queue.spec.has_global_limits
-            or queue.spec.partitioned
+            spec is None
+            or spec.has_global_limits
+            or spec.partitioned
             or self._stop.is_set()
             # The finishing task still counts: with it gone, is there room for one?
-            or self.slots.running(slot.queue_name)
-            > (queue.spec.worker_concurrency or DEFAULT_BATCH)
+            or self.slots.running(slot.queue_name) > (spec.worker_concurrency or DEFAULT_BATCH)
         ):
             return None
-        return self._request(queue.spec, 1)
+        return self._request(spec, 1)
 
     def start_successors(self, slot: QueueSlot, rows: list[WorkflowRow]) -> None:
         """Start the task a finishing task claimed in its place, on the slot it hands over.
@@ -142,11 +163,13 @@ class QueueWorker:
                 look_at, self._look_at = self._look_at, set()
                 if self._look_at_all:
                     polling, self._look_at_all = True, False
-            queues = declared_queues()
-            work = [(queue.spec, queue.spec.worker_concurrency) for queue in queues]
-            work.append((_INTERNAL_QUEUE, None))
-            due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]
             try:
+                if self.stored.refresh_if_due(time.monotonic()):
+                    polling = True  # new settings: look at every queue under them
+                specs = [queue.spec() for queue in self.stored.queues()]
+                work = [(spec, spec.worker_concurrency) for spec in specs]
+                work.append((_INTERNAL_QUEUE, None))
+                due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]
                 self._sweep_deadlines()
                 busy = [spec.name for spec, n in due if self._claim(spec, n)]
             except DBOSException as exc:
@@ -160,13 +183,14 @@ class QueueWorker:
                     self._look_at.update(busy)
                 polling = False
                 continue
-            interval = min(
-                (queue.polling_interval_sec for queue in queues), default=DEFAULT_POLLING_INTERVAL_S
-            )
-            interval = min(interval, _SWEEP_INTERVAL_S)
+            interval = min(self.stored.interval(), _SWEEP_INTERVAL_S)
             polling = not self._wake.wait(interval)
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
+        # The settings as they are now: a change this process made during the round applies.
+        current = self._spec(queue.name)
+        if current is not None:
+            queue, worker_concurrency = current, current.worker_concurrency
         limit = worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.slots.running(queue.name)
         if capacity <= 0:

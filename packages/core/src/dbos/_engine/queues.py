@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .._base.errors import DBOSConfigError
-from ..storage._records import QueueSpec
+from ..storage._queue_records import StoredQueue
 
 DEFAULT_POLLING_INTERVAL_S = 1.0
 #: The queue every launched process works on besides the app's own: forked workflows, and
@@ -19,17 +19,14 @@ INTERNAL_QUEUE_NAME = "dbos.internal"
 
 
 class DeclaredQueue(Protocol):
-    """A queue as the worker sees it (the public `Queue` is one): its limits and how often to
-    poll it."""
+    """A queue declared in this process (the public `Queue` is one): the settings it declares,
+    which launch stores."""
 
     @property
     def name(self) -> str: ...
 
     @property
-    def spec(self) -> QueueSpec: ...
-
-    @property
-    def polling_interval_sec(self) -> float: ...
+    def declared(self) -> StoredQueue: ...
 
 
 _queues_lock = threading.Lock()
@@ -40,10 +37,10 @@ def declare_queue(queue: DeclaredQueue) -> None:
     """Add `queue`; declaring one name again is fine only with the same limits."""
     with _queues_lock:
         existing = _queues.get(queue.name)
-        if existing is not None and existing.spec != queue.spec:
+        if existing is not None and existing.declared.settings() != queue.declared.settings():
             raise DBOSConfigError(
                 f"queue {queue.name!r} is already declared with other settings "
-                f"({existing.spec}); declare each queue once"
+                f"({existing.declared}); declare each queue once"
             )
         _queues[queue.name] = queue
 
@@ -59,8 +56,26 @@ def find_declared_queue(name: str) -> DeclaredQueue | None:
 
 
 def clear_queues() -> None:
+    global _listening
     with _queues_lock:
         _queues.clear()
+        _listening = None
+
+
+#: The queues this process works on (`DBOS.listen_queues`); None: every stored queue.
+_listening: frozenset[str] | None = None
+
+
+def listen_to(names: frozenset[str] | None) -> None:
+    """Set the queues this process works on (None: every stored queue)."""
+    global _listening
+    with _queues_lock:
+        _listening = names
+
+
+def listened_queues() -> frozenset[str] | None:
+    with _queues_lock:
+        return _listening
 
 
 @dataclass(frozen=True)

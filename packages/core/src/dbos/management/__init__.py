@@ -36,6 +36,13 @@ from ._debounce import debounce
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._queue_settings import (
+    QueueConflictResolution,
+    QueueRateLimit,
+    QueueSettings,
+    queue_from_arguments,
+    store_procedure,
+)
 from ._stranded import StrandedCount, served_versions
 from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
@@ -49,6 +56,9 @@ __all__ = [
     "LenientCodec",
     "Management",
     "Procedure",
+    "QueueConflictResolution",
+    "QueueRateLimit",
+    "QueueSettings",
     "RecordedTimes",
     "RemoteWaiter",
     "ResilientStorage",
@@ -63,12 +73,14 @@ __all__ = [
     "build_queued_query",
     "debounce",
     "get_event_from_outside",
+    "queue_from_arguments",
     "retry_timeout",
     "run_async",
     "run_sync",
     "send_bulk_from_outside",
     "send_from_outside",
     "served_versions",
+    "store_procedure",
     "take_assigned_workflow_id",
     "to_epoch_ms",
     "validate_url",

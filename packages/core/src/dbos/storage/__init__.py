@@ -36,6 +36,7 @@ from ._fanout import with_wakeups
 from ._group_commit import GroupCommit
 from ._protocol import StorageBackend, SystemStorage
 from ._queue_decisions import claimable, partition_quotas
+from ._queue_records import QUEUE_SETTINGS, QueueDepth, StoredQueue
 from ._records import (
     TERMINAL_STATUSES,
     WAKE_EVENT,
@@ -88,6 +89,7 @@ from ._sqlfiles import (
 )
 
 __all__ = [
+    "QUEUE_SETTINGS",
     "TERMINAL_STATUSES",
     "WAKE_EVENT",
     "WAKE_MESSAGE",
@@ -117,6 +119,7 @@ __all__ = [
     "NewWorkflow",
     "PartitionLoad",
     "QueueActivity",
+    "QueueDepth",
     "QueueSpec",
     "RecvRequest",
     "ResumeResult",
@@ -129,6 +132,7 @@ __all__ = [
     "StreamEntry",
     "StreamRead",
     "StreamWrite",
+    "StoredQueue",
     "StrandedVersion",
     "SystemStorage",
     "Wakeup",

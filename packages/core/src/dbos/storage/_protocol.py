@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from ._queue_records import QueueDepth, StoredQueue
 from ._records import (
     ApplicationVersion,
     ClaimRequest,
@@ -492,6 +493,45 @@ class StorageBackend(Protocol):
         than the greatest stored timestamp if that is not less (so it is the latest even when
         clocks disagree). One transaction; returns the updated version, or None if no
         version of that name is registered (nothing is changed)."""
+        ...
+
+    def store_queue(self, queue: StoredQueue, replace: bool, now_ms: int) -> bool:
+        """Store `queue` under its name (DBOS Transact 3.4's ``upsert_queue``): insert it, or,
+        when a queue of that name is stored, overwrite its settings and application name if
+        `replace` (its creation time stays) and leave it as it is otherwise. `now_ms` becomes
+        its update time (and creation time when inserted). One statement, safe to race.
+        Returns True if the queue was inserted (it was not stored before)."""
+        ...
+
+    def get_queue(self, name: str) -> StoredQueue | None:
+        """The stored queue named `name`, or None. One query."""
+        ...
+
+    def list_queues(self) -> list[StoredQueue]:
+        """Every stored queue, by name. One query."""
+        ...
+
+    def update_queue(
+        self, name: str, changes: dict[str, int | float | None], now_ms: int
+    ) -> StoredQueue | None:
+        """Set the settings named in `changes` (keys among `QUEUE_SETTINGS`; a None value
+        clears a limit; ``partition_queue`` follows whether any partition limit is then set,
+        or stays set) and the update time, leaving the other settings as they are, in one
+        statement, so concurrent changes of different settings are all kept. Returns the
+        updated queue, or None if no queue of that name is stored (nothing is changed).
+
+        Raises:
+            DBOSConfigError: a key that is not a setting (nothing is changed)."""
+        ...
+
+    def delete_queue(self, name: str) -> bool:
+        """Delete the stored queue `name` (its tasks stay as they are). One statement;
+        returns whether a queue was deleted."""
+        ...
+
+    def queue_depths(self) -> list[QueueDepth]:
+        """For every queue with ENQUEUED or PENDING tasks, how many of each, by queue name.
+        One query."""
         ...
 
 

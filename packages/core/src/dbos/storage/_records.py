@@ -484,6 +484,8 @@ class Lease:
     #: Where the process runs (see `LeaseHolder`): a host key and a process ID.
     host: str = ""
     pid: int = 0
+    #: The queues the process works on (`DBOS.listen_queues`); None: every queue.
+    queues: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +502,8 @@ class LeaseHolder:
     pid: int
     expires_at_ms: int
     live: bool
+    #: The queues the process works on; None: every queue.
+    queues: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

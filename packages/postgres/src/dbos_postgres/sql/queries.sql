@@ -258,20 +258,22 @@ WITH now AS (
     WHERE expires_at < (SELECT ms FROM now) - 86400000 AND instance_id <> %(instance_id)s
 )
 INSERT INTO {schema}.process_leases (
-    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at,
+    listened_queues
 )
 SELECT %(instance_id)s, %(executor_id)s, %(application_version)s, %(host)s, %(pid)s, ms,
-       ms + %(duration_ms)s
+       ms + %(duration_ms)s, %(listened_queues)s
 FROM now
 ON CONFLICT (instance_id) DO UPDATE
-SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at,
+    listened_queues = excluded.listened_queues
 
 -- name: release_lease
 DELETE FROM {schema}.process_leases WHERE instance_id = %(instance_id)s
 
 -- name: list_leases
 SELECT instance_id, executor_id, application_version, host, pid, expires_at,
-       expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+       expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint, listened_queues
 FROM {schema}.process_leases
 WHERE %(host)s::text IS NULL OR host = %(host)s
 ORDER BY instance_id
@@ -852,3 +854,98 @@ UPDATE {schema}.workflow_status
 SET delay_until = %(delay_until_ms)s, updated_at = %(now_ms)s
 WHERE workflow_id = %(workflow_id)s AND status = 'ENQUEUED'
   AND delay_until IS NOT NULL AND delay_until > %(now_ms)s
+
+-- name: store_queue
+-- Insert, or overwrite the settings of the queue of that name when asked to (its creation
+-- time and ID stay). xmax = 0 only on a row this statement inserted.
+INSERT INTO {schema}.queues AS q (
+    name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, created_at, updated_at,
+    application_name, partition_concurrency, partition_worker_concurrency,
+    partition_rate_limit_max, partition_rate_limit_period_sec
+) VALUES (
+    %(name)s, %(concurrency)s, %(worker_concurrency)s, %(rate_limit_max)s,
+    %(rate_limit_period_sec)s, %(priority_enabled)s, %(partition_queue)s,
+    %(polling_interval_sec)s, %(now_ms)s, %(now_ms)s, %(application_name)s,
+    %(partition_concurrency)s, %(partition_worker_concurrency)s,
+    %(partition_rate_limit_max)s, %(partition_rate_limit_period_sec)s
+)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = excluded.concurrency,
+    worker_concurrency = excluded.worker_concurrency,
+    rate_limit_max = excluded.rate_limit_max,
+    rate_limit_period_sec = excluded.rate_limit_period_sec,
+    priority_enabled = excluded.priority_enabled,
+    partition_queue = excluded.partition_queue,
+    polling_interval_sec = excluded.polling_interval_sec,
+    updated_at = excluded.updated_at,
+    application_name = excluded.application_name,
+    partition_concurrency = excluded.partition_concurrency,
+    partition_worker_concurrency = excluded.partition_worker_concurrency,
+    partition_rate_limit_max = excluded.partition_rate_limit_max,
+    partition_rate_limit_period_sec = excluded.partition_rate_limit_period_sec
+WHERE %(replace)s
+RETURNING xmax = 0
+
+-- name: get_queue
+SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
+    partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,
+    application_name, created_at AS created_at_ms, updated_at AS updated_at_ms FROM {schema}.queues WHERE name = %(name)s
+
+-- name: list_queues
+SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
+    partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,
+    application_name, created_at AS created_at_ms, updated_at AS updated_at_ms FROM {schema}.queues ORDER BY name
+
+-- name: update_queue
+-- Each setting changes only when its flag is set: one statement, so concurrent changes of
+-- different settings are all kept.
+UPDATE {schema}.queues SET
+    concurrency = CASE WHEN %(set_concurrency)s THEN %(concurrency)s ELSE concurrency END,
+    worker_concurrency = CASE WHEN %(set_worker_concurrency)s
+        THEN %(worker_concurrency)s ELSE worker_concurrency END,
+    rate_limit_max = CASE WHEN %(set_rate_limit_max)s
+        THEN %(rate_limit_max)s ELSE rate_limit_max END,
+    rate_limit_period_sec = CASE WHEN %(set_rate_limit_period_sec)s
+        THEN %(rate_limit_period_sec)s::double precision ELSE rate_limit_period_sec END,
+    polling_interval_sec = CASE WHEN %(set_polling_interval_sec)s
+        THEN %(polling_interval_sec)s::double precision ELSE polling_interval_sec END,
+    partition_concurrency = CASE WHEN %(set_partition_concurrency)s
+        THEN %(partition_concurrency)s ELSE partition_concurrency END,
+    partition_worker_concurrency = CASE WHEN %(set_partition_worker_concurrency)s
+        THEN %(partition_worker_concurrency)s ELSE partition_worker_concurrency END,
+    partition_rate_limit_max = CASE WHEN %(set_partition_rate_limit_max)s
+        THEN %(partition_rate_limit_max)s ELSE partition_rate_limit_max END,
+    partition_rate_limit_period_sec = CASE WHEN %(set_partition_rate_limit_period_sec)s
+        THEN %(partition_rate_limit_period_sec)s::double precision
+        ELSE partition_rate_limit_period_sec END,
+    -- A queue given a partition limit is partitioned (DBOS Transact 3.4's rule); one that
+    -- was stays so, as its tasks carry partition keys.
+    partition_queue = partition_queue OR (
+        CASE WHEN %(set_partition_concurrency)s
+            THEN %(partition_concurrency)s ELSE partition_concurrency END IS NOT NULL
+        OR CASE WHEN %(set_partition_worker_concurrency)s
+            THEN %(partition_worker_concurrency)s ELSE partition_worker_concurrency END
+            IS NOT NULL
+        OR CASE WHEN %(set_partition_rate_limit_max)s
+            THEN %(partition_rate_limit_max)s ELSE partition_rate_limit_max END IS NOT NULL),
+    updated_at = %(now_ms)s
+WHERE name = %(name)s
+RETURNING name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
+    partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,
+    application_name, created_at AS created_at_ms, updated_at AS updated_at_ms
+
+-- name: delete_queue
+DELETE FROM {schema}.queues WHERE name = %(name)s RETURNING name
+
+-- name: queue_depths
+SELECT queue_name,
+       count(*) FILTER (WHERE status = 'ENQUEUED'),
+       count(*) FILTER (WHERE status = 'PENDING')
+FROM {schema}.workflow_status
+WHERE queue_name IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')
+GROUP BY queue_name
+ORDER BY queue_name

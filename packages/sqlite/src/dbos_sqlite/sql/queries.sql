@@ -107,13 +107,15 @@ WHERE workflow_id = :workflow_id
 
 -- name: renew_lease
 INSERT INTO process_leases (
-    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at
+    instance_id, executor_id, application_version, host, pid, renewed_at, expires_at,
+    listened_queues
 ) VALUES (
     :instance_id, :executor_id, :application_version, :host, :pid, :now_ms,
-    :now_ms + :duration_ms
+    :now_ms + :duration_ms, :listened_queues
 )
 ON CONFLICT (instance_id) DO UPDATE
-SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at,
+    listened_queues = excluded.listened_queues
 
 -- name: forget_old_leases
 -- A missing lease counts as expired, so leases that expired a day ago can go.
@@ -124,7 +126,7 @@ DELETE FROM process_leases WHERE instance_id = :instance_id
 
 -- name: list_leases
 SELECT instance_id, executor_id, application_version, host, pid, expires_at,
-       expires_at > :now_ms
+       expires_at > :now_ms, listened_queues
 FROM process_leases
 WHERE :host IS NULL OR host = :host
 ORDER BY instance_id
@@ -537,3 +539,90 @@ UPDATE workflow_status
 SET delay_until = :delay_until_ms, updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
   AND delay_until IS NOT NULL AND delay_until > :now_ms
+
+-- name: select_queue_name
+SELECT 1 FROM queues WHERE name = :name
+
+-- name: store_queue
+-- Insert, or overwrite the settings of the queue of that name when asked to (its creation
+-- time and ID stay); the caller's transaction tells whether the row was there.
+INSERT INTO queues (
+    name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, created_at, updated_at,
+    application_name, partition_concurrency, partition_worker_concurrency,
+    partition_rate_limit_max, partition_rate_limit_period_sec
+) VALUES (
+    :name, :concurrency, :worker_concurrency, :rate_limit_max, :rate_limit_period_sec,
+    :priority_enabled, :partition_queue, :polling_interval_sec, :now_ms, :now_ms,
+    :application_name, :partition_concurrency, :partition_worker_concurrency,
+    :partition_rate_limit_max, :partition_rate_limit_period_sec
+)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = excluded.concurrency,
+    worker_concurrency = excluded.worker_concurrency,
+    rate_limit_max = excluded.rate_limit_max,
+    rate_limit_period_sec = excluded.rate_limit_period_sec,
+    priority_enabled = excluded.priority_enabled,
+    partition_queue = excluded.partition_queue,
+    polling_interval_sec = excluded.polling_interval_sec,
+    updated_at = excluded.updated_at,
+    application_name = excluded.application_name,
+    partition_concurrency = excluded.partition_concurrency,
+    partition_worker_concurrency = excluded.partition_worker_concurrency,
+    partition_rate_limit_max = excluded.partition_rate_limit_max,
+    partition_rate_limit_period_sec = excluded.partition_rate_limit_period_sec
+WHERE :replace
+
+-- name: get_queue
+SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
+    partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,
+    application_name, created_at AS created_at_ms, updated_at AS updated_at_ms FROM queues WHERE name = :name
+
+-- name: list_queues
+SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
+    partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,
+    application_name, created_at AS created_at_ms, updated_at AS updated_at_ms FROM queues ORDER BY name
+
+-- name: update_queue
+-- Each setting changes only when its flag is set, so concurrent changes of different
+-- settings are all kept.
+UPDATE queues SET
+    concurrency = CASE WHEN :set_concurrency THEN :concurrency ELSE concurrency END,
+    worker_concurrency = CASE WHEN :set_worker_concurrency
+        THEN :worker_concurrency ELSE worker_concurrency END,
+    rate_limit_max = CASE WHEN :set_rate_limit_max THEN :rate_limit_max ELSE rate_limit_max END,
+    rate_limit_period_sec = CASE WHEN :set_rate_limit_period_sec
+        THEN :rate_limit_period_sec ELSE rate_limit_period_sec END,
+    polling_interval_sec = CASE WHEN :set_polling_interval_sec
+        THEN :polling_interval_sec ELSE polling_interval_sec END,
+    partition_concurrency = CASE WHEN :set_partition_concurrency
+        THEN :partition_concurrency ELSE partition_concurrency END,
+    partition_worker_concurrency = CASE WHEN :set_partition_worker_concurrency
+        THEN :partition_worker_concurrency ELSE partition_worker_concurrency END,
+    partition_rate_limit_max = CASE WHEN :set_partition_rate_limit_max
+        THEN :partition_rate_limit_max ELSE partition_rate_limit_max END,
+    partition_rate_limit_period_sec = CASE WHEN :set_partition_rate_limit_period_sec
+        THEN :partition_rate_limit_period_sec ELSE partition_rate_limit_period_sec END,
+    partition_queue = partition_queue OR (
+        CASE WHEN :set_partition_concurrency
+            THEN :partition_concurrency ELSE partition_concurrency END IS NOT NULL
+        OR CASE WHEN :set_partition_worker_concurrency
+            THEN :partition_worker_concurrency ELSE partition_worker_concurrency END IS NOT NULL
+        OR CASE WHEN :set_partition_rate_limit_max
+            THEN :partition_rate_limit_max ELSE partition_rate_limit_max END IS NOT NULL),
+    updated_at = :now_ms
+WHERE name = :name
+
+-- name: delete_queue
+DELETE FROM queues WHERE name = :name
+
+-- name: queue_depths
+SELECT queue_name,
+       sum(status = 'ENQUEUED'),
+       sum(status = 'PENDING')
+FROM workflow_status
+WHERE queue_name IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')
+GROUP BY queue_name
+ORDER BY queue_name

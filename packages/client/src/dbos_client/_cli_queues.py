@@ -1,0 +1,163 @@
+"""``dbos queue list`` and ``dbos queue set``: the stored queues (issue 15), their settings,
+their tasks now and the processes that work on them, and changing a queue live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import click
+
+from dbos.storage import LeaseHolder, QueueDepth, StoredQueue, SystemStorage
+
+from ._render import table, to_json
+
+_COLUMNS = (
+    "QUEUE",
+    "CONCURRENCY",
+    "WORKER",
+    "LIMITER",
+    "PARTITIONED",
+    "POLL_S",
+    "ENQUEUED",
+    "PENDING",
+    "LISTENERS",
+)
+
+
+def _limiter(limit: int | None, period: float | None) -> str | None:
+    return None if limit is None else f"{limit}/{period:g}s"
+
+
+def _listeners(name: str, leases: list[LeaseHolder]) -> list[str]:
+    """The live processes that work on queue `name`, as ``executor@host:pid``."""
+    return [
+        f"{lease.executor_id}@{lease.host}:{lease.pid}"
+        for lease in leases
+        if lease.live and (lease.queues is None or name in lease.queues)
+    ]
+
+
+def queue_records(storage: SystemStorage) -> list[dict[str, Any]]:
+    """Every stored queue with its settings, its ENQUEUED and PENDING counts and the live
+    processes listening to it (three queries)."""
+    queues: list[StoredQueue] = storage.list_queues()
+    depths: dict[str, QueueDepth] = {d.queue_name: d for d in storage.queue_depths()}
+    leases = storage.list_leases()
+    records = []
+    for queue in queues:
+        depth = depths.get(queue.name, QueueDepth(queue.name, 0, 0))
+        records.append(
+            {
+                "name": queue.name,
+                "concurrency": queue.concurrency,
+                "worker_concurrency": queue.worker_concurrency,
+                "limiter": _limiter(queue.rate_limit_max, queue.rate_limit_period_sec),
+                "priority_enabled": queue.priority_enabled,
+                "partitioned": queue.partition_queue,
+                "partition_concurrency": queue.partition_concurrency,
+                "partition_limiter": _limiter(
+                    queue.partition_rate_limit_max, queue.partition_rate_limit_period_sec
+                ),
+                "polling_interval_sec": queue.polling_interval_sec,
+                "enqueued": depth.enqueued,
+                "pending": depth.pending,
+                "listeners": _listeners(queue.name, leases),
+            }
+        )
+    return records
+
+
+def _row(record: dict[str, Any]) -> list[object]:
+    partitioned = None
+    if record["partitioned"]:
+        per = record["partition_concurrency"]
+        partitioned = "yes" if per is None else f"yes, {per} each"
+        if record["partition_limiter"]:
+            partitioned += f", {record['partition_limiter']} each"
+    return [
+        record["name"],
+        record["concurrency"],
+        record["worker_concurrency"],
+        record["limiter"],
+        partitioned,
+        f"{record['polling_interval_sec']:g}",
+        record["enqueued"],
+        record["pending"],
+        ", ".join(record["listeners"]) or None,
+    ]
+
+
+def print_queues(records: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        click.echo(to_json(records))
+    elif records:
+        click.echo(table(_COLUMNS, [_row(record) for record in records]))
+    else:
+        click.echo("no queues are stored (an app stores its queues when it launches)")
+
+
+def make_commands(
+    settings: Callable[[], Any], reported: Callable[[Any], AbstractContextManager[None]]
+) -> list[click.Command]:
+    """The ``list`` and ``set`` commands of the ``dbos queue`` group, over the CLI's settings
+    and error reporting."""
+
+    @click.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+    def list_queues(as_json: bool) -> None:
+        """List the stored queues: settings, tasks waiting (ENQUEUED) and running (PENDING),
+        and the live processes that work on each."""
+        current = settings()
+        with reported(current):
+            print_queues(queue_records(current.client().storage), as_json)
+
+    @click.command("set")
+    @click.argument("name")
+    @click.option("--concurrency", type=click.IntRange(min=0), help="Limit across processes.")
+    @click.option("--worker-concurrency", type=click.IntRange(min=0), help="Limit per process.")
+    @click.option(
+        "--partition-concurrency", type=click.IntRange(min=0), help="Limit per partition."
+    )
+    @click.option("--limit", type=click.IntRange(min=0), help="Rate limit: starts per period.")
+    @click.option("--period", type=float, help="Rate limit: the period in seconds.")
+    @click.option("--polling-interval", type=float, help="Seconds between idle polls.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+    def set_queue(
+        name: str,
+        concurrency: int | None,
+        worker_concurrency: int | None,
+        partition_concurrency: int | None,
+        limit: int | None,
+        period: float | None,
+        polling_interval: float | None,
+        as_json: bool,
+    ) -> None:
+        """Change the stored queue NAME live: every process applies the change within its
+        polling interval. 0 removes a limit (--limit 0 removes the rate limit). Exits 1 if
+        no queue NAME is stored or a value is refused (nothing is changed then)."""
+        current = settings()
+        with reported(current):
+            queue = current.client().retrieve_queue(name)
+            if queue is None:
+                raise click.ClickException(f"no queue named {name!r} is stored")
+            if concurrency is not None:
+                queue.set_global_concurrency(concurrency or None)
+            if worker_concurrency is not None:
+                queue.set_worker_concurrency(worker_concurrency or None)
+            if partition_concurrency is not None:
+                queue.set_partition_concurrency(partition_concurrency or None)
+            if limit is not None or period is not None:
+                if limit == 0:
+                    queue.set_limiter(None)
+                elif limit is None or period is None:
+                    raise click.UsageError("give --limit and --period together")
+                else:
+                    queue.set_limiter({"limit": limit, "period": period})
+            if polling_interval is not None:
+                queue.set_polling_interval_sec(polling_interval)
+            records = [r for r in queue_records(current.client().storage) if r["name"] == name]
+            print_queues(records, as_json)
+
+    return [list_queues, set_queue]

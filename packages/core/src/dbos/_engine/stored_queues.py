@@ -1,0 +1,83 @@
+"""The stored queues as the queue worker sees them (issue 15): read from the system database
+at most once per polling interval (and at once after this process changes one), filtered by
+`DBOS.listen_queues`, so a change made by any process reaches this one's claims within its
+polling interval."""
+
+from __future__ import annotations
+
+import threading
+
+from ..storage._protocol import SystemStorage
+from ..storage._queue_records import StoredQueue
+from .queues import DEFAULT_POLLING_INTERVAL_S, listened_queues
+
+
+class StoredQueueView:
+    """The stored queues this process works on, refreshed when due."""
+
+    def __init__(self, storage: SystemStorage) -> None:
+        self._storage = storage
+        self._lock = threading.Lock()
+        # Held through a whole read, so a read that started earlier can never replace the
+        # result of one that started later (a setter's own read, after its commit).
+        self._reading = threading.Lock()
+        self._queues: dict[str, StoredQueue] = {}
+        self._read_at = float("-inf")
+        self._stale = True
+
+    def mark_stale(self) -> None:
+        """Read the stored queues again at the next chance (this process changed one)."""
+        with self._lock:
+            self._stale = True
+
+    def interval(self) -> float:
+        """The shortest polling interval of the queues worked on (the default if none)."""
+        with self._lock:
+            return min(
+                (queue.polling_interval_sec for queue in self._queues.values()),
+                default=DEFAULT_POLLING_INTERVAL_S,
+            )
+
+    def refresh(self) -> None:
+        """Read the stored queues now (after this process changed one, so its next claims
+        apply the change). Raises what storage raises."""
+        with self._reading:
+            self._read()
+
+    def refresh_if_due(self, now_s: float) -> bool:
+        """Read the stored queues if a polling interval passed since the last read (or they
+        were marked stale); returns whether it read. Raises what storage raises (the last
+        read stays in use)."""
+        with self._reading:
+            return self._refresh_if_due(now_s)
+
+    def _refresh_if_due(self, now_s: float) -> bool:
+        with self._lock:
+            due = self._stale or now_s - self._read_at >= min(
+                (queue.polling_interval_sec for queue in self._queues.values()),
+                default=DEFAULT_POLLING_INTERVAL_S,
+            )
+            if not due:
+                return False
+            self._stale = False
+            self._read_at = now_s
+        self._read()
+        return True
+
+    def _read(self) -> None:
+        listening = listened_queues()
+        found = {
+            queue.name: queue
+            for queue in self._storage.list_queues()
+            if listening is None or queue.name in listening
+        }
+        with self._lock:
+            self._queues = found
+
+    def queues(self) -> list[StoredQueue]:
+        with self._lock:
+            return list(self._queues.values())
+
+    def get(self, name: str) -> StoredQueue | None:
+        with self._lock:
+            return self._queues.get(name)
