@@ -73,6 +73,7 @@ from ._params import (
 from ._pool import new_pool
 from ._sql import queries, validate_schema_name
 from ._timeops import TimeOps
+from ._schedules import Schedules
 from ._versions import ApplicationVersions
 
 R = TypeVar("R")
@@ -81,7 +82,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps):
+class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -64,6 +64,7 @@ from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._messages import BulkMessages
+from ._schedules import Schedules
 from ._timeops import TimeOps
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
@@ -91,7 +92,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps):
+class SQLiteStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -77,6 +77,7 @@ from ._records import (
     query_filters,
     skipped_fields,
 )
+from ._schedule_records import SCHEDULE_ACTIVE, SCHEDULE_PAUSED, ScheduleQuery, ScheduleRecord
 from ._schema_check import require_current_schema
 from ._sqlfiles import (
     AppliedMigration,
@@ -87,6 +88,8 @@ from ._sqlfiles import (
 )
 
 __all__ = [
+    "SCHEDULE_ACTIVE",
+    "SCHEDULE_PAUSED",
     "TERMINAL_STATUSES",
     "WAKE_EVENT",
     "WAKE_MESSAGE",
@@ -120,6 +123,8 @@ __all__ = [
     "RecvRequest",
     "ResumeResult",
     "RewindRequest",
+    "ScheduleQuery",
+    "ScheduleRecord",
     "StepAck",
     "StepRecord",
     "StepWrite",
