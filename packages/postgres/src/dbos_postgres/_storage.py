@@ -71,9 +71,9 @@ from ._params import (
     write_params,
 )
 from ._pool import new_pool
+from ._schedules import Schedules
 from ._sql import queries, validate_schema_name
 from ._timeops import TimeOps
-from ._schedules import Schedules
 from ._versions import ApplicationVersions
 
 R = TypeVar("R")

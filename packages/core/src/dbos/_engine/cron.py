@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
@@ -197,7 +198,7 @@ def parse_cron(expression: str, zone: str | None = None) -> CronSchedule:
     _check_fields(expression)
     zone = check_zone(zone)
     try:
-        expanded = croniter(expression, second_at_beginning=True).expanded
+        expanded: list[list[Any]] = croniter(expression, second_at_beginning=True).expanded
     except CroniterError as exc:
         raise _error(expression, str(exc)) from exc
     schedule = CronSchedule(

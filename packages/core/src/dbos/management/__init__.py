@@ -11,6 +11,7 @@ procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items
 `run_sync` or `run_async` drive. A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
+`schedule_record` builds a checked stored schedule (`DBOSClient.create_schedule`).
 `debounce` is the caller's side of a debounce (`Debouncer`, `DebouncerClient`).
 
 Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.storage`` and
@@ -36,6 +37,7 @@ from ._debounce import debounce
 from ._facade import Facade
 from ._listing import build_query, build_queued_query, to_epoch_ms
 from ._management import ActionResult, EnqueueOptions, Management, RemoteWaiter, StepInfo
+from ._schedules import ClientScheduleInput, WorkflowSchedule, schedule_record
 from ._stranded import StrandedCount, served_versions
 from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
@@ -43,6 +45,7 @@ from ._wait_times import RecordedTimes, wake_up_ms
 __all__ = [
     "DEFAULT_RETRY_TIMEOUT_S",
     "ActionResult",
+    "ClientScheduleInput",
     "Codec",
     "EnqueueOptions",
     "Facade",
@@ -58,6 +61,7 @@ __all__ = [
     "UnreadableValue",
     "VersionInfo",
     "Wakeups",
+    "WorkflowSchedule",
     "attempt_timeout",
     "build_query",
     "build_queued_query",
@@ -66,6 +70,7 @@ __all__ = [
     "retry_timeout",
     "run_async",
     "run_sync",
+    "schedule_record",
     "send_bulk_from_outside",
     "send_from_outside",
     "served_versions",

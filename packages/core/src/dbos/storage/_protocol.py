@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from ._schedule_records import ScheduleQuery, ScheduleRecord
 from ._records import (
     ApplicationVersion,
     ClaimRequest,
@@ -44,6 +43,7 @@ from ._records import (
     WorkflowQuery,
     WorkflowRow,
 )
+from ._schedule_records import ScheduleQuery, ScheduleRecord
 
 
 @runtime_checkable

@@ -120,7 +120,7 @@ def test_list_filters_by_status_workflow_prefix_and_application(
     dbos_storage.set_schedule_status("cleanup", SCHEDULE_PAUSED)
 
     def names(**query: tuple[str, ...] | None) -> list[str]:
-        found = dbos_storage.list_schedules(ScheduleQuery(**query))  # type: ignore[arg-type]
+        found = dbos_storage.list_schedules(ScheduleQuery(**query))
         return [schedule.schedule_name for schedule in found]
 
     assert names() == ["cleanup", "report-daily", "report-hourly"]
