@@ -238,6 +238,7 @@ def test_custom_schema(fresh_url: str) -> None:
         ("streams",),
         ("workflow_events",),
         ("workflow_events_history",),
+        ("workflow_schedules",),
         ("workflow_status",),
     ]
     assert _query(fresh_url, "SELECT to_regclass('dbos.workflow_status')") == [(None,)]
@@ -290,7 +291,7 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         fresh_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
         schema,
-    ) == [(10,)]
+    ) == [(11,)]
 
 
 @pytest.mark.parametrize(
