@@ -6,6 +6,7 @@ import dbos
 def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
     assert dbos.__all__ == [
+        "ClientScheduleInput",
         "DBOS",
         "DBOSAwaitedWorkflowCancelledError",
         "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -43,6 +44,7 @@ def test_public_names_are_pinned() -> None:
         "JsonPickleSerializer",
         "PortableWorkflowError",
         "Queue",
+        "ScheduleInput",
         "SendMessage",
         "Serializer",
         "SetEnqueueOptions",
@@ -57,6 +59,7 @@ def test_public_names_are_pinned() -> None:
         "WorkflowHandle",
         "WorkflowHandleAsync",
         "WorkflowIDReusePolicy",
+        "WorkflowSchedule",
         "WorkflowSerializationFormat",
         "WorkflowStatus",
         "WorkflowStatusString",

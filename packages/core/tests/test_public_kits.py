@@ -16,7 +16,8 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_SETTLED",
+    "SCHEDULE_ACTIVE", "SCHEDULE_PAUSED", "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE",
+    "WAKE_SETTLED",
     "WAKE_STREAM",
     "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
     "DBOSConnectionError",
@@ -25,7 +26,8 @@ STORAGE = [
     "DBOSWorkflowConflictIDError", "EventRecord", "Filter", "FinishedAndClaimed",
     "ForkRequest", "GroupCommit", "Lease", "LeaseHolder", "Message", "Migration", "NewWorkflow",
     "PartitionLoad",
-    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest", "StepAck",
+    "QueueActivity", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest", "ScheduleQuery",
+    "ScheduleRecord", "StepAck",
     "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
     "StrandedVersion", "SystemStorage", "Wakeup",
@@ -38,12 +40,14 @@ STORAGE = [
     "with_wakeups",
 ]  # fmt: skip
 MANAGEMENT = [
-    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
+    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "ClientScheduleInput", "Codec", "EnqueueOptions",
+    "Facade", "LenientCodec",
     "Management", "Procedure", "RecordedTimes", "RemoteWaiter", "ResilientStorage",
     "SendMessage", "StepInfo", "StrandedCount",
-    "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
+    "UnreadableValue", "VersionInfo", "Wakeups", "WorkflowSchedule", "attempt_timeout",
+    "build_query",
     "build_queued_query", "debounce",
-    "get_event_from_outside", "retry_timeout", "run_async", "run_sync",
+    "get_event_from_outside", "retry_timeout", "run_async", "run_sync", "schedule_record",
     "send_bulk_from_outside", "send_from_outside", "served_versions",
     "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",

@@ -709,6 +709,12 @@ def gc(before: str) -> None:
         click.echo(f"deleted {deleted} workflow(s) created before {render.iso(cutoff)}")
 
 
+# The schedule commands live in their own module, which uses the helpers above.
+from ._cli_schedules import schedule  # noqa: E402
+
+cli.add_command(schedule)
+
+
 def main() -> None:
     """Entry point of the `dbos` console script."""
     cli(prog_name="dbos")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import error
 from ._api_classes import DBOSConfiguredInstance
+from ._api_schedules import ScheduleInput
 from ._api_steps import StepOptions, StepReservation, StepStatus
 from ._base.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -66,6 +67,7 @@ from ._queue import Queue, SetEnqueueOptions
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions
+from .management._schedules import ClientScheduleInput, WorkflowSchedule
 from .management._status import WorkflowStatus
 from .management._versions import VersionInfo
 from .plugins._hookspecs import hookimpl
@@ -84,6 +86,7 @@ __version__: str
 warn_if_shadowed()
 
 __all__ = [
+    "ClientScheduleInput",
     "DBOS",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -121,6 +124,7 @@ __all__ = [
     "JsonPickleSerializer",
     "PortableWorkflowError",
     "Queue",
+    "ScheduleInput",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -135,6 +139,7 @@ __all__ = [
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowIDReusePolicy",
+    "WorkflowSchedule",
     "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",
