@@ -288,3 +288,35 @@ def test_a_client_manages_schedules_by_workflow_name(
         client.delete_schedule("c")
         client.delete_schedule("d")
         assert client.list_schedules() == []
+
+
+@pytest.mark.parametrize(
+    ("cron", "start", "expected"),
+    [
+        # Spring forward (2024-03-10): 02:30 does not exist; it runs once, at 03:00.
+        (
+            "30 2 * * *",
+            datetime(2024, 3, 9, 12, tzinfo=timezone.utc),
+            ["2024-03-10T03:00:00-04:00", "2024-03-11T02:30:00-04:00"],
+        ),
+        # Fall back (2024-11-03): 01:30 happens twice; it runs once, at the first.
+        (
+            "30 1 * * *",
+            datetime(2024, 11, 2, 12, tzinfo=timezone.utc),
+            ["2024-11-03T01:30:00-04:00", "2024-11-04T01:30:00-05:00"],
+        ),
+    ],
+)
+def test_a_daily_schedule_runs_once_on_daylight_saving_days(
+    launch: Launch, cron: str, start: datetime, expected: list[str]
+) -> None:
+    launch(**FAST)
+    DBOS.create_schedule(
+        schedule_name="ny", workflow_fn=job, schedule=cron, cron_timezone="America/New_York"
+    )
+    handles = DBOS.backfill_schedule("ny", start, start + timedelta(days=2))
+    assert [handle.workflow_id for handle in handles] == [f"sched-ny-{t}" for t in expected]
+    for handle in handles:
+        handle.get_result()
+    with lock:
+        assert sorted(tick.isoformat() for _, tick, _ in runs) == expected
