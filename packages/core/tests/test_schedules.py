@@ -4,10 +4,14 @@ cross-process cases are in test_schedules_processes.py."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +324,26 @@ def test_a_daily_schedule_runs_once_on_daylight_saving_days(
         handle.get_result()
     with lock:
         assert sorted(tick.isoformat() for _, tick, _ in runs) == expected
+
+
+def test_the_example_runs(dbos_system_database_url: str) -> None:
+    """examples/schedules.py: apply, pause and resume, backfill across a DST night, trigger."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "schedules.py"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
+    run = subprocess.run(
+        [sys.executable, str(example)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "pause: 0 report(s) while paused" in out
+    assert "resume: report runs again" in out
+    assert "backfill: cleaned sessions for 2024-03-10T03:00:00-04:00" in out
+    assert out.count("backfill: cleaned sessions") == 3
+    assert "backfill again: same workflows: True, 3 runs in all" in out
+    assert "trigger: cleaned sessions now" in out
+    assert "list: new_year, nightly-cleanup, report" in out
