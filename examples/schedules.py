@@ -99,7 +99,8 @@ def main() -> None:
             print(f"backfill again: same workflows: {same}, {runs} runs in all")
 
             triggered = DBOS.trigger_schedule("nightly-cleanup")
-            print(f"trigger: {triggered.get_result(timeout_seconds=60).split(' for ')[0]} now")
+            result: str = DBOS.retrieve_workflow(triggered.workflow_id).get_result()
+            print(f"trigger: {result.partition(' for ')[0]} now")
 
             names = [schedule["schedule_name"] for schedule in DBOS.list_schedules()]
             print(f"list: {', '.join(names)}")

@@ -64,8 +64,8 @@ def test_list_pause_resume_trigger_backfill_and_delete(
     paused = json.loads(ok(dbos_cli(url, "schedule", "list", "--status", "paused", "--json")))
     assert [s["schedule_name"] for s in paused] == ["nightly"]
     assert ok(dbos_cli(url, "schedule", "resume", "nightly")).strip() == "nightly: resumed"
-    assert DBOS.get_schedule("nightly") is not None
-    assert (DBOS.get_schedule("nightly") or {}).get("status") == "ACTIVE"
+    resumed = DBOS.get_schedule("nightly")
+    assert resumed is not None and resumed["status"] == "ACTIVE"
 
     triggered = ok(dbos_cli(url, "schedule", "trigger", "nightly")).strip()
     assert triggered.startswith("sched-nightly-trigger-")

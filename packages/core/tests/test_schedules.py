@@ -113,15 +113,16 @@ def test_bad_input_is_refused_and_stores_nothing(
 ) -> None:
     launch(**FAST)
     arguments: dict[str, Any] = {"schedule_name": "s", "workflow_fn": job, "schedule": "@daily"}
+    bad: Any = {**arguments, **changes}
     with pytest.raises(DBOSException, match=message):
-        DBOS.create_schedule(**{**arguments, **changes})
+        DBOS.create_schedule(**bad)
     with pytest.raises(DBOSException, match=message):
         DBOS.apply_schedules(
             [
                 {"schedule_name": "ok", "workflow_fn": job, "schedule": "@daily"},
-                {**arguments, **changes},
+                bad,
             ]
-        )  # type: ignore[list-item]
+        )
     assert DBOS.list_schedules() == []
 
 
@@ -167,7 +168,8 @@ def test_a_changed_schedule_is_followed_and_a_deleted_one_stops(launch: Launch) 
     ]
     DBOS.apply_schedules(first)
     wait_until(lambda: 1 in contexts())
-    DBOS.apply_schedules([{**first[0], "context": 2, "workflow_fn": other}])
+    changed: Any = {**first[0], "context": 2, "workflow_fn": other}
+    DBOS.apply_schedules([changed])
     wait_until(lambda: ("other", 2) in contexts())
     DBOS.delete_schedule("s")
     assert DBOS.get_schedule("s") is None

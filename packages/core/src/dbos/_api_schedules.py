@@ -19,9 +19,10 @@ from ._launched import launched_engine
 from .management._schedules import apply, create, schedule_record
 from .storage._schedule_records import ScheduleRecord
 
-#: A workflow a stored schedule runs: called with the tick's time and the schedule's context.
+#: A workflow a stored schedule runs: called with the tick's time and the schedule's context
+#: (DBOS Transact 3.4 types the result None; any result is accepted here, and stored).
 ScheduledWorkflowFunction = (
-    Callable[[datetime, Any], None] | Callable[[datetime, Any], Coroutine[Any, Any, None]]
+    Callable[[datetime, Any], Any] | Callable[[datetime, Any], Coroutine[Any, Any, Any]]
 )
 
 
