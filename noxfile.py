@@ -275,7 +275,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package, the examples and the benchmarks."""
-    _install_workspace(session, "mypy>=1.11", *TEST_TOOLS, *UI)
+    _install_workspace(session, "mypy>=1.11", "types-croniter", *TEST_TOOLS, *UI)
     sources = [f"packages/{package}/src" for package in PACKAGES]
     session.run("mypy", "--strict", *sources, "examples", "bench", "noxfile.py")
     # Each package's tests separately: they share module names such as conftest.

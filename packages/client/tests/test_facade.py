@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 from dbos import DBOS, VersionInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from dbos.management import Facade, StepInfo, StrandedCount
+from dbos.management import Facade, StepInfo, StrandedCount, WorkflowSchedule
 from dbos_client import DBOSClient
 
 # The Facade's own public calls and its mixins' (everything in its MRO but `object`).
@@ -29,8 +29,14 @@ SHARED = sorted(
 #: takes `application_version` positionally and a `forked_workflow_id`); destroy is each
 #: side's own lifecycle; register_queue declares a queue in a `DBOS` process (stored at launch,
 #: by default only from the latest application version) but stores it at once from a client
-#: (DBOS Transact 3.4's default there: always overwrite).
+#: (DBOS Transact 3.4's default there: always overwrite); creating and applying schedules take
+#: workflow functions in the app and workflow names in a client (DBOS Transact 3.4's two
+#: signatures).
 OWN_ON_BOTH_SIDES = [
+    "apply_schedules",
+    "apply_schedules_async",
+    "create_schedule",
+    "create_schedule_async",
     "destroy",
     "fork_workflow",
     "fork_workflow_async",
@@ -44,7 +50,7 @@ def _public_names(cls: type) -> set[str]:
 
 
 def test_the_facade_holds_every_mirrored_call() -> None:
-    assert len(SHARED) == 58
+    assert len(SHARED) == 72
     both = _public_names(DBOS) & _public_names(DBOSClient)
     assert sorted(both - set(SHARED)) == OWN_ON_BOTH_SIDES
 
@@ -90,6 +96,16 @@ def _stranded_only_type_checked(side: type[DBOS] | DBOSClient) -> None:
     assert_type(side.list_workflows(stranded=True, app_version="v1"), list[WorkflowStatus])
     assert_type(side.count_stranded_workflows(), list[StrandedCount])
     assert_type(side.move_workflows_to_version(["w"], "v2"), list[str])
+
+
+# Never called, as `_only_type_checked`: stored schedules (DBOS Transact 3.4's).
+def _schedules_only_type_checked(side: type[DBOS] | DBOSClient) -> None:
+    since = datetime(2026, 1, 1)
+    assert_type(side.list_schedules(status="ACTIVE"), list[WorkflowSchedule])
+    assert_type(side.get_schedule("s"), WorkflowSchedule | None)
+    assert_type(side.pause_schedule("s"), None)
+    assert_type(side.backfill_schedule("s", since, since), list[WorkflowHandle[None]])
+    assert_type(side.trigger_schedule("s"), WorkflowHandle[None])
 
 
 # Never called: mypy checks the types. On a union, mypy checks each side's own attribute.

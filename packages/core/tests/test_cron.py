@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,3 +127,89 @@ def test_next_and_previous_agree_over_a_range() -> None:
 def test_invalid_expressions_are_refused(expression: str, message: str) -> None:
     with pytest.raises(DBOSConfigError, match=message):
         parse_cron(expression)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def local_ticks(expression: str, zone: str, start: datetime, count: int) -> list[str]:
+    schedule = parse_cron(expression, zone)
+    found, moment = [], start
+    for _ in range(count):
+        moment = next_tick(schedule, moment)
+        found.append(moment.isoformat())
+    return found
+
+
+def test_a_daily_time_in_the_spring_forward_gap_runs_once_after_the_gap() -> None:
+    # 2024-03-10, New York: 02:00 EST jumps to 03:00 EDT, so 02:30 does not exist that day.
+    start = datetime(2024, 3, 9, 12, tzinfo=NEW_YORK)
+    assert local_ticks("30 2 * * *", "America/New_York", start, 3) == [
+        "2024-03-10T03:00:00-04:00",
+        "2024-03-11T02:30:00-04:00",
+        "2024-03-12T02:30:00-04:00",
+    ]
+
+
+def test_a_daily_time_in_the_fall_back_repeat_runs_once_at_its_first_occurrence() -> None:
+    # 2024-11-03, New York: 02:00 EDT goes back to 01:00 EST, so 01:30 happens twice.
+    start = datetime(2024, 11, 2, 12, tzinfo=NEW_YORK)
+    assert local_ticks("30 1 * * *", "America/New_York", start, 2) == [
+        "2024-11-03T01:30:00-04:00",
+        "2024-11-04T01:30:00-05:00",
+    ]
+    schedule = parse_cron("30 1 * * *", "America/New_York")
+    second_pass = datetime(2024, 11, 3, 6, 45, tzinfo=timezone.utc)  # 01:45 EST
+    assert previous_tick(schedule, second_pass).isoformat() == "2024-11-03T01:30:00-04:00"
+    # Asked from inside the repeated hour, the next run is the next day's.
+    assert next_tick(schedule, second_pass).isoformat() == "2024-11-04T01:30:00-05:00"
+
+
+def test_a_schedule_of_every_hour_runs_in_both_passes_of_the_repeated_hour() -> None:
+    start = datetime(2024, 11, 3, 0, 45, tzinfo=NEW_YORK)
+    assert local_ticks("*/30 * * * *", "America/New_York", start, 5) == [
+        "2024-11-03T01:00:00-04:00",
+        "2024-11-03T01:30:00-04:00",
+        "2024-11-03T01:00:00-05:00",
+        "2024-11-03T01:30:00-05:00",
+        "2024-11-03T02:00:00-05:00",
+    ]
+
+
+def test_utc_and_aware_inputs_in_another_zone_give_ticks_in_the_schedules_zone() -> None:
+    schedule = parse_cron("0 9 * * *", "Europe/Paris")
+    tick = next_tick(schedule, datetime(2024, 7, 1, 12, tzinfo=timezone.utc))
+    assert tick.isoformat() == "2024-07-02T09:00:00+02:00"
+    assert next_tick(parse_cron("0 9 * * *"), datetime(2024, 7, 1, 12, tzinfo=NEW_YORK)) == (
+        datetime(2024, 7, 2, 9, tzinfo=timezone.utc)
+    )
+
+
+@pytest.mark.parametrize(
+    ("macro", "after", "expected"),
+    [
+        ("@hourly", datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 1, 11)),
+        ("@daily", datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 2)),
+        ("@midnight", datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 2)),
+        ("@weekly", datetime(2024, 1, 1, 10, 30), datetime(2024, 1, 7)),  # a Sunday
+        ("@monthly", datetime(2024, 1, 1, 10, 30), datetime(2024, 2, 1)),
+        ("@yearly", datetime(2024, 1, 1, 10, 30), datetime(2025, 1, 1)),
+        ("@annually", datetime(2024, 1, 1, 10, 30), datetime(2025, 1, 1)),
+    ],
+)
+def test_macros(macro: str, after: datetime, expected: datetime) -> None:
+    assert next_tick(parse_cron(macro), after) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone", "message"),
+    [
+        ("@fortnightly", None, "unknown macro '@fortnightly'"),
+        ("@daily", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("@daily", "", "must be an IANA zone name"),
+        ("1,,2 * * * *", None, "invalid cron expression"),
+    ],
+)
+def test_bad_macros_and_zones_are_refused(expression: str, zone: str | None, message: str) -> None:
+    with pytest.raises(DBOSConfigError, match=message):
+        parse_cron(expression, zone)

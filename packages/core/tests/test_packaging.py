@@ -4,13 +4,13 @@ what a plain install of core says and does (its version, a missing backend, DBOS
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pluggy
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -131,12 +131,16 @@ def test_version_comes_from_the_installed_metadata() -> None:
 
 
 def _sandbox(tmp_path: Path, *extra_entries: Path) -> dict[str, str]:
-    """An environment for `python -S`: core's source and pluggy only, no installed
-    distribution (so no backend plugin), plus `extra_entries` on the path."""
+    """An environment for `python -S`: core's source and its dependencies (pluggy, croniter
+    and croniter's dateutil) only, no installed distribution (so no backend plugin), plus
+    `extra_entries` on the path."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "dbos").symlink_to(CORE_SRC / "dbos")
-    (site / "pluggy").symlink_to(Path(pluggy.__file__).parent)
+    for name in ("pluggy", "croniter", "dateutil"):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        (site / name).symlink_to(Path(spec.origin).parent)
     path = os.pathsep.join(str(p) for p in (site, *extra_entries))
     return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path}
 

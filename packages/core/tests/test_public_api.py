@@ -7,6 +7,7 @@ def test_public_names_are_pinned() -> None:
     # Adding or removing a public name is an API change: update this list on purpose.
     assert dbos.__all__ == [
         "AsyncSQLAlchemyDatasource",
+        "ClientScheduleInput",
         "DBOS",
         "DBOSAwaitedWorkflowCancelledError",
         "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -46,6 +47,7 @@ def test_public_names_are_pinned() -> None:
         "PortableWorkflowError",
         "Queue",
         "SQLAlchemyDatasource",
+        "ScheduleInput",
         "SendMessage",
         "Serializer",
         "SetEnqueueOptions",
@@ -60,6 +62,7 @@ def test_public_names_are_pinned() -> None:
         "WorkflowHandle",
         "WorkflowHandleAsync",
         "WorkflowIDReusePolicy",
+        "WorkflowSchedule",
         "WorkflowSerializationFormat",
         "WorkflowStatus",
         "WorkflowStatusString",

@@ -16,7 +16,8 @@ import dbos.storage
 REPO = Path(__file__).resolve().parents[3]
 
 STORAGE = [
-    "QUEUE_SETTINGS", "TERMINAL_STATUSES", "WAKE_EVENT", "WAKE_MESSAGE", "WAKE_SETTLED",
+    "QUEUE_SETTINGS", "SCHEDULE_ACTIVE", "SCHEDULE_PAUSED", "TERMINAL_STATUSES", "WAKE_EVENT",
+    "WAKE_MESSAGE", "WAKE_SETTLED",
     "WAKE_STREAM",
     "ApplicationVersion", "AppliedMigration", "ClaimRequest", "DBOSConfigError",
     "DBOSConnectionError",
@@ -26,7 +27,7 @@ STORAGE = [
     "ForkRequest", "GroupCommit", "Lease", "LeaseHolder", "Message", "Migration", "NewWorkflow",
     "PartitionLoad",
     "QueueActivity", "QueueDepth", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest",
-    "StepAck",
+    "ScheduleQuery", "ScheduleRecord", "StepAck",
     "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
     "StoredQueue", "StrandedVersion", "SystemStorage", "Wakeup",
@@ -40,14 +41,16 @@ STORAGE = [
     "with_wakeups",
 ]  # fmt: skip
 MANAGEMENT = [
-    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "Codec", "EnqueueOptions", "Facade", "LenientCodec",
-    "Management", "Procedure", "QueueConflictResolution", "QueueRateLimit", "QueueSettings",
-    "RecordedTimes", "RemoteWaiter", "ResilientStorage",
+    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "ClientScheduleInput", "Codec", "EnqueueOptions",
+    "Facade", "LenientCodec", "Management", "Procedure", "QueueConflictResolution",
+    "QueueRateLimit", "QueueSettings", "RecordedTimes", "RemoteWaiter", "ResilientStorage",
     "SendMessage", "StepInfo", "StrandedCount",
-    "UnreadableValue", "VersionInfo", "Wakeups", "attempt_timeout", "build_query",
+    "UnreadableValue", "VersionInfo", "Wakeups", "WorkflowSchedule", "attempt_timeout",
+    "build_query",
     "build_queued_query", "debounce",
     "get_event_from_outside", "queue_from_arguments", "retry_timeout", "run_async", "run_sync",
-    "send_bulk_from_outside", "send_from_outside", "served_versions", "store_procedure",
+    "schedule_record", "send_bulk_from_outside", "send_from_outside", "served_versions",
+    "store_procedure",
     "take_assigned_workflow_id", "to_epoch_ms",
     "validate_url", "wake_up_ms",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ import pytest
 
 from dbos import DBOS, DBOSConfigError
 from dbos._engine.registry import clear_scheduled
-from dbos._engine.scheduler import tick_workflow_id
+from dbos._engine.schedule_ticks import tick_workflow_id
 
 Launch = Callable[..., None]
 

@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ import pytest
 
 from dbos import DBOS, DBOSException, Queue
 from dbos._engine.registry import clear_scheduled, scheduled
-from dbos._engine.scheduler import tick_workflow_id
+from dbos._engine.schedule_ticks import tick_workflow_id
 from dbos.storage import NewWorkflow, SystemStorage, WorkflowStatusString
 
 Launch = Callable[..., None]
@@ -168,13 +169,18 @@ def test_scheduled_ticks_run_on_the_latest_version_only(launch: Launch) -> None:
         launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)  # older than v2
         engine = DBOS._launched_engine()
         (entry,) = scheduled()
+        # The scheduler stores the decorated schedule when it starts.
+        deadline = time.monotonic() + 30
+        while (record := engine.storage.get_schedule(entry.workflow.name)) is None:
+            assert time.monotonic() < deadline, "the decorated schedule was never stored"
+            time.sleep(0.05)
         tick = datetime(2026, 1, 1, tzinfo=timezone.utc)
-        engine.scheduler._fire(entry, tick)
+        engine.scheduler._fire(record, tick)
         # Left to a v2 process, as DBOS Transact leaves scheduled workflows to the latest.
         assert DBOS.get_workflow_status(tick_workflow_id(entry.workflow.name, tick)) is None
         DBOS.set_latest_application_version("v1")
         assert engine.liveness.check_latest()
-        engine.scheduler._fire(entry, tick)
+        engine.scheduler._fire(record, tick)
         workflow_id = tick_workflow_id(entry.workflow.name, tick)
         DBOS.retrieve_workflow(workflow_id).get_result()
         assert ticks == [tick]

@@ -239,6 +239,7 @@ def test_custom_schema(fresh_url: str) -> None:
         ("streams",),
         ("workflow_events",),
         ("workflow_events_history",),
+        ("workflow_schedules",),
         ("workflow_status",),
     ]
     assert _query(fresh_url, "SELECT to_regclass('dbos.workflow_status')") == [(None,)]
@@ -291,7 +292,7 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         fresh_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
         schema,
-    ) == [(11,)]
+    ) == [(12,)]
 
 
 @pytest.mark.parametrize(
@@ -692,5 +693,35 @@ def test_the_queues_migration_keeps_existing_rows(
         assert (lease.instance_id, lease.queues) == ("old", None)
         assert storage.store_queue(StoredQueue("q", concurrency=2), False, 5)
         assert _query(fresh_url, "SELECT name, concurrency FROM dbos.queues") == [("q", 2)]
+    finally:
+        storage.close()
+
+
+def test_the_schedules_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """workflow_schedules on a database with workflows: they stay readable, and schedules can
+    be stored next to them."""
+    from dbos.storage import ScheduleQuery, ScheduleRecord
+
+    before = [m for m in migrations() if m.name != "workflow_schedules"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        applied = storage.migrate()
+        assert any(name.endswith("_workflow_schedules") for name in applied)
+        old = storage.get_workflow("old")
+        assert old is not None and old.status == "SUCCESS"
+        schedule = ScheduleRecord("id", "s", "module.workflow", None, "@daily", "ACTIVE", "null")
+        assert storage.create_schedule(schedule)
+        assert storage.list_schedules(ScheduleQuery()) == [schedule]
     finally:
         storage.close()

@@ -447,3 +447,37 @@ def test_the_queues_migration_keeps_existing_rows(
         assert found is not None and found.concurrency == 2
     finally:
         storage.close()
+
+
+def test_the_schedules_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """workflow_schedules on a file with workflows: they stay readable, and schedules can be
+    stored next to them."""
+    import dbos_sqlite._storage as storage_module
+    from dbos.storage import ScheduleQuery, ScheduleRecord
+
+    before = [m for m in _MIGRATIONS if m.name != "workflow_schedules"]
+    assert len(before) == len(_MIGRATIONS) - 1
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        applied = storage.migrate()
+        assert any(name.endswith("_workflow_schedules") for name in applied)
+        row = storage.get_workflow("old")
+        assert row is not None and row.status == "SUCCESS"
+        schedule = ScheduleRecord("id", "s", "module.workflow", None, "@daily", "ACTIVE", "null")
+        assert storage.create_schedule(schedule)
+        assert storage.list_schedules(ScheduleQuery()) == [schedule]
+    finally:
+        storage.close()

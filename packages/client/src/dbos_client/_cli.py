@@ -750,6 +750,12 @@ def ui(ui_db_url: str | None, host: str, port: int, token: str | None, read_only
         serve(settings.client(), host, port, token, read_only, say=click.echo)
 
 
+# The schedule commands live in their own module, which uses the helpers above.
+from ._cli_schedules import schedule  # noqa: E402
+
+cli.add_command(schedule)
+
+
 def main() -> None:
     """Entry point of the `dbos` console script."""
     cli(prog_name="dbos")

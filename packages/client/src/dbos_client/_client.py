@@ -20,7 +20,6 @@ from dbos.management import (
     DEFAULT_RETRY_TIMEOUT_S,
     Codec,
     EnqueueOptions,
-    Facade,
     LenientCodec,
     Management,
     Procedure,
@@ -47,6 +46,7 @@ from dbos.plugins import Hooks, backend_for_url, plugin_manager
 from dbos.storage import StorageOptions, StoredQueue, require_current_schema, scrub_exception
 
 from ._in_transaction import enqueue_in, send_in
+from ._schedules import ClientSchedules
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
 
@@ -83,7 +83,7 @@ def open_storage(
     return ResilientStorage(storage, Hooks(plugin_manager()), retry_timeout_s).as_storage()
 
 
-class DBOSClient(Facade):
+class DBOSClient(ClientSchedules):
     """Enqueue, inspect and manage an app's workflows from outside the app.
 
     The calls it shares with `DBOS` (list, cancel, resume, delete, send, get_event,

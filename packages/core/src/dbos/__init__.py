@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import error
 from ._api_classes import DBOSConfiguredInstance
+from ._api_schedules import ScheduleInput
 from ._api_steps import StepOptions, StepReservation, StepStatus
 from ._base.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -67,6 +68,7 @@ from ._queue import Queue, SetEnqueueOptions
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import EnqueueOptions
+from .management._schedules import ClientScheduleInput, WorkflowSchedule
 from .management._status import WorkflowStatus
 from .management._versions import VersionInfo
 from .plugins._hookspecs import hookimpl
@@ -89,6 +91,7 @@ warn_if_shadowed()
 
 __all__ = [
     "AsyncSQLAlchemyDatasource",
+    "ClientScheduleInput",
     "DBOS",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
@@ -128,6 +131,7 @@ __all__ = [
     "PortableWorkflowError",
     "Queue",
     "SQLAlchemyDatasource",
+    "ScheduleInput",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -142,6 +146,7 @@ __all__ = [
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowIDReusePolicy",
+    "WorkflowSchedule",
     "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",

@@ -14,8 +14,6 @@ ACCEPTED_WITHOUT_EFFECT: dict[str, str] = {
     "not a SQLAlchemy engine",
     "sys_db_polling_concurrency": "a wait here holds no pool connection while it waits",
     "notification_coalesce_sec": "notifications are sent by triggers at commit",
-    "scheduler_polling_interval_sec": "schedules are declared in code (stored schedules come "
-    "with issue 15)",
     "kafka_queue_polling_interval_sec": "there is no Kafka integration",
     "otlp_log_level": "OpenTelemetry export is not provided yet",
     "otel_attribute_format": "OpenTelemetry export is not provided yet",

@@ -72,6 +72,10 @@ class DBOSConfig(TypedDict, total=False):
             the server's setting; a URL whose ``options`` set it wins). DBOS Transact's key.
         observability_query_timeout_sec: Statement timeout, in seconds, of listing queries
             (``list_workflows`` and the like) on Postgres (default 30; DBOS Transact's key).
+        scheduler_polling_interval_sec: How often, in seconds, each process reads the stored
+            schedules, so a schedule created, changed, paused or deleted elsewhere is seen
+            within it (default 30, and every second during a process's first minute; DBOS
+            Transact's key).
         system_database_engine: A SQLAlchemy engine for the system database (DBOS Transact's
             key): this library connects with its own driver, so it uses the engine's URL
             (password included) and warns that the engine's pool and connect arguments are not
@@ -115,12 +119,12 @@ class DBOSConfig(TypedDict, total=False):
     notification_listener_polling_interval_sec: float
     sys_db_idle_transaction_timeout_sec: float
     observability_query_timeout_sec: float
+    scheduler_polling_interval_sec: float
     # DBOS Transact 3.4's keys accepted with no effect here (see `_compat_keys`).
     otlp_log_level: str
     otel_attribute_format: str
     sys_db_polling_concurrency: int
     notification_coalesce_sec: float
-    scheduler_polling_interval_sec: float
     kafka_queue_polling_interval_sec: float
     conductor_executor_metadata: dict[str, Any]
     conductor_metadata_only_mode: bool
@@ -158,6 +162,8 @@ class Settings:
     notification_poll_s: float = 1.0
     idle_transaction_timeout_s: float | None = 60.0
     observability_query_timeout_s: float | None = 30.0
+    #: How often each process's scheduler reads the stored schedules (seconds).
+    scheduler_poll_s: float = 30.0
     #: Config keys set to ask for a service this implementation does not run yet (ours):
     #: `DBOS.launch` warns about each, once.
     missing_services: tuple[str, ...] = ()
@@ -276,6 +282,7 @@ def resolve(config: DBOSConfig) -> Settings:
         notification_poll_s=poll_s if poll_s is not None else 1.0,
         idle_transaction_timeout_s=idle_s,
         observability_query_timeout_s=observability_s,
+        scheduler_poll_s=_seconds(config, "scheduler_polling_interval_sec", 30.0) or 30.0,
     )
 
 

@@ -29,6 +29,7 @@ from ._api_messaging import MessagingAPI
 from ._api_patching import PatchingAPI
 from ._api_queues import QueuesAPI
 from ._api_roles import RolesAPI, requirement_for
+from ._api_schedules import SchedulesAPI
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
 from ._api_waiting import WaitingAPI
 from ._base.errors import (
@@ -168,6 +169,13 @@ class _DBOSType(type, Facade):
     def _facade_queues_changed(self) -> None:
         DBOS._launched_engine().queue_worker.settings_changed()
 
+    def _facade_application_name(self) -> str | None:
+        return DBOS._launched_engine().scheduler.application_name
+
+    def _facade_outside_workflow(self, call: str) -> None:
+        if current_workflow() is not None:
+            raise DBOSException(f"DBOS.{call} cannot be called from within a workflow")
+
     def _facade_send(
         self,
         destination_id: str,
@@ -223,6 +231,7 @@ class DBOS(
     PatchingAPI,
     QueuesAPI,
     RolesAPI,
+    SchedulesAPI,
     StepsAPI,
     WaitingAPI,
     metaclass=_DBOSType,
@@ -362,6 +371,8 @@ class DBOS(
             settings.lease_s,
             settings.notification_poll_s,
         )
+        engine.scheduler.configure(settings.name, settings.scheduler_poll_s, engine.codec)
+        engine.scheduler.on_enqueued(engine.work_enqueued)
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)

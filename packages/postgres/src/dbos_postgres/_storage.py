@@ -72,6 +72,7 @@ from ._params import (
 )
 from ._pool import new_pool
 from ._queues import StoredQueues, lease_params, listened_queues
+from ._schedules import Schedules
 from ._sql import queries, validate_schema_name
 from ._timeops import TimeOps
 from ._versions import ApplicationVersions
@@ -82,7 +83,7 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages, TimeOps, StoredQueues):
+class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -65,6 +65,7 @@ from ._identity import FileIdentity
 from ._listing import list_workflows_sql
 from ._messages import BulkMessages
 from ._queues import StoredQueues, lease_params, listened_queues
+from ._schedules import Schedules
 from ._timeops import TimeOps
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
@@ -92,7 +93,7 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions, BulkMessages, TimeOps, StoredQueues):
+class SQLiteStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

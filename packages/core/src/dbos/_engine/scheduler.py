@@ -1,36 +1,51 @@
-"""The scheduler: a thread that starts each scheduled workflow once per cron tick.
+"""The scheduler: a thread that starts each stored schedule's workflow once per cron tick.
 
-Every process of the app runs one. A tick's workflow ID is derived from the workflow's name
-and the tick time (`tick_workflow_id`), and starting a workflow is an insert-or-get keyed by
-its ID, so whichever process gets there first creates and runs it and the others find it
-already there: each tick runs once across all processes.
+Every process of the app runs one. Schedules live in the system database (DBOS Transact 3.4's
+``workflow_schedules``): created, changed, paused and deleted at run time by any process or
+client. The scheduler reads them when it starts, then every polling interval (every second
+during its first minute, so schedules stored around launch are seen at once), and follows what
+it reads: a new or changed schedule is planned from its next tick, a paused or deleted one
+is dropped. ``@DBOS.scheduled`` declares a stored schedule too: the scheduler applies the
+process's decorated schedules at start (named after the workflow; a paused one stays paused).
 
-Missed ticks (ticks that fell while no process was running): with ``missed_ticks="skip"``
-(the default) they are skipped, and the schedule resumes with the next tick after launch. With
-``"run_once"``, if the schedule has run before, the latest tick at or before launch runs once
-(if it has not), whatever the number of ticks missed; earlier missed ticks are skipped. While a
-process runs, every tick is started, late if the process was busy.
+A tick's workflow ID is derived from the schedule's name and the tick time
+(`tick_workflow_id`), and starting a workflow is an insert-or-get keyed by its ID, so
+whichever process gets there first creates it and the others find it already there: each tick
+runs once across all processes. A decorated schedule's tick is started here at once, as
+before schedules were stored; a schedule created through the API has its tick enqueued on its
+queue (DBOS's internal queue by default), as DBOS Transact does.
+
+Missed ticks (ticks that fell while no process was running), for decorated schedules: with
+``missed_ticks="skip"`` (the default) they are skipped. With ``"run_once"``, if the schedule
+has run before, the latest tick at or before launch runs once (if it has not). For schedules
+with ``automatic_backfill``, every tick since the schedule last fired runs, each once. While
+a process runs, every tick is started, late if the process was busy.
 
 As in DBOS Transact, scheduled workflows run on the latest application version: a process of
-an older version (during a rolling deploy, while the new version's processes run) starts no
-ticks, and leaves them to the latest version's processes (liveness reads which is latest).
+an older version starts no ticks, and leaves them to the latest version's processes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from .._base.errors import DBOSException
+from .._base.serialization import Codec
 from ..storage._records import WorkflowQuery
+from ..storage._schedule_records import SCHEDULE_ACTIVE, ScheduleQuery, ScheduleRecord
 from . import registry as _registry
 from .background import BackgroundPort
-from .cron import next_tick, previous_tick
+from .cron import CronSchedule, next_tick, previous_tick
+from .effects import run_sync
 from .outage import ride_out_outages
 from .registry import ScheduledRegistration, WorkflowRegistration
+from .schedule_ticks import cron_of, enqueue_tick, tick_workflow_id
 
 #: Starts a scheduled workflow `(registration, args, workflow_id)` in the background.
 Launch = Callable[[WorkflowRegistration, tuple[Any, ...], str], None]
@@ -38,33 +53,62 @@ Launch = Callable[[WorkflowRegistration, tuple[Any, ...], str], None]
 logger = logging.getLogger("dbos")
 
 MISSED_TICK_POLICIES = ("skip", "run_once")
-
-
-def tick_workflow_id(name: str, tick: datetime) -> str:
-    """The workflow ID of a scheduled workflow's tick: the same in every process."""
-    return f"sched-{name}-{tick.isoformat()}"
+#: After start, the stored schedules are read this often for this long (seconds).
+_STARTUP_POLL_S = 1.0
+_STARTUP_S = 60.0
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass
+class _Planned:
+    record: ScheduleRecord
+    cron: CronSchedule
+    tick: datetime
+
+
+def _signature(record: ScheduleRecord) -> tuple[Any, ...]:
+    # The definition only: a pause is handled by dropping the plan, last_fired_at changes often.
+    return (
+        record.workflow_name,
+        record.workflow_class_name,
+        record.schedule,
+        record.context,
+        record.cron_timezone,
+        record.queue_name,
+        record.missed_ticks,
+    )
+
+
 class Scheduler:
-    """Starts the registered scheduled workflows on their ticks, for one engine."""
+    """Starts the stored schedules' workflows on their ticks, for one engine."""
 
     def __init__(self, port: BackgroundPort, launch: Launch) -> None:
         self._port = port
         self._launch = launch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The application whose schedules this process runs (with the unclaimed ones).
+        self.application_name: str | None = None
+        self._poll_s = 30.0
+        self._codec: Codec | None = None
+        self._enqueued: Callable[[str], None] = lambda queue: None
+        self._warned: set[str] = set()
+
+    def configure(self, application_name: str | None, poll_s: float, codec: Codec) -> None:
+        """Set what `DBOS.launch` knows: the app's name, the polling interval, the codec."""
+        self.application_name, self._poll_s, self._codec = application_name, poll_s, codec
+
+    def on_enqueued(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(queue_name)` after enqueuing a tick (wakes the queue worker)."""
+        self._enqueued = callback
 
     def start(self) -> None:
-        entries = _registry.scheduled()
-        if not entries:
-            return
-        self._thread = threading.Thread(
-            target=self._run, args=(entries,), name="dbos-scheduler", daemon=True
-        )
+        if self._codec is None:
+            return  # not configured: an engine outside DBOS.launch runs no schedules
+        self._thread = threading.Thread(target=self._run, name="dbos-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -73,68 +117,169 @@ class Scheduler:
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout=5)
 
-    def _run(self, entries: list[ScheduledRegistration]) -> None:
+    def _run(self) -> None:
         # A tick falling in an outage is started once the database is back, not dropped.
         with ride_out_outages():
-            self._loop(entries)
+            self._loop()
 
-    def _loop(self, entries: list[ScheduledRegistration]) -> None:
-        now = _utcnow()
-        plan: dict[str, datetime] = {}
-        for entry in entries:
-            if entry.missed_ticks == "run_once":
-                self._catch_up(entry, now)
-            plan[entry.workflow.name] = next_tick(entry.schedule, now)
-        by_name = {entry.workflow.name: entry for entry in entries}
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        declared = {entry.workflow.name: entry for entry in _registry.scheduled()}
+        self._declare(list(declared.values()))
+        plan: dict[str, _Planned] = {}
+        started = time.monotonic()
+        next_poll, first = 0.0, True
         while not self._stop.is_set():
-            due = min(plan.values())
-            wait = (due - _utcnow()).total_seconds()
+            if time.monotonic() >= next_poll:
+                self._refresh(plan, declared, first)
+                first = False
+                fast = time.monotonic() - started < _STARTUP_S
+                next_poll = time.monotonic() + (
+                    min(_STARTUP_POLL_S, self._poll_s) if fast else self._poll_s
+                )
+            wait = next_poll - time.monotonic()
+            if plan:
+                due = min(planned.tick for planned in plan.values())
+                wait = min(wait, (due - _utcnow()).total_seconds())
             if wait > 0 and self._stop.wait(wait):
                 return
             now = _utcnow()
-            for name, tick in sorted(plan.items(), key=lambda item: item[1]):
-                if tick <= now and not self._stop.is_set():
-                    entry = by_name[name]
-                    self._fire(entry, tick)
-                    plan[name] = next_tick(entry.schedule, tick)
+            for planned in sorted(plan.values(), key=lambda p: p.tick):
+                if planned.tick <= now and not self._stop.is_set():
+                    self._fire(planned.record, planned.tick)
+                    planned.tick = next_tick(planned.cron, planned.tick)
 
-    def _catch_up(self, entry: ScheduledRegistration, now: datetime) -> None:
-        """Run the latest tick at or before `now` once, if the schedule ran before."""
-        storage = self._port.storage
-        try:
-            ran_before = storage.list_workflows(
-                WorkflowQuery(
-                    name=entry.workflow.name, limit=1, load_inputs=False, load_output=False
-                )
+    def _declare(self, entries: list[ScheduledRegistration]) -> None:
+        """Store this process's ``@DBOS.scheduled`` schedules (idempotent, keeps status)."""
+        if not entries:
+            return
+        assert self._codec is not None
+        records = tuple(
+            ScheduleRecord(
+                schedule_id=f"decorated-{entry.workflow.name}",
+                schedule_name=entry.workflow.name,
+                workflow_name=entry.workflow.name,
+                workflow_class_name=None,
+                schedule=entry.schedule.expression,
+                status=SCHEDULE_ACTIVE,
+                context=self._codec.encode_value(None),
+                application_name=self.application_name,
+                missed_ticks=entry.missed_ticks,
             )
-            tick = previous_tick(entry.schedule, now)
-            if (
-                ran_before
-                and storage.get_workflow(tick_workflow_id(entry.workflow.name, tick)) is None
-            ):
-                logger.info("running missed tick %s of %s", tick.isoformat(), entry.workflow.name)
-                self._fire(entry, tick)
+            for entry in entries
+        )
+        try:
+            self._port.storage.apply_schedules(records)
         except DBOSException as exc:
             if not self._port.failed("the scheduler", exc):
-                logger.warning("could not check missed ticks of %s: %s", entry.workflow.name, exc)
+                logger.warning("could not store the @DBOS.scheduled schedules: %s", exc)
 
-    def _fire(self, entry: ScheduledRegistration, tick: datetime) -> None:
+    def _refresh(
+        self, plan: dict[str, _Planned], declared: dict[str, ScheduledRegistration], first: bool
+    ) -> None:
+        names = None if self.application_name is None else (self.application_name,)
+        try:
+            records = self._port.storage.list_schedules(ScheduleQuery(application_names=names))
+        except DBOSException as exc:
+            if not self._port.failed("the scheduler", exc):
+                logger.warning("could not read the stored schedules: %s", exc)
+            return
+        now = _utcnow()
+        wanted = {r.schedule_name: r for r in records if self._runs_here(r, declared)}
+        for name in list(plan):
+            if name not in wanted:
+                del plan[name]  # deleted, paused, or no longer declared here
+        for name, record in wanted.items():
+            current = plan.get(name)
+            if current is not None and _signature(current.record) == _signature(record):
+                current.record = record
+                continue
+            try:
+                cron = cron_of(record)
+            except DBOSException as exc:
+                self._warn_once(name, "schedule %r cannot run: %s", name, exc)
+                continue
+            if first:
+                self._catch_up(record, cron, now)
+            plan[name] = _Planned(record, cron, next_tick(cron, now))
+
+    def _runs_here(
+        self, record: ScheduleRecord, declared: dict[str, ScheduledRegistration]
+    ) -> bool:
+        if record.status != SCHEDULE_ACTIVE:
+            return False
+        if record.missed_ticks is not None:
+            # A decorated schedule runs where it is declared, as before schedules were stored.
+            return record.workflow_name in declared
+        if _registry.workflow(record.workflow_name) is None:
+            self._warn_once(
+                record.schedule_name,
+                "schedule %r names workflow %r, which is not registered in this process",
+                record.schedule_name,
+                record.workflow_name,
+            )
+            return False
+        return True
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning(message, *args)
+
+    def _catch_up(self, record: ScheduleRecord, cron: CronSchedule, now: datetime) -> None:
+        """At start: the missed ticks the schedule's policy runs."""
+        storage = self._port.storage
+        try:
+            if record.automatic_backfill and record.last_fired_at:
+                tick = next_tick(cron, datetime.fromisoformat(record.last_fired_at))
+                while tick <= now and not self._stop.is_set():
+                    self._fire(record, tick)
+                    tick = next_tick(cron, tick)
+            if record.missed_ticks == "run_once":
+                ran_before = storage.list_workflows(
+                    WorkflowQuery(
+                        name=record.workflow_name, limit=1, load_inputs=False, load_output=False
+                    )
+                )
+                tick = previous_tick(cron, now)
+                if (
+                    ran_before
+                    and storage.get_workflow(tick_workflow_id(record.schedule_name, tick)) is None
+                ):
+                    logger.info(
+                        "running missed tick %s of %s", tick.isoformat(), record.schedule_name
+                    )
+                    self._fire(record, tick)
+        except DBOSException as exc:
+            if not self._port.failed("the scheduler", exc):
+                logger.warning("could not check missed ticks of %s: %s", record.schedule_name, exc)
+
+    def _fire(self, record: ScheduleRecord, tick: datetime) -> None:
         if not self._port.standing.is_latest:
             logger.debug(
                 "tick %s of %s left to the latest application version's processes",
                 tick.isoformat(),
-                entry.workflow.name,
+                record.schedule_name,
             )
             return
+        assert self._codec is not None
+        workflow_id = tick_workflow_id(record.schedule_name, tick)
         try:
-            workflow_id = tick_workflow_id(entry.workflow.name, tick)
-            self._launch(entry.workflow, (tick, _utcnow()), workflow_id)
+            registration = _registry.workflow(record.workflow_name)
+            if record.missed_ticks is not None and record.queue_name is None and registration:
+                self._launch(registration, (tick, _utcnow()), workflow_id)
+            else:
+                storage = self._port.storage
+                queue = run_sync(enqueue_tick(storage, self._codec, record, tick, workflow_id))
+                self._enqueued(queue)
+            self._port.storage.record_schedule_fired(record.schedule_name, tick.isoformat())
         except DBOSException as exc:
             if self._port.failed("the scheduler", exc):
                 return
             logger.warning(
                 "could not start scheduled workflow %s for %s: %s",
-                entry.workflow.name,
+                record.schedule_name,
                 tick.isoformat(),
                 exc,
             )

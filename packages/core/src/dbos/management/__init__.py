@@ -11,6 +11,7 @@ procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items
 `run_sync` or `run_async` drive. A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
+`schedule_record` builds a checked stored schedule (`DBOSClient.create_schedule`).
 `debounce` is the caller's side of a debounce (`Debouncer`, `DebouncerClient`).
 
 Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.storage`` and
@@ -43,6 +44,7 @@ from ._queue_settings import (
     queue_from_arguments,
     store_procedure,
 )
+from ._schedules import ClientScheduleInput, WorkflowSchedule, schedule_record
 from ._stranded import StrandedCount, served_versions
 from ._versions import VersionInfo
 from ._wait_times import RecordedTimes, wake_up_ms
@@ -50,6 +52,7 @@ from ._wait_times import RecordedTimes, wake_up_ms
 __all__ = [
     "DEFAULT_RETRY_TIMEOUT_S",
     "ActionResult",
+    "ClientScheduleInput",
     "Codec",
     "EnqueueOptions",
     "Facade",
@@ -68,6 +71,7 @@ __all__ = [
     "UnreadableValue",
     "VersionInfo",
     "Wakeups",
+    "WorkflowSchedule",
     "attempt_timeout",
     "build_query",
     "build_queued_query",
@@ -77,6 +81,7 @@ __all__ = [
     "retry_timeout",
     "run_async",
     "run_sync",
+    "schedule_record",
     "send_bulk_from_outside",
     "send_from_outside",
     "served_versions",

@@ -32,6 +32,7 @@ from .._engine.stream_reads import (
 )
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
 from ._facade_queues import QueuesFacade
+from ._facade_schedules import SchedulesFacade
 from ._facade_timeops import TimeOpsFacade
 from ._forms import async_form as _async_form
 from ._forms import discard as _discard
@@ -67,7 +68,7 @@ def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
     return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
-class Facade(TimeOpsFacade, QueuesFacade):
+class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
     """The management and messaging calls of both `DBOS` (on the class) and `DBOSClient` (on an
     instance): read statuses, list workflows and steps, cancel, resume, delete, collect
     garbage, send messages, read events and streams. Each has a sync and an ``_async`` form.
@@ -670,7 +671,7 @@ class Facade(TimeOpsFacade, QueuesFacade):
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).
 FACADE_METHODS = tuple(
     name
-    for klass in (Facade, TimeOpsFacade)
+    for klass in (Facade, TimeOpsFacade, SchedulesFacade)
     for name, member in vars(klass).items()
     if callable(member) and not name.startswith("_")
 )

@@ -78,6 +78,7 @@ from ._records import (
     query_filters,
     skipped_fields,
 )
+from ._schedule_records import SCHEDULE_ACTIVE, SCHEDULE_PAUSED, ScheduleQuery, ScheduleRecord
 from ._schema_check import require_current_schema
 from ._sqlfiles import (
     AppliedMigration,
@@ -90,6 +91,8 @@ from ._sqlfiles import (
 
 __all__ = [
     "QUEUE_SETTINGS",
+    "SCHEDULE_ACTIVE",
+    "SCHEDULE_PAUSED",
     "TERMINAL_STATUSES",
     "WAKE_EVENT",
     "WAKE_MESSAGE",
@@ -124,6 +127,8 @@ __all__ = [
     "RecvRequest",
     "ResumeResult",
     "RewindRequest",
+    "ScheduleQuery",
+    "ScheduleRecord",
     "StepAck",
     "StepRecord",
     "StepWrite",

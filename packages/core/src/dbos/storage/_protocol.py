@@ -44,6 +44,7 @@ from ._records import (
     WorkflowQuery,
     WorkflowRow,
 )
+from ._schedule_records import ScheduleQuery, ScheduleRecord
 
 
 @runtime_checkable
@@ -532,6 +533,40 @@ class StorageBackend(Protocol):
     def queue_depths(self) -> list[QueueDepth]:
         """For every queue with ENQUEUED or PENDING tasks, how many of each, by queue name.
         One query."""
+        ...
+
+    # --- stored schedules (DBOS Transact 3.4's workflow_schedules) ----------------------------
+
+    def create_schedule(self, schedule: ScheduleRecord) -> bool:
+        """Store a new schedule; one statement. Returns False, and changes nothing, if a
+        schedule of that name exists."""
+        ...
+
+    def apply_schedules(self, schedules: tuple[ScheduleRecord, ...]) -> None:
+        """Create or replace each schedule by name, in one transaction (all or none); safe to
+        race (concurrent applies of one name leave one schedule). A replaced schedule keeps
+        its `schedule_id`, `status` and `last_fired_at`; everything else is the new one's."""
+        ...
+
+    def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
+        """The schedules `query` selects, by name; one query."""
+        ...
+
+    def get_schedule(self, schedule_name: str) -> ScheduleRecord | None:
+        """The schedule of that name, or None; one query."""
+        ...
+
+    def set_schedule_status(self, schedule_name: str, status: str) -> bool:
+        """Set the schedule's status (ACTIVE or PAUSED); returns whether it exists."""
+        ...
+
+    def delete_schedule(self, schedule_name: str) -> bool:
+        """Delete the schedule; returns whether it existed. Its workflows are left alone."""
+        ...
+
+    def record_schedule_fired(self, schedule_name: str, fired_at: str) -> None:
+        """Set `last_fired_at` to ISO 8601 time `fired_at` unless a later tick is already
+        recorded (ticks fired late by another process never move it back)."""
         ...
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ._schedule_records import ScheduleRecord
+
 
 class WorkflowStatusString(str, Enum):
     """The states a workflow row can be in."""
@@ -560,7 +562,8 @@ def as_params(
     | StreamWrite
     | ForkRequest
     | RewindRequest
-    | Lease,
+    | Lease
+    | ScheduleRecord,
 ) -> dict[str, Any]:
     """A record's fields by name: backends name their statement parameters after them."""
     names: tuple[str, ...] = type(record).__slots__  # slots dataclasses list their fields here

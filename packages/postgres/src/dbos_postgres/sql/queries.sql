@@ -949,3 +949,74 @@ FROM {schema}.workflow_status
 WHERE queue_name IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')
 GROUP BY queue_name
 ORDER BY queue_name
+-- Stored schedules (see _schedules.py).
+
+-- name: insert_schedule
+INSERT INTO {schema}.workflow_schedules (
+    schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status, context,
+    last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name, missed_ticks
+) VALUES (
+    %(schedule_id)s, %(schedule_name)s, %(workflow_name)s, %(workflow_class_name)s,
+    %(schedule)s, %(status)s, %(context)s, %(last_fired_at)s, %(automatic_backfill)s,
+    %(cron_timezone)s, %(queue_name)s, %(application_name)s, %(missed_ticks)s
+)
+ON CONFLICT (schedule_name) DO NOTHING
+
+-- name: upsert_schedule
+-- A replaced schedule keeps its ID, status and last tick: an apply at every launch must not
+-- resume a paused schedule or forget when it last fired.
+INSERT INTO {schema}.workflow_schedules (
+    schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status, context,
+    last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name, missed_ticks
+) VALUES (
+    %(schedule_id)s, %(schedule_name)s, %(workflow_name)s, %(workflow_class_name)s,
+    %(schedule)s, %(status)s, %(context)s, %(last_fired_at)s, %(automatic_backfill)s,
+    %(cron_timezone)s, %(queue_name)s, %(application_name)s, %(missed_ticks)s
+)
+ON CONFLICT (schedule_name) DO UPDATE SET
+    workflow_name = excluded.workflow_name,
+    workflow_class_name = excluded.workflow_class_name,
+    schedule = excluded.schedule,
+    context = excluded.context,
+    automatic_backfill = excluded.automatic_backfill,
+    cron_timezone = excluded.cron_timezone,
+    queue_name = excluded.queue_name,
+    application_name = excluded.application_name,
+    missed_ticks = excluded.missed_ticks
+
+-- name: list_schedules
+-- A NULL array means "any"; unclaimed schedules (no application) belong to every application.
+SELECT schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status,
+       context, last_fired_at, automatic_backfill, cron_timezone, queue_name,
+       application_name, missed_ticks
+FROM {schema}.workflow_schedules
+WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
+  AND (%(workflow_names)s::text[] IS NULL OR workflow_name = ANY(%(workflow_names)s::text[]))
+  AND (%(prefixes)s::text[] IS NULL OR EXISTS (
+      SELECT 1 FROM unnest(%(prefixes)s::text[]) AS p(prefix)
+      WHERE starts_with(schedule_name, p.prefix)))
+  AND (%(applications)s::text[] IS NULL OR application_name IS NULL
+       OR application_name = ANY(%(applications)s::text[]))
+ORDER BY schedule_name
+
+-- name: get_schedule
+SELECT schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status,
+       context, last_fired_at, automatic_backfill, cron_timezone, queue_name,
+       application_name, missed_ticks
+FROM {schema}.workflow_schedules
+WHERE schedule_name = %(schedule_name)s
+
+-- name: set_schedule_status
+UPDATE {schema}.workflow_schedules SET status = %(status)s
+WHERE schedule_name = %(schedule_name)s
+RETURNING schedule_name
+
+-- name: delete_schedule
+DELETE FROM {schema}.workflow_schedules WHERE schedule_name = %(schedule_name)s
+RETURNING schedule_name
+
+-- name: record_schedule_fired
+-- ISO 8601 times of one zone compare as text only by accident: compare them as instants.
+UPDATE {schema}.workflow_schedules SET last_fired_at = %(fired_at)s::text
+WHERE schedule_name = %(schedule_name)s
+  AND (last_fired_at IS NULL OR last_fired_at::timestamptz < %(fired_at)s::text::timestamptz)

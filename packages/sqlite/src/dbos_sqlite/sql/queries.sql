@@ -626,3 +626,73 @@ FROM workflow_status
 WHERE queue_name IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')
 GROUP BY queue_name
 ORDER BY queue_name
+-- Stored schedules (see _schedules.py).
+
+-- name: insert_schedule
+INSERT INTO workflow_schedules (
+    schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status, context,
+    last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name, missed_ticks
+) VALUES (
+    :schedule_id, :schedule_name, :workflow_name, :workflow_class_name, :schedule, :status,
+    :context, :last_fired_at, :automatic_backfill, :cron_timezone, :queue_name,
+    :application_name, :missed_ticks
+)
+ON CONFLICT (schedule_name) DO NOTHING
+
+-- name: upsert_schedule
+-- A replaced schedule keeps its ID, status and last tick: an apply at every launch must not
+-- resume a paused schedule or forget when it last fired.
+INSERT INTO workflow_schedules (
+    schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status, context,
+    last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name, missed_ticks
+) VALUES (
+    :schedule_id, :schedule_name, :workflow_name, :workflow_class_name, :schedule, :status,
+    :context, :last_fired_at, :automatic_backfill, :cron_timezone, :queue_name,
+    :application_name, :missed_ticks
+)
+ON CONFLICT (schedule_name) DO UPDATE SET
+    workflow_name = excluded.workflow_name,
+    workflow_class_name = excluded.workflow_class_name,
+    schedule = excluded.schedule,
+    context = excluded.context,
+    automatic_backfill = excluded.automatic_backfill,
+    cron_timezone = excluded.cron_timezone,
+    queue_name = excluded.queue_name,
+    application_name = excluded.application_name,
+    missed_ticks = excluded.missed_ticks
+
+-- name: list_schedules
+-- A NULL JSON array means "any"; unclaimed schedules (no application) belong to every
+-- application.
+SELECT schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status,
+       context, last_fired_at, automatic_backfill, cron_timezone, queue_name,
+       application_name, missed_ticks
+FROM workflow_schedules
+WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:workflow_names IS NULL
+       OR workflow_name IN (SELECT value FROM json_each(:workflow_names)))
+  AND (:prefixes IS NULL OR EXISTS (
+      SELECT 1 FROM json_each(:prefixes) AS p
+      WHERE substr(schedule_name, 1, length(p.value)) = p.value))
+  AND (:applications IS NULL OR application_name IS NULL
+       OR application_name IN (SELECT value FROM json_each(:applications)))
+ORDER BY schedule_name
+
+-- name: get_schedule
+SELECT schedule_id, schedule_name, workflow_name, workflow_class_name, schedule, status,
+       context, last_fired_at, automatic_backfill, cron_timezone, queue_name,
+       application_name, missed_ticks
+FROM workflow_schedules
+WHERE schedule_name = :schedule_name
+
+-- name: set_schedule_status
+UPDATE workflow_schedules SET status = :status WHERE schedule_name = :schedule_name
+
+-- name: delete_schedule
+DELETE FROM workflow_schedules WHERE schedule_name = :schedule_name
+
+-- name: record_schedule_fired
+-- ISO 8601 times of different offsets compare as instants: julianday reads the offset.
+UPDATE workflow_schedules SET last_fired_at = :fired_at
+WHERE schedule_name = :schedule_name
+  AND (last_fired_at IS NULL OR julianday(last_fired_at) < julianday(:fired_at))

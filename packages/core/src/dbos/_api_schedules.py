@@ -1,0 +1,194 @@
+"""`DBOS`'s own schedule calls (DBOS Transact 3.4): creating and applying stored schedules
+from workflow functions. The calls shared with `DBOSClient` (list, get, pause, resume, delete,
+backfill, trigger) are the Facade's (`dbos/management/_facade_schedules.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any, TypedDict
+
+from ._base.errors import DBOSException
+from ._engine.classes import INSTANCE, registered_class_name
+from ._engine.context import current_workflow
+from ._engine.effects import run_sync
+from ._engine.registry import REGISTRATION_ATTR, WorkflowRegistration
+from ._launched import launched_engine
+from .management._schedules import apply, create, schedule_record
+from .storage._schedule_records import ScheduleRecord
+
+#: A workflow a stored schedule runs: called with the tick's time and the schedule's context
+#: (DBOS Transact 3.4 types the result None; any result is accepted here, and stored).
+ScheduledWorkflowFunction = (
+    Callable[[datetime, Any], Any] | Callable[[datetime, Any], Coroutine[Any, Any, Any]]
+)
+
+
+class ScheduleInput(TypedDict, total=False):
+    """One schedule for `DBOS.apply_schedules` (DBOS Transact 3.4's keys): `schedule_name`,
+    `workflow_fn` and `schedule` are required; the other keys are `DBOS.create_schedule`'s
+    optional arguments."""
+
+    schedule_name: str
+    workflow_fn: ScheduledWorkflowFunction
+    schedule: str
+    context: Any
+    automatic_backfill: bool
+    cron_timezone: str | None
+    queue_name: str | None
+    shard_key: str | None
+
+
+def _workflow_of(workflow_fn: object) -> tuple[str, str | None]:
+    """The registered name of `workflow_fn` and its class's, for a class method."""
+    function = workflow_fn.__func__ if inspect.ismethod(workflow_fn) else workflow_fn
+    registration = getattr(function, REGISTRATION_ATTR, None)
+    if not isinstance(registration, WorkflowRegistration):
+        raise DBOSException(
+            f"Workflow function {getattr(workflow_fn, '__qualname__', workflow_fn)!r} is not "
+            "registered: decorate it with @DBOS.workflow()"
+        )
+    if registration.binding.kind == INSTANCE or (
+        inspect.ismethod(workflow_fn) and not isinstance(workflow_fn.__self__, type)
+    ):
+        raise DBOSException("Configured instance methods cannot be used as scheduled workflows")
+    owner = getattr(workflow_fn, "__self__", None)
+    return registration.name, registered_class_name(owner) if isinstance(owner, type) else None
+
+
+def _record(entry: ScheduleInput, index: int | None) -> ScheduleRecord:
+    where = "" if index is None else f"schedule entry {index}: "
+    for key in ("schedule_name", "workflow_fn", "schedule"):
+        if key not in entry:
+            raise DBOSException(f"{where}missing required field {key!r}")
+    unknown = sorted(set(entry) - set(ScheduleInput.__annotations__))
+    if unknown:
+        raise DBOSException(f"{where}unknown field(s) {unknown}")
+    if entry.get("shard_key") is not None:
+        raise DBOSException(f"{where}shard_key: sharded system databases are not provided")
+    workflow_name, class_name = _workflow_of(entry["workflow_fn"])
+    engine = launched_engine()
+    return schedule_record(
+        engine.codec,
+        schedule_name=entry["schedule_name"],
+        workflow_name=workflow_name,
+        workflow_class_name=class_name,
+        schedule=entry["schedule"],
+        context=entry.get("context"),
+        automatic_backfill=bool(entry.get("automatic_backfill", False)),
+        cron_timezone=entry.get("cron_timezone"),
+        queue_name=entry.get("queue_name"),
+        application_name=engine.scheduler.application_name,
+    )
+
+
+class SchedulesAPI:
+    """Stored schedules from the app: `create_schedule` and `apply_schedules` (+ async)."""
+
+    @classmethod
+    def create_schedule(
+        cls,
+        *,
+        schedule_name: str,
+        workflow_fn: ScheduledWorkflowFunction,
+        schedule: str,
+        context: Any = None,
+        automatic_backfill: bool = False,
+        cron_timezone: str | None = None,
+        queue_name: str | None = None,
+        shard_key: str | None = None,
+    ) -> None:
+        """Store a new schedule that runs workflow `workflow_fn` on every tick of cron
+        expression `schedule` (DBOS Transact 3.4), once per tick across all processes of
+        this application, each of which picks the schedule up within its scheduler polling
+        interval (``scheduler_polling_interval_sec``, default 30; every second during a
+        process's first minute).
+
+        The workflow is called with ``(scheduled_time, context)``: the tick as an aware
+        datetime in the schedule's zone, and `context` (stored with the app's serializer).
+
+        Args:
+            schedule_name: Unique name of the schedule.
+            workflow_fn: A ``@DBOS.workflow()`` function, or a class or static method of a
+                ``@DBOS.dbos_class()`` (not an instance method).
+            schedule: 5 fields (minute hour day month weekday), 6 (seconds first), or a
+                macro (``@hourly``, ``@daily``, ``@weekly``, ``@monthly``, ``@yearly``).
+            context: Passed to every run as its second argument.
+            automatic_backfill: When a process starts, run every tick missed since the
+                schedule last fired (while no process ran), each once.
+            cron_timezone: IANA zone the expression is read in (None: UTC), with one run per
+                wall-clock time across daylight-saving changes.
+            queue_name: Enqueue the runs on this queue (None: DBOS's internal queue).
+            shard_key: Accepted for compatibility; must be None.
+
+        Raises:
+            DBOSException: the name is taken; the workflow is not registered or is an
+                instance method; the expression or zone is invalid (the message names the
+                bad field); DBOS is not launched.
+        """
+        record = _record(
+            ScheduleInput(
+                schedule_name=schedule_name,
+                workflow_fn=workflow_fn,
+                schedule=schedule,
+                context=context,
+                automatic_backfill=automatic_backfill,
+                cron_timezone=cron_timezone,
+                queue_name=queue_name,
+                shard_key=shard_key,
+            ),
+            None,
+        )
+        run_sync(create(launched_engine().storage, record))
+
+    @classmethod
+    async def create_schedule_async(
+        cls,
+        *,
+        schedule_name: str,
+        workflow_fn: ScheduledWorkflowFunction,
+        schedule: str,
+        context: Any = None,
+        automatic_backfill: bool = False,
+        cron_timezone: str | None = None,
+        queue_name: str | None = None,
+        shard_key: str | None = None,
+    ) -> None:
+        """`DBOS.create_schedule` for async code."""
+        await asyncio.to_thread(
+            lambda: cls.create_schedule(
+                schedule_name=schedule_name,
+                workflow_fn=workflow_fn,
+                schedule=schedule,
+                context=context,
+                automatic_backfill=automatic_backfill,
+                cron_timezone=cron_timezone,
+                queue_name=queue_name,
+                shard_key=shard_key,
+            )
+        )
+
+    @classmethod
+    def apply_schedules(cls, schedules: list[ScheduleInput]) -> None:
+        """Create or replace each of `schedules` by name, in one transaction (DBOS Transact
+        3.4): idempotent, so every process can apply the app's full set at launch, and
+        processes applying at once leave one set. A replaced schedule keeps its status (a
+        paused one stays paused) and its last tick; schedules not listed are left alone.
+
+        Raises:
+            DBOSException: called inside a workflow; an entry misses a required key, has an
+                unknown one or is invalid (as in `create_schedule`); nothing is stored then.
+        """
+        if current_workflow() is not None:
+            raise DBOSException("DBOS.apply_schedules cannot be called from within a workflow")
+        if not isinstance(schedules, list):
+            raise DBOSException("apply_schedules takes a list of ScheduleInput dicts")
+        records = [_record(entry, index) for index, entry in enumerate(schedules)]
+        run_sync(apply(launched_engine().storage, records))
+
+    @classmethod
+    async def apply_schedules_async(cls, schedules: list[ScheduleInput]) -> None:
+        """`DBOS.apply_schedules` for async code."""
+        await asyncio.to_thread(cls.apply_schedules, schedules)
