@@ -165,7 +165,9 @@ def test_semconv_attribute_names(launch: Launch, spans: Callable[[], list[Readab
     assert "dbos.executor.id" in workflow.attributes
 
 
-def test_no_spans_without_enable_otlp(launch: Launch, spans: Callable[[], list[ReadableSpan]]) -> None:
+def test_no_spans_without_enable_otlp(
+    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+) -> None:
     launch()
     assert plain_workflow(1) == 2
     assert DBOS.span is None

@@ -363,9 +363,16 @@ class DBOS(
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)
-        self._observability = start_observability(
-            settings.observability, settings.name, engine, hooks, management_only
-        )
+        try:
+            self._observability = start_observability(
+                settings.observability, settings.name, engine, hooks, management_only
+            )
+        except BaseException:
+            set_launched_engine(None)
+            self._storage = self._engine = None
+            engine.close(0)
+            storage.close()
+            raise
         logger.info(
             "DBOS %s launching%s: system database %s, executor %s, application version %s",
             library_version(),

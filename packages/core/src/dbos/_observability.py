@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._base.errors import DBOSConfigError
 from ._observability_config import ObservabilitySettings
 from .plugins import plugin_manager
 
@@ -65,7 +66,8 @@ def start_observability(
     """Start what `settings` asks for (nothing by default).
 
     Raises:
-        OSError: the admin server cannot bind its address (the port is taken).
+        DBOSConfigError: the admin server cannot listen on its address (the port is taken,
+            the host unknown).
     """
     running = Observability()
     if settings.telemetry:
@@ -103,9 +105,21 @@ def start_observability(
         if settings.run_admin_server:
             from ._admin_server import AdminServer
 
-            server = AdminServer(
-                engine, hooks, metrics, settings.admin_host, settings.admin_port, management_only
-            )
+            try:
+                server = AdminServer(
+                    engine,
+                    hooks,
+                    metrics,
+                    settings.admin_host,
+                    settings.admin_port,
+                    management_only,
+                )
+            except OSError as exc:
+                running.stop()
+                raise DBOSConfigError(
+                    f"the admin server cannot listen on {settings.admin_host}:"
+                    f"{settings.admin_port} (config keys admin_host, admin_port): {exc}"
+                ) from exc
             server.start()
             running.admin_server = server
             running._undo.append(server.stop)
