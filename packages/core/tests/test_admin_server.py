@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dbos_testing import FaultInjector
 
 from dbos import DBOS, DBOSConfigError, Queue
 from dbos._launched import launched_engine
+from dbos_testing import FaultInjector
 
 Launch = Callable[..., None]
 

@@ -6,7 +6,7 @@ the SDK's in-memory exporter on the global tracer provider."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import subprocess
 import sys
@@ -77,10 +77,8 @@ def traced_workflow(x: int) -> int:
     y = first_step(x)
     DBOS.sleep(0.01)
     DBOS.set_event("progress", y)
-    try:
+    with contextlib.suppress(Exception):
         failing_step()
-    except Exception:
-        pass
     return y
 
 
@@ -194,9 +192,13 @@ def test_propagate_otel_context_stores_the_carrier_and_the_worker_continues_it(
     launch: Launch, spans: Callable[[], list[ReadableSpan]]
 ) -> None:
     launch(enable_otlp=True)
-    with trace.get_tracer("app").start_as_current_span("enqueuer") as enqueuer:
-        with PropagateOtelContext(), SetWorkflowAttributes({"team": "a"}):
-            handle = retry_queue.enqueue(plain_workflow, 5)
+    tracer = trace.get_tracer("app")
+    with (
+        tracer.start_as_current_span("enqueuer") as enqueuer,
+        PropagateOtelContext(),
+        SetWorkflowAttributes({"team": "a"}),
+    ):
+        handle = retry_queue.enqueue(plain_workflow, 5)
     assert handle.get_result() == 6
     status = handle.get_status()
     assert status.attributes is not None and status.attributes["team"] == "a"
