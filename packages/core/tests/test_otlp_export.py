@@ -92,6 +92,8 @@ def test_traces_logs_and_metrics_reach_an_otlp_collector(
     greeting = [r for r in records if r.body.string_value == "greeting otlp"]
     assert len(greeting) == 1
     assert greeting[0].trace_id == step.trace_id and greeting[0].span_id == step.span_id
+    log_attributes = {a.key: a.value.string_value for a in greeting[0].attributes}
+    assert log_attributes["deployment.environment"] == "test"
 
     names: set[str] = set()
     for body in collector.received.get("/v1/metrics", []):

@@ -82,7 +82,7 @@ def start_observability(
         running._undo.append(_otel_export.export_traces(settings, app_name))
         running._undo.append(_otel_export.export_metrics(settings, app_name))
         running._undo.append(_otel_export.export_logs(settings, app_name))
-        log_filter = TraceLogFilter()
+        log_filter = TraceLogFilter(settings.attributes)
         dbos_logger = logging.getLogger("dbos")
         dbos_logger.addFilter(log_filter)
         running._undo.append(lambda: dbos_logger.removeFilter(log_filter))

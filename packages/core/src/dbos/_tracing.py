@@ -315,12 +315,19 @@ class TracingPlugin:
 
 class TraceLogFilter(logging.Filter):
     """Adds the active trace to log records: ``trace_id`` and ``span_id`` (hex; ``traceId``
-    too, DBOS Transact's name), and ``operationUUID`` inside a workflow; empty strings when
-    there is no active span. Never drops a record."""
+    too, DBOS Transact's name), empty strings when there is no active span; and the
+    ``otlp_attributes``, which an OTLP log exporter sends along. Never drops a record."""
+
+    def __init__(self, attributes: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self._attributes = dict(attributes or {})
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Annotate `record` (always kept)."""
         from opentelemetry import trace
+
+        for key, value in self._attributes.items():
+            setattr(record, key, value)
 
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
