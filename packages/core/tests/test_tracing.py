@@ -6,6 +6,7 @@ the SDK's in-memory exporter on the global tracer provider."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import subprocess
@@ -303,3 +304,32 @@ def test_the_tracer_starts_spans_with_dbos_attributes(
     assert custom.attributes["dbos.executor.id"] == "exec-2"
     assert DBOS.tracer.attribute_name("queueName") == "dbos.queue.name"
     assert DBOS.tracer.attribute_name("custom.key") == "custom.key"
+
+
+@DBOS.step()
+async def async_step(x: int) -> int:
+    await asyncio.sleep(0.01)
+    return x
+
+
+@DBOS.workflow()
+async def gathering_workflow() -> int:
+    a, b = await asyncio.gather(async_step(1), async_step(2))
+    await DBOS.sleep_async(0.01)
+    return a + b
+
+
+def test_async_workflows_and_gathered_steps_nest(
+    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+) -> None:
+    launch(enable_otlp=True)
+    assert asyncio.run(gathering_workflow()) == 3
+    assert DBOS.start_workflow(gathering_workflow).get_result() == 3  # on DBOS's own loop
+    found = spans()
+    workflows = _by_name(found, gathering_workflow.__qualname__)
+    assert len(workflows) == 2
+    for workflow in workflows:
+        children = [s for s in found if s.parent and s.parent.span_id == workflow.context.span_id]
+        assert sorted(s.name for s in children) == sorted(
+            [async_step.__qualname__, async_step.__qualname__, "sleep"]
+        )
