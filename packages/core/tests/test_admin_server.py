@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -105,3 +106,26 @@ def test_admin_host_and_a_taken_port(launch: Launch) -> None:
     DBOS.destroy()
     launch(admin_port=0, admin_host="localhost")
     assert get("/dbos-healthz")[0] == 200
+
+
+@DBOS.workflow()
+def waits_for_go() -> str:
+    return str(DBOS.recv("go", timeout_seconds=60))
+
+
+def test_the_metrics_view_counts_resumed_executions_and_ended_statuses(launch: Launch) -> None:
+    launch(admin_port=0)
+    handle = DBOS.start_workflow(waits_for_go)
+    DBOS.cancel_workflow(handle.workflow_id)
+    deadline = time.monotonic() + 30
+    while get("/dbos-metrics")[1]["workflows_ended"].get(waits_for_go.__qualname__) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    resumed = DBOS.resume_workflow(handle.workflow_id)
+    DBOS.send(handle.workflow_id, "now", "go")
+    assert resumed.get_result() == "now"
+    view = get("/dbos-metrics")[1]
+    name = waits_for_go.__qualname__
+    assert view["workflows_started"][name] == 2
+    assert view["workflows_recovered"][name] == 1
+    assert view["workflows_ended"][name] == {"CANCELLED": 1, "SUCCESS": 1}
