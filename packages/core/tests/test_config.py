@@ -59,13 +59,8 @@ def test_errors_never_show_a_password() -> None:
     assert "***" in str(info.value)
 
 
+# The OTLP and admin server keys are honoured now (test_tracing.py, test_admin_server.py).
 _SERVICE_KEYS: dict[str, Any] = {
-    "enable_otlp": True,
-    "otlp_traces_endpoints": ["http://collector:4318/v1/traces"],
-    "otlp_logs_endpoints": ["http://collector:4318/v1/logs"],
-    "otlp_attributes": {"team": "orders"},
-    "run_admin_server": True,
-    "admin_port": 3001,
     "conductor_key": "key-value",
     "conductor_url": "wss://conductor.example",
 }

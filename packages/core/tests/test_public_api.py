@@ -51,6 +51,7 @@ def test_public_names_are_pinned() -> None:
         "SendMessage",
         "Serializer",
         "SetEnqueueOptions",
+        "PropagateOtelContext",
         "SetWorkflowAttributes",
         "SetWorkflowID",
         "SetWorkflowTimeout",

@@ -172,6 +172,9 @@ def test_a_deleted_queue_is_no_longer_worked_on(
     DBOS.delete_queue("doomed")
     assert DBOS.retrieve_queue("doomed") is None
     assert "doomed" not in [q.name for q in DBOS.list_queues()]
+    # A change reaches every worker within a polling interval (a claim already under way when
+    # the queue was deleted may still take a task): enqueue after that.
+    time.sleep(0.2)
     handle = queue.enqueue(job, 2)
     time.sleep(0.5)  # ten polling intervals
     assert handle.get_status().status == "ENQUEUED"

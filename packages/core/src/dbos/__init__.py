@@ -55,6 +55,7 @@ from ._base.serialization import JsonPickleSerializer, Serializer
 from ._config import DBOSConfig
 from ._context import (
     DBOSContextSetAuth,
+    PropagateOtelContext,
     SetWorkflowAttributes,
     SetWorkflowID,
     SetWorkflowTimeout,
@@ -135,6 +136,7 @@ __all__ = [
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
+    "PropagateOtelContext",
     "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",

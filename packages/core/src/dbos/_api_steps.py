@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypedDict, TypeVar, overload
@@ -16,6 +15,7 @@ from ._engine.context import WorkflowContext, current_step, current_workflow, in
 from ._engine.effects import run_async, run_sync
 from ._engine.registry import StepPolicy, StepRegistration, function_name
 from ._engine.step import step_procedure
+from ._face_checks import finite_at_least
 from ._launched import launched_engine
 
 P = ParamSpec("P")
@@ -73,15 +73,6 @@ class StepStatus:
     max_attempts: int | None
 
 
-def _finite_at_least(value: object, minimum: float) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= minimum
-    )
-
-
 def step_policy(
     *,
     retries_allowed: bool,
@@ -100,16 +91,16 @@ def step_policy(
     """
     if type(max_attempts) is not int or max_attempts < 1:
         raise DBOSConfigError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-    if not _finite_at_least(interval_seconds, 0.0):
+    if not finite_at_least(interval_seconds, 0.0):
         raise DBOSConfigError(f"interval_seconds must be >= 0, got {interval_seconds!r}")
-    if not _finite_at_least(backoff_rate, 1.0):
+    if not finite_at_least(backoff_rate, 1.0):
         raise DBOSConfigError(f"backoff_rate must be >= 1, got {backoff_rate!r}")
     if should_retry is not None and not callable(should_retry):
         raise DBOSConfigError(
             f"should_retry must be a callable taking the exception, got {should_retry!r}"
         )
     if timeout_seconds is not None and (
-        not _finite_at_least(timeout_seconds, 0.0) or timeout_seconds == 0
+        not finite_at_least(timeout_seconds, 0.0) or timeout_seconds == 0
     ):
         raise DBOSConfigError(
             f"timeout_seconds must be a finite number of seconds > 0, got {timeout_seconds!r}"

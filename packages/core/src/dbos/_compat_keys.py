@@ -15,16 +15,8 @@ ACCEPTED_WITHOUT_EFFECT: dict[str, str] = {
     "sys_db_polling_concurrency": "a wait here holds no pool connection while it waits",
     "notification_coalesce_sec": "notifications are sent by triggers at commit",
     "kafka_queue_polling_interval_sec": "there is no Kafka integration",
-    "otlp_log_level": "OpenTelemetry export is not provided yet",
-    "otel_attribute_format": "OpenTelemetry export is not provided yet",
     "auto_upgrade_interval_sec": "automatic upgrades are not provided yet",
     "auto_upgrade_grace_sec": "automatic upgrades are not provided yet",
-    "run_admin_server": "the admin server is not provided yet",
-    "admin_port": "the admin server is not provided yet",
-    "enable_otlp": "OpenTelemetry export is not provided yet",
-    "otlp_traces_endpoints": "OpenTelemetry export is not provided yet",
-    "otlp_logs_endpoints": "OpenTelemetry export is not provided yet",
-    "otlp_attributes": "OpenTelemetry export is not provided yet",
     "conductor_key": "there is no Conductor connection",
     "conductor_url": "there is no Conductor connection",
     "conductor_executor_metadata": "there is no Conductor connection",
@@ -36,12 +28,6 @@ ACCEPTED_WITHOUT_EFFECT: dict[str, str] = {
 
 #: The services the keys ask for, keyed by config key (a subset of the keys above).
 _MISSING_SERVICES = {
-    "run_admin_server": "the admin HTTP server (health checks, recovery endpoints)",
-    "admin_port": "the admin HTTP server (health checks, recovery endpoints)",
-    "enable_otlp": "OpenTelemetry export of traces and logs",
-    "otlp_traces_endpoints": "OpenTelemetry export of traces",
-    "otlp_logs_endpoints": "OpenTelemetry export of logs",
-    "otlp_attributes": "OpenTelemetry export of traces and logs",
     "conductor_key": "a connection to DBOS Conductor",
     "conductor_url": "a connection to DBOS Conductor",
     "conductor_executor_metadata": "a connection to DBOS Conductor",
@@ -56,17 +42,11 @@ _MISSING_SERVICES = {
 def requested_missing_services(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The keys of `config` that ask for a DBOS Transact service this implementation does not
     run yet, in sorted order. A key counts only when its value asks for the service:
-    ``enable_otlp=True``, ``run_admin_server=True``, non-empty endpoints, attributes or
-    conductor settings, an ``admin_port`` not paired with ``run_admin_server=False``. Falsy
-    values (``False``, ``[]``, ``None``) ask for nothing."""
+    conductor settings, ``auto_upgrade=True``, ``sharding``. Falsy values (``False``, ``[]``,
+    ``None``) ask for nothing."""
     asked = []
     for key in sorted(_MISSING_SERVICES):
-        value = config.get(key)
-        if key == "admin_port":
-            wanted = value is not None and config.get("run_admin_server") is not False
-        else:
-            wanted = bool(value)
-        if wanted:
+        if config.get(key):
             asked.append(key)
     return tuple(asked)
 

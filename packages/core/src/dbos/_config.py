@@ -6,7 +6,7 @@ import logging
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -16,6 +16,7 @@ from ._base.urls import mask_password, validate_url
 from ._compat_keys import ACCEPTED_WITHOUT_EFFECT, requested_missing_services
 from ._engine.liveness import DEFAULT_LEASE_S, lease_seconds
 from ._engine.resilient import DEFAULT_RETRY_TIMEOUT_S, retry_timeout
+from ._observability_config import ObservabilitySettings, observability_settings
 
 logger = logging.getLogger("dbos")
 
@@ -81,10 +82,32 @@ class DBOSConfig(TypedDict, total=False):
             (password included) and warns that the engine's pool and connect arguments are not
             used. Giving both it and `system_database_url` for different databases is an error.
 
+        enable_otlp: True: a span per workflow and per recorded operation (DBOS Transact's
+            names and attributes), logs correlated with the active trace, metrics through
+            OpenTelemetry; needs the ``otel`` extra (``pip install 'dbos-core[otel]'``),
+            else `DBOSConfigError` (default False; DBOS Transact's key).
+        otlp_traces_endpoints: OTLP/HTTP URLs spans are exported to (DBOS Transact's key).
+        otlp_logs_endpoints: OTLP/HTTP URLs the ``dbos`` logger's records are exported to
+            (DBOS Transact's key).
+        otlp_metrics_endpoints: OTLP/HTTP URLs metrics are exported to (ours).
+        otlp_attributes: Attributes (strings) added to every span and exported log record
+            (DBOS Transact's key).
+        otlp_log_level: The least severe level exported to `otlp_logs_endpoints` (DBOS
+            Transact's key).
+        otel_attribute_format: ``"legacy"`` (default: ``operationUUID``, ``executorID``...) or
+            ``"semconv"`` (``dbos.operation.workflow_id``...): span attribute names (DBOS
+            Transact's key).
+        run_admin_server: True: serve the admin HTTP endpoint (``/dbos-healthz``,
+            ``/dbos-metrics``) on `admin_host`:`admin_port` (DBOS Transact's key; off by
+            default here).
+        admin_port: The admin server's port (default 3001); setting it turns the server on
+            unless `run_admin_server` is False (DBOS Transact's key).
+        admin_host: The address the admin server binds (ours; default ``127.0.0.1``).
+
     DBOS Transact's other keys are accepted and have no effect here, each for a reason given
     in docs/reference/configuration.md (for example ``sys_db_polling_concurrency``: a wait here
-    holds no connection); those that ask for a service this library does not run (OTLP export,
-    Conductor, Enterprise features) log a WARNING at launch.
+    holds no connection); those that ask for a service this library does not run (Conductor,
+    Enterprise features) log a WARNING at launch.
     """
 
     name: str
@@ -101,13 +124,17 @@ class DBOSConfig(TypedDict, total=False):
     serializer: Serializer
     strict_serialization: bool
     log_level: str
-    # Accepted for DBOS Transact compatibility; they configure services this library does not run.
+    # Observability (see `_observability_config`): DBOS Transact's keys, and two of ours.
     run_admin_server: bool
     admin_port: int
+    admin_host: str
     enable_otlp: bool
     otlp_traces_endpoints: list[str]
     otlp_logs_endpoints: list[str]
+    otlp_metrics_endpoints: list[str]
     otlp_attributes: dict[str, str]
+    otlp_log_level: str
+    otel_attribute_format: str
     application_database_url: str | None
     db_engine_kwargs: dict[str, Any]
     system_database_engine: Any
@@ -121,8 +148,6 @@ class DBOSConfig(TypedDict, total=False):
     observability_query_timeout_sec: float
     scheduler_polling_interval_sec: float
     # DBOS Transact 3.4's keys accepted with no effect here (see `_compat_keys`).
-    otlp_log_level: str
-    otel_attribute_format: str
     sys_db_polling_concurrency: int
     notification_coalesce_sec: float
     kafka_queue_polling_interval_sec: float
@@ -164,6 +189,8 @@ class Settings:
     observability_query_timeout_s: float | None = 30.0
     #: How often each process's scheduler reads the stored schedules (seconds).
     scheduler_poll_s: float = 30.0
+    #: Tracing, log and metrics export, the admin server (`_observability_config`).
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     #: Config keys set to ask for a service this implementation does not run yet (ours):
     #: `DBOS.launch` warns about each, once.
     missing_services: tuple[str, ...] = ()
@@ -283,6 +310,7 @@ def resolve(config: DBOSConfig) -> Settings:
         idle_transaction_timeout_s=idle_s,
         observability_query_timeout_s=observability_s,
         scheduler_poll_s=_seconds(config, "scheduler_polling_interval_sec", 30.0) or 30.0,
+        observability=observability_settings(config),
     )
 
 

@@ -12,7 +12,13 @@ from typing import Any, Generic, TypeVar
 
 from ._base.errors import DBOSException
 from ._base.ids import check_workflow_id
-from ._engine.context import NEXT_ATTRIBUTES, NEXT_REUSE_POLICY, NEXT_TIMEOUT_S, NEXT_WORKFLOW_ID
+from ._engine.context import (
+    NEXT_ATTRIBUTES,
+    NEXT_REUSE_POLICY,
+    NEXT_TIMEOUT_S,
+    NEXT_TRACE_CARRIER,
+    NEXT_WORKFLOW_ID,
+)
 from ._engine.roles import (
     Identity,
     check_roles_list,
@@ -239,3 +245,38 @@ class DBOSContextSetAuth:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+class PropagateOtelContext(ContextSetting[dict[str, str]]):
+    """Carry an OpenTelemetry trace into the workflows started or enqueued in this block (DBOS
+    Transact 3.4's class): the current context's W3C trace context (``traceparent``,
+    ``tracestate``; never baggage), or that of `context`, is stored with each workflow under
+    the reserved attribute ``dbos.otelContext``, so that whichever process runs it, now or
+    after a recovery, makes its workflow span a child of the caller's span. `DBOSClient`'s
+    ``enqueue`` in the block stores it too. Children of those workflows do not inherit it
+    (enter the block again inside the workflow). Nothing is stored when there is no valid
+    span to propagate, or OpenTelemetry is not installed.
+
+    Example:
+        with tracer.start_as_current_span("handle request"), PropagateOtelContext():
+            queue.enqueue(process_order, order_id)
+
+    Args:
+        context: An OpenTelemetry `Context` to propagate instead of the current one.
+    """
+
+    _variable = NEXT_TRACE_CARRIER
+
+    def __init__(self, context: Any = None) -> None:
+        super().__init__({})
+        self.context = context
+
+    def __enter__(self) -> PropagateOtelContext:
+        from ._tracing import inject_carrier
+
+        try:
+            carrier = inject_carrier(self.context)
+        except ModuleNotFoundError:  # no OpenTelemetry: no span can be active
+            carrier = {}
+        self._value = carrier or None  # type: ignore[assignment]
+        return super().__enter__()

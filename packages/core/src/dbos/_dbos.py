@@ -3,11 +3,9 @@ launched instance, as in DBOS Transact."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import logging
-import math
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -55,9 +53,7 @@ from ._engine.execution import ActiveWorkflow
 from ._engine.messaging import MessagingHost, get_event_procedure, send_procedure
 from ._engine.operations import Recorder
 from ._engine.queues import (
-    EnqueueOptions,
     clear_queues,
-    current_enqueue_options,
     listen_to,
 )
 from ._engine.registry import (
@@ -76,9 +72,12 @@ from ._engine.roles import ROLES_ATTR
 from ._engine.scheduler import MISSED_TICK_POLICIES
 from ._engine.sending import SendMessage, send_bulk_procedure
 from ._engine.step import sleep_procedure, step_procedure
+from ._face_checks import check_scheduled_signature, check_seconds, refuse_enqueue_options
 from ._launched import launched_engine, set_launched_engine
 from ._logging import configure_logging, library_version
+from ._observability import Observability, start_observability
 from ._queue import Queue, queue_of_stored, store_declared_queues
+from ._tracing import dbos_tracer
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._facade import FACADE_METHODS, Facade
 from .management._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -249,6 +248,11 @@ class DBOS(
     logger: ClassVar[logging.Logger] = logger
     workflow_id = _ClassProperty(_current_workflow_id)
     step_id = _ClassProperty(_current_step_id)
+    #: The active OpenTelemetry span (inside a workflow or step with ``enable_otlp``: DBOS's
+    #: span for it), or None when there is none or OpenTelemetry is not installed.
+    span = _ClassProperty(dbos_tracer.get_current_span)
+    #: DBOS's tracer (`DBOSTracer`): starts spans with DBOS's attributes.
+    tracer = _ClassProperty(lambda: dbos_tracer)
     #: The running step's `StepStatus` (its ID, and its attempt for a step that allows
     #: retries), or None outside a step: DBOS Transact 3.4's class property.
     step_status = _ClassProperty(current_step_status)
@@ -279,6 +283,7 @@ class DBOS(
             self._management_only = False
             self._engine: Engine | None = None
             self._storage: SystemStorage | None = None
+            self._observability: Observability | None = None
             DBOS._instance = self
 
     if not TYPE_CHECKING:  # for type checkers, the shared calls are the class's (`DBOS.send`)
@@ -376,6 +381,16 @@ class DBOS(
         self._storage, self._engine = storage, engine
         self._management_only = management_only
         set_launched_engine(engine)
+        try:
+            self._observability = start_observability(
+                settings.observability, settings.name, engine, hooks, management_only
+            )
+        except BaseException:
+            set_launched_engine(None)
+            self._storage = self._engine = None
+            engine.close(0)
+            storage.close()
+            raise
         logger.info(
             "DBOS %s launching%s: system database %s, executor %s, application version %s",
             library_version(),
@@ -410,6 +425,8 @@ class DBOS(
         if instance is not None:
             if instance._engine is not None:
                 instance._engine.close(workflow_completion_timeout_sec)
+            if instance._observability is not None:
+                instance._observability.stop()
             if instance._storage is not None:
                 instance._storage.close()
             instance._engine = instance._storage = None
@@ -649,7 +666,7 @@ class DBOS(
                     f"@DBOS.scheduled needs a workflow: put it above @DBOS.workflow() on "
                     f"{function_name(func)}"
                 )
-            _check_scheduled_signature(registration)
+            check_scheduled_signature(registration)
             _registry.register_scheduled(
                 ScheduledRegistration(registration, schedule, missed_ticks)
             )
@@ -689,7 +706,7 @@ class DBOS(
                 `DBOSConfiguredInstance` registered under it), or of a class not decorated
                 with ``@DBOS.dbos_class()``.
         """
-        _refuse_enqueue_options("DBOS.start_workflow")
+        refuse_enqueue_options("DBOS.start_workflow")
         engine = cls._launched_engine()
         call_args = _classes.with_bound_self(func, args)
         started = run_sync(engine.start(registration_of(func), call_args, kwargs))
@@ -717,7 +734,7 @@ class DBOS(
         Raises:
             DBOSException: called inside `SetEnqueueOptions` (see `start_workflow`).
         """
-        _refuse_enqueue_options("DBOS.start_workflow_async")
+        refuse_enqueue_options("DBOS.start_workflow_async")
         engine = cls._launched_engine()
         call_args = _classes.with_bound_self(func, args)
         started = await run_async(engine.start(registration_of(func), call_args, kwargs))
@@ -729,60 +746,11 @@ class DBOS(
     @classmethod
     def sleep(cls, seconds: float) -> None:
         """Sleep durably: inside a workflow, a recovered execution sleeps only what is left."""
-        _check_seconds(seconds)
+        check_seconds(seconds)
         run_sync(sleep_procedure(float(seconds)))
 
     @classmethod
     async def sleep_async(cls, seconds: float) -> None:
         """`DBOS.sleep` for async workflows."""
-        _check_seconds(seconds)
+        check_seconds(seconds)
         await run_async(sleep_procedure(float(seconds)))
-
-
-def _check_scheduled_signature(registration: WorkflowRegistration) -> None:
-    """Refuse a scheduled workflow that cannot take ``(scheduled_time, actual_time)``: every
-    tick would otherwise record a failed workflow, and nothing would say why at startup."""
-    try:
-        signature = inspect.signature(registration.function)
-    except (TypeError, ValueError):
-        return  # nothing to check against (a builtin or C callable)
-    now = datetime.now()
-    try:
-        signature.bind(now, now)
-    except TypeError as exc:
-        raise DBOSConfigError(
-            f"@DBOS.scheduled workflow {registration.name!r} must accept two positional "
-            f"arguments (scheduled_time, actual_time), but its signature {signature} does "
-            f"not: {exc}"
-        ) from None
-
-
-def _finite_at_least(value: object, minimum: float) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= minimum
-    )
-
-
-def _check_seconds(seconds: object) -> None:
-    if not _finite_at_least(seconds, 0.0):
-        raise DBOSException(f"sleep seconds must be a finite number >= 0, got {seconds!r}")
-
-
-def _refuse_enqueue_options(call: str) -> None:
-    """Enqueue options around a start that enqueues nothing would be silently ignored: a
-    deduplication ID that deduplicates nothing, a delay that does not delay. Ours: refuse."""
-    options = current_enqueue_options()
-    if options != EnqueueOptions():
-        given = ", ".join(
-            f"{field.name}={getattr(options, field.name)!r}"
-            for field in dataclasses.fields(options)
-            if getattr(options, field.name) is not None
-        )
-        raise DBOSException(
-            f"{call} was called inside SetEnqueueOptions({given}), but those options only "
-            "apply to tasks enqueued on a queue and would be ignored here: use "
-            "queue.enqueue(...) inside the block, or start the workflow outside it"
-        )

@@ -9,6 +9,7 @@ task starts look nested in it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -94,6 +95,25 @@ NEXT_REUSE_POLICY: ContextVar[str | None] = ContextVar("dbos_next_reuse_policy",
 #: workflows started or enqueued in the block. Cleared inside a workflow body, so children do
 #: not inherit them (DBOS semantics).
 NEXT_ATTRIBUTES: ContextVar[str | None] = ContextVar("dbos_next_attributes", default=None)
+#: Set by `PropagateOtelContext`: the W3C trace context (``traceparent``, ``tracestate``) that
+#: the workflows started or enqueued in the block store under `TRACE_CARRIER_ATTRIBUTE`, so
+#: that whichever process runs them continues the caller's trace (DBOS Transact 3.4's place).
+NEXT_TRACE_CARRIER: ContextVar[dict[str, str] | None] = ContextVar(
+    "dbos_next_trace_carrier", default=None
+)
+#: The reserved workflow attribute holding a propagated trace context (DBOS Transact 3.4's).
+TRACE_CARRIER_ATTRIBUTE = "dbos.otelContext"
+
+
+def with_trace_carrier(attributes: str | None) -> str | None:
+    """`attributes` (JSON text of an object, or None) with the `PropagateOtelContext` carrier
+    of this block added, if there is one."""
+    carrier = NEXT_TRACE_CARRIER.get()
+    if carrier is None:
+        return attributes
+    merged = json.loads(attributes) if attributes else {}
+    merged[TRACE_CARRIER_ATTRIBUTE] = carrier
+    return json.dumps(merged, separators=(",", ":"))
 
 
 def current_workflow() -> WorkflowContext | None:

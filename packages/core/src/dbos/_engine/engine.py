@@ -66,6 +66,7 @@ from .execution import (
 )
 from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
+from .observed import observed
 from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
@@ -77,6 +78,7 @@ from .scheduler import Scheduler
 from .slots import QueueSlot
 from .starting import REJECT, create, start_place
 from .starts import record_child
+from .successors import run_claimed, successors_here
 
 logger = logging.getLogger("dbos")
 
@@ -85,10 +87,6 @@ _RERUN_FIRST_PAUSE_S = 1.0
 _RERUN_MAX_PAUSE_S = 30.0
 #: How many recently finished executions the engine remembers (see `Engine._run_task`).
 _FINISHED_MEMORY = 10_000
-
-#: Per pool thread: successors claimed by the workflow it runs, to run next on this thread.
-_pool_thread = threading.local()
-
 
 _SUCCESS = WorkflowStatusString.SUCCESS.value
 _ERROR = WorkflowStatusString.ERROR.value
@@ -204,6 +202,7 @@ class Engine:
         )
         if new.serialization != serialization:  # the configured serializer is portable
             new = replace(new, serialization=serialization)
+        self.hooks.workflow_prepared(workflow_id, registration.name, new.queue_name, new.attributes)
         duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
             # An enqueued task is not registered as active here: a worker (maybe a finishing
@@ -472,22 +471,27 @@ class Engine:
     def _run_inline(self, started: Started) -> Procedure[Outcome]:
         if started.must_run:
             assert started.active is not None
-            outcome: Outcome = yield from self.execute(
-                started.workflow_id,
-                started.registration,
-                started.args,
-                started.kwargs,
-                fresh=started.fresh,
-                active=started.active,
-                deadline_ms=started.deadline_ms,
-                serialization=started.serialization,
-                identity=started.identity,
-                first_function_id=started.first_function_id,
-            )
+            outcome = yield from self._observed_execution(started, started.active)
             if outcome is not NOT_RUN_HERE:
                 return outcome
             return (yield from self._wait(started.workflow_id, None))
         return (yield from self._wait(started.workflow_id, started.active))
+
+    def _observed_execution(self, started: Started, active: ActiveWorkflow) -> Procedure[Outcome]:
+        """`execute` for `started`, seen by the hooks that observe executions (`observed`)."""
+        execution = self.execute(
+            started.workflow_id,
+            started.registration,
+            started.args,
+            started.kwargs,
+            fresh=started.fresh,
+            active=active,
+            deadline_ms=started.deadline_ms,
+            serialization=started.serialization,
+            identity=started.identity,
+            first_function_id=started.first_function_id,
+        )
+        return observed(self.hooks, started.workflow_id, started.registration.name, execution)
 
     def dispatch(self, started: Started, *, successor: bool = False) -> None:
         """Run a started workflow in the background if this process must run it: sync bodies
@@ -509,18 +513,7 @@ class Engine:
 
         def procedure() -> Procedure[Outcome]:
             assert active is not None
-            return self.execute(
-                started.workflow_id,
-                started.registration,
-                started.args,
-                started.kwargs,
-                fresh=started.fresh,
-                active=active,
-                deadline_ms=started.deadline_ms,
-                serialization=started.serialization,
-                identity=started.identity,
-                first_function_id=started.first_function_id,
-            )
+            return self._observed_execution(started, active)
 
         if started.registration.is_async:
             coroutine = run_async(procedure())
@@ -538,12 +531,12 @@ class Engine:
             return run_sync(procedure())
 
         active.set_run(run)
-        next_up: list[ActiveWorkflow] | None = getattr(_pool_thread, "next_up", None)
+        next_up = successors_here()
         if successor and next_up is not None:
             next_up.append(active)
         else:
             try:
-                self._pool.submit(self._run_claimed, active)
+                self._pool.submit(run_claimed, active)
             except RuntimeError:  # the pool is shut down: interpreter exit, or a close
                 self._not_run(active)
 
@@ -559,25 +552,6 @@ class Engine:
             "and is recovered at the next launch",
             active.workflow_id,
         )
-
-    @staticmethod
-    def _run_claimed(active: ActiveWorkflow) -> None:
-        next_up: list[ActiveWorkflow] = []
-        _pool_thread.next_up = next_up
-        try:
-            current: ActiveWorkflow | None = active
-            while current is not None:
-                run = current.claim()  # None if a waiter took it over meanwhile
-                if run is not None:
-                    try:
-                        run()
-                    except BaseException as exc:
-                        logger.debug(
-                            "workflow %s stopped without an outcome: %r", current.workflow_id, exc
-                        )
-                current = next_up.pop(0) if next_up else None
-        finally:
-            _pool_thread.next_up = None
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -756,6 +730,7 @@ class Engine:
             active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
         if slot is None and row.queue_name is not None:
             slot = self.queue_worker.slots.take(row.queue_name)
+        self.hooks.workflow_prepared(row.workflow_id, row.name, row.queue_name, row.attributes)
         return Started(
             row.workflow_id,
             active,

@@ -135,11 +135,15 @@ class Liveness:
         self._stranded_checked_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-liveness", daemon=True)
+        #: When the lease was last renewed (`time.monotonic()`), None before the first renewal:
+        #: the admin server's health check reads it.
+        self.last_renewed_s: float | None = None
 
     def renew(self) -> None:
         """One heartbeat: renew the lease now (launch does this before recovering anything, so
         no workflow this process runs is ever without a live owner)."""
         self._port.storage.renew_lease(self._lease)
+        self.last_renewed_s = time.monotonic()
 
     def forget_gone_neighbours(self) -> None:
         """Release the unexpired leases of processes of this host that are gone (killed,

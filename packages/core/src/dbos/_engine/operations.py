@@ -111,6 +111,8 @@ class Produced:
     record: StepRecord
     write: Write | None = None
     durable: bool = False
+    #: A step's own error (its outcome, stored in `record`), for the hooks.
+    error: BaseException | None = None
 
 
 #: Runs the operation given its operation IDs (as many as `recorded_operation` reserved):
@@ -131,13 +133,20 @@ def stop_if_cancelled(context: WorkflowContext) -> Procedure[None]:
 
 
 def recorded_operation(
-    context: WorkflowContext, name: str, run: Run, *, ids: int = 1, reserved: int | None = None
+    context: WorkflowContext,
+    name: str,
+    run: Run,
+    *,
+    ids: int = 1,
+    reserved: int | None = None,
+    kind: str = "operation",
 ) -> Procedure[StepRecord]:
     """The skeleton of every recorded operation (see the module's text). Reserves `ids`
     consecutive operation IDs (a wait with a timeout records its wake-up time at the second);
     the first is the operation's. `reserved` is an operation ID taken earlier (a step
-    reservation), used instead of taking the next one. Returns the record that counts: the
-    replayed one, the one `run` produced, or the one another execution committed first.
+    reservation), used instead of taking the next one. `kind` is what the operation hooks are
+    told (``"step"`` for a step). Returns the record that counts: the replayed one, the one
+    `run` produced, or the one another execution committed first.
 
     Raises:
         DBOSWorkflowCancelledError: the workflow was cancelled (or passed its deadline)
@@ -152,13 +161,23 @@ def recorded_operation(
     if replayed is not None:
         return replayed
     yield from stop_if_cancelled(context)
-    ran = run(function_ids)
-    produced = ran if isinstance(ran, Produced) else (yield from ran)
-    if produced.durable:
-        recorder.hooks.after_step_checkpoint(produced.record)
-        stored = produced.record
-    else:
-        stored = yield from recorder.checkpoint(context, produced.record, produced.write)
+    hooks = recorder.hooks
+    hooks.operation_started(context.workflow_id, function_ids[0], name, kind)
+    error: BaseException | None = None
+    try:
+        ran = run(function_ids)
+        produced = ran if isinstance(ran, Produced) else (yield from ran)
+        error = produced.error
+        if produced.durable:
+            hooks.after_step_checkpoint(produced.record)
+            stored = produced.record
+        else:
+            stored = yield from recorder.checkpoint(context, produced.record, produced.write)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        hooks.operation_ended(context.workflow_id, function_ids[0], name, kind, error)
     if context.cancelled:
         raise DBOSWorkflowCancelledError(context.workflow_id)
     return stored

@@ -86,9 +86,11 @@ def _checkpointed_step(
         if error is None and writes:
             # The successful attempt's writes commit with its checkpoint, or not at all.
             write = functools.partial(recorder.storage.record_step, writes=tuple(writes))
-        return Produced(record, write)
+        return Produced(record, write, error=error)
 
-    stored = yield from recorded_operation(context, registration.name, run, reserved=reserved_id)
+    stored = yield from recorded_operation(
+        context, registration.name, run, reserved=reserved_id, kind="step"
+    )
     if not ran or stored is not ran[0][0]:  # replayed, or another execution recorded it first
         return recorder.replay_result(stored)
     _, value, error = ran[0]
@@ -167,6 +169,9 @@ def _run_attempts(
             policy.max_attempts,
             delay,
             failures[-1],
+        )
+        recorder.hooks.step_retry(
+            context.workflow_id, function_id, registration.name, len(failures), failures[-1], delay
         )
         yield Sleep(delay)
 

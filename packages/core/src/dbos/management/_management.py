@@ -18,6 +18,7 @@ from .._base.errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWork
 from .._base.ids import check_texts, check_workflow_id
 from .._base.portable import WorkflowSerializationFormat, codec_for, serialization_for
 from .._base.serialization import Codec
+from .._engine.context import with_trace_carrier
 from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
 from .._engine.queues import INTERNAL_QUEUE_NAME
@@ -494,7 +495,9 @@ class Management:
             deadline_ms=created + int(timeout * 1000) if timeout else None,
             class_name=options.get("class_name"),
             config_name=options.get("instance_name"),
-            attributes=encode_attributes(options.get("attributes"), "enqueue option 'attributes'"),
+            attributes=with_trace_carrier(
+                encode_attributes(options.get("attributes"), "enqueue option 'attributes'")
+            ),
             authenticated_user=options.get("authenticated_user"),
             authenticated_roles=encode_roles(granted),
         )

@@ -113,6 +113,70 @@ class Hooks:
         self._after_step_checkpoint = hook.dbos_after_step_checkpoint
         self._storage_call = hook.dbos_storage_call
         self._storage_call_done = hook.dbos_storage_call_done
+        self._workflow_prepared = hook.dbos_workflow_prepared
+        self._workflow_ended = hook.dbos_workflow_ended
+        self._operation_started = hook.dbos_operation_started
+        self._operation_ended = hook.dbos_operation_ended
+        self._step_retry = hook.dbos_step_retry
+
+    def workflow_prepared(
+        self, workflow_id: str, name: str, queue_name: str | None, attributes: str | None
+    ) -> None:
+        """Call ``dbos_workflow_prepared``: a workflow is about to be created, or a stored one
+        to run here."""
+        if self._workflow_prepared.get_hookimpls():
+            self._workflow_prepared(
+                workflow_id=workflow_id, name=name, queue_name=queue_name, attributes=attributes
+            )
+
+    def workflow_ended(
+        self, workflow_id: str, name: str, status: str | None, error: BaseException | None
+    ) -> None:
+        """Call ``dbos_workflow_ended``: an execution begun with ``dbos_workflow_started``
+        ended (with the recorded `status`, or None)."""
+        if self._workflow_ended.get_hookimpls():
+            self._workflow_ended(workflow_id=workflow_id, name=name, status=status, error=error)
+
+    def operation_started(self, workflow_id: str, function_id: int, name: str, kind: str) -> None:
+        """Call ``dbos_operation_started``: a recorded operation is about to run."""
+        if self._operation_started.get_hookimpls():
+            self._operation_started(
+                workflow_id=workflow_id, function_id=function_id, name=name, kind=kind
+            )
+
+    def operation_ended(
+        self,
+        workflow_id: str,
+        function_id: int,
+        name: str,
+        kind: str,
+        error: BaseException | None,
+    ) -> None:
+        """Call ``dbos_operation_ended``: a recorded operation is checkpointed or stopped."""
+        if self._operation_ended.get_hookimpls():
+            self._operation_ended(
+                workflow_id=workflow_id, function_id=function_id, name=name, kind=kind, error=error
+            )
+
+    def step_retry(
+        self,
+        workflow_id: str,
+        function_id: int,
+        name: str,
+        attempt: int,
+        error: BaseException,
+        delay_s: float,
+    ) -> None:
+        """Call ``dbos_step_retry``: a step attempt failed and is retried."""
+        if self._step_retry.get_hookimpls():
+            self._step_retry(
+                workflow_id=workflow_id,
+                function_id=function_id,
+                name=name,
+                attempt=attempt,
+                error=error,
+                delay_s=delay_s,
+            )
 
     def workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
         """Call ``dbos_workflow_started``: a workflow body is about to run (first run or

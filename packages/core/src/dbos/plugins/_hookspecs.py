@@ -47,6 +47,51 @@ def dbos_workflow_finished(workflow_id: str, name: str, status: str) -> None:
 
 
 @hookspec
+def dbos_workflow_prepared(
+    workflow_id: str, name: str, queue_name: str | None, attributes: str | None
+) -> None:
+    """A workflow is about to be created by a start or enqueue in this thread, or a stored
+    one (claimed from a queue, recovered, resumed) is about to run here. `attributes` is its
+    JSON text (None: none). Tracing reads the caller's trace context here."""
+
+
+@hookspec
+def dbos_workflow_ended(
+    workflow_id: str, name: str, status: str | None, error: BaseException | None
+) -> None:
+    """The execution a `dbos_workflow_started` began has ended, however it ended: `status`
+    is the outcome recorded (None when the execution stopped without one: a crash, a
+    shutdown); `error` what the body raised, or what stopped the execution."""
+
+
+@hookspec
+def dbos_operation_started(workflow_id: str, function_id: int, name: str, kind: str) -> None:
+    """A recorded operation (not a replayed one) is about to run: `kind` is ``"step"`` for a
+    step, ``"operation"`` for sleep, messaging, events, streams and the like."""
+
+
+@hookspec
+def dbos_operation_ended(
+    workflow_id: str, function_id: int, name: str, kind: str, error: BaseException | None
+) -> None:
+    """The operation a `dbos_operation_started` announced is checkpointed, or stopped with
+    `error` (a step's own error is its outcome, passed here too)."""
+
+
+@hookspec
+def dbos_step_retry(
+    workflow_id: str,
+    function_id: int,
+    name: str,
+    attempt: int,
+    error: BaseException,
+    delay_s: float,
+) -> None:
+    """Attempt `attempt` (from 1) of a step failed with `error`; it is retried in `delay_s`
+    seconds."""
+
+
+@hookspec
 def dbos_before_step_checkpoint(step: StepRecord) -> None:
     """A step has run; its checkpoint is about to be written."""
 
