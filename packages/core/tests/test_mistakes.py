@@ -139,6 +139,8 @@ OTHER_ARGUMENTS: dict[str, Any] = {
     "start_step": 0,
     "topic": "t",
     "attributes": {"a": 1},
+    # send_in_transaction checks the destination ID before it touches the connection.
+    "conn_or_session": None,
 }
 
 

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from dbos import DBOSException
-from dbos.management import EnqueueOptions
+from dbos.management import EnqueueOptions, check_workflow_id
 from dbos.storage import load_queries
 
 _QUERIES = load_queries("dbos_client", "in_transaction.sql")
@@ -128,10 +128,11 @@ def send_in(
     """Send on `conn_or_session`, in its transaction.
 
     Raises:
-        DBOSException: a message that is not JSON, or a connection that is not Postgres.
+        DBOSException: a blank destination ID or one that is not valid text, a message that
+            is not JSON, or a connection that is not Postgres.
     """
     params = {
-        "destination_id": destination_id,
+        "destination_id": check_workflow_id(destination_id, "the destination ID"),
         "message": _json(message, "the message"),
         "topic": topic,
         "message_id": idempotency_key,
