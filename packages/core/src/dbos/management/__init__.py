@@ -20,8 +20,8 @@ Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.
 
 from __future__ import annotations
 
-from .._base.serialization import Codec, LenientCodec, UnreadableValue
 from .._base.ids import check_workflow_id
+from .._base.serialization import Codec, LenientCodec, UnreadableValue
 from .._base.urls import validate_url
 from .._engine.context import take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
