@@ -129,7 +129,7 @@ def checkout(order):
     return [charge(order), ship(order)]
 
 def test_checkout_survives_a_crash_after_charging(dbos, dbos_crash):
-    dbos_crash.after_checkpoint(0)
+    dbos_crash.after_checkpoint(1)  # the first step (operations count from 1)
     with SetWorkflowID("order-1"), pytest.raises(SimulatedCrash):
         checkout("order-1")
     (handle,) = DBOS.recover_pending_workflows()
