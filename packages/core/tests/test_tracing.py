@@ -12,6 +12,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,8 +49,22 @@ def _provider() -> TracerProvider:
 def spans() -> Iterator[Callable[[], list[ReadableSpan]]]:
     _provider()
     _exporter.clear()
-    yield lambda: list(_exporter.get_finished_spans())
+    yield _settled_spans
     _exporter.clear()
+
+
+def _settled_spans() -> list[ReadableSpan]:
+    """The finished spans, once no span has ended for 0.2 s (at most 5 s): a workflow's span
+    ends just after its outcome is stored, so a caller's `get_result` can return first."""
+    deadline = time.monotonic() + 5
+    found = list(_exporter.get_finished_spans())
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        again = list(_exporter.get_finished_spans())
+        if len(again) == len(found):
+            return again
+        found = again
+    return found
 
 
 retry_queue = Queue("traced-queue", polling_interval_sec=0.05)
