@@ -5,10 +5,7 @@ in the statement that stores the message (see send_message in queries.sql)."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any
-
-import psycopg
 
 from dbos.storage import (
     DBOSNonExistentWorkflowError,
@@ -18,14 +15,11 @@ from dbos.storage import (
     WorkflowRow,
 )
 
+from ._host import StorageHost
 
-class BulkMessages:
+
+class BulkMessages(StorageHost):
     """`send_many` and `get_all_events` (see `SystemStorage`), one statement each."""
-
-    _queries: dict[str, bytes]
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        raise NotImplementedError  # PostgresStorage's
 
     def _write_with_step(
         self, query: str, params: dict[str, Any], step: StepRecord | None, target: str

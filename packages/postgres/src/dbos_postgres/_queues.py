@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from typing import Any
 
-import psycopg
 from psycopg.rows import kwargs_row
 
 from dbos.storage import (
@@ -18,6 +16,8 @@ from dbos.storage import (
     StoredQueue,
     as_params,
 )
+
+from ._host import StorageHost
 
 #: Rows of the statements that select the queue columns under the record's field names.
 _QUEUE = kwargs_row(StoredQueue)
@@ -46,14 +46,9 @@ def update_params(name: str, changes: dict[str, int | float | None], now_ms: int
     return params
 
 
-class StoredQueues:
+class StoredQueues(StorageHost):
     """`store_queue`, `get_queue`, `list_queues`, `update_queue`, `delete_queue` and
     `queue_depths` (see `SystemStorage`), one statement each."""
-
-    _queries: dict[str, bytes]
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        raise NotImplementedError  # PostgresStorage's
 
     def store_queue(self, queue: StoredQueue, replace: bool, now_ms: int) -> bool:
         """`SystemStorage.store_queue` on Postgres: one upsert."""

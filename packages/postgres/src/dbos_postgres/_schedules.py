@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any
-
-import psycopg
 from psycopg.rows import kwargs_row
 
 from dbos.storage import ScheduleQuery, ScheduleRecord, as_params
+
+from ._host import StorageHost
 
 #: The statements select the columns under the record's field names.
 _BY_NAME = kwargs_row(ScheduleRecord)
@@ -19,15 +17,10 @@ def _list(values: tuple[str, ...] | None) -> list[str] | None:
     return None if values is None else list(values)
 
 
-class Schedules:
+class Schedules(StorageHost):
     """`create_schedule`, `apply_schedules`, `list_schedules`, `get_schedule`,
     `set_schedule_status`, `delete_schedule` and `record_schedule_fired` (see
     `SystemStorage`)."""
-
-    _queries: dict[str, bytes]
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        raise NotImplementedError  # PostgresStorage's
 
     def create_schedule(self, schedule: ScheduleRecord) -> bool:
         """`SystemStorage.create_schedule` on Postgres: one insert-or-ignore."""

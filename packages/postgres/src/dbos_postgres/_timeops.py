@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any
-
-import psycopg
-
 from dbos.storage import TERMINAL_STATUSES, RewindRequest, as_params
+
+from ._host import StorageHost
 
 #: The statements of a rewind after the status check, in order: the event values are restored
 #: from the history before the history from the cut on is deleted.
@@ -23,14 +20,9 @@ _REWIND = (
 )
 
 
-class TimeOps:
+class TimeOps(StorageHost):
     """`rewind_workflow` (one transaction holding the row), `release_cancelled` and
     `set_workflow_delay` (one statement each); see `SystemStorage`."""
-
-    _queries: dict[str, bytes]
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        raise NotImplementedError  # PostgresStorage's
 
     def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
         """`SystemStorage.rewind_workflow` on Postgres: locks the row (FOR UPDATE), checks its

@@ -3,28 +3,20 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any
-
-import psycopg
 from psycopg.rows import kwargs_row
 
 from dbos.storage import ApplicationVersion, StrandedVersion
+
+from ._host import StorageHost
 
 #: Rows of the statements that select the version columns under the record's field names.
 _BY_NAME = kwargs_row(ApplicationVersion)
 
 
-class ApplicationVersions:
+class ApplicationVersions(StorageHost):
     """`register_application_version`, `list_application_versions`,
     `set_latest_application_version`, `count_stranded_workflows` and `move_workflows` (see
     `SystemStorage`), one statement each."""
-
-    _queries: dict[str, bytes]
-    _schema: str
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        raise NotImplementedError  # PostgresStorage's
 
     def register_application_version(self, version: ApplicationVersion) -> None:
         """`SystemStorage.register_application_version` on Postgres: one insert-or-ignore."""

@@ -6,24 +6,15 @@ message."""
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
-from typing import Any
 
 from dbos.storage import Message, StepAck, StepRecord, as_params
 
+from ._host import StorageHost
 
-class BulkMessages:
+
+class BulkMessages(StorageHost):
     """`send_many` and `get_all_events` (see `SystemStorage`), and how every path stores a
     message (`_insert_message`)."""
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError  # SQLiteStorage's
 
     def _require_workflow(self, connection: sqlite3.Connection, workflow_id: str) -> None:
         raise NotImplementedError  # SQLiteStorage's

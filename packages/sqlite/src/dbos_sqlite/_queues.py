@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from dbos.storage import QUEUE_SETTINGS, DBOSConfigError, Lease, QueueDepth, StoredQueue, as_params
+
+from ._host import StorageHost
 
 
 def _queue(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> StoredQueue:
@@ -35,18 +36,9 @@ def listened_queues(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(json.loads(text))
 
 
-class StoredQueues:
+class StoredQueues(StorageHost):
     """`store_queue`, `get_queue`, `list_queues`, `update_queue`, `delete_queue` and
     `queue_depths` (see `SystemStorage`)."""
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError  # SQLiteStorage's
 
     def store_queue(self, queue: StoredQueue, replace: bool, now_ms: int) -> bool:
         """`SystemStorage.store_queue` on SQLite: a look and an upsert in one transaction."""

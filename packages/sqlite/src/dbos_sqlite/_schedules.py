@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from dbos.storage import ScheduleQuery, ScheduleRecord, as_params
+
+from ._host import StorageHost
 
 
 def _schedule(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ScheduleRecord:
@@ -22,19 +23,10 @@ def _json(values: tuple[str, ...] | None) -> str | None:
     return None if values is None else json.dumps(list(values))
 
 
-class Schedules:
+class Schedules(StorageHost):
     """`create_schedule`, `apply_schedules`, `list_schedules`, `get_schedule`,
     `set_schedule_status`, `delete_schedule` and `record_schedule_fired` (see
     `SystemStorage`), each one statement or one write transaction."""
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError  # SQLiteStorage's
 
     def create_schedule(self, schedule: ScheduleRecord) -> bool:
         """`SystemStorage.create_schedule` on SQLite: one insert-or-ignore."""

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import AbstractContextManager
-from typing import Any
-
 from dbos.storage import TERMINAL_STATUSES, RewindRequest, as_params
+
+from ._host import StorageHost
 
 #: The statements of a rewind after the status check, in order: the event values are restored
 #: from the history before the history from the cut on is deleted.
@@ -22,15 +20,9 @@ _REWIND = (
 )
 
 
-class TimeOps:
+class TimeOps(StorageHost):
     """`rewind_workflow`, `release_cancelled` and `set_workflow_delay` (see `SystemStorage`),
     each one write transaction."""
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError  # SQLiteStorage's
 
     def rewind_workflow(self, request: RewindRequest) -> tuple[str, bool] | None:
         """`SystemStorage.rewind_workflow` on SQLite: the status check and the rewind in one

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import AbstractContextManager
 from typing import Any
 
 from dbos.storage import ApplicationVersion, StrandedVersion
+
+from ._host import StorageHost
 
 
 def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVersion:
@@ -18,19 +19,10 @@ def _version(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> ApplicationVers
     return ApplicationVersion(**dict(zip(names, values, strict=True)))
 
 
-class ApplicationVersions:
+class ApplicationVersions(StorageHost):
     """`register_application_version`, `list_application_versions`,
     `set_latest_application_version`, `count_stranded_workflows` and `move_workflows` (see
     `SystemStorage`)."""
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # SQLiteStorage's
-
-    def _run(self, connection: sqlite3.Connection, query: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError  # SQLiteStorage's
 
     def register_application_version(self, version: ApplicationVersion) -> None:
         """`SystemStorage.register_application_version` on SQLite: one insert-or-ignore."""
