@@ -82,8 +82,7 @@ class QueueWorker:
     def _spec(self, queue_name: str) -> QueueSpec | None:
         if queue_name == INTERNAL_QUEUE_NAME:
             return _INTERNAL_QUEUE
-        stored = self.stored.get(queue_name)
-        return None if stored is None else stored.spec()
+        return self.stored.spec(queue_name)
 
     def wake(self, queue_name: str | None = None) -> None:
         """Look for work on `queue_name` (every queue if None) at once."""
@@ -166,7 +165,7 @@ class QueueWorker:
             try:
                 if self.stored.refresh_if_due(time.monotonic()):
                     polling = True  # new settings: look at every queue under them
-                specs = [queue.spec() for queue in self.stored.queues()]
+                specs = self.stored.specs()
                 work = [(spec, spec.worker_concurrency) for spec in specs]
                 work.append((_INTERNAL_QUEUE, None))
                 due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 from ..storage._protocol import SystemStorage
-from ..storage._queue_records import StoredQueue
+from ..storage._records import QueueSpec
 from .queues import DEFAULT_POLLING_INTERVAL_S, listened_queues
 
 
@@ -21,7 +21,10 @@ class StoredQueueView:
         # Held through a whole read, so a read that started earlier can never replace the
         # result of one that started later (a setter's own read, after its commit).
         self._reading = threading.Lock()
-        self._queues: dict[str, StoredQueue] = {}
+        # Each queue's claim limits, and the shortest polling interval, as of the last read:
+        # what the worker asks for on every claim and every finishing task.
+        self._specs: dict[str, QueueSpec] = {}
+        self._interval = DEFAULT_POLLING_INTERVAL_S
         self._read_at = float("-inf")
         self._stale = True
 
@@ -33,10 +36,7 @@ class StoredQueueView:
     def interval(self) -> float:
         """The shortest polling interval of the queues worked on (the default if none)."""
         with self._lock:
-            return min(
-                (queue.polling_interval_sec for queue in self._queues.values()),
-                default=DEFAULT_POLLING_INTERVAL_S,
-            )
+            return self._interval
 
     def refresh(self) -> None:
         """Read the stored queues now (after this process changed one, so its next claims
@@ -53,10 +53,7 @@ class StoredQueueView:
 
     def _refresh_if_due(self, now_s: float) -> bool:
         with self._lock:
-            due = self._stale or now_s - self._read_at >= min(
-                (queue.polling_interval_sec for queue in self._queues.values()),
-                default=DEFAULT_POLLING_INTERVAL_S,
-            )
+            due = self._stale or now_s - self._read_at >= self._interval
             if not due:
                 return False
             self._stale = False
@@ -66,18 +63,24 @@ class StoredQueueView:
 
     def _read(self) -> None:
         listening = listened_queues()
-        found = {
-            queue.name: queue
+        found = [
+            queue
             for queue in self._storage.list_queues()
             if listening is None or queue.name in listening
-        }
+        ]
+        specs = {queue.name: queue.spec() for queue in found}
+        interval = min(
+            (queue.polling_interval_sec for queue in found), default=DEFAULT_POLLING_INTERVAL_S
+        )
         with self._lock:
-            self._queues = found
+            self._specs, self._interval = specs, interval
 
-    def queues(self) -> list[StoredQueue]:
+    def specs(self) -> list[QueueSpec]:
+        """The claim limits of every queue worked on."""
         with self._lock:
-            return list(self._queues.values())
+            return list(self._specs.values())
 
-    def get(self, name: str) -> StoredQueue | None:
+    def spec(self, name: str) -> QueueSpec | None:
+        """The claim limits of queue `name`, or None if it is not worked on."""
         with self._lock:
-            return self._queues.get(name)
+            return self._specs.get(name)
