@@ -118,10 +118,17 @@ class _AlreadyRecorded(Exception):
 
 
 def attempt(
-    spec: TransactionSpec, workflow_id: str | None, function_id: int | None, codec: Codec | None
+    spec: TransactionSpec,
+    workflow_id: str | None,
+    function_id: int | None,
+    codec: Codec | None,
+    look_first: bool = True,
 ) -> Generator[Any, Any, Attempt]:
     """Run the transaction, retrying serialization conflicts up to the budget; with a
-    `workflow_id`, check for and write the checkpoint row in the same transaction."""
+    `workflow_id`, write the checkpoint row in the same transaction, and, if `look_first`
+    (an earlier execution of the workflow may have committed it), look for it first. Without
+    the look, a row committed meanwhile by another execution still conflicts with this one's
+    insert: the transaction rolls back and the next attempt looks."""
     failures = 0
     wait = _FIRST_WAIT_S
     while True:
@@ -132,7 +139,7 @@ def attempt(
                 {} if spec.isolation_level is None else {"isolation_level": spec.isolation_level}
             )
             conn = yield CallBody(session.connection, (), {"execution_options": options})
-            if workflow_id is not None:
+            if workflow_id is not None and look_first:
                 table = spec.table
                 query = sa.select(table.c.output, table.c.error).where(
                     table.c.workflow_id == workflow_id, table.c.step_id == function_id
@@ -166,6 +173,7 @@ def attempt(
             return Committed(value, output)
         except _AlreadyRecorded:
             yield CallBody(session.rollback, (), {})
+            look_first = True
             continue  # the next attempt finds the row
         except Exception as exc:
             yield CallBody(session.rollback, (), {})
@@ -200,7 +208,15 @@ def transaction_procedure(spec: TransactionSpec) -> Procedure[Any]:
         function_id = function_ids[0]
         recorder.hooks.before_step(context.workflow_id, function_id, spec.name)
         started = now_ms()
-        outcome = yield from attempt(spec, context.workflow_id, function_id, recorder.codec)
+        # A first execution cannot find a checkpoint row of its own: it skips the look (one
+        # round trip of the application database per transaction).
+        outcome = yield from attempt(
+            spec,
+            context.workflow_id,
+            function_id,
+            recorder.codec,
+            look_first=not context.first_execution,
+        )
         if isinstance(outcome, Failed):
             error: str | None = recorder.codec.encode_error(
                 outcome.error,

@@ -42,6 +42,9 @@ class WorkflowContext:
     serialization: str | None = None
     #: The identity it runs as: its stored one (`roles`).
     identity: Identity = NO_IDENTITY
+    #: No earlier execution of this workflow ran (a first start or a first claim): nothing it
+    #: did can be found anywhere, so operations need not look for an earlier result.
+    first_execution: bool = False
 
     def __post_init__(self) -> None:
         self.next_function_id = self.first_function_id

@@ -342,6 +342,7 @@ class Engine:
                         deadline_ms=deadline_ms,
                         serialization=serialization,
                         identity=identity,
+                        first_execution=fresh,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -354,6 +355,7 @@ class Engine:
                         rerun_pause,
                     )
                     yield Sleep(rerun_pause)
+                    fresh = False  # the next run follows this one
                     rerun_pause = min(rerun_pause * 2, _RERUN_MAX_PAUSE_S)
                     steps = yield Blocking(self.storage.load_steps, (workflow_id,))
                     recorded = {step.function_id: step for step in steps}
