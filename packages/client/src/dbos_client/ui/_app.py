@@ -139,14 +139,21 @@ class _Pages:
         entries, closed = await run_in_threadpool(self.reader.stream, workflow_id, key)
         return self.page(request, "_stream.html", key=key, entries=entries, closed=closed)
 
-    async def confirm(self, request: Request) -> Response:
-        workflow_id = request.path_params["workflow_id"]
+    def _action_refusal(self, request: Request) -> Response | None:
+        """The answer to an action request this server refuses (unknown action, no token,
+        read-only, another site), or None."""
         action = request.path_params["action"]
         if action not in ACTIONS:
             return self.message(request, f"no such action: {action}", 404)
         refusal = self.guard.action_refusal(request)
-        if refusal is not None:
-            return self.message(request, refusal, 403)
+        return None if refusal is None else self.message(request, refusal, 403)
+
+    async def confirm(self, request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        action = request.path_params["action"]
+        refused = self._action_refusal(request)
+        if refused is not None:
+            return refused
         status = await run_in_threadpool(self.reader.workflow, workflow_id)
         if status is None:
             return self.message(request, f"no workflow with ID {workflow_id}", 404)
@@ -163,11 +170,9 @@ class _Pages:
     async def act(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         action = request.path_params["action"]
-        if action not in ACTIONS:
-            return self.message(request, f"no such action: {action}", 404)
-        refusal = self.guard.action_refusal(request)
-        if refusal is not None:
-            return self.message(request, refusal, 403)
+        refused = self._action_refusal(request)
+        if refused is not None:
+            return refused
         form = await request.form()
         if form.get("confirm") != "yes":
             return self.message(request, "the action was not confirmed", 400)
