@@ -156,6 +156,36 @@ def test_rewind_onto_a_queue_and_async_form(launch: Launch) -> None:
     assert status is not None and status.queue_name == "rewinds"
 
 
+def test_rewind_onto_a_queue_keeps_the_steps_before_start_step(launch: Launch) -> None:
+    """A rewound task claimed from a user queue replays its recorded steps: it ran before,
+    so the claim must not treat it as new (it once did, and ran step 1 again)."""
+    queue = Queue("rewinds-mid")
+    runs: Counter[str] = Counter()
+
+    @DBOS.step()
+    def first() -> str:
+        runs["first"] += 1
+        return f"first-{runs['first']}"
+
+    @DBOS.step()
+    def second() -> str:
+        runs["second"] += 1
+        return f"second-{runs['second']}"
+
+    @DBOS.workflow()
+    def job() -> tuple[str, str]:
+        return first(), second()
+
+    launch()
+    with SetWorkflowID("two-steps"):
+        assert job() == ("first-1", "second-1")
+    handle = DBOS.rewind_workflow("two-steps", start_step=2, queue_name=queue.name)
+    assert handle.get_result(timeout_seconds=30) == ("first-1", "second-2")
+    assert runs == Counter(first=1, second=2)
+    status = DBOS.get_workflow_status("two-steps")
+    assert status is not None and status.queue_name == "rewinds-mid"
+
+
 def test_set_workflow_delay_moves_a_delayed_task(launch: Launch) -> None:
     queue = Queue("later")
 

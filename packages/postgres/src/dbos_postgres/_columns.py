@@ -93,12 +93,21 @@ def _positions(names: tuple[bytes, ...]) -> Callable[[Sequence[Any]], Sequence[A
 def workflow_rows(cursor: Cursor[Any]) -> RowMaker[WorkflowRow]:
     """Row factory: a `WorkflowRow` from each row of a statement that selects
     ``{workflow_row}`` (other columns are ignored)."""
-    pick = _positions(_names(cursor))
+    names = _names(cursor)
+    pick = _positions(names)
+    if b"has_operations" not in names:
 
-    def make(values: Sequence[Any]) -> WorkflowRow:
-        return WorkflowRow(*pick(values))
+        def make(values: Sequence[Any]) -> WorkflowRow:
+            return WorkflowRow(*pick(values))
 
-    return make
+        return make
+    ran = names.index(b"has_operations")
+
+    def make_claimed(values: Sequence[Any]) -> WorkflowRow:
+        # has_operations is the field after the stored columns (see WorkflowRow).
+        return WorkflowRow(*(*pick(values), bool(values[ran])))
+
+    return make_claimed
 
 
 def workflow_inits(cursor: Cursor[Any]) -> RowMaker[WorkflowInit]:
@@ -119,9 +128,12 @@ def finished_and_claimed(
     workflow (None in the one row of a batch that claimed nothing)."""
     names = _names(cursor)
     pick, statuses = _positions(names), names.index(b"finished_statuses")
+    ran = names.index(b"has_operations")
 
     def make(values: Sequence[Any]) -> tuple[list[str | None], WorkflowRow | None]:
         fields = pick(values)
-        return values[statuses], None if fields[0] is None else WorkflowRow(*fields)
+        if fields[0] is None:
+            return values[statuses], None
+        return values[statuses], WorkflowRow(*(*fields, bool(values[ran])))
 
     return make

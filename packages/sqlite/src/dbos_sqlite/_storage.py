@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from dbos.storage import (
@@ -490,7 +491,8 @@ class SQLiteStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, Store
             self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
             row = self._select_workflow(connection, workflow_id)
             if row is not None:
-                claimed.append(row)
+                ran = self._run(connection, "has_operations", {"workflow_id": workflow_id})
+                claimed.append(replace(row, has_operations=bool(ran.fetchone()[0])))
         return claimed
 
     def _queue_candidates(

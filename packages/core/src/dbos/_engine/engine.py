@@ -71,7 +71,6 @@ from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
-from .queues import INTERNAL_QUEUE_NAME
 from .registry import WorkflowRegistration
 from .roles import NO_IDENTITY, Identity, authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
@@ -658,15 +657,17 @@ class Engine:
     def _run_task(self, row: WorkflowRow, slot: QueueSlot, successor: bool) -> None:
         """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
         (status PENDING, this executor), on the queue slot its claim took. Tasks of the
-        internal queue (forks, resumes from outside the app) replay their recorded steps; a
-        task of any other queue has none, so it runs without reading any first."""
+        task that ran before (a fork, or a rewind, resume or move that put it back on a
+        queue: `WorkflowRow.has_operations`) replays its recorded steps; a new one has none,
+        so it runs without reading any first."""
         with self._lock:
             ran_here = row.workflow_id in self._finished_recently
         if ran_here and not self._still_claimed_here(row.workflow_id):
             logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
             slot.release()
             return
-        started = self._prepare_pending(row, fresh=row.queue_name != INTERNAL_QUEUE_NAME, slot=slot)
+        # None (a backend that does not say) loads the steps, as a recovery does.
+        started = self._prepare_pending(row, fresh=row.has_operations is False, slot=slot)
         if started is None:
             slot.release()
         else:

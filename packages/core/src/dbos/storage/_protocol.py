@@ -222,7 +222,9 @@ class StorageBackend(Protocol):
         claim are atomic with respect to other claimers of the same queue, so the queue's
         limits hold across processes. Claimed rows get status PENDING, this executor, this
         application version, `request.instance_id` as owner and `started_at_ms =
-        request.now_ms`; they are returned. Claimers
+        request.now_ms`; they are returned, each with `has_operations` set (whether the
+        row has any recorded operation: a rewind, resume or move may have put a task that
+        ran before back on its queue; None makes the engine load its steps). Claimers
         of a queue without global limits never wait for each other (SKIP LOCKED).
         """
         ...

@@ -133,6 +133,11 @@ class WorkflowRow:
     #: The function ID of its first operation (`NewWorkflow.first_function_id`): 0 for a
     #: workflow stored under this library's earlier numbering, else 1. A fork copies it.
     first_function_id: int = 1
+    #: Whether it had recorded operations when a claim took it (`claim_queued`,
+    #: `finish_and_claim`); None where the reading did not look. A claimed task without any
+    #: runs without loading its steps; one with some (a rewind, resume or move put it back
+    #: on a queue) replays them.
+    has_operations: bool | None = None
 
     @property
     def is_terminal(self) -> bool:

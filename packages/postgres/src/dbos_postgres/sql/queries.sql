@@ -97,6 +97,12 @@ recovery_attempts = recovery_attempts + 1,
         ELSE status
     END
 
+-- fragment: claimed_has_operations
+-- The claiming statements' has_operations column: whether the task ran before (a rewind,
+-- resume or move put it back on its queue; see WorkflowRow.has_operations).
+EXISTS (SELECT 1 FROM {schema}.operation_outputs AS o
+        WHERE o.workflow_id = claimed.workflow_id) AS has_operations
+
 -- fragment: owner_lease_expired
 -- Row w's owner holds no unexpired lease by this server's clock (a missing lease counts as
 -- expired).
@@ -362,7 +368,7 @@ WITH claimed AS (
     )
     RETURNING *
 )
-SELECT {workflow_row}
+SELECT {workflow_row}, {@claimed_has_operations}
 FROM claimed ORDER BY priority, created_at, enqueue_seq
 
 -- name: cancel_workflow
@@ -444,7 +450,7 @@ WITH quota AS (
     WHERE workflow_id IN (SELECT workflow_id FROM picked)
     RETURNING *
 )
-SELECT {workflow_row}
+SELECT {workflow_row}, {@claimed_has_operations}
 FROM claimed ORDER BY priority, created_at, enqueue_seq
 
 -- name: finish_workflows
@@ -516,7 +522,7 @@ WITH batch AS (
     LEFT JOIN updated ON updated.workflow_id = batch.workflow_id
     LEFT JOIN {schema}.workflow_status AS before ON before.workflow_id = batch.workflow_id
 )
-SELECT finished.finished_statuses, {workflow_row}
+SELECT finished.finished_statuses, {workflow_row}, {@claimed_has_operations}
 FROM finished
 LEFT JOIN claimed ON true
 ORDER BY claimed.priority, claimed.created_at, claimed.enqueue_seq

@@ -197,6 +197,10 @@ SET status = 'PENDING', executor_id = :executor_id, application_version = :appli
     owner_instance = :instance_id, started_at = :now_ms, updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
 
+-- name: has_operations
+-- Whether a claimed task ran before (see WorkflowRow.has_operations).
+SELECT EXISTS (SELECT 1 FROM operation_outputs WHERE workflow_id = :workflow_id)
+
 -- name: cancel_workflow
 UPDATE workflow_status SET status = 'CANCELLED', updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status IN ('ENQUEUED', 'PENDING')

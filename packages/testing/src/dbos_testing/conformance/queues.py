@@ -47,6 +47,7 @@ __all__ = [
     "test_partitioned_rate_limit_applies_per_partition",
     "test_partitions_are_served_round_robin",
     "test_concurrent_claimers_never_exceed_a_partition_limit",
+    "test_claims_say_whether_a_task_ran_before",
 ]
 
 
@@ -421,3 +422,27 @@ def test_concurrent_finish_and_claims_take_each_task_once(dbos_storage: SystemSt
     leftover = claim(dbos_storage, spec)  # what SKIP LOCKED passed over, if anything
     assert sorted(seen + leftover) == [f"t{index:02d}" for index in range(40)]
     assert len(seen) == len(set(seen))
+
+
+def test_claims_say_whether_a_task_ran_before(dbos_storage: SystemStorage) -> None:
+    """A task put back on its queue after it recorded operations (here: failed, then
+    requeued, as a resume or rewind onto a queue does) is claimed with `has_operations`, so
+    the engine replays its steps instead of running them again."""
+    for index in range(3):
+        dbos_storage.create_workflow(task(f"t{index}", created_at_ms=index))
+    spec = QueueSpec("q")
+    first = dbos_storage.claim_queued(_request(spec, capacity=2))
+    assert [(row.workflow_id, row.has_operations) for row in first] == [
+        ("t0", False),
+        ("t1", False),
+    ]
+    dbos_storage.record_step(StepRecord("t0", 1, "s", "null", None, 1, 2))
+    dbos_storage.finish_workflow(WorkflowOutcome("t0", "ERROR", None, "boom", 3))
+    assert dbos_storage.requeue_workflows(("t0",), "q", 4) == ["t0"]
+    # t0 (created first) comes back through finish_and_claim, t2 through claim_queued.
+    done = dbos_storage.finish_and_claim(
+        WorkflowOutcome("t1", "SUCCESS", "1", None, 6), _request(spec, capacity=1)
+    )
+    assert [(row.workflow_id, row.has_operations) for row in done.claimed] == [("t0", True)]
+    rest = dbos_storage.claim_queued(_request(spec))
+    assert [(row.workflow_id, row.has_operations) for row in rest] == [("t2", False)]
