@@ -56,6 +56,7 @@ from dbos.storage import (
 )
 
 from . import _migrate
+from ._checkpoints import StepCheckpoints
 from ._claims import claim_in, claim_params
 from ._columns import finished_and_claimed, workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
@@ -83,7 +84,9 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues):
+class PostgresStorage(
+    ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues, StepCheckpoints
+):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
@@ -107,6 +110,7 @@ class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, Sto
         self._finishes: GroupCommit[Finish, FinishedAndClaimed] = GroupCommit(
             self._finish_batch, in_flight=1
         )
+        self._step_commits = self._new_step_commits()
         self._closed = False
         self._relays: tuple[Callable[[Wakeup | QueueActivity | None], None], ...] = ()
         # Server PIDs of this storage's pool connections: the listener skips wake-ups for
@@ -352,7 +356,7 @@ class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, Sto
             if writes:
                 found = self._record_step_with_writes(params, writes)
             else:
-                found = self._one("record_step", params)
+                found = self._record_plain_step(params)
         except DBOSStorageError as exc:
             cause = exc.__cause__
             if isinstance(cause, psycopg.errors.ForeignKeyViolation):

@@ -191,6 +191,36 @@ SELECT (SELECT count(*) FROM inserted), w.status, w.owner_instance
 FROM (SELECT 1) AS one
 LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = %(workflow_id)s
 
+-- name: record_steps
+-- record_step for several workflows' checkpoints in one statement and one commit (group
+-- commit, _checkpoints.py); one row per input, in input order. The caller never puts one
+-- operation in a batch twice.
+WITH batch AS (
+    SELECT * FROM unnest(%(workflow_ids)s::text[], %(function_ids)s::int[],
+                         %(function_names)s::text[], %(outputs)s::text[], %(errors)s::text[],
+                         %(child_workflow_ids)s::text[], %(started_ats)s::bigint[],
+                         %(completed_ats)s::bigint[])
+        WITH ORDINALITY
+        AS batch(workflow_id, function_id, function_name, output, error, child_workflow_id,
+                 started_at, completed_at, position)
+), inserted AS (
+    INSERT INTO {schema}.operation_outputs (
+        workflow_id, function_id, function_name, output, error, child_workflow_id,
+        started_at, completed_at
+    )
+    SELECT workflow_id, function_id, function_name, output, error, child_workflow_id,
+           started_at, completed_at
+    FROM batch ORDER BY position
+    ON CONFLICT (workflow_id, function_id) DO NOTHING
+    RETURNING workflow_id, function_id
+)
+SELECT inserted.workflow_id IS NOT NULL, w.status, w.owner_instance
+FROM batch
+LEFT JOIN inserted
+    ON inserted.workflow_id = batch.workflow_id AND inserted.function_id = batch.function_id
+LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = batch.workflow_id
+ORDER BY batch.position
+
 -- name: select_steps
 SELECT workflow_id, function_id, function_name, output, error, started_at, completed_at,
        child_workflow_id
