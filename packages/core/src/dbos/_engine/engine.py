@@ -56,6 +56,7 @@ from .context import (
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
 from .engine_log import log_left_pending, log_outcome, log_recovery, log_stopped, log_taken_over
+from .enqueueing import Enqueuer
 from .execution import (
     ActiveWorkflow,
     LoopThread,
@@ -140,6 +141,7 @@ class Engine:
         self.scheduler = Scheduler(port, self._start_scheduled)
         self.liveness = Liveness(port, lease_s, self._run_recovered)
         self._identity = (executor_id, application_version, self.instance_id)
+        self._enqueuer = Enqueuer(self.recorder, self.queue_worker, self._identity, self._run_task)
 
     def start_background(self) -> None:
         """Start the background services (heartbeat and takeovers, queue worker, scheduler)
@@ -202,27 +204,12 @@ class Engine:
         if new.serialization != serialization:  # the configured serializer is portable
             new = replace(new, serialization=serialization)
         self.hooks.workflow_prepared(workflow_id, registration.name, new.queue_name, new.attributes)
-        duplication = placement.duplication_policy if placement is not None else None
         if placement is not None:
-            # An enqueued task is not registered as active here: a worker (maybe a finishing
-            # sibling's successor claim, within microseconds of the insert) must find it free.
-            init = yield from create(self.recorder, new, (reuse, duplication), parent, child_of)
-            workflow_id = init.row.workflow_id  # another's, for a returned duplicate
-            if init.row.name != registration.name and workflow_id == new.workflow_id:
-                raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
-            if child_of is not None:
-                yield from record_child(self.recorder, *child_of, registration.name, workflow_id)
-            return Started(
-                workflow_id,
-                None,
-                registration,
-                args,
-                kwargs,
-                False,
-                deadline_ms=init.row.deadline_ms,
-                serialization=new.serialization,
+            return (
+                yield from self._enqueuer.enqueue(
+                    new, registration, (args, kwargs), (reuse, placement), (parent, child_of)
+                )
             )
-
         with self._lock:
             active = self._active.get(workflow_id)
             owner = active is None
@@ -266,7 +253,8 @@ class Engine:
     ) -> Procedure[Started]:
         """`start` with a placement on a queue, then wake this process's worker for it."""
         started = yield from self.start(registration, args, kwargs, placement)
-        self.work_enqueued(placement.queue_name)
+        if not started.claimed_here:
+            self.work_enqueued(placement.queue_name)
         return started
 
     def work_enqueued(self, queue_name: str) -> None:

@@ -102,6 +102,8 @@ class Started:
     identity: Identity = NO_IDENTITY
     #: Its row's `first_function_id`: where its operation numbering starts.
     first_function_id: int = 1
+    #: An enqueued task this process stored already claimed and runs (`take_local_slot`).
+    claimed_here: bool = False
 
 
 class LoopThread:
@@ -200,4 +202,19 @@ def new_workflow_record(
         deduplication_id=placement.deduplication_id,
         delay_until_ms=placement.delay_until_ms,
         queue_partition_key=placement.partition_key,
+    )
+
+
+def claimed_by(
+    workflow: NewWorkflow, executor_id: str, application_version: str, instance_id: str
+) -> NewWorkflow:
+    """An enqueued task's row as stored already claimed by this process (see
+    `QueueWorker.take_local_slot`): PENDING for this executor and instance, as a claim leaves
+    it (storage sets its `started_at_ms` to its creation time)."""
+    return replace(
+        workflow,
+        status=WorkflowStatusString.PENDING.value,
+        executor_id=executor_id,
+        owner_instance=instance_id,
+        application_version=application_version,
     )

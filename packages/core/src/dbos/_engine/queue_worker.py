@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from .._base.errors import DBOSException
-from ..storage._records import ClaimRequest, QueueSpec, WorkflowRow
+from ..storage._records import ClaimRequest, NewWorkflow, QueueSpec, WorkflowRow
 from . import registry as _registry
 from .background import BackgroundPort
 from .outage import ride_out_outages
@@ -116,6 +116,29 @@ class QueueWorker:
         ):
             return None
         return self._request(spec, 1)
+
+    def take_local_slot(self, workflow: NewWorkflow) -> QueueSlot | None:
+        """A free slot for a task this process is enqueueing, which then stores it already
+        claimed by this process and runs it here (no claim round trip, no worker round), or
+        None where the worker must decide: a queue this process does not work on, or one
+        with global limits, partitions or priorities (their claims are counted, or ordered,
+        across every task stored); a delayed task; another application version's; a worker
+        that is stopping; no free slot."""
+        name = workflow.queue_name
+        if (
+            name is None
+            or name == INTERNAL_QUEUE_NAME
+            or workflow.delay_until_ms is not None
+            or workflow.queue_partition_key is not None
+            or workflow.application_version not in (None, self._port.application_version)
+            or self._stop.is_set()
+            or not self._thread.is_alive()
+        ):
+            return None
+        spec = self.stored.spec(name)
+        if spec is None or spec.has_global_limits or spec.partitioned or spec.priority_enabled:
+            return None
+        return self.slots.try_take(name, spec.worker_concurrency or DEFAULT_BATCH)
 
     def start_successors(self, slot: QueueSlot, rows: list[WorkflowRow]) -> None:
         """Start the task a finishing task claimed in its place, on the slot it hands over.

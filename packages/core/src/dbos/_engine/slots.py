@@ -28,6 +28,15 @@ class QueueSlots:
             self._running[queue_name] += 1
         return QueueSlot(self, queue_name)
 
+    def try_take(self, queue_name: str, limit: int) -> QueueSlot | None:
+        """A slot if fewer than `limit` tasks of the queue run here (checked and taken at
+        once), else None."""
+        with self._lock:
+            if self._running[queue_name] >= limit:
+                return None
+            self._running[queue_name] += 1
+        return QueueSlot(self, queue_name)
+
     def running(self, queue_name: str) -> int:
         with self._lock:
             return self._running[queue_name]

@@ -58,6 +58,12 @@ class WorkflowStatus:
     authenticated_user: str | None = None
     authenticated_roles: list[str] | None = None
     assumed_role: str | None = None
+    #: Its queue settings as enqueued, and when a worker took it from its queue (epoch ms;
+    #: None while ENQUEUED and for a workflow never queued) (DBOS semantics).
+    deduplication_id: str | None = None
+    priority: int = 0
+    queue_partition_key: str | None = None
+    dequeued_at: int | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -94,6 +100,10 @@ class WorkflowStatus:
             authenticated_user=row.authenticated_user,
             authenticated_roles=_roles(row.authenticated_roles),
             assumed_role=row.assumed_role,
+            deduplication_id=row.deduplication_id,
+            priority=row.priority,
+            queue_partition_key=row.queue_partition_key,
+            dequeued_at=row.started_at_ms if row.queue_name is not None else None,
         )
 
 

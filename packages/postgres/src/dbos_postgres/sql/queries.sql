@@ -143,7 +143,7 @@ WITH inserted AS (
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
         delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
         attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-        first_function_id
+        first_function_id, started_at
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
@@ -151,7 +151,10 @@ WITH inserted AS (
         %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
         %(deadline_ms)s, %(owner_instance)s, %(class_name)s, %(config_name)s, %(schedule_name)s,
         %(attributes)s::jsonb, %(serialization)s, %(authenticated_user)s,
-        %(authenticated_roles)s, %(assumed_role)s, %(first_function_id)s
+        %(authenticated_roles)s, %(assumed_role)s, %(first_function_id)s,
+        -- A task stored already claimed (enqueued where a slot was free) starts now.
+        CASE WHEN %(queue_name)s::text IS NOT NULL AND %(status)s = 'PENDING'
+             THEN %(created_at_ms)s::bigint END
     )
     ON CONFLICT (workflow_id) DO NOTHING
     RETURNING {workflow_row}

@@ -34,14 +34,16 @@ INSERT INTO workflow_status (
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
     delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id
+    first_function_id, started_at
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
     :delay_until_ms, :deadline_ms, :owner_instance, :class_name, :config_name, :schedule_name,
     :attributes, :serialization, :authenticated_user, :authenticated_roles,
-    :assumed_role, :first_function_id
+    :assumed_role, :first_function_id,
+    -- A task stored already claimed (enqueued where a slot was free) starts now.
+    CASE WHEN :queue_name IS NOT NULL AND :status = 'PENDING' THEN :created_at_ms END
 )
 ON CONFLICT (workflow_id) DO NOTHING
 
