@@ -56,6 +56,7 @@ from dbos.storage import (
 )
 
 from . import _migrate
+from ._batch import BatchWorkflows
 from ._claims import claim_in, claim_params
 from ._columns import finished_and_claimed, workflow_inits, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
@@ -83,7 +84,9 @@ R = TypeVar("R")
 DELETE_BATCH = 10_000
 
 
-class PostgresStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues):
+class PostgresStorage(
+    ApplicationVersions, BatchWorkflows, BulkMessages, Schedules, TimeOps, StoredQueues
+):
     """The system database on Postgres."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
