@@ -186,18 +186,20 @@ def test_enqueue_many_refuses_bad_input_clearly(launch: Launch) -> None:
     with pytest.raises(DBOSException, match="one per task"):
         queue.enqueue_many(work, [(1,), (2,)], workflow_ids=["only-one"])
     with pytest.raises(DBOSException, match="tuple of positional arguments or an EnqueueCall"):
-        queue.enqueue_many(work, [1])  # type: ignore[list-item]
+        queue.enqueue_many(work, [1])  # type: ignore[arg-type, list-item]
     with pytest.raises(DBOSException, match="list of tasks"):
-        queue.enqueue_many(work, (x for x in [(1,)]))  # type: ignore[arg-type]
+        queue.enqueue_many(work, (x for x in [(1,)]))  # type: ignore[call-overload]
     with pytest.raises(DBOSException, match="priority must be an integer"):
         queue.enqueue_many(work, [EnqueueCall(priority=-1)])
     with pytest.raises(DBOSException, match="priority_enabled"):
         plain.enqueue_many(work, [EnqueueCall(priority=1)])
     with pytest.raises(DBOSException, match="SetWorkflowID"), SetWorkflowID("x"):
         queue.enqueue_many(work, [(1,)])
-    with pytest.raises(DBOSException, match="names one task"):
-        with SetEnqueueOptions(deduplication_id="d"):
-            queue.enqueue_many(work, [(1,)])
+    with (
+        pytest.raises(DBOSException, match="names one task"),
+        SetEnqueueOptions(deduplication_id="d"),
+    ):
+        queue.enqueue_many(work, [(1,)])
     with pytest.raises(DBOSException, match="needs a deduplication_id"):
         queue.enqueue_many(work, [(1,)], duplication_policy="return-existing")
 
@@ -231,7 +233,7 @@ def test_enqueue_many_in_a_workflow_is_one_recorded_operation(
 def test_client_enqueue_many(
     launch: Launch, dbos_storage: SystemStorage, dbos_system_database_url: str
 ) -> None:
-    remote = Queue("remote", priority_enabled=True)
+    Queue("remote", priority_enabled=True)
 
     @DBOS.workflow()
     def greet(name: str, punctuation: str = "!") -> str:
@@ -241,8 +243,12 @@ def test_client_enqueue_many(
     client = DBOSClient(dbos_system_database_url)
     try:
         options: Any = {"workflow_name": _registered_name(greet), "queue_name": "remote"}
+
+        def with_options(**extra: Any) -> Any:
+            return {**options, **extra}
+
         handles = client.enqueue_many(
-            {**options, "priority": 2},
+            with_options(priority=2),
             [("a",), EnqueueCall(("b",), {"punctuation": "?"}, priority=1)],
             workflow_ids=["c1", "c2"],
         )
@@ -254,11 +260,11 @@ def test_client_enqueue_many(
         more = asyncio.run(client.enqueue_many_async(options, [("c",)]))
         assert asyncio.run(more[0].get_result()) == "hi c!"
         with pytest.raises(DBOSException, match="names one task"):
-            client.enqueue_many({**options, "workflow_id": "x"}, [("d",)])
+            client.enqueue_many(with_options(workflow_id="x"), [("d",)])
         with pytest.raises(DBOSException, match="'reject' is not supported"):
-            client.enqueue_many({**options, "workflow_id_reuse_policy": "reject"}, [("d",)])
-        with SetWorkflowID("held"), SetEnqueueOptions(deduplication_id="z"):
-            remote.enqueue(greet, "z")
+            client.enqueue_many(with_options(workflow_id_reuse_policy="reject"), [("d",)])
+        # Delayed, so that it holds its deduplication ID for the whole test.
+        client.enqueue(with_options(deduplication_id="z", delay_seconds=3600), "z")
         with pytest.raises(DBOSQueueDeduplicatedError):
             client.enqueue_many(options, [("e",), EnqueueCall(("f",), deduplication_id="z")])
     finally:
