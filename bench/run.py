@@ -532,6 +532,39 @@ def bench_send_bulk(url: str, runs: int, count: int) -> list[Result]:
     return results
 
 
+def bench_enqueue_many(url: str, runs: int, count: int) -> list[Result]:
+    """Enqueueing `count` tasks from one caller outside a workflow: `count` single
+    `Queue.enqueue` calls (a commit each) against one `Queue.enqueue_many` (one statement).
+    The tasks are for another application version, so nobody runs them meanwhile."""
+    launch(url, "enqueue_many")
+    try:
+
+        def singles() -> tuple[float, float]:
+            def enqueue_all() -> None:
+                for index in range(count):
+                    DRAIN_QUEUE.enqueue(trivial_task, index)
+
+            with SetEnqueueOptions(app_version="nobody"):
+                return _timed(enqueue_all)
+
+        def batch() -> tuple[float, float]:
+            calls = [(index,) for index in range(count)]
+            with SetEnqueueOptions(app_version="nobody"):
+                return _timed(lambda: DRAIN_QUEUE.enqueue_many(trivial_task, calls))
+
+        results = []
+        for label, once in (
+            (f"{count} single enqueues", singles),
+            (f"enqueue_many of {count}", batch),
+        ):
+            walls = [once()[0] for _ in range(runs)]
+            rates = [count / wall for wall in walls]
+            results.append(Result(label, "tasks/s", statistics.median(rates), rates))
+    finally:
+        DBOS.destroy()
+    return results
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
@@ -560,7 +593,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument(
         "--only",
-        choices=["send_bulk", "tracing"],
+        choices=["send_bulk", "enqueue_many", "tracing"],
         help="run just this workload (default: all); tracing: step cost with tracing off and on",
     )
     args = parser.parse_args()
@@ -572,6 +605,10 @@ def main() -> int:
         bulk_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         if args.only == "send_bulk":
             results.extend(bench_send_bulk(bulk_url, runs, 1000))
+            return _report(results, runs, args.json)
+        many_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        if args.only == "enqueue_many":
+            results.extend(bench_enqueue_many(many_url, runs, 1000))
             return _report(results, runs, args.json)
         url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         if args.only == "tracing":
@@ -602,6 +639,7 @@ def main() -> int:
         sql_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_sql_enqueue(sql_url, runs, count))
         results.extend(bench_send_bulk(bulk_url, runs, 1000))
+        results.extend(bench_enqueue_many(many_url, runs, 1000))
         # Last: it sets the process's global tracer provider.
         traced_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_traced_step_cost(traced_url, runs, 20 if args.quick else 200))

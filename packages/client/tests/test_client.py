@@ -53,6 +53,7 @@ def test_dbos_client_is_importable_from_dbos() -> None:
     assert dbos_client.__all__ == [
         "DBOSClient",
         "DebouncerClient",
+        "EnqueueCall",
         "EnqueueOptions",
         "SendMessage",
         "StepInfo",

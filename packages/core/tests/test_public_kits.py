@@ -41,7 +41,8 @@ STORAGE = [
     "with_wakeups",
 ]  # fmt: skip
 MANAGEMENT = [
-    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "ClientScheduleInput", "Codec", "EnqueueOptions",
+    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "ClientScheduleInput", "Codec", "EnqueueCall",
+    "EnqueueOptions",
     "Facade", "LenientCodec", "Management", "Procedure", "QueueConflictResolution",
     "QueueRateLimit", "QueueSettings", "RecordedTimes", "RemoteWaiter", "ResilientStorage",
     "SendMessage", "StepInfo", "StrandedCount",

@@ -7,7 +7,7 @@ command line is built on it. Also importable as ``from dbos import DBOSClient``.
 
 from __future__ import annotations
 
-from dbos.management import EnqueueOptions, SendMessage, StepInfo, UnreadableValue
+from dbos.management import EnqueueCall, EnqueueOptions, SendMessage, StepInfo, UnreadableValue
 
 from ._client import DBOSClient
 from ._debouncer import DebouncerClient
@@ -15,6 +15,7 @@ from ._debouncer import DebouncerClient
 __all__ = [
     "DBOSClient",
     "DebouncerClient",
+    "EnqueueCall",
     "EnqueueOptions",
     "SendMessage",
     "StepInfo",

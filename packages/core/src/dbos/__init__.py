@@ -63,6 +63,7 @@ from ._context import (
 from ._dbos import DBOS
 from ._debouncer import Debouncer
 from ._distribution import core_version, warn_if_shadowed
+from ._engine.batch import EnqueueCall
 from ._engine.sending import SendMessage
 from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
@@ -124,6 +125,7 @@ __all__ = [
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowError",
     "DBOSWorkflowFunctionNotFoundError",
+    "EnqueueCall",
     "EnqueueOptions",
     "DBOSWorkflowIDInUseError",
     "Debouncer",

@@ -56,6 +56,7 @@ from dbos.storage import (
 )
 
 from . import _migrate
+from ._batch import BatchWorkflows
 from ._checkpoints import StepCheckpoints
 from ._claims import claim_in, claim_params
 from ._columns import finished_and_claimed, workflow_inits, workflow_rows
@@ -85,7 +86,13 @@ DELETE_BATCH = 10_000
 
 
 class PostgresStorage(
-    ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues, StepCheckpoints
+    ApplicationVersions,
+    BatchWorkflows,
+    BulkMessages,
+    Schedules,
+    TimeOps,
+    StoredQueues,
+    StepCheckpoints,
 ):
     """The system database on Postgres."""
 

@@ -61,6 +61,7 @@ from dbos.storage import (
 )
 
 from ._attributes import merged, register_functions
+from ._batch import BatchWorkflows
 from ._columns import with_workflow_row, workflow_row
 from ._identity import FileIdentity
 from ._listing import list_workflows_sql
@@ -94,7 +95,9 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStorage(ApplicationVersions, BulkMessages, Schedules, TimeOps, StoredQueues):
+class SQLiteStorage(
+    ApplicationVersions, BatchWorkflows, BulkMessages, Schedules, TimeOps, StoredQueues
+):
     """The `StorageBackend` protocol on an SQLite file (core adds the wake-ups)."""
 
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:

@@ -188,7 +188,7 @@ def create_workflow(
         except DBOSQueueDeduplicatedError:
             if duplication_policy != RETURN_EXISTING:
                 raise
-            holder = yield from _deduplication_holder(storage, workflow)
+            holder = yield from deduplication_holder(storage, workflow)
             if holder is not None:
                 return WorkflowInit(created=False, row=holder)
             # The holder finished between the insert and the lookup: the ID is free again.
@@ -204,9 +204,10 @@ def _own_child(row: WorkflowRow, parent: WorkflowContext | None) -> bool:
     return all(step.child_workflow_id != row.workflow_id for step in parent.recorded.values())
 
 
-def _deduplication_holder(
+def deduplication_holder(
     storage: SystemStorage, workflow: NewWorkflow
 ) -> Procedure[WorkflowRow | None]:
+    """The unfinished task of `workflow`'s queue holding its deduplication ID, if any."""
     query = WorkflowQuery(
         queue_name=workflow.queue_name,
         deduplication_id=workflow.deduplication_id,

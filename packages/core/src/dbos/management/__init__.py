@@ -23,6 +23,7 @@ from __future__ import annotations
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec, LenientCodec, UnreadableValue
 from .._base.urls import validate_url
+from .._engine.batch import EnqueueCall
 from .._engine.context import take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import get_event_from_outside, send_from_outside
@@ -55,6 +56,7 @@ __all__ = [
     "ActionResult",
     "ClientScheduleInput",
     "Codec",
+    "EnqueueCall",
     "EnqueueOptions",
     "Facade",
     "LenientCodec",

@@ -18,6 +18,7 @@ from .._base.errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWork
 from .._base.ids import check_texts, check_workflow_id
 from .._base.portable import WorkflowSerializationFormat, codec_for, serialization_for
 from .._base.serialization import Codec
+from .._engine.batch import check_calls, check_workflow_ids, create_batch
 from .._engine.context import with_trace_carrier
 from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import Outcome, now_ms, outcome_from_row
@@ -25,6 +26,7 @@ from .._engine.queues import INTERNAL_QUEUE_NAME
 from .._engine.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS
 from .._engine.roles import check_roles_list, encode_roles
 from .._engine.starting import (
+    REJECT,
     DuplicationPolicy,
     WorkflowIDReusePolicy,
     check_duplication_policy,
@@ -415,6 +417,53 @@ class Management:
         if init.row.name != workflow.name:
             raise DBOSWorkflowConflictIDError(workflow.workflow_id, init.row.name, workflow.name)
         return workflow.workflow_id
+
+    def enqueue_many(
+        self, options: EnqueueOptions, calls: object, workflow_ids: object
+    ) -> Procedure[list[str]]:
+        """Enqueue many tasks of one workflow by name in one storage call (our extension of
+        DBOS's API; see `_engine.batch`); returns their IDs in order. `options` apply to
+        every task except ``workflow_id`` and ``deduplication_id``, which name one task and
+        are refused here (give `workflow_ids` and `EnqueueCall.deduplication_id`).
+
+        Raises:
+            DBOSException: bad options or calls, or ``workflow_id_reuse_policy="reject"``
+                (a batch returns stored IDs, as the default policy does).
+            DBOSQueueDeduplicatedError: under ``"reject"``; nothing stored.
+            DBOSWorkflowConflictIDError: a task's ID has another name; nothing stored.
+        """
+        where = "enqueue_many"
+        if not isinstance(options, dict):
+            raise DBOSException(f"{where}: options must be a dict (EnqueueOptions)")
+        for key, instead in (
+            ("workflow_id", "workflow_ids=[...]"),
+            ("deduplication_id", "EnqueueCall(deduplication_id=...)"),
+        ):
+            if options.get(key) is not None:
+                raise DBOSException(
+                    f"{where}: option {key!r} names one task; give each task its own with {instead}"
+                )
+        if check_reuse_policy(options.get("workflow_id_reuse_policy"), where) == REJECT:
+            raise DBOSException(
+                f"{where}: workflow_id_reuse_policy 'reject' is not supported for a batch "
+                "(a stored ID returns its workflow, the default policy)"
+            )
+        checked = check_calls(calls, where)
+        ids = check_workflow_ids(workflow_ids, len(checked), where)
+        rows = []
+        for i, call in enumerate(checked):
+            task: dict[str, Any] = {
+                **options,
+                "workflow_id": None if ids is None else ids[i],
+                "deduplication_id": call.deduplication_id,
+            }
+            if call.priority is not None:
+                task["priority"] = call.priority
+            rows.append(self._enqueued_workflow(task, call.args, call.kwargs))  # type: ignore[arg-type]
+        policy = options.get("duplication_policy")
+        keyed = next((r.deduplication_id for r in rows if r.deduplication_id), None)
+        check_duplication_policy(policy, keyed, where)
+        return (yield from create_batch(self.storage, rows, [policy] * len(rows)))
 
     def _enqueued_workflow(
         self, options: EnqueueOptions, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -100,6 +100,20 @@ class StorageBackend(Protocol):
         """
         ...
 
+    def create_workflows(self, workflows: tuple[NewWorkflow, ...]) -> list[WorkflowInit]:
+        """Create several workflows at once (a batch enqueue): each as `create_workflow`
+        creates one, all in one transaction (one statement, one round trip, on Postgres).
+        Returns one `WorkflowInit` per workflow, in order. Core never passes two workflows
+        with one ID, nor two with one queue and deduplication ID.
+
+        All or nothing: nothing is stored when a workflow's deduplication ID is held by an
+        ENQUEUED or PENDING task of its queue (`DBOSQueueDeduplicatedError` naming the first
+        such workflow), or when a workflow's ID is stored under another workflow name
+        (`DBOSWorkflowConflictIDError`). Rows created in the batch get increasing
+        ``enqueue_seq`` in the batch's order.
+        """
+        ...
+
     def record_step(self, step: StepRecord, writes: tuple[StepWrite, ...] = ()) -> StepAck:
         """Durably record one operation's outcome; one round trip, no read before the write.
 

@@ -165,6 +165,65 @@ SELECT false, {workflow_row}
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
+-- name: create_workflows
+-- A batch enqueue in one statement (`BatchWorkflows.create_workflows`): the workflows come as
+-- one JSON array (one parameter, whatever the batch's size), each inserted as create_workflow
+-- inserts one, in the array's order (so enqueue_seq follows it). None is inserted when an ID
+-- is stored under another name (the clash is found in Python, from the rows returned). A
+-- deduplication conflict fails the whole statement.
+WITH batch AS (
+    SELECT * FROM jsonb_to_recordset(%(batch)s::jsonb) AS b(
+        ord int, workflow_id text, status text, name text, inputs text, executor_id text,
+        application_version text, max_recovery_attempts int, created_at_ms bigint,
+        parent_workflow_id text, queue_name text, priority int, deduplication_id text,
+        queue_partition_key text, delay_until_ms bigint, deadline_ms bigint,
+        owner_instance text, class_name text, config_name text, schedule_name text,
+        attributes text, serialization text, authenticated_user text,
+        authenticated_roles text, assumed_role text, first_function_id int)
+),
+clash AS (
+    SELECT 1 FROM batch AS b
+    JOIN {schema}.workflow_status AS w ON w.workflow_id = b.workflow_id AND w.name <> b.name
+    LIMIT 1
+),
+inserted AS (
+    INSERT INTO {schema}.workflow_status (
+        workflow_id, status, name, inputs, executor_id, application_version,
+        recovery_attempts, max_recovery_attempts, created_at, updated_at,
+        parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
+        delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
+        attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
+        first_function_id
+    )
+    SELECT b.workflow_id, b.status, b.name, b.inputs, b.executor_id, b.application_version,
+           1, b.max_recovery_attempts, b.created_at_ms, b.created_at_ms,
+           b.parent_workflow_id, b.queue_name, b.priority, b.deduplication_id,
+           b.queue_partition_key, b.delay_until_ms, b.deadline_ms, b.owner_instance,
+           b.class_name, b.config_name, b.schedule_name, b.attributes::jsonb,
+           b.serialization, b.authenticated_user, b.authenticated_roles, b.assumed_role,
+           b.first_function_id
+    FROM batch AS b
+    WHERE NOT EXISTS (SELECT 1 FROM clash)
+    ORDER BY b.ord
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING {workflow_row}
+)
+SELECT true AS created, * FROM inserted
+UNION ALL
+SELECT false, {workflow_row}
+FROM {schema}.workflow_status
+WHERE workflow_id IN (SELECT workflow_id FROM batch)
+  AND workflow_id NOT IN (SELECT workflow_id FROM inserted)
+
+-- name: select_deduplication_holders
+-- Which of these (queue, deduplication ID) pairs an unfinished task holds (after a batch
+-- enqueue failed on one).
+SELECT w.queue_name, w.deduplication_id
+FROM {schema}.workflow_status AS w
+JOIN unnest(%(queue_names)s::text[], %(deduplication_ids)s::text[]) AS p(queue_name, dedup)
+  ON w.queue_name = p.queue_name AND w.deduplication_id = p.dedup
+WHERE w.status IN ('ENQUEUED', 'PENDING')
+
 -- name: update_workflow_attributes
 -- A merge writes the given top-level keys over the stored object (a stored value that is
 -- not an object counts as empty) in the UPDATE itself, so concurrent merges all land.
