@@ -85,7 +85,13 @@ def test_checkpoints_that_wait_for_a_batch_in_flight_share_the_next_one(
     # finishing leader hands over to a waiter, which takes all that waits); a batch holding
     # the missing workflow's checkpoint fell back to one statement each, so every caller
     # got its own answer.
-    assert sorted(sum(batches[2:], [])) == ["gone/1", "w0/1", "w1/1", "w2/1", "w3/1"]
+    assert sorted(name for batch in batches[2:] for name in batch) == [
+        "gone/1",
+        "w0/1",
+        "w1/1",
+        "w2/1",
+        "w3/1",
+    ]
     assert len(batches[2:]) <= 2
     assert isinstance(answers["w0/1"], DBOSStepConflictError)
     assert isinstance(answers["gone/1"], DBOSNonExistentWorkflowError)

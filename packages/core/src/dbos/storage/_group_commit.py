@@ -80,7 +80,7 @@ class GroupCommit(Generic[T, R]):
             others = self._waiting[: self._max_batch - 1]
             del self._waiting[: len(others)]
         try:
-            results = self._run_batch([item, *[slot.item for slot in others]])
+            results = self._run_batch([item, *[slot.item for slot in others]] if others else [item])
             if len(results) != len(others) + 1:
                 raise RuntimeError(
                     f"group commit: {len(results)} results for a batch of {len(others) + 1}"
