@@ -53,9 +53,9 @@ class StepCheckpoints(StorageHost):
         return found
 
     def _record_step_batch(self, batch: list[dict[str, Any]]) -> list[Found]:
-        if len(batch) == 1 or len({(p["workflow_id"], p["function_id"]) for p in batch}) < len(
-            batch
-        ):
+        if len(batch) == 1:
+            return [self._record_alone(batch[0])]
+        if len({(p["workflow_id"], p["function_id"]) for p in batch}) < len(batch):
             # Alone, or one operation twice (two executions of one workflow racing): each
             # checkpoint in its own statement, so the second sees the first's conflict.
             return [self._record_alone(params) for params in batch]

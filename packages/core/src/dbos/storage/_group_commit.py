@@ -57,43 +57,44 @@ class GroupCommit(Generic[T, R]):
 
     def submit(self, item: T) -> R:
         """Run `item` in the next batch; return its result once the batch is committed."""
-        slot: _Slot[T, R] = _Slot(item)
+        waiting: _Slot[T, R] | None = None
         with self._lock:
             if self._leaders >= self._in_flight:
-                self._waiting.append(slot)
+                waiting = _Slot(item)
+                self._waiting.append(waiting)
             else:
                 self._leaders += 1
-                slot.lead = True
-        if not slot.lead:
-            slot.done.wait()  # served by a leader, or woken to lead
-        if slot.lead:
-            self._lead(slot)
-        if slot.error is not None:
-            raise slot.error
-        return slot.result  # type: ignore[return-value]
+        if waiting is not None:
+            waiting.done.wait()  # served by a leader, or woken to lead
+            if not waiting.lead:
+                if waiting.error is not None:
+                    raise waiting.error
+                return waiting.result  # type: ignore[return-value]
+        return self._lead(item)
 
-    def _lead(self, own: _Slot[T, R]) -> None:
-        # A leader's own item is never done yet: it is the first submitter, or a waiter that
-        # was woken (through its `done` event) to lead instead of being served.
-        batch = [own]
+    def _lead(self, item: T) -> R:
+        """Run `item` with what waits (up to `max_batch` in all) as one batch, serve the
+        others, then hand leadership to the oldest waiter. A lone caller (nothing waiting)
+        makes no slot and no event: this is every call's path without concurrency."""
         with self._lock:
-            room = self._max_batch - 1
-            batch.extend(self._waiting[:room])
-            del self._waiting[:room]
+            others = self._waiting[: self._max_batch - 1]
+            del self._waiting[: len(others)]
         try:
-            results = self._run_batch([slot.item for slot in batch])
-            if len(results) != len(batch):
+            results = self._run_batch([item, *[slot.item for slot in others]] if others else [item])
+            if len(results) != len(others) + 1:
                 raise RuntimeError(
-                    f"group commit: {len(results)} results for a batch of {len(batch)}"
+                    f"group commit: {len(results)} results for a batch of {len(others) + 1}"
                 )
-            for slot, result in zip(batch, results, strict=True):
+            own = results[0]
+            for slot, result in zip(others, results[1:], strict=True):
                 if isinstance(result, BaseException):
                     slot.error = result
                 else:
                     slot.result = result
         except BaseException as exc:
-            for slot in batch:
+            for slot in others:
                 slot.error = exc
+            raise
         finally:
             successor: _Slot[T, R] | None = None
             with self._lock:
@@ -102,7 +103,10 @@ class GroupCommit(Generic[T, R]):
                     successor.lead = True
                 else:
                     self._leaders -= 1
-            for slot in batch:
+            for slot in others:
                 slot.done.set()
             if successor is not None:
                 successor.done.set()
+        if isinstance(own, BaseException):
+            raise own
+        return own
