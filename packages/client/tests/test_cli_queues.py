@@ -90,3 +90,29 @@ def test_queue_set_changes_a_queue_live_and_refuses_bad_values(
     assert dbos_storage.get_queue("cli-live") == stored  # nothing changed
     missing = dbos_cli("queue", "set", "nothing-here", "--concurrency", "1", url=url)
     assert missing.returncode == 1 and "no queue named 'nothing-here'" in missing.stderr
+
+
+def test_queue_set_changes_partition_limits_and_list_shows_them(
+    dbos_system_database_url: str, dbos_storage: SystemStorage
+) -> None:
+    url = dbos_system_database_url
+    dbos_storage.store_queue(StoredQueue("cli-tenants", partition_queue=True), False, 1)
+    changed = as_json(
+        dbos_cli(
+            "queue", "set", "cli-tenants", "--concurrency", "4", "--worker-concurrency", "3",
+            "--partition-concurrency", "2", "--partition-worker-concurrency", "1", "--json",
+            url=url,
+        )
+    )  # fmt: skip
+    assert [
+        (q["concurrency"], q["partition_concurrency"], q["partition_worker_concurrency"])
+        for q in changed
+    ] == [(4, 2, 1)]
+    rows = {row[0]: row for row in table_rows(ok(dbos_cli("queue", "list", url=url)))}
+    assert rows["cli-tenants"][4] == "yes, 2 each, 1 each per process"
+    refused = dbos_cli(
+        "queue", "set", "cli-tenants", "--partition-worker-concurrency", "5", url=url
+    )
+    assert refused.returncode == 1 and "partition_worker_concurrency (5) cannot" in refused.stderr
+    stored = dbos_storage.get_queue("cli-tenants")
+    assert stored is not None and stored.partition_worker_concurrency == 1

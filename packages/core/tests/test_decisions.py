@@ -62,7 +62,9 @@ def test_partition_limits_apply_to_each_partition_on_its_own() -> None:
     from dbos.storage import partition_quotas
     from dbos.storage._records import PartitionLoad, QueueSpec
 
-    queue = QueueSpec("q", concurrency=2, limit=3, period_s=1.0, partitioned=True)
+    queue = QueueSpec(
+        "q", partitioned=True, partition_concurrency=2, partition_limit=3, partition_period_s=1.0
+    )
     loads = [
         PartitionLoad("full", queued=5, running=2, started=0, last_started_ms=None),
         PartitionLoad("rated", queued=5, running=0, started=2, last_started_ms=None),
@@ -97,3 +99,29 @@ def test_partitions_are_served_round_robin_least_recently_served_first() -> None
     # Every partition gets one before any gets a second.
     assert partition_quotas(queue, 3, [busy, quiet, new]) == {"new": 1, "quiet": 1, "busy": 1}
     assert partition_quotas(queue, 6, [busy, quiet, new]) == {"new": 3, "quiet": 1, "busy": 2}
+
+
+def test_partition_worker_concurrency_counts_this_process_only() -> None:
+    from dbos.storage import partition_quotas
+    from dbos.storage._records import PartitionLoad, QueueSpec
+
+    queue = QueueSpec("q", partitioned=True, partition_worker_concurrency=2)
+    loads = [
+        PartitionLoad("elsewhere", queued=5, running=7, mine=0),  # others' tasks do not count
+        PartitionLoad("mine-full", queued=5, running=2, mine=2),
+        PartitionLoad("mine-one", queued=5, running=1, mine=1),
+    ]
+    assert partition_quotas(queue, 100, loads) == {"elsewhere": 2, "mine-one": 1}
+
+
+def test_whole_queue_limits_bound_a_partitioned_claim_before_partitions_share_it() -> None:
+    from dbos.storage import claimable, partition_quotas
+    from dbos.storage._records import PartitionLoad, QueueSpec
+
+    queue = QueueSpec("q", concurrency=4, partitioned=True, partition_concurrency=3)
+    loads = [PartitionLoad(key, queued=5, running=1) for key in "abc"]
+    # Three run already across the queue: one more may start, in whichever partition is first.
+    budget = claimable(queue, capacity=100, running_global=3, started_in_period=0)
+    assert budget == 1
+    assert partition_quotas(queue, budget, loads) == {"a": 1}
+    assert partition_quotas(queue, claimable(queue, 100, 4, 0), loads) == {}

@@ -224,10 +224,26 @@ def test_the_partitioned_checks_follow_the_documented_meaning() -> None:
         Queue("whole-queue", global_concurrency=4, worker_concurrency=8)
     with pytest.raises(DBOSConfigError, match="partition_concurrency \\(5\\) cannot exceed"):
         Queue("too-wide", partition_concurrency=5, global_concurrency=4)
-    with pytest.raises(DBOSConfigError, match="not supported yet"):
-        Queue("per-worker-partition", partition_worker_concurrency=1)
-    with pytest.raises(DBOSConfigError, match="not supported yet"):
-        Queue("global-on-partitions", partition_concurrency=1, global_concurrency=4)
+    # DBOS Transact 3.4's whole-queue limits on a partitioned queue, and the per-process
+    # partition limit, are accepted and stored under their own names.
+    both = Queue(
+        "global-on-partitions",
+        partition_concurrency=1,
+        global_concurrency=4,
+        worker_concurrency=2,
+        partition_worker_concurrency=1,
+        limiter={"limit": 10, "period": 1.0},
+    )
+    assert (both.declared.concurrency, both.declared.partition_concurrency) == (4, 1)
+    assert both.declared.partition_worker_concurrency == 1 and both.declared.rate_limit_max == 10
+    assert both.declared.partition_queue
+    Queue("per-worker-partition", partition_worker_concurrency=3, worker_concurrency=8)
+    with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
+        Queue("narrow-process", partition_worker_concurrency=3, worker_concurrency=2)
+    with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
+        Queue("narrow-partition", partition_worker_concurrency=3, partition_concurrency=2)
+    with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
+        Queue("narrow-queue", partition_worker_concurrency=3, global_concurrency=2)
 
 
 def test_a_partition_limit_set_live_applies_per_partition(launch: Launch) -> None:

@@ -57,6 +57,7 @@ def queue_records(storage: SystemStorage) -> list[dict[str, Any]]:
                 "priority_enabled": queue.priority_enabled,
                 "partitioned": queue.partition_queue,
                 "partition_concurrency": queue.partition_concurrency,
+                "partition_worker_concurrency": queue.partition_worker_concurrency,
                 "partition_limiter": _limiter(
                     queue.partition_rate_limit_max, queue.partition_rate_limit_period_sec
                 ),
@@ -74,6 +75,8 @@ def _row(record: dict[str, Any]) -> list[object]:
     if record["partitioned"]:
         per = record["partition_concurrency"]
         partitioned = "yes" if per is None else f"yes, {per} each"
+        if record["partition_worker_concurrency"] is not None:
+            partitioned += f", {record['partition_worker_concurrency']} each per process"
         if record["partition_limiter"]:
             partitioned += f", {record['partition_limiter']} each"
     return [
@@ -120,6 +123,11 @@ def make_commands(
     @click.option(
         "--partition-concurrency", type=click.IntRange(min=0), help="Limit per partition."
     )
+    @click.option(
+        "--partition-worker-concurrency",
+        type=click.IntRange(min=0),
+        help="Limit per partition in one process.",
+    )
     @click.option("--limit", type=click.IntRange(min=0), help="Rate limit: starts per period.")
     @click.option("--period", type=float, help="Rate limit: the period in seconds.")
     @click.option("--polling-interval", type=float, help="Seconds between idle polls.")
@@ -129,6 +137,7 @@ def make_commands(
         concurrency: int | None,
         worker_concurrency: int | None,
         partition_concurrency: int | None,
+        partition_worker_concurrency: int | None,
         limit: int | None,
         period: float | None,
         polling_interval: float | None,
@@ -148,6 +157,8 @@ def make_commands(
                 queue.set_worker_concurrency(worker_concurrency or None)
             if partition_concurrency is not None:
                 queue.set_partition_concurrency(partition_concurrency or None)
+            if partition_worker_concurrency is not None:
+                queue.set_partition_worker_concurrency(partition_worker_concurrency or None)
             if limit is not None or period is not None:
                 if limit == 0:
                     queue.set_limiter(None)

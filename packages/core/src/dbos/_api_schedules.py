@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypedDict
 
 from ._base.errors import DBOSException
 from ._engine.classes import INSTANCE, registered_class_name
 from ._engine.context import current_workflow
-from ._engine.effects import run_sync
+from ._engine.effects import Blocking, Procedure, run_async, run_sync
+from ._engine.recorded_calls import recorded_call
 from ._engine.registry import REGISTRATION_ATTR, WorkflowRegistration
 from ._launched import launched_engine
 from .management._schedules import apply, create, schedule_record
 from .storage._schedule_records import ScheduleRecord
+
+#: The operation `DBOS.create_schedule` records in a workflow body (DBOS Transact 3.4's step).
+CREATE_SCHEDULE_NAME = "DBOS.createSchedule"
+_SCHEDULE_IDS = uuid.UUID("6f1c7d2e-5b8a-4e0f-9c3d-2a7b1e4f8d60")
 
 #: A workflow a stored schedule runs: called with the tick's time and the schedule's context
 #: (DBOS Transact 3.4 types the result None; any result is accepted here, and stored).
@@ -56,6 +63,29 @@ def _workflow_of(workflow_fn: object) -> tuple[str, str | None]:
         raise DBOSException("Configured instance methods cannot be used as scheduled workflows")
     owner = getattr(workflow_fn, "__self__", None)
     return registration.name, registered_class_name(owner) if isinstance(owner, type) else None
+
+
+def _create_procedure(record: ScheduleRecord) -> Procedure[None]:
+    """Store `record` as a new schedule; from a workflow body, as the recorded operation
+    ``DBOS.createSchedule``. There its ID is derived from the operation's key, so an
+    execution that finds the name taken by the schedule an earlier execution of this very
+    operation stored (a crash between storing and recording) takes it as its own."""
+    engine = launched_engine()
+    storage = engine.storage
+
+    def body(key: str | None) -> Procedure[None]:
+        if key is None:
+            yield from create(storage, record)
+            return
+        mine = replace(record, schedule_id=str(uuid.uuid5(_SCHEDULE_IDS, key)))
+        created: bool = yield Blocking(storage.create_schedule, (mine,))
+        if created:
+            return
+        found: ScheduleRecord | None = yield Blocking(storage.get_schedule, (mine.schedule_name,))
+        if found is None or found.schedule_id != mine.schedule_id:
+            raise DBOSException(f"Schedule {record.schedule_name!r} already exists")
+
+    return recorded_call(engine.recorder, CREATE_SCHEDULE_NAME, body)
 
 
 def _record(entry: ScheduleInput, index: int | None) -> ScheduleRecord:
@@ -104,7 +134,9 @@ class SchedulesAPI:
         expression `schedule` (DBOS Transact 3.4), once per tick across all processes of
         this application, each of which picks the schedule up within its scheduler polling
         interval (``scheduler_polling_interval_sec``, default 30; every second during a
-        process's first minute).
+        process's first minute). Called from a workflow body, it is the recorded operation
+        ``DBOS.createSchedule`` (as in DBOS Transact 3.4): a recovered workflow does not
+        create it again (and does not fail on finding it).
 
         The workflow is called with ``(scheduled_time, context)``: the tick as an aware
         datetime in the schedule's zone, and `context` (stored with the app's serializer).
@@ -141,7 +173,7 @@ class SchedulesAPI:
             ),
             None,
         )
-        run_sync(create(launched_engine().storage, record))
+        run_sync(_create_procedure(record))
 
     @classmethod
     async def create_schedule_async(
@@ -157,8 +189,8 @@ class SchedulesAPI:
         shard_key: str | None = None,
     ) -> None:
         """`DBOS.create_schedule` for async code."""
-        await asyncio.to_thread(
-            lambda: cls.create_schedule(
+        record = _record(
+            ScheduleInput(
                 schedule_name=schedule_name,
                 workflow_fn=workflow_fn,
                 schedule=schedule,
@@ -167,8 +199,10 @@ class SchedulesAPI:
                 cron_timezone=cron_timezone,
                 queue_name=queue_name,
                 shard_key=shard_key,
-            )
+            ),
+            None,
         )
+        await run_async(_create_procedure(record))
 
     @classmethod
     def apply_schedules(cls, schedules: list[ScheduleInput]) -> None:

@@ -68,10 +68,12 @@ class Queue(QueueSettings):
     Args:
         name: The queue's name (unique in the app).
         concurrency: Most tasks running at once across all processes. On a queue declared
-            with ``partition_queue=True`` it is the limit of each partition (this project's
-            older form of `partition_concurrency`).
+            with ``partition_queue=True`` and neither `global_concurrency` nor
+            `partition_concurrency` it is the limit of each partition (this project's older
+            form of `partition_concurrency`).
         limiter: ``{"limit": N, "period": seconds}``: most tasks started per period, across
-            all processes (per partition with ``partition_queue=True``).
+            all processes (per partition with ``partition_queue=True`` and no
+            `partition_limiter`: the older form of `partition_limiter`).
         worker_concurrency: Most tasks running at once in one process.
         global_concurrency: DBOS Transact 3.4's name for `concurrency` (give one).
         priority_enabled: Allow `SetEnqueueOptions(priority=...)`; lower numbers start first.
@@ -81,8 +83,10 @@ class Queue(QueueSettings):
             processes; makes the queue partitioned.
         partition_limiter: A rate limit applied to each partition on its own; makes the queue
             partitioned.
-        partition_worker_concurrency: DBOS Transact 3.4's per-partition, per-process limit:
-            not supported yet (refused).
+        partition_worker_concurrency: Most tasks of one partition running at once in one
+            process; makes the queue partitioned. On a partitioned queue,
+            `global_concurrency`, `worker_concurrency` and `limiter` still bound the whole
+            queue (DBOS Transact 3.4's meaning) when given with the ``partition_*`` ones.
         polling_interval_sec: How often an idle worker looks for work that was enqueued by
             another process.
         on_conflict: ``"update_if_latest_version"`` (default), ``"always_update"`` or

@@ -25,6 +25,7 @@ def claim_params(schema: str, request: ClaimRequest) -> dict[str, Any]:
         "now_ms": request.now_ms,
         "workflow_names": list(request.workflow_names),
         "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
+        "partition_since_ms": request.now_ms - int((queue.partition_period_s or 0) * 1000),
         "lock_key": queue_lock_key(schema, queue.name),
         "limit": claimable(queue, request.capacity, 0, 0),
     }
@@ -44,15 +45,15 @@ def claim_in(
         locked = connection.execute(queries["lock_queue"], params, prepare=True).fetchone()
         if not (locked and locked[0]):  # another process is claiming this queue now
             return []
-    if queue.partitioned:
-        return _claim_partitions(queries, connection, request, params)
-    if queue.has_global_limits:
+    if queue.has_queue_limits:
         counts = connection.execute(queries["queue_counts"], params, prepare=True).fetchone()
         assert counts is not None
         running, started = counts
         params["limit"] = claimable(queue, request.capacity, running, started)
     if params["limit"] <= 0:
         return []
+    if queue.partitioned:
+        return _claim_partitions(queries, connection, request, params)
     rows = connection.cursor(row_factory=workflow_rows)
     return rows.execute(queries["claim_queued"], params, prepare=True).fetchall()
 
@@ -63,13 +64,14 @@ def _claim_partitions(
     request: ClaimRequest,
     params: dict[str, Any],
 ) -> list[WorkflowRow]:
-    """Claim from a partitioned queue: limits per partition, partitions round robin. The
+    """Claim from a partitioned queue: up to ``params["limit"]`` (what the process and the
+    whole-queue limits allow), within each partition's limits, partitions round robin. The
     loads are read in their own statement, after the queue lock (see `lock_queue`)."""
     loads = [
         PartitionLoad(*row)
         for row in connection.execute(queries["partition_loads"], params, prepare=True)
     ]
-    quotas = partition_quotas(request.queue, request.capacity, loads)
+    quotas = partition_quotas(request.queue, params["limit"], loads)
     if not quotas:
         return []
     params["partition_keys"] = list(quotas)

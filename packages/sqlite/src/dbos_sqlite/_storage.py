@@ -484,11 +484,9 @@ class SQLiteStorage(
             "now_ms": request.now_ms,
             "workflow_names": json.dumps(list(request.workflow_names)),
             "since_ms": request.now_ms - int((queue.period_s or 0) * 1000),
+            "partition_since_ms": request.now_ms - int((queue.partition_period_s or 0) * 1000),
         }
-        if queue.partitioned:
-            ids = self._partition_candidates(connection, request, params)
-        else:
-            ids = self._queue_candidates(connection, request, params)
+        ids = self._candidates(connection, request, params)
         claimed: list[WorkflowRow] = []
         for workflow_id in ids:
             self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
@@ -498,9 +496,11 @@ class SQLiteStorage(
                 claimed.append(replace(row, has_operations=bool(ran.fetchone()[0])))
         return claimed
 
-    def _queue_candidates(
+    def _candidates(
         self, connection: sqlite3.Connection, request: ClaimRequest, params: dict[str, Any]
     ) -> list[str]:
+        """The tasks to claim: up to what the process and the whole-queue limits allow, and on
+        a partitioned queue within each partition's limits, partitions round robin."""
         queue = request.queue
         running = started = 0
         if queue.concurrency is not None:
@@ -510,17 +510,12 @@ class SQLiteStorage(
         limit = claimable(queue, request.capacity, running, started)
         if limit <= 0:
             return []
-        return [
-            row[0] for row in self._run(connection, "queue_candidates", {**params, "limit": limit})
-        ]
-
-    def _partition_candidates(
-        self, connection: sqlite3.Connection, request: ClaimRequest, params: dict[str, Any]
-    ) -> list[str]:
+        if not queue.partitioned:
+            found = self._run(connection, "queue_candidates", {**params, "limit": limit})
+            return [row[0] for row in found]
         loads = [PartitionLoad(*row) for row in self._run(connection, "partition_loads", params)]
-        quotas = partition_quotas(request.queue, request.capacity, loads)
         ids: list[str] = []
-        for key, count in quotas.items():
+        for key, count in partition_quotas(queue, limit, loads).items():
             found = self._run(
                 connection,
                 "partition_candidates",

@@ -5,9 +5,10 @@ functions, a client names workflows) and are each side's, over `_create_schedule
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .._engine.effects import Blocking, Procedure, run_async, run_sync
+from .._engine.recorded_calls import CallBody, recorded_call
 from ..storage._schedule_records import SCHEDULE_ACTIVE, SCHEDULE_PAUSED, ScheduleRecord
 from . import _schedules as schedules
 from ._forms import async_form as _async_form
@@ -16,7 +17,10 @@ from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._schedules import WorkflowSchedule
 
 if TYPE_CHECKING:
+    from .._engine.operations import Recorder
     from ._management import Management
+
+T = TypeVar("T")
 
 
 class SchedulesFacade:
@@ -40,6 +44,17 @@ class SchedulesFacade:
 
     def _facade_outside_workflow(self, call: str) -> None:
         """Refuse `call` inside a workflow body (`DBOS`'s; a client never runs in one)."""
+
+    def _facade_recorder(self) -> Recorder | None:
+        return None
+
+    def _recorded(self, name: str, body: CallBody[T]) -> Procedure[T]:
+        """Run `body`; called from a workflow body (`DBOS` only), as the recorded operation
+        `name` (DBOS Transact 3.4's step names), so a recovered workflow does not repeat it."""
+        recorder = self._facade_recorder()
+        if recorder is None:
+            return body(None)
+        return recorded_call(recorder, name, body)
 
     # --- storing (each side's create_schedule and apply_schedules end here) -----------------
 
@@ -68,6 +83,11 @@ class SchedulesFacade:
         run by every application); by default `DBOS` lists its own application's (and the
         unclaimed), a `DBOSClient` every schedule.
 
+        Called from a workflow body (`DBOS` only), each of these calls (list, get, pause,
+        resume, delete) is a recorded operation of the workflow (DBOS Transact 3.4's steps
+        ``DBOS.listSchedules``, ``DBOS.getSchedule``, ...): a recovered workflow gets the
+        recorded result and does not make the call again.
+
         Raises:
             DBOSException: a filter of the wrong type, or an unknown status.
         """
@@ -75,28 +95,46 @@ class SchedulesFacade:
             application_name = self._facade_application_name()
         query = schedules.list_query(status, workflow_name, schedule_name_prefix, application_name)
         management = self._facade_management()
-        found: list[ScheduleRecord] = yield Blocking(management.storage.list_schedules, (query,))
-        return [schedules.as_workflow_schedule(management.codec, record) for record in found]
+
+        def body(key: str | None) -> Procedure[list[WorkflowSchedule]]:
+            found: list[ScheduleRecord] = yield Blocking(
+                management.storage.list_schedules, (query,)
+            )
+            return [schedules.as_workflow_schedule(management.codec, record) for record in found]
+
+        return self._recorded("DBOS.listSchedules", body)
 
     def _get_schedule(self, name: str) -> Procedure[WorkflowSchedule | None]:
         """The schedule named `name`, or None if there is none (DBOS Transact 3.4)."""
         management = self._facade_management()
-        found: ScheduleRecord | None = yield Blocking(management.storage.get_schedule, (name,))
-        return None if found is None else schedules.as_workflow_schedule(management.codec, found)
+
+        def body(key: str | None) -> Procedure[WorkflowSchedule | None]:
+            found: ScheduleRecord | None = yield Blocking(management.storage.get_schedule, (name,))
+            if found is None:
+                return None
+            return schedules.as_workflow_schedule(management.codec, found)
+
+        return self._recorded("DBOS.getSchedule", body)
+
+    def _set_status(self, operation: str, name: str, status: str) -> Procedure[None]:
+        storage = self._facade_management().storage
+
+        def body(key: str | None) -> Procedure[None]:
+            yield Blocking(storage.set_schedule_status, (name, status))
+
+        return self._recorded(operation, body)
 
     def _pause_schedule(self, name: str) -> Procedure[None]:
         """Pause schedule `name`: no process starts its ticks until it is resumed (each
         process sees the change within its scheduler polling interval). Ticks that fall while
         it is paused are not run later (a backfill can run them). No-op if there is no such
         schedule (DBOS Transact 3.4)."""
-        storage = self._facade_management().storage
-        yield Blocking(storage.set_schedule_status, (name, SCHEDULE_PAUSED))
+        return self._set_status("DBOS.pauseSchedule", name, SCHEDULE_PAUSED)
 
     def _resume_schedule(self, name: str) -> Procedure[None]:
         """Resume paused schedule `name`: processes start its ticks again from the next one
         after they see the change. No-op if there is no such schedule (DBOS Transact 3.4)."""
-        storage = self._facade_management().storage
-        yield Blocking(storage.set_schedule_status, (name, SCHEDULE_ACTIVE))
+        return self._set_status("DBOS.resumeSchedule", name, SCHEDULE_ACTIVE)
 
     def _delete_schedule(self, name: str) -> Procedure[None]:
         """Delete schedule `name`: processes stop starting its ticks within their polling
@@ -104,7 +142,11 @@ class SchedulesFacade:
         (DBOS Transact 3.4). A schedule declared with ``@DBOS.scheduled`` is stored again by
         the next process that launches with the decorator."""
         storage = self._facade_management().storage
-        yield Blocking(storage.delete_schedule, (name,))
+
+        def body(key: str | None) -> Procedure[None]:
+            yield Blocking(storage.delete_schedule, (name,))
+
+        return self._recorded("DBOS.deleteSchedule", body)
 
     list_schedules = _sync_form(_list_schedules)
     list_schedules_async = _async_form(_list_schedules)

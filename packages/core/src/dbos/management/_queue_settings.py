@@ -76,11 +76,10 @@ def check_queue(queue: StoredQueue) -> None:
     `concurrency` (``global_concurrency``) bounds the whole queue, so neither one process
     (`worker_concurrency`) nor one partition (`partition_concurrency`) may be allowed more;
     `partition_worker_concurrency` may not exceed `partition_concurrency` or
-    `worker_concurrency`. A process may run more tasks than one partition may: on a
-    partitioned queue `worker_concurrency` is not checked against `partition_concurrency`.
-
-    Not supported yet (refused rather than ignored): a whole-queue `concurrency` or limiter
-    on a partitioned queue, and `partition_worker_concurrency`.
+    `worker_concurrency` (nor `concurrency`). A process may run more tasks than one partition
+    may: `worker_concurrency` is not checked against `partition_concurrency`, so
+    ``Queue("tenant_jobs", partition_concurrency=1, worker_concurrency=8)`` (one task per
+    tenant, eight per process) is accepted.
 
     Raises:
         DBOSConfigError: naming the settings in conflict."""
@@ -113,17 +112,7 @@ def check_queue(queue: StoredQueue) -> None:
     above("partition_concurrency", "concurrency")
     above("partition_worker_concurrency", "partition_concurrency")
     above("partition_worker_concurrency", "worker_concurrency")
-    if queue.partition_worker_concurrency is not None:
-        raise DBOSConfigError(
-            f"queue {name!r}: partition_worker_concurrency is not supported yet (DBOS Transact "
-            "3.4 has it); use partition_concurrency and worker_concurrency"
-        )
-    if queue.partition_queue and (queue.concurrency is not None or queue.rate_limit_max):
-        raise DBOSConfigError(
-            f"queue {name!r}: a limit on the whole of a partitioned queue (global_concurrency "
-            "or limiter) is not supported yet; use partition_concurrency and partition_limiter "
-            "(per partition) and worker_concurrency (per process)"
-        )
+    above("partition_worker_concurrency", "concurrency")
 
 
 def queue_from_arguments(
@@ -241,7 +230,11 @@ class QueueSettings:
         changed = replace(found, **changes)  # type: ignore[arg-type]
         if any(
             changes.get(field) is not None
-            for field in ("partition_concurrency", "partition_rate_limit_max")
+            for field in (
+                "partition_concurrency",
+                "partition_worker_concurrency",
+                "partition_rate_limit_max",
+            )
         ):
             changed = replace(changed, partition_queue=True)
         check_queue(changed)
@@ -328,8 +321,7 @@ class QueueSettings:
 
     @property
     def partition_worker_concurrency(self) -> int | None:
-        """Most tasks of one partition running at once in one process (stored for DBOS
-        Transact; not supported here yet, so always None for queues declared here)."""
+        """Most tasks of one partition running at once in one process (None: no limit)."""
         value: int | None = self._get("partition_worker_concurrency")
         return value
 
@@ -421,8 +413,8 @@ class QueueSettings:
         return {"partition_worker_concurrency": checked}
 
     def set_partition_worker_concurrency(self, value: int | None) -> None:
-        """DBOS Transact 3.4's limit per partition and process: not supported yet (a value
-        raises `DBOSConfigError`; None clears one DBOS Transact stored)."""
+        """Change the limit per partition and process (None removes it); setting one makes the
+        queue partitioned, as `set_partition_concurrency` does."""
         run_sync(self._change(self._partition_worker_change(value)))
 
     async def set_partition_worker_concurrency_async(self, value: int | None) -> None:

@@ -230,16 +230,20 @@ class StorageBackend(Protocol):
         in `request.workflow_names`, and whose application version is the request's (or None,
         if `request.takes_unversioned`);
         taken in order of (priority if the queue has `priority_enabled`, then creation time).
-        N is `dbos._decisions.claimable(queue, request.capacity, running, started)` where
+        N is `dbos.storage.claimable(queue, request.capacity, running, started)` where
         `running` counts the queue's PENDING rows and `started` the rows whose `started_at_ms`
         is within the last `period_s` seconds, both across all processes, and the count and the
         claim are atomic with respect to other claimers of the same queue, so the queue's
-        limits hold across processes. Claimed rows get status PENDING, this executor, this
-        application version, `request.instance_id` as owner and `started_at_ms =
-        request.now_ms`; they are returned, each with `has_operations` set (whether the
-        row has any recorded operation: a rewind, resume or move may have put a task that
-        ran before back on its queue; None makes the engine load its steps). Claimers
-        of a queue without global limits never wait for each other (SKIP LOCKED).
+        limits hold across processes. On a partitioned queue that N is then dealt out to the
+        partitions by `dbos.storage.partition_quotas`, from each partition's `PartitionLoad`
+        (its `started` counted over `partition_period_s`, its `mine` the PENDING rows owned
+        by `request.instance_id`, or of `request.executor_id` when that is None). Claimed
+        rows get status PENDING, this executor, this application version,
+        `request.instance_id` as owner and `started_at_ms = request.now_ms`; they are
+        returned, each with `has_operations` set (whether the row has any recorded
+        operation: a rewind may have put a task that ran before back on its queue; None
+        makes the engine load its steps). Claimers of a queue without global limits never
+        wait for each other (SKIP LOCKED).
         """
         ...
 

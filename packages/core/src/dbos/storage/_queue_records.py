@@ -30,9 +30,11 @@ class StoredQueue:
     `worker_concurrency` those running in one process; at most `rate_limit_max` start per
     `rate_limit_period_sec` seconds. A queue is partitioned when `partition_queue` is set (3.4
     sets it whenever a ``partition_*`` limit is): `partition_concurrency` and the partition
-    rate limit then bound each partition on its own. `partition_worker_concurrency` is stored
-    for DBOS Transact but not enforced here yet. `application_name` is the app that declared
-    the queue (None: any). Times are epoch milliseconds, set by the backend.
+    rate limit then bound each partition on its own across all processes, and
+    `partition_worker_concurrency` each partition within one process, while `concurrency`,
+    `worker_concurrency` and the rate limit still bound the whole queue. `application_name`
+    is the app that declared the queue (None: any). Times are epoch milliseconds, set by the
+    backend.
     """
 
     name: str
@@ -69,19 +71,9 @@ class StoredQueue:
         )
 
     def spec(self) -> QueueSpec:
-        """The limits a claim applies. On a partitioned queue the claim's `concurrency` and
-        rate limit are per partition (`partition_concurrency`, the partition rate limit);
-        elsewhere they are the queue's."""
-        if self.partition_queue:
-            return QueueSpec(
-                name=self.name,
-                concurrency=self.partition_concurrency,
-                worker_concurrency=self.worker_concurrency,
-                limit=self.partition_rate_limit_max,
-                period_s=self.partition_rate_limit_period_sec,
-                priority_enabled=self.priority_enabled,
-                partitioned=True,
-            )
+        """The limits a claim applies (DBOS Transact 3.4's meanings): `concurrency`,
+        `worker_concurrency` and the rate limit bound the whole queue, partitioned or not; the
+        ``partition_*`` settings bound each partition of a partitioned queue."""
         return QueueSpec(
             name=self.name,
             concurrency=self.concurrency,
@@ -89,7 +81,15 @@ class StoredQueue:
             limit=self.rate_limit_max,
             period_s=self.rate_limit_period_sec,
             priority_enabled=self.priority_enabled,
-            partitioned=False,
+            partitioned=self.partition_queue,
+            partition_concurrency=self.partition_concurrency if self.partition_queue else None,
+            partition_worker_concurrency=(
+                self.partition_worker_concurrency if self.partition_queue else None
+            ),
+            partition_limit=self.partition_rate_limit_max if self.partition_queue else None,
+            partition_period_s=(
+                self.partition_rate_limit_period_sec if self.partition_queue else None
+            ),
         )
 
 

@@ -416,11 +416,17 @@ class WorkflowQuery:
 
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
-    """A queue's flow-control settings, as the claiming backend needs them.
+    """A queue's flow-control settings, as the claiming backend needs them (DBOS Transact
+    3.4's meanings).
 
-    `concurrency` bounds tasks running at once across all processes; `worker_concurrency`
-    bounds them per process (core passes what is left of it as `ClaimRequest.capacity`);
-    `limit` tasks may start per `period_s` seconds across all processes.
+    Whole queue: `concurrency` bounds tasks running at once across all processes;
+    `worker_concurrency` bounds them per process (core passes what is left of it as
+    `ClaimRequest.capacity`); `limit` tasks may start per `period_s` seconds across all
+    processes. On a `partitioned` queue these still bound the whole queue, and the
+    ``partition_*`` settings bound each partition on its own: `partition_concurrency` tasks
+    running at once across all processes, `partition_worker_concurrency` in one process (the
+    claimer counts its own running tasks of the partition, by `ClaimRequest.instance_id`),
+    `partition_limit` starts per `partition_period_s` seconds.
     """
 
     name: str
@@ -430,11 +436,27 @@ class QueueSpec:
     period_s: float | None = None
     priority_enabled: bool = False
     partitioned: bool = False
+    partition_concurrency: int | None = None
+    partition_worker_concurrency: int | None = None
+    partition_limit: int | None = None
+    partition_period_s: float | None = None
 
     @property
     def has_global_limits(self) -> bool:
-        """True if claims must count tasks across all processes (`concurrency` or `limit` is
-        set), so a backend has to serialize claims on this queue."""
+        """True if claims must count tasks across all processes (`concurrency`, `limit`,
+        `partition_concurrency` or `partition_limit` is set), so a backend has to serialize
+        claims on this queue."""
+        return (
+            self.concurrency is not None
+            or self.limit is not None
+            or self.partition_concurrency is not None
+            or self.partition_limit is not None
+        )
+
+    @property
+    def has_queue_limits(self) -> bool:
+        """True if a limit bounds the whole queue across all processes (`concurrency` or
+        `limit`), so a claim counts the queue's running tasks and recent starts."""
         return self.concurrency is not None or self.limit is not None
 
 
@@ -443,9 +465,10 @@ class PartitionLoad:
     """One partition of a partitioned queue, as a claimer sees it before claiming.
 
     `queued` counts its tasks that could start now; `running` its PENDING tasks and `started`
-    its starts within the queue's rate-limit period, across all processes;
+    its starts within the partition rate-limit period, across all processes;
     `last_started_ms` its most recent start (None if it never started one), which orders
-    partitions for fairness.
+    partitions for fairness; `mine` its PENDING tasks owned by the claiming process (what
+    `QueueSpec.partition_worker_concurrency` bounds).
     """
 
     key: str
@@ -453,6 +476,7 @@ class PartitionLoad:
     running: int = 0
     started: int = 0
     last_started_ms: int | None = None
+    mine: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -494,17 +494,23 @@ RETURNING workflow_id
 
 -- name: partition_loads
 -- Each partition of a partitioned queue with a task that could start now: how many, how many
--- run (all processes), how many started within the rate-limit period, and its latest start.
+-- run (all processes), how many started within the partition rate-limit period, its latest
+-- start, and how many of its tasks the claiming process runs (partition_worker_concurrency).
 SELECT q.queue_partition_key, q.queued,
        (SELECT count(*) FROM {schema}.workflow_status r
         WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
           AND r.status = 'PENDING'),
        (SELECT count(*) FROM {schema}.workflow_status r
         WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
-          AND r.started_at >= %(since_ms)s),
+          AND r.started_at >= %(partition_since_ms)s),
        (SELECT max(r.started_at) FROM {schema}.workflow_status r
         WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
-          AND r.started_at IS NOT NULL)
+          AND r.started_at IS NOT NULL),
+       (SELECT count(*) FROM {schema}.workflow_status r
+        WHERE r.queue_name = %(queue_name)s AND r.queue_partition_key = q.queue_partition_key
+          AND r.status = 'PENDING'
+          AND (r.owner_instance = %(instance_id)s
+               OR (%(instance_id)s::text IS NULL AND r.executor_id = %(executor_id)s)))
 FROM (
     SELECT queue_partition_key, count(*) AS queued FROM {schema}.workflow_status
     WHERE queue_name = %(queue_name)s AND status = 'ENQUEUED'

@@ -232,10 +232,15 @@ SELECT q.queue_partition_key, q.queued,
           AND r.status = 'PENDING'),
        (SELECT count(*) FROM workflow_status r
         WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
-          AND r.started_at >= :since_ms),
+          AND r.started_at >= :partition_since_ms),
        (SELECT max(r.started_at) FROM workflow_status r
         WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
-          AND r.started_at IS NOT NULL)
+          AND r.started_at IS NOT NULL),
+       (SELECT count(*) FROM workflow_status r
+        WHERE r.queue_name = :queue_name AND r.queue_partition_key = q.queue_partition_key
+          AND r.status = 'PENDING'
+          AND (r.owner_instance = :instance_id
+               OR (:instance_id IS NULL AND r.executor_id = :executor_id)))
 FROM (
     SELECT queue_partition_key, count(*) AS queued FROM workflow_status
     WHERE queue_name = :queue_name AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL

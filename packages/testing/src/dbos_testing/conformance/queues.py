@@ -48,6 +48,10 @@ __all__ = [
     "test_partitions_are_served_round_robin",
     "test_concurrent_claimers_never_exceed_a_partition_limit",
     "test_claims_say_whether_a_task_ran_before",
+    "test_whole_queue_concurrency_bounds_a_partitioned_queue",
+    "test_whole_queue_rate_limit_bounds_a_partitioned_queue",
+    "test_partition_worker_concurrency_bounds_each_process",
+    "test_concurrent_claimers_never_exceed_whole_and_partition_limits",
 ]
 
 
@@ -73,9 +77,10 @@ def claim(
     now_ms: int = 10_000,
     executor: str = "worker-1",
     names: tuple[str, ...] = ("module.task",),
+    instance: str | None = None,
 ) -> list[str]:
-    rows = storage.claim_queued(ClaimRequest(queue, executor, "v1", capacity, names, now_ms))
-    return [row.workflow_id for row in rows]
+    request = ClaimRequest(queue, executor, "v1", capacity, names, now_ms, instance)
+    return [row.workflow_id for row in storage.claim_queued(request)]
 
 
 def claim_concurrently(
@@ -287,7 +292,7 @@ def test_partitioned_concurrency_applies_per_partition(dbos_storage: SystemStora
             dbos_storage.create_workflow(
                 task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
             )
-    spec = QueueSpec("q", concurrency=1, partitioned=True)
+    spec = QueueSpec("q", partitioned=True, partition_concurrency=1)
     assert sorted(claim(dbos_storage, spec, executor="x")) == ["a0", "b0", "c0"]
     assert claim(dbos_storage, spec, executor="y") == []
     dbos_storage.finish_workflow(WorkflowOutcome("b0", "SUCCESS", "null", None, 11_000))
@@ -300,7 +305,7 @@ def test_partitioned_rate_limit_applies_per_partition(dbos_storage: SystemStorag
             dbos_storage.create_workflow(
                 task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
             )
-    spec = QueueSpec("q", limit=2, period_s=1.0, partitioned=True)
+    spec = QueueSpec("q", partitioned=True, partition_limit=2, partition_period_s=1.0)
     assert sorted(claim(dbos_storage, spec, now_ms=10_000)) == ["a0", "a1", "b0", "b1"]
     assert claim(dbos_storage, spec, now_ms=10_500) == []
     assert sorted(claim(dbos_storage, spec, now_ms=11_001)) == ["a2", "b2"]
@@ -325,7 +330,7 @@ def test_concurrent_claimers_never_exceed_a_partition_limit(dbos_storage: System
             dbos_storage.create_workflow(
                 task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
             )
-    spec = QueueSpec("q", concurrency=2, partitioned=True)
+    spec = QueueSpec("q", partitioned=True, partition_concurrency=2)
     claimed = claim_concurrently(dbos_storage, spec, claimers=4)
     # Under load, SKIP LOCKED may leave some capacity to later rounds: the limit must hold
     # whatever the timing, and what is left must be claimable afterwards.
@@ -446,3 +451,64 @@ def test_claims_say_whether_a_task_ran_before(dbos_storage: SystemStorage) -> No
     assert [(row.workflow_id, row.has_operations) for row in done.claimed] == [("t0", True)]
     rest = dbos_storage.claim_queued(_request(spec))
     assert [(row.workflow_id, row.has_operations) for row in rest] == [("t2", False)]
+
+
+def _partitioned_tasks(storage: SystemStorage, keys: str, per_key: int) -> None:
+    for key in keys:
+        for index in range(per_key):
+            storage.create_workflow(
+                task(f"{key}{index}", created_at_ms=index, queue_partition_key=key)
+            )
+
+
+def test_whole_queue_concurrency_bounds_a_partitioned_queue(dbos_storage: SystemStorage) -> None:
+    # DBOS Transact 3.4: global_concurrency bounds the whole queue, partition_concurrency
+    # each partition; both hold at once.
+    _partitioned_tasks(dbos_storage, "abcd", 3)
+    spec = QueueSpec("q", concurrency=3, partitioned=True, partition_concurrency=2)
+    first = claim(dbos_storage, spec, executor="x")
+    assert len(first) == 3 and len({i[0] for i in first}) == 3  # round robin, one each
+    assert claim(dbos_storage, spec, executor="y") == []
+    dbos_storage.finish_workflow(WorkflowOutcome(first[0], "SUCCESS", "null", None, 11_000))
+    assert len(claim(dbos_storage, spec, executor="y")) == 1
+
+
+def test_whole_queue_rate_limit_bounds_a_partitioned_queue(dbos_storage: SystemStorage) -> None:
+    # 4 starts a second on the whole queue, 3 per 5 seconds on each partition.
+    _partitioned_tasks(dbos_storage, "abc", 4)
+    spec = QueueSpec(
+        "q", limit=4, period_s=1.0, partitioned=True, partition_limit=3, partition_period_s=5.0
+    )
+    assert sorted(claim(dbos_storage, spec, now_ms=10_000)) == ["a0", "a1", "b0", "c0"]
+    assert claim(dbos_storage, spec, now_ms=10_500) == []
+    # The queue's window has room again; partition "a" has one start left in its own.
+    assert sorted(claim(dbos_storage, spec, now_ms=11_001)) == ["a2", "b1", "b2", "c1"]
+    assert claim(dbos_storage, spec, now_ms=12_002) == ["c2"]
+
+
+def test_partition_worker_concurrency_bounds_each_process(dbos_storage: SystemStorage) -> None:
+    # Only the claimer's own running tasks of a partition count (by instance), not other
+    # processes': two processes may each run one task of partition "a".
+    _partitioned_tasks(dbos_storage, "ab", 4)
+    spec = QueueSpec("q", partitioned=True, partition_worker_concurrency=1)
+    assert sorted(claim(dbos_storage, spec, executor="x", instance="p1")) == ["a0", "b0"]
+    assert claim(dbos_storage, spec, executor="x", instance="p1") == []
+    assert sorted(claim(dbos_storage, spec, executor="x", instance="p2")) == ["a1", "b1"]
+    dbos_storage.finish_workflow(WorkflowOutcome("a0", "SUCCESS", "null", None, 11_000))
+    assert claim(dbos_storage, spec, executor="x", instance="p1") == ["a2"]
+    # A claimer without an instance counts its executor's running tasks.
+    assert sorted(claim(dbos_storage, spec, executor="solo")) == ["a3", "b2"]
+    assert claim(dbos_storage, spec, executor="solo") == []
+
+
+def test_concurrent_claimers_never_exceed_whole_and_partition_limits(
+    dbos_storage: SystemStorage,
+) -> None:
+    _partitioned_tasks(dbos_storage, "abcdef", 4)
+    spec = QueueSpec("q", concurrency=5, partitioned=True, partition_concurrency=1)
+    claimed = claim_concurrently(dbos_storage, spec, claimers=4)
+    assert len(claimed) == len(set(claimed)) <= 5
+    assert len({i[0] for i in claimed}) == len(claimed)  # one per partition
+    claimed += claim(dbos_storage, spec, capacity=8, executor="w-last")
+    assert len(claimed) == len(set(claimed)) == 5
+    assert len({i[0] for i in claimed}) == 5
