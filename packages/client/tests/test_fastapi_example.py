@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -52,12 +51,6 @@ class Lines:
         return list(self.lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _call(method: str, url: str) -> tuple[int, Any]:
     call = urllib.request.Request(url, method=method)
     try:
@@ -89,7 +82,6 @@ def test_the_fastapi_example(
 ) -> None:
     pytest.importorskip("fastapi", reason="fastapi is a test tool (nox installs it)")
     collector_url, spans = stub
-    port = _free_port()
     env = {
         **os.environ,
         "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url,
@@ -101,7 +93,7 @@ def test_the_fastapi_example(
     }
     command = [sys.executable, "-m", "uvicorn", "shop_api:app", "--app-dir", str(EXAMPLE)]
     app = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--host", "127.0.0.1", "--port", "0"],  # a free port, printed
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -109,9 +101,12 @@ def test_the_fastapi_example(
     )
     out = Lines(app)
     try:
-        out.wait_for(lambda seen: any("startup complete" in line for line in seen), "startup")
-        assert f"dashboard: dbos ui --db-url {dbos_system_database_url}\n" in out.lines
-        base = f"http://127.0.0.1:{port}"
+        started = out.wait_for(
+            lambda seen: any("Uvicorn running on" in line for line in seen), "startup", 120
+        )
+        assert f"dashboard: dbos ui --db-url {dbos_system_database_url}\n" in started
+        running = next(line for line in started if "Uvicorn running on" in line)
+        base = running.split("running on ", 1)[1].split()[0]
         status, placed = _call("POST", f"{base}/orders?item=book&amount=12")
         assert status == 200, placed
         workflow_id = placed["workflow_id"]

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbos.management import Management, StepInfo, run_sync
-from dbos.storage import LeaseHolder, StoredQueue, WorkflowQuery, WorkflowStatusString
+from dbos.storage import (
+    LeaseHolder,
+    ScheduleQuery,
+    ScheduleRecord,
+    StoredQueue,
+    WorkflowQuery,
+    WorkflowStatusString,
+)
 
 from .. import _render as render
 from .._client import DBOSClient
@@ -53,14 +60,17 @@ class QueueLoad:
 
 @dataclass
 class ScheduleRuns:
-    """One schedule as its recent runs show it: how many, the latest, its workflow name."""
+    """One schedule: as stored (`stored`: its cron expression, zone, status, queue, latest
+    tick; None for one seen only in its runs, such as a deleted one) and as its recent runs
+    show it (how many, the latest; `latest_id` None when none ran among them)."""
 
     name: str
     workflow_name: str
-    runs: int
-    latest_id: str
-    latest_created_ms: int
-    latest_status: str
+    stored: ScheduleRecord | None = None
+    runs: int = 0
+    latest_id: str | None = None
+    latest_created_ms: int | None = None
+    latest_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,27 +211,30 @@ class Reader:
         return len(started)
 
     def schedules(self) -> list[ScheduleRuns]:
-        """Schedules seen among the most recent workflows (a workflow a schedule started
-        carries its name)."""
+        """Every stored schedule (the storage protocol's `list_schedules`: those created
+        through the API and those ``@DBOS.scheduled`` declares), with its runs among the most
+        recent workflows (a workflow a schedule started carries its name), and any schedule
+        seen only in those runs, by name."""
+        found: dict[str, ScheduleRuns] = {
+            stored.schedule_name: ScheduleRuns(
+                stored.schedule_name, stored.workflow_name, stored=stored
+            )
+            for stored in self.client.storage.list_schedules(ScheduleQuery())
+        }
         query = WorkflowQuery(
             limit=SCAN_LIMIT, sort_desc=True, load_inputs=False, load_output=False
         )
-        found: dict[str, ScheduleRuns] = {}
         for status in self.list_workflows(query):
             if status.schedule_name is None:
                 continue
-            seen = found.get(status.schedule_name)
-            if seen is None:
-                found[status.schedule_name] = ScheduleRuns(
-                    status.schedule_name,
-                    status.name,
-                    1,
-                    status.workflow_id,
-                    status.created_at,
-                    status.status,
-                )
-            else:
-                seen.runs += 1
+            seen = found.setdefault(
+                status.schedule_name, ScheduleRuns(status.schedule_name, status.name)
+            )
+            seen.runs += 1
+            if seen.latest_id is None:  # newest first: the first run seen is the latest
+                seen.latest_id = status.workflow_id
+                seen.latest_created_ms = status.created_at
+                seen.latest_status = status.status
         return sorted(found.values(), key=lambda runs: runs.name)
 
     def executors(self) -> list[LeaseHolder]:
