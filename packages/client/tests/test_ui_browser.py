@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from dbos import DBOS, SetWorkflowID, WorkflowHandle
+from dbos import DBOS, Queue, SetEnqueueOptions, SetWorkflowID, WorkflowHandle
 
 from .conftest import StartUI, UIServer
 
@@ -237,8 +237,66 @@ def test_read_only(
     page.goto("/executors")
     expect(page.locator("#executors")).to_contain_text("live")
     shoot(page, "dashboard-executors")
+
+
+def test_queue_settings_and_load(
+    app: None, browser: Any, ui_server: StartUI, shoot: Callable[[Any, str], Path]
+) -> None:
+    """The queues page shows each queue's stored settings (issue 15), its rate-limit state
+    and partition load, and a setting changed through the API reaches the page without a
+    reload."""
+    from playwright.sync_api import expect
+
+    rated = Queue(
+        "ui-rated",
+        concurrency=3,
+        worker_concurrency=2,
+        limiter={"limit": 5, "period": 600},
+        polling_interval_sec=0.1,
+    )
+    parted = Queue(
+        "ui-parted",
+        partition_concurrency=1,
+        partition_limiter={"limit": 2, "period": 30},
+        priority_enabled=True,
+        polling_interval_sec=0.1,
+    )
+    for number in (1, 2):
+        assert rated.enqueue(ui_browser_echo, f"task {number}").get_result() == f"task {number}"
+    # One partition at its limit of 1: one task runs (waiting for a message), one waits.
+    with SetEnqueueOptions(queue_partition_key="tenant-a"):
+        running = parted.enqueue(ui_browser_waiter)
+        parted.enqueue(ui_browser_waiter)
+    deadline = time.monotonic() + 30
+    while running.get_status().status != "PENDING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    server = ui_server()
+    page = _page(browser, server)
     page.goto("/queues")
+    rated_row = page.locator('tr[data-queue="ui-rated"]')
+    expect(rated_row.locator('[data-setting="concurrency"]')).to_have_text("concurrency: 3")
+    expect(rated_row.locator('[data-setting="worker_concurrency"]')).to_have_text("per process: 2")
+    expect(rated_row.locator('[data-setting="limiter"]')).to_have_text("rate limit: 5 per 600s")
+    expect(rated_row.locator('[data-setting="polling_interval_sec"]')).to_have_text(
+        "polling interval: 0.1s"
+    )
+    expect(rated_row.locator("[data-rate]")).to_have_text("2 of 5")
+    parted_row = page.locator('tr[data-queue="ui-parted"]')
+    expect(parted_row.locator('[data-setting="partition_queue"]')).to_have_text("partitioned: yes")
+    expect(parted_row.locator('[data-setting="partition_concurrency"]')).to_have_text(
+        "per partition: 1"
+    )
+    expect(parted_row.locator('[data-setting="partition_limiter"]')).to_have_text(
+        "partition rate limit: 2 per 30s"
+    )
+    expect(parted_row.locator('[data-setting="priority_enabled"]')).to_have_text("priority: on")
+    expect(parted_row.locator('[data-setting="concurrency"]')).to_have_count(0)
+    expect(parted_row.locator(".partition")).to_have_text("tenant-a: 1 / 1")
     shoot(page, "dashboard-queues")
+    # Changed for every process through the stored settings: the polled table follows.
+    rated.set_concurrency(7)
+    expect(rated_row.locator('[data-setting="concurrency"]')).to_have_text("concurrency: 7")
 
 
 def test_escaped_in_the_browser(app: None, browser: Any, ui_server: StartUI) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -134,6 +134,43 @@ def test_pages_list_filter_and_show_a_workflow(app: None, ui_server: StartUI) ->
         assert request(server, "GET", path).status == 200
     # A launched process holds a lease: the executors page shows it, live.
     assert "live" in request(server, "GET", "/executors").body
+
+
+@DBOS.workflow()
+def ui_http_scheduled(scheduled_time: object, context: object) -> None:
+    pass
+
+
+def test_schedules_page_shows_stored_schedules_and_their_runs(
+    app: None, ui_server: StartUI
+) -> None:
+    DBOS.create_schedule(
+        schedule_name="ui-nightly",
+        workflow_fn=ui_http_scheduled,
+        schedule="0 3 * * *",
+        cron_timezone="Europe/Paris",
+    )
+    DBOS.pause_schedule("ui-nightly")
+    DBOS.create_schedule(
+        schedule_name="ui-triggered", workflow_fn=ui_http_scheduled, schedule="0 0 1 1 *"
+    )
+    handle = DBOS.trigger_schedule("ui-triggered")
+    handle.get_result()
+    server = ui_server()
+    body = request(server, "GET", "/schedules").body
+
+    def row(name: str) -> str:
+        return body.partition(f'<tr data-schedule="{name}">')[2].partition("</tr>")[0]
+
+    nightly = row("ui-nightly")  # stored, never run: shown all the same
+    assert "<code>0 3 * * *</code> (Europe/Paris)" in nightly
+    assert '<td class="schedule-status">PAUSED</td>' in nightly
+    assert "<td>never</td>\n<td>0</td>" in nightly
+    triggered = row("ui-triggered")
+    assert '<td class="schedule-status">ACTIVE</td>' in triggered
+    assert "<td>1</td>" in triggered
+    assert f"/workflows/{quote(handle.workflow_id, safe='')}" in triggered
+    assert ">SUCCESS<" in triggered
 
 
 def test_user_data_is_escaped(app: None, ui_server: StartUI) -> None:

@@ -24,7 +24,7 @@ from dbos.storage import scrub_exception
 from .. import _render as render
 from . import _filters as filters
 from ._guard import COOKIE, Guard
-from ._reading import STATUSES, Reader, json_text, timeline
+from ._reading import STATUSES, Reader, json_text, queue_settings, timeline
 
 _HERE = Path(__file__).parent
 ACTIONS = ("cancel", "resume", "fork", "delete")
@@ -53,6 +53,7 @@ def _templates() -> Jinja2Templates:
     env.filters["json"] = json_text
     env.filters["duration"] = render.duration
     env.filters["error_record"] = render.error_record
+    env.filters["queue_settings"] = queue_settings
     env.filters["url"] = lambda text: quote(str(text), safe="")
     return Jinja2Templates(env=env)
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbos.management import Management, StepInfo, run_sync
-from dbos.storage import LeaseHolder, WorkflowQuery, WorkflowStatusString
+from dbos.storage import (
+    LeaseHolder,
+    ScheduleQuery,
+    ScheduleRecord,
+    StoredQueue,
+    WorkflowQuery,
+    WorkflowStatusString,
+)
 
 from .. import _render as render
 from .._client import DBOSClient
@@ -36,26 +43,34 @@ class Count:
 
 @dataclass
 class QueueLoad:
-    """One queue as the stored workflows show it: tasks waiting (ENQUEUED) and running
-    (PENDING), in all and per partition key, and the oldest waiting task's creation time."""
+    """One queue: its stored settings (`settings`, None for a queue with tasks but no stored
+    row, such as one deleted while tasks wait), tasks waiting (ENQUEUED) and running
+    (PENDING), in all and per partition key, the oldest waiting task's creation time, and,
+    for a rate-limited queue, the tasks started within the current rate-limit period
+    (`started_in_period`; None without a rate limit)."""
 
     name: str
+    settings: StoredQueue | None = None
     waiting: int = 0
     running: int = 0
     oldest_waiting_ms: int | None = None
     partitions: dict[str, list[int]] = field(default_factory=dict)  # key -> [waiting, running]
+    started_in_period: int | None = None
 
 
 @dataclass
 class ScheduleRuns:
-    """One schedule as its recent runs show it: how many, the latest, its workflow name."""
+    """One schedule: as stored (`stored`: its cron expression, zone, status, queue, latest
+    tick; None for one seen only in its runs, such as a deleted one) and as its recent runs
+    show it (how many, the latest; `latest_id` None when none ran among them)."""
 
     name: str
     workflow_name: str
-    runs: int
-    latest_id: str
-    latest_created_ms: int
-    latest_status: str
+    stored: ScheduleRecord | None = None
+    runs: int = 0
+    latest_id: str | None = None
+    latest_created_ms: int | None = None
+    latest_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,13 @@ class Reader:
     # --- queues, schedules, executors ---------------------------------------------------
 
     def queues(self) -> list[QueueLoad]:
-        """Queues with tasks waiting or running, from the queued workflows the protocol lists
-        (queue settings live in the app processes that declare the queues, not in the
-        database, so they are not shown)."""
+        """Every stored queue (issue 15: its settings, from the storage protocol's
+        `list_queues`) and every queue with tasks waiting or running, with its load from the
+        queued workflows the protocol lists, by name."""
+        loads: dict[str, QueueLoad] = {
+            stored.name: QueueLoad(stored.name, settings=stored)
+            for stored in self.client.storage.list_queues()
+        }
         query = WorkflowQuery(
             queued_only=True,
             statuses=(WorkflowStatusString.ENQUEUED.value, WorkflowStatusString.PENDING.value),
@@ -150,7 +169,6 @@ class Reader:
             load_inputs=False,
             load_output=False,
         )
-        loads: dict[str, QueueLoad] = {}
         for row in self.client.storage.list_workflows(query):
             if row.queue_name is None:
                 continue
@@ -165,30 +183,58 @@ class Reader:
             if row.queue_partition_key is not None:
                 pair = load.partitions.setdefault(row.queue_partition_key, [0, 0])
                 pair[0 if waiting else 1] += 1
+        now_ms = int(time.time() * 1000)
+        for load in loads.values():
+            stored = load.settings
+            if stored is not None and stored.rate_limit_max is not None:
+                period_ms = int((stored.rate_limit_period_sec or 0) * 1000)
+                load.started_in_period = self.started_since(load.name, now_ms - period_ms)
         return sorted(loads.values(), key=lambda load: load.name)
 
+    def started_since(self, queue_name: str, since_ms: int) -> int:
+        """How many of the queue's tasks started at or after `since_ms` (epoch ms): what its
+        rate limiter counts. Such a task is either still PENDING or has completed since it
+        started, so two listings find them all (each capped at `SCAN_LIMIT`)."""
+        running = WorkflowQuery(
+            queue_name=queue_name,
+            statuses=(WorkflowStatusString.PENDING.value,),
+            limit=SCAN_LIMIT,
+            load_inputs=False,
+            load_output=False,
+        )
+        ended = replace(running, statuses=None, completed_after_ms=since_ms)
+        started: set[str] = set()
+        for query in (running, ended):
+            for row in self.client.storage.list_workflows(query):
+                if row.started_at_ms is not None and row.started_at_ms >= since_ms:
+                    started.add(row.workflow_id)
+        return len(started)
+
     def schedules(self) -> list[ScheduleRuns]:
-        """Schedules seen among the most recent workflows (a workflow a schedule started
-        carries its name)."""
+        """Every stored schedule (the storage protocol's `list_schedules`: those created
+        through the API and those ``@DBOS.scheduled`` declares), with its runs among the most
+        recent workflows (a workflow a schedule started carries its name), and any schedule
+        seen only in those runs, by name."""
+        found: dict[str, ScheduleRuns] = {
+            stored.schedule_name: ScheduleRuns(
+                stored.schedule_name, stored.workflow_name, stored=stored
+            )
+            for stored in self.client.storage.list_schedules(ScheduleQuery())
+        }
         query = WorkflowQuery(
             limit=SCAN_LIMIT, sort_desc=True, load_inputs=False, load_output=False
         )
-        found: dict[str, ScheduleRuns] = {}
         for status in self.list_workflows(query):
             if status.schedule_name is None:
                 continue
-            seen = found.get(status.schedule_name)
-            if seen is None:
-                found[status.schedule_name] = ScheduleRuns(
-                    status.schedule_name,
-                    status.name,
-                    1,
-                    status.workflow_id,
-                    status.created_at,
-                    status.status,
-                )
-            else:
-                seen.runs += 1
+            seen = found.setdefault(
+                status.schedule_name, ScheduleRuns(status.schedule_name, status.name)
+            )
+            seen.runs += 1
+            if seen.latest_id is None:  # newest first: the first run seen is the latest
+                seen.latest_id = status.workflow_id
+                seen.latest_created_ms = status.created_at
+                seen.latest_status = status.status
         return sorted(found.values(), key=lambda runs: runs.name)
 
     def executors(self) -> list[LeaseHolder]:
@@ -212,6 +258,41 @@ class Reader:
     def fork(self, workflow_id: str, start_step: int) -> str:
         """Fork the workflow from `start_step`; the new workflow's ID."""
         return self.client.fork_workflow(workflow_id, start_step).workflow_id
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def queue_settings(stored: StoredQueue) -> list[tuple[str, str, str]]:
+    """A stored queue's settings for people, as (key, label, value) triples in a fixed order;
+    a limit that is not set is left out (an unlimited queue shows only its polling interval)."""
+    out: list[tuple[str, str, str]] = []
+    if stored.concurrency is not None:
+        out.append(("concurrency", "concurrency", str(stored.concurrency)))
+    if stored.worker_concurrency is not None:
+        out.append(("worker_concurrency", "per process", str(stored.worker_concurrency)))
+    if stored.rate_limit_max is not None:
+        period = _number(stored.rate_limit_period_sec or 0)
+        out.append(("limiter", "rate limit", f"{stored.rate_limit_max} per {period}s"))
+    if stored.priority_enabled:
+        out.append(("priority_enabled", "priority", "on"))
+    if stored.partition_queue:
+        out.append(("partition_queue", "partitioned", "yes"))
+    if stored.partition_concurrency is not None:
+        out.append(("partition_concurrency", "per partition", str(stored.partition_concurrency)))
+    if stored.partition_worker_concurrency is not None:
+        value = str(stored.partition_worker_concurrency)
+        out.append(("partition_worker_concurrency", "per partition per process", value))
+    if stored.partition_rate_limit_max is not None:
+        period = _number(stored.partition_rate_limit_period_sec or 0)
+        value = f"{stored.partition_rate_limit_max} per {period}s"
+        out.append(("partition_limiter", "partition rate limit", value))
+    polling = _number(stored.polling_interval_sec)
+    out.append(("polling_interval_sec", "polling interval", f"{polling}s"))
+    if stored.application_name is not None:
+        out.append(("application_name", "app", stored.application_name))
+    return out
 
 
 def timeline(steps: Iterable[StepInfo]) -> Timeline:
