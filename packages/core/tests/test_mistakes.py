@@ -141,6 +141,9 @@ OTHER_ARGUMENTS: dict[str, Any] = {
     "attributes": {"a": 1},
     # send_in_transaction checks the destination ID before it touches the connection.
     "conn_or_session": None,
+    # enqueue_many: one task, its ID blank.
+    "options": {"workflow_name": "target", "queue_name": "q"},
+    "calls": [()],
 }
 
 
