@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import scale
 
 from dbos import DBOS, Queue, SendMessage, SetEnqueueOptions, hookimpl
@@ -626,9 +627,12 @@ def main() -> int:
 
 def _scale(admin_url: str, sizes: list[int], samples: int, as_json: bool) -> int:
     """The scale workload (bench/scale.py) on a fresh database, reported as its own table."""
-    rows = scale.bench_scale(
-        with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}"), sizes, samples
-    )
+    name = f"dbos_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        rows = scale.bench_scale(with_database(admin_url, name), sizes, samples)
+    finally:  # at a million rows the database holds hundreds of megabytes
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
     if as_json:
         print(json.dumps([asdict(row) for row in rows], indent=2))
     else:
