@@ -24,6 +24,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+import scale
+
 from dbos import DBOS, Queue, SendMessage, SetEnqueueOptions, hookimpl
 from dbos.plugins import plugin_manager
 
@@ -593,15 +596,28 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument(
         "--only",
-        choices=["send_bulk", "enqueue_many", "tracing"],
+        choices=["send_bulk", "enqueue_many", "tracing", "scale"],
         help="run just this workload (default: all); tracing: step cost with tracing off and on",
+    )
+    parser.add_argument(
+        "--scale-rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the scale workload also measures at N finished workflows (and N/10 queued), "
+        "e.g. 1000000; default sizes: 0 and 100,000 (0 and 20,000 with --quick)",
     )
     args = parser.parse_args()
     runs = 3 if args.quick else 7
     count = 50 if args.quick else 300
 
     results: list[Result] = []
+    sizes = [0, 20_000 if args.quick else 100_000] + ([args.scale_rows] if args.scale_rows else [])
+    if any(size < 0 for size in sizes):
+        parser.error("--scale-rows must be a positive number of rows")
     with postgres_server() as admin_url:
+        if args.only == "scale":
+            return _scale(admin_url, sizes, 50 if args.quick else 200, args.json)
         bulk_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         if args.only == "send_bulk":
             results.extend(bench_send_bulk(bulk_url, runs, 1000))
@@ -643,7 +659,23 @@ def main() -> int:
         # Last: it sets the process's global tracer provider.
         traced_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
         results.extend(bench_traced_step_cost(traced_url, runs, 20 if args.quick else 200))
-    return _report(results, runs, args.json)
+        _report(results, runs, args.json)
+        return _scale(admin_url, sizes, 50 if args.quick else 200, args.json)
+
+
+def _scale(admin_url: str, sizes: list[int], samples: int, as_json: bool) -> int:
+    """The scale workload (bench/scale.py) on a fresh database, reported as its own table."""
+    name = f"dbos_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        rows = scale.bench_scale(with_database(admin_url, name), sizes, samples)
+    finally:  # at a million rows the database holds hundreds of megabytes
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    if as_json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        scale.report(rows)
+    return 0
 
 
 def _report(results: list[Result], runs: int, as_json: bool) -> int:

@@ -31,7 +31,13 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
         name = f"p{index}"
         column = sql.Identifier(WORKFLOW_COLUMNS[condition.field])
         value = sql.Placeholder(name)
-        if condition.kind == "in":
+        if condition.kind == "in" and len(condition.value) == 1:
+            # One value as "=", not "= ANY": Postgres 15 takes the order of an index whose
+            # leading column is compared with "=" (status, created_at), so a listing by one
+            # status reads only the rows it returns; with ANY it sorts every matching row.
+            clauses.append(sql.SQL("{} = {}").format(column, value))
+            params[name] = condition.value[0]
+        elif condition.kind == "in":
             clauses.append(sql.SQL("{} = ANY({})").format(column, value))
             params[name] = list(condition.value)
         elif condition.kind in ("not_null", "null"):

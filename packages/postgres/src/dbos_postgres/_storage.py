@@ -81,8 +81,10 @@ from ._versions import ApplicationVersions
 
 R = TypeVar("R")
 
-#: Rows one retention statement deletes at most (it repeats until fewer are left).
-DELETE_BATCH = 10_000
+#: Workflows one retention transaction deletes at most (with their steps, messages, events and
+#: streams); it repeats until fewer are left. Small enough that a batch's locks and WAL stay
+#: small, large enough that the per-batch round trip is noise.
+DELETE_BATCH = 1_000
 
 
 class PostgresStorage(
@@ -787,13 +789,15 @@ class PostgresStorage(
         return [str(row[0]) for row in rows]
 
     def delete_older_than(self, cutoff_ms: int) -> int:
-        """`SystemStorage.delete_older_than` on Postgres: deletes in statements of at most
-        `DELETE_BATCH` workflows, so no statement holds locks for long; returns the total."""
-        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
-        deleted = 0
-        while True:
-            with self._connection() as connection:
-                count = connection.execute(self._queries["delete_older_than"], params).rowcount
-            deleted += count
-            if count < DELETE_BATCH:
-                return deleted
+        """`SystemStorage.delete_older_than` on Postgres: deletes oldest first in batches of at
+        most `DELETE_BATCH` workflows, each its own transaction, so no lock is held for long
+        and no commit writes a large burst of WAL; returns the total."""
+        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH, "after_ms": -(2**63)}
+        selected, total = DELETE_BATCH, 0
+        while selected >= DELETE_BATCH:
+            with self._connection() as connection:  # autocommit: one transaction per batch
+                row = connection.execute(self._queries["delete_older_than"], params).fetchone()
+            assert row is not None
+            selected, params["after_ms"], deleted = row
+            total += deleted
+        return total

@@ -72,8 +72,8 @@ from ._timeops import TimeOps
 from ._url import SQLiteSettings, parse_sqlite_url
 from ._versions import ApplicationVersions
 
-#: Rows one retention statement deletes at most (it repeats until fewer are left).
-DELETE_BATCH = 10_000
+#: Workflows one retention transaction deletes at most (it repeats until fewer are left).
+DELETE_BATCH = 1_000
 
 _QUERIES = with_workflow_row(load_queries(__package__ or "dbos_sqlite", "sql/queries.sql"))
 _MIGRATIONS = load_migrations(__package__ or "dbos_sqlite")
@@ -782,13 +782,17 @@ class SQLiteStorage(
         return found
 
     def delete_older_than(self, cutoff_ms: int) -> int:
-        """`SystemStorage.delete_older_than` on SQLite: deletes in transactions of at most
-        `DELETE_BATCH` workflows, so writers are not held up for long; returns the total."""
-        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH}
-        deleted = 0
-        while True:
+        """`SystemStorage.delete_older_than` on SQLite: deletes oldest first in transactions of
+        at most `DELETE_BATCH` workflows, so writers are not held up for long; returns the
+        total."""
+        params = {"cutoff_ms": cutoff_ms, "batch": DELETE_BATCH, "after_ms": -(2**63)}
+        found, total = DELETE_BATCH, 0
+        while found >= DELETE_BATCH:
             with self._transaction() as connection:
-                count = int(self._run(connection, "delete_older_than", params).rowcount)
-            deleted += count
-            if count < DELETE_BATCH:
-                return deleted
+                rows = self._run(connection, "select_older_than", params).fetchall()
+                ids = {"workflow_ids": json.dumps([row[0] for row in rows])}
+                self._run(connection, "delete_workflows", ids)
+            found, total = len(rows), total + len(rows)
+            if rows:  # the next batch starts where this one ended (see select_older_than)
+                params["after_ms"] = rows[-1][1]
+        return total

@@ -839,14 +839,28 @@ WHERE workflow_id = ANY(%(workflow_ids)s)
 RETURNING workflow_id
 
 -- name: delete_older_than
--- In batches, so that one call on a large table does not hold its locks for long.
-DELETE FROM {schema}.workflow_status
-WHERE workflow_id IN (
-    SELECT workflow_id FROM {schema}.workflow_status
-    WHERE created_at < %(cutoff_ms)s
+-- One batch of retention, in its own transaction (see PostgresStorage.delete_older_than):
+-- the oldest `batch` finished workflows created in [after_ms, cutoff_ms), found through the
+-- created_at index. The caller moves after_ms to the batch's newest created_at, so no batch
+-- walks again over the index entries of rows an earlier batch deleted (they stay in the
+-- index until vacuum, for as long as any snapshot could still see them). The rows are
+-- deleted by primary key; the status test is repeated on the delete so that a workflow
+-- resumed between the select and the delete is kept. Answers: rows selected, the newest
+-- selected created_at, rows deleted.
+WITH doomed AS (
+    SELECT workflow_id, created_at FROM {schema}.workflow_status
+    WHERE created_at >= %(after_ms)s AND created_at < %(cutoff_ms)s
       AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+    ORDER BY created_at
     LIMIT %(batch)s
+), gone AS (
+    DELETE FROM {schema}.workflow_status
+    WHERE workflow_id = ANY(ARRAY(SELECT workflow_id FROM doomed))
+      AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+    RETURNING 1
 )
+SELECT (SELECT count(*) FROM doomed), (SELECT max(created_at) FROM doomed),
+       (SELECT count(*) FROM gone)
 
 -- name: drop_schema
 DROP SCHEMA IF EXISTS {schema} CASCADE

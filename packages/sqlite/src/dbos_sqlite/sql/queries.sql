@@ -431,15 +431,15 @@ WHERE h.workflow_id = :workflow_id AND h.function_id < :start_step AND NOT :copy
 -- Steps (and rows of later tables that reference a workflow) go with it: ON DELETE CASCADE.
 DELETE FROM workflow_status WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
 
--- name: delete_older_than
--- In batches, so that one call on a large table does not hold the write lock for long.
-DELETE FROM workflow_status
-WHERE workflow_id IN (
-    SELECT workflow_id FROM workflow_status
-    WHERE created_at < :cutoff_ms
-      AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
-    LIMIT :batch
-)
+-- name: select_older_than
+-- One batch of retention (see SQLiteStorage.delete_older_than): the oldest `batch` finished
+-- workflows created in [after_ms, cutoff_ms), by the created_at index; the caller deletes
+-- them by ID in the same transaction and moves after_ms to the batch's newest created_at.
+SELECT workflow_id, created_at FROM workflow_status
+WHERE created_at >= :after_ms AND created_at < :cutoff_ms
+  AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+ORDER BY created_at
+LIMIT :batch
 
 -- name: select_tables
 SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
