@@ -98,10 +98,11 @@ recovery_attempts = recovery_attempts + 1,
     END
 
 -- fragment: claimed_has_operations
--- The claiming statements' has_operations column: whether the task ran before (a rewind,
--- resume or move put it back on its queue; see WorkflowRow.has_operations).
-EXISTS (SELECT 1 FROM {schema}.operation_outputs AS o
-        WHERE o.workflow_id = claimed.workflow_id) AS has_operations
+-- The claiming statements' has_operations column: whether the task ran before (a rewind
+-- put it back on its queue; see WorkflowRow.has_operations). A scalar subquery, not EXISTS:
+-- a generic plan may hash an EXISTS, reading all of operation_outputs on every claim.
+(SELECT true FROM {schema}.operation_outputs AS o
+ WHERE o.workflow_id = claimed.workflow_id LIMIT 1) IS NOT NULL AS has_operations
 
 -- fragment: owner_lease_expired
 -- Row w's owner holds no unexpired lease by this server's clock (a missing lease counts as
