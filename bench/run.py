@@ -616,26 +616,11 @@ def main() -> int:
     if any(size < 0 for size in sizes):
         parser.error("--scale-rows must be a positive number of rows")
     with postgres_server() as admin_url:
-        if args.only == "scale":
-            return _scale(admin_url, sizes, 50 if args.quick else 200, args.json)
+        if args.only is not None:
+            return _only(args.only, admin_url, sizes, args.quick, args.json)
         bulk_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        if args.only == "send_bulk":
-            results.extend(bench_send_bulk(bulk_url, runs, 1000))
-            return _report(results, runs, args.json)
         many_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        if args.only == "enqueue_many":
-            results.extend(bench_enqueue_many(many_url, runs, 1000))
-            return _report(results, runs, args.json)
         url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        if args.only == "tracing":
-            launch(url, "steps")
-            try:
-                results.append(bench_raw_commit(url, runs, count))
-                results.append(bench_step_cost(runs, 20 if args.quick else 200))
-            finally:
-                DBOS.destroy()
-            results.extend(bench_traced_step_cost(url, runs, 20 if args.quick else 200))
-            return _report(results, runs, args.json)
         launch(url, "steps")
         try:
             results.append(bench_raw_commit(url, runs, count))
@@ -661,6 +646,28 @@ def main() -> int:
         results.extend(bench_traced_step_cost(traced_url, runs, 20 if args.quick else 200))
         _report(results, runs, args.json)
         return _scale(admin_url, sizes, 50 if args.quick else 200, args.json)
+
+
+def _only(only: str, admin_url: str, sizes: list[int], quick: bool, as_json: bool) -> int:
+    """`--only`: one workload on a fresh database."""
+    runs = 3 if quick else 7
+    if only == "scale":
+        return _scale(admin_url, sizes, 50 if quick else 200, as_json)
+    url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+    results: list[Result] = []
+    if only == "send_bulk":
+        results.extend(bench_send_bulk(url, runs, 1000))
+    elif only == "enqueue_many":
+        results.extend(bench_enqueue_many(url, runs, 1000))
+    else:  # tracing
+        launch(url, "steps")
+        try:
+            results.append(bench_raw_commit(url, runs, 50 if quick else 300))
+            results.append(bench_step_cost(runs, 20 if quick else 200))
+        finally:
+            DBOS.destroy()
+        results.extend(bench_traced_step_cost(url, runs, 20 if quick else 200))
+    return _report(results, runs, as_json)
 
 
 def _scale(admin_url: str, sizes: list[int], samples: int, as_json: bool) -> int:
