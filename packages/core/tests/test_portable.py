@@ -82,6 +82,32 @@ def test_a_portable_workflow_stores_plain_json_and_round_trips(
     }
 
 
+def test_handles_that_did_not_start_a_portable_workflow_get_its_stored_form(
+    launch: Launch,
+) -> None:
+    """The caller's own handle gets the value as returned; an enqueue's handle and a
+    retrieved one get the stored JSON, as from another process, even though the task runs
+    here at once (it was stored claimed by this process) (DBOS semantics)."""
+    queue = Queue("portable-here")
+
+    @DBOS.workflow(serialization_type=PORTABLE)
+    def dated(when: dt.datetime) -> dict[str, Any]:
+        return {"when": when}
+
+    @DBOS.workflow(serialization_type=PORTABLE)
+    def refusing() -> None:
+        raise ValueError("no")
+
+    launch()
+    stored = {"when": "2024-05-01T12:30:15.250Z"}
+    assert queue.enqueue(dated, WHEN).get_result() == stored
+    with SetWorkflowID("started-here"):
+        assert DBOS.start_workflow(dated, WHEN).get_result() == {"when": WHEN}
+    assert DBOS.retrieve_workflow("started-here").get_result() == stored
+    with pytest.raises(PortableWorkflowError):
+        queue.enqueue(refusing).get_result()
+
+
 def test_portable_inputs_are_coerced_to_type_hints_when_run_from_storage(
     launch: Launch,
 ) -> None:

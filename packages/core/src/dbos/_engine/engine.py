@@ -409,7 +409,9 @@ class Engine:
             stored = WorkflowOutcome(
                 workflow_id, _ERROR, None, codec.encode_error(exc, where), now_ms()
             )
-            return Outcome(workflow_id, _ERROR, error=exc), stored
+            return Outcome(
+                workflow_id, _ERROR, error=exc, as_stored=self._as_stored(codec, stored)
+            ), stored
         finally:
             leave_workflow(token)
         try:
@@ -421,7 +423,17 @@ class Engine:
             stored = WorkflowOutcome(workflow_id, _ERROR, None, text, now_ms())
             return Outcome(workflow_id, _ERROR, error=error), stored
         stored = WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
-        return Outcome(workflow_id, _SUCCESS, value=value), stored
+        return Outcome(
+            workflow_id, _SUCCESS, value=value, as_stored=self._as_stored(codec, stored)
+        ), stored
+
+    def _as_stored(self, codec: Codec, stored: WorkflowOutcome) -> Outcome | None:
+        """`Outcome.as_stored` for an outcome stored by `codec` (None in the configured one)."""
+        if codec is self.codec:
+            return None
+        if stored.error is not None:
+            return Outcome(stored.workflow_id, _ERROR, error=codec.decode_error(stored.error))
+        return Outcome(stored.workflow_id, _SUCCESS, value=codec.decode_value(stored.output))
 
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
         """Record the outcome. A queue task also claims the next task of its queue in the same
@@ -563,6 +575,7 @@ class Engine:
         self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
     ) -> Procedure[Outcome]:
         caller = current_workflow() if current_step() is None else None
+        started_it = active is not None
         if active is None:
             with self._lock:
                 active = self._active.get(workflow_id)
@@ -572,12 +585,12 @@ class Engine:
                 # Not started yet by its worker: run it here rather than block on it.
                 outcome: Outcome = yield Blocking(run)
                 if outcome is not NOT_RUN_HERE:
-                    return outcome
+                    return outcome if started_it or outcome.as_stored is None else outcome.as_stored
                 active = None
         if active is not None:
             local: Outcome = yield from await_local_outcome(caller, active.future, timeout_s)
             if local is not NOT_RUN_HERE:
-                return local
+                return local if started_it or local.as_stored is None else local.as_stored
         row = yield from await_stored_outcome(caller, self.storage, workflow_id, timeout_s)
         if row is None:
             raise TimeoutError(f"workflow {workflow_id!r} did not finish in {timeout_s} s")

@@ -27,6 +27,11 @@ class Outcome:
     status: str
     value: Any = None
     error: BaseException | None = None
+    #: For a workflow stored in another format than the configured one (portable JSON): the
+    #: outcome as its stored form decodes, which waiters that did not start it get, as they
+    #: would from another process (DBOS semantics: only the caller's own handle gets the
+    #: value as returned).
+    as_stored: Outcome | None = None
 
     def unwrap(self) -> Any:
         """The value, or what a waiter raises: the workflow's error, or (as in DBOS Transact)
