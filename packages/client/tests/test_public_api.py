@@ -10,6 +10,7 @@ def test_public_names_are_pinned() -> None:
     assert dbos_client.__all__ == [
         "DBOSClient",
         "DebouncerClient",
+        "EnqueueCall",
         "EnqueueOptions",
         "SendMessage",
         "StepInfo",
