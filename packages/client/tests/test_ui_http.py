@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import subprocess
 import sys
 import time
@@ -208,6 +209,24 @@ def test_loopback_actions_cancel_with_confirmation(app: None, ui_server: StartUI
     assert DBOS.get_workflow_status("ui-http-wait2").status == "PENDING"  # type: ignore[union-attr]
     same_site = confirm(server, "ui-http-wait2", "cancel", Origin=server.base)
     assert same_site.status == 303
+
+
+def _fork_choices(server: UIServer, workflow_id: str) -> list[tuple[str, str]]:
+    page = request(server, "GET", f"/workflows/{workflow_id}/confirm/fork")
+    assert page.status == 200, page.body
+    return re.findall(r'<option value="(\d+)">([^<]*)</option>', page.body)
+
+
+def test_fork_page_offers_each_step_once_numbered_from_1(app: None, ui_server: StartUI) -> None:
+    server = ui_server()
+    # Step IDs as the steps list shows them (from 1); the first is the start, offered once.
+    assert _fork_choices(server, "ui-http-plain") == [
+        ("1", "1: ui_http_double (from the start)"),
+        ("2", "2: ui_http_double"),
+        ("3", "3: DBOS.setEvent"),
+    ]
+    # No recorded step: only the start.
+    assert _fork_choices(server, "ui-http-fails") == [("1", "1 (from the start)")]
 
 
 def test_resume_fork_and_delete(app: None, ui_server: StartUI) -> None:
