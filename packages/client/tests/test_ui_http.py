@@ -137,6 +137,28 @@ def test_pages_list_filter_and_show_a_workflow(app: None, ui_server: StartUI) ->
     assert "live" in request(server, "GET", "/executors").body
 
 
+def test_queues_page_tells_the_internal_queue_from_an_undeclared_one(
+    app: None, ui_server: StartUI
+) -> None:
+    # A fork waits on DBOS's internal queue (never stored); a task enqueued by name on a
+    # queue no process declares has no stored row either. Only the second waits for one.
+    start_waiter("ui-http-int-src")
+    wait_status("ui-http-int-src", "PENDING")
+    fork = DBOS.fork_workflow("ui-http-int-src", 1)
+    wait_status(fork.workflow_id, "PENDING")
+    DBOS.enqueue_workflow("ui-http-undeclared", ui_http_flow, "later")
+    server = ui_server()
+    body = request(server, "GET", "/queues").body
+    rows = dict(re.findall(r'<tr data-queue="([^"]+)">(.*?)</tr>', body, re.DOTALL))
+    internal = rows["dbos.internal"]
+    assert "data-internal" in internal and "every process works on it" in internal
+    assert "not stored" not in internal
+    undeclared = rows["ui-http-undeclared"]
+    assert "data-not-stored" in undeclared and "wait until a process declares it" in undeclared
+    for workflow_id in ("ui-http-int-src", fork.workflow_id):
+        DBOS.send(workflow_id, "done", "go")
+
+
 @DBOS.workflow()
 def ui_http_scheduled(scheduled_time: object, context: object) -> None:
     pass
