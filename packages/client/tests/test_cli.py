@@ -238,6 +238,9 @@ def test_queue_list_and_unknown_names(launch: Launch, dbos_system_database_url: 
     assert "no workflow was ever enqueued on a queue named 'typo'" in unknown.stderr
     unknown_name = dbos_cli("workflow", "list", "--name", "typo", url=url)
     assert unknown_name.returncode == 1 and "no workflow named 'typo'" in unknown_name.stderr
+    # A lookup miss, not a configuration error: the class a missing schedule gets too.
+    for miss in (unknown, unknown_name):
+        assert miss.stderr.strip().endswith("(DBOSException)"), miss.stderr
 
 
 def test_gc_migrate_and_reset(outage_app: Counter[str], dbos_system_database_url: str) -> None:

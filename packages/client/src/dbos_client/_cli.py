@@ -393,11 +393,12 @@ def _time_arg(value: str | None, option: str) -> str | None:
 
 
 def _check_names_exist(client: DBOSClient, name: str | None, queue_name: str | None) -> None:
-    """An empty listing for a name or queue no workflow ever had is most likely a typo."""
+    """An empty listing for a name or queue no workflow ever had is most likely a typo. A
+    lookup miss, not a configuration error: `DBOSException`, as for a missing schedule."""
     if name and not client.list_workflows(name=name, limit=1, load_input=False):
-        raise DBOSConfigError(f"no workflow named {name!r} was ever run on this database")
+        raise DBOSException(f"no workflow named {name!r} was ever run on this database")
     if queue_name and not client.list_workflows(queue_name=queue_name, limit=1, load_input=False):
-        raise DBOSConfigError(f"no workflow was ever enqueued on a queue named {queue_name!r}")
+        raise DBOSException(f"no workflow was ever enqueued on a queue named {queue_name!r}")
 
 
 def _print_workflows(found: list[Any], as_json: bool) -> None:
