@@ -284,7 +284,9 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
         assert bad_schema.returncode == 2, bad_schema.stderr
         assert "--schema" in bad_schema.stderr and "Traceback" not in bad_schema.stderr
     for command in ("fork", "rewind"):
-        bad_step = dbos_cli("workflow", command, "x", "--step", "-1", url=f"sqlite:///{tmp_path}/x.sqlite")
+        bad_step = dbos_cli(
+            "workflow", command, "x", "--step", "-1", url=f"sqlite:///{tmp_path}/x.sqlite"
+        )
         assert bad_step.returncode == 2 and "--step" in bad_step.stderr
         assert "step IDs count from 1" in bad_step.stderr, bad_step.stderr
         help_text = ok(dbos_cli("workflow", command, "--help"))

@@ -519,8 +519,9 @@ def _step_option(func: F) -> F:
     return click.option(
         "--step",
         "start_step",
-        type=_STEP,
+        type=int,
         default=None,
+        callback=_check_step,
         metavar="N",
         help=(
             "Step ID to run again from, as `dbos workflow steps` shows it (from 1; the steps "
@@ -531,28 +532,17 @@ def _step_option(func: F) -> F:
     )(func)
 
 
-class _StepId(click.ParamType):
+def _check_step(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     """A step ID: an integer >= 1, or 0 (the first step of a workflow an earlier release
-    numbered from 0; docs/guides/upgrading.md)."""
-
-    name = "step"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            step = int(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a step ID (an integer, from 1)", param, ctx)
-        if step < 0:
-            self.fail(
-                f"{step} is not a step ID: step IDs count from 1 (0 only for the first step of "
-                "a workflow numbered from 0 by an earlier release)",
-                param,
-                ctx,
-            )
-        return step
-
-
-_STEP = _StepId()
+    numbered from 0; docs/guides/upgrading.md). None: not given."""
+    if value is not None and value < 0:
+        raise click.BadParameter(
+            f"{value} is not a step ID: step IDs count from 1 (0 only for the first step of "
+            "a workflow numbered from 0 by an earlier release)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
 
 
 @workflow.command("fork")

@@ -22,7 +22,6 @@ from .._engine.queues import INTERNAL_QUEUE_NAME
 from ..storage._protocol import SystemStorage
 from ..storage._records import TERMINAL_STATUSES, RewindRequest
 
-
 #: What `start_step` takes, for errors and help texts: step IDs count from 1 (DBOS
 #: Transact 3.4), and 0 stays valid for a workflow an earlier release numbered from 0
 #: (docs/guides/upgrading.md, "Operation numbering"), whose first step is 0.
