@@ -176,7 +176,8 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     assert taken.returncode == 1
     assert "workflow ID 'report-1-retry' is already taken" in taken.stderr, taken.stderr
     assert "cannot be reused" not in taken.stderr  # not the same name on both sides
-    new_id = ok(dbos_cli("workflow", "fork", "report-2", "--step", "1", url=url)).strip()
+    # No --step: from the first step (as DBOS Transact's default, 1), nothing reused.
+    new_id = ok(dbos_cli("workflow", "fork", "report-2", url=url)).strip()
     assert DBOS.retrieve_workflow(new_id).get_result(timeout_seconds=30) == "published 6"
     assert outage_app == Counter(publish=2, load=1, compute=1)
 
@@ -237,6 +238,9 @@ def test_queue_list_and_unknown_names(launch: Launch, dbos_system_database_url: 
     assert "no workflow was ever enqueued on a queue named 'typo'" in unknown.stderr
     unknown_name = dbos_cli("workflow", "list", "--name", "typo", url=url)
     assert unknown_name.returncode == 1 and "no workflow named 'typo'" in unknown_name.stderr
+    # A lookup miss, not a configuration error: the class a missing schedule gets too.
+    for miss in (unknown, unknown_name):
+        assert miss.stderr.strip().endswith("(DBOSException)"), miss.stderr
 
 
 def test_gc_migrate_and_reset(outage_app: Counter[str], dbos_system_database_url: str) -> None:
@@ -279,8 +283,15 @@ def test_connection_and_usage_errors(tmp_path: Path) -> None:
         bad_schema = dbos_cli("--schema", schema, "workflow", "list", url=secret_url)
         assert bad_schema.returncode == 2, bad_schema.stderr
         assert "--schema" in bad_schema.stderr and "Traceback" not in bad_schema.stderr
-    no_step = dbos_cli("workflow", "fork", "x", url=f"sqlite:///{tmp_path}/x.sqlite")
-    assert no_step.returncode == 2 and "--step" in no_step.stderr
+    for command in ("fork", "rewind"):
+        bad_step = dbos_cli(
+            "workflow", command, "x", "--step", "-1", url=f"sqlite:///{tmp_path}/x.sqlite"
+        )
+        assert bad_step.returncode == 2 and "--step" in bad_step.stderr
+        assert "step IDs count from 1" in bad_step.stderr, bad_step.stderr
+        help_text = ok(dbos_cli("workflow", command, "--help"))
+        assert "default: 0" not in help_text and "x>=0" not in help_text
+        assert "Default: the first step" in " ".join(help_text.split())
     assert "workflow" in ok(dbos_cli("--help"))
 
 

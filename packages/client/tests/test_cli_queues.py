@@ -90,6 +90,8 @@ def test_queue_set_changes_a_queue_live_and_refuses_bad_values(
     assert dbos_storage.get_queue("cli-live") == stored  # nothing changed
     missing = dbos_cli("queue", "set", "nothing-here", "--concurrency", "1", url=url)
     assert missing.returncode == 1 and "no queue named 'nothing-here'" in missing.stderr
+    # Printed as every error is: one line ending with the error class.
+    assert missing.stderr.strip().endswith("is stored (DBOSException)"), missing.stderr
 
 
 def test_queue_set_changes_partition_limits_and_list_shows_them(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import subprocess
 import sys
 import time
@@ -136,6 +137,28 @@ def test_pages_list_filter_and_show_a_workflow(app: None, ui_server: StartUI) ->
     assert "live" in request(server, "GET", "/executors").body
 
 
+def test_queues_page_tells_the_internal_queue_from_an_undeclared_one(
+    app: None, ui_server: StartUI
+) -> None:
+    # A fork waits on DBOS's internal queue (never stored); a task enqueued by name on a
+    # queue no process declares has no stored row either. Only the second waits for one.
+    start_waiter("ui-http-int-src")
+    wait_status("ui-http-int-src", "PENDING")
+    fork = DBOS.fork_workflow("ui-http-int-src", 1)
+    wait_status(fork.workflow_id, "PENDING")
+    DBOS.enqueue_workflow("ui-http-undeclared", ui_http_flow, "later")
+    server = ui_server()
+    body = request(server, "GET", "/queues").body
+    rows = dict(re.findall(r'<tr data-queue="([^"]+)">(.*?)</tr>', body, re.DOTALL))
+    internal = rows["dbos.internal"]
+    assert "data-internal" in internal and "every process works on it" in internal
+    assert "not stored" not in internal
+    undeclared = rows["ui-http-undeclared"]
+    assert "data-not-stored" in undeclared and "wait until a process declares it" in undeclared
+    for workflow_id in ("ui-http-int-src", fork.workflow_id):
+        DBOS.send(workflow_id, "done", "go")
+
+
 @DBOS.workflow()
 def ui_http_scheduled(scheduled_time: object, context: object) -> None:
     pass
@@ -208,6 +231,24 @@ def test_loopback_actions_cancel_with_confirmation(app: None, ui_server: StartUI
     assert DBOS.get_workflow_status("ui-http-wait2").status == "PENDING"  # type: ignore[union-attr]
     same_site = confirm(server, "ui-http-wait2", "cancel", Origin=server.base)
     assert same_site.status == 303
+
+
+def _fork_choices(server: UIServer, workflow_id: str) -> list[tuple[str, str]]:
+    page = request(server, "GET", f"/workflows/{workflow_id}/confirm/fork")
+    assert page.status == 200, page.body
+    return re.findall(r'<option value="(\d+)">([^<]*)</option>', page.body)
+
+
+def test_fork_page_offers_each_step_once_numbered_from_1(app: None, ui_server: StartUI) -> None:
+    server = ui_server()
+    # Step IDs as the steps list shows them (from 1); the first is the start, offered once.
+    assert _fork_choices(server, "ui-http-plain") == [
+        ("1", "1: ui_http_double (from the start)"),
+        ("2", "2: ui_http_double"),
+        ("3", "3: DBOS.setEvent"),
+    ]
+    # No recorded step: only the start.
+    assert _fork_choices(server, "ui-http-fails") == [("1", "1 (from the start)")]
 
 
 def test_resume_fork_and_delete(app: None, ui_server: StartUI) -> None:

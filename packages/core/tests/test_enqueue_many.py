@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -131,13 +132,19 @@ def test_a_deduplication_conflict_refuses_the_whole_batch(
         )
     assert caught.value.workflow_id == "n2" and caught.value.deduplication_id == "k"
     assert [dbos_storage.get_workflow(w) for w in ("n1", "n2", "n3")] == [None] * 3
-    # Conflict inside the batch: refused before anything is written.
-    with pytest.raises(DBOSQueueDeduplicatedError):
+    # Conflict inside the batch: refused before anything is written, and the message says
+    # the batch repeats the ID (no stored task holds it).
+    with pytest.raises(DBOSQueueDeduplicatedError) as caught:
         queue.enqueue_many(
             held,
-            [EnqueueCall(args=(4,), deduplication_id="j"), EnqueueCall((5,), {}, "j")],
-            workflow_ids=["m1", "m2"],
+            [EnqueueCall(args=(4,), deduplication_id="j"), (0,), EnqueueCall((5,), {}, "j")],
+            workflow_ids=["m1", "m0", "m2"],
         )
+    assert caught.value.batch_tasks == (0, 2) and caught.value.workflow_id == "m2"
+    assert "the batch itself repeats deduplication ID 'j'" in str(caught.value)
+    assert "(tasks 0 and 2)" in str(caught.value) and "already has" not in str(caught.value)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert str(copy) == str(caught.value) and copy.batch_tasks == (0, 2)
     assert dbos_storage.get_workflow("m1") is None
     # "return-existing": the held tasks return the holders, the others are enqueued.
     handles = queue.enqueue_many(
@@ -202,6 +209,11 @@ def test_enqueue_many_refuses_bad_input_clearly(launch: Launch) -> None:
         queue.enqueue_many(work, [(1,)])
     with pytest.raises(DBOSException, match="needs a deduplication_id"):
         queue.enqueue_many(work, [(1,)], duplication_policy="return-existing")
+    # The policy of a batch is enqueue_many's keyword; the option's error says so.
+    with pytest.raises(
+        DBOSException, match=r"for a batch, pass it to enqueue_many\(\.\.\., duplication_policy"
+    ):
+        SetEnqueueOptions(duplication_policy="return-existing")
 
 
 def test_enqueue_many_in_a_workflow_is_one_recorded_operation(
@@ -267,6 +279,8 @@ def test_client_enqueue_many(
         client.enqueue(with_options(deduplication_id="z", delay_seconds=3600), "z")
         with pytest.raises(DBOSQueueDeduplicatedError):
             client.enqueue_many(options, [("e",), EnqueueCall(("f",), deduplication_id="z")])
+        with pytest.raises(DBOSQueueDeduplicatedError, match=r"repeats .* \(tasks 0 and 1\)"):
+            client.enqueue_many(options, [EnqueueCall(("g",), deduplication_id="y")] * 2)
     finally:
         client.destroy()
 

@@ -41,7 +41,8 @@ STORAGE = [
     "with_wakeups",
 ]  # fmt: skip
 MANAGEMENT = [
-    "DEFAULT_RETRY_TIMEOUT_S", "ActionResult", "ClientScheduleInput", "Codec", "EnqueueCall",
+    "DEFAULT_RETRY_TIMEOUT_S", "INTERNAL_QUEUE_NAME", "ActionResult", "ClientScheduleInput",
+    "Codec", "EnqueueCall",
     "EnqueueOptions",
     "Facade", "LenientCodec", "Management", "Procedure", "QueueConflictResolution",
     "QueueRateLimit", "QueueSettings", "RecordedTimes", "RemoteWaiter", "ResilientStorage",

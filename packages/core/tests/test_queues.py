@@ -378,8 +378,21 @@ def test_bad_queue_settings_are_named(kwargs: dict[str, object], message: str) -
 def test_redeclaring_a_queue_differently_is_refused() -> None:
     Queue("declared-once", concurrency=1)
     Queue("declared-once", concurrency=1)  # the same declaration again (a re-import) is fine
-    with pytest.raises(DBOSConfigError, match="already declared"):
+    with pytest.raises(DBOSConfigError) as caught:
         Queue("declared-once", concurrency=2)
+    # The message names the setting that differs and both values, nothing internal.
+    assert str(caught.value).startswith(
+        "queue 'declared-once' is already declared with concurrency=1; this declaration says "
+        "concurrency=2 ("
+    )
+    assert "StoredQueue" not in str(caught.value) and "created_at_ms" not in str(caught.value)
+    Queue("declared-twice", limiter={"limit": 5, "period": 60})
+    with pytest.raises(DBOSConfigError) as caught:
+        Queue("declared-twice", limiter={"limit": 5, "period": 30}, priority_enabled=True)
+    assert (
+        "already declared with limiter={'limit': 5, 'period': 60.0}, priority_enabled=False; "
+        "this declaration says limiter={'limit': 5, 'period': 30.0}, priority_enabled=True"
+    ) in str(caught.value)
 
 
 def test_a_task_claimed_the_moment_it_is_enqueued_still_runs(launch: Launch) -> None:

@@ -58,7 +58,11 @@ def test_register_queue_and_its_async_form_declare_queues(launch: Launch) -> Non
     assert DBOS.retrieve_queue("registered-async") is async_queue
     with pytest.raises(DBOSConfigError, match="not both"):
         DBOS.register_queue("both", 1, global_concurrency=1)
-    with pytest.raises(DBOSConfigError, match="already declared with other settings"):
+    differs = (
+        "with concurrency=2, worker_concurrency=1; "
+        "this declaration says concurrency=3, worker_concurrency=None"
+    )
+    with pytest.raises(DBOSConfigError, match=differs):
         DBOS.register_queue("registered", global_concurrency=3)
 
 

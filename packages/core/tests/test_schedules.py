@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dbos import DBOS, DBOSException
+from dbos import DBOS, DBOSConfigError, DBOSException
 from dbos._engine.registry import clear_scheduled
 from dbos_client import DBOSClient
 
@@ -135,6 +135,27 @@ def test_bad_input_is_refused_and_stores_nothing(
                 bad,
             ]
         )
+    assert DBOS.list_schedules() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"schedule": None}, "cron expression must be a string, got None"),
+        ({"schedule": 5}, "cron expression must be a string, got 5"),
+        ({"schedule": "61 * * * *"}, "minute 61 is outside 0-59"),
+        ({"cron_timezone": 3}, "time zone must be an IANA zone name, got 3"),
+        ({"cron_timezone": "Mars/Olympus"}, "unknown time zone"),
+    ],
+)
+def test_every_bad_cron_or_zone_is_a_config_error(
+    launch: Launch, changes: dict[str, Any], message: str
+) -> None:
+    # One class for every bad cron expression or zone, a missing (None) one included.
+    launch(**FAST)
+    bad: Any = {"schedule_name": "s", "workflow_fn": job, "schedule": "@daily", **changes}
+    with pytest.raises(DBOSConfigError, match=message):
+        DBOS.create_schedule(**bad)
     assert DBOS.list_schedules() == []
 
 

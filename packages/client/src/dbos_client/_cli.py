@@ -393,11 +393,12 @@ def _time_arg(value: str | None, option: str) -> str | None:
 
 
 def _check_names_exist(client: DBOSClient, name: str | None, queue_name: str | None) -> None:
-    """An empty listing for a name or queue no workflow ever had is most likely a typo."""
+    """An empty listing for a name or queue no workflow ever had is most likely a typo. A
+    lookup miss, not a configuration error: `DBOSException`, as for a missing schedule."""
     if name and not client.list_workflows(name=name, limit=1, load_input=False):
-        raise DBOSConfigError(f"no workflow named {name!r} was ever run on this database")
+        raise DBOSException(f"no workflow named {name!r} was ever run on this database")
     if queue_name and not client.list_workflows(queue_name=queue_name, limit=1, load_input=False):
-        raise DBOSConfigError(f"no workflow was ever enqueued on a queue named {queue_name!r}")
+        raise DBOSException(f"no workflow was ever enqueued on a queue named {queue_name!r}")
 
 
 def _print_workflows(found: list[Any], as_json: bool) -> None:
@@ -511,26 +512,59 @@ def delete(workflow_ids: tuple[str, ...], children: bool, as_json: bool) -> None
     _report(results, "deleted", as_json)
 
 
+def _step_option(func: F) -> F:
+    """``--step N`` of fork and rewind: a step ID as ``dbos workflow steps`` shows it
+    (from 1, as in DBOS Transact 3.4). Not given: the first step, whatever the workflow's
+    numbering (passed as None to rewind, as 0 to fork: before the first step either way)."""
+    return click.option(
+        "--step",
+        "start_step",
+        type=int,
+        default=None,
+        callback=_check_step,
+        metavar="N",
+        help=(
+            "Step ID to run again from, as `dbos workflow steps` shows it (from 1; the steps "
+            "before it are reused). Default: the first step, re-running the whole workflow. "
+            "A workflow numbered from 0 by an earlier release shows its first step as 0, and "
+            "takes 0."
+        ),
+    )(func)
+
+
+def _check_step(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """A step ID: an integer >= 1, or 0 (the first step of a workflow an earlier release
+    numbered from 0; docs/guides/upgrading.md). None: not given."""
+    if value is not None and value < 0:
+        raise click.BadParameter(
+            f"{value} is not a step ID: step IDs count from 1 (0 only for the first step of "
+            "a workflow numbered from 0 by an earlier release)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 @workflow.command("fork")
 @click.argument("workflow_id")
-@click.option(
-    "--step",
-    "start_step",
-    type=click.IntRange(min=0),
-    required=True,
-    help="Step ID to run again from (steps before it are reused).",
-)
+@_step_option
 @click.option("--forked-id", help="ID of the new workflow (default: a random UUID).")
 @click.option("--app-version", help="Application version to run it on (default: the original's).")
 @_json_option
 def fork(
-    workflow_id: str, start_step: int, forked_id: str | None, app_version: str | None, as_json: bool
+    workflow_id: str,
+    start_step: int | None,
+    forked_id: str | None,
+    app_version: str | None,
+    as_json: bool,
 ) -> None:
     """Start a new workflow that re-runs WORKFLOW_ID from a step; prints the new ID."""
     settings = _settings()
     with _reported(settings):
+        # No --step: 0, before the first step under either numbering (nothing is reused).
+        step = 0 if start_step is None else start_step
         handle = settings.client().fork_workflow(
-            workflow_id, start_step, app_version, forked_workflow_id=forked_id
+            workflow_id, step, app_version, forked_workflow_id=forked_id
         )
         if as_json:
             click.echo(render.to_json({"workflow_id": handle.workflow_id}))
@@ -540,21 +574,14 @@ def fork(
 
 @workflow.command("rewind")
 @click.argument("workflow_id")
-@click.option(
-    "--step",
-    "start_step",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Step ID to run again from (steps before it are reused).",
-)
+@_step_option
 @click.option("--queue", "queue_name", help="Queue to wait on (default: the internal queue).")
 @click.option("--partition-key", help="Partition key on a partitioned --queue.")
 @click.option("--app-version", help="Application version to run it on (default: its own).")
 @_json_option
 def rewind(
     workflow_id: str,
-    start_step: int,
+    start_step: int | None,
     queue_name: str | None,
     partition_key: str | None,
     app_version: str | None,

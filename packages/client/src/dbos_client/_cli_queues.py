@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dbos import DBOSException
 from dbos.storage import LeaseHolder, QueueDepth, StoredQueue, SystemStorage
 
 from ._render import table, to_json
@@ -150,7 +151,8 @@ def make_commands(
         with reported(current):
             queue = current.client().retrieve_queue(name)
             if queue is None:
-                raise click.ClickException(f"no queue named {name!r} is stored")
+                # A DBOSException, so that `reported` prints it as every error: with its class.
+                raise DBOSException(f"no queue named {name!r} is stored")
             if concurrency is not None:
                 queue.set_global_concurrency(concurrency or None)
             if worker_concurrency is not None:

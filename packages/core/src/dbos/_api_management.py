@@ -70,12 +70,15 @@ class ManagementAPI:
         enclosing `SetWorkflowID`). The steps before `start_step` are not run again: their
         recorded outputs are copied to it. It runs on a process of `application_version`
         (default: the original's version, whose code recorded those steps). The original is
-        not changed. A `start_step` past the last recorded step replays every recorded step
-        (as in DBOS Transact).
+        not changed. `start_step` is a step ID as `list_workflow_steps` shows it, counted
+        from 1 (DBOS Transact 3.4): 1 re-runs the whole workflow. A workflow an earlier
+        release numbered from 0 shows its first step as 0, and 0 re-runs it whole (see
+        docs/guides/upgrading.md). A `start_step` past the last recorded step replays every
+        recorded step (as in DBOS Transact).
 
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSException: `start_step` is negative.
+            DBOSException: `start_step` is not an int >= 0.
         """
         engine = cls._launched_engine()
         forked = run_sync(_fork(engine, workflow_id, start_step, application_version))

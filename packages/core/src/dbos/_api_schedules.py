@@ -156,9 +156,10 @@ class SchedulesAPI:
             shard_key: Accepted for compatibility; must be None.
 
         Raises:
+            DBOSConfigError: the expression or zone is invalid or not a string (the
+                message names the bad field).
             DBOSException: the name is taken; the workflow is not registered or is an
-                instance method; the expression or zone is invalid (the message names the
-                bad field); DBOS is not launched.
+                instance method; DBOS is not launched.
         """
         record = _record(
             ScheduleInput(

@@ -238,9 +238,11 @@ class Queue(QueueSettings):
             workflow_ids: One ID per task (default: random IDs; in a workflow body,
                 ``<parent ID>-<operation ID>-<index>``). `SetWorkflowID` names one workflow
                 and is refused around a batch.
-            duplication_policy: What a task refused for its deduplication ID does, as
-                `SetEnqueueOptions(duplication_policy=...)` (default: that of the enclosing
-                `SetEnqueueOptions`, else ``"reject"``).
+            duplication_policy: What a task refused for its deduplication ID does:
+                ``"reject"`` (default) raises `DBOSQueueDeduplicatedError`,
+                ``"return-existing"`` returns the holder's handle. It is a keyword of this
+                call: `SetEnqueueOptions` takes ``"return-existing"`` only with a
+                ``deduplication_id``, which names one task and is refused around a batch.
 
         The enclosing `SetEnqueueOptions` applies to every task (priority, partition key,
         delay, app version) except a deduplication ID, which names one task (give it per
@@ -435,7 +437,14 @@ class SetEnqueueOptions(ContextSetting[EnqueueOptions]):
         app_version: str | None = None,
         duplication_policy: DuplicationPolicy | None = None,
     ) -> None:
-        check_duplication_policy(duplication_policy, deduplication_id, "SetEnqueueOptions")
+        check_duplication_policy(
+            duplication_policy,
+            deduplication_id,
+            "SetEnqueueOptions",
+            # A batch takes its policy as a keyword: its deduplication IDs are per task.
+            "; for a batch, pass it to enqueue_many(..., duplication_policy=...) and give "
+            "each task EnqueueCall(deduplication_id=...)",
+        )
         if deduplication_id is not None and (
             not isinstance(deduplication_id, str) or not deduplication_id
         ):

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dbos.management import Management, StepInfo, run_sync
+from dbos.management import INTERNAL_QUEUE_NAME, Management, StepInfo, run_sync
 from dbos.storage import (
     LeaseHolder,
     ScheduleQuery,
@@ -44,7 +44,8 @@ class Count:
 @dataclass
 class QueueLoad:
     """One queue: its stored settings (`settings`, None for a queue with tasks but no stored
-    row, such as one deleted while tasks wait), tasks waiting (ENQUEUED) and running
+    row, such as one deleted while tasks wait, and for DBOS's internal queue, never stored;
+    `internal` says which), tasks waiting (ENQUEUED) and running
     (PENDING), in all and per partition key, the oldest waiting task's creation time, and,
     for a rate-limited queue, the tasks started within the current rate-limit period
     (`started_in_period`; None without a rate limit)."""
@@ -56,6 +57,12 @@ class QueueLoad:
     oldest_waiting_ms: int | None = None
     partitions: dict[str, list[int]] = field(default_factory=dict)  # key -> [waiting, running]
     started_in_period: int | None = None
+
+    @property
+    def internal(self) -> bool:
+        """Whether this is DBOS's internal queue (``dbos.internal``): not declared or stored,
+        and every launched process works on it, so its tasks do not wait for a declaration."""
+        return self.name == INTERNAL_QUEUE_NAME
 
 
 @dataclass

@@ -380,16 +380,38 @@ class DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(DBOSMaxRecoveryAttemptsExce
 
 
 class DBOSQueueDeduplicatedError(DBOSWorkflowError):
-    """A queue already holds a task with this deduplication ID that has not finished."""
+    """A queue already holds a task with this deduplication ID that has not finished.
+
+    Also raised (our extension, `Queue.enqueue_many`) when two tasks of one batch give the same
+    deduplication ID for one queue: `batch_tasks` is then their two indexes in the batch (the
+    message says so; nothing of the batch was stored), else None.
+    """
 
     dbos_error_code = DBOSErrorCode.QueueDeduplicated.value
 
-    def __init__(self, workflow_id: str, queue_name: str, deduplication_id: str) -> None:
-        self._reduce_args = (workflow_id, queue_name, deduplication_id)
-        super().__init__(
-            f"workflow {workflow_id!r} was not enqueued: queue {queue_name!r} already has an "
-            f"unfinished task with deduplication ID {deduplication_id!r}"
-        )
+    def __init__(
+        self,
+        workflow_id: str,
+        queue_name: str,
+        deduplication_id: str,
+        batch_tasks: tuple[int, int] | None = None,
+    ) -> None:
+        self._reduce_args = (workflow_id, queue_name, deduplication_id, batch_tasks)
+        if batch_tasks is None:
+            message = (
+                f"workflow {workflow_id!r} was not enqueued: queue {queue_name!r} already has "
+                f"an unfinished task with deduplication ID {deduplication_id!r}"
+            )
+        else:
+            first, second = batch_tasks
+            message = (
+                f"workflow {workflow_id!r} was not enqueued: the batch itself repeats "
+                f"deduplication ID {deduplication_id!r} for queue {queue_name!r} (tasks "
+                f"{first} and {second}); nothing of the batch was stored (give each task its "
+                "own ID, or pass duplication_policy='return-existing' to enqueue_many)"
+            )
+        super().__init__(message)
+        self.batch_tasks = batch_tasks
         self.workflow_id = workflow_id
         self.queue_name = queue_name
         self.deduplication_id = deduplication_id

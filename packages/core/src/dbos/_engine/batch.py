@@ -214,7 +214,7 @@ def create_batch(
             earlier = first_with_key.get(key)
             if earlier is not None:
                 if policies[i] != RETURN_EXISTING:
-                    raise DBOSQueueDeduplicatedError(row.workflow_id, *key)
+                    raise DBOSQueueDeduplicatedError(row.workflow_id, *key, (earlier, i))
                 same_as[i] = earlier
                 continue
             first_with_key[key] = i

@@ -33,14 +33,47 @@ _queues_lock = threading.Lock()
 _queues: dict[str, DeclaredQueue] = {}
 
 
+def declared_settings(queue: StoredQueue) -> dict[str, object]:
+    """A queue's settings under the names `Queue(...)` takes them by: a rate limit as
+    ``limiter`` / ``partition_limiter`` (``{"limit": n, "period": seconds}``, or None)."""
+
+    def limiter(limit: int | None, period: float | None) -> object:
+        return None if limit is None else {"limit": limit, "period": period}
+
+    return {
+        "concurrency": queue.concurrency,
+        "worker_concurrency": queue.worker_concurrency,
+        "limiter": limiter(queue.rate_limit_max, queue.rate_limit_period_sec),
+        "priority_enabled": queue.priority_enabled,
+        "partition_queue": queue.partition_queue,
+        "partition_concurrency": queue.partition_concurrency,
+        "partition_worker_concurrency": queue.partition_worker_concurrency,
+        "partition_limiter": limiter(
+            queue.partition_rate_limit_max, queue.partition_rate_limit_period_sec
+        ),
+        "polling_interval_sec": queue.polling_interval_sec,
+    }
+
+
 def declare_queue(queue: DeclaredQueue) -> None:
-    """Add `queue`; declaring one name again is fine only with the same limits."""
+    """Add `queue`; declaring one name again is fine only with the same limits.
+
+    Raises:
+        DBOSConfigError: the name is declared already with other settings; the message
+            names each setting that differs, with the value of both declarations.
+    """
     with _queues_lock:
         existing = _queues.get(queue.name)
         if existing is not None and existing.declared.settings() != queue.declared.settings():
+            before = declared_settings(existing.declared)
+            after = declared_settings(queue.declared)
+            changed = [key for key in before if before[key] != after[key]]
+            then = ", ".join(f"{key}={before[key]!r}" for key in changed)
+            now = ", ".join(f"{key}={after[key]!r}" for key in changed)
             raise DBOSConfigError(
-                f"queue {queue.name!r} is already declared with other settings "
-                f"({existing.declared}); declare each queue once"
+                f"queue {queue.name!r} is already declared with {then}; this declaration says "
+                f"{now} (declare each queue once; to change its settings live, use its setters "
+                "such as set_concurrency)"
             )
         _queues[queue.name] = queue
 

@@ -74,13 +74,14 @@ def check_reuse_policy(policy: object, where: str) -> str | None:
 
 
 def check_duplication_policy(
-    policy: object, deduplication_id: str | None, where: str
+    policy: object, deduplication_id: str | None, where: str, hint: str = ""
 ) -> str | None:
     """`policy` if it is a `DuplicationPolicy` value (or None, the default).
 
     Raises:
         DBOSException: another value, or ``"return-existing"`` without a deduplication ID
-            (there is nothing to return); the message names `where`.
+            (there is nothing to return); the message names `where` (and ends with `hint`
+            for the missing ID).
     """
     if policy is None or policy == REJECT:
         return policy
@@ -92,7 +93,7 @@ def check_duplication_policy(
     if deduplication_id is None:
         raise DBOSException(
             f"{where}: duplication_policy 'return-existing' needs a deduplication_id "
-            "(it returns the task holding that ID)"
+            f"(it returns the task holding that ID){hint}"
         )
     return policy
 

@@ -12,6 +12,8 @@ procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
 `schedule_record` builds a checked stored schedule (`DBOSClient.create_schedule`).
+`INTERNAL_QUEUE_NAME` is DBOS's internal queue (``dbos.internal``), which every launched
+process works on without declaring it (forks, resumes, rewinds, debounced workflows).
 `debounce` is the caller's side of a debounce (`Debouncer`, `DebouncerClient`).
 
 Public and versioned with dbos-core: dbos-client imports only from here, ``dbos.storage`` and
@@ -27,6 +29,7 @@ from .._engine.batch import EnqueueCall
 from .._engine.context import take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import get_event_from_outside, send_from_outside
+from .._engine.queues import INTERNAL_QUEUE_NAME
 from .._engine.resilient import (
     DEFAULT_RETRY_TIMEOUT_S,
     ResilientStorage,
@@ -53,6 +56,7 @@ from ._wait_times import RecordedTimes, wake_up_ms
 
 __all__ = [
     "DEFAULT_RETRY_TIMEOUT_S",
+    "INTERNAL_QUEUE_NAME",
     "ActionResult",
     "ClientScheduleInput",
     "Codec",

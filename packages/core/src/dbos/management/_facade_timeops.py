@@ -56,8 +56,10 @@ class TimeOpsFacade:
         Args:
             workflow_id: The workflow's ID.
             start_step: The first step to run again: a step ID as `list_workflow_steps`
-                shows it (counted from 1, as in DBOS Transact); None (or 0): the whole
-                workflow. Past the last step: every step replays.
+                shows it (counted from 1, as in DBOS Transact); None: the whole workflow.
+                Past the last step: every step replays. 0 is taken too (ours; DBOS
+                Transact refuses it): the first step of a workflow an earlier release
+                numbered from 0 (docs/guides/upgrading.md).
             application_version: Run it on processes of this version (None: its own).
             queue_name: The queue it waits on (None: the internal queue, as in DBOS).
             queue_partition_key: Its partition key on a partitioned `queue_name`.
@@ -65,7 +67,7 @@ class TimeOpsFacade:
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
             DBOSException: the workflow is ENQUEUED or PENDING (cancel it first), or
-                `start_step` is not an int >= 0.
+                `start_step` is not a step ID (an int >= 1, or 0 as above).
         """
         queue = run_sync(
             self._rewind(

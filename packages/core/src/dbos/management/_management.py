@@ -45,6 +45,7 @@ from ..storage._records import (
 )
 from ._listing import to_epoch_ms
 from ._status import WorkflowStatus
+from ._timeops import check_start_step
 from ._wait_times import RecordedTimes, wait_completions
 
 
@@ -345,8 +346,7 @@ class Management:
     ) -> Procedure[str]:
         """Start a new workflow that reuses `workflow_id`'s recorded steps before
         `start_step` and runs from `start_step` on; returns the new workflow's ID."""
-        if type(start_step) is not int or start_step < 0:
-            raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
+        check_start_step(start_step)
         check_workflow_id(workflow_id)
         forked = (
             str(uuid.uuid4())

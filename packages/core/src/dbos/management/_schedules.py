@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from .._base.errors import DBOSException
+from .._base.errors import DBOSConfigError, DBOSException
 from .._base.serialization import Codec
 from .._engine.cron import next_tick, parse_cron
 from .._engine.effects import Blocking, Procedure
@@ -89,9 +89,10 @@ def schedule_record(
     application_name: str | None,
     missed_ticks: str | None = None,
 ) -> ScheduleRecord:
-    """A new schedule's record, checked. Raises `DBOSException` (the config error's) naming
-    the bad value: an empty or non-string name or queue, an invalid cron expression or zone,
-    a context the serializer cannot store."""
+    """A new schedule's record, checked. Raises, naming the bad value, `DBOSConfigError` for
+    a cron expression or zone that is not valid (a non-string one included, as
+    `parse_cron` does), `DBOSException` for an empty or non-string name or queue, or a
+    context the serializer cannot store."""
     if not isinstance(schedule_name, str) or not schedule_name:
         raise DBOSException(f"a schedule name must be a non-empty string, got {schedule_name!r}")
     if not isinstance(workflow_name, str) or not workflow_name:
@@ -99,10 +100,10 @@ def schedule_record(
     if queue_name is not None and (not isinstance(queue_name, str) or not queue_name):
         raise DBOSException(f"a queue name must be a non-empty string, got {queue_name!r}")
     if not isinstance(schedule, str):
-        raise DBOSException(f"a cron expression must be a string, got {schedule!r}")
+        raise DBOSConfigError(f"a cron expression must be a string, got {schedule!r}")
     zone = cron_timezone if isinstance(cron_timezone, str) or cron_timezone is None else None
     if zone is None and cron_timezone is not None:
-        raise DBOSException(f"a time zone must be an IANA zone name, got {cron_timezone!r}")
+        raise DBOSConfigError(f"a time zone must be an IANA zone name, got {cron_timezone!r}")
     parse_cron(schedule, zone)
     return ScheduleRecord(
         schedule_id=str(uuid.uuid4()),

@@ -22,6 +22,25 @@ from .._engine.queues import INTERNAL_QUEUE_NAME
 from ..storage._protocol import SystemStorage
 from ..storage._records import TERMINAL_STATUSES, RewindRequest
 
+#: What `start_step` takes, for errors and help texts: step IDs count from 1 (DBOS
+#: Transact 3.4), and 0 stays valid for a workflow an earlier release numbered from 0
+#: (docs/guides/upgrading.md, "Operation numbering"), whose first step is 0.
+START_STEP_RULE = (
+    "a step ID as list_workflow_steps shows it, counted from 1 (0 only for the first step of "
+    "a workflow numbered from 0 by an earlier release)"
+)
+
+
+def check_start_step(start_step: object) -> int:
+    """`start_step` (a fork's or a rewind's first step to run again) if it is an int >= 0.
+
+    Raises:
+        DBOSException: another value; the message says what a step ID is.
+    """
+    if type(start_step) is not int or start_step < 0:
+        raise DBOSException(f"start_step must be {START_STEP_RULE}; got {start_step!r}")
+    return start_step
+
 
 def rewind(
     storage: SystemStorage,
@@ -32,21 +51,22 @@ def rewind(
     queue_name: str | None,
     queue_partition_key: str | None,
 ) -> Procedure[str]:
-    """Rewind finished workflow `workflow_id` to operation `start_step` (None: 0, before the first
-    under either numbering)
-    and enqueue it again under its own ID; returns the queue it waits on.
+    """Rewind finished workflow `workflow_id` to operation `start_step` (None: its first
+    operation, under either numbering) and enqueue it again under its own ID; returns the
+    queue it waits on.
 
     Raises:
         DBOSNonExistentWorkflowError: no workflow has this ID.
         DBOSException: the workflow is ENQUEUED or PENDING (DBOS Transact 3.4: only a
             workflow in a terminal state can be rewound, so cancel it first), or it is
             CANCELLED but its execution has not stopped yet (ours); `start_step`
-            is not an int >= 0; a blank queue name, partition key or version.
+            is not a step ID (`check_start_step`); a blank queue name, partition key or
+            version.
     """
     check_workflow_id(workflow_id)
-    step = 0 if start_step is None else start_step
-    if type(step) is not int or step < 0:
-        raise DBOSException(f"start_step must be an integer >= 0, got {start_step!r}")
+    # None is 0: before the first operation whether the workflow counts from 1 or (stored
+    # by an earlier release) from 0.
+    step = 0 if start_step is None else check_start_step(start_step)
     for value, what in (
         (queue_name, "the queue name"),
         (queue_partition_key, "the queue partition key"),
