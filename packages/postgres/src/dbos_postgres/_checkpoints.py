@@ -1,5 +1,6 @@
-"""Plain step checkpoints on Postgres, group-committed: concurrent workflows' checkpoints
-share one statement and one commit (`GroupCommit`), a mixin of `PostgresStorage`.
+"""Step checkpoints on Postgres, a mixin of `PostgresStorage`: plain ones group-committed
+(concurrent workflows' checkpoints share one statement and one commit, `GroupCommit`), and
+those that commit with their step's writes (messages, events, stream entries).
 
 A lone workflow's checkpoint runs at once in its own statement (the group commit's leader
 never waits), so sharing costs nothing without concurrency. Each checkpoint is still
@@ -13,9 +14,17 @@ from typing import Any
 
 import psycopg
 
-from dbos.storage import DBOSStorageError, GroupCommit
+from dbos.storage import (
+    DBOSStorageError,
+    EventRecord,
+    GroupCommit,
+    Message,
+    StepWrite,
+    StreamWrite,
+)
 
 from ._host import StorageHost
+from ._params import stream_lock_key, write_params
 
 #: What one checkpoint's caller gets back: (inserted, workflow status, owner), or the error
 #: its own statement raised.
@@ -82,3 +91,41 @@ class StepCheckpoints(StorageHost):
             return exc
         assert found is not None  # the statement returns one row whatever happens
         return found
+
+    def _record_step_with_writes(
+        self, params: dict[str, Any], writes: tuple[StepWrite, ...]
+    ) -> tuple[Any, ...] | None:
+        """The checkpoint and its step's writes in one transaction; after a conflict (nothing
+        inserted) the writes are not made. Events and stream entries carry the step's
+        function_id (fork_workflow copies them by it)."""
+        streams = [(w.workflow_id, w.key) for w in writes if isinstance(w, StreamWrite)]
+        with self._connection() as connection, connection.transaction():
+            self._lock_streams(connection, streams)
+            found: tuple[Any, ...] | None = connection.execute(
+                self._queries["record_step"], params, prepare=True
+            ).fetchone()
+            if found is not None and found[0]:
+                for write in writes:
+                    query = (
+                        "send_message"
+                        if isinstance(write, Message)
+                        else "set_event"
+                        if isinstance(write, EventRecord)
+                        else "write_stream"
+                    )
+                    connection.execute(
+                        self._queries[query],
+                        write_params(write, params["function_id"]),
+                        prepare=True,
+                    )
+        return found
+
+    def _lock_streams(
+        self, connection: psycopg.Connection[Any], streams: list[tuple[str, str]]
+    ) -> None:
+        """Take the append locks of these streams for the caller's transaction, before any
+        other write of it and in one global order, so two transactions appending to the same
+        streams never deadlock."""
+        keys = sorted({stream_lock_key(self._schema, w, k) for w, k in streams})
+        for lock_key in keys:
+            connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)

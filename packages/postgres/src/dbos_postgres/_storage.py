@@ -69,7 +69,6 @@ from ._params import (
     claims_without_lock,
     finish_params,
     missing_workflow,
-    stream_lock_key,
     write_params,
 )
 from ._pool import new_pool
@@ -376,44 +375,6 @@ class PostgresStorage(
         if not inserted:
             raise DBOSStepConflictError(step.workflow_id, step.function_id)
         return StepAck(workflow_status=status, owner_instance=owner)
-
-    def _record_step_with_writes(
-        self, params: dict[str, Any], writes: tuple[StepWrite, ...]
-    ) -> tuple[Any, ...] | None:
-        """The checkpoint and its step's writes in one transaction; after a conflict (nothing
-        inserted) the writes are not made. Events and stream entries carry the step's
-        function_id (fork_workflow copies them by it)."""
-        streams = [(w.workflow_id, w.key) for w in writes if isinstance(w, StreamWrite)]
-        with self._connection() as connection, connection.transaction():
-            self._lock_streams(connection, streams)
-            found: tuple[Any, ...] | None = connection.execute(
-                self._queries["record_step"], params, prepare=True
-            ).fetchone()
-            if found is not None and found[0]:
-                for write in writes:
-                    query = (
-                        "send_message"
-                        if isinstance(write, Message)
-                        else "set_event"
-                        if isinstance(write, EventRecord)
-                        else "write_stream"
-                    )
-                    connection.execute(
-                        self._queries[query],
-                        write_params(write, params["function_id"]),
-                        prepare=True,
-                    )
-        return found
-
-    def _lock_streams(
-        self, connection: psycopg.Connection[Any], streams: list[tuple[str, str]]
-    ) -> None:
-        """Take the append locks of these streams for the caller's transaction, before any
-        other write of it and in one global order, so two transactions appending to the same
-        streams never deadlock."""
-        keys = sorted({stream_lock_key(self._schema, w, k) for w, k in streams})
-        for lock_key in keys:
-            connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)
 
     def load_steps(self, workflow_id: str) -> list[StepRecord]:
         """`SystemStorage.load_steps`: a workflow's recorded operations in `function_id` order."""
