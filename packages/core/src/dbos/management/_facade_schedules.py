@@ -14,6 +14,7 @@ from . import _schedules as schedules
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
+from ._queue_names import warn_if_undeclared_queue
 from ._schedules import WorkflowSchedule
 
 if TYPE_CHECKING:
@@ -63,12 +64,20 @@ class SchedulesFacade:
     # --- storing (each side's create_schedule and apply_schedules end here) -----------------
 
     def _store_schedules(self, records: list[ScheduleRecord], replace: bool) -> Procedure[None]:
+        """Store `records` (a client's). A queue no process has declared is accepted, as
+        in DBOS Transact 3.4's client, with a WARNING (ours): the ticks' runs wait on it."""
         storage = self._facade_management().storage
         if replace:
             yield from schedules.apply(storage, records)
         else:
             for record in records:
                 yield from schedules.create(storage, record)
+        for record in records:
+            if record.queue_name is not None:
+                context = f"schedule {record.schedule_name!r}"
+                yield from warn_if_undeclared_queue(
+                    storage, record.queue_name, context, "each tick's run"
+                )
 
     # --- reading and changing ---------------------------------------------------------------
 
