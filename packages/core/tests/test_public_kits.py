@@ -27,7 +27,7 @@ STORAGE = [
     "ForkRequest", "GroupCommit", "Lease", "LeaseHolder", "Message", "Migration", "NewWorkflow",
     "PartitionLoad",
     "QueueActivity", "QueueDepth", "QueueSpec", "RecvRequest", "ResumeResult", "RewindRequest",
-    "ScheduleQuery", "ScheduleRecord", "StepAck",
+    "ScheduleInactiveError", "ScheduleQuery", "ScheduleRecord", "StepAck",
     "StepRecord",
     "StepWrite", "StorageBackend", "StorageOptions", "StreamEntry", "StreamRead", "StreamWrite",
     "StoredQueue", "StrandedVersion", "SystemStorage", "Wakeup",

@@ -19,6 +19,7 @@ from ._engine.effects import Blocking, Procedure, run_async, run_sync
 from ._engine.recorded_calls import recorded_call
 from ._engine.registry import REGISTRATION_ATTR, WorkflowRegistration
 from ._launched import launched_engine
+from .management._queue_names import require_declared_queue
 from .management._schedules import apply, create, schedule_record
 from .storage._schedule_records import ScheduleRecord
 
@@ -72,6 +73,8 @@ def _create_procedure(record: ScheduleRecord) -> Procedure[None]:
     operation stored (a crash between storing and recording) takes it as its own."""
     engine = launched_engine()
     storage = engine.storage
+    if record.queue_name is not None:
+        yield from require_declared_queue(storage, record.queue_name, "")
 
     def body(key: str | None) -> Procedure[None]:
         if key is None:
@@ -85,7 +88,18 @@ def _create_procedure(record: ScheduleRecord) -> Procedure[None]:
         if found is None or found.schedule_id != mine.schedule_id:
             raise DBOSException(f"Schedule {record.schedule_name!r} already exists")
 
-    return recorded_call(engine.recorder, CREATE_SCHEDULE_NAME, body)
+    yield from recorded_call(engine.recorder, CREATE_SCHEDULE_NAME, body)
+
+
+def _apply_procedure(records: list[ScheduleRecord]) -> Procedure[None]:
+    """Store `records` (replacing those of the same names), once every queue they name is
+    known to be declared: nothing is stored if one is not."""
+    storage = launched_engine().storage
+    for index, record in enumerate(records):
+        if record.queue_name is not None:
+            where = f"schedule entry {index}: "
+            yield from require_declared_queue(storage, record.queue_name, where)
+    yield from apply(storage, records)
 
 
 def _record(entry: ScheduleInput, index: int | None) -> ScheduleRecord:
@@ -152,14 +166,17 @@ class SchedulesAPI:
                 schedule last fired (while no process ran), each once.
             cron_timezone: IANA zone the expression is read in (None: UTC), with one run per
                 wall-clock time across daylight-saving changes.
-            queue_name: Enqueue the runs on this queue (None: DBOS's internal queue).
+            queue_name: Enqueue the runs on this queue (None: DBOS's internal queue). It
+                must be declared, in this process or by any process (a stored queue), as
+                in DBOS Transact 3.4.
             shard_key: Accepted for compatibility; must be None.
 
         Raises:
             DBOSConfigError: the expression or zone is invalid or not a string (the
                 message names the bad field).
             DBOSException: the name is taken; the workflow is not registered or is an
-                instance method; DBOS is not launched.
+                instance method; `queue_name` names a queue no process has declared; DBOS
+                is not launched.
         """
         record = _record(
             ScheduleInput(
@@ -214,14 +231,15 @@ class SchedulesAPI:
 
         Raises:
             DBOSException: called inside a workflow; an entry misses a required key, has an
-                unknown one or is invalid (as in `create_schedule`); nothing is stored then.
+                unknown one or is invalid (as in `create_schedule`, an undeclared queue
+                included); nothing is stored then.
         """
         if current_workflow() is not None:
             raise DBOSException("DBOS.apply_schedules cannot be called from within a workflow")
         if not isinstance(schedules, list):
             raise DBOSException("apply_schedules takes a list of ScheduleInput dicts")
         records = [_record(entry, index) for index, entry in enumerate(schedules)]
-        run_sync(apply(launched_engine().storage, records))
+        run_sync(_apply_procedure(records))
 
     @classmethod
     async def apply_schedules_async(cls, schedules: list[ScheduleInput]) -> None:

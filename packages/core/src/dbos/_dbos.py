@@ -171,6 +171,9 @@ class _DBOSType(type, Facade):
     def _facade_application_name(self) -> str | None:
         return DBOS._launched_engine().scheduler.application_name
 
+    def _facade_schedule_changed(self, name: str, dropped: bool) -> None:
+        DBOS._launched_engine().scheduler.schedule_changed(name, dropped=dropped)
+
     def _facade_outside_workflow(self, call: str) -> None:
         if current_workflow() is not None:
             raise DBOSException(f"DBOS.{call} cannot be called from within a workflow")

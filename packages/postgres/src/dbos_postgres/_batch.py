@@ -1,7 +1,9 @@
-"""A batch enqueue on Postgres (`SystemStorage.create_workflows`), a base class of
-`PostgresStorage`: one statement over a JSON array of the rows, the way `send_many` stores a
-bulk send in one statement over arrays, so that a producer with many tasks pays one round
-trip and one commit for all of them."""
+"""Creating workflows on Postgres (`SystemStorage.create_workflow` and `create_workflows`), a
+base class of `PostgresStorage`. One workflow is one statement; a scheduler's tick adds the
+check, in the same transaction, that its schedule is still active. A batch enqueue is one
+statement over a JSON array of the rows, the way `send_many` stores a bulk send in one
+statement over arrays, so that a producer with many tasks pays one round trip and one commit
+for all of them."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dbos.storage import (
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
     NewWorkflow,
+    ScheduleInactiveError,
     WorkflowInit,
     WorkflowRow,
     as_params,
@@ -25,10 +28,58 @@ from ._host import StorageHost
 
 
 class BatchWorkflows(StorageHost):
-    """`create_workflows` (see `SystemStorage`)."""
+    """`create_workflow` and `create_workflows` (see `SystemStorage`)."""
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         raise NotImplementedError  # PostgresStorage's
+
+    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
+        """`SystemStorage.create_workflow` on Postgres: one statement (insert-or-keep and read).
+        Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
+        deduplication ID, `ScheduleInactiveError` for a tick whose schedule is not active."""
+        params = as_params(workflow)
+        try:
+            with self._connection() as connection:
+                if workflow.schedule_id is None:
+                    cursor = connection.cursor(row_factory=workflow_inits)
+                    query = self._queries["create_workflow"]
+                    found = cursor.execute(query, params, prepare=True).fetchone()
+                else:
+                    found = self._create_tick(connection, workflow, params)
+        except DBOSStorageError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, psycopg.errors.UniqueViolation)
+                and cause.diag.constraint_name == "workflow_status_deduplication"
+                and workflow.queue_name is not None
+                and workflow.deduplication_id is not None
+            ):
+                raise DBOSQueueDeduplicatedError(
+                    workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
+                ) from cause
+            raise
+        if found is not None:
+            return found
+        # A concurrent creator committed after this statement's snapshot was taken: the
+        # insert saw the conflict but the select could not see the row. Read it now.
+        row = self.get_workflow(workflow.workflow_id)
+        if row is None:
+            raise DBOSStorageError(
+                f"workflow {workflow.workflow_id!r} was neither created nor found"
+            )
+        return WorkflowInit(created=False, row=row)
+
+    def _create_tick(
+        self, connection: psycopg.Connection[Any], workflow: NewWorkflow, params: dict[str, Any]
+    ) -> WorkflowInit | None:
+        """A scheduler's tick: its schedule share-locked while still stored under the planned
+        ID and ACTIVE, then the insert, in one transaction. A pause or delete either committed
+        first (the lock's re-check sees it: no tick) or waits for this insert to commit."""
+        with connection.transaction():
+            if connection.execute(self._queries["hold_active_schedule"], params).fetchone() is None:
+                raise ScheduleInactiveError(str(workflow.schedule_name), workflow.workflow_id)
+            cursor = connection.cursor(row_factory=workflow_inits)
+            return cursor.execute(self._queries["create_workflow"], params).fetchone()
 
     def create_workflows(self, workflows: tuple[NewWorkflow, ...]) -> list[WorkflowInit]:
         """`SystemStorage.create_workflows` on Postgres: one statement. Raises

@@ -21,7 +21,6 @@ from dbos.storage import (
     ClaimRequest,
     DBOSConnectionError,
     DBOSNonExistentWorkflowError,
-    DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
@@ -32,7 +31,6 @@ from dbos.storage import (
     Lease,
     LeaseHolder,
     Message,
-    NewWorkflow,
     QueueActivity,
     RecvRequest,
     ResumeResult,
@@ -44,7 +42,6 @@ from dbos.storage import (
     StreamRead,
     StreamWrite,
     Wakeup,
-    WorkflowInit,
     WorkflowOutcome,
     WorkflowQuery,
     WorkflowRow,
@@ -59,7 +56,7 @@ from . import _migrate
 from ._batch import BatchWorkflows
 from ._checkpoints import StepCheckpoints
 from ._claims import claim_in, claim_params
-from ._columns import finished_and_claimed, workflow_inits, workflow_rows
+from ._columns import finished_and_claimed, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -320,35 +317,6 @@ class PostgresStorage(
             return rows
 
     # --- workflows -------------------------------------------------------------------------
-
-    def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
-        """`SystemStorage.create_workflow` on Postgres: one statement (insert-or-keep and read).
-        Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
-        deduplication ID."""
-        try:
-            found = self._one_as(workflow_inits, "create_workflow", as_params(workflow))
-        except DBOSStorageError as exc:
-            cause = exc.__cause__
-            if (
-                isinstance(cause, psycopg.errors.UniqueViolation)
-                and cause.diag.constraint_name == "workflow_status_deduplication"
-                and workflow.queue_name is not None
-                and workflow.deduplication_id is not None
-            ):
-                raise DBOSQueueDeduplicatedError(
-                    workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
-                ) from cause
-            raise
-        if found is not None:
-            return found
-        # A concurrent creator committed after this statement's snapshot was taken: the
-        # insert saw the conflict but the select could not see the row. Read it now.
-        row = self.get_workflow(workflow.workflow_id)
-        if row is None:
-            raise DBOSStorageError(
-                f"workflow {workflow.workflow_id!r} was neither created nor found"
-            )
-        return WorkflowInit(created=False, row=row)
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         """`SystemStorage.get_workflow`: one workflow row, or None."""

@@ -7,7 +7,13 @@ import json
 import sqlite3
 from typing import Any
 
-from dbos.storage import ScheduleQuery, ScheduleRecord, as_params
+from dbos.storage import (
+    NewWorkflow,
+    ScheduleInactiveError,
+    ScheduleQuery,
+    ScheduleRecord,
+    as_params,
+)
 
 from ._host import StorageHost
 
@@ -26,7 +32,20 @@ def _json(values: tuple[str, ...] | None) -> str | None:
 class Schedules(StorageHost):
     """`create_schedule`, `apply_schedules`, `list_schedules`, `get_schedule`,
     `set_schedule_status`, `delete_schedule` and `record_schedule_fired` (see
-    `SystemStorage`), each one statement or one write transaction."""
+    `SystemStorage`), each one statement or one write transaction; and the check of a
+    scheduler's tick that `create_workflow` makes."""
+
+    def _check_tick(
+        self, connection: sqlite3.Connection, workflow: NewWorkflow, params: dict[str, Any]
+    ) -> None:
+        """For a scheduler's tick (`NewWorkflow.schedule_id` set), in the write transaction of
+        its insert: raise `ScheduleInactiveError` unless the schedule it was planned from is
+        still stored and ACTIVE. The file's single writer orders this against a pause or
+        delete: whichever commits first wins."""
+        if workflow.schedule_id is None:
+            return
+        if self._run(connection, "select_active_schedule", params).fetchone() is None:
+            raise ScheduleInactiveError(str(workflow.schedule_name), workflow.workflow_id)
 
     def create_schedule(self, schedule: ScheduleRecord) -> bool:
         """`SystemStorage.create_schedule` on SQLite: one insert-or-ignore."""

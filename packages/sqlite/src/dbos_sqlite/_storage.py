@@ -300,9 +300,10 @@ class SQLiteStorage(
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
         """`SystemStorage.create_workflow` on SQLite: insert-or-keep and read back in one
         ``BEGIN IMMEDIATE`` transaction. Raises `DBOSQueueDeduplicatedError` when an active task
-        of the queue has the same deduplication ID."""
+        of the queue has the same deduplication ID, `ScheduleInactiveError` (a tick)."""
         params = as_params(workflow)
         with self._transaction() as connection:
+            self._check_tick(connection, workflow, params)
             try:
                 created = self._run(connection, "insert_workflow", params).rowcount == 1
             except sqlite3.IntegrityError as exc:

@@ -89,8 +89,9 @@ _current_step: ContextVar[StepFrame | None] = ContextVar("dbos_current_step", de
 #: Set by `SetWorkflowID` / `SetWorkflowTimeout` (in `dbos._context`), read by the next start.
 NEXT_WORKFLOW_ID: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
 NEXT_TIMEOUT_S: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
-#: The schedule whose tick the workflow started in this block runs for (the scheduler's).
-_SCHEDULE_NAME: ContextVar[str | None] = ContextVar("dbos_schedule_name", default=None)
+#: The schedule whose tick the workflow started in this block runs for (the scheduler's):
+#: its (name, schedule ID).
+_SCHEDULE: ContextVar[tuple[str, str] | None] = ContextVar("dbos_schedule", default=None)
 #: The `workflow_id_reuse_policy` of the enclosing `SetWorkflowID`: it belongs to that ID, and
 #: is consumed with it.
 NEXT_REUSE_POLICY: ContextVar[str | None] = ContextVar("dbos_next_reuse_policy", default=None)
@@ -203,15 +204,24 @@ def assigned_workflow_id(workflow_id: str) -> Iterator[None]:
 
 def firing_schedule_name() -> str | None:
     """The schedule the workflow being started fires for (see `firing_schedule`), if any."""
-    return _SCHEDULE_NAME.get()
+    firing = _SCHEDULE.get()
+    return None if firing is None else firing[0]
+
+
+def firing_schedule_id() -> str | None:
+    """The ID of the schedule the workflow being started fires for, if any: its creation
+    checks that this schedule is still active (`NewWorkflow.schedule_id`)."""
+    firing = _SCHEDULE.get()
+    return None if firing is None else firing[1]
 
 
 @contextmanager
-def firing_schedule(name: str) -> Iterator[None]:
-    """Record schedule `name` as the `schedule_name` of the workflow started in this block.
-    Only the start sees it: the workflow's body (and its children) run outside the block."""
-    token = _SCHEDULE_NAME.set(name)
+def firing_schedule(name: str, schedule_id: str) -> Iterator[None]:
+    """Record schedule `name` (stored under `schedule_id`) as the schedule of the workflow
+    started in this block. Only the start sees it: the workflow's body (and its children) run
+    outside the block."""
+    token = _SCHEDULE.set((name, schedule_id))
     try:
         yield
     finally:
-        _SCHEDULE_NAME.reset(token)
+        _SCHEDULE.reset(token)

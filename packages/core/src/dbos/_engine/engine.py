@@ -686,10 +686,15 @@ class Engine:
         )
 
     def _start_scheduled(
-        self, registration: WorkflowRegistration, args: tuple[Any, ...], workflow_id: str
+        self,
+        registration: WorkflowRegistration,
+        args: tuple[Any, ...],
+        workflow_id: str,
+        schedule_id: str,
     ) -> None:
-        """Start a scheduled workflow's tick (the scheduler's one call into the engine)."""
-        with assigned_workflow_id(workflow_id), firing_schedule(registration.name):
+        """Start a scheduled workflow's tick (the scheduler's one call into the engine); its
+        creation raises `ScheduleInactiveError` if schedule `schedule_id` is not active."""
+        with assigned_workflow_id(workflow_id), firing_schedule(registration.name, schedule_id):
             started = run_sync(self.start(registration, args, {}))
         self.dispatch(started)
 

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..storage._records import NewWorkflow, WorkflowStatusString
 from .classes import Target
-from .context import NEXT_ATTRIBUTES, assigned_timeout, firing_schedule_name, with_trace_carrier
+from .context import (
+    NEXT_ATTRIBUTES,
+    assigned_timeout,
+    firing_schedule_id,
+    firing_schedule_name,
+    with_trace_carrier,
+)
 from .outcome import Outcome, now_ms
 from .registry import WorkflowRegistration
 from .roles import NO_IDENTITY, Identity, current_identity, encode_roles, pick_role
@@ -178,6 +184,7 @@ def new_workflow_record(
         class_name=target.class_name,
         config_name=target.config_name,
         schedule_name=firing_schedule_name(),
+        schedule_id=firing_schedule_id(),
         attributes=with_trace_carrier(NEXT_ATTRIBUTES.get()),
         authenticated_user=identity.user,
         authenticated_roles=encode_roles(identity.roles),

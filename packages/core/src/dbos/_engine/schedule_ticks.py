@@ -37,11 +37,20 @@ def tick_arguments(codec: Codec, record: ScheduleRecord, tick: datetime) -> tupl
 
 
 def enqueue_tick(
-    storage: SystemStorage, codec: Codec, record: ScheduleRecord, tick: datetime, workflow_id: str
+    storage: SystemStorage,
+    codec: Codec,
+    record: ScheduleRecord,
+    tick: datetime,
+    workflow_id: str,
+    *,
+    guarded: bool = False,
 ) -> Procedure[str]:
     """Enqueue one run of `record` for `tick` under `workflow_id` (on its queue, else DBOS's
     internal queue, for a process of the latest application version); a run already stored
-    under that ID is left as it is. Returns the queue."""
+    under that ID is left as it is. Returns the queue. `guarded` (the scheduler's ticks):
+    the row is created only if the schedule is still stored as `record` and ACTIVE, else
+    `ScheduleInactiveError` is raised; a backfill or trigger runs whatever the status
+    (DBOS Transact 3.4)."""
     queue = record.queue_name or INTERNAL_QUEUE_NAME
     created = int(datetime.now(timezone.utc).timestamp() * 1000)
     workflow = NewWorkflow(
@@ -56,6 +65,7 @@ def enqueue_tick(
         status=WorkflowStatusString.ENQUEUED.value,
         class_name=record.workflow_class_name,
         schedule_name=record.schedule_name,
+        schedule_id=record.schedule_id if guarded else None,
     )
     yield from create_workflow(storage, workflow, (None, None))
     return queue

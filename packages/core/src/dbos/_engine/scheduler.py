@@ -5,8 +5,13 @@ Every process of the app runs one. Schedules live in the system database (DBOS T
 client. The scheduler reads them when it starts, then every polling interval (every second
 during its first minute, so schedules stored around launch are seen at once), and follows what
 it reads: a new or changed schedule is planned from its next tick, a paused or deleted one
-is dropped. ``@DBOS.scheduled`` declares a stored schedule too: the scheduler applies the
-process's decorated schedules at start (named after the workflow; a paused one stays paused).
+is dropped. A pause or delete is strict all the same (ours): each tick's row is created only
+if its schedule is still stored, unchanged in identity, and ACTIVE, checked atomically with
+the insert (`NewWorkflow.schedule_id`), so once a pause or delete has returned, from any
+process or client, no tick created after it runs; a tick created before it committed may. The
+process that pauses or deletes also drops the schedule from its plan at once.
+``@DBOS.scheduled`` declares a stored schedule too: the scheduler applies the process's
+decorated schedules at start (named after the workflow; a paused one stays paused).
 
 A tick's workflow ID is derived from the schedule's name and the tick time
 (`tick_workflow_id`), and starting a workflow is an insert-or-get keyed by its ID, so
@@ -38,7 +43,12 @@ from typing import Any
 from .._base.errors import DBOSException
 from .._base.serialization import Codec
 from ..storage._records import WorkflowQuery
-from ..storage._schedule_records import SCHEDULE_ACTIVE, ScheduleQuery, ScheduleRecord
+from ..storage._schedule_records import (
+    SCHEDULE_ACTIVE,
+    ScheduleInactiveError,
+    ScheduleQuery,
+    ScheduleRecord,
+)
 from . import registry as _registry
 from .background import BackgroundPort
 from .cron import CronSchedule, next_tick, previous_tick
@@ -47,8 +57,9 @@ from .outage import ride_out_outages
 from .registry import ScheduledRegistration, WorkflowRegistration
 from .schedule_ticks import cron_of, enqueue_tick, tick_workflow_id
 
-#: Starts a scheduled workflow `(registration, args, workflow_id)` in the background.
-Launch = Callable[[WorkflowRegistration, tuple[Any, ...], str], None]
+#: Starts a scheduled workflow `(registration, args, workflow_id, schedule_id)` in the
+#: background (its creation raises `ScheduleInactiveError` if the schedule is not active).
+Launch = Callable[[WorkflowRegistration, tuple[Any, ...], str, str], None]
 
 logger = logging.getLogger("dbos")
 
@@ -89,6 +100,13 @@ class Scheduler:
         self._port = port
         self._launch = launch
         self._stop = threading.Event()
+        #: Set to run the loop at once: stop, or a schedule changed in this process.
+        self._wake = threading.Event()
+        #: Schedules this process paused or deleted since the loop last read them: never
+        #: fired again from the plan (the next read drops them from it).
+        self._dropped: set[str] = set()
+        self._changed = False
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         #: The application whose schedules this process runs (with the unclaimed ones).
         self.application_name: str | None = None
@@ -111,8 +129,21 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="dbos-scheduler", daemon=True)
         self._thread.start()
 
+    def schedule_changed(self, name: str, *, dropped: bool) -> None:
+        """This process changed schedule `name` (`dropped`: paused or deleted it). A dropped
+        schedule's planned ticks are not fired from here on, whatever the next read of the
+        schedules finds; either way the loop reads the schedules again at once (ours: other
+        processes see the change at their next poll, and a tick they create after a pause or
+        delete committed is refused by storage, see `NewWorkflow.schedule_id`)."""
+        with self._lock:
+            if dropped:
+                self._dropped.add(name)
+            self._changed = True
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout=5)
@@ -131,7 +162,9 @@ class Scheduler:
         started = time.monotonic()
         next_poll, first = 0.0, True
         while not self._stop.is_set():
-            if time.monotonic() >= next_poll:
+            with self._lock:
+                changed, self._changed = self._changed, False
+            if changed or time.monotonic() >= next_poll:
                 self._refresh(plan, declared, first)
                 first = False
                 fast = time.monotonic() - started < _STARTUP_S
@@ -142,13 +175,20 @@ class Scheduler:
             if plan:
                 due = min(planned.tick for planned in plan.values())
                 wait = min(wait, (due - _utcnow()).total_seconds())
-            if wait > 0 and self._stop.wait(wait):
-                return
+            if wait > 0 and self._wake.wait(wait):
+                self._wake.clear()
+                continue  # stopped, or a schedule changed here: read the schedules first
             now = _utcnow()
             for planned in sorted(plan.values(), key=lambda p: p.tick):
                 if planned.tick <= now and not self._stop.is_set():
+                    if self._is_dropped(planned.record.schedule_name):
+                        continue
                     self._fire(planned.record, planned.tick)
                     planned.tick = next_tick(planned.cron, planned.tick)
+
+    def _is_dropped(self, name: str) -> bool:
+        with self._lock:
+            return name in self._dropped
 
     def _declare(self, entries: list[ScheduledRegistration]) -> None:
         """Store this process's ``@DBOS.scheduled`` schedules (idempotent, keeps status)."""
@@ -179,12 +219,16 @@ class Scheduler:
         self, plan: dict[str, _Planned], declared: dict[str, ScheduledRegistration], first: bool
     ) -> None:
         names = None if self.application_name is None else (self.application_name,)
+        with self._lock:
+            dropped = set(self._dropped)  # the read below sees these pauses and deletes
         try:
             records = self._port.storage.list_schedules(ScheduleQuery(application_names=names))
         except DBOSException as exc:
             if not self._port.failed("the scheduler", exc):
                 logger.warning("could not read the stored schedules: %s", exc)
             return
+        with self._lock:
+            self._dropped -= dropped
         now = _utcnow()
         wanted = {r.schedule_name: r for r in records if self._runs_here(r, declared)}
         for name in list(plan):
@@ -268,12 +312,17 @@ class Scheduler:
         try:
             registration = _registry.workflow(record.workflow_name)
             if record.missed_ticks is not None and record.queue_name is None and registration:
-                self._launch(registration, (tick, _utcnow()), workflow_id)
+                self._launch(registration, (tick, _utcnow()), workflow_id, record.schedule_id)
             else:
                 storage = self._port.storage
-                queue = run_sync(enqueue_tick(storage, self._codec, record, tick, workflow_id))
+                queue = run_sync(
+                    enqueue_tick(storage, self._codec, record, tick, workflow_id, guarded=True)
+                )
                 self._enqueued(queue)
             self._port.storage.record_schedule_fired(record.schedule_name, tick.isoformat())
+        except ScheduleInactiveError:
+            # Paused, deleted or replaced since the last read: the next read drops the plan.
+            logger.debug("tick %s not started: schedule no longer active", workflow_id)
         except DBOSException as exc:
             if self._port.failed("the scheduler", exc):
                 return

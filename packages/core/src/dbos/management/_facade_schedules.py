@@ -14,6 +14,7 @@ from . import _schedules as schedules
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
+from ._queue_names import warn_if_undeclared_queue
 from ._schedules import WorkflowSchedule
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ class SchedulesFacade:
     def _facade_outside_workflow(self, call: str) -> None:
         """Refuse `call` inside a workflow body (`DBOS`'s; a client never runs in one)."""
 
+    def _facade_schedule_changed(self, name: str, dropped: bool) -> None:
+        """Schedule `name` was stored as changed (`dropped`: paused or deleted): `DBOS` tells
+        its scheduler at once; a client has none."""
+
     def _facade_recorder(self) -> Recorder | None:
         return None
 
@@ -59,12 +64,20 @@ class SchedulesFacade:
     # --- storing (each side's create_schedule and apply_schedules end here) -----------------
 
     def _store_schedules(self, records: list[ScheduleRecord], replace: bool) -> Procedure[None]:
+        """Store `records` (a client's). A queue no process has declared is accepted, as
+        in DBOS Transact 3.4's client, with a WARNING (ours): the ticks' runs wait on it."""
         storage = self._facade_management().storage
         if replace:
             yield from schedules.apply(storage, records)
         else:
             for record in records:
                 yield from schedules.create(storage, record)
+        for record in records:
+            if record.queue_name is not None:
+                context = f"schedule {record.schedule_name!r}"
+                yield from warn_if_undeclared_queue(
+                    storage, record.queue_name, context, "each tick's run"
+                )
 
     # --- reading and changing ---------------------------------------------------------------
 
@@ -121,30 +134,35 @@ class SchedulesFacade:
 
         def body(key: str | None) -> Procedure[None]:
             yield Blocking(storage.set_schedule_status, (name, status))
+            self._facade_schedule_changed(name, status != SCHEDULE_ACTIVE)
 
         return self._recorded(operation, body)
 
     def _pause_schedule(self, name: str) -> Procedure[None]:
-        """Pause schedule `name`: no process starts its ticks until it is resumed (each
-        process sees the change within its scheduler polling interval). Ticks that fall while
-        it is paused are not run later (a backfill can run them). No-op if there is no such
-        schedule (DBOS Transact 3.4)."""
+        """Pause schedule `name`: no process starts its ticks until it is resumed. Ticks that
+        fall while it is paused are not run later (a backfill can run them). No-op if there is
+        no such schedule (DBOS Transact 3.4). Strict (ours): once this returns, no process
+        creates a tick of it (each tick's creation checks the schedule is ACTIVE, atomically);
+        a tick created just before the pause committed may still run."""
         return self._set_status("DBOS.pauseSchedule", name, SCHEDULE_PAUSED)
 
     def _resume_schedule(self, name: str) -> Procedure[None]:
         """Resume paused schedule `name`: processes start its ticks again from the next one
-        after they see the change. No-op if there is no such schedule (DBOS Transact 3.4)."""
+        after they see the change (this process at once, others within their scheduler
+        polling interval). No-op if there is no such schedule (DBOS Transact 3.4)."""
         return self._set_status("DBOS.resumeSchedule", name, SCHEDULE_ACTIVE)
 
     def _delete_schedule(self, name: str) -> Procedure[None]:
-        """Delete schedule `name`: processes stop starting its ticks within their polling
-        interval; workflows it started are left alone. No-op if there is no such schedule
-        (DBOS Transact 3.4). A schedule declared with ``@DBOS.scheduled`` is stored again by
-        the next process that launches with the decorator."""
+        """Delete schedule `name`; workflows it started are left alone. No-op if there is no
+        such schedule (DBOS Transact 3.4). Strict as a pause is (ours): once this returns, no
+        process creates a tick of it, nor of the old schedule when a new one takes its name.
+        A schedule declared with ``@DBOS.scheduled`` is stored again by the next process that
+        launches with the decorator."""
         storage = self._facade_management().storage
 
         def body(key: str | None) -> Procedure[None]:
             yield Blocking(storage.delete_schedule, (name,))
+            self._facade_schedule_changed(name, True)
 
         return self._recorded("DBOS.deleteSchedule", body)
 

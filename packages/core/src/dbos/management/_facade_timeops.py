@@ -9,6 +9,7 @@ from .._engine.effects import Procedure, run_async, run_sync
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
+from ._queue_names import warn_if_undeclared_queue
 from ._timeops import rewind, set_delay
 
 if TYPE_CHECKING:
@@ -61,7 +62,10 @@ class TimeOpsFacade:
                 Transact refuses it): the first step of a workflow an earlier release
                 numbered from 0 (docs/guides/upgrading.md).
             application_version: Run it on processes of this version (None: its own).
-            queue_name: The queue it waits on (None: the internal queue, as in DBOS).
+            queue_name: The queue it waits on (None: the internal queue, as in DBOS). A
+                name no process has declared (no stored queue has it) is accepted, as in
+                DBOS Transact 3.4, with a WARNING: the workflow waits until a process
+                declares that queue.
             queue_partition_key: Its partition key on a partitioned `queue_name`.
 
         Raises:
@@ -103,14 +107,21 @@ class TimeOpsFacade:
         queue_name: str | None,
         queue_partition_key: str | None,
     ) -> Procedure[str]:
-        return rewind(
-            self._facade_management().storage,
+        storage = self._facade_management().storage
+        queue: str = yield from rewind(
+            storage,
             workflow_id,
             start_step,
             application_version=application_version,
             queue_name=queue_name,
             queue_partition_key=queue_partition_key,
         )
+        if queue_name is not None:
+            # DBOS Transact 3.4 accepts any name; a queue no process declares would hold the
+            # workflow silently, so say so (ours).
+            context = f"rewind of workflow {workflow_id!r}"
+            yield from warn_if_undeclared_queue(storage, queue_name, context, "the workflow")
+        return queue
 
     def _set_workflow_delay(
         self,

@@ -78,7 +78,13 @@ from ._records import (
     query_filters,
     skipped_fields,
 )
-from ._schedule_records import SCHEDULE_ACTIVE, SCHEDULE_PAUSED, ScheduleQuery, ScheduleRecord
+from ._schedule_records import (
+    SCHEDULE_ACTIVE,
+    SCHEDULE_PAUSED,
+    ScheduleInactiveError,
+    ScheduleQuery,
+    ScheduleRecord,
+)
 from ._schema_check import require_current_schema
 from ._sqlfiles import (
     AppliedMigration,
@@ -127,6 +133,7 @@ __all__ = [
     "RecvRequest",
     "ResumeResult",
     "RewindRequest",
+    "ScheduleInactiveError",
     "ScheduleQuery",
     "ScheduleRecord",
     "StepAck",

@@ -66,6 +66,12 @@ class NewWorkflow:
     config_name: str | None = None
     #: The schedule whose tick this workflow runs for (a scheduled workflow), else None.
     schedule_name: str | None = None
+    #: Set for a tick the scheduler fires (ours, not stored): the `ScheduleRecord.schedule_id`
+    #: of the schedule it planned from. The row is then created only while schedule
+    #: `schedule_name` is stored under this ID and ACTIVE, checked atomically with the insert,
+    #: so a pause or delete committed first wins; else `create_workflow` raises
+    #: `ScheduleInactiveError`. None (every other start, backfill and trigger): no check.
+    schedule_id: str | None = None
     #: The workflow's custom attributes: the JSON text of an object (core checks it), stored
     #: so that SQL can read it (Postgres: ``jsonb``); None: no attributes.
     attributes: str | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._base.errors import DBOSException
+
 #: A schedule's status: it fires (ACTIVE) or not (PAUSED). DBOS Transact 3.4's strings.
 SCHEDULE_ACTIVE = "ACTIVE"
 SCHEDULE_PAUSED = "PAUSED"
@@ -57,3 +59,16 @@ class ScheduleQuery:
     workflow_names: tuple[str, ...] | None = None
     schedule_name_prefixes: tuple[str, ...] | None = None
     application_names: tuple[str, ...] | None = None
+
+
+class ScheduleInactiveError(DBOSException):
+    """A scheduler's tick was not created: its schedule was paused, deleted or replaced by a
+    new schedule of the same name (another `schedule_id`) before the insert (ours: raised by
+    `SystemStorage.create_workflow` for a `NewWorkflow` with a `schedule_id`)."""
+
+    def __init__(self, schedule_name: str, workflow_id: str) -> None:
+        self._reduce_args = (schedule_name, workflow_id)
+        super().__init__(
+            f"tick {workflow_id!r} not started: schedule {schedule_name!r} is no longer active"
+        )
+        self.schedule_name = schedule_name

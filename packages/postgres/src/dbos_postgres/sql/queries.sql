@@ -1134,6 +1134,14 @@ RETURNING schedule_name
 DELETE FROM {schema}.workflow_schedules WHERE schedule_name = %(schedule_name)s
 RETURNING schedule_name
 
+-- name: hold_active_schedule
+-- A scheduler's tick (in the transaction of its insert): the schedule it was planned from,
+-- still stored under that ID and ACTIVE. FOR SHARE holds a pause or delete back until the
+-- insert commits; one that commits first is seen by the lock's re-check of the row.
+SELECT 1 FROM {schema}.workflow_schedules
+WHERE schedule_name = %(schedule_name)s AND schedule_id = %(schedule_id)s AND status = 'ACTIVE'
+FOR SHARE
+
 -- name: record_schedule_fired
 -- ISO 8601 times of one zone compare as text only by accident: compare them as instants.
 UPDATE {schema}.workflow_schedules SET last_fired_at = %(fired_at)s::text

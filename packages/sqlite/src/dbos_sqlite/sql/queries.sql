@@ -702,6 +702,12 @@ UPDATE workflow_schedules SET status = :status WHERE schedule_name = :schedule_n
 -- name: delete_schedule
 DELETE FROM workflow_schedules WHERE schedule_name = :schedule_name
 
+-- name: select_active_schedule
+-- A scheduler's tick (in the BEGIN IMMEDIATE transaction of its insert, which a pause or
+-- delete cannot interleave): the schedule it was planned from, still stored and ACTIVE.
+SELECT 1 FROM workflow_schedules
+WHERE schedule_name = :schedule_name AND schedule_id = :schedule_id AND status = 'ACTIVE'
+
 -- name: record_schedule_fired
 -- ISO 8601 times of different offsets compare as instants: julianday reads the offset.
 UPDATE workflow_schedules SET last_fired_at = :fired_at

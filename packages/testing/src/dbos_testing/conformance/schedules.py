@@ -11,8 +11,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+import pytest
+
 from dbos import SystemStorage
-from dbos.storage import SCHEDULE_ACTIVE, SCHEDULE_PAUSED, ScheduleQuery, ScheduleRecord
+from dbos.storage import (
+    SCHEDULE_ACTIVE,
+    SCHEDULE_PAUSED,
+    NewWorkflow,
+    ScheduleInactiveError,
+    ScheduleQuery,
+    ScheduleRecord,
+    WorkflowStatusString,
+)
 
 __all__ = [
     "test_a_created_schedule_reads_back_whole",
@@ -22,6 +32,8 @@ __all__ = [
     "test_list_filters_by_status_workflow_prefix_and_application",
     "test_pause_resume_and_delete_report_whether_the_schedule_exists",
     "test_last_fired_at_only_moves_forward_in_time",
+    "test_a_tick_is_created_only_while_its_schedule_is_active",
+    "test_a_tick_of_a_replaced_schedule_is_refused",
 ]
 
 
@@ -163,3 +175,46 @@ def test_last_fired_at_only_moves_forward_in_time(dbos_storage: SystemStorage) -
     dbos_storage.record_schedule_fired("s", "2024-11-03T05:00:00+00:00")  # 01:00-04:00
     assert last() == "2024-11-03T01:15:00-05:00"
     dbos_storage.record_schedule_fired("missing", "2024-11-03T05:00:00+00:00")
+
+
+def _tick(name: str, schedule_id: str | None, workflow_id: str) -> NewWorkflow:
+    return NewWorkflow(
+        workflow_id=workflow_id,
+        name="wf",
+        inputs="[]",
+        executor_id=None,
+        application_version=None,
+        created_at_ms=1,
+        queue_name="_dbos_internal_queue",
+        status=WorkflowStatusString.ENQUEUED.value,
+        schedule_name=name,
+        schedule_id=schedule_id,
+    )
+
+
+def test_a_tick_is_created_only_while_its_schedule_is_active(
+    dbos_storage: SystemStorage,
+) -> None:
+    dbos_storage.create_schedule(_schedule("s"))
+    assert dbos_storage.create_workflow(_tick("s", "id-s", "t1")).created is True
+    dbos_storage.set_schedule_status("s", SCHEDULE_PAUSED)
+    with pytest.raises(ScheduleInactiveError, match="'s'"):
+        dbos_storage.create_workflow(_tick("s", "id-s", "t2"))
+    assert dbos_storage.get_workflow("t2") is None
+    # Without the schedule ID (a backfill or trigger), a paused schedule's run is created.
+    assert dbos_storage.create_workflow(_tick("s", None, "t3")).created is True
+    dbos_storage.set_schedule_status("s", SCHEDULE_ACTIVE)
+    assert dbos_storage.create_workflow(_tick("s", "id-s", "t4")).created is True
+    dbos_storage.delete_schedule("s")
+    with pytest.raises(ScheduleInactiveError):
+        dbos_storage.create_workflow(_tick("s", "id-s", "t5"))
+    assert dbos_storage.get_workflow("t5") is None
+
+
+def test_a_tick_of_a_replaced_schedule_is_refused(dbos_storage: SystemStorage) -> None:
+    dbos_storage.create_schedule(_schedule("s"))
+    dbos_storage.delete_schedule("s")
+    dbos_storage.create_schedule(_schedule("s", schedule_id="id-new"))
+    with pytest.raises(ScheduleInactiveError):
+        dbos_storage.create_workflow(_tick("s", "id-s", "old-plan"))
+    assert dbos_storage.create_workflow(_tick("s", "id-new", "new-plan")).created is True
