@@ -51,6 +51,7 @@ PARAMS: dict[str, Any] = {
     "stranded_now_ms": 10_000_000,
     "workflow_names": '["wf"]',
     "since_ms": 9_999_000,
+    "partition_since_ms": 9_999_000,
     "limit": 10,
     "partition_key": "k1",
     "cutoff_ms": 5_100_000,
