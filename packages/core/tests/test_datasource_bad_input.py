@@ -137,7 +137,8 @@ def test_before_launch_a_plain_call_runs_and_a_workflow_is_refused(
     """As in DBOS Transact 3.4: a transaction outside a workflow is a plain database
     transaction, usable before launch; a workflow that would record one is refused with
     `DBOSNotLaunchedError`, before its transaction runs."""
-    DBOS.destroy(destroy_registry=True)
+    # Not destroy_registry: other test modules' workflows, registered when imported, stay.
+    DBOS.destroy()
     DBOS(config={"name": "before-launch", "system_database_url": dbos_system_database_url})
     engine = make_orders(app_database_url)
     ds = SQLAlchemyDatasource.create(app_database_url)
@@ -179,7 +180,9 @@ def test_before_launch_a_plain_call_runs_and_a_workflow_is_refused(
         assert items(engine) == ["0", "plain", "plain-async"]
         assert checkpoint_count(engine, ds.schema) == 0
     finally:
-        DBOS.destroy(destroy_registry=True)
+        DBOS.destroy()
+        registry.forget(ds)
+        registry.forget(ads)
         ds.engine.dispose()
         engine.dispose()
 
