@@ -1,4 +1,5 @@
-"""`DBOSClient.enqueue_in_transaction` and `send_in_transaction` (issue 14, item 6): the app's
+"""`DBOSClient.enqueue_in_transaction`, `send_in_transaction` and `send_bulk_in_transaction`
+(issue 14, item 4): the app's
 own rows and the durable work commit together or not at all, when the system database is
 also the app's Postgres database."""
 
@@ -9,8 +10,9 @@ from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from dbos import DBOS, DBOSException, Queue
+from dbos import DBOS, DBOSException, Queue, SendMessage
 from dbos_client import DBOSClient
 
 Launch = Callable[..., None]
@@ -72,7 +74,7 @@ def test_enqueue_commits_or_rolls_back_with_the_apps_rows(
         assert orders(app_engine) == [("o-1", 12.5)]
 
         # With a Session too, and a generated workflow ID.
-        with sa.orm.Session(app_engine) as session, session.begin():
+        with Session(app_engine) as session, session.begin():
             session.execute(insert, {"id": "o-3", "amount": 1.0})
             third = client.enqueue_in_transaction(
                 session,
@@ -105,6 +107,45 @@ def test_send_commits_or_rolls_back_with_the_apps_rows(
             )
     assert handle.get_result() == {"ok": True}
     assert orders(app_engine) == [("o-9", 9.0)]
+
+
+def test_send_bulk_commits_or_rolls_back_with_the_apps_rows(
+    launch: Launch, dbos_system_database_url: str, app_engine: sa.Engine
+) -> None:
+    @DBOS.workflow()
+    def collector(count: int) -> list[Any]:
+        return [DBOS.recv("parts", timeout_seconds=60) for _ in range(count)]
+
+    launch()
+    first = DBOS.start_workflow(collector, 2)
+    second = DBOS.start_workflow(collector, 1)
+    batch = [
+        SendMessage(first.workflow_id, "a", "parts"),
+        SendMessage(second.workflow_id, {"only": 1}, "parts"),
+        SendMessage(first.workflow_id, "b", "parts", idempotency_key="k-b"),
+    ]
+    with DBOSClient(dbos_system_database_url) as client:
+        with app_engine.connect() as conn:
+            tx = conn.begin()
+            conn.execute(sa.text("INSERT INTO orders (id, amount) VALUES ('lost', 1)"))
+            client.send_bulk_in_transaction(conn, [SendMessage(first.workflow_id, "x", "parts")])
+            tx.rollback()
+        with app_engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO orders (id, amount) VALUES ('o-b', 2)"))
+            client.send_bulk_in_transaction(conn, batch)
+            client.send_bulk_in_transaction(conn, [])  # nothing to send: nothing written
+        # A bad message anywhere in the list: refused before the first is written.
+        with app_engine.begin() as conn:
+            with pytest.raises(DBOSException, match="must be a JSON value"):
+                client.send_bulk_in_transaction(
+                    conn, [SendMessage(second.workflow_id, "fine"), SendMessage("x", object())]
+                )
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1  # still usable
+        with app_engine.begin() as conn, pytest.raises(DBOSException, match="list of SendMessage"):
+            client.send_bulk_in_transaction(conn, [("wf", "hello")])  # type: ignore[list-item]
+    assert first.get_result() == ["a", "b"]
+    assert second.get_result() == [{"only": 1}]
+    assert orders(app_engine) == [("o-b", 2.0)]
 
 
 def test_bad_input_is_refused_before_anything_is_written(

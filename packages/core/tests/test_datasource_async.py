@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 
-from dbos import DBOS, AsyncSQLAlchemyDatasource, DBOSException, SetWorkflowID
+from dbos import (
+    DBOS,
+    AsyncSQLAlchemyDatasource,
+    DBOSConfiguredInstance,
+    DBOSException,
+    SetWorkflowID,
+)
 from dbos._datasource.registry import forget
 
 
@@ -121,3 +127,58 @@ def test_async_refusals(ads: AsyncSQLAlchemyDatasource, app_database_url: str) -
     )
     assert other.engine is engine
     forget(other)
+
+
+def test_async_transactions_in_class_instances_fork_and_rewind(
+    ads: AsyncSQLAlchemyDatasource,
+) -> None:
+    """A method of a configured instance as the transaction and the workflow; a fork runs
+    the transactions from its start step again under the new ID, and a rewind drops the
+    checkpoint rows from its start step on, so those run again too (DBOS Transact 3.4)."""
+    ran: list[str] = []
+
+    @DBOS.dbos_class()
+    class Shop(DBOSConfiguredInstance):
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+
+        @ads.transaction(name="buy")
+        async def buy(self, item: str) -> str:
+            ran.append(item)
+            await ads.sql_session().execute(
+                sa.text("INSERT INTO orders (item) VALUES (:i)"),
+                {"i": f"{self.config_name}:{item}"},
+            )
+            return item
+
+        @DBOS.workflow()
+        async def run(self) -> list[str]:
+            return [await self.buy("hat"), await self.buy("scarf")]
+
+    shop = Shop("north")
+
+    async def first() -> list[str]:
+        with SetWorkflowID("async-shop"):
+            return await shop.run()
+
+    assert run(first()) == ["hat", "scarf"]
+    second = DBOS.list_workflow_steps("async-shop")[1]["function_id"]
+    # A row left behind (a cleanup that failed) must not answer the rewound run.
+    sync_engine = sa.create_engine(
+        ads.engine.url.set(drivername="sqlite" if ads.schema is None else "postgresql+psycopg")
+    )
+    with sync_engine.begin() as conn:
+        conn.execute(
+            sa.insert(ads._table).values(workflow_id="async-shop", step_id=second, output='"x"')
+        )
+    sync_engine.dispose()
+    assert DBOS.rewind_workflow("async-shop", start_step=second).get_result() == ["hat", "scarf"]
+    fork = DBOS.fork_workflow("async-shop", second)
+    assert fork.get_result() == ["hat", "scarf"]
+    assert ran == ["hat", "scarf", "scarf", "scarf"]
+    assert [s["function_name"] for s in DBOS.list_workflow_steps(fork.workflow_id)] == ["buy"] * 2
+    deadline = time.monotonic() + 10
+    expected = [["north:hat", "north:scarf", "north:scarf", "north:scarf"], 0]
+    while (found := run(rows(ads))) != expected:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.05)

@@ -348,3 +348,81 @@ def test_async_workflows_and_gathered_steps_nest(
         assert sorted(s.name for s in children) == sorted(
             [async_step.__qualname__, async_step.__qualname__, "sleep"]
         )
+
+
+def test_a_datasource_transaction_is_traced_as_a_step_with_its_conflict_events(
+    launch: Launch,
+    spans: Callable[[], list[ReadableSpan]],
+    dbos_backend: str,
+    app_database_url: str,
+) -> None:
+    """DBOS Transact 3.4 runs a datasource transaction as a step: a span named after it,
+    ``operationType`` step, child of the workflow's, and a ``Transaction Failure`` event
+    (``retry_wait_seconds``) for each serialization conflict it retried. The conflict is
+    real: on Postgres another connection commits a write to the row the transaction read
+    (SERIALIZABLE refuses its own write); on SQLite another writer holds the write lock."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from dbos import SQLAlchemyDatasource, hookimpl
+    from dbos._datasource.registry import forget
+    from dbos.plugins import plugin_manager
+
+    launch(enable_otlp=True)
+    ds = SQLAlchemyDatasource.create(
+        app_database_url, {"connect_args": {"timeout": 0.01}} if dbos_backend == "sqlite" else {}
+    )
+    with ds.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO counter VALUES (0)"))
+    holder: sqlite3.Connection | None = None
+    if dbos_backend == "sqlite":
+        holder = sqlite3.connect(sa.make_url(app_database_url).database or "", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+
+    class ReleaseOnRetry:
+        """The other writer gives way once the first conflict is reported."""
+
+        @hookimpl
+        def dbos_step_retry(self, name: str) -> None:
+            if holder is not None and holder.in_transaction:
+                holder.execute("ROLLBACK")
+
+    attempts: list[int] = []
+
+    @ds.transaction(name="bump_counter")
+    def bump() -> int:
+        attempts.append(1)
+        session = ds.sql_session()
+        n = int(session.execute(sa.text("SELECT n FROM counter")).scalar_one())
+        if dbos_backend == "postgres" and len(attempts) == 1:
+            with ds.engine.begin() as other:
+                other.execute(sa.text("UPDATE counter SET n = n + 10"))
+        session.execute(sa.text("UPDATE counter SET n = :n"), {"n": n + 1})
+        return n + 1
+
+    @DBOS.workflow()
+    def counting() -> int:
+        return bump()
+
+    release = ReleaseOnRetry()
+    plugin_manager().register(release)
+    try:
+        assert counting() == (11 if dbos_backend == "postgres" else 1)
+    finally:
+        plugin_manager().unregister(release)
+        if holder is not None:
+            holder.close()
+        forget(ds)
+        ds.engine.dispose()
+    found = spans()
+    workflow = _one(found, counting.__qualname__)
+    span = _one(found, "bump_counter")
+    assert span.attributes is not None and span.attributes["operationType"] == "step"
+    assert span.attributes["operationUUID"] == workflow.attributes["operationUUID"]  # type: ignore[index]
+    assert span.parent is not None and span.parent.span_id == workflow.context.span_id
+    assert span.status.status_code is StatusCode.OK
+    assert [event.name for event in span.events] == ["Transaction Failure"]
+    event = span.events[0].attributes
+    assert event is not None and event["retry_wait_seconds"] == pytest.approx(0.001)

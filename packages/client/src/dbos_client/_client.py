@@ -47,7 +47,7 @@ from dbos.management import (
 from dbos.plugins import Hooks, backend_for_url, plugin_manager
 from dbos.storage import StorageOptions, StoredQueue, require_current_schema, scrub_exception
 
-from ._in_transaction import enqueue_in, send_in
+from ._in_transaction import enqueue_in, send_bulk_in, send_in
 from ._schedules import ClientSchedules
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
@@ -394,6 +394,20 @@ class DBOSClient(ClientSchedules):
         send_in(
             conn_or_session, self._system_schema, destination_id, message, topic, idempotency_key
         )
+
+    def send_bulk_in_transaction(self, conn_or_session: Any, messages: list[SendMessage]) -> None:
+        """Send many messages inside the caller's SQLAlchemy transaction (see
+        `send_in_transaction`; DBOS Transact 3.4): each destination sees its message once the
+        transaction commits, none if it rolls back. Every message is checked before the first
+        is written. Messages are written as portable JSON.
+
+        Raises:
+            DBOSException: `messages` is not a list of `SendMessage`, a message that is not
+                JSON, a bad destination ID, or a connection that is not Postgres.
+            sqlalchemy.exc.DBAPIError: an unknown destination (``DBOS non-existent
+                workflow``); the caller's transaction is then aborted.
+        """
+        send_bulk_in(conn_or_session, self._system_schema, messages)
 
     async def enqueue_async(
         self, options: EnqueueOptions, *args: Any, **kwargs: Any

@@ -1,7 +1,8 @@
 """Enqueue and send inside a transaction the application owns (DBOS Transact 3.4's
-`DBOSClient.enqueue_in_transaction` and `send_in_transaction`): the statements run on the
-caller's SQLAlchemy connection or session, on a Postgres database that is also the system
-database, so the app's own writes and the durable work commit together or not at all.
+`DBOSClient.enqueue_in_transaction`, `send_in_transaction` and `send_bulk_in_transaction`):
+the statements run on the caller's SQLAlchemy connection or session, on a Postgres database
+that is also the system database, so the app's own writes and the durable work commit
+together or not at all.
 
 They call the system schema's SQL functions (``enqueue_workflow``, ``send_message``), so
 arguments and messages travel as portable JSON (any JSON value)."""
@@ -15,7 +16,7 @@ import uuid
 from typing import Any
 
 from dbos import DBOSException
-from dbos.management import EnqueueOptions, check_workflow_id
+from dbos.management import EnqueueOptions, SendMessage, check_workflow_id
 from dbos.storage import load_queries
 
 _QUERIES = load_queries("dbos_client", "in_transaction.sql")
@@ -117,6 +118,17 @@ def enqueue_in(
     return str(stored.scalar_one())
 
 
+def _send_params(
+    destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
+) -> dict[str, Any]:
+    return {
+        "destination_id": check_workflow_id(destination_id, "the destination ID"),
+        "message": _json(message, "the message"),
+        "topic": topic,
+        "message_id": idempotency_key,
+    }
+
+
 def send_in(
     conn_or_session: Any,
     schema: str,
@@ -131,10 +143,29 @@ def send_in(
         DBOSException: a blank destination ID or one that is not valid text, a message that
             is not JSON, or a connection that is not Postgres.
     """
-    params = {
-        "destination_id": check_workflow_id(destination_id, "the destination ID"),
-        "message": _json(message, "the message"),
-        "topic": topic,
-        "message_id": idempotency_key,
-    }
+    params = _send_params(destination_id, message, topic, idempotency_key)
     conn_or_session.execute(_statement(conn_or_session, "send", schema), params)
+
+
+def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
+    """Send every message of `messages` (`SendMessage` items) on `conn_or_session`, in its
+    transaction. All are checked before the first is written, so bad input leaves the
+    caller's transaction untouched.
+
+    Raises:
+        DBOSException: `messages` is not a list of `SendMessage`, or one of them would be
+            refused by `send_in`; or a connection that is not Postgres.
+    """
+    if not isinstance(messages, (list, tuple)) or not all(
+        isinstance(m, SendMessage) for m in messages
+    ):
+        raise DBOSException(
+            f"send_bulk_in_transaction needs a list of SendMessage, got {messages!r}"
+        )
+    params = [
+        _send_params(m.destination_id, m.message, m.topic, m.idempotency_key) for m in messages
+    ]
+    statement = _statement(conn_or_session, "send", schema)
+    if params:
+        # One executemany: the driver sends the calls together, not one round trip each.
+        conn_or_session.execute(statement, params)

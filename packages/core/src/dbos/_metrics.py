@@ -155,8 +155,8 @@ class MetricsPlugin:
     def dbos_operation_started(
         self, workflow_id: str, function_id: int, name: str, kind: str
     ) -> None:
-        """Time a step."""
-        if kind == "step" and self.instrumented and _instruments:
+        """Time a step (a datasource transaction is one, as in its workflow's step list)."""
+        if kind in ("step", "transaction") and self.instrumented and _instruments:
             self._step_started[(workflow_id, function_id)] = time.perf_counter()
 
     @hookimpl

@@ -194,6 +194,8 @@ class TracingPlugin:
         self._parents: OrderedDict[str, _Parent] = OrderedDict()
         # Open spans by (workflow ID, operation ID; -1 for the workflow itself).
         self._open: dict[tuple[str, int], tuple[Span, object]] = {}
+        # The open spans that are datasource transactions' (their retry event differs).
+        self._transactions: set[tuple[str, int]] = set()
 
     @hookimpl
     def dbos_workflow_prepared(
@@ -246,7 +248,8 @@ class TracingPlugin:
             "name": SPAN_NAMES.get(name, name),
             "operationUUID": workflow_id,
         }
-        if kind == "step":
+        if kind in ("step", "transaction"):
+            # DBOS Transact 3.4 runs a datasource transaction as a step: same span shape.
             attributes["operationType"] = "step"
         identity = current_identity()
         attributes["authenticatedUser"] = identity.user
@@ -255,6 +258,9 @@ class TracingPlugin:
         )
         attributes["authenticatedUserAssumedRole"] = identity.assumed_role
         self._open_span((workflow_id, function_id), attributes, None)
+        if kind == "transaction":
+            with self._lock:
+                self._transactions.add((workflow_id, function_id))
 
     @hookimpl
     def dbos_operation_ended(
@@ -266,6 +272,9 @@ class TracingPlugin:
         error: BaseException | None,
     ) -> None:
         """End the operation's span."""
+        if kind == "transaction":
+            with self._lock:
+                self._transactions.discard((workflow_id, function_id))
         self._close_span((workflow_id, function_id), error)
 
     @hookimpl
@@ -278,9 +287,16 @@ class TracingPlugin:
         error: BaseException,
         delay_s: float,
     ) -> None:
-        """DBOS Transact's event on the step's span: ``Step attempt N failed`` (N from 0)."""
-        opened = self._open.get((workflow_id, function_id))
-        if opened is not None:
+        """DBOS Transact's event on the step's span: ``Step attempt N failed`` (N from 0); on
+        a datasource transaction's span, ``Transaction Failure`` with the wait before the next
+        attempt (``retry_wait_seconds``), as 3.4 names it."""
+        key = (workflow_id, function_id)
+        opened = self._open.get(key)
+        if opened is None:
+            return
+        if key in self._transactions:
+            opened[0].add_event("Transaction Failure", {"retry_wait_seconds": delay_s})
+        else:
             opened[0].add_event(
                 f"Step attempt {attempt - 1} failed",
                 {"error": str(error), "retryIntervalSeconds": delay_s},

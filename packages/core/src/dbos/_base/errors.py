@@ -300,8 +300,8 @@ class DBOSTransactionRetriesExceeded(DBOSException):
         self._reduce_args = (transaction_name, attempts, last_error)
         super().__init__(
             f"transaction {transaction_name!r} hit a serialization conflict on each of its "
-            f"{attempts} attempts and was given up (each attempt was rolled back): "
-            f"{last_error}"
+            f"{attempts} attempts, its retry budget (max_attempts={attempts}), and was given "
+            f"up; each attempt was rolled back, so none of its writes were made: {last_error}"
         )
         self.transaction_name = transaction_name
         self.attempts = attempts

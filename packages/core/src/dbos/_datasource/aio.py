@@ -122,9 +122,14 @@ class AsyncSQLAlchemyDatasource(DatasourceBase):
                     engine = create_async_engine(url, **kwargs)
             except ImportError as exc:
                 raise _missing_driver(exc) from exc
-        datasource = AsyncSQLAlchemyDatasource(
-            engine=engine, schema=schema, sessionmaker=sessionmaker, created_engine=created
-        )
+        try:
+            datasource = AsyncSQLAlchemyDatasource(
+                engine=engine, schema=schema, sessionmaker=sessionmaker, created_engine=created
+            )
+        except BaseException:
+            if created:
+                await engine.dispose()  # refused before any use: leave no pool behind
+            raise
         if run_migrations:
             await datasource.run_migrations()
         else:

@@ -107,9 +107,14 @@ class SQLAlchemyDatasource(DatasourceBase):
                 make_sqlite_transactional(engine)
             else:
                 engine = sa.create_engine(url, **kwargs)
-        datasource = SQLAlchemyDatasource(
-            engine=engine, schema=schema, sessionmaker=sessionmaker, created_engine=created
-        )
+        try:
+            datasource = SQLAlchemyDatasource(
+                engine=engine, schema=schema, sessionmaker=sessionmaker, created_engine=created
+            )
+        except BaseException:
+            if created:
+                engine.dispose()  # refused before any use: leave no pool behind
+            raise
         if run_migrations:
             datasource.run_migrations()
         else:

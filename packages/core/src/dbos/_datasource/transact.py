@@ -123,12 +123,14 @@ def attempt(
     function_id: int | None,
     codec: Codec | None,
     look_first: bool = True,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
 ) -> Generator[Any, Any, Attempt]:
     """Run the transaction, retrying serialization conflicts up to the budget; with a
     `workflow_id`, write the checkpoint row in the same transaction, and, if `look_first`
     (an earlier execution of the workflow may have committed it), look for it first. Without
     the look, a row committed meanwhile by another execution still conflicts with this one's
-    insert: the transaction rolls back and the next attempt looks."""
+    insert: the transaction rolls back and the next attempt looks. `on_retry(failures, error,
+    wait_s)` is told of each conflict that is retried."""
     failures = 0
     wait = _FIRST_WAIT_S
     while True:
@@ -182,6 +184,8 @@ def attempt(
             failures += 1
             if failures >= spec.max_attempts:
                 return Failed(DBOSTransactionRetriesExceeded(spec.name, failures, str(exc)))
+            if on_retry is not None:
+                on_retry(failures, exc, wait)
             yield Sleep(wait)
             wait = min(wait * _BACKOFF, _MAX_WAIT_S)
         finally:
@@ -216,6 +220,9 @@ def transaction_procedure(spec: TransactionSpec) -> Procedure[Any]:
             function_id,
             recorder.codec,
             look_first=not context.first_execution,
+            on_retry=lambda failures, exc, wait: recorder.hooks.step_retry(
+                context.workflow_id, function_id, spec.name, failures, exc, wait
+            ),
         )
         if isinstance(outcome, Failed):
             error: str | None = recorder.codec.encode_error(
@@ -231,7 +238,8 @@ def transaction_procedure(spec: TransactionSpec) -> Procedure[Any]:
         ran.append((record, outcome))
         return Produced(record)
 
-    stored = yield from recorded_operation(context, spec.name, run)
+    # Kind "transaction": listed and traced as a step, as DBOS Transact 3.4 runs it.
+    stored = yield from recorded_operation(context, spec.name, run, kind="transaction")
     if ran and stored is ran[0][0]:
         outcome = ran[0][1]
         if isinstance(outcome, Committed):

@@ -67,7 +67,8 @@ def dbos_workflow_ended(
 @hookspec
 def dbos_operation_started(workflow_id: str, function_id: int, name: str, kind: str) -> None:
     """A recorded operation (not a replayed one) is about to run: `kind` is ``"step"`` for a
-    step, ``"operation"`` for sleep, messaging, events, streams and the like."""
+    step, ``"transaction"`` for a datasource transaction, ``"operation"`` for sleep,
+    messaging, events, streams and the like."""
 
 
 @hookspec
@@ -87,8 +88,9 @@ def dbos_step_retry(
     error: BaseException,
     delay_s: float,
 ) -> None:
-    """Attempt `attempt` (from 1) of a step failed with `error`; it is retried in `delay_s`
-    seconds."""
+    """Attempt `attempt` (from 1) of a step failed with `error`, or of a datasource
+    transaction with a serialization conflict (the operation's `kind` was ``"transaction"``);
+    it is retried in `delay_s` seconds."""
 
 
 @hookspec
