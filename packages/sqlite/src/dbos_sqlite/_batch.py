@@ -5,6 +5,7 @@ tasks pays one commit (one fsync) for all of them."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from dbos.storage import (
     DBOSQueueDeduplicatedError,
@@ -30,6 +31,21 @@ class BatchWorkflows(StorageHost):
     def _translate(self, exc: sqlite3.Error) -> DBOSStorageError:
         raise NotImplementedError  # SQLiteStorage's
 
+    def _insert_workflow(
+        self, connection: sqlite3.Connection, workflow: NewWorkflow, params: dict[str, Any]
+    ) -> bool:
+        """Insert `workflow` unless its ID is taken (True if inserted), inside the caller's
+        transaction. Raises `DBOSQueueDeduplicatedError` when an active task of its queue
+        holds its deduplication ID, else the storage error."""
+        try:
+            return bool(self._run(connection, "insert_workflow", params).rowcount == 1)
+        except sqlite3.IntegrityError as exc:
+            if workflow.deduplication_id is not None and workflow.queue_name is not None:
+                raise DBOSQueueDeduplicatedError(
+                    workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
+                ) from exc
+            raise self._translate(exc) from exc
+
     def create_workflows(self, workflows: tuple[NewWorkflow, ...]) -> list[WorkflowInit]:
         """`SystemStorage.create_workflows` on SQLite: one transaction, rolled back (nothing
         stored) on `DBOSQueueDeduplicatedError` or `DBOSWorkflowConflictIDError`."""
@@ -38,15 +54,7 @@ class BatchWorkflows(StorageHost):
         inits: list[WorkflowInit] = []
         with self._transaction() as connection:
             for workflow in workflows:
-                try:
-                    params = as_params(workflow)
-                    created = self._run(connection, "insert_workflow", params).rowcount == 1
-                except sqlite3.IntegrityError as exc:
-                    if workflow.deduplication_id is not None and workflow.queue_name is not None:
-                        raise DBOSQueueDeduplicatedError(
-                            workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
-                        ) from exc
-                    raise self._translate(exc) from exc
+                created = self._insert_workflow(connection, workflow, as_params(workflow))
                 row = self._select_workflow(connection, workflow.workflow_id)
                 assert row is not None
                 if row.name != workflow.name:  # raised inside: the transaction rolls back

@@ -24,7 +24,6 @@ from dbos.storage import (
     DBOSConnectionError,
     DBOSMigrationError,
     DBOSNonExistentWorkflowError,
-    DBOSQueueDeduplicatedError,
     DBOSStepConflictError,
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
@@ -304,14 +303,7 @@ class SQLiteStorage(
         params = as_params(workflow)
         with self._transaction() as connection:
             self._check_tick(connection, workflow, params)
-            try:
-                created = self._run(connection, "insert_workflow", params).rowcount == 1
-            except sqlite3.IntegrityError as exc:
-                if workflow.deduplication_id is not None and workflow.queue_name is not None:
-                    raise DBOSQueueDeduplicatedError(
-                        workflow.workflow_id, workflow.queue_name, workflow.deduplication_id
-                    ) from exc
-                raise self._translate(exc) from exc
+            created = self._insert_workflow(connection, workflow, params)
             row = self._select_workflow(connection, workflow.workflow_id)
         assert row is not None
         return WorkflowInit(created=created, row=row)
