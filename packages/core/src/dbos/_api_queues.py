@@ -61,6 +61,7 @@ def _enqueue_with_options(
         for key, value in (
             ("deduplication_id", ambient.deduplication_id),
             ("priority", ambient.priority),
+            ("queue_partition_key", ambient.queue_partition_key),
             ("app_version", ambient.app_version),
             ("delay_seconds", ambient.delay_seconds),
             ("workflow_timeout", timeout),
@@ -70,12 +71,13 @@ def _enqueue_with_options(
         ):
             if value is not None:
                 resolved.setdefault(key, value)
-        check_fits(find_queue(queue_name), resolved.get("priority"), ambient.queue_partition_key)
+        check_fits(
+            find_queue(queue_name), resolved.get("priority"), resolved.get("queue_partition_key")
+        )
         new = management._enqueued_workflow(resolved, args, kwargs)  # type: ignore[arg-type]
         parent = position.parent
         return replace(
             new,
-            queue_partition_key=ambient.queue_partition_key,
             parent_workflow_id=None if parent is None else parent.workflow_id,
             deadline_ms=(
                 new.deadline_ms

@@ -89,6 +89,8 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
         workflow_timeout: Seconds until the workflow is cancelled (waiting counts).
         deduplication_id: Refuse the task while the queue holds another with this ID.
         priority: Lower runs first, on a queue declared with ``priority_enabled=True``.
+        queue_partition_key: The partition it waits in, on a queue declared with
+            ``partition_queue=True`` (a non-empty string).
         delay_seconds: Do not start it before this many seconds have passed.
         class_name: For a workflow that is a method: the registered name of its class
             (``@DBOS.dbos_class(class_name=...)``, default the class's qualified name). With
@@ -116,6 +118,7 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     workflow_timeout: float
     deduplication_id: str
     priority: int
+    queue_partition_key: str
     delay_seconds: float
     class_name: str
     instance_name: str
@@ -527,6 +530,12 @@ class Management:
             else check_workflow_id(workflow_id, "enqueue option 'workflow_id'")
         )
         serialization = serialization_for(options.get("serialization_type"))
+        partition_key = options.get("queue_partition_key")
+        if partition_key is not None and (not isinstance(partition_key, str) or not partition_key):
+            raise DBOSException(
+                f"enqueue option 'queue_partition_key' must be a non-empty string, got "
+                f"{partition_key!r}"
+            )
         return NewWorkflow(
             workflow_id=workflow_id,
             name=name,
@@ -540,6 +549,7 @@ class Management:
             status=WorkflowStatusString.ENQUEUED.value,
             priority=int(options.get("priority") or 0),
             deduplication_id=options.get("deduplication_id"),
+            queue_partition_key=partition_key,
             delay_until_ms=created + int(delay * 1000) if delay else None,
             deadline_ms=created + int(timeout * 1000) if timeout else None,
             class_name=options.get("class_name"),
