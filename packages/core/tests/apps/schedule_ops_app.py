@@ -34,7 +34,9 @@ def manage() -> list[Any]:
     DBOS.pause_schedule("made-in-workflow")
     found = DBOS.get_schedule("made-in-workflow")
     assert found is not None
-    (WORKDIR / "paused").write_text(found["status"])
+    # Written whole, then renamed: the test reads it as soon as the name exists.
+    (WORKDIR / "paused.tmp").write_text(found["status"])
+    (WORKDIR / "paused.tmp").rename(WORKDIR / "paused")
     while not (WORKDIR / "continue").exists():
         time.sleep(0.02)
     listed = DBOS.list_schedules(schedule_name_prefix="made-in")
