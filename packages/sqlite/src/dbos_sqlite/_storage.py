@@ -483,10 +483,11 @@ class SQLiteStorage(
         claimed: list[WorkflowRow] = []
         for workflow_id in ids:
             self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
-            row = self._select_workflow(connection, workflow_id)
-            if row is not None:
-                ran = self._run(connection, "has_operations", {"workflow_id": workflow_id})
-                claimed.append(replace(row, has_operations=bool(ran.fetchone()[0])))
+            cursor = self._run(connection, "select_claimed", {"workflow_id": workflow_id})
+            cursor.row_factory = workflow_row
+            row: WorkflowRow | None = cursor.fetchone()
+            if row is not None:  # SQLite answers EXISTS with 0 or 1
+                claimed.append(replace(row, has_operations=bool(row.has_operations)))
         return claimed
 
     def _candidates(

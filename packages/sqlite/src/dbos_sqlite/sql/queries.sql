@@ -199,9 +199,13 @@ SET status = 'PENDING', executor_id = :executor_id, application_version = :appli
     owner_instance = :instance_id, started_at = :now_ms, updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'ENQUEUED'
 
--- name: has_operations
--- Whether a claimed task ran before (see WorkflowRow.has_operations).
-SELECT EXISTS (SELECT 1 FROM operation_outputs WHERE workflow_id = :workflow_id)
+-- name: select_claimed
+-- A claimed task's row and whether it ran before (see WorkflowRow.has_operations).
+SELECT {workflow_row},
+       EXISTS (SELECT 1 FROM operation_outputs AS o
+               WHERE o.workflow_id = w.workflow_id) AS has_operations
+FROM workflow_status AS w
+WHERE w.workflow_id = :workflow_id
 
 -- name: cancel_workflow
 UPDATE workflow_status SET status = 'CANCELLED', updated_at = :now_ms

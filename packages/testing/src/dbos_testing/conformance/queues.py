@@ -451,6 +451,8 @@ def test_claims_say_whether_a_task_ran_before(dbos_storage: SystemStorage) -> No
     assert [(row.workflow_id, row.has_operations) for row in done.claimed] == [("t0", True)]
     rest = dbos_storage.claim_queued(_request(spec))
     assert [(row.workflow_id, row.has_operations) for row in rest] == [("t2", False)]
+    # A bool, not a number: the engine tells a new task by `has_operations is False`.
+    assert all(type(row.has_operations) is bool for row in [*first, *done.claimed, *rest])
 
 
 def _partitioned_tasks(storage: SystemStorage, keys: str, per_key: int) -> None:
