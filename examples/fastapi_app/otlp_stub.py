@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +26,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 SIGNALS = ("/v1/traces", "/v1/logs")
+# Exports arrive on concurrent connections (one thread each); a print is two writes (text,
+# newline), so without this two exports' lines can run together.
+PRINTING = threading.Lock()
 
 
 def span_line(name: str, trace_id: str, span_id: str, parent_id: str) -> str:
@@ -83,8 +88,9 @@ class Collector(BaseHTTPRequestHandler):
         except Exception as error:  # a malformed export: say so, keep serving
             self.send_error(400, f"cannot decode the export: {error}")
             return
-        for line in printed:
-            print(line, flush=True)
+        with PRINTING:
+            sys.stdout.write("".join(f"{line}\n" for line in printed))
+            sys.stdout.flush()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
