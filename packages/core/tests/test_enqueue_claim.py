@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from dbos import DBOS, DBOSConnectionError, Queue, SetEnqueueOptions, hookimpl
+from dbos._launched import launched_engine
 from dbos.plugins import plugin_manager
+from dbos.storage import ClaimRequest, WorkflowOutcome, WorkflowRow
 
 Launch = Callable[..., None]
 
@@ -122,3 +125,83 @@ def test_a_child_claimed_on_insert_replays_as_a_child(launch: Launch) -> None:
     steps = DBOS.list_workflow_steps(handle.workflow_id)
     children = [s["child_workflow_id"] for s in steps if s["child_workflow_id"]]
     assert children[:3] == [f"{handle.workflow_id}-{n}" for n in (1, 2, 3)]
+
+
+class QueueCalls:
+    """Counts the storage calls of this process that claim tasks of one queue (the worker's
+    claims, and finishes that claim a successor), delegating each to the real storage."""
+
+    def __init__(self, queue_name: str) -> None:
+        self.queue_name = queue_name
+        self.claims = self.successor_claims = self.outcome_reads = 0
+
+    def install(self) -> None:
+        storage = launched_engine().storage
+        claim, finish_and_claim = storage.claim_queued, storage.finish_and_claim
+        wait_outcome = storage.wait_workflow_outcome
+
+        def counted_claim(request: ClaimRequest) -> list[WorkflowRow]:
+            if request.queue.name == self.queue_name:
+                self.claims += 1
+            return claim(request)
+
+        def counted_finish(outcome: WorkflowOutcome, request: ClaimRequest) -> Any:
+            if request.queue.name == self.queue_name:
+                self.successor_claims += 1
+            return finish_and_claim(outcome, request)
+
+        def counted_wait(workflow_id: str, timeout_s: float | None) -> WorkflowRow | None:
+            self.outcome_reads += 1
+            return wait_outcome(workflow_id, timeout_s)
+
+        storage.wait_workflow_outcome = counted_wait  # type: ignore[method-assign]
+        storage.claim_queued = counted_claim  # type: ignore[method-assign]
+        storage.finish_and_claim = counted_finish  # type: ignore[method-assign]
+
+
+def test_a_drained_queue_is_not_claimed_again_as_its_tasks_finish(launch: Launch) -> None:
+    queue = Queue("drained-no-claims", worker_concurrency=4)
+
+    @DBOS.workflow()
+    def double(x: int) -> int:
+        return x * 2
+
+    launch()
+    calls = QueueCalls(queue.name)
+    calls.install()
+    # Wait for a claim of the queue that finds it empty (the worker polls every queue).
+    deadline = time.monotonic() + 10
+    while not calls.claims and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert calls.claims
+    started = time.monotonic()
+    calls.claims = 0
+    for x in range(20):
+        assert queue.enqueue(double, x).get_result() == 2 * x
+    polls = (time.monotonic() - started) / 0.5 + 1  # the worker's rounds, at most 2 a second
+    # Each task was stored claimed here and finished alone: no claim of the worker after a
+    # finish, and no successor claim folded into the finish (before: one of each per task).
+    assert calls.claims <= polls, (calls.claims, polls)
+    assert calls.successor_claims == 0
+    # The handles waited on the executions here (as a start_workflow handle does), not on
+    # storage.
+    assert calls.outcome_reads == 0
+
+
+def test_work_reported_after_a_drain_is_claimed(launch: Launch) -> None:
+    queue = Queue("drained-then-more", worker_concurrency=1, polling_interval_sec=60)
+    release = threading.Event()
+
+    @DBOS.workflow()
+    def held(x: int) -> int:
+        release.wait(30)
+        return x
+
+    launch()
+    # One slot: the first task runs here, the next three wait ENQUEUED; as the slot frees,
+    # each is claimed (by the finishing task or the worker) though the worker's last look
+    # found the queue empty.
+    handles = [queue.enqueue(held, x) for x in range(4)]
+    assert [h.get_status().status for h in handles[1:]] == ["ENQUEUED"] * 3
+    release.set()
+    assert [h.get_result(timeout_seconds=20) for h in handles] == [0, 1, 2, 3]

@@ -575,7 +575,7 @@ class Engine:
         self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
     ) -> Procedure[Outcome]:
         caller = current_workflow() if current_step() is None else None
-        started_it = active is not None
+        started_it = active is not None and not active.starter_reads_stored_form
         if active is None:
             with self._lock:
                 active = self._active.get(workflow_id)
@@ -655,7 +655,9 @@ class Engine:
         self.dispatch(started)
         return started.active
 
-    def _run_task(self, row: WorkflowRow, slot: QueueSlot, successor: bool) -> None:
+    def _run_task(
+        self, row: WorkflowRow, slot: QueueSlot, successor: bool
+    ) -> ActiveWorkflow | None:
         """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
         (status PENDING, this executor), on the queue slot its claim took. Tasks of the
         task that ran before (a fork, or a rewind, resume or move that put it back on a
@@ -666,13 +668,14 @@ class Engine:
         if ran_here and not self._still_claimed_here(row.workflow_id):
             logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
             slot.release()
-            return
+            return None
         # None (a backend that does not say) loads the steps, as a recovery does.
         started = self._prepare_pending(row, fresh=row.has_operations is False, slot=slot)
         if started is None:
             slot.release()
-        else:
-            self.dispatch(started, successor=successor)
+            return None
+        self.dispatch(started, successor=successor)
+        return started.active if started.must_run else None
 
     def _still_claimed_here(self, workflow_id: str) -> bool:
         """True if storage says the workflow (which ran here before) waits for this process

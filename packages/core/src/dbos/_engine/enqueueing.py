@@ -41,7 +41,9 @@ class Enqueuer:
     ) -> Procedure[Started]:
         """`start`'s enqueue. The task is not registered as active here: a worker (maybe a
         finishing sibling's successor claim, microseconds after the insert) must find it
-        free. With a free local slot it is stored claimed by this process and run here."""
+        free. With a free local slot it is stored claimed by this process and run here; the
+        returned `Started.active` is then that execution (for the handle to wait on), and
+        `must_run` stays False (it is dispatched already)."""
         (reuse, placement), (parent, child_of) = placing, place
         slot = self.worker.take_local_slot(new)
         if slot is not None:
@@ -54,11 +56,16 @@ class Enqueuer:
                 slot.release()
             raise
         claimed_here = slot is not None and init.created
+        execution = None
         if slot is not None:
             if claimed_here:
-                self.run_task(replace(init.row, has_operations=False), slot, False)
+                execution = self.run_task(replace(init.row, has_operations=False), slot, False)
             else:
                 slot.release()
+        if execution is not None:
+            # The handle waits on this execution rather than polling storage, and gets the
+            # outcome in its stored form, as a handle that reads it back would.
+            execution.starter_reads_stored_form = True
         workflow_id = init.row.workflow_id  # another's, for a returned duplicate
         if init.row.name != registration.name and workflow_id == new.workflow_id:
             raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)
@@ -66,7 +73,7 @@ class Enqueuer:
             yield from record_child(self.recorder, *child_of, registration.name, workflow_id)
         return Started(
             workflow_id,
-            None,
+            execution,
             registration,
             *arguments,
             False,

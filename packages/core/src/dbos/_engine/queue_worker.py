@@ -1,18 +1,29 @@
 """The queue worker: a thread that claims queued tasks within each queue's limits and hands
-them to the engine. It wakes at once when this process enqueues a task or a task finishes,
-and otherwise polls every queue's `polling_interval_sec`."""
+them to the engine. It wakes at once when this process enqueues a task, another process's
+enqueue is relayed, or a task finishes while there may be work it has not seen, and otherwise
+polls every queue's `polling_interval_sec`.
+
+"Work it has not seen" is counted per queue: every report of new work (`wake`) bumps the
+queue's `posted` count, and a claim that comes back short (fewer tasks than it asked for)
+records the count it started under as `drained`. A slot freed on a queue whose claims are
+local (no global limits, no partitions) wakes the worker only while `posted > drained`: after
+a short claim and no report since, a claim would find nothing, and a finishing task asks for
+no successor either. Another process's enqueue that is not relayed is found by polling, as
+before."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from .._base.errors import DBOSException
 from ..storage._records import ClaimRequest, NewWorkflow, QueueSpec, WorkflowRow
 from . import registry as _registry
 from .background import BackgroundPort
+from .execution import ActiveWorkflow
 from .outage import ride_out_outages
 from .outcome import now_ms
 from .queues import INTERNAL_QUEUE_NAME
@@ -31,7 +42,8 @@ _INTERNAL_QUEUE = QueueSpec(name=INTERNAL_QUEUE_NAME)
 
 #: Starts a claimed task: `(row, slot, successor)`. The callee owns `slot` from then on
 #: (see `slots`); `successor` is True for a task claimed by a finishing task of its queue.
-RunTask = Callable[[WorkflowRow, QueueSlot, bool], None]
+#: Returns the task's execution here, or None if it does not run here after all.
+RunTask = Callable[[WorkflowRow, QueueSlot, bool], ActiveWorkflow | None]
 
 
 class QueueWorker:
@@ -42,8 +54,13 @@ class QueueWorker:
         self._port = port
         self._run_task = run_task
         self._lock = threading.Lock()
-        self.slots = QueueSlots(freed=self.wake)
+        self.slots = QueueSlots(freed=self._slot_freed)
         self._wake = threading.Event()
+        # Reports of new work per queue, and the count as of the last short claim (see the
+        # module's text); `_posted_all` counts reports for every queue at once.
+        self._posted: Counter[str] = Counter()
+        self._posted_all = 0
+        self._drained: dict[str, int] = {}
         # Queues to look at on the next round (all of them when `_look_at_all`).
         self._look_at: set[str] = set()
         self._look_at_all = True
@@ -89,9 +106,34 @@ class QueueWorker:
         with self._lock:
             if queue_name is None:
                 self._look_at_all = True
+                self._posted_all += 1
             else:
                 self._look_at.add(queue_name)
+                self._posted[queue_name] += 1
         self._wake.set()
+
+    def _generation(self, queue_name: str) -> int:
+        """The queue's count of reports of new work (callers hold `_lock`)."""
+        return self._posted[queue_name] + self._posted_all
+
+    def _claimed_short(self, queue_name: str, generation: int) -> None:
+        """A claim started at `generation` found fewer tasks than it asked for."""
+        with self._lock:
+            if generation > self._drained.get(queue_name, -1):
+                self._drained[queue_name] = generation
+
+    def _may_have_work(self, queue_name: str) -> bool:
+        with self._lock:
+            return self._generation(queue_name) > self._drained.get(queue_name, -1)
+
+    def _slot_freed(self, queue_name: str) -> None:
+        spec = self._spec(queue_name)
+        if spec is None or spec.has_global_limits or spec.partitioned:
+            self.wake(queue_name)  # claimed by the worker alone, counted across processes
+        elif self._may_have_work(queue_name):
+            with self._lock:
+                self._look_at.add(queue_name)
+            self._wake.set()
 
     def notice(self, queue_name: str | None, slot_freed: bool) -> None:
         """Storage's report of another process's queue activity (`on_queue_activity`)."""
@@ -113,8 +155,11 @@ class QueueWorker:
             or self._stop.is_set()
             # The finishing task still counts: with it gone, is there room for one?
             or self.slots.running(slot.queue_name) > (spec.worker_concurrency or DEFAULT_BATCH)
+            or not self._may_have_work(slot.queue_name)
         ):
             return None
+        with self._lock:
+            slot.claim_generation = self._generation(slot.queue_name)
         return self._request(spec, 1)
 
     def take_local_slot(self, workflow: NewWorkflow) -> QueueSlot | None:
@@ -144,6 +189,8 @@ class QueueWorker:
         """Start the task a finishing task claimed in its place, on the slot it hands over.
         A retried claim may also report what an earlier attempt's lost reply took (see
         `_resilient`): those rows run too, each on a slot of its own."""
+        if not rows and slot.claim_generation is not None:
+            self._claimed_short(slot.queue_name, slot.claim_generation)
         for index, row in enumerate(rows):
             taken = slot.hand_over() if index == 0 else self.slots.take(slot.queue_name)
             self._run_task(row, taken, True)
@@ -217,7 +264,11 @@ class QueueWorker:
         capacity = limit - self.slots.running(queue.name)
         if capacity <= 0:
             return 0
+        with self._lock:
+            generation = self._generation(queue.name)
         rows = self._port.storage.claim_queued(self._request(queue, capacity))
+        if len(rows) < capacity:
+            self._claimed_short(queue.name, generation)
         for row in rows:
             self._run_task(row, self.slots.take(queue.name), False)
         return len(rows)

@@ -58,6 +58,9 @@ class QueueSlot:
         self.queue_name = queue_name
         self._slots = slots
         self._held = True
+        #: The queue worker's count of reports of new work when this slot's task asked for
+        #: a successor (`QueueWorker.successor_claim`); None if it did not ask.
+        self.claim_generation: int | None = None
 
     def release(self) -> None:
         """The task ended (or will not run here): free the place and wake the worker for it.
