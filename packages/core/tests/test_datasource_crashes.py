@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from dbos_client import DBOSClient
+
 APP = Path(__file__).parent / "apps" / "datasource_app.py"
 pytestmark = pytest.mark.slow
 
@@ -104,3 +106,30 @@ def test_killed_before_the_commit_the_transaction_runs_once_more(
     # A was recorded and replayed; B ran once more, and its row exists once.
     assert runs(tmp_path) == Counter({"A": 1, "B": 2})
     assert app_rows(orders_table) == ["A", "B"]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_requeued_after_a_kill_after_the_commit_the_transaction_is_not_run_again(
+    dbos_system_database_url: str, orders_table: str, tmp_path: Path, flavour: str
+) -> None:
+    # B is the workflow's first operation: after the kill, the system database holds nothing
+    # of it, only the application database holds B's row and checkpoint row.
+    first = start(
+        dbos_system_database_url, orders_table, tmp_path, "kill_first_after_commit", flavour
+    )
+    run_until_reached_then_kill(first, tmp_path)
+    assert app_rows(orders_table) == ["B"]
+    # An operator cancels it and resumes it onto the queue; a worker claims it with no
+    # recorded operation, which must not be taken for a first execution.
+    client = DBOSClient(system_database_url=dbos_system_database_url)
+    try:
+        client.cancel_workflow("just-b")
+        client.resume_workflow("just-b")
+    finally:
+        client.destroy()
+    second = start(dbos_system_database_url, orders_table, tmp_path, "serve_just_b", flavour)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["result"] == ["added B"]
+    assert runs(tmp_path) == Counter({"B": 1})
+    assert app_rows(orders_table) == ["B"]

@@ -6,8 +6,11 @@ Usage: python datasource_app.py SYSTEM_URL APP_URL WORKDIR MODE [async]
 MODE ``kill_in_tx``: the second transaction announces itself (WORKDIR/reached) after its write
 and waits, uncommitted, to be killed. ``kill_after_commit``: the process waits to be killed
 after the second transaction committed, before its step record reaches the system database.
-``recover``: launch (which recovers the workflow) and print its result as JSON. Every run of
-a transaction body appends a line to WORKDIR/effects.log.
+``recover``: launch (which recovers the workflow) and print its result as JSON.
+``kill_first_after_commit``: as ``kill_after_commit``, for workflow ``just-b`` whose first
+operation is transaction B (so nothing of it is recorded in the system database).
+``serve_just_b``: launch, and print workflow ``just-b``'s result once a queue worker has run
+it. Every run of a transaction body appends a line to WORKDIR/effects.log.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ if ASYNC:
     async def orders_async() -> list[str]:
         return [await add_order_async("A"), await add_order_async("B")]
 
+    @DBOS.workflow()
+    async def just_b_async() -> list[str]:
+        return [await add_order_async("B")]
+
 else:
     ds = SQLAlchemyDatasource.create(APP_URL)
 
@@ -88,13 +95,23 @@ else:
     def orders() -> list[str]:
         return [add_order("A"), add_order("B")]
 
+    @DBOS.workflow()
+    def just_b() -> list[str]:
+        return [add_order("B")]
+
 
 def main() -> None:
-    if MODE == "kill_after_commit":
+    if MODE in ("kill_after_commit", "kill_first_after_commit"):
         plugin_manager().register(StopAfterCommit())
     DBOS.launch()
     if MODE == "recover":
         result = DBOS.retrieve_workflow("orders").get_result()
+    elif MODE == "serve_just_b":
+        result = DBOS.retrieve_workflow("just-b").get_result(timeout_seconds=60)
+    elif MODE == "kill_first_after_commit":
+        with SetWorkflowID("just-b"):
+            handle = DBOS.start_workflow(just_b_async if ASYNC else just_b)
+        result = handle.get_result()
     else:
         with SetWorkflowID("orders"):
             handle = DBOS.start_workflow(orders_async if ASYNC else orders)

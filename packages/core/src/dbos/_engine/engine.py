@@ -141,7 +141,9 @@ class Engine:
         self.scheduler = Scheduler(port, self._start_scheduled)
         self.liveness = Liveness(port, lease_s, self._run_recovered)
         self._identity = (executor_id, application_version, self.instance_id)
-        self._enqueuer = Enqueuer(self.recorder, self.queue_worker, self._identity, self._run_task)
+        self._enqueuer = Enqueuer(
+            self.recorder, self.queue_worker, self._identity, self._run_new_task
+        )
 
     def start_background(self) -> None:
         """Start the background services (heartbeat and takeovers, queue worker, scheduler)
@@ -290,6 +292,7 @@ class Engine:
         *,
         fresh: bool,
         active: ActiveWorkflow,
+        first_execution: bool | None = None,
         deadline_ms: int | None = None,
         serialization: str | None = None,
         identity: Identity = NO_IDENTITY,
@@ -329,7 +332,7 @@ class Engine:
                         deadline_ms=deadline_ms,
                         serialization=serialization,
                         identity=identity,
-                        first_execution=fresh,
+                        first_execution=fresh if first_execution is None else first_execution,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -342,7 +345,7 @@ class Engine:
                         rerun_pause,
                     )
                     yield Sleep(rerun_pause)
-                    fresh = False  # the next run follows this one
+                    fresh = first_execution = False  # the next run follows this one
                     rerun_pause = min(rerun_pause * 2, _RERUN_MAX_PAUSE_S)
                     steps = yield Blocking(self.storage.load_steps, (workflow_id,))
                     recorded = {step.function_id: step for step in steps}
@@ -486,6 +489,7 @@ class Engine:
             started.args,
             started.kwargs,
             fresh=started.fresh,
+            first_execution=started.first_execution,
             active=active,
             deadline_ms=started.deadline_ms,
             serialization=started.serialization,
@@ -655,8 +659,15 @@ class Engine:
         self.dispatch(started)
         return started.active
 
-    def _run_task(
+    def _run_new_task(
         self, row: WorkflowRow, slot: QueueSlot, successor: bool
+    ) -> ActiveWorkflow | None:
+        """`_run_task` for a task this process just created already claimed (the enqueue's
+        fast path): nothing can have run it before."""
+        return self._run_task(row, slot, successor, created_now=True)
+
+    def _run_task(
+        self, row: WorkflowRow, slot: QueueSlot, successor: bool, *, created_now: bool = False
     ) -> ActiveWorkflow | None:
         """Run a task a queue worker (or a finishing task, for a `successor`) just claimed
         (status PENDING, this executor), on the queue slot its claim took. Tasks of the
@@ -674,6 +685,9 @@ class Engine:
         if started is None:
             slot.release()
             return None
+        if not created_now:
+            # No recorded operation does not mean it never ran: see `Started.first_execution`.
+            started = replace(started, first_execution=False)
         self.dispatch(started, successor=successor)
         return started.active if started.must_run else None
 

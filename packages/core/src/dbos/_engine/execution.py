@@ -114,6 +114,11 @@ class Started:
     first_function_id: int = 1
     #: An enqueued task this process stored already claimed and runs (`take_local_slot`).
     claimed_here: bool = False
+    #: No earlier execution can have done anything, anywhere (`WorkflowContext.
+    #: first_execution`); None: as `fresh`. A claimed task without recorded operations is
+    #: `fresh` but may have run before (moved or requeued after a crash that left only a
+    #: datasource transaction's checkpoint, in the application database).
+    first_execution: bool | None = None
 
 
 class LoopThread:
