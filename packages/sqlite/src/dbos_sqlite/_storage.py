@@ -412,7 +412,7 @@ class SQLiteStorage(
         rows: list[WorkflowRow] = []
         for workflow_id in ids:
             self._run(connection, "count_recovery_attempt", {**params, "workflow_id": workflow_id})
-            row = self._select_workflow(connection, workflow_id)
+            row = self._select_claimed(connection, workflow_id)
             if row is not None:
                 rows.append(row)
         return rows
@@ -483,12 +483,20 @@ class SQLiteStorage(
         claimed: list[WorkflowRow] = []
         for workflow_id in ids:
             self._run(connection, "claim_one", {**params, "workflow_id": workflow_id})
-            cursor = self._run(connection, "select_claimed", {"workflow_id": workflow_id})
-            cursor.row_factory = workflow_row
-            row: WorkflowRow | None = cursor.fetchone()
-            if row is not None:  # SQLite answers EXISTS with 0 or 1
-                claimed.append(replace(row, has_operations=bool(row.has_operations)))
+            row = self._select_claimed(connection, workflow_id)
+            if row is not None:
+                claimed.append(row)
         return claimed
+
+    def _select_claimed(
+        self, connection: sqlite3.Connection, workflow_id: str
+    ) -> WorkflowRow | None:
+        """A claimed (or recovered) row, with whether it has recorded operations."""
+        cursor = self._run(connection, "select_claimed", {"workflow_id": workflow_id})
+        cursor.row_factory = workflow_row
+        row: WorkflowRow | None = cursor.fetchone()
+        # SQLite answers EXISTS with 0 or 1.
+        return None if row is None else replace(row, has_operations=bool(row.has_operations))
 
     def _candidates(
         self, connection: sqlite3.Connection, request: ClaimRequest, params: dict[str, Any]

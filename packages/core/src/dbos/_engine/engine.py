@@ -293,6 +293,7 @@ class Engine:
         fresh: bool,
         active: ActiveWorkflow,
         first_execution: bool | None = None,
+        nothing_recorded: bool = False,
         deadline_ms: int | None = None,
         serialization: str | None = None,
         identity: Identity = NO_IDENTITY,
@@ -308,7 +309,7 @@ class Engine:
             self.hooks.workflow_started(workflow_id, registration.name, not fresh)
             with ride_out_outages():
                 recorded: dict[int, StepRecord] = {}
-                if not fresh:
+                if not fresh and not nothing_recorded:
                     steps: list[StepRecord] = yield Blocking(
                         self.storage.load_steps, (workflow_id,)
                     )
@@ -490,6 +491,7 @@ class Engine:
             started.kwargs,
             fresh=started.fresh,
             first_execution=started.first_execution,
+            nothing_recorded=started.nothing_recorded,
             active=active,
             deadline_ms=started.deadline_ms,
             serialization=started.serialization,
@@ -634,7 +636,9 @@ class Engine:
                 continue
             started = self._prepare_pending(row, fresh=False)
             if started is not None:
-                to_run.append(started)
+                # A row recovered with nothing recorded (stopped in its first operation) has
+                # no steps to load.
+                to_run.append(replace(started, nothing_recorded=row.has_operations is False))
         # Every recovered workflow is registered before any runs, so a recovered parent that
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:

@@ -119,6 +119,9 @@ class Started:
     #: `fresh` but may have run before (moved or requeued after a crash that left only a
     #: datasource transaction's checkpoint, in the application database).
     first_execution: bool | None = None
+    #: Not `fresh`, but storage said the row has no recorded operation
+    #: (`WorkflowRow.has_operations` False): the execution skips loading them.
+    nothing_recorded: bool = False
 
 
 class LoopThread:

@@ -139,10 +139,12 @@ class WorkflowRow:
     #: The function ID of its first operation (`NewWorkflow.first_function_id`): 0 for a
     #: workflow stored under this library's earlier numbering, else 1. A fork copies it.
     first_function_id: int = 1
-    #: Whether it had recorded operations when a claim took it (`claim_queued`,
-    #: `finish_and_claim`); None where the reading did not look. A claimed task without any
-    #: runs without loading its steps; one with some (a rewind, resume or move put it back
-    #: on a queue) replays them.
+    #: Whether it had recorded operations when a claim, recovery or takeover took it
+    #: (`claim_queued`, `finish_and_claim`, `recover_pending`, `take_over_workflows`); None
+    #: where the reading did not look. A workflow taken without any runs without loading its
+    #: steps; one with some (a rewind, resume or move put it back on a queue, or it crashed
+    #: after a step) replays them. None recorded does not mean it never ran: a datasource
+    #: transaction's checkpoint lives in the application database.
     has_operations: bool | None = None
 
     @property

@@ -313,39 +313,47 @@ WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM updated)
 -- clock), unless it is that instance's own. FOR NO KEY UPDATE SKIP LOCKED: a concurrent
 -- recovery or takeover holds the rows it takes, and this one passes over them; it does not
 -- conflict with the key-share locks of checkpoints being inserted.
-UPDATE {schema}.workflow_status
-SET {@count_recovery_attempt},
-    owner_instance = coalesce(%(instance_id)s, owner_instance),
-    updated_at = %(now_ms)s
-WHERE workflow_id IN (
-    SELECT w.workflow_id FROM {schema}.workflow_status AS w
-    WHERE w.status = 'PENDING' AND w.executor_id = %(executor_id)s
-      AND w.application_version = %(application_version)s
-      AND (%(instance_id)s::text IS NULL OR w.owner_instance IS NULL
-           OR w.owner_instance = %(instance_id)s
-           OR {@owner_lease_expired})
-    FOR NO KEY UPDATE SKIP LOCKED
+WITH claimed AS (
+    UPDATE {schema}.workflow_status
+    SET {@count_recovery_attempt},
+        owner_instance = coalesce(%(instance_id)s, owner_instance),
+        updated_at = %(now_ms)s
+    WHERE workflow_id IN (
+        SELECT w.workflow_id FROM {schema}.workflow_status AS w
+        WHERE w.status = 'PENDING' AND w.executor_id = %(executor_id)s
+          AND w.application_version = %(application_version)s
+          AND (%(instance_id)s::text IS NULL OR w.owner_instance IS NULL
+               OR w.owner_instance = %(instance_id)s
+               OR {@owner_lease_expired})
+        FOR NO KEY UPDATE SKIP LOCKED
+    )
+    RETURNING *
 )
-RETURNING {workflow_row}
+SELECT {workflow_row}, {@claimed_has_operations}
+FROM claimed
 
 -- name: take_over_workflows
 -- Rows whose owner holds no unexpired lease (a missing lease, or no owner, counts as
 -- expired), oldest first; locked as recover_pending locks them, so two processes taking over
 -- at once never take one row.
-UPDATE {schema}.workflow_status
-SET {@count_recovery_attempt},
-    owner_instance = %(instance_id)s, executor_id = %(executor_id)s,
-    updated_at = %(now_ms)s
-WHERE workflow_id IN (
-    SELECT w.workflow_id FROM {schema}.workflow_status AS w
-    WHERE w.status = 'PENDING' AND w.application_version = %(application_version)s
-      AND w.owner_instance IS DISTINCT FROM %(instance_id)s
-      AND {@owner_lease_expired}
-    ORDER BY w.created_at
-    LIMIT %(limit)s
-    FOR NO KEY UPDATE SKIP LOCKED
+WITH claimed AS (
+    UPDATE {schema}.workflow_status
+    SET {@count_recovery_attempt},
+        owner_instance = %(instance_id)s, executor_id = %(executor_id)s,
+        updated_at = %(now_ms)s
+    WHERE workflow_id IN (
+        SELECT w.workflow_id FROM {schema}.workflow_status AS w
+        WHERE w.status = 'PENDING' AND w.application_version = %(application_version)s
+          AND w.owner_instance IS DISTINCT FROM %(instance_id)s
+          AND {@owner_lease_expired}
+        ORDER BY w.created_at
+        LIMIT %(limit)s
+        FOR NO KEY UPDATE SKIP LOCKED
+    )
+    RETURNING *
 )
-RETURNING {workflow_row}
+SELECT {workflow_row}, {@claimed_has_operations}
+FROM claimed
 
 -- name: renew_lease
 -- The heartbeat: one small upsert, by this server's clock. Leases that expired a day ago go

@@ -35,6 +35,7 @@ __all__ = [
     "test_list_leases_says_where_and_whether_live",
     "test_take_over_keeps_to_its_version_and_limit_and_counts_attempts",
     "test_recover_pending_with_an_instance_spares_live_owners_of_any_executor",
+    "test_recovered_and_taken_over_rows_say_whether_they_recorded_operations",
     "test_claims_and_resumes_record_their_owner",
     "test_checkpoint_acks_report_the_owner",
     "test_finish_refuses_a_former_owner",
@@ -190,6 +191,34 @@ def test_recover_pending_with_an_instance_spares_live_owners_of_any_executor(
     dbos_storage.renew_lease(lease("someone"))
     taken = dbos_storage.take_over_workflows("someone", "ex", "v1", 10)
     assert [r.workflow_id for r in taken] == ["elsewhere"]
+
+
+def test_recovered_and_taken_over_rows_say_whether_they_recorded_operations(
+    dbos_storage: SystemStorage,
+) -> None:
+    """Recovery and takeover rows carry `has_operations` as claims do (a bool), so the
+    engine skips loading the steps of a workflow that stopped in its first operation."""
+    dbos_storage.renew_lease(lease("dead", duration_ms=0))
+    dbos_storage.renew_lease(lease("restarted"))
+    for index, workflow_id in enumerate(("mine-ran", "mine-new")):
+        dbos_storage.create_workflow(owned(workflow_id, "dead", created_at_ms=index))
+    for index, workflow_id in enumerate(("theirs-ran", "theirs-new")):
+        dbos_storage.create_workflow(
+            owned(workflow_id, "dead", executor_id="other", created_at_ms=10 + index)
+        )
+    dbos_storage.record_step(record("mine-ran", 1))
+    dbos_storage.record_step(record("theirs-ran", 1))
+    recovered = dbos_storage.recover_pending("ex", "v1", "restarted")
+    assert [(r.workflow_id, r.has_operations) for r in recovered] == [
+        ("mine-ran", True),
+        ("mine-new", False),
+    ]
+    taken = dbos_storage.take_over_workflows("restarted", "ex", "v1", 10)
+    assert [(r.workflow_id, r.has_operations) for r in taken] == [
+        ("theirs-ran", True),
+        ("theirs-new", False),
+    ]
+    assert all(type(r.has_operations) is bool for r in [*recovered, *taken])
 
 
 def test_claims_and_resumes_record_their_owner(dbos_storage: SystemStorage) -> None:
