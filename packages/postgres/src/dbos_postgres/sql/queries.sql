@@ -167,7 +167,8 @@ FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
 -- name: create_workflows
--- A batch enqueue in one statement (`BatchWorkflows.create_workflows`): the workflows come as
+-- A batch enqueue, or concurrent creates grouped (`BatchWorkflows.create_workflows`), in one
+-- statement: the workflows come as
 -- one JSON array (one parameter, whatever the batch's size), each inserted as create_workflow
 -- inserts one, in the array's order (so enqueue_seq follows it). None is inserted when an ID
 -- is stored under another name (the clash is found in Python, from the rows returned). A
@@ -194,7 +195,7 @@ inserted AS (
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
         delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
         attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-        first_function_id
+        first_function_id, started_at
     )
     SELECT b.workflow_id, b.status, b.name, b.inputs, b.executor_id, b.application_version,
            1, b.max_recovery_attempts, b.created_at_ms, b.created_at_ms,
@@ -202,7 +203,9 @@ inserted AS (
            b.queue_partition_key, b.delay_until_ms, b.deadline_ms, b.owner_instance,
            b.class_name, b.config_name, b.schedule_name, b.attributes::jsonb,
            b.serialization, b.authenticated_user, b.authenticated_roles, b.assumed_role,
-           b.first_function_id
+           b.first_function_id,
+           -- As create_workflow: a task stored already claimed starts now.
+           CASE WHEN b.queue_name IS NOT NULL AND b.status = 'PENDING' THEN b.created_at_ms END
     FROM batch AS b
     WHERE NOT EXISTS (SELECT 1 FROM clash)
     ORDER BY b.ord
