@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from .._base.portable import PORTABLE_JSON, coerce_to_hints
+from .._base.errors import DBOSSerializationError, DBOSWorkflowFunctionNotFoundError
+from .._base.portable import PORTABLE_JSON, codec_for, coerce_to_hints
 from .._base.serialization import Codec
-from ..storage._records import WorkflowRow
-from .classes import CLASS, INSTANCE
+from ..storage._protocol import SystemStorage
+from ..storage._records import WorkflowOutcome, WorkflowRow, WorkflowStatusString
+from . import registry as _registry
+from .classes import CLASS, INSTANCE, bound_args
+from .outcome import now_ms
 from .registry import WorkflowRegistration
+
+logger = logging.getLogger("dbos")
 
 
 class ArgumentsRefused(Exception):
@@ -38,3 +45,39 @@ def stored_arguments(
         return validate(args, kwargs)
     except Exception as exc:
         raise ArgumentsRefused(str(exc)) from exc
+
+
+def pending_call(
+    row: WorkflowRow, codec: Codec, storage: SystemStorage
+) -> tuple[WorkflowRegistration, tuple[Any, ...], dict[str, Any]] | None:
+    """The function and arguments a PENDING row runs with here, or None if it cannot run
+    here: its function is not registered in this process, or its instance is not (both
+    logged, the row left for a process that has them), or its arguments cannot be read or
+    are refused by `validate_args` (then it is finished as ERROR with that error). `codec`
+    is the configured one (the row's own format is picked from its serialization marker)."""
+    registration = _registry.workflow(row.name)
+    if registration is None:
+        logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
+        return None
+    try:
+        args, kwargs = stored_arguments(registration, codec_for(codec, row.serialization), row)
+        args = bound_args(
+            row.workflow_id, row.name, registration.binding, row.class_name, row.config_name, args
+        )
+    except DBOSWorkflowFunctionNotFoundError as exc:
+        logger.error("%s", exc)  # left as it is, for a process that has the instance
+        return None
+    except (DBOSSerializationError, ArgumentsRefused) as exc:
+        error = exc.__cause__ if isinstance(exc, ArgumentsRefused) else exc
+        assert error is not None
+        logger.error("cannot run workflow %s: %s", row.workflow_id, error)
+        try:
+            text = codec_for(codec, row.serialization).encode_error(error)
+        except DBOSSerializationError:  # a marker this library cannot write
+            text = codec.encode_error(error)
+        error_status = WorkflowStatusString.ERROR.value
+        storage.finish_workflow(
+            WorkflowOutcome(row.workflow_id, error_status, None, text, now_ms())
+        )
+        return None
+    return registration, args, kwargs

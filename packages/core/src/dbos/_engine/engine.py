@@ -23,7 +23,6 @@ from .._base.errors import (
     DBOSSerializationError,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
-    DBOSWorkflowFunctionNotFoundError,
     DBOSWorkflowIDInUseError,
 )
 from .._base.ids import check_workflow_id
@@ -39,11 +38,10 @@ from ..storage._records import (
     WorkflowStatusString,
 )
 from ..storage._waiting import Wakeups
-from . import registry as _registry
-from .arguments import ArgumentsRefused, stored_arguments
+from .arguments import pending_call
 from .awaiting import awaited_outcome
 from .background import BackgroundPort, stop_at_exit
-from .classes import bound_args, target_of
+from .classes import target_of
 from .context import (
     WorkflowContext,
     assigned_workflow_id,
@@ -724,36 +722,10 @@ class Engine:
     ) -> Started | None:
         """What running a PENDING row here takes. A queued row runs on `slot` (its claim's)
         or, recovered or resumed, on a slot taken now. None if it cannot run here."""
-        registration = _registry.workflow(row.name)
-        if registration is None:
-            logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
+        call = pending_call(row, self.codec, self.storage)
+        if call is None:
             return None
-        try:
-            codec = codec_for(self.codec, row.serialization)
-            args, kwargs = stored_arguments(registration, codec, row)
-            args = bound_args(
-                row.workflow_id,
-                row.name,
-                registration.binding,
-                row.class_name,
-                row.config_name,
-                args,
-            )
-        except DBOSWorkflowFunctionNotFoundError as exc:
-            logger.error("%s", exc)  # left as it is, for a process that has the instance
-            return None
-        except (DBOSSerializationError, ArgumentsRefused) as exc:
-            error = exc.__cause__ if isinstance(exc, ArgumentsRefused) else exc
-            assert error is not None
-            logger.error("cannot run workflow %s: %s", row.workflow_id, error)
-            try:
-                text = codec_for(self.codec, row.serialization).encode_error(error)
-            except DBOSSerializationError:  # a marker this library cannot write
-                text = self.codec.encode_error(error)
-            self.storage.finish_workflow(
-                WorkflowOutcome(row.workflow_id, _ERROR, None, text, now_ms())
-            )
-            return None
+        registration, args, kwargs = call
         with self._lock:
             if row.workflow_id in self._active:
                 return None
