@@ -16,7 +16,6 @@ from dbos.storage import (
     DBOSQueueDeduplicatedError,
     DBOSStorageError,
     DBOSWorkflowConflictIDError,
-    GroupCommit,
     NewWorkflow,
     ScheduleInactiveError,
     WorkflowInit,
@@ -34,39 +33,10 @@ class BatchWorkflows(StorageHost):
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         raise NotImplementedError  # PostgresStorage's
 
-    _creates: GroupCommit[NewWorkflow, WorkflowInit | BaseException]
-
-    def _new_creates(self) -> GroupCommit[NewWorkflow, WorkflowInit | BaseException]:
-        # Two batches in flight, as for step checkpoints: a create is on its caller's path.
-        return GroupCommit(self._create_batch, in_flight=2)
-
     def create_workflow(self, workflow: NewWorkflow) -> WorkflowInit:
-        """`SystemStorage.create_workflow` on Postgres: one statement (insert-or-keep and read),
-        shared with concurrent creates (`GroupCommit`: one `create_workflows` statement and
-        one commit for all of them; a lone create runs at once, alone). Raises
-        `DBOSQueueDeduplicatedError` when an active task of the queue has the same
+        """`SystemStorage.create_workflow` on Postgres: one statement (insert-or-keep and read).
+        Raises `DBOSQueueDeduplicatedError` when an active task of the queue has the same
         deduplication ID, `ScheduleInactiveError` for a tick whose schedule is not active."""
-        if workflow.schedule_id is not None:
-            return self._create_alone(workflow)
-        found = self._creates.submit(workflow)
-        assert not isinstance(found, BaseException)  # GroupCommit raised it
-        return found
-
-    def _create_batch(self, batch: list[NewWorkflow]) -> list[WorkflowInit | BaseException]:
-        if len(batch) > 1 and _independent(batch):
-            try:
-                return list(self.create_workflows(tuple(batch)))
-            except (DBOSQueueDeduplicatedError, DBOSWorkflowConflictIDError):
-                pass  # one create's refusal: each alone, so only its caller gets it
-        return [self._create_or_error(workflow) for workflow in batch]
-
-    def _create_or_error(self, workflow: NewWorkflow) -> WorkflowInit | BaseException:
-        try:
-            return self._create_alone(workflow)
-        except (DBOSQueueDeduplicatedError, DBOSWorkflowConflictIDError, DBOSStorageError) as exc:
-            return exc
-
-    def _create_alone(self, workflow: NewWorkflow) -> WorkflowInit:
         params = as_params(workflow)
         try:
             with self._connection() as connection:
@@ -181,11 +151,3 @@ class BatchWorkflows(StorageHost):
         return DBOSQueueDeduplicatedError(
             first.workflow_id, first.queue_name, first.deduplication_id
         )
-
-
-def _independent(batch: list[NewWorkflow]) -> bool:
-    """No two creates of the batch share a workflow ID or a queue's deduplication ID (one
-    statement cannot tell which of them came first)."""
-    ids = {workflow.workflow_id for workflow in batch}
-    keys = [(w.queue_name, w.deduplication_id) for w in batch if w.deduplication_id is not None]
-    return len(ids) == len(batch) and len(set(keys)) == len(keys)

@@ -116,7 +116,6 @@ class PostgresStorage(
             self._finish_batch, in_flight=1
         )
         self._step_commits = self._new_step_commits()
-        self._creates = self._new_creates()
         self._closed = False
         self._relays: tuple[Callable[[Wakeup | QueueActivity | None], None], ...] = ()
         # Server PIDs of this storage's pool connections: the listener skips wake-ups for

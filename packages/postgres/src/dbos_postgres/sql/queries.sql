@@ -167,8 +167,7 @@ FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM inserted)
 
 -- name: create_workflows
--- A batch enqueue, or concurrent creates grouped (`BatchWorkflows.create_workflows`), in one
--- statement: the workflows come as
+-- A batch enqueue in one statement (`BatchWorkflows.create_workflows`): the workflows come as
 -- one JSON array (one parameter, whatever the batch's size), each inserted as create_workflow
 -- inserts one, in the array's order (so enqueue_seq follows it). None is inserted when an ID
 -- is stored under another name (the clash is found in Python, from the rows returned). A
