@@ -290,7 +290,7 @@ class Engine:
         *,
         fresh: bool,
         active: ActiveWorkflow,
-        first_execution: bool | None = None,
+        first_execution: bool = True,
         nothing_recorded: bool = False,
         deadline_ms: int | None = None,
         serialization: str | None = None,
@@ -331,7 +331,7 @@ class Engine:
                         deadline_ms=deadline_ms,
                         serialization=serialization,
                         identity=identity,
-                        first_execution=fresh if first_execution is None else first_execution,
+                        first_execution=first_execution,
                     )
                     ended = yield from self._run_body(context, registration, args, kwargs)
                     if not isinstance(ended, DBOSConnectionError):
@@ -634,9 +634,7 @@ class Engine:
                 continue
             started = self._prepare_pending(row, fresh=False)
             if started is not None:
-                # A row recovered with nothing recorded (stopped in its first operation) has
-                # no steps to load.
-                to_run.append(replace(started, nothing_recorded=row.has_operations is False))
+                to_run.append(started)
         # Every recovered workflow is registered before any runs, so a recovered parent that
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:
@@ -683,13 +681,12 @@ class Engine:
             slot.release()
             return None
         # None (a backend that does not say) loads the steps, as a recovery does.
-        started = self._prepare_pending(row, fresh=row.has_operations is False, slot=slot)
+        started = self._prepare_pending(
+            row, fresh=row.has_operations is False, slot=slot, first_execution=created_now
+        )
         if started is None:
             slot.release()
             return None
-        if not created_now:
-            # No recorded operation does not mean it never ran: see `Started.first_execution`.
-            started = replace(started, first_execution=False)
         self.dispatch(started, successor=successor)
         return started.active if started.must_run else None
 
@@ -718,10 +715,17 @@ class Engine:
         self.dispatch(started)
 
     def _prepare_pending(
-        self, row: WorkflowRow, *, fresh: bool, slot: QueueSlot | None = None
+        self,
+        row: WorkflowRow,
+        *,
+        fresh: bool,
+        slot: QueueSlot | None = None,
+        first_execution: bool = False,
     ) -> Started | None:
         """What running a PENDING row here takes. A queued row runs on `slot` (its claim's)
-        or, recovered or resumed, on a slot taken now. None if it cannot run here."""
+        or, recovered or resumed, on a slot taken now. None if it cannot run here. A row
+        storage says has no recorded operation (`has_operations` False) loads none;
+        `first_execution` only for a row this process has just created (see `Started`)."""
         call = pending_call(row, self.codec, self.storage)
         if call is None:
             return None
@@ -743,6 +747,8 @@ class Engine:
             fresh=fresh,
             slot=slot,
             deadline_ms=row.deadline_ms,
+            first_execution=first_execution,
+            nothing_recorded=row.has_operations is False,
             serialization=row.serialization,
             identity=identity_of(row),
             first_function_id=row.first_function_id,

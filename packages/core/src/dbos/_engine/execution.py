@@ -115,12 +115,12 @@ class Started:
     #: An enqueued task this process stored already claimed and runs (`take_local_slot`).
     claimed_here: bool = False
     #: No earlier execution can have done anything, anywhere (`WorkflowContext.
-    #: first_execution`); None: as `fresh`. A claimed task without recorded operations is
-    #: `fresh` but may have run before (moved or requeued after a crash that left only a
-    #: datasource transaction's checkpoint, in the application database).
-    first_execution: bool | None = None
-    #: Not `fresh`, but storage said the row has no recorded operation
-    #: (`WorkflowRow.has_operations` False): the execution skips loading them.
+    #: first_execution`): only a workflow this process has just created. A claimed or
+    #: recovered row without recorded operations may have run before (a crash that left only
+    #: a datasource transaction's checkpoint, in the application database).
+    first_execution: bool = True
+    #: Storage said the row has no recorded operation (`WorkflowRow.has_operations` False):
+    #: the execution skips loading them, whether or not it is `fresh`.
     nothing_recorded: bool = False
 
 
