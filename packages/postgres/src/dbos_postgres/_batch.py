@@ -23,7 +23,7 @@ from dbos.storage import (
     as_params,
 )
 
-from ._columns import workflow_inits
+from ._columns import workflow_init, workflow_inits
 from ._host import StorageHost
 
 
@@ -41,9 +41,8 @@ class BatchWorkflows(StorageHost):
         try:
             with self._connection() as connection:
                 if workflow.schedule_id is None:
-                    cursor = connection.cursor(row_factory=workflow_inits)
-                    query = self._queries["create_workflow"]
-                    found = cursor.execute(query, params, prepare=True).fetchone()
+                    names, rows = self._lean["create_workflow"].rows(connection, params)
+                    found = workflow_init(names, rows[0]) if rows else None
                 else:
                     found = self._create_tick(connection, workflow, params)
         except DBOSStorageError as exc:

@@ -84,27 +84,23 @@ class StepCheckpoints(StorageHost):
     def _record_alone(self, params: dict[str, Any]) -> Found:
         try:
             with self._connection() as connection:
-                found: tuple[Any, ...] | None = connection.execute(
-                    self._queries["record_step"], params, prepare=True
-                ).fetchone()
+                _, rows = self._lean["record_step"].rows(connection, params)
         except DBOSStorageError as exc:
             return exc
-        assert found is not None  # the statement returns one row whatever happens
-        return found
+        # No row: the operation was recorded already (nothing inserted).
+        return (True, *rows[0]) if rows else (False, None, None)
 
     def _record_step_with_writes(
         self, params: dict[str, Any], writes: tuple[StepWrite, ...]
-    ) -> tuple[Any, ...] | None:
-        """The checkpoint and its step's writes in one transaction; after a conflict (nothing
-        inserted) the writes are not made. Events and stream entries carry the step's
-        function_id (fork_workflow copies them by it)."""
+    ) -> tuple[Any, ...]:
+        """The checkpoint and its step's writes in one transaction: (inserted, status, owner).
+        After a conflict (nothing inserted) the writes are not made. Events and stream
+        entries carry the step's function_id (fork_workflow copies them by it)."""
         streams = [(w.workflow_id, w.key) for w in writes if isinstance(w, StreamWrite)]
         with self._connection() as connection, connection.transaction():
             self._lock_streams(connection, streams)
-            found: tuple[Any, ...] | None = connection.execute(
-                self._queries["record_step"], params, prepare=True
-            ).fetchone()
-            if found is not None and found[0]:
+            _, rows = self._lean["record_step"].rows(connection, params)
+            if rows:
                 for write in writes:
                     query = (
                         "send_message"
@@ -118,7 +114,7 @@ class StepCheckpoints(StorageHost):
                         write_params(write, params["function_id"]),
                         prepare=True,
                     )
-        return found
+        return (True, *rows[0]) if rows else (False, None, None)
 
     def _lock_streams(
         self, connection: psycopg.Connection[Any], streams: list[tuple[str, str]]

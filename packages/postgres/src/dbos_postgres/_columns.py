@@ -121,6 +121,12 @@ def workflow_inits(cursor: Cursor[Any]) -> RowMaker[WorkflowInit]:
     return make
 
 
+def workflow_init(names: tuple[bytes, ...], values: Sequence[Any]) -> WorkflowInit:
+    """`create_workflow`'s row, from its column names and decoded values (see `_lean`)."""
+    created = bool(values[names.index(b"created")])
+    return WorkflowInit(created=created, row=WorkflowRow(*_positions(names)(values)))
+
+
 def finished_and_claimed(
     cursor: Cursor[Any],
 ) -> RowMaker[tuple[list[str | None], WorkflowRow | None]]:

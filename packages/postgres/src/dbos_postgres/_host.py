@@ -8,12 +8,16 @@ from typing import Any
 
 import psycopg
 
+from ._lean import LeanStatement
+
 
 class StorageHost:
     """The statements and connections `PostgresStorage` provides to its mixins."""
 
     #: Every named query of queries.sql, bound to this storage's schema.
     _queries: dict[str, bytes]
+    #: The hottest of them, run on libpq directly (see `_lean`).
+    _lean: dict[str, LeanStatement]
     #: The system schema's name.
     _schema: str
 

@@ -16,13 +16,17 @@ INSERT INTO {schema}.operation_outputs (
     %(child_workflow_id)s, %(started_at_ms)s, %(completed_at_ms)s
 )
 
--- fragment: checkpoint_with_ack
--- The checkpoint a write commits with (the statement after a "_step" write's WITH clauses),
--- returning the workflow's status and owner, which the engine checks before moving on. A
--- duplicate checkpoint fails the whole statement, so the write is not made twice.
-{@checkpoint_row}
+-- fragment: step_ack
+-- What a checkpoint returns: its workflow's status and owner, which the engine checks before
+-- moving on (scalar subqueries here cost the server less than a CTE joined to the row).
 RETURNING (SELECT status FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s),
     (SELECT owner_instance FROM {schema}.workflow_status WHERE workflow_id = %(workflow_id)s)
+
+-- fragment: checkpoint_with_ack
+-- The checkpoint a write commits with (the statement after a "_step" write's WITH clauses). A
+-- duplicate checkpoint fails the whole statement, so the write is not made twice.
+{@checkpoint_row}
+{@step_ack}
 
 -- fragment: store_message
 -- WITH clauses that store one message. A message with an idempotency key is stored only if
@@ -246,15 +250,11 @@ FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 
 -- name: record_step
--- Insert the checkpoint and read the workflow's status and owner in the same round trip.
-WITH inserted AS (
-    {@checkpoint_row}
-    ON CONFLICT (workflow_id, function_id) DO NOTHING
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM inserted), w.status, w.owner_instance
-FROM (SELECT 1) AS one
-LEFT JOIN {schema}.workflow_status AS w ON w.workflow_id = %(workflow_id)s
+-- Insert the checkpoint and read the workflow's status and owner in the same round trip; no
+-- row when the operation is recorded already (ON CONFLICT skips RETURNING).
+{@checkpoint_row}
+ON CONFLICT (workflow_id, function_id) DO NOTHING
+{@step_ack}
 
 -- name: record_steps
 -- record_step for several workflows' checkpoints in one statement and one commit (group
