@@ -663,7 +663,7 @@ class Engine:
         self, row: WorkflowRow, slot: QueueSlot, successor: bool
     ) -> ActiveWorkflow | None:
         """`_run_task` for a task this process just created already claimed (the enqueue's
-        fast path): nothing can have run it before."""
+        fast path): nothing can have run it before, so it has no recorded operation."""
         return self._run_task(row, slot, successor, created_now=True)
 
     def _run_task(
@@ -682,7 +682,10 @@ class Engine:
             return None
         # None (a backend that does not say) loads the steps, as a recovery does.
         started = self._prepare_pending(
-            row, fresh=row.has_operations is False, slot=slot, first_execution=created_now
+            row,
+            fresh=created_now or row.has_operations is False,
+            slot=slot,
+            first_execution=created_now,
         )
         if started is None:
             slot.release()

@@ -6,7 +6,7 @@ the next poll)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from .._base.errors import DBOSWorkflowConflictIDError
@@ -59,7 +59,7 @@ class Enqueuer:
         execution = None
         if slot is not None:
             if claimed_here:
-                execution = self.run_task(replace(init.row, has_operations=False), slot, False)
+                execution = self.run_task(init.row, slot, False)
             else:
                 slot.release()
         if execution is not None:
