@@ -432,3 +432,19 @@ def test_core_imports_without_sqlalchemy() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "pip install 'dbos-core[sqlalchemy]'" in run.stdout
+
+
+def test_the_public_names_are_dbos_transacts() -> None:
+    """The methods a datasource shows are DBOS Transact 3.4's (and `run_tx_step`'s options
+    type is where 3.4 has it); what cleanup and rewind call is not public."""
+    from dbos import AsyncSQLAlchemyDatasource
+    from dbos._datasource import DatasourceOptions
+
+    shared = {"create", "migrate", "run_migrations", "verify_migrations", "sql_session"}
+    for cls, run in (
+        (SQLAlchemyDatasource, "run_tx_step"),
+        (AsyncSQLAlchemyDatasource, "run_tx_step_async"),
+    ):
+        methods = {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+        assert methods == shared | {"transaction", run}, cls
+    assert set(DatasourceOptions.__annotations__) == {"name", "isolation_level", "max_attempts"}
