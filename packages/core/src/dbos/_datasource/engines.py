@@ -69,7 +69,8 @@ def make_sqlite_transactional(sync_engine: sa.Engine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql(_SQLITE["begin_immediate"])
+        # Its own statement, no comment: it is the one a "database is locked" error quotes.
+        conn.exec_driver_sql(_SQLITE["begin_transaction"])
 
 
 def check_sessionmaker(session_kw: dict[str, Any], engine: Any, kind: str) -> None:
