@@ -411,7 +411,10 @@ def test_the_transactions_example_runs(
         "2. the same key again: order 1, 1 order in the table",
         "3. checkpoint rows left after the workflow finished: 0",
     ] + (
-        ["4. order 2 and its workflow committed together: fulfilled 2"]
+        [
+            "4. order 2 and its workflow committed together: fulfilled 2",
+            "5. 409 not enough stock: 0 coat orders, workflow None",
+        ]
         if dbos_backend == "postgres"
         else []
     )
