@@ -88,9 +88,12 @@ def check_sessionmaker(session_kw: dict[str, Any], engine: Any, kind: str) -> No
         )
     bind = session_kw.get("bind")
     if bind is not None and bind is not engine:
+        url = getattr(bind, "url", None)  # an Engine's or AsyncEngine's; a Connection has none
+        shown = url.render_as_string(hide_password=True) if url is not None else repr(bind)
         raise DBOSException(
-            f"the sessionmaker given to {kind} is bound to another engine ({bind!r}) than the "
-            "datasource's: pass that engine as engine= too, or an unbound sessionmaker"
+            f"the sessionmaker given to {kind} is bound to another engine ({type(bind).__name__} "
+            f"on {shown}) than the datasource's: pass that engine as engine= too, or an "
+            "unbound sessionmaker"
         )
 
 
