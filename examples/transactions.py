@@ -14,6 +14,8 @@ for either). The requests go through Flask's test client, so no port is opened.
 4. Only when both URLs name the same Postgres database: POST /orders/queued writes an order
    and enqueues its fulfilment workflow in one transaction (`enqueue_in_transaction`): both
    commit, or neither.
+5. The same handler failing after both writes (a quantity over the stock): its transaction
+   rolls back, leaving neither the order nor the workflow.
 """
 
 from __future__ import annotations
@@ -91,14 +93,24 @@ def post_order() -> dict[str, object]:
 
 
 @app.post("/orders/queued")
-def post_queued_order() -> dict[str, object]:
-    # One transaction: the order row and the enqueued workflow commit together.
-    with DBOSClient(system_url) as client, db.engine.begin() as conn:
-        query = sa.insert(orders).values(item=request.get_json()["item"], status="queued")
-        order_id = int(conn.execute(query.returning(orders.c.id)).scalar_one())
-        options: EnqueueOptions = {"workflow_name": "fulfil", "queue_name": fulfilment.name}
-        handle = client.enqueue_in_transaction(conn, options, order_id)
-    return {"order": order_id, "workflow": handle.workflow_id}
+def post_queued_order() -> tuple[dict[str, object], int]:
+    # One transaction: the order row and the enqueued workflow commit together, or neither.
+    body = request.get_json()
+    try:
+        with DBOSClient(system_url) as client, db.engine.begin() as conn:
+            query = sa.insert(orders).values(item=body["item"], status="queued")
+            order_id = int(conn.execute(query.returning(orders.c.id)).scalar_one())
+            options: EnqueueOptions = {
+                "workflow_name": "fulfil",
+                "queue_name": fulfilment.name,
+                "workflow_id": f"fulfil-{body['item']}",
+            }
+            handle = client.enqueue_in_transaction(conn, options, order_id)
+            if body.get("quantity", 1) > 10:  # found out after both writes: both undone
+                raise ValueError("not enough stock")
+    except ValueError as exc:
+        return {"error": str(exc)}, 409
+    return {"order": order_id, "workflow": handle.workflow_id}, 200
 
 
 def count(query: sa.Select[Any]) -> int:
@@ -123,6 +135,13 @@ def main() -> None:
             queued = client.post("/orders/queued", json={"item": "scarf"}).get_json()
             result = DBOS.retrieve_workflow(queued["workflow"]).get_result()
             print(f"4. order {queued['order']} and its workflow committed together: {result}")
+            refused = client.post("/orders/queued", json={"item": "coat", "quantity": 99})
+            coats = count(
+                sa.select(sa.func.count()).select_from(orders).where(orders.c.item == "coat")
+            )
+            workflow = DBOS.get_workflow_status("fulfil-coat")
+            error = refused.get_json()["error"]
+            print(f"5. {refused.status_code} {error}: {coats} coat orders, workflow {workflow}")
     finally:
         DBOS.destroy()
         db.engine.dispose()

@@ -411,7 +411,10 @@ def test_the_transactions_example_runs(
         "2. the same key again: order 1, 1 order in the table",
         "3. checkpoint rows left after the workflow finished: 0",
     ] + (
-        ["4. order 2 and its workflow committed together: fulfilled 2"]
+        [
+            "4. order 2 and its workflow committed together: fulfilled 2",
+            "5. 409 not enough stock: 0 coat orders, workflow None",
+        ]
         if dbos_backend == "postgres"
         else []
     )
@@ -432,3 +435,19 @@ def test_core_imports_without_sqlalchemy() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "pip install 'dbos-core[sqlalchemy]'" in run.stdout
+
+
+def test_the_public_names_are_dbos_transacts() -> None:
+    """The methods a datasource shows are DBOS Transact 3.4's (and `run_tx_step`'s options
+    type is where 3.4 has it); what cleanup and rewind call is not public."""
+    from dbos import AsyncSQLAlchemyDatasource
+    from dbos._datasource import DatasourceOptions
+
+    shared = {"create", "migrate", "run_migrations", "verify_migrations", "sql_session"}
+    for cls, run in (
+        (SQLAlchemyDatasource, "run_tx_step"),
+        (AsyncSQLAlchemyDatasource, "run_tx_step_async"),
+    ):
+        methods = {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+        assert methods == shared | {"transaction", run}, cls
+    assert set(DatasourceOptions.__annotations__) == {"name", "isolation_level", "max_attempts"}

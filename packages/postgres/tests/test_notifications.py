@@ -123,3 +123,31 @@ def test_messages_events_and_streams_wake_other_storages(dbos_system_database_ur
     finally:
         writer.close()
         listener.close()
+
+
+def test_a_stopped_listener_whose_connection_drops_says_nothing(
+    dbos_system_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After `stop`, the listener's connection going away (the database dropped by a test or
+    a benchmark, a server shutdown) is the end it was asked for: no WARNING, no reconnect."""
+    import logging
+    import uuid
+
+    import psycopg
+
+    from dbos_postgres._listener import Listener
+
+    channel_schema = f"stop_{uuid.uuid4().hex[:10]}"
+    listener = Listener(dbos_system_database_url, channel_schema, lambda _: None)
+    listener.start()
+    with psycopg.connect(dbos_system_database_url, autocommit=True) as admin:
+        [(pid,)] = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE %s",
+            (f'LISTEN "dbos_{channel_schema}_wake"%',),
+        ).fetchall()
+        with caplog.at_level(logging.DEBUG, logger="dbos"):
+            listener.stop()
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            cast(Any, listener)._thread.join(5)
+    assert not cast(Any, listener)._thread.is_alive()
+    assert [r.getMessage() for r in caplog.records if "listener" in r.getMessage()] == []

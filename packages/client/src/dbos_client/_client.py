@@ -16,6 +16,7 @@ from dbos import (
     SystemStorage,
     WorkflowHandle,
     WorkflowHandleAsync,
+    WorkflowSerializationFormat,
 )
 from dbos.management import (
     DEFAULT_RETRY_TIMEOUT_S,
@@ -47,7 +48,7 @@ from dbos.management import (
 from dbos.plugins import Hooks, backend_for_url, plugin_manager
 from dbos.storage import StorageOptions, StoredQueue, require_current_schema, scrub_exception
 
-from ._in_transaction import enqueue_in, send_bulk_in, send_in
+from ._in_transaction import check_format, check_send_options, enqueue_in, send_bulk_in, send_in
 from ._schedules import ClientSchedules
 
 _ENV_URL = "DBOS_SYSTEM_DATABASE_URL"
@@ -361,15 +362,27 @@ class DBOSClient(ClientSchedules):
         the Postgres system database, which is also the app's): the workflow exists if and
         only if that transaction commits, with the app's own writes (DBOS Transact 3.4). The
         caller commits or rolls back; the handle is good once committed. Arguments are
-        written as portable JSON (the ``dbos.enqueue_workflow`` SQL function).
+        written as portable JSON (the ``dbos.enqueue_workflow`` SQL function), whatever
+        `serialization_type` says (None, DEFAULT or PORTABLE). Options as `enqueue`'s, with
+        `queue_partition_key`; a `workflow_id` already used by the same workflow returns
+        its handle and changes nothing.
 
-        Raises:
+        Raises (before any statement, the caller's transaction left usable):
             DBOSException: ``duplication_policy="return-existing"`` (its retry cannot run in
                 a transaction the caller owns, as in 3.4), options this path does not carry
-                (`attributes`, identities, a reuse policy, a non-portable format), arguments
-                that are not JSON, or a connection that is not Postgres.
-            sqlalchemy.exc.DBAPIError: what the database raised (an active deduplication ID:
-                ``DBOS queue duplicated``); the caller's transaction is then aborted.
+                (`attributes`, identities, a reuse policy, ``NATIVE``), an option of the
+                wrong type (an empty workflow ID, partition key or deduplication ID, a
+                negative priority, `instance_name` without `class_name`), arguments that
+                are not JSON, or a connection that is not Postgres.
+
+        Raises (after the statement):
+            DBOSWorkflowConflictIDError: `workflow_id` belongs to another workflow (nothing
+                written; the transaction stays usable).
+            DBOSConflictingWorkflowError: it belongs to this workflow of another class or
+                instance (the same).
+            DBOSQueueDeduplicatedError: the queue has an unfinished task with this
+                `deduplication_id` (the caller's transaction is aborted, as in 3.4).
+            DBOSException: the connection is not to the DBOS system database (aborted).
         """
         workflow_id = enqueue_in(conn_or_session, self._system_schema, options, args, kwargs)
         return WorkflowHandle(self._waiter, workflow_id)
@@ -381,32 +394,55 @@ class DBOSClient(ClientSchedules):
         message: Any,
         topic: str | None = None,
         idempotency_key: str | None = None,
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+        send_to_forks: bool = False,
+        shard_key: str | None = None,
     ) -> None:
         """Send a message inside the caller's SQLAlchemy transaction (see
         `enqueue_in_transaction`): the destination sees it once the transaction commits, and
-        never if it rolls back. The message is written as portable JSON.
+        never if it rolls back. The message is written as portable JSON. With an
+        `idempotency_key` it is delivered once per destination and key, as `DBOS.send`.
+        DBOS Transact 3.4's keywords are accepted with the values this library supports:
+        `serialization_type` None, DEFAULT or PORTABLE, `send_to_forks=False`, no
+        `shard_key`.
 
         Raises:
-            DBOSException: a message that is not JSON, or a connection that is not Postgres.
-            sqlalchemy.exc.DBAPIError: an unknown destination (``DBOS non-existent
-                workflow``); the caller's transaction is then aborted.
+            DBOSException: a message that is not JSON, an empty topic or key, another
+                `serialization_type`, `send_to_forks=True`, a `shard_key`, or a connection
+                that is not Postgres (before any statement).
+            DBOSNonExistentWorkflowError: no workflow `destination_id` (the caller's
+                transaction is then aborted).
         """
+        check_format(serialization_type, "send_in_transaction")
+        check_send_options("send_in_transaction", send_to_forks, shard_key)
         send_in(
             conn_or_session, self._system_schema, destination_id, message, topic, idempotency_key
         )
 
-    def send_bulk_in_transaction(self, conn_or_session: Any, messages: list[SendMessage]) -> None:
+    def send_bulk_in_transaction(
+        self,
+        conn_or_session: Any,
+        messages: list[SendMessage],
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+        send_to_forks: bool = False,
+    ) -> None:
         """Send many messages inside the caller's SQLAlchemy transaction (see
         `send_in_transaction`; DBOS Transact 3.4): each destination sees its message once the
         transaction commits, none if it rolls back. Every message is checked before the first
         is written. Messages are written as portable JSON.
 
         Raises:
-            DBOSException: `messages` is not a list of `SendMessage`, a message that is not
-                JSON, a bad destination ID, or a connection that is not Postgres.
-            sqlalchemy.exc.DBAPIError: an unknown destination (``DBOS non-existent
-                workflow``); the caller's transaction is then aborted.
+            DBOSException: `messages` is not a list of `SendMessage`, one idempotency key
+                given twice, a message that is not JSON, a bad destination ID, another
+                `serialization_type`, `send_to_forks=True`, or a connection that is not
+                Postgres (before any statement).
+            DBOSNonExistentWorkflowError: a destination that does not exist (the caller's
+                transaction is then aborted).
         """
+        check_format(serialization_type, "send_bulk_in_transaction")
+        check_send_options("send_bulk_in_transaction", send_to_forks, None)
         send_bulk_in(conn_or_session, self._system_schema, messages)
 
     async def enqueue_async(

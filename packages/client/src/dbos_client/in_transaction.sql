@@ -16,13 +16,32 @@ SELECT {schema}.enqueue_workflow(
     timeout_ms => :timeout_ms,
     deduplication_id => :deduplication_id,
     priority => :priority,
+    queue_partition_key => :queue_partition_key,
     delay_until_epoch_ms => :delay_until_epoch_ms
 )
 
+-- name: enqueued_as
+-- What a workflow ID the caller chose belongs to, read after the enqueue in the same
+-- transaction: enqueue_workflow returns an ID already taken without a word, even by another
+-- workflow, which the caller must hear about.
+SELECT name, class_name, config_name FROM {schema}.workflow_status WHERE workflow_id = :workflow_id
+
 -- name: send
+-- A message, as send_message stores it, under a new message ID; with an idempotency key, only
+-- if this statement takes the key for its destination in message_keys (as DBOS.send does:
+-- one delivery per destination and key, remembered until the destination is deleted; a
+-- concurrent send of the same key waits for this one's commit, then takes nothing).
+WITH key_taken AS (
+    INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
+    SELECT :destination_id, CAST(:idempotency_key AS TEXT), :message_id, :created_at
+    WHERE CAST(:idempotency_key AS TEXT) IS NOT NULL
+    ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+    RETURNING 1
+)
 SELECT {schema}.send_message(
     destination_id => :destination_id,
     message => CAST(:message AS JSON),
     topic => :topic,
     message_id => :message_id
 )
+WHERE CAST(:idempotency_key AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM key_taken)

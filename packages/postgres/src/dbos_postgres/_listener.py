@@ -88,6 +88,8 @@ class Listener:
                         for notify in connection.notifies(timeout=0.5):
                             self._dispatch(notify)
             except psycopg.Error as exc:
+                if self._stop.is_set():
+                    return  # stopped: a connection lost now is the end asked for, not an outage
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
                 # Once per outage: the storage's outage report tells how long it lasts.

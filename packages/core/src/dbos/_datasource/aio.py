@@ -168,7 +168,7 @@ class AsyncSQLAlchemyDatasource(DatasourceBase):
         session: AsyncSession = self._session()
         return session
 
-    def drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
+    def _drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
         """Delete the workflow's checkpoint rows from operation `from_step` on. Blocking, from
         any thread: through a small sync engine on the same database (the async engine's
         connections belong to the event loop that opened them)."""

@@ -119,6 +119,6 @@ class DatasourceBase:
             table.c.workflow_id == workflow_id, table.c.step_id >= from_step
         )
 
-    def drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
+    def _drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
         """Delete the workflow's checkpoint rows from operation `from_step` on (blocking)."""
         raise NotImplementedError

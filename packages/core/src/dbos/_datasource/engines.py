@@ -69,7 +69,8 @@ def make_sqlite_transactional(sync_engine: sa.Engine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql(_SQLITE["begin_immediate"])
+        # Its own statement, no comment: it is the one a "database is locked" error quotes.
+        conn.exec_driver_sql(_SQLITE["begin_transaction"])
 
 
 def check_sessionmaker(session_kw: dict[str, Any], engine: Any, kind: str) -> None:
@@ -87,9 +88,12 @@ def check_sessionmaker(session_kw: dict[str, Any], engine: Any, kind: str) -> No
         )
     bind = session_kw.get("bind")
     if bind is not None and bind is not engine:
+        url = getattr(bind, "url", None)  # an Engine's or AsyncEngine's; a Connection has none
+        shown = url.render_as_string(hide_password=True) if url is not None else repr(bind)
         raise DBOSException(
-            f"the sessionmaker given to {kind} is bound to another engine ({bind!r}) than the "
-            "datasource's: pass that engine as engine= too, or an unbound sessionmaker"
+            f"the sessionmaker given to {kind} is bound to another engine ({type(bind).__name__} "
+            f"on {shown}) than the datasource's: pass that engine as engine= too, or an "
+            "unbound sessionmaker"
         )
 
 

@@ -25,7 +25,7 @@ logger = logging.getLogger("dbos")
 class CheckpointOwner(Protocol):
     """What the registry needs of a datasource: dropping its checkpoint rows (blocking)."""
 
-    def drop_checkpoints(self, workflow_id: str, from_step: int) -> None: ...
+    def _drop_checkpoints(self, workflow_id: str, from_step: int) -> None: ...
 
 
 _lock = threading.Lock()
@@ -85,7 +85,7 @@ class WorkflowFinishedCleanup:
             used = _used.pop(workflow_id, [])
         for datasource in used:
             try:
-                datasource.drop_checkpoints(workflow_id, 0)
+                datasource._drop_checkpoints(workflow_id, 0)
             except Exception as exc:
                 logger.warning(
                     "could not drop the datasource checkpoints of workflow %s: %r",
@@ -115,4 +115,4 @@ def drop_for_rewind(storage: SystemStorage, workflow_id: str, start_step: int) -
             "terminal state can be rewound, so cancel it first"
         )
     for datasource in found:
-        datasource.drop_checkpoints(workflow_id, start_step)
+        datasource._drop_checkpoints(workflow_id, start_step)

@@ -74,6 +74,21 @@ def migrate(conn: sa.Connection, schema: str | None) -> None:
     """
     if schema_version(conn, schema) >= LATEST_VERSION:
         return
+    try:
+        _apply(conn, schema)
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        role = conn.engine.url.username or "the connecting role"
+        raise DBOSInitializationError(
+            f"{role} may not create the datasource tables ({exc.orig}); migrate them once "
+            "as a privileged role with SQLAlchemyDatasource.migrate(url, "
+            f"application_role={role!r}), then create this datasource with "
+            "run_migrations=False"
+        ) from exc
+
+
+def _apply(conn: sa.Connection, schema: str | None) -> None:
     if is_sqlite(conn.dialect.name):
         raw = conn.connection.driver_connection
         if raw is not None and not getattr(raw, "in_transaction", True):

@@ -9,6 +9,9 @@ SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :table
 -- version, so two migrators do not both see an empty database.
 BEGIN IMMEDIATE
 
+-- name: begin_transaction
+BEGIN IMMEDIATE
+
 -- name: create_version_table
 CREATE TABLE IF NOT EXISTS dbos_datasource_migrations (version INTEGER NOT NULL PRIMARY KEY)
 

@@ -159,7 +159,7 @@ class SQLAlchemyDatasource(DatasourceBase):
         session: Session = self._session()
         return session
 
-    def drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
+    def _drop_checkpoints(self, workflow_id: str, from_step: int) -> None:
         """Delete the workflow's checkpoint rows from operation `from_step` on."""
         with self.engine.begin() as conn:
             conn.execute(self._delete_statement(workflow_id, from_step))
