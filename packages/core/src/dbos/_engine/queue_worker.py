@@ -1,7 +1,7 @@
 """The queue worker: a thread that claims queued tasks within each queue's limits and hands
 them to the engine. It wakes at once when this process enqueues a task, another process's
 enqueue is relayed, or a task finishes while there may be work it has not seen, and otherwise
-polls every queue's `polling_interval_sec`.
+polls each queue every `polling_interval_sec` of its own.
 
 "Work it has not seen" is counted per queue: every report of new work (`wake`) bumps the
 queue's `posted` count, and a claim that comes back short (fewer tasks than it asked for)
@@ -225,20 +225,32 @@ class QueueWorker:
             self._loop()
 
     def _loop(self) -> None:
-        polling = True  # the first round, and every round after a polling interval, sees all
+        # When each queue is next polled (monotonic seconds): every queue at its own
+        # `polling_interval_sec`, as DBOS Transact polls each queue, so one fast queue does not
+        # make the worker claim on every other queue (the internal one included) as often.
+        next_poll: dict[str, float] = {}
+        look_at_all = True  # the first round, and a round after new settings, sees all
         while not self._stop.is_set():
             self._wake.clear()
             with self._lock:
                 look_at, self._look_at = self._look_at, set()
                 if self._look_at_all:
-                    polling, self._look_at_all = True, False
+                    look_at_all, self._look_at_all = True, False
             try:
-                if self.stored.refresh_if_due(time.monotonic()):
-                    polling = True  # new settings: look at every queue under them
+                now = time.monotonic()
+                if self.stored.refresh_if_due(now):
+                    look_at_all = True  # new settings: look at every queue under them
                 specs = self.stored.specs()
                 work = [(spec, spec.worker_concurrency) for spec in specs]
                 work.append((_INTERNAL_QUEUE, None))
-                due = work if polling else [(spec, n) for spec, n in work if spec.name in look_at]
+                due = [
+                    (spec, n)
+                    for spec, n in work
+                    if look_at_all or spec.name in look_at or next_poll.get(spec.name, now) <= now
+                ]
+                look_at_all = False
+                for spec, _ in due:
+                    next_poll[spec.name] = now + self.stored.interval_of(spec.name)
                 self._sweep_deadlines()
                 busy = [spec.name for spec, n in due if self._claim(spec, n)]
             except DBOSException as exc:
@@ -250,10 +262,11 @@ class QueueWorker:
             if busy:  # there may be more; ask again before sleeping
                 with self._lock:
                     self._look_at.update(busy)
-                polling = False
                 continue
-            interval = min(self.stored.interval(), _SWEEP_INTERVAL_S)
-            polling = not self._wake.wait(interval)
+            worked_on = {spec.name for spec, _ in work}
+            next_due = min((at for name, at in next_poll.items() if name in worked_on), default=now)
+            wait_s = min(max(next_due - time.monotonic(), 0.0), _SWEEP_INTERVAL_S)
+            self._wake.wait(wait_s)
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
         # The settings as they are now: a change this process made during the round applies.

@@ -24,6 +24,7 @@ class StoredQueueView:
         # Each queue's claim limits, and the shortest polling interval, as of the last read:
         # what the worker asks for on every claim and every finishing task.
         self._specs: dict[str, QueueSpec] = {}
+        self._intervals: dict[str, float] = {}
         self._interval = DEFAULT_POLLING_INTERVAL_S
         self._read_at = float("-inf")
         self._stale = True
@@ -38,6 +39,12 @@ class StoredQueueView:
         with self._lock:
             return self._interval
 
+    def interval_of(self, queue_name: str) -> float:
+        """Queue `queue_name`'s polling interval in seconds (the default for a queue not
+        stored, such as the internal one)."""
+        with self._lock:
+            return self._intervals.get(queue_name, DEFAULT_POLLING_INTERVAL_S)
+
     def refresh(self) -> None:
         """Read the stored queues now (after this process changed one, so its next claims
         apply the change). Raises what storage raises."""
@@ -46,8 +53,8 @@ class StoredQueueView:
 
     def refresh_if_due(self, now_s: float) -> bool:
         """Read the stored queues if a polling interval passed since the last read (or they
-        were marked stale); returns whether it read. Raises what storage raises (the last
-        read stays in use)."""
+        were marked stale); returns whether what it read differs from what was in use.
+        Raises what storage raises (the last read stays in use)."""
         with self._reading:
             return self._refresh_if_due(now_s)
 
@@ -58,10 +65,9 @@ class StoredQueueView:
                 return False
             self._stale = False
             self._read_at = now_s
-        self._read()
-        return True
+        return self._read()
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
         listening = listened_queues()
         found = [
             queue
@@ -69,11 +75,12 @@ class StoredQueueView:
             if listening is None or queue.name in listening
         ]
         specs = {queue.name: queue.spec() for queue in found}
-        interval = min(
-            (queue.polling_interval_sec for queue in found), default=DEFAULT_POLLING_INTERVAL_S
-        )
+        intervals = {queue.name: queue.polling_interval_sec for queue in found}
+        interval = min(intervals.values(), default=DEFAULT_POLLING_INTERVAL_S)
         with self._lock:
-            self._specs, self._interval = specs, interval
+            changed = (specs, intervals) != (self._specs, self._intervals)
+            self._specs, self._intervals, self._interval = specs, intervals, interval
+        return changed
 
     def specs(self) -> list[QueueSpec]:
         """The claim limits of every queue worked on."""
