@@ -269,10 +269,12 @@ class QueueWorker:
             self._wake.wait(wait_s)
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
-        # The settings as they are now: a change this process made during the round applies.
+        # The settings as they are now: a change this process made during the round applies,
+        # and a queue deleted (or no longer listened to) since the round began is not claimed.
         current = self._spec(queue.name)
-        if current is not None:
-            queue, worker_concurrency = current, current.worker_concurrency
+        if current is None:
+            return 0
+        queue, worker_concurrency = current, current.worker_concurrency
         limit = worker_concurrency or DEFAULT_BATCH
         capacity = limit - self.slots.running(queue.name)
         if capacity <= 0:
