@@ -288,13 +288,17 @@ with PropagateOtelContext():
     pass
 print("span:", DBOS.span)
 try:
+    DBOS.tracer.start_span({"name": "by-hand"})
+except ModuleNotFoundError as exc:
+    print("start_span:", exc)
+try:
     DBOS(config={"name": "app", "system_database_url": sys.argv[1], "enable_otlp": True})
 except DBOSConfigError as exc:
     print("error:", exc)
 """
 
 
-def test_without_the_extra_enable_otlp_says_what_to_install(dbos_system_database_url: str) -> None:
+def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(dbos_system_database_url: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT_OTEL, dbos_system_database_url],
         capture_output=True,
@@ -304,6 +308,9 @@ def test_without_the_extra_enable_otlp_says_what_to_install(dbos_system_database
     )
     assert "span: None" in done.stdout
     assert "error:" in done.stdout and "dbos-core[otel]" in done.stdout, done.stdout + done.stderr
+    # Starting a span by hand names the extra too, not just the missing module.
+    assert "start_span: DBOS.tracer.start_span needs OpenTelemetry" in done.stdout, done.stdout
+    assert "pip install 'dbos-core[otel]'" in done.stdout.split("start_span:", 1)[1]
 
 
 def test_the_tracer_starts_spans_with_dbos_attributes(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._engine.context import TRACE_CARRIER_ATTRIBUTE
 from ._engine.roles import current_identity
+from ._observability_config import OTEL_EXTRA
 from .plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -101,9 +102,16 @@ class DBOSTracer:
         attributes and ``otlp_attributes``.
 
         Raises:
-            ModuleNotFoundError: OpenTelemetry is not installed.
+            ModuleNotFoundError: OpenTelemetry is not installed; the message says what to
+                install (ours: DBOS Transact fails with the bare import error).
         """
-        from opentelemetry import trace
+        try:
+            from opentelemetry import trace
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"DBOS.tracer.start_span needs OpenTelemetry, which is not installed: {OTEL_EXTRA}",
+                name=exc.name,
+            ) from exc
 
         tracer = trace.get_tracer(TRACER_NAME)
         if parent is not None:
