@@ -10,11 +10,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-import pytest
 
 import dbos._metrics
 from dbos import DBOS, Queue
