@@ -23,7 +23,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from dbos import DBOS, DBOSConfigError, PropagateOtelContext, Queue, SetWorkflowAttributes
+from dbos import (
+    DBOS,
+    DBOSConfigError,
+    DBOSContextSetAuth,
+    PropagateOtelContext,
+    Queue,
+    SetWorkflowAttributes,
+)
 
 Launch = Callable[..., None]
 
@@ -179,6 +186,33 @@ def test_semconv_attribute_names(launch: Launch, spans: Callable[[], list[Readab
     assert "dbos.executor.id" in workflow.attributes
 
 
+def test_workflow_spans_carry_the_identity_they_run_as(
+    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+) -> None:
+    """As in DBOS Transact 3.4, a workflow's span (called, or run by the queue worker) has the
+    authenticated user and roles, as its steps' spans do; without an identity, none."""
+    launch(enable_otlp=True, otel_attribute_format="semconv")
+    with DBOSContextSetAuth("alice", ["admin", "ops"]):
+        called = DBOS.start_workflow(plain_workflow, 4)
+        called.get_result()
+        queued = retry_queue.enqueue(plain_workflow, 5)
+        queued.get_result()
+    anonymous = DBOS.start_workflow(plain_workflow, 6)
+    anonymous.get_result()
+    by_id = {
+        (span.name, span.attributes["dbos.operation.workflow_id"]): span.attributes
+        for span in spans()
+        if span.attributes and "dbos.operation.workflow_id" in span.attributes
+    }
+    for handle in (called, queued):
+        for name in (plain_workflow.__qualname__, first_step.__qualname__):
+            attributes = by_id[(name, handle.workflow_id)]
+            assert attributes["dbos.user.name"] == "alice", (name, attributes)
+            assert attributes["dbos.user.roles"] == '["admin", "ops"]'
+    workflow = by_id[(plain_workflow.__qualname__, anonymous.workflow_id)]
+    assert "dbos.user.name" not in workflow and "dbos.user.roles" not in workflow
+
+
 def test_no_spans_without_enable_otlp(
     launch: Launch, spans: Callable[[], list[ReadableSpan]]
 ) -> None:
@@ -298,7 +332,9 @@ except DBOSConfigError as exc:
 """
 
 
-def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(dbos_system_database_url: str) -> None:
+def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(
+    dbos_system_database_url: str,
+) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT_OTEL, dbos_system_database_url],
         capture_output=True,
