@@ -304,6 +304,15 @@ def test_config_errors_name_the_problem(dbos_system_database_url: str) -> None:
         DBOS(config={**base, "otlp_traces_endpoints": "http://x"})  # type: ignore[typeddict-item]
     with pytest.raises(DBOSConfigError, match="admin_port"):
         DBOS(config={**base, "admin_port": 70000})  # type: ignore[typeddict-item]
+    # An endpoint that could never be exported to is refused, its password masked.
+    for bad in ("localhost:4318/v1/traces", "grpc://collector:4317", "http://"):
+        config: Any = {**base, "enable_otlp": True, "otlp_logs_endpoints": [bad]}
+        with pytest.raises(DBOSConfigError, match=r"otlp_logs_endpoints.*not an http"):
+            DBOS(config=config)
+    config = {**base, "otlp_traces_endpoints": ["ftp://u:s3cret@collector/v1/traces"]}
+    with pytest.raises(DBOSConfigError) as refused:
+        DBOS(config=config)
+    assert "s3cret" not in str(refused.value)
     DBOS.destroy()
 
 
