@@ -5,6 +5,7 @@ on every backend."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -73,6 +74,24 @@ def test_healthy_process_answers_200_and_the_metrics_view(launch: Launch) -> Non
     assert isinstance(view["queues"], dict)
     assert view["lease_age_s"] is not None and view["lease_age_s"] >= 0
     assert get("/nothing-here")[0] == 404
+
+
+def test_head_answers_the_status_and_other_methods_a_json_405(launch: Launch) -> None:
+    launch(admin_port=0)
+    host, port = _address()
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("HEAD", "/dbos-healthz")
+        head = connection.getresponse()
+        assert (head.status, head.read()) == (200, b"")
+        for method in ("POST", "PUT", "DELETE"):
+            connection.request(method, "/dbos-healthz", body=b"{}")
+            refused = connection.getresponse()
+            assert refused.status == 405 and refused.getheader("Allow") == "GET, HEAD"
+            assert refused.getheader("Content-Type") == "application/json"
+            assert json.loads(refused.read()) == {"error": f"{method} not allowed: GET only"}
+    finally:
+        connection.close()
 
 
 def test_unreachable_database_answers_503_with_the_reason(
