@@ -194,6 +194,13 @@ def test_schedules_page_shows_stored_schedules_and_their_runs(
     assert "<td>1</td>" in triggered
     assert f"/workflows/{quote(handle.workflow_id, safe='')}" in triggered
     assert ">SUCCESS<" in triggered
+    # The rows refresh without a reload: the page polls its fragment, which shows a new run.
+    assert 'hx-get="/schedules?fragment=1"' in body
+    DBOS.trigger_schedule("ui-triggered").get_result()
+    fragment = request(server, "GET", "/schedules?fragment=1").body
+    assert fragment.lstrip().startswith('<table id="schedules">') and "<html" not in fragment
+    again = fragment.partition('<tr data-schedule="ui-triggered">')[2].partition("</tr>")[0]
+    assert "<td>2</td>" in again
 
 
 def test_user_data_is_escaped(app: None, ui_server: StartUI) -> None:
