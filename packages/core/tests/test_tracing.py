@@ -338,6 +338,13 @@ try:
     DBOS(config={"name": "app", "system_database_url": sys.argv[1], "enable_otlp": True})
 except DBOSConfigError as exc:
     print("error:", exc)
+import logging
+class Show(logging.Handler):
+    def emit(self, record):
+        print("warning:", record.getMessage())
+logging.getLogger("dbos").addHandler(Show(logging.WARNING))
+DBOS(config={"name": "app", "system_database_url": sys.argv[1], "otlp_traces_endpoints": ["http://c:4318/v1/traces"]})
+DBOS.destroy()
 """
 
 
@@ -356,6 +363,9 @@ def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(
     # Starting a span by hand names the extra too, not just the missing module.
     assert "start_span: DBOS.tracer.start_span needs OpenTelemetry" in done.stdout, done.stdout
     assert "pip install 'dbos-core[otel]'" in done.stdout.split("start_span:", 1)[1]
+    # Endpoints without enable_otlp: the warning names both what to set and what to install.
+    warning = done.stdout.split("warning:", 1)[1]
+    assert "enable_otlp" in warning and "pip install 'dbos-core[otel]'" in warning, done.stdout
 
 
 def test_the_tracer_starts_spans_with_dbos_attributes(

@@ -136,9 +136,10 @@ def observability_settings(config: Mapping[str, Any]) -> ObservabilitySettings:
             f"config['enable_otlp'] asks for OpenTelemetry, which is not installed: {OTEL_EXTRA}"
         )
     if not enable and (traces or logs or metrics):
+        missing = "" if otel_installed() else f", and OpenTelemetry, not installed: {OTEL_EXTRA}"
         logger.warning(
             "config's otlp_*_endpoints are ignored: OpenTelemetry export needs "
-            "config['enable_otlp'] = True too (as in DBOS Transact)"
+            f"config['enable_otlp'] = True too (as in DBOS Transact){missing}"
         )
     port = config.get("admin_port")
     if port is not None and (type(port) is not int or not 0 <= port <= 65535):
