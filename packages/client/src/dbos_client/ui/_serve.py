@@ -22,8 +22,10 @@ def listen(host: str, port: int) -> socket.socket:
         DBOSException: the address cannot be bound (taken, not this machine's, unknown name);
             the message names the address and the reason.
     """
+    # As uvicorn picks it: IPv6 for an address with a colon, else IPv4 (a name such as
+    # localhost then binds its IPv4 address, whatever order the resolver gives).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         raise DBOSException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
