@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from dbos import DBOS, Queue, SetEnqueueOptions, SetWorkflowID
+from dbos.storage import mask_password
 
 orders = Queue("orders", concurrency=2)
 
@@ -46,6 +47,14 @@ def place_order(order_id: str, items: int, amount: float) -> str:
     return f"{order_id} shipped"
 
 
+def dashboard_command(url: str) -> str:
+    """The command that opens the dashboard on `url`, without its password: a URL with one
+    came from DBOS_SYSTEM_DATABASE_URL, which `dbos ui` reads too."""
+    if mask_password(url) == url:
+        return f"dbos ui --db-url {url}"
+    return "dbos ui  # reads DBOS_SYSTEM_DATABASE_URL (its password is not printed)"
+
+
 def main(argv: list[str]) -> str:
     """Run the shop on the database of `argv` and return that database's URL."""
     once = "--once" in argv
@@ -69,7 +78,7 @@ def main(argv: list[str]) -> str:
     with SetWorkflowID("order-4"), SetEnqueueOptions(delay_seconds=3600):
         orders.enqueue(place_order, "order-4", 40, 80.0)
     print("order-4: held on the queue for an hour")
-    print(f"\nOpen the dashboard in another terminal:\n  dbos ui --db-url {url}\n")
+    print(f"\nOpen the dashboard in another terminal:\n  {dashboard_command(url)}\n")
     if not once:
         try:
             while True:

@@ -2,10 +2,13 @@
 
 Run it with ``python otlp_stub.py [--port 4318]``. It accepts ``POST /v1/traces`` and
 ``POST /v1/logs`` in both OTLP/HTTP encodings (protobuf, what the SDK's exporters send, and
-JSON) and prints one line per span and per log record, flushed at once, such as::
+JSON) and prints one line per span and per log record, flushed at once, and a second line
+for a span that ended with status ERROR (its message and its events), such as::
 
     span place_order trace=5b8e... span=1f0c... parent=9a3d...
     log reserving book trace=5b8e...
+    span place_order trace=77aa... span=04d2... parent=c1e9...
+      status ERROR: cannot charge 0 (events: exception)
 
 It keeps nothing and forwards nothing: a real deployment points ``otlp_traces_endpoints`` at
 an OpenTelemetry Collector, Jaeger or Grafana Tempo instead. Needs ``opentelemetry-proto``
@@ -31,8 +34,22 @@ SIGNALS = ("/v1/traces", "/v1/logs")
 PRINTING = threading.Lock()
 
 
-def span_line(name: str, trace_id: str, span_id: str, parent_id: str) -> str:
-    return f"span {name} trace={trace_id} span={span_id} parent={parent_id or '-'}"
+#: OTLP's status code of a span that ended in error (``STATUS_CODE_ERROR``).
+STATUS_ERROR = 2
+
+
+def span_line(
+    name: str,
+    trace_id: str,
+    span_id: str,
+    parent_id: str,
+    error: str | None = None,
+    events: list[str] | None = None,
+) -> str:
+    line = f"span {name} trace={trace_id} span={span_id} parent={parent_id or '-'}"
+    if error is not None:
+        line += f"\n  status ERROR: {error} (events: {', '.join(events or []) or 'none'})"
+    return line
 
 
 def log_line(body: str, trace_id: str) -> str:
@@ -44,7 +61,14 @@ def protobuf_lines(path: str, body: bytes) -> list[str]:
     if path == "/v1/traces":
         traces = ExportTraceServiceRequest.FromString(body)
         return [
-            span_line(span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex())
+            span_line(
+                span.name,
+                span.trace_id.hex(),
+                span.span_id.hex(),
+                span.parent_span_id.hex(),
+                span.status.message if span.status.code == STATUS_ERROR else None,
+                [event.name for event in span.events],
+            )
             for resource in traces.resource_spans
             for scope in resource.scope_spans
             for span in scope.spans
@@ -63,7 +87,14 @@ def json_lines(path: str, body: bytes) -> list[str]:
     document: dict[str, Any] = json.loads(body)
     if path == "/v1/traces":
         return [
-            span_line(span["name"], span["traceId"], span["spanId"], span.get("parentSpanId", ""))
+            span_line(
+                span["name"],
+                span["traceId"],
+                span["spanId"],
+                span.get("parentSpanId", ""),
+                _json_error(span.get("status", {})),
+                [event.get("name", "") for event in span.get("events", [])],
+            )
             for resource in document.get("resourceSpans", [])
             for scope in resource.get("scopeSpans", [])
             for span in scope.get("spans", [])
@@ -74,6 +105,14 @@ def json_lines(path: str, body: bytes) -> list[str]:
         for scope in resource.get("scopeLogs", [])
         for record in scope.get("logRecords", [])
     ]
+
+
+def _json_error(status: dict[str, Any]) -> str | None:
+    """The message of an OTLP/JSON span status that is an error (its code as a number or as
+    the enum's name), else None."""
+    if status.get("code") in (STATUS_ERROR, "STATUS_CODE_ERROR"):
+        return str(status.get("message", ""))
+    return None
 
 
 class Collector(BaseHTTPRequestHandler):

@@ -29,6 +29,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from opentelemetry import trace
 
 from dbos import DBOS, PropagateOtelContext, Queue
+from dbos.storage import mask_password
 
 try:
     import fastapi.telemetry  # noqa: F401  (FastAPI traces its requests itself)
@@ -82,7 +83,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         }
     )
     DBOS.launch()
-    print(f"dashboard: dbos ui --db-url {url}", flush=True)
+    if mask_password(url) == url:
+        print(f"dashboard: dbos ui --db-url {url}", flush=True)
+    else:  # from DBOS_SYSTEM_DATABASE_URL, which `dbos ui` reads too; never print the password
+        print("dashboard: dbos ui  # reads DBOS_SYSTEM_DATABASE_URL", flush=True)
     try:
         yield
     finally:

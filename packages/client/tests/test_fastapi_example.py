@@ -6,6 +6,7 @@ order, its steps and the app's queue with its stored settings."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -76,6 +77,33 @@ def stub() -> Iterator[tuple[str, Lines]]:
         process.wait(timeout=10)
 
 
+def _the_failed_order(base: str, spans: Lines) -> None:
+    """A failed order: its workflow span ends ERROR with an exception event, and the "ended in
+    ERROR" log record is in the same trace."""
+    _, placed = _call("POST", f"{base}/orders?item=pen&amount=0")
+    failed_id = placed["workflow_id"]
+    _, order = _call("GET", f"{base}/orders/{failed_id}?wait=true")
+    assert (order["status"], order["error"]) == ("ERROR", "cannot charge 0"), order
+    ended = f"log workflow {failed_id} (place_order) ended in ERROR"
+
+    def failed_span(seen: list[str]) -> tuple[dict[str, str], str] | None:
+        for line, after in itertools.pairwise(seen):
+            if line.startswith("span place_order trace=") and after.startswith(
+                "  status ERROR: cannot charge 0"
+            ):
+                return dict(part.split("=", 1) for part in line.split()[-3:]), after
+        return None
+
+    seen = spans.wait_for(
+        lambda seen: failed_span(seen) and any(x.startswith(ended) for x in seen),
+        "the failed order's span and log record",
+    )
+    found = failed_span(seen)
+    assert found is not None and "(events: exception)" in found[1], found
+    ended_line = next(line for line in seen if line.startswith(ended))
+    assert ended_line.rstrip().endswith(f"trace={found[0]['trace']}"), ended_line
+
+
 @pytest.mark.slow
 def test_the_fastapi_example(
     dbos_system_database_url: str, stub: tuple[str, Lines], ui_server: StartUI
@@ -138,6 +166,8 @@ def test_the_fastapi_example(
             span = found[step]
             assert span is not None and span["parent"] == workflow["span"], step
         assert f"log reserving book trace={request_span['trace']}\n" in seen
+
+        _the_failed_order(base, spans)
         assert app.poll() is None  # exported while running, not at shutdown
 
         # The dashboard on the app's system database shows the order and the app's queue.

@@ -45,3 +45,26 @@ def test_the_example_shop_in_the_dashboard(
     row = queues.partition('<tr data-queue="orders">')[2].partition("</tr>")[0]
     assert '<span class="setting" data-setting="concurrency">concurrency: 2</span>' in row
     assert "<td>1</td><td>0</td>" in row  # the held order waits, none runs
+
+
+def test_the_example_never_prints_the_database_password(
+    dbos_backend: str, dbos_system_database_url: str
+) -> None:
+    if dbos_backend != "postgres":
+        pytest.skip("a URL with a password: Postgres")
+    scheme, rest = dbos_system_database_url.split("://", 1)
+    user, host = rest.rsplit("@", 1) if "@" in rest else ("postgres", rest)
+    # The test server trusts local connections, so the password is ignored but present.
+    url = f"{scheme}://{user.split(':')[0]}:pw-never-shown@{host}"
+    env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": url}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pw-never-shown" not in result.stdout + result.stderr
+    assert "dbos ui  # reads DBOS_SYSTEM_DATABASE_URL" in result.stdout

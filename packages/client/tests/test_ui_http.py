@@ -194,6 +194,13 @@ def test_schedules_page_shows_stored_schedules_and_their_runs(
     assert "<td>1</td>" in triggered
     assert f"/workflows/{quote(handle.workflow_id, safe='')}" in triggered
     assert ">SUCCESS<" in triggered
+    # The rows refresh without a reload: the page polls its fragment, which shows a new run.
+    assert 'hx-get="/schedules?fragment=1"' in body
+    DBOS.trigger_schedule("ui-triggered").get_result()
+    fragment = request(server, "GET", "/schedules?fragment=1").body
+    assert fragment.lstrip().startswith('<table id="schedules">') and "<html" not in fragment
+    again = fragment.partition('<tr data-schedule="ui-triggered">')[2].partition("</tr>")[0]
+    assert "<td>2</td>" in again
 
 
 def test_user_data_is_escaped(app: None, ui_server: StartUI) -> None:
@@ -400,3 +407,50 @@ def test_ids_with_slashes_and_markup(app: None, ui_server: StartUI) -> None:
     done = confirm(server, quoted, "cancel")
     assert done.status == 303 and done.headers["location"].startswith(f"/workflows/{quoted}?")
     assert DBOS.get_workflow_status(odd).status == "CANCELLED"  # type: ignore[union-attr]
+
+
+def test_cli_names_a_taken_port_and_says_the_port_it_picked(
+    app: None, dbos_system_database_url: str
+) -> None:
+    pytest.importorskip("uvicorn", reason="the dbos-client[ui] extra is not installed")
+    import socket
+
+    command = Path(sys.executable).parent / "dbos"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DBOS_SYSTEM_DATABASE_URL", "DBOS_UI_TOKEN")
+    }
+    base = [str(command), "ui", "--db-url", dbos_system_database_url]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = subprocess.run(
+            [*base, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    # A clear error, and no "dashboard at <url>" line for a URL that is not served.
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in refused.stderr
+    assert "DBOS dashboard for" not in refused.stdout
+    # Port 0: the system picks a free port, and the line says which.
+    process = subprocess.Popen(
+        [*base, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.search(r"at http://127\.0\.0\.1:(\d+)/", first)
+        assert found is not None and found.group(1) != "0", first
+        connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=30)
+        connection.request("GET", "/workflows")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -5,6 +5,7 @@ on every backend."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -74,6 +76,24 @@ def test_healthy_process_answers_200_and_the_metrics_view(launch: Launch) -> Non
     assert get("/nothing-here")[0] == 404
 
 
+def test_head_answers_the_status_and_other_methods_a_json_405(launch: Launch) -> None:
+    launch(admin_port=0)
+    host, port = _address()
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("HEAD", "/dbos-healthz")
+        head = connection.getresponse()
+        assert (head.status, head.read()) == (200, b"")
+        for method in ("POST", "PUT", "DELETE"):
+            connection.request(method, "/dbos-healthz", body=b"{}")
+            refused = connection.getresponse()
+            assert refused.status == 405 and refused.getheader("Allow") == "GET, HEAD"
+            assert refused.getheader("Content-Type") == "application/json"
+            assert json.loads(refused.read()) == {"error": f"{method} not allowed: GET only"}
+    finally:
+        connection.close()
+
+
 def test_unreachable_database_answers_503_with_the_reason(
     launch: Launch, dbos_faults: FaultInjector
 ) -> None:
@@ -85,6 +105,37 @@ def test_unreachable_database_answers_503_with_the_reason(
     assert any("system database unreachable" in reason for reason in body["reasons"])
     dbos_faults.clear()
     assert get("/dbos-healthz")[0] == 200
+
+
+def test_a_real_outage_answers_503_and_200_once_the_database_is_back(
+    launch: Launch, dbos_backend: str, dbos_system_database_url: str, dbos_faults: FaultInjector
+) -> None:
+    """Postgres refuses every new connection to the system database and drops the open ones
+    (no fault injection): the health check says the database is unreachable, then healthy
+    again once connections are allowed."""
+    if dbos_backend != "postgres":
+        pytest.skip("a server that refuses connections: Postgres only")
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(dbos_system_database_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    database = sql.Identifier(parts.path.lstrip("/"))
+    launch(admin_port=0, sys_db_retry_timeout_sec=1)
+    assert get("/dbos-healthz")[0] == 200
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database))
+        try:
+            dbos_faults.drop_connections()
+            code, body = get("/dbos-healthz")
+            assert code == 503, body
+            assert any("system database unreachable" in r for r in body["reasons"]), body
+        finally:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(database))
+    deadline = time.monotonic() + 60
+    while get("/dbos-healthz")[0] != 200:
+        assert time.monotonic() < deadline, "still unhealthy a minute after the outage"
+        time.sleep(0.2)
 
 
 def test_a_stopped_background_thread_answers_503(launch: Launch) -> None:

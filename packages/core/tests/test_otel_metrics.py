@@ -10,10 +10,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+import dbos._metrics
 from dbos import DBOS, Queue
 
 Launch = Callable[..., None]
@@ -45,6 +47,7 @@ def _points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
 
 
 metrics_queue = Queue("metrics-queue", polling_interval_sec=0.05)
+idle_queue = Queue("metrics-idle-queue")
 release = threading.Event()
 
 
@@ -68,7 +71,10 @@ def held() -> None:
     release.wait(30)
 
 
-def test_counts_durations_queues_lease_and_threads(launch: Launch) -> None:
+def test_counts_durations_queues_lease_and_threads(
+    launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dbos._metrics, "QUEUE_READING_REUSE_S", 0.0)  # each collection reads
     _install_reader()
     launch(enable_otlp=True)
     _points()  # start from what earlier tests left
@@ -102,6 +108,13 @@ def test_counts_durations_queues_lease_and_threads(launch: Launch) -> None:
     assert alive == {"heartbeat": 1, "queue_worker": 1, "scheduler": 1}
     (lease,) = points["dbos.lease.age"]
     assert lease[1] >= 0
+    # A declared queue without tasks reports 0, not nothing.
+    assert depth["metrics-idle-queue"] == 0 and busy["metrics-idle-queue"] == 0
     release.set()
     running.get_result()
     assert queued.get_result() == 6
+    # Drained, the queue's series drop to 0 instead of ending.
+    points = _points()
+    depth = {a["queue.name"]: v for a, v in points.get("dbos.queue.depth", [])}
+    busy = {a["queue.name"]: v for a, v in points.get("dbos.queue.running", [])}
+    assert depth["metrics-queue"] == 0 and busy["metrics-queue"] == 0

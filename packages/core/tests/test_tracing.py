@@ -23,7 +23,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from dbos import DBOS, DBOSConfigError, PropagateOtelContext, Queue, SetWorkflowAttributes
+from dbos import (
+    DBOS,
+    DBOSConfigError,
+    DBOSContextSetAuth,
+    PropagateOtelContext,
+    Queue,
+    SetWorkflowAttributes,
+)
 
 Launch = Callable[..., None]
 
@@ -179,6 +186,33 @@ def test_semconv_attribute_names(launch: Launch, spans: Callable[[], list[Readab
     assert "dbos.executor.id" in workflow.attributes
 
 
+def test_workflow_spans_carry_the_identity_they_run_as(
+    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+) -> None:
+    """As in DBOS Transact 3.4, a workflow's span (called, or run by the queue worker) has the
+    authenticated user and roles, as its steps' spans do; without an identity, none."""
+    launch(enable_otlp=True, otel_attribute_format="semconv")
+    with DBOSContextSetAuth("alice", ["admin", "ops"]):
+        called = DBOS.start_workflow(plain_workflow, 4)
+        called.get_result()
+        queued = retry_queue.enqueue(plain_workflow, 5)
+        queued.get_result()
+    anonymous = DBOS.start_workflow(plain_workflow, 6)
+    anonymous.get_result()
+    by_id = {
+        (span.name, span.attributes["dbos.operation.workflow_id"]): span.attributes
+        for span in spans()
+        if span.attributes and "dbos.operation.workflow_id" in span.attributes
+    }
+    for handle in (called, queued):
+        for name in (plain_workflow.__qualname__, first_step.__qualname__):
+            attributes = by_id[(name, handle.workflow_id)]
+            assert attributes["dbos.user.name"] == "alice", (name, attributes)
+            assert attributes["dbos.user.roles"] == '["admin", "ops"]'
+    workflow = by_id[(plain_workflow.__qualname__, anonymous.workflow_id)]
+    assert "dbos.user.name" not in workflow and "dbos.user.roles" not in workflow
+
+
 def test_no_spans_without_enable_otlp(
     launch: Launch, spans: Callable[[], list[ReadableSpan]]
 ) -> None:
@@ -270,6 +304,15 @@ def test_config_errors_name_the_problem(dbos_system_database_url: str) -> None:
         DBOS(config={**base, "otlp_traces_endpoints": "http://x"})  # type: ignore[typeddict-item]
     with pytest.raises(DBOSConfigError, match="admin_port"):
         DBOS(config={**base, "admin_port": 70000})  # type: ignore[typeddict-item]
+    # An endpoint that could never be exported to is refused, its password masked.
+    for bad in ("localhost:4318/v1/traces", "grpc://collector:4317", "http://"):
+        config: Any = {**base, "enable_otlp": True, "otlp_logs_endpoints": [bad]}
+        with pytest.raises(DBOSConfigError, match=r"otlp_logs_endpoints.*not an http"):
+            DBOS(config=config)
+    config = {**base, "otlp_traces_endpoints": ["ftp://u:s3cret@collector/v1/traces"]}
+    with pytest.raises(DBOSConfigError) as refused:
+        DBOS(config=config)
+    assert "s3cret" not in str(refused.value)
     DBOS.destroy()
 
 
@@ -288,13 +331,26 @@ with PropagateOtelContext():
     pass
 print("span:", DBOS.span)
 try:
+    DBOS.tracer.start_span({"name": "by-hand"})
+except ModuleNotFoundError as exc:
+    print("start_span:", exc)
+try:
     DBOS(config={"name": "app", "system_database_url": sys.argv[1], "enable_otlp": True})
 except DBOSConfigError as exc:
     print("error:", exc)
+import logging
+class Show(logging.Handler):
+    def emit(self, record):
+        print("warning:", record.getMessage())
+logging.getLogger("dbos").addHandler(Show(logging.WARNING))
+DBOS(config={"name": "app", "system_database_url": sys.argv[1], "otlp_traces_endpoints": ["http://c:4318/v1/traces"]})
+DBOS.destroy()
 """
 
 
-def test_without_the_extra_enable_otlp_says_what_to_install(dbos_system_database_url: str) -> None:
+def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(
+    dbos_system_database_url: str,
+) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT_OTEL, dbos_system_database_url],
         capture_output=True,
@@ -304,6 +360,12 @@ def test_without_the_extra_enable_otlp_says_what_to_install(dbos_system_database
     )
     assert "span: None" in done.stdout
     assert "error:" in done.stdout and "dbos-core[otel]" in done.stdout, done.stdout + done.stderr
+    # Starting a span by hand names the extra too, not just the missing module.
+    assert "start_span: DBOS.tracer.start_span needs OpenTelemetry" in done.stdout, done.stdout
+    assert "pip install 'dbos-core[otel]'" in done.stdout.split("start_span:", 1)[1]
+    # Endpoints without enable_otlp: the warning names both what to set and what to install.
+    warning = done.stdout.split("warning:", 1)[1]
+    assert "enable_otlp" in warning and "pip install 'dbos-core[otel]'" in warning, done.stdout
 
 
 def test_the_tracer_starts_spans_with_dbos_attributes(

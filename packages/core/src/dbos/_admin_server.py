@@ -58,6 +58,14 @@ class AdminServer:
             def do_GET(self) -> None:
                 admin._serve(self)
 
+            def do_HEAD(self) -> None:  # a probe that asks for the status only
+                admin._serve(self, with_body=False)
+
+            def _refuse(self) -> None:  # read-only: a JSON 405, not the library's HTML 501
+                admin._reply(self, 405, {"error": f"{self.command} not allowed: GET only"})
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("admin server: " + format, *args)
 
@@ -143,24 +151,30 @@ class AdminServer:
             view["queues_error"] = f"{type(exc).__name__}: {exc}"
         return view
 
-    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+    def _serve(self, request: BaseHTTPRequestHandler, with_body: bool = True) -> None:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             healthy, reasons = self.health()
             if healthy:
-                self._reply(request, 200, {"status": "healthy"})
+                self._reply(request, 200, {"status": "healthy"}, with_body)
             else:
-                self._reply(request, 503, {"status": "unhealthy", "reasons": reasons})
+                body = {"status": "unhealthy", "reasons": reasons}
+                self._reply(request, 503, body, with_body)
         elif path == METRICS_PATH:
-            self._reply(request, 200, self.view())
+            self._reply(request, 200, self.view(), with_body)
         else:
-            self._reply(request, 404, {"error": f"no such path: {path}"})
+            self._reply(request, 404, {"error": f"no such path: {path}"}, with_body)
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler, code: int, body: dict[str, Any], with_body: bool = True
+    ) -> None:
         data = json.dumps(body).encode()
         request.send_response(code)
         request.send_header("Content-Type", "application/json")
         request.send_header("Content-Length", str(len(data)))
+        if code == 405:
+            request.send_header("Allow", "GET, HEAD")
         request.end_headers()
-        request.wfile.write(data)
+        if with_body:
+            request.wfile.write(data)

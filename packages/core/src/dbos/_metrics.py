@@ -8,7 +8,8 @@ Instrument names (units in brackets): ``dbos.workflows.started`` and
 ``dbos.workflows.recovered`` (counters, attribute ``workflow.name``),
 ``dbos.workflows.ended`` (counter, ``workflow.name`` and ``workflow.status``),
 ``dbos.step.duration`` (histogram [ms], ``step.name`` and ``step.status``),
-``dbos.queue.depth`` and ``dbos.queue.running`` (gauges, ``queue.name``),
+``dbos.queue.depth`` and ``dbos.queue.running`` (gauges, ``queue.name``; every queue this
+process declared, 0 when it has no task, and any other queue with tasks),
 ``dbos.lease.age`` (gauge [s] since the last heartbeat), ``dbos.background.alive`` (gauge, 1 or
 0, ``service``)."""
 
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._engine.health import background_alive, lease_age_s
+from ._engine.queues import INTERNAL_QUEUE_NAME, declared_queues
 from .plugins import hookimpl
 from .storage import WorkflowQuery
 
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 
 #: At most this many queued and running rows are read for one depth reading.
 QUEUE_SCAN_LIMIT = 10_000
+#: Seconds a queue reading is reused: one collection calls the depth and the running gauges
+#: one after the other, and they share one listing.
+QUEUE_READING_REUSE_S = 1.0
 
 #: The instruments, made once per process (a meter keeps what it made), and the plugin of the
 #: launched instance that the gauges read.
@@ -83,7 +88,8 @@ def _observe_queues(which: str) -> Iterable[Observation]:
     if plugin is None:
         return []
     return [
-        Observation(counts[which], {"queue.name": name}) for name, counts in plugin.queues().items()
+        Observation(counts[which], {"queue.name": name})
+        for name, counts in plugin.queue_reading().items()
     ]
 
 
@@ -125,6 +131,7 @@ class MetricsPlugin:
         self.recovered: Counter[str] = Counter()
         self.ended: Counter[tuple[str, str]] = Counter()
         self._step_started: dict[tuple[str, int], float] = {}
+        self._queue_reading: tuple[float, dict[str, dict[str, int]]] | None = None
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -197,6 +204,27 @@ class MetricsPlugin:
             elif row.status == "PENDING":
                 counts["running"] += 1
         return found
+
+    def queue_reading(self) -> dict[str, dict[str, int]]:
+        """What the queue gauges report: `queues`, with every queue this process declared
+        that has no task at 0 (so a drained queue's series drops to 0 rather than ending),
+        read at most once per `QUEUE_READING_REUSE_S` seconds.
+
+        Raises:
+            DBOSConnectionError: the system database could not be read.
+        """
+        with self._lock:
+            cached = self._queue_reading
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < QUEUE_READING_REUSE_S:
+            return cached[1]
+        reading = self.queues()
+        for queue in declared_queues():
+            if queue.name != INTERNAL_QUEUE_NAME:
+                reading.setdefault(queue.name, {"enqueued": 0, "running": 0})
+        with self._lock:
+            self._queue_reading = (now, reading)
+        return reading
 
     def snapshot(self) -> dict[str, Any]:
         """The counts so far, as JSON-ready data."""

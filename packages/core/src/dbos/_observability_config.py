@@ -12,8 +12,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._base.errors import DBOSConfigError
+from ._base.secrets import mask_password
 
 logger = logging.getLogger("dbos")
 
@@ -73,6 +75,17 @@ def _endpoints(config: Mapping[str, Any], key: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise DBOSConfigError(f"config[{key!r}] must be a list of URLs (strings), got {value!r}")
+    for url in value:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise DBOSConfigError(
+                f"config[{key!r}] has {mask_password(url)!r}, which is not an http:// or "
+                "https:// URL (OTLP/HTTP, such as 'http://collector:4318/v1/traces')"
+            )
     return tuple(value)
 
 
@@ -89,9 +102,10 @@ def observability_settings(config: Mapping[str, Any]) -> ObservabilitySettings:
     """Check the observability keys of `config`.
 
     Raises:
-        DBOSConfigError: a key of the wrong type, an unknown ``otel_attribute_format``, a port
-            out of range, or OpenTelemetry asked for (``enable_otlp``, endpoints) while the
-            ``otel`` extra is not installed (the message says what to install).
+        DBOSConfigError: a key of the wrong type, an endpoint that is not an http(s) URL, an
+            unknown ``otel_attribute_format``, a port out of range, or OpenTelemetry asked
+            for (``enable_otlp``, endpoints) while the ``otel`` extra is not installed (the
+            message says what to install).
     """
     enable = _flag(config, "enable_otlp")
     traces = _endpoints(config, "otlp_traces_endpoints")
@@ -122,9 +136,10 @@ def observability_settings(config: Mapping[str, Any]) -> ObservabilitySettings:
             f"config['enable_otlp'] asks for OpenTelemetry, which is not installed: {OTEL_EXTRA}"
         )
     if not enable and (traces or logs or metrics):
+        missing = "" if otel_installed() else f", and OpenTelemetry, not installed: {OTEL_EXTRA}"
         logger.warning(
             "config's otlp_*_endpoints are ignored: OpenTelemetry export needs "
-            "config['enable_otlp'] = True too (as in DBOS Transact)"
+            f"config['enable_otlp'] = True too (as in DBOS Transact){missing}"
         )
     port = config.get("admin_port")
     if port is not None and (type(port) is not int or not 0 <= port <= 65535):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._engine.context import TRACE_CARRIER_ATTRIBUTE
 from ._engine.roles import current_identity
+from ._observability_config import OTEL_EXTRA
 from .plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -101,9 +102,16 @@ class DBOSTracer:
         attributes and ``otlp_attributes``.
 
         Raises:
-            ModuleNotFoundError: OpenTelemetry is not installed.
+            ModuleNotFoundError: OpenTelemetry is not installed; the message says what to
+                install (ours: DBOS Transact fails with the bare import error).
         """
-        from opentelemetry import trace
+        try:
+            from opentelemetry import trace
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"DBOS.tracer.start_span needs OpenTelemetry, which is not installed: {OTEL_EXTRA}",
+                name=exc.name,
+            ) from exc
 
         tracer = trace.get_tracer(TRACER_NAME)
         if parent is not None:
@@ -175,6 +183,17 @@ def _stored_carrier(attributes: str | None) -> object:
     return decoded.get(TRACE_CARRIER_ATTRIBUTE) if isinstance(decoded, dict) else None
 
 
+def _identity_attributes(
+    user: str | None, roles: tuple[str, ...] | None, assumed_role: str | None
+) -> dict[str, Any]:
+    """DBOS Transact's identity attributes of a span (None values are left out)."""
+    return {
+        "authenticatedUser": user,
+        "authenticatedUserRoles": json.dumps(list(roles)) if roles is not None else None,
+        "authenticatedUserAssumedRole": assumed_role,
+    }
+
+
 class _Parent:
     __slots__ = ("context", "queue_name")
 
@@ -218,8 +237,16 @@ class TracingPlugin:
                 self._parents.popitem(last=False)
 
     @hookimpl
-    def dbos_workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
-        """Start and activate the workflow's span."""
+    def dbos_workflow_started(
+        self,
+        workflow_id: str,
+        name: str,
+        recovered: bool,
+        authenticated_user: str | None,
+        authenticated_roles: tuple[str, ...] | None,
+        assumed_role: str | None,
+    ) -> None:
+        """Start and activate the workflow's span, with the identity it runs as."""
         with self._lock:
             parent = self._parents.pop(workflow_id, None)
         attributes: dict[str, Any] = {
@@ -227,6 +254,7 @@ class TracingPlugin:
             "operationUUID": workflow_id,
             "operationType": "workflow",
             "queueName": parent.queue_name if parent else None,
+            **_identity_attributes(authenticated_user, authenticated_roles, assumed_role),
         }
         self._open_span((workflow_id, -1), attributes, parent.context if parent else None)
 
@@ -252,11 +280,9 @@ class TracingPlugin:
             # DBOS Transact 3.4 runs a datasource transaction as a step: same span shape.
             attributes["operationType"] = "step"
         identity = current_identity()
-        attributes["authenticatedUser"] = identity.user
-        attributes["authenticatedUserRoles"] = (
-            json.dumps(identity.roles) if identity.roles is not None else None
+        attributes.update(
+            _identity_attributes(identity.user, identity.roles, identity.assumed_role)
         )
-        attributes["authenticatedUserAssumedRole"] = identity.assumed_role
         self._open_span((workflow_id, function_id), attributes, None)
         if kind == "transaction":
             with self._lock:

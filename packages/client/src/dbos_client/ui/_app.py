@@ -39,6 +39,9 @@ _QUESTIONS = {
 NOTICES = {**render.OUTCOME_TEXT, "forked": "forked: the new workflow is queued"}
 #: How often live parts of a page refresh, in seconds.
 POLL_S = 2
+#: Seconds between two refreshes of the schedules page: each reads up to 2,000 recent
+#: workflows for the schedules' runs, and schedules tick by the minute.
+SCHEDULES_POLL_S = 10
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -207,7 +210,13 @@ class _Pages:
 
     async def schedules(self, request: Request) -> Response:
         found = await run_in_threadpool(self.reader.schedules)
-        return self.page(request, "schedules.html", schedules=found)
+        fragment = request.query_params.get("fragment") == "1"
+        return self.page(
+            request,
+            "_schedule_rows.html" if fragment else "schedules.html",
+            schedules=found,
+            schedules_poll_s=SCHEDULES_POLL_S,
+        )
 
     async def executors(self, request: Request) -> Response:
         leases = await run_in_threadpool(self.reader.executors)

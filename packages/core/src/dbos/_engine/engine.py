@@ -304,7 +304,8 @@ class Engine:
         `DBOSClient` call that gave up) is never recorded as its outcome: the body runs again
         from its checkpoints once the system database answers, as a recovery would."""
         try:
-            self.hooks.workflow_started(workflow_id, registration.name, not fresh)
+            who = (identity.user, identity.roles, identity.assumed_role)
+            self.hooks.workflow_started(workflow_id, registration.name, not fresh, who)
             with ride_out_outages():
                 recorded: dict[int, StepRecord] = {}
                 if not fresh and not nothing_recorded:

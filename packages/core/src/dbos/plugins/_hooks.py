@@ -178,11 +178,25 @@ class Hooks:
                 delay_s=delay_s,
             )
 
-    def workflow_started(self, workflow_id: str, name: str, recovered: bool) -> None:
+    def workflow_started(
+        self,
+        workflow_id: str,
+        name: str,
+        recovered: bool,
+        identity: tuple[str | None, tuple[str, ...] | None, str | None] = (None, None, None),
+    ) -> None:
         """Call ``dbos_workflow_started``: a workflow body is about to run (first run or
-        recovery)."""
+        recovery), as `identity` (user, roles, assumed role)."""
         if self._workflow_started.get_hookimpls():
-            self._workflow_started(workflow_id=workflow_id, name=name, recovered=recovered)
+            user, roles, assumed_role = identity
+            self._workflow_started(
+                workflow_id=workflow_id,
+                name=name,
+                recovered=recovered,
+                authenticated_user=user,
+                authenticated_roles=roles,
+                assumed_role=assumed_role,
+            )
 
     def workflow_finished(self, workflow_id: str, name: str, status: str) -> None:
         """Call ``dbos_workflow_finished``: a workflow's outcome is recorded."""

@@ -37,8 +37,16 @@ def dbos_test_backends() -> Sequence[BackendForTests] | None:
 
 
 @hookspec
-def dbos_workflow_started(workflow_id: str, name: str, recovered: bool) -> None:
-    """A workflow body is about to run in this process (first run or recovery)."""
+def dbos_workflow_started(
+    workflow_id: str,
+    name: str,
+    recovered: bool,
+    authenticated_user: str | None,
+    authenticated_roles: tuple[str, ...] | None,
+    assumed_role: str | None,
+) -> None:
+    """A workflow body is about to run in this process (first run or recovery), as
+    `authenticated_user` with `authenticated_roles` and `assumed_role` (None: none)."""
 
 
 @hookspec
