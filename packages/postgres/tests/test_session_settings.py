@@ -73,6 +73,26 @@ def test_a_url_that_sets_the_idle_timeout_wins(dbos_system_database_url: str) ->
     assert setting is not None and setting[0] == "7s"
 
 
+def test_connections_find_a_vanished_server_by_tcp_keepalives_and_user_timeout(
+    dbos_system_database_url: str,
+) -> None:
+    """libpq's keepalive and user-timeout settings reach a TCP connection (a partition fails a
+    statement in about half a minute, not TCP's 15); the URL's own value wins."""
+    conninfo = conninfo_for(dbos_system_database_url, "dbos", 5, None)
+    separator = "&" if "?" in dbos_system_database_url else "?"
+    own = conninfo_for(f"{dbos_system_database_url}{separator}keepalives_idle=77", "dbos", 5, None)
+    with psycopg.connect(conninfo) as connection, psycopg.connect(own) as other:
+        if connection.info.host.startswith("/"):
+            pytest.skip("a Unix socket has no TCP settings")
+        # The settings libpq opened the connections with.
+        mine = {o.keyword: o.val for o in connection.pgconn.info}
+        theirs = {o.keyword: o.val for o in other.pgconn.info}
+    assert mine[b"keepalives"] == b"1" and mine[b"keepalives_idle"] == b"10"
+    assert mine[b"keepalives_interval"] == b"5" and mine[b"keepalives_count"] == b"3"
+    assert mine[b"tcp_user_timeout"] == b"30000"
+    assert theirs[b"keepalives_idle"] == b"77"
+
+
 def test_listings_stop_at_the_observability_timeout(dbos_system_database_url: str) -> None:
     storage = PostgresStorage(
         dbos_system_database_url, StorageOptions(observability_query_timeout_s=0.3)

@@ -22,6 +22,17 @@ from ._sql import queries
 
 DEFAULT_CONNECT_TIMEOUT_S = 10
 
+#: libpq's TCP settings for the system database's connections (none apply over a Unix
+#: socket): keepalive probes after 10 s idle, every 5 s, 3 missed is a dead peer; data
+#: unacknowledged for 30 s is a dead peer too (Linux).
+TCP_DEFAULTS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
 
 def normalize_url(url: str) -> str:
     """Drop a SQLAlchemy-style driver suffix (``postgresql+psycopg://`` -> ``postgresql://``)."""
@@ -41,7 +52,8 @@ def conninfo_for(
     idle_transaction_timeout_s: float | None = None,
 ) -> str:
     """A libpq connection string for `url`, validated, with our defaults added: the
-    application name, the connect timeout and, unless `idle_transaction_timeout_s` is None or
+    application name, the connect timeout, TCP keepalives and user timeout (`TCP_DEFAULTS`)
+    and, unless `idle_transaction_timeout_s` is None or
     the URL's ``options`` set it already, ``idle_in_transaction_session_timeout``."""
     normalized = normalize_url(url)
     try:
@@ -59,6 +71,12 @@ def conninfo_for(
         )
     params.setdefault("application_name", application_name)
     params.setdefault("connect_timeout", max(1, round(connect_timeout_s)))
+    # A server that vanishes without a word (a network partition, a host lost) is found
+    # within about half a minute instead of TCP's ~15 minutes of retransmissions: a statement
+    # waiting on it, even in a libpq call that Ctrl-C cannot interrupt (see `_lean`), fails
+    # as a lost connection, which the engine rides out. A URL's own settings win.
+    for name, value in TCP_DEFAULTS.items():
+        params.setdefault(name, value)
     options = str(params.get("options") or "")
     if idle_transaction_timeout_s is not None and "idle_in_transaction_session_timeout" not in (
         options
