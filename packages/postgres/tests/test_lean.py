@@ -66,6 +66,18 @@ def test_a_statement_the_server_forgot_is_prepared_again(storage: PostgresStorag
         assert statement.rows(connection, {"x": 2})[1] == [(3,)]
 
 
+def test_a_statement_forgotten_inside_a_transaction_fails_it_and_is_prepared_next_time(
+    storage: PostgresStorage,
+) -> None:
+    statement = LeanStatement("again_tx", b"SELECT %(x)s::int * 2")
+    with storage._connection() as connection:
+        assert statement.rows(connection, {"x": 1})[1] == [(2,)]
+        connection.execute("DEALLOCATE ALL")
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName), connection.transaction():
+            statement.rows(connection, {"x": 2})
+        assert statement.rows(connection, {"x": 3})[1] == [(6,)]
+
+
 def test_server_errors_are_psycopgs_own_classes(storage: PostgresStorage) -> None:
     statement = LeanStatement("fails", b"SELECT 1 / %(x)s::int")
     with storage._connection() as connection:

@@ -80,8 +80,13 @@ class LeanStatement:
             result.status == pq.ExecStatus.FATAL_ERROR
             and result.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED
         ):
-            self._prepare(pgconn)  # the server forgot it (a pooler's reset): once more
-            result = pgconn.exec_prepared(self.name, values)
+            # The server forgot it (a pooler's reset): prepare it again, and run it once more
+            # unless the failure aborted the caller's transaction (then the caller fails).
+            prepared.discard(self.name)
+            if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                self._prepare(pgconn)
+                prepared.add(self.name)
+                result = pgconn.exec_prepared(self.name, values)
         return _decoded(pgconn, result)
 
     def _prepare(self, pgconn: pq.abc.PGconn) -> None:
