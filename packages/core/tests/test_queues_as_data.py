@@ -95,6 +95,28 @@ def test_a_refused_setting_changes_nothing(launch: Launch, dbos_storage: SystemS
     assert dbos_storage.get_queue("checked") == before
 
 
+def test_set_settings_changes_several_settings_together_or_none(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    queue = Queue("several", concurrency=4, worker_concurrency=3)
+    launch()
+    # Valid only as a whole: one setter at a time would refuse the first step.
+    queue.set_settings(concurrency=2, worker_concurrency=1, limiter={"limit": 5, "period": 2})
+    stored = dbos_storage.get_queue("several")
+    assert stored is not None
+    assert (stored.concurrency, stored.worker_concurrency, stored.rate_limit_max) == (2, 1, 5)
+    # One refused value: nothing changes, the valid ones included.
+    with pytest.raises(DBOSConfigError, match="worker_concurrency \\(9\\) cannot exceed"):
+        queue.set_settings(global_concurrency=8, worker_concurrency=9)
+    with pytest.raises(DBOSConfigError, match="unknown setting"):
+        queue.set_settings(concurrency=8, workers=2)
+    with pytest.raises(DBOSConfigError, match="not both"):
+        queue.set_settings(concurrency=8, global_concurrency=8)
+    assert dbos_storage.get_queue("several") == stored
+    asyncio.run(queue.set_settings_async(partition_concurrency=1, partition_limiter=None))
+    assert (queue.partition_concurrency, queue.concurrency) == (1, 2)
+
+
 def test_setters_need_a_stored_queue() -> None:
     DBOS.destroy()
     queue = Queue("not-yet-stored")

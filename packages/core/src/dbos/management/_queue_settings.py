@@ -433,6 +433,55 @@ class QueueSettings:
         """`set_partition_limiter` for async code."""
         await run_async(self._change(self._partition_limiter_change(value)))
 
+    # --- several at once (ours) ----------------------------------------------------------------
+
+    def _settings_change(self, settings: dict[str, Any]) -> dict[str, int | float | None]:
+        makers: dict[str, Callable[[Any], dict[str, int | float | None]]] = {
+            "global_concurrency": self._concurrency_change,
+            "concurrency": self._concurrency_change,
+            "worker_concurrency": self._worker_change,
+            "limiter": self._limiter_change,
+            "polling_interval_sec": self._polling_change,
+            "partition_concurrency": self._partition_change,
+            "partition_worker_concurrency": self._partition_worker_change,
+            "partition_limiter": self._partition_limiter_change,
+        }
+        unknown = sorted(set(settings) - set(makers))
+        if unknown:
+            raise DBOSConfigError(
+                f"queue {self.name!r}: unknown setting(s) {unknown}; known: {sorted(makers)}"
+            )
+        if "global_concurrency" in settings and "concurrency" in settings:
+            raise DBOSConfigError(
+                f"queue {self.name!r}: give global_concurrency or concurrency (its older "
+                "name), not both"
+            )
+        if not settings:
+            raise DBOSConfigError(f"queue {self.name!r}: set_settings needs a setting to change")
+        changes: dict[str, int | float | None] = {}
+        for key, value in settings.items():
+            changes.update(makers[key](value))
+        return changes
+
+    def set_settings(self, **settings: Any) -> None:
+        """Change several settings at once (ours; DBOS Transact 3.4 has one setter per
+        setting): keyword arguments named as the setters' settings (`global_concurrency` or
+        `concurrency`, `worker_concurrency`, `limiter`, `polling_interval_sec`,
+        `partition_concurrency`, `partition_worker_concurrency`, `partition_limiter`), None
+        removing a limit. The new settings are checked together (`check_queue`) and written in
+        one update, so either all change or none does, and a change that is valid only as a
+        whole (lowering `concurrency` and `worker_concurrency` together) is accepted.
+
+        Raises:
+            DBOSConfigError: an unknown name, no setting, a value refused (nothing changes).
+            DBOSException: the queue is not stored (not launched yet, or deleted).
+        """
+        run_sync(self._change(self._settings_change(settings)))
+
+    async def set_settings_async(self, **settings: Any) -> None:
+        """`set_settings` for async code."""
+        await run_async(self._change(self._settings_change(settings)))
+
 
 def store_procedure(
     storage: SystemStorage, queue: StoredQueue, on_conflict: str, latest: bool
