@@ -315,6 +315,31 @@ def test_dbos_client_registers_retrieves_lists_and_deletes_queues(
         assert client.list_queues() == [] and dbos_storage.list_queues() == []
 
 
+def test_list_queues_filters_by_the_application_that_stored_them(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    Queue("app-owned")
+    launch()  # the test app's name
+    with DBOSClient(dbos_system_database_url) as client:
+        client.register_queue("billing-owned", application_name="billing")
+        client.register_queue("unowned")
+        assert client.retrieve_queue("billing-owned").application_name == "billing"  # type: ignore[union-attr]
+        assert client.retrieve_queue("unowned").application_name is None  # type: ignore[union-attr]
+        app_name = DBOS.retrieve_queue("app-owned").application_name  # type: ignore[union-attr]
+        assert app_name is not None
+        names = {q.name for q in DBOS.list_queues()}
+        assert {"app-owned", "billing-owned", "unowned"} <= names  # every application's
+        # (Queues declared by earlier tests of this process are the app's too.)
+        mine = {q.name for q in DBOS.list_queues(application_name=app_name)}
+        assert "app-owned" in mine and not {"billing-owned", "unowned"} & mine
+        both = {q.name for q in client.list_queues(application_name=["billing", app_name])}
+        assert both == mine | {"billing-owned"}
+        listed = asyncio.run(client.list_queues_async(application_name="billing"))
+        assert [q.name for q in listed] == ["billing-owned"]
+        with pytest.raises(DBOSException, match="application_name must be"):
+            client.list_queues(application_name=3)  # type: ignore[arg-type]
+
+
 def test_the_queues_as_data_example_runs(dbos_system_database_url: str) -> None:
     """examples/queues_as_data.py: a stored limit of 1 holds, then a client raises it to 3 and
     the running app applies it without a restart."""

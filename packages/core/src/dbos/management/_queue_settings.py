@@ -256,6 +256,14 @@ class QueueSettings:
     # --- getters ----------------------------------------------------------------------------
 
     @property
+    def application_name(self) -> str | None:
+        """The application that stored the queue (None: a client that named none, or not
+        stored yet): DBOS Transact 3.4's attribute, read from the stored queue as the
+        getters are."""
+        value: str | None = self._get("application_name")
+        return value
+
+    @property
     def global_concurrency(self) -> int | None:
         """Most tasks running at once across all processes (None: no limit)."""
         value: int | None = self._get("concurrency")
