@@ -79,6 +79,13 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
     )
 
 
+@pytest.mark.parametrize("name", [name for name in OWN_ON_BOTH_SIDES if name.endswith("_async")])
+def test_each_async_form_of_a_client_call_shows_its_parameters(name: str) -> None:
+    # `help(client.create_schedule_async)` lists the keywords, not `**kwargs`.
+    sync = inspect.signature(getattr(DBOSClient, name.removesuffix("_async"))).parameters
+    assert inspect.signature(getattr(DBOSClient, name)).parameters == sync
+
+
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
