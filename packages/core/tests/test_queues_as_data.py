@@ -260,6 +260,28 @@ def test_the_partitioned_checks_follow_the_documented_meaning() -> None:
     assert both.declared.partition_worker_concurrency == 1 and both.declared.rate_limit_max == 10
     assert both.declared.partition_queue
     Queue("per-worker-partition", partition_worker_concurrency=3, worker_concurrency=8)
+    # `partition_queue=True` with one of 3.4's arguments: the others keep 3.4's meaning too,
+    # so `concurrency` and `limiter` bound the whole queue (the older form is without them).
+    mixed = Queue(
+        "mixed-partitioned",
+        concurrency=6,
+        limiter={"limit": 5, "period": 2.0},
+        partition_queue=True,
+        partition_worker_concurrency=1,
+    )
+    assert (mixed.declared.concurrency, mixed.declared.rate_limit_max) == (6, 5)
+    assert mixed.declared.partition_concurrency is None
+    assert mixed.declared.partition_rate_limit_max is None
+    limited = Queue(
+        "limited-partitioned",
+        partition_queue=True,
+        partition_concurrency=2,
+        limiter={"limit": 5, "period": 2.0},
+    )
+    assert (limited.declared.rate_limit_max, limited.declared.partition_rate_limit_max) == (5, None)
+    older = Queue("older-partitioned", 2, {"limit": 3, "period": 1.0}, partition_queue=True)
+    assert (older.declared.partition_concurrency, older.declared.concurrency) == (2, None)
+    assert (older.declared.partition_rate_limit_max, older.declared.rate_limit_max) == (3, None)
     with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
         Queue("narrow-process", partition_worker_concurrency=3, worker_concurrency=2)
     with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):

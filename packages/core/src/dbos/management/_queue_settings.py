@@ -152,10 +152,20 @@ def queue_from_arguments(
         )
     limit, period = rate_limit(limiter, "limiter", name)
     partition_limit, partition_period = rate_limit(partition_limiter, "partition_limiter", name)
-    # The older partitioned form: `concurrency` and `limiter` bound each partition.
-    if partition_queue and global_concurrency is None and partition_concurrency is None:
+    # The older partitioned form (`partition_queue=True` and none of DBOS Transact 3.4's
+    # `global_concurrency` or `partition_*` arguments): `concurrency` and `limiter` bound each
+    # partition. With any of those, every argument has 3.4's meaning.
+    older_form = partition_queue and all(
+        argument is None
+        for argument in (
+            global_concurrency,
+            partition_concurrency,
+            partition_worker_concurrency,
+            partition_limiter,
+        )
+    )
+    if older_form:
         partition_concurrency, concurrency = concurrency, None
-    if partition_queue and partition_limiter is None:
         partition_limit, partition_period, limit, period = limit, period, None, None
     declared = StoredQueue(
         name=name,
