@@ -13,10 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from dbos import DBOS, DBOSConfigError, DBOSException, Queue, SetEnqueueOptions, SystemStorage
+from dbos.management import QueueSettings
 from dbos.storage import StoredQueue
 from dbos_client import DBOSClient
 
@@ -115,6 +117,45 @@ def test_set_settings_changes_several_settings_together_or_none(
     assert dbos_storage.get_queue("several") == stored
     asyncio.run(queue.set_settings_async(partition_concurrency=1, partition_limiter=None))
     assert (queue.partition_concurrency, queue.concurrency) == (1, 2)
+
+
+class _ChangedAfterFirstRead:
+    """The real storage, except that right after its first `get_queue` another writer (as
+    another process would) lowers the queue's concurrency to 2: the setter's read is stale
+    by the time it writes."""
+
+    def __init__(self, storage: SystemStorage) -> None:
+        self.storage = storage
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+    def get_queue(self, name: str) -> StoredQueue | None:
+        found = self.storage.get_queue(name)
+        self.reads += 1
+        if self.reads == 1:
+            self.storage.update_queue(name, {"concurrency": 2}, 5)
+        return found
+
+
+def test_a_setter_checks_again_when_the_queue_changed_under_it(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    Queue("changed-under-it")
+    launch()
+    declared = dbos_storage.get_queue("changed-under-it")
+    assert declared is not None and declared.concurrency is None
+    interleaved = cast(SystemStorage, _ChangedAfterFirstRead(dbos_storage))
+    settings = QueueSettings(declared, lambda: interleaved)
+    # Valid against what it read (no concurrency), not against what is stored when it writes.
+    with pytest.raises(DBOSConfigError, match="worker_concurrency \\(4\\) cannot exceed"):
+        settings.set_worker_concurrency(4)
+    stored = dbos_storage.get_queue("changed-under-it")
+    assert stored is not None and (stored.concurrency, stored.worker_concurrency) == (2, None)
+    settings.set_worker_concurrency(2)  # valid against the fresh settings: written
+    stored = dbos_storage.get_queue("changed-under-it")
+    assert stored is not None and (stored.concurrency, stored.worker_concurrency) == (2, 2)
 
 
 def test_setters_need_a_stored_queue() -> None:

@@ -24,6 +24,11 @@ QueueConflictResolution = Literal["update_if_latest_version", "always_update", "
 CONFLICT_RESOLUTIONS = ("update_if_latest_version", "always_update", "never_update")
 
 
+#: How many times a setter reads, checks and tries its compare-and-set write before giving up
+#: (each miss means another change of the queue committed in between).
+_CHANGE_ATTEMPTS = 20
+
+
 class QueueRateLimit(TypedDict):
     """``limiter={"limit": N, "period": seconds}``: at most N starts per period."""
 
@@ -234,25 +239,35 @@ class QueueSettings:
                 f"queue {self.name!r} is stored when DBOS launches: call DBOS.launch() before "
                 "changing its settings"
             )
-        found: StoredQueue | None = yield Blocking(storage.get_queue, (self.name,))
-        if found is None:
-            raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
-        changed = replace(found, **changes)  # type: ignore[arg-type]
-        if any(
-            changes.get(field) is not None
-            for field in (
-                "partition_concurrency",
-                "partition_worker_concurrency",
-                "partition_rate_limit_max",
+        # Read, check the new combination, then write only if the settings are still those
+        # read (a compare-and-set): a concurrent change elsewhere (another setter, another
+        # process) makes the write miss, and the check runs again on the fresh settings, so
+        # two changes each valid alone never store a combination that is not.
+        for _ in range(_CHANGE_ATTEMPTS):
+            found: StoredQueue | None = yield Blocking(storage.get_queue, (self.name,))
+            if found is None:
+                raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
+            changed = replace(found, **changes)  # type: ignore[arg-type]
+            if any(
+                changes.get(field) is not None
+                for field in (
+                    "partition_concurrency",
+                    "partition_worker_concurrency",
+                    "partition_rate_limit_max",
+                )
+            ):
+                changed = replace(changed, partition_queue=True)
+            check_queue(changed)
+            updated: StoredQueue | None = yield Blocking(
+                storage.update_queue, (self.name, changes, now_ms(), found)
             )
-        ):
-            changed = replace(changed, partition_queue=True)
-        check_queue(changed)
-        updated: StoredQueue | None = yield Blocking(
-            storage.update_queue, (self.name, changes, now_ms())
-        )
-        if updated is None:
-            raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
+            if updated is not None:
+                break
+        else:
+            raise DBOSException(
+                f"queue {self.name!r}: its settings kept changing concurrently "
+                f"({_CHANGE_ATTEMPTS} attempts); nothing was changed, try again"
+            )
         self._current = updated
         if self._changed is not None:
             self._changed(self.name)
