@@ -118,3 +118,48 @@ def test_queue_set_changes_partition_limits_and_list_shows_them(
     assert refused.returncode == 1 and "partition_worker_concurrency (5) cannot" in refused.stderr
     stored = dbos_storage.get_queue("cli-tenants")
     assert stored is not None and stored.partition_worker_concurrency == 1
+
+
+def test_queue_set_applies_its_options_together_or_not_at_all(
+    dbos_system_database_url: str, dbos_storage: SystemStorage
+) -> None:
+    url = dbos_system_database_url
+    dbos_storage.store_queue(
+        StoredQueue("cli-whole", concurrency=6, worker_concurrency=3), False, 1
+    )
+    before = dbos_storage.get_queue("cli-whole")
+    # The new concurrency is fine alone, the worker concurrency is not: neither is written.
+    refused = dbos_cli(
+        "queue", "set", "cli-whole", "--concurrency", "8", "--worker-concurrency", "9", url=url
+    )
+    assert refused.returncode == 1 and "worker_concurrency (9) cannot exceed" in refused.stderr
+    assert dbos_storage.get_queue("cli-whole") == before
+    # A usage error (a rate limit without its period) changes nothing either.
+    usage = dbos_cli("queue", "set", "cli-whole", "--concurrency", "5", "--limit", "3", url=url)
+    assert usage.returncode == 2 and "--limit and --period together" in usage.stderr
+    assert dbos_storage.get_queue("cli-whole") == before
+    # Lowering both limits is valid as a whole, though not one option after the other.
+    ok(
+        dbos_cli(
+            "queue", "set", "cli-whole", "--concurrency", "2", "--worker-concurrency", "1", url=url
+        )
+    )
+    stored = dbos_storage.get_queue("cli-whole")
+    assert stored is not None and (stored.concurrency, stored.worker_concurrency) == (2, 1)
+
+
+def test_queue_set_changes_the_partition_rate_limit(
+    dbos_system_database_url: str, dbos_storage: SystemStorage
+) -> None:
+    url = dbos_system_database_url
+    dbos_storage.store_queue(StoredQueue("cli-plimit", partition_queue=True), False, 1)
+    [changed] = as_json(
+        dbos_cli(
+            "queue", "set", "cli-plimit", "--partition-limit", "3", "--partition-period", "10",
+            "--json", url=url,
+        )
+    )  # fmt: skip
+    assert changed["partition_limiter"] == "3/10s"
+    ok(dbos_cli("queue", "set", "cli-plimit", "--partition-limit", "0", url=url))
+    stored = dbos_storage.get_queue("cli-plimit")
+    assert stored is not None and stored.partition_rate_limit_max is None

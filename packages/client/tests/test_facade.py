@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from typing_extensions import assert_type
 
 
-from dbos import DBOS, VersionInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
-from dbos.management import Facade, StepInfo, StrandedCount, WorkflowSchedule
+from dbos import DBOS, Queue, VersionInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus
+from dbos.management import Facade, QueueSettings, StepInfo, StrandedCount, WorkflowSchedule
 from dbos_client import DBOSClient
 
 # The Facade's own public calls and its mixins' (everything in its MRO but `object`).
@@ -79,6 +79,13 @@ def test_help_shows_the_real_parameters_and_result(name: str) -> None:
     )
 
 
+@pytest.mark.parametrize("name", [name for name in OWN_ON_BOTH_SIDES if name.endswith("_async")])
+def test_each_async_form_of_a_client_call_shows_its_parameters(name: str) -> None:
+    # `help(client.create_schedule_async)` lists the keywords, not `**kwargs`.
+    sync = inspect.signature(getattr(DBOSClient, name.removesuffix("_async"))).parameters
+    assert inspect.signature(getattr(DBOSClient, name)).parameters == sync
+
+
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
@@ -96,6 +103,17 @@ def _stranded_only_type_checked(side: type[DBOS] | DBOSClient) -> None:
     assert_type(side.list_workflows(stranded=True, app_version="v1"), list[WorkflowStatus])
     assert_type(side.count_stranded_workflows(), list[StrandedCount])
     assert_type(side.move_workflows_to_version(["w"], "v2"), list[str])
+
+
+# Never called, as `_only_type_checked`: stored queues. `DBOS`'s are `Queue`s, which enqueue
+# (DBOS Transact 3.4's `DBOS.retrieve_queue(name).enqueue(...)`); a client's are settings.
+async def _queues_only_type_checked(client: DBOSClient) -> None:
+    assert_type(DBOS.retrieve_queue("q"), Queue | None)
+    assert_type(await DBOS.retrieve_queue_async("q"), Queue | None)
+    assert_type(DBOS.list_queues(application_name="app"), list[Queue])
+    assert_type(await DBOS.list_queues_async(), list[Queue])
+    assert_type(client.retrieve_queue("q"), QueueSettings | None)
+    assert_type(client.list_queues(application_name=["a", "b"]), list[QueueSettings])
 
 
 # Never called, as `_only_type_checked`: stored schedules (DBOS Transact 3.4's).

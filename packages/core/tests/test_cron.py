@@ -122,6 +122,11 @@ def test_next_and_previous_agree_over_a_range() -> None:
         ("5-1 * * * *", "runs backwards"),
         ("x * * * *", "'x' is not a valid minute"),
         ("0 0 30 2 *", "never fires"),
+        ("1,,2 * * * *", "empty item in the minute list '1,,2'"),
+        ("* 9, * * *", "empty item in the hour list '9,'"),
+        ("/5 * * * *", "step '/5' needs a start"),
+        ("1-/2 * * * *", "'1-' is not a valid minute range"),
+        ("* * * 1-2-3 *", "'1-2-3' is not a valid month range"),
     ],
 )
 def test_invalid_expressions_are_refused(expression: str, message: str) -> None:
@@ -207,7 +212,6 @@ def test_macros(macro: str, after: datetime, expected: datetime) -> None:
         ("@fortnightly", None, "unknown macro '@fortnightly'"),
         ("@daily", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
         ("@daily", "", "must be an IANA zone name"),
-        ("1,,2 * * * *", None, "invalid cron expression"),
     ],
 )
 def test_bad_macros_and_zones_are_refused(expression: str, zone: str | None, message: str) -> None:

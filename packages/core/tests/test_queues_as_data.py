@@ -13,10 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from dbos import DBOS, DBOSConfigError, DBOSException, Queue, SetEnqueueOptions, SystemStorage
+from dbos.management import QueueSettings
 from dbos.storage import StoredQueue
 from dbos_client import DBOSClient
 
@@ -93,6 +95,67 @@ def test_a_refused_setting_changes_nothing(launch: Launch, dbos_storage: SystemS
     with pytest.raises(DBOSConfigError, match="number > 0"):
         queue.set_polling_interval_sec(0)
     assert dbos_storage.get_queue("checked") == before
+
+
+def test_set_settings_changes_several_settings_together_or_none(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    queue = Queue("several", concurrency=4, worker_concurrency=3)
+    launch()
+    # Valid only as a whole: one setter at a time would refuse the first step.
+    queue.set_settings(concurrency=2, worker_concurrency=1, limiter={"limit": 5, "period": 2})
+    stored = dbos_storage.get_queue("several")
+    assert stored is not None
+    assert (stored.concurrency, stored.worker_concurrency, stored.rate_limit_max) == (2, 1, 5)
+    # One refused value: nothing changes, the valid ones included.
+    with pytest.raises(DBOSConfigError, match="worker_concurrency \\(9\\) cannot exceed"):
+        queue.set_settings(global_concurrency=8, worker_concurrency=9)
+    with pytest.raises(DBOSConfigError, match="unknown setting"):
+        queue.set_settings(concurrency=8, workers=2)
+    with pytest.raises(DBOSConfigError, match="not both"):
+        queue.set_settings(concurrency=8, global_concurrency=8)
+    assert dbos_storage.get_queue("several") == stored
+    asyncio.run(queue.set_settings_async(partition_concurrency=1, partition_limiter=None))
+    assert (queue.partition_concurrency, queue.concurrency) == (1, 2)
+
+
+class _ChangedAfterFirstRead:
+    """The real storage, except that right after its first `get_queue` another writer (as
+    another process would) lowers the queue's concurrency to 2: the setter's read is stale
+    by the time it writes."""
+
+    def __init__(self, storage: SystemStorage) -> None:
+        self.storage = storage
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+    def get_queue(self, name: str) -> StoredQueue | None:
+        found = self.storage.get_queue(name)
+        self.reads += 1
+        if self.reads == 1:
+            self.storage.update_queue(name, {"concurrency": 2}, 5)
+        return found
+
+
+def test_a_setter_checks_again_when_the_queue_changed_under_it(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    Queue("changed-under-it")
+    launch()
+    declared = dbos_storage.get_queue("changed-under-it")
+    assert declared is not None and declared.concurrency is None
+    interleaved = cast(SystemStorage, _ChangedAfterFirstRead(dbos_storage))
+    settings = QueueSettings(declared, lambda: interleaved)
+    # Valid against what it read (no concurrency), not against what is stored when it writes.
+    with pytest.raises(DBOSConfigError, match="worker_concurrency \\(4\\) cannot exceed"):
+        settings.set_worker_concurrency(4)
+    stored = dbos_storage.get_queue("changed-under-it")
+    assert stored is not None and (stored.concurrency, stored.worker_concurrency) == (2, None)
+    settings.set_worker_concurrency(2)  # valid against the fresh settings: written
+    stored = dbos_storage.get_queue("changed-under-it")
+    assert stored is not None and (stored.concurrency, stored.worker_concurrency) == (2, 2)
 
 
 def test_setters_need_a_stored_queue() -> None:
@@ -238,6 +301,28 @@ def test_the_partitioned_checks_follow_the_documented_meaning() -> None:
     assert both.declared.partition_worker_concurrency == 1 and both.declared.rate_limit_max == 10
     assert both.declared.partition_queue
     Queue("per-worker-partition", partition_worker_concurrency=3, worker_concurrency=8)
+    # `partition_queue=True` with one of 3.4's arguments: the others keep 3.4's meaning too,
+    # so `concurrency` and `limiter` bound the whole queue (the older form is without them).
+    mixed = Queue(
+        "mixed-partitioned",
+        concurrency=6,
+        limiter={"limit": 5, "period": 2.0},
+        partition_queue=True,
+        partition_worker_concurrency=1,
+    )
+    assert (mixed.declared.concurrency, mixed.declared.rate_limit_max) == (6, 5)
+    assert mixed.declared.partition_concurrency is None
+    assert mixed.declared.partition_rate_limit_max is None
+    limited = Queue(
+        "limited-partitioned",
+        partition_queue=True,
+        partition_concurrency=2,
+        limiter={"limit": 5, "period": 2.0},
+    )
+    assert (limited.declared.rate_limit_max, limited.declared.partition_rate_limit_max) == (5, None)
+    older = Queue("older-partitioned", 2, {"limit": 3, "period": 1.0}, partition_queue=True)
+    assert (older.declared.partition_concurrency, older.declared.concurrency) == (2, None)
+    assert (older.declared.partition_rate_limit_max, older.declared.rate_limit_max) == (3, None)
     with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
         Queue("narrow-process", partition_worker_concurrency=3, worker_concurrency=2)
     with pytest.raises(DBOSConfigError, match="partition_worker_concurrency \\(3\\) cannot"):
@@ -291,6 +376,31 @@ def test_dbos_client_registers_retrieves_lists_and_deletes_queues(
         assert asyncio.run(client.retrieve_queue_async("nothing")) is None
         client.delete_queue("from-client")
         assert client.list_queues() == [] and dbos_storage.list_queues() == []
+
+
+def test_list_queues_filters_by_the_application_that_stored_them(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    Queue("app-owned")
+    launch()  # the test app's name
+    with DBOSClient(dbos_system_database_url) as client:
+        client.register_queue("billing-owned", application_name="billing")
+        client.register_queue("unowned")
+        assert client.retrieve_queue("billing-owned").application_name == "billing"  # type: ignore[union-attr]
+        assert client.retrieve_queue("unowned").application_name is None  # type: ignore[union-attr]
+        app_name = DBOS.retrieve_queue("app-owned").application_name  # type: ignore[union-attr]
+        assert app_name is not None
+        names = {q.name for q in DBOS.list_queues()}
+        assert {"app-owned", "billing-owned", "unowned"} <= names  # every application's
+        # (Queues declared by earlier tests of this process are the app's too.)
+        mine = {q.name for q in DBOS.list_queues(application_name=app_name)}
+        assert "app-owned" in mine and not {"billing-owned", "unowned"} & mine
+        both = {q.name for q in client.list_queues(application_name=["billing", app_name])}
+        assert both == mine | {"billing-owned"}
+        listed = asyncio.run(client.list_queues_async(application_name="billing"))
+        assert [q.name for q in listed] == ["billing-owned"]
+        with pytest.raises(DBOSException, match="application_name must be"):
+            client.list_queues(application_name=3)  # type: ignore[arg-type]
 
 
 def test_the_queues_as_data_example_runs(dbos_system_database_url: str) -> None:

@@ -131,6 +131,14 @@ def make_commands(
     )
     @click.option("--limit", type=click.IntRange(min=0), help="Rate limit: starts per period.")
     @click.option("--period", type=float, help="Rate limit: the period in seconds.")
+    @click.option(
+        "--partition-limit",
+        type=click.IntRange(min=0),
+        help="Rate limit of each partition: starts per period.",
+    )
+    @click.option(
+        "--partition-period", type=float, help="Rate limit of each partition: the period (s)."
+    )
     @click.option("--polling-interval", type=float, help="Seconds between idle polls.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
     def set_queue(
@@ -141,35 +149,53 @@ def make_commands(
         partition_worker_concurrency: int | None,
         limit: int | None,
         period: float | None,
+        partition_limit: int | None,
+        partition_period: float | None,
         polling_interval: float | None,
         as_json: bool,
     ) -> None:
         """Change the stored queue NAME live: every process applies the change within its
-        polling interval. 0 removes a limit (--limit 0 removes the rate limit). Exits 1 if
-        no queue NAME is stored or a value is refused (nothing is changed then)."""
+        polling interval. 0 removes a limit (--limit 0 removes the rate limit,
+        --partition-limit 0 the partitions' one). The options are checked together and
+        written at once: either all change or none does. Exits 1 if no queue NAME is stored
+        or a value is refused."""
+        changes: dict[str, Any] = {}
+        if concurrency is not None:
+            changes["global_concurrency"] = concurrency or None
+        if worker_concurrency is not None:
+            changes["worker_concurrency"] = worker_concurrency or None
+        if partition_concurrency is not None:
+            changes["partition_concurrency"] = partition_concurrency or None
+        if partition_worker_concurrency is not None:
+            changes["partition_worker_concurrency"] = partition_worker_concurrency or None
+        for key, count, seconds, flags in (
+            ("limiter", limit, period, ("--limit", "--period")),
+            (
+                "partition_limiter",
+                partition_limit,
+                partition_period,
+                ("--partition-limit", "--partition-period"),
+            ),
+        ):
+            if count == 0:
+                changes[key] = None
+            elif count is not None and seconds is not None:
+                changes[key] = {"limit": count, "period": seconds}
+            elif count is not None or seconds is not None:
+                raise click.UsageError(
+                    f"give {flags[0]} and {flags[1]} together ({flags[0]} 0 removes the limit)"
+                )
+        if polling_interval is not None:
+            changes["polling_interval_sec"] = polling_interval
+        if not changes:
+            raise click.UsageError("give at least one setting to change (see --help)")
         current = settings()
         with reported(current):
             queue = current.client().retrieve_queue(name)
             if queue is None:
                 # A DBOSException, so that `reported` prints it as every error: with its class.
                 raise DBOSException(f"no queue named {name!r} is stored")
-            if concurrency is not None:
-                queue.set_global_concurrency(concurrency or None)
-            if worker_concurrency is not None:
-                queue.set_worker_concurrency(worker_concurrency or None)
-            if partition_concurrency is not None:
-                queue.set_partition_concurrency(partition_concurrency or None)
-            if partition_worker_concurrency is not None:
-                queue.set_partition_worker_concurrency(partition_worker_concurrency or None)
-            if limit is not None or period is not None:
-                if limit == 0:
-                    queue.set_limiter(None)
-                elif limit is None or period is None:
-                    raise click.UsageError("give --limit and --period together")
-                else:
-                    queue.set_limiter({"limit": limit, "period": period})
-            if polling_interval is not None:
-                queue.set_polling_interval_sec(polling_interval)
+            queue.set_settings(**changes)
             records = [r for r in queue_records(current.client().storage) if r["name"] == name]
             print_queues(records, as_json)
 

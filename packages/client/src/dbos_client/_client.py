@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -221,6 +222,7 @@ class DBOSClient(ClientSchedules):
         polling_interval_sec: float = 1.0,
         on_conflict: QueueConflictResolution = "always_update",
         concurrency: int | None = None,
+        application_name: str | None = None,
     ) -> QueueSettings:
         """Store a queue in the app's system database (DBOS Transact 3.4) with the settings
         `dbos.Queue` takes, and return its stored settings (getters and setters; enqueue
@@ -228,7 +230,10 @@ class DBOSClient(ClientSchedules):
 
         `on_conflict` when the name is stored already: ``"always_update"`` (the default)
         overwrites, ``"never_update"`` leaves it; ``"update_if_latest_version"`` is refused,
-        as in DBOS Transact: a client runs no application version.
+        as in DBOS Transact: a client runs no application version. `application_name` is
+        stored as the queue's application (DBOS Transact 3.4's owner; here it only labels
+        the queue, for `list_queues(application_name=...)`: every process works on every
+        stored queue); None (the default) stores none, a client having no application name.
 
         Raises:
             DBOSConfigError: bad or contradictory settings (see `dbos.Queue`), or
@@ -253,6 +258,13 @@ class DBOSClient(ClientSchedules):
             polling_interval_sec=polling_interval_sec,
             on_conflict=on_conflict,
         )
+        if application_name is not None:
+            if not isinstance(application_name, str) or not application_name:
+                raise DBOSConfigError(
+                    "DBOSClient.register_queue: application_name must be a non-empty string, "
+                    f"got {application_name!r}"
+                )
+            declared = replace(declared, application_name=application_name)
         stored = run_sync(store_procedure(self._storage, declared, on_conflict, False))
         return QueueSettings(stored, lambda: self._storage)
 
@@ -270,6 +282,7 @@ class DBOSClient(ClientSchedules):
         polling_interval_sec: float = 1.0,
         on_conflict: QueueConflictResolution = "always_update",
         concurrency: int | None = None,
+        application_name: str | None = None,
     ) -> QueueSettings:
         """`register_queue` for async code (storing runs in a worker thread)."""
         return await asyncio.to_thread(
@@ -286,6 +299,7 @@ class DBOSClient(ClientSchedules):
                 polling_interval_sec=polling_interval_sec,
                 on_conflict=on_conflict,
                 concurrency=concurrency,
+                application_name=application_name,
             )
         )
 

@@ -64,9 +64,36 @@ class ClientSchedules(Facade):
             )
         )
 
-    async def create_schedule_async(self, **kwargs: Any) -> None:
-        """`create_schedule` for async code (the same keyword arguments)."""
-        await asyncio.to_thread(lambda: self.create_schedule(**kwargs))
+    async def create_schedule_async(
+        self,
+        *,
+        schedule_name: str,
+        workflow_name: str,
+        schedule: str,
+        context: Any = None,
+        workflow_class_name: str | None = None,
+        automatic_backfill: bool = False,
+        cron_timezone: str | None = None,
+        queue_name: str | None = None,
+        application_name: str | None = None,
+        shard_key: str | None = None,
+    ) -> None:
+        """`create_schedule` for async code (the same keyword arguments, storing in a worker
+        thread)."""
+        await asyncio.to_thread(
+            lambda: self.create_schedule(
+                schedule_name=schedule_name,
+                workflow_name=workflow_name,
+                schedule=schedule,
+                context=context,
+                workflow_class_name=workflow_class_name,
+                automatic_backfill=automatic_backfill,
+                cron_timezone=cron_timezone,
+                queue_name=queue_name,
+                application_name=application_name,
+                shard_key=shard_key,
+            )
+        )
 
     def apply_schedules(self, schedules: list[ClientScheduleInput]) -> None:
         """Create or replace each of `schedules` by name, all in one transaction (DBOS

@@ -203,6 +203,17 @@ class _DBOSType(type, Facade):
         recorder = DBOS._launched_engine().recorder
         return update_attributes_procedure(recorder, workflow_id, text, merge)
 
+    if TYPE_CHECKING:  # `DBOS`'s queues are `Queue`s (they enqueue), a client's settings only
+
+        def retrieve_queue(self, name: str) -> Queue | None: ...
+        async def retrieve_queue_async(self, name: str) -> Queue | None: ...
+        def list_queues(  # type: ignore[override]
+            self, *, application_name: str | list[str] | None = None
+        ) -> list[Queue]: ...
+        async def list_queues_async(  # type: ignore[override]
+            self, *, application_name: str | list[str] | None = None
+        ) -> list[Queue]: ...
+
     def __dir__(self) -> list[str]:
         # dir() of a class leaves out its metaclass's methods: list the shared calls, for
         # completion in a REPL.

@@ -68,12 +68,12 @@ class Queue(QueueSettings):
     Args:
         name: The queue's name (unique in the app).
         concurrency: Most tasks running at once across all processes. On a queue declared
-            with ``partition_queue=True`` and neither `global_concurrency` nor
-            `partition_concurrency` it is the limit of each partition (this project's older
-            form of `partition_concurrency`).
+            with ``partition_queue=True`` and none of `global_concurrency`,
+            `partition_concurrency`, `partition_worker_concurrency` and `partition_limiter`
+            it is the limit of each partition (this project's older form of
+            `partition_concurrency`).
         limiter: ``{"limit": N, "period": seconds}``: most tasks started per period, across
-            all processes (per partition with ``partition_queue=True`` and no
-            `partition_limiter`: the older form of `partition_limiter`).
+            all processes (per partition in that same older form: `partition_limiter`).
         worker_concurrency: Most tasks running at once in one process.
         global_concurrency: DBOS Transact 3.4's name for `concurrency` (give one).
         priority_enabled: Allow `SetEnqueueOptions(priority=...)`; lower numbers start first.

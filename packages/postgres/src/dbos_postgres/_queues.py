@@ -29,8 +29,14 @@ def queue_params(queue: StoredQueue) -> dict[str, Any]:
     return {name: getattr(queue, name) for name in names}
 
 
-def update_params(name: str, changes: dict[str, int | float | None], now_ms: int) -> dict[str, Any]:
-    """`update_queue`'s parameters: each setting's value and whether it changes.
+def update_params(
+    name: str,
+    changes: dict[str, int | float | None],
+    now_ms: int,
+    expected: StoredQueue | None = None,
+) -> dict[str, Any]:
+    """`update_queue`'s parameters: each setting's value and whether it changes, and, for a
+    compare-and-set (`expected` given), each setting's expected value.
 
     Raises:
         DBOSConfigError: a key of `changes` that is not a setting."""
@@ -40,9 +46,11 @@ def update_params(name: str, changes: dict[str, int | float | None], now_ms: int
             f"update_queue: {', '.join(unknown)} not among the queue settings {QUEUE_SETTINGS}"
         )
     params: dict[str, Any] = {"name": name, "now_ms": now_ms}
+    params["conditional"] = expected is not None
     for setting in QUEUE_SETTINGS:
         params[f"set_{setting}"] = setting in changes
         params[setting] = changes.get(setting)
+        params[f"expected_{setting}"] = None if expected is None else getattr(expected, setting)
     return params
 
 
@@ -71,10 +79,14 @@ class StoredQueues(StorageHost):
             return cursor.execute(self._queries["list_queues"], {}).fetchall()
 
     def update_queue(
-        self, name: str, changes: dict[str, int | float | None], now_ms: int
+        self,
+        name: str,
+        changes: dict[str, int | float | None],
+        now_ms: int,
+        expected: StoredQueue | None = None,
     ) -> StoredQueue | None:
         """`SystemStorage.update_queue` on Postgres: one update."""
-        params = update_params(name, changes, now_ms)
+        params = update_params(name, changes, now_ms, expected)
         with self._connection() as connection:
             cursor = connection.cursor(row_factory=_QUEUE)
             return cursor.execute(self._queries["update_queue"], params).fetchone()

@@ -67,7 +67,11 @@ class StoredQueues(StorageHost):
         return rows
 
     def update_queue(
-        self, name: str, changes: dict[str, int | float | None], now_ms: int
+        self,
+        name: str,
+        changes: dict[str, int | float | None],
+        now_ms: int,
+        expected: StoredQueue | None = None,
     ) -> StoredQueue | None:
         """`SystemStorage.update_queue` on SQLite: the update and a read in one transaction."""
         unknown = sorted(set(changes) - set(QUEUE_SETTINGS))
@@ -76,9 +80,11 @@ class StoredQueues(StorageHost):
                 f"update_queue: {', '.join(unknown)} not among the queue settings {QUEUE_SETTINGS}"
             )
         params: dict[str, Any] = {"name": name, "now_ms": now_ms}
+        params["conditional"] = expected is not None
         for setting in QUEUE_SETTINGS:
             params[f"set_{setting}"] = setting in changes
             params[setting] = changes.get(setting)
+            params[f"expected_{setting}"] = None if expected is None else getattr(expected, setting)
         with self._transaction() as connection:
             if self._run(connection, "update_queue", params).rowcount == 0:
                 return None

@@ -144,13 +144,24 @@ def _check_field(text: str, item: _Field, expression: str) -> None:
     if text in ("*", "?"):
         return
     for part in text.split(","):
+        if not part:
+            raise _error(expression, f"empty item in the {item.name} list {text!r}")
         base, slash, step_text = part.partition("/")
         if slash and (not step_text.isdigit() or int(step_text) == 0):
             raise _error(expression, f"bad step {step_text!r} in {part!r}")
-        if base in ("*", "?", ""):
+        if not base:
+            raise _error(
+                expression,
+                f"step {part!r} needs a start: '*{part}' or a range such as '0-30{part}'",
+            )
+        if base in ("*", "?"):
             continue
         if "-" in base:
             start, _, end = base.partition("-")
+            if not start or not end or "-" in end:
+                raise _error(
+                    expression, f"{base!r} is not a valid {item.name} range (expected low-high)"
+                )
             low, high = _check_value(start, item, expression), _check_value(end, item, expression)
             if low is not None and high is not None and low > high:
                 raise _error(expression, f"range {base!r} runs backwards")

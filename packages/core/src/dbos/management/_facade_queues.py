@@ -30,13 +30,37 @@ class QueuesFacade:
     def _facade_queues_changed(self) -> None:
         """A queue was stored, changed or deleted (`DBOS` has its worker read them again)."""
 
-    def _list_queues(self) -> Procedure[list[QueueSettings]]:
-        """Every queue stored in the system database, by name (DBOS Transact 3.4; ours lists
-        the queues of every application on the database). Each is a live view: its getters
-        read the stored settings and its setters change them for every process."""
+    def _list_queues(
+        self, *, application_name: str | list[str] | None = None
+    ) -> Procedure[list[QueueSettings]]:
+        """The queues stored in the system database, by name (DBOS Transact 3.4): those
+        stored by application `application_name` (a name or a list of names), or, by
+        default, those of every application on the database (ours; DBOS Transact 3.4 lists
+        the calling application's by default). Each is a live view: its getters read the
+        stored settings and its setters change them for every process.
+
+        Raises:
+            DBOSException: `application_name` is neither a string nor a list of strings."""
+        wanted: list[str] | None
+        if application_name is None:
+            wanted = None
+        elif isinstance(application_name, str):
+            wanted = [application_name]
+        elif isinstance(application_name, list) and all(
+            isinstance(one, str) for one in application_name
+        ):
+            wanted = application_name
+        else:
+            raise DBOSException(
+                f"application_name must be a string or a list of strings, got {application_name!r}"
+            )
         storage = self._facade_management().storage
         stored: list[StoredQueue] = yield Blocking(storage.list_queues, ())
-        return [self._facade_queue_of(queue) for queue in stored]
+        return [
+            self._facade_queue_of(queue)
+            for queue in stored
+            if wanted is None or queue.application_name in wanted
+        ]
 
     list_queues = _sync_form(_list_queues)
     list_queues_async = _async_form(_list_queues)

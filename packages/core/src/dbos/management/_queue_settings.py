@@ -24,6 +24,11 @@ QueueConflictResolution = Literal["update_if_latest_version", "always_update", "
 CONFLICT_RESOLUTIONS = ("update_if_latest_version", "always_update", "never_update")
 
 
+#: How many times a setter reads, checks and tries its compare-and-set write before giving up
+#: (each miss means another change of the queue committed in between).
+_CHANGE_ATTEMPTS = 20
+
+
 class QueueRateLimit(TypedDict):
     """``limiter={"limit": N, "period": seconds}``: at most N starts per period."""
 
@@ -152,10 +157,20 @@ def queue_from_arguments(
         )
     limit, period = rate_limit(limiter, "limiter", name)
     partition_limit, partition_period = rate_limit(partition_limiter, "partition_limiter", name)
-    # The older partitioned form: `concurrency` and `limiter` bound each partition.
-    if partition_queue and global_concurrency is None and partition_concurrency is None:
+    # The older partitioned form (`partition_queue=True` and none of DBOS Transact 3.4's
+    # `global_concurrency` or `partition_*` arguments): `concurrency` and `limiter` bound each
+    # partition. With any of those, every argument has 3.4's meaning.
+    older_form = partition_queue and all(
+        argument is None
+        for argument in (
+            global_concurrency,
+            partition_concurrency,
+            partition_worker_concurrency,
+            partition_limiter,
+        )
+    )
+    if older_form:
         partition_concurrency, concurrency = concurrency, None
-    if partition_queue and partition_limiter is None:
         partition_limit, partition_period, limit, period = limit, period, None, None
     declared = StoredQueue(
         name=name,
@@ -224,25 +239,35 @@ class QueueSettings:
                 f"queue {self.name!r} is stored when DBOS launches: call DBOS.launch() before "
                 "changing its settings"
             )
-        found: StoredQueue | None = yield Blocking(storage.get_queue, (self.name,))
-        if found is None:
-            raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
-        changed = replace(found, **changes)  # type: ignore[arg-type]
-        if any(
-            changes.get(field) is not None
-            for field in (
-                "partition_concurrency",
-                "partition_worker_concurrency",
-                "partition_rate_limit_max",
+        # Read, check the new combination, then write only if the settings are still those
+        # read (a compare-and-set): a concurrent change elsewhere (another setter, another
+        # process) makes the write miss, and the check runs again on the fresh settings, so
+        # two changes each valid alone never store a combination that is not.
+        for _ in range(_CHANGE_ATTEMPTS):
+            found: StoredQueue | None = yield Blocking(storage.get_queue, (self.name,))
+            if found is None:
+                raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
+            changed = replace(found, **changes)  # type: ignore[arg-type]
+            if any(
+                changes.get(field) is not None
+                for field in (
+                    "partition_concurrency",
+                    "partition_worker_concurrency",
+                    "partition_rate_limit_max",
+                )
+            ):
+                changed = replace(changed, partition_queue=True)
+            check_queue(changed)
+            updated: StoredQueue | None = yield Blocking(
+                storage.update_queue, (self.name, changes, now_ms(), found)
             )
-        ):
-            changed = replace(changed, partition_queue=True)
-        check_queue(changed)
-        updated: StoredQueue | None = yield Blocking(
-            storage.update_queue, (self.name, changes, now_ms())
-        )
-        if updated is None:
-            raise DBOSException(f"queue {self.name!r} is not stored (was it deleted?)")
+            if updated is not None:
+                break
+        else:
+            raise DBOSException(
+                f"queue {self.name!r}: its settings kept changing concurrently "
+                f"({_CHANGE_ATTEMPTS} attempts); nothing was changed, try again"
+            )
         self._current = updated
         if self._changed is not None:
             self._changed(self.name)
@@ -254,6 +279,14 @@ class QueueSettings:
         return getattr(await run_async(self._read()), field)
 
     # --- getters ----------------------------------------------------------------------------
+
+    @property
+    def application_name(self) -> str | None:
+        """The application that stored the queue (None: a client that named none, or not
+        stored yet): DBOS Transact 3.4's attribute, read from the stored queue as the
+        getters are."""
+        value: str | None = self._get("application_name")
+        return value
 
     @property
     def global_concurrency(self) -> int | None:
@@ -432,6 +465,55 @@ class QueueSettings:
     async def set_partition_limiter_async(self, value: QueueRateLimit | None) -> None:
         """`set_partition_limiter` for async code."""
         await run_async(self._change(self._partition_limiter_change(value)))
+
+    # --- several at once (ours) ----------------------------------------------------------------
+
+    def _settings_change(self, settings: dict[str, Any]) -> dict[str, int | float | None]:
+        makers: dict[str, Callable[[Any], dict[str, int | float | None]]] = {
+            "global_concurrency": self._concurrency_change,
+            "concurrency": self._concurrency_change,
+            "worker_concurrency": self._worker_change,
+            "limiter": self._limiter_change,
+            "polling_interval_sec": self._polling_change,
+            "partition_concurrency": self._partition_change,
+            "partition_worker_concurrency": self._partition_worker_change,
+            "partition_limiter": self._partition_limiter_change,
+        }
+        unknown = sorted(set(settings) - set(makers))
+        if unknown:
+            raise DBOSConfigError(
+                f"queue {self.name!r}: unknown setting(s) {unknown}; known: {sorted(makers)}"
+            )
+        if "global_concurrency" in settings and "concurrency" in settings:
+            raise DBOSConfigError(
+                f"queue {self.name!r}: give global_concurrency or concurrency (its older "
+                "name), not both"
+            )
+        if not settings:
+            raise DBOSConfigError(f"queue {self.name!r}: set_settings needs a setting to change")
+        changes: dict[str, int | float | None] = {}
+        for key, value in settings.items():
+            changes.update(makers[key](value))
+        return changes
+
+    def set_settings(self, **settings: Any) -> None:
+        """Change several settings at once (ours; DBOS Transact 3.4 has one setter per
+        setting): keyword arguments named as the setters' settings (`global_concurrency` or
+        `concurrency`, `worker_concurrency`, `limiter`, `polling_interval_sec`,
+        `partition_concurrency`, `partition_worker_concurrency`, `partition_limiter`), None
+        removing a limit. The new settings are checked together (`check_queue`) and written in
+        one update, so either all change or none does, and a change that is valid only as a
+        whole (lowering `concurrency` and `worker_concurrency` together) is accepted.
+
+        Raises:
+            DBOSConfigError: an unknown name, no setting, a value refused (nothing changes).
+            DBOSException: the queue is not stored (not launched yet, or deleted).
+        """
+        run_sync(self._change(self._settings_change(settings)))
+
+    async def set_settings_async(self, **settings: Any) -> None:
+        """`set_settings` for async code."""
+        await run_async(self._change(self._settings_change(settings)))
 
 
 def store_procedure(

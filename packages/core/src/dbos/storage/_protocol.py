@@ -533,13 +533,20 @@ class StorageBackend(Protocol):
         ...
 
     def update_queue(
-        self, name: str, changes: dict[str, int | float | None], now_ms: int
+        self,
+        name: str,
+        changes: dict[str, int | float | None],
+        now_ms: int,
+        expected: StoredQueue | None = None,
     ) -> StoredQueue | None:
         """Set the settings named in `changes` (keys among `QUEUE_SETTINGS`; a None value
         clears a limit; ``partition_queue`` follows whether any partition limit is then set,
         or stays set) and the update time, leaving the other settings as they are, in one
-        statement, so concurrent changes of different settings are all kept. Returns the
-        updated queue, or None if no queue of that name is stored (nothing is changed).
+        statement, so concurrent changes of different settings are all kept. With
+        `expected`, only if every stored setting of `QUEUE_SETTINGS` is still `expected`'s
+        (a compare-and-set: the caller checked the new combination against what it read).
+        Returns the updated queue, or None if no queue of that name is stored or, with
+        `expected`, its settings differ from it (nothing is changed either way).
 
         Raises:
             DBOSConfigError: a key that is not a setting (nothing is changed)."""

@@ -1030,7 +1030,7 @@ SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_
 
 -- name: update_queue
 -- Each setting changes only when its flag is set: one statement, so concurrent changes of
--- different settings are all kept.
+-- different settings are all kept (unless `conditional`: see the WHERE clause).
 UPDATE {schema}.queues SET
     concurrency = CASE WHEN %(set_concurrency)s THEN %(concurrency)s ELSE concurrency END,
     worker_concurrency = CASE WHEN %(set_worker_concurrency)s
@@ -1062,6 +1062,17 @@ UPDATE {schema}.queues SET
             THEN %(partition_rate_limit_max)s ELSE partition_rate_limit_max END IS NOT NULL),
     updated_at = %(now_ms)s
 WHERE name = %(name)s
+    -- A compare-and-set: only if the settings are still those the caller checked against.
+    AND (NOT %(conditional)s OR (
+        concurrency IS NOT DISTINCT FROM %(expected_concurrency)s
+        AND worker_concurrency IS NOT DISTINCT FROM %(expected_worker_concurrency)s
+        AND rate_limit_max IS NOT DISTINCT FROM %(expected_rate_limit_max)s
+        AND rate_limit_period_sec IS NOT DISTINCT FROM %(expected_rate_limit_period_sec)s::double precision
+        AND polling_interval_sec IS NOT DISTINCT FROM %(expected_polling_interval_sec)s::double precision
+        AND partition_concurrency IS NOT DISTINCT FROM %(expected_partition_concurrency)s
+        AND partition_worker_concurrency IS NOT DISTINCT FROM %(expected_partition_worker_concurrency)s
+        AND partition_rate_limit_max IS NOT DISTINCT FROM %(expected_partition_rate_limit_max)s
+        AND partition_rate_limit_period_sec IS NOT DISTINCT FROM %(expected_partition_rate_limit_period_sec)s::double precision))
 RETURNING name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
     priority_enabled, partition_queue, polling_interval_sec, partition_concurrency,
     partition_worker_concurrency, partition_rate_limit_max, partition_rate_limit_period_sec,

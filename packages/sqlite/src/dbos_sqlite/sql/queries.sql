@@ -602,7 +602,7 @@ SELECT name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_
 
 -- name: update_queue
 -- Each setting changes only when its flag is set, so concurrent changes of different
--- settings are all kept.
+-- settings are all kept (unless `conditional`: see the WHERE clause).
 UPDATE queues SET
     concurrency = CASE WHEN :set_concurrency THEN :concurrency ELSE concurrency END,
     worker_concurrency = CASE WHEN :set_worker_concurrency
@@ -629,6 +629,17 @@ UPDATE queues SET
             THEN :partition_rate_limit_max ELSE partition_rate_limit_max END IS NOT NULL),
     updated_at = :now_ms
 WHERE name = :name
+    -- A compare-and-set: only if the settings are still those the caller checked against.
+    AND (NOT :conditional OR (
+        concurrency IS :expected_concurrency
+        AND worker_concurrency IS :expected_worker_concurrency
+        AND rate_limit_max IS :expected_rate_limit_max
+        AND rate_limit_period_sec IS :expected_rate_limit_period_sec
+        AND polling_interval_sec IS :expected_polling_interval_sec
+        AND partition_concurrency IS :expected_partition_concurrency
+        AND partition_worker_concurrency IS :expected_partition_worker_concurrency
+        AND partition_rate_limit_max IS :expected_partition_rate_limit_max
+        AND partition_rate_limit_period_sec IS :expected_partition_rate_limit_period_sec))
 
 -- name: delete_queue
 DELETE FROM queues WHERE name = :name

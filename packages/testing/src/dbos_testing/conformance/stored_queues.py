@@ -25,6 +25,7 @@ __all__ = [
     "test_concurrent_stores_of_one_name_insert_it_once",
     "test_update_changes_only_the_named_settings",
     "test_concurrent_updates_of_different_settings_are_all_kept",
+    "test_a_conditional_update_applies_only_to_the_expected_settings",
     "test_a_partition_limit_makes_a_queue_partitioned_and_it_stays_so",
     "test_update_of_an_unknown_queue_or_setting_changes_nothing",
     "test_delete_removes_the_queue_and_leaves_its_tasks",
@@ -140,6 +141,28 @@ def test_concurrent_updates_of_different_settings_are_all_kept(
     found = dbos_storage.get_queue("busy")
     assert found is not None
     assert [getattr(found, s) for s in settings] == [7, 7, 7, 7]
+
+
+def test_a_conditional_update_applies_only_to_the_expected_settings(
+    dbos_storage: SystemStorage,
+) -> None:
+    dbos_storage.store_queue(_FULL, False, 1_000)
+    read = dbos_storage.get_queue("orders")
+    assert read is not None
+    # Another writer changes a setting after `read`: the conditional update misses.
+    dbos_storage.update_queue("orders", {"concurrency": 9}, 2_000)
+    assert dbos_storage.update_queue("orders", {"worker_concurrency": 1}, 3_000, read) is None
+    now = dbos_storage.get_queue("orders")
+    assert now is not None and now.worker_concurrency == _FULL.worker_concurrency
+    assert _times(now) == (1_000, 2_000)
+    # Against the settings as they are now (a float and None among them), it applies.
+    updated = dbos_storage.update_queue("orders", {"worker_concurrency": 1}, 4_000, now)
+    assert updated is not None and (updated.concurrency, updated.worker_concurrency) == (9, 1)
+    cleared = dbos_storage.update_queue("orders", {"rate_limit_max": None}, 5_000, updated)
+    assert cleared is not None and cleared.rate_limit_max is None
+    again = dbos_storage.update_queue("orders", {"concurrency": 8}, 6_000, cleared)
+    assert again is not None and again.concurrency == 8
+    assert dbos_storage.update_queue("missing", {"concurrency": 1}, 7_000, _FULL) is None
 
 
 def test_a_partition_limit_makes_a_queue_partitioned_and_it_stays_so(
