@@ -257,6 +257,7 @@ class QueueWorker:
                 if self._port.failed("the queue worker", exc):
                     return
                 logger.warning("queue worker could not claim tasks, retrying: %s", exc)
+                look_at_all = True  # the round's claims may not have run: all of them again
                 self._stop.wait(_ERROR_BACKOFF_S)
                 continue
             if busy:  # there may be more; ask again before sleeping
