@@ -24,8 +24,20 @@ def fault_workflow(x: int) -> int:
     return fault_step(x) + fault_step(x + 1) + fault_step(x + 2)
 
 
+#: Held until every task is enqueued, so the tasks past the first four wait on the queue and
+#: are claimed (by the worker or a finishing task) instead of starting at their enqueue.
+tasks_released = threading.Event()
+tasks_released.set()
+
+
+@DBOS.step()
+def held_step() -> None:
+    tasks_released.wait(timeout=30)
+
+
 @DBOS.workflow()
 def fault_task(x: int) -> int:
+    held_step()
     return fault_step(x)
 
 
@@ -66,9 +78,19 @@ def test_a_reply_lost_after_the_commit_is_safe_to_retry(
 def test_queued_tasks_survive_lost_claims(
     dbos: type[DBOS], dbos_faults: FaultInjector, dbos_crash: CrashPlan
 ) -> None:
+    # The first claim of each kind loses its reply for sure (the 8 tasks past the 4 that
+    # start at their enqueue are claimed by the worker or by a finishing task, so at least
+    # one of them happens), then about half of the next ones.
+    dbos_faults.fail("claim_queued", nth=1, after_commit=True)
+    dbos_faults.fail("finish_and_claim", nth=1, after_commit=True)
     dbos_faults.fail("claim_queued", fraction=0.5, times=3, after_commit=True, seed=3)
     dbos_faults.fail("finish_and_claim", fraction=0.5, times=3, after_commit=True, seed=4)
-    handles = [fault_queue.enqueue(fault_task, index) for index in range(12)]
+    tasks_released.clear()
+    try:
+        handles = [fault_queue.enqueue(fault_task, index) for index in range(12)]
+        assert [h.get_status().status for h in handles[4:]] == ["ENQUEUED"] * 8
+    finally:
+        tasks_released.set()
     assert [handle.get_result() for handle in handles] == [2 * i for i in range(12)]
     assert sum(dbos_faults.injected.values()) >= 1
     assert dbos_crash.ran("fault_step") == 12  # every task ran once, none twice
