@@ -5,6 +5,7 @@ Run it from a test module with ``from dbos_testing.conformance.messaging import 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 
@@ -118,11 +119,8 @@ def test_a_message_trace_carrier_comes_back_with_its_recv(dbos_storage: SystemSt
     workflow(dbos_storage, "rx")
 
     def traced(text: str, message_id: str, key: str | None = None) -> Message:
-        carrier = '{"traceparent":"00-%032x-%016x-01","tracestate":"k=v"}' % (
-            len(message_id),
-            len(text),
-        )
-        return Message(message_id, "rx", "t", text, 5, key, carrier + message_id)
+        carrier = json.dumps({"traceparent": f"00-{message_id}-01", "tracestate": "k=v"})
+        return Message(message_id, "rx", "t", text, 5, key, carrier)
 
     sent = [
         traced('"plain"', "c-plain"),
