@@ -9,6 +9,8 @@ global tracer provider."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -207,3 +209,56 @@ def test_without_tracing_the_receiver_makes_no_span_and_the_message_still_arrive
         DBOS.send(handle.workflow_id, "plain")
     assert handle.get_result() == ["plain"]
     assert _recv_spans(spans(), handle.workflow_id) == []
+
+
+_UNTRACED_APP = """
+import sys
+
+if sys.argv[2] == "blocked":
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name == "opentelemetry" or name.startswith("opentelemetry."):
+                raise ModuleNotFoundError(f"No module named {name!r}")
+            return None
+
+    sys.meta_path.insert(0, Block())
+
+from dbos import DBOS, SendMessage
+
+@DBOS.workflow(name="untraced.receiver")
+def receiver():
+    return [DBOS.recv(timeout_seconds=60) for _ in range(3)]
+
+@DBOS.workflow(name="untraced.sender")
+def sender(destination):
+    DBOS.send(destination, "inside")
+
+DBOS(config={"name": "untraced", "system_database_url": sys.argv[1]})
+DBOS.launch()
+handle = DBOS.start_workflow(receiver)
+DBOS.send(handle.workflow_id, "outside")
+DBOS.start_workflow(sender, handle.workflow_id).get_result()
+DBOS.send_bulk([SendMessage(handle.workflow_id, "bulk")])
+print("received:", sorted(handle.get_result()))
+print("imported:", sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+DBOS.destroy()
+"""
+
+
+@pytest.mark.parametrize("otel", ["blocked", "installed"])
+def test_untraced_messaging_never_imports_opentelemetry(
+    dbos_system_database_url: str, otel: str
+) -> None:
+    """Without the extra (imports of OpenTelemetry fail), or with it installed but tracing
+    off, sends and receives work and OpenTelemetry is never imported: the send path's check
+    is a dict lookup."""
+    done = subprocess.run(
+        [sys.executable, "-c", _UNTRACED_APP, dbos_system_database_url, otel],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "received: ['bulk', 'inside', 'outside']" in done.stdout, done.stdout
+    assert "imported: []" in done.stdout, done.stdout
