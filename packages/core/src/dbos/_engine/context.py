@@ -130,11 +130,9 @@ def message_trace_carrier() -> str | None:
     while OpenTelemetry was never imported (so no span can be active), and imports nothing."""
     carrier = NEXT_TRACE_CARRIER.get()
     if carrier is None:
-        if "opentelemetry.trace" not in sys.modules:
-            return None
-        from opentelemetry import trace
-
-        if not trace.get_current_span().get_span_context().is_valid:
+        # The module itself, not an import statement (which costs as much as the check).
+        trace = sys.modules.get("opentelemetry.trace")
+        if trace is None or not trace.get_current_span().get_span_context().is_valid:
             return None
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
