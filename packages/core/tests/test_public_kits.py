@@ -50,7 +50,7 @@ MANAGEMENT = [
     "UnreadableValue", "VersionInfo", "Wakeups", "WorkflowSchedule", "attempt_timeout",
     "build_query",
     "build_queued_query", "check_workflow_id", "debounce",
-    "get_event_from_outside", "queue_from_arguments", "retry_timeout", "run_async", "run_sync",
+    "get_event_from_outside", "message_trace_carrier", "queue_from_arguments", "retry_timeout", "run_async", "run_sync",
     "schedule_record", "send_bulk_from_outside", "send_from_outside", "served_versions",
     "store_procedure",
     "take_assigned_workflow_id", "to_epoch_ms",
