@@ -725,3 +725,39 @@ def test_the_schedules_migration_keeps_existing_rows(
         assert storage.list_schedules(ScheduleQuery()) == [schedule]
     finally:
         storage.close()
+
+
+def test_the_message_trace_migration_keeps_waiting_messages(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """message_trace_context on a database with a waiting message: it stays and is received
+    without a carrier; a message sent afterwards keeps its carrier until its recv."""
+    from dbos.storage import Message, RecvRequest
+
+    before = [m for m in migrations() if m.name != "message_trace_context"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at)"
+        " VALUES ('rx', 'PENDING', 'module.workflow', 1, 1)",
+    )
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.notifications (message_id, destination_id, topic, message, created_at)"
+        " VALUES ('old', 'rx', 't', '\"old\"', 1)",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert [n for n in storage.migrate() if n.endswith("_message_trace_context")]
+        storage.send(Message("new", "rx", "t", '"new"', 2, None, '{"traceparent":"x"}'))
+        got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
+        assert [None if r is None else (r.output, r.trace_carrier) for r in got] == [
+            ('"old"', None),
+            ('"new"', '{"traceparent":"x"}'),
+            None,
+        ]
+    finally:
+        storage.close()

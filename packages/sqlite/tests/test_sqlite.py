@@ -481,3 +481,42 @@ def test_the_schedules_migration_keeps_existing_rows(
         assert storage.list_schedules(ScheduleQuery()) == [schedule]
     finally:
         storage.close()
+
+
+def test_the_message_trace_migration_keeps_waiting_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """message_trace_context on a file with a waiting message: it stays and is received
+    without a carrier; a message sent afterwards keeps its carrier until its recv."""
+    import dbos_sqlite._storage as storage_module
+    from dbos.storage import Message, RecvRequest
+
+    before = [m for m in _MIGRATIONS if m.name != "message_trace_context"]
+    assert len(before) == len(_MIGRATIONS) - 1
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at)"
+            " VALUES ('rx', 'PENDING', 'module.workflow', 1, 1)"
+        )
+        connection.execute(
+            "INSERT INTO notifications (message_id, destination_id, topic, message, created_at)"
+            " VALUES ('old', 'rx', 't', '\"old\"', 1)"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert [n for n in storage.migrate() if n.endswith("_message_trace_context")]
+        storage.send(Message("new", "rx", "t", '"new"', 2, None, '{"traceparent":"x"}'))
+        got = [storage.recv(RecvRequest("rx", i, "DBOS.recv", "t", 5)) for i in range(3)]
+        assert [None if r is None else (r.output, r.trace_carrier) for r in got] == [
+            ('"old"', None),
+            ('"new"', '{"traceparent":"x"}'),
+            None,
+        ]
+    finally:
+        storage.close()

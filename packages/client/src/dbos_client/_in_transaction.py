@@ -30,7 +30,12 @@ from dbos import (
     WorkflowSerializationFormat,
 )
 from dbos.error import DBOSConflictingWorkflowError
-from dbos.management import EnqueueOptions, SendMessage, check_workflow_id
+from dbos.management import (
+    EnqueueOptions,
+    SendMessage,
+    check_workflow_id,
+    message_trace_carrier,
+)
 from dbos.storage import load_queries
 
 _QUERIES = load_queries("dbos_client", "in_transaction.sql")
@@ -280,8 +285,21 @@ def send_in(
     """
     params = _send_params(destination_id, message, topic, idempotency_key)
     statement = _statement(conn_or_session, "send", schema)
+    carrier = message_trace_carrier()
     with _refusals(destination_id=destination_id):
         conn_or_session.execute(statement, params)
+    if carrier is not None:
+        _trace_messages(conn_or_session, schema, [params], carrier)
+
+
+def _trace_messages(
+    conn_or_session: Any, schema: str, sent: list[dict[str, Any]], carrier: str
+) -> None:
+    """Store the sender's trace context with the messages just sent (ours), in the same
+    transaction: send_message (a SQL function shared with DBOS Transact's clients) stores
+    none."""
+    rows = [{"message_id": p["message_id"], "trace_carrier": carrier} for p in sent]
+    conn_or_session.execute(_statement(conn_or_session, "trace_message", schema), rows)
 
 
 def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
@@ -313,6 +331,9 @@ def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
     ]
     statement = _statement(conn_or_session, "send", schema)
     if params:
+        carrier = message_trace_carrier()
         # One executemany: the driver sends the calls together, not one round trip each.
         with _refusals(destination_id=", ".join(sorted({p["destination_id"] for p in params}))):
             conn_or_session.execute(statement, params)
+        if carrier is not None:
+            _trace_messages(conn_or_session, schema, params, carrier)

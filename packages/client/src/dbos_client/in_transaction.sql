@@ -45,3 +45,9 @@ SELECT {schema}.send_message(
     message_id => :message_id
 )
 WHERE CAST(:idempotency_key AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM key_taken)
+
+-- name: trace_message
+-- The sender's trace context (ours; see Message.trace_carrier), set on the message the send
+-- statement just stored, in the same transaction, so no receiver sees it without. Run only
+-- for a send made while a span was active; a keyed send that stored nothing updates nothing.
+UPDATE {schema}.notifications SET trace_carrier = :trace_carrier WHERE message_id = :message_id

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
+    from .storage import StepRecord
+
 logger = logging.getLogger("dbos")
 
 #: DBOS Transact's legacy attribute names and their semantic-convention names.
@@ -57,6 +59,9 @@ SPAN_NAMES: dict[str, str] = {
 
 #: The instrumentation scope of DBOS's spans (DBOS Transact's tracer name).
 TRACER_NAME = "dbos-tracer"
+#: Ours: set (True) on a ``recv`` span that received a message sent under a trace, which the
+#: span links to (the same name in both attribute formats).
+TRACED_SENDER_ATTRIBUTE = "dbos.message.traced_sender"
 #: Parents remembered for workflows prepared but not yet started here (a bound: a workflow
 #: enqueued here and run elsewhere is never started here).
 _MAX_PENDING_PARENTS = 10_000
@@ -302,6 +307,32 @@ class TracingPlugin:
             with self._lock:
                 self._transactions.discard((workflow_id, function_id))
         self._close_span((workflow_id, function_id), error)
+
+    @hookimpl
+    def dbos_after_step_checkpoint(self, step: StepRecord) -> None:
+        """Ours (DBOS Transact 3.4 carries no trace with a message): a ``recv`` that consumed
+        a message sent under a trace (`StepRecord.trace_carrier`) gets a link to the sender's
+        span, as OpenTelemetry's messaging conventions link a receive to the message's
+        creation, and the attribute `TRACED_SENDER_ATTRIBUTE`. A replayed recv has no
+        carrier, and an unusable carrier is ignored."""
+        carrier = step.trace_carrier
+        if carrier is None:
+            return
+        opened = self._open.get((step.workflow_id, step.function_id))
+        if opened is None:
+            return
+        try:
+            decoded = json.loads(carrier)
+        except ValueError:
+            return
+        sender = extract_carrier(decoded)
+        if sender is None:
+            return
+        from opentelemetry import trace
+
+        span = opened[0]
+        span.add_link(trace.get_current_span(sender).get_span_context())
+        span.set_attribute(TRACED_SENDER_ATTRIBUTE, True)
 
     @hookimpl
     def dbos_step_retry(

@@ -46,6 +46,7 @@ class BulkMessages(StorageHost):
             "messages": [m.message for m in messages],
             "created_ats": [m.created_at_ms for m in messages],
             "idempotency_keys": [m.idempotency_key for m in messages],
+            "trace_carriers": [m.trace_carrier for m in messages],
         }
         query = "send_messages" if step is None else "send_messages_step"
         try:

@@ -561,7 +561,8 @@ class PostgresStorage(
         `stream`, the write appends to that stream: it runs in a transaction, after the
         stream's append lock."""
         if step is not None:
-            params = {**params, **as_params(step)}
+            # The write's own values win: a message's trace_carrier, not the step's (None).
+            params = {**as_params(step), **params}
         found: tuple[Any, ...] | None = None
         try:
             if stream is not None:

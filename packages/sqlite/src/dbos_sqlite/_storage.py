@@ -37,7 +37,6 @@ from dbos.storage import (
     NewWorkflow,
     PartitionLoad,
     QueueActivity,
-    RecvRequest,
     ResumeResult,
     StepAck,
     StepRecord,
@@ -634,31 +633,6 @@ class SQLiteStorage(
             ack = self._record_in(connection, step)
             self._insert_message(connection, message)
         return ack
-
-    def recv(self, request: RecvRequest) -> StepRecord | None:
-        """`SystemStorage.recv` on SQLite: reads the oldest message of the topic, records it as the
-        step and deletes it, in one transaction; None if there is none. Raises
-        `DBOSStepConflictError` (and consumes nothing) if the step is recorded already."""
-        params = as_params(request)
-        with self._transaction() as connection:
-            found = self._run(connection, "oldest_message", params).fetchone()
-            if found is None:
-                return None
-            seq, text = found
-            record = StepRecord(
-                workflow_id=request.workflow_id,
-                function_id=request.function_id,
-                function_name=request.function_name,
-                output=text,
-                error=None,
-                started_at_ms=(
-                    request.now_ms if request.started_at_ms is None else request.started_at_ms
-                ),
-                completed_at_ms=request.now_ms,
-            )
-            self._record_in(connection, record)
-            self._run(connection, "delete_message", {"seq": seq})
-        return record
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.set_event` on SQLite: the event (and `step`'s checkpoint) in one

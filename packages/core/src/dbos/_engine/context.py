@@ -10,6 +10,7 @@ task starts look nested in it."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -118,6 +119,28 @@ def with_trace_carrier(attributes: str | None) -> str | None:
     merged = json.loads(attributes) if attributes else {}
     merged[TRACE_CARRIER_ATTRIBUTE] = carrier
     return json.dumps(merged, separators=(",", ":"))
+
+
+def message_trace_carrier() -> str | None:
+    """The trace context a message sent now carries (ours: DBOS Transact 3.4's messages carry
+    none), as the JSON text of its W3C carrier (``traceparent``, ``tracestate``; the form the
+    ``dbos.otelContext`` attribute holds): the enclosing `PropagateOtelContext` block's, else
+    the active span's (the app's own, or inside a traced workflow DBOS's ``send`` span or the
+    step's); None when there is neither. Costs a context-variable read and a dict lookup
+    while OpenTelemetry was never imported (so no span can be active), and imports nothing."""
+    carrier = NEXT_TRACE_CARRIER.get()
+    if carrier is None:
+        # The module itself, not an import statement (which costs as much as the check).
+        trace = sys.modules.get("opentelemetry.trace")
+        if trace is None or not trace.get_current_span().get_span_context().is_valid:
+            return None
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        carrier = {}
+        TraceContextTextMapPropagator().inject(carrier)
+        if not carrier:
+            return None
+    return json.dumps(carrier, separators=(",", ":"))
 
 
 def current_workflow() -> WorkflowContext | None:

@@ -45,6 +45,7 @@ from .context import (
     current_step,
     current_workflow,
     in_workflow_body,
+    message_trace_carrier,
 )
 from .decisions import replayed_step
 from .effects import Blocking, Procedure, WaitWakeup
@@ -240,7 +241,9 @@ def send_procedure(
         function_id = function_ids[0]
         # The message ID is the operation's identity: a replayed send cannot store it twice.
         message_id = f"{context.workflow_id}:{function_id}"
-        sent = Message(message_id, destination_id, topic_name, text, now_ms(), key)
+        # Taken here, where this operation's own span (if traced) is the active one.
+        carrier = message_trace_carrier()
+        sent = Message(message_id, destination_id, topic_name, text, now_ms(), key, carrier)
         record = recorder.plain_record(context, function_id, SEND_NAME)
         return Produced(record, functools.partial(_send_or_record_failure, recorder, sent))
 
@@ -279,7 +282,10 @@ def _send_from_step(
         raise DBOSNonExistentWorkflowError(destination_id)
     # Unique per step and position; a retried attempt reuses it, but only one commits.
     message_id = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
-    frame.writes.append(Message(message_id, destination_id, topic_key(topic), text, now_ms(), key))
+    carrier = message_trace_carrier()
+    frame.writes.append(
+        Message(message_id, destination_id, topic_key(topic), text, now_ms(), key, carrier)
+    )
 
 
 def send_from_outside(
@@ -297,7 +303,10 @@ def send_from_outside(
     text = codec_for(host.codec, serialization).encode_value(
         message, f"the message to workflow {destination_id!r}"
     )
-    sent = Message(str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key)
+    carrier = message_trace_carrier()
+    sent = Message(
+        str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key, carrier
+    )
     yield Blocking(host.storage.send, (sent,))
 
 

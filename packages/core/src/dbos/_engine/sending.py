@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.ids import check_text, check_workflow_id
 from ..storage._records import Message
-from .context import current_step, current_workflow, in_workflow_body
+from .context import current_step, current_workflow, in_workflow_body, message_trace_carrier
 from .effects import Blocking, Procedure
 from .operations import Produced, Recorder, recorded_operation
 from .outcome import now_ms
@@ -84,7 +84,8 @@ def check_messages(messages: object) -> list[SendMessage]:
 def encode_messages(
     host: MessagingHost, messages: list[SendMessage], message_ids: Sequence[str]
 ) -> tuple[Message, ...]:
-    """The stored form of checked `messages` (with these IDs).
+    """The stored form of checked `messages` (with these IDs), each with the trace context
+    active now (`message_trace_carrier`).
 
     Raises:
         DBOSException: a bad destination, topic, key, or a message the codec cannot store.
@@ -93,12 +94,13 @@ def encode_messages(
 
     stored: list[Message] = []
     created = now_ms()
+    carrier = message_trace_carrier()
     for message, message_id in zip(messages, message_ids, strict=True):
         destination = check_workflow_id(message.destination_id, "the destination of a message")
         text = host.codec.encode_value(message.message, f"the message to workflow {destination!r}")
         key = check_idempotency_key(message.idempotency_key)
         stored.append(
-            Message(message_id, destination, topic_key(message.topic), text, created, key)
+            Message(message_id, destination, topic_key(message.topic), text, created, key, carrier)
         )
     return tuple(stored)
 

@@ -8,7 +8,8 @@ written once over a few accessors that each side provides (`DBOSClient` subclass
 resume, fork, delete, enqueue by name); `RemoteWaiter` waits for an outcome; the messaging
 procedures `send_from_outside`, `send_bulk_from_outside` (of `SendMessage` items) and
 `get_event_from_outside` are generator procedures that
-`run_sync` or `run_async` drive. A tool reads values of apps whose
+`run_sync` or `run_async` drive; `message_trace_carrier` is the trace context a message sent
+now carries (for sends that write their own SQL). A tool reads values of apps whose
 code it lacks with `LenientCodec` (unreadable values come back as `UnreadableValue`).
 `ResilientStorage` retries a storage's calls through connection errors for a budget.
 `schedule_record` builds a checked stored schedule (`DBOSClient.create_schedule`).
@@ -26,7 +27,7 @@ from .._base.ids import check_workflow_id
 from .._base.serialization import Codec, LenientCodec, UnreadableValue
 from .._base.urls import validate_url
 from .._engine.batch import EnqueueCall
-from .._engine.context import take_assigned_workflow_id
+from .._engine.context import message_trace_carrier, take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import get_event_from_outside, send_from_outside
 from .._engine.queues import INTERNAL_QUEUE_NAME
@@ -85,6 +86,7 @@ __all__ = [
     "check_workflow_id",
     "debounce",
     "get_event_from_outside",
+    "message_trace_carrier",
     "queue_from_arguments",
     "retry_timeout",
     "run_async",

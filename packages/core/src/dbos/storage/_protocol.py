@@ -321,7 +321,8 @@ class StorageBackend(Protocol):
 
         A `message_id` already stored is not stored again, nor a message whose
         `idempotency_key` was used for the same destination before (the key is remembered
-        after the message is received, until the destination is deleted). Raises
+        after the message is received, until the destination is deleted). The message's
+        `trace_carrier` is stored with it, for the `recv` that consumes it. Raises
         `DBOSNonExistentWorkflowError` (nothing stored) if the destination does not exist,
         and `DBOSStepConflictError` (nothing stored) if `step` is already recorded. Returns the
         sending workflow's status as `record_step` does (None without a `step`). Core then
@@ -356,7 +357,8 @@ class StorageBackend(Protocol):
         Returns the recorded step, or None (nothing changed) if there is no such message.
         Raises `DBOSStepConflictError` (the message stays) if the operation is already
         recorded. Messages of one topic are consumed in the order they were stored; one
-        message is consumed by exactly one call.
+        message is consumed by exactly one call. The returned step's `trace_carrier` is the
+        consumed message's (not recorded with the step; None from a backend that stores none).
         """
         ...
 

@@ -182,6 +182,11 @@ class StepRecord:
     under this library's earlier numbering) in the order the workflow runs its operations.
     Exactly one of `output` and `error` is meaningful; `output` may be None for a step that
     returned nothing only if the serializer says so (core always stores a serialized value).
+
+    `trace_carrier` is set only on the record `SystemStorage.recv` returns: the consumed
+    message's `Message.trace_carrier`, so the receiver's trace can link to the sender's. It is
+    never stored with the operation (backends ignore it when recording a step, and
+    `load_steps` returns None), so a replayed receive has none. Ours, not DBOS Transact's.
     """
 
     workflow_id: str
@@ -192,6 +197,7 @@ class StepRecord:
     started_at_ms: int
     completed_at_ms: int
     child_workflow_id: str | None = None
+    trace_carrier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +255,10 @@ class Message:
     `idempotency_key` (optional): a key used before for the same destination, by any send
     (even one whose message was received since), makes the send store nothing; backends
     remember used keys for as long as the destination workflow exists.
+    `trace_carrier` (optional; ours, DBOS Transact 3.4 stores none): the sender's W3C trace
+    context as JSON text of an object (``{"traceparent": ..., "tracestate": ...}``, the form
+    of the ``dbos.otelContext`` workflow attribute), stored with the message and handed back
+    by the `recv` that consumes it (`StepRecord.trace_carrier`); backends store it verbatim.
     """
 
     message_id: str
@@ -257,6 +267,7 @@ class Message:
     message: str
     created_at_ms: int
     idempotency_key: str | None = None
+    trace_carrier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

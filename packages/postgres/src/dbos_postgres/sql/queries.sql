@@ -39,8 +39,11 @@ key_taken AS (
     ON CONFLICT (destination_id, idempotency_key) DO NOTHING
     RETURNING 1
 ), sent AS (
-    INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
-    SELECT %(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s
+    INSERT INTO {schema}.notifications (
+        message_id, destination_id, topic, message, created_at, trace_carrier
+    )
+    SELECT %(message_id)s, %(destination_id)s, %(topic)s, %(message)s, %(created_at_ms)s,
+           %(trace_carrier)s::text
     WHERE %(idempotency_key)s::text IS NULL OR EXISTS (SELECT 1 FROM key_taken)
     ON CONFLICT (message_id) DO NOTHING
 )
@@ -50,9 +53,11 @@ key_taken AS (
 input AS (
     SELECT * FROM unnest(
         %(message_ids)s::text[], %(destination_ids)s::text[], %(topics)s::text[],
-        %(messages)s::text[], %(created_ats)s::bigint[], %(idempotency_keys)s::text[]
+        %(messages)s::text[], %(created_ats)s::bigint[], %(idempotency_keys)s::text[],
+        %(trace_carriers)s::text[]
     ) WITH ORDINALITY
-        AS m(message_id, destination_id, topic, message, created_at, idempotency_key, position)
+        AS m(message_id, destination_id, topic, message, created_at, idempotency_key,
+             trace_carrier, position)
 ), keys_taken AS (
     INSERT INTO {schema}.message_keys (destination_id, idempotency_key, message_id, created_at)
     SELECT destination_id, idempotency_key, message_id, created_at
@@ -60,8 +65,10 @@ input AS (
     ON CONFLICT (destination_id, idempotency_key) DO NOTHING
     RETURNING message_id
 ), sent AS (
-    INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
-    SELECT message_id, destination_id, topic, message, created_at FROM input
+    INSERT INTO {schema}.notifications (
+        message_id, destination_id, topic, message, created_at, trace_carrier
+    )
+    SELECT message_id, destination_id, topic, message, created_at, trace_carrier FROM input
     WHERE idempotency_key IS NULL OR message_id IN (SELECT message_id FROM keys_taken)
     ORDER BY position
     ON CONFLICT (message_id) DO NOTHING
@@ -659,7 +666,8 @@ WITH {@store_messages}
 -- name: recv_message
 -- Consume the oldest message of the topic and record it as the receiver's operation, in one
 -- statement: a duplicate checkpoint fails it and the message stays. FOR UPDATE (not SKIP
--- LOCKED): a concurrent receiver of the same workflow waits, then finds the row gone.
+-- LOCKED): a concurrent receiver of the same workflow waits, then finds the row gone. The
+-- message's trace_carrier comes back last (StepRecord.trace_carrier), never recorded.
 WITH consumed AS (
     DELETE FROM {schema}.notifications
     WHERE seq = (
@@ -669,17 +677,19 @@ WITH consumed AS (
         LIMIT 1
         FOR UPDATE
     )
-    RETURNING message
+    RETURNING message, trace_carrier
+), recorded AS (
+    INSERT INTO {schema}.operation_outputs (
+        workflow_id, function_id, function_name, output, error, child_workflow_id,
+        started_at, completed_at
+    )
+    SELECT %(workflow_id)s, %(function_id)s, %(function_name)s, message, NULL, NULL,
+           COALESCE(%(started_at_ms)s::bigint, %(now_ms)s), %(now_ms)s
+    FROM consumed
+    RETURNING workflow_id, function_id, function_name, output, error, started_at, completed_at,
+              child_workflow_id
 )
-INSERT INTO {schema}.operation_outputs (
-    workflow_id, function_id, function_name, output, error, child_workflow_id,
-    started_at, completed_at
-)
-SELECT %(workflow_id)s, %(function_id)s, %(function_name)s, message, NULL, NULL,
-       COALESCE(%(started_at_ms)s::bigint, %(now_ms)s), %(now_ms)s
-FROM consumed
-RETURNING workflow_id, function_id, function_name, output, error, started_at, completed_at,
-          child_workflow_id
+SELECT recorded.*, consumed.trace_carrier FROM recorded, consumed
 
 -- name: set_event
 WITH {@store_event}

@@ -266,8 +266,8 @@ ORDER BY priority, created_at, rowid
 LIMIT :limit
 
 -- name: insert_message
-INSERT INTO notifications (message_id, destination_id, topic, message, created_at)
-VALUES (:message_id, :destination_id, :topic, :message, :created_at_ms)
+INSERT INTO notifications (message_id, destination_id, topic, message, created_at, trace_carrier)
+VALUES (:message_id, :destination_id, :topic, :message, :created_at_ms, :trace_carrier)
 ON CONFLICT (message_id) DO NOTHING
 
 -- name: take_message_key
@@ -277,7 +277,7 @@ VALUES (:destination_id, :idempotency_key, :message_id, :created_at_ms)
 ON CONFLICT (destination_id, idempotency_key) DO NOTHING
 
 -- name: oldest_message
-SELECT seq, message FROM notifications
+SELECT seq, message, trace_carrier FROM notifications
 WHERE destination_id = :workflow_id AND topic = :topic
 ORDER BY seq
 LIMIT 1

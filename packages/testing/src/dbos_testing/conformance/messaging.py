@@ -5,6 +5,7 @@ Run it from a test module with ``from dbos_testing.conformance.messaging import 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 
@@ -31,6 +32,7 @@ __all__ = [
     "test_messages_are_received_once_in_order_per_topic",
     "test_recv_records_the_message_as_the_step_output",
     "test_recv_conflict_leaves_the_message",
+    "test_a_message_trace_carrier_comes_back_with_its_recv",
     "test_send_with_step_commits_both_or_neither",
     "test_send_is_idempotent_by_message_id",
     "test_concurrent_receivers_take_each_message_once",
@@ -106,6 +108,47 @@ def test_recv_conflict_leaves_the_message(dbos_storage: SystemStorage) -> None:
         dbos_storage.recv(recv("rx", 0))
     record = dbos_storage.recv(recv("rx", 1))
     assert record is not None and record.output == '"kept"'
+
+
+def test_a_message_trace_carrier_comes_back_with_its_recv(dbos_storage: SystemStorage) -> None:
+    """`Message.trace_carrier` (ours) is stored by every send path (plain, with a step, bulk,
+    bulk with a step, as a step's write, keyed) and comes back on the `recv` that consumes the
+    message, verbatim; it is not recorded with the receiver's step, and a message sent
+    without one comes back without one."""
+    workflow(dbos_storage, "tx")
+    workflow(dbos_storage, "rx")
+
+    def traced(text: str, message_id: str, key: str | None = None) -> Message:
+        carrier = json.dumps({"traceparent": f"00-{message_id}-01", "tracestate": "k=v"})
+        return Message(message_id, "rx", "t", text, 5, key, carrier)
+
+    sent = [
+        traced('"plain"', "c-plain"),
+        traced('"with-step"', "c-step"),
+        traced('"bulk-1"', "c-bulk-1"),
+        traced('"bulk-2"', "c-bulk-2", key="bulk-key"),
+        traced('"bulk-step"', "c-bulk-step"),
+        traced('"write"', "c-write"),
+        traced('"keyed"', "c-keyed", key="send-key"),
+        Message("c-none", "rx", "t", '"untraced"', 5),
+    ]
+    dbos_storage.send(sent[0])
+    dbos_storage.send(sent[1], step("tx", 1))
+    dbos_storage.send_many((sent[2], sent[3]))
+    dbos_storage.send_many((sent[4],), step("tx", 2, "DBOS.send_bulk"))
+    dbos_storage.record_step(step("tx", 3, "module.step"), (sent[5],))
+    dbos_storage.send(sent[6])
+    dbos_storage.send(sent[7])
+    received = [dbos_storage.recv(recv("rx", function_id)) for function_id in range(1, 10)]
+    assert received[-1] is None
+    assert [(r.output, r.trace_carrier) for r in received if r is not None] == [
+        (m.message, m.trace_carrier) for m in sent
+    ]
+    assert sent[0].trace_carrier is not None and sent[-1].trace_carrier is None
+    # The receiver's recorded steps hold the messages, not their carriers.
+    assert [(s.output, s.trace_carrier) for s in dbos_storage.load_steps("rx")] == [
+        (m.message, None) for m in sent
+    ]
 
 
 def test_send_with_step_commits_both_or_neither(dbos_storage: SystemStorage) -> None:
