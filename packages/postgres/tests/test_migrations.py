@@ -675,8 +675,9 @@ def test_the_queues_migration_keeps_existing_rows(
 ) -> None:
     """queues_as_data on a database with leases: an existing lease reads back as listening to
     every queue, and queues are stored next to it."""
-    before = [m for m in migrations() if m.name != "queues_as_data"]
-    assert len(before) == len(migrations()) - 1
+    [queues] = [m for m in migrations() if m.name == "queues_as_data"]
+    # Later migrations may use its table (0023's trigger does): they are applied after it.
+    before = [m for m in migrations() if m.version < queues.version]
     monkeypatch.setattr(_migrate, "migrations", lambda: before)
     _set_up(fresh_url)
     _query(
@@ -688,7 +689,7 @@ def test_the_queues_migration_keeps_existing_rows(
     storage = PostgresStorage(fresh_url)
     try:
         applied = storage.migrate()
-        assert len(applied) == 1 and applied[0].endswith("_queues_as_data")
+        assert applied[0].endswith("_queues_as_data")
         [lease] = storage.list_leases()
         assert (lease.instance_id, lease.queues) == ("old", None)
         assert storage.store_queue(StoredQueue("q", concurrency=2), False, 5)

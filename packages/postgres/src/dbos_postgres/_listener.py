@@ -25,7 +25,10 @@ class Listener:
 
     ``dbos_<schema>``: ``'enqueued:<queue>'`` delivers ``QueueActivity(queue, False)``,
     ``'stopped:<queue>'`` (a queued task finished or was cancelled) ``QueueActivity(queue,
-    True)``. ``dbos_<schema>_wake`` (a message, event or stream write, the payload
+    True)``, ``'settings:<queue>'`` (the queue's stored settings were inserted, changed or
+    deleted, migration 0023) ``QueueActivity(queue, False, settings_changed=True)``, and a
+    payload of another kind (a schema newer or older than this code) ``QueueActivity(None,
+    True)``: look at every queue. ``dbos_<schema>_wake`` (a message, event or stream write, the payload
     ``<kind>:<workflow ID>``): that `Wakeup`, unless the write came from one of `own_pids`
     (this process's own connections, whose writes core already reported in-process). After
     (re)connecting, when a notification may have been missed, it delivers None.
@@ -46,6 +49,13 @@ class Listener:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dbos-pg-listener", daemon=True)
         self._ready = threading.Event()
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the LISTEN connection is up: notifications sent now reach this process
+        (those sent while it was down are covered by the None it delivers on reconnecting)."""
+        return self._connected
 
     def start(self, timeout_s: float = 5.0) -> None:
         self._thread.start()
@@ -68,7 +78,9 @@ class Listener:
             self._deliver(QueueActivity(queue_name, False))
         elif kind == "stopped":
             self._deliver(QueueActivity(queue_name, True))
-        else:  # a payload of an older schema version: any queue
+        elif kind == "settings":
+            self._deliver(QueueActivity(queue_name, False, settings_changed=True))
+        else:  # a payload of another schema version: any queue
             self._deliver(QueueActivity(None, True))
 
     def _run(self) -> None:
@@ -78,6 +90,7 @@ class Listener:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     for channel in (self._channel, self._wake_channel):
                         connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    self._connected = True
                     self._ready.set()
                     if failures:
                         logger.info("notification listener reconnected")
@@ -88,6 +101,7 @@ class Listener:
                         for notify in connection.notifies(timeout=0.5):
                             self._dispatch(notify)
             except psycopg.Error as exc:
+                self._connected = False
                 if self._stop.is_set():
                     return  # stopped: a connection lost now is the end asked for, not an outage
                 delay = _RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)]
@@ -97,3 +111,5 @@ class Listener:
                 log = logger.warning if failures == 1 else logger.debug
                 log("notification listener lost its connection (%s); reconnecting", reason)
                 self._stop.wait(delay)
+            finally:
+                self._connected = False  # also when stopped without an error

@@ -136,6 +136,15 @@ class PostgresStorage(
         `StorageOptions.system_schema` says otherwise)."""
         return self._schema
 
+    @property
+    def reports_queue_settings(self) -> bool:
+        """Whether other processes' changes of stored queues reach this process now, as
+        `QueueActivity` with `settings_changed` (see `relay_notifications`): True while the
+        listener's connection is up (the trigger of migration 0023 sends them); False with
+        ``use_listen_notify`` off, before `listen` and while the listener reconnects."""
+        listener = self._listener
+        return listener is not None and listener.connected
+
     # --- lifecycle -------------------------------------------------------------------------
 
     def setup(self) -> None:
@@ -212,8 +221,9 @@ class PostgresStorage(
     def relay_notifications(self, deliver: Callable[[Wakeup | QueueActivity | None], None]) -> None:
         """`StorageBackend.relay_notifications` on Postgres: `deliver` is called from the
         listener thread (after `listen`) for other processes' enqueues, finishes of queue tasks,
-        and message, event and stream writes that the database notifies, and with None after
-        the listener (re)connects."""
+        changes of stored queues (`QueueActivity.settings_changed`, see
+        `reports_queue_settings`), and message, event and stream writes that the database
+        notifies, and with None after the listener (re)connects."""
         self._relays = (*self._relays, deliver)
 
     def _relay(self, notice: Wakeup | QueueActivity | None) -> None:
