@@ -133,6 +133,7 @@ class Engine:
         )
         self.queue_worker = QueueWorker(port, self._run_task)
         storage.on_queue_activity(self.queue_worker.notice)
+        storage.on_queue_settings(self.queue_worker.settings_notice)
         self.wakeups = Wakeups(max_poll_s=notification_poll_s)
         storage.on_wakeup(self.wakeups.notify)
         self.recorder = Recorder(storage, codec, hooks, self.wakeups, self.instance_id)

@@ -136,20 +136,33 @@ class QueueWorker:
             self._wake.set()
 
     def notice(self, queue_name: str | None, slot_freed: bool) -> None:
-        """Storage's report of another process's queue activity (`on_queue_activity`)."""
+        """Storage's report of another process's queue activity (`on_queue_activity`). Any
+        queue's (None, after a lost notification connection) may include settings changes
+        that were not reported: the stored queues are read again too."""
+        if queue_name is None:
+            self.stored.mark_stale()
         if slot_freed and queue_name is not None:
             spec = self._spec(queue_name)
             if spec is None or not (spec.has_global_limits or spec.partitioned):
                 return  # a task ending elsewhere frees no slot here
         self.wake(queue_name)
 
+    def settings_notice(self, queue_name: str | None) -> None:
+        """Storage's report that another process stored, changed or deleted queue
+        `queue_name`'s settings (None: any queue's; `on_queue_settings`): the worker reads
+        the stored queues at once and looks at the queue again under what it read."""
+        self.stored.mark_stale()
+        self.wake(queue_name)
+
     def successor_claim(self, slot: QueueSlot) -> ClaimRequest | None:
         """The claim a finishing task holding `slot` makes for the one task that takes its
         slot, or None where the worker must decide: queues with global limits or partitions
-        (their claims are serialized and counted) and a worker that is stopping."""
+        (their claims are serialized and counted), a worker that is stopping, and settings
+        reported changed but not read yet."""
         spec = self._spec(slot.queue_name)
         if (
             spec is None
+            or self.stored.stale
             or spec.has_global_limits
             or spec.partitioned
             or self._stop.is_set()
@@ -168,7 +181,7 @@ class QueueWorker:
         None where the worker must decide: a queue this process does not work on, or one
         with global limits, partitions or priorities (their claims are counted, or ordered,
         across every task stored); a delayed task; another application version's; a worker
-        that is stopping; no free slot."""
+        that is stopping; settings reported changed but not read yet; no free slot."""
         name = workflow.queue_name
         if (
             name is None
@@ -178,6 +191,7 @@ class QueueWorker:
             or workflow.application_version not in (None, self._port.application_version)
             or self._stop.is_set()
             or not self._thread.is_alive()
+            or self.stored.stale
         ):
             return None
         spec = self.stored.spec(name)
@@ -270,8 +284,13 @@ class QueueWorker:
             self._wake.wait(wait_s)
 
     def _claim(self, queue: QueueSpec, worker_concurrency: int | None) -> int:
-        # The settings as they are now: a change this process made during the round applies,
-        # and a queue deleted (or no longer listened to) since the round began is not claimed.
+        # The settings as they are now: a change this process made, or one reported, during
+        # the round applies, and a queue deleted (or no longer listened to) since the round
+        # began is not claimed. New settings: the next round looks at every queue under them.
+        if self.stored.refresh_if_stale():
+            with self._lock:
+                self._look_at_all = True
+            self._wake.set()
         current = self._spec(queue.name)
         if current is None:
             return 0

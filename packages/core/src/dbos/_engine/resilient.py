@@ -79,7 +79,15 @@ def attempt_timeout(retry_timeout_s: float) -> float:
 
 #: Methods that are not database calls: passed straight through.
 _NOT_CALLS = frozenset(
-    {"setup", "close", "listen", "on_queue_activity", "on_wakeup", "url_for_display"}
+    {
+        "setup",
+        "close",
+        "listen",
+        "on_queue_activity",
+        "on_queue_settings",
+        "on_wakeup",
+        "url_for_display",
+    }
 )
 
 
@@ -120,6 +128,12 @@ class ResilientStorage:
 
         self.__dict__[name] = call  # found directly from now on
         return call
+
+    @property
+    def reports_queue_settings(self) -> bool:
+        """`SystemStorage.reports_queue_settings` of the wrapped storage (False if it does
+        not say): read as it is, not a database call."""
+        return bool(getattr(self.backend, "reports_queue_settings", False))
 
     def close(self) -> None:
         """Close the backend; calls still retrying stop at their next attempt."""

@@ -1,15 +1,33 @@
-"""The stored queues as the queue worker sees them (issue 15): read from the system database
-at most once per polling interval (and at once after this process changes one), filtered by
-`DBOS.listen_queues`, so a change made by any process reaches this one's claims within its
-polling interval."""
+"""The stored queues as the queue worker sees them (issue 15): filtered by
+`DBOS.listen_queues`, read again at once after this process changes one, and at once when
+the backend reports another process's change (`QueueActivity.settings_changed`), so a change
+made by any process reaches this one's claims within its polling interval.
+
+How often they are read when nothing is reported (issue 17): once per shortest polling
+interval of the queues worked on, for a backend that does not report settings changes
+(SQLite, whose file several processes may share; Postgres with ``use_listen_notify`` off or
+while its listener reconnects); for one that does, at most once per `SETTINGS_SAFETY_NET_S`
+(or the polling interval if longer), a safety net only. A lost notification connection is
+reported as "anything may have changed" (None), which marks the view stale as well."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from ..storage._protocol import SystemStorage
 from ..storage._records import QueueSpec
 from .queues import DEFAULT_POLLING_INTERVAL_S, listened_queues
+
+#: Seconds between two reads of the stored queues when nothing reported a change, for a
+#: backend that reports settings changes (see the module's text).
+SETTINGS_SAFETY_NET_S = 5.0
+
+
+def reports_queue_settings(storage: SystemStorage) -> bool:
+    """Whether `storage` reports other processes' changes of stored queues now (the optional
+    ``reports_queue_settings`` of a backend; False for a storage that does not say)."""
+    return bool(getattr(storage, "reports_queue_settings", False))
 
 
 class StoredQueueView:
@@ -30,9 +48,16 @@ class StoredQueueView:
         self._stale = True
 
     def mark_stale(self) -> None:
-        """Read the stored queues again at the next chance (this process changed one)."""
+        """Read the stored queues again at the next chance (this process changed one, or
+        the backend reported a change, or a lost notification connection)."""
         with self._lock:
             self._stale = True
+
+    @property
+    def stale(self) -> bool:
+        """Whether a change was reported that the view has not read yet: the limits in use
+        may be old (claims that cannot wait for the worker's read leave the task to it)."""
+        return self._stale
 
     def interval(self) -> float:
         """The shortest polling interval of the queues worked on (the default if none)."""
@@ -45,27 +70,51 @@ class StoredQueueView:
         with self._lock:
             return self._intervals.get(queue_name, DEFAULT_POLLING_INTERVAL_S)
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
         """Read the stored queues now (after this process changed one, so its next claims
-        apply the change). Raises what storage raises."""
+        apply the change); returns whether what it read differs from what was in use.
+        Raises what storage raises (the view stays stale, so the worker reads again)."""
         with self._reading:
-            self._read()
+            return self._read_now(time.monotonic())
+
+    def refresh_if_stale(self) -> bool:
+        """Read the stored queues if a change was reported since the last read; returns
+        whether what it read differs from what was in use. Raises what storage raises."""
+        if not self._stale:
+            return False
+        with self._reading:
+            if not self.stale:  # read by another thread meanwhile
+                return False
+            return self._read_now(time.monotonic())
 
     def refresh_if_due(self, now_s: float) -> bool:
-        """Read the stored queues if a polling interval passed since the last read (or they
-        were marked stale); returns whether what it read differs from what was in use.
-        Raises what storage raises (the last read stays in use)."""
+        """Read the stored queues if they were marked stale or the time between periodic
+        reads passed since the last read (see the module's text; `now_s` is monotonic
+        seconds); returns whether what it read differs from what was in use. Raises what
+        storage raises (the last read stays in use)."""
         with self._reading:
-            return self._refresh_if_due(now_s)
-
-    def _refresh_if_due(self, now_s: float) -> bool:
-        with self._lock:
-            due = self._stale or now_s - self._read_at >= self._interval
+            with self._lock:
+                every = self._interval
+            if reports_queue_settings(self._storage):
+                every = max(every, SETTINGS_SAFETY_NET_S)
+            with self._lock:
+                due = self._stale or now_s - self._read_at >= every
             if not due:
                 return False
+            return self._read_now(now_s)
+
+    def _read_now(self, now_s: float) -> bool:
+        # Callers hold `_reading`. A change reported during the read marks the view stale
+        # again, so it is read once more.
+        with self._lock:
             self._stale = False
             self._read_at = now_s
-        return self._read()
+        try:
+            return self._read()
+        except BaseException:
+            with self._lock:
+                self._stale = True
+            raise
 
     def _read(self) -> bool:
         listening = listened_queues()

@@ -57,6 +57,7 @@ class LocalWakeups:
         self._lock = threading.Lock()
         self._wake_callbacks: tuple[Callable[[Wakeup | None], None], ...] = ()
         self._queue_callbacks: tuple[Callable[[str | None, bool], None], ...] = ()
+        self._settings_callbacks: tuple[Callable[[str | None], None], ...] = ()
         backend.relay_notifications(self._heard)
 
     def as_storage(self) -> SystemStorage:
@@ -80,6 +81,18 @@ class LocalWakeups:
         """`SystemStorage.on_queue_activity`: other processes' activity, as relayed."""
         with self._lock:
             self._queue_callbacks = (*self._queue_callbacks, callback)
+
+    def on_queue_settings(self, callback: Callable[[str | None], None]) -> None:
+        """`SystemStorage.on_queue_settings`: other processes' changes of stored queues, as
+        relayed."""
+        with self._lock:
+            self._settings_callbacks = (*self._settings_callbacks, callback)
+
+    @property
+    def reports_queue_settings(self) -> bool:
+        """`SystemStorage.reports_queue_settings`: the backend's optional capability of that
+        name, False for a backend that does not have it."""
+        return bool(getattr(self.backend, "reports_queue_settings", False))
 
     def wait_workflow_outcome(
         self, workflow_id: str, timeout_s: float | None
@@ -178,6 +191,10 @@ class LocalWakeups:
             if notice.kind == WAKE_SETTLED:
                 self._finished.notify()  # another process settled it: outcome waiters re-check
             self._wake(notice)
+            return
+        if notice is not None and notice.settings_changed:
+            for settings_callback in self._settings_callbacks:
+                settings_callback(notice.queue_name)
             return
         if notice is None or notice.slot_freed:
             self._finished.notify()  # a task that stopped running may have settled

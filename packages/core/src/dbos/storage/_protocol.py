@@ -79,7 +79,18 @@ class StorageBackend(Protocol):
         once, when it wraps the backend; core itself wakes this process's waiters after this
         process's calls, so a backend reports nothing of its own (it may, harmlessly). A
         backend that cannot observe other processes never calls `deliver`: waiters then see
-        other processes' writes by polling."""
+        other processes' writes by polling.
+
+        Optional (our extension, issue 17): a backend that also delivers
+        ``QueueActivity(queue_name, False, settings_changed=True)`` whenever any process
+        stores, changes or deletes a queue (`store_queue`, `update_queue`, `delete_queue`)
+        says so with a property ``reports_queue_settings`` that is True while such deliveries
+        reach this process (not before `listen`, nor while its notification connection is
+        down; the None it delivers after reconnecting covers what was missed). Core reads it
+        with a default of False. Only when it is True do queue workers read the stored queues
+        rarely (a safety net) instead of once per polling interval; a backend that says True
+        and misses a change leaves other processes on old limits until the safety net's read.
+        It is not a member of this protocol, so backends without it still conform."""
         ...
 
     def close(self) -> None:
@@ -628,6 +639,21 @@ class SystemStorage(StorageBackend, Protocol):
         and finishes, and with a backend that cannot observe other processes it is never
         called (workers then rely on their polling interval).
         """
+        ...
+
+    def on_queue_settings(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(queue_name)`` (from any thread, cheaply) when the backend relays
+        another process's change of queue `queue_name`'s stored settings (None: any queue's),
+        `QueueActivity.settings_changed`. Never called for a backend whose
+        `reports_queue_settings` is False; a lost connection is reported to
+        `on_queue_activity` as ``(None, True)``, which covers settings too."""
+        ...
+
+    @property
+    def reports_queue_settings(self) -> bool:
+        """Whether other processes' changes of stored queues reach `on_queue_settings` now:
+        the backend's optional ``reports_queue_settings`` (see `relay_notifications`), False
+        for a backend without it."""
         ...
 
     def on_wakeup(self, callback: Callable[[Wakeup | None], None]) -> None:

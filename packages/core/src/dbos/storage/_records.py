@@ -240,10 +240,15 @@ class Wakeup:
 class QueueActivity:
     """Another process enqueued a task (`slot_freed` False) or a queued task stopped running,
     its outcome written (`slot_freed` True); `queue_name` None: any queue. Relayed by a backend
-    (see `StorageBackend.relay_notifications`)."""
+    (see `StorageBackend.relay_notifications`).
+
+    `settings_changed` True (our extension, default False): instead, a process stored, changed
+    or deleted queue `queue_name`'s settings (None: any queue's); `slot_freed` is then False.
+    Only a backend that reports settings changes (``reports_queue_settings``) relays these."""
 
     queue_name: str | None
     slot_freed: bool
+    settings_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
