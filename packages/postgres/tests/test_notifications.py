@@ -151,3 +151,70 @@ def test_a_stopped_listener_whose_connection_drops_says_nothing(
             cast(Any, listener)._thread.join(5)
     assert not cast(Any, listener)._thread.is_alive()
     assert [r.getMessage() for r in caplog.records if "listener" in r.getMessage()] == []
+
+
+def test_queue_settings_changes_are_relayed(dbos_system_database_url: str) -> None:
+    """Migration 0023's trigger: storing, changing and deleting a queue in one storage (another
+    process, in real life) reaches a listening storage as a settings notice for that queue,
+    which core hands to `on_queue_settings` (not `on_queue_activity`). A payload of another
+    kind, 0003's bare queue name included, still means activity on any queue."""
+    import queue as queues
+
+    import psycopg
+
+    from dbos.storage import QueueActivity, StoredQueue
+
+    writer = PostgresStorage(dbos_system_database_url)
+    backend = PostgresStorage(dbos_system_database_url)
+    listener = with_wakeups(backend)
+    # Registered after core's: a notice taken from here has reached core's callbacks.
+    relayed: queues.Queue[object] = queues.Queue()
+    backend.relay_notifications(relayed.put)
+    settings: list[str | None] = []
+    activity: list[tuple[str | None, bool]] = []
+    listener.on_queue_settings(settings.append)
+    listener.on_queue_activity(lambda name, freed: activity.append((name, freed)))
+    assert not listener.reports_queue_settings  # not listening yet
+    writer.setup()
+    listener.setup()
+
+    def next_relayed() -> object:
+        return relayed.get(timeout=5)
+
+    try:
+        assert listener.reports_queue_settings
+        # The listener's "anything may have changed" on connecting comes first.
+        assert next_relayed() is None
+        activity.clear()
+        notice = QueueActivity("relayed", False, settings_changed=True)
+        assert writer.store_queue(StoredQueue("relayed"), False, 1)
+        assert next_relayed() == notice
+        assert writer.update_queue("relayed", {"concurrency": 2}, 2) is not None
+        assert next_relayed() == notice
+        assert writer.delete_queue("relayed")
+        assert next_relayed() == notice
+        with psycopg.connect(dbos_system_database_url, autocommit=True) as connection:
+            connection.execute("SELECT pg_notify('dbos_dbos', 'relayed')")  # 0003's payload
+            connection.execute("SELECT pg_notify('dbos_dbos', 'resized:relayed')")  # unknown
+        assert next_relayed() == QueueActivity(None, True)
+        assert next_relayed() == QueueActivity(None, True)
+        assert settings == ["relayed"] * 3
+        assert activity == [(None, True)] * 2
+    finally:
+        writer.close()
+        listener.close()
+
+
+def test_without_listen_notify_settings_changes_are_not_reported(
+    dbos_system_database_url: str,
+) -> None:
+    from dbos.storage import StorageOptions
+
+    storage = with_wakeups(
+        PostgresStorage(dbos_system_database_url, StorageOptions(use_listen_notify=False))
+    )
+    storage.setup()
+    try:
+        assert not storage.reports_queue_settings
+    finally:
+        storage.close()

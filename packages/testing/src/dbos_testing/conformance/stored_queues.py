@@ -10,6 +10,7 @@ Run it from a test module with::
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from dbos import SystemStorage
 from dbos.storage import DBOSConfigError, Lease, QueueDepth, QueueSpec, StoredQueue
 
+from .._storage import storage_for_url
 from .queues import claim, task
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "test_delete_removes_the_queue_and_leaves_its_tasks",
     "test_queue_depths_count_enqueued_and_pending_tasks_per_queue",
     "test_a_lease_records_the_queues_its_process_listens_to",
+    "test_a_backend_that_reports_settings_changes_reports_other_storages_changes",
 ]
 
 _FULL = StoredQueue(
@@ -216,3 +219,35 @@ def test_a_lease_records_the_queues_its_process_listens_to(dbos_storage: SystemS
     dbos_storage.renew_lease(Lease("i-some", "e2", "v1", 60_000, "h", 2, ("c",)))
     leases = {lease.instance_id: lease.queues for lease in dbos_storage.list_leases()}
     assert leases["i-some"] == ("c",)
+
+
+def test_a_backend_that_reports_settings_changes_reports_other_storages_changes(
+    dbos_storage: SystemStorage, dbos_system_database_url: str
+) -> None:
+    """The optional ``reports_queue_settings`` (see `StorageBackend.relay_notifications`): a
+    backend that says True relays every store, change and delete of a queue made through
+    another storage on the same database (another process, in real life) to
+    `on_queue_settings`, with the queue's name. Queue workers then read the stored queues
+    only as a safety net, so a missed change would leave them on old limits."""
+    if not dbos_storage.reports_queue_settings:
+        pytest.skip("this backend does not report settings changes (optional)")
+    heard: list[str | None] = []
+    dbos_storage.on_queue_settings(heard.append)
+    other = storage_for_url(dbos_system_database_url)
+    other.setup()
+    try:
+
+        def reported(count: int) -> None:
+            deadline = time.monotonic() + 10
+            while len(heard) < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert heard == ["reported"] * count
+
+        assert other.store_queue(StoredQueue("reported"), False, 1)
+        reported(1)
+        assert other.update_queue("reported", {"worker_concurrency": 3}, 2) is not None
+        reported(2)
+        assert other.delete_queue("reported")
+        reported(3)
+    finally:
+        other.close()
