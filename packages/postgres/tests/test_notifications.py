@@ -174,7 +174,11 @@ def test_queue_settings_changes_are_relayed(dbos_system_database_url: str) -> No
     activity: list[tuple[str | None, bool]] = []
     listener.on_queue_settings(settings.append)
     listener.on_queue_activity(lambda name, freed: activity.append((name, freed)))
-    assert not listener.reports_queue_settings  # not listening yet
+
+    def reporting() -> bool:
+        return listener.reports_queue_settings
+
+    assert not reporting()  # not listening yet
     writer.setup()
     listener.setup()
 
@@ -182,7 +186,7 @@ def test_queue_settings_changes_are_relayed(dbos_system_database_url: str) -> No
         return relayed.get(timeout=5)
 
     try:
-        assert listener.reports_queue_settings
+        assert reporting()
         # The listener's "anything may have changed" on connecting comes first.
         assert next_relayed() is None
         activity.clear()

@@ -28,10 +28,11 @@ class Listener:
     True)``, ``'settings:<queue>'`` (the queue's stored settings were inserted, changed or
     deleted, migration 0023) ``QueueActivity(queue, False, settings_changed=True)``, and a
     payload of another kind (a schema newer or older than this code) ``QueueActivity(None,
-    True)``: look at every queue. ``dbos_<schema>_wake`` (a message, event or stream write, the payload
-    ``<kind>:<workflow ID>``): that `Wakeup`, unless the write came from one of `own_pids`
-    (this process's own connections, whose writes core already reported in-process). After
-    (re)connecting, when a notification may have been missed, it delivers None.
+    True)``: look at every queue. ``dbos_<schema>_wake`` (a message, event or stream write,
+    the payload ``<kind>:<workflow ID>``): that `Wakeup`, unless the write came from one of
+    `own_pids` (this process's own connections, whose writes core already reported
+    in-process). After (re)connecting, when a notification may have been missed, it
+    delivers None.
     """
 
     def __init__(
