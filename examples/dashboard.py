@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from dbos import DBOS, Queue, SetEnqueueOptions, SetWorkflowID
-from dbos.storage import mask_password
+from dbos.storage import password_secrets
 
 orders = Queue("orders", concurrency=2)
 
@@ -50,7 +50,7 @@ def place_order(order_id: str, items: int, amount: float) -> str:
 def dashboard_command(url: str) -> str:
     """The command that opens the dashboard on `url`, without its password: a URL with one
     came from DBOS_SYSTEM_DATABASE_URL, which `dbos ui` reads too."""
-    if mask_password(url) == url:
+    if not password_secrets(url):  # no password, or an empty one: nothing to hide
         return f"dbos ui --db-url {url}"
     return "dbos ui  # reads DBOS_SYSTEM_DATABASE_URL (its password is not printed)"
 

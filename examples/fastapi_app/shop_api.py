@@ -29,7 +29,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from opentelemetry import trace
 
 from dbos import DBOS, PropagateOtelContext, Queue
-from dbos.storage import mask_password
+from dbos.storage import password_secrets
 
 try:
     import fastapi.telemetry  # noqa: F401  (FastAPI traces its requests itself)
@@ -83,7 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         }
     )
     DBOS.launch()
-    if mask_password(url) == url:
+    if not password_secrets(url):  # no password, or an empty one: nothing to hide
         print(f"dashboard: dbos ui --db-url {url}", flush=True)
     else:  # from DBOS_SYSTEM_DATABASE_URL, which `dbos ui` reads too; never print the password
         print("dashboard: dbos ui  # reads DBOS_SYSTEM_DATABASE_URL", flush=True)
