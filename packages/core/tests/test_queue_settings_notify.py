@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import pytest
 
 from dbos import DBOS, Queue
@@ -155,6 +154,8 @@ def test_a_notification_of_another_kind_makes_the_worker_read_the_settings(
     """What a process gets from a schema it does not know (or an older listener from 0023's
     payload): activity on any queue. It also reads the stored queues again, so a change whose
     own notice it cannot understand is still applied."""
+    import psycopg  # a Postgres-only test; core's own suite also runs without a driver
+
     url = dbos_system_database_url
     queue = Queue("unknown-kind", concurrency=1, polling_interval_sec=120)
     try:
