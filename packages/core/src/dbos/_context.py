@@ -18,6 +18,7 @@ from ._engine.context import (
     NEXT_TIMEOUT_S,
     NEXT_TRACE_CARRIER,
     NEXT_WORKFLOW_ID,
+    inject_carrier,
 )
 from ._engine.roles import (
     Identity,
@@ -272,8 +273,6 @@ class PropagateOtelContext(ContextSetting[dict[str, str]]):
         self.context = context
 
     def __enter__(self) -> PropagateOtelContext:
-        from ._tracing import inject_carrier
-
         try:
             carrier = inject_carrier(self.context)
         except ModuleNotFoundError:  # no OpenTelemetry: no span can be active

@@ -154,16 +154,6 @@ class DBOSTracer:
 dbos_tracer = DBOSTracer()
 
 
-def inject_carrier(context: Context | None = None) -> dict[str, str]:
-    """The W3C trace context (``traceparent``, ``tracestate``; never baggage, which may hold
-    anything) of `context` (default: the current one); empty when it has no valid span."""
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    carrier: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(carrier, context=context)
-    return carrier
-
-
 def extract_carrier(carrier: object) -> Context | None:
     """The context a stored carrier names, or None for a missing or unusable one (it lives in
     attributes that users may write: a bad one must not stop a workflow)."""

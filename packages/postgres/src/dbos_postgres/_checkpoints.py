@@ -87,8 +87,7 @@ class StepCheckpoints(StorageHost):
                 _, rows = self._lean["record_step"].rows(connection, params)
         except DBOSStorageError as exc:
             return exc
-        # No row: the operation was recorded already (nothing inserted).
-        return (True, *rows[0]) if rows else (False, None, None)
+        return _found(rows)
 
     def _record_step_with_writes(
         self, params: dict[str, Any], writes: tuple[StepWrite, ...]
@@ -114,7 +113,7 @@ class StepCheckpoints(StorageHost):
                         write_params(write, params["function_id"]),
                         prepare=True,
                     )
-        return (True, *rows[0]) if rows else (False, None, None)
+        return _found(rows)
 
     def _lock_streams(
         self, connection: psycopg.Connection[Any], streams: list[tuple[str, str]]
@@ -125,3 +124,9 @@ class StepCheckpoints(StorageHost):
         keys = sorted({stream_lock_key(self._schema, w, k) for w, k in streams})
         for lock_key in keys:
             connection.execute(self._queries["lock_stream"], {"lock_key": lock_key}, prepare=True)
+
+
+def _found(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """record_step's answer as (inserted, status, owner): its one row, or none when the
+    operation was recorded already (nothing inserted)."""
+    return (True, *rows[0]) if rows else (False, None, None)

@@ -21,6 +21,8 @@ from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
 from .roles import NO_IDENTITY, Identity, enter_identity, leave_identity
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
     from .operations import Recorder
 
 
@@ -121,6 +123,17 @@ def with_trace_carrier(attributes: str | None) -> str | None:
     return json.dumps(merged, separators=(",", ":"))
 
 
+def inject_carrier(context: Context | None = None) -> dict[str, str]:
+    """The W3C trace context (``traceparent``, ``tracestate``; never baggage, which may hold
+    anything) of `context` (default: the current one); empty when it has no valid span.
+    Raises `ModuleNotFoundError` without OpenTelemetry."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, context=context)
+    return carrier
+
+
 def message_trace_carrier() -> str | None:
     """The trace context a message sent now carries (ours: DBOS Transact 3.4's messages carry
     none), as the JSON text of its W3C carrier (``traceparent``, ``tracestate``; the form the
@@ -134,10 +147,7 @@ def message_trace_carrier() -> str | None:
         trace = sys.modules.get("opentelemetry.trace")
         if trace is None or not trace.get_current_span().get_span_context().is_valid:
             return None
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-        carrier = {}
-        TraceContextTextMapPropagator().inject(carrier)
+        carrier = inject_carrier()
         if not carrier:
             return None
     return json.dumps(carrier, separators=(",", ":"))

@@ -131,9 +131,9 @@ class ResilientStorage:
 
     @property
     def reports_queue_settings(self) -> bool:
-        """`SystemStorage.reports_queue_settings` of the wrapped storage (False if it does
-        not say): read as it is, not a database call."""
-        return bool(getattr(self.backend, "reports_queue_settings", False))
+        """`SystemStorage.reports_queue_settings` of the wrapped storage: read as it is, not
+        a database call."""
+        return self.backend.reports_queue_settings
 
     def close(self) -> None:
         """Close the backend; calls still retrying stop at their next attempt."""

@@ -24,12 +24,6 @@ from .queues import DEFAULT_POLLING_INTERVAL_S, listened_queues
 SETTINGS_SAFETY_NET_S = 5.0
 
 
-def reports_queue_settings(storage: SystemStorage) -> bool:
-    """Whether `storage` reports other processes' changes of stored queues now (the optional
-    ``reports_queue_settings`` of a backend; False for a storage that does not say)."""
-    return bool(getattr(storage, "reports_queue_settings", False))
-
-
 class StoredQueueView:
     """The stored queues this process works on, refreshed when due."""
 
@@ -39,11 +33,10 @@ class StoredQueueView:
         # Held through a whole read, so a read that started earlier can never replace the
         # result of one that started later (a setter's own read, after its commit).
         self._reading = threading.Lock()
-        # Each queue's claim limits, and the shortest polling interval, as of the last read:
-        # what the worker asks for on every claim and every finishing task.
+        # Each queue's claim limits and polling interval as of the last read: what the worker
+        # asks for on every claim and every finishing task.
         self._specs: dict[str, QueueSpec] = {}
         self._intervals: dict[str, float] = {}
-        self._interval = DEFAULT_POLLING_INTERVAL_S
         self._read_at = float("-inf")
         self._stale = True
 
@@ -58,11 +51,6 @@ class StoredQueueView:
         """Whether a change was reported that the view has not read yet: the limits in use
         may be old (claims that cannot wait for the worker's read leave the task to it)."""
         return self._stale
-
-    def interval(self) -> float:
-        """The shortest polling interval of the queues worked on (the default if none)."""
-        with self._lock:
-            return self._interval
 
     def interval_of(self, queue_name: str) -> float:
         """Queue `queue_name`'s polling interval in seconds (the default for a queue not
@@ -94,10 +82,10 @@ class StoredQueueView:
         storage raises (the last read stays in use)."""
         with self._reading:
             with self._lock:
-                every = self._interval
-            if reports_queue_settings(self._storage):
-                every = max(every, SETTINGS_SAFETY_NET_S)
-            with self._lock:
+                # The shortest polling interval of the queues worked on (the default if none).
+                every = min(self._intervals.values(), default=DEFAULT_POLLING_INTERVAL_S)
+                if self._storage.reports_queue_settings:
+                    every = max(every, SETTINGS_SAFETY_NET_S)
                 due = self._stale or now_s - self._read_at >= every
             if not due:
                 return False
@@ -125,10 +113,9 @@ class StoredQueueView:
         ]
         specs = {queue.name: queue.spec() for queue in found}
         intervals = {queue.name: queue.polling_interval_sec for queue in found}
-        interval = min(intervals.values(), default=DEFAULT_POLLING_INTERVAL_S)
         with self._lock:
             changed = (specs, intervals) != (self._specs, self._intervals)
-            self._specs, self._intervals, self._interval = specs, intervals, interval
+            self._specs, self._intervals = specs, intervals
         return changed
 
     def specs(self) -> list[QueueSpec]:
