@@ -10,58 +10,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext
 
 from dbos import DBOS, PropagateOtelContext, SendMessage
 from dbos_client import DBOSClient
+from dbos_testing import SpanCatcher
 
 Launch = Callable[..., None]
 SENDER_APP = Path(__file__).parent / "apps" / "traced_sender.py"
-_exporter = InMemorySpanExporter()
-_lock = threading.Lock()
 #: The sending app's spans: a provider of its own, so they are not DBOS's.
 caller = TracerProvider().get_tracer("client-app")
-
-
-@pytest.fixture
-def spans() -> Iterator[Callable[[], list[ReadableSpan]]]:
-    """The finished spans of this process's global provider (an SDK one, set once), caught
-    by an in-memory exporter, once none has ended for 0.2 s (at most 5 s)."""
-    with _lock:
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        if not getattr(provider, "_dbos_client_test_exporter", False):
-            provider.add_span_processor(SimpleSpanProcessor(_exporter))
-            provider._dbos_client_test_exporter = True  # type: ignore[attr-defined]
-    _exporter.clear()
-
-    def settled() -> list[ReadableSpan]:
-        deadline = time.monotonic() + 5
-        found = list(_exporter.get_finished_spans())
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            again = list(_exporter.get_finished_spans())
-            if len(again) == len(found):
-                return again
-            found = again
-        return found
-
-    yield settled
-    _exporter.clear()
 
 
 @DBOS.workflow(name="client_tracing.receiver")
@@ -111,7 +76,7 @@ def test_client_enqueue_stores_the_callers_trace_context(
 
 
 def test_client_sends_link_the_recv_span_to_the_senders_span(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]], dbos_system_database_url: str
+    launch: Launch, dbos_spans: SpanCatcher, dbos_system_database_url: str
 ) -> None:
     """`DBOSClient.send` and `send_bulk` inside the caller's spans; a send outside any span
     carries nothing."""
@@ -124,7 +89,7 @@ def test_client_sends_link_the_recv_span_to_the_senders_span(
             client.send_bulk([SendMessage(handle.workflow_id, 2, "mail")])
         client.send(handle.workflow_id, 3, "mail")
     assert handle.get_result() == [1, 2, 3]
-    assert _links_of_recvs(spans(), handle.workflow_id) == [
+    assert _links_of_recvs(dbos_spans(), handle.workflow_id) == [
         [_ids(one.get_span_context())],
         [_ids(bulk.get_span_context())],
         [],
@@ -133,7 +98,7 @@ def test_client_sends_link_the_recv_span_to_the_senders_span(
 
 @pytest.mark.slow
 def test_a_message_from_another_process_links_to_that_process_span(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]], dbos_system_database_url: str
+    launch: Launch, dbos_spans: SpanCatcher, dbos_system_database_url: str
 ) -> None:
     """The sender is a real subprocess (a `DBOSClient` inside its own span, exporting
     nothing): the receiving process's recv span links to the trace and span IDs it
@@ -151,12 +116,12 @@ def test_a_message_from_another_process_links_to_that_process_span(
     remote = json.loads(sent.stdout.strip().splitlines()[-1])
     assert handle.get_result() == ["from afar"]
     expected = (int(remote["trace_id"], 16), int(remote["span_id"], 16))
-    assert _links_of_recvs(spans(), handle.workflow_id) == [[expected]]
+    assert _links_of_recvs(dbos_spans(), handle.workflow_id) == [[expected]]
 
 
 def test_send_in_transaction_carries_the_trace(
     launch: Launch,
-    spans: Callable[[], list[ReadableSpan]],
+    dbos_spans: SpanCatcher,
     dbos_backend: str,
     dbos_system_database_url: str,
 ) -> None:
@@ -181,7 +146,7 @@ def test_send_in_transaction_carries_the_trace(
     finally:
         engine.dispose()
     assert handle.get_result() == [1, 2, 3]
-    assert _links_of_recvs(spans(), handle.workflow_id) == [
+    assert _links_of_recvs(dbos_spans(), handle.workflow_id) == [
         [_ids(one.get_span_context())],
         [_ids(bulk.get_span_context())],
         [],

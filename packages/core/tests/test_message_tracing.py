@@ -3,63 +3,31 @@ sent while a span is active (the app's, a `PropagateOtelContext` block's, or ins
 workflow DBOS's own ``send`` / step span) stores the sender's W3C trace context, and the
 ``recv`` span of the workflow that receives it links to the sender's span (OpenTelemetry's
 messaging conventions: a link, not a parent) with the attribute
-``dbos.message.traced_sender``. Spans are caught with the SDK's in-memory exporter on the
-global tracer provider."""
+``dbos.message.traced_sender``. Spans are caught by dbos_testing's
+``dbos_spans`` fixture."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext
 
 from dbos import DBOS, PropagateOtelContext, SendMessage
+from dbos_testing import SpanCatcher
 
 Launch = Callable[..., None]
 TRACED_SENDER = "dbos.message.traced_sender"
 
-_exporter = InMemorySpanExporter()
-_lock = threading.Lock()
 #: Spans of "the caller's app": a provider of its own, so its spans are not DBOS's.
 caller = TracerProvider().get_tracer("caller-app")
-
-
-@pytest.fixture
-def spans() -> Iterator[Callable[[], list[ReadableSpan]]]:
-    with _lock:
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        if not getattr(provider, "_dbos_message_test_exporter", False):
-            provider.add_span_processor(SimpleSpanProcessor(_exporter))
-            provider._dbos_message_test_exporter = True  # type: ignore[attr-defined]
-    _exporter.clear()
-    yield _settled_spans
-    _exporter.clear()
-
-
-def _settled_spans() -> list[ReadableSpan]:
-    """The finished spans, once none has ended for 0.2 s (at most 5 s)."""
-    deadline = time.monotonic() + 5
-    found = list(_exporter.get_finished_spans())
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        again = list(_exporter.get_finished_spans())
-        if len(again) == len(found):
-            return again
-        found = again
-    return found
 
 
 @DBOS.workflow()
@@ -112,7 +80,7 @@ def _wait_until_receiving(workflow_id: str) -> None:
 
 
 def test_a_recv_span_links_to_the_span_that_sent_its_message(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     """`DBOS.send` from outside any workflow, inside the app's span, to a workflow already
     waiting in `recv` on a topic: the recv span (a child of its workflow's span, in the
@@ -125,7 +93,7 @@ def test_a_recv_span_links_to_the_span_that_sent_its_message(
         DBOS.send(handle.workflow_id, "traced", "orders")
     DBOS.send(handle.workflow_id, "untraced", "orders")
     assert handle.get_result() == ["traced", "untraced"]
-    found = spans()
+    found = dbos_spans()
     workflow = next(s for s in found if s.name == receiver.__qualname__)
     traced, untraced = _recv_spans(found, handle.workflow_id)
     assert _linked(traced) == [_ids(request.get_span_context())]
@@ -139,7 +107,7 @@ def test_a_recv_span_links_to_the_span_that_sent_its_message(
 
 
 def test_messages_sent_from_a_traced_workflow_link_to_its_send_and_step_spans(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     """Inside a traced workflow, `DBOS.send` links to DBOS's own ``send`` span, a send from a
     step to the step's span, and `DBOS.send_bulk` to its ``send_bulk`` span: each the
@@ -148,7 +116,7 @@ def test_messages_sent_from_a_traced_workflow_link_to_its_send_and_step_spans(
     rx = DBOS.start_workflow(receiver, "mail", 3)
     DBOS.start_workflow(sender, rx.workflow_id).get_result()
     assert rx.get_result() == ["from a workflow", "from a step", "from a bulk send"]
-    found = spans()
+    found = dbos_spans()
     by_name = {s.name: s for s in found if s.name in ("send", "send_bulk")}
     by_name["step"] = next(s for s in found if s.name == send_from_step.__qualname__)
     received = _recv_spans(found, rx.workflow_id)
@@ -158,7 +126,7 @@ def test_messages_sent_from_a_traced_workflow_link_to_its_send_and_step_spans(
 
 
 def test_async_recv_and_bulk_sends_from_outside_link_too(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     """`DBOS.send_bulk` (and `DBOS.send_async`) from the app's span reach an async workflow's
     `DBOS.recv_async` on the default topic: each recv span links to the span it was sent
@@ -176,16 +144,14 @@ def test_async_recv_and_bulk_sends_from_outside_link_too(
 
     async_span = asyncio.run(send_async())
     assert (first.get_result(), second.get_result()) == (1, 2)
-    found = spans()
+    found = dbos_spans()
     [from_bulk] = _recv_spans(found, first.workflow_id)
     [from_async] = _recv_spans(found, second.workflow_id)
     assert _linked(from_bulk) == [_ids(bulk.get_span_context())]
     assert _linked(from_async) == [_ids(async_span.get_span_context())]
 
 
-def test_propagate_otel_context_names_the_sender(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
-) -> None:
+def test_propagate_otel_context_names_the_sender(launch: Launch, dbos_spans: SpanCatcher) -> None:
     """Inside `PropagateOtelContext(context)` a message carries that context, not the active
     span's (as workflows started in the block do)."""
     launch(enable_otlp=True)
@@ -195,12 +161,12 @@ def test_propagate_otel_context_names_the_sender(
     with caller.start_as_current_span("here"), PropagateOtelContext(named):
         DBOS.send(handle.workflow_id, "x")
     assert handle.get_result() == ["x"]
-    [received] = _recv_spans(spans(), handle.workflow_id)
+    [received] = _recv_spans(dbos_spans(), handle.workflow_id)
     assert _linked(received) == [_ids(upstream.get_span_context())]
 
 
 def test_without_tracing_the_receiver_makes_no_span_and_the_message_still_arrives(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     """A traced message to an app without ``enable_otlp`` is received as any other."""
     launch()
@@ -208,7 +174,7 @@ def test_without_tracing_the_receiver_makes_no_span_and_the_message_still_arrive
     with caller.start_as_current_span("request"):
         DBOS.send(handle.workflow_id, "plain")
     assert handle.get_result() == ["plain"]
-    assert _recv_spans(spans(), handle.workflow_id) == []
+    assert _recv_spans(dbos_spans(), handle.workflow_id) == []
 
 
 _UNTRACED_APP = """

@@ -1,8 +1,8 @@
 """Traces (issue 16): with ``enable_otlp`` a span per workflow and per recorded operation, with
 DBOS Transact 3.4's span names, attribute names (legacy and semconv), status, exception and
 retry events; parent/child links; ``DBOS.span``; the caller's trace carried into started and
-enqueued workflows (`PropagateOtelContext`); trace ids on log records. Spans are caught with
-the SDK's in-memory exporter on the global tracer provider."""
+enqueued workflows (`PropagateOtelContext`); trace ids on log records. Spans are caught by
+dbos_testing's ``dbos_spans`` fixture."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ import contextlib
 import logging
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from dbos import (
@@ -31,48 +27,9 @@ from dbos import (
     Queue,
     SetWorkflowAttributes,
 )
+from dbos_testing import SpanCatcher
 
 Launch = Callable[..., None]
-
-_exporter = InMemorySpanExporter()
-_lock = threading.Lock()
-
-
-def _provider() -> TracerProvider:
-    """The process's SDK tracer provider, with the in-memory exporter (set once: OpenTelemetry
-    lets the global provider be set only once)."""
-    with _lock:
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        if not getattr(provider, "_dbos_test_exporter", False):
-            provider.add_span_processor(SimpleSpanProcessor(_exporter))
-            provider._dbos_test_exporter = True  # type: ignore[attr-defined]
-        return provider
-
-
-@pytest.fixture
-def spans() -> Iterator[Callable[[], list[ReadableSpan]]]:
-    _provider()
-    _exporter.clear()
-    yield _settled_spans
-    _exporter.clear()
-
-
-def _settled_spans() -> list[ReadableSpan]:
-    """The finished spans, once no span has ended for 0.2 s (at most 5 s): a workflow's span
-    ends just after its outcome is stored, so a caller's `get_result` can return first."""
-    deadline = time.monotonic() + 5
-    found = list(_exporter.get_finished_spans())
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        again = list(_exporter.get_finished_spans())
-        if len(again) == len(found):
-            return again
-        found = again
-    return found
-
 
 retry_queue = Queue("traced-queue", polling_interval_sec=0.05)
 attempts: list[int] = []
@@ -126,12 +83,12 @@ def _one(found: list[ReadableSpan], name: str) -> ReadableSpan:
 
 
 def test_spans_names_attributes_parents_status_and_events(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True, otlp_attributes={"deployment": "test"}, executor_id="exec-1")
     handle = DBOS.start_workflow(traced_workflow, 1)
     assert handle.get_result() == 2
-    found = spans()
+    found = dbos_spans()
     workflow = _one(found, traced_workflow.__qualname__)
     assert workflow.attributes is not None
     assert workflow.attributes["operationUUID"] == handle.workflow_id
@@ -160,12 +117,12 @@ def test_spans_names_attributes_parents_status_and_events(
 
 
 def test_a_failed_workflow_span_has_error_status_and_an_exception_event(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True)
     with pytest.raises(RuntimeError):
         failing_workflow()
-    span = _one(spans(), failing_workflow.__qualname__)
+    span = _one(dbos_spans(), failing_workflow.__qualname__)
     assert span.status.status_code is StatusCode.ERROR
     assert span.status.description == "workflow failed"
     exception = span.events[-1]
@@ -174,11 +131,11 @@ def test_a_failed_workflow_span_has_error_status_and_an_exception_event(
     assert exception.attributes["exception.type"] == "RuntimeError"
 
 
-def test_semconv_attribute_names(launch: Launch, spans: Callable[[], list[ReadableSpan]]) -> None:
+def test_semconv_attribute_names(launch: Launch, dbos_spans: SpanCatcher) -> None:
     launch(enable_otlp=True, otel_attribute_format="semconv")
     handle = DBOS.start_workflow(plain_workflow, 3)
     handle.get_result()
-    workflow = _one(spans(), plain_workflow.__qualname__)
+    workflow = _one(dbos_spans(), plain_workflow.__qualname__)
     assert workflow.attributes is not None
     assert workflow.attributes["dbos.operation.workflow_id"] == handle.workflow_id
     assert workflow.attributes["dbos.operation.type"] == "workflow"
@@ -187,7 +144,7 @@ def test_semconv_attribute_names(launch: Launch, spans: Callable[[], list[Readab
 
 
 def test_workflow_spans_carry_the_identity_they_run_as(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     """As in DBOS Transact 3.4, a workflow's span (called, or run by the queue worker) has the
     authenticated user and roles, as its steps' spans do; without an identity, none."""
@@ -201,7 +158,7 @@ def test_workflow_spans_carry_the_identity_they_run_as(
     anonymous.get_result()
     by_id = {
         (span.name, span.attributes["dbos.operation.workflow_id"]): span.attributes
-        for span in spans()
+        for span in dbos_spans()
         if span.attributes and "dbos.operation.workflow_id" in span.attributes
     }
     for handle in (called, queued):
@@ -213,25 +170,23 @@ def test_workflow_spans_carry_the_identity_they_run_as(
     assert "dbos.user.name" not in workflow and "dbos.user.roles" not in workflow
 
 
-def test_no_spans_without_enable_otlp(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
-) -> None:
+def test_no_spans_without_enable_otlp(launch: Launch, dbos_spans: SpanCatcher) -> None:
     launch()
     assert plain_workflow(1) == 2
     assert DBOS.span is None
-    found = spans()
+    found = dbos_spans()
     assert [span.name for span in found] == ["inside-step"]  # the app's own span only
     assert found[0].parent is None
 
 
 def test_started_and_called_workflows_continue_the_callers_trace(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True)
     with trace.get_tracer("app").start_as_current_span("request") as request:
         DBOS.start_workflow(plain_workflow, 1).get_result()  # on a pool thread
         plain_workflow(2)  # inline
-    workflows = _by_name(spans(), plain_workflow.__qualname__)
+    workflows = _by_name(dbos_spans(), plain_workflow.__qualname__)
     assert len(workflows) == 2
     for workflow in workflows:
         assert workflow.parent is not None
@@ -239,7 +194,7 @@ def test_started_and_called_workflows_continue_the_callers_trace(
 
 
 def test_propagate_otel_context_stores_the_carrier_and_the_worker_continues_it(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True)
     tracer = trace.get_tracer("app")
@@ -255,24 +210,24 @@ def test_propagate_otel_context_stores_the_carrier_and_the_worker_continues_it(
     carrier = status.attributes["dbos.otelContext"]
     trace_hex = f"{enqueuer.get_span_context().trace_id:032x}"
     assert carrier["traceparent"].split("-")[1] == trace_hex
-    workflow = _one(spans(), plain_workflow.__qualname__)
+    workflow = _one(dbos_spans(), plain_workflow.__qualname__)
     assert workflow.parent is not None
     assert workflow.parent.span_id == enqueuer.get_span_context().span_id
     assert workflow.attributes is not None and workflow.attributes["queueName"] == "traced-queue"
 
 
 def test_a_bad_stored_carrier_does_not_stop_the_workflow(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True)
     with SetWorkflowAttributes({"dbos.otelContext": {"traceparent": "garbage"}}):
         handle = retry_queue.enqueue(plain_workflow, 1)
     assert handle.get_result() == 2
-    assert _one(spans(), plain_workflow.__qualname__).parent is None
+    assert _one(dbos_spans(), plain_workflow.__qualname__).parent is None
 
 
 def test_log_records_carry_the_active_trace(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]], caplog: pytest.LogCaptureFixture
+    launch: Launch, dbos_spans: SpanCatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     launch(enable_otlp=True)
     records: list[logging.LogRecord] = []
@@ -287,7 +242,7 @@ def test_log_records_carry_the_active_trace(
         plain_workflow(1)
     finally:
         logging.getLogger("dbos").removeHandler(keep)
-    step = _one(spans(), first_step.__qualname__)
+    step = _one(dbos_spans(), first_step.__qualname__)
     inside = [r for r in records if r.getMessage() == "inside the first step"]
     assert len(inside) == 1
     record: Any = inside[0]
@@ -369,13 +324,13 @@ def test_without_the_extra_enable_otlp_and_the_tracer_say_what_to_install(
 
 
 def test_the_tracer_starts_spans_with_dbos_attributes(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
+    launch: Launch, dbos_spans: SpanCatcher
 ) -> None:
     launch(enable_otlp=True, otel_attribute_format="semconv", executor_id="exec-2")
     assert DBOS.tracer is DBOS.tracer
     span = DBOS.tracer.start_span({"name": "custom", "operationType": "handler"})
     DBOS.tracer.end_span(span)
-    custom = _one(spans(), "custom")
+    custom = _one(dbos_spans(), "custom")
     assert custom.attributes is not None
     assert custom.attributes["dbos.operation.type"] == "handler"
     assert custom.attributes["dbos.executor.id"] == "exec-2"
@@ -396,13 +351,11 @@ async def gathering_workflow() -> int:
     return a + b
 
 
-def test_async_workflows_and_gathered_steps_nest(
-    launch: Launch, spans: Callable[[], list[ReadableSpan]]
-) -> None:
+def test_async_workflows_and_gathered_steps_nest(launch: Launch, dbos_spans: SpanCatcher) -> None:
     launch(enable_otlp=True)
     assert asyncio.run(gathering_workflow()) == 3
     assert DBOS.start_workflow(gathering_workflow).get_result() == 3  # on DBOS's own loop
-    found = spans()
+    found = dbos_spans()
     workflows = _by_name(found, gathering_workflow.__qualname__)
     assert len(workflows) == 2
     for workflow in workflows:
@@ -414,7 +367,7 @@ def test_async_workflows_and_gathered_steps_nest(
 
 def test_a_datasource_transaction_is_traced_as_a_step_with_its_conflict_events(
     launch: Launch,
-    spans: Callable[[], list[ReadableSpan]],
+    dbos_spans: SpanCatcher,
     dbos_backend: str,
     app_database_url: str,
 ) -> None:
@@ -478,7 +431,7 @@ def test_a_datasource_transaction_is_traced_as_a_step_with_its_conflict_events(
             holder.close()
         forget(ds)
         ds.engine.dispose()
-    found = spans()
+    found = dbos_spans()
     workflow = _one(found, counting.__qualname__)
     span = _one(found, "bump_counter")
     assert span.attributes is not None and span.attributes["operationType"] == "step"

@@ -12,9 +12,11 @@ def test_public_names_are_pinned() -> None:
         "FaultInjector",
         "KilledRun",
         "SimulatedCrash",
+        "SpanCatcher",
         "drop_connections",
         "kill_at_step",
         "most_at_once",
+        "span_catcher",
         "storage_for_url",
     ]
     for name in dbos_testing.__all__:

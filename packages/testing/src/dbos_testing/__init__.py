@@ -10,6 +10,7 @@ from ._crash import CrashPlan, SimulatedCrash
 from ._faults import FaultInjector, drop_connections
 from ._intervals import most_at_once
 from ._kill import KilledRun, kill_at_step
+from ._spans import SpanCatcher, span_catcher
 from ._storage import storage_for_url
 
 __all__ = [
@@ -17,8 +18,10 @@ __all__ = [
     "FaultInjector",
     "KilledRun",
     "SimulatedCrash",
+    "SpanCatcher",
     "drop_connections",
     "kill_at_step",
     "most_at_once",
+    "span_catcher",
     "storage_for_url",
 ]

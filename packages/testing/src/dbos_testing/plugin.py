@@ -21,6 +21,8 @@ Fixtures:
     dbos: a launched `DBOS` on that database, destroyed after the test.
     dbos_crash: a `CrashPlan`: crash workflows at chosen points in this process.
     dbos_faults: a `FaultInjector`: make storage calls fail, drop connections.
+    dbos_spans: a `SpanCatcher`: the OpenTelemetry spans finished during this test (needs the
+        OpenTelemetry SDK: ``dbos-core[otel]``).
 
 Markers: ``dbos_backends("name", ...)`` (run on those backends only), and its shorthands
 ``postgres_only``, ``sqlite_only``.
@@ -41,6 +43,7 @@ from dbos.plugins import BackendForTests, DatabasesForTests, broken_plugins, plu
 
 from ._crash import CrashPlan
 from ._faults import FaultInjector
+from ._spans import SpanCatcher, span_catcher
 from ._storage import storage_for_url
 
 _ENV_BACKENDS = "DBOS_TEST_BACKENDS"
@@ -295,3 +298,13 @@ def dbos_crash() -> Iterator[CrashPlan]:
     manager.register(plan)
     yield plan
     manager.unregister(plan)
+
+
+@pytest.fixture
+def dbos_spans() -> Iterator[SpanCatcher]:
+    """The process's `SpanCatcher`, cleared before and after the test: ``dbos_spans()`` is the
+    spans finished during the test, once they have settled."""
+    catcher = span_catcher()
+    catcher.clear()
+    yield catcher
+    catcher.clear()
