@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, DBOSNonExistentWorkflowError, SetWorkflowID
 
 Launch = Callable[..., None]
 DBOS_COMMAND = Path(sys.executable).parent / "dbos"
@@ -382,3 +382,31 @@ def test_step_lists_show_wake_up_times_and_real_wait_durations(
             assert re.fullmatch(r"wake-up at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", row[2]), row
             assert row[2] == f"wake-up at {step['completed_at']}"  # each wait ran to its end
         assert row[-1] != "0 ms", row
+
+
+def test_dbos_errors_are_named_as_users_import_them(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    """`workflow get` and `workflow steps` (table and --json) name our error classes by their
+    public module (``dbos.error.X``), not the private one that defines them."""
+
+    @DBOS.step(name="lookup")
+    def lookup() -> None:
+        DBOS.retrieve_workflow("cli-nowhere")  # raises DBOSNonExistentWorkflowError
+
+    @DBOS.workflow(name="looks_up")
+    def looks_up() -> None:
+        lookup()
+
+    launch()
+    with SetWorkflowID("looks-up-1"), pytest.raises(DBOSNonExistentWorkflowError):
+        looks_up()
+    url = dbos_system_database_url
+    name = "dbos.error.DBOSNonExistentWorkflowError"
+    details = as_json(dbos_cli("workflow", "get", "looks-up-1", "--json", url=url))
+    assert details["error"]["type"] == name
+    assert f"{name}: workflow 'cli-nowhere'" in ok(
+        dbos_cli("workflow", "get", "looks-up-1", url=url)
+    )
+    steps = as_json(dbos_cli("workflow", "steps", "looks-up-1", "--json", url=url))
+    assert [step["error"]["type"] for step in steps] == [name]

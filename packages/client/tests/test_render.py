@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
+from dbos import DBOSNonExistentWorkflowError, DBOSRemoteError
 from dbos.management import ActionResult, StepInfo
 from dbos_client import _render as render
 
@@ -108,3 +109,31 @@ def test_action_reports_say_what_happened_and_the_status_now() -> None:
         ["c", "not found", None],
         ["d", "deleted", "(deleted)"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("defined", "shown"),
+    [
+        ("dbos._base.errors.DBOSNotAuthorizedError", "dbos.error.DBOSNotAuthorizedError"),
+        ("dbos._base.errors.PortableWorkflowError", "dbos.error.PortableWorkflowError"),
+        ("dbos._base.errors.NoSuchError", "dbos._base.errors.NoSuchError"),  # not exported
+        ("dbos._engine.other.DBOSException", "dbos._engine.other.DBOSException"),  # not that class
+        ("builtins.ValueError", "builtins.ValueError"),
+        ("shop._orders.Outage", "shop._orders.Outage"),
+        ("UnknownError", "UnknownError"),
+    ],
+)
+def test_our_error_classes_are_named_by_their_public_module(defined: str, shown: str) -> None:
+    assert render.public_type_name(defined) == shown
+
+
+def test_error_records_use_public_names_for_raised_and_remote_errors() -> None:
+    raised = render.error_record(DBOSNonExistentWorkflowError("gone"))
+    assert raised == {
+        "type": "dbos.error.DBOSNonExistentWorkflowError",
+        "message": "workflow 'gone' does not exist",
+    }
+    # Read back without its class (a strict serializer): the stored name maps too.
+    remote = DBOSRemoteError("dbos._base.errors.DBOSNotAuthorizedError", "no", "Traceback ...")
+    assert render.error_record(remote)["type"] == "dbos.error.DBOSNotAuthorizedError"
+    assert render.error_text(ValueError("bad")) == "builtins.ValueError: bad"

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from dbos import DBOS, SetWorkflowID, WorkflowHandle
+from dbos import DBOS, DBOSNonExistentWorkflowError, SetWorkflowID, WorkflowHandle
 
 from .conftest import StartUI, UIServer
 
@@ -45,6 +45,16 @@ def ui_http_waiter() -> object:
 @DBOS.workflow()
 def ui_http_fails() -> None:
     raise ValueError(f"boom {XSS}")
+
+
+@DBOS.step()
+def ui_http_lookup() -> None:
+    DBOS.retrieve_workflow("ui-http-nowhere")  # raises DBOSNonExistentWorkflowError
+
+
+@DBOS.workflow()
+def ui_http_dbos_error() -> None:
+    ui_http_lookup()
 
 
 @dataclass
@@ -201,6 +211,26 @@ def test_schedules_page_shows_stored_schedules_and_their_runs(
     assert fragment.lstrip().startswith('<table id="schedules">') and "<html" not in fragment
     again = fragment.partition('<tr data-schedule="ui-triggered">')[2].partition("</tr>")[0]
     assert "<td>2</td>" in again
+
+
+def test_dbos_errors_show_by_their_public_names(app: None, ui_server: StartUI) -> None:
+    """Our error classes live in private modules; the page names them as users import them
+    (``dbos.error.X``), the workflow's error and its step's alike. Other classes keep their
+    module path."""
+    with SetWorkflowID("ui-http-dbos-error"), pytest.raises(DBOSNonExistentWorkflowError):
+        ui_http_dbos_error()
+    server = ui_server()
+    page = request(server, "GET", "/workflows/ui-http-dbos-error")
+    assert page.status == 200
+    shown = "dbos.error.DBOSNonExistentWorkflowError: workflow &#39;ui-http-nowhere&#39;"
+    assert f'<p class="error" id="error">{shown}' in page.body
+    assert f'<span class="error">{shown}' in page.body
+    assert (
+        "dbos._base.errors.DBOSNonExistentWorkflowError:"
+        not in page.body.split('id="traceback"')[0]
+    )
+    plain = request(server, "GET", "/workflows/ui-http-fails").body
+    assert '<p class="error" id="error">builtins.ValueError: boom' in plain
 
 
 def test_user_data_is_escaped(app: None, ui_server: StartUI) -> None:

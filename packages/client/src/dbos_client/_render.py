@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import dbos
+import dbos.error
 from dbos import DBOSRemoteError, WorkflowStatus
 from dbos.management import (
     ActionResult,
@@ -62,14 +64,39 @@ def plain(value: Any) -> Any:
     return repr(value)
 
 
+def public_type_name(type_name: str) -> str:
+    """The name people import an exception class by, from its dotted module path (ours, for
+    the `dbos` command and the dashboard).
+
+    A class of ours defined in a private module (``dbos._base.errors.DBOSNotAuthorizedError``)
+    is named by the public module that exports that same class: ``dbos.error.X`` (which holds
+    every error class), else ``dbos.X``. Any other name (``builtins.ValueError``, the app's
+    ``shop.orders.Outage``, a private class no public module exports) is returned unchanged.
+    Works on names alone, so a `DBOSRemoteError`'s stored type name maps too.
+    """
+    module, _, name = type_name.rpartition(".")
+    parts = module.split(".")
+    if parts[0] != "dbos" or not any(part.startswith("_") for part in parts[1:]):
+        return type_name
+    for public in (dbos.error, dbos):
+        found = getattr(public, name, None)
+        # The same class, not another one that happens to share the short name.
+        if isinstance(found, type) and f"{found.__module__}.{found.__qualname__}" == type_name:
+            return f"{public.__name__}.{name}"
+    return type_name
+
+
 def error_record(error: BaseException) -> dict[str, Any]:
+    """An exception as ``{"type", "message"}`` (and ``"traceback"`` for a `DBOSRemoteError`,
+    which keeps the stored text); ``type`` is the class's `public_type_name`."""
     if isinstance(error, DBOSRemoteError):
         return {
-            "type": error.type_name,
+            "type": public_type_name(error.type_name),
             "message": error.message,
             "traceback": error.traceback_text,
         }
-    return {"type": f"{type(error).__module__}.{type(error).__qualname__}", "message": str(error)}
+    kind = public_type_name(f"{type(error).__module__}.{type(error).__qualname__}")
+    return {"type": kind, "message": str(error)}
 
 
 def error_text(error: BaseException | None) -> str:
