@@ -395,6 +395,8 @@ class Engine:
         ended it (which is no outcome: see `execute`)."""
         workflow_id = context.workflow_id
         codec = codec_for(self.codec, context.serialization)
+        # The outcome applies only while this instance owns the row (see WorkflowOutcome).
+        owner = self.instance_id
         token = enter_workflow(context)
         try:
             authorize_body(registration.roles, registration.name)  # a refusal is its outcome
@@ -407,11 +409,11 @@ class Engine:
             if isinstance(exc, DBOSWorkflowCancelledError) and not isinstance(
                 exc, DBOSAwaitedWorkflowCancelledError
             ):
-                stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms())
+                stored = WorkflowOutcome(workflow_id, _CANCELLED, None, None, now_ms(), owner)
                 return Outcome(workflow_id, _CANCELLED, error=exc), stored
             where = f"workflow {workflow_id!r} ({registration.name})"
             stored = WorkflowOutcome(
-                workflow_id, _ERROR, None, codec.encode_error(exc, where), now_ms()
+                workflow_id, _ERROR, None, codec.encode_error(exc, where), now_ms(), owner
             )
             return Outcome(
                 workflow_id, _ERROR, error=exc, as_stored=self._as_stored(codec, stored)
@@ -424,9 +426,9 @@ class Engine:
             )
         except DBOSSerializationError as error:  # the value cannot be stored: an error
             text = codec.encode_error(error)
-            stored = WorkflowOutcome(workflow_id, _ERROR, None, text, now_ms())
+            stored = WorkflowOutcome(workflow_id, _ERROR, None, text, now_ms(), owner)
             return Outcome(workflow_id, _ERROR, error=error), stored
-        stored = WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms())
+        stored = WorkflowOutcome(workflow_id, _SUCCESS, output, None, now_ms(), owner)
         return Outcome(
             workflow_id, _SUCCESS, value=value, as_stored=self._as_stored(codec, stored)
         ), stored
@@ -443,7 +445,6 @@ class Engine:
         """Record the outcome. A queue task also claims the next task of its queue in the same
         round trip, where the queue allows, and passes its worker slot on to it."""
         slot = active.slot
-        stored = replace(stored, owner_instance=self.instance_id)
         request = None if slot is None else self.queue_worker.successor_claim(slot)
         if slot is None or request is None:
             status: str = yield Blocking(self.storage.finish_workflow, (stored,))

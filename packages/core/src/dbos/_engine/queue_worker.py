@@ -168,11 +168,13 @@ class QueueWorker:
             or self._stop.is_set()
             # The finishing task still counts: with it gone, is there room for one?
             or self.slots.running(slot.queue_name) > (spec.worker_concurrency or DEFAULT_BATCH)
-            or not self._may_have_work(slot.queue_name)
         ):
             return None
-        with self._lock:
-            slot.claim_generation = self._generation(slot.queue_name)
+        with self._lock:  # one look at the counts: the generation claimed under is the one read
+            generation = self._generation(slot.queue_name)
+            if generation <= self._drained.get(slot.queue_name, -1):
+                return None  # nothing reported since a claim found the queue drained
+            slot.claim_generation = generation
         return self._request(spec, 1)
 
     def take_local_slot(self, workflow: NewWorkflow) -> QueueSlot | None:
