@@ -71,7 +71,7 @@ from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
 from .registry import WorkflowRegistration
-from .roles import NO_IDENTITY, Identity, authorize_body, check_roles, current_identity, identity_of
+from .roles import authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
 from .slots import QueueSlot
 from .starting import REJECT, create, start_place
@@ -282,34 +282,29 @@ class Engine:
 
     # --- running ----------------------------------------------------------------------------
 
-    def execute(
-        self,
-        workflow_id: str,
-        registration: WorkflowRegistration,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        *,
-        fresh: bool,
-        active: ActiveWorkflow,
-        first_execution: bool = True,
-        nothing_recorded: bool = False,
-        deadline_ms: int | None = None,
-        serialization: str | None = None,
-        identity: Identity = NO_IDENTITY,
-        first_function_id: int = 1,
-    ) -> Procedure[Outcome]:
-        """Run the workflow body, record its outcome, and resolve local waiters.
+    def execute(self, started: Started, active: ActiveWorkflow) -> Procedure[Outcome]:
+        """Run the body of the workflow `started` describes (its ID, registration, arguments,
+        stored deadline, serialization, identity and numbering, and what is known of its
+        history: `fresh`, `first_execution`, `nothing_recorded`), record its outcome, and
+        resolve `active`'s local waiters.
 
         Its storage calls wait out outages of any length (`ride_out_outages`). A
         `DBOSConnectionError` that reaches the body anyway (from the app's own code, such as a
         `DBOSClient` call that gave up) is never recorded as its outcome: the body runs again
         from its checkpoints once the system database answers, as a recovery would."""
+        workflow_id, registration, identity, fresh, first_execution = (
+            started.workflow_id,
+            started.registration,
+            started.identity,
+            started.fresh,
+            started.first_execution,
+        )
         try:
             who = (identity.user, identity.roles, identity.assumed_role)
             self.hooks.workflow_started(workflow_id, registration.name, not fresh, who)
             with ride_out_outages():
                 recorded: dict[int, StepRecord] = {}
-                if not fresh and not nothing_recorded:
+                if not fresh and not started.nothing_recorded:
                     steps: list[StepRecord] = yield Blocking(
                         self.storage.load_steps, (workflow_id,)
                     )
@@ -329,13 +324,15 @@ class Engine:
                         workflow_id,
                         registration.name,
                         recorded,
-                        first_function_id,
-                        deadline_ms=deadline_ms,
-                        serialization=serialization,
+                        started.first_function_id,
+                        deadline_ms=started.deadline_ms,
+                        serialization=started.serialization,
                         identity=identity,
                         first_execution=first_execution,
                     )
-                    ended = yield from self._run_body(context, registration, args, kwargs)
+                    ended = yield from self._run_body(
+                        context, registration, started.args, started.kwargs
+                    )
                     if not isinstance(ended, DBOSConnectionError):
                         break
                     logger.warning(
@@ -485,20 +482,7 @@ class Engine:
 
     def _observed_execution(self, started: Started, active: ActiveWorkflow) -> Procedure[Outcome]:
         """`execute` for `started`, seen by the hooks that observe executions (`observed`)."""
-        execution = self.execute(
-            started.workflow_id,
-            started.registration,
-            started.args,
-            started.kwargs,
-            fresh=started.fresh,
-            first_execution=started.first_execution,
-            nothing_recorded=started.nothing_recorded,
-            active=active,
-            deadline_ms=started.deadline_ms,
-            serialization=started.serialization,
-            identity=started.identity,
-            first_function_id=started.first_function_id,
-        )
+        execution = self.execute(started, active)
         return observed(self.hooks, started.workflow_id, started.registration.name, execution)
 
     def dispatch(self, started: Started, *, successor: bool = False) -> None:
