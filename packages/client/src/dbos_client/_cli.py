@@ -232,6 +232,17 @@ def workflow() -> None:
 @click.option(
     "--user", "users", multiple=True, help="Only workflows run as this user (repeatable)."
 )
+@click.option(
+    "--app",
+    "applications",
+    multiple=True,
+    help="Only workflows of this application, and those of none (repeatable).",
+)
+@click.option(
+    "--was-forked-from/--not-forked-from",
+    default=None,
+    help="Only workflows some fork was made from / none was (default: both).",
+)
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
@@ -258,6 +269,8 @@ def list_workflows(
     forked_from: str | None,
     schedule_name: str | None,
     users: tuple[str, ...],
+    applications: tuple[str, ...],
+    was_forked_from: bool | None,
     limit: int,
     offset: int | None,
     sort_desc: bool,
@@ -278,6 +291,8 @@ def list_workflows(
             forked_from=forked_from,
             schedule_name=schedule_name,
             user=list(users) or None,
+            application_name=list(applications) or None,
+            was_forked_from=was_forked_from,
             status=[s.upper() for s in statuses] or None,
             name=name,
             start_time=_time_arg(start_time, "--start-time"),
