@@ -232,17 +232,8 @@ def workflow() -> None:
 @click.option(
     "--user", "users", multiple=True, help="Only workflows run as this user (repeatable)."
 )
-@click.option(
-    "--app",
-    "applications",
-    multiple=True,
-    help="Only workflows of this application, and those of none (repeatable).",
-)
-@click.option(
-    "--was-forked-from/--not-forked-from",
-    default=None,
-    help="Only workflows some fork was made from / none was (default: both).",
-)
+@click.option("--app", "applications", multiple=True, help="Only this app's (and unnamed).")
+@click.option("--was-forked-from/--not-forked-from", default=None, help="Forked from or not.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
