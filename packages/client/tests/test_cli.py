@@ -143,6 +143,7 @@ def test_workflow_list_get_and_steps(
         {"args": [1], "kwargs": {}},
     )
     assert details["completed_at"] is not None and details["forked_from"] is None
+    assert (details["was_forked_from"], details["workflow_timeout_ms"]) == (False, None)
     assert "publisher unreachable" in ok(dbos_cli("workflow", "get", "report-1", url=url))
 
     steps = as_json(dbos_cli("workflow", "steps", "report-1", "--json", url=url))
@@ -190,6 +191,12 @@ def test_fork_resume_cancel_delete(outage_app: Counter[str], dbos_system_databas
     forks = as_json(dbos_cli("workflow", "list", "--forked-from", "report-1", "--json", url=url))
     assert sorted(w["workflow_id"] for w in forks) == sorted(["report-1-retry", past])
     assert all(w["forked_from"] == "report-1" for w in forks)
+    originals = as_json(dbos_cli("workflow", "list", "--was-forked-from", "--json", url=url))
+    assert [w["workflow_id"] for w in originals] == ["report-2", "report-1"]
+    assert all(w["was_forked_from"] for w in originals)
+    assert as_json(dbos_cli("workflow", "list", "--app", "nobody", "--json", url=url)) == []
+    mine = as_json(dbos_cli("workflow", "list", "--app", "client-test-app", "--json", url=url))
+    assert mine and {w["application_name"] for w in mine} == {"client-test-app"}
     ok(dbos_cli("workflow", "delete", past, url=url))
 
     # An unknown ID: clear errors, exit code 1.

@@ -89,7 +89,17 @@ def test_each_async_form_of_a_client_call_shows_its_parameters(name: str) -> Non
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-5:] == ["sort_desc", "load_input", "load_output", "stranded", "attributes"]
+    assert filters[-9:] == [
+        "sort_desc",
+        "load_input",
+        "load_output",
+        "stranded",
+        "attributes",
+        "dequeued_after",
+        "dequeued_before",
+        "was_forked_from",
+        "application_name",
+    ]
 
 
 # Never called, as `_only_type_checked`: attributes (DBOS Transact 3.4's).

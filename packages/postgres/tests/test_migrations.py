@@ -762,3 +762,37 @@ def test_the_message_trace_migration_keeps_waiting_messages(
         ]
     finally:
         storage.close()
+
+
+def test_the_status_origins_migration_keeps_existing_rows(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status_origins on a database with workflows: they read no timeout or application
+    name, and the original of a fork stored before reads as forked from."""
+    from dbos.storage import WorkflowQuery
+
+    before = [m for m in migrations() if m.name != "status_origins"]
+    assert len(before) == len(migrations()) - 1
+    monkeypatch.setattr(_migrate, "migrations", lambda: before)
+    _set_up(fresh_url)
+    _query(
+        fresh_url,
+        "INSERT INTO dbos.workflow_status (workflow_id, status, name, created_at, updated_at,"
+        " deadline_at, forked_from) VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1, 5000,"
+        " NULL), ('plain', 'SUCCESS', 'module.workflow', 2, 2, NULL, NULL),"
+        " ('old-fork', 'ENQUEUED', 'module.workflow', 3, 3, NULL, 'old')",
+    )
+    monkeypatch.undo()
+    storage = PostgresStorage(fresh_url)
+    try:
+        assert [name for name in storage.migrate() if name.endswith("_status_origins")]
+        rows = {row.workflow_id: row for row in storage.list_workflows(WorkflowQuery())}
+        assert {key: row.was_forked_from for key, row in rows.items()} == {
+            "old": True,
+            "plain": False,
+            "old-fork": False,
+        }
+        assert (rows["old"].timeout_ms, rows["old"].application_name) == (None, None)
+        assert rows["old"].deadline_ms == 5000
+    finally:
+        storage.close()

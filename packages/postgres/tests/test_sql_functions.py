@@ -111,6 +111,20 @@ def test_enqueue_returns_a_new_id_and_an_existing_one(app: str) -> None:
     assert DBOS.retrieve_workflow(new_id).get_result()["count"] == 1
 
 
+def test_enqueue_stores_the_application_name_and_timeout(app: str) -> None:
+    with psycopg.connect(app, autocommit=True) as connection:
+        connection.execute(
+            "SELECT dbos.enqueue_workflow('sql_workflow', 'sql_queue',"
+            " ARRAY['\"2024-01-01T00:00:00Z\"'::json, '4'::json], workflow_id => 'owned',"
+            " application_name => 'billing', timeout_ms => 90000)"
+        )
+    handle = DBOS.retrieve_workflow("owned")
+    assert handle.get_result()["count"] == 4
+    status = handle.get_status()
+    assert (status.application_name, status.workflow_timeout_ms) == ("billing", 90_000)
+    assert status.workflow_deadline_epoch_ms == status.created_at + 90_000
+
+
 def test_send_message_from_sql_reaches_recv(app: str) -> None:
     handle = DBOS.start_workflow(RECEIVERS[-1])
     with psycopg.connect(app, autocommit=True) as connection:
@@ -146,6 +160,10 @@ def test_send_message_from_sql_reaches_recv(app: str) -> None:
             "config_name needs class_name",
         ),
         ("SELECT dbos.enqueue_workflow('w', 'q', authenticated_user => 'u')", "not supported"),
+        (
+            "SELECT dbos.enqueue_workflow('w', 'q', application_name => '')",
+            "application_name must not be an empty string",
+        ),
         ("SELECT dbos.send_message('', '1')", "destination_id must be"),
         ("SELECT dbos.send_message('nobody', '1')", "DBOS non-existent workflow"),
         (

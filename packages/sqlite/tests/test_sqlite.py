@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbos import DBOSConfigError, DBOSConnectionError, DBOSMigrationError
-from dbos.storage import ForkRequest, NewWorkflow, StoredQueue, WorkflowOutcome
+from dbos.storage import ForkRequest, NewWorkflow, StoredQueue, WorkflowOutcome, WorkflowQuery
 from dbos_sqlite import SQLiteStorage, parse_sqlite_url
 from dbos_sqlite._storage import _MIGRATIONS
 
@@ -518,5 +518,44 @@ def test_the_message_trace_migration_keeps_waiting_messages(
             ('"new"', '{"traceparent":"x"}'),
             None,
         ]
+    finally:
+        storage.close()
+
+
+def test_the_status_origins_migration_keeps_existing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0020 on a file with workflows: they read no timeout or application name, the
+    original of a fork stored before reads as forked from, and new rows carry all three."""
+    import dbos_sqlite._storage as storage_module
+
+    before = [m for m in _MIGRATIONS if m.version < 20]
+    monkeypatch.setattr(storage_module, "_MIGRATIONS", before)
+    path = tmp_path / "old.sqlite"
+    old = SQLiteStorage(f"sqlite:///{path}")
+    old.setup()
+    old.close()
+    with sqlite3.connect(path) as connection:  # rows as the code before 0020 wrote them
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at,"
+            " deadline_at) VALUES ('old', 'SUCCESS', 'module.workflow', 1, 1, 5000),"
+            " ('plain', 'SUCCESS', 'module.workflow', 2, 2, NULL)"
+        )
+        connection.execute(
+            "INSERT INTO workflow_status (workflow_id, status, name, created_at, updated_at,"
+            " forked_from) VALUES ('old-fork', 'ENQUEUED', 'module.workflow', 3, 3, 'old')"
+        )
+    monkeypatch.undo()
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    try:
+        assert storage.migrate() == ["0020_status_origins"]
+        rows = {row.workflow_id: row for row in storage.list_workflows(WorkflowQuery())}
+        assert {key: row.was_forked_from for key, row in rows.items()} == {
+            "old": True,
+            "plain": False,
+            "old-fork": False,
+        }
+        assert (rows["old"].timeout_ms, rows["old"].application_name) == (None, None)
+        assert rows["old"].deadline_ms == 5000
     finally:
         storage.close()

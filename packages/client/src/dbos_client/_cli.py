@@ -232,6 +232,8 @@ def workflow() -> None:
 @click.option(
     "--user", "users", multiple=True, help="Only workflows run as this user (repeatable)."
 )
+@click.option("--app", "applications", multiple=True, help="Only this app's (and unnamed).")
+@click.option("--was-forked-from/--not-forked-from", default=None, help="Forked from or not.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--sort-desc/--sort-asc", default=True, show_default=True, help="Newest first?")
@@ -258,6 +260,8 @@ def list_workflows(
     forked_from: str | None,
     schedule_name: str | None,
     users: tuple[str, ...],
+    applications: tuple[str, ...],
+    was_forked_from: bool | None,
     limit: int,
     offset: int | None,
     sort_desc: bool,
@@ -278,6 +282,8 @@ def list_workflows(
             forked_from=forked_from,
             schedule_name=schedule_name,
             user=list(users) or None,
+            application_name=list(applications) or None,
+            was_forked_from=was_forked_from,
             status=[s.upper() for s in statuses] or None,
             name=name,
             start_time=_time_arg(start_time, "--start-time"),

@@ -112,6 +112,10 @@ class DBOSClient(ClientSchedules):
             retry: a wrong URL fails at once.
         retry_connection_errors: False raises `DBOSConnectionError` at a call's first
             connection error (DBOS Transact's switch; the same as a retry timeout of 0).
+        application_name: The application this client acts for (DBOS Transact 3.4's
+            keyword): stored as the `WorkflowStatus.application_name` of the workflows it
+            enqueues (None: they have none). Give the app's config ``name`` when several
+            apps share one system database.
 
     The client never creates or migrates the database: it must have been set up by the app
     (or ``dbos migrate``). Stored values whose class is not importable in this process come
@@ -129,7 +133,14 @@ class DBOSClient(ClientSchedules):
         strict_serialization: bool = False,
         sys_db_retry_timeout_sec: float = DEFAULT_RETRY_TIMEOUT_S,
         retry_connection_errors: bool = True,
+        application_name: str | None = None,
     ) -> None:
+        if application_name is not None and (
+            not isinstance(application_name, str) or not application_name
+        ):
+            raise DBOSConfigError(
+                f"application_name must be a non-empty string or None, got {application_name!r}"
+            )
         url = system_database_url or database_url or os.environ.get(_ENV_URL)
         if not url:
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
@@ -141,7 +152,7 @@ class DBOSClient(ClientSchedules):
             retry_timeout_s=budget if retry_connection_errors else 0.0,
         )
         self._codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
-        self._management = Management(self._storage, self._codec)
+        self._management = Management(self._storage, self._codec, application_name)
         self._waiter = RemoteWaiter(self._storage, self._codec)
         # Waiters for events and streams are woken by the app's writes (LISTEN on Postgres).
         self._wakeups = Wakeups()

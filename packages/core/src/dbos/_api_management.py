@@ -99,7 +99,7 @@ class ManagementAPI:
 def _fork(
     engine: Engine, workflow_id: str, start_step: int, application_version: str | None
 ) -> Procedure[str]:
-    return Management(engine.storage, engine.codec).fork(
+    return Management(engine.storage, engine.codec, engine.application_name).fork(
         workflow_id,
         start_step,
         forked_workflow_id=take_assigned_workflow_id(),

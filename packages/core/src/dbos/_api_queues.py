@@ -50,7 +50,7 @@ def _enqueue_with_options(
         raise DBOSException("enqueue options need 'workflow_name': a non-empty string")
     queue_name = check_queue_name(options.get("queue_name"))
     engine = launched_engine()
-    management = Management(engine.storage, engine.codec)
+    management = Management(engine.storage, engine.codec, engine.application_name)
     ambient = current_enqueue_options()
     timeout = assigned_timeout()
     identity = current_identity()

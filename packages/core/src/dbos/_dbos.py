@@ -142,7 +142,7 @@ class _DBOSType(type, Facade):
 
     def _facade_management(self) -> Management:
         engine = DBOS._launched_engine()
-        return Management(engine.storage, engine.codec)
+        return Management(engine.storage, engine.codec, engine.application_name)
 
     def _facade_handle_source(self) -> HandleSource:
         return DBOS._launched_engine()
@@ -156,7 +156,9 @@ class _DBOSType(type, Facade):
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
         engine = DBOS._launched_engine()
         if DBOS._runs_no_work():
-            return _hand_over(Management(engine.storage, engine.codec), workflow_ids)
+            return _hand_over(
+                Management(engine.storage, engine.codec, engine.application_name), workflow_ids
+            )
         return _resume_here(engine, workflow_ids)
 
     def _facade_enqueued(self, queue_name: str) -> None:
@@ -389,6 +391,7 @@ class DBOS(
             settings.max_executor_threads,
             settings.lease_s,
             settings.notification_poll_s,
+            application_name=settings.name,
         )
         engine.scheduler.configure(settings.name, settings.scheduler_poll_s, engine.codec)
         engine.scheduler.on_enqueued(engine.work_enqueued)

@@ -67,7 +67,7 @@ def _start_target(target: dict[str, Any], args: tuple[Any, ...], kwargs: dict[st
     """Enqueue the target under its fixed ID as this (debouncer) workflow's recorded child,
     on its queue (the internal queue included, which `Management` keeps from callers)."""
     engine = launched_engine()
-    management = Management(engine.storage, engine.codec)
+    management = Management(engine.storage, engine.codec, engine.application_name)
     queue = str(target["queue_name"])
     options = dict(target, queue_name="_") if queue == INTERNAL_QUEUE_NAME else dict(target)
 
@@ -213,7 +213,7 @@ class Debouncer(Generic[P, R_co]):
         engine = launched_engine()
         if _registry.workflow(self.func_name) is None:
             raise DBOSException(f"Invalid workflow name provided to debouncer: {self.func_name}")
-        management = Management(engine.storage, engine.codec)
+        management = Management(engine.storage, engine.codec, engine.application_name)
         procedure = debounce(
             management, engine, self._target(), key, period, self.debounce_timeout_sec, args, kwargs
         )
@@ -273,7 +273,7 @@ class Debouncer(Generic[P, R_co]):
                 raise DBOSException(
                     f"Invalid workflow name provided to debouncer: {self.func_name}"
                 )
-            management = Management(engine.storage, engine.codec)
+            management = Management(engine.storage, engine.codec, engine.application_name)
             workflow_id = await run_async(
                 debounce(
                     management,

@@ -51,6 +51,10 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "authenticated_roles": "authenticated_roles",
     "assumed_role": "assumed_role",
     "first_function_id": "first_function_id",
+    "delay_until_ms": "delay_until",
+    "timeout_ms": "workflow_timeout_ms",
+    "was_forked_from": "was_forked_from",
+    "application_name": "application_name",
 }
 
 #: Columns selected through an expression: jsonb comes back as its JSON text, as the record

@@ -40,6 +40,9 @@ def list_workflows_sql(schema: str, query: WorkflowQuery) -> tuple[sql.Composed,
         elif condition.kind == "in":
             clauses.append(sql.SQL("{} = ANY({})").format(column, value))
             params[name] = list(condition.value)
+        elif condition.kind == "in_or_null":
+            clauses.append(sql.SQL("({} = ANY({}) OR {} IS NULL)").format(column, value, column))
+            params[name] = list(condition.value)
         elif condition.kind in ("not_null", "null"):
             test = "IS NOT NULL" if condition.kind == "not_null" else "IS NULL"
             clauses.append(sql.SQL("{} " + test).format(column))

@@ -719,7 +719,13 @@ class PostgresStorage(
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
             params["copy_all"] = request.start_step >= next_step
-            for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
+            for query in (
+                "mark_forked_from",
+                "copy_steps",
+                "copy_streams",
+                "copy_event_history",
+                "copy_events",
+            ):
                 connection.execute(self._queries[query], params)
         return inserted
 

@@ -45,6 +45,10 @@ WORKFLOW_COLUMNS: dict[str, str] = {
     "authenticated_roles": "authenticated_roles",
     "assumed_role": "assumed_role",
     "first_function_id": "first_function_id",
+    "delay_until_ms": "delay_until",
+    "timeout_ms": "workflow_timeout_ms",
+    "was_forked_from": "was_forked_from",
+    "application_name": "application_name",
 }
 
 
@@ -69,6 +73,7 @@ def with_workflow_row(queries: dict[str, str]) -> dict[str, str]:
 
 def workflow_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> WorkflowRow:
     """A cursor row factory: the row of a statement that selects ``{workflow_row}``."""
-    return WorkflowRow(
-        **{column[0]: value for column, value in zip(cursor.description, values, strict=True)}
-    )
+    fields = {column[0]: value for column, value in zip(cursor.description, values, strict=True)}
+    # SQLite keeps booleans as 0/1 integers.
+    fields["was_forked_from"] = bool(fields.get("was_forked_from"))
+    return WorkflowRow(**fields)

@@ -31,6 +31,11 @@ def list_workflows_sql(query: WorkflowQuery) -> tuple[str, dict[str, Any]]:
             params.update(zip(names, condition.value, strict=True))
             placeholders = ", ".join(f":{n}" for n in names) or "NULL"
             clauses.append(f"{column} IN ({placeholders})")
+        elif condition.kind == "in_or_null":
+            names = [f"{name}_{n}" for n in range(len(condition.value))]
+            params.update(zip(names, condition.value, strict=True))
+            placeholders = ", ".join(f":{n}" for n in names)
+            clauses.append(f"({column} IN ({placeholders}) OR {column} IS NULL)")
         elif condition.kind in ("not_null", "null"):
             clauses.append(f"{column} IS {'NOT NULL' if condition.kind == 'not_null' else 'NULL'}")
         elif condition.kind == "contains":

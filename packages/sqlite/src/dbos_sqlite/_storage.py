@@ -742,7 +742,13 @@ class SQLiteStorage(
             # The effects of the copied operations go with them, so the fork's readers see the
             # events and streams as they stood at the fork point.
             params["copy_all"] = request.start_step >= next_step
-            for query in ("copy_steps", "copy_streams", "copy_event_history", "copy_events"):
+            for query in (
+                "mark_forked_from",
+                "copy_steps",
+                "copy_streams",
+                "copy_event_history",
+                "copy_events",
+            ):
                 self._run(connection, query, params)
             row = self._select_workflow(connection, request.forked_workflow_id)
         assert row is not None

@@ -262,7 +262,7 @@ def task_rows(
                 target.args, kwargs, registration.name, registration.function
             )
             start = (workflow_id, registration, inputs, parent, placement, target)
-            new = new_workflow_record(start, *identity)
+            new = new_workflow_record(start, *identity, engine.application_name)
             if new.serialization != serialization:  # the configured serializer is portable
                 new = replace(new, serialization=serialization)
             engine.hooks.workflow_prepared(

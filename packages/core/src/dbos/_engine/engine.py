@@ -106,8 +106,11 @@ class Engine:
         max_threads: int,
         lease_s: float = DEFAULT_LEASE_S,
         notification_poll_s: float = 1.0,
+        application_name: str | None = None,
     ) -> None:
         self.storage = storage
+        #: The app's configured name, stored on the workflows it creates (`application_name`).
+        self.application_name = application_name
         self.hooks = hooks
         self.codec = codec
         self._default_format = default_serialization(codec)
@@ -200,7 +203,9 @@ class Engine:
             target.args, kwargs, registration.name, registration.function
         )
         new = new_workflow_record(
-            (workflow_id, registration, inputs, parent, placement, target), *self._identity
+            (workflow_id, registration, inputs, parent, placement, target),
+            *self._identity,
+            self.application_name,
         )
         if new.serialization != serialization:  # the configured serializer is portable
             new = replace(new, serialization=serialization)

@@ -170,9 +170,11 @@ def new_workflow_record(
     executor_id: str,
     application_version: str,
     instance_id: str,
+    application_name: str | None = None,
 ) -> NewWorkflow:
     """The row a start creates: ``start`` is (workflow ID, registration, encoded inputs,
-    parent, queue placement or None, the method's target), the rest who starts it. A timeout
+    parent, queue placement or None, the method's target), the rest who starts it (the
+    application's name is stored as the workflow's `application_name`). A timeout
     set for the start wins over the parent's deadline, which a child inherits otherwise.
 
     The workflow runs as the caller's identity (`roles`); it assumes the first role it
@@ -201,10 +203,12 @@ def new_workflow_record(
         "authenticated_user": identity.user,
         "authenticated_roles": encode_roles(identity.roles),
         "assumed_role": role if role is not None else identity.assumed_role,
+        "application_name": application_name,
     }
     timeout = assigned_timeout()
     if timeout is not None:
-        fields["deadline_ms"] = now_ms() + int(timeout * 1000)
+        fields["timeout_ms"] = int(timeout * 1000)
+        fields["deadline_ms"] = now_ms() + fields["timeout_ms"]
     elif parent is not None and parent.deadline_ms is not None:
         fields["deadline_ms"] = parent.deadline_ms
     if placement is not None:

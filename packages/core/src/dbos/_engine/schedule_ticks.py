@@ -44,13 +44,15 @@ def enqueue_tick(
     workflow_id: str,
     *,
     guarded: bool = False,
+    application_name: str | None = None,
 ) -> Procedure[str]:
     """Enqueue one run of `record` for `tick` under `workflow_id` (on its queue, else DBOS's
     internal queue, for a process of the latest application version); a run already stored
     under that ID is left as it is. Returns the queue. `guarded` (the scheduler's ticks):
     the row is created only if the schedule is still stored as `record` and ACTIVE, else
     `ScheduleInactiveError` is raised; a backfill or trigger runs whatever the status
-    (DBOS Transact 3.4)."""
+    (DBOS Transact 3.4). The run's `application_name` is the schedule's owner, else
+    `application_name` (the firing scheduler's app)."""
     queue = record.queue_name or INTERNAL_QUEUE_NAME
     created = int(datetime.now(timezone.utc).timestamp() * 1000)
     workflow = NewWorkflow(
@@ -66,6 +68,7 @@ def enqueue_tick(
         class_name=record.workflow_class_name,
         schedule_name=record.schedule_name,
         schedule_id=record.schedule_id if guarded else None,
+        application_name=record.application_name or application_name,
     )
     yield from create_workflow(storage, workflow, (None, None))
     return queue

@@ -316,7 +316,15 @@ class Scheduler:
             else:
                 storage = self._port.storage
                 queue = run_sync(
-                    enqueue_tick(storage, self._codec, record, tick, workflow_id, guarded=True)
+                    enqueue_tick(
+                        storage,
+                        self._codec,
+                        record,
+                        tick,
+                        workflow_id,
+                        guarded=True,
+                        application_name=self.application_name,
+                    )
                 )
                 self._enqueued(queue)
             self._port.storage.record_schedule_fired(record.schedule_name, tick.isoformat())

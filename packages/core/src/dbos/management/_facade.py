@@ -230,6 +230,10 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         load_output: bool = True,
         stranded: bool = False,
         attributes: dict[str, Any] | None = None,
+        dequeued_after: datetime | str | None = None,
+        dequeued_before: datetime | str | None = None,
+        was_forked_from: bool | None = None,
+        application_name: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
@@ -264,6 +268,10 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             load_output=load_output,
             stranded=stranded,
             attributes=attributes,
+            dequeued_after=dequeued_after,
+            dequeued_before=dequeued_before,
+            was_forked_from=was_forked_from,
+            application_name=application_name,
         )
         return self._facade_management().list_workflows(query)
 
@@ -282,8 +290,13 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         offset: int | None = None,
         sort_desc: bool = False,
         load_input: bool = True,
+        dequeued_after: datetime | str | None = None,
+        dequeued_before: datetime | str | None = None,
+        application_name: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
-        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`)."""
+        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`);
+        `dequeued_after`/`dequeued_before` and `application_name` filter as in
+        `list_workflows` (DBOS semantics)."""
         query = build_queued_query(
             queue_name=queue_name,
             status=status,
@@ -294,6 +307,9 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             offset=offset,
             sort_desc=sort_desc,
             load_input=load_input,
+            dequeued_after=dequeued_after,
+            dequeued_before=dequeued_before,
+            application_name=application_name,
         )
         return self._facade_management().list_workflows(query)
 

@@ -77,6 +77,10 @@ def build_query(
     load_output: bool = True,
     stranded: bool = False,
     attributes: dict[str, Any] | None = None,
+    dequeued_after: datetime | str | int | None = None,
+    dequeued_before: datetime | str | int | None = None,
+    was_forked_from: bool | None = None,
+    application_name: str | list[str] | None = None,
 ) -> WorkflowQuery:
     """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact 3.4
     signature, as far as this library stores what they filter on, and our `stranded`), shared
@@ -119,6 +123,16 @@ def build_query(
             dict matching the keys it gives, a list every element given; ``{}`` matches
             every workflow that has attributes. (DBOS Transact refuses this filter on
             SQLite; we answer it there too.)
+        dequeued_after: Taken from its queue by a worker at or after this time (forms as
+            `start_time`; `WorkflowStatus.dequeued_at`); workflows never queued, and tasks
+            still ENQUEUED, never match (DBOS semantics).
+        dequeued_before: Taken from its queue at or before this time.
+        was_forked_from: True: only workflows some fork was made from; False: only those
+            none was (DBOS semantics).
+        application_name: Workflows of this application (or any in a list), and those with
+            no application name, which DBOS Transact 3.4 treats as every application's
+            (DBOS semantics; ours: workflows stored before the migration that added the
+            name have none, so they match too).
 
     Raises:
         DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
@@ -145,6 +159,7 @@ def build_query(
         "forked_from": _one_or_many("forked_from", forked_from),
         "schedule_name": _one_or_many("schedule_name", schedule_name),
         "user": _one_or_many("user", user),
+        "application_name": _one_or_many("application_name", application_name),
     }
     check_texts((("workflow_ids", workflow_ids), *texts.items()))
     for field, number in (("limit", limit), ("offset", offset)):
@@ -177,6 +192,10 @@ def build_query(
         load_output=load_output,
         stranded=stranded,
         attributes_contain=encode_attributes(attributes, "list_workflows' attributes filter"),
+        dequeued_after_ms=to_epoch_ms(dequeued_after, "dequeued_after"),
+        dequeued_before_ms=to_epoch_ms(dequeued_before, "dequeued_before"),
+        was_forked_from=_flag("was_forked_from", was_forked_from),
+        application_name=texts["application_name"],
     )
 
 
@@ -191,9 +210,12 @@ def build_queued_query(
     offset: int | None = None,
     sort_desc: bool = False,
     load_input: bool = True,
+    dequeued_after: datetime | str | int | None = None,
+    dequeued_before: datetime | str | int | None = None,
+    application_name: str | list[str] | None = None,
 ) -> WorkflowQuery:
     """`list_queued_workflows` keyword arguments: tasks of queues, ENQUEUED or PENDING unless
-    `status` says otherwise."""
+    `status` says otherwise; the other filters as `build_query` takes them."""
     query = build_query(
         status=status if status is not None else ["ENQUEUED", "PENDING"],
         queue_name=queue_name,
@@ -205,5 +227,8 @@ def build_queued_query(
         sort_desc=sort_desc,
         load_input=load_input,
         load_output=False,
+        dequeued_after=dequeued_after,
+        dequeued_before=dequeued_before,
+        application_name=application_name,
     )
     return replace(query, queued_only=True)

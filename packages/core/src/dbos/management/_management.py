@@ -213,9 +213,14 @@ class Management:
     """Workflow management on one system database (procedures; drive them with
     `run_sync`/`run_async`)."""
 
-    def __init__(self, storage: SystemStorage, codec: Codec) -> None:
+    def __init__(
+        self, storage: SystemStorage, codec: Codec, application_name: str | None = None
+    ) -> None:
         self.storage = storage
         self.codec = codec
+        #: Stored as the `application_name` of the workflows it enqueues (DBOS semantics: the
+        #: app's configured name, or the one a `DBOSClient` was given).
+        self.application_name = application_name
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -552,6 +557,8 @@ class Management:
             queue_partition_key=partition_key,
             delay_until_ms=created + int(delay * 1000) if delay else None,
             deadline_ms=created + int(timeout * 1000) if timeout else None,
+            timeout_ms=int(timeout * 1000) if timeout else None,
+            application_name=self.application_name,
             class_name=options.get("class_name"),
             config_name=options.get("instance_name"),
             attributes=with_trace_carrier(
@@ -565,9 +572,14 @@ class Management:
 class RemoteWaiter:
     """The `HandleSource` of handles outside the app: outcomes come from storage only."""
 
-    def __init__(self, storage: SystemStorage, codec: Codec) -> None:
+    def __init__(
+        self, storage: SystemStorage, codec: Codec, application_name: str | None = None
+    ) -> None:
         self.storage = storage
         self.codec = codec
+        #: Stored as the `application_name` of the workflows it enqueues (DBOS semantics: the
+        #: app's configured name, or the one a `DBOSClient` was given).
+        self.application_name = application_name
 
     def wait(
         self, workflow_id: str, active: object, timeout_s: float | None = None

@@ -20,9 +20,10 @@ class WorkflowStatus:
     it has not, and again after a resume); `forked_from` is the ID of the workflow it was
     forked from; `schedule_name` the schedule it ran for (ours: a ``@DBOS.scheduled``
     workflow's schedule is named after the workflow's registered name). Each is None for
-    workflows stored before the system database migration that added them. `attributes` are
-    the custom attributes set with `SetWorkflowAttributes`, the ``attributes`` enqueue option
-    or ``update_workflow_attributes`` (None if it has none).
+    workflows stored before the system database migration that added them, and so are
+    `workflow_timeout_ms` and `application_name` (Postgres migration 0024, SQLite 0020).
+    `attributes` are the custom attributes set with `SetWorkflowAttributes`, the
+    ``attributes`` enqueue option or ``update_workflow_attributes`` (None if it has none).
     """
 
     workflow_id: str
@@ -64,6 +65,21 @@ class WorkflowStatus:
     priority: int = 0
     queue_partition_key: str | None = None
     dequeued_at: int | None = None
+    #: The timeout it was started or enqueued with, in milliseconds (`SetWorkflowTimeout`,
+    #: the ``workflow_timeout`` enqueue option); None when it had none of its own (a child
+    #: that only inherits its parent's deadline) (DBOS semantics). Ours: the timeout counts
+    #: from the start or the enqueue, so `workflow_deadline_epoch_ms` is set at once.
+    workflow_timeout_ms: int | None = None
+    #: When a delayed enqueue (``delay_seconds``, `DBOS.set_workflow_delay`) may start,
+    #: epoch ms; None for a workflow that was never delayed (DBOS semantics).
+    delay_until_epoch_ms: int | None = None
+    #: True if some fork was made from it (`fork_workflow`); it stays True after the fork is
+    #: deleted (DBOS semantics).
+    was_forked_from: bool = False
+    #: The application that started or enqueued it: its config's ``name``, or the
+    #: ``application_name`` a `DBOSClient` was given (None for a client without one); a fork
+    #: keeps its original's (DBOS semantics).
+    application_name: str | None = None
 
     @classmethod
     def from_row(cls, row: WorkflowRow, codec: Codec) -> WorkflowStatus:
@@ -104,6 +120,10 @@ class WorkflowStatus:
             priority=row.priority,
             queue_partition_key=row.queue_partition_key,
             dequeued_at=row.started_at_ms if row.queue_name is not None else None,
+            workflow_timeout_ms=row.timeout_ms,
+            delay_until_epoch_ms=row.delay_until_ms,
+            was_forked_from=row.was_forked_from,
+            application_name=row.application_name,
         )
 
 

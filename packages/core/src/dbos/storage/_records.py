@@ -89,6 +89,13 @@ class NewWorkflow:
     #: numbered 1, 2, ...). Workflows stored before a backend knew this field read 0 (this
     #: library numbered operations from 0 before); backends store it as given.
     first_function_id: int = 1
+    #: The timeout it was started or enqueued with, in milliseconds (DBOS 3.4's
+    #: ``workflow_timeout_ms``): None when none was set for it (a child that only inherits
+    #: its parent's deadline has none of its own). `deadline_ms` is what enforces it.
+    timeout_ms: int | None = None
+    #: The application that created it (DBOS 3.4's ``application_name``: the ``name`` of the
+    #: creating app's config, or the one a `DBOSClient` was given); None: none named.
+    application_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +146,16 @@ class WorkflowRow:
     #: The function ID of its first operation (`NewWorkflow.first_function_id`): 0 for a
     #: workflow stored under this library's earlier numbering, else 1. A fork copies it.
     first_function_id: int = 1
+    #: When a delayed enqueue may start (epoch ms; `NewWorkflow.delay_until_ms`), else None.
+    delay_until_ms: int | None = None
+    #: `NewWorkflow.timeout_ms`; None also for rows stored before a backend kept it.
+    timeout_ms: int | None = None
+    #: Whether some fork was made from it (`fork_workflow` sets it on the original, in the
+    #: fork's transaction; deleting the fork leaves it set, as in DBOS 3.4).
+    was_forked_from: bool = False
+    #: `NewWorkflow.application_name`; a fork keeps its original's. None also for rows
+    #: stored before a backend kept it.
+    application_name: str | None = None
     #: Whether it had recorded operations when a claim, recovery or takeover took it
     #: (`claim_queued`, `finish_and_claim`, `recover_pending`, `take_over_workflows`); None
     #: where the reading did not look. A workflow taken without any runs without loading its
@@ -436,6 +453,15 @@ class WorkflowQuery:
     #: JSON text of an object: only workflows whose attributes contain it, as Postgres's
     #: ``jsonb @>`` decides (every key present, with a value that contains the given one).
     attributes_contain: str | None = None
+    #: Only workflows a fork was made from (True) or none was (False).
+    was_forked_from: bool | None = None
+    #: Only workflows taken from their queue at or after / at or before this time (epoch ms;
+    #: `WorkflowRow.started_at_ms` of a queued workflow).
+    dequeued_after_ms: int | None = None
+    dequeued_before_ms: int | None = None
+    #: Only workflows of this application (or any of a tuple of them), and those with no
+    #: application name (DBOS 3.4: an unnamed workflow belongs to every application).
+    application_name: str | tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,8 +657,9 @@ class Filter:
     it to its own column. kinds: ``eq`` (field = value), ``in`` (field in a tuple of values),
     ``prefix`` (field starts with value, compared exactly, no wildcards), ``any_prefix``
     (field starts with one of a tuple of two or more values), ``gte``, ``lte``, ``not_null``,
-    ``null`` and ``contains`` (the field's JSON contains the JSON text `value`, with the
-    meaning of Postgres's ``jsonb @>``; see `json_contains`).
+    ``null``, ``in_or_null`` (field in a non-empty tuple of values, or NULL) and
+    ``contains`` (the field's JSON contains the JSON text `value`, with the meaning of
+    Postgres's ``jsonb @>``; see `json_contains`).
     """
 
     kind: str
@@ -679,9 +706,21 @@ def query_filters(query: WorkflowQuery) -> list[Filter]:
         ("lte", "created_at_ms", query.created_before_ms),
         ("gte", "completed_at_ms", query.completed_after_ms),
         ("lte", "completed_at_ms", query.completed_before_ms),
+        ("gte", "started_at_ms", query.dequeued_after_ms),
+        ("lte", "started_at_ms", query.dequeued_before_ms),
     ):
         if bound is not None:
             filters.append(Filter(kind, field, bound))
+    if query.dequeued_after_ms is not None or query.dequeued_before_ms is not None:
+        # started_at is when a queued workflow was taken from its queue (its dequeued_at).
+        filters.append(Filter("not_null", "queue_name", None))
+    if query.was_forked_from is not None:
+        filters.append(Filter("eq", "was_forked_from", query.was_forked_from))
+    names = query.application_name
+    if names is not None:
+        names = (names,) if isinstance(names, str) else names
+        # An empty tuple matches nothing, as an empty "in" does (not even unnamed rows).
+        filters.append(Filter("in_or_null", "application_name", names) if names else _NOTHING)
     if query.queued_only:
         filters.append(Filter("not_null", "queue_name", None))
     if query.attributes_contain is not None:

@@ -155,7 +155,7 @@ WITH inserted AS (
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
         delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
         attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-        first_function_id, started_at
+        first_function_id, workflow_timeout_ms, application_name, started_at
     ) VALUES (
         %(workflow_id)s, %(status)s, %(name)s, %(inputs)s, %(executor_id)s,
         %(application_version)s, 1, %(max_recovery_attempts)s, %(created_at_ms)s,
@@ -163,7 +163,8 @@ WITH inserted AS (
         %(deduplication_id)s, %(queue_partition_key)s, %(delay_until_ms)s,
         %(deadline_ms)s, %(owner_instance)s, %(class_name)s, %(config_name)s, %(schedule_name)s,
         %(attributes)s::jsonb, %(serialization)s, %(authenticated_user)s,
-        %(authenticated_roles)s, %(assumed_role)s, %(first_function_id)s,
+        %(authenticated_roles)s, %(assumed_role)s, %(first_function_id)s, %(timeout_ms)s,
+        %(application_name)s,
         -- A task stored already claimed (enqueued where a slot was free) starts now.
         CASE WHEN %(queue_name)s::text IS NOT NULL AND %(status)s = 'PENDING'
              THEN %(created_at_ms)s::bigint END
@@ -191,7 +192,8 @@ WITH batch AS (
         queue_partition_key text, delay_until_ms bigint, deadline_ms bigint,
         owner_instance text, class_name text, config_name text, schedule_name text,
         attributes text, serialization text, authenticated_user text,
-        authenticated_roles text, assumed_role text, first_function_id int)
+        authenticated_roles text, assumed_role text, first_function_id int,
+        timeout_ms bigint, application_name text)
 ),
 clash AS (
     SELECT 1 FROM batch AS b
@@ -205,7 +207,7 @@ inserted AS (
         parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
         delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
         attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-        first_function_id, started_at
+        first_function_id, workflow_timeout_ms, application_name, started_at
     )
     SELECT b.workflow_id, b.status, b.name, b.inputs, b.executor_id, b.application_version,
            1, b.max_recovery_attempts, b.created_at_ms, b.created_at_ms,
@@ -213,7 +215,7 @@ inserted AS (
            b.queue_partition_key, b.delay_until_ms, b.deadline_ms, b.owner_instance,
            b.class_name, b.config_name, b.schedule_name, b.attributes::jsonb,
            b.serialization, b.authenticated_user, b.authenticated_roles, b.assumed_role,
-           b.first_function_id,
+           b.first_function_id, b.timeout_ms, b.application_name,
            -- As create_workflow: a task stored already claimed starts now.
            CASE WHEN b.queue_name IS NOT NULL AND b.status = 'PENDING' THEN b.created_at_ms END
     FROM batch AS b
@@ -794,17 +796,22 @@ INSERT INTO {schema}.workflow_status (
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id
+    first_function_id, application_name
 )
 SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
        coalesce(%(application_version)s, application_version), 1, max_recovery_attempts,
        %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key, class_name, config_name, workflow_id,
        attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-       first_function_id
+       first_function_id, application_name
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING {workflow_row}
+
+-- name: mark_forked_from
+-- The original of a fork (DBOS 3.4's was_forked_from), in the fork's transaction.
+UPDATE {schema}.workflow_status SET was_forked_from = true
+WHERE workflow_id = %(workflow_id)s AND NOT was_forked_from
 
 -- name: copy_steps
 INSERT INTO {schema}.operation_outputs (

@@ -34,14 +34,14 @@ INSERT INTO workflow_status (
     parent_workflow_id, queue_name, priority, deduplication_id, queue_partition_key,
     delay_until, deadline_at, owner_instance, class_name, config_name, schedule_name,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id, started_at
+    first_function_id, workflow_timeout_ms, application_name, started_at
 ) VALUES (
     :workflow_id, :status, :name, :inputs, :executor_id, :application_version,
     1, :max_recovery_attempts, :created_at_ms, :created_at_ms,
     :parent_workflow_id, :queue_name, :priority, :deduplication_id, :queue_partition_key,
     :delay_until_ms, :deadline_ms, :owner_instance, :class_name, :config_name, :schedule_name,
     :attributes, :serialization, :authenticated_user, :authenticated_roles,
-    :assumed_role, :first_function_id,
+    :assumed_role, :first_function_id, :timeout_ms, :application_name,
     -- A task stored already claimed (enqueued where a slot was free) starts now.
     CASE WHEN :queue_name IS NOT NULL AND :status = 'PENDING' THEN :created_at_ms END
 )
@@ -374,15 +374,20 @@ INSERT INTO workflow_status (
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id
+    first_function_id, application_name
 )
 SELECT :forked_workflow_id, 'ENQUEUED', name, inputs, NULL,
        coalesce(:application_version, application_version), 1, max_recovery_attempts,
        :now_ms, :now_ms, :queue_name, 0, queue_partition_key, class_name, config_name, workflow_id,
        attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-       first_function_id
+       first_function_id, application_name
 FROM workflow_status
 WHERE workflow_id = :workflow_id
+
+-- name: mark_forked_from
+-- The original of a fork (DBOS 3.4's was_forked_from), in the fork's transaction.
+UPDATE workflow_status SET was_forked_from = 1
+WHERE workflow_id = :workflow_id AND was_forked_from = 0
 
 -- name: copy_steps
 INSERT INTO operation_outputs (
