@@ -13,6 +13,7 @@ from dbos import (
     DBOSException,
     DBOSWorkflowCancelledError,
     Queue,
+    SetEnqueueOptions,
     SetWorkflowID,
     SetWorkflowTimeout,
 )
@@ -90,6 +91,40 @@ def test_children_inherit_the_deadline_and_sleep_is_cut_short(launch: Launch) ->
     assert parent_status is not None and child_status is not None
     assert child_status.workflow_deadline_epoch_ms == parent_status.workflow_deadline_epoch_ms
     assert child_status.status == "CANCELLED"
+
+
+def test_a_body_does_not_take_its_callers_options(launch: Launch) -> None:
+    """DBOS Transact 3.4 semantics: the Set* options around a call apply to the workflow
+    called, not to what its body starts; a child called directly inside the block inherits
+    the parent's deadline and has no timeout of its own, and an enqueue in the body takes
+    no priority from the caller's SetEnqueueOptions."""
+    queue = Queue("body-options", priority_enabled=True)
+
+    @DBOS.workflow()
+    def task() -> None:
+        pass
+
+    @DBOS.workflow()
+    def child() -> str:
+        return DBOS.workflow_id or ""
+
+    @DBOS.workflow()
+    def parent() -> str:
+        queue.enqueue(task).get_result()
+        return child()
+
+    launch()
+    with SetWorkflowID("options-parent"), SetWorkflowTimeout(30), SetEnqueueOptions(priority=7):
+        child_id = parent()
+    parent_status = DBOS.get_workflow_status("options-parent")
+    child_status = DBOS.get_workflow_status(child_id)
+    assert parent_status is not None and child_status is not None
+    assert parent_status.workflow_timeout_ms == 30_000
+    assert child_status.workflow_timeout_ms is None
+    assert child_status.workflow_deadline_epoch_ms == parent_status.workflow_deadline_epoch_ms
+    (task_status,) = [s for s in DBOS.list_workflows(name=task.__qualname__)]
+    assert task_status.priority == 0
+    assert task_status.workflow_deadline_epoch_ms == parent_status.workflow_deadline_epoch_ms
 
 
 @pytest.mark.parametrize("seconds", [0, -1, float("inf"), "10"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
+from .queues import ENQUEUE_OPTIONS, EnqueueOptions
 from .roles import NO_IDENTITY, Identity, enter_identity, leave_identity
 
 if TYPE_CHECKING:
@@ -158,25 +159,39 @@ def current_workflow() -> WorkflowContext | None:
 
 
 _WorkflowTokens = tuple[
-    "Token[WorkflowContext | None]", "Token[StepFrame | None]", "Token[str | None]", object
+    "Token[WorkflowContext | None]",
+    "Token[StepFrame | None]",
+    "Token[str | None]",
+    "Token[float | None]",
+    "Token[EnqueueOptions | None]",
+    object,
 ]
 
 
 def enter_workflow(context: WorkflowContext) -> _WorkflowTokens:
     """Make `context` the running workflow, outside any step (a child workflow called from a
-    step body runs its own steps as steps), without the attributes its caller set for it, and
-    running as its own identity (in a scope of its own: `roles`)."""
+    step body runs its own steps as steps), without the options its caller set for it
+    (`SetWorkflowAttributes`, `SetWorkflowTimeout`, `SetEnqueueOptions`: they applied to this
+    workflow, not to the ones its body starts, which inherit its deadline instead; DBOS
+    Transact 3.4 semantics), and running as its own identity (in a scope of its own:
+    `roles`)."""
     return (
         _current_workflow.set(context),
         _current_step.set(None),
         NEXT_ATTRIBUTES.set(None),
+        NEXT_TIMEOUT_S.set(None),
+        ENQUEUE_OPTIONS.set(None),
         enter_identity(context.identity),
     )
 
 
 def leave_workflow(tokens: _WorkflowTokens) -> None:
-    workflow_token, step_token, attributes_token, identity_token = tokens
+    workflow_token, step_token, attributes_token, timeout_token, enqueue_token, identity_token = (
+        tokens
+    )
     leave_identity(identity_token)
+    ENQUEUE_OPTIONS.reset(enqueue_token)
+    NEXT_TIMEOUT_S.reset(timeout_token)
     NEXT_ATTRIBUTES.reset(attributes_token)
     _current_step.reset(step_token)
     _current_workflow.reset(workflow_token)
