@@ -238,6 +238,31 @@ def test_enqueue_takes_the_partition_key_and_other_queue_options(
         assert client.get_workflow_status("p-lost") is None
 
 
+def test_enqueue_stores_the_clients_application_name(
+    launch: Launch, dbos_system_database_url: str, app_engine: sa.Engine
+) -> None:
+    """As `DBOSClient.enqueue`: the workflow belongs to the client's application (3.4)."""
+    queue = Queue("in_tx_apps")
+
+    @DBOS.workflow(name="tag")
+    def tag() -> str:
+        return "tagged"
+
+    launch()
+    options: Any = {"workflow_name": "tag", "queue_name": queue.name}
+    with DBOSClient(dbos_system_database_url, application_name="billing") as client:
+        with app_engine.begin() as conn:
+            handle = client.enqueue_in_transaction(conn, options)
+        assert handle.get_result(timeout_seconds=60) == "tagged"
+        status = client.get_workflow_status(handle.workflow_id)
+        assert status is not None and status.application_name == "billing"
+    with DBOSClient(dbos_system_database_url) as anonymous:
+        with app_engine.begin() as conn:
+            handle = anonymous.enqueue_in_transaction(conn, options)
+        status = anonymous.get_workflow_status(handle.workflow_id)
+        assert status is not None and status.application_name is None
+
+
 def test_refusals_name_the_problem_as_enqueue_and_send_do(
     launch: Launch, dbos_system_database_url: str, app_engine: sa.Engine
 ) -> None:

@@ -146,6 +146,7 @@ class DBOSClient(ClientSchedules):
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
         budget = retry_timeout(sys_db_retry_timeout_sec, "sys_db_retry_timeout_sec")
         self._system_schema = dbos_system_schema
+        self._application_name = application_name
         self._storage = open_storage(
             url,
             system_schema=dbos_system_schema,
@@ -409,7 +410,9 @@ class DBOSClient(ClientSchedules):
                 `deduplication_id` (the caller's transaction is aborted, as in 3.4).
             DBOSException: the connection is not to the DBOS system database (aborted).
         """
-        workflow_id = enqueue_in(conn_or_session, self._system_schema, options, args, kwargs)
+        workflow_id = enqueue_in(
+            conn_or_session, self._system_schema, options, args, kwargs, self._application_name
+        )
         return WorkflowHandle(self._waiter, workflow_id)
 
     def send_in_transaction(

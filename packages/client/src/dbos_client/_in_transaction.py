@@ -149,9 +149,15 @@ def _statement(conn_or_session: Any, name: str, schema: str) -> Any:
 
 
 def enqueue_in(
-    conn_or_session: Any, schema: str, options: EnqueueOptions, args: Any, kwargs: Any
+    conn_or_session: Any,
+    schema: str,
+    options: EnqueueOptions,
+    args: Any,
+    kwargs: Any,
+    application_name: str | None = None,
 ) -> str:
-    """Enqueue on `conn_or_session`, in its transaction; returns the workflow ID.
+    """Enqueue on `conn_or_session`, in its transaction, as application `application_name`
+    (stored as the workflow's `WorkflowStatus.application_name`); returns the workflow ID.
 
     Raises:
         DBOSException: options this path cannot honour, arguments that are not JSON, or a
@@ -220,6 +226,7 @@ def enqueue_in(
         "priority": priority,
         "queue_partition_key": options.get("queue_partition_key"),
         "delay_until_epoch_ms": None if not delay else int((time.time() + delay) * 1000),
+        "application_name": application_name,
     }
     statement = _statement(conn_or_session, "enqueue", schema)
     with _refusals(workflow_id, options["queue_name"], options.get("deduplication_id")):

@@ -17,7 +17,8 @@ SELECT {schema}.enqueue_workflow(
     deduplication_id => :deduplication_id,
     priority => :priority,
     queue_partition_key => :queue_partition_key,
-    delay_until_epoch_ms => :delay_until_epoch_ms
+    delay_until_epoch_ms => :delay_until_epoch_ms,
+    application_name => :application_name
 )
 
 -- name: enqueued_as
