@@ -176,7 +176,7 @@ class Queue(QueueSettings):
         started = run_sync(
             engine.enqueue(registration_of(func), call_args, kwargs, placement(self.name, self))
         )
-        return WorkflowHandle(engine, started.workflow_id, started.active)
+        return WorkflowHandle(engine, started.workflow_id, started.active, stored_form=True)
 
     @overload
     async def enqueue_async(
@@ -195,7 +195,7 @@ class Queue(QueueSettings):
         started = await run_async(
             engine.enqueue(registration_of(func), call_args, kwargs, placement(self.name, self))
         )
-        return WorkflowHandleAsync(engine, started.workflow_id, started.active)
+        return WorkflowHandleAsync(engine, started.workflow_id, started.active, stored_form=True)
 
     @overload
     def enqueue_many(

@@ -483,7 +483,8 @@ class Engine:
             if outcome is not NOT_RUN_HERE:
                 return outcome
             return (yield from self._wait(started.workflow_id, None))
-        return (yield from self._wait(started.workflow_id, started.active))
+        started_it = started.active is not None
+        return (yield from self._wait(started.workflow_id, started.active, None, started_it))
 
     def _observed_execution(self, started: Started, active: ActiveWorkflow) -> Procedure[Outcome]:
         """`execute` for `started`, seen by the hooks that observe executions (`observed`)."""
@@ -559,19 +560,33 @@ class Engine:
     # --- waiting ----------------------------------------------------------------------------
 
     def wait(
-        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+        self,
+        workflow_id: str,
+        active: ActiveWorkflow | None,
+        timeout_s: float | None = None,
+        *,
+        stored_form: bool = False,
     ) -> Procedure[Outcome]:
-        """The outcome of a workflow: from this process's execution if it has one, else from
-        storage. Raises TimeoutError if `timeout_s` passes first. Awaited inside a workflow,
-        that workflow's cancel ends the wait (`interrupt`), and the wait is recorded
-        (`awaiting`)."""
-        return awaited_outcome(workflow_id, lambda: self._wait(workflow_id, active, timeout_s))
+        """The outcome of a workflow: from this process's execution if it has one (`active`:
+        the one its caller started), else from storage. The caller that started `active`
+        gets the body's own value unless `stored_form` (an enqueue's handle: the value as a
+        handle that reads it back gets it; DBOS semantics both). Raises TimeoutError if
+        `timeout_s` passes first. Awaited inside a workflow, that workflow's cancel ends the
+        wait (`interrupt`), and the wait is recorded (`awaiting`)."""
+        started_it = active is not None and not stored_form
+        return awaited_outcome(
+            workflow_id, lambda: self._wait(workflow_id, active, timeout_s, started_it)
+        )
 
     def _wait(
-        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+        self,
+        workflow_id: str,
+        active: ActiveWorkflow | None,
+        timeout_s: float | None = None,
+        started_it: bool = False,
     ) -> Procedure[Outcome]:
+        """`wait`; `started_it`: the caller started `active` and gets the body's own value."""
         caller = current_workflow() if current_step() is None else None
-        started_it = active is not None and not active.starter_reads_stored_form
         if active is None:
             with self._lock:
                 active = self._active.get(workflow_id)

@@ -62,10 +62,6 @@ class Enqueuer:
                 execution = self.run_task(init.row, slot, False)
             else:
                 slot.release()
-        if execution is not None:
-            # The handle waits on this execution rather than polling storage, and gets the
-            # outcome in its stored form, as a handle that reads it back would.
-            execution.starter_reads_stored_form = True
         workflow_id = init.row.workflow_id  # another's, for a returned duplicate
         if init.row.name != registration.name and workflow_id == new.workflow_id:
             raise DBOSWorkflowConflictIDError(workflow_id, init.row.name, registration.name)

@@ -49,10 +49,6 @@ class ActiveWorkflow:
         self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
         #: The queue slot this execution holds, if it is a queued task (see `slots`).
         self.slot: QueueSlot | None = None
-        #: True for a task enqueued and claimed by this process: the enqueue's handle gets
-        #: the outcome in its stored form (`Outcome.as_stored`), as if read from storage;
-        #: a `start_workflow` handle gets the body's own value (DBOS semantics both).
-        self.starter_reads_stored_form = False
         self._run: Callable[[], Outcome] | None = None
         self._lock = threading.Lock()
 

@@ -29,7 +29,12 @@ class HandleSource(Protocol):
     def codec(self) -> Codec: ...
 
     def wait(
-        self, workflow_id: str, active: ActiveWorkflow | None, timeout_s: float | None = None
+        self,
+        workflow_id: str,
+        active: ActiveWorkflow | None,
+        timeout_s: float | None = None,
+        *,
+        stored_form: bool = False,
     ) -> Procedure[Outcome]: ...
 
 
@@ -43,11 +48,19 @@ class _Handle:
     """What both handle kinds share: the engine, the ID, and this process's execution."""
 
     def __init__(
-        self, engine: HandleSource, workflow_id: str, active: ActiveWorkflow | None = None
+        self,
+        engine: HandleSource,
+        workflow_id: str,
+        active: ActiveWorkflow | None = None,
+        *,
+        stored_form: bool = False,
     ) -> None:
         self._engine = engine
         self._workflow_id = check_workflow_id(workflow_id)
         self._active = active
+        #: The result as storage holds it even from `active` (an enqueue's handle; see
+        #: `Engine.wait`).
+        self._stored_form = stored_form
 
     @property
     def workflow_id(self) -> str:
@@ -71,7 +84,11 @@ class WorkflowHandle(_Handle, Generic[R_co]):
         Raises:
             TimeoutError: `timeout_seconds` passed first (the workflow keeps running).
         """
-        outcome = run_sync(self._engine.wait(self._workflow_id, self._active, timeout_seconds))
+        outcome = run_sync(
+            self._engine.wait(
+                self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+            )
+        )
         result: R_co = outcome.unwrap()
         return result
 
@@ -91,7 +108,9 @@ class WorkflowHandleAsync(_Handle, Generic[R_co]):
     async def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
         """Await the workflow's result (see `WorkflowHandle.get_result`)."""
         outcome = await run_async(
-            self._engine.wait(self._workflow_id, self._active, timeout_seconds)
+            self._engine.wait(
+                self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+            )
         )
         result: R_co = outcome.unwrap()
         return result

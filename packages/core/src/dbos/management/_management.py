@@ -582,10 +582,16 @@ class RemoteWaiter:
         self.application_name = application_name
 
     def wait(
-        self, workflow_id: str, active: object, timeout_s: float | None = None
+        self,
+        workflow_id: str,
+        active: object,
+        timeout_s: float | None = None,
+        *,
+        stored_form: bool = True,
     ) -> Procedure[Outcome]:
         """The workflow's outcome once it is terminal, read from storage (no in-process
-        wake-up). `active` is ignored: there are no local executions outside the app.
+        wake-up): always in its stored form. `active` is ignored: there are no local
+        executions outside the app.
 
         Raises:
             TimeoutError: the workflow is not terminal after `timeout_s` seconds.
