@@ -379,10 +379,17 @@ class ForkRequest:
     The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes,
     identity (authenticated user, roles and assumed role) and `first_function_id` (the copied
     operations keep their numbers, so the copy numbers its own as the original did), and is
-    ENQUEUED on `queue_name` with
+    ENQUEUED on `queue_name` (partition `queue_partition_key`, None: none) with
     `application_version` (None: the original's version), created at `now_ms`. The recorded
     operations with a function ID below `start_step` are copied to it, so a worker replays
     them instead of running them again.
+
+    DBOS Transact 3.4's fork options: `timeout_ms` is stored as the fork's own timeout
+    (``workflow_timeout_ms``) and `deadline_ms` (epoch ms) enforces it; both None: no
+    timeout (the original's is not inherited). `replacement_children` holds (old child ID,
+    new child ID) pairs: a copied operation whose ``child_workflow_id`` is an old ID gets
+    the new one instead (its output is copied as it is), so the fork's replay addresses the
+    new child.
     """
 
     workflow_id: str
@@ -391,6 +398,10 @@ class ForkRequest:
     queue_name: str
     application_version: str | None
     now_ms: int
+    queue_partition_key: str | None = None
+    timeout_ms: int | None = None
+    deadline_ms: int | None = None
+    replacement_children: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
