@@ -384,13 +384,10 @@ class ForkRequest:
     operations with a function ID below `start_step` are copied to it, so a worker replays
     them instead of running them again.
 
-    DBOS Transact 3.4's fork options: `timeout_ms` is stored as the fork's own timeout
-    (``workflow_timeout_ms``) and `deadline_ms` (epoch ms) enforces it; both None: no
-    timeout (the original's is not inherited). `replacement_children` holds (old child ID,
-    new child ID) pairs: a copied operation whose ``child_workflow_id`` is an old ID gets
-    the new one instead (its output is copied as it is), so the fork's replay addresses the
-    new child.
-    """
+    DBOS 3.4's fork options: `timeout_ms` is the fork's own timeout and `deadline_ms` (epoch
+    ms) enforces it (None: none; the original's is not inherited). A copied operation whose
+    ``child_workflow_id`` is an old ID of `replacement_children` ((old, new) pairs) gets
+    the new one; its output is copied as it is."""
 
     workflow_id: str
     forked_workflow_id: str
