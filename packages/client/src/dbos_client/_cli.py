@@ -551,33 +551,6 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int | None) -
     return value
 
 
-@workflow.command("fork")
-@click.argument("workflow_id")
-@_step_option
-@click.option("--forked-id", help="ID of the new workflow (default: a random UUID).")
-@click.option("--app-version", help="Application version to run it on (default: the original's).")
-@_json_option
-def fork(
-    workflow_id: str,
-    start_step: int | None,
-    forked_id: str | None,
-    app_version: str | None,
-    as_json: bool,
-) -> None:
-    """Start a new workflow that re-runs WORKFLOW_ID from a step; prints the new ID."""
-    settings = _settings()
-    with _reported(settings):
-        # No --step: 0, before the first step under either numbering (nothing is reused).
-        step = 0 if start_step is None else start_step
-        handle = settings.client().fork_workflow(
-            workflow_id, step, app_version, forked_workflow_id=forked_id
-        )
-        if as_json:
-            click.echo(render.to_json({"workflow_id": handle.workflow_id}))
-        else:
-            click.echo(handle.workflow_id)
-
-
 @workflow.command("rewind")
 @click.argument("workflow_id")
 @_step_option
@@ -783,7 +756,9 @@ def ui(ui_db_url: str | None, host: str, port: int, token: str | None, read_only
         serve(settings.client(), host, port, token, read_only, say=click.echo)
 
 
-# The schedule commands live in their own module, which uses the helpers above.
+# The schedule commands and ``workflow fork`` live in their own modules, which use the
+# helpers above (importing _cli_fork adds its command to the workflow group).
+from . import _cli_fork  # noqa: E402, F401
 from ._cli_schedules import schedule  # noqa: E402
 
 cli.add_command(schedule)

@@ -488,12 +488,31 @@ class DBOSClient(ClientSchedules):
         application_version: str | None = None,
         *,
         forked_workflow_id: str | None = None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandle[Any]:
         """Start a new workflow that re-runs `workflow_id` from step `start_step`, reusing the
-        recorded outputs of the steps before it (see `DBOS.fork_workflow`). An app process of
-        `application_version` (default: the original's) runs it."""
+        recorded outputs of the steps before it (see `DBOS.fork_workflow`, which documents
+        DBOS Transact 3.4's `queue_name`, `queue_partition_key`, `replacement_children`,
+        `timeout_seconds` and `shard_key`, and their errors). An app process of
+        `application_version` (default: the original's) runs it. `forked_workflow_id` (ours;
+        default: an enclosing `SetWorkflowID`, else a random UUID) is the new workflow's ID.
+        A `queue_partition_key` is checked against the stored queue (`queue_name`)."""
         forked = run_sync(
-            self._fork(workflow_id, start_step, application_version, forked_workflow_id)
+            self._fork(
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                forked_workflow_id=forked_workflow_id,
+                queue_name=queue_name,
+                queue_partition_key=queue_partition_key,
+                replacement_children=replacement_children,
+                timeout_seconds=timeout_seconds,
+                shard_key=shard_key,
+            )
         )
         return WorkflowHandle(self._waiter, forked)
 
@@ -504,19 +523,30 @@ class DBOSClient(ClientSchedules):
         application_version: str | None = None,
         *,
         forked_workflow_id: str | None = None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandleAsync[Any]:
         """`fork_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
         forked = await run_async(
-            self._fork(workflow_id, start_step, application_version, forked_workflow_id)
+            self._fork(
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                forked_workflow_id=forked_workflow_id,
+                queue_name=queue_name,
+                queue_partition_key=queue_partition_key,
+                replacement_children=replacement_children,
+                timeout_seconds=timeout_seconds,
+                shard_key=shard_key,
+            )
         )
         return WorkflowHandleAsync(self._waiter, forked)
 
     def _fork(
-        self,
-        workflow_id: str,
-        start_step: int,
-        application_version: str | None,
-        forked_workflow_id: str | None,
+        self, workflow_id: str, start_step: int, forked_workflow_id: str | None, **options: Any
     ) -> Procedure[str]:
         return self._management.fork(
             workflow_id,
@@ -524,5 +554,5 @@ class DBOSClient(ClientSchedules):
             forked_workflow_id=(
                 take_assigned_workflow_id() if forked_workflow_id is None else forked_workflow_id
             ),
-            application_version=application_version,
+            **options,
         )

@@ -62,7 +62,16 @@ class ManagementAPI:
 
     @classmethod
     def fork_workflow(
-        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
+        cls,
+        workflow_id: str,
+        start_step: int,
+        *,
+        application_version: str | None = None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandle[Any]:
         """Start a new workflow that re-runs `workflow_id` from step `start_step`.
 
@@ -76,32 +85,88 @@ class ManagementAPI:
         docs/guides/upgrading.md). A `start_step` past the last recorded step replays every
         recorded step (as in DBOS Transact).
 
+        Args:
+            workflow_id: The workflow to fork.
+            start_step: The first step to run again (see above).
+            application_version: Run the fork on processes of this version (None: the
+                original's).
+            queue_name: DBOS Transact 3.4: the queue the fork waits on (None: DBOS's internal
+                queue, which every launched process works on). Its limits then apply to the
+                fork. A name no process declares is accepted, as in DBOS Transact, with a
+                WARNING: the fork waits until a process declares that queue.
+            queue_partition_key: DBOS Transact 3.4: the fork's partition on a partitioned
+                `queue_name`. Checked as an enqueue checks it (ours) against the queue
+                declared in this process or stored: required on a partitioned queue,
+                refused on another one and on the internal queue.
+            replacement_children: DBOS Transact 3.4: old child workflow ID -> new child
+                workflow ID. A copied step that started or awaited an old child names the
+                new one instead, so the fork's replay addresses the new child (a copied
+                result of awaiting it stays as recorded).
+            timeout_seconds: DBOS Transact 3.4: the fork's own timeout in seconds (> 0;
+                None: none, the original's is not inherited), shown as
+                `WorkflowStatus.workflow_timeout_ms`. Its deadline counts from the fork's
+                creation, as for a workflow enqueued with `SetWorkflowTimeout` (ours; DBOS
+                Transact counts from when a worker dequeues it).
+            shard_key: DBOS Transact 3.4's sharding; accepted only as None.
+
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSException: `start_step` is not an int >= 0.
+            DBOSWorkflowConflictIDError: the fork's ID (`SetWorkflowID`) is taken.
+            DBOSException: `start_step` is not an int >= 0, a blank queue name or partition
+                key, a partition key that does not fit the queue, a `timeout_seconds` that
+                is not > 0, a `replacement_children` that is not a dict of workflow IDs, or a
+                `shard_key` (nothing is written).
         """
         engine = cls._launched_engine()
-        forked = run_sync(_fork(engine, workflow_id, start_step, application_version))
-        engine.work_enqueued(INTERNAL_QUEUE_NAME)
+        forked = run_sync(
+            _fork(
+                engine,
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                queue_name=queue_name,
+                queue_partition_key=queue_partition_key,
+                replacement_children=replacement_children,
+                timeout_seconds=timeout_seconds,
+                shard_key=shard_key,
+            )
+        )
+        engine.work_enqueued(INTERNAL_QUEUE_NAME if queue_name is None else queue_name)
         return WorkflowHandle(engine, forked)
 
     @classmethod
     async def fork_workflow_async(
-        cls, workflow_id: str, start_step: int, *, application_version: str | None = None
+        cls,
+        workflow_id: str,
+        start_step: int,
+        *,
+        application_version: str | None = None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandleAsync[Any]:
         """`fork_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
         engine = cls._launched_engine()
-        forked = await run_async(_fork(engine, workflow_id, start_step, application_version))
-        engine.work_enqueued(INTERNAL_QUEUE_NAME)
+        forked = await run_async(
+            _fork(
+                engine,
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                queue_name=queue_name,
+                queue_partition_key=queue_partition_key,
+                replacement_children=replacement_children,
+                timeout_seconds=timeout_seconds,
+                shard_key=shard_key,
+            )
+        )
+        engine.work_enqueued(INTERNAL_QUEUE_NAME if queue_name is None else queue_name)
         return WorkflowHandleAsync(engine, forked)
 
 
-def _fork(
-    engine: Engine, workflow_id: str, start_step: int, application_version: str | None
-) -> Procedure[str]:
+def _fork(engine: Engine, workflow_id: str, start_step: int, **options: Any) -> Procedure[str]:
     return Management(engine.storage, engine.codec, engine.application_name).fork(
-        workflow_id,
-        start_step,
-        forked_workflow_id=take_assigned_workflow_id(),
-        application_version=application_version,
+        workflow_id, start_step, forked_workflow_id=take_assigned_workflow_id(), **options
     )

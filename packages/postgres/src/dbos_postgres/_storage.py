@@ -6,6 +6,7 @@ commit. Hot statements are prepared on the server.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -699,6 +700,7 @@ class PostgresStorage(
             DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
         """
         params = as_params(request)
+        params["replacement_children"] = json.dumps(dict(request.replacement_children))
         with self._connection() as connection, connection.transaction():
             original = connection.execute(
                 self._queries["lock_workflow_for_fork"], params

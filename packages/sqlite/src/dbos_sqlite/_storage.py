@@ -727,6 +727,7 @@ class SQLiteStorage(
             DBOSWorkflowConflictIDError: a workflow with the forked ID exists already.
         """
         params = as_params(request)
+        params["replacement_children"] = json.dumps(dict(request.replacement_children))
         with self._transaction() as connection:
             original = self._select_workflow(connection, request.workflow_id)
             if original is None:

@@ -10,7 +10,7 @@ and resumes from outside the app wait on the internal queue).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
@@ -36,16 +36,15 @@ from .._engine.starting import (
 )
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
-    ForkRequest,
     NewWorkflow,
     StepRecord,
     WorkflowQuery,
     WorkflowRow,
     WorkflowStatusString,
 )
+from ._fork import fork_request
 from ._listing import to_epoch_ms
 from ._status import WorkflowStatus
-from ._timeops import check_start_step
 from ._wait_times import RecordedTimes, wait_completions
 
 
@@ -351,26 +350,29 @@ class Management:
         *,
         forked_workflow_id: str | None = None,
         application_version: str | None = None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: Mapping[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> Procedure[str]:
         """Start a new workflow that reuses `workflow_id`'s recorded steps before
-        `start_step` and runs from `start_step` on; returns the new workflow's ID."""
-        check_start_step(start_step)
-        check_workflow_id(workflow_id)
-        forked = (
-            str(uuid.uuid4())
-            if forked_workflow_id is None
-            else check_workflow_id(forked_workflow_id, "the forked workflow's ID")
-        )
-        request = ForkRequest(
-            workflow_id=workflow_id,
-            forked_workflow_id=forked,
-            start_step=start_step,
-            queue_name=INTERNAL_QUEUE_NAME,
+        `start_step` and runs from `start_step` on; returns the new workflow's ID. The other
+        options are DBOS Transact 3.4's (see `DBOS.fork_workflow` and `fork_request`)."""
+        request = yield from fork_request(
+            self.storage,
+            workflow_id,
+            start_step,
+            forked_workflow_id=forked_workflow_id,
             application_version=application_version,
-            now_ms=now_ms(),
+            queue_name=queue_name,
+            queue_partition_key=queue_partition_key,
+            replacement_children=replacement_children,
+            timeout_seconds=timeout_seconds,
+            shard_key=shard_key,
         )
         yield Blocking(self.storage.fork_workflow, (request,))
-        return forked
+        return request.forked_workflow_id
 
     def delete(
         self, workflow_ids: Iterable[str], *, delete_children: bool = False

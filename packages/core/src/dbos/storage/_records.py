@@ -379,11 +379,15 @@ class ForkRequest:
     The copy gets the ID `forked_workflow_id`, the original's name, inputs, attributes,
     identity (authenticated user, roles and assumed role) and `first_function_id` (the copied
     operations keep their numbers, so the copy numbers its own as the original did), and is
-    ENQUEUED on `queue_name` with
+    ENQUEUED on `queue_name` (partition `queue_partition_key`, None: none) with
     `application_version` (None: the original's version), created at `now_ms`. The recorded
     operations with a function ID below `start_step` are copied to it, so a worker replays
     them instead of running them again.
-    """
+
+    DBOS 3.4's fork options: `timeout_ms` is the fork's own timeout and `deadline_ms` (epoch
+    ms) enforces it (None: none; the original's is not inherited). A copied operation whose
+    ``child_workflow_id`` is an old ID of `replacement_children` ((old, new) pairs) gets
+    the new one; its output is copied as it is."""
 
     workflow_id: str
     forked_workflow_id: str
@@ -391,6 +395,10 @@ class ForkRequest:
     queue_name: str
     application_version: str | None
     now_ms: int
+    queue_partition_key: str | None = None
+    timeout_ms: int | None = None
+    deadline_ms: int | None = None
+    replacement_children: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

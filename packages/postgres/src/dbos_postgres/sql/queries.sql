@@ -791,18 +791,19 @@ WHERE workflow_id = %(workflow_id)s
 FOR SHARE
 
 -- name: insert_fork
+-- The partition key, timeout and deadline are the fork's own (DBOS 3.4): none unless given.
 INSERT INTO {schema}.workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id, application_name
+    first_function_id, application_name, workflow_timeout_ms, deadline_at
 )
 SELECT %(forked_workflow_id)s, 'ENQUEUED', name, inputs, NULL,
        coalesce(%(application_version)s, application_version), 1, max_recovery_attempts,
-       %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, queue_partition_key, class_name, config_name, workflow_id,
-       attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-       first_function_id, application_name
+       %(now_ms)s, %(now_ms)s, %(queue_name)s, 0, %(queue_partition_key)s, class_name, config_name,
+       workflow_id, attributes, serialization, authenticated_user, authenticated_roles,
+       assumed_role, first_function_id, application_name, %(timeout_ms)s, %(deadline_ms)s
 FROM {schema}.workflow_status
 WHERE workflow_id = %(workflow_id)s
 ON CONFLICT (workflow_id) DO NOTHING
@@ -814,14 +815,17 @@ UPDATE {schema}.workflow_status SET was_forked_from = true
 WHERE workflow_id = %(workflow_id)s AND NOT was_forked_from
 
 -- name: copy_steps
+-- %(replacement_children)s: a JSON object of old child ID -> new child ID (DBOS 3.4's
+-- replacement_children); a copied operation naming an old child names the new one.
 INSERT INTO {schema}.operation_outputs (
     workflow_id, function_id, function_name, output, error, child_workflow_id,
     started_at, completed_at
 )
-SELECT %(forked_workflow_id)s, function_id, function_name, output, error, child_workflow_id,
-       started_at, completed_at
-FROM {schema}.operation_outputs
-WHERE workflow_id = %(workflow_id)s AND function_id < %(start_step)s
+SELECT %(forked_workflow_id)s, o.function_id, o.function_name, o.output, o.error,
+       coalesce(r.value, o.child_workflow_id), o.started_at, o.completed_at
+FROM {schema}.operation_outputs AS o
+LEFT JOIN jsonb_each_text(%(replacement_children)s::jsonb) AS r ON r.key = o.child_workflow_id
+WHERE o.workflow_id = %(workflow_id)s AND o.function_id < %(start_step)s
 
 -- name: copy_streams
 -- The original's stream entries as they stood after the copied operations: those written by

@@ -369,18 +369,19 @@ WHERE workflow_id = :workflow_id
 SELECT max(function_id) FROM operation_outputs WHERE workflow_id = :workflow_id
 
 -- name: insert_fork
+-- The partition key, timeout and deadline are the fork's own (DBOS 3.4): none unless given.
 INSERT INTO workflow_status (
     workflow_id, status, name, inputs, executor_id, application_version,
     recovery_attempts, max_recovery_attempts, created_at, updated_at, queue_name, priority,
     queue_partition_key, class_name, config_name, forked_from,
     attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-    first_function_id, application_name
+    first_function_id, application_name, workflow_timeout_ms, deadline_at
 )
 SELECT :forked_workflow_id, 'ENQUEUED', name, inputs, NULL,
        coalesce(:application_version, application_version), 1, max_recovery_attempts,
-       :now_ms, :now_ms, :queue_name, 0, queue_partition_key, class_name, config_name, workflow_id,
-       attributes, serialization, authenticated_user, authenticated_roles, assumed_role,
-       first_function_id, application_name
+       :now_ms, :now_ms, :queue_name, 0, :queue_partition_key, class_name, config_name,
+       workflow_id, attributes, serialization, authenticated_user, authenticated_roles,
+       assumed_role, first_function_id, application_name, :timeout_ms, :deadline_ms
 FROM workflow_status
 WHERE workflow_id = :workflow_id
 
@@ -390,14 +391,17 @@ UPDATE workflow_status SET was_forked_from = 1
 WHERE workflow_id = :workflow_id AND was_forked_from = 0
 
 -- name: copy_steps
+-- :replacement_children: a JSON object of old child ID -> new child ID (DBOS 3.4's
+-- replacement_children); a copied operation naming an old child names the new one.
 INSERT INTO operation_outputs (
     workflow_id, function_id, function_name, output, error, child_workflow_id,
     started_at, completed_at
 )
-SELECT :forked_workflow_id, function_id, function_name, output, error, child_workflow_id,
-       started_at, completed_at
-FROM operation_outputs
-WHERE workflow_id = :workflow_id AND function_id < :start_step
+SELECT :forked_workflow_id, o.function_id, o.function_name, o.output, o.error,
+       coalesce(r.value, o.child_workflow_id), o.started_at, o.completed_at
+FROM operation_outputs AS o
+LEFT JOIN json_each(:replacement_children) AS r ON r.key = o.child_workflow_id
+WHERE o.workflow_id = :workflow_id AND o.function_id < :start_step
 
 -- name: copy_streams
 -- The original's stream entries as they stood after the copied operations: those written by
