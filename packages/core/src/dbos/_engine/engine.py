@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -45,8 +47,6 @@ from .classes import target_of
 from .context import (
     WorkflowContext,
     assigned_workflow_id,
-    current_step,
-    current_workflow,
     enter_workflow,
     firing_schedule,
     leave_workflow,
@@ -63,7 +63,6 @@ from .execution import (
     new_workflow_record,
     start_serialization,
 )
-from .interrupt import await_local_outcome, await_stored_outcome
 from .liveness import DEFAULT_LEASE_S, TAKEOVER_BATCH, Liveness, WorkflowTakenOver
 from .observed import observed
 from .operations import Recorder
@@ -77,6 +76,7 @@ from .slots import QueueSlot
 from .starting import REJECT, create, start_place
 from .starts import record_child
 from .successors import run_claimed, successors_here
+from .waiting import local_or_stored_outcome
 
 logger = logging.getLogger("dbos")
 
@@ -586,26 +586,14 @@ class Engine:
         started_it: bool = False,
     ) -> Procedure[Outcome]:
         """`wait`; `started_it`: the caller started `active` and gets the body's own value."""
-        caller = current_workflow() if current_step() is None else None
-        if active is None:
-            with self._lock:
-                active = self._active.get(workflow_id)
-        if active is not None:
-            run = active.claim()
-            if run is not None:
-                # Not started yet by its worker: run it here rather than block on it.
-                outcome: Outcome = yield Blocking(run)
-                if outcome is not NOT_RUN_HERE:
-                    return outcome if started_it or outcome.as_stored is None else outcome.as_stored
-                active = None
-        if active is not None:
-            local: Outcome = yield from await_local_outcome(caller, active.future, timeout_s)
-            if local is not NOT_RUN_HERE:
-                return local if started_it or local.as_stored is None else local.as_stored
-        row = yield from await_stored_outcome(caller, self.storage, workflow_id, timeout_s)
-        if row is None:
-            raise TimeoutError(f"workflow {workflow_id!r} did not finish in {timeout_s} s")
-        return outcome_from_row(self.codec, row)
+        backing = (self.storage, self.codec)
+        return local_or_stored_outcome(
+            workflow_id, active, self._running_here, backing, timeout_s, started_it
+        )
+
+    def _running_here(self, workflow_id: str) -> ActiveWorkflow | None:
+        with self._lock:
+            return self._active.get(workflow_id)
 
     # --- recovery ---------------------------------------------------------------------------
 
@@ -688,14 +676,23 @@ class Engine:
             slot.release()
             return None
         # None (a backend that does not say) loads the steps, as a recovery does.
+        held: list[ActiveWorkflow] = []
         started = self._prepare_pending(
             row,
             fresh=created_now or row.has_operations is False,
             slot=slot,
             first_execution=created_now,
+            on_held=held.append,
         )
         if started is None:
-            slot.release()
+            if held:
+                # This process holds it already: a start of the same ID deciding whether to
+                # run it (a parent replaying its child's start never runs a row that existed),
+                # or its execution. Decide on the claim, on its slot, once that settles.
+                retry = functools.partial(self._run_task, row, slot, False, created_now=created_now)
+                held[0].then(retry, slot.release)
+            else:
+                slot.release()
             return None
         self.dispatch(started, successor=successor)
         return started.active if started.must_run else None
@@ -731,19 +728,26 @@ class Engine:
         fresh: bool,
         slot: QueueSlot | None = None,
         first_execution: bool = False,
+        on_held: Callable[[ActiveWorkflow], None] | None = None,
     ) -> Started | None:
         """What running a PENDING row here takes. A queued row runs on `slot` (its claim's)
-        or, recovered or resumed, on a slot taken now. None if it cannot run here. A row
-        storage says has no recorded operation (`has_operations` False) loads none;
-        `first_execution` only for a row this process has just created (see `Started`)."""
+        or, recovered or resumed, on a slot taken now. None if it cannot run here; where that
+        is because this process holds the workflow already (a start or an execution of the
+        same ID), `on_held` is told which. A row storage says has no recorded operation
+        (`has_operations` False) loads none; `first_execution` only for a row this process
+        has just created (see `Started`)."""
         call = pending_call(row, self.codec, self.storage)
         if call is None:
             return None
         registration, args, kwargs = call
         with self._lock:
-            if row.workflow_id in self._active:
-                return None
-            active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
+            holder = self._active.get(row.workflow_id)
+            if holder is None:
+                active = self._active[row.workflow_id] = ActiveWorkflow(row.workflow_id)
+        if holder is not None:
+            if on_held is not None:
+                on_held(holder)
+            return None
         if slot is None and row.queue_name is not None:
             slot = self.queue_worker.slots.take(row.queue_name)
         self.hooks.workflow_prepared(row.workflow_id, row.name, row.queue_name, row.attributes)

@@ -61,6 +61,19 @@ class ActiveWorkflow:
             run, self._run = self._run, None
             return run
 
+    def then(self, follow: Callable[[], object], failed: Callable[[], None]) -> None:
+        """Call `follow` once this execution has settled (at once if it has), in the thread
+        that settles it; if `follow` raises, log it and call `failed`."""
+
+        def settled(_: object) -> None:
+            try:
+                follow()
+            except Exception:
+                failed()
+                logger.exception("a follow-up of workflow %s failed", self.workflow_id)
+
+        self.future.add_done_callback(settled)
+
 
 @dataclass(frozen=True)
 class QueuePlacement:
