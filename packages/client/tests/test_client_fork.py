@@ -41,9 +41,8 @@ def test_client_fork_with_queue_partition_timeout_and_children(
         old_child = client.list_workflow_steps("parent")[0]["child_workflow_id"]
         assert old_child is not None
         new_child = client.fork_workflow(old_child, 1, forked_workflow_id="child-2")
-        # Finished first (DBOS Transact's use: fork the child, then the parent). A replayed
-        # child start racing this process's own claim of that child can leave the child
-        # unrun: an engine race outside the fork code, reported separately.
+        # Finished first, as the management guide shows (the race of a replayed child start
+        # with this process's claim of the child is covered by test_replayed_child_claim.py).
         assert new_child.get_result(timeout_seconds=30) == 6
         fork = client.fork_workflow(
             "parent",
