@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._engine.context import take_assigned_workflow_id
+from ._base.errors import DBOSNonExistentWorkflowError
+from ._engine.context import in_workflow_body, take_assigned_workflow_id
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import INTERNAL_QUEUE_NAME
+from ._engine.recorded_management import FORK_NAME, recorded_management_call
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
+from .management._recorded import recorded_status
 
 if TYPE_CHECKING:
     from ._engine.engine import Engine
@@ -84,6 +87,12 @@ class ManagementAPI:
         release numbered from 0 shows its first step as 0, and 0 re-runs it whole (see
         docs/guides/upgrading.md). A `start_step` past the last recorded step replays every
         recorded step (as in DBOS Transact).
+
+        Called from a workflow body, the fork is a recorded operation of that workflow, as
+        in DBOS Transact 3.4: ``DBOS.forkWorkflow`` (the new workflow's ID, or the error)
+        then ``DBOS.getStatus`` (the new workflow's status, read once). A recovered, forked
+        or rewound execution of the caller gets a handle to the same fork back and makes no
+        new one.
 
         Args:
             workflow_id: The workflow to fork.
@@ -167,6 +176,18 @@ class ManagementAPI:
 
 
 def _fork(engine: Engine, workflow_id: str, start_step: int, **options: Any) -> Procedure[str]:
-    return Management(engine.storage, engine.codec, engine.application_name).fork(
-        workflow_id, start_step, forked_workflow_id=take_assigned_workflow_id(), **options
+    # Taken first, replay or not: the ID belongs to this fork, never to a later start.
+    forked_id = take_assigned_workflow_id()
+    management = Management(engine.storage, engine.codec, engine.application_name)
+    forked: str = yield from recorded_management_call(
+        engine.recorder,
+        FORK_NAME,
+        lambda: management.fork(workflow_id, start_step, forked_workflow_id=forked_id, **options),
     )
+    if in_workflow_body() is not None:
+        # As DBOS Transact 3.4 does in a workflow: the fork's status is read, as the recorded
+        # operation ``DBOS.getStatus`` (so the operation IDs after it are 3.4's too).
+        status = yield from recorded_status(management, engine.recorder, forked)
+        if status is None:
+            raise DBOSNonExistentWorkflowError(forked)
+    return forked

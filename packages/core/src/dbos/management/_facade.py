@@ -18,11 +18,19 @@ from collections.abc import AsyncGenerator, Generator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
-from .._base.errors import DBOSException
+from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.portable import WorkflowSerializationFormat, serialization_for
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout
+from .._engine.recorded_management import (
+    CANCEL_NAME,
+    DELETE_NAME,
+    LIST_QUEUED_NAME,
+    LIST_WORKFLOWS_NAME,
+    RESUME_NAME,
+    recorded_management_call,
+)
 from .._engine.sending import SendMessage
 from .._engine.stream_reads import (
     READ_STREAM_NAME,
@@ -39,6 +47,7 @@ from ._forms import discard as _discard
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
+from ._recorded import recorded_listing, recorded_status, recorded_steps
 from ._status import WorkflowStatus
 from ._stranded import StrandedCount, count_stranded, move_to_version
 from ._versions import VersionInfo, latest_version, list_versions, set_latest_version
@@ -62,6 +71,10 @@ def _pick(by_id: dict[str, H], chosen: str) -> H:
             "a workflow must wait on the same workflows when it is recovered"
         )
     return by_id[chosen]
+
+
+def _nothing(value: object) -> None:
+    return None
 
 
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
@@ -132,10 +145,11 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         self, workflow_id: str, existing_workflow: bool = True
     ) -> WorkflowHandle[Any]:
         """A handle to a workflow by ID. Raises `DBOSNonExistentWorkflowError` if there is no
-        such workflow, unless `existing_workflow` is False."""
+        such workflow, unless `existing_workflow` is False. The existence check is a
+        `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body)."""
         handle: WorkflowHandle[Any] = WorkflowHandle(self._facade_handle_source(), workflow_id)
         if existing_workflow:
-            handle.get_status()
+            run_sync(self._existing(workflow_id))
         return handle
 
     async def retrieve_workflow_async(
@@ -146,8 +160,15 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         source = self._facade_handle_source()
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(source, workflow_id)
         if existing_workflow:
-            await handle.get_status()
+            await run_async(self._existing(workflow_id))
         return handle
+
+    def _existing(self, workflow_id: str) -> Procedure[None]:
+        # Read as `get_workflow_status` reads it (recorded in a workflow body, as DBOS
+        # Transact 3.4's retrieve_workflow records ``DBOS.getStatus``).
+        status = yield from self._get_workflow_status(workflow_id)
+        if status is None:
+            raise DBOSNonExistentWorkflowError(workflow_id)
 
     # --- waiting on many (DBOS Transact 3.4) --------------------------------------------
 
@@ -197,8 +218,16 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
     # --- reading ----------------------------------------------------------------------------
 
     def _get_workflow_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
-        """The stored status of a workflow, or None if there is no such workflow."""
-        return self._facade_management().get_status(workflow_id)
+        """The stored status of a workflow, or None if there is no such workflow.
+
+        Called from a workflow body (`DBOS` only), this and the other calls of this class
+        that read or change workflows (listings, step listings, cancel, resume, delete,
+        rewind, set_workflow_delay; and `DBOS.fork_workflow`) are recorded operations of
+        the workflow, under DBOS Transact 3.4's step names (``DBOS.getStatus``,
+        ``DBOS.listWorkflows``, ...): a recovered, forked or rewound execution gets the
+        recorded result back, or the recorded error raised again, and does not make the call
+        again. See docs/guides/management.md for what a replay returns."""
+        return recorded_status(self._facade_management(), self._facade_recorder(), workflow_id)
 
     get_workflow_status = _sync_form(_get_workflow_status)
     get_workflow_status_async = _async_form(_get_workflow_status)
@@ -273,7 +302,9 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             was_forked_from=was_forked_from,
             application_name=application_name,
         )
-        return self._facade_management().list_workflows(query)
+        return recorded_listing(
+            self._facade_management(), self._facade_recorder(), LIST_WORKFLOWS_NAME, query
+        )
 
     list_workflows = _sync_form(_list_workflows)
     list_workflows_async = _async_form(_list_workflows)
@@ -311,7 +342,9 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             dequeued_before=dequeued_before,
             application_name=application_name,
         )
-        return self._facade_management().list_workflows(query)
+        return recorded_listing(
+            self._facade_management(), self._facade_recorder(), LIST_QUEUED_NAME, query
+        )
 
     list_queued_workflows = _sync_form(_list_queued_workflows)
     list_queued_workflows_async = _async_form(_list_queued_workflows)
@@ -341,9 +374,9 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             DBOSNonExistentWorkflowError: no workflow has this ID.
             DBOSException: a negative or non-int `limit` / `offset`.
         """
-        return self._facade_management().list_steps(
-            _workflow_id_of(workflow), load_output=load_output, limit=limit, offset=offset
-        )
+        management, recorder = self._facade_management(), self._facade_recorder()
+        workflow_id = _workflow_id_of(workflow)
+        return recorded_steps(management, recorder, workflow_id, load_output, limit, offset)
 
     list_workflow_steps = _sync_form(_list_workflow_steps)
     list_workflow_steps_async = _async_form(_list_workflow_steps)
@@ -355,7 +388,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         one stops at its next step boundary (status CANCELLED; waiters get
         `DBOSWorkflowCancelledError`). A finished workflow is left as it is. Raises
         `DBOSNonExistentWorkflowError` for an unknown ID."""
-        return self._facade_management().cancel([workflow_id])
+        return self._cancel([workflow_id])
 
     cancel_workflow = _sync_form(_cancel_workflow)
     cancel_workflow_async = _async_form(_cancel_workflow)
@@ -367,9 +400,16 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             DBOSNonExistentWorkflowError: for the first unknown ID, after the others are
                 cancelled.
         """
-        return self._facade_management().cancel(workflow_ids)
+        return self._cancel(workflow_ids)
 
     cancel_workflows = _sync_form(_cancel_workflows)
+
+    def _cancel(self, workflow_ids: list[str]) -> Procedure[None]:
+        management = self._facade_management()
+        return recorded_management_call(
+            self._facade_recorder(), CANCEL_NAME, lambda: management.cancel(workflow_ids)
+        )
+
     cancel_workflows_async = _async_form(_cancel_workflows)
 
     def _update_workflow_attributes(
@@ -417,7 +457,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             DBOSNonExistentWorkflowError: for an unknown ID (`DBOS` has resumed the IDs before
                 it, a `DBOSClient` all the others).
         """
-        actives = run_sync(self._facade_resume(workflow_ids))
+        actives = run_sync(self._resume(workflow_ids))
         source = self._facade_handle_source()
         return [
             WorkflowHandle(source, id_, active)
@@ -428,12 +468,23 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         self, workflow_ids: list[str]
     ) -> list[WorkflowHandleAsync[Any]]:
         """`resume_workflows` for async code; the handles are `WorkflowHandleAsync`."""
-        actives = await run_async(self._facade_resume(workflow_ids))
+        actives = await run_async(self._resume(workflow_ids))
         source = self._facade_handle_source()
         return [
             WorkflowHandleAsync(source, id_, active)
             for id_, active in zip(workflow_ids, actives, strict=True)
         ]
+
+    def _resume(self, workflow_ids: list[str]) -> Procedure[Sequence[ActiveWorkflow | None]]:
+        # Recorded with no result: a replay's handles read the stored workflows (this
+        # process's executions are the first execution's to hand out).
+        return recorded_management_call(
+            self._facade_recorder(),
+            RESUME_NAME,
+            lambda: self._facade_resume(workflow_ids),
+            stored_form=_nothing,
+            from_stored=lambda _: [None for _ in workflow_ids],
+        )
 
     def _delete_workflow(
         self, workflow_id: str, *, delete_children: bool = False
@@ -441,9 +492,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         """Delete a workflow and everything recorded for it (with `delete_children`, its
         child workflows too, recursively). Raises `DBOSNonExistentWorkflowError` for an unknown
         ID."""
-        return _discard(
-            self._facade_management().delete([workflow_id], delete_children=delete_children)
-        )
+        return self._delete([workflow_id], delete_children)
 
     delete_workflow = _sync_form(_delete_workflow)
     delete_workflow_async = _async_form(_delete_workflow)
@@ -456,11 +505,18 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         Raises:
             DBOSNonExistentWorkflowError: for the first unknown ID, after the others are deleted.
         """
-        return _discard(
-            self._facade_management().delete(workflow_ids, delete_children=delete_children)
-        )
+        return self._delete(workflow_ids, delete_children)
 
     delete_workflows = _sync_form(_delete_workflows)
+
+    def _delete(self, workflow_ids: list[str], delete_children: bool) -> Procedure[None]:
+        management = self._facade_management()
+        return recorded_management_call(
+            self._facade_recorder(),
+            DELETE_NAME,
+            lambda: _discard(management.delete(workflow_ids, delete_children=delete_children)),
+        )
+
     delete_workflows_async = _async_form(_delete_workflows)
 
     def _garbage_collect(self, before: datetime | str | int) -> Procedure[int]:

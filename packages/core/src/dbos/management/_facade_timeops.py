@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._engine.effects import Procedure, run_async, run_sync
+from .._engine.recorded_management import REWIND_NAME, SET_DELAY_NAME, recorded_management_call
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -13,6 +14,7 @@ from ._queue_names import warn_if_undeclared_queue
 from ._timeops import rewind, set_delay
 
 if TYPE_CHECKING:
+    from .._engine.operations import Recorder
     from ._management import Management
 
 
@@ -28,6 +30,9 @@ class TimeOpsFacade:
 
     def _facade_handle_source(self) -> HandleSource:
         raise NotImplementedError
+
+    def _facade_recorder(self) -> Recorder | None:
+        return None
 
     # --- moving workflows in time (DBOS Transact 3.4) -----------------------------------------
 
@@ -68,6 +73,10 @@ class TimeOpsFacade:
                 declares that queue.
             queue_partition_key: Its partition key on a partitioned `queue_name`.
 
+        Called from a workflow body (`DBOS` only), the rewind is a recorded operation of
+        that workflow (DBOS Transact 3.4's ``DBOS.rewindWorkflow``): a replay does not
+        rewind again, and raises again the error the first execution got.
+
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
             DBOSException: the workflow is ENQUEUED or PENDING (cancel it first), or
@@ -107,6 +116,25 @@ class TimeOpsFacade:
         queue_name: str | None,
         queue_partition_key: str | None,
     ) -> Procedure[str]:
+        # In a workflow body (`DBOS`), recorded as DBOS Transact 3.4's ``DBOS.rewindWorkflow``
+        # with the queue the rewound workflow waits on, so a replay does not rewind again.
+        recorder = self._facade_recorder()
+        return recorded_management_call(
+            recorder,
+            REWIND_NAME,
+            lambda: self._rewind_now(
+                workflow_id, start_step, application_version, queue_name, queue_partition_key
+            ),
+        )
+
+    def _rewind_now(
+        self,
+        workflow_id: str,
+        start_step: int | None,
+        application_version: str | None,
+        queue_name: str | None,
+        queue_partition_key: str | None,
+    ) -> Procedure[str]:
         storage = self._facade_management().storage
         queue: str = yield from rewind(
             storage,
@@ -138,14 +166,19 @@ class TimeOpsFacade:
         (``SetEnqueueOptions(delay_seconds=...)``, a `DBOSClient` enqueue's ``delay_seconds``)
         whose delay has not passed yet. Any other workflow, or an unknown ID, is left as it
         is. Returns whether the workflow was delayed and so changed (ours: DBOS Transact
-        returns None).
+        returns None). Called from a workflow body (`DBOS` only), the change is a recorded
+        operation of that workflow (DBOS Transact 3.4's ``DBOS.setWorkflowDelay``), and a
+        replay returns the recorded answer.
 
         Raises:
             DBOSException: both or neither of `delay_seconds` and `delay_until_epoch_ms`,
                 or a negative or non-number value.
         """
-        return set_delay(
-            self._facade_management().storage, workflow_id, delay_seconds, delay_until_epoch_ms
+        storage = self._facade_management().storage
+        return recorded_management_call(
+            self._facade_recorder(),
+            SET_DELAY_NAME,
+            lambda: set_delay(storage, workflow_id, delay_seconds, delay_until_epoch_ms),
         )
 
     set_workflow_delay = _sync_form(_set_workflow_delay)

@@ -34,6 +34,7 @@ from .._engine.starting import (
     create_workflow,
     encode_attributes,
 )
+from .._engine.step import SLEEP_NAME
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
     NewWorkflow,
@@ -44,6 +45,7 @@ from ..storage._records import (
 )
 from ._fork import fork_request
 from ._listing import to_epoch_ms
+from ._recorded_forms import StepRow
 from ._status import WorkflowStatus
 from ._wait_times import RecordedTimes, wait_completions
 
@@ -129,16 +131,25 @@ class EnqueueOptions(_RequiredEnqueueOptions, total=False):
     authenticated_roles: list[str]
 
 
-def _step_info(codec: Codec, record: StepRecord) -> StepInfo:
+def step_info(codec: Codec, step: StepRow) -> StepInfo:
+    """The `StepInfo` of a listed step: its output and error decoded with `codec`."""
     return StepInfo(
-        function_id=record.function_id,
-        function_name=record.function_name,
-        output=None if record.error is not None else codec.decode_value(record.output),
-        error=None if record.error is None else codec.decode_error(record.error),
-        child_workflow_id=record.child_workflow_id,
-        started_at_epoch_ms=record.started_at_ms,
-        completed_at_epoch_ms=record.completed_at_ms,
+        function_id=step.function_id,
+        function_name=step.function_name,
+        output=None if step.error is not None else codec.decode_value(step.output),
+        error=None if step.error is None else codec.decode_error(step.error),
+        child_workflow_id=step.child_workflow_id,
+        started_at_epoch_ms=step.started_at_ms,
+        completed_at_epoch_ms=step.completed_at_ms,
     )
+
+
+def _wait_times(codec: Codec, record: StepRecord) -> RecordedTimes:
+    # Only an internal wait's output (its wake-up time) matters to the derivation: the
+    # others are not decoded here (a listing without outputs decodes none of them).
+    output = codec.decode_value(record.output) if record.function_name == SLEEP_NAME else None
+    times = (record.started_at_ms, record.completed_at_ms)
+    return RecordedTimes(record.function_id, record.function_name, output, *times)
 
 
 @dataclass(frozen=True)
@@ -184,14 +195,13 @@ def _resume_result(
     return ActionResult(workflow_id, "not_resumable", after, False)
 
 
-def _times(step: StepInfo) -> RecordedTimes:
-    return RecordedTimes(
-        step["function_id"],
-        step["function_name"],
-        step["output"],
-        step["started_at_epoch_ms"],
-        step["completed_at_epoch_ms"],
-    )
+def check_step_listing(workflow_id: str, limit: int | None, offset: int | None) -> None:
+    """Raise `DBOSException` for an invalid workflow ID or a negative or non-int `limit` /
+    `offset` of a step listing."""
+    check_workflow_id(workflow_id)
+    for field, number in (("limit", limit), ("offset", offset)):
+        if number is not None and (type(number) is not int or number < 0):
+            raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
 
 
 def _ids(workflow_ids: Iterable[str]) -> tuple[str, ...]:
@@ -227,14 +237,24 @@ class Management:
         """The stored status of a workflow, or None if there is no such workflow; values are
         decoded with this `Management`'s codec."""
         check_workflow_id(workflow_id)
-        row: WorkflowRow | None = yield Blocking(self.storage.get_workflow, (workflow_id,))
+        row = yield from self.get_row(workflow_id)
         return None if row is None else WorkflowStatus.from_row(row, self.codec)
+
+    def get_row(self, workflow_id: str) -> Procedure[WorkflowRow | None]:
+        """The stored row of a workflow (undecoded), or None if there is no such workflow."""
+        row: WorkflowRow | None = yield Blocking(self.storage.get_workflow, (workflow_id,))
+        return row
 
     def list_workflows(self, query: WorkflowQuery) -> Procedure[list[WorkflowStatus]]:
         """The workflows `query` selects (build it with `build_query`), as statuses decoded with
         this `Management`'s codec, in the query's order."""
-        rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
+        rows = yield from self.list_rows(query)
         return [WorkflowStatus.from_row(row, self.codec) for row in rows]
+
+    def list_rows(self, query: WorkflowQuery) -> Procedure[list[WorkflowRow]]:
+        """The rows of the workflows `query` selects (undecoded), in the query's order."""
+        rows: list[WorkflowRow] = yield Blocking(self.storage.list_workflows, (query,))
+        return rows
 
     def list_steps(
         self,
@@ -248,30 +268,38 @@ class Management:
         `limit` of them; without `load_output`, `output` and `error` are None. Raises
         `DBOSNonExistentWorkflowError` for an unknown ID, `DBOSException` for a negative or
         non-int `limit` / `offset`."""
-        check_workflow_id(workflow_id)
-        for field, number in (("limit", limit), ("offset", offset)):
-            if number is not None and (type(number) is not int or number < 0):
-                raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
+        check_step_listing(workflow_id, limit, offset)
+        rows = yield from self.list_step_rows(workflow_id, load_output, limit, offset)
+        return [step_info(self.codec, row) for row in rows]
+
+    def list_step_rows(
+        self, workflow_id: str, load_output: bool, limit: int | None, offset: int | None
+    ) -> Procedure[list[StepRow]]:
+        """`list_steps` before decoding (arguments checked by `check_step_listing`)."""
         records: list[StepRecord] = yield Blocking(self.storage.load_steps, (workflow_id,))
         if not records:
             row = yield Blocking(self.storage.get_workflow, (workflow_id,))
             if row is None:
                 raise DBOSNonExistentWorkflowError(workflow_id)
-        steps = [_step_info(self.codec, record) for record in records]
         # Internal waits are checkpointed before they start: their end comes from their
         # wake-up time (see `_wait_times`), so that a listing shows how long they lasted.
-        ends = wait_completions([_times(step) for step in steps], now_ms())
-        for step in steps:
-            if step["function_id"] in ends:
-                step["completed_at_epoch_ms"] = ends[step["function_id"]]
+        ends = wait_completions([_wait_times(self.codec, record) for record in records], now_ms())
         # Sliced after the wait times are worked out: a wait's end can depend on the steps
         # after it. The storage reads every step either way (workflows record few).
         start = offset or 0
-        steps = steps[start:] if limit is None else steps[start : start + limit]
-        if not load_output:
-            for step in steps:
-                step["output"] = step["error"] = None
-        return steps
+        records = records[start:] if limit is None else records[start : start + limit]
+        return [
+            StepRow(
+                function_id=record.function_id,
+                function_name=record.function_name,
+                output=record.output if load_output else None,
+                error=record.error if load_output else None,
+                child_workflow_id=record.child_workflow_id,
+                started_at_ms=record.started_at_ms,
+                completed_at_ms=ends.get(record.function_id, record.completed_at_ms),
+            )
+            for record in records
+        ]
 
     def _statuses(self, ids: tuple[str, ...]) -> Procedure[dict[str, str]]:
         query = WorkflowQuery(workflow_ids=ids, load_inputs=False, load_output=False)
