@@ -350,3 +350,34 @@ def test_the_async_forms_are_recorded_too(launch: Launch) -> None:
     assert DBOS.fork_workflow("async-1", 14).get_result() == ["SUCCESS", 1, 1]
     assert RUNS["async-done"] == runs
     assert forks_of("async-done") == []
+
+
+@DBOS.workflow(name="mgmt_test.handle_reader")
+def handle_reader(workflow_id: str) -> str:
+    status = DBOS.retrieve_workflow(workflow_id, existing_workflow=False).get_status()
+    mark()
+    return status.status
+
+
+@DBOS.workflow(name="mgmt_test.async_handle_reader")
+async def async_handle_reader(workflow_id: str) -> str:
+    handle = await DBOS.retrieve_workflow_async(workflow_id, existing_workflow=False)
+    status = await handle.get_status()
+    mark()
+    return status.status
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_handles_status_read_is_recorded(launch: Launch, kind: str) -> None:
+    # As 3.4's handles of the app read it through DBOS.get_workflow_status.
+    launch()
+    with SetEnqueueOptions(delay_seconds=3600), SetWorkflowID(f"later-{kind}"):
+        queue.enqueue(target, "later")
+    with SetWorkflowID(f"reader-{kind}"):
+        if kind == "sync":
+            assert handle_reader(f"later-{kind}") == "ENQUEUED"
+        else:
+            assert asyncio.run(async_handle_reader(f"later-{kind}")) == "ENQUEUED"
+    assert step_names(f"reader-{kind}") == ["DBOS.getStatus", "mgmt_test.mark"]
+    DBOS.cancel_workflow(f"later-{kind}")
+    assert DBOS.fork_workflow(f"reader-{kind}", 2).get_result() == "ENQUEUED"

@@ -8,11 +8,14 @@ from .._base.errors import DBOSNonExistentWorkflowError
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec
 from .._engine.effects import Blocking, Procedure, run_async, run_sync
+from .._engine.recorded_management import GET_STATUS_NAME, recorded_management_call
 from ..storage._records import WorkflowRow
+from ._recorded_forms import row_form, row_from_form
 from ._status import WorkflowStatus
 
 if TYPE_CHECKING:
     from .._engine.execution import ActiveWorkflow
+    from .._engine.operations import Recorder
     from .._engine.outcome import Outcome
     from ..storage._protocol import SystemStorage
 
@@ -27,6 +30,11 @@ class HandleSource(Protocol):
 
     @property
     def codec(self) -> Codec: ...
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """What records `get_status` in a workflow body (the app's; None outside it)."""
+        ...
 
     def wait(
         self,
@@ -93,13 +101,15 @@ class WorkflowHandle(_Handle, Generic[R_co]):
         return result
 
     def get_status(self) -> WorkflowStatus:
-        """The workflow's stored status, read now (each call reads the database).
+        """The workflow's stored status, read now (each call reads the database). From a
+        workflow's body (a handle of the app, not of a `DBOSClient`) the read is one of its
+        recorded operations (``DBOS.getStatus``, as in DBOS Transact 3.4): a replay returns
+        the recorded status.
 
         Raises:
             DBOSNonExistentWorkflowError: there is no workflow with this ID.
         """
-        row = self._engine.storage.get_workflow(self._workflow_id)
-        return _status(self._engine, self._workflow_id, row)
+        return run_sync(_get_status(self._engine, self._workflow_id))
 
 
 class WorkflowHandleAsync(_Handle, Generic[R_co]):
@@ -117,10 +127,20 @@ class WorkflowHandleAsync(_Handle, Generic[R_co]):
 
     async def get_status(self) -> WorkflowStatus:
         """`WorkflowHandle.get_status` for async code: the read does not block the event loop."""
-        row = await run_async(_get_row(self._engine, self._workflow_id))
-        return _status(self._engine, self._workflow_id, row)
+        return await run_async(_get_status(self._engine, self._workflow_id))
 
 
 def _get_row(engine: HandleSource, workflow_id: str) -> Procedure[WorkflowRow | None]:
     row: WorkflowRow | None = yield Blocking(engine.storage.get_workflow, (workflow_id,))
     return row
+
+
+def _get_status(engine: HandleSource, workflow_id: str) -> Procedure[WorkflowStatus]:
+    row = yield from recorded_management_call(
+        engine.recorder,
+        GET_STATUS_NAME,
+        lambda: _get_row(engine, workflow_id),
+        stored_form=row_form,
+        from_stored=row_from_form,
+    )
+    return _status(engine, workflow_id, row)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError, DBOSWorkflowConflictIDError
 from .._base.ids import check_texts, check_workflow_id
@@ -48,6 +48,9 @@ from ._listing import to_epoch_ms
 from ._recorded_forms import StepRow
 from ._status import WorkflowStatus
 from ._wait_times import RecordedTimes, wait_completions
+
+if TYPE_CHECKING:
+    from .._engine.operations import Recorder
 
 
 class StepInfo(TypedDict):
@@ -601,6 +604,9 @@ class Management:
 
 class RemoteWaiter:
     """The `HandleSource` of handles outside the app: outcomes come from storage only."""
+
+    #: Handles outside the app record nothing (a client never runs in a workflow).
+    recorder: Recorder | None = None
 
     def __init__(
         self, storage: SystemStorage, codec: Codec, application_name: str | None = None
