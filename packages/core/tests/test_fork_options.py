@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -122,9 +123,13 @@ def test_fork_with_a_timeout(launch: Launch) -> None:
     # A fork that outlives its timeout is cancelled, as any workflow past its deadline.
     gate.clear()
     tight = DBOS.fork_workflow("original", 2, timeout_seconds=0.2)
+    deadline = time.monotonic() + 30
+    while tight.get_status().status != "CANCELLED" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the sweep cancels it while its step waits at the gate
+    assert tight.get_status().status == "CANCELLED"
+    gate.set()  # the step ends; the execution stops at its next boundary
     with pytest.raises(DBOSWorkflowCancelledError):
         tight.get_result(timeout_seconds=30)
-    gate.set()
     assert tight.get_status().status == "CANCELLED"
 
     for bad in (0, -1, float("nan"), float("inf"), True, "5"):
