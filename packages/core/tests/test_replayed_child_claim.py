@@ -14,6 +14,7 @@ import pytest
 
 from dbos import DBOS, Queue, SetWorkflowID, hookimpl
 from dbos.plugins import plugin_manager
+from dbos_client import DBOSClient
 
 Launch = Callable[..., None]
 
@@ -43,7 +44,7 @@ def hold_create() -> Iterator[HoldNextCreate]:
 
 
 def test_a_claim_made_while_a_replayed_child_start_decides_still_runs(
-    launch: Launch, hold_create: HoldNextCreate
+    launch: Launch, hold_create: HoldNextCreate, dbos_system_database_url: str
 ) -> None:
     gate = Queue("replayed-child-gate", concurrency=1, polling_interval_sec=0.05)
     release_gate = threading.Event()
@@ -70,12 +71,16 @@ def test_a_claim_made_while_a_replayed_child_start_decides_still_runs(
     with SetWorkflowID("rc-child-2"):
         new_child = DBOS.fork_workflow(old_child, 1, queue_name=gate.name)
 
+    # Read through a client: inside the parent's body, DBOS.get_workflow_status would be one
+    # of the parent's recorded operations (as in DBOS Transact 3.4).
+    watcher = DBOSClient(dbos_system_database_url)
+
     def open_gate_and_wait_for_the_claim() -> None:
         # Inside the forked parent's replayed start of the child: the worker claims it now.
         release_gate.set()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            status = DBOS.get_workflow_status("rc-child-2")
+            status = watcher.get_workflow_status("rc-child-2")
             if status is not None and status.status != "ENQUEUED":
                 claimed_during_create.append(status.status)
                 break
@@ -84,9 +89,14 @@ def test_a_claim_made_while_a_replayed_child_start_decides_still_runs(
 
     hold_create.during = open_gate_and_wait_for_the_claim
     hold_create.armed.set()
-    with SetWorkflowID("rc-parent-2"):
-        fork = DBOS.fork_workflow("rc-parent", 2, replacement_children={old_child: "rc-child-2"})
-    assert fork.get_result(timeout_seconds=30) == 7
+    try:
+        with SetWorkflowID("rc-parent-2"):
+            fork = DBOS.fork_workflow(
+                "rc-parent", 2, replacement_children={old_child: "rc-child-2"}
+            )
+        assert fork.get_result(timeout_seconds=30) == 7
+    finally:
+        watcher.destroy()
     assert new_child.get_result(timeout_seconds=30) == 6
     assert claimed_during_create == ["PENDING"]  # the race this test is about did happen
     status = DBOS.get_workflow_status("rc-child-2")
