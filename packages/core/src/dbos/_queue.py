@@ -27,6 +27,7 @@ from ._engine.queues import (
     ENQUEUE_OPTIONS,
     INTERNAL_QUEUE_NAME,
     EnqueueOptions,
+    check_partition_fit,
     current_enqueue_options,
     declare_queue,
     declared_queues,
@@ -507,16 +508,13 @@ def check_fits(queue: Queue | None, priority: int | None, partition_key: str | N
             f"queue {queue.name!r} was not declared with priority_enabled=True, so tasks on it "
             "cannot have a priority"
         )
-    if queue.partition_queue and partition_key is None:
-        raise DBOSException(
-            f"queue {queue.name!r} is partitioned: enqueue on it inside "
-            "SetEnqueueOptions(queue_partition_key=...)"
-        )
-    if partition_key is not None and not queue.partition_queue:
-        raise DBOSException(
-            f"queue {queue.name!r} was not declared with partition_queue=True, so tasks on it "
-            f"cannot have a partition key (got {partition_key!r})"
-        )
+    check_partition_fit(
+        queue.name,
+        queue.partition_queue,
+        partition_key,
+        "tasks",
+        "enqueue on it inside SetEnqueueOptions(queue_partition_key=...)",
+    )
 
 
 def placement(queue_name: str, queue: Queue | None) -> QueuePlacement:

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-from .._base.errors import DBOSConfigError
+from .._base.errors import DBOSConfigError, DBOSException
 from ..storage._queue_records import StoredQueue
 
 DEFAULT_POLLING_INTERVAL_S = 1.0
@@ -129,3 +129,22 @@ ENQUEUE_OPTIONS: ContextVar[EnqueueOptions | None] = ContextVar(
 
 def current_enqueue_options() -> EnqueueOptions:
     return ENQUEUE_OPTIONS.get() or EnqueueOptions()
+
+
+def check_partition_fit(
+    name: str, partitioned: bool, partition_key: str | None, subject: str, remedy: str
+) -> None:
+    """Refuse a task (`subject`: "tasks", "a fork") without a partition key on partitioned
+    queue `name`, or with one on a queue that is not partitioned; `remedy` says how to give
+    the key.
+
+    Raises:
+        DBOSException: the key does not fit the queue.
+    """
+    if partitioned and partition_key is None:
+        raise DBOSException(f"queue {name!r} is partitioned: {remedy}")
+    if partition_key is not None and not partitioned:
+        raise DBOSException(
+            f"queue {name!r} was not declared with partition_queue=True, so {subject} on it "
+            f"cannot have a partition key (got {partition_key!r})"
+        )

@@ -16,11 +16,11 @@ from .._base.errors import DBOSException
 from .._base.ids import check_text, check_workflow_id
 from .._engine.effects import Blocking, Procedure
 from .._engine.outcome import now_ms
-from .._engine.queues import INTERNAL_QUEUE_NAME, find_declared_queue
+from .._engine.queues import INTERNAL_QUEUE_NAME, check_partition_fit, find_declared_queue
 from ..storage._protocol import SystemStorage
 from ..storage._queue_records import StoredQueue
 from ..storage._records import ForkRequest
-from ._queue_names import warn_if_undeclared_queue
+from ._queue_names import log_undeclared_queue
 from ._timeops import check_start_step
 
 
@@ -81,22 +81,6 @@ def check_no_shard_key(shard_key: object) -> None:
         )
 
 
-def _check_partition_fit(queue: StoredQueue | None, name: str, partition_key: str | None) -> None:
-    """As an enqueue checks it: a partitioned queue needs a key, another refuses one. A
-    queue declared nowhere is not checked (the process that declares it may come later)."""
-    if queue is None:
-        return
-    if queue.partition_queue and partition_key is None:
-        raise DBOSException(
-            f"queue {name!r} is partitioned: fork onto it with a queue_partition_key"
-        )
-    if partition_key is not None and not queue.partition_queue:
-        raise DBOSException(
-            f"queue {name!r} was not declared with partition_queue=True, so a fork on it "
-            f"cannot have a partition key (got {partition_key!r})"
-        )
-
-
 def fork_request(
     storage: SystemStorage,
     workflow_id: str,
@@ -150,13 +134,18 @@ def fork_request(
             stored = declared.declared
         else:
             stored = yield Blocking(storage.get_queue, (queue,))
-        _check_partition_fit(stored, queue, queue_partition_key)
-        if stored is None:
-            # DBOS Transact 3.4 accepts any name; a queue no process declares would hold the
-            # fork silently, so say so (ours).
-            yield from warn_if_undeclared_queue(
-                storage, queue, f"fork of workflow {workflow_id!r}", "the fork"
+        if stored is not None:  # as an enqueue checks it
+            check_partition_fit(
+                queue,
+                stored.partition_queue,
+                queue_partition_key,
+                "a fork",
+                "fork onto it with a queue_partition_key",
             )
+        else:
+            # DBOS Transact 3.4 accepts any name; a queue no process declares would hold the
+            # fork silently, so say so (ours). Declared nowhere: its key is not checked.
+            log_undeclared_queue(queue, f"fork of workflow {workflow_id!r}", "the fork")
     created = now_ms()
     return ForkRequest(
         workflow_id=workflow_id,

@@ -10,7 +10,7 @@ and resumes from outside the app wait on the internal queue).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -374,34 +374,11 @@ class Management:
             _first_missing(ids, (row.workflow_id for row in rows))
         return requeued
 
-    def fork(
-        self,
-        workflow_id: str,
-        start_step: int,
-        *,
-        forked_workflow_id: str | None = None,
-        application_version: str | None = None,
-        queue_name: str | None = None,
-        queue_partition_key: str | None = None,
-        replacement_children: Mapping[str, str] | None = None,
-        timeout_seconds: float | None = None,
-        shard_key: str | None = None,
-    ) -> Procedure[str]:
+    def fork(self, workflow_id: str, start_step: int, **options: Any) -> Procedure[str]:
         """Start a new workflow that reuses `workflow_id`'s recorded steps before
-        `start_step` and runs from `start_step` on; returns the new workflow's ID. The other
-        options are DBOS Transact 3.4's (see `DBOS.fork_workflow` and `fork_request`)."""
-        request = yield from fork_request(
-            self.storage,
-            workflow_id,
-            start_step,
-            forked_workflow_id=forked_workflow_id,
-            application_version=application_version,
-            queue_name=queue_name,
-            queue_partition_key=queue_partition_key,
-            replacement_children=replacement_children,
-            timeout_seconds=timeout_seconds,
-            shard_key=shard_key,
-        )
+        `start_step` and runs from `start_step` on; returns the new workflow's ID. `options`
+        are `fork_request`'s keywords (DBOS Transact 3.4's; see `DBOS.fork_workflow`)."""
+        request = yield from fork_request(self.storage, workflow_id, start_step, **options)
         yield Blocking(self.storage.fork_workflow, (request,))
         return request.forked_workflow_id
 

@@ -39,10 +39,15 @@ def warn_if_undeclared_queue(
     """Log a WARNING if queue `name` is not declared: "`context`: queue ... is not declared
     ...; `waiter` waits until a process declares it"."""
     if not (yield from queue_declared(storage, name)):
-        logger.warning(
-            "%s: queue %r is not declared by any process (no stored queue has that name); "
-            "%s waits until a process declares it",
-            context,
-            name,
-            waiter,
-        )
+        log_undeclared_queue(name, context, waiter)
+
+
+def log_undeclared_queue(name: str, context: str, waiter: str) -> None:
+    """The WARNING of `warn_if_undeclared_queue`, for a caller that has looked already."""
+    logger.warning(
+        "%s: queue %r is not declared by any process (no stored queue has that name); "
+        "%s waits until a process declares it",
+        context,
+        name,
+        waiter,
+    )
