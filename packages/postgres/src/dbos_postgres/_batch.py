@@ -42,7 +42,7 @@ class BatchWorkflows(StorageHost):
             with self._connection() as connection:
                 if workflow.schedule_id is None:
                     names, rows = self._lean["create_workflow"].rows(connection, params)
-                    found = workflow_init(names, rows[0]) if rows else None
+                    found = workflow_init(names, rows[0], workflow) if rows else None
                 else:
                     found = self._create_tick(connection, workflow, params)
         except DBOSStorageError as exc:
@@ -77,8 +77,8 @@ class BatchWorkflows(StorageHost):
         with connection.transaction():
             if connection.execute(self._queries["hold_active_schedule"], params).fetchone() is None:
                 raise ScheduleInactiveError(str(workflow.schedule_name), workflow.workflow_id)
-            cursor = connection.cursor(row_factory=workflow_inits)
-            return cursor.execute(self._queries["create_workflow"], params).fetchone()
+            names, rows = self._lean["create_workflow"].rows(connection, params)
+            return workflow_init(names, rows[0], workflow) if rows else None
 
     def create_workflows(self, workflows: tuple[NewWorkflow, ...]) -> list[WorkflowInit]:
         """`SystemStorage.create_workflows` on Postgres: one statement. Raises

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import RowMaker
 
-from dbos.storage import WorkflowInit, WorkflowRow
+from dbos.storage import NewWorkflow, WorkflowInit, WorkflowRow, WorkflowStatusString
 
 #: `WorkflowRow` field -> workflow_status column, in field order.
 WORKFLOW_COLUMNS: dict[str, str] = {
@@ -125,10 +125,82 @@ def workflow_inits(cursor: Cursor[Any]) -> RowMaker[WorkflowInit]:
     return make
 
 
-def workflow_init(names: tuple[bytes, ...], values: Sequence[Any]) -> WorkflowInit:
-    """`create_workflow`'s row, from its column names and decoded values (see `_lean`)."""
-    created = bool(values[names.index(b"created")])
-    return WorkflowInit(created=created, row=WorkflowRow(*_positions(names)(values)))
+#: The fields create_workflow's insert returns (the server decides them: a trigger sets
+#: completed_at, jsonb normalizes the attributes' text); `inserted_row` builds the rest.
+_INSERT_RETURNS = ("completed_at_ms", "attributes")
+
+
+def inserted_row_sql() -> str:
+    """The select list of a row create_workflow inserted: its insert's returned columns
+    (`_INSERT_RETURNS`), NULL for every other field, in ``{workflow_row}``'s order."""
+    return ", ".join(
+        f"inserted.{field}" if field in _INSERT_RETURNS else "NULL"
+        for field in WORKFLOW_COLUMNS
+    )
+
+
+def workflow_init(
+    names: tuple[bytes, ...], values: Sequence[Any], workflow: NewWorkflow
+) -> WorkflowInit:
+    """`create_workflow`'s result, from its row's column names and decoded values (see
+    `_lean`): the stored row as selected, or, for a row it inserted, the row built from
+    `workflow` and the two columns the insert returned."""
+    fields = _positions(names)(values)
+    if not values[names.index(b"created")]:
+        return WorkflowInit(created=False, row=WorkflowRow(*fields))
+    completed_at_ms = fields[_COMPLETED_AT]
+    return WorkflowInit(created=True, row=inserted_row(workflow, completed_at_ms, fields[_ATTRS]))
+
+
+_COMPLETED_AT = list(WORKFLOW_COLUMNS).index("completed_at_ms")
+_ATTRS = list(WORKFLOW_COLUMNS).index("attributes")
+_PENDING = WorkflowStatusString.PENDING.value
+
+
+def inserted_row(
+    workflow: NewWorkflow, completed_at_ms: int | None, attributes: str | None
+) -> WorkflowRow:
+    """The row create_workflow's insert stores for `workflow`, as `get_workflow` would read
+    it (the conformance suite pins the two equal): the insert's values, the columns it leaves
+    to their defaults, and the two the server decided."""
+    started = workflow.queue_name is not None and workflow.status == _PENDING
+    return WorkflowRow(
+        workflow_id=workflow.workflow_id,
+        status=workflow.status,
+        name=workflow.name,
+        inputs=workflow.inputs,
+        output=None,
+        error=None,
+        executor_id=workflow.executor_id,
+        application_version=workflow.application_version,
+        recovery_attempts=1,
+        max_recovery_attempts=workflow.max_recovery_attempts,
+        created_at_ms=workflow.created_at_ms,
+        updated_at_ms=workflow.created_at_ms,
+        parent_workflow_id=workflow.parent_workflow_id,
+        queue_name=workflow.queue_name,
+        priority=workflow.priority,
+        deduplication_id=workflow.deduplication_id,
+        queue_partition_key=workflow.queue_partition_key,
+        started_at_ms=workflow.created_at_ms if started else None,
+        deadline_ms=workflow.deadline_ms,
+        owner_instance=workflow.owner_instance,
+        class_name=workflow.class_name,
+        config_name=workflow.config_name,
+        completed_at_ms=completed_at_ms,
+        forked_from=None,
+        schedule_name=workflow.schedule_name,
+        attributes=attributes,
+        serialization=workflow.serialization,
+        authenticated_user=workflow.authenticated_user,
+        authenticated_roles=workflow.authenticated_roles,
+        assumed_role=workflow.assumed_role,
+        first_function_id=workflow.first_function_id,
+        delay_until_ms=workflow.delay_until_ms,
+        timeout_ms=workflow.timeout_ms,
+        was_forked_from=False,
+        application_name=workflow.application_name,
+    )
 
 
 def finished_and_claimed(

@@ -8,7 +8,7 @@ from psycopg import sql
 
 from dbos.storage import Migration, load_migrations, load_queries, validate_schema_name
 
-from ._columns import workflow_row_sql
+from ._columns import inserted_row_sql, workflow_row_sql
 
 __all__ = ["queries", "validate_schema_name"]
 
@@ -17,7 +17,9 @@ _PACKAGE = "dbos_postgres"
 
 def _bind(text: str, schema: str) -> sql.Composed:
     return sql.SQL(text).format(
-        schema=sql.Identifier(schema), workflow_row=sql.SQL(workflow_row_sql())
+        schema=sql.Identifier(schema),
+        workflow_row=sql.SQL(workflow_row_sql()),
+        inserted_row=sql.SQL(inserted_row_sql()),
     )
 
 
