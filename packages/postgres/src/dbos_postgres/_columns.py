@@ -134,8 +134,7 @@ def inserted_row_sql() -> str:
     """The select list of a row create_workflow inserted: its insert's returned columns
     (`_INSERT_RETURNS`), NULL for every other field, in ``{workflow_row}``'s order."""
     return ", ".join(
-        f"inserted.{field}" if field in _INSERT_RETURNS else "NULL"
-        for field in WORKFLOW_COLUMNS
+        f"inserted.{field}" if field in _INSERT_RETURNS else "NULL" for field in WORKFLOW_COLUMNS
     )
 
 

@@ -112,7 +112,7 @@ def test_create_workflow_round_trips_every_field(dbos_storage: SystemStorage) ->
 
 #: Workflows that set every field `NewWorkflow` has, in the shapes the engine creates: a
 #: backend may build a created row without reading it back, and must build what it stored.
-_CREATE_SHAPES = {
+_CREATE_SHAPES: dict[str, dict[str, object]] = {
     "started": {"owner_instance": "instance-1", "deadline_ms": 1_700_000_009_000},
     "queued-claimed": {"queue_name": "q", "priority": 3, "queue_partition_key": "p"},
     "enqueued": {
