@@ -20,14 +20,27 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "lead", "result")
+    """One waiting caller's item, and the latch its leader releases once (served, or its
+    turn to lead). The latch is a plain lock created held: `threading.Event` built a
+    Condition per slot and set it through Python code, which profiled at 7.5% of the
+    client's GIL time with 8 threads starting workflows (W3)."""
+
+    __slots__ = ("_latch", "error", "item", "lead", "result")
 
     def __init__(self, item: T) -> None:
         self.item = item
         self.result: R | None = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
         self.lead = False
+        self._latch = threading.Lock()
+        self._latch.acquire()
+
+    def wait(self) -> None:
+        """Block until `release` (called once, from the leader's thread)."""
+        self._latch.acquire()
+
+    def release(self) -> None:
+        self._latch.release()
 
 
 class GroupCommit(Generic[T, R]):
@@ -65,7 +78,7 @@ class GroupCommit(Generic[T, R]):
             else:
                 self._leaders += 1
         if waiting is not None:
-            waiting.done.wait()  # served by a leader, or woken to lead
+            waiting.wait()  # served by a leader, or woken to lead
             if not waiting.lead:
                 if waiting.error is not None:
                     raise waiting.error
@@ -104,9 +117,9 @@ class GroupCommit(Generic[T, R]):
                 else:
                     self._leaders -= 1
             for slot in others:
-                slot.done.set()
+                slot.release()
             if successor is not None:
-                successor.done.set()
+                successor.release()
         if isinstance(own, BaseException):
             raise own
         return own
