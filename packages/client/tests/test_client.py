@@ -364,6 +364,12 @@ def test_enqueue_option_errors(dbos_system_database_url: str, dbos_storage: obje
             client.enqueue({"workflow_name": "x", "queue_name": "dbos.internal"})
         with pytest.raises(dbos.DBOSException, match="unknown enqueue option"):
             client.enqueue({"workflow_name": "x", "queue_name": "q", "queue": "q"})  # type: ignore[typeddict-unknown-key]
+        # A misspelt required key is named as unknown, not reported as missing.
+        with pytest.raises(dbos.DBOSException, match=r"unknown enqueue option.*'workflow_nme'"):
+            client.enqueue({"workflow_nme": "x", "queue_name": "q"})  # type: ignore[typeddict-item, typeddict-unknown-key]
+        for priority in ("high", -1, 1.5, True):
+            with pytest.raises(dbos.DBOSException, match="'priority' must be an integer >= 0"):
+                client.enqueue({"workflow_name": "x", "queue_name": "q", "priority": priority})  # type: ignore[typeddict-item]
         assert client.list_workflows() == []
 
 

@@ -138,6 +138,18 @@ def test_live_processes_warn_about_stranded_work_at_most_every_few_minutes(
     assert caplog.text.count("are stranded") == 2
 
 
+def test_the_warning_names_the_one_stranded_version_in_its_command(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The usual case (the code was edited between two runs): the command can be pasted."""
+    launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)
+    _strand(f"abandoned-{uuid.uuid4().hex[:8]}", "v1", PENDING)
+    caplog.set_level(logging.WARNING, logger="dbos")
+    assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
+    assert "dbos workflow move --from-version v1 --to-version v2" in caplog.text
+    assert "A version changes whenever the workflow code does" in caplog.text
+
+
 def test_tasks_enqueued_without_a_version_go_to_the_latest_version(launch: Launch) -> None:
     launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)
     launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)

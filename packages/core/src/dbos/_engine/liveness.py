@@ -212,13 +212,20 @@ class Liveness:
         if not counts:
             return False
         self._stranded_warned_at = now_s
+        versions = {count.application_version for count in counts}
+        # One stranded version (the usual case: code edited between two runs) is named in
+        # the command, so it can be pasted as it is.
+        from_version = next(iter(versions)) if len(versions) == 1 else None
         logger.warning(
             "%d workflow(s) are stranded: no live process serves their application version "
-            "(%s). List them with `dbos workflow list --stranded`; move them to a version that "
-            "is served with `dbos workflow move --from-version VERSION --to-version %s` (or "
+            "(%s). A version changes whenever the workflow code does (set "
+            "`application_version` in the config to keep one across edits). List them with "
+            "`dbos workflow list --stranded`; move them to a version that is served with "
+            "`dbos workflow move --from-version %s --to-version %s` (or "
             "DBOS.move_workflows_to_version)",
             sum(count.pending + count.enqueued for count in counts),
             "; ".join(_described(count) for count in counts),
+            "VERSION" if from_version is None else from_version,
             self._lease.application_version,
         )
         return True

@@ -488,6 +488,13 @@ class Management:
     ) -> NewWorkflow:
         if not isinstance(options, dict):
             raise DBOSException("enqueue options must be a dict (EnqueueOptions)")
+        # Unknown keys first: a misspelt 'workflow_name' is named as such, not as missing.
+        unknown = sorted(set(options) - set(EnqueueOptions.__annotations__))
+        if unknown:
+            raise DBOSException(
+                f"unknown enqueue option(s) {', '.join(map(repr, unknown))}; known: "
+                f"{', '.join(sorted(EnqueueOptions.__annotations__))}"
+            )
         name = options.get("workflow_name")
         queue = options.get("queue_name")
         for key, value in (("workflow_name", name), ("queue_name", queue)):
@@ -496,11 +503,10 @@ class Management:
         assert name is not None and queue is not None
         if queue == INTERNAL_QUEUE_NAME:
             raise DBOSException(f"queue {queue!r} is reserved for DBOS's own use")
-        unknown = sorted(set(options) - set(EnqueueOptions.__annotations__))
-        if unknown:
+        priority = options.get("priority")
+        if priority is not None and (type(priority) is not int or priority < 0):
             raise DBOSException(
-                f"unknown enqueue option(s) {', '.join(map(repr, unknown))}; known: "
-                f"{', '.join(sorted(EnqueueOptions.__annotations__))}"
+                f"enqueue option 'priority' must be an integer >= 0, got {priority!r}"
             )
         check_texts(
             (f"enqueue option {key!r}", options.get(key))
@@ -562,7 +568,7 @@ class Management:
             max_recovery_attempts=DEFAULT_MAX_RECOVERY_ATTEMPTS,
             queue_name=queue,
             status=WorkflowStatusString.ENQUEUED.value,
-            priority=int(options.get("priority") or 0),
+            priority=priority or 0,
             deduplication_id=options.get("deduplication_id"),
             queue_partition_key=partition_key,
             delay_until_ms=created + int(delay * 1000) if delay else None,
