@@ -268,3 +268,20 @@ def test_waits_poll_at_the_configured_interval_without_notifications(
         assert handle.get_result(timeout_seconds=30) == "hello"
     finally:
         plugin_manager().unregister(counter)
+
+
+def test_configuring_again_before_launch_says_the_new_configuration_wins(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="dbos")
+    try:
+        DBOS(config={"name": "first", "system_database_url": f"sqlite:///{tmp_path}/a.sqlite"})
+        DBOS(config={"name": "first", "system_database_url": f"sqlite:///{tmp_path}/a.sqlite"})
+        assert "configured again" not in caplog.text  # the same configuration: nothing to say
+        DBOS(config={"name": "second", "system_database_url": f"sqlite:///{tmp_path}/b.sqlite"})
+        assert (
+            "DBOS was configured again before launch: the new configuration (app 'second') "
+            "replaces the earlier one (app 'first')"
+        ) in caplog.text
+    finally:
+        DBOS.destroy()

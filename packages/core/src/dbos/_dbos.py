@@ -295,6 +295,15 @@ class DBOS(
                     "a DBOS instance is already launched in this process; call DBOS.destroy() "
                     "before creating another"
                 )
+            if previous is not None and previous._settings != settings:
+                # Ours: DBOS Transact 3.4 keeps the first configuration and ignores the new
+                # one without a word; here the last one wins, and says so.
+                logger.warning(
+                    "DBOS was configured again before launch: the new configuration (app %r) "
+                    "replaces the earlier one (app %r)",
+                    settings.name,
+                    previous._settings.name,
+                )
             self._settings: Settings = settings
             self._management_only = False
             self._engine: Engine | None = None
