@@ -50,3 +50,19 @@ def test_a_call_that_began_before_the_outage_does_not_end_it(
     assert _warnings(caplog, "reachable again") == []
     report.succeeded(time.monotonic())
     assert len(_warnings(caplog, "reachable again")) == 1
+
+
+def test_the_outage_counts_from_when_its_first_failed_attempt_began(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A call can wait long for a connection before it fails (the pool's timeout): the
+    reported length counts that wait (a user trial saw a 40 s outage reported as 30 s)."""
+    caplog.set_level(logging.WARNING, logger="dbos")
+    report = OutageReport("db")
+    report.failed("record_step", DBOSConnectionError("down"), time.monotonic() - 10.0)
+    begun = _warnings(caplog, "unreachable")
+    assert len(begun) == 1 and "the attempt waited 10.0 s" in begun[0]
+    report.succeeded(time.monotonic())
+    ended = _warnings(caplog, "reachable again after")
+    assert len(ended) == 1
+    assert float(ended[0].split("after ")[1].split(" s")[0]) >= 10.0

@@ -58,21 +58,29 @@ class OutageReport:
         self._report_every_s = report_every_s
         self._lock = threading.Lock()
         self._since: float | None = None
+        #: When the first failed attempt of the outage began: a call can wait a while (for a
+        #: pool connection, a connect timeout) before it fails, and the outage's reported
+        #: length counts from there, not from when the failure was noticed.
+        self._began = 0.0
         self._last_report = 0.0
         self._failures = 0
 
-    def failed(self, operation: str, error: BaseException) -> None:
-        """A call failed with a connection error and will be retried."""
+    def failed(self, operation: str, error: BaseException, started_at: float | None = None) -> None:
+        """A call failed with a connection error and will be retried; `started_at`
+        (monotonic seconds, default now) is when its failed attempt began."""
         now = time.monotonic()
         with self._lock:
             self._failures += 1
             if self._since is None:
                 self._since, self._last_report = now, now
+                self._began = now if started_at is None else min(started_at, now)
+                waited = now - self._began
                 logger.warning(
-                    "system database %s unreachable (%s: %s); retrying until it is back",
+                    "system database %s unreachable (%s: %s%s); retrying until it is back",
                     self._database,
                     operation,
                     error,
+                    f"; the attempt waited {waited:.1f} s" if waited >= 0.5 else "",
                 )
             elif now - self._last_report >= self._report_every_s:
                 self._last_report = now
@@ -80,7 +88,7 @@ class OutageReport:
                     "system database %s still unreachable after %.0f s (%d failed attempts; "
                     "last: %s: %s); still retrying",
                     self._database,
-                    now - self._since,
+                    now - self._began,
                     self._failures,
                     operation,
                     error,
@@ -101,5 +109,5 @@ class OutageReport:
         logger.warning(
             "system database %s reachable again after %.1f s",
             self._database,
-            time.monotonic() - since,
+            time.monotonic() - self._began,
         )

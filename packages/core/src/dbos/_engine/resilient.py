@@ -187,7 +187,7 @@ class ResilientStorage:
                     backoff = min(backoff, max(deadline - now, 0.0))
                 if retried is not None:
                     retried.append(True)
-                self._outages.failed(operation, exc)
+                self._outages.failed(operation, exc, started)
                 # Woken early by a close, which ends the retries.
                 self._closed.wait(backoff)
                 attempt, backoff = attempt + 1, min(backoff * 2, MAX_BACKOFF_S)
