@@ -12,8 +12,8 @@ Who sends that wake-up: a cancel or a deadline sweep in this process (the storag
 (Postgres), and nothing for a cancel in another process on SQLite: a wait that has lasted
 `Wakeups.max_poll_s` (1 s by default) reads the status once per such interval from then on.
 The execution's own finish fires the same wake-up; the execution marks itself `finishing`
-before it, so that wake-up costs no read: a short wait on a workflow that ends normally reads
-nothing from storage.
+before it, and a waiter ignores that wake-up: a short wait on a workflow that ends normally
+reads nothing from storage and is woken once, by its result.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from ..storage._protocol import SystemStorage
 from ..storage._records import WAKE_SETTLED, WorkflowRow, WorkflowStatusString
-from ..storage._waiting import Wakeups
+from ..storage._waiting import Waiter, Wakeups
 from .context import WorkflowContext
 from .effects import Blocking, Procedure, WaitWakeup
 from .execution import ActiveWorkflow
@@ -49,6 +49,23 @@ class _StatusLook:
         return True
 
 
+class _UnlessFinishing(Waiter):
+    """A waiter that the execution's own finish does not wake (it is marked `finishing`
+    before its settle wake-up fires), so that a normal end costs no extra thread wake-up;
+    `resolved` wakes it when the execution's future has its result."""
+
+    def __init__(self, active: ActiveWorkflow, *keys: tuple[str, str]) -> None:
+        super().__init__(*keys)
+        self._active = active
+
+    def fire(self) -> None:
+        if not self._active.finishing:
+            super().fire()
+
+    def resolved(self) -> None:
+        super().fire()
+
+
 def await_local_outcome(
     context: WorkflowContext | None,
     active: ActiveWorkflow,
@@ -71,8 +88,8 @@ def await_local_outcome(
     keys = [(WAKE_SETTLED, active.workflow_id)]
     if context is not None:
         keys.append(own_settled_key(context))
-    waiter = wakeups.register(*keys[0], *keys[1:])
-    future.add_done_callback(lambda _: waiter.fire())
+    waiter = wakeups.add(_UnlessFinishing(active, *keys))
+    future.add_done_callback(lambda _: waiter.resolved())
     try:
         own = CancelCheck(context) if context is not None else None
         look = _StatusLook(wakeups.max_poll_s)
@@ -93,7 +110,7 @@ def await_local_outcome(
             if future.done():
                 break
             if active.finishing:
-                continue  # its own finish woke us (or will soon): the future follows
+                continue  # a wake-up just before its own finish: the future follows
             if own is not None:
                 yield from own.after(woken)
             if look.due() or woken:
