@@ -109,11 +109,12 @@ def await_local_outcome(
             woken: bool = yield WaitWakeup(waiter, slice_s)
             if future.done():
                 break
+            due = look.due()  # even when skipped below: the next slice must not be empty
             if active.finishing:
                 continue  # a wake-up just before its own finish: the future follows
             if own is not None:
                 yield from own.after(woken)
-            if look.due() or woken:
+            if due or woken:
                 row: WorkflowRow | None = yield Blocking(
                     storage.get_workflow, (active.workflow_id,)
                 )
