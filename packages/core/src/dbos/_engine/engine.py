@@ -446,6 +446,7 @@ class Engine:
     def _finish(self, stored: WorkflowOutcome, active: ActiveWorkflow) -> Procedure[str]:
         """Record the outcome. A queue task also claims the next task of its queue in the same
         round trip, where the queue allows, and passes its worker slot on to it."""
+        active.finishing = True
         slot = active.slot
         request = None if slot is None else self.queue_worker.successor_claim(slot)
         if slot is None or request is None:
@@ -586,7 +587,7 @@ class Engine:
         started_it: bool = False,
     ) -> Procedure[Outcome]:
         """`wait`; `started_it`: the caller started `active` and gets the body's own value."""
-        backing = (self.storage, self.codec)
+        backing = (self.storage, self.codec, self.wakeups)
         return local_or_stored_outcome(
             workflow_id, active, self._running_here, backing, timeout_s, started_it
         )

@@ -49,6 +49,9 @@ class ActiveWorkflow:
         self.future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
         #: The queue slot this execution holds, if it is a queued task (see `slots`).
         self.slot: QueueSlot | None = None
+        #: The body has ended and its outcome is being recorded: a settle of this workflow
+        #: heard now is that finish's own, and `future` follows (see `local_wait`).
+        self.finishing = False
         self._run: Callable[[], Outcome] | None = None
         self._lock = threading.Lock()
 

@@ -7,15 +7,12 @@ without notifications."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import time
-from typing import Any
 
 from ..storage._protocol import SystemStorage
 from ..storage._records import WAKE_SETTLED, WorkflowRow, WorkflowStatusString
-from ..storage._waiting import Waiter
 from .context import WorkflowContext
-from .effects import AwaitFuture, Blocking, Procedure, WaitWakeup
+from .effects import Blocking, Procedure, WaitWakeup
 from .operations import stop_if_cancelled
 
 _CANCELLED = WorkflowStatusString.CANCELLED.value
@@ -76,44 +73,6 @@ def interruptible_sleep(context: WorkflowContext, seconds: float) -> Procedure[N
             waiter.clear()
             woken: bool = yield WaitWakeup(waiter, min(left, check.every_s))
             yield from check.after(woken)
-    finally:
-        wakeups.unregister(waiter)
-
-
-def await_local_outcome(
-    context: WorkflowContext | None,
-    future: concurrent.futures.Future[Any],
-    timeout_s: float | None,
-) -> Procedure[Any]:
-    """The result of `future` (another workflow running in this process). Waited for inside
-    `context`'s workflow (None: outside any), it ends with `DBOSWorkflowCancelledError` if
-    that workflow is cancelled first.
-
-    Raises:
-        TimeoutError: `timeout_s` passed first.
-    """
-    if context is None:
-        return (yield AwaitFuture(future, timeout_s))
-    wakeups = context.recorder.wakeups
-    waiter: Waiter = wakeups.register(*own_settled_key(context))
-    future.add_done_callback(lambda _: waiter.fire())
-    try:
-        check = CancelCheck(context)
-        end = None if timeout_s is None else time.monotonic() + timeout_s
-        while not future.done():
-            slice_s = check.every_s
-            if end is not None:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("the awaited workflow did not finish in time")
-                slice_s = min(slice_s, left)
-            waiter.clear()
-            if future.done():
-                break
-            woken: bool = yield WaitWakeup(waiter, slice_s)
-            if not future.done():
-                yield from check.after(woken)
-        return future.result()
     finally:
         wakeups.unregister(waiter)
 

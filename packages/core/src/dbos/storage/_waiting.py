@@ -13,6 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from ._records import Wakeup, WorkflowRow
 
@@ -131,6 +132,9 @@ class Waiter:
                 self._callbacks.remove(wake)
 
 
+W = TypeVar("W", bound=Waiter)
+
+
 class Wakeups:
     """In-process wake-ups for waiters of messages, events and streams, keyed by
     ``(kind, workflow_id)``. Storage backends report writes through `notify`."""
@@ -148,7 +152,10 @@ class Wakeups:
         ``WAKE_SETTLED``) to `workflow_id`, also woken by each ``(kind, workflow_id)`` of
         `also`. Register before the first read, so a write between the read and the wait is
         not missed; `unregister` it when done."""
-        waiter = Waiter((kind, workflow_id), *also)
+        return self.add(Waiter((kind, workflow_id), *also))
+
+    def add(self, waiter: W) -> W:
+        """`register` for a waiter built by the caller (a `Waiter` subclass); returns it."""
         with self._lock:
             for key in waiter.keys:
                 self._waiters.setdefault(key, set()).add(waiter)
