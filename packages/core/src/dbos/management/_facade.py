@@ -24,12 +24,8 @@ from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout
 from .._engine.recorded_management import (
-    CANCEL_NAME,
-    DELETE_NAME,
     LIST_QUEUED_NAME,
     LIST_WORKFLOWS_NAME,
-    RESUME_NAME,
-    recorded_management_call,
 )
 from .._engine.sending import SendMessage
 from .._engine.stream_reads import (
@@ -39,11 +35,11 @@ from .._engine.stream_reads import (
     read_stream_offset_procedure,
 )
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
+from ._facade_changes import ChangesFacade
 from ._facade_queues import QueuesFacade
 from ._facade_schedules import SchedulesFacade
 from ._facade_timeops import TimeOpsFacade
 from ._forms import async_form as _async_form
-from ._forms import discard as _discard
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
@@ -73,15 +69,11 @@ def _pick(by_id: dict[str, H], chosen: str) -> H:
     return by_id[chosen]
 
 
-def _nothing(value: object) -> None:
-    return None
-
-
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
     return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
-class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
+class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     """The management and messaging calls of both `DBOS` (on the class) and `DBOSClient` (on an
     instance): read statuses, list workflows and steps, cancel, resume, delete, collect
     garbage, send messages, read events and streams. Each has a sync and an ``_async`` form.
@@ -383,35 +375,6 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     # --- changing ---------------------------------------------------------------------------
 
-    def _cancel_workflow(self, workflow_id: str) -> Procedure[None]:
-        """Cancel a workflow that is queued or running. A queued one never starts; a running
-        one stops at its next step boundary (status CANCELLED; waiters get
-        `DBOSWorkflowCancelledError`). A finished workflow is left as it is. Raises
-        `DBOSNonExistentWorkflowError` for an unknown ID."""
-        return self._cancel([workflow_id])
-
-    cancel_workflow = _sync_form(_cancel_workflow)
-    cancel_workflow_async = _async_form(_cancel_workflow)
-
-    def _cancel_workflows(self, workflow_ids: list[str]) -> Procedure[None]:
-        """`cancel_workflow` for many workflows at once (finished ones are left as they are).
-
-        Raises:
-            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are
-                cancelled.
-        """
-        return self._cancel(workflow_ids)
-
-    cancel_workflows = _sync_form(_cancel_workflows)
-
-    def _cancel(self, workflow_ids: list[str]) -> Procedure[None]:
-        management = self._facade_management()
-        return recorded_management_call(
-            self._facade_recorder(), CANCEL_NAME, lambda: management.cancel(workflow_ids)
-        )
-
-    cancel_workflows_async = _async_form(_cancel_workflows)
-
     def _update_workflow_attributes(
         self, workflow_id: str, attributes: dict[str, Any] | None, *, merge: bool = False
     ) -> Procedure[None]:
@@ -434,90 +397,6 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     update_workflow_attributes = _sync_form(_update_workflow_attributes)
     update_workflow_attributes_async = _async_form(_update_workflow_attributes)
-
-    def resume_workflow(self, workflow_id: str) -> WorkflowHandle[Any]:
-        """Continue a cancelled or failed workflow from its last completed step; other statuses
-        are left alone. Returns its handle.
-
-        `DBOS` runs it in this process (an enqueued one starts now, bypassing its queue); a
-        `DBOSClient` hands it to an app process that has its code and application version.
-        Raises `DBOSNonExistentWorkflowError` for an unknown ID.
-        """
-        return self.resume_workflows([workflow_id])[0]
-
-    async def resume_workflow_async(self, workflow_id: str) -> WorkflowHandleAsync[Any]:
-        """`resume_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
-        return (await self.resume_workflows_async([workflow_id]))[0]
-
-    def resume_workflows(self, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
-        """`resume_workflow` for each of several workflows. Returns a handle for every ID
-        given, in order, resumed or not.
-
-        Raises:
-            DBOSNonExistentWorkflowError: for an unknown ID (`DBOS` has resumed the IDs before
-                it, a `DBOSClient` all the others).
-        """
-        actives = run_sync(self._resume(workflow_ids))
-        source = self._facade_handle_source()
-        return [
-            WorkflowHandle(source, id_, active)
-            for id_, active in zip(workflow_ids, actives, strict=True)
-        ]
-
-    async def resume_workflows_async(
-        self, workflow_ids: list[str]
-    ) -> list[WorkflowHandleAsync[Any]]:
-        """`resume_workflows` for async code; the handles are `WorkflowHandleAsync`."""
-        actives = await run_async(self._resume(workflow_ids))
-        source = self._facade_handle_source()
-        return [
-            WorkflowHandleAsync(source, id_, active)
-            for id_, active in zip(workflow_ids, actives, strict=True)
-        ]
-
-    def _resume(self, workflow_ids: list[str]) -> Procedure[Sequence[ActiveWorkflow | None]]:
-        # Recorded with no result: a replay's handles read the stored workflows (this
-        # process's executions are the first execution's to hand out).
-        return recorded_management_call(
-            self._facade_recorder(),
-            RESUME_NAME,
-            lambda: self._facade_resume(workflow_ids),
-            stored_form=_nothing,
-            from_stored=lambda _: [None for _ in workflow_ids],
-        )
-
-    def _delete_workflow(
-        self, workflow_id: str, *, delete_children: bool = False
-    ) -> Procedure[None]:
-        """Delete a workflow and everything recorded for it (with `delete_children`, its
-        child workflows too, recursively). Raises `DBOSNonExistentWorkflowError` for an unknown
-        ID."""
-        return self._delete([workflow_id], delete_children)
-
-    delete_workflow = _sync_form(_delete_workflow)
-    delete_workflow_async = _async_form(_delete_workflow)
-
-    def _delete_workflows(
-        self, workflow_ids: list[str], *, delete_children: bool = False
-    ) -> Procedure[None]:
-        """`delete_workflow` for many workflows at once (one transaction).
-
-        Raises:
-            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are deleted.
-        """
-        return self._delete(workflow_ids, delete_children)
-
-    delete_workflows = _sync_form(_delete_workflows)
-
-    def _delete(self, workflow_ids: list[str], delete_children: bool) -> Procedure[None]:
-        management = self._facade_management()
-        return recorded_management_call(
-            self._facade_recorder(),
-            DELETE_NAME,
-            lambda: _discard(management.delete(workflow_ids, delete_children=delete_children)),
-        )
-
-    delete_workflows_async = _async_form(_delete_workflows)
 
     def _garbage_collect(self, before: datetime | str | int) -> Procedure[int]:
         """Retention: delete finished workflows created before `before` (a datetime, ISO 8601
@@ -743,7 +622,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).
 FACADE_METHODS = tuple(
     name
-    for klass in (Facade, TimeOpsFacade, SchedulesFacade)
+    for klass in (Facade, ChangesFacade, TimeOpsFacade, SchedulesFacade)
     for name, member in vars(klass).items()
     if callable(member) and not name.startswith("_")
 )
