@@ -144,16 +144,15 @@ class ChangesFacade:
             DBOSException: a blank `queue_name`, one that does not fit the workflow's
                 partition key, or a `shard_key` (nothing is changed).
         """
-        return self.resume_workflows([workflow_id], queue_name=queue_name, shard_key=shard_key)[0]
+        check_no_shard_key(shard_key, "resume_workflow")
+        return self.resume_workflows([workflow_id], queue_name=queue_name)[0]
 
     async def resume_workflow_async(
         self, workflow_id: str, *, queue_name: str | None = None, shard_key: str | None = None
     ) -> WorkflowHandleAsync[Any]:
         """`resume_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
-        handles = await self.resume_workflows_async(
-            [workflow_id], queue_name=queue_name, shard_key=shard_key
-        )
-        return handles[0]
+        check_no_shard_key(shard_key, "resume_workflow")
+        return (await self.resume_workflows_async([workflow_id], queue_name=queue_name))[0]
 
     def resume_workflows(
         self,
