@@ -251,6 +251,25 @@ def shard_key_calls() -> list[tuple[str, Callable[[], Any]]]:
             "delete_workflows",
             lambda: asyncio.run(DBOS.delete_workflows_async(["sk"], shard_key="s1")),
         ),
+        # The other management calls that take 3.4's shard_key.
+        ("get_workflow_status", lambda: DBOS.get_workflow_status("sk", shard_key="s1")),
+        ("list_workflow_steps", lambda: DBOS.list_workflow_steps("sk", shard_key="s1")),
+        ("retrieve_workflow", lambda: DBOS.retrieve_workflow("sk", shard_key="s1")),
+        ("get_result", lambda: DBOS.get_result("sk", shard_key="s1")),
+        ("rewind_workflow", lambda: DBOS.rewind_workflow("sk", shard_key="s1")),
+        (
+            "set_workflow_delay",
+            lambda: DBOS.set_workflow_delay("sk", delay_seconds=1, shard_key="s1"),
+        ),
+        (
+            "update_workflow_attributes",
+            lambda: DBOS.update_workflow_attributes("sk", {"a": 1}, shard_key="s1"),
+        ),
+        (
+            "retrieve_workflow",
+            lambda: asyncio.run(DBOS.retrieve_workflow_async("sk", shard_key="s1")),
+        ),
+        ("get_result", lambda: asyncio.run(DBOS.get_result_async("sk", shard_key="s1"))),
     ]
 
 
@@ -260,8 +279,10 @@ def test_a_shard_key_is_refused_and_nothing_changes(launch: Launch) -> None:
     for name, call in shard_key_calls():
         with pytest.raises(DBOSException, match=f"{name}: shard_key is not supported"):
             call()
-    status = DBOS.get_workflow_status("sk")
-    assert status is not None and status.status == "CANCELLED"
+    status = DBOS.get_workflow_status("sk", shard_key=None)
+    assert status is not None and status.status == "CANCELLED" and status.attributes is None
+    # list_workflow_steps takes the ID under 3.4's keyword name.
+    assert DBOS.list_workflow_steps(workflow_id="sk", shard_key=None) == []
     # None is DBOS Transact's default, and is accepted.
     DBOS.resume_workflow("sk", queue_name=kw_queue.name, shard_key=None)
     DBOS.cancel_workflows(["sk"], cancel_children=False, shard_key=None)

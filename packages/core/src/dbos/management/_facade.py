@@ -39,6 +39,7 @@ from ._facade_changes import ChangesFacade
 from ._facade_queues import QueuesFacade
 from ._facade_schedules import SchedulesFacade
 from ._facade_timeops import TimeOpsFacade
+from ._fork import check_no_shard_key
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -134,21 +135,24 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     # --- handles ----------------------------------------------------------------------------
 
     def retrieve_workflow(
-        self, workflow_id: str, existing_workflow: bool = True
+        self, workflow_id: str, existing_workflow: bool = True, *, shard_key: str | None = None
     ) -> WorkflowHandle[Any]:
         """A handle to a workflow by ID. Raises `DBOSNonExistentWorkflowError` if there is no
         such workflow, unless `existing_workflow` is False. The existence check is a
-        `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body)."""
+        `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body).
+        `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`)."""
+        check_no_shard_key(shard_key, "retrieve_workflow")
         handle: WorkflowHandle[Any] = WorkflowHandle(self._facade_handle_source(), workflow_id)
         if existing_workflow:
             run_sync(self._existing(workflow_id))
         return handle
 
     async def retrieve_workflow_async(
-        self, workflow_id: str, existing_workflow: bool = True
+        self, workflow_id: str, existing_workflow: bool = True, *, shard_key: str | None = None
     ) -> WorkflowHandleAsync[Any]:
         """`retrieve_workflow` for async code: the handle is a `WorkflowHandleAsync`, and the
         existence check (unless `existing_workflow` is False) does not block the event loop."""
+        check_no_shard_key(shard_key, "retrieve_workflow")
         source = self._facade_handle_source()
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(source, workflow_id)
         if existing_workflow:
@@ -209,8 +213,11 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _get_workflow_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
+    def _get_workflow_status(
+        self, workflow_id: str, *, shard_key: str | None = None
+    ) -> Procedure[WorkflowStatus | None]:
         """The stored status of a workflow, or None if there is no such workflow.
+        `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`).
 
         Called from a workflow body (`DBOS` only), this and the other calls of this class
         that read or change workflows (listings, step listings, cancel, resume, delete,
@@ -219,6 +226,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         ``DBOS.listWorkflows``, ...): a recovered, forked or rewound execution gets the
         recorded result back, or the recorded error raised again, and does not make the call
         again. See docs/guides/management.md for what a replay returns."""
+        check_no_shard_key(shard_key, "get_workflow_status")
         return recorded_status(self._facade_management(), self._facade_recorder(), workflow_id)
 
     get_workflow_status = _sync_form(_get_workflow_status)
@@ -343,11 +351,12 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     def _list_workflow_steps(
         self,
-        workflow: str | WorkflowStatus,
+        workflow_id: str | WorkflowStatus,
         *,
         load_output: bool = True,
         limit: int | None = None,
         offset: int | None = None,
+        shard_key: str | None = None,
     ) -> Procedure[list[StepInfo]]:
         """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
         count from 1 in the order the workflow ran them, as in DBOS Transact 3.4 (from 0 for a
@@ -356,19 +365,21 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         ID.
 
         Args:
-            workflow: The workflow's ID or status.
+            workflow_id: The workflow's ID (DBOS Transact 3.4's name), or its status (ours).
             load_output: False leaves each step's `output` and `error` None, undecoded (as
                 in DBOS Transact 3.4).
             limit: At most this many steps (a non-negative int), from `offset` on.
             offset: Skip this many steps first (a non-negative int).
+            shard_key: DBOS Transact 3.4's sharding; accepted only as None.
 
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSException: a negative or non-int `limit` / `offset`.
+            DBOSException: a negative or non-int `limit` / `offset`, or a `shard_key`.
         """
+        check_no_shard_key(shard_key, "list_workflow_steps")
         management, recorder = self._facade_management(), self._facade_recorder()
-        workflow_id = _workflow_id_of(workflow)
-        return recorded_steps(management, recorder, workflow_id, load_output, limit, offset)
+        target = _workflow_id_of(workflow_id)
+        return recorded_steps(management, recorder, target, load_output, limit, offset)
 
     list_workflow_steps = _sync_form(_list_workflow_steps)
     list_workflow_steps_async = _async_form(_list_workflow_steps)
@@ -376,7 +387,12 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     # --- changing ---------------------------------------------------------------------------
 
     def _update_workflow_attributes(
-        self, workflow_id: str, attributes: dict[str, Any] | None, *, merge: bool = False
+        self,
+        workflow_id: str,
+        attributes: dict[str, Any] | None,
+        *,
+        merge: bool = False,
+        shard_key: str | None = None,
     ) -> Procedure[None]:
         """Replace a workflow's custom attributes with `attributes` (None clears them), or with
         ``merge=True`` write the given top-level keys over the stored ones, keeping the
@@ -387,11 +403,12 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         that workflow, so a recovery does not repeat it.
 
         Raises:
-            DBOSException: attributes that are not a dict of JSON values, or ``merge=True``
-                with None.
+            DBOSException: attributes that are not a dict of JSON values, ``merge=True``
+                with None, or a `shard_key` (DBOS Transact 3.4's sharding: only None).
             DBOSNonExistentWorkflowError: there is no such workflow (DBOS Transact changes
                 nothing and says nothing).
         """
+        check_no_shard_key(shard_key, "update_workflow_attributes")
         text = check_update(workflow_id, attributes, merge)
         return self._facade_update_attributes(workflow_id, text, merge)
 
