@@ -324,3 +324,33 @@ def test_keywords_are_recorded_and_not_acted_on_again(launch: Launch) -> None:
     assert DBOS.get_workflow_status("rec-child").status == "ENQUEUED"  # type: ignore[union-attr]
     assert RUNS["rec-other"] == 1
     DBOS.cancel_workflow("rec-child")
+
+
+def test_listing_keywords_of_3_4(launch: Launch) -> None:
+    launch()
+    with SetWorkflowID("ls-parent"):
+        parent_of_delayed("ls-child")  # a task of kw_queue, child of ls-parent
+    run_id = "ls-plain"
+    with SetWorkflowID(run_id):
+        target(run_id)  # never queued
+    cancelled_target("ls-cancelled")  # queued once, CANCELLED now
+    queued = {s.workflow_id for s in DBOS.list_workflows(queues_only=True)}
+    assert "ls-child" in queued and not {"ls-parent", run_id} & queued
+    # list_queued_workflows takes list_workflows' filters (DBOS Transact 3.4).
+    (child,) = DBOS.list_queued_workflows(parent_workflow_id="ls-parent", has_parent=True)
+    assert child.workflow_id == "ls-child" and child.status == "ENQUEUED"
+    assert DBOS.list_queued_workflows(workflow_ids=["ls-cancelled"]) == []  # not waiting
+    (again,) = DBOS.list_queued_workflows(
+        workflow_id_prefix="ls-", status=["ENQUEUED"], queue_name=[kw_queue.name, "other"]
+    )
+    assert again.workflow_id == "ls-child"
+    for call, keyword in (
+        (lambda: DBOS.list_workflows(shard_key="s"), "shard_key"),
+        (lambda: DBOS.list_workflows(parent_shard_key=["s"]), "parent_shard_key"),
+        (lambda: DBOS.list_queued_workflows(shard_key=["s"]), "shard_key"),
+    ):
+        with pytest.raises(DBOSException, match=f"{keyword} is not supported"):
+            call()
+    with pytest.raises(DBOSException, match="queues_only must be True or False"):
+        DBOS.list_workflows(queues_only="yes")  # type: ignore[arg-type]
+    DBOS.cancel_workflow("ls-child")

@@ -263,15 +263,22 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         dequeued_before: datetime | str | None = None,
         was_forked_from: bool | None = None,
         application_name: str | list[str] | None = None,
+        queues_only: bool = False,
+        shard_key: str | list[str] | None = None,
+        parent_shard_key: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
         The filters are those of DBOS Transact 3.4 (a string filter may be a list: any of
-        its values), and ours: `stranded=True` keeps only PENDING and ENQUEUED workflows whose
-        application version no live process serves (see `count_stranded_workflows`). See
-        `dbos.management.build_query` for what each accepts. Raises `DBOSException` for a
-        filter it refuses.
+        its values; `queues_only=True`: only workflows enqueued on a queue), and ours:
+        `stranded=True` keeps only PENDING and ENQUEUED workflows whose application version
+        no live process serves (see `count_stranded_workflows`). See
+        `dbos.management.build_query` for what each accepts. `shard_key` and
+        `parent_shard_key` (DBOS Transact 3.4's sharding) are accepted only as None. Raises
+        `DBOSException` for a filter it refuses.
         """
+        check_no_shard_key(shard_key, "list_workflows")
+        check_no_shard_key(parent_shard_key, "list_workflows", "parent_shard_key")
         query = build_query(
             workflow_ids=workflow_ids,
             status=status,
@@ -301,6 +308,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
             dequeued_before=dequeued_before,
             was_forked_from=was_forked_from,
             application_name=application_name,
+            queues_only=queues_only,
         )
         return recorded_listing(
             self._facade_management(), self._facade_recorder(), LIST_WORKFLOWS_NAME, query
@@ -312,9 +320,9 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     def _list_queued_workflows(
         self,
         *,
-        queue_name: str | None = None,
+        queue_name: str | list[str] | None = None,
         status: str | list[str] | None = None,
-        name: str | None = None,
+        name: str | list[str] | None = None,
         start_time: datetime | str | None = None,
         end_time: datetime | str | None = None,
         limit: int | None = None,
@@ -324,10 +332,27 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         dequeued_after: datetime | str | None = None,
         dequeued_before: datetime | str | None = None,
         application_name: str | list[str] | None = None,
+        workflow_ids: list[str] | None = None,
+        completed_after: datetime | str | None = None,
+        completed_before: datetime | str | None = None,
+        app_version: str | list[str] | None = None,
+        forked_from: str | list[str] | None = None,
+        parent_workflow_id: str | list[str] | None = None,
+        user: str | list[str] | None = None,
+        workflow_id_prefix: str | list[str] | None = None,
+        load_output: bool = True,
+        executor_id: str | list[str] | None = None,
+        is_fork: bool | None = None,
+        has_parent: bool | None = None,
+        attributes: dict[str, Any] | None = None,
+        shard_key: str | list[str] | None = None,
+        parent_shard_key: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
-        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`);
-        `dequeued_after`/`dequeued_before` and `application_name` filter as in
-        `list_workflows` (DBOS semantics)."""
+        """Tasks of queues (all, or `queue_name`): workflows enqueued on one, ENQUEUED or
+        PENDING unless `status` says otherwise. The other filters are `list_workflows`'
+        (DBOS semantics; `shard_key` and `parent_shard_key` only None)."""
+        check_no_shard_key(shard_key, "list_queued_workflows")
+        check_no_shard_key(parent_shard_key, "list_queued_workflows", "parent_shard_key")
         query = build_queued_query(
             queue_name=queue_name,
             status=status,
@@ -341,6 +366,19 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
             dequeued_after=dequeued_after,
             dequeued_before=dequeued_before,
             application_name=application_name,
+            workflow_ids=workflow_ids,
+            completed_after=completed_after,
+            completed_before=completed_before,
+            app_version=app_version,
+            forked_from=forked_from,
+            parent_workflow_id=parent_workflow_id,
+            user=user,
+            workflow_id_prefix=workflow_id_prefix,
+            load_output=load_output,
+            executor_id=executor_id,
+            is_fork=is_fork,
+            has_parent=has_parent,
+            attributes=attributes,
         )
         return recorded_listing(
             self._facade_management(), self._facade_recorder(), LIST_QUEUED_NAME, query

@@ -327,10 +327,11 @@ class Management:
         wanted = list(dict.fromkeys(ids))
         results = [_cancel_result(i, before.get(i), after.get(i)) for i in wanted]
         cancelled = WorkflowStatusString.CANCELLED.value
+        named = set(wanted)
         results.extend(
             ActionResult(i, "cancelled_child", cancelled, True)
-            for i in targets[len(wanted) :]
-            if after.get(i) == cancelled and before.get(i) != cancelled
+            for i in dict.fromkeys(targets)
+            if i not in named and after.get(i) == cancelled and before.get(i) != cancelled
         )
         return results
 
