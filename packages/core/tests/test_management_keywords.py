@@ -344,11 +344,12 @@ def test_listing_keywords_of_3_4(launch: Launch) -> None:
         workflow_id_prefix="ls-", status=["ENQUEUED"], queue_name=[kw_queue.name, "other"]
     )
     assert again.workflow_id == "ls-child"
-    for call, keyword in (
+    refused: list[tuple[Callable[[], object], str]] = [
         (lambda: DBOS.list_workflows(shard_key="s"), "shard_key"),
         (lambda: DBOS.list_workflows(parent_shard_key=["s"]), "parent_shard_key"),
         (lambda: DBOS.list_queued_workflows(shard_key=["s"]), "shard_key"),
-    ):
+    ]
+    for call, keyword in refused:
         with pytest.raises(DBOSException, match=f"{keyword} is not supported"):
             call()
     with pytest.raises(DBOSException, match="queues_only must be True or False"):
