@@ -1,4 +1,4 @@
-"""Debouncing, rewinding and delaying workflows.
+"""Debouncing, rewinding, delaying, and cancelling and resuming a tree of workflows.
 
 Run it with ``python examples/time_travel.py``. It uses the embedded SQLite default (a file in
 a temporary folder) unless DBOS_SYSTEM_DATABASE_URL names another system database.
@@ -8,6 +8,9 @@ a temporary folder) unless DBOS_SYSTEM_DATABASE_URL names another system databas
 2. Rewind: a receipt workflow delivered to a mail server that lost it; rewinding it to its
    delivery step delivers again, in place (same workflow ID), without rendering again.
 3. Delay: a reminder enqueued for an hour from now is brought forward to now.
+4. Cancel a tree, resume onto a queue (DBOS Transact 3.4's ``cancel_children`` and
+   ``queue_name``): a campaign that scheduled reminders is cancelled with all of them; one
+   reminder is then resumed onto the reminders queue, where it runs at once.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ def remind(who: str) -> str:
     return f"reminded {who}"
 
 
+@DBOS.workflow()
+def campaign(name: str) -> str:
+    for who in ("ada", "grace"):
+        with SetWorkflowID(f"{name}-{who}"), SetEnqueueOptions(delay_seconds=3600):
+            reminders.enqueue(remind, who)  # children of the campaign
+    return f"{name} scheduled"
+
+
 def main() -> None:
     url = os.environ.get("DBOS_SYSTEM_DATABASE_URL")
     with tempfile.TemporaryDirectory() as folder:
@@ -73,6 +84,16 @@ def main() -> None:
                 reminder = reminders.enqueue(remind, "ada")
             moved = DBOS.set_workflow_delay("reminder-1", delay_seconds=0)
             print(f"delay: moved={moved}, {reminder.get_result(timeout_seconds=60)}")
+
+            with SetWorkflowID("campaign-1"):
+                campaign("campaign-1")
+            DBOS.cancel_workflow("campaign-1", cancel_children=True)
+            children = DBOS.list_workflows(parent_workflow_id="campaign-1")
+            print(f"cancel: children {sorted(child.status for child in children)}")
+            resumed = DBOS.resume_workflow("campaign-1-ada", queue_name=reminders.name)
+            result = resumed.get_result(timeout_seconds=60)
+            status = DBOS.get_workflow_status("campaign-1-ada")
+            print(f"resume: {result} on {status.queue_name if status else None}")
         finally:
             DBOS.destroy()
 

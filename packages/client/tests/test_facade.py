@@ -89,7 +89,7 @@ def test_each_async_form_of_a_client_call_shows_its_parameters(name: str) -> Non
 def test_list_workflows_shows_its_filters() -> None:
     filters = list(inspect.signature(DBOS.list_workflows_async).parameters)
     assert filters[:3] == ["workflow_ids", "status", "start_time"]
-    assert filters[-9:] == [
+    assert filters[-12:] == [
         "sort_desc",
         "load_input",
         "load_output",
@@ -99,6 +99,9 @@ def test_list_workflows_shows_its_filters() -> None:
         "dequeued_before",
         "was_forked_from",
         "application_name",
+        "queues_only",
+        "shard_key",
+        "parent_shard_key",
     ]
 
 

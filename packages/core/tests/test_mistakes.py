@@ -147,6 +147,9 @@ OTHER_ARGUMENTS: dict[str, Any] = {
 }
 
 
+_LISTINGS = ("list_workflows", "list_queued_workflows")
+
+
 def _id_taking_calls(client: DBOSClient) -> list[tuple[str, Callable[..., Any], str]]:
     """Every public call of DBOS and DBOSClient with a workflow ID parameter (found by name,
     so that a call added later is covered), as (label, bound call, the ID parameter)."""
@@ -154,8 +157,8 @@ def _id_taking_calls(client: DBOSClient) -> list[tuple[str, Callable[..., Any], 
     for owner in (DBOS, client):
         for name in sorted(dir(owner)):
             call = getattr(owner, name)
-            if name.startswith("_") or not callable(call) or name.startswith("list_workflows"):
-                continue  # list_workflows' workflow_ids is a filter (checked for text below)
+            if name.startswith("_") or not callable(call) or name.startswith(_LISTINGS):
+                continue  # a listing's workflow_ids is a filter (checked for text below)
             try:
                 parameters = inspect.signature(call).parameters
             except (TypeError, ValueError):

@@ -273,7 +273,8 @@ def test_rewind_of_a_cancelled_workflow_waits_until_its_execution_stops(launch: 
 
 
 def test_the_example_runs(dbos_system_database_url: str) -> None:
-    """examples/time_travel.py: debounce, rewind and delay, end to end in a subprocess."""
+    """examples/time_travel.py: debounce, rewind, delay, and a cancelled tree resumed onto a
+    queue, end to end in a subprocess."""
     example = Path(__file__).resolve().parents[3] / "examples" / "time_travel.py"
     env = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": dbos_system_database_url}
     run = subprocess.run(
@@ -290,3 +291,5 @@ def test_the_example_runs(dbos_system_database_url: str) -> None:
     assert "debounce: doc-7 indexed with 'Hello'" in out
     assert "rewind: rendered 1x, delivered 2x" in out
     assert "delay: moved=True, reminded ada" in out
+    assert "cancel: children ['CANCELLED', 'CANCELLED']" in out
+    assert "resume: reminded ada on reminders" in out

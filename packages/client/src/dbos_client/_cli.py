@@ -480,26 +480,40 @@ def _management(settings: Settings) -> Management:
 
 @workflow.command("cancel")
 @click.argument("workflow_ids", nargs=-1, required=True)
+@click.option(
+    "--cancel-children",
+    is_flag=True,
+    help="Cancel their descendants too, in the same transaction (ours; as the API's "
+    "cancel_children=True).",
+)
 @_json_option
-def cancel(workflow_ids: tuple[str, ...], as_json: bool) -> None:
+def cancel(workflow_ids: tuple[str, ...], cancel_children: bool, as_json: bool) -> None:
     """Cancel queued or running workflows (they stop at their next step). Reports each
-    workflow's status afterwards; exits 1 if any was not found or had already finished."""
+    workflow's status afterwards, then each descendant cancelled with them; exits 1 if any
+    was not found or had already finished."""
     settings = _settings()
     with _reported(settings):
-        results = run_sync(_management(settings).cancel_each(workflow_ids))
+        management = _management(settings)
+        results = run_sync(management.cancel_each(workflow_ids, cancel_children=cancel_children))
     _report(results, "cancelled", as_json)
 
 
 @workflow.command("resume")
 @click.argument("workflow_ids", nargs=-1, required=True)
+@click.option(
+    "--queue",
+    "queue_name",
+    default=None,
+    help="Put them on this queue instead of the internal one (ours; as the API's queue_name=).",
+)
 @_json_option
-def resume(workflow_ids: tuple[str, ...], as_json: bool) -> None:
+def resume(workflow_ids: tuple[str, ...], queue_name: str | None, as_json: bool) -> None:
     """Resume cancelled or failed workflows from their last completed step (an app process
     with their code runs them). Reports each workflow's status afterwards; exits 1 if any was
     not found or had already succeeded."""
     settings = _settings()
     with _reported(settings):
-        results = run_sync(_management(settings).resume_each(workflow_ids))
+        results = run_sync(_management(settings).resume_each(workflow_ids, queue_name=queue_name))
     _report(results, "resumed", as_json)
 
 

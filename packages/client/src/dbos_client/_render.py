@@ -292,6 +292,7 @@ def step_row(step: StepInfo) -> list[object]:
 OUTCOME_TEXT = {
     "cancelled": "cancelled",
     "already_cancelled": "already cancelled",
+    "cancelled_child": "cancelled (descendant)",
     "already_finished": "not cancelled: it had already finished",
     "resumed": "resumed: queued to continue from its last recorded step",
     "already_queued_or_running": "not resumed: already queued or running",

@@ -12,6 +12,7 @@ from ._engine.context import in_workflow_body, take_assigned_workflow_id
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import INTERNAL_QUEUE_NAME
 from ._engine.recorded_management import FORK_NAME, recorded_management_call
+from .management._fork import check_no_shard_key
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
 from .management._management import Management
 from .management._recorded import recorded_status
@@ -28,7 +29,13 @@ class ManagementAPI:
         raise NotImplementedError  # DBOS provides it
 
     @classmethod
-    def get_result(cls, workflow_id: str, *, timeout_seconds: float | None = None) -> Any:
+    def get_result(
+        cls,
+        workflow_id: str,
+        *,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
+    ) -> Any:
         """Wait for workflow `workflow_id` to finish; return its result or raise its error
         (DBOS Transact 3.4's ``DBOS.get_result``; the same as
         ``DBOS.retrieve_workflow(workflow_id, existing_workflow=False).get_result()``).
@@ -42,23 +49,30 @@ class ManagementAPI:
             workflow_id: The workflow's ID.
             timeout_seconds: Ours: give up after this many seconds (None: wait as long as it
                 takes).
+            shard_key: DBOS Transact 3.4's sharding; accepted only as None.
 
         Raises:
             DBOSAwaitedWorkflowCancelledError: the workflow was cancelled.
             DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded: it ended in
                 MAX_RECOVERY_ATTEMPTS_EXCEEDED.
             TimeoutError: `timeout_seconds` passed first (the workflow keeps running).
-            DBOSException: `workflow_id` is blank or not valid text.
+            DBOSException: `workflow_id` is blank or not valid text, or a `shard_key`.
         """
+        check_no_shard_key(shard_key, "get_result")
         engine = cls._launched_engine()
         handle: WorkflowHandle[Any] = WorkflowHandle(engine, workflow_id)
         return handle.get_result(timeout_seconds=timeout_seconds)
 
     @classmethod
     async def get_result_async(
-        cls, workflow_id: str, *, timeout_seconds: float | None = None
+        cls,
+        workflow_id: str,
+        *,
+        timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> Any:
         """`get_result` for async code: waits without blocking the event loop."""
+        check_no_shard_key(shard_key, "get_result")
         engine = cls._launched_engine()
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(engine, workflow_id)
         return await handle.get_result(timeout_seconds=timeout_seconds)

@@ -24,12 +24,8 @@ from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.messaging import MessagingHost, check_timeout
 from .._engine.recorded_management import (
-    CANCEL_NAME,
-    DELETE_NAME,
     LIST_QUEUED_NAME,
     LIST_WORKFLOWS_NAME,
-    RESUME_NAME,
-    recorded_management_call,
 )
 from .._engine.sending import SendMessage
 from .._engine.stream_reads import (
@@ -39,11 +35,12 @@ from .._engine.stream_reads import (
     read_stream_offset_procedure,
 )
 from .._engine.wait_first import DEFAULT_POLLING_INTERVAL_S, check_wait_first, wait_first_procedure
+from ._facade_changes import ChangesFacade
 from ._facade_queues import QueuesFacade
 from ._facade_schedules import SchedulesFacade
 from ._facade_timeops import TimeOpsFacade
+from ._fork import check_no_shard_key
 from ._forms import async_form as _async_form
-from ._forms import discard as _discard
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
 from ._listing import build_query, build_queued_query
@@ -73,15 +70,11 @@ def _pick(by_id: dict[str, H], chosen: str) -> H:
     return by_id[chosen]
 
 
-def _nothing(value: object) -> None:
-    return None
-
-
 def _workflow_id_of(workflow: str | WorkflowStatus) -> str:
     return workflow.workflow_id if isinstance(workflow, WorkflowStatus) else workflow
 
 
-class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
+class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     """The management and messaging calls of both `DBOS` (on the class) and `DBOSClient` (on an
     instance): read statuses, list workflows and steps, cancel, resume, delete, collect
     garbage, send messages, read events and streams. Each has a sync and an ``_async`` form.
@@ -142,21 +135,24 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
     # --- handles ----------------------------------------------------------------------------
 
     def retrieve_workflow(
-        self, workflow_id: str, existing_workflow: bool = True
+        self, workflow_id: str, existing_workflow: bool = True, *, shard_key: str | None = None
     ) -> WorkflowHandle[Any]:
         """A handle to a workflow by ID. Raises `DBOSNonExistentWorkflowError` if there is no
         such workflow, unless `existing_workflow` is False. The existence check is a
-        `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body)."""
+        `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body).
+        `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`)."""
+        check_no_shard_key(shard_key, "retrieve_workflow")
         handle: WorkflowHandle[Any] = WorkflowHandle(self._facade_handle_source(), workflow_id)
         if existing_workflow:
             run_sync(self._existing(workflow_id))
         return handle
 
     async def retrieve_workflow_async(
-        self, workflow_id: str, existing_workflow: bool = True
+        self, workflow_id: str, existing_workflow: bool = True, *, shard_key: str | None = None
     ) -> WorkflowHandleAsync[Any]:
         """`retrieve_workflow` for async code: the handle is a `WorkflowHandleAsync`, and the
         existence check (unless `existing_workflow` is False) does not block the event loop."""
+        check_no_shard_key(shard_key, "retrieve_workflow")
         source = self._facade_handle_source()
         handle: WorkflowHandleAsync[Any] = WorkflowHandleAsync(source, workflow_id)
         if existing_workflow:
@@ -217,8 +213,11 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _get_workflow_status(self, workflow_id: str) -> Procedure[WorkflowStatus | None]:
+    def _get_workflow_status(
+        self, workflow_id: str, *, shard_key: str | None = None
+    ) -> Procedure[WorkflowStatus | None]:
         """The stored status of a workflow, or None if there is no such workflow.
+        `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`).
 
         Called from a workflow body (`DBOS` only), this and the other calls of this class
         that read or change workflows (listings, step listings, cancel, resume, delete,
@@ -227,6 +226,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         ``DBOS.listWorkflows``, ...): a recovered, forked or rewound execution gets the
         recorded result back, or the recorded error raised again, and does not make the call
         again. See docs/guides/management.md for what a replay returns."""
+        check_no_shard_key(shard_key, "get_workflow_status")
         return recorded_status(self._facade_management(), self._facade_recorder(), workflow_id)
 
     get_workflow_status = _sync_form(_get_workflow_status)
@@ -263,15 +263,22 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         dequeued_before: datetime | str | None = None,
         was_forked_from: bool | None = None,
         application_name: str | list[str] | None = None,
+        queues_only: bool = False,
+        shard_key: str | list[str] | None = None,
+        parent_shard_key: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
         """Workflows matching every given filter, oldest first (newest with `sort_desc`).
 
         The filters are those of DBOS Transact 3.4 (a string filter may be a list: any of
-        its values), and ours: `stranded=True` keeps only PENDING and ENQUEUED workflows whose
-        application version no live process serves (see `count_stranded_workflows`). See
-        `dbos.management.build_query` for what each accepts. Raises `DBOSException` for a
-        filter it refuses.
+        its values; `queues_only=True`: only workflows enqueued on a queue), and ours:
+        `stranded=True` keeps only PENDING and ENQUEUED workflows whose application version
+        no live process serves (see `count_stranded_workflows`). See
+        `dbos.management.build_query` for what each accepts. `shard_key` and
+        `parent_shard_key` (DBOS Transact 3.4's sharding) are accepted only as None. Raises
+        `DBOSException` for a filter it refuses.
         """
+        check_no_shard_key(shard_key, "list_workflows")
+        check_no_shard_key(parent_shard_key, "list_workflows", "parent_shard_key")
         query = build_query(
             workflow_ids=workflow_ids,
             status=status,
@@ -301,6 +308,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             dequeued_before=dequeued_before,
             was_forked_from=was_forked_from,
             application_name=application_name,
+            queues_only=queues_only,
         )
         return recorded_listing(
             self._facade_management(), self._facade_recorder(), LIST_WORKFLOWS_NAME, query
@@ -312,9 +320,9 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
     def _list_queued_workflows(
         self,
         *,
-        queue_name: str | None = None,
+        queue_name: str | list[str] | None = None,
         status: str | list[str] | None = None,
-        name: str | None = None,
+        name: str | list[str] | None = None,
         start_time: datetime | str | None = None,
         end_time: datetime | str | None = None,
         limit: int | None = None,
@@ -324,10 +332,27 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         dequeued_after: datetime | str | None = None,
         dequeued_before: datetime | str | None = None,
         application_name: str | list[str] | None = None,
+        workflow_ids: list[str] | None = None,
+        completed_after: datetime | str | None = None,
+        completed_before: datetime | str | None = None,
+        app_version: str | list[str] | None = None,
+        forked_from: str | list[str] | None = None,
+        parent_workflow_id: str | list[str] | None = None,
+        user: str | list[str] | None = None,
+        workflow_id_prefix: str | list[str] | None = None,
+        load_output: bool = True,
+        executor_id: str | list[str] | None = None,
+        is_fork: bool | None = None,
+        has_parent: bool | None = None,
+        attributes: dict[str, Any] | None = None,
+        shard_key: str | list[str] | None = None,
+        parent_shard_key: str | list[str] | None = None,
     ) -> Procedure[list[WorkflowStatus]]:
-        """Tasks of queues (all, or `queue_name`) that are ENQUEUED or PENDING (or `status`);
-        `dequeued_after`/`dequeued_before` and `application_name` filter as in
-        `list_workflows` (DBOS semantics)."""
+        """Tasks of queues (all, or `queue_name`): workflows enqueued on one, ENQUEUED or
+        PENDING unless `status` says otherwise. The other filters are `list_workflows`'
+        (DBOS semantics; `shard_key` and `parent_shard_key` only None)."""
+        check_no_shard_key(shard_key, "list_queued_workflows")
+        check_no_shard_key(parent_shard_key, "list_queued_workflows", "parent_shard_key")
         query = build_queued_query(
             queue_name=queue_name,
             status=status,
@@ -341,6 +366,19 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
             dequeued_after=dequeued_after,
             dequeued_before=dequeued_before,
             application_name=application_name,
+            workflow_ids=workflow_ids,
+            completed_after=completed_after,
+            completed_before=completed_before,
+            app_version=app_version,
+            forked_from=forked_from,
+            parent_workflow_id=parent_workflow_id,
+            user=user,
+            workflow_id_prefix=workflow_id_prefix,
+            load_output=load_output,
+            executor_id=executor_id,
+            is_fork=is_fork,
+            has_parent=has_parent,
+            attributes=attributes,
         )
         return recorded_listing(
             self._facade_management(), self._facade_recorder(), LIST_QUEUED_NAME, query
@@ -351,11 +389,12 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 
     def _list_workflow_steps(
         self,
-        workflow: str | WorkflowStatus,
+        workflow_id: str | WorkflowStatus,
         *,
         load_output: bool = True,
         limit: int | None = None,
         offset: int | None = None,
+        shard_key: str | None = None,
     ) -> Procedure[list[StepInfo]]:
         """The recorded steps of a workflow (given by ID or status), in step-ID order: step IDs
         count from 1 in the order the workflow ran them, as in DBOS Transact 3.4 (from 0 for a
@@ -364,56 +403,34 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         ID.
 
         Args:
-            workflow: The workflow's ID or status.
+            workflow_id: The workflow's ID (DBOS Transact 3.4's name), or its status (ours).
             load_output: False leaves each step's `output` and `error` None, undecoded (as
                 in DBOS Transact 3.4).
             limit: At most this many steps (a non-negative int), from `offset` on.
             offset: Skip this many steps first (a non-negative int).
+            shard_key: DBOS Transact 3.4's sharding; accepted only as None.
 
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
-            DBOSException: a negative or non-int `limit` / `offset`.
+            DBOSException: a negative or non-int `limit` / `offset`, or a `shard_key`.
         """
+        check_no_shard_key(shard_key, "list_workflow_steps")
         management, recorder = self._facade_management(), self._facade_recorder()
-        workflow_id = _workflow_id_of(workflow)
-        return recorded_steps(management, recorder, workflow_id, load_output, limit, offset)
+        target = _workflow_id_of(workflow_id)
+        return recorded_steps(management, recorder, target, load_output, limit, offset)
 
     list_workflow_steps = _sync_form(_list_workflow_steps)
     list_workflow_steps_async = _async_form(_list_workflow_steps)
 
     # --- changing ---------------------------------------------------------------------------
 
-    def _cancel_workflow(self, workflow_id: str) -> Procedure[None]:
-        """Cancel a workflow that is queued or running. A queued one never starts; a running
-        one stops at its next step boundary (status CANCELLED; waiters get
-        `DBOSWorkflowCancelledError`). A finished workflow is left as it is. Raises
-        `DBOSNonExistentWorkflowError` for an unknown ID."""
-        return self._cancel([workflow_id])
-
-    cancel_workflow = _sync_form(_cancel_workflow)
-    cancel_workflow_async = _async_form(_cancel_workflow)
-
-    def _cancel_workflows(self, workflow_ids: list[str]) -> Procedure[None]:
-        """`cancel_workflow` for many workflows at once (finished ones are left as they are).
-
-        Raises:
-            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are
-                cancelled.
-        """
-        return self._cancel(workflow_ids)
-
-    cancel_workflows = _sync_form(_cancel_workflows)
-
-    def _cancel(self, workflow_ids: list[str]) -> Procedure[None]:
-        management = self._facade_management()
-        return recorded_management_call(
-            self._facade_recorder(), CANCEL_NAME, lambda: management.cancel(workflow_ids)
-        )
-
-    cancel_workflows_async = _async_form(_cancel_workflows)
-
     def _update_workflow_attributes(
-        self, workflow_id: str, attributes: dict[str, Any] | None, *, merge: bool = False
+        self,
+        workflow_id: str,
+        attributes: dict[str, Any] | None,
+        *,
+        merge: bool = False,
+        shard_key: str | None = None,
     ) -> Procedure[None]:
         """Replace a workflow's custom attributes with `attributes` (None clears them), or with
         ``merge=True`` write the given top-level keys over the stored ones, keeping the
@@ -424,100 +441,17 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
         that workflow, so a recovery does not repeat it.
 
         Raises:
-            DBOSException: attributes that are not a dict of JSON values, or ``merge=True``
-                with None.
+            DBOSException: attributes that are not a dict of JSON values, ``merge=True``
+                with None, or a `shard_key` (DBOS Transact 3.4's sharding: only None).
             DBOSNonExistentWorkflowError: there is no such workflow (DBOS Transact changes
                 nothing and says nothing).
         """
+        check_no_shard_key(shard_key, "update_workflow_attributes")
         text = check_update(workflow_id, attributes, merge)
         return self._facade_update_attributes(workflow_id, text, merge)
 
     update_workflow_attributes = _sync_form(_update_workflow_attributes)
     update_workflow_attributes_async = _async_form(_update_workflow_attributes)
-
-    def resume_workflow(self, workflow_id: str) -> WorkflowHandle[Any]:
-        """Continue a cancelled or failed workflow from its last completed step; other statuses
-        are left alone. Returns its handle.
-
-        `DBOS` runs it in this process (an enqueued one starts now, bypassing its queue); a
-        `DBOSClient` hands it to an app process that has its code and application version.
-        Raises `DBOSNonExistentWorkflowError` for an unknown ID.
-        """
-        return self.resume_workflows([workflow_id])[0]
-
-    async def resume_workflow_async(self, workflow_id: str) -> WorkflowHandleAsync[Any]:
-        """`resume_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
-        return (await self.resume_workflows_async([workflow_id]))[0]
-
-    def resume_workflows(self, workflow_ids: list[str]) -> list[WorkflowHandle[Any]]:
-        """`resume_workflow` for each of several workflows. Returns a handle for every ID
-        given, in order, resumed or not.
-
-        Raises:
-            DBOSNonExistentWorkflowError: for an unknown ID (`DBOS` has resumed the IDs before
-                it, a `DBOSClient` all the others).
-        """
-        actives = run_sync(self._resume(workflow_ids))
-        source = self._facade_handle_source()
-        return [
-            WorkflowHandle(source, id_, active)
-            for id_, active in zip(workflow_ids, actives, strict=True)
-        ]
-
-    async def resume_workflows_async(
-        self, workflow_ids: list[str]
-    ) -> list[WorkflowHandleAsync[Any]]:
-        """`resume_workflows` for async code; the handles are `WorkflowHandleAsync`."""
-        actives = await run_async(self._resume(workflow_ids))
-        source = self._facade_handle_source()
-        return [
-            WorkflowHandleAsync(source, id_, active)
-            for id_, active in zip(workflow_ids, actives, strict=True)
-        ]
-
-    def _resume(self, workflow_ids: list[str]) -> Procedure[Sequence[ActiveWorkflow | None]]:
-        # Recorded with no result: a replay's handles read the stored workflows (this
-        # process's executions are the first execution's to hand out).
-        return recorded_management_call(
-            self._facade_recorder(),
-            RESUME_NAME,
-            lambda: self._facade_resume(workflow_ids),
-            stored_form=_nothing,
-            from_stored=lambda _: [None for _ in workflow_ids],
-        )
-
-    def _delete_workflow(
-        self, workflow_id: str, *, delete_children: bool = False
-    ) -> Procedure[None]:
-        """Delete a workflow and everything recorded for it (with `delete_children`, its
-        child workflows too, recursively). Raises `DBOSNonExistentWorkflowError` for an unknown
-        ID."""
-        return self._delete([workflow_id], delete_children)
-
-    delete_workflow = _sync_form(_delete_workflow)
-    delete_workflow_async = _async_form(_delete_workflow)
-
-    def _delete_workflows(
-        self, workflow_ids: list[str], *, delete_children: bool = False
-    ) -> Procedure[None]:
-        """`delete_workflow` for many workflows at once (one transaction).
-
-        Raises:
-            DBOSNonExistentWorkflowError: for the first unknown ID, after the others are deleted.
-        """
-        return self._delete(workflow_ids, delete_children)
-
-    delete_workflows = _sync_form(_delete_workflows)
-
-    def _delete(self, workflow_ids: list[str], delete_children: bool) -> Procedure[None]:
-        management = self._facade_management()
-        return recorded_management_call(
-            self._facade_recorder(),
-            DELETE_NAME,
-            lambda: _discard(management.delete(workflow_ids, delete_children=delete_children)),
-        )
-
-    delete_workflows_async = _async_form(_delete_workflows)
 
     def _garbage_collect(self, before: datetime | str | int) -> Procedure[int]:
         """Retention: delete finished workflows created before `before` (a datetime, ISO 8601
@@ -743,7 +677,7 @@ class Facade(TimeOpsFacade, QueuesFacade, SchedulesFacade):
 #: The public methods `Facade` gives both sides (the names a drift test and `dir(DBOS)` use).
 FACADE_METHODS = tuple(
     name
-    for klass in (Facade, TimeOpsFacade, SchedulesFacade)
+    for klass in (Facade, ChangesFacade, TimeOpsFacade, SchedulesFacade)
     for name, member in vars(klass).items()
     if callable(member) and not name.startswith("_")
 )

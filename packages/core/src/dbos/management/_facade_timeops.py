@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._engine.effects import Procedure, run_async, run_sync
 from .._engine.recorded_management import REWIND_NAME, SET_DELAY_NAME, recorded_management_call
+from ._fork import check_no_shard_key
 from ._forms import async_form as _async_form
 from ._forms import sync_form as _sync_form
 from ._handle import HandleSource, WorkflowHandle, WorkflowHandleAsync
@@ -44,6 +45,7 @@ class TimeOpsFacade:
         application_version: str | None = None,
         queue_name: str | None = None,
         queue_partition_key: str | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandle[Any]:
         """Run a finished workflow again, in place, from step `start_step` (DBOS Transact
         3.4's rewind; unlike `fork_workflow`, no new workflow: the same ID, so its callers,
@@ -72,6 +74,7 @@ class TimeOpsFacade:
                 DBOS Transact 3.4, with a WARNING: the workflow waits until a process
                 declares that queue.
             queue_partition_key: Its partition key on a partitioned `queue_name`.
+            shard_key: DBOS Transact 3.4's sharding; accepted only as None.
 
         Called from a workflow body (`DBOS` only), the rewind is a recorded operation of
         that workflow (DBOS Transact 3.4's ``DBOS.rewindWorkflow``): a replay does not
@@ -80,8 +83,9 @@ class TimeOpsFacade:
         Raises:
             DBOSNonExistentWorkflowError: no workflow has this ID.
             DBOSException: the workflow is ENQUEUED or PENDING (cancel it first), or
-                `start_step` is not a step ID (an int >= 1, or 0 as above).
+                `start_step` is not a step ID (an int >= 1, or 0 as above); a `shard_key`.
         """
+        check_no_shard_key(shard_key, "rewind_workflow")
         queue = run_sync(
             self._rewind(
                 workflow_id, start_step, application_version, queue_name, queue_partition_key
@@ -98,8 +102,10 @@ class TimeOpsFacade:
         application_version: str | None = None,
         queue_name: str | None = None,
         queue_partition_key: str | None = None,
+        shard_key: str | None = None,
     ) -> WorkflowHandleAsync[Any]:
         """`rewind_workflow` for async code; the handle is a `WorkflowHandleAsync`."""
+        check_no_shard_key(shard_key, "rewind_workflow")
         queue = await run_async(
             self._rewind(
                 workflow_id, start_step, application_version, queue_name, queue_partition_key
@@ -157,6 +163,7 @@ class TimeOpsFacade:
         *,
         delay_seconds: float | None = None,
         delay_until_epoch_ms: int | None = None,
+        shard_key: str | None = None,
     ) -> Procedure[bool]:
         """Change when a delayed workflow may start: `delay_seconds` from now, or at
         `delay_until_epoch_ms` (epoch milliseconds); give exactly one. A time in the past lets
@@ -172,8 +179,10 @@ class TimeOpsFacade:
 
         Raises:
             DBOSException: both or neither of `delay_seconds` and `delay_until_epoch_ms`,
-                or a negative or non-number value.
+                or a negative or non-number value; a `shard_key` (DBOS Transact 3.4's
+                sharding: only None).
         """
+        check_no_shard_key(shard_key, "set_workflow_delay")
         storage = self._facade_management().storage
         return recorded_management_call(
             self._facade_recorder(),

@@ -68,16 +68,19 @@ def check_replacement_children(replacements: object) -> tuple[tuple[str, str], .
     return tuple(pairs)
 
 
-def check_no_shard_key(shard_key: object) -> None:
-    """Accept DBOS Transact 3.4's `shard_key` only as None: this library has one system
-    database (no sharding).
+def check_no_shard_key(
+    shard_key: object, call: str = "fork_workflow", keyword: str = "shard_key"
+) -> None:
+    """Accept DBOS Transact 3.4's `shard_key` (or another sharding keyword, `keyword`) only
+    as None: this library has one system database (no sharding). `call` names the method in
+    the error.
 
     Raises:
         DBOSException: any other value.
     """
     if shard_key is not None:
         raise DBOSException(
-            f"fork_workflow: shard_key is not supported (there is no sharding), got {shard_key!r}"
+            f"{call}: {keyword} is not supported (there is no sharding), got {shard_key!r}"
         )
 
 

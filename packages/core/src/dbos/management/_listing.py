@@ -81,6 +81,7 @@ def build_query(
     dequeued_before: datetime | str | int | None = None,
     was_forked_from: bool | None = None,
     application_name: str | list[str] | None = None,
+    queues_only: bool = False,
 ) -> WorkflowQuery:
     """The `WorkflowQuery` for `list_workflows`' keyword arguments (the DBOS Transact 3.4
     signature, as far as this library stores what they filter on, and our `stranded`), shared
@@ -133,6 +134,7 @@ def build_query(
             no application name, which DBOS Transact 3.4 treats as every application's
             (DBOS semantics; ours: workflows stored before the migration that added the
             name have none, so they match too).
+        queues_only: Only workflows enqueued on a queue (any status; DBOS semantics).
 
     Raises:
         DBOSException: an unknown status, a negative or non-int `limit`/`offset`, a time
@@ -165,8 +167,9 @@ def build_query(
     for field, number in (("limit", limit), ("offset", offset)):
         if number is not None and (type(number) is not int or number < 0):
             raise DBOSException(f"{field} must be a non-negative integer, got {number!r}")
-    if not isinstance(stranded, bool):
-        raise DBOSException(f"stranded must be True or False, got {stranded!r}")
+    for flag, value in (("stranded", stranded), ("queues_only", queues_only)):
+        if not isinstance(value, bool):
+            raise DBOSException(f"{flag} must be True or False, got {value!r}")
     return WorkflowQuery(
         workflow_ids=tuple(workflow_ids) if workflow_ids is not None else None,
         workflow_id_prefix=texts["workflow_id_prefix"],
@@ -196,39 +199,19 @@ def build_query(
         dequeued_before_ms=to_epoch_ms(dequeued_before, "dequeued_before"),
         was_forked_from=_flag("was_forked_from", was_forked_from),
         application_name=texts["application_name"],
+        queued_only=queues_only,
     )
 
 
-def build_queued_query(
-    *,
-    queue_name: str | None = None,
-    status: str | list[str] | None = None,
-    name: str | None = None,
-    start_time: datetime | str | int | None = None,
-    end_time: datetime | str | int | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    sort_desc: bool = False,
-    load_input: bool = True,
-    dequeued_after: datetime | str | int | None = None,
-    dequeued_before: datetime | str | int | None = None,
-    application_name: str | list[str] | None = None,
-) -> WorkflowQuery:
-    """`list_queued_workflows` keyword arguments: tasks of queues, ENQUEUED or PENDING unless
-    `status` says otherwise; the other filters as `build_query` takes them."""
-    query = build_query(
-        status=status if status is not None else ["ENQUEUED", "PENDING"],
-        queue_name=queue_name,
-        name=name,
-        start_time=start_time,
-        end_time=end_time,
-        limit=limit,
-        offset=offset,
-        sort_desc=sort_desc,
-        load_input=load_input,
-        load_output=False,
-        dequeued_after=dequeued_after,
-        dequeued_before=dequeued_before,
-        application_name=application_name,
-    )
+def build_queued_query(*, status: str | list[str] | None = None, **filters: Any) -> WorkflowQuery:
+    """`list_queued_workflows` keyword arguments: tasks of queues (workflows enqueued on
+    one), ENQUEUED or PENDING unless `status` says otherwise; `filters` are `build_query`'s
+    (DBOS Transact 3.4's list_queued_workflows takes list_workflows' filters but
+    `queues_only`, `was_forked_from` and `schedule_name`).
+
+    Raises:
+        DBOSException: as `build_query`.
+        TypeError: a keyword `build_query` does not take.
+    """
+    query = build_query(status=status if status is not None else ["ENQUEUED", "PENDING"], **filters)
     return replace(query, queued_only=True)

@@ -46,6 +46,7 @@ from ..storage._records import (
 from ._fork import fork_request
 from ._listing import to_epoch_ms
 from ._recorded_forms import StepRow
+from ._resume_queue import resume_queue
 from ._status import WorkflowStatus
 from ._wait_times import RecordedTimes, wait_completions
 
@@ -311,22 +312,37 @@ class Management:
 
     # --- changing ---------------------------------------------------------------------------
 
-    def cancel_each(self, workflow_ids: Iterable[str]) -> Procedure[list[ActionResult]]:
+    def cancel_each(
+        self, workflow_ids: Iterable[str], *, cancel_children: bool = False
+    ) -> Procedure[list[ActionResult]]:
         """`cancel`, reporting per ID (in the order given, duplicates once) what happened
-        instead of raising for unknown IDs. The status before is read first, to tell a
-        workflow cancelled now from one cancelled already."""
+        instead of raising for unknown IDs, followed by the descendants cancelled now with
+        them (outcome ``cancelled_child``; those already finished or cancelled are not
+        listed). The statuses before are read first, to tell a workflow cancelled now from
+        one cancelled already."""
         ids = _ids(workflow_ids)
-        before = yield from self._statuses(ids)
-        after: dict[str, str] = yield Blocking(self.storage.cancel_workflows, (ids, now_ms()))
-        return [_cancel_result(i, before.get(i), after.get(i)) for i in dict.fromkeys(ids)]
+        targets = yield from self._cancel_targets(ids, cancel_children)
+        before = yield from self._statuses(targets)
+        after: dict[str, str] = yield Blocking(self.storage.cancel_workflows, (targets, now_ms()))
+        wanted = list(dict.fromkeys(ids))
+        results = [_cancel_result(i, before.get(i), after.get(i)) for i in wanted]
+        cancelled = WorkflowStatusString.CANCELLED.value
+        named = set(wanted)
+        results.extend(
+            ActionResult(i, "cancelled_child", cancelled, True)
+            for i in dict.fromkeys(targets)
+            if i not in named and after.get(i) == cancelled and before.get(i) != cancelled
+        )
+        return results
 
-    def resume_each(self, workflow_ids: Iterable[str]) -> Procedure[list[ActionResult]]:
+    def resume_each(
+        self, workflow_ids: Iterable[str], *, queue_name: str | None = None
+    ) -> Procedure[list[ActionResult]]:
         """`requeue`, reporting per ID what happened and the status afterwards."""
         ids = _ids(workflow_ids)
+        queue = yield from resume_queue(self.storage, queue_name, ids)
         before = yield from self._statuses(ids)
-        requeued: list[str] = yield Blocking(
-            self.storage.requeue_workflows, (ids, INTERNAL_QUEUE_NAME, now_ms())
-        )
+        requeued: list[str] = yield Blocking(self.storage.requeue_workflows, (ids, queue, now_ms()))
         after = yield from self._statuses(ids)
         done = set(requeued)
         return [
@@ -351,21 +367,45 @@ class Management:
         children = [i for i in deleted if i not in set(wanted)]
         return results + [ActionResult(i, "deleted_child", None, True) for i in children]
 
-    def cancel(self, workflow_ids: Iterable[str]) -> Procedure[None]:
-        """Cancel queued and running workflows (finished ones are left as they are). Raises
-        `DBOSNonExistentWorkflowError` for the first unknown ID, after cancelling the others."""
+    def cancel(
+        self, workflow_ids: Iterable[str], *, cancel_children: bool = False
+    ) -> Procedure[None]:
+        """Cancel queued and running workflows (finished ones are left as they are); with
+        `cancel_children`, their descendants too (DBOS Transact 3.4's ``cancel_children``):
+        child workflows found by their parent's ID, level by level, through finished ones
+        as well, each once. Raises `DBOSNonExistentWorkflowError` for the first unknown ID
+        of `workflow_ids`, after cancelling the others.
+
+        The descendants are found first, then every workflow is cancelled in one
+        transaction (ours: DBOS Transact commits each level on its own), so a storage error
+        leaves no half-cancelled tree. A child started after the search is not cancelled;
+        its cancelled parent stops at its next step boundary, and that child runs on, as a
+        child of a workflow cancelled without `cancel_children` does."""
         ids = _ids(workflow_ids)
-        statuses: dict[str, str] = yield Blocking(self.storage.cancel_workflows, (ids, now_ms()))
+        targets = yield from self._cancel_targets(ids, cancel_children)
+        statuses: dict[str, str] = yield Blocking(
+            self.storage.cancel_workflows, (targets, now_ms())
+        )
         _first_missing(ids, statuses)
 
-    def requeue(self, workflow_ids: Iterable[str]) -> Procedure[list[str]]:
+    def _cancel_targets(
+        self, ids: tuple[str, ...], cancel_children: bool
+    ) -> Procedure[tuple[str, ...]]:
+        if not cancel_children:
+            return ids
+        targets = yield from self._with_descendants(ids)
+        return tuple(targets)
+
+    def requeue(
+        self, workflow_ids: Iterable[str], *, queue_name: str | None = None
+    ) -> Procedure[list[str]]:
         """Resume cancelled and failed workflows in whichever app process has their code:
-        they wait on the internal queue and continue from their last recorded step. Others are
-        left as they are. Returns the IDs requeued; raises for the first unknown ID."""
+        they wait on `queue_name` (None: the internal queue; checked by `resume_queue`)
+        and continue from their last recorded step. Others are left as they are. Returns
+        the IDs requeued; raises for the first unknown ID."""
         ids = _ids(workflow_ids)
-        requeued: list[str] = yield Blocking(
-            self.storage.requeue_workflows, (ids, INTERNAL_QUEUE_NAME, now_ms())
-        )
+        queue = yield from resume_queue(self.storage, queue_name, ids)
+        requeued: list[str] = yield Blocking(self.storage.requeue_workflows, (ids, queue, now_ms()))
         if len(requeued) < len(set(ids)):
             rows: list[WorkflowRow] = yield Blocking(
                 self.storage.list_workflows,
@@ -396,19 +436,27 @@ class Management:
     def _delete(self, ids: tuple[str, ...], delete_children: bool) -> Procedure[list[str]]:
         targets = list(dict.fromkeys(ids))
         if delete_children:
-            frontier = targets
-            while frontier:
-                query = WorkflowQuery(load_inputs=False, load_output=False)
-                children: list[str] = []
-                for parent in frontier:
-                    rows: list[WorkflowRow] = yield Blocking(
-                        self.storage.list_workflows, (replace(query, parent_workflow_id=parent),)
-                    )
-                    children.extend(r.workflow_id for r in rows if r.workflow_id not in targets)
-                frontier = list(dict.fromkeys(children))
-                targets.extend(frontier)
+            targets = yield from self._with_descendants(ids)
         deleted: list[str] = yield Blocking(self.storage.delete_workflows, (tuple(targets),))
         return deleted
+
+    def _with_descendants(self, ids: tuple[str, ...]) -> Procedure[list[str]]:
+        """`ids` (each once, in order), then their child workflows, then theirs, level by
+        level: one listing per level, by `parent_workflow_id`. A workflow already found is
+        not searched again, so a parent link that loops ends the search."""
+        targets = list(dict.fromkeys(ids))
+        found = set(targets)
+        frontier = targets
+        query = WorkflowQuery(load_inputs=False, load_output=False)
+        while frontier:
+            rows: list[WorkflowRow] = yield Blocking(
+                self.storage.list_workflows, (replace(query, parent_workflow_id=tuple(frontier)),)
+            )
+            frontier = [r.workflow_id for r in rows if r.workflow_id not in found]
+            frontier = list(dict.fromkeys(frontier))
+            found.update(frontier)
+            targets.extend(frontier)
+        return targets
 
     def garbage_collect(self, before: Any) -> Procedure[int]:
         """Delete finished workflows created before `before` (a datetime, an ISO 8601 string
