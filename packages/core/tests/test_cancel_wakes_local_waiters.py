@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,12 +29,12 @@ from dbos import (
     DBOSAwaitedWorkflowCancelledError,
     SetWorkflowID,
     SetWorkflowTimeout,
-    SystemStorage,
     hookimpl,
 )
 from dbos.plugins._hooks import plugin_manager
 from dbos.storage import WAKE_SETTLED
 from dbos_client import DBOSClient
+from dbos_testing._counting import CountingStorage
 
 Launch = Callable[..., None]
 
@@ -230,25 +229,6 @@ def test_a_timed_out_wait_still_raises_timeout_and_the_workflow_runs_on(launch: 
         body.gate.set()
     assert handle.get_result(timeout_seconds=HEARS_WITHIN_S) == "finished"
     assert body.ran_next.is_set()
-
-
-class CountingStorage:
-    """Passes every call through to the real storage and counts it."""
-
-    def __init__(self, inner: SystemStorage) -> None:
-        self.inner = inner
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.inner, name)
-        if not callable(attribute):
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attribute(*args, **kwargs)
-
-        return counted
 
 
 class HoldTheFinish:

@@ -5,35 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from dbos import DBOS, SetWorkflowID, SystemStorage, hookimpl
+from dbos import DBOS, SetWorkflowID, hookimpl
 from dbos.plugins._hooks import plugin_manager
 from dbos.storage._records import StepRecord
+from dbos_testing._counting import CountingStorage
 
 Launch = Callable[..., None]
 BACKGROUND = {"claim_queued", "cancel_expired"}
-
-
-class CountingStorage:
-    """Passes every call through to the real storage and counts it."""
-
-    def __init__(self, inner: SystemStorage) -> None:
-        self.inner = inner
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.inner, name)
-        if not callable(attribute):
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attribute(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from collections.abc import Mapping
 
 from .._base.errors import DBOSException
 from .._base.ids import check_text, check_workflow_id
-from .._engine.effects import Blocking, Procedure
+from .._engine.effects import Procedure
 from .._engine.outcome import now_ms
-from .._engine.queues import INTERNAL_QUEUE_NAME, check_partition_fit, find_declared_queue
+from .._engine.queues import INTERNAL_QUEUE_NAME, check_partition_fit
 from ..storage._protocol import SystemStorage
-from ..storage._queue_records import StoredQueue
 from ..storage._records import ForkRequest
-from ._queue_names import log_undeclared_queue
+from ._queue_names import log_undeclared_queue, queue_settings
 from ._timeops import check_start_step
 
 
@@ -131,12 +130,7 @@ def fork_request(
                 f"queue {INTERNAL_QUEUE_NAME!r} has no partitions)"
             )
     else:
-        declared = find_declared_queue(queue)
-        stored: StoredQueue | None
-        if declared is not None:
-            stored = declared.declared
-        else:
-            stored = yield Blocking(storage.get_queue, (queue,))
+        stored = yield from queue_settings(storage, queue)
         if stored is not None:  # as an enqueue checks it
             check_partition_fit(
                 queue,

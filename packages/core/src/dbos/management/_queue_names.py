@@ -24,6 +24,16 @@ def queue_declared(storage: SystemStorage, name: str) -> Procedure[bool]:
     return stored is not None
 
 
+def queue_settings(storage: SystemStorage, name: str) -> Procedure[StoredQueue | None]:
+    """The settings queue `name` is declared with: this process's declaration, else the
+    stored one (one read), else None (no process declares it)."""
+    declared = find_declared_queue(name)
+    if declared is not None:
+        return declared.declared
+    stored: StoredQueue | None = yield Blocking(storage.get_queue, (name,))
+    return stored
+
+
 def require_declared_queue(storage: SystemStorage, name: str, where: str) -> Procedure[None]:
     """Raise `DBOSException` (prefixed with `where`) unless queue `name` is declared."""
     if not (yield from queue_declared(storage, name)):

@@ -7,11 +7,10 @@ from __future__ import annotations
 from .._base.errors import DBOSException
 from .._base.ids import check_text
 from .._engine.effects import Blocking, Procedure
-from .._engine.queues import INTERNAL_QUEUE_NAME, check_partition_fit, find_declared_queue
+from .._engine.queues import INTERNAL_QUEUE_NAME, check_partition_fit
 from ..storage._protocol import SystemStorage
-from ..storage._queue_records import StoredQueue
 from ..storage._records import WorkflowQuery, WorkflowRow, WorkflowStatusString
-from ._queue_names import log_undeclared_queue
+from ._queue_names import log_undeclared_queue, queue_settings
 
 #: The statuses a resume changes (`SystemStorage.requeue_workflows`): only these are checked
 #: against the queue, the others stay where they are.
@@ -56,12 +55,7 @@ def resume_queue(
     queue = check_resume_queue_name(queue_name)
     if queue == INTERNAL_QUEUE_NAME:
         return queue
-    declared = find_declared_queue(queue)
-    stored: StoredQueue | None
-    if declared is not None:
-        stored = declared.declared
-    else:
-        stored = yield Blocking(storage.get_queue, (queue,))
+    stored = yield from queue_settings(storage, queue)
     if stored is None:
         shown = ", ".join(repr(workflow_id) for workflow_id in workflow_ids)
         log_undeclared_queue(queue, f"resume of workflow(s) {shown}", "the workflow")

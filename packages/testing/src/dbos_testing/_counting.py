@@ -1,0 +1,28 @@
+"""A storage wrapper that counts the calls made through it, for this repository's own tests of
+how many storage calls a piece of work makes (private: not part of dbos_testing's API)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from dbos import SystemStorage
+
+
+class CountingStorage:
+    """Passes every call through to the real storage and counts it."""
+
+    def __init__(self, inner: SystemStorage) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attribute(*args, **kwargs)
+
+        return counted
