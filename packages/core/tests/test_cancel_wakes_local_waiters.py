@@ -34,7 +34,7 @@ from dbos import (
 from dbos.plugins._hooks import plugin_manager
 from dbos.storage import WAKE_SETTLED
 from dbos_client import DBOSClient
-from dbos_testing._counting import CountingStorage
+from dbos_testing._counting import CountingStorage, count_engine_calls
 
 Launch = Callable[..., None]
 
@@ -253,9 +253,7 @@ _HOLD_S = 0.5
 @pytest.fixture
 def counting(launch: Launch) -> Iterator[CountingStorage]:
     launch()
-    engine = DBOS._launched_engine()
-    counter = CountingStorage(engine.storage)
-    engine.storage = engine.recorder.storage = counter
+    counter = count_engine_calls()
     hold = HoldTheFinish(counter)
     plugin_manager().register(hold)
     try:

@@ -11,7 +11,7 @@ import pytest
 from dbos import DBOS, SetWorkflowID, hookimpl
 from dbos.plugins._hooks import plugin_manager
 from dbos.storage._records import StepRecord
-from dbos_testing._counting import CountingStorage
+from dbos_testing._counting import CountingStorage, count_engine_calls
 
 Launch = Callable[..., None]
 BACKGROUND = {"claim_queued", "cancel_expired"}
@@ -20,11 +20,7 @@ BACKGROUND = {"claim_queued", "cancel_expired"}
 @pytest.fixture
 def counting(launch: Launch) -> Iterator[CountingStorage]:
     launch()
-    engine = DBOS._launched_engine()
-    counter = CountingStorage(engine.storage)
-    # The engine's own calls and those of the recorded operations (its `Recorder`).
-    engine.storage = engine.recorder.storage = counter
-    yield counter
+    yield count_engine_calls()
 
 
 def test_first_run_costs_one_storage_call_per_operation(counting: CountingStorage) -> None:

@@ -26,3 +26,14 @@ class CountingStorage:
             return attribute(*args, **kwargs)
 
         return counted
+
+
+def count_engine_calls() -> CountingStorage:
+    """Wrap the launched engine's storage in a counter: the engine's own calls and those of
+    its recorded operations (its `Recorder`) go through it from now on."""
+    from dbos import DBOS
+
+    engine = DBOS._launched_engine()
+    counter = CountingStorage(engine.storage)
+    engine.storage = engine.recorder.storage = counter
+    return counter
