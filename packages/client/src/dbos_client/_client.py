@@ -204,13 +204,16 @@ class DBOSClient(ClientSchedules):
         topic: str | None,
         serialization: str | None,
         idempotency_key: str | None,
+        to_forks: bool,
     ) -> Procedure[None]:
         return send_from_outside(
-            self, destination_id, message, topic, serialization, idempotency_key
+            self, destination_id, message, topic, serialization, idempotency_key, to_forks
         )
 
-    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
-        return send_bulk_from_outside(self, messages)
+    def _facade_send_bulk(
+        self, messages: list[SendMessage], serialization: str | None, to_forks: bool
+    ) -> Procedure[None]:
+        return send_bulk_from_outside(self, messages, serialization, to_forks)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_from_outside(self, workflow_id, key, timeout_s)

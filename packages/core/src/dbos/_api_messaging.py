@@ -16,6 +16,7 @@ from ._engine.messaging import (
     write_stream_procedure,
 )
 from ._engine.stream_reads import get_all_events_procedure
+from .management._fork import check_no_shard_key
 
 if TYPE_CHECKING:
     from ._engine.engine import Engine
@@ -71,16 +72,24 @@ class MessagingAPI:
         await run_async(set_event_procedure(recorder, key, value, fmt))
 
     @classmethod
-    def get_all_events(cls, workflow_id: str) -> dict[str, Any]:
+    def get_all_events(cls, workflow_id: str, *, shard_key: str | None = None) -> dict[str, Any]:
         """Every event workflow `workflow_id` has set now, as ``{key: latest value}`` (empty
         if it set none, or if there is no such workflow), without waiting (DBOS Transact
         3.4). In a workflow body what was read is a recorded operation (``DBOS.get_events``),
-        so a recovered workflow gets the same dict."""
+        so a recovered workflow gets the same dict.
+
+        Raises:
+            DBOSException: a `shard_key` (DBOS Transact 3.4's sharding; only None).
+        """
+        check_no_shard_key(shard_key, "DBOS.get_all_events")
         return run_sync(get_all_events_procedure(cls._launched_engine().recorder, workflow_id))
 
     @classmethod
-    async def get_all_events_async(cls, workflow_id: str) -> dict[str, Any]:
+    async def get_all_events_async(
+        cls, workflow_id: str, *, shard_key: str | None = None
+    ) -> dict[str, Any]:
         """`DBOS.get_all_events` for async code."""
+        check_no_shard_key(shard_key, "DBOS.get_all_events_async")
         recorder = cls._launched_engine().recorder
         return await run_async(get_all_events_procedure(recorder, workflow_id))
 

@@ -187,14 +187,18 @@ class _DBOSType(type, Facade):
         topic: str | None,
         serialization: str | None,
         idempotency_key: str | None,
+        to_forks: bool,
     ) -> Procedure[None]:
         recorder = DBOS._launched_engine().recorder
         return send_procedure(
-            recorder, destination_id, message, topic, serialization, idempotency_key
+            recorder, destination_id, message, topic, serialization, idempotency_key, to_forks
         )
 
-    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
-        return send_bulk_procedure(DBOS._launched_engine().recorder, messages)
+    def _facade_send_bulk(
+        self, messages: list[SendMessage], serialization: str | None, to_forks: bool
+    ) -> Procedure[None]:
+        recorder = DBOS._launched_engine().recorder
+        return send_bulk_procedure(recorder, messages, serialization, to_forks)
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
         return get_event_procedure(DBOS._launched_engine().recorder, workflow_id, key, timeout_s)

@@ -49,6 +49,7 @@ from .context import (
 )
 from .decisions import replayed_step
 from .effects import Blocking, Procedure, WaitWakeup
+from .fork_fanout import with_fork_copies
 from .interrupt import CancelCheck, own_settled_key
 from .operations import Produced, Recorder, recorded_operation, stop_if_cancelled
 from .outcome import now_ms
@@ -212,23 +213,26 @@ def send_procedure(
     topic: str | None,
     serialization: str | None = None,
     idempotency_key: str | None = None,
+    to_forks: bool = False,
 ) -> Procedure[None]:
     """Send a message; inside a workflow, exactly once however often the workflow recovers.
     From a step, the message is sent with the step's checkpoint, if the step succeeds.
     `serialization` is the row marker of the format to write it in (`value_codec`). With an
     `idempotency_key`, a message is delivered at most once per destination and key, wherever
-    it is sent from (see `sending`)."""
+    it is sent from (see `sending`). With `to_forks`, a copy also goes to every workflow
+    forked from the destination, recursively (`fork_fanout`); inside a workflow the forks
+    are found when the operation first runs and a replay sends nothing again."""
     key = check_idempotency_key(idempotency_key)
     frame = current_step()
     if frame is not None and current_workflow() is not None:
         yield from _send_from_step(
-            recorder, frame, destination_id, message, topic, serialization, key
+            recorder, frame, destination_id, message, topic, serialization, key, to_forks
         )
         return
     context = in_workflow_body()
     if context is None:
         yield from send_from_outside(
-            recorder, destination_id, message, topic, serialization, idempotency_key=key
+            recorder, destination_id, message, topic, serialization, key, to_forks
         )
         return
     check_workflow_id(destination_id, "the destination of DBOS.send")
@@ -237,13 +241,15 @@ def send_procedure(
     )
     topic_name = topic_key(topic)
 
-    def run(function_ids: list[int]) -> Produced:
+    def run(function_ids: list[int]) -> Procedure[Produced]:
         function_id = function_ids[0]
         # The message ID is the operation's identity: a replayed send cannot store it twice.
         message_id = f"{context.workflow_id}:{function_id}"
         # Taken here, where this operation's own span (if traced) is the active one.
         carrier = message_trace_carrier()
-        sent = Message(message_id, destination_id, topic_name, text, now_ms(), key, carrier)
+        sent = (Message(message_id, destination_id, topic_name, text, now_ms(), key, carrier),)
+        if to_forks:
+            sent = yield Blocking(with_fork_copies, (recorder.storage, sent))
         record = recorder.plain_record(context, function_id, SEND_NAME)
         return Produced(record, functools.partial(_send_or_record_failure, recorder, sent))
 
@@ -251,12 +257,17 @@ def send_procedure(
     recorder.replay_result(stored)  # a recorded failure is raised again
 
 
-def _send_or_record_failure(recorder: Recorder, sent: Message, record: StepRecord) -> StepAck:
-    """Send `sent` with the checkpoint `record`; if its destination does not exist, record
-    that error as the operation's outcome instead (as DBOS Transact 3.4 does), then raise it,
-    so a replay or a fork raises it again rather than sending to a workflow created since."""
+def _send_or_record_failure(
+    recorder: Recorder, sent: tuple[Message, ...], record: StepRecord
+) -> StepAck:
+    """Send `sent` (a message and its copies for forks) with the checkpoint `record`; if the
+    destination does not exist, record that error as the operation's outcome instead (as DBOS
+    Transact 3.4 does), then raise it, so a replay or a fork raises it again rather than
+    sending to a workflow created since."""
     try:
-        return recorder.storage.send(sent, record)
+        if len(sent) == 1:
+            return recorder.storage.send(sent[0], record)
+        return recorder.storage.send_many(sent, record)
     except DBOSNonExistentWorkflowError as exc:
         error = recorder.codec.encode_error(exc)
         recorder.storage.record_step(replace(record, output=None, error=error))
@@ -271,9 +282,11 @@ def _send_from_step(
     topic: str | None,
     serialization: str | None,
     key: str | None,
+    to_forks: bool = False,
 ) -> Procedure[None]:
-    """Queue a message on the running step's attempt. The destination is checked now, so a
-    wrong ID fails in the step body, where the caller can handle it."""
+    """Queue a message (and with `to_forks` its copies for the destination's forks, found
+    now) on the running step's attempt. The destination is checked now, so a wrong ID fails
+    in the step body, where the caller can handle it."""
     context = current_workflow()
     assert context is not None
     text = value_codec(recorder, serialization).encode_value(message)
@@ -283,9 +296,10 @@ def _send_from_step(
     # Unique per step and position; a retried attempt reuses it, but only one commits.
     message_id = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
     carrier = message_trace_carrier()
-    frame.writes.append(
-        Message(message_id, destination_id, topic_key(topic), text, now_ms(), key, carrier)
-    )
+    sent = (Message(message_id, destination_id, topic_key(topic), text, now_ms(), key, carrier),)
+    if to_forks:
+        sent = yield Blocking(with_fork_copies, (recorder.storage, sent))
+    frame.writes.extend(sent)
 
 
 def send_from_outside(
@@ -295,9 +309,11 @@ def send_from_outside(
     topic: str | None,
     serialization: str | None = None,
     idempotency_key: str | None = None,
+    to_forks: bool = False,
 ) -> Procedure[None]:
     """Send a message from outside any workflow: one write, in the format `serialization`
-    marks (None: the configured one)."""
+    marks (None: the configured one); with `to_forks`, also to the destination's forks (one
+    read to find them first)."""
     check_workflow_id(destination_id, "the destination of a message")
     key = check_idempotency_key(idempotency_key)
     text = codec_for(host.codec, serialization).encode_value(
@@ -307,7 +323,11 @@ def send_from_outside(
     sent = Message(
         str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key, carrier
     )
-    yield Blocking(host.storage.send, (sent,))
+    if not to_forks:
+        yield Blocking(host.storage.send, (sent,))
+        return
+    copies = yield Blocking(with_fork_copies, (host.storage, (sent,)))
+    yield Blocking(host.storage.send_many, (copies,))
 
 
 def recv_procedure(recorder: Recorder, topic: str | None, timeout_s: float) -> Procedure[Any]:

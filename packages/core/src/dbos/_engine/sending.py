@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.ids import check_text, check_workflow_id
+from .._base.portable import codec_for
 from ..storage._records import Message
 from .context import current_step, current_workflow, in_workflow_body, message_trace_carrier
 from .effects import Blocking, Procedure
+from .fork_fanout import with_fork_copies
 from .operations import Produced, Recorder, recorded_operation
 from .outcome import now_ms
 
 if TYPE_CHECKING:
+    from .._base.serialization import Codec
     from .messaging import MessagingHost
 
 SEND_BULK_NAME = "DBOS.send_bulk"
@@ -40,12 +43,15 @@ class SendMessage:
         topic: The topic `DBOS.recv` takes it from (None: the default topic).
         idempotency_key: Optional; a message whose key was sent to the same destination
             before is not delivered again (see `DBOS.send`).
+        shard_key: DBOS Transact 3.4's shard of the destination; only None is accepted here
+            (there is no sharding: `send_bulk` raises `DBOSException` for any other value).
     """
 
     destination_id: str
     message: Any
     topic: str | None = None
     idempotency_key: str | None = None
+    shard_key: str | None = None
 
 
 def check_idempotency_key(key: object) -> str | None:
@@ -74,6 +80,11 @@ def check_messages(messages: object) -> list[SendMessage]:
     for message in messages:
         if not isinstance(message, SendMessage):
             raise DBOSException(f"send_bulk takes SendMessage items, got {message!r}")
+        if message.shard_key is not None:
+            raise DBOSException(
+                "send_bulk: a SendMessage's shard_key is not supported (there is no "
+                f"sharding), got {message.shard_key!r}"
+            )
     keys = Counter(m.idempotency_key for m in messages if m.idempotency_key is not None)
     repeated = sorted(str(key) for key, count in keys.items() if count > 1)
     if repeated:
@@ -82,10 +93,10 @@ def check_messages(messages: object) -> list[SendMessage]:
 
 
 def encode_messages(
-    host: MessagingHost, messages: list[SendMessage], message_ids: Sequence[str]
+    codec: Codec, messages: list[SendMessage], message_ids: Sequence[str]
 ) -> tuple[Message, ...]:
-    """The stored form of checked `messages` (with these IDs), each with the trace context
-    active now (`message_trace_carrier`).
+    """The stored form of checked `messages` (with these IDs), written with `codec`, each
+    with the trace context active now (`message_trace_carrier`).
 
     Raises:
         DBOSException: a bad destination, topic, key, or a message the codec cannot store.
@@ -97,7 +108,7 @@ def encode_messages(
     carrier = message_trace_carrier()
     for message, message_id in zip(messages, message_ids, strict=True):
         destination = check_workflow_id(message.destination_id, "the destination of a message")
-        text = host.codec.encode_value(message.message, f"the message to workflow {destination!r}")
+        text = codec.encode_value(message.message, f"the message to workflow {destination!r}")
         key = check_idempotency_key(message.idempotency_key)
         stored.append(
             Message(message_id, destination, topic_key(message.topic), text, created, key, carrier)
@@ -105,15 +116,23 @@ def encode_messages(
     return tuple(stored)
 
 
-def send_bulk_procedure(recorder: Recorder, messages: list[SendMessage]) -> Procedure[None]:
+def send_bulk_procedure(
+    recorder: Recorder,
+    messages: list[SendMessage],
+    serialization: str | None = None,
+    to_forks: bool = False,
+) -> Procedure[None]:
     """Send `messages` in one transaction: in a workflow body as one recorded operation (sent
     exactly once however often the workflow recovers), from a step with the step's
-    checkpoint, elsewhere as one write.
+    checkpoint, elsewhere as one write. `serialization` and `to_forks` as for
+    `messaging.send_procedure` (the forks are found when the operation first runs).
 
     Raises:
         DBOSNonExistentWorkflowError: a destination does not exist (nothing is sent).
         DBOSException: bad input (see `check_messages`, `encode_messages`).
     """
+    from .messaging import value_codec
+
     messages = check_messages(messages)
     frame = current_step()
     if frame is not None and current_workflow() is not None:
@@ -121,33 +140,45 @@ def send_bulk_procedure(recorder: Recorder, messages: list[SendMessage]) -> Proc
         assert context is not None
         base = f"{context.workflow_id}:{frame.function_id}:{len(frame.writes)}"
         ids = [f"{base}:{i}" for i in range(len(messages))]
-        stored = encode_messages(recorder, messages, ids)
+        stored = encode_messages(value_codec(recorder, serialization), messages, ids)
         for destination_id in dict.fromkeys(m.destination_id for m in stored):
             row = yield Blocking(recorder.storage.get_workflow, (destination_id,))
             if row is None:
                 raise DBOSNonExistentWorkflowError(destination_id)
+        if to_forks:
+            stored = yield Blocking(with_fork_copies, (recorder.storage, stored))
         frame.writes.extend(stored)
         return
     body = in_workflow_body()
     if body is None:
-        yield from send_bulk_from_outside(recorder, messages)
+        yield from send_bulk_from_outside(recorder, messages, serialization, to_forks)
         return
     workflow = body
 
-    def run(function_ids: list[int]) -> Produced:
+    def run(function_ids: list[int]) -> Procedure[Produced]:
         function_id = function_ids[0]
         # The IDs are the operation's identity: a replayed send cannot store them twice.
         ids = [f"{workflow.workflow_id}:{function_id}:{i}" for i in range(len(messages))]
-        stored = encode_messages(recorder, messages, ids)
+        stored = encode_messages(value_codec(recorder, serialization), messages, ids)
+        if to_forks:
+            stored = yield Blocking(with_fork_copies, (recorder.storage, stored))
         record = recorder.plain_record(workflow, function_id, SEND_BULK_NAME)
         return Produced(record, functools.partial(recorder.storage.send_many, stored))
 
     yield from recorded_operation(workflow, SEND_BULK_NAME, run)
 
 
-def send_bulk_from_outside(host: MessagingHost, messages: list[SendMessage]) -> Procedure[None]:
-    """`send_bulk` outside any workflow: one write."""
+def send_bulk_from_outside(
+    host: MessagingHost,
+    messages: list[SendMessage],
+    serialization: str | None = None,
+    to_forks: bool = False,
+) -> Procedure[None]:
+    """`send_bulk` outside any workflow: one write (with `to_forks`, one read before it to
+    find the forks), in the format `serialization` marks (None: the configured one)."""
     messages = check_messages(messages)
     ids = [str(uuid.uuid4()) for _ in messages]
-    stored = encode_messages(host, messages, ids)
+    stored = encode_messages(codec_for(host.codec, serialization), messages, ids)
+    if to_forks:
+        stored = yield Blocking(with_fork_copies, (host.storage, stored))
     yield Blocking(host.storage.send_many, (stored,))

@@ -22,6 +22,7 @@ from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.portable import WorkflowSerializationFormat, serialization_for
 from .._engine.attributes import check_update, write_attributes
 from .._engine.effects import Procedure, run_async, run_sync
+from .._engine.fork_fanout import check_send_to_forks
 from .._engine.messaging import MessagingHost, check_timeout
 from .._engine.recorded_management import (
     LIST_QUEUED_NAME,
@@ -114,10 +115,13 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         topic: str | None,
         serialization: str | None,
         idempotency_key: str | None,
+        to_forks: bool,
     ) -> Procedure[None]:
         raise NotImplementedError
 
-    def _facade_send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+    def _facade_send_bulk(
+        self, messages: list[SendMessage], serialization: str | None, to_forks: bool
+    ) -> Procedure[None]:
         raise NotImplementedError
 
     def _facade_get_event(self, workflow_id: str, key: str, timeout_s: float) -> Procedure[Any]:
@@ -539,6 +543,8 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         *,
         serialization_type: WorkflowSerializationFormat | None = None,
         idempotency_key: str | None = None,
+        send_to_forks: bool = False,
+        shard_key: str | None = None,
     ) -> Procedure[None]:
         """Send `message` to the workflow `destination_id`, under `topic` (optional).
 
@@ -552,39 +558,71 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         after a crash, and also after the first copy was received (the key is remembered
         until the destination workflow is deleted).
 
+        With ``send_to_forks=True`` (DBOS Transact 3.4) a copy also goes to every workflow
+        forked from `destination_id`, recursively (forks of forks), that exists when the
+        message is sent; each copy is delivered as the original is (same topic and key). In
+        a workflow the forks are found when the send first runs; a replay sends nothing.
+
         Raises:
             DBOSNonExistentWorkflowError: there is no such workflow.
             DBOSSerializationError: the message cannot be stored in that format, or
                 `serialization_type` is not a `WorkflowSerializationFormat`.
-            DBOSException: an `idempotency_key` that is not a non-empty string.
+            DBOSException: an `idempotency_key` that is not a non-empty string, a
+                `send_to_forks` that is not a bool, or a `shard_key` (DBOS Transact 3.4's
+                sharding: only None is accepted, there is no sharding).
         """
+        check_no_shard_key(shard_key, f"{self._facade_label}.send")
+        to_forks = check_send_to_forks(send_to_forks, f"{self._facade_label}.send")
         serialization = serialization_for(serialization_type)
-        return self._facade_send(destination_id, message, topic, serialization, idempotency_key)
+        return self._facade_send(
+            destination_id, message, topic, serialization, idempotency_key, to_forks
+        )
 
     send = _sync_form(_send)
     send_async = _async_form(_send)
 
-    def _send_bulk(self, messages: list[SendMessage]) -> Procedure[None]:
+    def _send_bulk(
+        self,
+        messages: list[SendMessage],
+        *,
+        serialization_type: WorkflowSerializationFormat | None = None,
+        send_to_forks: bool = False,
+    ) -> Procedure[None]:
         """Send several messages (`SendMessage`: destination, message, topic, idempotency key)
         in one transaction and one round trip (DBOS Transact 3.4). Each is delivered as `send`
         delivers it (a message whose idempotency key its destination has seen is skipped);
         from a workflow (`DBOS` only) the whole send is one recorded operation
         (``DBOS.send_bulk``), done exactly once. An empty list sends nothing.
+        `serialization_type` and `send_to_forks` mean what they mean for `send`, for every
+        message (with forks: the forks are read first, then all copies written at once).
 
         Raises:
             DBOSNonExistentWorkflowError: a destination does not exist (nothing is sent).
+            DBOSSerializationError: a message cannot be stored in that format.
             DBOSException: not a list of `SendMessage`; an idempotency key given twice in one
-                call (as DBOS Transact refuses it); a bad destination, topic or key.
+                call (as DBOS Transact refuses it); a bad destination, topic or key; a
+                `SendMessage.shard_key` (only None); a `send_to_forks` that is not a bool.
         """
-        return self._facade_send_bulk(messages)
+        to_forks = check_send_to_forks(send_to_forks, f"{self._facade_label}.send_bulk")
+        serialization = serialization_for(serialization_type)
+        return self._facade_send_bulk(messages, serialization, to_forks)
 
     send_bulk = _sync_form(_send_bulk)
     send_bulk_async = _async_form(_send_bulk)
 
-    def _get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Procedure[Any]:
+    def _get_event(
+        self,
+        workflow_id: str,
+        key: str,
+        timeout_seconds: float = 60,
+        *,
+        shard_key: str | None = None,
+    ) -> Procedure[Any]:
         """The value workflow `workflow_id` set under `key`, waiting up to `timeout_seconds`
         for it to be set (None if it was not). Holds no connection while waiting; inside a
-        workflow (`DBOS` only) the value read is checkpointed."""
+        workflow (`DBOS` only) the value read is checkpointed. `shard_key` (DBOS Transact
+        3.4's sharding) is accepted only as None (`DBOSException` otherwise)."""
+        check_no_shard_key(shard_key, f"{self._facade_label}.get_event")
         timeout = check_timeout(f"{self._facade_label}.get_event", timeout_seconds)
         return self._facade_get_event(workflow_id, key, timeout)
 
@@ -599,6 +637,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         offset: int = 0,
         polling_interval_sec: float | None = None,
         timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> Generator[Any, None, None]:
         """Yield the values of workflow `workflow_id`'s stream `key` from position `offset`
         (0: the start) as they are written, until the stream is closed or the workflow ends.
@@ -616,7 +655,9 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
             DBOSStreamTimeoutError: no value came within `timeout_seconds`.
             ValueError: a negative `offset` or `timeout_seconds`, a `polling_interval_sec`
                 under 0.001 (as DBOS Transact raises).
+            DBOSException: a `shard_key` (DBOS Transact 3.4's sharding; only None).
         """
+        check_no_shard_key(shard_key, f"{self._facade_label}.read_stream")
         host, recorder = self._facade_messaging_host(), self._facade_recorder()
         cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
         while True:
@@ -633,9 +674,11 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         offset: int = 0,
         polling_interval_sec: float | None = None,
         timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         """`read_stream` for async code: an async generator (``async for value in ...``) that
         waits without blocking the event loop."""
+        check_no_shard_key(shard_key, f"{self._facade_label}.read_stream_async")
         host, recorder = self._facade_messaging_host(), self._facade_recorder()
         cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
         while True:
@@ -653,6 +696,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         *,
         polling_interval_sec: float | None = None,
         timeout_seconds: float | None = None,
+        shard_key: str | None = None,
     ) -> Procedure[Any]:
         """The one value at position `offset` of workflow `workflow_id`'s stream `key`,
         waiting for it to be written (DBOS Transact 3.4). Waits as `read_stream` does; in a
@@ -665,7 +709,9 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
                 `timeout_seconds` attribute is then None).
             DBOSNonExistentWorkflowError: there is no workflow `workflow_id`.
             ValueError: as `read_stream`.
+            DBOSException: a `shard_key` (only None).
         """
+        check_no_shard_key(shard_key, f"{self._facade_label}.read_stream_offset")
         cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
         host, recorder = self._facade_messaging_host(), self._facade_recorder()
         return read_stream_offset_procedure(host, recorder, cursor)
