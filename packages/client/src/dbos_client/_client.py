@@ -87,6 +87,10 @@ def open_storage(
     return ResilientStorage(storage, Hooks(plugin_manager()), retry_timeout_s).as_storage()
 
 
+#: The workflow ID `check_connection` reads (any ID would do: the read is the check).
+_CONNECTION_PROBE_ID = "dbos-check-connection"
+
+
 class DBOSClient(ClientSchedules):
     """Enqueue, inspect and manage an app's workflows from outside the app.
 
@@ -317,6 +321,20 @@ class DBOSClient(ClientSchedules):
                 application_name=application_name,
             )
         )
+
+    def check_connection(self) -> None:
+        """Check that the client reaches its system database: one read through its
+        connections, now (DBOS Transact 3.4). Returns None when it does.
+
+        Raises:
+            DBOSConnectionError: the database cannot be reached (the message says why).
+            DBOSStorageError: the read failed otherwise, or the client was destroyed.
+        """
+        self._storage.get_workflow(_CONNECTION_PROBE_ID)
+
+    async def check_connection_async(self) -> None:
+        """`check_connection` for async code (the read does not block the event loop)."""
+        await asyncio.to_thread(self.check_connection)
 
     def destroy(self) -> None:
         """Close the client's connections. Idempotent."""

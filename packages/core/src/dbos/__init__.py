@@ -56,6 +56,7 @@ from ._config import DBOSConfig
 from ._context import (
     DBOSContextSetAuth,
     PropagateOtelContext,
+    SetShardKey,
     SetWorkflowAttributes,
     SetWorkflowID,
     SetWorkflowTimeout,
@@ -69,7 +70,7 @@ from ._engine.starting import DuplicationPolicy, WorkflowIDReusePolicy
 from ._queue import Queue, SetEnqueueOptions
 from ._validation import make_pydantic_args_validator, pydantic_args_validator
 from .management._handle import WorkflowHandle, WorkflowHandleAsync
-from .management._management import EnqueueOptions
+from .management._management import EnqueueOptions, StepInfo
 from .management._schedules import ClientScheduleInput, WorkflowSchedule
 from .management._status import WorkflowStatus
 from .management._versions import VersionInfo
@@ -139,9 +140,11 @@ __all__ = [
     "Serializer",
     "SetEnqueueOptions",
     "PropagateOtelContext",
+    "SetShardKey",
     "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",
+    "StepInfo",
     "StepOptions",
     "StepReservation",
     "StepStatus",

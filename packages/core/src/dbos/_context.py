@@ -1,6 +1,6 @@
 """The context managers users wrap around starts: `SetWorkflowID`, `SetWorkflowTimeout`,
-`SetWorkflowAttributes`, `DBOSContextSetAuth`, and `ContextSetting`, the base they share with
-`SetEnqueueOptions`.
+`SetWorkflowAttributes`, `SetShardKey`, `DBOSContextSetAuth`, and `ContextSetting`, the
+base they share with `SetEnqueueOptions`.
 They only set the engine's context variables (`dbos._engine.context`); the engine reads them
 when a workflow starts."""
 
@@ -15,6 +15,7 @@ from ._base.ids import check_workflow_id
 from ._engine.context import (
     NEXT_ATTRIBUTES,
     NEXT_REUSE_POLICY,
+    NEXT_SHARD_KEY,
     NEXT_TIMEOUT_S,
     NEXT_TRACE_CARRIER,
     NEXT_WORKFLOW_ID,
@@ -184,6 +185,25 @@ class SetWorkflowAttributes(ContextSetting[str | None]):
     def __init__(self, attributes: dict[str, Any] | None) -> None:
         super().__init__(encode_attributes(attributes, "SetWorkflowAttributes"))
         self.attributes = attributes
+
+
+class SetShardKey(ContextSetting[str]):
+    """DBOS Transact 3.4's shard key for the workflows started, enqueued or called in this
+    block, which routes them to one shard of a sharded system database. This library has
+    one system database (no sharding): the block may be entered, but a workflow started in
+    it is refused with a `DBOSException` naming the key, before anything is stored.
+
+    Raises:
+        DBOSException: `shard_key` is not a non-empty string (3.4: `ValueError`).
+    """
+
+    _variable = NEXT_SHARD_KEY
+
+    def __init__(self, shard_key: str) -> None:
+        if not isinstance(shard_key, str) or not shard_key:
+            raise DBOSException(f"SetShardKey needs a non-empty string, got {shard_key!r}")
+        super().__init__(shard_key)
+        self.shard_key = shard_key
 
 
 class DBOSContextSetAuth:

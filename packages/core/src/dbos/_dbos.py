@@ -13,7 +13,6 @@ from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
-    Generic,
     Literal,
     ParamSpec,
     TypeVar,
@@ -29,6 +28,8 @@ from ._api_queues import QueuesAPI
 from ._api_roles import RolesAPI, requirement_for
 from ._api_schedules import SchedulesAPI
 from ._api_steps import ShouldRetry, StepsAPI, check_policy_fits, current_step_status, step_policy
+from ._api_system import ClassProperty as _ClassProperty
+from ._api_system import SystemAPI
 from ._api_waiting import WaitingAPI
 from ._base.errors import (
     DBOSConfigError,
@@ -96,16 +97,6 @@ T = TypeVar("T")
 ScheduledWorkflow = TypeVar("ScheduledWorkflow", bound=Callable[[datetime, datetime], Any])
 
 logger = logging.getLogger("dbos")
-
-
-class _ClassProperty(Generic[T]):
-    """A read-only property on the class itself (``DBOS.workflow_id``)."""
-
-    def __init__(self, getter: Callable[[], T]) -> None:
-        self._getter = getter
-
-    def __get__(self, instance: object, owner: type | None = None) -> T:
-        return self._getter()
 
 
 def _current_workflow_id() -> str | None:
@@ -252,6 +243,7 @@ class DBOS(
     RolesAPI,
     SchedulesAPI,
     StepsAPI,
+    SystemAPI,
     WaitingAPI,
     metaclass=_DBOSType,
 ):

@@ -59,6 +59,7 @@ from ._checkpoints import StepCheckpoints
 from ._claims import claim_in, claim_params
 from ._columns import finished_and_claimed, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
+from ._grants import grant_system_schema
 from ._lean import first, lean_statements
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -235,6 +236,11 @@ class PostgresStorage(
         """Apply pending migrations; returns the names of those applied now."""
         with connect(self._conninfo, self._display_url) as connection:
             return _migrate.migrate(connection, self._schema, self._lock_timeout_s)
+
+    def grant_system_schema(self, role: str) -> None:
+        """Let `role` use the system schema (`DBOS.migrate`'s ``application_role``)."""
+        with self._connection() as connection:
+            grant_system_schema(connection, self._schema, role)
 
     def verify_schema(self) -> list[str]:
         """Pending migrations, without changing anything; raises `DBOSMigrationError` when

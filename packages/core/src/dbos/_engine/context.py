@@ -103,6 +103,9 @@ NEXT_REUSE_POLICY: ContextVar[str | None] = ContextVar("dbos_next_reuse_policy",
 #: workflows started or enqueued in the block. Cleared inside a workflow body, so children do
 #: not inherit them (DBOS semantics).
 NEXT_ATTRIBUTES: ContextVar[str | None] = ContextVar("dbos_next_attributes", default=None)
+#: Set by `SetShardKey` (DBOS Transact 3.4): the shard key of the workflows started in the
+#: block. There is no sharding here, so a start in a block that sets one is refused.
+NEXT_SHARD_KEY: ContextVar[str | None] = ContextVar("dbos_next_shard_key", default=None)
 #: Set by `PropagateOtelContext`: the W3C trace context (``traceparent``, ``tracestate``) that
 #: the workflows started or enqueued in the block store under `TRACE_CARRIER_ATTRIBUTE`, so
 #: that whichever process runs them continues the caller's trace (DBOS Transact 3.4's place).

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .._base.errors import DBOSException
 from ..storage._records import NewWorkflow, WorkflowStatusString
 from .classes import Target
 from .context import (
     NEXT_ATTRIBUTES,
+    NEXT_SHARD_KEY,
     assigned_timeout,
     firing_schedule_id,
     firing_schedule_name,
@@ -193,6 +195,12 @@ def new_workflow_record(
     requires that the identity holds, else the role the caller assumed (DBOS semantics: a
     child inherits it)."""
     workflow_id, registration, inputs, parent, placement, target = start
+    shard_key = NEXT_SHARD_KEY.get()
+    if shard_key is not None:
+        raise DBOSException(
+            f"SetShardKey: shard_key is not supported (there is no sharding), got {shard_key!r}"
+            f"; workflow {workflow_id!r} was not started"
+        )
     serialization = start_serialization(registration, placement)
     identity = current_identity()
     role = pick_role(registration.roles.required(), identity.roles)

@@ -524,11 +524,22 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     get_latest_application_version = _sync_form(_get_latest_application_version)
     get_latest_application_version_async = _async_form(_get_latest_application_version)
 
-    def _set_latest_application_version(self, version_name: str) -> Procedure[None]:
+    def _set_latest_application_version(
+        self, version_name: str, *, application_name: str | None = None
+    ) -> Procedure[None]:
         """Make registered version `version_name` the latest (its timestamp becomes now, or
-        just past the greatest stored one), e.g. to roll back to it. Raises `DBOSException` if
-        no version of that name is registered (DBOS Transact silently changes nothing)."""
-        return set_latest_version(self._facade_management().storage, version_name)
+        just past the greatest stored one), e.g. to roll back to it. With
+        `application_name` (DBOS Transact 3.4), only a version that application registered
+        (or one registered with no name) may be promoted. Ours: None (the default) promotes
+        the version whoever registered it (3.4 acts as the caller's application).
+
+        Raises:
+            DBOSException: no version of that name is registered (DBOS Transact silently
+                changes nothing); it was registered by another application than
+                `application_name`; an empty name.
+        """
+        storage = self._facade_management().storage
+        return set_latest_version(storage, version_name, application_name)
 
     set_latest_application_version = _sync_form(_set_latest_application_version)
     set_latest_application_version_async = _async_form(_set_latest_application_version)

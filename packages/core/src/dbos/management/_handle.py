@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from .._base.errors import DBOSNonExistentWorkflowError
+from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec
 from .._engine.effects import Blocking, Procedure, run_async, run_sync
 from .._engine.recorded_management import GET_STATUS_NAME, recorded_management_call
 from ..storage._records import WorkflowRow
+from ..storage._waiting import RESULT_POLL_S
 from ._recorded_forms import row_form, row_from_form
 from ._status import WorkflowStatus
 
@@ -20,6 +24,28 @@ if TYPE_CHECKING:
     from ..storage._protocol import SystemStorage
 
 R_co = TypeVar("R_co", covariant=True)
+
+
+@contextlib.contextmanager
+def result_polling(polling_interval_sec: object) -> Iterator[None]:
+    """Poll for a result every `polling_interval_sec` seconds in this block (None: the
+    default back-off). Raises `DBOSException` for anything but a number > 0."""
+    if polling_interval_sec is None:
+        yield
+        return
+    if (
+        isinstance(polling_interval_sec, bool)
+        or not isinstance(polling_interval_sec, (int, float))
+        or not 0 < polling_interval_sec < math.inf
+    ):
+        raise DBOSException(
+            f"get_result: polling_interval_sec must be a number > 0, got {polling_interval_sec!r}"
+        )
+    token = RESULT_POLL_S.set(float(polling_interval_sec))
+    try:
+        yield
+    finally:
+        RESULT_POLL_S.reset(token)
 
 
 class HandleSource(Protocol):
@@ -84,19 +110,28 @@ class _Handle:
 class WorkflowHandle(_Handle, Generic[R_co]):
     """A reference to a workflow execution, for waiting on its result from sync code."""
 
-    def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
+    def get_result(
+        self, *, timeout_seconds: float | None = None, polling_interval_sec: float | None = None
+    ) -> R_co:
         """Wait for the workflow to finish; return its result or raise its error. From a
         workflow's body, the wait is one of its recorded operations (``DBOS.getResult``, as in
         DBOS Transact 3.4): a replay returns the recorded result without waiting.
 
+        `polling_interval_sec` (DBOS Transact 3.4): seconds between two reads of the database
+        while waiting for a workflow that runs elsewhere (None, ours: start at 5 ms and back
+        off to 100 ms). A finish in this process (or, on Postgres, one the database notifies)
+        ends the wait at once whatever the interval.
+
         Raises:
             TimeoutError: `timeout_seconds` passed first (the workflow keeps running).
+            DBOSException: a `polling_interval_sec` that is not a number > 0.
         """
-        outcome = run_sync(
-            self._engine.wait(
-                self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+        with result_polling(polling_interval_sec):
+            outcome = run_sync(
+                self._engine.wait(
+                    self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+                )
             )
-        )
         result: R_co = outcome.unwrap()
         return result
 
@@ -115,13 +150,16 @@ class WorkflowHandle(_Handle, Generic[R_co]):
 class WorkflowHandleAsync(_Handle, Generic[R_co]):
     """A reference to a workflow execution, for awaiting its result from async code."""
 
-    async def get_result(self, *, timeout_seconds: float | None = None) -> R_co:
+    async def get_result(
+        self, *, timeout_seconds: float | None = None, polling_interval_sec: float | None = None
+    ) -> R_co:
         """Await the workflow's result (see `WorkflowHandle.get_result`)."""
-        outcome = await run_async(
-            self._engine.wait(
-                self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+        with result_polling(polling_interval_sec):
+            outcome = await run_async(
+                self._engine.wait(
+                    self._workflow_id, self._active, timeout_seconds, stored_form=self._stored_form
+                )
             )
-        )
         result: R_co = outcome.unwrap()
         return result
 

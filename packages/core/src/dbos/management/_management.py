@@ -66,13 +66,16 @@ class StepInfo(TypedDict):
     as in DBOS Transact) has its wake-up time, in epoch seconds, as `output`; its
     `completed_at_epoch_ms` is when the wait ended (the wake-up time, or earlier when the
     awaited message or event came first) and None while it is still waiting (ours: the
-    checkpoint time would show every wait as taking no time)."""
+    checkpoint time would show every wait as taking no time). `child_shard_key` is DBOS
+    Transact 3.4's shard of the child workflow: always None here (no sharding). Exported
+    as `dbos.StepInfo`, 3.4's name."""
 
     function_id: int
     function_name: str
     output: Any
     error: BaseException | None
     child_workflow_id: str | None
+    child_shard_key: str | None
     started_at_epoch_ms: int | None
     completed_at_epoch_ms: int | None
 
@@ -143,6 +146,7 @@ def step_info(codec: Codec, step: StepRow) -> StepInfo:
         output=None if step.error is not None else codec.decode_value(step.output),
         error=None if step.error is None else codec.decode_error(step.error),
         child_workflow_id=step.child_workflow_id,
+        child_shard_key=None,
         started_at_epoch_ms=step.started_at_ms,
         completed_at_epoch_ms=step.completed_at_ms,
     )

@@ -59,9 +59,28 @@ def latest_version(storage: SystemStorage) -> Procedure[VersionInfo]:
     return versions[0]
 
 
-def set_latest_version(storage: SystemStorage, version_name: object) -> Procedure[None]:
+def set_latest_version(
+    storage: SystemStorage, version_name: object, application_name: object = None
+) -> Procedure[None]:
+    """Promote `version_name`; with `application_name`, only if that application (or none)
+    registered it (DBOS Transact 3.4: version names are global, and promoting another
+    application's version raises)."""
     if not isinstance(version_name, str) or not version_name:
         raise DBOSException(f"a version name must be a non-empty string, got {version_name!r}")
+    if application_name is not None:
+        if not isinstance(application_name, str) or not application_name:
+            raise DBOSException(
+                f"an application_name must be a non-empty string or None, got {application_name!r}"
+            )
+        versions: list[ApplicationVersion] = yield Blocking(storage.list_application_versions, ())
+        for version in versions:
+            owner = version.application_name
+            if version.version_name == version_name and owner not in (None, application_name):
+                raise DBOSException(
+                    f"application version {version_name!r} was registered by application "
+                    f"{owner!r}, not {application_name!r} (version names are global); "
+                    "nothing was changed"
+                )
     promoted: ApplicationVersion | None = yield Blocking(
         storage.set_latest_application_version, (version_name, now_ms())
     )

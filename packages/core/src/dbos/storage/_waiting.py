@@ -13,12 +13,16 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from ._records import Wakeup, WorkflowRow
 
 POLL_START_S = 0.005
 POLL_MAX_S = 0.1
+#: Set by a handle's ``get_result(polling_interval_sec=...)`` around its wait: the gap
+#: between two reads of `wait_until_terminal`, in seconds (None: back off up to its max).
+RESULT_POLL_S: ContextVar[float | None] = ContextVar("dbos_result_poll_s", default=None)
 
 
 class FinishSignal:
@@ -55,9 +59,14 @@ def wait_until_terminal(
     timeout_s: float | None,
     max_poll_s: float = POLL_MAX_S,
 ) -> WorkflowRow | None:
-    """Poll `read_row` until the workflow is terminal (its row) or `timeout_s` passes (None)."""
+    """Poll `read_row` until the workflow is terminal (its row) or `timeout_s` passes (None).
+    Under `RESULT_POLL_S` the reads are that many seconds apart (a finish signalled in this
+    process still wakes the wait at once)."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    interval = POLL_START_S
+    chosen = RESULT_POLL_S.get()
+    if chosen is not None:
+        max_poll_s = chosen
+    interval = min(POLL_START_S, max_poll_s) if chosen is None else chosen
     while True:
         generation = signal.generation
         row = read_row(workflow_id)
