@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import threading
 import time
@@ -20,17 +21,20 @@ import pytest
 from dbos import (
     DBOS,
     DBOSException,
+    DBOSSerializationError,
     SendMessage,
     SetShardKey,
     SetWorkflowID,
     StepInfo,
     SystemStorage,
+    WorkflowSerializationFormat,
     WorkflowStatusString,
 )
 from dbos_client import DBOSClient
 from dbos_testing import storage_for_url
 
 Launch = Callable[..., None]
+PORTABLE = WorkflowSerializationFormat.PORTABLE
 
 
 @DBOS.workflow()
@@ -289,3 +293,35 @@ def test_migrate_creates_a_new_sqlite_file(launch: Launch, tmp_path: Path) -> No
         WorkflowStatusString.PENDING.value,
         WorkflowStatusString.SUCCESS.value,
     )
+
+
+def test_send_bulk_takes_a_serialization_type(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    @DBOS.workflow()
+    def receive_four() -> list[Any]:
+        return [DBOS.recv("t", timeout_seconds=10) for _ in range(4)]
+
+    @DBOS.workflow()
+    def bulk_sender() -> None:
+        DBOS.send_bulk(
+            [SendMessage("rx", {"at": dt.date(2031, 2, 5)}, "t")], serialization_type=PORTABLE
+        )
+
+    launch()
+    with SetWorkflowID("rx"):
+        rx = DBOS.start_workflow(receive_four)
+    day = dt.date(2031, 2, 4)
+    DBOS.send_bulk([SendMessage("rx", {"at": day}, "t")], serialization_type=PORTABLE)
+    DBOS.send_bulk([SendMessage("rx", {"at": day}, "t")])  # the configured format
+    with DBOSClient(dbos_system_database_url) as client:
+        client.send_bulk([SendMessage("rx", {"at": day}, "t")], serialization_type=PORTABLE)
+        with pytest.raises(DBOSSerializationError):
+            client.send_bulk([SendMessage("rx", 1, "t")], serialization_type="yaml")  # type: ignore[arg-type]
+    DBOS.start_workflow(bulk_sender).get_result()
+    assert rx.get_result() == [
+        {"at": "2031-02-04"},
+        {"at": day},
+        {"at": "2031-02-04"},
+        {"at": "2031-02-05"},
+    ]
