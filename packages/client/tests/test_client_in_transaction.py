@@ -349,14 +349,49 @@ def test_send_refusals_and_keys_are_as_send_has_them(
             client.send_bulk_in_transaction(
                 conn, [], serialization_type=WorkflowSerializationFormat.DEFAULT
             )
-            with pytest.raises(DBOSException, match="send_to_forks"):
-                client.send_in_transaction(conn, first.workflow_id, 1, send_to_forks=True)
+            with pytest.raises(DBOSException, match="send_to_forks must be True or False"):
+                client.send_in_transaction(conn, first.workflow_id, 1, send_to_forks="yes")  # type: ignore[arg-type]
+            with pytest.raises(DBOSException, match="SendMessage's shard_key"):
+                client.send_bulk_in_transaction(conn, [SendMessage("w", 1, None, None, "s")])
             with pytest.raises(DBOSException, match="shard_key"):
                 client.send_in_transaction(conn, first.workflow_id, 1, shard_key="s")
             with pytest.raises(DBOSException, match="serialization_type"):
                 client.send_bulk_in_transaction(
                     conn, [], serialization_type=WorkflowSerializationFormat.NATIVE
                 )
+
+
+def test_send_to_forks_in_the_callers_transaction(
+    launch: Launch, dbos_system_database_url: str, app_engine: sa.Engine
+) -> None:
+    """DBOS Transact 3.4's send_to_forks=True: the forks are read in the caller's
+    transaction, and the copies commit or roll back with it."""
+
+    @DBOS.workflow()
+    def mailbox(count: int) -> list[Any]:
+        return [DBOS.recv("mail", timeout_seconds=1) for _ in range(count)]
+
+    launch()
+    original = DBOS.start_workflow(mailbox, 3)
+    fork = DBOS.fork_workflow(original.workflow_id, 1)
+    fork_of_fork = DBOS.fork_workflow(fork.workflow_id, 1)
+    with DBOSClient(dbos_system_database_url) as client:
+        with pytest.raises(RuntimeError), app_engine.begin() as conn:
+            client.send_in_transaction(
+                conn, original.workflow_id, "lost", "mail", send_to_forks=True
+            )
+            raise RuntimeError("roll back")
+        with app_engine.begin() as conn:
+            client.send_in_transaction(
+                conn, original.workflow_id, "a", "mail", "key-a", send_to_forks=True
+            )
+            client.send_bulk_in_transaction(
+                conn, [SendMessage(fork.workflow_id, "b", "mail")], send_to_forks=True
+            )
+            client.send_in_transaction(conn, original.workflow_id, "c", "mail")
+    assert original.get_result() == ["a", "c", None]
+    assert fork.get_result() == ["a", "b", None]
+    assert fork_of_fork.get_result() == ["a", "b", None]
 
 
 def test_a_connection_to_another_database_is_named(

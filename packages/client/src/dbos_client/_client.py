@@ -453,20 +453,27 @@ class DBOSClient(ClientSchedules):
         never if it rolls back. The message is written as portable JSON. With an
         `idempotency_key` it is delivered once per destination and key, as `DBOS.send`.
         DBOS Transact 3.4's keywords are accepted with the values this library supports:
-        `serialization_type` None, DEFAULT or PORTABLE, `send_to_forks=False`, no
-        `shard_key`.
+        `serialization_type` None, DEFAULT or PORTABLE, no `shard_key`. With
+        ``send_to_forks=True`` a copy also goes to every workflow forked from the
+        destination, recursively, as the caller's transaction sees them (DBOS Transact 3.4).
 
         Raises:
             DBOSException: a message that is not JSON, an empty topic or key, another
-                `serialization_type`, `send_to_forks=True`, a `shard_key`, or a connection
-                that is not Postgres (before any statement).
+                `serialization_type`, a `send_to_forks` that is not a bool, a `shard_key`, or
+                a connection that is not Postgres (before any statement).
             DBOSNonExistentWorkflowError: no workflow `destination_id` (the caller's
                 transaction is then aborted).
         """
         check_format(serialization_type, "send_in_transaction")
-        check_send_options("send_in_transaction", send_to_forks, shard_key)
+        to_forks = check_send_options("send_in_transaction", send_to_forks, shard_key)
         send_in(
-            conn_or_session, self._system_schema, destination_id, message, topic, idempotency_key
+            conn_or_session,
+            self._system_schema,
+            destination_id,
+            message,
+            topic,
+            idempotency_key,
+            to_forks,
         )
 
     def send_bulk_in_transaction(
@@ -485,14 +492,15 @@ class DBOSClient(ClientSchedules):
         Raises:
             DBOSException: `messages` is not a list of `SendMessage`, one idempotency key
                 given twice, a message that is not JSON, a bad destination ID, another
-                `serialization_type`, `send_to_forks=True`, or a connection that is not
-                Postgres (before any statement).
+                `serialization_type`, a `send_to_forks` that is not a bool, a
+                `SendMessage.shard_key`, or a connection that is not Postgres (before any
+                statement). With ``send_to_forks=True``, as `send_in_transaction`.
             DBOSNonExistentWorkflowError: a destination that does not exist (the caller's
                 transaction is then aborted).
         """
         check_format(serialization_type, "send_bulk_in_transaction")
-        check_send_options("send_bulk_in_transaction", send_to_forks, None)
-        send_bulk_in(conn_or_session, self._system_schema, messages)
+        to_forks = check_send_options("send_bulk_in_transaction", send_to_forks, None)
+        send_bulk_in(conn_or_session, self._system_schema, messages, to_forks)
 
     async def enqueue_async(
         self, options: EnqueueOptions, *args: Any, **kwargs: Any

@@ -73,15 +73,37 @@ def check_format(fmt: object, where: str) -> None:
         )
 
 
-def check_send_options(where: str, send_to_forks: object, shard_key: object) -> None:
-    """Raises `DBOSException` for DBOS Transact 3.4's send options this library does not have:
-    `send_to_forks=True` or a `shard_key`."""
-    if send_to_forks:
-        raise DBOSException(
-            f"{where}: send_to_forks=True is not supported (a message goes to its destination only)"
-        )
+def check_send_options(where: str, send_to_forks: object, shard_key: object) -> bool:
+    """`send_to_forks`, checked, after refusing a `shard_key` (DBOS Transact 3.4's sharding,
+    which this library does not have).
+
+    Raises:
+        DBOSException: a `send_to_forks` that is not a bool, or a `shard_key`.
+    """
+    if not isinstance(send_to_forks, bool):
+        raise DBOSException(f"{where}: send_to_forks must be True or False, got {send_to_forks!r}")
     if shard_key is not None:
         raise DBOSException(f"{where}: shard_key is not supported (there is no sharding)")
+    return send_to_forks
+
+
+def _with_fork_copies(
+    conn_or_session: Any, schema: str, params: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`params`, each followed by a copy (with its own message ID) for every workflow forked
+    from its destination, recursively, as the caller's transaction sees them."""
+    statement = _statement(conn_or_session, "forks_of", schema)
+    forks: dict[str, list[str]] = {}
+    expanded: list[dict[str, Any]] = []
+    for sent in params:
+        root = sent["destination_id"]
+        if root not in forks:
+            rows = conn_or_session.execute(statement, {"root": root}).fetchall()
+            forks[root] = [str(row[0]) for row in rows]
+        expanded.append(sent)
+        for fork_id in forks[root]:
+            expanded.append({**sent, "destination_id": fork_id, "message_id": str(uuid.uuid4())})
+    return expanded
 
 
 @contextmanager
@@ -279,9 +301,11 @@ def send_in(
     message: Any,
     topic: str | None,
     idempotency_key: str | None,
+    to_forks: bool = False,
 ) -> None:
     """Send on `conn_or_session`, in its transaction; with an idempotency key, once per
-    destination and key (as `DBOS.send`).
+    destination and key (as `DBOS.send`); with `to_forks`, also to every workflow forked
+    from the destination, recursively (read in the same transaction).
 
     Raises:
         DBOSException: a blank destination ID or one that is not valid text, an empty topic
@@ -290,13 +314,15 @@ def send_in(
         DBOSNonExistentWorkflowError: no workflow `destination_id` (the caller's transaction
             is aborted).
     """
-    params = _send_params(destination_id, message, topic, idempotency_key)
+    params = [_send_params(destination_id, message, topic, idempotency_key)]
     statement = _statement(conn_or_session, "send", schema)
     carrier = message_trace_carrier()
+    if to_forks:
+        params = _with_fork_copies(conn_or_session, schema, params)
     with _refusals(destination_id=destination_id):
-        conn_or_session.execute(statement, params)
+        conn_or_session.execute(statement, params if len(params) > 1 else params[0])
     if carrier is not None:
-        _trace_messages(conn_or_session, schema, [params], carrier)
+        _trace_messages(conn_or_session, schema, params, carrier)
 
 
 def _trace_messages(
@@ -309,10 +335,10 @@ def _trace_messages(
     conn_or_session.execute(_statement(conn_or_session, "trace_message", schema), rows)
 
 
-def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
+def send_bulk_in(conn_or_session: Any, schema: str, messages: Any, to_forks: bool = False) -> None:
     """Send every message of `messages` (`SendMessage` items) on `conn_or_session`, in its
-    transaction. All are checked before the first is written, so bad input leaves the
-    caller's transaction untouched.
+    transaction (with `to_forks`, as `send_in`). All are checked before the first is
+    written, so bad input leaves the caller's transaction untouched.
 
     Raises:
         DBOSException: `messages` is not a list of `SendMessage`, one idempotency key given
@@ -327,6 +353,12 @@ def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
         raise DBOSException(
             f"send_bulk_in_transaction needs a list of SendMessage, got {messages!r}"
         )
+    for m in messages:
+        if m.shard_key is not None:
+            raise DBOSException(
+                "send_bulk_in_transaction: a SendMessage's shard_key is not supported (there "
+                f"is no sharding), got {m.shard_key!r}"
+            )
     keys = [m.idempotency_key for m in messages if m.idempotency_key is not None]
     repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
     if repeated:
@@ -339,6 +371,8 @@ def send_bulk_in(conn_or_session: Any, schema: str, messages: Any) -> None:
     statement = _statement(conn_or_session, "send", schema)
     if params:
         carrier = message_trace_carrier()
+        if to_forks:
+            params = _with_fork_copies(conn_or_session, schema, params)
         # One executemany: the driver sends the calls together, not one round trip each.
         with _refusals(destination_id=", ".join(sorted({p["destination_id"] for p in params}))):
             conn_or_session.execute(statement, params)

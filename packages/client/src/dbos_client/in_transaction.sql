@@ -52,3 +52,14 @@ WHERE CAST(:idempotency_key AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM key_taken)
 -- statement just stored, in the same transaction, so no receiver sees it without. Run only
 -- for a send made while a span was active; a keyed send that stored nothing updates nothing.
 UPDATE {schema}.notifications SET trace_carrier = :trace_carrier WHERE message_id = :message_id
+
+-- name: forks_of
+-- Every workflow forked from :root, recursively (forks of forks), read in the caller's
+-- transaction, so the messages a send_to_forks=True send stores match the forks it saw.
+WITH RECURSIVE forks(workflow_id) AS (
+    SELECT workflow_id FROM {schema}.workflow_status WHERE forked_from = :root
+    UNION
+    SELECT w.workflow_id FROM {schema}.workflow_status w
+    JOIN forks f ON w.forked_from = f.workflow_id
+)
+SELECT workflow_id FROM forks WHERE workflow_id <> :root ORDER BY workflow_id
