@@ -22,6 +22,7 @@ from dbos import (
     DBOS,
     DBOSException,
     DBOSSerializationError,
+    Queue,
     SendMessage,
     SetShardKey,
     SetWorkflowID,
@@ -102,16 +103,20 @@ def test_shard_keys_are_refused_by_name_and_nothing_is_written(
 def test_set_shard_key_refuses_a_start_and_shard_key_is_none(
     launch: Launch, dbos_storage: SystemStorage
 ) -> None:
+    queue = Queue("sharded_q")
     launch()
     with pytest.raises(DBOSException, match="SetShardKey needs a non-empty string"):
         SetShardKey("")
     with SetShardKey("tenant-1"):
+        with SetWorkflowID("refused-3"), pytest.raises(DBOSException, match="SetShardKey"):
+            queue.enqueue(echo, "v")
         with SetWorkflowID("refused-1"), pytest.raises(DBOSException, match="'tenant-1'"):
             DBOS.start_workflow(echo, "v")
         with SetWorkflowID("refused-2"), pytest.raises(DBOSException, match="SetShardKey"):
             echo("v")
     assert dbos_storage.get_workflow("refused-1") is None
     assert dbos_storage.get_workflow("refused-2") is None
+    assert dbos_storage.get_workflow("refused-3") is None
     assert DBOS.shard_key is None
     assert DBOS.start_workflow(shard_of_self).get_result() is None
 
