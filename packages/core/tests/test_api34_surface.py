@@ -20,6 +20,7 @@ import pytest
 
 from dbos import (
     DBOS,
+    DBOSConnectionError,
     DBOSException,
     DBOSSerializationError,
     Queue,
@@ -281,6 +282,70 @@ def test_check_connection(dbos_system_database_url: str, launch: Launch) -> None
     client.destroy()
     with pytest.raises(DBOSException):
         client.check_connection()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.timeout(120)
+def test_check_connection_makes_one_attempt(dbos_system_database_url: str) -> None:
+    """A database gone away fails the check at its first attempt (the pool's 10 s connect
+    timeout), not after the retry budget: set to 600 s here, past this test's timeout."""
+    import psycopg
+    from psycopg import sql
+
+    from dbos_testing.postgres import drop_database, unique_name, with_database
+
+    def run_admin(statement: str) -> None:
+        with psycopg.connect(dbos_system_database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+    name = unique_name("dbos_check")
+    run_admin("CREATE DATABASE {}")
+    try:
+        url = with_database(dbos_system_database_url, name)
+        DBOS.migrate(url)
+        client = DBOSClient(url, sys_db_retry_timeout_sec=600)
+        try:
+            client.check_connection()
+            run_admin("DROP DATABASE {} WITH (FORCE)")
+            with pytest.raises(DBOSConnectionError, match="connect"):
+                client.check_connection()
+        finally:
+            client.destroy()
+    finally:
+        drop_database(dbos_system_database_url, name)
+
+
+def test_client_send_takes_the_idempotency_key_fourth(
+    launch: Launch, dbos_system_database_url: str
+) -> None:
+    """`DBOSClient.send(destination, message, topic, idempotency_key)`, positionally, as in
+    DBOS Transact 3.4: the repeat is not delivered."""
+
+    @DBOS.workflow()
+    def receive_two() -> list[Any]:
+        return [DBOS.recv("t", timeout_seconds=10), DBOS.recv("t", timeout_seconds=1)]
+
+    launch()
+    with SetWorkflowID("keyed-rx"):
+        rx = DBOS.start_workflow(receive_two)
+    with DBOSClient(dbos_system_database_url) as client:
+        client.send("keyed-rx", "once", "t", "key-1")
+        client.send("keyed-rx", "once", "t", "key-1")
+    assert rx.get_result() == ["once", None]
+
+
+def test_set_workflow_id_takes_dbos_name_and_ours(launch: Launch) -> None:
+    launch()
+    with SetWorkflowID(wfid="by-wfid"):
+        assert echo("a") == "a"
+    with SetWorkflowID(workflow_id="by-workflow-id"):  # the keyword of an earlier release
+        assert echo("b") == "b"
+    assert DBOS.get_workflow_status("by-wfid") is not None
+    assert DBOS.get_workflow_status("by-workflow-id") is not None
+    with pytest.raises(DBOSException, match="both wfid and workflow_id"):
+        SetWorkflowID("x", workflow_id="y")
+    with pytest.raises(DBOSException, match="needs wfid"):
+        SetWorkflowID()
 
 
 def test_migrate_creates_a_new_sqlite_file(launch: Launch, tmp_path: Path) -> None:

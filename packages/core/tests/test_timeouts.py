@@ -131,3 +131,51 @@ def test_a_body_does_not_take_its_callers_options(launch: Launch) -> None:
 def test_bad_timeouts_are_refused(seconds: object) -> None:
     with pytest.raises(DBOSException, match="SetWorkflowTimeout"):
         SetWorkflowTimeout(seconds)  # type: ignore[arg-type]
+
+
+def test_set_workflow_timeout_none_frees_a_child_from_its_parents_deadline(
+    launch: Launch,
+) -> None:
+    """DBOS Transact 3.4: under ``SetWorkflowTimeout(None)`` a child has no timeout and does
+    not inherit its parent's deadline; without it, it does."""
+
+    @DBOS.workflow()
+    def leaf() -> str:
+        return "leaf"
+
+    @DBOS.workflow()
+    def parent_of_two() -> tuple[str, str]:
+        with SetWorkflowID("inherits"):
+            DBOS.start_workflow(leaf).get_result()
+        with SetWorkflowID("free"), SetWorkflowTimeout(None):
+            DBOS.start_workflow(leaf).get_result()
+        with SetWorkflowID("free-queued"), SetWorkflowTimeout(None):
+            Queue("free-lane").enqueue(leaf).get_result()
+        return ("done", "done")
+
+    launch()
+    with SetWorkflowID("timed-parent"), SetWorkflowTimeout(60):
+        parent_of_two()
+    parent = DBOS.get_workflow_status("timed-parent")
+    inherits = DBOS.get_workflow_status("inherits")
+    free = DBOS.get_workflow_status("free")
+    free_queued = DBOS.get_workflow_status("free-queued")
+    assert parent is not None and parent.workflow_deadline_epoch_ms is not None
+    assert inherits is not None
+    assert inherits.workflow_deadline_epoch_ms == parent.workflow_deadline_epoch_ms
+    for status in (free, free_queued):
+        assert status is not None and status.status == "SUCCESS"
+        assert status.workflow_deadline_epoch_ms is None
+        assert status.workflow_timeout_ms is None
+
+
+def test_set_workflow_timeout_takes_dbos_names_and_ours() -> None:
+    assert SetWorkflowTimeout(workflow_timeout_sec=2.5).seconds == 2.5
+    assert SetWorkflowTimeout(seconds=3).seconds == 3.0  # the keyword of an earlier release
+    assert SetWorkflowTimeout(None).seconds is None
+    with pytest.raises(DBOSException, match="both workflow_timeout_sec and seconds"):
+        SetWorkflowTimeout(1, seconds=2)
+    with pytest.raises(DBOSException, match="needs workflow_timeout_sec"):
+        SetWorkflowTimeout()
+    with pytest.raises(DBOSException, match="> 0"):
+        SetWorkflowTimeout(0)

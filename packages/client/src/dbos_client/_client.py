@@ -324,13 +324,18 @@ class DBOSClient(ClientSchedules):
 
     def check_connection(self) -> None:
         """Check that the client reaches its system database: one read through its
-        connections, now (DBOS Transact 3.4). Returns None when it does.
+        connections, now, not retried (DBOS Transact 3.4 makes one attempt too). Returns None
+        when it does.
 
         Raises:
-            DBOSConnectionError: the database cannot be reached (the message says why).
+            DBOSConnectionError: the database cannot be reached (the message says why); at
+                most the connect timeout (10 s) after the call, never the retry budget.
             DBOSStorageError: the read failed otherwise, or the client was destroyed.
         """
-        self._storage.get_workflow(_CONNECTION_PROBE_ID)
+        # The backend itself, not the retrying wrapper: a check that waited out an outage
+        # (sys_db_retry_timeout_sec, 60 s by default) would answer too late to be one.
+        backend: SystemStorage = getattr(self._storage, "backend", self._storage)
+        backend.get_workflow(_CONNECTION_PROBE_ID)
 
     async def check_connection_async(self) -> None:
         """`check_connection` for async code (the read does not block the event loop)."""

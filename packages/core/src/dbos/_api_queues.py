@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from ._base.errors import DBOSException
 from ._engine.classes import with_bound_self
-from ._engine.context import assigned_timeout
+from ._engine.context import NO_TIMEOUT, assigned_timeout
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import (
     DEFAULT_POLLING_INTERVAL_S,
@@ -53,6 +53,9 @@ def _enqueue_with_options(
     management = Management(engine.storage, engine.codec, engine.application_name)
     ambient = current_enqueue_options()
     timeout = assigned_timeout()
+    no_timeout = timeout == NO_TIMEOUT  # SetWorkflowTimeout(None): no parent's deadline either
+    if no_timeout:
+        timeout = None
     identity = current_identity()
 
     def build(position: StartPosition) -> NewWorkflow:
@@ -81,7 +84,7 @@ def _enqueue_with_options(
             parent_workflow_id=None if parent is None else parent.workflow_id,
             deadline_ms=(
                 new.deadline_ms
-                if new.deadline_ms is not None or parent is None
+                if new.deadline_ms is not None or parent is None or no_timeout
                 else parent.deadline_ms
             ),
         )

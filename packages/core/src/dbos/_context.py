@@ -19,6 +19,7 @@ from ._engine.context import (
     NEXT_TIMEOUT_S,
     NEXT_TRACE_CARRIER,
     NEXT_WORKFLOW_ID,
+    NO_TIMEOUT,
     inject_carrier,
 )
 from ._engine.roles import (
@@ -34,6 +35,19 @@ V = TypeVar("V")
 #: The setting's own class, so `with SetWorkflowID(...) as setting` is typed as that class
 #: (a bound TypeVar rather than `typing.Self`, which Python 3.10 lacks).
 S = TypeVar("S", bound="ContextSetting[Any]")
+
+#: "Not given", where None is a value (``SetWorkflowTimeout(None)``).
+_UNSET: Any = object()
+
+
+def _one_of(value: Any, name: str, alias: Any, alias_name: str, owner: str) -> Any:
+    """The value given under DBOS Transact's parameter `name` or under our earlier keyword
+    `alias_name`: exactly one of them."""
+    if value is _UNSET and alias is _UNSET:
+        raise DBOSException(f"{owner} needs {name}")
+    if value is not _UNSET and alias is not _UNSET:
+        raise DBOSException(f"{owner} got both {name} and {alias_name}: give one")
+    return alias if value is _UNSET else value
 
 
 class ContextSetting(Generic[V]):
@@ -88,7 +102,8 @@ class SetWorkflowID(ContextSetting[str]):
             handle = DBOS.start_workflow(process_order, 1234)
 
     Args:
-        workflow_id: The ID (a non-empty string).
+        wfid: The ID (a non-empty string; DBOS Transact's parameter name). ``workflow_id=``,
+            the keyword an earlier release of ours took, is accepted in its place.
         workflow_id_reuse_policy: What a start does when a workflow with this ID exists, in
             any status (DBOS semantics): ``"return-existing"`` (the default) runs nothing
             and returns a handle to that workflow (to its result once it finishes);
@@ -103,10 +118,12 @@ class SetWorkflowID(ContextSetting[str]):
 
     def __init__(
         self,
-        workflow_id: str,
+        wfid: str = _UNSET,
         *,
         workflow_id_reuse_policy: WorkflowIDReusePolicy | None = None,
+        workflow_id: str = _UNSET,
     ) -> None:
+        workflow_id = _one_of(wfid, "wfid", workflow_id, "workflow_id", "SetWorkflowID")
         check_workflow_id(workflow_id, "SetWorkflowID's workflow ID")
         self.workflow_id_reuse_policy = check_reuse_policy(
             workflow_id_reuse_policy, "SetWorkflowID"
@@ -140,25 +157,45 @@ class SetWorkflowTimeout(ContextSetting[float]):
     Past it, the workflow is cancelled: a queued one never starts, a running one stops at its
     next step boundary. Child workflows inherit their parent's deadline.
 
+    ``SetWorkflowTimeout(None)`` (DBOS Transact 3.4 semantics): the workflows started in the
+    block have no timeout and do not inherit their parent's deadline either.
+
     Example:
         with SetWorkflowTimeout(30):
             DBOS.start_workflow(process_order, order_id)
+
+    Args:
+        workflow_timeout_sec: Seconds (a number > 0), or None (DBOS Transact's parameter
+            name). ``seconds=``, the keyword an earlier release of ours took, is accepted in
+            its place.
+
+    Raises:
+        DBOSException: not a finite number > 0 nor None, or both names given.
     """
 
     _variable = NEXT_TIMEOUT_S
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(
+        self, workflow_timeout_sec: float | None = _UNSET, *, seconds: float | None = _UNSET
+    ) -> None:
+        value = _one_of(
+            workflow_timeout_sec, "workflow_timeout_sec", seconds, "seconds", "SetWorkflowTimeout"
+        )
+        if value is None:
+            super().__init__(NO_TIMEOUT)
+            self.seconds: float | None = None
+            return
         if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not seconds > 0
-            or seconds == float("inf")
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not value > 0
+            or value == float("inf")
         ):
             raise DBOSException(
-                f"SetWorkflowTimeout needs a number of seconds > 0, got {seconds!r}"
+                f"SetWorkflowTimeout needs a number of seconds > 0 (or None), got {value!r}"
             )
-        super().__init__(float(seconds))
-        self.seconds = float(seconds)
+        super().__init__(float(value))
+        self.seconds = float(value)
 
 
 class SetWorkflowAttributes(ContextSetting[str | None]):

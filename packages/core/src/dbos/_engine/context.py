@@ -93,6 +93,9 @@ _current_step: ContextVar[StepFrame | None] = ContextVar("dbos_current_step", de
 #: Set by `SetWorkflowID` / `SetWorkflowTimeout` (in `dbos._context`), read by the next start.
 NEXT_WORKFLOW_ID: ContextVar[str | None] = ContextVar("dbos_next_workflow_id", default=None)
 NEXT_TIMEOUT_S: ContextVar[float | None] = ContextVar("dbos_next_timeout", default=None)
+#: `NEXT_TIMEOUT_S` under ``SetWorkflowTimeout(None)``: no timeout, and no parent's deadline
+#: either (a real timeout is > 0).
+NO_TIMEOUT = 0.0
 #: The schedule whose tick the workflow started in this block runs for (the scheduler's):
 #: its (name, schedule ID).
 _SCHEDULE: ContextVar[tuple[str, str] | None] = ContextVar("dbos_schedule", default=None)
@@ -238,7 +241,8 @@ def take_assigned_start() -> tuple[str | None, str | None]:
 
 
 def assigned_timeout() -> float | None:
-    """The timeout set by an enclosing `SetWorkflowTimeout`, if any."""
+    """The timeout set by an enclosing `SetWorkflowTimeout`, if any (`NO_TIMEOUT` for
+    ``SetWorkflowTimeout(None)``)."""
     return NEXT_TIMEOUT_S.get()
 
 

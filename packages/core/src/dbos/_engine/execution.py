@@ -18,6 +18,7 @@ from .classes import Target
 from .context import (
     NEXT_ATTRIBUTES,
     NEXT_SHARD_KEY,
+    NO_TIMEOUT,
     assigned_timeout,
     firing_schedule_id,
     firing_schedule_name,
@@ -226,7 +227,9 @@ def new_workflow_record(
         "application_name": application_name,
     }
     timeout = assigned_timeout()
-    if timeout is not None:
+    if timeout == NO_TIMEOUT:
+        pass  # SetWorkflowTimeout(None): neither a timeout nor the parent's deadline
+    elif timeout is not None:
         fields["timeout_ms"] = int(timeout * 1000)
         fields["deadline_ms"] = now_ms() + fields["timeout_ms"]
     elif parent is not None and parent.deadline_ms is not None:

@@ -551,9 +551,10 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         destination_id: str,
         message: Any,
         topic: str | None = None,
+        # Positional too: DBOSClient.send takes it fourth in DBOS Transact 3.4.
+        idempotency_key: str | None = None,
         *,
         serialization_type: WorkflowSerializationFormat | None = None,
-        idempotency_key: str | None = None,
         send_to_forks: bool = False,
         shard_key: str | None = None,
     ) -> Procedure[None]:
