@@ -59,7 +59,7 @@ MANAGEMENT = [
 ]  # fmt: skip
 PLUGINS = [
     "BackendForTests", "DatabasesForTests", "Hooks", "broken_plugins", "hookimpl",
-    "backend_for_url", "plugin_manager",
+    "install_hint", "backend_for_url", "plugin_manager",
 ]  # fmt: skip
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import click
 
 from . import _render as render
-from ._cli import _json_option, _reported, _settings, _step_option, workflow
+from ._cli_actions import step_option
+from ._cli_options import connection_options, current_settings, json_option, reported
+from ._cli_workflow import workflow
 
 
 def _replacements(
@@ -31,9 +33,22 @@ def _replacements(
 
 @workflow.command("fork")
 @click.argument("workflow_id")
-@_step_option
-@click.option("--forked-id", help="ID of the new workflow (default: a random UUID).")
-@click.option("--app-version", help="Application version to run it on (default: the original's).")
+@connection_options
+@step_option
+@click.option(
+    "-f",
+    "--forked-id",
+    "--forked-workflow-id",
+    "forked_id",
+    help="ID of the new workflow (default: a random UUID).",
+)
+@click.option(
+    "-v",
+    "--app-version",
+    "--application-version",
+    "app_version",
+    help="Application version to run it on (default: the original's).",
+)
 @click.option("--queue", "queue_name", help="Queue to wait on (default: the internal queue).")
 @click.option("--partition-key", help="Partition key on a partitioned --queue.")
 @click.option(
@@ -51,7 +66,7 @@ def _replacements(
     callback=_replacements,
     help="Copied steps that started or awaited child OLD name child NEW instead (repeatable).",
 )
-@_json_option
+@json_option
 def fork(
     workflow_id: str,
     start_step: int | None,
@@ -64,8 +79,8 @@ def fork(
     as_json: bool,
 ) -> None:
     """Start a new workflow that re-runs WORKFLOW_ID from a step; prints the new ID."""
-    settings = _settings()
-    with _reported(settings):
+    settings = current_settings()
+    with reported(settings):
         # No --step: 0, before the first step under either numbering (nothing is reused).
         step = 0 if start_step is None else start_step
         handle = settings.client().fork_workflow(

@@ -12,6 +12,7 @@ import click
 from dbos import DBOSException
 from dbos.storage import LeaseHolder, QueueDepth, StoredQueue, SystemStorage
 
+from ._cli_options import connection_options
 from ._render import table, to_json
 
 _COLUMNS = (
@@ -109,6 +110,7 @@ def make_commands(
     and error reporting."""
 
     @click.command("list")
+    @connection_options
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
     def list_queues(as_json: bool) -> None:
         """List the stored queues: settings, tasks waiting (ENQUEUED) and running (PENDING),
@@ -119,6 +121,7 @@ def make_commands(
 
     @click.command("set")
     @click.argument("name")
+    @connection_options
     @click.option("--concurrency", type=click.IntRange(min=0), help="Limit across processes.")
     @click.option("--worker-concurrency", type=click.IntRange(min=0), help="Limit per process.")
     @click.option(

@@ -10,7 +10,7 @@ import click
 from dbos.management import WorkflowSchedule
 
 from . import _render as render
-from ._cli import _json_option, _reported, _settings, _time
+from ._cli_options import connection_options, current_settings, json_option, parse_time, reported
 
 _HEADERS = ["NAME", "WORKFLOW", "SCHEDULE", "TIME ZONE", "STATUS", "LAST FIRED", "QUEUE", "APP"]
 
@@ -34,6 +34,7 @@ def schedule() -> None:
 
 
 @schedule.command("list")
+@connection_options
 @click.option(
     "--status",
     "statuses",
@@ -46,7 +47,7 @@ def schedule() -> None:
 @click.option(
     "--app", "applications", multiple=True, help="Only this application's (and unclaimed)."
 )
-@_json_option
+@json_option
 def list_schedules(
     statuses: tuple[str, ...],
     workflow_names: tuple[str, ...],
@@ -55,8 +56,8 @@ def list_schedules(
     as_json: bool,
 ) -> None:
     """List the stored schedules, by name."""
-    settings = _settings()
-    with _reported(settings):
+    settings = current_settings()
+    with reported(settings):
         found = settings.client().list_schedules(
             status=[s.upper() for s in statuses] or None,
             workflow_name=list(workflow_names) or None,
@@ -72,9 +73,9 @@ def list_schedules(
 
 
 def _change(names: tuple[str, ...], action: str, as_json: bool) -> None:
-    settings = _settings()
+    settings = current_settings()
     missing: list[str] = []
-    with _reported(settings):
+    with reported(settings):
         client = settings.client()
         for name in names:
             if client.get_schedule(name) is None:
@@ -99,8 +100,9 @@ def _change(names: tuple[str, ...], action: str, as_json: bool) -> None:
 
 
 @schedule.command("pause")
+@connection_options
 @click.argument("names", nargs=-1, required=True)
-@_json_option
+@json_option
 def pause(names: tuple[str, ...], as_json: bool) -> None:
     """Pause schedules: no process starts their ticks until resumed. Exits 1 if a name is
     unknown (the others are paused)."""
@@ -108,28 +110,31 @@ def pause(names: tuple[str, ...], as_json: bool) -> None:
 
 
 @schedule.command("resume")
+@connection_options
 @click.argument("names", nargs=-1, required=True)
-@_json_option
+@json_option
 def resume(names: tuple[str, ...], as_json: bool) -> None:
     """Resume paused schedules from their next tick. Exits 1 if a name is unknown."""
     _change(names, "resumed", as_json)
 
 
 @schedule.command("delete")
+@connection_options
 @click.argument("names", nargs=-1, required=True)
-@_json_option
+@json_option
 def delete(names: tuple[str, ...], as_json: bool) -> None:
     """Delete schedules (the workflows they ran are kept). Exits 1 if a name is unknown."""
     _change(names, "deleted", as_json)
 
 
 @schedule.command("trigger")
+@connection_options
 @click.argument("name")
-@_json_option
+@json_option
 def trigger(name: str, as_json: bool) -> None:
     """Run schedule NAME's workflow once now; prints its workflow ID."""
-    settings = _settings()
-    with _reported(settings):
+    settings = current_settings()
+    with reported(settings):
         handle = settings.client().trigger_schedule(name)
     click.echo(
         render.to_json({"workflow_id": handle.workflow_id}) if as_json else handle.workflow_id
@@ -137,15 +142,16 @@ def trigger(name: str, as_json: bool) -> None:
 
 
 @schedule.command("backfill")
+@connection_options
 @click.argument("name")
 @click.option("--start", required=True, help="Run ticks after this (ISO 8601, or 2h, 3d... ago).")
 @click.option("--end", default=None, help="...and before this (default: now).")
-@_json_option
+@json_option
 def backfill(name: str, start: str, end: str | None, as_json: bool) -> None:
     """Run each tick of schedule NAME strictly between --start and --end once: ticks that
     already ran are not run again. Prints the workflow IDs, one per tick."""
-    start_ms = _time(start, "--start")
-    end_ms = _time(end, "--end")
+    start_ms = parse_time(start, "--start")
+    end_ms = parse_time(end, "--end")
     assert start_ms is not None
     begin = datetime.fromtimestamp(start_ms / 1000, timezone.utc)
     finish = (
@@ -153,8 +159,8 @@ def backfill(name: str, start: str, end: str | None, as_json: bool) -> None:
         if end_ms is None
         else datetime.fromtimestamp(end_ms / 1000, timezone.utc)
     )
-    settings = _settings()
-    with _reported(settings):
+    settings = current_settings()
+    with reported(settings):
         handles = settings.client().backfill_schedule(name, begin, finish)
     ids = [handle.workflow_id for handle in handles]
     if as_json:

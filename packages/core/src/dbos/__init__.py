@@ -170,12 +170,14 @@ def __getattr__(name: str) -> Any:
         return core_version()
     # `from dbos import DBOSClient`, as in DBOS Transact, when dbos-client is installed. Lazy:
     # dbos_client imports dbos, and core must work without it.
+    from ._base.install import install_hint, needs_install
+
     if name in ("DBOSClient", "DebouncerClient"):
         try:
             import dbos_client
         except ImportError as exc:
             raise AttributeError(
-                f"{name} lives in the dbos-client package: pip install dbos-client"
+                needs_install(f"dbos.{name}", "the dbos-client package", "dbos-client")
             ) from exc
         return getattr(dbos_client, name)
     if name in ("SQLAlchemyDatasource", "AsyncSQLAlchemyDatasource"):
@@ -187,8 +189,12 @@ def __getattr__(name: str) -> Any:
                 from ._datasource import aio as module  # type: ignore[no-redef]
         except ImportError as exc:
             raise ImportError(
-                f"dbos.{name} needs SQLAlchemy 2 (with greenlet for async): pip install "
-                f"'dbos-core[sqlalchemy]', or 'dbos-core[aiosqlite]' for async SQLite ({exc})"
+                needs_install(
+                    f"dbos.{name}",
+                    "SQLAlchemy 2 (with greenlet for async)",
+                    "dbos-core[sqlalchemy]",
+                )
+                + f" (for async SQLite: {install_hint('dbos-core[aiosqlite]')}; {exc})"
             ) from exc
         return getattr(module, name)
     raise AttributeError(f"module 'dbos' has no attribute {name!r}")

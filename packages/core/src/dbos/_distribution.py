@@ -38,8 +38,8 @@ def conflict_message() -> str | None:
         "loaded. Both provide the import name 'dbos' and the 'dbos' command, so one overwrites "
         "or hides the other and the code imported may be a mix of both. Keep one of them: "
         "uninstall both ('pip uninstall dbos dbos-core'; they may share files, so removing one "
-        "can damage the other), then reinstall the one you mean with 'pip install "
-        "--force-reinstall'."
+        "can damage the other), then reinstall the one you mean with "
+        "'pip install --force-reinstall'."
     )
 
 

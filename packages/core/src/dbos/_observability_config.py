@@ -15,15 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._base.errors import DBOSConfigError
+from ._base.install import install_hint
 from ._base.secrets import mask_password
 
 logger = logging.getLogger("dbos")
 
 #: What to install for OpenTelemetry (traces, logs and metrics export).
-OTEL_EXTRA = (
-    "pip install 'dbos-core[otel]' (opentelemetry-api, opentelemetry-sdk, "
-    "opentelemetry-exporter-otlp-proto-http)"
-)
+OTEL_EXTRA = install_hint("dbos-core[otel]")
 
 #: DBOS Transact's default admin port.
 DEFAULT_ADMIN_PORT = 3001

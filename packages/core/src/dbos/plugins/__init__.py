@@ -8,10 +8,13 @@ calls). `Hooks` calls them with keyword arguments; core skips a hook no plugin i
 the ``dbos`` command do: the installed plugins alone decide which URLs work.
 `BackendForTests` and `DatabasesForTests` are what a backend returns from
 ``dbos_test_backends`` to give test suites (``dbos-testing``) its test databases.
+`install_hint(requirement)` is the one way to tell users what to install
+(``pip install 'dbos-postgres'``), for plugins and tools as for this project's packages.
 """
 
 from __future__ import annotations
 
+from .._base.install import install_hint
 from ._hooks import Hooks, backend_for_url, broken_plugins, plugin_manager
 from ._hookspecs import hookimpl
 from ._testdb import BackendForTests, DatabasesForTests
@@ -22,6 +25,7 @@ __all__ = [
     "Hooks",
     "broken_plugins",
     "hookimpl",
+    "install_hint",
     "backend_for_url",
     "plugin_manager",
 ]

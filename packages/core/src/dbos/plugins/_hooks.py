@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from .._base.install import install_hint
 from . import _hookspecs
 
 if TYPE_CHECKING:
@@ -54,9 +55,9 @@ def broken_plugins() -> dict[str, str]:
 #: What to install for the schemes this project's own backends handle (a hint only: any
 #: installed plugin may handle any scheme).
 _KNOWN_BACKENDS = {
-    "postgresql": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
-    "postgres": "dbos-postgres (pip install dbos-postgres, or dbos-py[postgres])",
-    "sqlite": "dbos-sqlite, the embedded default backend (pip install dbos-sqlite, or dbos-py)",
+    "postgresql": f"dbos-postgres ({install_hint('dbos-postgres')})",
+    "postgres": f"dbos-postgres ({install_hint('dbos-postgres')})",
+    "sqlite": f"dbos-sqlite, the embedded default backend ({install_hint('dbos-sqlite')})",
 }
 
 
