@@ -225,6 +225,40 @@ def test_the_commands_own_schema_wins_on_postgres(shop: str) -> None:
     assert wrong.returncode == 1 and "Error:" in wrong.stderr
 
 
+def test_migrate_grants_the_app_role_on_postgres(shop: str) -> None:
+    """`dbos migrate -r ROLE` (DBOS Transact 3.4): the role may then read and write the
+    system tables; an unknown role is an error naming it."""
+    if not shop.startswith("postgres"):
+        pytest.skip("roles are a Postgres matter")
+    import psycopg
+    from psycopg import sql
+
+    from dbos_testing.postgres import unique_name
+
+    role = unique_name("dbos_cli_role")
+
+    def admin(statement: str) -> None:
+        with psycopg.connect(shop, autocommit=True) as conn:
+            conn.execute(sql.SQL(statement).format(sql.Identifier(role)))
+
+    admin("CREATE ROLE {} LOGIN")
+    try:
+        granted = _run("migrate", "-s", shop, "-r", role)
+        assert granted.returncode == 0, granted.stderr
+        assert f"granted role '{role}'" in granted.stdout
+        as_role = psycopg.conninfo.make_conninfo(shop, user=role)
+        with psycopg.connect(as_role) as conn:
+            row = conn.execute("SELECT count(*) FROM dbos.workflow_status").fetchone()
+        assert row is not None and row[0] == 5  # the shop's five workflows
+        unknown = _run("migrate", "-s", shop, "-r", role + "_missing")
+        assert unknown.returncode == 1 and f'role "{role}_missing" does not exist' in unknown.stderr
+    finally:
+        # The grants are owned objects: drop them with the role.
+        with psycopg.connect(shop, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 def test_values_are_checked_naming_the_option(tmp_path: Path) -> None:
     runner = CliRunner()
     url = f"sqlite:///{tmp_path}/none.sqlite"
@@ -240,7 +274,7 @@ def test_values_are_checked_naming_the_option(tmp_path: Path) -> None:
         (["workflow", "get", "x", "-s", url, "--schema", ""], "'--schema'", "schema"),
         (["workflow", "get", "x", "-s", "mysql://u:hunter2@h/db"], "-s/--sys-db-url", "mysql"),
         (["workflow", "get", "x"], "-s/--sys-db-url", "DBOS_SYSTEM_DATABASE_URL"),
-        (["migrate", "-s", url, "-r", "app"], "'-r' / '--app-role'", "not supported"),
+        (["migrate", "-s", url, "-r", "app"], "'-r' / '--app-role'", "needs a Postgres"),
         (["migrate", "-s", url, "--print-migrations", "all"], "'--print-migrations'", "applies"),
         (["migrate", "-s", url, "--print-user-role"], "'--print-user-role'", "not supported"),
         (["migrate", "-s", url, "--sharding"], "'--sharding'", "one system database"),

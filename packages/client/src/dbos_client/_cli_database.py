@@ -19,13 +19,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: DBOS Transact 3.4's (and earlier releases') migrate options that have no counterpart
 #: here, with what to do instead.
 _REFUSED_MIGRATE_OPTIONS: dict[str, tuple[tuple[str, ...], bool, str]] = {
-    "app_role": (
-        ("-r", "--app-role"),
-        False,
-        "is not supported: no grants are made for a separate application role; run the app "
-        "with a role that may create and change the system tables (it checks and applies "
-        "migrations at launch, as `dbos migrate` does)",
-    ),
     "print_migrations": (
         ("--print-migrations",),
         False,
@@ -36,7 +29,7 @@ _REFUSED_MIGRATE_OPTIONS: dict[str, tuple[tuple[str, ...], bool, str]] = {
     "print_user_role": (
         ("--print-user-role",),
         True,
-        "is not supported: no grants are made for a separate application role (see -r)",
+        "is not supported: -r/--app-role makes the grants itself, in one transaction",
     ),
     "sharding": (
         ("--sharding",),
@@ -75,13 +68,31 @@ def _refused_migrate_options(func: F) -> F:
 
 @click.command()
 @connection_options
+@click.option(
+    "-r",
+    "--app-role",
+    metavar="ROLE",
+    help="Postgres: then grant this role the use of the system schema (its tables, sequences "
+    "and functions, and those later migrations add), so the app may run as it (DBOS "
+    "Transact 3.4's grants; DBOS.migrate's application_role).",
+)
 @_refused_migrate_options
-def migrate() -> None:
+def migrate(app_role: str | None) -> None:
     """Create the system database if needed and apply pending migrations."""
     settings = current_settings()
     with reported(settings):
         storage = settings.storage()
         try:
+            grant: Callable[[str], None] | None = None
+            if app_role is not None:
+                grant = getattr(storage, "grant_system_schema", None)
+                if grant is None or not app_role:
+                    raise click.BadParameter(
+                        "needs a Postgres system database and a role name"
+                        if app_role
+                        else "needs a role name",
+                        param_hint="'-r' / '--app-role'",
+                    )
             try:
                 pending: list[str] | None = storage.verify_schema()
             except DBOSException:  # no database (file) yet, or unreachable: setup says which
@@ -97,6 +108,9 @@ def migrate() -> None:
                     f"{where}: applied {len(pending)} migration(s) ({', '.join(pending)}); "
                     "it is up to date"
                 )
+            if grant is not None and app_role is not None:
+                grant(app_role)
+                click.echo(f"granted role {app_role!r} the use of the system schema")
         finally:
             storage.close()
 
