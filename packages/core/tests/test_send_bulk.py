@@ -34,10 +34,13 @@ def _collector(stop: threading.Event) -> Any:
     def collector(topic: str | None) -> list[Any]:
         got: list[Any] = []
         while True:
+            # Read before the recv: a None then means nothing sent before `stop` is left
+            # (checked after it, a message committed during the recv could be missed).
+            stopping = stop.is_set()
             value = DBOS.recv(topic, timeout_seconds=0.2)
             if value is not None:
                 got.append(value)
-            elif stop.is_set():
+            elif stopping:
                 return got
 
     return collector

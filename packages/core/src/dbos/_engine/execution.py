@@ -231,7 +231,9 @@ def new_workflow_record(
         pass  # SetWorkflowTimeout(None): neither a timeout nor the parent's deadline
     elif timeout is not None:
         fields["timeout_ms"] = int(timeout * 1000)
-        fields["deadline_ms"] = now_ms() + fields["timeout_ms"]
+        # From the row's own creation time: a second clock read could differ by a
+        # millisecond, and the deadline is documented as creation + timeout.
+        fields["deadline_ms"] = fields["created_at_ms"] + fields["timeout_ms"]
     elif parent is not None and parent.deadline_ms is not None:
         fields["deadline_ms"] = parent.deadline_ms
     if placement is not None:
