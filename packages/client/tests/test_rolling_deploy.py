@@ -25,7 +25,11 @@ from dbos_client import DBOSClient, EnqueueOptions
 
 APP = Path(__file__).parent / "apps" / "deploy_app.py"
 DBOS_COMMAND = Path(sys.executable).parent / "dbos"
-LEASE_S = 2.0
+# Short, so that a killed process's orders are taken over quickly; not 2 s: on a loaded
+# machine a live process's renewal came late, another process took over a workflow it was
+# running, and the two executions' race over a message left the order waiting (a takeover
+# race of recv, recorded as a finding in session 12's note; not what this test is about).
+LEASE_S = 5.0
 pytestmark = pytest.mark.slow
 
 
