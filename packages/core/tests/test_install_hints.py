@@ -129,6 +129,11 @@ def test_the_testing_helpers_name_the_command_too() -> None:
         "catching spans needs the OpenTelemetry SDK, which is not installed: "
         "pip install 'dbos-core[otel]'"
     )
+
+
+def test_the_postgres_test_server_hint_names_the_command() -> None:
+    # The hint lives in the Postgres backend: absent where core runs without a driver.
+    pytest.importorskip("dbos_postgres")
     server = _without(
         ["dbos_testing.postgres"],
         """
