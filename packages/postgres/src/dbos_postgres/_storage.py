@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import RowFactory
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -59,7 +60,6 @@ from ._checkpoints import StepCheckpoints
 from ._claims import claim_in, claim_params
 from ._columns import finished_and_claimed, workflow_rows
 from ._connect import connect, conninfo_for, ensure_database
-from ._grants import grant_system_schema
 from ._lean import first, lean_statements
 from ._listener import Listener
 from ._listing import list_workflows_sql
@@ -239,8 +239,11 @@ class PostgresStorage(
 
     def grant_system_schema(self, role: str) -> None:
         """Let `role` use the system schema (`DBOS.migrate`'s ``application_role``)."""
-        with self._connection() as connection:
-            grant_system_schema(connection, self._schema, role)
+        statements = sql.SQL(self._queries["grant_system_schema"].decode()).format(
+            role=sql.Identifier(role)
+        )
+        with self._connection() as connection, connection.transaction():
+            connection.execute(statements)
 
     def verify_schema(self) -> list[str]:
         """Pending migrations, without changing anything; raises `DBOSMigrationError` when

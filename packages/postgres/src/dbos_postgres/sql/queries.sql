@@ -1194,3 +1194,15 @@ FOR SHARE
 UPDATE {schema}.workflow_schedules SET last_fired_at = %(fired_at)s::text
 WHERE schedule_name = %(schedule_name)s
   AND (last_fired_at IS NULL OR last_fired_at::timestamptz < %(fired_at)s::text::timestamptz)
+
+-- name: grant_system_schema
+-- DBOS.migrate's application_role (DBOS Transact 3.4's grants): the role may use the schema's
+-- tables, sequences and functions, and those later migrations create. A role cannot be a
+-- parameter: {{role}} is bound as an identifier when the statements run.
+GRANT USAGE ON SCHEMA {schema} TO {{role}};
+GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA {schema} TO {{role}};
+GRANT ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA {schema} TO {{role}};
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {{role}};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO {{role}};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON SEQUENCES TO {{role}};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT EXECUTE ON FUNCTIONS TO {{role}};
