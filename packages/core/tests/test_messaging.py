@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -160,6 +161,38 @@ def test_recovered_receiver_gets_the_message_it_got_before(
     assert seen == ["one", "two"]  # the crashed run stopped before appending
     names = [s.function_name for s in dbos_storage.load_steps("rx-crash")]
     assert names.count("DBOS.recv") == 2
+
+
+def test_a_receiver_whose_message_a_stale_execution_took_replays_it(
+    launch: Launch, dbos_storage: SystemStorage
+) -> None:
+    """After a takeover, the previous execution of a workflow (its lease ran out, but it was
+    still running) can consume the message the new execution waits for, and record it at the
+    same operation. The waiting receiver must replay that record on its next look (within
+    the fallback poll, about a second) rather than wait out its timeout; seen under load in
+    the rolling-deploy test. The stale execution's consume is made here as it leaves
+    storage: the operation recorded, the message gone."""
+
+    @DBOS.workflow()
+    def receiver() -> Any:
+        return DBOS.recv("t", timeout_seconds=600)
+
+    launch()
+    with SetWorkflowID("rx-stale"):
+        handle = DBOS.start_workflow(receiver)
+    deadline = time.monotonic() + 30
+    # Operation 2 is the recv's recorded wake-up time: written before the receiver waits.
+    while [s.function_id for s in dbos_storage.load_steps("rx-stale")] != [2]:
+        assert time.monotonic() < deadline, "the receiver never started waiting"
+        time.sleep(0.02)
+    taken = StepRecord("rx-stale", 1, "DBOS.recv", json.dumps("taken"), None, 1, 2)
+    assert dbos_storage.record_step(taken).workflow_status == "PENDING"
+    waiter = threading.Thread(target=handle.get_result)
+    waiter.start()
+    waiter.join(timeout=60)  # a correctness bound (the timeout is 600 s), not a speed target
+    assert not waiter.is_alive(), "the receiver waited on after its operation was recorded"
+    assert handle.get_result() == "taken"
+    assert handle.get_status().status == "SUCCESS"
 
 
 def test_events_wait_for_a_value_and_are_checkpointed(

@@ -623,7 +623,8 @@ class PostgresStorage(
     def recv(self, request: RecvRequest) -> StepRecord | None:
         """`SystemStorage.recv` on Postgres: one statement consumes the oldest message of the topic
         and records it as the step; None if there is none. Raises `DBOSStepConflictError` if the
-        step is recorded already."""
+        step is recorded already (the statement's row of NULLs, or a unique violation when the
+        record committed while it ran)."""
         try:
             found = self._one("recv_message", as_params(request))
         except DBOSStorageError as exc:
@@ -631,7 +632,11 @@ class PostgresStorage(
             if isinstance(cause, psycopg.errors.UniqueViolation):
                 raise DBOSStepConflictError(request.workflow_id, request.function_id) from cause
             raise
-        return None if found is None else StepRecord(*found)
+        if found is None:
+            return None
+        if found[0] is None:
+            raise DBOSStepConflictError(request.workflow_id, request.function_id)
+        return StepRecord(*found)
 
     def set_event(self, event: EventRecord, step: StepRecord | None = None) -> StepAck:
         """`SystemStorage.set_event` on Postgres: one statement (with `step`'s checkpoint). Raises

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from dbos.storage import Message, RecvRequest, StepAck, StepRecord, as_params
+from dbos.storage import (
+    DBOSStepConflictError,
+    Message,
+    RecvRequest,
+    StepAck,
+    StepRecord,
+    as_params,
+)
 
 from ._host import StorageHost
 
@@ -46,10 +53,13 @@ class BulkMessages(StorageHost):
     def recv(self, request: RecvRequest) -> StepRecord | None:
         """`SystemStorage.recv` on SQLite: reads the oldest message of the topic, records it as the
         step and deletes it, in one transaction; None if there is none. Raises
-        `DBOSStepConflictError` (and consumes nothing) if the step is recorded already. The
-        returned record carries the message's trace carrier (not recorded with the step)."""
+        `DBOSStepConflictError` (and consumes nothing) if the step is recorded already, message
+        or not. The returned record carries the message's trace carrier (not recorded with the
+        step)."""
         params = as_params(request)
         with self._transaction() as connection:
+            if self._run(connection, "step_recorded", params).fetchone() is not None:
+                raise DBOSStepConflictError(request.workflow_id, request.function_id)
             found = self._run(connection, "oldest_message", params).fetchone()
             if found is None:
                 return None

@@ -367,9 +367,12 @@ class StorageBackend(Protocol):
 
         Returns the recorded step, or None (nothing changed) if there is no such message.
         Raises `DBOSStepConflictError` (the message stays) if the operation is already
-        recorded. Messages of one topic are consumed in the order they were stored; one
-        message is consumed by exactly one call. The returned step's `trace_carrier` is the
-        consumed message's (not recorded with the step; None from a backend that stores none).
+        recorded, whether or not a message is waiting: a receiver whose message another
+        execution of its workflow took (one whose lease ran out) learns so on its next look
+        instead of waiting out its timeout. Messages of one topic are consumed in the order
+        they were stored; one message is consumed by exactly one call. The returned step's
+        `trace_carrier` is the consumed message's (not recorded with the step; None from a
+        backend that stores none).
         """
         ...
 

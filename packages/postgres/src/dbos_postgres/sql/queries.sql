@@ -674,12 +674,19 @@ WITH {@store_messages}
 -- Consume the oldest message of the topic and record it as the receiver's operation, in one
 -- statement: a duplicate checkpoint fails it and the message stays. FOR UPDATE (not SKIP
 -- LOCKED): a concurrent receiver of the same workflow waits, then finds the row gone. The
--- message's trace_carrier comes back last (StepRecord.trace_carrier), never recorded.
-WITH consumed AS (
+-- message's trace_carrier comes back last (StepRecord.trace_carrier), never recorded. If the
+-- operation is recorded already (another execution of the workflow, one whose lease had run
+-- out, received first), nothing is consumed and one row of NULLs says so: a receiver waiting
+-- for a message that execution took would otherwise wait out its whole timeout.
+WITH recorded_before AS (
+    SELECT 1 FROM {schema}.operation_outputs
+    WHERE workflow_id = %(workflow_id)s AND function_id = %(function_id)s
+), consumed AS (
     DELETE FROM {schema}.notifications
     WHERE seq = (
         SELECT seq FROM {schema}.notifications
         WHERE destination_id = %(workflow_id)s AND topic = %(topic)s
+          AND NOT EXISTS (SELECT 1 FROM recorded_before)
         ORDER BY seq
         LIMIT 1
         FOR UPDATE
@@ -697,6 +704,8 @@ WITH consumed AS (
               child_workflow_id
 )
 SELECT recorded.*, consumed.trace_carrier FROM recorded, consumed
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM recorded_before
 
 -- name: set_event
 WITH {@store_event}

@@ -276,6 +276,9 @@ INSERT INTO message_keys (destination_id, idempotency_key, message_id, created_a
 VALUES (:destination_id, :idempotency_key, :message_id, :created_at_ms)
 ON CONFLICT (destination_id, idempotency_key) DO NOTHING
 
+-- name: step_recorded
+SELECT 1 FROM operation_outputs WHERE workflow_id = :workflow_id AND function_id = :function_id
+
 -- name: oldest_message
 SELECT seq, message, trace_carrier FROM notifications
 WHERE destination_id = :workflow_id AND topic = :topic

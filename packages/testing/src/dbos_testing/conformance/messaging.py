@@ -110,6 +110,27 @@ def test_recv_conflict_leaves_the_message(dbos_storage: SystemStorage) -> None:
     assert record is not None and record.output == '"kept"'
 
 
+def test_recv_of_a_recorded_operation_conflicts_with_no_message_waiting(
+    dbos_storage: SystemStorage,
+) -> None:
+    """Another execution of the workflow (one whose lease ran out) received at this operation
+    and took the message: the waiting receiver's next look raises the conflict (it then
+    replays the recorded message) rather than finding nothing and waiting out its timeout.
+    A message sent afterwards is left for the next operation."""
+    workflow(dbos_storage, "rx")
+    dbos_storage.send(message("rx", '"taken"'))
+    taken = dbos_storage.recv(recv("rx", 2))
+    assert taken is not None and taken.output == '"taken"'
+    with pytest.raises(DBOSStepConflictError):
+        dbos_storage.recv(recv("rx", 2))
+    dbos_storage.send(message("rx", '"later"'))
+    with pytest.raises(DBOSStepConflictError):
+        dbos_storage.recv(recv("rx", 2))
+    following = dbos_storage.recv(recv("rx", 3))
+    assert following is not None and following.output == '"later"'
+    assert [step.output for step in dbos_storage.load_steps("rx")] == ['"taken"', '"later"']
+
+
 def test_a_message_trace_carrier_comes_back_with_its_recv(dbos_storage: SystemStorage) -> None:
     """`Message.trace_carrier` (ours) is stored by every send path (plain, with a step, bulk,
     bulk with a step, as a step's write, keyed) and comes back on the `recv` that consumes the
