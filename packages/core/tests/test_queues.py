@@ -201,6 +201,36 @@ def test_delay_and_deduplication(launch: Launch) -> None:
         queue.enqueue(waits).get_result()
 
 
+def test_a_cancelled_task_keeps_its_queue_and_frees_its_deduplication_id(
+    launch: Launch,
+) -> None:
+    """Ours (docs/compatibility.md): a cancelled task stays findable by its queue (DBOS
+    Transact 3.4 clears queue_name on cancel); as in 3.4, its deduplication ID is free at
+    once for a new task."""
+    queue = Queue("cancelled_tasks", concurrency=1, polling_interval_sec=0.02)
+    gate = threading.Event()
+
+    @DBOS.workflow()
+    def held(tag: str) -> str:
+        gate.wait(10)
+        return tag
+
+    launch()
+    running = queue.enqueue(held, "running")  # takes the one slot: the next stays ENQUEUED
+    with SetEnqueueOptions(deduplication_id="job-9"):
+        waiting = queue.enqueue(held, "waiting")
+    assert waiting.get_status().status == "ENQUEUED"
+    DBOS.cancel_workflow(waiting.workflow_id)
+    status = waiting.get_status()
+    assert (status.status, status.queue_name) == ("CANCELLED", "cancelled_tasks")
+    listed = DBOS.list_workflows(queue_name="cancelled_tasks", status="CANCELLED")
+    assert [w.workflow_id for w in listed] == [waiting.workflow_id]
+    with SetEnqueueOptions(deduplication_id="job-9"):
+        again = queue.enqueue(held, "again")
+    gate.set()
+    assert (running.get_result(), again.get_result()) == ("running", "again")
+
+
 def test_list_queued_workflows(launch: Launch) -> None:
     queue = Queue("listed", concurrency=1, polling_interval_sec=0.02)
     gate = threading.Event()

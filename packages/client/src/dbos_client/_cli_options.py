@@ -229,3 +229,30 @@ def status_option(help_text: str) -> Callable[[F], F]:
         metavar="STATUS",
         help=help_text,
     )
+
+
+def listing_options(func: F) -> F:
+    """The filters and paging that ``dbos workflow list`` and the queued-task listings share:
+    ``-n/--name``, ``-t/--start-time``, ``-e/--end-time``, ``-a/--app`` (repeatable) and
+    ``-o/--offset`` (DBOS Transact 3.4's letters)."""
+    decorators = (
+        click.option("-n", "--name", help="Only workflows of this registered name."),
+        click.option(
+            "-t", "--start-time", help="Created at or after (ISO 8601, or 2h, 3d... ago)."
+        ),
+        click.option("-e", "--end-time", help="Created at or before (ISO 8601, or 2h, 3d... ago)."),
+        click.option(
+            "-a",
+            "--app",
+            "--application-name",
+            "applications",
+            multiple=True,
+            help="Only this app's (and unnamed) (repeatable).",
+        ),
+        click.option(
+            "-o", "--offset", type=click.IntRange(min=0), default=None, help="Skip this many first."
+        ),
+    )
+    for decorate in reversed(decorators):
+        func = decorate(func)
+    return func

@@ -10,6 +10,7 @@ from ._cli_options import (
     connection_options,
     current_settings,
     json_option,
+    listing_options,
     reported,
     status_option,
     time_arg,
@@ -25,17 +26,7 @@ def tasks_command(name: str, default_limit: int | None, doc: str) -> click.Comma
     @connection_options
     @click.option("-q", "--queue", "--queue-name", "queue_name", help="Only this queue.")
     @status_option("Only this status (repeatable; default ENQUEUED and PENDING).")
-    @click.option("-n", "--name", help="Only workflows of this registered name.")
-    @click.option("-t", "--start-time", help="Created at or after (ISO 8601, or 2h, 3d... ago).")
-    @click.option("-e", "--end-time", help="Created at or before (ISO 8601, or 2h, 3d... ago).")
-    @click.option(
-        "-a",
-        "--app",
-        "--application-name",
-        "applications",
-        multiple=True,
-        help="Only this app's (and unnamed) (repeatable).",
-    )
+    @listing_options
     @click.option(
         "-l",
         "--limit",
@@ -44,7 +35,6 @@ def tasks_command(name: str, default_limit: int | None, doc: str) -> click.Comma
         show_default=default_limit is not None,
         help=None if default_limit is not None else "At most this many (default: all).",
     )
-    @click.option("-o", "--offset", type=click.IntRange(min=0), default=None)
     @click.option(
         "--sort-desc/--sort-asc",
         "-d",

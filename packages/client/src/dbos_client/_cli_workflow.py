@@ -17,6 +17,7 @@ from ._cli_options import (
     connection_options,
     current_settings,
     json_option,
+    listing_options,
     reported,
     status_option,
     time_arg,
@@ -39,9 +40,7 @@ def workflow() -> None:
     help="Only workflow IDs starting with this (repeatable: any of them).",
 )
 @status_option("Only this status (repeatable).")
-@click.option("-n", "--name", help="Only workflows of this registered name.")
-@click.option("-t", "--start-time", help="Created at or after (ISO 8601, or 2h, 3d... ago).")
-@click.option("-e", "--end-time", help="Created at or before (ISO 8601, or 2h, 3d... ago).")
+@listing_options
 @click.option("--queue", "queue_name", help="Only workflows of this queue.")
 @click.option("-v", "--app-version", "--application-version", help="Only this app version.")
 @click.option("--executor", "executor_id", help="Only this executor ID.")
@@ -58,17 +57,8 @@ def workflow() -> None:
 @click.option(
     "-u", "--user", "users", multiple=True, help="Only workflows run as this user (repeatable)."
 )
-@click.option(
-    "-a",
-    "--app",
-    "--application-name",
-    "applications",
-    multiple=True,
-    help="Only this app's (and unnamed) (repeatable).",
-)
 @click.option("--was-forked-from/--not-forked-from", default=None, help="Forked from or not.")
 @click.option("-l", "--limit", type=click.IntRange(min=0), default=20, show_default=True)
-@click.option("-o", "--offset", type=click.IntRange(min=0), default=None)
 @click.option(
     "--sort-desc/--sort-asc",
     "-d",
