@@ -71,7 +71,7 @@ from ._params import (
     missing_workflow,
     write_params,
 )
-from ._pool import new_pool
+from ._pool import mark_used, new_pool
 from ._queues import StoredQueues, lease_params, listened_queues
 from ._schedules import Schedules
 from ._sql import queries, validate_schema_name
@@ -293,6 +293,7 @@ class PostgresStorage(
             try:
                 yield connection
             finally:
+                mark_used(connection)
                 pool.putconn(connection)
         except PoolTimeout as exc:
             raise DBOSConnectionError(

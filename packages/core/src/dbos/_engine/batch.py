@@ -17,7 +17,6 @@ returns them."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from .._base.errors import (
 )
 from .._base.ids import check_workflow_id
 from .._base.portable import codec_for, default_serialization
+from .._base.random_ids import random_uuid
 from .._base.serialization import Codec
 from ..storage._protocol import SystemStorage
 from ..storage._records import NewWorkflow, StepRecord, WorkflowInit
@@ -165,7 +165,7 @@ def enqueue_batch(
     """
     parent = in_workflow_body()
     if parent is None:
-        ids = workflow_ids or [str(uuid.uuid4()) for _ in range(count)]
+        ids = workflow_ids or [random_uuid() for _ in range(count)]
         return (yield from create_batch(storage, build(ids, None), policies))
     context = parent
 

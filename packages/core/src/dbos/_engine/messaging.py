@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import math
 import time
-import uuid
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -29,6 +28,7 @@ from .._base.errors import (
 )
 from .._base.ids import check_text, check_workflow_id
 from .._base.portable import codec_for
+from .._base.random_ids import random_uuid
 from ..storage._records import (
     WAKE_EVENT,
     WAKE_MESSAGE,
@@ -320,9 +320,7 @@ def send_from_outside(
         message, f"the message to workflow {destination_id!r}"
     )
     carrier = message_trace_carrier()
-    sent = Message(
-        str(uuid.uuid4()), destination_id, topic_key(topic), text, now_ms(), key, carrier
-    )
+    sent = Message(random_uuid(), destination_id, topic_key(topic), text, now_ms(), key, carrier)
     if not to_forks:
         yield Blocking(host.storage.send, (sent,))
         return

@@ -10,7 +10,6 @@ so a send repeated with the same key (a retry after a crash, from a script or a
 from __future__ import annotations
 
 import functools
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._base.errors import DBOSException, DBOSNonExistentWorkflowError
 from .._base.ids import check_text, check_workflow_id
 from .._base.portable import codec_for
+from .._base.random_ids import random_uuid
 from ..storage._records import Message
 from .context import current_step, current_workflow, in_workflow_body, message_trace_carrier
 from .effects import Blocking, Procedure
@@ -177,7 +177,7 @@ def send_bulk_from_outside(
     """`send_bulk` outside any workflow: one write (with `to_forks`, one read before it to
     find the forks), in the format `serialization` marks (None: the configured one)."""
     messages = check_messages(messages)
-    ids = [str(uuid.uuid4()) for _ in messages]
+    ids = [random_uuid() for _ in messages]
     stored = encode_messages(codec_for(host.codec, serialization), messages, ids)
     if to_forks:
         stored = yield Blocking(with_fork_copies, (host.storage, stored))

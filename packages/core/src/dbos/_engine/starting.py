@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from typing import Any, Literal
 
 from .._base.errors import DBOSException, DBOSQueueDeduplicatedError, DBOSWorkflowIDInUseError
+from .._base.random_ids import random_uuid
 from .._base.serialization import Codec
 from ..storage._protocol import SystemStorage
 from ..storage._records import (
@@ -235,7 +235,7 @@ def start_place(
     """
     parent = current_workflow()
     if parent is None or current_step() is not None:
-        return None, assigned or str(uuid.uuid4()), None
+        return None, assigned or random_uuid(), None
     function_id = parent.take_function_id()
     replayed = replayed_step(parent.recorded, parent.workflow_id, function_id, name)
     if replayed is None:

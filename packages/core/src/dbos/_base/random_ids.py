@@ -1,0 +1,42 @@
+"""Random (version 4) UUIDs for new workflow and message IDs, without a system call each.
+
+`uuid.uuid4()` reads 16 bytes with `os.urandom` on every call, and that system call releases
+the GIL: on a thread that enqueues while the same process runs the tasks (the seed's fan-out),
+each release let a worker take the interpreter, and the enqueuing thread then waited for it
+back (measured: about 5% of queue throughput). Here each thread reads 4 KiB of the same
+operating-system randomness at once and hands it out 16 bytes at a time, so the IDs are as
+unpredictable as `uuid4()`'s. A forked child never reuses its parent's bytes: a buffer is
+tied to the process that read it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+#: UUIDs per read of the operating system's randomness.
+_BATCH = 256
+_SIZE = 16
+
+
+class _Buffer(threading.local):
+    pid = -1
+    data = b""
+    position = 0
+
+
+_buffer = _Buffer()
+
+
+def random_uuid() -> str:
+    """A new random UUID (RFC 4122 version 4) as text, such as
+    ``'1c6a0f6e-2f43-4c3e-9a57-3d1e7cf0a9b2'``: what ``str(uuid.uuid4())`` gives."""
+    buffer = _buffer
+    position = buffer.position
+    if position >= len(buffer.data) or buffer.pid != os.getpid():
+        buffer.data = os.urandom(_SIZE * _BATCH)
+        buffer.pid = os.getpid()
+        position = 0
+    buffer.position = position + _SIZE
+    return str(uuid.UUID(bytes=buffer.data[position : position + _SIZE], version=4))
