@@ -18,7 +18,12 @@ import pytest
 
 from dbos import SystemStorage
 from dbos._base.serialization import Codec, JsonPickleSerializer
-from dbos.storage import NewWorkflow, WorkflowQuery, WorkflowStatusString
+from dbos.storage import (
+    Message,
+    NewWorkflow,
+    WorkflowQuery,
+    WorkflowStatusString,
+)
 
 APP = Path(__file__).parent / "apps" / "lease_app.py"
 pytestmark = pytest.mark.slow
@@ -185,3 +190,55 @@ def test_a_paused_owner_stops_running_a_workflow_taken_over_meanwhile(
     assert len([e for e in ticks_after if e[2] == owner.pid]) == 0
     steps = dbos_storage.load_steps("ticks")
     assert [s.function_id for s in steps] == list(range(1, 31))
+
+
+def test_a_message_a_paused_owner_took_after_a_takeover_reaches_the_new_owner(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    """Both executions of a workflow wait in one `recv` (120 s timeout): the old owner,
+    paused past its lease and resumed, and the process that took it over. When the message
+    comes, the old owner takes it and records it; the new owner must replay that record on
+    its next look and finish the workflow, not wait out its timeout (seen under load in the
+    rolling-deploy test). The new owner is paused while the message is sent, so the old one
+    is sure to be the one that takes it."""
+    url = dbos_system_database_url
+    owner = start(url, tmp_path, "owner", "receive", LEASE_S="2")
+    # Operation 2 is the recv's wake-up time, recorded before it waits.
+    wait_until(lambda: [s.function_id for s in dbos_storage.load_steps("inbox")] == [2])
+    owner.send_signal(signal.SIGSTOP)
+    rescuer: subprocess.Popen[str] | None = None
+    try:
+        time.sleep(2.5)  # past the owner's lease
+        rescuer = start(url, tmp_path, "rescuer", "serve", LEASE_S="60")
+        wait_until(lambda: _executor(dbos_storage, "inbox") == "rescuer", timeout=60)
+        time.sleep(1.0)  # the rescuer's execution is waiting in its recv by now
+        rescuer.send_signal(signal.SIGSTOP)
+        owner.send_signal(signal.SIGCONT)
+        dbos_storage.send(Message("to-inbox", "inbox", "t", json.dumps("hello"), 1))
+        wait_until(lambda: len(dbos_storage.load_steps("inbox")) == 2, timeout=30)
+    finally:
+        owner.send_signal(signal.SIGCONT)
+        if rescuer is not None:
+            rescuer.send_signal(signal.SIGCONT)
+    assert rescuer is not None
+    # The recv timeout is 120 s: finishing well inside it means the rescuer replayed the record.
+    wait_until(lambda: status(dbos_storage, "inbox") == "SUCCESS", timeout=30)
+    row = dbos_storage.get_workflow("inbox")
+    assert row is not None and row.executor_id == "rescuer"
+    # The body ran on in both: first in the old owner, which took the message (its finish was
+    # refused), then in the rescuer, which replayed the recorded recv.
+    received = [e for e in effects(tmp_path) if e[0] == "received"]
+    assert [e[2] for e in received] == [owner.pid, rescuer.pid]
+    steps = dbos_storage.load_steps("inbox")
+    assert [(s.function_id, s.function_name) for s in steps] == [
+        (1, "DBOS.recv"),
+        (2, "DBOS.sleep"),
+    ]
+    assert steps[0].output == json.dumps("hello")
+    out_owner, _ = stop_all(tmp_path, [owner, rescuer])
+    assert json.loads(out_owner.strip().splitlines()[-1])["result"] == "hello"
+
+
+def _executor(storage: SystemStorage, workflow_id: str) -> str | None:
+    row = storage.get_workflow(workflow_id)
+    return None if row is None else row.executor_id

@@ -7,6 +7,8 @@ Environment: LEASE_S (``process_lease_sec``, default 20), STEP_S (how long the s
 Modes:
 - ``slow``: start workflow "slow" (one step of STEP_S seconds), print its result, then serve.
 - ``ticks``: start workflow "ticks" (TICKS steps of 0.2 s each), print its result, then serve.
+- ``receive``: start workflow "inbox" (one ``DBOS.recv`` on topic "t" with a 120 s timeout),
+  print its result, then serve.
 - ``serve``: only run what recovery, takeovers and the queue bring.
 
 Every mode writes WORKDIR/ready-<pid> once launched and runs until WORKDIR/stop exists. Each
@@ -60,6 +62,13 @@ def ticks() -> int:
     return sum(tick(index) for index in range(TICKS))
 
 
+@DBOS.workflow(name="lease_app.inbox")
+def inbox() -> object:
+    message = DBOS.recv("t", timeout_seconds=120)
+    log("received", message)
+    return message
+
+
 @DBOS.step()
 def work_step(index: int) -> None:
     log("task-start", index)
@@ -85,9 +94,10 @@ def main() -> None:
     )
     DBOS.launch()
     (WORKDIR / f"ready-{os.getpid()}").touch()
-    if MODE in ("slow", "ticks"):
-        with SetWorkflowID(MODE):
-            handle = DBOS.start_workflow(slow if MODE == "slow" else ticks)
+    if MODE in ("slow", "ticks", "receive"):
+        body = {"slow": slow, "ticks": ticks, "receive": inbox}[MODE]
+        with SetWorkflowID("inbox" if MODE == "receive" else MODE):
+            handle = DBOS.start_workflow(body)
         result = handle.get_result()
         print(json.dumps({"result": result, "pid": os.getpid()}), flush=True)
     while not (WORKDIR / "stop").exists():
