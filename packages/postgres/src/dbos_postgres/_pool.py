@@ -13,7 +13,9 @@ connection given back less than `RECENTLY_USED_S` ago is handed out unpolled: th
 system call that releases the GIL, and on a busy process each release could cost the calling
 thread a wait for the interpreter (measured: about a tenth of the throughput of a thread
 enqueueing while the same process runs the tasks). A server that restarted within that
-second fails the statement instead, which the storage layer retries on a fresh connection.
+second fails the statement instead, which the storage layer retries on another connection;
+that failure (`connection_lost`) turns the poll back on for every connection for a second,
+so the pool's other dead connections are found together, as after any restart.
 
 psycopg_pool logs a WARNING on every failed attempt, and one per connection found broken
 when returned (``discarding closed connection: <psycopg.Connection [BAD] ...>``, printed
@@ -67,7 +69,19 @@ def new_pool(
         reconnect_failed=_try_again_if_awaited,
     )
     check.pool = pool
+    pool.dbos_idle_check = check  # type: ignore[attr-defined]
     return pool
+
+
+def connection_lost(pool: ConnectionPool[Any]) -> None:
+    """A statement failed on a lost connection: for the next `RECENTLY_USED_S`, every
+    connection is polled before it is handed out, however recently it was used. After a
+    quick server restart the pool's other connections are dead too; polled, the first of
+    them found dead has the pool check them all at once, instead of each failing a statement
+    (and costing a retry's backoff) in turn."""
+    check = getattr(pool, "dbos_idle_check", None)
+    if isinstance(check, _IdleCheck):
+        check.lost_at = time.monotonic()
 
 
 def _try_again_if_awaited(pool: ConnectionPool[Any]) -> None:
@@ -81,6 +95,8 @@ class _IdleCheck:
     """The pool's check of a connection it is about to hand out."""
 
     pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+    #: When a statement last failed on a lost connection (monotonic seconds).
+    lost_at = float("-inf")
 
     def __call__(self, connection: psycopg.Connection[Any]) -> None:
         """Raise if `connection` is closed, or was told something while idle (most likely the
@@ -90,7 +106,12 @@ class _IdleCheck:
         if connection.closed:
             raise psycopg.OperationalError("the connection is closed")
         used_at: float | None = getattr(connection, "dbos_used_at", None)
-        if used_at is not None and time.monotonic() - used_at < RECENTLY_USED_S:
+        now = time.monotonic()
+        if (
+            used_at is not None
+            and now - used_at < RECENTLY_USED_S
+            and now - self.lost_at >= RECENTLY_USED_S
+        ):
             return
         if not _readable(connection.pgconn.socket):
             return

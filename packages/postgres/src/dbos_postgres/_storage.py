@@ -71,7 +71,7 @@ from ._params import (
     missing_workflow,
     write_params,
 )
-from ._pool import mark_used, new_pool
+from ._pool import connection_lost, mark_used, new_pool
 from ._queues import StoredQueues, lease_params, listened_queues
 from ._schedules import Schedules
 from ._sql import queries, validate_schema_name
@@ -300,6 +300,7 @@ class PostgresStorage(
                 f"no connection to the system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
         except psycopg.OperationalError as exc:
+            connection_lost(pool)
             raise DBOSConnectionError(
                 f"system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
