@@ -245,12 +245,14 @@ OTHER_PYTHONS = ("3.10", "3.12", "3.13")
 
 @nox.session(python=OTHER_PYTHONS)
 def pythons(session: nox.Session) -> None:
-    """The suite on SQLite under each other supported Python (`nox -s pythons-3.10`, ...);
-    `tests` runs the whole matrix under 3.11."""
+    """The suite on SQLite under each other supported Python (`nox -s pythons-3.10`, ...),
+    without the tests marked slow (real crashes, subprocesses: about half the suite's time,
+    and what differs between Pythons least); `tests` runs all of them, under 3.11. Extra
+    arguments go to pytest: `-- -m ""` runs the slow ones too."""
     _install_workspace(session, *TEST_TOOLS, *UI)
     session.run(
         "pytest", "--timeout=300", "--dbos-backend=sqlite", "-q", "-p", "no:cacheprovider",
-        *session.posargs,
+        "-m", "not slow", *session.posargs,
     )  # fmt: skip
 
 

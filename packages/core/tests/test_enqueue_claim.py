@@ -188,9 +188,9 @@ def test_a_drained_queue_is_not_claimed_again_as_its_tasks_finish(
     # Each task was stored claimed here and finished alone: no claim of the worker after a
     # finish, and no successor claim folded into the finish (before: one of each per task).
     # The queue polls every 60 s; one look at every queue comes when the notification
-    # listener (re)connects, which may come late.
-    assert calls.claims <= 1, calls.claims
-    assert calls.successor_claims == 0
+    # listener (re)connects, which may come late: the worker's claim takes that look, or a
+    # finishing task's successor claim does, whichever comes first (seen on PG16 in CI).
+    assert calls.claims + calls.successor_claims <= 1, (calls.claims, calls.successor_claims)
     # The handles waited on the executions here (as a start_workflow handle does), not on
     # storage.
     assert calls.outcome_reads == 0
