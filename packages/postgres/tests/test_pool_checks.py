@@ -5,6 +5,7 @@ connection is polled again, so the pool's other dead connections are found toget
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -44,46 +45,47 @@ def _terminate_all(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_after_one_lost_connection_the_others_are_polled_and_replaced(
-    dbos_system_database_url: str,
-) -> None:
-    url = dbos_system_database_url
-    pool = _pool(url)
+@pytest.fixture
+def used_pool(dbos_system_database_url: str) -> Iterator[Any]:
+    """A pool whose three connections were all just used and given back."""
+    pool = _pool(dbos_system_database_url)
     try:
         _use_all(pool)
-        assert _terminate_all(url) == 3
-        # Used a moment ago: handed out unpolled, so the statement finds it dead.
-        connection = pool.getconn()
-        with pytest.raises(psycopg.OperationalError):
-            connection.execute("SELECT 1")
-        connection_lost(pool)
-        pool.putconn(connection)
-        # Now polled: the two dead siblings are found and replaced, not handed out.
-        for _ in range(3):
-            fresh = pool.getconn()
-            try:
-                assert fresh.execute("SELECT 1").fetchone() == (1,)
-            finally:
-                mark_used(fresh)
-                pool.putconn(fresh)
+        yield pool
     finally:
         pool.close()
 
 
-def test_a_connection_idle_for_a_second_is_polled_before_it_is_handed_out(
-    dbos_system_database_url: str,
+def test_after_one_lost_connection_the_others_are_polled_and_replaced(
+    used_pool: Any, dbos_system_database_url: str
 ) -> None:
-    url = dbos_system_database_url
-    pool = _pool(url)
-    try:
-        _use_all(pool)
-        for connection in pool._pool:  # as if given back more than a second ago
-            connection.dbos_used_at = float("-inf")
-        assert _terminate_all(url) == 3
+    pool = used_pool
+    assert _terminate_all(dbos_system_database_url) == 3
+    # Used a moment ago: handed out unpolled, so the statement finds it dead.
+    connection = pool.getconn()
+    with pytest.raises(psycopg.OperationalError):
+        connection.execute("SELECT 1")
+    connection_lost(pool)
+    pool.putconn(connection)
+    # Now polled: the two dead siblings are found and replaced, not handed out.
+    for _ in range(3):
         fresh = pool.getconn()
         try:
             assert fresh.execute("SELECT 1").fetchone() == (1,)
         finally:
+            mark_used(fresh)
             pool.putconn(fresh)
+
+
+def test_a_connection_idle_for_a_second_is_polled_before_it_is_handed_out(
+    used_pool: Any, dbos_system_database_url: str
+) -> None:
+    pool = used_pool
+    for connection in pool._pool:  # as if given back more than a second ago
+        connection.dbos_used_at = float("-inf")
+    assert _terminate_all(dbos_system_database_url) == 3
+    fresh = pool.getconn()
+    try:
+        assert fresh.execute("SELECT 1").fetchone() == (1,)
     finally:
-        pool.close()
+        pool.putconn(fresh)
