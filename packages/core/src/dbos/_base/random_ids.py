@@ -5,8 +5,8 @@ the GIL: on a thread that enqueues while the same process runs the tasks (the se
 each release let a worker take the interpreter, and the enqueuing thread then waited for it
 back (measured: about 5% of queue throughput). Here each thread reads 4 KiB of the same
 operating-system randomness at once and hands it out 16 bytes at a time, so the IDs are as
-unpredictable as `uuid4()`'s. A forked child never reuses its parent's bytes: a buffer is
-tied to the process that read it.
+unpredictable as `uuid4()`'s. A forked child never reuses its parent's bytes: the forking
+thread's buffer is emptied in the child (the other threads' buffers do not survive a fork).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ _SIZE = 16
 
 
 class _Buffer(threading.local):
-    pid = -1
     data = b""
     position = 0
 
@@ -29,14 +28,21 @@ class _Buffer(threading.local):
 _buffer = _Buffer()
 
 
+def _empty_after_fork() -> None:
+    _buffer.data, _buffer.position = b"", 0
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_empty_after_fork)
+
+
 def random_uuid() -> str:
     """A new random UUID (RFC 4122 version 4) as text, such as
     ``'1c6a0f6e-2f43-4c3e-9a57-3d1e7cf0a9b2'``: what ``str(uuid.uuid4())`` gives."""
     buffer = _buffer
     position = buffer.position
-    if position >= len(buffer.data) or buffer.pid != os.getpid():
+    if position >= len(buffer.data):
         buffer.data = os.urandom(_SIZE * _BATCH)
-        buffer.pid = os.getpid()
         position = 0
     buffer.position = position + _SIZE
     return str(uuid.UUID(bytes=buffer.data[position : position + _SIZE], version=4))
