@@ -49,12 +49,12 @@ def new_pool(
     max_size: int,
     timeout_s: float,
     configure: Callable[[psycopg.Connection[Any]], None],
-) -> ConnectionPool[psycopg.Connection[Any]]:
+) -> SystemPool:
     """An unopened pool of autocommit connections (`timeout_s`: how long a caller waits for
     a connection before `PoolTimeout`)."""
     _quiet_pool_logger()
     check = _IdleCheck()
-    pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+    pool = SystemPool(
         conninfo,
         min_size=1,
         max_size=max_size,
@@ -69,19 +69,7 @@ def new_pool(
         reconnect_failed=_try_again_if_awaited,
     )
     check.pool = pool
-    pool.dbos_idle_check = check  # type: ignore[attr-defined]
     return pool
-
-
-def connection_lost(pool: ConnectionPool[Any]) -> None:
-    """A statement failed on a lost connection: for the next `RECENTLY_USED_S`, every
-    connection is polled before it is handed out, however recently it was used. After a
-    quick server restart the pool's other connections are dead too; polled, the first of
-    them found dead has the pool check them all at once, instead of each failing a statement
-    (and costing a retry's backoff) in turn."""
-    check = getattr(pool, "dbos_idle_check", None)
-    if isinstance(check, _IdleCheck):
-        check.lost_at = time.monotonic()
 
 
 def _try_again_if_awaited(pool: ConnectionPool[Any]) -> None:
@@ -94,24 +82,18 @@ def _try_again_if_awaited(pool: ConnectionPool[Any]) -> None:
 class _IdleCheck:
     """The pool's check of a connection it is about to hand out."""
 
-    pool: ConnectionPool[psycopg.Connection[Any]] | None = None
-    #: When a statement last failed on a lost connection (monotonic seconds).
-    lost_at = float("-inf")
+    pool: SystemPool | None = None
 
-    def __call__(self, connection: psycopg.Connection[Any]) -> None:
+    def __call__(self, connection: SystemConnection) -> None:
         """Raise if `connection` is closed, or was told something while idle (most likely the
         server's goodbye) and does not answer a round trip. Its idle siblings are then
         checked at once: after a restart they are all gone, and the pool would otherwise
         pause between finding them one by one."""
         if connection.closed:
             raise psycopg.OperationalError("the connection is closed")
-        used_at: float | None = getattr(connection, "dbos_used_at", None)
         now = time.monotonic()
-        if (
-            used_at is not None
-            and now - used_at < RECENTLY_USED_S
-            and now - self.lost_at >= RECENTLY_USED_S
-        ):
+        lost_at = float("-inf") if self.pool is None else self.pool.lost_at
+        if now - connection.used_at < RECENTLY_USED_S and now - lost_at >= RECENTLY_USED_S:
             return
         if not _readable(connection.pgconn.socket):
             return
@@ -132,14 +114,32 @@ def _readable(fd: int) -> bool:
     return bool(readable)
 
 
-def mark_used(connection: psycopg.Connection[Any]) -> None:
-    """Note that `connection` was used just now (it is about to go back to the pool)."""
-    connection.dbos_used_at = time.monotonic()  # type: ignore[attr-defined]
-
-
 class SystemConnection(psycopg.Connection[Any]):
-    """The connections of this module's pools (a class of their own only so that
-    psycopg_pool's records about them can be recognized)."""
+    """The connections of this module's pools (a class of their own so that psycopg_pool's
+    records about them can be recognized), with when each was last given back."""
+
+    #: When the connection was last given back to its pool (monotonic seconds).
+    used_at = float("-inf")
+
+    def mark_used(self) -> None:
+        """Note that the connection was used just now (it is about to go back to the pool)."""
+        self.used_at = time.monotonic()
+
+
+class SystemPool(ConnectionPool[SystemConnection]):
+    """The system database's pool (see the module), with when a statement last failed on a
+    lost connection."""
+
+    #: Monotonic seconds; -inf: never.
+    lost_at = float("-inf")
+
+    def connection_lost(self) -> None:
+        """A statement failed on a lost connection: for the next `RECENTLY_USED_S`, every
+        connection is polled before it is handed out, however recently it was used. After a
+        quick server restart the pool's other connections are dead too; polled, the first
+        of them found dead has the pool check them all at once, instead of each failing a
+        statement (and costing a retry's backoff) in turn."""
+        self.lost_at = time.monotonic()
 
 
 class _DropReconnectNoise(logging.Filter):

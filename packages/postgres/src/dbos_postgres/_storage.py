@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 from psycopg.rows import RowFactory
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from dbos.storage import (
     ClaimRequest,
@@ -71,7 +71,7 @@ from ._params import (
     missing_workflow,
     write_params,
 )
-from ._pool import connection_lost, mark_used, new_pool
+from ._pool import SystemConnection, SystemPool, new_pool
 from ._queues import StoredQueues, lease_params, listened_queues
 from ._schedules import Schedules
 from ._sql import queries, validate_schema_name
@@ -112,7 +112,7 @@ class PostgresStorage(
         self._lock_timeout_s = _migrate.lock_timeout_s(options.migration_lock_timeout_s)
         self._queries = queries(self._schema)
         self._lean = lean_statements(self._queries)
-        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pool: SystemPool | None = None
         self._pool_lock = threading.Lock()
         # One batch in flight: measured against two and three (drain of 5,000 tasks, rounds
         # interleaved), it drains 10-25% faster; fewer, larger commits beat shorter waits.
@@ -254,7 +254,7 @@ class PostgresStorage(
     def _remember_pid(self, connection: psycopg.Connection[Any]) -> None:
         self._own_pids.add(connection.info.backend_pid)
 
-    def _open_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+    def _open_pool(self) -> SystemPool:
         with self._pool_lock:
             if self._closed:
                 raise DBOSStorageError("this Postgres storage is closed")
@@ -284,7 +284,7 @@ class PostgresStorage(
     # --- statements ------------------------------------------------------------------------
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def _connection(self) -> Iterator[SystemConnection]:
         pool = self._pool or self._open_pool()
         try:
             # getconn/putconn rather than pool.connection(): connections are autocommit, so the
@@ -293,14 +293,14 @@ class PostgresStorage(
             try:
                 yield connection
             finally:
-                mark_used(connection)
+                connection.mark_used()
                 pool.putconn(connection)
         except PoolTimeout as exc:
             raise DBOSConnectionError(
                 f"no connection to the system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
         except psycopg.OperationalError as exc:
-            connection_lost(pool)
+            pool.connection_lost()
             raise DBOSConnectionError(
                 f"system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
