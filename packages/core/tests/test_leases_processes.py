@@ -18,12 +18,7 @@ import pytest
 
 from dbos import SystemStorage
 from dbos._base.serialization import Codec, JsonPickleSerializer
-from dbos.storage import (
-    Message,
-    NewWorkflow,
-    WorkflowQuery,
-    WorkflowStatusString,
-)
+from dbos.storage import Message, NewWorkflow, WorkflowQuery, WorkflowStatusString
 
 APP = Path(__file__).parent / "apps" / "lease_app.py"
 pytestmark = pytest.mark.slow
