@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -165,13 +166,24 @@ class FaultInjector:
 
 def drop_connections(admin_url: str, database: str) -> int:
     """Terminate every server connection to `database` (Postgres) except this one's, as a
-    network cut or a failover would; returns how many were dropped."""
+    network cut or a failover would; returns how many were dropped. Returns once the
+    terminated server processes have exited (up to 10 s), so that each dropped client
+    already holds the server's goodbye: `pg_terminate_backend` only signals the process."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as connection:
         rows = connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
             (database,),
         ).fetchall()
-    return sum(1 for (terminated,) in rows if terminated)
+        dropped = [pid for pid, terminated in rows if terminated]
+        deadline = time.monotonic() + 10.0
+        while dropped and time.monotonic() < deadline:
+            alive = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (dropped,)
+            ).fetchone()
+            if alive is None or alive[0] == 0:
+                break
+            time.sleep(0.01)
+    return len(dropped)
