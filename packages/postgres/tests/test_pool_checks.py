@@ -1,17 +1,21 @@
-"""The system pool's check of a connection it hands out (`dbos_postgres._pool`), on a real
-server: a connection used in the last second is handed out without the socket poll (a system
-call that releases the GIL); once a statement has failed on a lost connection, every
-connection is polled again, so the pool's other dead connections are found together."""
+"""The system pool (`dbos_postgres._pool`), on a real server: its check of a connection it
+hands out (a connection used in the last second is handed out without the socket poll, a
+system call that releases the GIL; once a statement has failed on a lost connection, every
+connection is polled again, so the pool's other dead connections are found together), and the
+stack of recently used connections in front of it (`take` / `give_back`)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
-from dbos_postgres._pool import SystemPool, new_pool
+from dbos_postgres._pool import HELD_MAX_S, SystemConnection, SystemPool, new_pool
 from dbos_testing import drop_connections
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.timeout(120)]
@@ -76,3 +80,159 @@ def test_a_connection_idle_for_a_second_is_polled_before_it_is_handed_out(
         assert fresh.execute("SELECT 1").fetchone() == (1,)
     finally:
         pool.putconn(fresh)
+
+
+# --- the recent stack in front of the pool (SystemPool.take / give_back) -------------------
+
+
+@pytest.fixture
+def small_pool(dbos_system_database_url: str) -> Iterator[SystemPool]:
+    """An open pool of at most two connections that waits at most 2 s for one."""
+    pool = new_pool(dbos_system_database_url, max_size=2, timeout_s=2, configure=lambda _: None)
+    pool.open(wait=True)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _requests(pool: SystemPool) -> int:
+    return pool.get_stats().get("requests_num", 0)
+
+
+def test_a_connection_given_back_is_taken_again_without_the_pool(small_pool: SystemPool) -> None:
+    pool = small_pool
+    first = pool.take()
+    first.execute("SELECT 1")
+    pool.give_back(first)
+    requests = _requests(pool)
+    for _ in range(5):
+        again = pool.take()
+        assert again is first  # the most recently given back, not the pool's next in line
+        pool.give_back(again)
+    assert _requests(pool) == requests
+
+
+def test_a_connection_inside_a_transaction_or_broken_goes_back_through_the_pool(
+    small_pool: SystemPool,
+) -> None:
+    pool = small_pool
+    inside = pool.take()
+    inside.execute("BEGIN")
+    inside.execute("CREATE TEMP TABLE leftover (x int)")
+    pool.give_back(inside)  # the pool rolls it back
+    broken = pool.take()
+    assert broken.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert broken.execute("SELECT to_regclass('pg_temp.leftover')").fetchone() == (None,)
+    broken.close()
+    pool.give_back(broken)  # the pool discards it
+    fresh = pool.take()
+    try:
+        assert not fresh.closed
+        assert fresh.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.give_back(fresh)
+
+
+def test_a_connection_unused_for_a_second_is_checked_by_the_pool_again(
+    small_pool: SystemPool, dbos_system_database_url: str
+) -> None:
+    pool = small_pool
+    stacked = pool.take()
+    pool.give_back(stacked)
+    stacked.used_at -= 2.0  # as if given back two seconds ago
+    assert _drop_all(dbos_system_database_url) >= 1
+    fresh = pool.take()  # the pool polls the dead one and replaces it
+    try:
+        assert fresh is not stacked
+        assert fresh.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.give_back(fresh)
+
+
+def test_after_a_lost_connection_the_stacked_ones_are_checked_by_the_pool(
+    small_pool: SystemPool, dbos_system_database_url: str
+) -> None:
+    pool = small_pool
+    one, two = pool.take(), pool.take()
+    pool.give_back(one)
+    pool.give_back(two)
+    assert _drop_all(dbos_system_database_url) == 2
+    dead = pool.take()
+    with pytest.raises(psycopg.OperationalError):
+        dead.execute("SELECT 1")
+    pool.connection_lost()
+    pool.give_back(dead)
+    for _ in range(2):  # the other stacked connection is dead too: the pool finds it
+        fresh = pool.take()
+        try:
+            assert fresh.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            pool.give_back(fresh)
+
+
+def test_a_connection_circulating_too_long_goes_back_to_the_pool(small_pool: SystemPool) -> None:
+    pool = small_pool
+    connection = pool.take()
+    connection.taken_at -= HELD_MAX_S
+    requests = _requests(pool)
+    pool.give_back(connection)
+    again = pool.take()  # from the pool proper (which enforces its lifetime), not the stack
+    pool.give_back(again)
+    assert _requests(pool) == requests + 1
+
+
+def test_a_caller_waiting_for_an_exhausted_pool_gets_a_connection_stacked_meanwhile(
+    small_pool: SystemPool,
+) -> None:
+    pool = small_pool
+    held = [pool.take(), pool.take()]  # the pool is exhausted
+    got: list[SystemConnection] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.take()))
+    waiter.start()
+    time.sleep(0.2)  # the waiter is waiting for the pool
+    # A connection that reaches the stack just as a caller begins to wait (the race the
+    # slices exist for): put there directly, as give_back's check of waiters would not.
+    pool._recent.append(held.pop())
+    waiter.join(timeout=1.5)  # well inside the pool's 2 s timeout
+    assert not waiter.is_alive()
+    assert len(got) == 1
+    pool.give_back(got[0])
+    pool.give_back(held.pop())
+
+
+def test_a_caller_waiting_for_an_exhausted_pool_gets_a_connection_given_back(
+    small_pool: SystemPool,
+) -> None:
+    pool = small_pool
+    held = [pool.take(), pool.take()]
+    got: list[SystemConnection] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.take()))
+    waiter.start()
+    time.sleep(0.2)
+    pool.give_back(held.pop())  # a caller waits: into the pool, which hands it over
+    waiter.join(timeout=1.5)
+    assert got and got[0].execute("SELECT 1").fetchone() == (1,)
+    pool.give_back(got[0])
+    pool.give_back(held.pop())
+
+
+def test_an_exhausted_pool_times_out_with_the_pools_own_timeout(small_pool: SystemPool) -> None:
+    pool = small_pool
+    held = [pool.take(), pool.take()]
+    started = time.monotonic()
+    with pytest.raises(PoolTimeout, match=r"after 2\.00 sec"):
+        pool.take()
+    assert time.monotonic() - started >= 1.9
+    for connection in held:
+        pool.give_back(connection)
+
+
+def test_closing_the_pool_closes_the_stacked_connections(dbos_system_database_url: str) -> None:
+    pool = new_pool(dbos_system_database_url, max_size=2, timeout_s=2, configure=lambda _: None)
+    pool.open(wait=True)
+    one, two = pool.take(), pool.take()
+    pool.give_back(one)
+    pool.give_back(two)
+    pool.close()
+    assert one.closed and two.closed

@@ -287,14 +287,14 @@ class PostgresStorage(
     def _connection(self) -> Iterator[SystemConnection]:
         pool = self._pool or self._open_pool()
         try:
-            # getconn/putconn rather than pool.connection(): connections are autocommit, so the
-            # commit-on-exit of the context manager is only per-call overhead on the hot path.
-            connection = pool.getconn()
+            # take/give_back rather than pool.connection(): connections are autocommit, so the
+            # commit-on-exit of the context manager is only per-call overhead on the hot path,
+            # and a recently used connection skips the pool (see `dbos_postgres._pool`).
+            connection = pool.take()
             try:
                 yield connection
             finally:
-                connection.mark_used()
-                pool.putconn(connection)
+                pool.give_back(connection)
         except PoolTimeout as exc:
             raise DBOSConnectionError(
                 f"no connection to the system database {self._display_url!r}: {self._reason(exc)}"
