@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import psycopg
@@ -35,6 +35,33 @@ def _drop_all(url: str) -> int:
     return drop_connections(url, urlsplit(url).path.lstrip("/"))
 
 
+def _each_answers(
+    take: Callable[[], SystemConnection],
+    give_back: Callable[[SystemConnection], object],
+    times: int,
+) -> None:
+    """Take a connection `times` times; each must answer a statement."""
+    for _ in range(times):
+        fresh = take()
+        try:
+            assert fresh.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            give_back(fresh)
+
+
+def _find_dead(
+    pool: SystemPool,
+    take: Callable[[], SystemConnection],
+    give_back: Callable[[SystemConnection], object],
+) -> None:
+    """Take a connection whose statement must fail as lost, and report it lost."""
+    connection = take()
+    with pytest.raises(psycopg.OperationalError):
+        connection.execute("SELECT 1")
+    pool.connection_lost()
+    give_back(connection)
+
+
 @pytest.fixture
 def used_pool(dbos_system_database_url: str) -> Iterator[SystemPool]:
     """A pool whose three connections were all just used and given back."""
@@ -52,20 +79,15 @@ def test_after_one_lost_connection_the_others_are_polled_and_replaced(
 ) -> None:
     pool = used_pool
     assert _drop_all(dbos_system_database_url) == 3
+
+    def put_back(connection: SystemConnection) -> None:
+        connection.mark_used()
+        pool.putconn(connection)
+
     # Used a moment ago: handed out unpolled, so the statement finds it dead.
-    connection = pool.getconn()
-    with pytest.raises(psycopg.OperationalError):
-        connection.execute("SELECT 1")
-    pool.connection_lost()
-    pool.putconn(connection)
+    _find_dead(pool, pool.getconn, put_back)
     # Now polled: the two dead siblings are found and replaced, not handed out.
-    for _ in range(3):
-        fresh = pool.getconn()
-        try:
-            assert fresh.execute("SELECT 1").fetchone() == (1,)
-        finally:
-            fresh.mark_used()
-            pool.putconn(fresh)
+    _each_answers(pool.getconn, put_back, 3)
 
 
 def test_a_connection_idle_for_a_second_is_polled_before_it_is_handed_out(
@@ -158,17 +180,9 @@ def test_after_a_lost_connection_the_stacked_ones_are_checked_by_the_pool(
     pool.give_back(one)
     pool.give_back(two)
     assert _drop_all(dbos_system_database_url) == 2
-    dead = pool.take()
-    with pytest.raises(psycopg.OperationalError):
-        dead.execute("SELECT 1")
-    pool.connection_lost()
-    pool.give_back(dead)
-    for _ in range(2):  # the other stacked connection is dead too: the pool finds it
-        fresh = pool.take()
-        try:
-            assert fresh.execute("SELECT 1").fetchone() == (1,)
-        finally:
-            pool.give_back(fresh)
+    _find_dead(pool, pool.take, pool.give_back)
+    # The other stacked connection is dead too: the pool finds it.
+    _each_answers(pool.take, pool.give_back, 2)
 
 
 def test_a_connection_circulating_too_long_goes_back_to_the_pool(small_pool: SystemPool) -> None:
