@@ -215,7 +215,10 @@ class SystemPool(ConnectionPool[SystemConnection]):
                 stacked = self._pop_recent()
                 if stacked is None:
                     continue
-                return stacked
+                if time.monotonic() - stacked.used_at < RECENTLY_USED_S:
+                    return stacked
+                self.putconn(stacked)  # the pool checks it, and the next slice may get it
+                continue
             connection.taken_at = time.monotonic()
             return connection
 
@@ -229,12 +232,13 @@ class SystemPool(ConnectionPool[SystemConnection]):
         """Give the bottom of the stack to the pool if it went unused for `RECENTLY_USED_S`
         (fewer callers than before: the pool may close it when idle)."""
         recent = self._recent
-        if recent and now - recent[0].used_at >= RECENTLY_USED_S:
-            try:
-                stalest = recent.pop(0)
-            except IndexError:
+        try:  # other threads take and stack meanwhile: the list may empty under us
+            if now - recent[0].used_at < RECENTLY_USED_S:
                 return
-            self.putconn(stalest)
+            stalest = recent.pop(0)
+        except IndexError:
+            return
+        self.putconn(stalest)
 
     def _return_recent(self) -> None:
         while (connection := self._pop_recent()) is not None:
