@@ -28,7 +28,7 @@ def test_ids_are_distinct_version_4_uuids_across_buffers_and_threads() -> None:
     for thread in threads:
         thread.join()
     assert len(seen) == 7_000 and len(set(seen)) == 7_000
-    for text in seen[:50] + seen[-50:]:
+    for text in seen:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
