@@ -50,15 +50,13 @@ def _each_answers(
 
 
 def _find_dead(
-    pool: SystemPool,
     take: Callable[[], SystemConnection],
     give_back: Callable[[SystemConnection], object],
 ) -> None:
-    """Take a connection whose statement must fail as lost, and report it lost."""
+    """Take a connection whose statement must fail as lost, and give it back."""
     connection = take()
     with pytest.raises(psycopg.OperationalError):
         connection.execute("SELECT 1")
-    pool.connection_lost()
     give_back(connection)
 
 
@@ -85,7 +83,8 @@ def test_after_one_lost_connection_the_others_are_polled_and_replaced(
         pool.putconn(connection)
 
     # Used a moment ago: handed out unpolled, so the statement finds it dead.
-    _find_dead(pool, pool.getconn, put_back)
+    _find_dead(pool.getconn, put_back)
+    pool.connection_lost()
     # Now polled: the two dead siblings are found and replaced, not handed out.
     _each_answers(pool.getconn, put_back, 3)
 
@@ -180,7 +179,8 @@ def test_after_a_lost_connection_the_stacked_ones_are_checked_by_the_pool(
     pool.give_back(one)
     pool.give_back(two)
     assert _drop_all(dbos_system_database_url) == 2
-    _find_dead(pool, pool.take, pool.give_back)
+    _find_dead(pool.take, pool.give_back)
+    assert time.monotonic() - pool.lost_at < 1.0  # give_back saw it broken
     # The other stacked connection is dead too: the pool finds it.
     _each_answers(pool.take, pool.give_back, 2)
 
@@ -196,23 +196,39 @@ def test_a_connection_circulating_too_long_goes_back_to_the_pool(small_pool: Sys
     assert _requests(pool) == requests + 1
 
 
-def test_a_caller_waiting_for_an_exhausted_pool_gets_a_connection_stacked_meanwhile(
+def test_many_threads_share_a_small_pool_without_a_connection_in_two_hands(
     small_pool: SystemPool,
 ) -> None:
     pool = small_pool
-    held = [pool.take(), pool.take()]  # the pool is exhausted
-    got: list[SystemConnection] = []
-    waiter = threading.Thread(target=lambda: got.append(pool.take()))
-    waiter.start()
-    time.sleep(0.2)  # the waiter is waiting for the pool
-    # A connection that reaches the stack just as a caller begins to wait (the race the
-    # slices exist for): put there directly, as give_back's check of waiters would not.
-    pool._recent.append(held.pop())
-    waiter.join(timeout=1.5)  # well inside the pool's 2 s timeout
-    assert not waiter.is_alive()
-    assert len(got) == 1
-    pool.give_back(got[0])
-    pool.give_back(held.pop())
+    in_use: set[int] = set()
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(200):
+                connection = pool.take()
+                with lock:
+                    assert id(connection) not in in_use
+                    in_use.add(id(connection))
+                try:
+                    assert connection.execute("SELECT 1").fetchone() == (1,)
+                finally:
+                    with lock:
+                        in_use.discard(id(connection))
+                    pool.give_back(connection)
+        except BaseException as exc:  # a PoolTimeout would mean a connection went missing
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    held = [pool.take(), pool.take()]  # both connections are still there to take
+    for connection in held:
+        pool.give_back(connection)
 
 
 def test_a_caller_waiting_for_an_exhausted_pool_gets_a_connection_given_back(
@@ -220,13 +236,16 @@ def test_a_caller_waiting_for_an_exhausted_pool_gets_a_connection_given_back(
 ) -> None:
     pool = small_pool
     held = [pool.take(), pool.take()]
+    queued_before = pool.get_stats().get("requests_queued", 0)
     got: list[SystemConnection] = []
     waiter = threading.Thread(target=lambda: got.append(pool.take()))
     waiter.start()
-    time.sleep(0.2)
+    time.sleep(0.5)
+    queued = pool.get_stats().get("requests_queued", 0) - queued_before
     pool.give_back(held.pop())  # a caller waits: into the pool, which hands it over
     waiter.join(timeout=1.5)
     assert got and got[0].execute("SELECT 1").fetchone() == (1,)
+    assert queued == 1  # it waited in the pool's queue once, not once per look at the stack
     pool.give_back(got[0])
     pool.give_back(held.pop())
 
@@ -250,3 +269,21 @@ def test_closing_the_pool_closes_the_stacked_connections(dbos_system_database_ur
     pool.give_back(two)
     pool.close()
     assert one.closed and two.closed
+
+
+def test_the_pools_idle_check_collects_stale_stacked_connections(small_pool: SystemPool) -> None:
+    pool = small_pool
+    one, two = pool.take(), pool.take()
+    pool.give_back(one)
+    pool.give_back(two)
+    assert pool.get_stats().get("pool_available", 0) == 0  # both on the stack
+    one.used_at -= 2.0
+    two.used_at -= 2.0
+    pool._shrink_pool()  # what psycopg_pool's periodic idle check runs (every max_idle)
+    # Back in the pool proper, which may close one of them as idle.
+    assert pool.get_stats().get("pool_available", 0) >= 1
+    fresh = pool.take()
+    try:
+        assert fresh.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.give_back(fresh)

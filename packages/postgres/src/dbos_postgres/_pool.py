@@ -21,15 +21,16 @@ Connections given back go first to a stack of recently used ones (`SystemPool.ta
 `give_back`), which the next caller takes from without entering psycopg_pool: its getconn and
 putconn (locks, statistics, the check, the reset, a queue that hands out the least recently
 used connection) cost about a tenth of the client's instructions for a 3-step workflow
-(callgrind: 1.61M instructions a workflow through the pool, 1.44M past it). The pool's own
+(callgrind: 1.61M instructions a workflow through the pool, 1.47M past it). The pool's own
 rules still hold: a connection goes back into the pool proper when it was not used in the
-last `RECENTLY_USED_S` (so the pool polls it before handing it out, and can close it when
-idle), when it has circulated on the stack for `HELD_MAX_S` (so the pool can enforce its
-lifetime), when it is broken or inside a transaction (the pool discards or resets it), when
-a caller is waiting for the pool, and after a lost connection (`connection_lost`). A caller
-that finds the stack empty waits for the pool in slices of `WAIT_SLICE_S`, looking at the
-stack between them, so a connection that reached the stack just as it began to wait is
-not missed.
+last `RECENTLY_USED_S` (so the pool polls it before handing it out; the pool's periodic idle
+check also collects such connections, so that it can close them), when it has circulated on
+the stack for `HELD_MAX_S` (so the pool can enforce its lifetime), when it is broken or
+inside a transaction (the pool discards or resets it), while a caller is going to the pool
+for a connection (so waiters are served by the pool, in order), and after a lost
+connection (`connection_lost`). A caller that finds the stack empty marks itself as going to
+the pool before a last look at the stack, so a connection given back at that moment is
+either seen by that look or sent into the pool for it.
 
 psycopg_pool logs a WARNING on every failed attempt, and one per connection found broken
 when returned (``discarding closed connection: <psycopg.Connection [BAD] ...>``, printed
@@ -49,7 +50,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 #: Seconds one reconnection attempt of the pool keeps trying before a fresh one starts.
 RECONNECT_TIMEOUT_S = 2.0
@@ -57,8 +58,6 @@ RECONNECT_TIMEOUT_S = 2.0
 RECENTLY_USED_S = 1.0
 #: Seconds a connection may circulate on the recent stack before it goes back to the pool.
 HELD_MAX_S = 60.0
-#: Seconds a caller waits for the pool before looking at the recent stack again.
-WAIT_SLICE_S = 0.05
 POOL_NAME = "dbos-system"
 
 
@@ -158,42 +157,46 @@ class SystemPool(ConnectionPool[SystemConnection]):
         super().__init__(*args, **kwargs)
         # Most recently given back last. list.append and list.pop are atomic: no lock.
         self._recent: list[SystemConnection] = []
+        # One marker per caller that found the stack empty and is going to the pool proper.
+        self._pool_takers: set[object] = set()
 
     def take(self) -> SystemConnection:
         """A connection for one use, to hand back with `give_back`: the most recently given
         back one if it was used in the last `RECENTLY_USED_S`, else one from the pool
         (checked as `getconn` checks). Raises `PoolTimeout` after the pool's `timeout`."""
-        recent = self._recent
-        if recent:
-            now = time.monotonic()
-            if now - self.lost_at >= RECENTLY_USED_S:
-                try:
-                    connection = recent.pop()
-                except IndexError:  # another thread took the last one
-                    pass
-                else:
-                    if now - connection.used_at < RECENTLY_USED_S:
-                        self._retire_stalest(now)
-                        return connection
-                    # Stale, and every one below it staler: the pool checks them all.
-                    self.putconn(connection)
-            self._return_recent()
-        return self._from_pool()
+        connection = self._take_recent()
+        if connection is not None:
+            return connection
+        # Say so before a last look at the stack: a connection stacked meanwhile is then
+        # either seen by that look, or sent into the pool by `give_back`, which sees the mark.
+        marker = object()
+        self._pool_takers.add(marker)
+        try:
+            connection = self._take_recent()
+            if connection is None:
+                connection = self.getconn()
+                connection.taken_at = time.monotonic()
+            return connection
+        finally:
+            self._pool_takers.discard(marker)
 
     def give_back(self, connection: SystemConnection) -> None:
         """Hand back a connection from `take`: onto the recent stack, or into the pool
-        proper when the pool must see it (see the module)."""
-        now = connection.used_at = time.monotonic()
+        proper when the pool must see it (see the module). A broken connection counts as
+        lost (`connection_lost`)."""
+        connection.mark_used()
+        if connection.closed:
+            self.connection_lost()
         if (
-            self._waiting
-            or now - connection.taken_at >= HELD_MAX_S
+            self._pool_takers
+            or connection.used_at - connection.taken_at >= HELD_MAX_S
             or connection.pgconn.transaction_status != pq.TransactionStatus.IDLE
             or self.closed
         ):
             self.putconn(connection)
             return
         self._recent.append(connection)
-        if self._waiting or self.closed:  # they came while it was being stacked
+        if self._pool_takers or self.closed:  # they came while it was being stacked
             self._return_recent()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -201,26 +204,32 @@ class SystemPool(ConnectionPool[SystemConnection]):
         super().close(timeout)
         self._return_recent()  # putconn into a closed pool closes the connection
 
-    def _from_pool(self) -> SystemConnection:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                connection = self.getconn(timeout=max(min(remaining, WAIT_SLICE_S), 0.0))
-            except PoolTimeout:
-                if remaining <= WAIT_SLICE_S:
-                    raise PoolTimeout(
-                        f"couldn't get a connection after {self.timeout:.2f} sec"
-                    ) from None
-                stacked = self._pop_recent()
-                if stacked is None:
-                    continue
-                if time.monotonic() - stacked.used_at < RECENTLY_USED_S:
-                    return stacked
-                self.putconn(stacked)  # the pool checks it, and the next slice may get it
-                continue
-            connection.taken_at = time.monotonic()
-            return connection
+    def _shrink_pool(self) -> None:
+        # psycopg_pool's periodic idle check (every `max_idle`): stacked connections unused
+        # since the last burst go back first, so that the pool can close or renew them.
+        self._retire_stale(time.monotonic())
+        super()._shrink_pool()
+
+    def _take_recent(self) -> SystemConnection | None:
+        """The top of the stack if it was used in the last `RECENTLY_USED_S` and no
+        connection was lost since; else None, with the stack emptied into the pool when its
+        connections must be checked there."""
+        if not self._recent:
+            return None
+        now = time.monotonic()
+        if now - self.lost_at < RECENTLY_USED_S:
+            self._return_recent()
+            return None
+        connection = self._pop_recent()
+        if connection is None:  # another thread took the last one
+            return None
+        if now - connection.used_at >= RECENTLY_USED_S:
+            # Stale, and every one below it staler: the pool checks them all.
+            self.putconn(connection)
+            self._return_recent()
+            return None
+        self._retire_stale(now)
+        return connection
 
     def _pop_recent(self) -> SystemConnection | None:
         try:
@@ -228,17 +237,18 @@ class SystemPool(ConnectionPool[SystemConnection]):
         except IndexError:
             return None
 
-    def _retire_stalest(self, now: float) -> None:
-        """Give the bottom of the stack to the pool if it went unused for `RECENTLY_USED_S`
-        (fewer callers than before: the pool may close it when idle)."""
+    def _retire_stale(self, now: float) -> None:
+        """Give the bottom of the stack to the pool while it went unused for
+        `RECENTLY_USED_S` (fewer callers than before: the pool may close it when idle)."""
         recent = self._recent
-        try:  # other threads take and stack meanwhile: the list may empty under us
-            if now - recent[0].used_at < RECENTLY_USED_S:
+        while True:
+            try:  # other threads take and stack meanwhile: the list may empty under us
+                if now - recent[0].used_at < RECENTLY_USED_S:
+                    return
+                stalest = recent.pop(0)
+            except IndexError:
                 return
-            stalest = recent.pop(0)
-        except IndexError:
-            return
-        self.putconn(stalest)
+            self.putconn(stalest)
 
     def _return_recent(self) -> None:
         while (connection := self._pop_recent()) is not None:

@@ -300,7 +300,6 @@ class PostgresStorage(
                 f"no connection to the system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
         except psycopg.OperationalError as exc:
-            pool.connection_lost()
             raise DBOSConnectionError(
                 f"system database {self._display_url!r}: {self._reason(exc)}"
             ) from scrub_exception(exc, self._secrets)
