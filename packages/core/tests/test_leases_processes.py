@@ -19,6 +19,7 @@ import pytest
 from dbos import SystemStorage
 from dbos._base.serialization import Codec, JsonPickleSerializer
 from dbos.storage import Message, NewWorkflow, WorkflowQuery, WorkflowStatusString
+from dbos_testing import most_at_once
 
 APP = Path(__file__).parent / "apps" / "lease_app.py"
 pytestmark = pytest.mark.slow
@@ -107,8 +108,10 @@ def test_a_dead_workers_tasks_are_taken_over_by_the_survivors(
 ) -> None:
     """Three workers with distinct executor IDs drain a queue; one is SIGKILLed and never
     restarted. Its claimed tasks are taken over once its lease expires, and every task finishes
-    exactly once."""
-    url, lease_s, tasks = dbos_system_database_url, 2.0, 36
+    exactly once. The survivors, busy with their own tasks when they take over, still run at
+    most the queue's ``worker_concurrency`` (2) at once each: a taken-over task goes back to
+    its queue and is claimed within that limit (a user's trial found 4 running in one)."""
+    url, lease_s, tasks = dbos_system_database_url, 2.0, 60
     workers = {
         name: start(url, tmp_path, name, "serve", LEASE_S=str(lease_s))
         for name in ("worker-a", "worker-b", "worker-c")
@@ -151,6 +154,13 @@ def test_a_dead_workers_tasks_are_taken_over_by_the_survivors(
     done = Counter(k for e, k, _, _ in effects(tmp_path) if e == "task-done")
     assert sorted(done) == sorted(str(i) for i in range(tasks))
     assert set(done.values()) == {1}, "every task finished exactly once"
+    for name in ("worker-b", "worker-c"):
+        pid = workers[name].pid
+        mine = [(e, k, at) for e, k, p, at in effects(tmp_path) if p == pid]
+        started = {k: at for e, k, at in mine if e == "task-start"}
+        runs = [(started[k], at) for e, k, at in mine if e == "task-end"]
+        assert len(runs) == len(started), name
+        assert most_at_once(runs) <= 2, f"{name} ran more than worker_concurrency at once"
     for workflow_id in in_flight:
         row = dbos_storage.get_workflow(workflow_id)
         assert row is not None and row.executor_id in ("worker-b", "worker-c")

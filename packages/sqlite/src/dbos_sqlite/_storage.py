@@ -394,11 +394,13 @@ class SQLiteStorage(
     ) -> list[WorkflowRow]:
         """`SystemStorage.recover_pending` on SQLite: counts a recovery attempt on each of the
         executor's PENDING workflows of this version (with an `instance_id`, those no live
-        instance owns), in one transaction, and returns their rows."""
+        instance owns), putting a queue's tasks back on their queue, in one transaction, and
+        returns their rows."""
         params = {
             "executor_id": executor_id,
             "application_version": application_version,
             "instance_id": instance_id,
+            "taking_over": False,
             "now_ms": int(time.time() * 1000),
         }
         with self._transaction() as connection:
@@ -427,6 +429,7 @@ class SQLiteStorage(
             "executor_id": executor_id,
             "application_version": application_version,
             "limit": limit,
+            "taking_over": True,
             "now_ms": int(time.time() * 1000),
         }
         with self._transaction() as connection:

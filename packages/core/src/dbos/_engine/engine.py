@@ -53,7 +53,14 @@ from .context import (
     take_assigned_start,
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from .engine_log import log_left_pending, log_outcome, log_recovery, log_stopped, log_taken_over
+from .engine_log import (
+    log_left_pending,
+    log_outcome,
+    log_recovery,
+    log_requeued,
+    log_stopped,
+    log_taken_over,
+)
 from .enqueueing import Enqueuer
 from .execution import (
     ActiveWorkflow,
@@ -91,6 +98,7 @@ _ERROR = WorkflowStatusString.ERROR.value
 _CANCELLED = WorkflowStatusString.CANCELLED.value
 _PENDING = WorkflowStatusString.PENDING.value
 _EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
+_ENQUEUED = WorkflowStatusString.ENQUEUED.value
 
 
 class Engine:
@@ -616,9 +624,14 @@ class Engine:
         return recovered
 
     def _run_recovered(self, rows: list[WorkflowRow]) -> list[str]:
-        """Run recovered (or taken over) rows in the background; returns their IDs."""
+        """Run recovered (or taken over) rows in the background; returns their IDs, those
+        of queued tasks that storage put back on their queue included (a queue worker runs
+        them when the queue's limits allow: this one is woken for them)."""
         to_run: list[Started] = []
+        requeued = [row for row in rows if row.status == _ENQUEUED]
         for row in rows:
+            if row.status == _ENQUEUED:
+                continue
             if row.status == _EXCEEDED:
                 logger.warning(
                     "workflow %s (%s) exceeded its %s recovery attempts and is marked %s",
@@ -636,7 +649,11 @@ class Engine:
         for started in to_run:
             self.dispatch(started)
         log_recovery([started.workflow_id for started in to_run])
-        return [started.workflow_id for started in to_run]
+        if requeued:
+            log_requeued([row.workflow_id for row in requeued])
+            for queue_name in {row.queue_name for row in requeued}:
+                self.queue_worker.wake(queue_name)
+        return [started.workflow_id for started in to_run] + [r.workflow_id for r in requeued]
 
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:
         """Run a cancelled or failed workflow again from its last recorded step (or start an

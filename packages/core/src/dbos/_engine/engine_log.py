@@ -83,6 +83,19 @@ def log_recovery(workflow_ids: list[str]) -> None:
     )
 
 
+def log_requeued(workflow_ids: list[str]) -> None:
+    """Recovered tasks of queues went back to their queues (DBOS semantics), where a worker
+    claims them again within the queue's limits."""
+    shown = ", ".join(workflow_ids[:RECOVERY_IDS_SHOWN])
+    more = len(workflow_ids) - RECOVERY_IDS_SHOWN
+    logger.info(
+        "returned %d recovered queued task(s) to their queues: %s%s",
+        len(workflow_ids),
+        shown,
+        f" and {more} more" if more > 0 else "",
+    )
+
+
 def log_taken_over(workflow_id: str, name: str, owner: str) -> None:
     """This process stopped running a workflow that another process took over (its lease had
     expired while this one still ran it): whatever the body did since its last checkpoint may

@@ -167,8 +167,13 @@ class StorageBackend(Protocol):
 
         For each PENDING row with this executor ID and application version: increment
         `recovery_attempts`; if it then exceeds ``max_recovery_attempts + 1`` set the status
-        to MAX_RECOVERY_ATTEMPTS_EXCEEDED. Returns the updated rows (both kinds), ordered by
-        `created_at_ms`. Rows without a max (None) are never marked exceeded.
+        to MAX_RECOVERY_ATTEMPTS_EXCEEDED. A row of a queue (`queue_name` set) that is not
+        marked goes back to its queue instead, unless its owner is `instance_id` (that
+        process runs it): status ENQUEUED, executor, owner and `started_at_ms` None, queue,
+        priority and deduplication ID kept, so that the claim that starts it again counts it
+        against the queue's limits (DBOS Transact 3.4's recovery re-enqueues it). Returns the
+        updated rows (all kinds), ordered by `created_at_ms`. Rows without a max (None) are
+        never marked exceeded.
 
         With an `instance_id` (a launched process, whose lease is already renewed), rows whose
         owner instance holds an unexpired lease (see `Lease`) are left alone whatever their
@@ -206,8 +211,9 @@ class StorageBackend(Protocol):
 
         Each taken row gets `instance_id` as its owner and `executor_id` as its executor, and
         counts a recovery attempt as `recover_pending` does (marking rows past their limit
-        MAX_RECOVERY_ATTEMPTS_EXCEEDED, which are returned too). Rows owned by `instance_id`
-        itself are not taken. Oldest first; returns the updated rows ordered by
+        MAX_RECOVERY_ATTEMPTS_EXCEEDED and putting a queue's tasks back on their queue, without
+        owner or executor, as it does; both kinds are returned too). Rows owned by
+        `instance_id` itself are not taken. Oldest first; returns the updated rows ordered by
         `created_at_ms`. Concurrent callers never take the same row (SKIP LOCKED, or the
         database's single writer). Ours, not DBOS Transact's (which leaves this to Conductor).
         """
@@ -226,8 +232,10 @@ class StorageBackend(Protocol):
         IDs moved.
 
         Moves each ENQUEUED workflow (it stays in its queue) and each PENDING one whose owner
-        holds no unexpired lease (it waits on `queue_name`, like a requeued workflow, and
-        continues from its last recorded step): its application version becomes
+        holds no unexpired lease (a queue's task goes back to its own queue, with
+        `started_at_ms` None and its deduplication ID kept, as `recover_pending` puts it back;
+        any other waits on `queue_name`, like a requeued workflow; either continues from its
+        last recorded step when it runs again): its application version becomes
         `application_version`, its executor and owner none. Leaves every other workflow as it
         is, so a workflow a live process runs is never moved (and never run twice). Atomic
         with respect to claims and takeovers: a row one of them is taking is not moved. Ours

@@ -100,14 +100,27 @@ FROM {schema}.streams
 WHERE workflow_id = %(workflow_id)s AND key = %(key)s
 
 -- fragment: count_recovery_attempt
--- One more recovery attempt; past the workflow's limit, it is marked instead of run.
+-- One more recovery attempt; past the workflow's limit, it is marked instead of run. A task
+-- of a queue goes back to its queue (see recovered_to_queue), unclaimed and not started.
 recovery_attempts = recovery_attempts + 1,
     status = CASE
-        WHEN max_recovery_attempts IS NOT NULL
-             AND recovery_attempts + 1 > max_recovery_attempts + 1
-        THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        WHEN {@past_recovery_limit} THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        WHEN {@recovered_to_queue} THEN 'ENQUEUED'
         ELSE status
-    END
+    END,
+    started_at = CASE WHEN {@recovered_to_queue} THEN NULL ELSE started_at END
+
+-- fragment: past_recovery_limit
+(max_recovery_attempts IS NOT NULL AND recovery_attempts + 1 > max_recovery_attempts + 1)
+
+-- fragment: recovered_to_queue
+-- Whether a recovered (or taken over) row goes back to its queue rather than running at once
+-- where it is recovered: a task of a queue, within its recovery limit, that this process
+-- (%(instance_id)s) does not run itself. As DBOS Transact 3.4's recovery re-enqueues such a
+-- task, so that the claim that starts it again counts it against the queue's limits (a
+-- survivor running its own tasks would otherwise run the dead process's on top of them).
+(queue_name IS NOT NULL AND NOT {@past_recovery_limit}
+ AND (%(instance_id)s::text IS NULL OR owner_instance IS DISTINCT FROM %(instance_id)s))
 
 -- fragment: claimed_has_operations
 -- The claiming statements' has_operations column: whether the task ran before (a rewind
@@ -332,7 +345,9 @@ WHERE workflow_id = %(workflow_id)s AND NOT EXISTS (SELECT 1 FROM updated)
 WITH claimed AS (
     UPDATE {schema}.workflow_status
     SET {@count_recovery_attempt},
-        owner_instance = coalesce(%(instance_id)s, owner_instance),
+        executor_id = CASE WHEN {@recovered_to_queue} THEN NULL ELSE executor_id END,
+        owner_instance = CASE WHEN {@recovered_to_queue} THEN NULL
+                              ELSE coalesce(%(instance_id)s, owner_instance) END,
         updated_at = %(now_ms)s
     WHERE workflow_id IN (
         SELECT w.workflow_id FROM {schema}.workflow_status AS w
@@ -355,7 +370,8 @@ FROM claimed
 WITH claimed AS (
     UPDATE {schema}.workflow_status
     SET {@count_recovery_attempt},
-        owner_instance = %(instance_id)s, executor_id = %(executor_id)s,
+        owner_instance = CASE WHEN {@recovered_to_queue} THEN NULL ELSE %(instance_id)s END,
+        executor_id = CASE WHEN {@recovered_to_queue} THEN NULL ELSE %(executor_id)s END,
         updated_at = %(now_ms)s
     WHERE workflow_id IN (
         SELECT w.workflow_id FROM {schema}.workflow_status AS w
@@ -780,12 +796,15 @@ RETURNING workflow_id
 
 -- name: move_workflows
 -- ENQUEUED rows keep their queue; PENDING ones (only those whose owner holds no unexpired
--- lease) wait on the given queue, as a requeue does. Locked as takeovers lock them, so a row
--- a claim or takeover is taking is passed over rather than moved under it.
+-- lease) go back to their own queue, unstarted, as a recovery puts them back (its limits
+-- count them again when they are claimed, and their deduplication ID still holds), or, not
+-- being a queue's, wait on the given queue, as a requeue does. Locked as takeovers lock them,
+-- so a row a claim or takeover is taking is passed over rather than moved under it.
 UPDATE {schema}.workflow_status
 SET application_version = %(application_version)s,
-    queue_name = CASE WHEN status = 'PENDING' THEN %(queue_name)s ELSE queue_name END,
-    deduplication_id = CASE WHEN status = 'PENDING' THEN NULL ELSE deduplication_id END,
+    queue_name = coalesce(queue_name, %(queue_name)s),
+    started_at = CASE WHEN status = 'PENDING' AND queue_name IS NOT NULL THEN NULL
+                      ELSE started_at END,
     status = 'ENQUEUED', executor_id = NULL, owner_instance = NULL, updated_at = %(now_ms)s
 WHERE workflow_id IN (
     SELECT w.workflow_id FROM {schema}.workflow_status AS w

@@ -134,17 +134,31 @@ WHERE :host IS NULL OR host = :host
 ORDER BY instance_id
 
 -- name: count_recovery_attempt
+-- One more recovery attempt; past the workflow's limit, it is marked instead of run. A task of
+-- a queue that this process (:instance_id) does not run itself goes back to its queue,
+-- unclaimed and not started, as DBOS Transact 3.4's recovery re-enqueues it: the claim that
+-- starts it again counts it against the queue's limits. (A takeover's candidates have another
+-- owner: take_over_one runs first and sets :instance_id as the owner of those it runs.)
 UPDATE workflow_status
 SET recovery_attempts = recovery_attempts + 1,
     status = CASE
-        WHEN max_recovery_attempts IS NOT NULL
-             AND recovery_attempts + 1 > max_recovery_attempts + 1
-        THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        WHEN {@past_recovery_limit} THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+        WHEN {@recovered_to_queue} THEN 'ENQUEUED'
         ELSE status
     END,
-    owner_instance = coalesce(:instance_id, owner_instance),
+    executor_id = CASE WHEN {@recovered_to_queue} THEN NULL ELSE executor_id END,
+    started_at = CASE WHEN {@recovered_to_queue} THEN NULL ELSE started_at END,
+    owner_instance = CASE WHEN {@recovered_to_queue} THEN NULL
+                          ELSE coalesce(:instance_id, owner_instance) END,
     updated_at = :now_ms
 WHERE workflow_id = :workflow_id AND status = 'PENDING'
+
+-- fragment: past_recovery_limit
+(max_recovery_attempts IS NOT NULL AND recovery_attempts + 1 > max_recovery_attempts + 1)
+
+-- fragment: recovered_to_queue
+(queue_name IS NOT NULL AND NOT {@past_recovery_limit}
+ AND (:instance_id IS NULL OR owner_instance IS NOT :instance_id OR :taking_over))
 
 -- name: create_ledger
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -360,11 +374,14 @@ WHERE workflow_id IN (SELECT value FROM json_each(:workflow_ids))
 ORDER BY created_at, workflow_id
 
 -- name: move_workflow
--- ENQUEUED rows keep their queue; PENDING ones wait on the given queue, as a requeue does.
+-- ENQUEUED rows keep their queue; PENDING ones go back to their own queue, unstarted, as a
+-- recovery puts them back (its limits count them again when they are claimed, and their
+-- deduplication ID still holds), or, not being a queue's, wait on the given queue.
 UPDATE workflow_status
 SET application_version = :application_version,
-    queue_name = CASE WHEN status = 'PENDING' THEN :queue_name ELSE queue_name END,
-    deduplication_id = CASE WHEN status = 'PENDING' THEN NULL ELSE deduplication_id END,
+    queue_name = coalesce(queue_name, :queue_name),
+    started_at = CASE WHEN status = 'PENDING' AND queue_name IS NOT NULL THEN NULL
+                      ELSE started_at END,
     status = 'ENQUEUED', executor_id = NULL, owner_instance = NULL, updated_at = :now_ms
 WHERE workflow_id = :workflow_id
 

@@ -36,6 +36,7 @@ __all__ = [
     "test_take_over_keeps_to_its_version_and_limit_and_counts_attempts",
     "test_recover_pending_with_an_instance_spares_live_owners_of_any_executor",
     "test_recovered_and_taken_over_rows_say_whether_they_recorded_operations",
+    "test_recovered_and_taken_over_queue_tasks_go_back_to_their_queue",
     "test_claims_and_resumes_record_their_owner",
     "test_checkpoint_acks_report_the_owner",
     "test_finish_refuses_a_former_owner",
@@ -221,6 +222,56 @@ def test_recovered_and_taken_over_rows_say_whether_they_recorded_operations(
     assert all(type(r.has_operations) is bool for r in [*recovered, *taken])
 
 
+def test_recovered_and_taken_over_queue_tasks_go_back_to_their_queue(
+    dbos_storage: SystemStorage,
+) -> None:
+    """A queue's task that recovery or a takeover finds goes back to its queue (DBOS
+    Transact 3.4 re-enqueues it), so that the claim starting it again counts it against the
+    queue's limits: a survivor must not run a dead process's tasks on top of its own. A task
+    the recovering process runs itself, a workflow of no queue and one past its recovery
+    limit are not put back."""
+    dbos_storage.renew_lease(lease("dead", duration_ms=0))
+    dbos_storage.renew_lease(lease("me"))
+    on_queue = {"queue_name": "q", "deduplication_id": None, "priority": 3}
+    dbos_storage.create_workflow(owned("theirs", "dead", executor_id="other", **on_queue))
+    dbos_storage.create_workflow(
+        owned("deduplicated", "dead", executor_id="other", queue_name="q", deduplication_id="d")
+    )
+    dbos_storage.create_workflow(owned("plain", "dead", executor_id="other", created_at_ms=2))
+    dbos_storage.create_workflow(
+        owned("limited", "dead", executor_id="other", queue_name="q", max_recovery_attempts=0)
+    )
+    dbos_storage.create_workflow(owned("own-dead", "dead", queue_name="q", created_at_ms=3))
+    dbos_storage.create_workflow(owned("own-running", "me", queue_name="q", created_at_ms=4))
+    recovered = {r.workflow_id: r for r in dbos_storage.recover_pending("ex", "v1", "me")}
+    assert sorted(recovered) == ["own-dead", "own-running"]
+    taken = {r.workflow_id: r for r in dbos_storage.take_over_workflows("me", "ex", "v1", 10)}
+    assert sorted(taken) == ["deduplicated", "limited", "plain", "theirs"]
+    for workflow_id in ("theirs", "deduplicated", "own-dead"):
+        returned = {**taken, **recovered}[workflow_id]
+        stored = dbos_storage.get_workflow(workflow_id)
+        assert stored is not None
+        for row in (returned, stored):
+            assert (row.status, row.queue_name) == (ENQUEUED, "q"), workflow_id
+            assert (row.executor_id, row.owner_instance, row.started_at_ms) == (None, None, None)
+            assert row.recovery_attempts == 2
+    stored_theirs = dbos_storage.get_workflow("theirs")
+    stored_deduplicated = dbos_storage.get_workflow("deduplicated")
+    assert stored_theirs is not None and stored_theirs.priority == 3
+    assert stored_deduplicated is not None and stored_deduplicated.deduplication_id == "d"
+    assert (taken["plain"].status, taken["plain"].owner_instance) == (PENDING, "me")
+    assert taken["limited"].status == EXCEEDED
+    own = recovered["own-running"]
+    assert (own.status, own.owner_instance) == (PENDING, "me")
+    # Back on the queue, they are claimed as any task is, once each.
+    spec = QueueSpec(name="q", worker_concurrency=None, concurrency=None)
+    request = ClaimRequest(spec, "ex", "v1", 10, ("module.workflow",), now_ms=9_000)
+    claimed = dbos_storage.claim_queued(request)
+    assert sorted(r.workflow_id for r in claimed) == ["deduplicated", "own-dead", "theirs"]
+    assert all(r.status == PENDING and r.started_at_ms == 9_000 for r in claimed)
+    assert dbos_storage.claim_queued(request) == []
+
+
 def test_claims_and_resumes_record_their_owner(dbos_storage: SystemStorage) -> None:
     dbos_storage.renew_lease(lease("worker", duration_ms=0))
     dbos_storage.renew_lease(lease("survivor"))
@@ -231,10 +282,14 @@ def test_claims_and_resumes_record_their_owner(dbos_storage: SystemStorage) -> N
     dbos_storage.cancel_workflow("cancelled", 60)
     resumed = dbos_storage.resume_workflow("cancelled", "ex", "v1", 70, "worker")
     assert resumed is not None and resumed.resumed
-    # Both belong to "worker", whose lease has expired: the survivor takes both.
-    taken = dbos_storage.take_over_workflows("survivor", "ex", "v1", 10)
-    assert sorted(r.workflow_id for r in taken) == ["cancelled", "task"]
-    assert all(row.owner_instance == "survivor" for row in taken)
+    # Both belong to "worker", whose lease has expired: the survivor takes both, runs the
+    # resumed one and puts the queue's task back on its queue, where its claim owns it.
+    taken = {r.workflow_id: r for r in dbos_storage.take_over_workflows("survivor", "ex", "v1", 10)}
+    assert sorted(taken) == ["cancelled", "task"]
+    assert taken["cancelled"].owner_instance == "survivor"
+    assert (taken["task"].status, taken["task"].owner_instance) == (ENQUEUED, None)
+    survivor = replace(request, instance_id="survivor", now_ms=80)
+    assert [r.owner_instance for r in dbos_storage.claim_queued(survivor)] == ["survivor"]
     ack = dbos_storage.record_step(record("task", 0))
     assert ack.owner_instance == "survivor"
 

@@ -140,9 +140,14 @@ def test_move_takes_queued_rows_and_abandoned_pending_ones_only(
     assert (queued.status, queued.application_version, queued.queue_name) == (ENQUEUED, "v2", "q")
     assert queued.deduplication_id == "d"
     assert (abandoned.status, abandoned.application_version) == (ENQUEUED, "v2")
-    # A started queue task already passed its queue: it waits on the given queue instead.
-    assert (abandoned.queue_name, abandoned.deduplication_id) == ("_internal", None)
+    # A started queue task goes back to its own queue, unstarted, as a recovery puts it back:
+    # its queue's limits count it again when it is claimed, and its deduplication ID holds.
+    assert (abandoned.queue_name, abandoned.deduplication_id) == ("q", "e")
     assert (abandoned.executor_id, abandoned.owner_instance) == (None, None)
+    assert abandoned.started_at_ms is None
+    ownerless = rows["ownerless"]
+    assert ownerless is not None
+    assert (ownerless.status, ownerless.queue_name) == (ENQUEUED, "_internal")
     running, finished = rows["running"], rows["finished"]
     assert running is not None and finished is not None
     assert (running.status, running.application_version, running.owner_instance) == (
