@@ -28,6 +28,12 @@ from dbos._config import resolve
         # refused by urlsplit: masked as text
         ("postgresql://u:pw7@[::1:5432/db", "postgresql://u:***@[::1:5432/db"),
         ("postgresql://u@[::1:5432/db", "postgresql://u@[::1:5432/db"),
+        # the scheme forgotten or mistyped (a user's trial printed these passwords in full)
+        ("u:pw8@db.example.com:5432/app", "u:***@db.example.com:5432/app"),
+        ("postgresql:/u:pw9@h/db", "postgresql:***@h/db"),
+        ("postgresql//u:pw10@h/db", "postgresql//u:***@h/db"),
+        ("u:pw11@h/db?sslmode=require", "u:***@h/db?sslmode=require"),
+        ("u@h/db", "u@h/db"),
     ],
 )  # fmt: skip
 def test_mask_password_forms(dsn: str, masked: str) -> None:
@@ -53,6 +59,8 @@ def test_keyword_value_passwords_are_found_and_masked(dsn: str, secret: str) -> 
     [
         ("postgresql://u:pw5@Tail@h:5432/db", {"pw5", "Tail", "pw5@Tail"}),
         ("postgresql://u:pw7@[::1:5432/db", {"pw7"}),
+        ("u:pw8@db.example.com:5432/app", {"pw8"}),
+        ("postgresql:/u:pw9@h/db", {"pw9"}),
     ],
 )
 def test_every_userinfo_candidate_is_a_secret(dsn: str, secrets: set[str]) -> None:

@@ -104,6 +104,10 @@ def password_secrets(dsn: str) -> frozenset[str]:
     if parsed is not None:
         found |= {str(parsed[key]) for key in SECRET_KEYS if parsed.get(key)}
     elif not _is_url(dsn):
+        loose = _LOOSE_USERINFO.match(dsn)
+        if loose is not None:
+            secret = loose.group(2)
+            found |= {secret, secret.rsplit(":", 1)[-1]}
         for match in _LOOSE_SECRET.finditer(dsn):
             raw = match.group(1)
             found.add(raw)
@@ -154,13 +158,28 @@ def _mask_loose_url(dsn: str) -> str:
     return f"{match.group(1)}{user}:{MASK}@{rest}"
 
 
+#: A URL whose scheme is missing or mistyped (``bob:pw@host/db``, ``postgresql:/bob:pw@h``,
+#: ``postgresql//bob:pw@h``): a user name, a ':', then text up to the last '@'. Everything
+#: from the first ':' to that '@' is taken as secret (more than the password, at times: this
+#: is for display only).
+_LOOSE_USERINFO = re.compile(r"^([^:@=\s]*):(.*)@")
+
+
+def _mask_loose_userinfo(dsn: str) -> str:
+    match = _LOOSE_USERINFO.match(dsn)
+    if match is None:
+        return dsn
+    return f"{match.group(1)}:{MASK}@{dsn[match.end() :]}"
+
+
 def mask_password(dsn: str) -> str:
     """`dsn` with every password replaced by ``***``, fit for logs, errors and output.
 
     Args:
         dsn: A database URL (``postgresql://``, ``sqlite:///``...) or a libpq key/value
             string (``host=h password=pw``). Strings without a password come back unchanged
-            (SQLite URLs included).
+            (SQLite URLs included). A URL with its scheme missing or mistyped
+            (``bob:pw@host/db``) is masked from the first ':' to its last '@'.
 
     Returns:
         The masked string; ``<connection string hidden>`` for a key/value string that cannot
@@ -175,10 +194,10 @@ def mask_password(dsn: str) -> str:
         except ValueError:
             return _mask_loose_url(dsn)
     if "=" not in dsn:
-        return dsn
+        return _mask_loose_userinfo(dsn)
     parsed = _conninfo_dict(dsn)
     if parsed is None:
-        return _HIDDEN if "password" in dsn.lower() else dsn
+        return _HIDDEN if "password" in dsn.lower() else _mask_loose_userinfo(dsn)
     if not any(parsed.get(key) for key in SECRET_KEYS):
         return dsn
     from psycopg.conninfo import make_conninfo  # present: _conninfo_dict parsed it
