@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._base.errors import DBOSNonExistentWorkflowError
+from ._engine.blocking_calls import refuse_on_running_loop
 from ._engine.context import in_workflow_body, take_assigned_workflow_id
 from ._engine.effects import Procedure, run_async, run_sync
 from ._engine.queues import INTERNAL_QUEUE_NAME
@@ -59,6 +60,7 @@ class ManagementAPI:
             DBOSException: `workflow_id` is blank or not valid text, or a `shard_key`.
         """
         check_no_shard_key(shard_key, "get_result")
+        refuse_on_running_loop("get_result")
         engine = cls._launched_engine()
         handle: WorkflowHandle[Any] = WorkflowHandle(engine, workflow_id)
         return handle.get_result(timeout_seconds=timeout_seconds)
@@ -140,6 +142,7 @@ class ManagementAPI:
                 is not > 0, a `replacement_children` that is not a dict of workflow IDs, or a
                 `shard_key` (nothing is written).
         """
+        refuse_on_running_loop("fork_workflow")
         engine = cls._launched_engine()
         forked = run_sync(
             _fork(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._base.portable import WorkflowSerializationFormat, serialization_for
+from ._engine.blocking_calls import refuse_on_running_loop
 from ._engine.effects import run_async, run_sync
 from ._engine.messaging import (
     check_timeout,
@@ -35,6 +36,7 @@ class MessagingAPI:
         up to `timeout_seconds` for one (None if none came). Each message is received once;
         a recovered workflow gets the same message again."""
         timeout = check_timeout("DBOS.recv", timeout_seconds)
+        refuse_on_running_loop("recv")
         return run_sync(recv_procedure(cls._launched_engine().recorder, topic, timeout))
 
     @classmethod
@@ -56,6 +58,7 @@ class MessagingAPI:
         portable JSON (DBOS 3.4); the default is the workflow's own format."""
         recorder = cls._launched_engine().recorder
         fmt = serialization_for(serialization_type)
+        refuse_on_running_loop("set_event")
         run_sync(set_event_procedure(recorder, key, value, fmt))
 
     @classmethod
@@ -82,6 +85,7 @@ class MessagingAPI:
             DBOSException: a `shard_key` (DBOS Transact 3.4's sharding; only None).
         """
         check_no_shard_key(shard_key, "DBOS.get_all_events")
+        refuse_on_running_loop("get_all_events")
         return run_sync(get_all_events_procedure(cls._launched_engine().recorder, workflow_id))
 
     @classmethod

@@ -46,6 +46,7 @@ from ._datasource import registry as datasources
 from ._engine import classes as _classes
 from ._engine import registry as _registry
 from ._engine.attributes import update_attributes_procedure
+from ._engine.blocking_calls import refuse_on_running_loop
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
 from ._engine.effects import Blocking, Procedure, run_async, run_sync
@@ -143,6 +144,9 @@ class _DBOSType(type, Facade):
 
     def _facade_recorder(self) -> Recorder:
         return DBOS._launched_engine().recorder
+
+    def _facade_refuse_blocking(self, call: str) -> None:
+        refuse_on_running_loop(call)
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
         engine = DBOS._launched_engine()
@@ -275,10 +279,21 @@ class DBOS(
     #: `DBOS.launch` a configured version is known; the hash is not (`DBOSNotLaunchedError`).
     application_version = _ClassProperty(_application_version)
 
-    def __init__(self, *, config: DBOSConfig) -> None:
+    def __init__(
+        self,
+        *,
+        config: DBOSConfig,
+        conductor_url: str | None = None,
+        conductor_key: str | None = None,
+    ) -> None:
         # Logging first, so that what validating the configuration logs is seen.
         # Not a dict: resolve() says so; until then, the default levels.
         valid = isinstance(config, dict)
+        if valid and (conductor_url is not None or conductor_key is not None):
+            # DBOS Transact 3.4's arguments, taken as its config keys are: accepted, with the
+            # WARNING that there is no Conductor (nor any need for one).
+            extra = {"conductor_url": conductor_url, "conductor_key": conductor_key}
+            config = cast(DBOSConfig, {**config, **{k: v for k, v in extra.items() if v}})
         configure_logging(
             log_level_of(config) if valid else None,
             console_log_level_of(config) if valid else None,
@@ -760,7 +775,7 @@ class DBOS(
         engine = cls._launched_engine()
         call_args = _classes.with_bound_self(func, args)
         started = await run_async(engine.start(registration_of(func), call_args, kwargs))
-        engine.dispatch(started)
+        engine.dispatch(started, on_running_loop=True)
         return WorkflowHandleAsync(engine, started.workflow_id, started.active)
 
     # --- inside workflows -------------------------------------------------------------------
@@ -769,6 +784,7 @@ class DBOS(
     def sleep(cls, seconds: float) -> None:
         """Sleep durably: inside a workflow, a recovered execution sleeps only what is left."""
         check_seconds(seconds)
+        refuse_on_running_loop("sleep")
         run_sync(sleep_procedure(float(seconds)))
 
     @classmethod

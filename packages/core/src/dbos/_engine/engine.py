@@ -53,14 +53,7 @@ from .context import (
     take_assigned_start,
 )
 from .effects import Blocking, CallBody, Procedure, Sleep, run_async, run_sync
-from .engine_log import (
-    log_left_pending,
-    log_outcome,
-    log_recovery,
-    log_requeued,
-    log_stopped,
-    log_taken_over,
-)
+from .engine_log import log_left_pending, log_outcome, log_recovery, log_stopped, log_taken_over
 from .enqueueing import Enqueuer
 from .execution import (
     ActiveWorkflow,
@@ -76,6 +69,7 @@ from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
+from .recovered import sort_recovered
 from .registry import WorkflowRegistration
 from .roles import authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
@@ -98,7 +92,6 @@ _ERROR = WorkflowStatusString.ERROR.value
 _CANCELLED = WorkflowStatusString.CANCELLED.value
 _PENDING = WorkflowStatusString.PENDING.value
 _EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
-_ENQUEUED = WorkflowStatusString.ENQUEUED.value
 
 
 class Engine:
@@ -500,9 +493,15 @@ class Engine:
         execution = self.execute(started, active)
         return observed(self.hooks, started.workflow_id, started.registration.name, execution)
 
-    def dispatch(self, started: Started, *, successor: bool = False) -> None:
+    def dispatch(
+        self, started: Started, *, successor: bool = False, on_running_loop: bool = False
+    ) -> None:
         """Run a started workflow in the background if this process must run it: sync bodies
-        on the thread pool, async bodies on the running event loop (or the engine's own).
+        on the thread pool, async bodies on the engine's own event loop, or, for a start
+        awaited in a coroutine (`on_running_loop`: `start_workflow_async`), on that
+        coroutine's loop (DBOS semantics both). A sync start from a coroutine must not put
+        the body on the caller's loop: a blocking wait for its result there would hold the
+        loop the body needs, forever (a user's trial).
 
         A `successor` (a task claimed by a finishing task of its queue) runs next on the pool
         thread that finishes, where there is one, instead of waiting for another thread.
@@ -525,8 +524,10 @@ class Engine:
         if started.registration.is_async:
             coroutine = run_async(procedure())
             try:
-                loop = asyncio.get_running_loop()
+                loop = asyncio.get_running_loop() if on_running_loop else None
             except RuntimeError:
+                loop = None
+            if loop is None:
                 asyncio.run_coroutine_threadsafe(coroutine, self._background_loop())
                 return
             task = loop.create_task(coroutine)
@@ -625,34 +626,17 @@ class Engine:
 
     def _run_recovered(self, rows: list[WorkflowRow]) -> list[str]:
         """Run recovered (or taken over) rows in the background; returns their IDs, those
-        of queued tasks that storage put back on their queue included (a queue worker runs
-        them when the queue's limits allow: this one is woken for them)."""
-        to_run: list[Started] = []
-        requeued = [row for row in rows if row.status == _ENQUEUED]
-        for row in rows:
-            if row.status == _ENQUEUED:
-                continue
-            if row.status == _EXCEEDED:
-                logger.warning(
-                    "workflow %s (%s) exceeded its %s recovery attempts and is marked %s",
-                    row.workflow_id,
-                    row.name,
-                    row.max_recovery_attempts,
-                    _EXCEEDED,
-                )
-                continue
-            started = self._prepare_pending(row, fresh=False)
-            if started is not None:
-                to_run.append(started)
+        of queued tasks that storage put back on their queue included (woken for here)."""
+        runnable, requeued = sort_recovered(rows)
+        prepared = [self._prepare_pending(row, fresh=False) for row in runnable]
+        to_run = [started for started in prepared if started is not None]
         # Every recovered workflow is registered before any runs, so a recovered parent that
         # calls a recovered child finds it here instead of starting a second execution.
         for started in to_run:
             self.dispatch(started)
         log_recovery([started.workflow_id for started in to_run])
-        if requeued:
-            log_requeued([row.workflow_id for row in requeued])
-            for queue_name in {row.queue_name for row in requeued}:
-                self.queue_worker.wake(queue_name)
+        for queue_name in {row.queue_name for row in requeued}:
+            self.queue_worker.wake(queue_name)
         return [started.workflow_id for started in to_run] + [r.workflow_id for r in requeued]
 
     def resume(self, workflow_id: str) -> ActiveWorkflow | None:

@@ -100,6 +100,10 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
     def _facade_messaging_host(self) -> MessagingHost:
         raise NotImplementedError
 
+    def _facade_refuse_blocking(self, call: str) -> None:
+        """Called before each blocking call: `DBOS` raises `RuntimeError` on a running event
+        loop (DBOS Transact 3.4 semantics, see `blocking_calls`); a client allows it."""
+
     def _facade_recorder(self) -> Recorder | None:
         """What records reads made in a workflow body (`DBOS`'s; a client records none)."""
         return None
@@ -146,6 +150,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body).
         `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`)."""
         check_no_shard_key(shard_key, "retrieve_workflow")
+        self._facade_refuse_blocking("retrieve_workflow")
         handle: WorkflowHandle[Any] = WorkflowHandle(self._facade_handle_source(), workflow_id)
         if existing_workflow:
             run_sync(self._existing(workflow_id))
@@ -199,6 +204,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
                 deterministic).
             DBOSWorkflowCancelledError: the waiting workflow was cancelled.
         """
+        self._facade_refuse_blocking("wait_first")
         by_id = {handle.workflow_id: handle for handle in handles}
         ids = [handle.workflow_id for handle in handles]
         return _pick(by_id, run_sync(self._wait_first_id(ids, polling_interval_sec)))

@@ -32,10 +32,13 @@ def _public(procedure: Callable[..., Any], wrapper: Callable[..., Any], suffix: 
 def sync_form(
     procedure: Callable[Concatenate[F, P], Procedure[R]],
 ) -> Callable[Concatenate[F, P], R]:
-    """The blocking method that runs `procedure` in the calling thread."""
+    """The blocking method that runs `procedure` in the calling thread (after the side's
+    `_facade_refuse_blocking` check: `DBOS` refuses to block a running event loop)."""
+    name = procedure.__name__.lstrip("_")
 
     @functools.wraps(procedure)
     def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self._facade_refuse_blocking(name)  # type: ignore[attr-defined]
         return run_sync(procedure(self, *args, **kwargs))
 
     _public(procedure, method, "")

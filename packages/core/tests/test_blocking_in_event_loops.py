@@ -1,0 +1,122 @@
+"""Sync `DBOS` calls made from async code (a user's trial): a sync `start_workflow` of an
+async workflow runs it on the engine's own loop, so waiting for it from a coroutine returns
+instead of holding the loop the body needs forever; a blocking call on a running loop is
+refused with `RuntimeError` naming its async form, as DBOS Transact 3.4 refuses it; a
+`DBOSClient`'s calls are not checked (as in 3.4)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from dbos import DBOS
+from dbos_client import DBOSClient
+
+Launch = Callable[..., None]
+
+
+def test_a_sync_start_from_a_coroutine_runs_the_async_body_off_the_callers_loop(
+    launch: Launch,
+) -> None:
+    @DBOS.workflow()
+    async def times_ten(x: int) -> int:
+        await asyncio.sleep(0.01)
+        return x * 10
+
+    launch()
+
+    async def main() -> tuple[int, object]:
+        handle = DBOS.start_workflow(times_ten, 7)
+        # A blocking wait on the caller's loop: it deadlocked when the body ran on that loop.
+        return handle.get_result(), handle.get_status().status
+
+    assert asyncio.run(asyncio.wait_for(main(), timeout=30)) == (70, "SUCCESS")
+
+    async def forgotten() -> str:
+        return DBOS.start_workflow(times_ten, 1).workflow_id  # returns without waiting
+
+    workflow_id = asyncio.run(forgotten())  # that loop is closed now; the body ran elsewhere
+    assert DBOS.retrieve_workflow(workflow_id).get_result() == 10
+
+
+def test_an_awaited_start_still_runs_on_the_callers_loop(launch: Launch) -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    @DBOS.workflow()
+    async def where() -> str:
+        loops.append(asyncio.get_running_loop())
+        return "ran"
+
+    launch()
+
+    async def main() -> str:
+        handle = await DBOS.start_workflow_async(where)
+        result: str = await handle.get_result()
+        assert loops == [asyncio.get_running_loop()]
+        return result
+
+    assert asyncio.run(main()) == "ran"
+
+
+@pytest.mark.parametrize(
+    ("call", "blocking"),
+    [
+        ("sleep", lambda wid: DBOS.sleep(0.01)),
+        ("get_event", lambda wid: DBOS.get_event(wid, "k", timeout_seconds=0.1)),
+        ("get_result", DBOS.get_result),
+        ("list_workflows", lambda wid: DBOS.list_workflows(workflow_ids=[wid])),
+        ("get_workflow_status", DBOS.get_workflow_status),
+        ("retrieve_workflow", DBOS.retrieve_workflow),
+        ("send", lambda wid: DBOS.send(wid, "m")),
+        ("resume_workflow", DBOS.resume_workflow),
+    ],
+)
+def test_blocking_calls_on_a_running_loop_are_refused_naming_the_async_form(
+    launch: Launch, call: str, blocking: Callable[[str], object]
+) -> None:
+    @DBOS.workflow()
+    def done() -> str:
+        return "done"
+
+    launch()
+    workflow_id = DBOS.start_workflow(done).workflow_id
+    DBOS.get_result(workflow_id)
+
+    async def main() -> None:
+        blocking(workflow_id)
+
+    with pytest.raises(RuntimeError, match=rf"DBOS\.{call}\(\).*await DBOS\.{call}_async"):
+        asyncio.run(main())
+    blocking(workflow_id)  # outside async code: fine
+
+
+def test_a_sync_call_in_an_async_workflow_fails_that_workflow_loudly(launch: Launch) -> None:
+    @DBOS.workflow()
+    async def napper() -> str:
+        DBOS.sleep(0.01)  # the mistake: sleep_async is the one for async code
+        return "napped"
+
+    launch()
+
+    async def main() -> object:
+        return await (await DBOS.start_workflow_async(napper)).get_result()
+
+    with pytest.raises(RuntimeError, match=r"await DBOS\.sleep_async"):
+        asyncio.run(main())
+
+
+def test_a_clients_calls_are_not_checked(launch: Launch, dbos_system_database_url: str) -> None:
+    @DBOS.workflow()
+    def done() -> str:
+        return "done"
+
+    launch()
+    workflow_id = DBOS.start_workflow(done).workflow_id
+
+    async def main() -> object:
+        with DBOSClient(dbos_system_database_url) as client:
+            return client.retrieve_workflow(workflow_id).get_result()
+
+    assert asyncio.run(main()) == "done"
