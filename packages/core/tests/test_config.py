@@ -42,6 +42,8 @@ def test_environment_url_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"name": "a", "system_databse_url": "x"}, "unknown config key.*system_databse_url"),
         ({"name": "a", "system_database_url": "postgresql://u:p@w@h/db"}, "percent-encode"),
         ({"name": "a", "system_database_url": "not a url"}, "must be a URL"),
+        ({"name": "a", "system_database_url": " sqlite:///x.db"}, "starts or ends with white"),
+        ({"name": "a", "system_database_url": "sqlite:///x.db\n"}, "starts or ends with white"),
         ({"name": "a", "sys_db_pool_size": 0}, "sys_db_pool_size"),
         ({"name": "a", "log_level": "LOUD"}, "log_level"),
         ({"name": "a", "strict_serialization": "yes"}, "strict_serialization"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -353,3 +355,38 @@ def test_unserializable_values_are_named(launch: Launch) -> None:
         process({"lock_back": True})
     assert str(caught.value).startswith("the return value of workflow ")
     assert "cannot be stored: a value of type lock cannot be serialized: " in str(caught.value)
+    # Code written for DBOS Transact 3.4, which raises TypeError here, catches it too.
+    with pytest.raises(TypeError):
+        process({"id": 1, "lock": threading.Lock()})
+
+
+# --- one SetWorkflowID block, several starts ---------------------------------------------------
+
+
+def test_a_second_start_in_one_set_workflow_id_block_warns_and_gets_its_own_id(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DBOS semantics: only the first workflow started in the block takes the ID; a later one
+    gets a generated ID, with a WARNING (a user's trial found none). A child started inside
+    the first one's body is not such a start: no WARNING for it."""
+
+    @DBOS.workflow()
+    def child() -> str:
+        return DBOS.workflow_id or ""
+
+    @DBOS.workflow()
+    def parent() -> str:
+        child()
+        return DBOS.workflow_id or ""
+
+    launch()
+    caplog.set_level(logging.WARNING, logger="dbos")
+    block_id = f"block-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(block_id):
+        assert parent() == block_id
+        assert "second workflow" not in caplog.text
+        second = DBOS.start_workflow(parent).get_result()
+    assert second != block_id
+    assert f"a second workflow was started in the block of SetWorkflowID({block_id!r})" in (
+        caplog.text
+    )

@@ -55,7 +55,7 @@ MANAGEMENT = [
     "schedule_record", "send_bulk_from_outside", "send_from_outside", "served_versions",
     "store_procedure",
     "take_assigned_workflow_id", "to_epoch_ms",
-    "validate_url", "wake_up_ms",
+    "sqlalchemy_engine_url", "validate_url", "wake_up_ms",
 ]  # fmt: skip
 PLUGINS = [
     "BackendForTests", "DatabasesForTests", "Hooks", "broken_plugins", "hookimpl",

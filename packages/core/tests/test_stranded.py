@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ def test_live_processes_warn_about_stranded_work_at_most_every_few_minutes(
         "3 workflow(s) are stranded: no live process serves their application version "
         "('v0': 0 pending, 1 enqueued; 'v1': 1 pending, 1 enqueued)"
     ) in caplog.text
-    assert "dbos workflow move --from-version VERSION --to-version v2" in caplog.text
+    assert "workflow move --from-version VERSION --to-version v2" in caplog.text
     assert not liveness.warn_stranded(now_s=1_299.0)
     assert liveness.warn_stranded(now_s=1_300.0)
     assert caplog.text.count("are stranded") == 2
@@ -146,7 +147,13 @@ def test_the_warning_names_the_one_stranded_version_in_its_command(
     _strand(f"abandoned-{uuid.uuid4().hex[:8]}", "v1", PENDING)
     caplog.set_level(logging.WARNING, logger="dbos")
     assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
-    assert "dbos workflow move --from-version v1 --to-version v2" in caplog.text
+    # The database is named too: pasted without it, the command found no URL (a user's trial).
+    url = DBOS._launched_engine().storage.url_for_display
+    assert f"dbos --db-url {shlex.quote(url)} workflow list --stranded" in caplog.text
+    assert (
+        f"dbos --db-url {shlex.quote(url)} workflow move --from-version v1 --to-version v2"
+        in caplog.text
+    )
     assert "A version changes whenever the workflow code does" in caplog.text
 
 

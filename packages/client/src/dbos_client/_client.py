@@ -42,6 +42,7 @@ from dbos.management import (
     run_sync,
     send_bulk_from_outside,
     send_from_outside,
+    sqlalchemy_engine_url,
     store_procedure,
     take_assigned_workflow_id,
     validate_url,
@@ -60,20 +61,21 @@ def open_storage(
     *,
     system_schema: str = "dbos",
     retry_timeout_s: float = DEFAULT_RETRY_TIMEOUT_S,
+    options: StorageOptions | None = None,
 ) -> SystemStorage:
     """A storage backend for `url` whose schema is checked but not changed.
 
     Its calls retry connection errors for up to `retry_timeout_s` seconds from their first
     failure, then raise `DBOSConnectionError`. The first connection is not retried: a wrong
-    URL fails at once.
+    URL fails at once. `options` gives the pool size and timeouts (default: a pool of 4).
 
     Raises `DBOSConfigError` for a URL no installed backend handles, `DBOSConnectionError`
     for a database that cannot be reached, `DBOSMigrationError` for one not (fully) set up.
     """
     validate_url(url, "the database URL")
-    options = StorageOptions(
+    options = replace(
+        options or StorageOptions(pool_size=4),
         system_schema=system_schema,
-        pool_size=4,
         application_name="dbos",
         connect_timeout_s=attempt_timeout(retry_timeout_s),
     )
@@ -120,6 +122,21 @@ class DBOSClient(ClientSchedules):
             keyword): stored as the `WorkflowStatus.application_name` of the workflows it
             enqueues (None: they have none). Give the app's config ``name`` when several
             apps share one system database.
+        system_database_engine: DBOS Transact 3.4's: a SQLAlchemy engine, whose URL is used
+            when no URL is given (the client opens its own connections).
+        system_database_pool_size: Connections in the client's pool (default 4).
+        use_listen_notify: False: no Postgres LISTEN connection; waits for events and
+            streams poll instead (DBOS Transact 3.4's keyword; its default is False, ours
+            True, which wakes them at once).
+        observability_query_timeout_sec: Statement timeout of listings, in seconds (None:
+            none; default 30), as the app's config key of the same name.
+        sys_db_idle_transaction_timeout_sec: Postgres ``idle_in_transaction_session_timeout``
+            of the client's connections, in seconds (None: the server's; default 60).
+        system_database_polling_concurrency: Accepted for DBOS Transact 3.4 and unused: a
+            wait here holds no pool connection while it waits.
+        lazy: Accepted for DBOS Transact 3.4 and unused: the client connects (and checks the
+            database's schema) when it is created.
+        sharding: Only False (sharded system databases are not provided).
 
     The client never creates or migrates the database: it must have been set up by the app
     (or ``dbos migrate``). Stored values whose class is not importable in this process come
@@ -138,14 +155,41 @@ class DBOSClient(ClientSchedules):
         sys_db_retry_timeout_sec: float = DEFAULT_RETRY_TIMEOUT_S,
         retry_connection_errors: bool = True,
         application_name: str | None = None,
+        system_database_engine: Any = None,
+        system_database_pool_size: int | None = None,
+        system_database_polling_concurrency: int | None = None,
+        use_listen_notify: bool = True,
+        lazy: bool = False,
+        observability_query_timeout_sec: float | None = 30.0,
+        sys_db_idle_transaction_timeout_sec: float | None = 60.0,
+        sharding: bool = False,
     ) -> None:
+        del system_database_polling_concurrency, lazy  # DBOS Transact 3.4's; see Args
+        if sharding:
+            raise DBOSConfigError(
+                "DBOSClient: sharding=True: sharded system databases are not provided"
+            )
+        if system_database_pool_size is not None and (
+            isinstance(system_database_pool_size, bool)
+            or not isinstance(system_database_pool_size, int)
+            or system_database_pool_size < 1
+        ):
+            raise DBOSConfigError(
+                "DBOSClient: system_database_pool_size must be a positive int, got "
+                f"{system_database_pool_size!r}"
+            )
         if application_name is not None and (
             not isinstance(application_name, str) or not application_name
         ):
             raise DBOSConfigError(
                 f"application_name must be a non-empty string or None, got {application_name!r}"
             )
-        url = system_database_url or database_url or os.environ.get(_ENV_URL)
+        url = (
+            system_database_url
+            or database_url
+            or sqlalchemy_engine_url(system_database_engine, "DBOSClient: system_database_engine")
+            or os.environ.get(_ENV_URL)
+        )
         if not url:
             raise DBOSConfigError(f"DBOSClient needs a database URL (argument or ${_ENV_URL})")
         budget = retry_timeout(sys_db_retry_timeout_sec, "sys_db_retry_timeout_sec")
@@ -155,6 +199,12 @@ class DBOSClient(ClientSchedules):
             url,
             system_schema=dbos_system_schema,
             retry_timeout_s=budget if retry_connection_errors else 0.0,
+            options=StorageOptions(
+                pool_size=system_database_pool_size or 4,
+                use_listen_notify=bool(use_listen_notify),
+                observability_query_timeout_s=observability_query_timeout_sec,
+                idle_transaction_timeout_s=sys_db_idle_transaction_timeout_sec,
+            ),
         )
         self._codec = LenientCodec(serializer or JsonPickleSerializer(strict=strict_serialization))
         self._management = Management(self._storage, self._codec, application_name)

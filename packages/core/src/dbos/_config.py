@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ._base.errors import DBOSConfigError
 from ._base.serialization import JsonPickleSerializer, Serializer
-from ._base.urls import mask_password, validate_url
+from ._base.urls import mask_password, sqlalchemy_engine_url, validate_url
 from ._compat_keys import ACCEPTED_WITHOUT_EFFECT, requested_missing_services
 from ._engine.liveness import DEFAULT_LEASE_S, lease_seconds
 from ._engine.resilient import DEFAULT_RETRY_TIMEOUT_S, retry_timeout
@@ -380,7 +380,9 @@ def _level_name(config: DBOSConfig, key: str) -> str | None:
 
 
 def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:
-    engine_url = _engine_url(config.get("system_database_engine"))
+    engine_url = sqlalchemy_engine_url(
+        config.get("system_database_engine"), "config['system_database_engine']"
+    )
     for key in ("system_database_url", "database_url"):
         value = config.get(key)
         if value:
@@ -400,24 +402,6 @@ def _pick_url(config: DBOSConfig, name: str) -> tuple[str, str]:
     if env:
         return env, "DBOS_SYSTEM_DATABASE_URL"
     return f"sqlite:///{name}.sqlite", "the default SQLite URL"
-
-
-def _engine_url(engine: Any) -> str | None:
-    """The URL (password included) of a SQLAlchemy engine given as ``system_database_engine``.
-
-    Raises:
-        DBOSConfigError: `engine` is not None and has no URL to read.
-    """
-    if engine is None:
-        return None
-    url = getattr(engine, "url", None)
-    render = getattr(url, "render_as_string", None)
-    if not callable(render):
-        raise DBOSConfigError(
-            "config['system_database_engine'] must be a SQLAlchemy Engine (its URL is used), "
-            f"got {type(engine).__name__}"
-        )
-    return str(render(hide_password=False))
 
 
 def _same_database(first: str, second: str) -> bool | None:

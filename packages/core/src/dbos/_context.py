@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from ._base.errors import DBOSException
 from ._base.ids import check_workflow_id
 from ._engine.context import (
+    ID_BLOCK,
     NEXT_ATTRIBUTES,
     NEXT_REUSE_POLICY,
     NEXT_SHARD_KEY,
@@ -131,12 +132,15 @@ class SetWorkflowID(ContextSetting[str]):
         super().__init__(workflow_id)
         self.workflow_id = workflow_id
         self._policy_token: Token[str | None] | None = None
+        self._block_token: Token[str | None] | None = None
 
     def __enter__(self: S) -> S:
         assert isinstance(self, SetWorkflowID)
         # Set even when None: an outer block's policy must not apply to this block's ID.
         self._policy_token = NEXT_REUSE_POLICY.set(self.workflow_id_reuse_policy)
-        return super().__enter__()
+        entered = super().__enter__()
+        self._block_token = ID_BLOCK.set(self.workflow_id)
+        return entered
 
     def __exit__(
         self,
@@ -148,6 +152,9 @@ class SetWorkflowID(ContextSetting[str]):
         if self._policy_token is not None:
             NEXT_REUSE_POLICY.reset(self._policy_token)
             self._policy_token = None
+        if self._block_token is not None:
+            ID_BLOCK.reset(self._block_token)
+            self._block_token = None
 
 
 class SetWorkflowTimeout(ContextSetting[float]):

@@ -97,8 +97,11 @@ class DBOSConfigError(DBOSException):
 DBOSInitializationError = DBOSConfigError
 
 
-class DBOSSerializationError(DBOSException):
-    """A value cannot be serialized, or a stored value cannot (or may not) be read back."""
+class DBOSSerializationError(DBOSException, TypeError):
+    """A value cannot be serialized, or a stored value cannot (or may not) be read back.
+
+    Also a `TypeError`: DBOS Transact 3.4 raises `TypeError` for a value it cannot serialize,
+    so code written for it (``except TypeError``) catches this too."""
 
 
 class DBOSConflictingRegistrationError(DBOSException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import DBOSConfigError
@@ -51,6 +52,12 @@ def validate_url(url: str, source: str) -> str:
             f"{source} must be a URL such as postgresql://user@host:5432/db or "
             f"sqlite:///app.sqlite; got {mask_password(str(url))!r}"
         )
+    if url != url.strip():
+        # Masking drops the whitespace, so the refusal must say it (a user's trial).
+        raise DBOSConfigError(
+            f"{source} starts or ends with whitespace (a space, tab or newline): "
+            f"{mask_password(url)!r}"
+        )
     try:
         parts = urlsplit(url)  # not .port: libpq's multi-host form h1:5432,h2:5432 is fine
     except ValueError as exc:
@@ -66,3 +73,22 @@ def validate_url(url: str, source: str) -> str:
         )
     # Which schemes work is up to the installed backends (`backend_for_url` says what to install).
     return url
+
+
+def sqlalchemy_engine_url(engine: Any, source: str) -> str | None:
+    """The URL (password included) of a SQLAlchemy engine that DBOS Transact takes as its
+    ``system_database_engine`` (here its URL is all that is used); None for None.
+
+    Raises:
+        DBOSConfigError: `engine` is not None and has no URL to read; the message names
+            `source`.
+    """
+    if engine is None:
+        return None
+    url = getattr(engine, "url", None)
+    render = getattr(url, "render_as_string", None)
+    if not callable(render):
+        raise DBOSConfigError(
+            f"{source} must be a SQLAlchemy Engine (its URL is used), got {type(engine).__name__}"
+        )
+    return str(render(hide_password=False))

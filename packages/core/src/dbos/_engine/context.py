@@ -10,6 +10,7 @@ task starts look nested in it."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING
 from ..storage._records import StepRecord, StepWrite, WorkflowStatusString
 from .queues import ENQUEUE_OPTIONS, EnqueueOptions
 from .roles import NO_IDENTITY, Identity, enter_identity, leave_identity
+
+logger = logging.getLogger("dbos")
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -99,6 +102,10 @@ NO_TIMEOUT = 0.0
 #: The schedule whose tick the workflow started in this block runs for (the scheduler's):
 #: its (name, schedule ID).
 _SCHEDULE: ContextVar[tuple[str, str] | None] = ContextVar("dbos_schedule", default=None)
+#: The ID of the enclosing `SetWorkflowID` block, kept after the first start consumed
+#: `NEXT_WORKFLOW_ID`: a second start in the block gets a generated ID, with a WARNING (DBOS
+#: semantics).
+ID_BLOCK: ContextVar[str | None] = ContextVar("dbos_id_block", default=None)
 #: The `workflow_id_reuse_policy` of the enclosing `SetWorkflowID`: it belongs to that ID, and
 #: is consumed with it.
 NEXT_REUSE_POLICY: ContextVar[str | None] = ContextVar("dbos_next_reuse_policy", default=None)
@@ -232,6 +239,13 @@ def take_assigned_start() -> tuple[str | None, str | None]:
     first workflow started."""
     assigned = NEXT_WORKFLOW_ID.get()
     if assigned is None:
+        block = ID_BLOCK.get()
+        if block is not None and _current_workflow.get() is None:
+            logger.warning(
+                "a second workflow was started in the block of SetWorkflowID(%r): only the "
+                "first one started there gets that ID, this one gets a generated ID",
+                block,
+            )
         return None, None
     NEXT_WORKFLOW_ID.set(None)
     policy = NEXT_REUSE_POLICY.get()

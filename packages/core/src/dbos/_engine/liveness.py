@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shlex
 import socket
 import threading
 import time
 from collections.abc import Callable
 
 from .._base.errors import DBOSConfigError, DBOSException
+from .._base.secrets import MASK
 from ..storage._records import Lease, StrandedVersion, WorkflowRow
 from .background import BackgroundPort
 from .queues import listened_queues
@@ -216,19 +218,24 @@ class Liveness:
         self._stranded_warned_at = now_s
         versions = {count.application_version for count in counts}
         # One stranded version (the usual case: code edited between two runs) is named in
-        # the command, so it can be pasted as it is.
+        # the command, and so is the database, so that it can be pasted as it is (but for a
+        # password, which is masked).
         from_version = next(iter(versions)) if len(versions) == 1 else None
+        dbos = f"dbos --db-url {shlex.quote(self._port.storage.url_for_display)}"
         logger.warning(
             "%d workflow(s) are stranded: no live process serves their application version "
             "(%s). A version changes whenever the workflow code does (set "
             "`application_version` in the config to keep one across edits). List them with "
-            "`dbos workflow list --stranded`; move them to a version that is served with "
-            "`dbos workflow move --from-version %s --to-version %s` (or "
-            "DBOS.move_workflows_to_version)",
+            "`%s workflow list --stranded`; move them to a version that is served with "
+            "`%s workflow move --from-version %s --to-version %s` (or "
+            "DBOS.move_workflows_to_version)%s",
             sum(count.pending + count.enqueued for count in counts),
             "; ".join(_described(count) for count in counts),
+            dbos,
+            dbos,
             "VERSION" if from_version is None else from_version,
             self._lease.application_version,
+            " (write the password where the URL shows ***)" if MASK in dbos else "",
         )
         return True
 

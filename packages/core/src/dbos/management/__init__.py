@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from .._base.ids import check_workflow_id
 from .._base.serialization import Codec, LenientCodec, UnreadableValue
-from .._base.urls import validate_url
+from .._base.urls import sqlalchemy_engine_url, validate_url
 from .._engine.batch import EnqueueCall
 from .._engine.context import message_trace_carrier, take_assigned_workflow_id
 from .._engine.effects import Procedure, run_async, run_sync
@@ -98,6 +98,7 @@ __all__ = [
     "store_procedure",
     "take_assigned_workflow_id",
     "to_epoch_ms",
+    "sqlalchemy_engine_url",
     "validate_url",
     "wake_up_ms",
 ]
