@@ -71,27 +71,24 @@ def log_checkpoint(record: StepRecord) -> None:
 
 
 def log_recovery(workflow_ids: list[str]) -> None:
-    if not workflow_ids:
-        return
-    shown = ", ".join(workflow_ids[:RECOVERY_IDS_SHOWN])
-    more = len(workflow_ids) - RECOVERY_IDS_SHOWN
-    logger.info(
-        "recovering %d pending workflow(s): %s%s",
-        len(workflow_ids),
-        shown,
-        f" and {more} more" if more > 0 else "",
-    )
+    _log_ids("recovering %d pending workflow(s): %s%s", workflow_ids)
 
 
 def log_requeued(workflow_ids: list[str]) -> None:
     """Recovered tasks of queues went back to their queues (DBOS semantics), where a worker
     claims them again within the queue's limits."""
-    shown = ", ".join(workflow_ids[:RECOVERY_IDS_SHOWN])
+    _log_ids("returned %d recovered queued task(s) to their queues: %s%s", workflow_ids)
+
+
+def _log_ids(message: str, workflow_ids: list[str]) -> None:
+    """INFO `message` with the count and the first `RECOVERY_IDS_SHOWN` IDs (none: nothing)."""
+    if not workflow_ids:
+        return
     more = len(workflow_ids) - RECOVERY_IDS_SHOWN
     logger.info(
-        "returned %d recovered queued task(s) to their queues: %s%s",
+        message,
         len(workflow_ids),
-        shown,
+        ", ".join(workflow_ids[:RECOVERY_IDS_SHOWN]),
         f" and {more} more" if more > 0 else "",
     )
 
