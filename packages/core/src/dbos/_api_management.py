@@ -142,7 +142,6 @@ class ManagementAPI:
                 is not > 0, a `replacement_children` that is not a dict of workflow IDs, or a
                 `shard_key` (nothing is written).
         """
-        refuse_on_running_loop("fork_workflow")
         engine = cls._launched_engine()
         forked = run_sync(
             _fork(

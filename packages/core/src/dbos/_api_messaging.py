@@ -58,7 +58,6 @@ class MessagingAPI:
         portable JSON (DBOS 3.4); the default is the workflow's own format."""
         recorder = cls._launched_engine().recorder
         fmt = serialization_for(serialization_type)
-        refuse_on_running_loop("set_event")
         run_sync(set_event_procedure(recorder, key, value, fmt))
 
     @classmethod
@@ -85,7 +84,6 @@ class MessagingAPI:
             DBOSException: a `shard_key` (DBOS Transact 3.4's sharding; only None).
         """
         check_no_shard_key(shard_key, "DBOS.get_all_events")
-        refuse_on_running_loop("get_all_events")
         return run_sync(get_all_events_procedure(cls._launched_engine().recorder, workflow_id))
 
     @classmethod

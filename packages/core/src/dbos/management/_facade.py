@@ -101,8 +101,9 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         raise NotImplementedError
 
     def _facade_refuse_blocking(self, call: str) -> None:
-        """Called before each blocking call: `DBOS` raises `RuntimeError` on a running event
-        loop (DBOS Transact 3.4 semantics, see `blocking_calls`); a client allows it."""
+        """Called before each blocking call: `DBOS` raises `RuntimeError` for a wait made in
+        a coroutine (DBOS Transact 3.4 semantics, narrowed: see `blocking_calls`); a client
+        allows it."""
 
     def _facade_recorder(self) -> Recorder | None:
         """What records reads made in a workflow body (`DBOS`'s; a client records none)."""
@@ -150,7 +151,6 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         `get_workflow_status` (recorded as ``DBOS.getStatus`` in a workflow body).
         `shard_key`: DBOS Transact 3.4's sharding, accepted only as None (`DBOSException`)."""
         check_no_shard_key(shard_key, "retrieve_workflow")
-        self._facade_refuse_blocking("retrieve_workflow")
         handle: WorkflowHandle[Any] = WorkflowHandle(self._facade_handle_source(), workflow_id)
         if existing_workflow:
             run_sync(self._existing(workflow_id))

@@ -48,9 +48,6 @@ class ChangesFacade:
     def _facade_handle_source(self) -> HandleSource:
         raise NotImplementedError
 
-    def _facade_refuse_blocking(self, call: str) -> None:
-        """See `Facade._facade_refuse_blocking`."""
-
     def _facade_recorder(self) -> Recorder | None:
         return None
 
@@ -148,7 +145,6 @@ class ChangesFacade:
                 partition key, or a `shard_key` (nothing is changed).
         """
         check_no_shard_key(shard_key, "resume_workflow")
-        self._facade_refuse_blocking("resume_workflow")
         return self.resume_workflows([workflow_id], queue_name=queue_name)[0]
 
     async def resume_workflow_async(
@@ -174,7 +170,6 @@ class ChangesFacade:
                 others are resumed).
             DBOSException: as `resume_workflow`.
         """
-        self._facade_refuse_blocking("resume_workflows")
         actives = run_sync(self._resume(workflow_ids, queue_name, shard_key, "resume_workflows"))
         self._woken(queue_name)
         source = self._facade_handle_source()

@@ -32,9 +32,6 @@ class TimeOpsFacade:
     def _facade_handle_source(self) -> HandleSource:
         raise NotImplementedError
 
-    def _facade_refuse_blocking(self, call: str) -> None:
-        """See `Facade._facade_refuse_blocking`."""
-
     def _facade_recorder(self) -> Recorder | None:
         return None
 
@@ -89,7 +86,6 @@ class TimeOpsFacade:
                 `start_step` is not a step ID (an int >= 1, or 0 as above); a `shard_key`.
         """
         check_no_shard_key(shard_key, "rewind_workflow")
-        self._facade_refuse_blocking("rewind_workflow")
         queue = run_sync(
             self._rewind(
                 workflow_id, start_step, application_version, queue_name, queue_partition_key

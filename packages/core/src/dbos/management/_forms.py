@@ -33,7 +33,7 @@ def sync_form(
     procedure: Callable[Concatenate[F, P], Procedure[R]],
 ) -> Callable[Concatenate[F, P], R]:
     """The blocking method that runs `procedure` in the calling thread (after the side's
-    `_facade_refuse_blocking` check: `DBOS` refuses to block a running event loop)."""
+    `_facade_refuse_blocking` check: `DBOS` refuses a wait made in a coroutine)."""
     name = procedure.__name__.lstrip("_")
 
     @functools.wraps(procedure)
