@@ -139,8 +139,10 @@ def roll_out(url: str, workdir: Path, client: DBOSClient, apps: list[App]) -> se
 
 def lose_v1(url: str, storage: SystemStorage, v1: list[App], v2: list[App]) -> None:
     """Steps 3 and 4: a v1 process dies, and the other v1 process takes its orders over (a
-    v2 one never does); then the last v1 process is stopped. What it leaves, and the queued
-    v1 orders, are stranded: v2 processes warn, and never take them over."""
+    v2 one never does): back onto their queue, since the survivor runs its
+    ``worker_concurrency`` (2) already, its own two orders waiting for the warehouse. Then the
+    last v1 process is stopped. What it leaves, and the queued v1 orders, are stranded: v2
+    processes warn, and never take them over."""
     dead, survivor = v1
     query = WorkflowQuery(executor_id=dead.executor, statuses=("PENDING",))
     dead_orders = {row.workflow_id for row in storage.list_workflows(query)}
@@ -149,9 +151,15 @@ def lose_v1(url: str, storage: SystemStorage, v1: list[App], v2: list[App]) -> N
 
     def taken_over() -> bool:
         rows = [storage.get_workflow(o) for o in dead_orders]
-        return all(row is not None and row.executor_id == survivor.executor for row in rows)
+        return all(
+            row is not None
+            and (row.status, row.executor_id, row.recovery_attempts) == ("ENQUEUED", None, 2)
+            for row in rows
+        )
 
     wait_until(taken_over, timeout=LEASE_S * 2 + 60)
+    mine = WorkflowQuery(executor_id=survivor.executor, statuses=("PENDING",))
+    assert len(storage.list_workflows(mine)) == 2  # within its limit, not four
     assert dbos_cli(url, "workflow", "stranded")["stranded"] == []
     survivor.stop()
     wait_until(lambda: all("are stranded" in app.log.read_text() for app in v2))
@@ -166,7 +174,7 @@ def lose_v1(url: str, storage: SystemStorage, v1: list[App], v2: list[App]) -> N
     wait_until(served_by_v2, timeout=30)
     report = reports[-1]
     (count,) = report["stranded"]
-    assert (count["application_version"], count["pending"], count["enqueued"]) == ("v1", 4, 4)
+    assert (count["application_version"], count["pending"], count["enqueued"]) == ("v1", 2, 6)
     listed = dbos_cli(url, "workflow", "list", "--stranded")
     assert sorted(w["workflow_id"] for w in listed) == sorted(OLD)
     for row in storage.list_workflows(WorkflowQuery(workflow_ids=tuple(OLD))):
@@ -175,7 +183,7 @@ def lose_v1(url: str, storage: SystemStorage, v1: list[App], v2: list[App]) -> N
             assert row.executor_id is not None and row.executor_id.startswith("v1-")
     log = v2[0].log.read_text().splitlines()
     warning = next(line for line in log if "are stranded" in line)
-    assert "'v1': 4 pending, 4 enqueued" in warning and "--to-version v2" in warning
+    assert "'v1': 2 pending, 6 enqueued" in warning and "--to-version v2" in warning
 
 
 def test_a_rolling_deploy_strands_nothing_and_runs_every_order_once_on_its_branch(
