@@ -115,10 +115,10 @@ recovery_attempts = recovery_attempts + 1,
 
 -- fragment: recovered_to_queue
 -- Whether a recovered (or taken over) row goes back to its queue rather than running at once
--- where it is recovered: a task of a queue, within its recovery limit, that this process
--- (%(instance_id)s) does not run itself. As DBOS Transact 3.4's recovery re-enqueues such a
--- task, so that the claim that starts it again counts it against the queue's limits (a
--- survivor running its own tasks would otherwise run the dead process's on top of them).
+-- where it is recovered: a task of a queue, within its recovery limit, that the recovering
+-- process (the instance_id parameter) does not run itself. DBOS Transact 3.4's recovery
+-- re-enqueues such a task too, so that the claim that starts it again counts it against the
+-- queue's limits (a survivor would otherwise run a dead process's tasks on top of its own).
 (queue_name IS NOT NULL AND NOT {@past_recovery_limit}
  AND (%(instance_id)s::text IS NULL OR owner_instance IS DISTINCT FROM %(instance_id)s))
 
