@@ -61,6 +61,20 @@ def test_an_awaited_start_still_runs_on_the_callers_loop(launch: Launch) -> None
     assert asyncio.run(main()) == "ran"
 
 
+@pytest.fixture
+def finished(launch: Launch) -> str:
+    """The ID of a workflow that has finished (its result is stored)."""
+
+    @DBOS.workflow()
+    def done() -> str:
+        return "done"
+
+    launch()
+    workflow_id = DBOS.start_workflow(done).workflow_id
+    DBOS.get_result(workflow_id)
+    return workflow_id
+
+
 @pytest.mark.parametrize(
     ("call", "waiting"),
     [
@@ -71,15 +85,9 @@ def test_an_awaited_start_still_runs_on_the_callers_loop(launch: Launch) -> None
     ],
 )
 def test_waits_in_a_coroutine_are_refused_naming_the_async_form(
-    launch: Launch, call: str, waiting: Callable[[str], object]
+    finished: str, call: str, waiting: Callable[[str], object]
 ) -> None:
-    @DBOS.workflow()
-    def done() -> str:
-        return "done"
-
-    launch()
-    workflow_id = DBOS.start_workflow(done).workflow_id
-    DBOS.get_result(workflow_id)
+    workflow_id = finished
 
     async def main() -> None:
         waiting(workflow_id)
@@ -89,18 +97,11 @@ def test_waits_in_a_coroutine_are_refused_naming_the_async_form(
     waiting(workflow_id)  # outside async code: fine
 
 
-def test_short_calls_in_a_coroutine_and_waits_outside_a_task_are_allowed(launch: Launch) -> None:
+def test_short_calls_in_a_coroutine_and_waits_outside_a_task_are_allowed(finished: str) -> None:
     """Ours (DBOS Transact 3.4 refuses them on any running loop): a short database call in a
     coroutine, and a wait made where a loop runs but no task does (Playwright's sync API, a
     callback the loop calls), block the loop briefly and are allowed."""
-
-    @DBOS.workflow()
-    def done() -> str:
-        return "done"
-
-    launch()
-    workflow_id = DBOS.start_workflow(done).workflow_id
-    DBOS.get_result(workflow_id)
+    workflow_id = finished
 
     async def main() -> tuple[object, ...]:
         listed = [w.workflow_id for w in DBOS.list_workflows(workflow_ids=[workflow_id])]
