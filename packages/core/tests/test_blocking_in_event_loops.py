@@ -82,6 +82,7 @@ def finished(launch: Launch) -> str:
         ("get_event", lambda wid: DBOS.get_event(wid, "k", timeout_seconds=0.1)),
         ("get_result", DBOS.get_result),
         ("wait_first", lambda wid: DBOS.wait_first([DBOS.retrieve_workflow(wid)])),
+        ("read_stream", lambda wid: list(DBOS.read_stream(wid, "s", timeout_seconds=0.1))),
     ],
 )
 def test_waits_in_a_coroutine_are_refused_naming_the_async_form(

@@ -34,6 +34,8 @@ from dbos._config import resolve
         ("postgresql//u:pw10@h/db", "postgresql//u:***@h/db"),
         ("u:pw11@h/db?sslmode=require", "u:***@h/db?sslmode=require"),
         ("u@h/db", "u@h/db"),
+        ("postgresql:///u:pw12@h/db", "postgresql:///u:***@h/db"),
+        ("sqlite:////dir/a@b.sqlite", "sqlite:////dir/a@b.sqlite"),
     ],
 )  # fmt: skip
 def test_mask_password_forms(dsn: str, masked: str) -> None:
@@ -61,6 +63,7 @@ def test_keyword_value_passwords_are_found_and_masked(dsn: str, secret: str) -> 
         ("postgresql://u:pw7@[::1:5432/db", {"pw7"}),
         ("u:pw8@db.example.com:5432/app", {"pw8"}),
         ("postgresql:/u:pw9@h/db", {"pw9"}),
+        ("postgresql:///u:pw12@h/db", {"pw12"}),
     ],
 )
 def test_every_userinfo_candidate_is_a_secret(dsn: str, secrets: set[str]) -> None:

@@ -301,6 +301,9 @@ def test_schema_names_that_need_quoting_work(fresh_url: str) -> None:
         ("postgresql://user:pw@localhost:5432", "names no database"),
         ("postgresql://user:pw@localhost:5432/db?nonsense_option=1", "invalid Postgres URL"),
         ("mysql://user:pw@localhost/db", "not a Postgres URL"),
+        # One slash too many: launch created a database named after the credentials (a
+        # user's trial), and the password was printed.
+        ("postgresql:///user:pw@localhost/db", "one slash too many"),
     ],
 )
 def test_bad_urls_are_refused_with_masked_passwords(url: str, message: str) -> None:

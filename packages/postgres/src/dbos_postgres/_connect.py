@@ -42,6 +42,13 @@ def normalize_url(url: str) -> str:
     base = scheme.split("+", 1)[0].lower()
     if base not in ("postgresql", "postgres"):
         raise DBOSConfigError(f"not a Postgres URL: {mask_password(url)!r}")
+    if rest.startswith("/") and "@" in rest.split("?", 1)[0]:
+        # Taken as it stands, the user name and password would become a database name, which
+        # launch would create (a user's trial): refused, as a mistyped URL.
+        raise DBOSConfigError(
+            f"the Postgres URL {mask_password(url)!r} has no host but a database name holding "
+            "'@': one slash too many? Write postgresql://user:password@host:5432/database"
+        )
     return f"postgresql://{rest}"
 
 

@@ -70,6 +70,9 @@ def _url_secrets(dsn: str) -> set[str]:
     found: set[str] = set()
     parts = urlsplit(dsn)
     found |= _userinfo_secrets(parts.netloc)
+    loose = _LOOSE_USERINFO.match(parts.path[1:]) if not parts.netloc else None
+    if loose is not None:  # postgresql:///user:pw@host/db (see _mask_url)
+        found |= {loose.group(2), loose.group(2).rsplit(":", 1)[-1]}
     for segment in parts.query.split("&"):
         key, eq, value = segment.partition("=")
         if eq and unquote(key).strip().lower() in SECRET_KEYS:
@@ -132,10 +135,14 @@ def _mask_url(dsn: str) -> str:
         secret = eq and unquote(key).strip().lower() in SECRET_KEYS
         segments.append(f"{key}={MASK}" if secret else segment)
     query = "&".join(segments)
-    if netloc == parts.netloc and query == parts.query:
+    path = parts.path
+    if not netloc and "@" in path:
+        # One slash too many (postgresql:///user:pw@host/db): the userinfo became the path.
+        path = "/" + _mask_loose_userinfo(path[1:])
+    if netloc == parts.netloc and query == parts.query and path == parts.path:
         return dsn
     # Rebuilt by hand: urlunsplit drops the empty authority of sqlite:///path.
-    rebuilt = f"{parts.scheme}://{netloc}{parts.path}"
+    rebuilt = f"{parts.scheme}://{netloc}{path}"
     rebuilt += f"?{query}" if query else ""
     return rebuilt + (f"#{parts.fragment}" if parts.fragment else "")
 

@@ -3,9 +3,9 @@
 
 A call that waits, made in a coroutine, holds the event loop for as long as it waits: a
 `DBOS.sleep` in an async workflow stalls every other task of the loop, and a wait
-(`DBOS.get_event`, `DBOS.recv`, `DBOS.get_result`, `DBOS.wait_first`) for something the same
-loop must run never sees it happen (it times out, or waits forever). The `_async` form of each
-waits without blocking.
+(`DBOS.get_event`, `DBOS.recv`, `DBOS.get_result`, `DBOS.wait_first`, `DBOS.read_stream`)
+for something the same loop must run never sees it happen (it times out, or waits
+forever). The `_async` form of each waits without blocking.
 
 DBOS Transact 3.4 refuses every blocking call (listings, sends, management too) wherever an
 event loop is running in the thread. Ours refuses only the waits, and only in an asyncio task:
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 
 #: The `DBOS` calls that wait (the others of `Facade` are short database calls).
-WAITING_CALLS = frozenset({"sleep", "recv", "get_event", "get_result", "wait_first"})
+WAITING_CALLS = frozenset({"sleep", "recv", "get_event", "get_result", "wait_first", "read_stream"})
 
 
 def refuse_on_running_loop(call: str) -> None:

@@ -676,6 +676,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
             DBOSException: a `shard_key` (DBOS Transact 3.4's sharding; only None).
         """
         check_no_shard_key(shard_key, f"{self._facade_label}.read_stream")
+        self._facade_refuse_blocking("read_stream")
         host, recorder = self._facade_messaging_host(), self._facade_recorder()
         cursor = StreamCursor(workflow_id, key, offset, polling_interval_sec, timeout_seconds)
         while True:
