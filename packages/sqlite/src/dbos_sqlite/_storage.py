@@ -400,7 +400,6 @@ class SQLiteStorage(
             "executor_id": executor_id,
             "application_version": application_version,
             "instance_id": instance_id,
-            "taking_over": False,
             "now_ms": int(time.time() * 1000),
         }
         with self._transaction() as connection:
@@ -408,11 +407,20 @@ class SQLiteStorage(
             return self._count_recoveries(connection, ids, params)
 
     def _count_recoveries(
-        self, connection: sqlite3.Connection, ids: list[str], params: dict[str, Any]
+        self,
+        connection: sqlite3.Connection,
+        ids: list[str],
+        params: dict[str, Any],
+        take_over: bool = False,
     ) -> list[WorkflowRow]:
         rows: list[WorkflowRow] = []
         for workflow_id in ids:
-            self._run(connection, "count_recovery_attempt", {**params, "workflow_id": workflow_id})
+            one = {**params, "workflow_id": workflow_id}
+            # Counted first, while the row still names its old owner: that decides whether a
+            # queue's task goes back to its queue; any other row is then taken over.
+            self._run(connection, "count_recovery_attempt", one)
+            if take_over:
+                self._run(connection, "take_over_one", one)
             row = self._select_claimed(connection, workflow_id)
             if row is not None:
                 rows.append(row)
@@ -429,14 +437,11 @@ class SQLiteStorage(
             "executor_id": executor_id,
             "application_version": application_version,
             "limit": limit,
-            "taking_over": True,
             "now_ms": int(time.time() * 1000),
         }
         with self._transaction() as connection:
             ids = [row[0] for row in self._run(connection, "select_abandoned", params)]
-            for workflow_id in ids:
-                self._run(connection, "take_over_one", {**params, "workflow_id": workflow_id})
-            return self._count_recoveries(connection, ids, params)
+            return self._count_recoveries(connection, ids, params, take_over=True)
 
     def renew_lease(self, lease: Lease) -> None:
         """`SystemStorage.renew_lease` on SQLite: one transaction, by this host's clock."""

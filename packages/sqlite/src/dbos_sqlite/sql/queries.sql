@@ -105,7 +105,7 @@ LIMIT :limit
 
 -- name: take_over_one
 UPDATE workflow_status SET owner_instance = :instance_id, executor_id = :executor_id
-WHERE workflow_id = :workflow_id
+WHERE workflow_id = :workflow_id AND status <> 'ENQUEUED'
 
 -- name: renew_lease
 INSERT INTO process_leases (
@@ -137,8 +137,8 @@ ORDER BY instance_id
 -- One more recovery attempt; past the workflow's limit, it is marked instead of run. A task of
 -- a queue that this process (:instance_id) does not run itself goes back to its queue,
 -- unclaimed and not started, as DBOS Transact 3.4's recovery re-enqueues it: the claim that
--- starts it again counts it against the queue's limits. (A takeover's candidates have another
--- owner: take_over_one runs first and sets :instance_id as the owner of those it runs.)
+-- starts it again counts it against the queue's limits. (A takeover counts before
+-- take_over_one makes :instance_id the owner of the rows it runs.)
 UPDATE workflow_status
 SET recovery_attempts = recovery_attempts + 1,
     status = CASE
@@ -158,7 +158,7 @@ WHERE workflow_id = :workflow_id AND status = 'PENDING'
 
 -- fragment: recovered_to_queue
 (queue_name IS NOT NULL AND NOT {@past_recovery_limit}
- AND (:instance_id IS NULL OR owner_instance IS NOT :instance_id OR :taking_over))
+ AND (:instance_id IS NULL OR owner_instance IS NOT :instance_id))
 
 -- name: create_ledger
 CREATE TABLE IF NOT EXISTS schema_migrations (
