@@ -46,7 +46,7 @@ from ._datasource import registry as datasources
 from ._engine import classes as _classes
 from ._engine import registry as _registry
 from ._engine.attributes import update_attributes_procedure
-from ._engine.blocking_calls import WAITING_CALLS, refuse_on_running_loop
+from ._engine.blocking_calls import refuse_on_running_loop
 from ._engine.context import current_step, current_workflow
 from ._engine.cron import parse_cron
 from ._engine.effects import Blocking, Procedure, run_async, run_sync
@@ -146,8 +146,7 @@ class _DBOSType(type, Facade):
         return DBOS._launched_engine().recorder
 
     def _facade_refuse_blocking(self, call: str) -> None:
-        if call in WAITING_CALLS:
-            refuse_on_running_loop(call)
+        refuse_on_running_loop(call)
 
     def _facade_resume(self, workflow_ids: list[str]) -> Procedure[list[ActiveWorkflow | None]]:
         engine = DBOS._launched_engine()

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 
-#: The `DBOS` calls that wait (the others of `Facade` are short database calls).
-WAITING_CALLS = frozenset({"sleep", "recv", "get_event", "get_result", "wait_first", "read_stream"})
-
 
 def refuse_on_running_loop(call: str) -> None:
     """Raise if this is a coroutine's code (an asyncio task is running in this thread).

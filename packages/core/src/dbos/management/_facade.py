@@ -101,9 +101,9 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         raise NotImplementedError
 
     def _facade_refuse_blocking(self, call: str) -> None:
-        """Called before each blocking call: `DBOS` raises `RuntimeError` for a wait made in
-        a coroutine (DBOS Transact 3.4 semantics, narrowed: see `blocking_calls`); a client
-        allows it."""
+        """Called before each call that waits (`get_event`, `wait_first`, `read_stream`):
+        `DBOS` raises `RuntimeError` in a coroutine (DBOS Transact 3.4 semantics, narrowed:
+        see `blocking_calls`); a client allows it."""
 
     def _facade_recorder(self) -> Recorder | None:
         """What records reads made in a workflow body (`DBOS`'s; a client records none)."""
@@ -644,7 +644,7 @@ class Facade(ChangesFacade, TimeOpsFacade, QueuesFacade, SchedulesFacade):
         timeout = check_timeout(f"{self._facade_label}.get_event", timeout_seconds)
         return self._facade_get_event(workflow_id, key, timeout)
 
-    get_event = _sync_form(_get_event)
+    get_event = _sync_form(_get_event, waits=True)
     get_event_async = _async_form(_get_event)
 
     def read_stream(

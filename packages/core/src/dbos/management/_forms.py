@@ -31,15 +31,25 @@ def _public(procedure: Callable[..., Any], wrapper: Callable[..., Any], suffix: 
 
 def sync_form(
     procedure: Callable[Concatenate[F, P], Procedure[R]],
+    *,
+    waits: bool = False,
 ) -> Callable[Concatenate[F, P], R]:
-    """The blocking method that runs `procedure` in the calling thread (after the side's
-    `_facade_refuse_blocking` check: `DBOS` refuses a wait made in a coroutine)."""
-    name = procedure.__name__.lstrip("_")
+    """The blocking method that runs `procedure` in the calling thread. One that `waits`
+    (for another workflow's doing, not just a database call) first asks the side's
+    `_facade_refuse_blocking`: `DBOS` refuses such a wait in a coroutine."""
+    if not waits:
 
-    @functools.wraps(procedure)
-    def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        self._facade_refuse_blocking(name)  # type: ignore[attr-defined]
-        return run_sync(procedure(self, *args, **kwargs))
+        @functools.wraps(procedure)
+        def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            return run_sync(procedure(self, *args, **kwargs))
+
+    else:
+        name = procedure.__name__.lstrip("_")
+
+        @functools.wraps(procedure)
+        def method(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            self._facade_refuse_blocking(name)  # type: ignore[attr-defined]
+            return run_sync(procedure(self, *args, **kwargs))
 
     _public(procedure, method, "")
     return method
