@@ -70,9 +70,8 @@ def _url_secrets(dsn: str) -> set[str]:
     found: set[str] = set()
     parts = urlsplit(dsn)
     found |= _userinfo_secrets(parts.netloc)
-    loose = _LOOSE_USERINFO.match(parts.path[1:]) if not parts.netloc else None
-    if loose is not None:  # postgresql:///user:pw@host/db (see _mask_url)
-        found |= {loose.group(2), loose.group(2).rsplit(":", 1)[-1]}
+    if not parts.netloc:  # postgresql:///user:pw@host/db (see _mask_url)
+        found |= _loose_userinfo_secrets(parts.path[1:])
     for segment in parts.query.split("&"):
         key, eq, value = segment.partition("=")
         if eq and unquote(key).strip().lower() in SECRET_KEYS:
@@ -107,10 +106,7 @@ def password_secrets(dsn: str) -> frozenset[str]:
     if parsed is not None:
         found |= {str(parsed[key]) for key in SECRET_KEYS if parsed.get(key)}
     elif not _is_url(dsn):
-        loose = _LOOSE_USERINFO.match(dsn)
-        if loose is not None:
-            secret = loose.group(2)
-            found |= {secret, secret.rsplit(":", 1)[-1]}
+        found |= _loose_userinfo_secrets(dsn)
         for match in _LOOSE_SECRET.finditer(dsn):
             raw = match.group(1)
             found.add(raw)
@@ -170,6 +166,15 @@ def _mask_loose_url(dsn: str) -> str:
 #: from the first ':' to that '@' is taken as secret (more than the password, at times: this
 #: is for display only).
 _LOOSE_USERINFO = re.compile(r"^([^:@=\s]*):(.*)@")
+
+
+def _loose_userinfo_secrets(text: str) -> set[str]:
+    """What `_mask_loose_userinfo` hides in `text`, and the part after its last ':' (the
+    password alone, for driver messages that echo only it); nothing when it hides nothing."""
+    match = _LOOSE_USERINFO.match(text)
+    if match is None:
+        return set()
+    return {match.group(2), match.group(2).rsplit(":", 1)[-1]}
 
 
 def _mask_loose_userinfo(dsn: str) -> str:
