@@ -169,11 +169,8 @@ class DBOSClient(ClientSchedules):
             raise DBOSConfigError(
                 "DBOSClient: sharding=True: sharded system databases are not provided"
             )
-        if system_database_pool_size is not None and (
-            isinstance(system_database_pool_size, bool)
-            or not isinstance(system_database_pool_size, int)
-            or system_database_pool_size < 1
-        ):
+        pool_size = 4 if system_database_pool_size is None else system_database_pool_size
+        if type(pool_size) is not int or pool_size < 1:  # as the app's sys_db_pool_size
             raise DBOSConfigError(
                 "DBOSClient: system_database_pool_size must be a positive int, got "
                 f"{system_database_pool_size!r}"
@@ -200,7 +197,7 @@ class DBOSClient(ClientSchedules):
             system_schema=dbos_system_schema,
             retry_timeout_s=budget if retry_connection_errors else 0.0,
             options=StorageOptions(
-                pool_size=system_database_pool_size or 4,
+                pool_size=pool_size,
                 use_listen_notify=bool(use_listen_notify),
                 observability_query_timeout_s=observability_query_timeout_sec,
                 idle_transaction_timeout_s=sys_db_idle_transaction_timeout_sec,
