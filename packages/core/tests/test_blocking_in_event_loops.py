@@ -133,6 +133,45 @@ def test_a_sync_call_in_an_async_workflow_fails_that_workflow_loudly(launch: Lau
         asyncio.run(main())
 
 
+def test_a_blocking_wait_on_the_loop_that_runs_the_awaited_body_is_refused(
+    launch: Launch,
+) -> None:
+    """A handle's sync `get_result` is not refused in a coroutine as such (the body may run
+    elsewhere: see the first test), but it hung forever when the awaited async body runs on
+    the very loop that waits (a user's trial): it is refused, and the workflow still ends."""
+    gate: list[asyncio.Event] = []
+
+    @DBOS.workflow()
+    async def slow() -> str:
+        await gate[0].wait()
+        return "slow"
+
+    @DBOS.workflow()
+    async def parent() -> str:
+        child = DBOS.start_workflow(slow)  # on the engine's loop, which runs `parent` too
+        result: str = child.get_result()  # the mistake
+        return result
+
+    launch()
+
+    async def main() -> str:
+        gate.append(asyncio.Event())
+        started = await DBOS.start_workflow_async(slow)  # its body runs on this loop
+        handle = DBOS.retrieve_workflow(started.workflow_id)
+        with pytest.raises(RuntimeError, match=r"could never end.*get_result_async"):
+            handle.get_result()
+        gate[0].set()
+        result: str = await (await DBOS.retrieve_workflow_async(started.workflow_id)).get_result()
+        return result
+
+    assert asyncio.run(asyncio.wait_for(main(), timeout=30)) == "slow"
+    gate.clear()
+    gate.append(asyncio.Event())  # never set: `parent`'s child never ends by itself
+    handle = DBOS.start_workflow(parent)
+    with pytest.raises(RuntimeError, match="could never end"):
+        handle.get_result(timeout_seconds=30)
+
+
 def test_a_clients_calls_are_not_checked(launch: Launch, dbos_system_database_url: str) -> None:
     @DBOS.workflow()
     def done() -> str:

@@ -143,6 +143,34 @@ class AwaitFuture(Effect):
             raise TimeoutError(str(exc) or "the awaited workflow did not finish in time") from None
 
 
+@dataclass(frozen=True, slots=True)
+class OffLoop(Effect):
+    """Refuse a blocking wait for workflow `workflow_id` made in the thread of `loop`, the
+    event loop its async body runs on: the wait would hold the one loop that could end it,
+    forever (a user's trial). Awaiting lets the loop run on, so the async form passes."""
+
+    loop: asyncio.AbstractEventLoop | None
+    workflow_id: str
+
+    def run_sync(self) -> None:
+        if self.loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread
+            return
+        if running is self.loop:
+            raise RuntimeError(
+                f"a blocking wait for workflow {self.workflow_id!r} was made on the event "
+                "loop that runs its async body, where it could never end: await it there "
+                "instead (`await DBOS.get_result_async(...)`, or the handle of "
+                "`await DBOS.retrieve_workflow_async(...)`)"
+            )
+
+    async def run_async(self) -> None:
+        return None
+
+
 Procedure = Generator[Effect, Any, T]
 
 

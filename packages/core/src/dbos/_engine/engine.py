@@ -528,8 +528,10 @@ class Engine:
             except RuntimeError:
                 loop = None
             if loop is None:
-                asyncio.run_coroutine_threadsafe(coroutine, self._background_loop())
+                active.loop = self._background_loop()
+                asyncio.run_coroutine_threadsafe(coroutine, active.loop)
                 return
+            active.loop = loop
             task = loop.create_task(coroutine)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -55,6 +55,9 @@ class ActiveWorkflow:
         #: The body has ended and its outcome is being recorded: a settle of this workflow
         #: heard now is that finish's own, and `future` follows (see `local_wait`).
         self.finishing = False
+        #: The event loop an async body runs on (None: a sync body, on a pool thread). A
+        #: blocking wait for it from that loop's own thread could never end (`OffLoop`).
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._run: Callable[[], Outcome] | None = None
         self._lock = threading.Lock()
 

@@ -25,7 +25,7 @@ from ..storage._protocol import SystemStorage
 from ..storage._records import WAKE_SETTLED, WorkflowRow, WorkflowStatusString
 from ..storage._waiting import Waiter, Wakeups
 from .context import WorkflowContext
-from .effects import Blocking, Procedure, WaitWakeup
+from .effects import Blocking, OffLoop, Procedure, WaitWakeup
 from .execution import ActiveWorkflow
 from .interrupt import CancelCheck, own_settled_key
 from .outcome import Outcome
@@ -81,10 +81,13 @@ def await_local_outcome(
     Raises:
         TimeoutError: `timeout_s` seconds passed first (the workflow keeps running).
         DBOSWorkflowCancelledError: `context`'s own workflow was cancelled.
+        RuntimeError: waited for in blocking form on the event loop that runs `active`'s
+            async body (`OffLoop`).
     """
     future = active.future
     if future.done():
         return future.result()
+    yield OffLoop(active.loop, active.workflow_id)
     keys = [(WAKE_SETTLED, active.workflow_id)]
     if context is not None:
         keys.append(own_settled_key(context))
