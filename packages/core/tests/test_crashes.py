@@ -119,6 +119,40 @@ def test_workflow_that_keeps_crashing_stops_being_recovered(
     assert effects(tmp_path) == Counter({"kill": 3})
 
 
+def test_a_client_enqueued_task_keeps_its_decorators_recovery_limit(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    """A `DBOSClient` cannot know a function's `max_recovery_attempts` and stores the
+    default (100): the limit that holds is the decorator's, checked where the task runs, as
+    in DBOS Transact 3.4 (a user's trial: killed 5 times with a limit of 2, it kept running)."""
+    from dbos_client import DBOSClient
+
+    url = dbos_system_database_url
+    client = DBOSClient(system_database_url=url)
+    try:
+        client.enqueue(
+            {
+                "queue_name": "crash_queue",
+                "workflow_name": "always_crashes",
+                "workflow_id": "client_crashes",
+            }
+        )
+    finally:
+        client.destroy()
+    for attempt in (1, 2, 3):  # the first run, then two recoveries: each crashes
+        process = start_app(url, tmp_path, "recover:client_crashes")
+        process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        row = dbos_storage.get_workflow("client_crashes")
+        assert row is not None and (row.status, row.recovery_attempts) == ("PENDING", attempt)
+        assert row.max_recovery_attempts == 100  # what the client stored
+    result = finish(start_app(url, tmp_path, "recover:client_crashes"))
+    assert result == "error: DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded"
+    row = dbos_storage.get_workflow("client_crashes")
+    assert row is not None and row.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
+    assert effects(tmp_path) == Counter({"kill": 3})
+
+
 def test_one_id_started_concurrently_from_many_processes_runs_once(
     dbos_system_database_url: str, tmp_path: Path
 ) -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, Queue, SetWorkflowID
 
 URL, WORKDIR, MODE = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
@@ -62,6 +62,10 @@ def kill_myself() -> None:
 @DBOS.workflow(max_recovery_attempts=2)
 def always_crashes() -> None:
     kill_myself()
+
+
+# A `DBOSClient` enqueues `always_crashes` here by name (test_crashes).
+crash_queue = Queue("crash_queue")
 
 
 @DBOS.workflow()

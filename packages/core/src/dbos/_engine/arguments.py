@@ -12,6 +12,7 @@ from ..storage._protocol import SystemStorage
 from ..storage._records import WorkflowOutcome, WorkflowRow, WorkflowStatusString
 from . import registry as _registry
 from .classes import CLASS, INSTANCE, bound_args
+from .engine_log import log_exceeded
 from .outcome import now_ms
 from .registry import WorkflowRegistration
 
@@ -59,6 +60,9 @@ def pending_call(
     if registration is None:
         logger.error("%s", DBOSWorkflowFunctionNotFoundError(row.workflow_id, row.name))
         return None
+    if past_registered_limit(row, registration):
+        _mark_exceeded(row, registration, storage)
+        return None
     try:
         args, kwargs = stored_arguments(registration, codec_for(codec, row.serialization), row)
         args = bound_args(
@@ -81,3 +85,26 @@ def pending_call(
         )
         return None
     return registration, args, kwargs
+
+
+def past_registered_limit(row: WorkflowRow, registration: WorkflowRegistration) -> bool:
+    """Whether `row` has been recovered more often than its function's decorator now allows
+    (``max_recovery_attempts``). Storage marks a row past the limit stored with it; this
+    catches a row stored with another one: a task a `DBOSClient` enqueued (which cannot know
+    the decorator's, and stores the default) or one started before a deploy changed it. DBOS
+    Transact 3.4 checks the registered function's limit when it runs a workflow, too."""
+    limit = registration.max_recovery_attempts
+    return limit is not None and row.recovery_attempts > limit + 1
+
+
+def _mark_exceeded(
+    row: WorkflowRow, registration: WorkflowRegistration, storage: SystemStorage
+) -> None:
+    exceeded = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
+    stored = storage.finish_workflow(
+        WorkflowOutcome(
+            row.workflow_id, exceeded, None, None, now_ms(), owner_instance=row.owner_instance
+        )
+    )
+    if stored == exceeded:
+        log_exceeded(row.workflow_id, row.name, registration.max_recovery_attempts)

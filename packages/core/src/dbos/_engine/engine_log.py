@@ -37,6 +37,17 @@ def log_outcome(workflow_id: str, name: str, outcome: Outcome) -> None:
         logger.debug("workflow %s (%s) ended %s", workflow_id, name, outcome.status)
 
 
+def log_exceeded(workflow_id: str, name: str, limit: int | None) -> None:
+    """A workflow marked MAX_RECOVERY_ATTEMPTS_EXCEEDED instead of being run again."""
+    logger.warning(
+        "workflow %s (%s) exceeded its %s recovery attempts and is marked %s",
+        workflow_id,
+        name,
+        limit,
+        WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+    )
+
+
 def log_stopped(workflow_id: str, name: str, error: Exception) -> None:
     """A workflow whose outcome could not be recorded (the system database refused it)."""
     logger.error(

@@ -4,12 +4,8 @@ their recovery limit."""
 
 from __future__ import annotations
 
-import logging
-
 from ..storage._records import WorkflowRow, WorkflowStatusString
-from .engine_log import log_requeued
-
-logger = logging.getLogger("dbos")
+from .engine_log import log_exceeded, log_requeued
 
 _ENQUEUED = WorkflowStatusString.ENQUEUED.value
 _EXCEEDED = WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value
@@ -23,13 +19,7 @@ def sort_recovered(rows: list[WorkflowRow]) -> tuple[list[WorkflowRow], list[Wor
     requeued: list[WorkflowRow] = []
     for row in rows:
         if row.status == _EXCEEDED:
-            logger.warning(
-                "workflow %s (%s) exceeded its %s recovery attempts and is marked %s",
-                row.workflow_id,
-                row.name,
-                row.max_recovery_attempts,
-                _EXCEEDED,
-            )
+            log_exceeded(row.workflow_id, row.name, row.max_recovery_attempts)
         elif row.status == _ENQUEUED:
             requeued.append(row)
         else:
