@@ -157,6 +157,98 @@ def test_the_warning_names_the_one_stranded_version_in_its_command(
     assert "A version changes whenever the workflow code does" in caplog.text
 
 
+def _pasted_list_command(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The warning's `workflow list --stranded` command, as a user copies it from the log."""
+    text = caplog.text
+    start = text.index("`dbos --db-url ")
+    command = text[start + 1 : text.index("`", start + 1)]
+    assert command.endswith(" workflow list --stranded")
+    return shlex.split(command)
+
+
+@pytest.mark.postgres_only
+def test_the_pasted_command_names_a_custom_schema(
+    dbos_system_database_url: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """A user's trial: with `dbos_system_schema` set, the pasted command read the default
+    schema and listed nothing (or failed on a database without it)."""
+    schema = f"stranded_{uuid.uuid4().hex[:8]}"
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "test-app",
+            "system_database_url": dbos_system_database_url,
+            "dbos_system_schema": schema,
+            "application_version": "v2",
+            "process_lease_sec": QUIET_LEASE_S,
+        }
+    )
+    DBOS.launch()
+    try:
+        workflow_id = f"abandoned-{uuid.uuid4().hex[:8]}"
+        _strand(workflow_id, "v1", PENDING)
+        caplog.set_level(logging.WARNING, logger="dbos")
+        assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
+        command = _pasted_list_command(caplog)
+        assert command[:5] == ["dbos", "--db-url", dbos_system_database_url, "--schema", schema]
+        listed = subprocess.run(
+            [sys.executable, "-m", "dbos_client", *command[1:]],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert workflow_id in listed.stdout
+    finally:
+        DBOS.destroy()
+
+
+@pytest.mark.sqlite_only
+def test_the_pasted_command_names_a_relative_sqlite_file_by_its_absolute_path(
+    dbos_backend: str,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user's trial: an app launched with `sqlite:///app.sqlite` printed that relative URL,
+    which, pasted in another directory, named another (new, empty) file."""
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    monkeypatch.chdir(app_dir)
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "test-app",
+            "system_database_url": "sqlite:///app.sqlite",
+            "application_version": "v2",
+            "process_lease_sec": QUIET_LEASE_S,
+        }
+    )
+    DBOS.launch()
+    try:
+        workflow_id = f"abandoned-{uuid.uuid4().hex[:8]}"
+        _strand(workflow_id, "v1", PENDING)
+        caplog.set_level(logging.WARNING, logger="dbos")
+        assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
+        command = _pasted_list_command(caplog)
+        assert command[2] == f"sqlite:///{app_dir / 'app.sqlite'}"
+        listed = subprocess.run(
+            [sys.executable, "-m", "dbos_client", *command[1:]],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,  # elsewhere: the relative URL named tmp_path/app.sqlite here
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert workflow_id in listed.stdout
+        assert not (tmp_path / "app.sqlite").exists()
+    finally:
+        DBOS.destroy()
+
+
 def test_tasks_enqueued_without_a_version_go_to_the_latest_version(launch: Launch) -> None:
     launch(application_version="v1", process_lease_sec=QUIET_LEASE_S)
     launch(application_version="v2", process_lease_sec=QUIET_LEASE_S)

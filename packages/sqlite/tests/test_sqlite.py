@@ -39,6 +39,18 @@ def test_bad_urls_name_the_problem(url: str, message: str) -> None:
         SQLiteStorage(url)
 
 
+def test_the_displayed_url_names_the_file_by_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What logs and pasted commands show must name the same file from any directory."""
+    monkeypatch.chdir(tmp_path)
+    relative = SQLiteStorage("sqlite:///sub%20dir/app.sqlite?timeout=5")
+    assert relative.url_for_display == f"sqlite:///{tmp_path}/sub%20dir/app.sqlite?timeout=5"
+    assert parse_sqlite_url(relative.url_for_display).path == tmp_path / "sub dir" / "app.sqlite"
+    absolute = f"sqlite:///{tmp_path}/app.sqlite"
+    assert SQLiteStorage(absolute).url_for_display == absolute
+
+
 def test_missing_directory_is_a_connection_error(tmp_path: Path) -> None:
     storage = SQLiteStorage(f"sqlite:///{tmp_path}/nope/app.sqlite")
     with pytest.raises(DBOSConnectionError, match="does not exist"):

@@ -67,7 +67,7 @@ from ._messages import BulkMessages
 from ._queues import StoredQueues, lease_params, listened_queues
 from ._schedules import Schedules
 from ._timeops import TimeOps
-from ._url import SQLiteSettings, parse_sqlite_url
+from ._url import SQLiteSettings, absolute_sqlite_url, parse_sqlite_url
 from ._versions import ApplicationVersions
 
 #: Workflows one retention transaction deletes at most (it repeats until fewer are left).
@@ -101,6 +101,7 @@ class SQLiteStorage(
     def __init__(self, url: str, options: StorageOptions | None = None) -> None:
         self._url = url
         self._settings: SQLiteSettings = parse_sqlite_url(url)
+        self._display_url = absolute_sqlite_url(url, self._settings.path)
         self._connection: sqlite3.Connection | None = None
         self._identity: FileIdentity | None = None
         self._lock = threading.RLock()
@@ -108,8 +109,10 @@ class SQLiteStorage(
 
     @property
     def url_for_display(self) -> str:
-        """`SystemStorage.url_for_display`: the URL as given (an SQLite URL holds no password)."""
-        return self._url
+        """`SystemStorage.url_for_display`: the URL (an SQLite URL holds no password), with a
+        relative path made absolute from the working directory at construction: a command
+        pasted from a log, run elsewhere, names the same file."""
+        return self._display_url
 
     @property
     def path(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from dbos.storage import DBOSConfigError
 
@@ -62,3 +62,13 @@ def parse_sqlite_url(url: str) -> SQLiteSettings:
     if not timeout_s >= 0:
         raise DBOSConfigError(f"SQLite URL {url!r}: timeout must be a number of seconds >= 0")
     return SQLiteSettings(Path(raw_path), synchronous, timeout_s)
+
+
+def absolute_sqlite_url(url: str, path: Path) -> str:
+    """`url` (whose file `parse_sqlite_url` read as `path`) naming that file by its absolute
+    path, resolved from the working directory now; `url` itself if the path is absolute."""
+    if path.is_absolute():
+        return url
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}:///{quote(str(Path.cwd() / path))}{query}"

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from .._base.errors import DBOSConfigError, DBOSException
 from .._base.secrets import MASK
-from ..storage._records import Lease, StrandedVersion, WorkflowRow
+from ..storage._records import Lease, StorageOptions, StrandedVersion, WorkflowRow
 from .background import BackgroundPort
 from .queues import listened_queues
 
@@ -222,6 +222,9 @@ class Liveness:
         # password, which is masked).
         from_version = next(iter(versions)) if len(versions) == 1 else None
         dbos = f"dbos --db-url {shlex.quote(self._port.storage.url_for_display)}"
+        schema = getattr(self._port.storage, "schema", None)  # a backend with schemas
+        if isinstance(schema, str) and schema != StorageOptions().system_schema:
+            dbos += f" --schema {shlex.quote(schema)}"
         logger.warning(
             "%d workflow(s) are stranded: no live process serves their application version "
             "(%s). A version changes whenever the workflow code does (set "
