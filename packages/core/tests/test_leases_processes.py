@@ -86,6 +86,22 @@ def test_a_second_process_with_the_same_executor_id_leaves_a_live_ones_workflow_
     assert json.loads(outputs[0].strip().splitlines()[-1])["result"] == first.pid
 
 
+def test_a_process_that_exits_without_destroy_releases_its_lease(
+    dbos_system_database_url: str, dbos_storage: SystemStorage, tmp_path: Path
+) -> None:
+    """Ours: what an exit without `DBOS.destroy()` leaves PENDING (an async body cut short)
+    can be taken over at once, as after a destroy, not once the lease (here 120 s) expires."""
+    process = start(dbos_system_database_url, tmp_path, "exiting", "exit", LEASE_S="120")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == {"leases": 1}  # held while it ran
+    assert [h for h in dbos_storage.list_leases() if h.pid == process.pid] == []
+    row = dbos_storage.get_workflow("drift")
+    assert row is not None and row.status == "PENDING" and row.application_version is not None
+    taken = dbos_storage.take_over_workflows("survivor", "other", row.application_version, 10)
+    assert [row.workflow_id for row in taken] == ["drift"]
+
+
 def enqueue(storage: SystemStorage, count: int) -> None:
     codec = Codec(JsonPickleSerializer())
     for index in range(count):

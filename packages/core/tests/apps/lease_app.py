@@ -10,6 +10,8 @@ Modes:
 - ``receive``: start workflow "inbox" (one ``DBOS.recv`` on topic "t" with a 120 s timeout),
   print its result, then serve.
 - ``serve``: only run what recovery, takeovers and the queue bring.
+- ``exit``: start async workflow "drift" (it sleeps 600 s), print how many leases this
+  process holds, and return from main without `DBOS.destroy()`.
 
 Every mode writes WORKDIR/ready-<pid> once launched and runs until WORKDIR/stop exists. Each
 step body appends "<event> <key> <pid> <time>" to WORKDIR/effects.log.
@@ -17,6 +19,7 @@ step body appends "<event> <key> <pid> <time>" to WORKDIR/effects.log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -83,6 +86,12 @@ def task(index: int) -> int:
     return index
 
 
+@DBOS.workflow(name="lease_app.drift")
+async def drift() -> None:
+    log("drift-start", 0)
+    await asyncio.sleep(600)
+
+
 def main() -> None:
     DBOS(
         config={
@@ -94,6 +103,14 @@ def main() -> None:
     )
     DBOS.launch()
     (WORKDIR / f"ready-{os.getpid()}").touch()
+    if MODE == "exit":
+        with SetWorkflowID("drift"):
+            DBOS.start_workflow(drift)
+        while not (WORKDIR / "effects.log").exists():
+            time.sleep(0.01)
+        leases = DBOS._launched_engine().storage.list_leases()
+        print(json.dumps({"leases": sum(h.pid == os.getpid() for h in leases)}), flush=True)
+        return  # the mistake: no DBOS.destroy()
     if MODE in ("slow", "ticks", "receive"):
         body = {"slow": slow, "ticks": ticks, "receive": inbox}[MODE]
         with SetWorkflowID("inbox" if MODE == "receive" else MODE):

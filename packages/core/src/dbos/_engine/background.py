@@ -3,6 +3,7 @@ it: a narrow port, not the engine itself, so each service's dependencies are its
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import weakref
@@ -43,6 +44,8 @@ class BackgroundPort:
 class _Stoppable(Protocol):
     def stop_background(self) -> None: ...
 
+    def release_at_exit(self) -> None: ...
+
 
 def stop_at_exit(owner: _Stoppable) -> None:
     """Stop `owner`'s (the engine's) background services when the interpreter exits without
@@ -53,10 +56,11 @@ def stop_at_exit(owner: _Stoppable) -> None:
     die with a traceback). `threading`'s exit hooks run first, in reverse order of
     registration, so ours, registered after `concurrent.futures`', runs before the pools
     stop: workflows already running finish, nothing new is claimed.
+
+    Then, at `atexit` (once the pools' threads have ended), `owner` releases its lease, as
+    `DBOS.destroy()` does: whatever the exit leaves PENDING (an async body cut short) is
+    taken over by a live process at once, not when the lease would have expired.
     """
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:  # not CPython 3.9+: dispatch still hands back what it cannot run
-        return
     reference = weakref.ref(owner)
 
     def stop() -> None:
@@ -64,5 +68,14 @@ def stop_at_exit(owner: _Stoppable) -> None:
         if current is not None:
             current.stop_background()
 
+    def release() -> None:
+        current = reference()
+        if current is not None:
+            current.release_at_exit()
+
+    atexit.register(release)
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # not CPython 3.9+: dispatch still hands back what it cannot run
+        return
     with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
         register(stop)

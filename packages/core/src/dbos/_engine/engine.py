@@ -69,7 +69,7 @@ from .operations import Recorder
 from .outage import ride_out_outages
 from .outcome import NOT_RUN_HERE, Outcome, now_ms, outcome_from_row
 from .queue_worker import QueueWorker
-from .recovered import sort_recovered
+from .recovered import sort_recovered, still_claimed_by
 from .registry import WorkflowRegistration
 from .roles import authorize_body, check_roles, current_identity, identity_of
 from .scheduler import Scheduler
@@ -181,6 +181,11 @@ class Engine:
         self.queue_worker.stop()
         self.scheduler.stop()
         self.liveness.stop()
+
+    def release_at_exit(self) -> None:
+        """Give the lease up as the interpreter exits without `close` (`stop_at_exit`)."""
+        if not self._closed:
+            self.liveness.release()
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -675,7 +680,7 @@ class Engine:
         so it runs without reading any first."""
         with self._lock:
             ran_here = row.workflow_id in self._finished_recently
-        if ran_here and not self._still_claimed_here(row.workflow_id):
+        if ran_here and not still_claimed_by(self.storage, row.workflow_id, self.instance_id):
             logger.debug("skipping stale claim of finished workflow %s", row.workflow_id)
             slot.release()
             return None
@@ -700,17 +705,6 @@ class Engine:
             return None
         self.dispatch(started, successor=successor)
         return started.active if started.must_run else None
-
-    def _still_claimed_here(self, workflow_id: str) -> bool:
-        """True if storage says the workflow (which ran here before) waits for this process
-        (PENDING, owned by this instance): a claim reported twice must not run it again, a
-        new one (a resume) must. A claim's clock cannot tell: it may predate the last run."""
-        current = self.storage.get_workflow(workflow_id)
-        return (
-            current is not None
-            and current.status == _PENDING
-            and current.owner_instance == self.instance_id
-        )
 
     def _start_scheduled(
         self,

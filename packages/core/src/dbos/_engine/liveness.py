@@ -159,9 +159,8 @@ class Liveness:
                 and process_gone(holder.pid)
             ):
                 logger.info(
-                    # Also what a clean exit without DBOS.destroy() leaves: not an alarm.
                     "process %d of this host (executor %s) exited without releasing its lease "
-                    "(it crashed, or ended without DBOS.destroy()): releasing it now",
+                    "(it was killed or crashed): releasing it now",
                     holder.pid,
                     holder.executor_id,
                 )
