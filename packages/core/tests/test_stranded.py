@@ -166,6 +166,27 @@ def _pasted_list_command(caplog: pytest.LogCaptureFixture) -> list[str]:
     return shlex.split(command)
 
 
+def _strand_and_paste(caplog: pytest.LogCaptureFixture, cwd: Path) -> list[str]:
+    """Strand a workflow, have the warning printed, run its list command as pasted in `cwd`
+    and check that it lists the workflow; returns the command."""
+    workflow_id = f"abandoned-{uuid.uuid4().hex[:8]}"
+    _strand(workflow_id, "v1", PENDING)
+    caplog.set_level(logging.WARNING, logger="dbos")
+    assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
+    command = _pasted_list_command(caplog)
+    listed = subprocess.run(
+        [sys.executable, "-m", "dbos_client", *command[1:]],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert workflow_id in listed.stdout
+    return command
+
+
 @pytest.mark.postgres_only
 def test_the_pasted_command_names_a_custom_schema(
     dbos_system_database_url: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
@@ -185,22 +206,8 @@ def test_the_pasted_command_names_a_custom_schema(
     )
     DBOS.launch()
     try:
-        workflow_id = f"abandoned-{uuid.uuid4().hex[:8]}"
-        _strand(workflow_id, "v1", PENDING)
-        caplog.set_level(logging.WARNING, logger="dbos")
-        assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
-        command = _pasted_list_command(caplog)
+        command = _strand_and_paste(caplog, tmp_path)
         assert command[:5] == ["dbos", "--db-url", dbos_system_database_url, "--schema", schema]
-        listed = subprocess.run(
-            [sys.executable, "-m", "dbos_client", *command[1:]],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,
-        )
-        assert listed.returncode == 0, listed.stderr
-        assert workflow_id in listed.stdout
     finally:
         DBOS.destroy()
 
@@ -228,22 +235,9 @@ def test_the_pasted_command_names_a_relative_sqlite_file_by_its_absolute_path(
     )
     DBOS.launch()
     try:
-        workflow_id = f"abandoned-{uuid.uuid4().hex[:8]}"
-        _strand(workflow_id, "v1", PENDING)
-        caplog.set_level(logging.WARNING, logger="dbos")
-        assert DBOS._launched_engine().liveness.warn_stranded(now_s=1_000.0)
-        command = _pasted_list_command(caplog)
+        # Run elsewhere: the relative URL named tmp_path/app.sqlite there.
+        command = _strand_and_paste(caplog, tmp_path)
         assert command[2] == f"sqlite:///{app_dir / 'app.sqlite'}"
-        listed = subprocess.run(
-            [sys.executable, "-m", "dbos_client", *command[1:]],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,  # elsewhere: the relative URL named tmp_path/app.sqlite here
-        )
-        assert listed.returncode == 0, listed.stderr
-        assert workflow_id in listed.stdout
         assert not (tmp_path / "app.sqlite").exists()
     finally:
         DBOS.destroy()
