@@ -149,12 +149,10 @@ class OffLoop(Effect):
     event loop its async body runs on: the wait would hold the one loop that could end it,
     forever (a user's trial). Awaiting lets the loop run on, so the async form passes."""
 
-    loop: asyncio.AbstractEventLoop | None
+    loop: asyncio.AbstractEventLoop
     workflow_id: str
 
     def run_sync(self) -> None:
-        if self.loop is None:
-            return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:  # no loop runs in this thread

@@ -87,7 +87,8 @@ def await_local_outcome(
     future = active.future
     if future.done():
         return future.result()
-    yield OffLoop(active.loop, active.workflow_id)
+    if active.loop is not None:  # an async body: not waited for from its own loop
+        yield OffLoop(active.loop, active.workflow_id)
     keys = [(WAKE_SETTLED, active.workflow_id)]
     if context is not None:
         keys.append(own_settled_key(context))
